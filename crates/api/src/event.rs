@@ -1,0 +1,48 @@
+//! Live events the server pushes to a till over server-sent events.
+//!
+//! Each event carries a whole snapshot rather than a delta, so a browser that missed one, or got two
+//! in the wrong order, still ends up showing what the server holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sale::Sale;
+
+/// One server-sent event on a till's stream (`/api/tills/{id}/events`), sent as JSON `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum TillEvent {
+    /// The till's current sale changed.
+    Sale {
+        /// The sale as it is now.
+        sale: Sale,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Currency, Flow, Money, SaleStatus};
+
+    #[test]
+    fn a_sale_event_names_its_type() {
+        let event = TillEvent::Sale {
+            sale: Sale {
+                reference: "kasse-till-1-abc".into(),
+                till_id: "till-1".into(),
+                amount: Money::new(100, Currency::Nok),
+                flow: Flow::Qr,
+                status: SaleStatus::Captured,
+                qr: None,
+                expires_at_ms: None,
+                captured: Money::new(100, Currency::Nok),
+                refunded: Money::zero(Currency::Nok),
+                failure: None,
+                created_at_ms: 0,
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "sale");
+        assert_eq!(json["sale"]["status"], "captured");
+        assert_eq!(serde_json::from_value::<TillEvent>(json).unwrap(), event);
+    }
+}

@@ -1,0 +1,235 @@
+//! kasse-server: the backend-for-frontend of kasse.
+//!
+//! It holds the merchant's platform credentials and makes every signed platform call; browsers
+//! only ever talk to it. It serves the built web app, the till API under `/api` with live
+//! server-sent events, and the one webhook endpoint; it records every payment intent before
+//! sending it, and a reconciler finishes what a crash or a lost answer left open. With the `sim`
+//! provider the platform simulator runs inside the same process, so everything works offline.
+
+pub mod config;
+mod error;
+mod live;
+mod platform;
+mod routes;
+mod sales;
+mod store;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kasse_sim::SimHandle;
+use kasse_vipps::webhooks::{RegisterRequest, epayment_event_types};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use url::Url;
+
+pub use config::{CapturePolicy, Config, Provider, StoreConfig, TillConfig};
+pub use routes::CSP;
+
+use live::Live;
+use platform::Platform;
+use sales::Sales;
+use store::{Store, WebhookRegistration};
+
+/// Milliseconds since the Unix epoch: the one clock of the server.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration has mistakes.
+    #[error("the configuration has problems:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+    Config(Vec<config::ConfigError>),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The platform could not be set up.
+    #[error(transparent)]
+    Platform(#[from] platform::PlatformError),
+    /// Webhooks could not be registered.
+    #[error("cannot register webhooks for sales unit {msn}: {source}")]
+    Webhooks {
+        /// The sales unit.
+        msn: String,
+        /// Why.
+        source: kasse_vipps::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// What every request handler shares.
+pub(crate) struct AppState {
+    config: Arc<Config>,
+    store: Store,
+    sales: Sales,
+    live: Arc<Live>,
+    inbox: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A running server.
+pub struct Running {
+    addr: SocketAddr,
+    public_url: Url,
+    platform: Arc<Platform>,
+    store: Store,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the server: opens the store, connects to the platform (starting the simulator in `sim`
+/// mode), registers webhooks where missing, starts the reconciler, and serves.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    config.check().map_err(StartError::Config)?;
+    let store = Store::open(&config.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| Url::parse(&format!("http://{addr}/")).unwrap_or_else(|_| unreachable_url()));
+    if !config.dist.join("index.html").exists() {
+        tracing::warn!(dist = %config.dist.display(), "the web app is not built; `cargo xtask run` builds it");
+    }
+
+    let platform = Arc::new(Platform::connect(&config).await?);
+    register_webhooks(&platform, &store, &public_url).await?;
+
+    let config = Arc::new(config);
+    let live = Arc::new(Live::new(store.clone()));
+    let sales = Sales::new(store.clone(), Arc::clone(&platform), Arc::clone(&config), Arc::clone(&live));
+    let inbox = Arc::new(Notify::new());
+    let (stop, shutdown) = watch::channel(false);
+
+    let tasks = vec![
+        tokio::spawn(webhook::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
+        tokio::spawn(reconcile_forever(sales.clone(), Arc::clone(&inbox), config.reconcile_every, shutdown.clone())),
+    ];
+    let app = Arc::new(AppState { config: Arc::clone(&config), store: store.clone(), sales, live, inbox, shutdown: shutdown.clone() });
+    let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
+    let mut stopping = shutdown;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "kasse is serving");
+    Ok(Running { addr, public_url, platform, store, stop, tasks, server })
+}
+
+fn unreachable_url() -> Url {
+    // `http://{socket address}/` always parses; this only keeps `unwrap` out of the code.
+    Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable!("a literal URL parses"))
+}
+
+/// Makes sure each sales unit has exactly one registration of ours, at our URL, whose secret we
+/// hold. A registration at our URL whose secret we lost is replaced.
+async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url) -> Result<(), StartError> {
+    let url = public_url.join(webhook::PATH.trim_start_matches('/')).unwrap_or_else(|_| public_url.clone());
+    let saved = store.webhook_registrations().await?;
+    let events: Vec<String> = epayment_event_types().map(str::to_owned).collect();
+    for (msn, client) in platform.clients() {
+        let failed = |source| StartError::Webhooks { msn: msn.clone(), source };
+        let listed = client.list_webhooks().await.map_err(failed)?;
+        let ours = saved.iter().find(|r| &r.msn == msn && r.url == url.as_str());
+        let still_there = ours.is_some_and(|r| listed.webhooks.iter().any(|w| w.id == r.webhook_id && events.iter().all(|e| w.events.contains(e))));
+        if still_there {
+            continue;
+        }
+        for stale in listed.webhooks.iter().filter(|w| w.url == url.as_str()) {
+            client.delete_webhook(&stale.id).await.map_err(failed)?;
+        }
+        let registered = client
+            .register_webhook(&RegisterRequest { url: url.to_string(), events: events.clone() })
+            .await
+            .map_err(failed)?;
+        store
+            .save_webhook_registration(
+                &WebhookRegistration { msn: msn.clone(), webhook_id: registered.id, url: url.to_string(), events: events.join(","), secret: registered.secret },
+                now_ms(),
+            )
+            .await?;
+        tracing::info!(%msn, %url, "registered webhooks");
+    }
+    Ok(())
+}
+
+/// The reconciler: resends recorded-but-unconfirmed writes, polls open payments, and picks up
+/// any webhook left unprocessed.
+async fn reconcile_forever(sales: Sales, inbox: Arc<Notify>, every: std::time::Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = sales.retry_pending().await {
+            tracing::error!(error = %e, "reconciler: resending failed");
+        }
+        if let Err(e) = sales.poll_due().await {
+            tracing::error!(error = %e, "reconciler: polling failed");
+        }
+        inbox.notify_one();
+    }
+}
+
+impl Running {
+    /// The socket the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's public URL, e.g. `http://127.0.0.1:8080/`.
+    pub fn url(&self) -> &Url {
+        &self.public_url
+    }
+
+    /// The in-process simulator, in `sim` mode.
+    pub fn sim(&self) -> Option<&SimHandle> {
+        self.platform.sim()
+    }
+
+    /// Every secret the server holds: platform credentials and webhook secrets. Tests use it to
+    /// prove none of them ever reaches a browser.
+    pub async fn secrets(&self) -> Vec<String> {
+        let mut secrets: Vec<String> = self
+            .sim()
+            .map(|sim| {
+                sim.config()
+                    .sales_units
+                    .iter()
+                    .flat_map(|u| [u.client_secret.expose().to_owned(), u.subscription_key.expose().to_owned()])
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Ok(registrations) = self.store.webhook_registrations().await {
+            secrets.extend(registrations.into_iter().map(|r| r.secret));
+        }
+        secrets
+    }
+
+    /// Stops serving (ending live streams) and waits for the server to finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.server.await;
+        for task in self.tasks {
+            task.abort();
+        }
+    }
+}

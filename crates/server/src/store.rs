@@ -1,0 +1,531 @@
+//! The server's durable state, in SQLite through sqlx (migrations in `migrations/sqlite`).
+//!
+//! Every query is here, so the rest of the server speaks in rows and intents, not SQL. All times
+//! are Unix milliseconds.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The till already has a sale in progress.
+    #[error("the till already has a payment in progress")]
+    TillBusy,
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database file's folder could not be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A payment row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub reference: String,
+    pub till_id: String,
+    pub msn: String,
+    pub flow: String,
+    pub currency: String,
+    pub amount: i64,
+    pub status: String,
+    pub active: bool,
+    pub platform_state: Option<String>,
+    pub qr: Option<String>,
+    pub expires_at: Option<i64>,
+    pub authorized: i64,
+    pub captured: i64,
+    pub cancelled: i64,
+    pub refunded: i64,
+    pub failure: Option<String>,
+    pub next_poll_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl PaymentRow {
+    /// The sale status (a row with an unknown status reads as `Creating`: ask the platform).
+    pub fn status(&self) -> kasse_api::SaleStatus {
+        kasse_api::SaleStatus::parse(&self.status).unwrap_or(kasse_api::SaleStatus::Creating)
+    }
+
+    /// Sets the sale status, and whether the sale still occupies its till.
+    pub fn set_status(&mut self, status: kasse_api::SaleStatus) {
+        status.as_str().clone_into(&mut self.status);
+        self.active = !status.is_final();
+    }
+}
+
+/// What kind of platform write an operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    /// Create the payment.
+    Create,
+    /// Capture (an amount).
+    Capture,
+    /// Cancel.
+    Cancel,
+    /// Refund (an amount).
+    Refund,
+}
+
+impl OperationKind {
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Capture => "capture",
+            Self::Cancel => "cancel",
+            Self::Refund => "refund",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Create, Self::Capture, Self::Cancel, Self::Refund].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A recorded platform write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRow {
+    pub idempotency_key: String,
+    pub reference: String,
+    pub kind: OperationKind,
+    pub amount: Option<i64>,
+    pub status: String,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub updated_at: i64,
+}
+
+/// Our webhook registration for a sales unit.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookRegistration {
+    pub msn: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub events: String,
+    pub secret: String,
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
+     expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at";
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
+    /// `sqlite::memory:`, and applies the migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL is durable across a process crash; only power loss may drop the
+            // last transactions, which the reconciler then finds missing at the platform.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let filename = options.get_filename();
+        if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty() && !is_memory(filename)) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+        }
+        // An in-memory database lives as long as its one connection.
+        let max = if is_memory(filename) { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Records a new sale and the intent to create it at the platform, in one transaction.
+    pub async fn insert_sale(&self, row: &PaymentRow, create_key: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&row.reference)
+        .bind(&row.till_id)
+        .bind(&row.msn)
+        .bind(&row.flow)
+        .bind(&row.currency)
+        .bind(row.amount)
+        .bind(&row.status)
+        .bind(row.active)
+        .bind(&row.platform_state)
+        .bind(&row.qr)
+        .bind(row.expires_at)
+        .bind(row.authorized)
+        .bind(row.captured)
+        .bind(row.cancelled)
+        .bind(row.refunded)
+        .bind(&row.failure)
+        .bind(row.next_poll_at)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
+            other => other?,
+        };
+        insert_operation(&mut tx, create_key, &row.reference, OperationKind::Create, Some(row.amount), row.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A payment by reference.
+    pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = ?"))
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The till's sale in progress, or else its newest one.
+    pub async fn current_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
+        ))
+        .bind(till_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The till's sale in progress.
+    pub async fn active_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND active"))
+            .bind(till_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Writes every mutable column of a payment.
+    pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
+             captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ? WHERE reference = ?",
+        )
+        .bind(&row.status)
+        .bind(row.active)
+        .bind(&row.platform_state)
+        .bind(&row.qr)
+        .bind(row.expires_at)
+        .bind(row.authorized)
+        .bind(row.captured)
+        .bind(row.cancelled)
+        .bind(row.refunded)
+        .bind(&row.failure)
+        .bind(row.next_poll_at)
+        .bind(row.updated_at)
+        .bind(&row.reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Payments whose next poll is due.
+    pub async fn payments_to_poll(&self, now: i64) -> Result<Vec<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? ORDER BY next_poll_at LIMIT 100"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records the intent of a platform write. Returns false if an operation with this key is
+    /// already recorded (someone else is doing it).
+    pub async fn begin_operation(
+        &self,
+        key: &str,
+        reference: &str,
+        kind: OperationKind,
+        amount: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        match insert_operation(&mut conn, key, reference, kind, amount, now).await {
+            Ok(()) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Counts one more attempt at sending an operation.
+    pub async fn count_attempt(&self, key: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE operations SET attempts = attempts + 1, updated_at = ? WHERE idempotency_key = ?")
+            .bind(now)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
+    /// operation already finished stays as it was.
+    pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
+        let status = if error.is_some() { "failed" } else { "done" };
+        sqlx::query("UPDATE operations SET status = ?, error = ?, updated_at = ? WHERE idempotency_key = ? AND status = 'pending'")
+            .bind(status)
+            .bind(error)
+            .bind(now)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Operations recorded but not confirmed, last touched before `before`.
+    pub async fn pending_operations(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idempotency_key, reference, kind, amount, status, error, attempts, updated_at FROM operations \
+             WHERE status = 'pending' AND updated_at <= ? ORDER BY updated_at LIMIT 100",
+        )
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(operation_from).collect())
+    }
+
+    /// Every operation of a payment, oldest first.
+    pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT idempotency_key, reference, kind, amount, status, error, attempts, updated_at FROM operations \
+             WHERE reference = ? ORDER BY created_at, idempotency_key",
+        )
+        .bind(reference)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(operation_from).collect())
+    }
+
+    /// Stores a verified webhook delivery. Returns its inbox id.
+    pub async fn insert_inbox(&self, event_type: Option<&str>, body: &str, now: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query("INSERT INTO webhook_inbox (received_at, event_type, body) VALUES (?, ?, ?) RETURNING id")
+            .bind(now)
+            .bind(event_type)
+            .bind(body)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The oldest unprocessed deliveries.
+    pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Marks a delivery processed.
+    pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE webhook_inbox SET processed_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records a platform payment event. Returns false if it was already recorded.
+    pub async fn insert_payment_event(&self, event: &kasse_vipps::epayment::WebhookEvent) -> Result<bool, StoreError> {
+        let name = serde_json::to_value(event.name).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let currency = serde_json::to_value(event.amount.currency).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let result = sqlx::query(
+            "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&event.reference)
+        .bind(&event.psp_reference)
+        .bind(name)
+        .bind(event.amount.value)
+        .bind(currency)
+        .bind(event.timestamp.to_rfc3339())
+        .bind(event.success)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Appends a live event for a till. Returns its id.
+    pub async fn insert_till_event(&self, till_id: &str, payload: &str, now: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query("INSERT INTO till_events (till_id, payload, created_at) VALUES (?, ?, ?) RETURNING id")
+            .bind(till_id)
+            .bind(payload)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// A till's live events after `after`, oldest first.
+    pub async fn till_events_after(&self, till_id: &str, after: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, payload FROM till_events WHERE till_id = ? AND id > ? ORDER BY id LIMIT ?")
+            .bind(till_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// The id of a till's newest live event (0 if none).
+    pub async fn last_till_event_id(&self, till_id: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = ?")
+            .bind(till_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Our webhook registrations, all sales units.
+    pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
+        Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Saves (replacing) our registration for a sales unit.
+    pub async fn save_webhook_registration(&self, reg: &WebhookRegistration, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
+             events = excluded.events, secret = excluded.secret, created_at = excluded.created_at",
+        )
+        .bind(&reg.msn)
+        .bind(&reg.webhook_id)
+        .bind(&reg.url)
+        .bind(&reg.events)
+        .bind(&reg.secret)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_operation(
+    conn: &mut sqlx::SqliteConnection,
+    key: &str,
+    reference: &str,
+    kind: OperationKind,
+    amount: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO operations (idempotency_key, reference, kind, amount, status, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+    )
+    .bind(key)
+    .bind(reference)
+    .bind(kind.as_str())
+    .bind(amount)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn operation_from(row: &sqlx::sqlite::SqliteRow) -> Option<OperationRow> {
+    Some(OperationRow {
+        idempotency_key: row.try_get(0).ok()?,
+        reference: row.try_get(1).ok()?,
+        kind: OperationKind::parse(row.try_get::<&str, _>(2).ok()?)?,
+        amount: row.try_get(3).ok()?,
+        status: row.try_get(4).ok()?,
+        error: row.try_get(5).ok()?,
+        attempts: row.try_get(6).ok()?,
+        updated_at: row.try_get(7).ok()?,
+    })
+}
+
+fn is_memory(filename: &Path) -> bool {
+    filename.as_os_str() == ":memory:" || filename.as_os_str().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(reference: &str, till: &str) -> PaymentRow {
+        PaymentRow {
+            reference: reference.into(),
+            till_id: till.into(),
+            msn: "123456".into(),
+            flow: "qr".into(),
+            currency: "NOK".into(),
+            amount: 1000,
+            status: "creating".into(),
+            active: true,
+            platform_state: None,
+            qr: None,
+            expires_at: None,
+            authorized: 0,
+            captured: 0,
+            cancelled: 0,
+            refunded: 0,
+            failure: None,
+            next_poll_at: None,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_till_can_have_only_one_active_sale() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), "till-1-aaaa-create").await.unwrap();
+        let second = store.insert_sale(&row("till-1-bbbb", "till-1"), "till-1-bbbb-create").await;
+        assert!(matches!(second, Err(StoreError::TillBusy)));
+        // Nothing of the refused sale was written.
+        assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
+        assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
+        store.insert_sale(&row("till-2-cccc", "till-2"), "till-2-cccc-create").await.unwrap();
+
+        let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
+        done.active = false;
+        store.update_payment(&done).await.unwrap();
+        store.insert_sale(&row("till-1-bbbb", "till-1"), "till-1-bbbb-create").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_sale_is_recorded_with_its_pending_create_intent() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), "till-1-aaaa-create").await.unwrap();
+        let ops = store.pending_operations(i64::MAX).await.unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!((ops[0].kind, ops[0].idempotency_key.as_str()), (OperationKind::Create, "till-1-aaaa-create"));
+        assert!(!store.begin_operation("till-1-aaaa-create", "till-1-aaaa", OperationKind::Create, None, 2).await.unwrap());
+        store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
+        assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn till_events_replay_after_a_given_id_in_order() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let first = store.insert_till_event("till-1", "a", 1).await.unwrap();
+        store.insert_till_event("till-2", "x", 1).await.unwrap();
+        let second = store.insert_till_event("till-1", "b", 2).await.unwrap();
+        assert!(second > first);
+        let after = store.till_events_after("till-1", first, 10).await.unwrap();
+        assert_eq!(after, vec![(second, "b".to_owned())]);
+        assert_eq!(store.last_till_event_id("till-1").await.unwrap(), second);
+        assert_eq!(store.last_till_event_id("till-9").await.unwrap(), 0);
+    }
+}

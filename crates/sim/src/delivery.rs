@@ -1,0 +1,234 @@
+//! Webhooks API registrations and signed, ordered, retried delivery.
+//!
+//! Each registration has its own outbox and one worker task that sends the oldest undelivered
+//! event first and does not move on until it is acknowledged with a 2xx (or given up), so order is
+//! kept per registration and payment, as on the platform. Every request is signed with the
+//! registration's secret exactly as reference/vipps-apis.md §5.1 describes.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use kasse_vipps::Secret;
+use kasse_vipps::signing;
+use kasse_vipps::webhooks::{QueryResponse, RegisterRequest, RegisterResponse, USER_CHECKED_IN, Webhook, epayment_event_types};
+use tokio::sync::Notify;
+use url::Url;
+
+use crate::config::DeliveryPolicy;
+use crate::error::SimError;
+use crate::world::Outgoing;
+
+/// At most this many registrations per sales unit and event type (the 2026 platform limit).
+const MAX_PER_EVENT: usize = 25;
+
+/// One delivery attempt, as the control API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    /// The registration.
+    pub webhook_id: String,
+    /// The event type.
+    pub event_type: String,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+}
+
+struct Outbox {
+    queue: Mutex<VecDeque<(&'static str, Vec<u8>)>>,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+struct Registration {
+    id: String,
+    msn: String,
+    url: Url,
+    events: Vec<String>,
+    outbox: Arc<Outbox>,
+}
+
+/// All registrations and their delivery workers.
+pub struct Deliveries {
+    registrations: Mutex<Vec<Registration>>,
+    attempts: Arc<Mutex<Vec<Attempt>>>,
+    http: reqwest::Client,
+    policy: DeliveryPolicy,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not take the whole simulator down with it.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Deliveries {
+    /// No registrations yet.
+    pub fn new(policy: DeliveryPolicy) -> Self {
+        Self {
+            registrations: Mutex::new(Vec::new()),
+            attempts: Arc::new(Mutex::new(Vec::new())),
+            http: reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default(),
+            policy,
+        }
+    }
+
+    /// `POST /webhooks/v1/webhooks`: validates, stores, starts delivering.
+    pub fn register(&self, msn: &str, request: &RegisterRequest) -> Result<RegisterResponse, SimError> {
+        let url = Url::parse(&request.url)
+            .ok()
+            .filter(is_deliverable)
+            .ok_or_else(|| SimError::validation("url", "The url must be an absolute https:// URL."))?;
+        if request.events.is_empty() {
+            return Err(SimError::validation("events", "At least one event type is required."));
+        }
+        if let Some(unknown) = request.events.iter().find(|e| !is_known_event(e)) {
+            return Err(SimError::validation("events", &format!("Unknown event type '{unknown}'.")));
+        }
+        let mut registrations = lock(&self.registrations);
+        for event in &request.events {
+            let existing = registrations.iter().filter(|r| r.msn == msn && r.events.contains(event)).count();
+            let limit = if event == USER_CHECKED_IN { 1 } else { MAX_PER_EVENT };
+            if existing >= limit {
+                return Err(SimError::validation("events", &format!("The limit of {limit} registrations for '{event}' is reached.")));
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let secret = Secret::new(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+        let outbox = Arc::new(Outbox { queue: Mutex::new(VecDeque::new()), notify: Notify::new(), closed: AtomicBool::new(false) });
+        tokio::spawn(deliver(
+            Arc::clone(&outbox),
+            Target { id: id.clone(), url: url.clone(), secret: secret.clone() },
+            self.http.clone(),
+            self.policy.clone(),
+            Arc::clone(&self.attempts),
+        ));
+        registrations.push(Registration { id: id.clone(), msn: msn.to_owned(), url, events: request.events.clone(), outbox });
+        Ok(RegisterResponse { id, secret: secret.expose().to_owned() })
+    }
+
+    /// `GET /webhooks/v1/webhooks`.
+    pub fn list(&self, msn: &str) -> QueryResponse {
+        let webhooks = lock(&self.registrations)
+            .iter()
+            .filter(|r| r.msn == msn)
+            .map(|r| Webhook { id: r.id.clone(), url: r.url.to_string(), events: r.events.clone() })
+            .collect();
+        QueryResponse { webhooks }
+    }
+
+    /// `DELETE /webhooks/v1/webhooks/{id}`: stops its worker; undelivered events are dropped.
+    pub fn delete(&self, msn: &str, id: &str) -> Result<(), SimError> {
+        let mut registrations = lock(&self.registrations);
+        let index = registrations
+            .iter()
+            .position(|r| r.msn == msn && r.id == id)
+            .ok_or_else(|| SimError::not_found("No webhook with this id for this sales unit."))?;
+        let gone = registrations.remove(index);
+        gone.outbox.closed.store(true, Ordering::SeqCst);
+        gone.outbox.notify.notify_one();
+        Ok(())
+    }
+
+    /// Queues each event for every registration of its sales unit that wants its type.
+    pub fn dispatch(&self, outgoing: Vec<Outgoing>) {
+        let registrations = lock(&self.registrations);
+        for item in outgoing {
+            for r in registrations.iter().filter(|r| r.msn == item.msn && r.events.iter().any(|e| e == item.event_type)) {
+                lock(&r.outbox.queue).push_back((item.event_type, item.body.clone()));
+                r.outbox.notify.notify_one();
+            }
+        }
+    }
+
+    /// Every attempt so far, oldest first.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        lock(&self.attempts).clone()
+    }
+}
+
+struct Target {
+    id: String,
+    url: Url,
+    secret: Secret,
+}
+
+/// The worker of one registration: oldest first, each until acknowledged or given up.
+async fn deliver(outbox: Arc<Outbox>, target: Target, http: reqwest::Client, policy: DeliveryPolicy, log: Arc<Mutex<Vec<Attempt>>>) {
+    loop {
+        if outbox.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let next = lock(&outbox.queue).front().cloned();
+        let Some((event_type, body)) = next else {
+            outbox.notify.notified().await;
+            continue;
+        };
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let status = send(&http, &target, &body).await;
+            lock(&log).push(Attempt { webhook_id: target.id.clone(), event_type: event_type.to_owned(), status });
+            if status.is_some_and(|s| (200..300).contains(&s)) || attempt >= policy.give_up_after {
+                break;
+            }
+            if outbox.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let index = usize::try_from(attempt - 1).unwrap_or(usize::MAX).min(policy.retry_delays.len().saturating_sub(1));
+            let delay = policy.retry_delays.get(index).copied().unwrap_or_default();
+            tracing::debug!(webhook = %target.id, event_type, attempt, ?status, "webhook delivery failed, retrying");
+            tokio::time::sleep(delay).await;
+        }
+        lock(&outbox.queue).pop_front();
+    }
+}
+
+async fn send(http: &reqwest::Client, target: &Target, body: &[u8]) -> Option<u16> {
+    let date = signing::http_date(chrono::Utc::now());
+    let signed = signing::sign(target.secret.expose(), &target.url, &date, body).ok()?;
+    let response = http
+        .post(target.url.clone())
+        .header("x-ms-date", signed.date)
+        .header("x-ms-content-sha256", signed.content_sha256)
+        .header("Authorization", signed.authorization)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+/// HTTPS anywhere; plain HTTP only to this machine, where the simulator's client runs.
+fn is_deliverable(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => url.host_str().is_some(),
+        "http" => matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
+        _ => false,
+    }
+}
+
+fn is_known_event(event: &str) -> bool {
+    event == USER_CHECKED_IN || epayment_event_types().any(|e| e == event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_local_http_receivers_are_accepted() {
+        let ok = |s: &str| is_deliverable(&Url::parse(s).unwrap());
+        assert!(ok("https://shop.example/hooks"));
+        assert!(ok("http://127.0.0.1:8080/webhooks/vipps"));
+        assert!(!ok("http://shop.example/hooks"));
+        assert!(!ok("ftp://shop.example/hooks"));
+    }
+
+    #[test]
+    fn event_types_are_checked() {
+        assert!(is_known_event("epayments.payment.captured.v1"));
+        assert!(is_known_event("user.checked-in.v1"));
+        assert!(!is_known_event("epayments.payment.paid.v1"));
+    }
+}

@@ -1,0 +1,184 @@
+//! kasse-sim: an offline simulator of the Vipps MobilePay platform.
+//!
+//! It answers the Access Token, ePayment and Webhooks APIs on the platform's own paths, with its
+//! headers, status codes, problem bodies and error codes, so that a client which works against it
+//! works against the real test environment. Simulated customers approve or decline on a plain
+//! "phone" page, and every change is delivered as a signed webhook. It runs inside the kasse
+//! server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
+
+mod api;
+mod clock;
+pub mod config;
+mod control;
+mod delivery;
+mod error;
+mod phone;
+mod validate;
+mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use kasse_vipps::epayment::GetPaymentResponse;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use url::Url;
+
+pub use config::{DeliveryPolicy, SalesUnit, SimConfig, SimCustomer};
+pub use control::PaymentRecord;
+pub use delivery::Attempt;
+pub use error::SimError;
+pub use world::{ReceivedWrite, SystemHeaders};
+
+use clock::Clock;
+use delivery::Deliveries;
+use world::World;
+
+/// The shared state behind every route.
+pub(crate) struct Sim {
+    world: Mutex<World>,
+    clock: Clock,
+    deliveries: Deliveries,
+    base_url: Url,
+}
+
+impl Sim {
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A panicking request must not take the whole simulator down with it.
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn advance_clock(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.expire_due();
+    }
+
+    fn expire_due(&self) {
+        let mut world = self.world();
+        world.expire_due(self.clock.now());
+        let outgoing = world.take_outgoing();
+        drop(world);
+        self.deliveries.dispatch(outgoing);
+    }
+
+    fn payment_records(&self) -> Vec<PaymentRecord> {
+        self.world()
+            .payments()
+            .into_iter()
+            .map(|p| PaymentRecord {
+                msn: p.msn.clone(),
+                reference: p.reference.clone(),
+                amount: p.request.amount,
+                user_flow: p.request.user_flow,
+                state: p.state,
+                aggregate: p.aggregate,
+                received: p.received.clone(),
+            })
+            .collect()
+    }
+}
+
+/// A running simulator. Dropping it stops the server.
+pub struct SimHandle {
+    sim: Arc<Sim>,
+    addr: SocketAddr,
+    config: SimConfig,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl SimHandle {
+    /// Where the simulated platform answers, e.g. `http://127.0.0.1:41234/`.
+    pub fn base_url(&self) -> &Url {
+        &self.sim.base_url
+    }
+
+    /// The socket it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The configuration it started with, credentials included.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The phone page of a customer (or of the first customer).
+    pub fn phone_url(&self) -> Url {
+        self.sim.base_url.join("sim/phone").unwrap_or_else(|_| self.sim.base_url.clone())
+    }
+
+    /// A payment as `GET /epayment/v1/payments/{reference}` would answer it.
+    pub fn payment(&self, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
+        self.sim.world().payment(msn, reference).map(world::Payment::view)
+    }
+
+    /// Every payment with what the platform received for it.
+    pub fn payment_records(&self) -> Vec<PaymentRecord> {
+        self.sim.payment_records()
+    }
+
+    /// Every webhook delivery attempt so far.
+    pub fn webhook_attempts(&self) -> Vec<Attempt> {
+        self.sim.deliveries.attempts()
+    }
+
+    /// Moves the simulated clock forward and expires what is due.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.sim.advance_clock(by);
+    }
+
+    /// Stops serving.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// All simulator routes, for embedding.
+fn router(sim: Arc<Sim>) -> Router {
+    Router::new().merge(api::router()).merge(phone::router()).merge(control::router()).with_state(sim)
+}
+
+/// Starts a simulator on `listener` (inside a Tokio runtime). Its pages and QR codes use the
+/// listener's address.
+pub fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHandle> {
+    let addr = listener.local_addr()?;
+    let base_url = Url::parse(&format!("http://{addr}/")).map_err(std::io::Error::other)?;
+    let sim = Arc::new(Sim {
+        world: Mutex::new(World::new(config.clone())),
+        clock: Clock::default(),
+        deliveries: Deliveries::new(config.delivery.clone()),
+        base_url,
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(Arc::clone(&sim));
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            tracing::error!(error = %e, "simulator stopped");
+        }
+    });
+    // Expiry happens on the platform's clock whether or not anyone asks.
+    let sweeper = Arc::downgrade(&sim);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let Some(sim) = sweeper.upgrade() else { return };
+            sim.expire_due();
+        }
+    });
+    Ok(SimHandle { sim, addr, config, stop: Some(stop) })
+}

@@ -1,0 +1,266 @@
+//! The simulated customer's phone: plain HTML pages (no scripts) where one picks a customer, sees
+//! their payment requests, and approves or declines, as the Vipps MobilePay app would let them.
+//!
+//! `/sim/pay/{token}` is also where a payment's QR code and landing-page link point, so scanning a
+//! till's QR with a real phone on the same network opens the same approve/decline page.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use kasse_vipps::epayment::{Amount, State as PaymentState, UserFlow};
+use serde::Deserialize;
+
+use crate::Sim;
+use crate::config::SimCustomer;
+use crate::world::{Payment, addressed_to};
+
+/// The phone routes.
+pub fn router() -> Router<Arc<Sim>> {
+    Router::new()
+        .route("/sim/phone", get(phone))
+        .route("/sim/pay/{token}", get(pay_page).post(pay_answer))
+        .route("/sim/qr-image/{token}", get(qr_image))
+}
+
+#[derive(Debug, Deserialize)]
+struct CustomerQuery {
+    customer: Option<String>,
+}
+
+fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a SimCustomer> {
+    wanted
+        .and_then(|w| customers.iter().find(|c| c.phone_number == w))
+        .or_else(|| customers.first())
+}
+
+async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) -> Html<String> {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    world.expire_due(now);
+    let outgoing = world.take_outgoing();
+    let customers = world.config.customers.clone();
+    let Some(me) = chosen(&customers, query.customer.as_deref()).cloned() else {
+        return page("Phone", "<p>No simulated customers are configured.</p>");
+    };
+    let mut body = String::new();
+    body.push_str("<nav aria-label=\"Customers\"><ul class=\"customers\">");
+    for c in &customers {
+        let current = if c == &me { " aria-current=\"page\"" } else { "" };
+        let _ = write!(body, "<li><a href=\"/sim/phone?customer={p}\"{current}>{n} <small>+{p}</small></a></li>", p = esc(&c.phone_number), n = esc(&c.name));
+    }
+    body.push_str("</ul></nav>");
+    let _ = write!(body, "<h1>{}</h1><p class=\"muted\">+{}</p>", esc(&me.name), esc(&me.phone_number));
+
+    let payments = world.payments();
+    let mine: Vec<_> = payments
+        .iter()
+        .filter(|p| p.state == PaymentState::Created && addressed_to(p, &me.phone_number, &me.personal_qr()))
+        .collect();
+    body.push_str("<h2>Payment requests</h2>");
+    if mine.is_empty() {
+        body.push_str("<p class=\"muted\">No requests waiting.</p>");
+    }
+    for p in mine {
+        let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
+        let _ = write!(body, "<section class=\"request\" data-reference=\"{r}\"><p><strong>{m}</strong> asks for <strong>{a}</strong></p>{f}</section>", r = esc(&p.reference), m = esc(&merchant), a = format_amount(p.request.amount), f = answer_form(&p.token, &me.phone_number));
+    }
+
+    let nearby: Vec<_> = payments.iter().filter(|p| p.state == PaymentState::Created && p.request.user_flow == UserFlow::Qr).collect();
+    body.push_str("<h2>QR codes on screens nearby</h2>");
+    if nearby.is_empty() {
+        body.push_str("<p class=\"muted\">None showing.</p>");
+    }
+    for p in nearby {
+        let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
+        let _ = write!(body, "<p><a class=\"scan\" href=\"/sim/pay/{t}?customer={c}\">Scan: {m}, {a}</a></p>", t = esc(&p.token), c = esc(&me.phone_number), m = esc(&merchant), a = format_amount(p.request.amount));
+    }
+    let _ = write!(body, "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p><code>{}</code>", esc(&me.personal_qr()));
+    drop(world);
+    sim.deliveries.dispatch(outgoing);
+    page(&format!("{}: phone", me.name), &body)
+}
+
+fn answer_form(token: &str, customer: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/sim/pay/{t}\"><input type=\"hidden\" name=\"customer\" value=\"{c}\">\
+         <button name=\"action\" value=\"approve\" class=\"approve\">Approve</button> \
+         <button name=\"action\" value=\"decline\" class=\"decline\">Decline</button></form>",
+        t = esc(token),
+        c = esc(customer)
+    )
+}
+
+async fn pay_page(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Query(query): Query<CustomerQuery>) -> Response {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    world.expire_due(now);
+    let outgoing = world.take_outgoing();
+    let Some(payment) = world.payment_by_token(&token).cloned() else {
+        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response();
+    };
+    let merchant = world.config.sales_unit(&payment.msn).map(|u| u.name.clone()).unwrap_or_default();
+    let customers = world.config.customers.clone();
+    drop(world);
+    sim.deliveries.dispatch(outgoing);
+
+    let mut body = format!(
+        "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p class=\"amount\">{}</p>",
+        esc(&merchant),
+        format_amount(payment.request.amount)
+    );
+    if let Some(description) = &payment.request.payment_description {
+        let _ = write!(body, "<p>{}</p>", esc(description));
+    }
+    body.push_str(&status_block(&payment, &customers, query.customer.as_deref()));
+    page(&format!("Pay {merchant}"), &body).into_response()
+}
+
+fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&str>) -> String {
+    match payment.state {
+        PaymentState::Created => {
+            let fixed = payment.customer().and_then(|c| c.phone_number.clone());
+            let mut s = String::from("<form method=\"post\">");
+            if let Some(phone) = fixed {
+                let _ = write!(s, "<input type=\"hidden\" name=\"customer\" value=\"{}\">", esc(&phone));
+            } else {
+                s.push_str("<label>Paying as <select name=\"customer\">");
+                let me = chosen(customers, wanted);
+                for c in customers {
+                    let selected = if Some(c) == me { " selected" } else { "" };
+                    let _ = write!(s, "<option value=\"{p}\"{selected}>{n} (+{p})</option>", p = esc(&c.phone_number), n = esc(&c.name));
+                }
+                s.push_str("</select></label>");
+            }
+            s.push_str("<p><button name=\"action\" value=\"approve\" class=\"approve\">Approve</button> <button name=\"action\" value=\"decline\" class=\"decline\">Decline</button></p></form>");
+            s
+        }
+        PaymentState::Authorized => "<p class=\"outcome ok\" role=\"status\">Approved</p>".to_owned(),
+        PaymentState::Aborted => "<p class=\"outcome\" role=\"status\">Declined</p>".to_owned(),
+        PaymentState::Expired => "<p class=\"outcome\" role=\"status\">Expired</p>".to_owned(),
+        PaymentState::Terminated => "<p class=\"outcome\" role=\"status\">Cancelled by the merchant</p>".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PayForm {
+    action: String,
+    customer: Option<String>,
+}
+
+async fn pay_answer(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Form(form): Form<PayForm>) -> Response {
+    let now = sim.clock.now();
+    let mut world = sim.world();
+    let Some(payment) = world.payment_by_token(&token).cloned() else {
+        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response();
+    };
+    let outcome = match form.action.as_str() {
+        "approve" => world.approve(&payment.msn, &payment.reference, now),
+        "decline" => world.decline(&payment.msn, &payment.reference, now),
+        _ => return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown action</h1>")).into_response(),
+    };
+    let outgoing = world.take_outgoing();
+    drop(world);
+    sim.deliveries.dispatch(outgoing);
+    if let Err(e) = outcome {
+        tracing::info!(reference = %payment.reference, error = %e, "phone answer refused");
+    }
+    // An app switch goes back to the merchant; otherwise the phone shows the outcome.
+    if let (Some(url), UserFlow::WebRedirect | UserFlow::NativeRedirect) = (&payment.request.return_url, payment.request.user_flow) {
+        return Redirect::to(url).into_response();
+    }
+    let customer: String = url::form_urlencoded::byte_serialize(form.customer.unwrap_or_default().as_bytes()).collect();
+    Redirect::to(&format!("/sim/pay/{token}?customer={customer}")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageQuery {
+    format: Option<String>,
+}
+
+async fn qr_image(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Query(query): Query<ImageQuery>) -> Response {
+    let Some(target) = sim.world().payment_by_token(&token).filter(|p| p.state == PaymentState::Created).map(|p| p.token.clone()) else {
+        // As on the platform, an expired or answered payment's QR image is gone.
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Ok(url) = sim.base_url.join(&format!("sim/pay/{target}")) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(code) = qrcode::QrCode::new(url.as_str().as_bytes()) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if query.format.as_deref() == Some("png") {
+        let image = code.render::<image::Luma<u8>>().min_dimensions(400, 400).build();
+        let mut png = std::io::Cursor::new(Vec::new());
+        if image.write_to(&mut png, image::ImageFormat::Png).is_err() {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        return ([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response();
+    }
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(400, 400).build();
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}
+
+/// `NOK 123.50`: minor units as a decimal, for the simulator's own pages.
+pub fn format_amount(amount: Amount) -> String {
+    let code = match amount.currency {
+        kasse_vipps::Currency::Nok => "NOK",
+        kasse_vipps::Currency::Dkk => "DKK",
+        kasse_vipps::Currency::Eur => "EUR",
+    };
+    format!("{code} {}.{:02}", amount.value / 100, amount.value % 100)
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · kasse simulator</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
+        esc(title)
+    ))
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f1ee;color:#1d1d1f}\
+main{max-width:26rem;margin:0 auto;padding:1rem}h1{margin:.5rem 0 0}.muted{color:#5f5f66}\
+.amount{font-size:2rem;font-weight:700;margin:.25rem 0}.customers{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}\
+.customers a{display:inline-block;padding:.5rem .75rem;border-radius:.5rem;background:#fff;color:inherit;text-decoration:none}\
+.customers a[aria-current]{background:#ff5b24;color:#fff}.request{background:#fff;border-radius:.75rem;padding:.75rem 1rem;margin:.5rem 0}\
+button{font:inherit;min-height:44px;min-width:44px;padding:.5rem 1.25rem;border-radius:.5rem;border:0;cursor:pointer}\
+.approve{background:#ff5b24;color:#fff}.decline{background:#e2ddd8}.outcome{font-size:1.5rem;font-weight:700}.ok{color:#0a7d32}\
+select{font:inherit;min-height:44px}code{word-break:break-all}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_shown_with_two_decimals() {
+        assert_eq!(format_amount(Amount::new(12_305, kasse_vipps::Currency::Nok)), "NOK 123.05");
+        assert_eq!(format_amount(Amount::new(1, kasse_vipps::Currency::Eur)), "EUR 0.01");
+    }
+
+    #[test]
+    fn markup_in_names_is_escaped() {
+        assert_eq!(esc("<b>\"Bob\" & 'Al'</b>"), "&lt;b&gt;&quot;Bob&quot; &amp; &#39;Al&#39;&lt;/b&gt;");
+    }
+}

@@ -1,0 +1,502 @@
+//! A typed client for the platform's Access Token, ePayment and Webhooks APIs.
+//!
+//! It adds every header of reference/vipps-apis.md §1 to every call, fetches and caches the access
+//! token (refreshing it before it expires, and once more if the platform says it is no longer
+//! valid), and retries network errors, 5xx and 429 with exponential backoff and jitter, honouring
+//! `Retry-After`. A retry always sends the same body with the same `Idempotency-Key`, which the
+//! caller supplies, so a retried write can never be applied twice. Other 4xx answers are final.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::epayment::{
+    Amount, CancelModificationRequest, CreatePaymentRequest, CreatePaymentResponse, ForceApprove,
+    GetPaymentResponse, ModificationRequest, ModificationResponse, PaymentEvent,
+};
+use crate::headers;
+use crate::problem::Problem;
+use crate::secret::Secret;
+use crate::token::AuthorizationTokenResponse;
+use crate::webhooks::{QueryResponse, RegisterRequest, RegisterResponse};
+
+/// A sales unit's API credentials.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: Secret,
+    /// `Ocp-Apim-Subscription-Key`.
+    pub subscription_key: Secret,
+    /// `Merchant-Serial-Number`: the sales unit.
+    pub msn: String,
+}
+
+/// The `Vipps-System-*` headers: who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// `Vipps-System-Name`, at most 30 characters.
+    pub name: String,
+    /// `Vipps-System-Version`.
+    pub version: String,
+    /// `Vipps-System-Plugin-Name`.
+    pub plugin_name: String,
+    /// `Vipps-System-Plugin-Version`.
+    pub plugin_version: String,
+}
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// The first backoff; it doubles each attempt.
+    pub base_delay: Duration,
+    /// The longest single wait, `Retry-After` included.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 4, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: full jitter over an exponentially growing window.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let window = self.base_delay.saturating_mul(2u32.saturating_pow(attempt)).min(self.max_delay);
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(fastrand::u64(window_ms / 2..=window_ms.max(1)))
+    }
+}
+
+/// Everything a client needs.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `https://apitest.vipps.no`, `https://api.vipps.no`, or the simulator's address.
+    pub base_url: Url,
+    /// The sales unit's credentials.
+    pub credentials: Credentials,
+    /// Who is calling.
+    pub system: SystemInfo,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+}
+
+/// Why a platform call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The platform answered with an error status.
+    #[error("the platform answered {status}: {problem}")]
+    Rejected {
+        /// The HTTP status.
+        status: u16,
+        /// The error body.
+        problem: Box<Problem>,
+    },
+    /// No answer: connection failed or timed out, on every attempt.
+    #[error("could not reach the platform: {0}")]
+    Unreachable(String),
+    /// An answer we could not read.
+    #[error("unexpected answer from the platform: {0}")]
+    UnexpectedAnswer(String),
+}
+
+impl Error {
+    /// The HTTP status, if the platform answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The ePayment error code (e.g. 6060), if the platform sent one.
+    pub fn error_code(&self) -> Option<u32> {
+        match self {
+            Self::Rejected { problem, .. } => problem.error_code(),
+            _ => None,
+        }
+    }
+
+    /// True when the request may or may not have taken effect (no answer, or 5xx/429 on the last
+    /// attempt): ask the platform, or retry with the same idempotency key, but never assume.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::UnexpectedAnswer(_) => true,
+            Self::Rejected { status, .. } => is_retryable(*status),
+        }
+    }
+}
+
+fn is_retryable(status: u16) -> bool {
+    status == 429 || status >= 500
+}
+
+struct CachedToken {
+    value: Secret,
+    refresh_at: Instant,
+}
+
+/// A platform client for one sales unit. Cheap to share behind an `Arc`.
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+    token: Mutex<Option<CachedToken>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base_url", &self.config.base_url.as_str()).finish_non_exhaustive()
+    }
+}
+
+struct Call<'a> {
+    method: Method,
+    url: Url,
+    body: Option<Vec<u8>>,
+    idempotency_key: Option<&'a str>,
+}
+
+impl Client {
+    /// A client for `config`.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| Error::UnexpectedAnswer(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self { http, config, token: Mutex::new(None) })
+    }
+
+    /// The sales unit this client acts for.
+    pub fn msn(&self) -> &str {
+        &self.config.credentials.msn
+    }
+
+    /// `POST /epayment/v1/payments`.
+    pub async fn create_payment(
+        &self,
+        request: &CreatePaymentRequest,
+        idempotency_key: &str,
+    ) -> Result<CreatePaymentResponse, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments"])?;
+        self.json(Method::POST, url, Some(request), Some(idempotency_key)).await
+    }
+
+    /// `GET /epayment/v1/payments/{reference}`.
+    pub async fn get_payment(&self, reference: &str) -> Result<GetPaymentResponse, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments", reference])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `GET /epayment/v1/payments/{reference}/events`.
+    pub async fn payment_events(&self, reference: &str) -> Result<Vec<PaymentEvent>, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments", reference, "events"])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `POST /epayment/v1/payments/{reference}/capture`.
+    pub async fn capture_payment(
+        &self,
+        reference: &str,
+        amount: Amount,
+        idempotency_key: &str,
+    ) -> Result<ModificationResponse, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments", reference, "capture"])?;
+        let body = ModificationRequest { modification_amount: amount };
+        self.json(Method::POST, url, Some(&body), Some(idempotency_key)).await
+    }
+
+    /// `POST /epayment/v1/payments/{reference}/refund`.
+    pub async fn refund_payment(
+        &self,
+        reference: &str,
+        amount: Amount,
+        idempotency_key: &str,
+    ) -> Result<ModificationResponse, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments", reference, "refund"])?;
+        let body = ModificationRequest { modification_amount: amount };
+        self.json(Method::POST, url, Some(&body), Some(idempotency_key)).await
+    }
+
+    /// `POST /epayment/v1/payments/{reference}/cancel`. With `transaction_only`, the platform
+    /// cancels only a payment the customer has not approved (else error 6060), so a till's "cancel"
+    /// can never race the customer's approval.
+    pub async fn cancel_payment(
+        &self,
+        reference: &str,
+        transaction_only: bool,
+        idempotency_key: &str,
+    ) -> Result<ModificationResponse, Error> {
+        let url = self.endpoint(&["epayment", "v1", "payments", reference, "cancel"])?;
+        let body = CancelModificationRequest { cancel_transaction_only: transaction_only.then_some(true) };
+        self.json(Method::POST, url, Some(&body), Some(idempotency_key)).await
+    }
+
+    /// Test only: `POST /epayment/v1/test/payments/{reference}/approve`.
+    pub async fn force_approve(&self, reference: &str, body: &ForceApprove) -> Result<(), Error> {
+        let url = self.endpoint(&["epayment", "v1", "test", "payments", reference, "approve"])?;
+        let body = Some(to_json(body)?);
+        self.send(Call { method: Method::POST, url, body, idempotency_key: None }).await.map(drop)
+    }
+
+    /// `POST /webhooks/v1/webhooks`.
+    pub async fn register_webhook(&self, request: &RegisterRequest) -> Result<RegisterResponse, Error> {
+        let url = self.endpoint(&["webhooks", "v1", "webhooks"])?;
+        self.json(Method::POST, url, Some(request), None).await
+    }
+
+    /// `GET /webhooks/v1/webhooks`.
+    pub async fn list_webhooks(&self) -> Result<QueryResponse, Error> {
+        let url = self.endpoint(&["webhooks", "v1", "webhooks"])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `DELETE /webhooks/v1/webhooks/{id}`.
+    pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["webhooks", "v1", "webhooks", id])?;
+        self.send(Call { method: Method::DELETE, url, body: None, idempotency_key: None }).await.map(drop)
+    }
+
+    fn endpoint(&self, segments: &[&str]) -> Result<Url, Error> {
+        let mut url = self.config.base_url.clone();
+        url.path_segments_mut()
+            .map_err(|()| Error::UnexpectedAnswer("the platform base URL cannot take a path".into()))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    async fn json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, Error> {
+        let body = body.map(to_json).transpose()?;
+        let bytes = self.send(Call { method, url, body, idempotency_key }).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedAnswer(e.to_string()))
+    }
+
+    /// Sends one logical call, retrying as the policy allows. Returns the body of a 2xx answer.
+    async fn send(&self, call: Call<'_>) -> Result<Vec<u8>, Error> {
+        let policy = self.config.retry;
+        let mut refreshed_token = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let token = self.access_token().await?;
+            let mut request = self
+                .http
+                .request(call.method.clone(), call.url.clone())
+                .bearer_auth(token.expose())
+                .headers(self.common_headers());
+            if let Some(key) = call.idempotency_key {
+                request = request.header(headers::IDEMPOTENCY_KEY, key);
+            }
+            if let Some(body) = &call.body {
+                request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());
+            }
+            let outcome = request.send().await;
+            let last = attempt >= policy.max_attempts;
+            let wait = match outcome {
+                Err(e) if last => return Err(Error::Unreachable(without_url(&e))),
+                Err(e) => {
+                    tracing::warn!(url = %call.url.path(), attempt, error = %without_url(&e), "platform unreachable, retrying");
+                    policy.backoff(attempt)
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = retry_after(&response);
+                    let bytes = response.bytes().await.map_err(|e| Error::Unreachable(without_url(&e)))?;
+                    tracing::debug!(method = %call.method, url = %call.url.path(), status = status.as_u16(), attempt, "platform call");
+                    if status.is_success() {
+                        return Ok(bytes.to_vec());
+                    }
+                    if status == StatusCode::UNAUTHORIZED && !refreshed_token {
+                        // The token may have been revoked or expired early: fetch a new one once.
+                        refreshed_token = true;
+                        *self.token.lock().await = None;
+                        attempt -= 1;
+                        continue;
+                    }
+                    let rejected = Error::Rejected {
+                        status: status.as_u16(),
+                        problem: Box::new(problem_from(status, &bytes)),
+                    };
+                    if last || !is_retryable(status.as_u16()) {
+                        return Err(rejected);
+                    }
+                    tracing::warn!(url = %call.url.path(), attempt, status = status.as_u16(), "platform busy, retrying");
+                    retry_after.map_or_else(|| policy.backoff(attempt), |d| d.min(policy.max_delay))
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn common_headers(&self) -> header::HeaderMap {
+        let creds = &self.config.credentials;
+        let system = &self.config.system;
+        let pairs = [
+            (headers::SUBSCRIPTION_KEY, creds.subscription_key.expose()),
+            (headers::MSN, creds.msn.as_str()),
+            (headers::SYSTEM_NAME, system.name.as_str()),
+            (headers::SYSTEM_VERSION, system.version.as_str()),
+            (headers::SYSTEM_PLUGIN_NAME, system.plugin_name.as_str()),
+            (headers::SYSTEM_PLUGIN_VERSION, system.plugin_version.as_str()),
+        ];
+        let mut map = header::HeaderMap::new();
+        for (name, value) in pairs {
+            if let (Ok(name), Ok(value)) =
+                (header::HeaderName::from_bytes(name.as_bytes()), header::HeaderValue::from_str(value))
+            {
+                map.insert(name, value);
+            }
+        }
+        map
+    }
+
+    /// The cached access token, fetched anew when missing or close to expiry.
+    async fn access_token(&self) -> Result<Secret, Error> {
+        let mut cached = self.token.lock().await;
+        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
+            return Ok(token.value.clone());
+        }
+        let token = self.fetch_token().await?;
+        let lifetime = Duration::from_secs(token.lifetime_secs().unwrap_or(3600));
+        // Refresh when a tenth of the lifetime (at most five minutes) is left, so no call ever
+        // goes out with a token that expires on the way.
+        let margin = (lifetime / 10).min(Duration::from_mins(5));
+        let value = Secret::new(token.access_token);
+        *cached = Some(CachedToken {
+            value: value.clone(),
+            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(value)
+    }
+
+    async fn fetch_token(&self) -> Result<AuthorizationTokenResponse, Error> {
+        let url = self.endpoint(&["accesstoken", "get"])?;
+        let creds = &self.config.credentials;
+        let policy = self.config.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self
+                .http
+                .post(url.clone())
+                .header(headers::CLIENT_ID, &creds.client_id)
+                .header(headers::CLIENT_SECRET, creds.client_secret.expose())
+                .headers(self.common_headers())
+                .send()
+                .await;
+            let last = attempt >= policy.max_attempts;
+            match outcome {
+                Ok(response) if response.status().is_success() => {
+                    return response.json().await.map_err(|e| Error::UnexpectedAnswer(without_url(&e)));
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    if last || !is_retryable(status.as_u16()) {
+                        return Err(Error::Rejected {
+                            status: status.as_u16(),
+                            problem: Box::new(problem_from(status, &bytes)),
+                        });
+                    }
+                }
+                Err(e) if last => return Err(Error::Unreachable(without_url(&e))),
+                Err(_) => {}
+            }
+            tokio::time::sleep(policy.backoff(attempt)).await;
+        }
+    }
+}
+
+fn to_json<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(body).map_err(|e| Error::UnexpectedAnswer(format!("cannot encode the request: {e}")))
+}
+
+/// A readable problem from any error answer, RFC 7807 or not.
+fn problem_from(status: StatusCode, bytes: &[u8]) -> Problem {
+    serde_json::from_slice::<Problem>(bytes).ok().filter(|p| !p.title.is_empty()).unwrap_or_else(|| Problem {
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: Some(status.as_u16()),
+        detail: Some(String::from_utf8_lossy(bytes).chars().take(200).collect()),
+        ..Problem::default()
+    })
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// A transport error's text without the URL (which would repeat the reference on every line).
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_decode() {
+        "could not decode the answer"
+    } else {
+        "request failed"
+    };
+    match std::error::Error::source(e) {
+        Some(source) => format!("{kind}: {source}"),
+        None => kind.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_within_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for _ in 0..100 {
+            let first = policy.backoff(0);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            assert!(policy.backoff(8) <= Duration::from_secs(1));
+            assert!(policy.backoff(8) >= Duration::from_millis(500));
+        }
+    }
+
+    #[test]
+    fn only_5xx_and_429_are_retried() {
+        assert!(is_retryable(500) && is_retryable(503) && is_retryable(429));
+        assert!(!is_retryable(400) && !is_retryable(409) && !is_retryable(404));
+    }
+
+    #[test]
+    fn a_non_json_error_body_becomes_a_readable_problem() {
+        let p = problem_from(StatusCode::TOO_MANY_REQUESTS, b"slow down");
+        assert_eq!(p.title, "Too Many Requests");
+        assert_eq!(p.detail.as_deref(), Some("slow down"));
+    }
+
+    #[test]
+    fn a_timed_out_or_5xx_call_has_an_unknown_outcome_but_a_4xx_does_not() {
+        assert!(Error::Unreachable("timed out".into()).outcome_unknown());
+        let rejected = |status| Error::Rejected { status, problem: Box::default() };
+        assert!(rejected(502).outcome_unknown());
+        assert!(!rejected(400).outcome_unknown());
+    }
+}

@@ -1,0 +1,21 @@
+//! The Vipps MobilePay platform, as kasse speaks to it.
+//!
+//! Three things live here and nothing else: the platform's wire types, written by hand from the
+//! official OpenAPI files (`epayment`, `webhooks`, `token`, `problem`); the webhook request
+//! signature of the Webhooks API (`signing`), used by the server to verify and by the simulator to
+//! sign; and a typed `client` that adds every required header, caches the access token, and retries
+//! safely with the caller's idempotency key. No web framework, no database.
+
+pub mod client;
+pub mod epayment;
+pub mod headers;
+pub mod problem;
+pub mod secret;
+pub mod signing;
+pub mod token;
+pub mod webhooks;
+
+pub use client::{Client, ClientConfig, Credentials, Error, RetryPolicy, SystemInfo};
+pub use epayment::{Amount, Currency};
+pub use problem::Problem;
+pub use secret::Secret;

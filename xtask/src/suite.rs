@@ -1,0 +1,263 @@
+//! `cargo xtask test`: every check the project has, in order, stopping at the first failure.
+//!
+//! The cheap checks come first (formatting, clippy for both targets, native tests), so a typo
+//! fails in seconds; the app build and the browser tests in headless Chromium come last and can
+//! be skipped with `--no-browser`. Each step is timed, and a summary table ends the run whether
+//! it passed or not, so CI logs show at a glance where the time and the failure went.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::app;
+use crate::error::{Error, Result};
+use crate::process::{self, announce, format_duration};
+use crate::tools;
+use crate::workspace::Workspace;
+
+/// One check of the suite.
+struct Step {
+    /// Short name for headers, errors and the summary.
+    name: &'static str,
+    /// Whether the step belongs to the browser half that `--no-browser` skips.
+    browser: bool,
+    /// Runs the step.
+    action: fn(&Workspace) -> Result<()>,
+}
+
+/// The suite, in the order it runs.
+const STEPS: [Step; 6] = [
+    Step {
+        name: "format",
+        browser: false,
+        action: format,
+    },
+    Step {
+        name: "clippy (native)",
+        browser: false,
+        action: clippy_native,
+    },
+    Step {
+        name: "clippy (wasm32)",
+        browser: false,
+        action: clippy_wasm,
+    },
+    Step {
+        name: "unit tests",
+        browser: false,
+        action: unit_tests,
+    },
+    Step {
+        name: "app build",
+        browser: true,
+        action: app_build,
+    },
+    Step {
+        name: "browser tests",
+        browser: true,
+        action: browser_tests,
+    },
+];
+
+/// How a step ended, for the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Succeeded after this long.
+    Passed(Duration),
+    /// Failed after this long.
+    Failed(Duration),
+    /// Left out on request (`--no-browser`).
+    Skipped,
+    /// Not reached because an earlier step failed.
+    NotRun,
+}
+
+/// Runs the suite (the browser half only if `browser`), printing a summary at the end.
+pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
+    let suite_started = Instant::now();
+    let total = STEPS.len();
+    let mut outcomes = Vec::with_capacity(total);
+    let mut failure = None;
+    for (index, step) in STEPS.iter().enumerate() {
+        let number = index + 1;
+        let outcome = if failure.is_some() {
+            Outcome::NotRun
+        } else if step.browser && !browser {
+            announce(format!(
+                "[{number}/{total}] {}: skipped (--no-browser)",
+                step.name
+            ));
+            Outcome::Skipped
+        } else {
+            announce(format!("[{number}/{total}] {}", step.name));
+            let started = Instant::now();
+            let result = (step.action)(workspace);
+            let took = started.elapsed();
+            match result {
+                Ok(()) => {
+                    announce(format!("{}: ok in {}", step.name, format_duration(took)));
+                    Outcome::Passed(took)
+                }
+                Err(error) => {
+                    announce(format!(
+                        "{}: FAILED after {}",
+                        step.name,
+                        format_duration(took)
+                    ));
+                    failure = Some(Error::new(format!(
+                        "step {number}/{total} `{}` failed: {error}",
+                        step.name
+                    )));
+                    Outcome::Failed(took)
+                }
+            }
+        };
+        outcomes.push((step.name, outcome));
+    }
+    println!();
+    print!("{}", summary(&outcomes, suite_started.elapsed()));
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    announce("all checks passed");
+    Ok(())
+}
+
+/// (a) Formatting matches rustfmt.
+fn format(workspace: &Workspace) -> Result<()> {
+    process::run(
+        process::cargo()
+            .args(["fmt", "--all", "--check"])
+            .current_dir(workspace.root()),
+    )
+}
+
+/// (b) Clippy is clean for every crate and target on the host.
+fn clippy_native(workspace: &Workspace) -> Result<()> {
+    process::run(
+        process::cargo()
+            .args(["clippy", "--workspace", "--all-targets", "--locked"])
+            .args(["--", "-D", "warnings"])
+            .current_dir(workspace.root()),
+    )
+}
+
+/// (c) Clippy is clean for the web app as the browser compiles it, where `cfg`s differ.
+fn clippy_wasm(workspace: &Workspace) -> Result<()> {
+    tools::ensure_wasm_target()?;
+    process::run(
+        process::cargo()
+            .args(["clippy", "-p", "kasse", "--lib", "--bins"])
+            .args(["--target", tools::WASM_TARGET, "--locked"])
+            .args(["--", "-D", "warnings"])
+            .current_dir(workspace.root()),
+    )
+}
+
+/// (d) The native tests pass (the browser tests are `#[ignore]`d, so they wait for step f).
+fn unit_tests(workspace: &Workspace) -> Result<()> {
+    process::run(
+        process::cargo()
+            .args(["test", "--workspace", "--locked"])
+            .current_dir(workspace.root()),
+    )
+}
+
+/// (e) Chromium is present and the app is built into `dist/` for the browser tests.
+fn app_build(workspace: &Workspace) -> Result<()> {
+    tools::ensure_chromium()?;
+    app::build(workspace)
+}
+
+/// (f) The browser tests drive the built app in headless Chromium, one at a time.
+fn browser_tests(workspace: &Workspace) -> Result<()> {
+    process::run(
+        process::cargo()
+            .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
+            .args(["--", "--ignored", "--test-threads=1"])
+            .env("KASSE_DIST", workspace.dist())
+            .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("KASSE_CHROMIUM", tools::CHROMIUM)
+            .current_dir(workspace.root()),
+    )
+}
+
+/// The end-of-run table: each step's result and time, then the total.
+fn summary(outcomes: &[(&str, Outcome)], total: Duration) -> String {
+    let width = outcomes
+        .iter()
+        .map(|(name, _)| name.len())
+        .chain(["total".len()])
+        .max()
+        .unwrap_or_default();
+    let rows = outcomes.iter().map(|(name, outcome)| {
+        let (result, time) = match outcome {
+            Outcome::Passed(took) => ("ok", format_duration(*took)),
+            Outcome::Failed(took) => ("FAILED", format_duration(*took)),
+            Outcome::Skipped => ("skipped", String::new()),
+            Outcome::NotRun => ("not run", String::new()),
+        };
+        (*name, result, time)
+    });
+    let header = ("step", "result", "time".to_owned());
+    let footer = ("total", "", format_duration(total));
+    let mut table = String::new();
+    for (name, result, time) in std::iter::once(header).chain(rows).chain([footer]) {
+        let line = format!("{name:width$}  {result:<8}  {time:>8}");
+        // Writing to a String cannot fail.
+        let _ = writeln!(table, "{}", line.trim_end());
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suite_runs_the_checks_in_the_agreed_order() {
+        let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
+        assert_eq!(
+            names,
+            [
+                "format",
+                "clippy (native)",
+                "clippy (wasm32)",
+                "unit tests",
+                "app build",
+                "browser tests"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_app_build_and_browser_tests_are_skipped_without_a_browser() {
+        let skipped: Vec<_> = STEPS
+            .iter()
+            .filter(|step| step.browser)
+            .map(|step| step.name)
+            .collect();
+        assert_eq!(skipped, ["app build", "browser tests"]);
+    }
+
+    #[test]
+    fn the_summary_lists_every_step_with_its_result_and_time() {
+        let outcomes = [
+            ("format", Outcome::Passed(Duration::from_millis(1_200))),
+            ("clippy (native)", Outcome::Failed(Duration::from_secs(75))),
+            ("unit tests", Outcome::NotRun),
+            ("browser tests", Outcome::Skipped),
+        ];
+        let table = summary(&outcomes, Duration::from_millis(76_400));
+        assert_eq!(
+            table,
+            "\
+step             result        time
+format           ok            1.2s
+clippy (native)  FAILED      1m 15s
+unit tests       not run
+browser tests    skipped
+total                        1m 16s
+"
+        );
+    }
+}
