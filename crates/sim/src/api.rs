@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{
-    CancelModificationRequest, CreatePaymentRequest, CreatePaymentResponse, ForceApprove, ModificationRequest,
-    QrImageFormat, UserFlow,
+    CancelModificationRequest, CreatePaymentRequest, CreatePaymentResponse, ForceApprove,
+    ModificationRequest, QrImageFormat, UserFlow,
 };
 use kasse_vipps::headers as h;
 use kasse_vipps::token::AuthorizationTokenResponse;
@@ -50,7 +50,8 @@ fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SimError> {
-    serde_json::from_slice(body).map_err(|e| SimError::validation("body", &format!("The request body is not valid: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| SimError::validation("body", &format!("The request body is not valid: {e}")))
 }
 
 fn system_headers(headers: &HeaderMap) -> SystemHeaders {
@@ -65,9 +66,7 @@ fn system_headers(headers: &HeaderMap) -> SystemHeaders {
 
 fn authenticate(world: &World, headers: &HeaderMap, now: DateTime<Utc>) -> Result<SalesUnit, SimError> {
     let bearer = header(headers, header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "));
-    world
-        .authenticate(bearer, header(headers, h::SUBSCRIPTION_KEY), header(headers, h::MSN), now)
-        .cloned()
+    world.authenticate(bearer, header(headers, h::SUBSCRIPTION_KEY), header(headers, h::MSN), now).cloned()
 }
 
 async fn access_token(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
@@ -119,13 +118,15 @@ fn idempotent(
     apply: impl FnOnce(&mut World, &SalesUnit, Option<String>, DateTime<Utc>) -> Outcome,
 ) -> Response {
     let now = sim.clock.now();
-    let mut world = sim.world();
-    world.expire_due(now);
+    let mut world = sim.world_now();
     let outcome = (|| {
         let unit = authenticate(&world, headers, now)?;
         let key = header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned);
         if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 50) {
-            return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key must be 1 to 50 characters."));
+            return Err(SimError::validation(
+                "Idempotency-Key",
+                "The Idempotency-Key must be 1 to 50 characters.",
+            ));
         }
         let fingerprint = fingerprint(write.operation, write.reference, body);
         if let Some(replay) = key.as_ref().and_then(|key| world.replay(&unit.msn, key)) {
@@ -136,34 +137,53 @@ fn idempotent(
             world.note_received(
                 &unit.msn,
                 write.reference,
-                ReceivedWrite { operation: write.operation, idempotency_key: key.clone(), system: system_headers(headers), applied: false },
+                ReceivedWrite {
+                    operation: write.operation,
+                    idempotency_key: key.clone(),
+                    system: system_headers(headers),
+                    applied: false,
+                },
             );
             return Ok((StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK), replay.body));
         }
         let result = apply(&mut world, &unit, key.clone(), now).map_err(|e| e.at(path));
         let (status, bytes) = match &result {
             Ok((status, bytes)) => (*status, bytes.clone()),
-            Err(e) => (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST), serde_json::to_vec(&e.problem()).unwrap_or_default()),
+            Err(e) => (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+                serde_json::to_vec(&e.problem()).unwrap_or_default(),
+            ),
         };
-        let replayable = status.is_success() || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS);
+        let replayable =
+            status.is_success() || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS);
         if let Some(key) = key.filter(|_| replayable) {
-            world.remember(&unit.msn, &key, Replay { fingerprint, status: status.as_u16(), body: bytes.clone() });
+            world.remember(
+                &unit.msn,
+                &key,
+                Replay { fingerprint, status: status.as_u16(), body: bytes.clone() },
+            );
         }
-        if write.operation != "create" && result.is_ok() {
+        if write.operation != "create" && status.is_success() {
             world.note_received(
                 &unit.msn,
                 write.reference,
-                ReceivedWrite { operation: write.operation, idempotency_key: header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned), system: system_headers(headers), applied: true },
+                ReceivedWrite {
+                    operation: write.operation,
+                    idempotency_key: header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned),
+                    system: system_headers(headers),
+                    applied: true,
+                },
             );
         }
-        result
+        // The first answer goes out as the very bytes stored for replay.
+        Ok((status, bytes))
     })();
-    let outgoing = world.take_outgoing();
+    sim.flush(&mut world);
     drop(world);
-    sim.deliveries.dispatch(outgoing);
     match outcome {
         Ok((status, bytes)) => {
-            let content_type = if status.is_success() { "application/json" } else { "application/problem+json" };
+            let content_type =
+                if status.is_success() { "application/json" } else { "application/problem+json" };
             (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
         }
         Err(e) => e.at(path).into_response(),
@@ -178,7 +198,12 @@ fn fingerprint(operation: &str, reference: &str, body: &[u8]) -> String {
     format!("{operation}\n{reference}\n{canonical}")
 }
 
-async fn create_payment(State(sim): State<Arc<Sim>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+async fn create_payment(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let write = Write { operation: "create", reference: "", conflict: (4020, "Idempotency error") };
     let base = sim.base_url.clone();
     let system = system_headers(&headers);
@@ -207,8 +232,18 @@ async fn create_payment(State(sim): State<Arc<Sim>>, headers: HeaderMap, Origina
     })
 }
 
-async fn capture(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
-    let write = Write { operation: "capture", reference: &reference, conflict: (4010, "Capture idempotency conflict") };
+async fn capture(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let write = Write {
+        operation: "capture",
+        reference: &reference,
+        conflict: (4010, "Capture idempotency conflict"),
+    };
     idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
         if key.is_none() {
             return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key header is required."));
@@ -219,8 +254,15 @@ async fn capture(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, hea
     })
 }
 
-async fn refund(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
-    let write = Write { operation: "refund", reference: &reference, conflict: (4150, "Refund idempotency conflict") };
+async fn refund(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
+    let write =
+        Write { operation: "refund", reference: &reference, conflict: (4150, "Refund idempotency conflict") };
     idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
         if key.is_none() {
             return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key header is required."));
@@ -231,29 +273,47 @@ async fn refund(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, head
     })
 }
 
-async fn cancel(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+async fn cancel(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let write = Write { operation: "cancel", reference: &reference, conflict: (4020, "Idempotency error") };
     idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
         // The body is optional, and the key only recommended, on cancel.
-        let request: CancelModificationRequest = if body.is_empty() { CancelModificationRequest::default() } else { parse(&body)? };
+        let request: CancelModificationRequest =
+            if body.is_empty() { CancelModificationRequest::default() } else { parse(&body)? };
         let transaction_only = request.cancel_transaction_only.unwrap_or(false);
         let response = world.cancel(&unit.msn, &reference, transaction_only, key, now)?;
         Ok((StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default()))
     })
 }
 
-async fn get_payment(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Response {
+async fn get_payment(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     read(&sim, &headers, uri.path(), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         let mut view = payment.view();
         if matches!(payment.request.user_flow, UserFlow::WebRedirect | UserFlow::NativeRedirect) {
-            view.redirect_url = sim.base_url.join(&format!("sim/pay/{}", payment.token)).ok().map(|u| u.to_string());
+            view.redirect_url =
+                sim.base_url.join(&format!("sim/pay/{}", payment.token)).ok().map(|u| u.to_string());
         }
         Ok(json_response(StatusCode::OK, &view))
     })
 }
 
-async fn get_events(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Response {
+async fn get_events(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     read(&sim, &headers, uri.path(), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         Ok(json_response(StatusCode::OK, &payment.events))
@@ -261,21 +321,34 @@ async fn get_events(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, 
 }
 
 fn not_found() -> SimError {
-    SimError::domain(404, 5090, "Reference not found", "No payment with this reference exists for this sales unit.")
+    SimError::domain(
+        404,
+        5090,
+        "Reference not found",
+        "No payment with this reference exists for this sales unit.",
+    )
 }
 
-fn read(sim: &Sim, headers: &HeaderMap, path: &str, answer: impl FnOnce(&World, &SalesUnit) -> Result<Response, SimError>) -> Response {
+fn read(
+    sim: &Sim,
+    headers: &HeaderMap,
+    path: &str,
+    answer: impl FnOnce(&World, &SalesUnit) -> Result<Response, SimError>,
+) -> Response {
     let now = sim.clock.now();
-    let mut world = sim.world();
-    world.expire_due(now);
-    let outgoing = world.take_outgoing();
+    let world = sim.world_now();
     let response = authenticate(&world, headers, now).and_then(|unit| answer(&world, &unit));
     drop(world);
-    sim.deliveries.dispatch(outgoing);
     response.unwrap_or_else(|e| e.at(path).into_response())
 }
 
-async fn force_approve(State(sim): State<Arc<Sim>>, Path(reference): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+async fn force_approve(
+    State(sim): State<Arc<Sim>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let now = sim.clock.now();
     let mut world = sim.world();
     let outcome = (|| {
@@ -283,22 +356,35 @@ async fn force_approve(State(sim): State<Arc<Sim>>, Path(reference): Path<String
         let request: ForceApprove = if body.is_empty() { ForceApprove::default() } else { parse(&body)? };
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         let token_matches = request.token.as_deref().is_some_and(|t| t == payment.token);
-        let customer_known = request.customer.as_ref().and_then(|c| c.phone_number.as_deref()).is_some_and(|p| world.config.customers.iter().any(|c| c.phone_number == p));
+        let customer_known = request
+            .customer
+            .as_ref()
+            .and_then(|c| c.phone_number.as_deref())
+            .is_some_and(|p| world.config.customers.iter().any(|c| c.phone_number == p));
         if !token_matches && !customer_known {
-            return Err(SimError::domain(400, 10010, "Approve failed", "Give a known test customer's phoneNumber or the payment's token."));
+            return Err(SimError::domain(
+                400,
+                10010,
+                "Approve failed",
+                "Give a known test customer's phoneNumber or the payment's token.",
+            ));
         }
         world.approve(&unit.msn, &reference, now)
     })();
-    let outgoing = world.take_outgoing();
+    sim.flush(&mut world);
     drop(world);
-    sim.deliveries.dispatch(outgoing);
     match outcome {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => e.at(uri.path()).into_response(),
     }
 }
 
-async fn register_webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+async fn register_webhook(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Response {
     let now = sim.clock.now();
     let unit = authenticate(&sim.world(), &headers, now);
     let outcome = unit.and_then(|unit| {
@@ -311,7 +397,11 @@ async fn register_webhook(State(sim): State<Arc<Sim>>, headers: HeaderMap, Origi
     }
 }
 
-async fn list_webhooks(State(sim): State<Arc<Sim>>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Response {
+async fn list_webhooks(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let now = sim.clock.now();
     let unit = authenticate(&sim.world(), &headers, now);
     match unit {
@@ -320,7 +410,12 @@ async fn list_webhooks(State(sim): State<Arc<Sim>>, headers: HeaderMap, Original
     }
 }
 
-async fn delete_webhook(State(sim): State<Arc<Sim>>, Path(id): Path<String>, headers: HeaderMap, OriginalUri(uri): OriginalUri) -> Response {
+async fn delete_webhook(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
     let now = sim.clock.now();
     let unit = authenticate(&sim.world(), &headers, now);
     match unit.and_then(|unit| sim.deliveries.delete(&unit.msn, &id)) {
@@ -336,10 +431,14 @@ mod tests {
     #[test]
     fn the_same_request_has_the_same_fingerprint_whatever_its_formatting() {
         let a = fingerprint("capture", "r", br#"{"modificationAmount":{"currency":"NOK","value":100}}"#);
-        let b = fingerprint("capture", "r", br#"{ "modificationAmount": { "value": 100, "currency": "NOK" } }"#);
+        let b =
+            fingerprint("capture", "r", br#"{ "modificationAmount": { "value": 100, "currency": "NOK" } }"#);
         let c = fingerprint("capture", "r", br#"{"modificationAmount":{"currency":"NOK","value":101}}"#);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_ne!(a, fingerprint("refund", "r", br#"{"modificationAmount":{"currency":"NOK","value":100}}"#));
+        assert_ne!(
+            a,
+            fingerprint("refund", "r", br#"{"modificationAmount":{"currency":"NOK","value":100}}"#)
+        );
     }
 }

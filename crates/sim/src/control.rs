@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use kasse_vipps::epayment::{Aggregate, Amount, State as PaymentState, UserFlow};
 use serde::{Deserialize, Serialize};
 

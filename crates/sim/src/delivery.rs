@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kasse_vipps::Secret;
 use kasse_vipps::signing;
-use kasse_vipps::webhooks::{QueryResponse, RegisterRequest, RegisterResponse, USER_CHECKED_IN, Webhook, epayment_event_types};
+use kasse_vipps::webhooks::{
+    QueryResponse, RegisterRequest, RegisterResponse, USER_CHECKED_IN, Webhook, epayment_event_types,
+};
 use tokio::sync::Notify;
 use url::Url;
 
@@ -89,12 +91,20 @@ impl Deliveries {
             let existing = registrations.iter().filter(|r| r.msn == msn && r.events.contains(event)).count();
             let limit = if event == USER_CHECKED_IN { 1 } else { MAX_PER_EVENT };
             if existing >= limit {
-                return Err(SimError::validation("events", &format!("The limit of {limit} registrations for '{event}' is reached.")));
+                return Err(SimError::validation(
+                    "events",
+                    &format!("The limit of {limit} registrations for '{event}' is reached."),
+                ));
             }
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let secret = Secret::new(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
-        let outbox = Arc::new(Outbox { queue: Mutex::new(VecDeque::new()), notify: Notify::new(), closed: AtomicBool::new(false) });
+        let secret =
+            Secret::new(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
+        let outbox = Arc::new(Outbox {
+            queue: Mutex::new(VecDeque::new()),
+            notify: Notify::new(),
+            closed: AtomicBool::new(false),
+        });
         tokio::spawn(deliver(
             Arc::clone(&outbox),
             Target { id: id.clone(), url: url.clone(), secret: secret.clone() },
@@ -102,7 +112,13 @@ impl Deliveries {
             self.policy.clone(),
             Arc::clone(&self.attempts),
         ));
-        registrations.push(Registration { id: id.clone(), msn: msn.to_owned(), url, events: request.events.clone(), outbox });
+        registrations.push(Registration {
+            id: id.clone(),
+            msn: msn.to_owned(),
+            url,
+            events: request.events.clone(),
+            outbox,
+        });
         Ok(RegisterResponse { id, secret: secret.expose().to_owned() })
     }
 
@@ -133,7 +149,10 @@ impl Deliveries {
     pub fn dispatch(&self, outgoing: Vec<Outgoing>) {
         let registrations = lock(&self.registrations);
         for item in outgoing {
-            for r in registrations.iter().filter(|r| r.msn == item.msn && r.events.iter().any(|e| e == item.event_type)) {
+            for r in registrations
+                .iter()
+                .filter(|r| r.msn == item.msn && r.events.iter().any(|e| e == item.event_type))
+            {
                 lock(&r.outbox.queue).push_back((item.event_type, item.body.clone()));
                 r.outbox.notify.notify_one();
             }
@@ -153,7 +172,13 @@ struct Target {
 }
 
 /// The worker of one registration: oldest first, each until acknowledged or given up.
-async fn deliver(outbox: Arc<Outbox>, target: Target, http: reqwest::Client, policy: DeliveryPolicy, log: Arc<Mutex<Vec<Attempt>>>) {
+async fn deliver(
+    outbox: Arc<Outbox>,
+    target: Target,
+    http: reqwest::Client,
+    policy: DeliveryPolicy,
+    log: Arc<Mutex<Vec<Attempt>>>,
+) {
     loop {
         if outbox.closed.load(Ordering::SeqCst) {
             return;
@@ -167,17 +192,27 @@ async fn deliver(outbox: Arc<Outbox>, target: Target, http: reqwest::Client, pol
         loop {
             attempt += 1;
             let status = send(&http, &target, &body).await;
-            lock(&log).push(Attempt { webhook_id: target.id.clone(), event_type: event_type.to_owned(), status });
+            lock(&log).push(Attempt {
+                webhook_id: target.id.clone(),
+                event_type: event_type.to_owned(),
+                status,
+            });
             if status.is_some_and(|s| (200..300).contains(&s)) || attempt >= policy.give_up_after {
                 break;
             }
             if outbox.closed.load(Ordering::SeqCst) {
                 return;
             }
-            let index = usize::try_from(attempt - 1).unwrap_or(usize::MAX).min(policy.retry_delays.len().saturating_sub(1));
+            let index = usize::try_from(attempt - 1)
+                .unwrap_or(usize::MAX)
+                .min(policy.retry_delays.len().saturating_sub(1));
             let delay = policy.retry_delays.get(index).copied().unwrap_or_default();
             tracing::debug!(webhook = %target.id, event_type, attempt, ?status, "webhook delivery failed, retrying");
             tokio::time::sleep(delay).await;
+            // Deleted while waiting: nothing more goes to it.
+            if outbox.closed.load(Ordering::SeqCst) {
+                return;
+            }
         }
         lock(&outbox.queue).pop_front();
     }

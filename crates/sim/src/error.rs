@@ -25,7 +25,14 @@ pub struct SimError {
 impl SimError {
     /// A domain error with its numeric code.
     pub fn domain(status: u16, code: u32, title: &str, detail: &str) -> Self {
-        Self { status, title: title.to_owned(), detail: detail.to_owned(), code: Some(code), fields: Vec::new(), instance: None }
+        Self {
+            status,
+            title: title.to_owned(),
+            detail: detail.to_owned(),
+            code: Some(code),
+            fields: Vec::new(),
+            instance: None,
+        }
     }
 
     /// A field validation error.
@@ -42,22 +49,48 @@ impl SimError {
 
     /// 401, as the API gateway answers it.
     pub fn unauthorized(detail: &str) -> Self {
-        Self { status: 401, title: "Unauthorized".to_owned(), detail: detail.to_owned(), code: None, fields: Vec::new(), instance: None }
+        Self {
+            status: 401,
+            title: "Unauthorized".to_owned(),
+            detail: detail.to_owned(),
+            code: None,
+            fields: Vec::new(),
+            instance: None,
+        }
     }
 
     /// 403.
     pub fn forbidden(detail: &str) -> Self {
-        Self { status: 403, title: "Forbidden".to_owned(), detail: detail.to_owned(), code: None, fields: Vec::new(), instance: None }
+        Self {
+            status: 403,
+            title: "Forbidden".to_owned(),
+            detail: detail.to_owned(),
+            code: None,
+            fields: Vec::new(),
+            instance: None,
+        }
     }
 
     /// 404 for an unknown resource.
     pub fn not_found(detail: &str) -> Self {
-        Self { status: 404, title: "Not Found".to_owned(), detail: detail.to_owned(), code: None, fields: Vec::new(), instance: None }
+        Self {
+            status: 404,
+            title: "Not Found".to_owned(),
+            detail: detail.to_owned(),
+            code: None,
+            fields: Vec::new(),
+            instance: None,
+        }
     }
 
     /// 409 for an idempotency key reused with another body.
     pub fn idempotency_conflict(code: u32, title: &str) -> Self {
-        Self::domain(409, code, title, "This Idempotency-Key was used before with a different request. Retry with the identical body, or use a new key for a new operation.")
+        Self::domain(
+            409,
+            code,
+            title,
+            "This Idempotency-Key was used before with a different request. Retry with the identical body, or use a new key for a new operation.",
+        )
     }
 
     /// With the request path as `instance`.
@@ -69,8 +102,11 @@ impl SimError {
 
     /// The platform's problem body.
     pub fn problem(&self) -> Problem {
-        let mut extra: Vec<ExtraDetail> =
-            self.fields.iter().map(|(name, reason)| ExtraDetail { name: name.clone(), reason: reason.clone() }).collect();
+        let mut extra: Vec<ExtraDetail> = self
+            .fields
+            .iter()
+            .map(|(name, reason)| ExtraDetail { name: name.clone(), reason: reason.clone() })
+            .collect();
         if let Some(code) = self.code {
             extra.push(ExtraDetail { name: "ErrorCode".to_owned(), reason: code.to_string() });
         }
@@ -120,7 +156,9 @@ mod tests {
 
     #[test]
     fn a_domain_error_carries_its_code_in_extra_details() {
-        let p = SimError::domain(400, 6080, "Cannot capture before reservation", "x").at("/epayment/v1/payments/r/capture").problem();
+        let p = SimError::domain(400, 6080, "Cannot capture before reservation", "x")
+            .at("/epayment/v1/payments/r/capture")
+            .problem();
         assert_eq!(p.error_code(), Some(6080));
         assert_eq!(p.instance.as_deref(), Some("/epayment/v1/payments/r/capture"));
         assert!(p.trace_id.unwrap().starts_with("00-"));

@@ -54,12 +54,22 @@ impl Sim {
         self.expire_due();
     }
 
-    fn expire_due(&self) {
+    /// The world as of now: due expiries applied and their webhooks queued.
+    fn world_now(&self) -> MutexGuard<'_, World> {
         let mut world = self.world();
         world.expire_due(self.clock.now());
-        let outgoing = world.take_outgoing();
-        drop(world);
-        self.deliveries.dispatch(outgoing);
+        self.flush(&mut world);
+        world
+    }
+
+    /// Queues the webhooks of the changes made so far. Called with the world still locked, so
+    /// webhooks leave in event-log order even when writes to one payment race.
+    fn flush(&self, world: &mut World) {
+        self.deliveries.dispatch(world.take_outgoing());
+    }
+
+    fn expire_due(&self) {
+        drop(self.world_now());
     }
 
     fn payment_records(&self) -> Vec<PaymentRecord> {

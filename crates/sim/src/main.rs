@@ -4,7 +4,11 @@ use kasse_sim::SimConfig;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     let listen = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9090".to_owned());
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let sim = kasse_sim::start(SimConfig::demo(), listener)?;

@@ -33,16 +33,11 @@ struct CustomerQuery {
 }
 
 fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a SimCustomer> {
-    wanted
-        .and_then(|w| customers.iter().find(|c| c.phone_number == w))
-        .or_else(|| customers.first())
+    wanted.and_then(|w| customers.iter().find(|c| c.phone_number == w)).or_else(|| customers.first())
 }
 
 async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) -> Html<String> {
-    let now = sim.clock.now();
-    let mut world = sim.world();
-    world.expire_due(now);
-    let outgoing = world.take_outgoing();
+    let world = sim.world_now();
     let customers = world.config.customers.clone();
     let Some(me) = chosen(&customers, query.customer.as_deref()).cloned() else {
         return page("Phone", "<p>No simulated customers are configured.</p>");
@@ -51,7 +46,12 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
     body.push_str("<nav aria-label=\"Customers\"><ul class=\"customers\">");
     for c in &customers {
         let current = if c == &me { " aria-current=\"page\"" } else { "" };
-        let _ = write!(body, "<li><a href=\"/sim/phone?customer={p}\"{current}>{n} <small>+{p}</small></a></li>", p = esc(&c.phone_number), n = esc(&c.name));
+        let _ = write!(
+            body,
+            "<li><a href=\"/sim/phone?customer={p}\"{current}>{n} <small>+{p}</small></a></li>",
+            p = esc(&c.phone_number),
+            n = esc(&c.name)
+        );
     }
     body.push_str("</ul></nav>");
     let _ = write!(body, "<h1>{}</h1><p class=\"muted\">+{}</p>", esc(&me.name), esc(&me.phone_number));
@@ -67,21 +67,41 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
     }
     for p in mine {
         let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
-        let _ = write!(body, "<section class=\"request\" data-reference=\"{r}\"><p><strong>{m}</strong> asks for <strong>{a}</strong></p>{f}</section>", r = esc(&p.reference), m = esc(&merchant), a = format_amount(p.request.amount), f = answer_form(&p.token, &me.phone_number));
+        let _ = write!(
+            body,
+            "<section class=\"request\" data-reference=\"{r}\"><p><strong>{m}</strong> asks for <strong>{a}</strong></p>{f}</section>",
+            r = esc(&p.reference),
+            m = esc(&merchant),
+            a = format_amount(p.request.amount),
+            f = answer_form(&p.token, &me.phone_number)
+        );
     }
 
-    let nearby: Vec<_> = payments.iter().filter(|p| p.state == PaymentState::Created && p.request.user_flow == UserFlow::Qr).collect();
+    let nearby: Vec<_> = payments
+        .iter()
+        .filter(|p| p.state == PaymentState::Created && p.request.user_flow == UserFlow::Qr)
+        .collect();
     body.push_str("<h2>QR codes on screens nearby</h2>");
     if nearby.is_empty() {
         body.push_str("<p class=\"muted\">None showing.</p>");
     }
     for p in nearby {
         let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
-        let _ = write!(body, "<p><a class=\"scan\" href=\"/sim/pay/{t}?customer={c}\">Scan: {m}, {a}</a></p>", t = esc(&p.token), c = esc(&me.phone_number), m = esc(&merchant), a = format_amount(p.request.amount));
+        let _ = write!(
+            body,
+            "<p><a class=\"scan\" href=\"/sim/pay/{t}?customer={c}\">Scan: {m}, {a}</a></p>",
+            t = esc(&p.token),
+            c = esc(&me.phone_number),
+            m = esc(&merchant),
+            a = format_amount(p.request.amount)
+        );
     }
-    let _ = write!(body, "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p><code>{}</code>", esc(&me.personal_qr()));
+    let _ = write!(
+        body,
+        "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p><code>{}</code>",
+        esc(&me.personal_qr())
+    );
     drop(world);
-    sim.deliveries.dispatch(outgoing);
     page(&format!("{}: phone", me.name), &body)
 }
 
@@ -95,18 +115,19 @@ fn answer_form(token: &str, customer: &str) -> String {
     )
 }
 
-async fn pay_page(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Query(query): Query<CustomerQuery>) -> Response {
-    let now = sim.clock.now();
-    let mut world = sim.world();
-    world.expire_due(now);
-    let outgoing = world.take_outgoing();
+async fn pay_page(
+    State(sim): State<Arc<Sim>>,
+    Path(token): Path<String>,
+    Query(query): Query<CustomerQuery>,
+) -> Response {
+    let world = sim.world_now();
     let Some(payment) = world.payment_by_token(&token).cloned() else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response();
+        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>"))
+            .into_response();
     };
     let merchant = world.config.sales_unit(&payment.msn).map(|u| u.name.clone()).unwrap_or_default();
     let customers = world.config.customers.clone();
     drop(world);
-    sim.deliveries.dispatch(outgoing);
 
     let mut body = format!(
         "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p class=\"amount\">{}</p>",
@@ -132,7 +153,12 @@ fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&st
                 let me = chosen(customers, wanted);
                 for c in customers {
                     let selected = if Some(c) == me { " selected" } else { "" };
-                    let _ = write!(s, "<option value=\"{p}\"{selected}>{n} (+{p})</option>", p = esc(&c.phone_number), n = esc(&c.name));
+                    let _ = write!(
+                        s,
+                        "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
+                        p = esc(&c.phone_number),
+                        n = esc(&c.name)
+                    );
                 }
                 s.push_str("</select></label>");
             }
@@ -142,7 +168,9 @@ fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&st
         PaymentState::Authorized => "<p class=\"outcome ok\" role=\"status\">Approved</p>".to_owned(),
         PaymentState::Aborted => "<p class=\"outcome\" role=\"status\">Declined</p>".to_owned(),
         PaymentState::Expired => "<p class=\"outcome\" role=\"status\">Expired</p>".to_owned(),
-        PaymentState::Terminated => "<p class=\"outcome\" role=\"status\">Cancelled by the merchant</p>".to_owned(),
+        PaymentState::Terminated => {
+            "<p class=\"outcome\" role=\"status\">Cancelled by the merchant</p>".to_owned()
+        }
     }
 }
 
@@ -152,28 +180,37 @@ struct PayForm {
     customer: Option<String>,
 }
 
-async fn pay_answer(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Form(form): Form<PayForm>) -> Response {
+async fn pay_answer(
+    State(sim): State<Arc<Sim>>,
+    Path(token): Path<String>,
+    Form(form): Form<PayForm>,
+) -> Response {
     let now = sim.clock.now();
     let mut world = sim.world();
     let Some(payment) = world.payment_by_token(&token).cloned() else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response();
+        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>"))
+            .into_response();
     };
     let outcome = match form.action.as_str() {
         "approve" => world.approve(&payment.msn, &payment.reference, now),
         "decline" => world.decline(&payment.msn, &payment.reference, now),
-        _ => return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown action</h1>")).into_response(),
+        _ => {
+            return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown action</h1>")).into_response();
+        }
     };
-    let outgoing = world.take_outgoing();
+    sim.flush(&mut world);
     drop(world);
-    sim.deliveries.dispatch(outgoing);
     if let Err(e) = outcome {
         tracing::info!(reference = %payment.reference, error = %e, "phone answer refused");
     }
     // An app switch goes back to the merchant; otherwise the phone shows the outcome.
-    if let (Some(url), UserFlow::WebRedirect | UserFlow::NativeRedirect) = (&payment.request.return_url, payment.request.user_flow) {
+    if let (Some(url), UserFlow::WebRedirect | UserFlow::NativeRedirect) =
+        (&payment.request.return_url, payment.request.user_flow)
+    {
         return Redirect::to(url).into_response();
     }
-    let customer: String = url::form_urlencoded::byte_serialize(form.customer.unwrap_or_default().as_bytes()).collect();
+    let customer: String =
+        url::form_urlencoded::byte_serialize(form.customer.unwrap_or_default().as_bytes()).collect();
     Redirect::to(&format!("/sim/pay/{token}?customer={customer}")).into_response()
 }
 
@@ -182,8 +219,17 @@ struct ImageQuery {
     format: Option<String>,
 }
 
-async fn qr_image(State(sim): State<Arc<Sim>>, Path(token): Path<String>, Query(query): Query<ImageQuery>) -> Response {
-    let Some(target) = sim.world().payment_by_token(&token).filter(|p| p.state == PaymentState::Created).map(|p| p.token.clone()) else {
+async fn qr_image(
+    State(sim): State<Arc<Sim>>,
+    Path(token): Path<String>,
+    Query(query): Query<ImageQuery>,
+) -> Response {
+    let Some(target) = sim
+        .world()
+        .payment_by_token(&token)
+        .filter(|p| p.state == PaymentState::Created)
+        .map(|p| p.token.clone())
+    else {
         // As on the platform, an expired or answered payment's QR image is gone.
         return StatusCode::NOT_FOUND.into_response();
     };

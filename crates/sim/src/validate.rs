@@ -28,37 +28,68 @@ pub fn create_request(
         return Err(SimError::validation("amount.value", "The field Value must be between 0 and 65000000."));
     }
     if amount.currency != unit.currency {
-        return Err(SimError::domain(400, 5040, "Invalid currency for merchant", "The currency is not the sales unit's currency."));
+        return Err(SimError::domain(
+            400,
+            5040,
+            "Invalid currency for merchant",
+            "The currency is not the sales unit's currency.",
+        ));
     }
     let minimum = if amount.currency == kasse_vipps::Currency::Nok { 100 } else { 1 };
     if amount.value < minimum {
-        return Err(SimError::domain(400, 6010, "Amount too small", "The amount is below the smallest payment for this currency."));
+        return Err(SimError::domain(
+            400,
+            6010,
+            "Amount too small",
+            "The amount is below the smallest payment for this currency.",
+        ));
     }
     if request.payment_method.kind == PaymentMethodType::Card && request.user_flow != UserFlow::WebRedirect {
-        return Err(SimError::domain(400, 4160, "Invalid payment method type", "CARD can only be used with userFlow WEB_REDIRECT."));
+        return Err(SimError::domain(
+            400,
+            4160,
+            "Invalid payment method type",
+            "CARD can only be used with userFlow WEB_REDIRECT.",
+        ));
     }
     if let Some(description) = &request.payment_description {
         let len = description.chars().count();
         if !(3..=100).contains(&len) {
-            return Err(SimError::validation("paymentDescription", "The field PaymentDescription must be between 3 and 100 characters."));
+            return Err(SimError::validation(
+                "paymentDescription",
+                "The field PaymentDescription must be between 3 and 100 characters.",
+            ));
         }
     }
     check_customer(request, customers)?;
     match request.user_flow {
         UserFlow::WebRedirect if request.return_url.is_none() => {
-            return Err(SimError::domain(400, 4140, "Missing required parameter", "returnUrl is required for userFlow WEB_REDIRECT."));
+            return Err(SimError::domain(
+                400,
+                4140,
+                "Missing required parameter",
+                "returnUrl is required for userFlow WEB_REDIRECT.",
+            ));
         }
         _ => {}
     }
     if request.return_url.as_deref().is_some_and(|url| !is_return_url(url)) {
-        return Err(SimError::domain(400, 4090, "Invalid URL", "returnUrl must use https:// or a custom URL scheme."));
+        return Err(SimError::domain(
+            400,
+            4090,
+            "Invalid URL",
+            "returnUrl must use https:// or a custom URL scheme.",
+        ));
     }
     if let Some(format) = &request.qr_format {
         if request.user_flow != UserFlow::Qr {
             return Err(SimError::validation("qrFormat", "qrFormat can only be used with userFlow QR."));
         }
         if format.size.is_some_and(|s| !(100..=2000).contains(&s)) {
-            return Err(SimError::validation("qrFormat.size", "The field Size must be between 100 and 2000."));
+            return Err(SimError::validation(
+                "qrFormat.size",
+                "The field Size must be between 100 and 2000.",
+            ));
         }
     }
     if let Some(expires_at) = &request.expires_at {
@@ -66,13 +97,28 @@ pub fn create_request(
     }
     if let Some(metadata) = &request.metadata {
         if metadata.len() > 5 {
-            return Err(SimError::domain(400, 4100, "Metadata capacity exceeded", "At most 5 metadata entries are allowed."));
+            return Err(SimError::domain(
+                400,
+                4100,
+                "Metadata capacity exceeded",
+                "At most 5 metadata entries are allowed.",
+            ));
         }
         if metadata.keys().any(|k| k.chars().count() > 100) {
-            return Err(SimError::domain(400, 4120, "Metadata key too long", "Metadata keys are at most 100 characters."));
+            return Err(SimError::domain(
+                400,
+                4120,
+                "Metadata key too long",
+                "Metadata keys are at most 100 characters.",
+            ));
         }
         if metadata.values().any(|v| v.chars().count() > 500) {
-            return Err(SimError::domain(400, 4130, "Metadata value too long", "Metadata values are at most 500 characters."));
+            return Err(SimError::domain(
+                400,
+                4130,
+                "Metadata value too long",
+                "Metadata values are at most 500 characters.",
+            ));
         }
     }
     Ok(())
@@ -81,20 +127,39 @@ pub fn create_request(
 fn check_customer(request: &CreatePaymentRequest, customers: &[SimCustomer]) -> Result<(), SimError> {
     let Some(customer) = &request.customer else {
         if request.user_flow == UserFlow::PushMessage {
-            return Err(SimError::domain(400, 4140, "Missing required parameter", "customer is required for userFlow PUSH_MESSAGE."));
+            return Err(SimError::domain(
+                400,
+                4140,
+                "Missing required parameter",
+                "customer is required for userFlow PUSH_MESSAGE.",
+            ));
         }
         return Ok(());
     };
-    let given = [customer.phone_number.is_some(), customer.personal_qr.is_some(), customer.customer_token.is_some()];
+    let given =
+        [customer.phone_number.is_some(), customer.personal_qr.is_some(), customer.customer_token.is_some()];
     if given.iter().filter(|g| **g).count() != 1 {
-        return Err(SimError::validation("customer", "Exactly one of phoneNumber, personalQr and customerToken must be set."));
+        return Err(SimError::validation(
+            "customer",
+            "Exactly one of phoneNumber, personalQr and customerToken must be set.",
+        ));
     }
     if let Some(phone) = &customer.phone_number {
         if !(10..=15).contains(&phone.len()) || !phone.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(SimError::domain(400, 4070, "Invalid phone number", "The phone number must be 10 to 15 digits: country code and number, no '+'."));
+            return Err(SimError::domain(
+                400,
+                4070,
+                "Invalid phone number",
+                "The phone number must be 10 to 15 digits: country code and number, no '+'.",
+            ));
         }
         if !customers.iter().any(|c| &c.phone_number == phone) {
-            return Err(SimError::domain(400, 7010, "Customer not found", "No app user has this phone number."));
+            return Err(SimError::domain(
+                400,
+                7010,
+                "Customer not found",
+                "No app user has this phone number.",
+            ));
         }
     }
     if let Some(qr) = &customer.personal_qr
@@ -105,21 +170,43 @@ fn check_customer(request: &CreatePaymentRequest, customers: &[SimCustomer]) -> 
     Ok(())
 }
 
-fn check_expires_at(request: &CreatePaymentRequest, expires_at: &str, now: DateTime<Utc>) -> Result<(), SimError> {
+fn check_expires_at(
+    request: &CreatePaymentRequest,
+    expires_at: &str,
+    now: DateTime<Utc>,
+) -> Result<(), SimError> {
     if !matches!(request.user_flow, UserFlow::PushMessage | UserFlow::Qr) {
-        return Err(SimError::validation("expiresAt", "expiresAt can only be used with userFlow PUSH_MESSAGE or QR."));
+        return Err(SimError::validation(
+            "expiresAt",
+            "expiresAt can only be used with userFlow PUSH_MESSAGE or QR.",
+        ));
     }
     let Ok(at) = DateTime::parse_from_rfc3339(expires_at) else {
         return Err(SimError::validation("expiresAt", "The field ExpiresAt must be an RFC 3339 date-time."));
     };
     if at <= now + chrono::Duration::minutes(10) {
-        return Err(SimError::domain(400, 6120, "Expiration date too soon", "expiresAt must be more than 10 minutes ahead."));
+        return Err(SimError::domain(
+            400,
+            6120,
+            "Expiration date too soon",
+            "expiresAt must be more than 10 minutes ahead.",
+        ));
     }
     if at > now + chrono::Duration::days(60) {
-        return Err(SimError::domain(400, 6110, "Expiration date too late", "expiresAt must be at most 60 days ahead."));
+        return Err(SimError::domain(
+            400,
+            6110,
+            "Expiration date too late",
+            "expiresAt must be at most 60 days ahead.",
+        ));
     }
     if request.receipt.is_none() {
-        return Err(SimError::domain(400, 6130, "Long living payments require a receipt", "Send a receipt with a long-living payment."));
+        return Err(SimError::domain(
+            400,
+            6130,
+            "Long living payments require a receipt",
+            "Send a receipt with a long-living payment.",
+        ));
     }
     Ok(())
 }
@@ -193,11 +280,14 @@ mod tests {
         assert_eq!(code(&serde_json::json!({ "userFlow": "PUSH_MESSAGE" })), Some(4140));
         let two = serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4791234567", "customerToken": "t" } });
         assert_eq!(check(&two).unwrap_err().fields[0].0, "customer");
-        let bad = serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "+4791234567" } });
+        let bad =
+            serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "+4791234567" } });
         assert_eq!(code(&bad), Some(4070));
-        let unknown = serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4700000000" } });
+        let unknown =
+            serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4700000000" } });
         assert_eq!(code(&unknown), Some(7010));
-        let ok = serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4791234567" } });
+        let ok =
+            serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4791234567" } });
         assert_eq!(check(&ok), Ok(()));
     }
 
@@ -206,7 +296,8 @@ mod tests {
         assert_eq!(code(&serde_json::json!({ "userFlow": "WEB_REDIRECT" })), Some(4140));
         let http = serde_json::json!({ "userFlow": "WEB_REDIRECT", "returnUrl": "http://example.com/back" });
         assert_eq!(code(&http), Some(4090));
-        let local = serde_json::json!({ "userFlow": "WEB_REDIRECT", "returnUrl": "http://127.0.0.1:8080/q/s" });
+        let local =
+            serde_json::json!({ "userFlow": "WEB_REDIRECT", "returnUrl": "http://127.0.0.1:8080/q/s" });
         assert_eq!(check(&local), Ok(()));
     }
 

@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{
     Aggregate, Amount, CreatePaymentRequest, Customer, GetPaymentResponse, ModificationResponse,
-    PaymentEvent, PaymentEventName, PaymentMethodResponse, ProfileResponse, State, UserFlow,
-    WebhookEvent,
+    PaymentEvent, PaymentEventName, PaymentMethodResponse, ProfileResponse, State, UserFlow, WebhookEvent,
 };
 
 use crate::config::{SalesUnit, SimConfig};
@@ -193,7 +192,9 @@ impl World {
         now: DateTime<Utc>,
     ) -> Result<&SalesUnit, SimError> {
         let Some(token) = bearer else {
-            return Err(SimError::unauthorized("Missing or malformed Authorization header: use 'Bearer <token>'."));
+            return Err(SimError::unauthorized(
+                "Missing or malformed Authorization header: use 'Bearer <token>'.",
+            ));
         };
         let issued = self
             .tokens
@@ -213,8 +214,13 @@ impl World {
         }
         match msn {
             Some(msn) if msn == unit.msn => Ok(unit),
-            Some(_) => Err(SimError::forbidden("The Merchant-Serial-Number does not belong to these credentials.")),
-            None => Err(SimError::validation("Merchant-Serial-Number", "The Merchant-Serial-Number header is required.")),
+            Some(_) => {
+                Err(SimError::forbidden("The Merchant-Serial-Number does not belong to these credentials."))
+            }
+            None => Err(SimError::validation(
+                "Merchant-Serial-Number",
+                "The Merchant-Serial-Number header is required.",
+            )),
         }
     }
 
@@ -261,13 +267,18 @@ impl World {
     ) -> Result<String, SimError> {
         let key = (unit_msn.to_owned(), request.reference.clone());
         if self.payments.contains_key(&key) {
-            return Err(SimError::domain(409, 4150, "Reference exists", "A payment with this reference already exists for this sales unit. Use a new reference for a new attempt."));
+            return Err(SimError::domain(
+                409,
+                4150,
+                "Reference exists",
+                "A payment with this reference already exists for this sales unit. Use a new reference for a new attempt.",
+            ));
         }
-        let expires_at = request
-            .expires_at
-            .as_deref()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map_or_else(|| now + chrono::Duration::seconds(self.config.payment_timeout_secs), |d| d.with_timezone(&Utc));
+        let expires_at =
+            request.expires_at.as_deref().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map_or_else(
+                || now + chrono::Duration::seconds(self.config.payment_timeout_secs),
+                |d| d.with_timezone(&Utc),
+            );
         let token = uuid::Uuid::new_v4().simple().to_string();
         let currency = request.amount.currency;
         let mut payment = Payment {
@@ -278,7 +289,12 @@ impl World {
             token: token.clone(),
             expires_at,
             events: Vec::new(),
-            received: vec![ReceivedWrite { operation: "create", idempotency_key: idempotency_key.clone(), system, applied: true }],
+            received: vec![ReceivedWrite {
+                operation: "create",
+                idempotency_key: idempotency_key.clone(),
+                system,
+                applied: true,
+            }],
             request,
         };
         let amount = payment.request.amount;
@@ -324,15 +340,39 @@ impl World {
         let outcome = (|| {
             check_currency(&payment, amount)?;
             match payment.state {
-                State::Created => return Err(SimError::domain(400, 6080, "Cannot capture before reservation", "The amount you tried to capture is not reserved. The user must accept the payment before capture can be done.")),
-                State::Aborted | State::Expired | State::Terminated => return Err(SimError::domain(400, 6200, "Payment cannot be captured", "The payment is not in a state that can be captured.")),
+                State::Created => {
+                    return Err(SimError::domain(
+                        400,
+                        6080,
+                        "Cannot capture before reservation",
+                        "The amount you tried to capture is not reserved. The user must accept the payment before capture can be done.",
+                    ));
+                }
+                State::Aborted | State::Expired | State::Terminated => {
+                    return Err(SimError::domain(
+                        400,
+                        6200,
+                        "Payment cannot be captured",
+                        "The payment is not in a state that can be captured.",
+                    ));
+                }
                 State::Authorized => {}
             }
             if payment.aggregate.cancelled_amount.value > 0 {
-                return Err(SimError::domain(400, 6070, "Cannot capture a cancelled payment", "The rest of this payment was cancelled; nothing more can be captured."));
+                return Err(SimError::domain(
+                    400,
+                    6070,
+                    "Cannot capture a cancelled payment",
+                    "The rest of this payment was cancelled; nothing more can be captured.",
+                ));
             }
             if amount.value > payment.capturable() {
-                return Err(SimError::domain(400, 6090, "Capture amount too high", "The capture amount exceeds the amount left to capture."));
+                return Err(SimError::domain(
+                    400,
+                    6090,
+                    "Capture amount too high",
+                    "The capture amount exceeds the amount left to capture.",
+                ));
             }
             Ok(())
         })();
@@ -360,11 +400,22 @@ impl World {
         let outcome = (|| {
             check_currency(&payment, amount)?;
             if payment.state != State::Authorized {
-                return Err(SimError::domain(400, 6020, "Attempted refund before reservation", "Only a captured payment can be refunded."));
+                return Err(SimError::domain(
+                    400,
+                    6020,
+                    "Attempted refund before reservation",
+                    "Only a captured payment can be refunded.",
+                ));
             }
-            let refundable = payment.aggregate.captured_amount.value - payment.aggregate.refunded_amount.value;
+            let refundable =
+                payment.aggregate.captured_amount.value - payment.aggregate.refunded_amount.value;
             if amount.value > refundable {
-                return Err(SimError::domain(400, 6150, "Not enough refundable", "The refund amount exceeds the captured amount not yet refunded."));
+                return Err(SimError::domain(
+                    400,
+                    6150,
+                    "Not enough refundable",
+                    "The refund amount exceeds the captured amount not yet refunded.",
+                ));
             }
             Ok(())
         })();
@@ -397,16 +448,41 @@ impl World {
                 payment.aggregate.cancelled_amount = payment.request.amount;
                 Ok((PaymentEventName::Terminated, payment.request.amount))
             }
-            State::Authorized if transaction_only => Err(SimError::domain(400, 6060, "Cannot cancel authorized payment", "The payment is already authorized; cancelTransactionOnly leaves it as it is.")),
-            State::Authorized if payment.aggregate.cancelled_amount.value > 0 => Err(SimError::domain(400, 6190, "Payment cannot be cancelled", "The payment is already cancelled.")),
-            State::Authorized if payment.capturable() == 0 => Err(SimError::domain(400, 6040, "Cannot cancel a captured payment", "The whole amount is captured; refund instead.")),
+            State::Authorized if transaction_only => Err(SimError::domain(
+                400,
+                6060,
+                "Cannot cancel authorized payment",
+                "The payment is already authorized; cancelTransactionOnly leaves it as it is.",
+            )),
+            State::Authorized if payment.aggregate.cancelled_amount.value > 0 => Err(SimError::domain(
+                400,
+                6190,
+                "Payment cannot be cancelled",
+                "The payment is already cancelled.",
+            )),
+            State::Authorized if payment.capturable() == 0 => Err(SimError::domain(
+                400,
+                6040,
+                "Cannot cancel a captured payment",
+                "The whole amount is captured; refund instead.",
+            )),
             State::Authorized => {
                 let rest = payment.capturable();
                 payment.aggregate.cancelled_amount.value = rest;
                 Ok((PaymentEventName::Cancelled, Amount::new(rest, payment.request.amount.currency)))
             }
-            State::Terminated => Err(SimError::domain(400, 6190, "Payment cannot be cancelled", "The payment is already cancelled.")),
-            State::Aborted | State::Expired => Err(SimError::domain(400, 6050, "Cannot cancel a non-reserved payment", "The payment was never approved; there is nothing to cancel.")),
+            State::Terminated => Err(SimError::domain(
+                400,
+                6190,
+                "Payment cannot be cancelled",
+                "The payment is already cancelled.",
+            )),
+            State::Aborted | State::Expired => Err(SimError::domain(
+                400,
+                6050,
+                "Cannot cancel a non-reserved payment",
+                "The payment was never approved; there is nothing to cancel.",
+            )),
         };
         match outcome {
             Ok((name, amount)) => {
@@ -458,7 +534,12 @@ impl World {
     /// Removes a payment to change it; `put` returns it. Keeps the borrow checker out of the rules.
     fn take(&mut self, msn: &str, reference: &str) -> Result<Payment, SimError> {
         self.payments.remove(&(msn.to_owned(), reference.to_owned())).ok_or_else(|| {
-            SimError::domain(404, 5090, "Reference not found", "No payment with this reference exists for this sales unit.")
+            SimError::domain(
+                404,
+                5090,
+                "Reference not found",
+                "No payment with this reference exists for this sales unit.",
+            )
         })
     }
 
@@ -471,7 +552,12 @@ impl World {
         } else {
             let state = payment.state;
             self.put(payment);
-            Err(SimError::domain(400, 10020, "Approve not allowed", &format!("The payment is {state:?}, not waiting for the customer.")))
+            Err(SimError::domain(
+                400,
+                10020,
+                "Approve not allowed",
+                &format!("The payment is {state:?}, not waiting for the customer."),
+            ))
         }
     }
 
@@ -509,7 +595,11 @@ impl World {
             success: true,
         };
         if let Ok(body) = serde_json::to_vec(&webhook) {
-            self.outgoing.push(Outgoing { msn: payment.msn.clone(), event_type: name.webhook_event_type(), body });
+            self.outgoing.push(Outgoing {
+                msn: payment.msn.clone(),
+                event_type: name.webhook_event_type(),
+                body,
+            });
         }
         payment.events.push(event);
         psp_reference
@@ -518,7 +608,12 @@ impl World {
 
 fn check_currency(payment: &Payment, amount: Amount) -> Result<(), SimError> {
     if amount.currency != payment.request.amount.currency || amount.value <= 0 {
-        return Err(SimError::domain(400, 4040, "Invalid amount", "The amount must be positive and in the payment's currency."));
+        return Err(SimError::domain(
+            400,
+            4040,
+            "Invalid amount",
+            "The amount must be positive and in the payment's currency.",
+        ));
     }
     Ok(())
 }
@@ -562,7 +657,9 @@ mod tests {
     }
 
     fn authorized(world: &mut World, reference: &str, value: i64) {
-        world.create(MSN, request(reference, value), Some("k".into()), SystemHeaders::default(), now()).unwrap();
+        world
+            .create(MSN, request(reference, value), Some("k".into()), SystemHeaders::default(), now())
+            .unwrap();
         world.approve(MSN, reference, now()).unwrap();
     }
 
@@ -621,7 +718,8 @@ mod tests {
     fn a_reused_reference_is_refused() {
         let mut w = world();
         w.create(MSN, request("ref-00006", 500), None, SystemHeaders::default(), now()).unwrap();
-        let err = w.create(MSN, request("ref-00006", 500), None, SystemHeaders::default(), now()).unwrap_err();
+        let err =
+            w.create(MSN, request("ref-00006", 500), None, SystemHeaders::default(), now()).unwrap_err();
         assert_eq!((err.status, err.code), (409, Some(4150)));
     }
 
@@ -631,11 +729,18 @@ mod tests {
         authorized(&mut w, "ref-00007", 700);
         w.capture(MSN, "ref-00007", nok(700), Some("cap-1".into()), now()).unwrap();
         let names: Vec<_> = w.payment(MSN, "ref-00007").unwrap().events.iter().map(|e| e.name).collect();
-        assert_eq!(names, [PaymentEventName::Created, PaymentEventName::Authorized, PaymentEventName::Captured]);
+        assert_eq!(
+            names,
+            [PaymentEventName::Created, PaymentEventName::Authorized, PaymentEventName::Captured]
+        );
         let types: Vec<_> = w.take_outgoing().into_iter().map(|o| o.event_type).collect();
         assert_eq!(
             types,
-            ["epayments.payment.created.v1", "epayments.payment.authorized.v1", "epayments.payment.captured.v1"]
+            [
+                "epayments.payment.created.v1",
+                "epayments.payment.authorized.v1",
+                "epayments.payment.captured.v1"
+            ]
         );
         assert!(w.take_outgoing().is_empty());
     }
