@@ -187,7 +187,11 @@ mod tests {
     use super::*;
 
     fn demo() -> Config {
-        Config::demo(SocketAddr::from(([127, 0, 0, 1], 0)), PathBuf::from("dist"), std::path::Path::new("data"))
+        Config::demo(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            PathBuf::from("dist"),
+            std::path::Path::new("data"),
+        )
     }
 
     #[test]

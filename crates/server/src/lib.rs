@@ -116,9 +116,21 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let tasks = vec![
         tokio::spawn(webhook::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
-        tokio::spawn(reconcile_forever(sales.clone(), Arc::clone(&inbox), config.reconcile_every, shutdown.clone())),
+        tokio::spawn(reconcile_forever(
+            sales.clone(),
+            Arc::clone(&inbox),
+            config.reconcile_every,
+            shutdown.clone(),
+        )),
     ];
-    let app = Arc::new(AppState { config: Arc::clone(&config), store: store.clone(), sales, live, inbox, shutdown: shutdown.clone() });
+    let app = Arc::new(AppState {
+        config: Arc::clone(&config),
+        store: store.clone(),
+        sales,
+        live,
+        inbox,
+        shutdown: shutdown.clone(),
+    });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;
     let server = tokio::spawn(async move {
@@ -147,7 +159,12 @@ async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url)
         let failed = |source| StartError::Webhooks { msn: msn.clone(), source };
         let listed = client.list_webhooks().await.map_err(failed)?;
         let ours = saved.iter().find(|r| &r.msn == msn && r.url == url.as_str());
-        let still_there = ours.is_some_and(|r| listed.webhooks.iter().any(|w| w.id == r.webhook_id && events.iter().all(|e| w.events.contains(e))));
+        let still_there = ours.is_some_and(|r| {
+            listed
+                .webhooks
+                .iter()
+                .any(|w| w.id == r.webhook_id && events.iter().all(|e| w.events.contains(e)))
+        });
         if still_there {
             continue;
         }
@@ -160,7 +177,13 @@ async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url)
             .map_err(failed)?;
         store
             .save_webhook_registration(
-                &WebhookRegistration { msn: msn.clone(), webhook_id: registered.id, url: url.to_string(), events: events.join(","), secret: registered.secret },
+                &WebhookRegistration {
+                    msn: msn.clone(),
+                    webhook_id: registered.id,
+                    url: url.to_string(),
+                    events: events.join(","),
+                    secret: registered.secret,
+                },
                 now_ms(),
             )
             .await?;
@@ -171,7 +194,12 @@ async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url)
 
 /// The reconciler: resends recorded-but-unconfirmed writes, polls open payments, and picks up
 /// any webhook left unprocessed.
-async fn reconcile_forever(sales: Sales, inbox: Arc<Notify>, every: std::time::Duration, mut shutdown: watch::Receiver<bool>) {
+async fn reconcile_forever(
+    sales: Sales,
+    inbox: Arc<Notify>,
+    every: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -214,7 +242,9 @@ impl Running {
                 sim.config()
                     .sales_units
                     .iter()
-                    .flat_map(|u| [u.client_secret.expose().to_owned(), u.subscription_key.expose().to_owned()])
+                    .flat_map(|u| {
+                        [u.client_secret.expose().to_owned(), u.subscription_key.expose().to_owned()]
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use kasse_server::Config;
 
 #[derive(Debug, Parser)]
-#[command(name = "kasse-server", version, about = "kasse: the in-store front end for Vipps MobilePay ePayment")]
+#[command(
+    name = "kasse-server",
+    version,
+    about = "kasse: the in-store front end for Vipps MobilePay ePayment"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,7 +69,10 @@ fn announce(running: &kasse_server::Running) {
     let base = running.url();
     let link = |path: &str| base.join(path).map(|u| u.to_string()).unwrap_or_default();
     eprintln!();
-    eprintln!("  kasse is running{}", if running.sim().is_some() { " on the built-in simulator" } else { "" });
+    eprintln!(
+        "  kasse is running{}",
+        if running.sim().is_some() { " on the built-in simulator" } else { "" }
+    );
     eprintln!();
     eprintln!("  till:          {}", link("till"));
     if let Some(sim) = running.sim() {

@@ -69,7 +69,8 @@ impl Platform {
                     })
                     .collect::<Vec<_>>();
                 let sim_config = SimConfig { sales_units: units, ..SimConfig::demo() };
-                let listener = tokio::net::TcpListener::bind(listen).await.map_err(PlatformError::Simulator)?;
+                let listener =
+                    tokio::net::TcpListener::bind(listen).await.map_err(PlatformError::Simulator)?;
                 let sim = kasse_sim::start(sim_config, listener).map_err(PlatformError::Simulator)?;
                 (sim.base_url().clone(), credentials, Some(sim))
             }
@@ -77,7 +78,9 @@ impl Platform {
                 let credentials = config
                     .stores
                     .iter()
-                    .map(|s| s.credentials.clone().ok_or_else(|| PlatformError::MissingCredentials(s.id.clone())))
+                    .map(|s| {
+                        s.credentials.clone().ok_or_else(|| PlatformError::MissingCredentials(s.id.clone()))
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 (base_url.clone(), credentials, None)
             }

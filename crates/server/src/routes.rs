@@ -5,17 +5,17 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{Json, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, post};
-use axum::Router;
 use futures_util::{Stream, StreamExt as _};
-use kasse_api::{NewSale, Sale, Till, TillSnapshot};
-use serde::{Deserialize, Serialize};
+use kasse_api::{NewSale, Sale, Session, TillSnapshot};
+use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -42,24 +42,55 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/tills/{till}/sales/{reference}", get(get_sale))
         .route("/api/tills/{till}/sales/{reference}/cancel", post(cancel_sale))
         .route("/api/tills/{till}/events", get(events))
-        .route("/api/{*rest}", any(|| async { ApiError::no_such_endpoint() }))
+        .route("/api", any(no_such_endpoint))
+        .route("/api/", any(no_such_endpoint))
+        .route("/api/{*rest}", any(no_such_endpoint))
         .route(webhook::PATH, post(webhook::receive))
         .route("/healthz", get(|| async { "ok" }))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .fallback(app_files)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::clone(app));
-    let index = app.config.dist.join("index.html");
-    // Every app route (/till, /display/…, /q/…) is the one page; the app routes inside it.
-    let files = ServeDir::new(&app.config.dist).fallback(ServeFile::new(index));
-    api.fallback_service(files)
-        .layer(middleware::from_fn(cache_control))
-        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+    api.layer(middleware::from_fn(cache_control))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
         ))
+}
+
+async fn no_such_endpoint() -> ApiError {
+    ApiError::no_such_endpoint()
+}
+
+/// The built web app. A path that names a file is that file (or 404); any other path is an app
+/// route (/till, /display/…, /q/…), answered with the one page, which routes inside itself.
+async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    let names_a_file = request.uri().path().rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let served = if names_a_file {
+        ServeDir::new(&app.config.dist).try_call(request).await
+    } else {
+        ServeFile::new(app.config.dist.join("index.html")).try_call(request).await
+    };
+    match served {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the web app's files");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Hashed build outputs never change, so browsers keep them; everything else is revalidated.
@@ -77,7 +108,8 @@ async fn cache_control(request: Request, next: Next) -> Response {
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default().trim_end_matches("_bg");
-    stem.rsplit_once('-').is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A JSON body whose rejection is a problem, not plain text.
@@ -89,6 +121,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(request, state).await {
             Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::too_large())
+            }
             Err(rejection) => Err(ApiError::bad_request("bad-request-body", rejection_sentence(&rejection))),
         }
     }
@@ -96,25 +131,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
 
 fn rejection_sentence(rejection: &JsonRejection) -> String {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => "Send the request as JSON (Content-Type: application/json).".to_owned(),
+        JsonRejection::MissingJsonContentType(_) => {
+            "Send the request as JSON (Content-Type: application/json).".to_owned()
+        }
         JsonRejection::JsonSyntaxError(_) => "The request is not valid JSON.".to_owned(),
         other => format!("The request does not have the expected fields: {}", other.body_text()),
     }
 }
 
 /// What the browser is: for now every browser is the first till's; pairing replaces this.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Session {
-    till: Till,
-}
-
 async fn session(State(app): State<Arc<AppState>>) -> Result<Json<Session>, ApiError> {
     let first = app.config.tills.first().map(|t| t.id.clone()).unwrap_or_default();
     Ok(Json(Session { till: app.sales.till_view(&first)? }))
 }
 
-async fn snapshot(State(app): State<Arc<AppState>>, Path(till): Path<String>) -> Result<Json<TillSnapshot>, ApiError> {
+async fn snapshot(
+    State(app): State<Arc<AppState>>,
+    Path(till): Path<String>,
+) -> Result<Json<TillSnapshot>, ApiError> {
     Ok(Json(app.sales.snapshot(&till).await?))
 }
 
@@ -126,11 +160,17 @@ async fn start_sale(
     Ok((StatusCode::CREATED, Json(app.sales.start(&till, new).await?)))
 }
 
-async fn get_sale(State(app): State<Arc<AppState>>, Path((till, reference)): Path<(String, String)>) -> Result<Json<Sale>, ApiError> {
+async fn get_sale(
+    State(app): State<Arc<AppState>>,
+    Path((till, reference)): Path<(String, String)>,
+) -> Result<Json<Sale>, ApiError> {
     Ok(Json(app.sales.sale(&till, &reference).await?))
 }
 
-async fn cancel_sale(State(app): State<Arc<AppState>>, Path((till, reference)): Path<(String, String)>) -> Result<Json<Sale>, ApiError> {
+async fn cancel_sale(
+    State(app): State<Arc<AppState>>,
+    Path((till, reference)): Path<(String, String)>,
+) -> Result<Json<Sale>, ApiError> {
     Ok(Json(app.sales.cancel(&till, &reference).await?))
 }
 

@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use kasse_api::{Currency, Flow, Money, MoneyError, NewSale, Sale, SaleStatus, Till, TillEvent, TillSnapshot};
+use kasse_api::{
+    Currency, Flow, Money, MoneyError, NewSale, Sale, SaleStatus, Till, TillEvent, TillSnapshot,
+};
 use kasse_vipps::epayment::{
     Aggregate, Amount, CreatePaymentRequest, CustomerInteraction, PaymentMethod, PaymentMethodType, QrFormat,
     QrImageFormat, State, UserFlow,
@@ -93,8 +95,14 @@ impl Sales {
     /// The till as the browser knows it.
     pub fn till_view(&self, till_id: &str) -> Result<Till, SaleError> {
         let till = self.till(till_id)?;
-        let store = self.inner.config.store(&till.store).ok_or_else(|| SaleError::UnknownTill(till_id.to_owned()))?;
-        Ok(Till { id: till.id.clone(), name: till.name.clone(), store_name: store.name.clone(), currency: store.currency })
+        let store =
+            self.inner.config.store(&till.store).ok_or_else(|| SaleError::UnknownTill(till_id.to_owned()))?;
+        Ok(Till {
+            id: till.id.clone(),
+            name: till.name.clone(),
+            store_name: store.name.clone(),
+            currency: store.currency,
+        })
     }
 
     /// The till with its current (or last) sale and the newest event id.
@@ -124,7 +132,8 @@ impl Sales {
     /// Records a new sale at a till, then creates its payment at the platform.
     pub async fn start(&self, till_id: &str, new: NewSale) -> Result<Sale, SaleError> {
         let till = self.till(till_id)?;
-        let store = self.inner.config.store(&till.store).ok_or_else(|| SaleError::UnknownTill(till_id.to_owned()))?;
+        let store =
+            self.inner.config.store(&till.store).ok_or_else(|| SaleError::UnknownTill(till_id.to_owned()))?;
         if new.amount.currency != store.currency {
             return Err(SaleError::WrongCurrency { expected: store.currency });
         }
@@ -156,7 +165,9 @@ impl Sales {
             Ok(()) => {}
             Err(StoreError::TillBusy) => {
                 let active = self.inner.store.active_payment(till_id).await?;
-                return Err(SaleError::TillBusy { reference: active.map(|r| r.reference).unwrap_or_default() });
+                return Err(SaleError::TillBusy {
+                    reference: active.map(|r| r.reference).unwrap_or_default(),
+                });
             }
             Err(e) => return Err(e.into()),
         }
@@ -169,7 +180,8 @@ impl Sales {
     /// Sends (or sends again, with the same key) the create of a recorded sale.
     async fn send_create(&self, reference: &str) -> Result<Sale, SaleError> {
         let store = &self.inner.store;
-        let mut row = store.payment(reference).await?.ok_or_else(|| SaleError::NotFound(reference.to_owned()))?;
+        let mut row =
+            store.payment(reference).await?.ok_or_else(|| SaleError::NotFound(reference.to_owned()))?;
         let key = idempotency_key(reference, OperationKind::Create);
         if row.status() != SaleStatus::Creating {
             return Ok(sale_view(&row));
@@ -205,11 +217,9 @@ impl Sales {
     }
 
     fn create_request(&self, row: &PaymentRow) -> CreatePaymentRequest {
-        let description = self
-            .inner
-            .config
-            .till(&row.till_id)
-            .and_then(|till| self.inner.config.store(&till.store).map(|store| format!("{}, {}", store.name, till.name)));
+        let description = self.inner.config.till(&row.till_id).and_then(|till| {
+            self.inner.config.store(&till.store).map(|store| format!("{}, {}", store.name, till.name))
+        });
         CreatePaymentRequest {
             amount: Amount::new(row.amount, to_vipps(currency_of(row))),
             customer: None,
@@ -240,7 +250,10 @@ impl Sales {
             other => return Err(SaleError::NotCancellable(other)),
         }
         let key = idempotency_key(reference, OperationKind::Cancel);
-        self.inner.store.begin_operation(&key, reference, OperationKind::Cancel, None, crate::now_ms()).await?;
+        self.inner
+            .store
+            .begin_operation(&key, reference, OperationKind::Cancel, None, crate::now_ms())
+            .await?;
         if status != SaleStatus::Cancelling {
             row.set_status(SaleStatus::Cancelling);
             self.save(&mut row).await?;
@@ -257,7 +270,13 @@ impl Sales {
             Ok(done) => {
                 store.finish_operation(&key, None, crate::now_ms()).await?;
                 // The platform had the payment, so a create still recorded as unconfirmed did arrive.
-                store.finish_operation(&idempotency_key(&row.reference, OperationKind::Create), None, crate::now_ms()).await?;
+                store
+                    .finish_operation(
+                        &idempotency_key(&row.reference, OperationKind::Create),
+                        None,
+                        crate::now_ms(),
+                    )
+                    .await?;
                 self.apply(&mut row, done.state, &done.aggregate);
                 self.save(&mut row).await?;
                 tracing::info!(reference = %row.reference, "sale cancelled");
@@ -277,7 +296,13 @@ impl Sales {
                 // The platform never got the payment: nothing to cancel there, and the recorded
                 // create must never be sent now.
                 store.finish_operation(&key, None, crate::now_ms()).await?;
-                store.finish_operation(&idempotency_key(&row.reference, OperationKind::Create), Some("cancelled before it reached the platform"), crate::now_ms()).await?;
+                store
+                    .finish_operation(
+                        &idempotency_key(&row.reference, OperationKind::Create),
+                        Some("cancelled before it reached the platform"),
+                        crate::now_ms(),
+                    )
+                    .await?;
                 row.set_status(SaleStatus::Cancelled);
                 row.next_poll_at = None;
                 self.save(&mut row).await?;
@@ -335,14 +360,27 @@ impl Sales {
 
     /// Captures the full amount of an approved sale, once, if its till captures automatically.
     async fn capture_if_due(&self, row: PaymentRow) -> Result<(), SaleError> {
-        let automatic = self.inner.config.till(&row.till_id).is_some_and(|t| t.capture == CapturePolicy::Automatic);
+        let automatic =
+            self.inner.config.till(&row.till_id).is_some_and(|t| t.capture == CapturePolicy::Automatic);
         if row.status() != SaleStatus::Authorized || !automatic || row.captured > 0 || row.cancelled > 0 {
             return Ok(());
         }
         let key = idempotency_key(&row.reference, OperationKind::Capture);
         let store = &self.inner.store;
-        store.begin_operation(&key, &row.reference, OperationKind::Capture, Some(row.authorized), crate::now_ms()).await?;
-        let pending = store.operations_for(&row.reference).await?.into_iter().any(|op| op.idempotency_key == key && op.status == "pending");
+        store
+            .begin_operation(
+                &key,
+                &row.reference,
+                OperationKind::Capture,
+                Some(row.authorized),
+                crate::now_ms(),
+            )
+            .await?;
+        let pending = store
+            .operations_for(&row.reference)
+            .await?
+            .into_iter()
+            .any(|op| op.idempotency_key == key && op.status == "pending");
         if pending {
             self.send_capture(row, &key).await?;
         }
@@ -368,7 +406,8 @@ impl Sales {
             Err(e) => {
                 store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
                 tracing::error!(reference = %row.reference, error = %e, "platform refused the capture");
-                row.failure = Some(format!("Approved, but taking the money failed: {}", refusal_sentence(&e)));
+                row.failure =
+                    Some(format!("Approved, but taking the money failed: {}", refusal_sentence(&e)));
                 self.save(&mut row).await?;
             }
         }
@@ -427,7 +466,9 @@ impl Sales {
         let now = crate::now_ms();
         row.next_poll_at = match status {
             s if s.is_final() => None,
-            SaleStatus::Authorized => Some(now + if self.captures_automatically(row) { POLL_EVERY_MS } else { POLL_AUTHORIZED_MS }),
+            SaleStatus::Authorized => {
+                Some(now + if self.captures_automatically(row) { POLL_EVERY_MS } else { POLL_AUTHORIZED_MS })
+            }
             _ => Some(now + POLL_EVERY_MS),
         };
     }
@@ -453,7 +494,10 @@ impl Sales {
     }
 
     fn client(&self, msn: &str) -> Result<Arc<kasse_vipps::Client>, SaleError> {
-        self.inner.platform.client(msn).ok_or_else(|| SaleError::Platform(format!("No platform access is set up for sales unit {msn}.")))
+        self.inner
+            .platform
+            .client(msn)
+            .ok_or_else(|| SaleError::Platform(format!("No platform access is set up for sales unit {msn}.")))
     }
 }
 
@@ -497,7 +541,11 @@ const fn rank(status: SaleStatus) -> u8 {
         SaleStatus::AwaitingCustomer => 1,
         SaleStatus::Cancelling => 2,
         SaleStatus::Authorized => 3,
-        SaleStatus::Captured | SaleStatus::Declined | SaleStatus::Expired | SaleStatus::Cancelled | SaleStatus::Failed => 4,
+        SaleStatus::Captured
+        | SaleStatus::Declined
+        | SaleStatus::Expired
+        | SaleStatus::Cancelled
+        | SaleStatus::Failed => 4,
     }
 }
 
@@ -625,7 +673,9 @@ mod tests {
     #[test]
     fn idempotency_keys_are_deterministic_and_within_the_platforms_50_characters() {
         let reference = format!("{}-{}", "t".repeat(24), "a".repeat(12));
-        for kind in [OperationKind::Create, OperationKind::Capture, OperationKind::Cancel, OperationKind::Refund] {
+        for kind in
+            [OperationKind::Create, OperationKind::Capture, OperationKind::Cancel, OperationKind::Refund]
+        {
             assert_eq!(idempotency_key(&reference, kind), idempotency_key(&reference, kind));
             assert!(idempotency_key(&reference, kind).len() <= 50);
         }

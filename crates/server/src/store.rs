@@ -185,7 +185,15 @@ impl Store {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
             other => other?,
         };
-        insert_operation(&mut tx, create_key, &row.reference, OperationKind::Create, Some(row.amount), row.created_at).await?;
+        insert_operation(
+            &mut tx,
+            create_key,
+            &row.reference,
+            OperationKind::Create,
+            Some(row.amount),
+            row.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -270,11 +278,13 @@ impl Store {
 
     /// Counts one more attempt at sending an operation.
     pub async fn count_attempt(&self, key: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE operations SET attempts = attempts + 1, updated_at = ? WHERE idempotency_key = ?")
-            .bind(now)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE operations SET attempts = attempts + 1, updated_at = ? WHERE idempotency_key = ?",
+        )
+        .bind(now)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -317,35 +327,56 @@ impl Store {
     }
 
     /// Stores a verified webhook delivery. Returns its inbox id.
-    pub async fn insert_inbox(&self, event_type: Option<&str>, body: &str, now: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query("INSERT INTO webhook_inbox (received_at, event_type, body) VALUES (?, ?, ?) RETURNING id")
-            .bind(now)
-            .bind(event_type)
-            .bind(body)
-            .fetch_one(&self.pool)
-            .await?;
+    pub async fn insert_inbox(
+        &self,
+        event_type: Option<&str>,
+        body: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO webhook_inbox (received_at, event_type, body) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(now)
+        .bind(event_type)
+        .bind(body)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get(0)?)
     }
 
     /// The oldest unprocessed deliveries.
     pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Marks a delivery processed.
     pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE webhook_inbox SET processed_at = ? WHERE id = ?").bind(now).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE webhook_inbox SET processed_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Records a platform payment event. Returns false if it was already recorded.
-    pub async fn insert_payment_event(&self, event: &kasse_vipps::epayment::WebhookEvent) -> Result<bool, StoreError> {
-        let name = serde_json::to_value(event.name).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        let currency = serde_json::to_value(event.amount.currency).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    pub async fn insert_payment_event(
+        &self,
+        event: &kasse_vipps::epayment::WebhookEvent,
+    ) -> Result<bool, StoreError> {
+        let name = serde_json::to_value(event.name)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let currency = serde_json::to_value(event.amount.currency)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let result = sqlx::query(
             "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -364,23 +395,32 @@ impl Store {
 
     /// Appends a live event for a till. Returns its id.
     pub async fn insert_till_event(&self, till_id: &str, payload: &str, now: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query("INSERT INTO till_events (till_id, payload, created_at) VALUES (?, ?, ?) RETURNING id")
-            .bind(till_id)
-            .bind(payload)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "INSERT INTO till_events (till_id, payload, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(till_id)
+        .bind(payload)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(row.try_get(0)?)
     }
 
     /// A till's live events after `after`, oldest first.
-    pub async fn till_events_after(&self, till_id: &str, after: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query("SELECT id, payload FROM till_events WHERE till_id = ? AND id > ? ORDER BY id LIMIT ?")
-            .bind(till_id)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn till_events_after(
+        &self,
+        till_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, payload FROM till_events WHERE till_id = ? AND id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(till_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
@@ -401,7 +441,11 @@ impl Store {
     }
 
     /// Saves (replacing) our registration for a sales unit.
-    pub async fn save_webhook_registration(&self, reg: &WebhookRegistration, now: i64) -> Result<(), StoreError> {
+    pub async fn save_webhook_registration(
+        &self,
+        reg: &WebhookRegistration,
+        now: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?) \
              ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
@@ -510,8 +554,16 @@ mod tests {
         store.insert_sale(&row("till-1-aaaa", "till-1"), "till-1-aaaa-create").await.unwrap();
         let ops = store.pending_operations(i64::MAX).await.unwrap();
         assert_eq!(ops.len(), 1);
-        assert_eq!((ops[0].kind, ops[0].idempotency_key.as_str()), (OperationKind::Create, "till-1-aaaa-create"));
-        assert!(!store.begin_operation("till-1-aaaa-create", "till-1-aaaa", OperationKind::Create, None, 2).await.unwrap());
+        assert_eq!(
+            (ops[0].kind, ops[0].idempotency_key.as_str()),
+            (OperationKind::Create, "till-1-aaaa-create")
+        );
+        assert!(
+            !store
+                .begin_operation("till-1-aaaa-create", "till-1-aaaa", OperationKind::Create, None, 2)
+                .await
+                .unwrap()
+        );
         store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
         assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
     }

@@ -38,7 +38,8 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
         Err(e) => return ApiError::from(e).into_response(),
     };
     let now = chrono::Utc::now();
-    let max_skew = chrono::Duration::from_std(app.config.webhook_max_skew).unwrap_or(chrono::Duration::minutes(5));
+    let max_skew =
+        chrono::Duration::from_std(app.config.webhook_max_skew).unwrap_or(chrono::Duration::minutes(5));
     let mut last_error = None;
     let verified = secrets.iter().any(|registration| {
         let Ok(url) = Url::parse(&registration.url) else { return false };
