@@ -1,1 +1,27 @@
-//! x
+//! kasse, the web app: the browser till, and (as the issues land) the customer display and the
+//! landing page behind a static sticker. One Leptos app, rendered in the browser, talking only to
+//! the kasse server (`api`). Its logic lives in `state`, free of the DOM and tested natively;
+//! `pages` and `components` wire that logic to signals and markup.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole app, with its routes.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/") view=|| view! { <Redirect path="/till"/> }/>
+                <Route path=path!("/till") view=pages::till::TillPage/>
+                <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
+            </Routes>
+        </Router>
+    }
+}

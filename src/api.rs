@@ -1,0 +1,91 @@
+//! The one place the web app talks to the server: JSON over HTTP, and the till's live events over
+//! server-sent events. Everything else in the app calls these functions.
+
+use gloo_net::http::{Request, Response};
+use kasse_api::{NewSale, Problem, Sale, Session, TillEvent, TillSnapshot};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::closure::Closure;
+use web_sys::{EventSource, MessageEvent};
+
+use crate::state::till::{Connection, Failure};
+
+/// The browser's session: which till it is.
+pub async fn session() -> Result<Session, Failure> {
+    receive(Request::get("/api/session").send().await).await
+}
+
+/// The till and its current sale.
+pub async fn till_snapshot(till_id: &str) -> Result<TillSnapshot, Failure> {
+    receive(Request::get(&format!("/api/tills/{till_id}")).send().await).await
+}
+
+/// Starts a sale at the till.
+pub async fn start_sale(till_id: &str, sale: &NewSale) -> Result<Sale, Failure> {
+    let request =
+        Request::post(&format!("/api/tills/{till_id}/sales")).json(sale).map_err(|_| Failure::NoAnswer)?;
+    receive(request.send().await).await
+}
+
+/// Cancels a sale the customer has not approved.
+pub async fn cancel_sale(till_id: &str, reference: &str) -> Result<Sale, Failure> {
+    receive(Request::post(&format!("/api/tills/{till_id}/sales/{reference}/cancel")).send().await).await
+}
+
+/// Reads an answer: the value on success, the problem on a refusal, and `NoAnswer` when the
+/// network failed or the answer cannot be read (then nobody knows what happened).
+async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -> Result<T, Failure> {
+    let response = sent.map_err(|_| Failure::NoAnswer)?;
+    if response.ok() {
+        return response.json().await.map_err(|_| Failure::NoAnswer);
+    }
+    match response.json::<Problem>().await {
+        Ok(problem) => Err(Failure::Refused(problem)),
+        // A proxy's error page, a 502 with no body: the request may or may not have arrived.
+        Err(_) => Err(Failure::NoAnswer),
+    }
+}
+
+/// A till's live event stream. The browser reconnects by itself after a drop, sending
+/// `Last-Event-ID`, so the server replays what was missed. Closed when dropped.
+pub struct TillEvents {
+    source: EventSource,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl TillEvents {
+    /// Listens to `till_id`'s events after `after`, calling `on_event` for each and `on_connection`
+    /// when the stream opens or drops.
+    pub fn open(
+        till_id: &str,
+        after: u64,
+        on_event: impl Fn(u64, TillEvent) + 'static,
+        on_connection: impl Fn(Connection) + 'static,
+    ) -> Option<Self> {
+        let source = EventSource::new(&format!("/api/tills/{till_id}/events?after={after}")).ok()?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let id = message.last_event_id().parse().unwrap_or(0);
+            let data = message.data().as_string().unwrap_or_default();
+            if let Ok(event) = serde_json::from_str::<TillEvent>(&data) {
+                on_event(id, event);
+            }
+        });
+        let on_connection = std::rc::Rc::new(on_connection);
+        let opened = std::rc::Rc::clone(&on_connection);
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| opened(Connection::Online));
+        let on_error =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Reconnecting));
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Self { source, _on_message: on_message, _on_open: on_open, _on_error: on_error })
+    }
+}
+
+impl Drop for TillEvents {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}

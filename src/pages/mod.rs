@@ -1,0 +1,5 @@
+//! The app's pages, one per route.
+
+pub mod not_found;
+pub mod sticker;
+pub mod till;

@@ -1,0 +1,285 @@
+//! Browser journeys: the real web app in headless Chromium, driven through chromedriver, against a
+//! real kasse server with the platform simulator inside it, each on free ports.
+//!
+//! The app must be built first (`dist/`); `cargo xtask test` builds it, installs Chromium and
+//! runs these with `--ignored`. A failing journey saves a screenshot under
+//! `target/e2e-screenshots/`. With `KASSE_SCREENSHOTS=<folder>` the journeys also save the
+//! screenshots the README shows.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failure should stop the test loudly"
+)]
+
+use std::error::Error;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use kasse_server::{Config, Running};
+
+type Outcome = Result<(), Box<dyn Error>>;
+
+/// The demo store's sales unit.
+const MSN: &str = "123456";
+/// How long any one thing may take before the journey counts as failed.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A server with its simulator, a chromedriver, and a browser session.
+struct Journey {
+    name: &'static str,
+    server: Running,
+    browser: Client,
+    driver: Child,
+    scratch: PathBuf,
+}
+
+impl Journey {
+    async fn start(name: &'static str) -> Self {
+        let dist = std::env::var_os("KASSE_DIST").map_or_else(|| workspace().join("dist"), PathBuf::from);
+        assert!(
+            dist.join("index.html").exists(),
+            "the web app is not built in {}: run `cargo xtask test`",
+            dist.display()
+        );
+        let scratch = workspace().join("target").join("e2e").join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).unwrap();
+        let config = Config::demo("127.0.0.1:0".parse().unwrap(), dist, &scratch);
+        let server = kasse_server::start(config).await.expect("the server starts");
+
+        let (driver, port) = start_chromedriver();
+        let browser = connect(port, &scratch).await;
+        Self { name, server, browser, driver, scratch }
+    }
+
+    fn url(&self, path: &str) -> String {
+        self.server.url().join(path).unwrap().to_string()
+    }
+
+    /// Runs `steps`; on failure saves a screenshot, then fails the test with the error.
+    async fn run(self, steps: impl AsyncFnOnce(&Self) -> Outcome) {
+        let outcome = steps(&self).await;
+        if let Err(e) = &outcome {
+            let shots = workspace().join("target").join("e2e-screenshots");
+            let _ = std::fs::create_dir_all(&shots);
+            let path = shots.join(format!("{}.png", self.name));
+            if let Ok(png) = self.browser.screenshot().await {
+                let _ = std::fs::write(&path, png);
+            }
+            eprintln!("journey '{}' failed: {e}\nscreenshot: {}", self.name, path.display());
+        }
+        self.finish().await;
+        outcome.unwrap();
+    }
+
+    async fn finish(mut self) {
+        let _ = self.browser.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        self.server.stop().await;
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+
+    /// Waits for an element matching `css`.
+    async fn wait_for(&self, css: &str) -> Result<fantoccini::elements::Element, Box<dyn Error>> {
+        self.browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| format!("waiting for `{css}`: {e}").into())
+    }
+
+    /// Saves a README screenshot when `KASSE_SCREENSHOTS` names a folder.
+    async fn keep_screenshot(&self, file: &str) -> Outcome {
+        if let Some(folder) = std::env::var_os("KASSE_SCREENSHOTS") {
+            std::fs::create_dir_all(&folder)?;
+            std::fs::write(Path::new(&folder).join(file), self.browser.screenshot().await?)?;
+        }
+        Ok(())
+    }
+
+    /// Opens the till and types `keys` on its keypad.
+    async fn type_amount(&self, keys: &[&str]) -> Outcome {
+        self.browser.goto(&self.url("till")).await?;
+        self.wait_for("#show-qr").await?;
+        for key in keys {
+            self.browser.find(Locator::Css(&format!("button[data-key='{key}']"))).await?.click().await?;
+        }
+        Ok(())
+    }
+
+    /// Presses "Show QR" and reads the QR code off the screen the way a phone camera would:
+    /// from pixels. Returns the sale's reference and what the code says.
+    async fn show_qr(&self) -> Result<(String, String), Box<dyn Error>> {
+        self.browser.find(Locator::Css("#show-qr")).await?.click().await?;
+        let code = self.wait_for(".sale[data-status='awaitingCustomer'] svg.qr").await?;
+        let text = scan(&code.screenshot().await?)?;
+        let reference = self.browser.find(Locator::Css(".reference code")).await?.text().await?;
+        Ok((reference, text))
+    }
+
+    /// The customer scans the till's QR code with their phone and answers on it.
+    async fn customer_answers(&self, qr_text: &str, answer: &str) -> Outcome {
+        let till = self.browser.window().await?;
+        let phone = self.browser.new_window(true).await?;
+        self.browser.switch_to_window(phone.handle).await?;
+        self.browser.goto(qr_text).await?;
+        self.wait_for(&format!("button.{answer}")).await?.click().await?;
+        self.wait_for(".outcome").await?;
+        self.browser.close_window().await?;
+        self.browser.switch_to_window(till).await?;
+        Ok(())
+    }
+
+    async fn headline(&self) -> Result<String, Box<dyn Error>> {
+        Ok(self.browser.find(Locator::Css(".sale .headline")).await?.text().await?)
+    }
+}
+
+fn start_chromedriver() -> (Child, u16) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let binary = std::env::var("KASSE_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+    let child = Command::new(&binary)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {binary} ({e}): `cargo xtask test` installs it"));
+    (child, port)
+}
+
+async fn connect(port: u16, scratch: &Path) -> Client {
+    let chromium = std::env::var("KASSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            // The machine has no network beyond loopback: background services only make noise.
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=480,1000", "--hide-scrollbars",
+                format!("--user-data-dir={}", scratch.join("chromium").display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+    let url = format!("http://127.0.0.1:{port}");
+    let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+    builder.capabilities(capabilities);
+    // chromedriver takes a moment to listen; there is no event to wait for but its port.
+    for _ in 0..100 {
+        match builder.connect(&url).await {
+            Ok(client) => return client,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// Decodes the one QR code in a PNG screenshot.
+fn scan(png: &[u8]) -> Result<String, Box<dyn Error>> {
+    let image = image::load_from_memory(png)?.to_luma8();
+    let (width, height) = (image.width(), image.height());
+    let pixels = image.into_raw();
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(width as usize, height as usize, |x, y| {
+            pixels[y * width as usize + x]
+        });
+    let grids = prepared.detect_grids();
+    let grid = grids.first().ok_or("no QR code found on screen")?;
+    Ok(grid.decode()?.1)
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_customer_scans_the_tills_qr_code_approves_and_the_till_shows_paid() {
+    Journey::start("qr-paid")
+        .await
+        .run(async |j| {
+            j.type_amount(&["1", "2", "3", "5", "0"]).await?;
+            let shown = j.browser.find(Locator::Css("#amount")).await?.text().await?;
+            if !shown.contains("123.50") {
+                return Err(format!("the till shows {shown:?} after typing 1 2 3 5 0").into());
+            }
+            j.keep_screenshot("till-sale.png").await?;
+
+            let (reference, qr_text) = j.show_qr().await?;
+            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+            if !qr_text.starts_with(sim.base_url().as_str()) {
+                return Err(format!("the QR code points at {qr_text}, not at the platform").into());
+            }
+            j.keep_screenshot("till-qr.png").await?;
+
+            j.customer_answers(&qr_text, "approve").await?;
+            j.wait_for(".sale[data-status='captured']").await?;
+            if j.headline().await? != "Paid" {
+                return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
+            }
+            j.keep_screenshot("till-paid.png").await?;
+
+            let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+            if payment.aggregate.captured_amount.value != 12_350 {
+                return Err(format!("the platform captured {:?}", payment.aggregate).into());
+            }
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_customer_who_declines_in_the_app_is_shown_as_declined() {
+    Journey::start("qr-declined")
+        .await
+        .run(async |j| {
+            j.type_amount(&["4", "9", "00"]).await?;
+            let (reference, qr_text) = j.show_qr().await?;
+            j.customer_answers(&qr_text, "decline").await?;
+            j.wait_for(".sale[data-status='declined']").await?;
+            if j.headline().await? != "Declined" {
+                return Err(format!("the till says {:?}, not Declined", j.headline().await?).into());
+            }
+            let sim = j.server.sim().ok_or("simulator")?;
+            let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+            if payment.aggregate.captured_amount.value != 0 {
+                return Err("a declined payment was captured".into());
+            }
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_cashier_cancels_before_the_customer_approves_and_the_till_shows_cancelled() {
+    Journey::start("qr-cancelled")
+        .await
+        .run(async |j| {
+            j.type_amount(&["2", "5", "00"]).await?;
+            let (reference, _) = j.show_qr().await?;
+            j.browser.find(Locator::Css("#cancel")).await?.click().await?;
+            j.wait_for(".sale[data-status='cancelled']").await?;
+            if j.headline().await? != "Cancelled" {
+                return Err(format!("the till says {:?}, not Cancelled", j.headline().await?).into());
+            }
+            let sim = j.server.sim().ok_or("simulator")?;
+            let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+            if payment.state != kasse_vipps::epayment::State::Terminated {
+                return Err(format!("the platform says {:?}, not TERMINATED", payment.state).into());
+            }
+            // The next customer can be served.
+            j.browser.find(Locator::Css("#next-sale")).await?.click().await?;
+            j.wait_for("#show-qr").await?;
+            Ok(())
+        })
+        .await;
+}
