@@ -1,8 +1,8 @@
 //! Building the web app: `trunk build` of the Leptos crate into `dist/`.
 //!
-//! Trunk.toml at the workspace root sets `dist = "dist"` and `offline = true`; this module adds
-//! the release build with the size-tuned `wasm-release` cargo profile and a `PATH` on which the
-//! project's own wasm-bindgen and wasm-opt come first. Offline, Trunk never tries to download a
+//! Trunk.toml at the workspace root sets `dist = "dist"` and `offline = true`, and index.html asks
+//! for the size-tuned `wasm-release` cargo profile in release builds; this module runs the release
+//! build with a `PATH` on which the project's own wasm-bindgen and wasm-opt come first. Offline, Trunk never tries to download a
 //! helper from GitHub (which these machines cannot reach), but it also builds with
 //! `cargo --offline`, so the crates are fetched beforehand.
 
@@ -14,9 +14,6 @@ use crate::process::{self, announce, format_duration};
 use crate::tools;
 use crate::workspace::Workspace;
 
-/// The cargo profile Trunk builds the wasm with (defined in the root Cargo.toml).
-const CARGO_PROFILE: &str = "wasm-release";
-
 /// Ensures the web toolchain, then builds the app into `dist/`.
 pub(crate) fn build(workspace: &Workspace) -> Result<()> {
     tools::ensure_web_toolchain(workspace)?;
@@ -24,14 +21,11 @@ pub(crate) fn build(workspace: &Workspace) -> Result<()> {
     announce("fetching crates (trunk builds with `cargo --offline`)");
     process::run(process::cargo().arg("fetch").current_dir(workspace.root()))?;
 
-    announce(format!(
-        "building the web app into {}",
-        workspace.dist().display()
-    ));
+    announce(format!("building the web app into {}", workspace.dist().display()));
     let started = Instant::now();
     process::run(
         Command::new(workspace.tools_bin().join("trunk"))
-            .args(["build", "--release", "--cargo-profile", CARGO_PROFILE])
+            .args(["build", "--release"])
             // Also set in Trunk.toml; repeated so no configuration change can make trunk reach
             // for GitHub.
             .arg("--offline")
@@ -39,14 +33,8 @@ pub(crate) fn build(workspace: &Workspace) -> Result<()> {
             .env("PATH", tools::search_path(workspace)?)
             // Trunk then checks wasm-opt's version itself and refuses any other, such as
             // Debian's 108, whose bundles fail in the browser.
-            .env(
-                "TRUNK_TOOLS_WASM_OPT",
-                format!("version_{}", tools::BINARYEN_VERSION),
-            ),
+            .env("TRUNK_TOOLS_WASM_OPT", format!("version_{}", tools::BINARYEN_VERSION)),
     )?;
-    announce(format!(
-        "web app built in {}",
-        format_duration(started.elapsed())
-    ));
+    announce(format!("web app built in {}", format_duration(started.elapsed())));
     Ok(())
 }

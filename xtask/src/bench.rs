@@ -41,10 +41,7 @@ struct FileSize {
 pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     app::build(workspace)?;
     let dist = workspace.dist();
-    announce(format!(
-        "measuring {} (brotli quality {BROTLI_QUALITY})",
-        dist.display()
-    ));
+    announce(format!("measuring {} (brotli quality {BROTLI_QUALITY})", dist.display()));
     let files = measure(&dist)?;
     if files.is_empty() {
         return Err(Error::new(format!(
@@ -79,8 +76,7 @@ fn measure(dist: &Path) -> Result<Vec<FileSize>> {
                 .collect::<Vec<_>>()
                 .join("/"),
             raw_bytes: byte_count(bytes.len()),
-            brotli_bytes: brotli_size(&bytes)
-                .context(|| format!("compressing {}", path.display()))?,
+            brotli_bytes: brotli_size(&bytes).context(|| format!("compressing {}", path.display()))?,
         });
     }
     sizes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -95,9 +91,7 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
         let entries = fs::read_dir(&folder).context(|| format!("listing {}", folder.display()))?;
         for entry in entries {
             let entry = entry.context(|| format!("listing {}", folder.display()))?;
-            let kind = entry
-                .file_type()
-                .context(|| format!("inspecting {}", entry.path().display()))?;
+            let kind = entry.file_type().context(|| format!("inspecting {}", entry.path().display()))?;
             if kind.is_dir() {
                 folders.push(entry.path());
             } else if kind.is_file() {
@@ -124,8 +118,7 @@ fn brotli_size(bytes: &[u8]) -> Result<u64> {
         ..Default::default()
     };
     let mut compressed = Vec::new();
-    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params)
-        .context(|| "brotli".to_owned())?;
+    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params).context(|| "brotli".to_owned())?;
     Ok(byte_count(compressed.len()))
 }
 
@@ -136,41 +129,22 @@ fn byte_count(length: usize) -> u64 {
 
 /// The raw and brotli totals over `files`.
 fn totals(files: &[FileSize]) -> (u64, u64) {
-    files.iter().fold((0, 0), |(raw, brotli), file| {
-        (raw + file.raw_bytes, brotli + file.brotli_bytes)
-    })
+    files.iter().fold((0, 0), |(raw, brotli), file| (raw + file.raw_bytes, brotli + file.brotli_bytes))
 }
 
 /// The human-readable report: one row per file, the totals, and the budget verdict.
 fn table(files: &[FileSize]) -> String {
     let (raw_total, brotli_total) = totals(files);
-    let width = files
-        .iter()
-        .map(|file| file.path.len())
-        .chain(["total".len()])
-        .max()
-        .unwrap_or_default();
-    let mut rows: Vec<(&str, u64, u64)> = files
-        .iter()
-        .map(|file| (file.path.as_str(), file.raw_bytes, file.brotli_bytes))
-        .collect();
+    let width = files.iter().map(|file| file.path.len()).chain(["total".len()]).max().unwrap_or_default();
+    let mut rows: Vec<(&str, u64, u64)> =
+        files.iter().map(|file| (file.path.as_str(), file.raw_bytes, file.brotli_bytes)).collect();
     rows.push(("total", raw_total, brotli_total));
 
-    let header = format!(
-        "{:width$}  {:>10}  {:>12}  {:>6}",
-        "file", "raw bytes", "brotli bytes", "ratio"
-    );
+    let header = format!("{:width$}  {:>10}  {:>12}  {:>6}", "file", "raw bytes", "brotli bytes", "ratio");
     let body = rows.into_iter().map(|(path, raw, brotli)| {
-        format!(
-            "{path:width$}  {raw:>10}  {brotli:>12}  {:>6}",
-            percent(brotli, raw)
-        )
+        format!("{path:width$}  {raw:>10}  {brotli:>12}  {:>6}", percent(brotli, raw))
     });
-    let verdict = if brotli_total <= BUDGET_BROTLI_BYTES {
-        "within"
-    } else {
-        "OVER"
-    };
+    let verdict = if brotli_total <= BUDGET_BROTLI_BYTES { "within" } else { "OVER" };
     let budget = format!(
         "brotli total {} is {verdict} the till's budget of {} (informational)",
         kilobytes(brotli_total),
@@ -232,37 +206,23 @@ fn kilobytes(bytes: u64) -> String {
 
 /// `part` as a whole percentage of `whole`, e.g. `36%`; `-` for an empty file.
 fn percent(part: u64, whole: u64) -> String {
-    (part * 100 + whole / 2)
-        .checked_div(whole)
-        .map_or_else(|| "-".to_owned(), |share| format!("{share}%"))
+    (part * 100 + whole / 2).checked_div(whole).map_or_else(|| "-".to_owned(), |share| format!("{share}%"))
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    reason = "a failing test should panic with the error"
-)]
+#[allow(clippy::unwrap_used, reason = "a failing test should panic with the error")]
 mod tests {
     use std::io::Read as _;
 
     use super::*;
 
     fn file(path: &str, raw_bytes: u64, brotli_bytes: u64) -> FileSize {
-        FileSize {
-            path: path.to_owned(),
-            raw_bytes,
-            brotli_bytes,
-        }
+        FileSize { path: path.to_owned(), raw_bytes, brotli_bytes }
     }
 
     #[test]
     fn only_the_files_a_browser_downloads_are_measured() {
-        for measured in [
-            "index.html",
-            "kasse-1a2b_bg.wasm",
-            "kasse-1a2b.js",
-            "style.css",
-        ] {
+        for measured in ["index.html", "kasse-1a2b_bg.wasm", "kasse-1a2b.js", "style.css"] {
             assert!(is_measured(Path::new(measured)), "{measured}");
         }
         for ignored in ["favicon.ico", "logo.svg", "app.wasm.br", "README"] {
@@ -277,15 +237,10 @@ mod tests {
         assert!(size < 100, "compressed to {size} bytes");
 
         let mut compressed = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams {
-            quality: BROTLI_QUALITY,
-            ..Default::default()
-        };
+        let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY, ..Default::default() };
         brotli::BrotliCompress(&mut input.as_bytes(), &mut compressed, &params).unwrap();
         let mut output = String::new();
-        brotli::Decompressor::new(&compressed[..], 4096)
-            .read_to_string(&mut output)
-            .unwrap();
+        brotli::Decompressor::new(&compressed[..], 4096).read_to_string(&mut output).unwrap();
         assert_eq!(output, input);
     }
 
@@ -297,21 +252,14 @@ mod tests {
         fs::write(dist.join("snippets/kasse-1a2b/inline0.js"), "export {}").unwrap();
         fs::write(dist.join("favicon.ico"), [0_u8; 4]).unwrap();
 
-        let paths: Vec<_> = measure(&dist)
-            .unwrap()
-            .into_iter()
-            .map(|file| file.path)
-            .collect();
+        let paths: Vec<_> = measure(&dist).unwrap().into_iter().map(|file| file.path).collect();
         fs::remove_dir_all(&dist).unwrap();
         assert_eq!(paths, ["index.html", "snippets/kasse-1a2b/inline0.js"]);
     }
 
     #[test]
     fn the_json_report_holds_every_file_the_totals_and_the_budget() {
-        let json = to_json(&[
-            file("index.html", 1_000, 400),
-            file("app.wasm", 9_000, 3_000),
-        ]);
+        let json = to_json(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
         assert_eq!(
             json,
             r#"{
@@ -335,20 +283,14 @@ mod tests {
     #[test]
     fn the_table_says_when_the_brotli_total_is_over_budget() {
         let over = table(&[file("app.wasm", 900_000, 250_001)]);
-        assert!(
-            over.contains("250.0 KB is OVER the till's budget of 250.0 KB"),
-            "{over}"
-        );
+        assert!(over.contains("250.0 KB is OVER the till's budget of 250.0 KB"), "{over}");
         let within = table(&[file("app.wasm", 900_000, 250_000)]);
         assert!(within.contains("is within the till's budget"), "{within}");
     }
 
     #[test]
     fn the_table_has_a_row_per_file_and_a_total_row() {
-        let text = table(&[
-            file("index.html", 1_000, 400),
-            file("app.wasm", 9_000, 3_000),
-        ]);
+        let text = table(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines[0], "file         raw bytes  brotli bytes   ratio");
         assert_eq!(lines[1], "index.html        1000           400     40%");

@@ -73,8 +73,7 @@ fn parse_run(options: &[String], env_port: Option<&str>) -> Result<Task> {
     let mut rest = options.iter();
     while let Some(option) = rest.next() {
         let value = if option == "--port" {
-            rest.next()
-                .ok_or_else(|| Error::new("`--port` needs a value, as in `--port 8080`"))?
+            rest.next().ok_or_else(|| Error::new("`--port` needs a value, as in `--port 8080`"))?
         } else if let Some(value) = option.strip_prefix("--port=") {
             value
         } else {
@@ -95,9 +94,7 @@ fn parse_port(value: &str, source: &str) -> Result<u16> {
     match value.trim().parse::<u16>() {
         Ok(port) if port != 0 => Ok(port),
         // Port 0 would make the OS pick one, and the URLs the server prints would be wrong.
-        _ => Err(Error::new(format!(
-            "{source} must be a port number from 1 to 65535, not `{value}`"
-        ))),
+        _ => Err(Error::new(format!("{source} must be a port number from 1 to 65535, not `{value}`"))),
     }
 }
 
@@ -122,49 +119,29 @@ mod tests {
 
     #[test]
     fn run_takes_the_port_from_the_flag_in_either_spelling() {
-        assert_eq!(
-            parse(&args("run --port 3000"), None),
-            Ok(Task::Run { port: 3000 })
-        );
-        assert_eq!(
-            parse(&args("run --port=3001"), None),
-            Ok(Task::Run { port: 3001 })
-        );
+        assert_eq!(parse(&args("run --port 3000"), None), Ok(Task::Run { port: 3000 }));
+        assert_eq!(parse(&args("run --port=3001"), None), Ok(Task::Run { port: 3001 }));
     }
 
     #[test]
     fn run_takes_the_port_from_kasse_port_when_there_is_no_flag() {
-        assert_eq!(
-            parse(&args("run"), Some("9000")),
-            Ok(Task::Run { port: 9000 })
-        );
+        assert_eq!(parse(&args("run"), Some("9000")), Ok(Task::Run { port: 9000 }));
         assert_eq!(parse(&args("run"), Some("")), Ok(Task::Run { port: 8080 }));
     }
 
     #[test]
     fn the_port_flag_wins_over_kasse_port() {
-        assert_eq!(
-            parse(&args("run --port 3000"), Some("9000")),
-            Ok(Task::Run { port: 3000 })
-        );
+        assert_eq!(parse(&args("run --port 3000"), Some("9000")), Ok(Task::Run { port: 3000 }));
     }
 
     #[test]
     fn the_last_port_flag_wins() {
-        assert_eq!(
-            parse(&args("run --port 3000 --port 3001"), None),
-            Ok(Task::Run { port: 3001 })
-        );
+        assert_eq!(parse(&args("run --port 3000 --port 3001"), None), Ok(Task::Run { port: 3001 }));
     }
 
     #[test]
     fn a_port_that_is_not_a_port_number_is_refused() {
-        for bad in [
-            "run --port",
-            "run --port http",
-            "run --port 0",
-            "run --port 65536",
-        ] {
+        for bad in ["run --port", "run --port http", "run --port 0", "run --port 65536"] {
             assert!(parse(&args(bad), None).is_err(), "{bad} was accepted");
         }
         assert!(parse(&args("run"), Some("eighty")).is_err());
@@ -172,19 +149,13 @@ mod tests {
 
     #[test]
     fn a_bad_kasse_port_is_ignored_when_the_flag_is_given() {
-        assert_eq!(
-            parse(&args("run --port 3000"), Some("eighty")),
-            Ok(Task::Run { port: 3000 })
-        );
+        assert_eq!(parse(&args("run --port 3000"), Some("eighty")), Ok(Task::Run { port: 3000 }));
     }
 
     #[test]
     fn test_runs_the_browser_tests_unless_told_not_to() {
         assert_eq!(parse(&args("test"), None), Ok(Task::Test { browser: true }));
-        assert_eq!(
-            parse(&args("test --no-browser"), None),
-            Ok(Task::Test { browser: false })
-        );
+        assert_eq!(parse(&args("test --no-browser"), None), Ok(Task::Test { browser: false }));
     }
 
     #[test]

@@ -15,9 +15,7 @@ pub(crate) struct Error {
 impl Error {
     /// An error with the given message.
     pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-        }
+        Self { message: message.into() }
     }
 }
 

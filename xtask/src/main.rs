@@ -53,9 +53,8 @@ fn arguments() -> Result<Vec<String>> {
     env::args_os()
         .skip(1)
         .map(|arg| {
-            arg.into_string().map_err(|arg| {
-                Error::new(format!("argument `{}` is not valid UTF-8", arg.display()))
-            })
+            arg.into_string()
+                .map_err(|arg| Error::new(format!("argument `{}` is not valid UTF-8", arg.display())))
         })
         .collect()
 }

@@ -40,37 +40,22 @@ pub(crate) fn cargo() -> Command {
 pub(crate) fn run(command: &mut Command) -> Result<()> {
     let shown = describe(command);
     println!("    $ {shown}");
-    let status = command
-        .status()
-        .map_err(|error| Error::new(format!("could not start `{shown}`: {error}")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(format!("`{shown}` failed ({status})")))
-    }
+    let status =
+        command.status().map_err(|error| Error::new(format!("could not start `{shown}`: {error}")))?;
+    if status.success() { Ok(()) } else { Err(Error::new(format!("`{shown}` failed ({status})"))) }
 }
 
 /// The stdout of `program args...` if it starts and exits successfully, else `None`.
 ///
 /// Used to ask tools for their version: a missing or broken tool simply reads as "not installed".
 pub(crate) fn stdout_of(program: impl AsRef<OsStr>, args: &[&str]) -> Option<String> {
-    let output = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    let output = Command::new(program).args(args).stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// The command line as a person would type it: program name (without its directory) and arguments.
 pub(crate) fn describe(command: &Command) -> String {
-    let program = Path::new(command.get_program())
-        .file_name()
-        .unwrap_or_else(|| command.get_program());
+    let program = Path::new(command.get_program()).file_name().unwrap_or_else(|| command.get_program());
     std::iter::once(program)
         .chain(command.get_args())
         .map(|part| part.to_string_lossy().into_owned())
@@ -103,9 +88,6 @@ mod tests {
 
     #[test]
     fn a_program_that_does_not_exist_has_no_output() {
-        assert_eq!(
-            stdout_of("/nonexistent/xtask-test-tool", &["--version"]),
-            None
-        );
+        assert_eq!(stdout_of("/nonexistent/xtask-test-tool", &["--version"]), None);
     }
 }

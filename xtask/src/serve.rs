@@ -18,9 +18,7 @@ pub(crate) fn run(workspace: &Workspace, port: u16) -> Result<()> {
     app::build(workspace)?;
     announce("building kasse-server (release)");
     process::run(
-        process::cargo()
-            .args(["build", "--release", "-p", "kasse-server"])
-            .current_dir(workspace.root()),
+        process::cargo().args(["build", "--release", "-p", "kasse-server"]).current_dir(workspace.root()),
     )?;
 
     let data = workspace.data();
@@ -29,9 +27,7 @@ pub(crate) fn run(workspace: &Workspace, port: u16) -> Result<()> {
 
     let server = workspace.target_dir().join("release").join("kasse-server");
     let listen = format!("127.0.0.1:{port}");
-    announce(format!(
-        "starting kasse-server on http://{listen} (Ctrl-C stops it)"
-    ));
+    announce(format!("starting kasse-server on http://{listen} (Ctrl-C stops it)"));
     let error = Command::new(&server)
         .arg("serve")
         .arg("--listen")
@@ -43,8 +39,5 @@ pub(crate) fn run(workspace: &Workspace, port: u16) -> Result<()> {
         .current_dir(workspace.root())
         .exec();
     // `exec` only returns when the process could not be replaced.
-    Err(Error::new(format!(
-        "could not start {}: {error}",
-        server.display()
-    )))
+    Err(Error::new(format!("could not start {}: {error}", server.display())))
 }

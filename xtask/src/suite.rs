@@ -26,36 +26,12 @@ struct Step {
 
 /// The suite, in the order it runs.
 const STEPS: [Step; 6] = [
-    Step {
-        name: "format",
-        browser: false,
-        action: format,
-    },
-    Step {
-        name: "clippy (native)",
-        browser: false,
-        action: clippy_native,
-    },
-    Step {
-        name: "clippy (wasm32)",
-        browser: false,
-        action: clippy_wasm,
-    },
-    Step {
-        name: "unit tests",
-        browser: false,
-        action: unit_tests,
-    },
-    Step {
-        name: "app build",
-        browser: true,
-        action: app_build,
-    },
-    Step {
-        name: "browser tests",
-        browser: true,
-        action: browser_tests,
-    },
+    Step { name: "format", browser: false, action: format },
+    Step { name: "clippy (native)", browser: false, action: clippy_native },
+    Step { name: "clippy (wasm32)", browser: false, action: clippy_wasm },
+    Step { name: "unit tests", browser: false, action: unit_tests },
+    Step { name: "app build", browser: true, action: app_build },
+    Step { name: "browser tests", browser: true, action: browser_tests },
 ];
 
 /// How a step ended, for the summary.
@@ -82,10 +58,7 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
         let outcome = if failure.is_some() {
             Outcome::NotRun
         } else if step.browser && !browser {
-            announce(format!(
-                "[{number}/{total}] {}: skipped (--no-browser)",
-                step.name
-            ));
+            announce(format!("[{number}/{total}] {}: skipped (--no-browser)", step.name));
             Outcome::Skipped
         } else {
             announce(format!("[{number}/{total}] {}", step.name));
@@ -98,15 +71,9 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
                     Outcome::Passed(took)
                 }
                 Err(error) => {
-                    announce(format!(
-                        "{}: FAILED after {}",
-                        step.name,
-                        format_duration(took)
-                    ));
-                    failure = Some(Error::new(format!(
-                        "step {number}/{total} `{}` failed: {error}",
-                        step.name
-                    )));
+                    announce(format!("{}: FAILED after {}", step.name, format_duration(took)));
+                    failure =
+                        Some(Error::new(format!("step {number}/{total} `{}` failed: {error}", step.name)));
                     Outcome::Failed(took)
                 }
             }
@@ -124,11 +91,7 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
 
 /// (a) Formatting matches rustfmt.
 fn format(workspace: &Workspace) -> Result<()> {
-    process::run(
-        process::cargo()
-            .args(["fmt", "--all", "--check"])
-            .current_dir(workspace.root()),
-    )
+    process::run(process::cargo().args(["fmt", "--all", "--check"]).current_dir(workspace.root()))
 }
 
 /// (b) Clippy is clean for every crate and target on the host.
@@ -155,11 +118,7 @@ fn clippy_wasm(workspace: &Workspace) -> Result<()> {
 
 /// (d) The native tests pass (the browser tests are `#[ignore]`d, so they wait for step f).
 fn unit_tests(workspace: &Workspace) -> Result<()> {
-    process::run(
-        process::cargo()
-            .args(["test", "--workspace", "--locked"])
-            .current_dir(workspace.root()),
-    )
+    process::run(process::cargo().args(["test", "--workspace", "--locked"]).current_dir(workspace.root()))
 }
 
 /// (e) Chromium is present and the app is built into `dist/` for the browser tests.
@@ -183,12 +142,7 @@ fn browser_tests(workspace: &Workspace) -> Result<()> {
 
 /// The end-of-run table: each step's result and time, then the total.
 fn summary(outcomes: &[(&str, Outcome)], total: Duration) -> String {
-    let width = outcomes
-        .iter()
-        .map(|(name, _)| name.len())
-        .chain(["total".len()])
-        .max()
-        .unwrap_or_default();
+    let width = outcomes.iter().map(|(name, _)| name.len()).chain(["total".len()]).max().unwrap_or_default();
     let rows = outcomes.iter().map(|(name, outcome)| {
         let (result, time) = match outcome {
             Outcome::Passed(took) => ("ok", format_duration(*took)),
@@ -218,24 +172,13 @@ mod tests {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
         assert_eq!(
             names,
-            [
-                "format",
-                "clippy (native)",
-                "clippy (wasm32)",
-                "unit tests",
-                "app build",
-                "browser tests"
-            ]
+            ["format", "clippy (native)", "clippy (wasm32)", "unit tests", "app build", "browser tests"]
         );
     }
 
     #[test]
     fn only_the_app_build_and_browser_tests_are_skipped_without_a_browser() {
-        let skipped: Vec<_> = STEPS
-            .iter()
-            .filter(|step| step.browser)
-            .map(|step| step.name)
-            .collect();
+        let skipped: Vec<_> = STEPS.iter().filter(|step| step.browser).map(|step| step.name).collect();
         assert_eq!(skipped, ["app build", "browser tests"]);
     }
 

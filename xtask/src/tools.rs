@@ -64,10 +64,8 @@ pub(crate) fn ensure_web_toolchain(workspace: &Workspace) -> Result<()> {
 
 /// Adds the wasm32 target to the active rustup toolchain unless it is already there.
 pub(crate) fn ensure_wasm_target() -> Result<()> {
-    let installed =
-        process::stdout_of("rustup", &["target", "list", "--installed"]).ok_or_else(|| {
-            Error::new("`rustup target list --installed` failed; is rustup installed?")
-        })?;
+    let installed = process::stdout_of("rustup", &["target", "list", "--installed"])
+        .ok_or_else(|| Error::new("`rustup target list --installed` failed; is rustup installed?"))?;
     if lists_target(&installed, WASM_TARGET) {
         announce("wasm32 target: already installed");
         return Ok(());
@@ -85,10 +83,7 @@ pub(crate) fn ensure_chromium() -> Result<()> {
     announce("installing chromium and chromium-driver from apt (about a minute, once)");
     let as_root = process::stdout_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
     process::run(&mut apt_get(as_root, &["update"]))?;
-    process::run(&mut apt_get(
-        as_root,
-        &["install", "-y", "chromium", "chromium-driver"],
-    ))?;
+    process::run(&mut apt_get(as_root, &["install", "-y", "chromium", "chromium-driver"]))?;
     let still_missing = missing(&[CHROMIUM, CHROMEDRIVER]);
     if still_missing.is_empty() {
         Ok(())
@@ -128,14 +123,8 @@ struct CargoTool<'a> {
 fn ensure_cargo_tool(workspace: &Workspace, tool: &CargoTool<'_>) -> Result<()> {
     let path = workspace.tools_bin().join(tool.binary);
     let found = process::stdout_of(&path, &["--version"]);
-    if found
-        .as_deref()
-        .is_some_and(|output| reports_version(output, tool.binary, tool.version))
-    {
-        announce(format!(
-            "{} {}: already installed",
-            tool.binary, tool.version
-        ));
+    if found.as_deref().is_some_and(|output| reports_version(output, tool.binary, tool.version)) {
+        announce(format!("{} {}: already installed", tool.binary, tool.version));
         return Ok(());
     }
     if let Some(output) = &found {
@@ -146,10 +135,7 @@ fn ensure_cargo_tool(workspace: &Workspace, tool: &CargoTool<'_>) -> Result<()> 
             tool.version
         ));
     }
-    announce(format!(
-        "installing {} {} ({}, once)",
-        tool.binary, tool.version, tool.takes
-    ));
+    announce(format!("installing {} {} ({}, once)", tool.binary, tool.version, tool.takes));
     let mut install = process::cargo();
     install
         .args(["install", tool.crate_name])
@@ -172,16 +158,11 @@ fn ensure_cargo_tool(workspace: &Workspace, tool: &CargoTool<'_>) -> Result<()> 
 fn ensure_wasm_opt(workspace: &Workspace) -> Result<()> {
     let wasm_opt = workspace.npm_bin().join("wasm-opt");
     let found = process::stdout_of(&wasm_opt, &["--version"]);
-    if found
-        .as_deref()
-        .is_some_and(|output| mentions_number(output, BINARYEN_VERSION))
-    {
+    if found.as_deref().is_some_and(|output| mentions_number(output, BINARYEN_VERSION)) {
         announce(format!("wasm-opt {BINARYEN_VERSION}: already installed"));
         return Ok(());
     }
-    announce(format!(
-        "installing wasm-opt from npm binaryen@{BINARYEN_VERSION} (seconds, once)"
-    ));
+    announce(format!("installing wasm-opt from npm binaryen@{BINARYEN_VERSION} (seconds, once)"));
     let prefix = workspace.npm_prefix();
     fs::create_dir_all(&prefix).context(|| format!("creating {}", prefix.display()))?;
     process::run(
@@ -256,12 +237,7 @@ fn locked_versions(lock: &str, package: &str) -> Vec<String> {
 
 /// The string value of a `key = "value"` TOML line, if the line sets `key`.
 fn quoted_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.strip_prefix(key)?
-        .trim_start()
-        .strip_prefix('=')?
-        .trim()
-        .strip_prefix('"')?
-        .strip_suffix('"')
+    line.strip_prefix(key)?.trim_start().strip_prefix('=')?.trim().strip_prefix('"')?.strip_suffix('"')
 }
 
 /// Whether `--version` output starts with exactly `binary version`, e.g. `trunk 0.21.14`.
@@ -273,8 +249,7 @@ fn reports_version(output: &str, binary: &str, version: &str) -> bool {
 /// Whether `number` appears in `text` as a whole number, so `version 132 (version_132)` mentions
 /// 132 but `version 1132` does not.
 fn mentions_number(text: &str, number: &str) -> bool {
-    text.split(|c: char| !c.is_ascii_digit())
-        .any(|digits| digits == number)
+    text.split(|c: char| !c.is_ascii_digit()).any(|digits| digits == number)
 }
 
 /// Whether `rustup target list --installed` output names `target` on a line of its own.
@@ -284,20 +259,12 @@ fn lists_target(installed: &str, target: &str) -> bool {
 
 /// The first non-empty line of a program's output, trimmed.
 fn first_line(output: &str) -> &str {
-    output
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .unwrap_or("")
+    output.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("")
 }
 
 /// The paths among `paths` that do not exist.
 fn missing<'a>(paths: &[&'a str]) -> Vec<&'a str> {
-    paths
-        .iter()
-        .copied()
-        .filter(|path| !Path::new(path).exists())
-        .collect()
+    paths.iter().copied().filter(|path| !Path::new(path).exists()).collect()
 }
 
 /// `apt-get args...`, through `sudo` unless already root, never stopping to ask questions.
@@ -358,19 +325,13 @@ version = "0.3.77"
 
     #[test]
     fn the_lockfile_format_version_is_not_taken_for_a_package_version() {
-        assert_eq!(
-            locked_versions("version = 4\n", "wasm-bindgen"),
-            Vec::<String>::new()
-        );
+        assert_eq!(locked_versions("version = 4\n", "wasm-bindgen"), Vec::<String>::new());
     }
 
     #[test]
     fn every_distinct_locked_version_of_a_package_is_reported() {
         let lock = format!("{LOCK}\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.100\"\n");
-        assert_eq!(
-            locked_versions(&lock, "wasm-bindgen"),
-            ["0.2.130", "0.2.100"]
-        );
+        assert_eq!(locked_versions(&lock, "wasm-bindgen"), ["0.2.130", "0.2.100"]);
     }
 
     #[test]
@@ -381,22 +342,14 @@ version = "0.3.77"
     #[test]
     fn the_exact_version_line_of_a_tool_matches() {
         assert!(reports_version("trunk 0.21.14\n", "trunk", "0.21.14"));
-        assert!(reports_version(
-            "wasm-bindgen 0.2.130\n",
-            "wasm-bindgen",
-            "0.2.130"
-        ));
+        assert!(reports_version("wasm-bindgen 0.2.130\n", "wasm-bindgen", "0.2.130"));
     }
 
     #[test]
     fn a_neighbouring_version_of_a_tool_does_not_match() {
         assert!(!reports_version("trunk 0.21.1\n", "trunk", "0.21.14"));
         assert!(!reports_version("trunk 0.21.140\n", "trunk", "0.21.14"));
-        assert!(!reports_version(
-            "wasm-bindgen 0.2.13\n",
-            "wasm-bindgen",
-            "0.2.130"
-        ));
+        assert!(!reports_version("wasm-bindgen 0.2.13\n", "wasm-bindgen", "0.2.130"));
     }
 
     #[test]
@@ -407,10 +360,7 @@ version = "0.3.77"
 
     #[test]
     fn wasm_opt_132_is_recognised_in_either_spelling() {
-        assert!(mentions_number(
-            "wasm-opt version 132 (version_132)\n",
-            "132"
-        ));
+        assert!(mentions_number("wasm-opt version 132 (version_132)\n", "132"));
         assert!(mentions_number("wasm-opt version_132\n", "132"));
     }
 

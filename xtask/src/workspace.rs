@@ -20,15 +20,10 @@ impl Workspace {
     pub(crate) fn locate() -> Result<Self> {
         // The path is baked in at compile time, so it holds wherever `cargo xtask` is started from.
         let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = manifest_dir.parent().ok_or_else(|| {
-            Error::new(format!(
-                "{} has no parent directory",
-                manifest_dir.display()
-            ))
-        })?;
-        Ok(Self {
-            root: root.to_path_buf(),
-        })
+        let root = manifest_dir
+            .parent()
+            .ok_or_else(|| Error::new(format!("{} has no parent directory", manifest_dir.display())))?;
+        Ok(Self { root: root.to_path_buf() })
     }
 
     /// The workspace root; commands run here.
