@@ -796,6 +796,9 @@ async fn no_platform_credential_ever_reaches_a_browser() {
     assert!(secrets.len() >= 3, "secrets() lists the webhook secret too: {} secrets", secrets.len());
     let mut forbidden: Vec<String> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
     forbidden.push(unit.client_id.clone());
+    let tokens = app.sim().issued_tokens();
+    assert!(!tokens.is_empty(), "the server fetched an access token");
+    forbidden.extend(tokens);
 
     let issued_shape = format!("sim.{}.{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     assert!(holds_sim_access_token(&format!("x{issued_shape}\"")), "the token check recognises a token");

@@ -128,6 +128,11 @@ impl SimHandle {
         self.sim.payment_records()
     }
 
+    /// Every access token the simulator has issued: tests use them to prove no token leaks.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.sim.world().issued_tokens()
+    }
+
     /// Every webhook delivery attempt so far.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.sim.deliveries.attempts()

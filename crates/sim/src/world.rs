@@ -183,6 +183,11 @@ impl World {
         Ok((token, expires_at))
     }
 
+    /// Every access token issued so far, expired ones included.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+
     /// Checks a call's credentials and returns the sales unit it acts for.
     pub fn authenticate(
         &self,
