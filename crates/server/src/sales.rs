@@ -223,7 +223,9 @@ impl Sales {
         CreatePaymentRequest {
             amount: Amount::new(row.amount, to_vipps(currency_of(row))),
             customer: None,
+            minimum_user_age: None,
             customer_interaction: Some(CustomerInteraction::CustomerPresent),
+            industry_data: None,
             payment_method: PaymentMethod { kind: PaymentMethodType::Wallet },
             profile: None,
             reference: row.reference.clone(),

@@ -1,4 +1,4 @@
-//! A typed client for the platform's Access Token, ePayment and Webhooks APIs.
+//! A typed client for the platform's Access Token, ePayment, Webhooks and QR APIs.
 //!
 //! It adds every header of reference/vipps-apis.md §1 to every call, fetches and caches the access
 //! token (refreshing it before it expires, and once more if the platform says it is no longer
@@ -20,6 +20,11 @@ use crate::epayment::{
 };
 use crate::headers;
 use crate::problem::Problem;
+use crate::qr::{
+    CallbackQrImage, CustomerExchangeRequest, CustomerExchangeResponse, MerchantCallbackMobilePayPutRequest,
+    MerchantCallbackPutRequest, MerchantCallbackQr, MerchantRedirectQrRequest, MerchantRedirectQrResponse,
+    MerchantRedirectQrUpdateRequest, QrExchangeRequest, QrExchangeResponse, RedirectQrFormat,
+};
 use crate::secret::Secret;
 use crate::token::AuthorizationTokenResponse;
 use crate::webhooks::{QueryResponse, RegisterRequest, RegisterResponse};
@@ -159,11 +164,44 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// One logical platform call, sent again unchanged on each retry.
 struct Call<'a> {
     method: Method,
     url: Url,
     body: Option<Vec<u8>>,
     idempotency_key: Option<&'a str>,
+    /// Headers of this call only, such as the QR API's `Accept` and `Size`.
+    extra_headers: Vec<(header::HeaderName, String)>,
+}
+
+impl<'a> Call<'a> {
+    fn new(method: Method, url: Url) -> Self {
+        Self { method, url, body: None, idempotency_key: None, extra_headers: Vec::new() }
+    }
+
+    fn body<B: Serialize + ?Sized>(mut self, body: Option<&B>) -> Result<Self, Error> {
+        self.body = body.map(to_json).transpose()?;
+        Ok(self)
+    }
+
+    fn idempotency_key(mut self, key: Option<&'a str>) -> Self {
+        self.idempotency_key = key;
+        self
+    }
+
+    fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name, value.into()));
+        self
+    }
+
+    /// `Accept` and, for PNG, `Size`: the image a redirect-QR answer links to.
+    fn image(self, format: RedirectQrFormat, size: Option<u32>) -> Self {
+        let call = self.header(header::ACCEPT, format.accept());
+        match size {
+            Some(size) => call.header(header::HeaderName::from_static("size"), size.to_string()),
+            None => call,
+        }
+    }
 }
 
 impl Client {
@@ -245,8 +283,7 @@ impl Client {
     /// Test only: `POST /epayment/v1/test/payments/{reference}/approve`.
     pub async fn force_approve(&self, reference: &str, body: &ForceApprove) -> Result<(), Error> {
         let url = self.endpoint(&["epayment", "v1", "test", "payments", reference, "approve"])?;
-        let body = Some(to_json(body)?);
-        self.send(Call { method: Method::POST, url, body, idempotency_key: None }).await.map(drop)
+        self.send(Call::new(Method::POST, url).body(Some(body))?).await.map(drop)
     }
 
     /// `POST /webhooks/v1/webhooks`.
@@ -264,7 +301,131 @@ impl Client {
     /// `DELETE /webhooks/v1/webhooks/{id}`.
     pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
         let url = self.endpoint(&["webhooks", "v1", "webhooks", id])?;
-        self.send(Call { method: Method::DELETE, url, body: None, idempotency_key: None }).await.map(drop)
+        self.send(Call::new(Method::DELETE, url)).await.map(drop)
+    }
+
+    /// `POST /qr/v1/merchant-redirect`: a static QR that sends whoever scans it to
+    /// `request.redirect_url`. The answer's `url` links to an image in `format` (PNG of `size`
+    /// pixels), or with [`RedirectQrFormat::TargetUrl`] is the code's content, to draw ourselves.
+    ///
+    /// A retry after a lost answer may meet the QR it created: that is a 409 whose body is
+    /// [`ConflictResponse`](crate::qr::ConflictResponse); [`Client::get_redirect_qr`] then reads it.
+    pub async fn create_redirect_qr(
+        &self,
+        request: &MerchantRedirectQrRequest,
+        format: RedirectQrFormat,
+        size: Option<u32>,
+    ) -> Result<MerchantRedirectQrResponse, Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-redirect"])?;
+        self.call_json(Call::new(Method::POST, url).body(Some(request))?.image(format, size)).await
+    }
+
+    /// `GET /qr/v1/merchant-redirect`: every redirect QR of the sales unit.
+    pub async fn list_redirect_qrs(
+        &self,
+        format: RedirectQrFormat,
+        size: Option<u32>,
+    ) -> Result<Vec<MerchantRedirectQrResponse>, Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-redirect"])?;
+        self.call_json(Call::new(Method::GET, url).image(format, size)).await
+    }
+
+    /// `GET /qr/v1/merchant-redirect/{id}`.
+    pub async fn get_redirect_qr(
+        &self,
+        id: &str,
+        format: RedirectQrFormat,
+        size: Option<u32>,
+    ) -> Result<MerchantRedirectQrResponse, Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-redirect", id])?;
+        self.call_json(Call::new(Method::GET, url).image(format, size)).await
+    }
+
+    /// `PUT /qr/v1/merchant-redirect/{id}`: scans lead to `redirect_url` from now on; the printed
+    /// code stays the same.
+    pub async fn update_redirect_qr(
+        &self,
+        id: &str,
+        redirect_url: &str,
+        format: RedirectQrFormat,
+        size: Option<u32>,
+    ) -> Result<MerchantRedirectQrResponse, Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-redirect", id])?;
+        let body = MerchantRedirectQrUpdateRequest { redirect_url: redirect_url.to_owned() };
+        self.call_json(Call::new(Method::PUT, url).body(Some(&body))?.image(format, size)).await
+    }
+
+    /// `DELETE /qr/v1/merchant-redirect/{id}`: printed copies stop working for good, even if the
+    /// id is used again.
+    pub async fn delete_redirect_qr(&self, id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-redirect", id])?;
+        self.send(Call::new(Method::DELETE, url)).await.map(drop)
+    }
+
+    /// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates the callback QR, or changes its
+    /// location description (the image never changes). A scan then sends `user.checked-in.v1`.
+    pub async fn put_callback_qr(
+        &self,
+        merchant_qr_id: &str,
+        request: &MerchantCallbackPutRequest,
+    ) -> Result<(), Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-callback", merchant_qr_id])?;
+        self.send(Call::new(Method::PUT, url).body(Some(request))?).await.map(drop)
+    }
+
+    /// `GET /qr/v1/merchant-callback`: every callback QR of the sales unit.
+    pub async fn list_callback_qrs(&self, image: CallbackQrImage) -> Result<Vec<MerchantCallbackQr>, Error> {
+        let mut url = self.endpoint(&["qr", "v1", "merchant-callback"])?;
+        url.query_pairs_mut().extend_pairs(image.query());
+        self.call_json(Call::new(Method::GET, url)).await
+    }
+
+    /// `GET /qr/v1/merchant-callback/{merchantQrId}`.
+    pub async fn get_callback_qr(
+        &self,
+        merchant_qr_id: &str,
+        image: CallbackQrImage,
+    ) -> Result<MerchantCallbackQr, Error> {
+        let mut url = self.endpoint(&["qr", "v1", "merchant-callback", merchant_qr_id])?;
+        url.query_pairs_mut().extend_pairs(image.query());
+        self.call_json(Call::new(Method::GET, url)).await
+    }
+
+    /// `DELETE /qr/v1/merchant-callback/{merchantQrId}`.
+    pub async fn delete_callback_qr(&self, merchant_qr_id: &str) -> Result<(), Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-callback", merchant_qr_id])?;
+        self.send(Call::new(Method::DELETE, url)).await.map(drop)
+    }
+
+    /// `PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`: takes a printed MobilePay PoS beacon
+    /// over as this sales unit's callback QR, with `merchantQrId` = `beacon_id`. Running it again
+    /// is harmless; a beacon that belongs to another sales unit is a 409 ([`ConflictResponse`](crate::qr::ConflictResponse)).
+    pub async fn put_mobilepay_qr(
+        &self,
+        beacon_id: &str,
+        request: &MerchantCallbackMobilePayPutRequest,
+    ) -> Result<(), Error> {
+        let url = self.endpoint(&["qr", "v1", "merchant-callback", "mobilepay", beacon_id])?;
+        self.send(Call::new(Method::PUT, url).body(Some(request))?).await.map(drop)
+    }
+
+    /// `POST /qr/v1/exchange`: the phone number behind a scanned personal QR (pass the complete
+    /// scanned text; MobilePay codes are tokens that only this call can read).
+    pub async fn exchange_personal_qr(&self, qr_code: &str) -> Result<QrExchangeResponse, Error> {
+        let url = self.endpoint(&["qr", "v1", "exchange"])?;
+        let body = QrExchangeRequest::msisdn(qr_code);
+        self.call_json(Call::new(Method::POST, url).body(Some(&body))?).await
+    }
+
+    /// `POST /qr/v1/exchange/customer`: the phone number of the customer who checked in with
+    /// `customer_token` (valid 15 minutes after the scan).
+    pub async fn exchange_customer_token(
+        &self,
+        customer_token: &str,
+    ) -> Result<CustomerExchangeResponse, Error> {
+        let url = self.endpoint(&["qr", "v1", "exchange", "customer"])?;
+        let body = CustomerExchangeRequest::msisdn(customer_token);
+        self.call_json(Call::new(Method::POST, url).body(Some(&body))?).await
     }
 
     fn endpoint(&self, segments: &[&str]) -> Result<Url, Error> {
@@ -283,8 +444,12 @@ impl Client {
         body: Option<&B>,
         idempotency_key: Option<&str>,
     ) -> Result<T, Error> {
-        let body = body.map(to_json).transpose()?;
-        let bytes = self.send(Call { method, url, body, idempotency_key }).await?;
+        self.call_json(Call::new(method, url).body(body)?.idempotency_key(idempotency_key)).await
+    }
+
+    /// Sends `call` and reads the 2xx answer as `T`.
+    async fn call_json<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, Error> {
+        let bytes = self.send(call).await?;
         serde_json::from_slice(&bytes).map_err(|e| Error::UnexpectedAnswer(e.to_string()))
     }
 
@@ -303,6 +468,9 @@ impl Client {
                 .headers(self.common_headers());
             if let Some(key) = call.idempotency_key {
                 request = request.header(headers::IDEMPOTENCY_KEY, key);
+            }
+            for (name, value) in &call.extra_headers {
+                request = request.header(name, value);
             }
             if let Some(body) = &call.body {
                 request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());

@@ -10,6 +10,7 @@ pub mod client;
 pub mod epayment;
 pub mod headers;
 pub mod problem;
+pub mod qr;
 pub mod secret;
 pub mod signing;
 pub mod token;

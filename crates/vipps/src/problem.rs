@@ -2,9 +2,10 @@
 //! and `QrErrorResponse` of the QR API, read into one lenient type.
 //!
 //! Every field is optional when reading, because a 429 from the API gateway may not be RFC 7807 at
-//! all; the simulator fills every field the spec requires.
+//! all, and the Webhooks API may send any field as `null`; the simulator fills every field the
+//! ePayment spec requires (`type`, `title`, `status`, `traceId`).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// One entry of `extraDetails` (or `invalidParams` in the QR API).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +23,8 @@ pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// A short summary.
-    #[serde(default)]
+    /// A short summary; empty when the body had none (or `null`).
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub title: String,
     /// What happened this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +44,11 @@ pub struct Problem {
     /// The QR API's name for field errors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_params: Option<Vec<ExtraDetail>>,
+}
+
+/// Reads a string that may be `null` (the Webhooks API's `ProblemDetails`) as empty.
+fn null_as_empty<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl Problem {

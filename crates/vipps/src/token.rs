@@ -1,4 +1,7 @@
-//! Access Token API (`POST /accesstoken/get`), from `access-token-api/swagger.yaml`.
+//! Access Token API (`POST /accesstoken/get`), from `access-token-api/swagger.yaml` (v2.0.0).
+//!
+//! The request has no body: the credentials travel as headers. The other endpoint of that spec,
+//! `POST /miami/v1/token`, serves roles a till does not have, and is not typed.
 
 use serde::{Deserialize, Serialize};
 

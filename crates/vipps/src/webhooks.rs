@@ -1,4 +1,7 @@
-//! Webhooks API wire types (`webhooks-api/swagger.yaml`) and the event types kasse subscribes to.
+//! Webhooks API v1 wire types (`webhooks-api/swagger.yaml`) and the event types kasse subscribes to.
+//!
+//! The API's error body, `ProblemDetails`, is read as [`crate::problem::Problem`]. A deletion
+//! answers `204` without a body.
 
 use serde::{Deserialize, Serialize};
 
