@@ -1,5 +1,9 @@
 //! The platform's HTTP surface: Access Token, ePayment and Webhooks APIs, on the platform's paths,
 //! with its headers, status codes and problem bodies.
+//!
+//! Every ePayment call is counted against the platform's rate limits once its caller is known,
+//! before anything else happens to it; the fault knobs act even earlier, in the `faults`
+//! middleware around all these routes.
 
 use std::sync::Arc;
 
@@ -17,13 +21,13 @@ use kasse_vipps::epayment::{
 use kasse_vipps::headers as h;
 use kasse_vipps::token::AuthorizationTokenResponse;
 use kasse_vipps::webhooks::RegisterRequest;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Sim;
 use crate::config::SalesUnit;
 use crate::error::SimError;
-use crate::validate;
-use crate::world::{ReceivedWrite, Replay, SystemHeaders, World};
+use crate::world::{MagicAmount, ReceivedWrite, Replay, SystemHeaders, World};
+use crate::{faults, validate};
 
 /// The platform API routes.
 pub fn router() -> Router<Arc<Sim>> {
@@ -100,6 +104,7 @@ async fn access_token(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Respon
 /// What an idempotent write needs to know besides its body.
 struct Write<'a> {
     operation: &'static str,
+    /// From the path, or for a create from the body.
     reference: &'a str,
     /// ePayment's error code for "same key, different request" on this operation.
     conflict: (u32, &'static str),
@@ -119,8 +124,25 @@ fn idempotent(
 ) -> Response {
     let now = sim.clock.now();
     let mut world = sim.world_now();
+    let received = |applied: bool, status: StatusCode| ReceivedWrite {
+        operation: write.operation,
+        idempotency_key: header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned),
+        system: system_headers(headers),
+        applied,
+        status: status.as_u16(),
+    };
+    let mut retry_after = None;
     let outcome = (|| {
         let unit = authenticate(&world, headers, now)?;
+        // Replays and refusals count too: the limit is on calls, whatever becomes of them. A
+        // create without a readable reference has nothing to be counted against.
+        if !write.reference.is_empty()
+            && let Err(throttled) = sim.faults.admit_write(write.operation, &unit.msn, write.reference, now)
+        {
+            world.note_received(&unit.msn, write.reference, received(false, StatusCode::TOO_MANY_REQUESTS));
+            retry_after = Some(throttled.retry_after);
+            return Err(throttled.error);
+        }
         let key = header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned);
         if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 50) {
             return Err(SimError::validation(
@@ -134,17 +156,9 @@ fn idempotent(
                 return Err(SimError::idempotency_conflict(write.conflict.0, write.conflict.1));
             }
             let replay = replay.clone();
-            world.note_received(
-                &unit.msn,
-                write.reference,
-                ReceivedWrite {
-                    operation: write.operation,
-                    idempotency_key: key.clone(),
-                    system: system_headers(headers),
-                    applied: false,
-                },
-            );
-            return Ok((StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK), replay.body));
+            let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
+            world.note_received(&unit.msn, write.reference, received(false, status));
+            return Ok((status, replay.body));
         }
         let result = apply(&mut world, &unit, key.clone(), now).map_err(|e| e.at(path));
         let (status, bytes) = match &result {
@@ -163,31 +177,25 @@ fn idempotent(
                 Replay { fingerprint, status: status.as_u16(), body: bytes.clone() },
             );
         }
-        if write.operation != "create" && status.is_success() {
-            world.note_received(
-                &unit.msn,
-                write.reference,
-                ReceivedWrite {
-                    operation: write.operation,
-                    idempotency_key: header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned),
-                    system: system_headers(headers),
-                    applied: true,
-                },
-            );
+        // A successful create is on the record from the start; a refused one is noted on the
+        // payment whose reference it tried to reuse, if any.
+        if write.operation != "create" || !status.is_success() {
+            world.note_received(&unit.msn, write.reference, received(status.is_success(), status));
         }
         // The first answer goes out as the very bytes stored for replay.
         Ok((status, bytes))
     })();
     sim.flush(&mut world);
     drop(world);
-    match outcome {
+    let response = match outcome {
         Ok((status, bytes)) => {
             let content_type =
                 if status.is_success() { "application/json" } else { "application/problem+json" };
             (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
         }
         Err(e) => e.at(path).into_response(),
-    }
+    };
+    faults::with_retry_after(response, retry_after)
 }
 
 /// The request as the platform compares it: operation, reference and the body's JSON value (key
@@ -204,7 +212,8 @@ async fn create_payment(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let write = Write { operation: "create", reference: "", conflict: (4020, "Idempotency error") };
+    let reference = reference_in(&body);
+    let write = Write { operation: "create", reference: &reference, conflict: (4020, "Idempotency error") };
     let base = sim.base_url.clone();
     let system = system_headers(&headers);
     idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
@@ -213,6 +222,10 @@ async fn create_payment(
         }
         let request: CreatePaymentRequest = parse(&body)?;
         validate::create_request(&request, unit, &world.config.customers, now)?;
+        // A check-in token is valid only at the sales unit scanned, for 15 minutes (4050 if not).
+        if let Some(token) = request.customer.as_ref().and_then(|c| c.customer_token.as_deref()) {
+            sim.qr.check_customer_token(token, &unit.msn, now)?;
+        }
         let user_flow = request.user_flow;
         let qr_format = request.qr_format.map_or(QrImageFormat::ImageSvg, |f| f.format);
         let reference = request.reference.clone();
@@ -230,6 +243,15 @@ async fn create_payment(
         let body = serde_json::to_vec(&CreatePaymentResponse { redirect_url, reference }).unwrap_or_default();
         Ok((StatusCode::CREATED, body))
     })
+}
+
+/// The `reference` of a create body, or "" when there is none to read.
+fn reference_in(body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct JustTheReference {
+        reference: String,
+    }
+    serde_json::from_slice::<JustTheReference>(body).map(|r| r.reference).unwrap_or_default()
 }
 
 async fn capture(
@@ -297,7 +319,7 @@ async fn get_payment(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    read(&sim, &headers, uri.path(), |world, unit| {
+    read(&sim, &headers, uri.path(), ("get", &reference), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         let mut view = payment.view();
         if matches!(payment.request.user_flow, UserFlow::WebRedirect | UserFlow::NativeRedirect) {
@@ -314,7 +336,7 @@ async fn get_events(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    read(&sim, &headers, uri.path(), |world, unit| {
+    read(&sim, &headers, uri.path(), ("events", &reference), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         Ok(json_response(StatusCode::OK, &payment.events))
     })
@@ -329,17 +351,28 @@ fn not_found() -> SimError {
     )
 }
 
+/// Answers a GET (`operation`, e.g. `"get"`, of `reference`) within the read rate limit.
 fn read(
     sim: &Sim,
     headers: &HeaderMap,
     path: &str,
+    (operation, reference): (&'static str, &str),
     answer: impl FnOnce(&World, &SalesUnit) -> Result<Response, SimError>,
 ) -> Response {
     let now = sim.clock.now();
     let world = sim.world_now();
-    let response = authenticate(&world, headers, now).and_then(|unit| answer(&world, &unit));
+    let mut retry_after = None;
+    let response = authenticate(&world, headers, now).and_then(|unit| {
+        if let Err(throttled) =
+            sim.faults.admit_read(operation, unit.subscription_key.expose(), reference, now)
+        {
+            retry_after = Some(throttled.retry_after);
+            return Err(throttled.error);
+        }
+        answer(&world, &unit)
+    });
     drop(world);
-    response.unwrap_or_else(|e| e.at(path).into_response())
+    faults::with_retry_after(response.unwrap_or_else(|e| e.at(path).into_response()), retry_after)
 }
 
 async fn force_approve(
@@ -367,6 +400,19 @@ async fn force_approve(
                 10010,
                 "Approve failed",
                 "Give a known test customer's phoneNumber or the payment's token.",
+            ));
+        }
+        let value = payment.request.amount.value;
+        if MagicAmount::of(value).is_some() {
+            // The platform's force approve does not support the magic amounts (reference §8). Of
+            // its test-only errors (10010-10070), 10060 "Operation not supported" says just that.
+            return Err(SimError::domain(
+                400,
+                10060,
+                "Operation not supported",
+                &format!(
+                    "Force approve does not support the test amount {value}: approve it on the phone page to see its outcome."
+                ),
             ));
         }
         world.approve(&unit.msn, &reference, now)

@@ -17,11 +17,28 @@ pub struct SalesUnit {
     pub client_secret: Secret,
     /// `Ocp-Apim-Subscription-Key`.
     pub subscription_key: Secret,
+    /// May skip the landing page with `userFlow: PUSH_MESSAGE`; otherwise error 5080.
+    pub push_allowed: bool,
+    /// May create long-living payments (`expiresAt`); otherwise error 5050.
+    pub long_living_allowed: bool,
+    /// May capture less than the rest of a reservation; otherwise error 6140.
+    pub partial_capture_allowed: bool,
+    /// How long after authorization a capture is possible (error 6100 after it): 180 days in
+    /// Norway, 14 days in Denmark and Finland (reference/vipps-apis.md §3.7, §9).
+    pub capture_deadline: chrono::Duration,
+    /// How long after authorization the rest of a reservation can be cancelled (error 6030 after
+    /// it, or after the capture deadline, whichever is first).
+    pub cancel_period: chrono::Duration,
+    /// How long after its last capture a payment can be refunded (error 6220 after it).
+    pub refund_window: chrono::Duration,
 }
 
 impl SalesUnit {
-    /// A unit with freshly generated credentials.
+    /// A unit with freshly generated credentials, allowed everything, with its market's deadlines.
     pub fn generated(msn: &str, name: &str, currency: Currency) -> Self {
+        // Only Norwegian units reserve for 180 days by default; Danish and Finnish ones need
+        // "late capture" for more than 14.
+        let capture_days = if currency == Currency::Nok { 180 } else { 14 };
         Self {
             msn: msn.to_owned(),
             name: name.to_owned(),
@@ -29,6 +46,12 @@ impl SalesUnit {
             client_id: uuid::Uuid::new_v4().to_string(),
             client_secret: Secret::new(random_secret()),
             subscription_key: Secret::new(uuid::Uuid::new_v4().simple().to_string()),
+            push_allowed: true,
+            long_living_allowed: true,
+            partial_capture_allowed: true,
+            capture_deadline: chrono::Duration::days(capture_days),
+            cancel_period: chrono::Duration::days(180),
+            refund_window: chrono::Duration::days(365),
         }
     }
 }
@@ -43,9 +66,30 @@ pub struct SimCustomer {
 }
 
 impl SimCustomer {
-    /// The text of this customer's personal QR code, as the app would show it.
+    /// The text of this customer's personal QR code, as the app would show it, stable per customer.
+    /// Vipps users (Norway) have a clear-text code with their number; MobilePay users (Denmark,
+    /// Finland) an opaque token that only `POST /qr/v1/exchange` turns into the number.
     pub fn personal_qr(&self) -> String {
-        format!("https://qr.vipps.no/28/2/01/031/{}?v=1", self.phone_number)
+        if self.uses_mobilepay() {
+            format!("https://qr.vipps.no/p/{}", self.qr_token())
+        } else {
+            format!("https://qr.vipps.no/28/2/01/031/{}?v=1", self.phone_number)
+        }
+    }
+
+    /// Danish and Finnish numbers use the MobilePay app, whose personal QR codes are tokenized.
+    pub fn uses_mobilepay(&self) -> bool {
+        self.phone_number.starts_with("45") || self.phone_number.starts_with("358")
+    }
+
+    /// 128 bits derived from the number (FNV-1a, twice): the same every run, and not the number.
+    fn qr_token(&self) -> String {
+        let fnv = |salt: &str| {
+            format!("{salt}{}", self.phone_number).bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+            })
+        };
+        format!("{:016x}{:016x}", fnv("kasse-sim personal qr "), fnv("kasse-sim personal qr, again "))
     }
 }
 
@@ -62,6 +106,8 @@ pub struct SimConfig {
     pub payment_timeout_secs: i64,
     /// How webhook deliveries are retried.
     pub delivery: DeliveryPolicy,
+    /// The platform's rate limits.
+    pub limits: Limits,
 }
 
 impl SimConfig {
@@ -77,6 +123,7 @@ impl SimConfig {
             token_lifetime_secs: 3600,
             payment_timeout_secs: 600,
             delivery: DeliveryPolicy::default(),
+            limits: Limits::default(),
         }
     }
 
@@ -97,6 +144,25 @@ pub fn default_customers() -> Vec<SimCustomer> {
     .into_iter()
     .map(|(name, phone)| SimCustomer { name: name.to_owned(), phone_number: phone.to_owned() })
     .collect()
+}
+
+/// The platform's rate limits (reference/vipps-apis.md §3.10), counted per API, per reference and
+/// caller over the last minute of the simulator's clock. Over a limit the answer is 429 with
+/// `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Calls per minute to each of create, capture, cancel and refund, per reference and MSN.
+    pub writes_per_minute: u32,
+    /// Calls per minute to each of GET payment and GET event log, per reference and
+    /// subscription key.
+    pub reads_per_minute: u32,
+}
+
+impl Default for Limits {
+    /// The platform's: 5 writes and 120 reads per minute.
+    fn default() -> Self {
+        Self { writes_per_minute: 5, reads_per_minute: 120 }
+    }
 }
 
 /// Retry schedule of webhook deliveries.

@@ -4,6 +4,10 @@
 //! event first and does not move on until it is acknowledged with a 2xx (or given up), so order is
 //! kept per registration and payment, as on the platform. Every request is signed with the
 //! registration's secret exactly as reference/vipps-apis.md §5.1 describes.
+//!
+//! The webhook fault knobs act when an event is queued: a dropped event is never queued, a
+//! duplicated one is queued twice, and with reordering on an event waits in its registration's
+//! `held` slot until the next one has been queued, then goes after it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +23,7 @@ use url::Url;
 
 use crate::config::DeliveryPolicy;
 use crate::error::SimError;
+use crate::faults::{FaultKnobs, WebhookFaults};
 use crate::world::Outgoing;
 
 /// At most this many registrations per sales unit and event type (the 2026 platform limit).
@@ -36,10 +41,50 @@ pub struct Attempt {
     pub status: Option<u16>,
 }
 
+/// An event type and its JSON body.
+type Item = (&'static str, Vec<u8>);
+
 struct Outbox {
-    queue: Mutex<VecDeque<(&'static str, Vec<u8>)>>,
+    queue: Mutex<Queue>,
     notify: Notify,
     closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// Sent front first; the front stays until acknowledged or given up.
+    items: VecDeque<Item>,
+    /// Held back by the reorder fault until the next event has been queued.
+    held: Vec<Item>,
+}
+
+impl Outbox {
+    /// Queues `item` as its fate says.
+    fn push(&self, item: &Item, copies: usize, reorder: bool) {
+        let mut queue = lock(&self.queue);
+        let copies = std::iter::repeat_n(item.clone(), copies);
+        if reorder && queue.held.is_empty() {
+            queue.held.extend(copies);
+            return;
+        }
+        queue.items.extend(copies);
+        let earlier = std::mem::take(&mut queue.held);
+        queue.items.extend(earlier);
+        drop(queue);
+        self.notify.notify_one();
+    }
+
+    /// Queues what the reorder fault held back.
+    fn release_held(&self) {
+        let mut queue = lock(&self.queue);
+        if queue.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut queue.held);
+        queue.items.extend(held);
+        drop(queue);
+        self.notify.notify_one();
+    }
 }
 
 struct Registration {
@@ -56,6 +101,7 @@ pub struct Deliveries {
     attempts: Arc<Mutex<Vec<Attempt>>>,
     http: reqwest::Client,
     policy: DeliveryPolicy,
+    faults: Mutex<WebhookFaults>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -71,6 +117,19 @@ impl Deliveries {
             attempts: Arc::new(Mutex::new(Vec::new())),
             http: reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default(),
             policy,
+            faults: Mutex::new(WebhookFaults::default()),
+        }
+    }
+
+    /// Sets the webhook fault knobs. Switching reordering off sends what it held back.
+    pub fn set_faults(&self, knobs: FaultKnobs) {
+        *lock(&self.faults) = WebhookFaults::new(knobs);
+        // Taken after the knobs changed: an event dispatched meanwhile saw them either way, and
+        // one held under the old knobs is released here.
+        if !knobs.reorder_webhooks {
+            for r in lock(&self.registrations).iter() {
+                r.outbox.release_held();
+            }
         }
     }
 
@@ -101,7 +160,7 @@ impl Deliveries {
         let secret =
             Secret::new(format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()));
         let outbox = Arc::new(Outbox {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queue::default()),
             notify: Notify::new(),
             closed: AtomicBool::new(false),
         });
@@ -145,16 +204,19 @@ impl Deliveries {
         Ok(())
     }
 
-    /// Queues each event for every registration of its sales unit that wants its type.
+    /// Queues each event for every registration of its sales unit that wants its type, as the
+    /// webhook fault knobs decide.
     pub fn dispatch(&self, outgoing: Vec<Outgoing>) {
         let registrations = lock(&self.registrations);
-        for item in outgoing {
-            for r in registrations
-                .iter()
-                .filter(|r| r.msn == item.msn && r.events.iter().any(|e| e == item.event_type))
+        // Drawn in dispatch order under the registrations' lock, so a seed replays the same fates.
+        let mut faults = lock(&self.faults);
+        for event in outgoing {
+            let item: Item = (event.event_type, event.body);
+            for r in
+                registrations.iter().filter(|r| r.msn == event.msn && r.events.iter().any(|e| e == item.0))
             {
-                lock(&r.outbox.queue).push_back((item.event_type, item.body.clone()));
-                r.outbox.notify.notify_one();
+                let fate = faults.fate();
+                r.outbox.push(&item, fate.copies, fate.reorder);
             }
         }
     }
@@ -183,7 +245,7 @@ async fn deliver(
         if outbox.closed.load(Ordering::SeqCst) {
             return;
         }
-        let next = lock(&outbox.queue).front().cloned();
+        let next = lock(&outbox.queue).items.front().cloned();
         let Some((event_type, body)) = next else {
             outbox.notify.notified().await;
             continue;
@@ -214,7 +276,7 @@ async fn deliver(
                 return;
             }
         }
-        lock(&outbox.queue).pop_front();
+        lock(&outbox.queue).items.pop_front();
     }
 }
 
@@ -258,6 +320,30 @@ mod tests {
         assert!(ok("http://127.0.0.1:8080/webhooks/vipps"));
         assert!(!ok("http://shop.example/hooks"));
         assert!(!ok("ftp://shop.example/hooks"));
+    }
+
+    fn outbox() -> Outbox {
+        Outbox { queue: Mutex::new(Queue::default()), notify: Notify::new(), closed: AtomicBool::new(false) }
+    }
+
+    fn queued(outbox: &Outbox) -> Vec<&'static str> {
+        lock(&outbox.queue).items.iter().map(|(event_type, _)| *event_type).collect()
+    }
+
+    #[test]
+    fn a_reordered_event_goes_after_the_next_and_a_duplicated_one_twice() {
+        let out = outbox();
+        let item = |name: &'static str| (name, Vec::new());
+        out.push(&item("created"), 1, true);
+        assert!(queued(&out).is_empty(), "held until the next event");
+        out.push(&item("authorized"), 2, true);
+        assert_eq!(queued(&out), ["authorized", "authorized", "created"]);
+        out.push(&item("captured"), 1, true);
+        out.push(&item("refunded"), 0, false);
+        assert_eq!(queued(&out)[3..], ["captured"], "a dropped event releases the held one");
+        out.push(&item("cancelled"), 1, true);
+        out.release_held();
+        assert_eq!(queued(&out)[4..], ["cancelled"]);
     }
 
     #[test]

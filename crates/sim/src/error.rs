@@ -93,6 +93,31 @@ impl SimError {
         )
     }
 
+    /// 429: over a rate limit, or throttled by the gateway. The response needs a `Retry-After`
+    /// header too: see `faults::Throttled`.
+    pub fn too_many_requests(detail: &str) -> Self {
+        Self {
+            status: 429,
+            title: "Too Many Requests".to_owned(),
+            detail: detail.to_owned(),
+            code: None,
+            fields: Vec::new(),
+            instance: None,
+        }
+    }
+
+    /// 503: the platform is briefly unavailable.
+    pub fn unavailable(detail: &str) -> Self {
+        Self {
+            status: 503,
+            title: "Service Unavailable".to_owned(),
+            detail: detail.to_owned(),
+            code: None,
+            fields: Vec::new(),
+            instance: None,
+        }
+    }
+
     /// With the request path as `instance`.
     #[must_use]
     pub fn at(mut self, path: &str) -> Self {

@@ -5,6 +5,24 @@
 //! works against the real test environment. Simulated customers approve or decline on a plain
 //! "phone" page, and every change is delivered as a signed webhook. It runs inside the kasse
 //! server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
+//!
+//! It keeps the platform's rate limits (`SimConfig::limits`), the test environment's magic amounts
+//! and each sales unit's capabilities and deadlines (`SalesUnit`). Fault knobs add latency, 5xx
+//! and 429 answers, and dropped, duplicated or reordered webhooks, to the platform APIs only.
+//!
+//! # Control API
+//!
+//! Not part of the platform; for tests and demos, under `/sim/control` (the same through
+//! [`SimHandle`] in-process):
+//!
+//! - `GET /sim/control/payments`, `GET /sim/control/payments/{msn}/{reference}`: payments with
+//!   every write received for them (operation, idempotency key, `Vipps-System-*` headers, status
+//!   answered, whether it was applied).
+//! - `GET /sim/control/webhook-attempts`: every webhook delivery attempt.
+//! - `GET /sim/control/faults`, `PUT /sim/control/faults` with `{latencyMs, errorRate,
+//!   throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks, seed}` (left out is
+//!   off); `GET /sim/control/faults/injected`: the API calls answered with an injected fault.
+//! - `POST /sim/control/clock` with `{advanceSeconds}`: moves the simulated clock forward.
 
 mod api;
 mod clock;
@@ -12,7 +30,9 @@ pub mod config;
 mod control;
 mod delivery;
 mod error;
+mod faults;
 mod phone;
+mod qr;
 mod validate;
 mod world;
 
@@ -25,10 +45,11 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
-pub use config::{DeliveryPolicy, SalesUnit, SimConfig, SimCustomer};
+pub use config::{DeliveryPolicy, Limits, SalesUnit, SimConfig, SimCustomer};
 pub use control::PaymentRecord;
 pub use delivery::Attempt;
 pub use error::SimError;
+pub use faults::{FaultKnobs, InjectedFault};
 pub use world::{ReceivedWrite, SystemHeaders};
 
 use clock::Clock;
@@ -40,6 +61,8 @@ pub(crate) struct Sim {
     world: Mutex<World>,
     clock: Clock,
     deliveries: Deliveries,
+    qr: qr::Qr,
+    faults: faults::Faults,
     base_url: Url,
 }
 
@@ -70,6 +93,12 @@ impl Sim {
 
     fn expire_due(&self) {
         drop(self.world_now());
+    }
+
+    /// Sets the fault knobs of the API calls and of the webhooks.
+    fn set_faults(&self, knobs: FaultKnobs) {
+        self.faults.set(knobs);
+        self.deliveries.set_faults(knobs);
     }
 
     fn payment_records(&self) -> Vec<PaymentRecord> {
@@ -143,6 +172,23 @@ impl SimHandle {
         self.sim.advance_clock(by);
     }
 
+    /// The fault knobs as set.
+    pub fn faults(&self) -> FaultKnobs {
+        self.sim.faults.knobs()
+    }
+
+    /// Sets every fault knob (see [`FaultKnobs`]), starting the random draws afresh from its seed.
+    pub fn set_faults(&self, knobs: FaultKnobs) -> Result<(), SimError> {
+        knobs.validate()?;
+        self.sim.set_faults(knobs);
+        Ok(())
+    }
+
+    /// Every platform API call answered with an injected fault so far.
+    pub fn injected_faults(&self) -> Vec<InjectedFault> {
+        self.sim.faults.injected()
+    }
+
     /// Stops serving.
     pub fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -161,7 +207,13 @@ impl Drop for SimHandle {
 
 /// All simulator routes, for embedding.
 fn router(sim: Arc<Sim>) -> Router {
-    Router::new().merge(api::router()).merge(phone::router()).merge(control::router()).with_state(sim)
+    Router::new()
+        .merge(api::router())
+        .merge(qr::router())
+        .merge(phone::router())
+        .merge(control::router())
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), faults::inject))
+        .with_state(sim)
 }
 
 /// Starts a simulator on `listener` (inside a Tokio runtime). Its pages and QR codes use the
@@ -173,6 +225,8 @@ pub fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHan
         world: Mutex::new(World::new(config.clone())),
         clock: Clock::default(),
         deliveries: Deliveries::new(config.delivery.clone()),
+        qr: qr::Qr::default(),
+        faults: faults::Faults::new(config.limits.clone()),
         base_url,
     });
     let (stop, stopped) = oneshot::channel::<()>();

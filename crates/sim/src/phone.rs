@@ -2,14 +2,18 @@
 //! their payment requests, and approves or declines, as the Vipps MobilePay app would let them.
 //!
 //! `/sim/pay/{token}` is also where a payment's QR code and landing-page link point, so scanning a
-//! till's QR with a real phone on the same network opens the same approve/decline page.
+//! till's QR with a real phone on the same network opens the same approve/decline page. The same
+//! goes for static stickers: `/sim/r/{print}` (a merchant redirect QR) forwards to the merchant's
+//! page, and `/sim/c/{print}` (a merchant callback QR) checks a customer in, which sends the
+//! merchant `user.checked-in.v1`. The phone page lists every sticker "nearby" with a Scan button,
+//! and shows the customer's own personal QR code for a cashier's scanner.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kasse_vipps::epayment::{Amount, State as PaymentState, UserFlow};
@@ -17,6 +21,7 @@ use serde::Deserialize;
 
 use crate::Sim;
 use crate::config::SimCustomer;
+use crate::qr::{Sticker, StickerKind};
 use crate::world::{Payment, addressed_to};
 
 /// The phone routes.
@@ -25,11 +30,15 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/sim/phone", get(phone))
         .route("/sim/pay/{token}", get(pay_page).post(pay_answer))
         .route("/sim/qr-image/{token}", get(qr_image))
+        .route("/sim/r/{print}", get(scan_redirect_sticker))
+        .route("/sim/c/{print}", get(callback_sticker_page).post(scan_callback_sticker))
 }
 
 #[derive(Debug, Deserialize)]
 struct CustomerQuery {
     customer: Option<String>,
+    /// The print of the callback sticker the customer just scanned.
+    checked_in: Option<String>,
 }
 
 fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a SimCustomer> {
@@ -37,11 +46,16 @@ fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a 
 }
 
 async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) -> Html<String> {
+    let now = sim.clock.now();
     let world = sim.world_now();
     let customers = world.config.customers.clone();
     let Some(me) = chosen(&customers, query.customer.as_deref()).cloned() else {
         return page("Phone", "<p>No simulated customers are configured.</p>");
     };
+    // The world is locked before the QR state, as everywhere.
+    let my_tokens = sim.qr.customer_tokens_of(&me.phone_number);
+    let stickers = sim.qr.stickers(now);
+    let merchant_of = |msn: &str| world.config.sales_unit(msn).map(|u| u.name.clone()).unwrap_or_default();
     let mut body = String::new();
     body.push_str("<nav aria-label=\"Customers\"><ul class=\"customers\">");
     for c in &customers {
@@ -55,11 +69,22 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
     }
     body.push_str("</ul></nav>");
     let _ = write!(body, "<h1>{}</h1><p class=\"muted\">+{}</p>", esc(&me.name), esc(&me.phone_number));
+    if let Some(sticker) = query.checked_in.as_deref().and_then(|p| stickers.iter().find(|s| s.print == p)) {
+        let _ = write!(
+            body,
+            "<p class=\"outcome ok\" role=\"status\">Checked in at {}, {}</p>",
+            esc(&merchant_of(&sticker.msn)),
+            esc(&sticker.location_description)
+        );
+    }
 
     let payments = world.payments();
     let mine: Vec<_> = payments
         .iter()
-        .filter(|p| p.state == PaymentState::Created && addressed_to(p, &me.phone_number, &me.personal_qr()))
+        .filter(|p| {
+            p.state == PaymentState::Created
+                && addressed_to(p, &me.phone_number, &me.personal_qr(), &my_tokens)
+        })
         .collect();
     body.push_str("<h2>Payment requests</h2>");
     if mine.is_empty() {
@@ -96,13 +121,143 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
             a = format_amount(p.request.amount)
         );
     }
-    let _ = write!(
-        body,
-        "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p><code>{}</code>",
-        esc(&me.personal_qr())
-    );
+    body.push_str(&stickers_nearby(&stickers, &me, &merchant_of));
     drop(world);
+    body.push_str(&my_qr_code(&me));
     page(&format!("{}: phone", me.name), &body)
+}
+
+/// Every sticker on the simulated shop walls: a callback QR is scanned with a form (it checks the
+/// customer in), a redirect QR with a plain link (it opens the merchant's page).
+fn stickers_nearby(stickers: &[Sticker], me: &SimCustomer, merchant_of: &dyn Fn(&str) -> String) -> String {
+    let mut s = String::from("<h2>Stickers nearby</h2>");
+    if stickers.is_empty() {
+        s.push_str("<p class=\"muted\">None on the walls.</p>");
+    }
+    for sticker in stickers {
+        let merchant = merchant_of(&sticker.msn);
+        match sticker.kind {
+            StickerKind::Callback => {
+                let _ = write!(
+                    s,
+                    "<section class=\"sticker\" data-msn=\"{msn}\" data-merchant-qr-id=\"{id}\">\
+                     <p><strong>{m}</strong>, {l}</p><form method=\"post\" action=\"/sim/c/{p}\">\
+                     <input type=\"hidden\" name=\"customer\" value=\"{c}\">\
+                     <button class=\"approve\">Scan</button></form></section>",
+                    msn = esc(&sticker.msn),
+                    id = esc(&sticker.id),
+                    m = esc(&merchant),
+                    l = esc(&sticker.location_description),
+                    p = esc(&sticker.print),
+                    c = esc(&me.phone_number),
+                );
+            }
+            StickerKind::Redirect => {
+                let _ = write!(
+                    s,
+                    "<p class=\"sticker\" data-msn=\"{msn}\" data-redirect-id=\"{id}\">\
+                     <a class=\"scan\" href=\"/sim/r/{p}\">Scan: {m}, {id}</a></p>",
+                    msn = esc(&sticker.msn),
+                    id = esc(&sticker.id),
+                    m = esc(&merchant),
+                    p = esc(&sticker.print),
+                );
+            }
+        }
+    }
+    s
+}
+
+/// The customer's personal QR code, drawn inline, with its text.
+fn my_qr_code(me: &SimCustomer) -> String {
+    let content = me.personal_qr();
+    let label = format!("role=\"img\" aria-label=\"Personal QR code of {}\" ", esc(&me.name));
+    let drawing = crate::qr::svg(&content, 200).map(|svg| svg.replacen("<svg ", &format!("<svg {label}"), 1));
+    format!(
+        "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p>\
+         <figure class=\"my-qr\">{}<figcaption><code>{}</code></figcaption></figure>",
+        drawing.unwrap_or_default(),
+        esc(&content)
+    )
+}
+
+/// `GET /sim/r/{print}`: what a phone camera does with a redirect sticker, a 302 to wherever its
+/// merchant points it now.
+async fn scan_redirect_sticker(State(sim): State<Arc<Sim>>, Path(print): Path<String>) -> Response {
+    let Some(target) = sim.qr.redirect_target(&print, sim.clock.now()) else {
+        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This QR code no longer works</h1>"))
+            .into_response();
+    };
+    match HeaderValue::from_str(&target) {
+        Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A callback sticker and the merchant it belongs to, if it is still up.
+fn callback_sticker(sim: &Sim, print: &str) -> Option<(Sticker, String)> {
+    let merchant_of = |msn: &str| sim.world().config.sales_unit(msn).map(|u| u.name.clone());
+    let sticker = sim.qr.sticker(print, sim.clock.now()).filter(|s| s.kind == StickerKind::Callback)?;
+    let merchant = merchant_of(&sticker.msn).unwrap_or_default();
+    Some((sticker, merchant))
+}
+
+fn sticker_gone() -> Response {
+    (StatusCode::NOT_FOUND, page("Not found", "<h1>This QR code is not registered</h1>")).into_response()
+}
+
+/// `GET /sim/c/{print}`: a callback sticker scanned with a real phone's camera: pick who checks in.
+async fn callback_sticker_page(
+    State(sim): State<Arc<Sim>>,
+    Path(print): Path<String>,
+    Query(query): Query<CustomerQuery>,
+) -> Response {
+    let Some((sticker, merchant)) = callback_sticker(&sim, &print) else { return sticker_gone() };
+    let customers = sim.world().config.customers.clone();
+    let me = chosen(&customers, query.customer.as_deref());
+    let mut body = format!(
+        "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p>{}</p><form method=\"post\">\
+         <label>Checking in as <select name=\"customer\">",
+        esc(&merchant),
+        esc(&sticker.location_description)
+    );
+    for c in &customers {
+        let selected = if Some(c) == me { " selected" } else { "" };
+        let _ = write!(
+            body,
+            "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
+            p = esc(&c.phone_number),
+            n = esc(&c.name)
+        );
+    }
+    body.push_str("</select></label><p><button class=\"approve\">Check in</button></p></form>");
+    page(&format!("Check in at {merchant}"), &body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct ScanForm {
+    customer: String,
+}
+
+/// `POST /sim/c/{print}`: the customer scans a callback sticker: a check-in, then back to their
+/// phone page, which says where they checked in and soon shows the merchant's payment request.
+async fn scan_callback_sticker(
+    State(sim): State<Arc<Sim>>,
+    Path(print): Path<String>,
+    Form(form): Form<ScanForm>,
+) -> Response {
+    let known = sim.world().config.customers.iter().any(|c| c.phone_number == form.customer);
+    if !known {
+        return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown customer</h1>")).into_response();
+    }
+    match sim.check_in(&print, &form.customer) {
+        Ok(event) => {
+            tracing::info!(msn = %event.msn, merchant_qr_id = %event.merchant_qr_id, "customer checked in");
+            let customer: String = url::form_urlencoded::byte_serialize(form.customer.as_bytes()).collect();
+            Redirect::to(&format!("/sim/phone?customer={customer}&checked_in={print}")).into_response()
+        }
+        Err(_) => sticker_gone(),
+    }
 }
 
 fn answer_form(token: &str, customer: &str) -> String {
@@ -202,6 +357,18 @@ async fn pay_answer(
     drop(world);
     if let Err(e) = outcome {
         tracing::info!(reference = %payment.reference, error = %e, "phone answer refused");
+        // The app tells its user why (a test amount's card refusal, a payment already answered)
+        // and lets them try again from the payment.
+        let again = format!("/sim/pay/{}", esc(&token));
+        let body = format!(
+            "<h1>That did not work</h1><p class=\"outcome\" role=\"alert\">{}</p><p><a href=\"{again}\">Back to the payment</a></p>",
+            esc(&e.detail)
+        );
+        return (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            page("Payment failed", &body),
+        )
+            .into_response();
     }
     // An app switch goes back to the merchant; otherwise the phone shows the outcome.
     if let (Some(url), UserFlow::WebRedirect | UserFlow::NativeRedirect) =
@@ -236,19 +403,15 @@ async fn qr_image(
     let Ok(url) = sim.base_url.join(&format!("sim/pay/{target}")) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let Ok(code) = qrcode::QrCode::new(url.as_str().as_bytes()) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    let rendered = if query.format.as_deref() == Some("png") {
+        crate::qr::png(url.as_str(), 400).map(|png| ("image/png", png))
+    } else {
+        crate::qr::svg(url.as_str(), 400).map(|svg| ("image/svg+xml", svg.into_bytes()))
     };
-    if query.format.as_deref() == Some("png") {
-        let image = code.render::<image::Luma<u8>>().min_dimensions(400, 400).build();
-        let mut png = std::io::Cursor::new(Vec::new());
-        if image.write_to(&mut png, image::ImageFormat::Png).is_err() {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-        return ([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response();
+    match rendered {
+        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(400, 400).build();
-    ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
 }
 
 /// `NOK 123.50`: minor units as a decimal, for the simulator's own pages.
@@ -289,11 +452,13 @@ fn page(title: &str, body: &str) -> Html<String> {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f1ee;color:#1d1d1f}\
 main{max-width:26rem;margin:0 auto;padding:1rem}h1{margin:.5rem 0 0}.muted{color:#5f5f66}\
 .amount{font-size:2rem;font-weight:700;margin:.25rem 0}.customers{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}\
-.customers a{display:inline-block;padding:.5rem .75rem;border-radius:.5rem;background:#fff;color:inherit;text-decoration:none}\
+.customers a{display:inline-flex;align-items:center;min-height:44px;box-sizing:border-box;padding:.5rem .75rem;border-radius:.5rem;background:#fff;color:inherit;text-decoration:none}\
 .customers a[aria-current]{background:#ff5b24;color:#fff}.request{background:#fff;border-radius:.75rem;padding:.75rem 1rem;margin:.5rem 0}\
 button{font:inherit;min-height:44px;min-width:44px;padding:.5rem 1.25rem;border-radius:.5rem;border:0;cursor:pointer}\
 .approve{background:#ff5b24;color:#fff}.decline{background:#e2ddd8}.outcome{font-size:1.5rem;font-weight:700}.ok{color:#0a7d32}\
-select{font:inherit;min-height:44px}code{word-break:break-all}";
+select{font:inherit;min-height:44px}code{word-break:break-all}\
+.scan{display:inline-flex;align-items:center;min-height:44px;padding:0 .25rem}.sticker{background:#fff;border-radius:.75rem;padding:.75rem 1rem;margin:.5rem 0}\
+.my-qr{margin:0}.my-qr svg{display:block;width:12rem;height:auto;background:#fff}";
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! The field rules of a create request (reference/vipps-apis.md §3.2), checked in the order the
-//! platform reports them, each with the platform's error.
+//! platform reports them, each with the platform's error, and what the sales unit may do: push
+//! payments (5080) and long-living ones (5050).
 
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{CreatePaymentRequest, PaymentMethodType, UserFlow};
@@ -61,6 +62,14 @@ pub fn create_request(
             ));
         }
     }
+    if request.user_flow == UserFlow::PushMessage && !unit.push_allowed {
+        return Err(SimError::domain(
+            400,
+            5080,
+            "PUSH_MESSAGE not allowed",
+            "This sales unit may not skip the landing page: use another userFlow.",
+        ));
+    }
     check_customer(request, customers)?;
     match request.user_flow {
         UserFlow::WebRedirect if request.return_url.is_none() => {
@@ -93,7 +102,7 @@ pub fn create_request(
         }
     }
     if let Some(expires_at) = &request.expires_at {
-        check_expires_at(request, expires_at, now)?;
+        check_expires_at(request, expires_at, unit, now)?;
     }
     if let Some(metadata) = &request.metadata {
         if metadata.len() > 5 {
@@ -173,12 +182,21 @@ fn check_customer(request: &CreatePaymentRequest, customers: &[SimCustomer]) -> 
 fn check_expires_at(
     request: &CreatePaymentRequest,
     expires_at: &str,
+    unit: &SalesUnit,
     now: DateTime<Utc>,
 ) -> Result<(), SimError> {
     if !matches!(request.user_flow, UserFlow::PushMessage | UserFlow::Qr) {
         return Err(SimError::validation(
             "expiresAt",
             "expiresAt can only be used with userFlow PUSH_MESSAGE or QR.",
+        ));
+    }
+    if !unit.long_living_allowed {
+        return Err(SimError::domain(
+            400,
+            5050,
+            "Long-living payment not allowed",
+            "This sales unit is not approved for long-living payments: leave out expiresAt.",
         ));
     }
     let Ok(at) = DateTime::parse_from_rfc3339(expires_at) else {
@@ -307,6 +325,27 @@ mod tests {
         assert_eq!(code(&serde_json::json!({ "expiresAt": soon })), Some(6120));
         let later = (now() + chrono::Duration::days(2)).to_rfc3339();
         assert_eq!(code(&serde_json::json!({ "expiresAt": later })), Some(6130));
+    }
+
+    #[test]
+    fn a_unit_without_push_or_long_living_payments_refuses_them() {
+        let push =
+            serde_json::json!({ "userFlow": "PUSH_MESSAGE", "customer": { "phoneNumber": "4791234567" } });
+        let request: CreatePaymentRequest = serde_json::from_value(serde_json::json!({
+            "amount": { "currency": "NOK", "value": 1000 },
+            "paymentMethod": { "type": "WALLET" },
+            "reference": "reference-1",
+            "userFlow": "PUSH_MESSAGE",
+            "customer": push["customer"],
+            "expiresAt": (now() + chrono::Duration::days(2)).to_rfc3339(),
+        }))
+        .unwrap();
+        let strict = SalesUnit { push_allowed: false, long_living_allowed: false, ..unit() };
+        let err = create_request(&request, &strict, &default_customers(), now()).unwrap_err();
+        assert_eq!(err.code, Some(5080));
+        let no_long = SalesUnit { long_living_allowed: false, ..unit() };
+        let err = create_request(&request, &no_long, &default_customers(), now()).unwrap_err();
+        assert_eq!(err.code, Some(5050));
     }
 
     #[test]

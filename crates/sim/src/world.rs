@@ -3,8 +3,13 @@
 //! Payments follow the ePayment state machine and aggregate arithmetic of reference/vipps-apis.md
 //! §3.7–3.8. Every change appends to the payment's event log and queues the matching webhook in
 //! `outgoing`, which the delivery module drains after each operation.
+//!
+//! The sales unit's capabilities and deadlines (`SalesUnit`) are checked here, and so are the test
+//! environment's magic amounts (§8): an approval of 151, 182, 183, 184, 186, 187, 197 or 202 fails
+//! with a failed AUTHORIZED event and leaves the payment open, 201 leaves the result unknown for an
+//! hour and then fails, and a refund of a 123 or 124 payment is refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{
@@ -41,6 +46,8 @@ pub struct ReceivedWrite {
     pub system: SystemHeaders,
     /// Whether it was applied (a replay or a refusal is not).
     pub applied: bool,
+    /// The HTTP status answered.
+    pub status: u16,
 }
 
 /// One simulated payment.
@@ -64,6 +71,8 @@ pub struct Payment {
     pub events: Vec<PaymentEvent>,
     /// Every write received for this payment.
     pub received: Vec<ReceivedWrite>,
+    /// While the result of the customer's authorization is unknown (test amount 201): until when.
+    pub processing_until: Option<DateTime<Utc>>,
 }
 
 impl Payment {
@@ -103,7 +112,66 @@ impl Payment {
             - self.aggregate.captured_amount.value
             - self.aggregate.cancelled_amount.value
     }
+
+    /// When the customer's authorization succeeded.
+    fn authorized_at(&self) -> Option<DateTime<Utc>> {
+        self.last_success(PaymentEventName::Authorized)
+    }
+
+    /// When the latest successful `name` event happened.
+    fn last_success(&self, name: PaymentEventName) -> Option<DateTime<Utc>> {
+        self.events.iter().rev().find(|e| e.name == name && e.success).map(|e| e.timestamp)
+    }
+
+    /// The idempotency key of the create, which the AUTHORIZED and ABORTED events repeat.
+    fn create_key(&self) -> Option<String> {
+        self.received.first().and_then(|r| r.idempotency_key.clone())
+    }
+
+    /// Whether something happens to it by `now` with nobody acting: an unknown authorization
+    /// result turns into a failure, or the customer's time runs out.
+    fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.state == State::Created && self.due_at() <= now
+    }
+
+    /// When something next happens to an open payment by itself.
+    fn due_at(&self) -> DateTime<Utc> {
+        self.processing_until.unwrap_or(self.expires_at)
+    }
 }
+
+/// How a test amount makes the customer's approval go (reference/vipps-apis.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MagicAmount {
+    /// The card is refused for this reason; the payment stays open.
+    Refused(&'static str),
+    /// 201: nothing is known for an hour, then the authorization fails.
+    UnknownResult,
+}
+
+impl MagicAmount {
+    /// The outcome the test environment gives an approval of `value` minor units, if special.
+    /// Applied in every currency: the platform lists 197 and 202 for Norway only, but nothing
+    /// makes them pay in Denmark or Finland either.
+    pub fn of(value: i64) -> Option<Self> {
+        let reason = match value {
+            151 => "Insufficient funds",
+            182 => "Refused by the card issuer",
+            183 => "Suspected fraud",
+            184 => "Withdrawal limit exceeded",
+            186 => "Expired card",
+            187 => "Invalid card",
+            197 => "3-D Secure denied",
+            202 => "Strong customer authentication required",
+            201 => return Some(Self::UnknownResult),
+            _ => return None,
+        };
+        Some(Self::Refused(reason))
+    }
+}
+
+/// How long the result of a 201 approval stays unknown.
+const UNKNOWN_RESULT_FOR: chrono::Duration = chrono::Duration::hours(1);
 
 /// A webhook body waiting for delivery to the registrations that want it.
 #[derive(Debug, Clone)]
@@ -142,6 +210,9 @@ pub struct World {
     payments: HashMap<(String, String), Payment>,
     by_token: HashMap<String, (String, String)>,
     idempotency: HashMap<(String, String), Replay>,
+    /// Open payments by the time something happens to them by itself, so the sweep before every
+    /// call looks only at what is due (entries for payments answered since are skipped).
+    due: BTreeSet<(DateTime<Utc>, (String, String))>,
     outgoing: Vec<Outgoing>,
 }
 
@@ -154,6 +225,7 @@ impl World {
             payments: HashMap::new(),
             by_token: HashMap::new(),
             idempotency: HashMap::new(),
+            due: BTreeSet::new(),
             outgoing: Vec::new(),
         }
     }
@@ -299,35 +371,58 @@ impl World {
                 idempotency_key: idempotency_key.clone(),
                 system,
                 applied: true,
+                status: 201,
             }],
+            processing_until: None,
             request,
         };
         let amount = payment.request.amount;
-        self.record(&mut payment, PaymentEventName::Created, amount, idempotency_key, now);
+        self.record(&mut payment, PaymentEventName::Created, amount, idempotency_key, now, true);
         self.by_token.insert(token.clone(), key.clone());
-        self.payments.insert(key, payment);
+        self.put(payment);
         Ok(token)
     }
 
-    /// The customer approves in the app.
+    /// The customer approves in the app. A magic test amount makes the authorization fail: the
+    /// error says why, for the phone page.
     pub fn approve(&mut self, msn: &str, reference: &str, now: DateTime<Utc>) -> Result<(), SimError> {
         let mut payment = self.take_open(msn, reference, now)?;
-        payment.state = State::Authorized;
-        payment.aggregate.authorized_amount = payment.request.amount;
-        let key = payment.received.first().and_then(|r| r.idempotency_key.clone());
+        let key = payment.create_key();
         let amount = payment.request.amount;
-        self.record(&mut payment, PaymentEventName::Authorized, amount, key, now);
+        let outcome = match MagicAmount::of(amount.value) {
+            None => {
+                payment.state = State::Authorized;
+                payment.aggregate.authorized_amount = amount;
+                self.record(&mut payment, PaymentEventName::Authorized, amount, key, now, true);
+                Ok(())
+            }
+            Some(MagicAmount::Refused(reason)) => {
+                // The merchant hears of the failure, but the payment stays open: in the app the
+                // customer could pick another card. If nobody does, it expires.
+                self.record(&mut payment, PaymentEventName::Authorized, amount, key, now, false);
+                Err(approve_failed(&format!(
+                    "{reason} (test amount {}): the authorization failed. The payment stays open until it expires.",
+                    amount.value
+                )))
+            }
+            Some(MagicAmount::UnknownResult) => {
+                payment.processing_until = Some(now + UNKNOWN_RESULT_FOR);
+                Err(approve_failed(
+                    "Unknown result (test amount 201): the payment stays CREATED, without events, for an hour; then the authorization fails.",
+                ))
+            }
+        };
         self.put(payment);
-        Ok(())
+        outcome
     }
 
     /// The customer declines in the app.
     pub fn decline(&mut self, msn: &str, reference: &str, now: DateTime<Utc>) -> Result<(), SimError> {
         let mut payment = self.take_open(msn, reference, now)?;
         payment.state = State::Aborted;
-        let key = payment.received.first().and_then(|r| r.idempotency_key.clone());
+        let key = payment.create_key();
         let amount = payment.request.amount;
-        self.record(&mut payment, PaymentEventName::Aborted, amount, key, now);
+        self.record(&mut payment, PaymentEventName::Aborted, amount, key, now, true);
         self.put(payment);
         Ok(())
     }
@@ -341,6 +436,10 @@ impl World {
         idempotency_key: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<ModificationResponse, SimError> {
+        let (deadline, partial_allowed) = self
+            .config
+            .sales_unit(msn)
+            .map_or((chrono::Duration::MAX, true), |u| (u.capture_deadline, u.partial_capture_allowed));
         let mut payment = self.take(msn, reference)?;
         let outcome = (|| {
             check_currency(&payment, amount)?;
@@ -371,12 +470,28 @@ impl World {
                     "The rest of this payment was cancelled; nothing more can be captured.",
                 ));
             }
+            if payment.authorized_at().is_some_and(|at| is_past(at, deadline, now)) {
+                return Err(SimError::domain(
+                    400,
+                    6100,
+                    "Capture period expired",
+                    "The reservation is older than the sales unit's capture deadline; it can no longer be captured.",
+                ));
+            }
             if amount.value > payment.capturable() {
                 return Err(SimError::domain(
                     400,
                     6090,
                     "Capture amount too high",
                     "The capture amount exceeds the amount left to capture.",
+                ));
+            }
+            if !partial_allowed && amount.value != payment.capturable() {
+                return Err(SimError::domain(
+                    400,
+                    6140,
+                    "Must capture full amount",
+                    "This sales unit cannot capture part of a payment: capture the whole amount.",
                 ));
             }
             Ok(())
@@ -386,7 +501,7 @@ impl World {
             return Err(e);
         }
         payment.aggregate.captured_amount.value += amount.value;
-        let psp = self.record(&mut payment, PaymentEventName::Captured, amount, idempotency_key, now);
+        let psp = self.record(&mut payment, PaymentEventName::Captured, amount, idempotency_key, now, true);
         let response = payment.modification_response(psp);
         self.put(payment);
         Ok(response)
@@ -401,6 +516,7 @@ impl World {
         idempotency_key: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<ModificationResponse, SimError> {
+        let window = self.config.sales_unit(msn).map_or(chrono::Duration::MAX, |u| u.refund_window);
         let mut payment = self.take(msn, reference)?;
         let outcome = (|| {
             check_currency(&payment, amount)?;
@@ -422,14 +538,28 @@ impl World {
                     "The refund amount exceeds the captured amount not yet refunded.",
                 ));
             }
-            Ok(())
+            let captured_at = payment.last_success(PaymentEventName::Captured);
+            if captured_at.is_some_and(|at| is_past(at, window, now)) {
+                return Err(refund_period_expired());
+            }
+            // Test amounts: a valid refund the bank then refuses.
+            match payment.request.amount.value {
+                123 => Err(SimError::domain(
+                    400,
+                    5100,
+                    "Refund not possible",
+                    "The refund cannot be made (test amount 123: the customer's account is gone).",
+                )),
+                124 => Err(refund_period_expired()),
+                _ => Ok(()),
+            }
         })();
         if let Err(e) = outcome {
             self.put(payment);
             return Err(e);
         }
         payment.aggregate.refunded_amount.value += amount.value;
-        let psp = self.record(&mut payment, PaymentEventName::Refunded, amount, idempotency_key, now);
+        let psp = self.record(&mut payment, PaymentEventName::Refunded, amount, idempotency_key, now, true);
         let response = payment.modification_response(psp);
         self.put(payment);
         Ok(response)
@@ -445,9 +575,22 @@ impl World {
         idempotency_key: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<ModificationResponse, SimError> {
+        // Cancelling is possible within the cancel period, and only while the reservation can
+        // still be captured (reference/vipps-apis.md §3.7).
+        let period = self
+            .config
+            .sales_unit(msn)
+            .map_or(chrono::Duration::MAX, |u| u.cancel_period.min(u.capture_deadline));
         let mut payment = self.take(msn, reference)?;
-        self.expire_if_due(&mut payment, now);
+        self.settle_due(&mut payment, now);
+        let period_over = payment.authorized_at().is_some_and(|at| is_past(at, period, now));
         let outcome = match payment.state {
+            State::Created if payment.processing_until.is_some() => Err(SimError::domain(
+                400,
+                6250,
+                "Cannot cancel processing payment",
+                "The customer's authorization is being processed; its result is not known yet.",
+            )),
             State::Created => {
                 payment.state = State::Terminated;
                 payment.aggregate.cancelled_amount = payment.request.amount;
@@ -471,6 +614,12 @@ impl World {
                 "Cannot cancel a captured payment",
                 "The whole amount is captured; refund instead.",
             )),
+            State::Authorized if period_over => Err(SimError::domain(
+                400,
+                6030,
+                "Cancel period expired",
+                "The reservation is past the sales unit's cancel period or capture deadline.",
+            )),
             State::Authorized => {
                 let rest = payment.capturable();
                 payment.aggregate.cancelled_amount.value = rest;
@@ -493,7 +642,7 @@ impl World {
             Ok((name, amount)) => {
                 // The platform leaves the idempotency key out of CANCELLED events.
                 let key = if name == PaymentEventName::Cancelled { None } else { idempotency_key };
-                let psp = self.record(&mut payment, name, amount, key, now);
+                let psp = self.record(&mut payment, name, amount, key, now, true);
                 let response = payment.modification_response(psp);
                 self.put(payment);
                 Ok(response)
@@ -512,27 +661,34 @@ impl World {
         }
     }
 
-    /// Expires every open payment whose time has run out.
+    /// Expires every open payment whose time has run out, and fails every authorization whose
+    /// unknown hour is up.
     pub fn expire_due(&mut self, now: DateTime<Utc>) {
-        let due: Vec<_> = self
-            .payments
-            .iter()
-            .filter(|(_, p)| p.state == State::Created && p.expires_at <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
+        while self.due.first().is_some_and(|(at, _)| *at <= now) {
+            let Some((_, key)) = self.due.pop_first() else { break };
             if let Some(mut payment) = self.payments.remove(&key) {
-                self.expire_if_due(&mut payment, now);
+                self.settle_due(&mut payment, now);
                 self.put(payment);
             }
         }
     }
 
-    fn expire_if_due(&mut self, payment: &mut Payment, now: DateTime<Utc>) {
-        if payment.state == State::Created && payment.expires_at <= now {
+    /// Applies to `payment` what is due by `now`, each at the time it fell due.
+    fn settle_due(&mut self, payment: &mut Payment, now: DateTime<Utc>) {
+        if !payment.is_due(now) {
+            return;
+        }
+        let amount = payment.request.amount;
+        if let Some(until) = payment.processing_until.take() {
+            // The unknown result turns out a failure. By then the customer's time is long up,
+            // so the payment expires with it rather than before it.
+            let key = payment.create_key();
+            self.record(payment, PaymentEventName::Authorized, amount, key, until, false);
+            payment.expires_at = payment.expires_at.max(until);
+        }
+        if payment.expires_at <= now {
             payment.state = State::Expired;
-            let amount = payment.request.amount;
-            self.record(payment, PaymentEventName::Expired, amount, None, payment.expires_at);
+            self.record(payment, PaymentEventName::Expired, amount, None, payment.expires_at, true);
         }
     }
 
@@ -551,23 +707,27 @@ impl World {
     /// Like `take`, for a payment the customer can still act on.
     fn take_open(&mut self, msn: &str, reference: &str, now: DateTime<Utc>) -> Result<Payment, SimError> {
         let mut payment = self.take(msn, reference)?;
-        self.expire_if_due(&mut payment, now);
-        if payment.state == State::Created {
-            Ok(payment)
-        } else {
-            let state = payment.state;
-            self.put(payment);
-            Err(SimError::domain(
-                400,
-                10020,
-                "Approve not allowed",
-                &format!("The payment is {state:?}, not waiting for the customer."),
-            ))
+        self.settle_due(&mut payment, now);
+        if payment.state == State::Created && payment.processing_until.is_none() {
+            return Ok(payment);
         }
+        let detail = match payment.state {
+            State::Created => "The customer's authorization is being processed; its result is not known yet.",
+            State::Authorized => "This payment is already approved.",
+            State::Aborted => "This payment was declined.",
+            State::Expired => "This payment has expired.",
+            State::Terminated => "This payment was cancelled by the merchant.",
+        };
+        self.put(payment);
+        Err(SimError::domain(400, 10020, "Approve not allowed", detail))
     }
 
     fn put(&mut self, payment: Payment) {
-        self.payments.insert((payment.msn.clone(), payment.reference.clone()), payment);
+        let key = (payment.msn.clone(), payment.reference.clone());
+        if payment.state == State::Created {
+            self.due.insert((payment.due_at(), key.clone()));
+        }
+        self.payments.insert(key, payment);
     }
 
     /// Appends an event to the log, queues its webhook, and returns its psp reference.
@@ -578,6 +738,7 @@ impl World {
         amount: Amount,
         idempotency_key: Option<String>,
         at: DateTime<Utc>,
+        success: bool,
     ) -> String {
         let psp_reference = uuid::Uuid::new_v4().to_string();
         let event = PaymentEvent {
@@ -587,7 +748,7 @@ impl World {
             amount,
             timestamp: at,
             idempotency_key,
-            success: true,
+            success,
         };
         let webhook = WebhookEvent {
             msn: payment.msn.clone(),
@@ -597,7 +758,7 @@ impl World {
             amount,
             timestamp: at,
             idempotency_key: event.idempotency_key.clone(),
-            success: true,
+            success,
         };
         if let Ok(body) = serde_json::to_vec(&webhook) {
             self.outgoing.push(Outgoing {
@@ -609,6 +770,25 @@ impl World {
         payment.events.push(event);
         psp_reference
     }
+}
+
+/// Is `now` more than `period` after `start`? A period too long to add up never ends.
+fn is_past(start: DateTime<Utc>, period: chrono::Duration, now: DateTime<Utc>) -> bool {
+    start.checked_add_signed(period).is_some_and(|end| now > end)
+}
+
+/// Why the customer's approval did not authorize the payment.
+fn approve_failed(detail: &str) -> SimError {
+    SimError::domain(400, 10010, "Approve failed", detail)
+}
+
+fn refund_period_expired() -> SimError {
+    SimError::domain(
+        400,
+        6220,
+        "Refund period expired",
+        "The payment was captured too long ago to be refunded.",
+    )
 }
 
 fn check_currency(payment: &Payment, amount: Amount) -> Result<(), SimError> {
@@ -623,11 +803,19 @@ fn check_currency(payment: &Payment, amount: Amount) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Is this payment waiting for the customer with this phone number (push flows)?
-pub fn addressed_to(payment: &Payment, phone_number: &str, personal_qr: &str) -> bool {
+/// Is this payment waiting for the customer with this phone number, personal QR or one of these
+/// check-in tokens (push flows)?
+pub fn addressed_to(
+    payment: &Payment,
+    phone_number: &str,
+    personal_qr: &str,
+    customer_tokens: &[String],
+) -> bool {
     payment.request.user_flow == UserFlow::PushMessage
         && payment.customer().is_some_and(|c| {
-            c.phone_number.as_deref() == Some(phone_number) || c.personal_qr.as_deref() == Some(personal_qr)
+            c.phone_number.as_deref() == Some(phone_number)
+                || c.personal_qr.as_deref() == Some(personal_qr)
+                || c.customer_token.as_ref().is_some_and(|t| customer_tokens.contains(t))
         })
 }
 
@@ -748,6 +936,61 @@ mod tests {
             ]
         );
         assert!(w.take_outgoing().is_empty());
+    }
+
+    #[test]
+    fn a_magic_amount_fails_the_approval_with_a_failed_authorized_event_and_leaves_it_open() {
+        let mut w = world();
+        w.create(MSN, request("ref-00009", 151), Some("k".into()), SystemHeaders::default(), now()).unwrap();
+        let err = w.approve(MSN, "ref-00009", now()).unwrap_err();
+        assert!(err.detail.contains("Insufficient funds"), "{err}");
+        let p = w.payment(MSN, "ref-00009").unwrap();
+        assert_eq!(p.state, State::Created);
+        assert_eq!(p.aggregate.authorized_amount.value, 0);
+        let last = p.events.last().unwrap();
+        assert_eq!((last.name, last.success), (PaymentEventName::Authorized, false));
+        w.expire_due(now() + chrono::Duration::minutes(10));
+        assert_eq!(w.payment(MSN, "ref-00009").unwrap().state, State::Expired);
+    }
+
+    #[test]
+    fn an_unknown_result_holds_the_payment_for_an_hour_then_fails_and_expires() {
+        let mut w = world();
+        w.create(MSN, request("ref-00010", 201), None, SystemHeaders::default(), now()).unwrap();
+        assert!(w.approve(MSN, "ref-00010", now()).is_err());
+        w.expire_due(now() + chrono::Duration::minutes(59));
+        let p = w.payment(MSN, "ref-00010").unwrap();
+        assert_eq!((p.state, p.events.len()), (State::Created, 1));
+        let later = now() + chrono::Duration::minutes(30);
+        assert_eq!(w.cancel(MSN, "ref-00010", true, None, later).unwrap_err().code, Some(6250));
+        assert_eq!(w.approve(MSN, "ref-00010", later).unwrap_err().code, Some(10020));
+        w.expire_due(now() + chrono::Duration::hours(1));
+        let p = w.payment(MSN, "ref-00010").unwrap();
+        let log: Vec<_> = p.events.iter().map(|e| (e.name, e.success)).collect();
+        assert_eq!(
+            log,
+            [
+                (PaymentEventName::Created, true),
+                (PaymentEventName::Authorized, false),
+                (PaymentEventName::Expired, true)
+            ]
+        );
+        assert_eq!(p.events[1].timestamp, p.events[2].timestamp);
+    }
+
+    #[test]
+    fn capture_cancel_and_refund_keep_the_sales_units_deadlines() {
+        let day = chrono::Duration::days(1);
+        let mut w = world();
+        authorized(&mut w, "ref-00011", 1000);
+        w.capture(MSN, "ref-00011", nok(100), None, now() + day * 180).unwrap();
+        let late = now() + day * 180 + chrono::Duration::seconds(1);
+        assert_eq!(w.capture(MSN, "ref-00011", nok(100), None, late).unwrap_err().code, Some(6100));
+        assert_eq!(w.cancel(MSN, "ref-00011", false, None, late).unwrap_err().code, Some(6030));
+        let captured_at = now() + day * 180;
+        w.refund(MSN, "ref-00011", nok(10), None, captured_at + day * 365).unwrap();
+        let too_late = captured_at + day * 365 + chrono::Duration::seconds(1);
+        assert_eq!(w.refund(MSN, "ref-00011", nok(10), None, too_late).unwrap_err().code, Some(6220));
     }
 
     #[test]
