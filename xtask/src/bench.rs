@@ -1,9 +1,11 @@
-//! `cargo xtask bench`: what the web app costs to download.
+//! `cargo xtask bench`: what the web app costs to download, and how fast the simulator answers.
 //!
 //! Builds the app, then measures every wasm, js, css and html file in `dist/`, raw and
 //! brotli-compressed at quality 11 (what a precompressed asset would weigh on the wire). The
 //! figures go to a table on stdout and to `target/bench/app-size.json` for tools and CI to
-//! compare; the till's 250 KB brotli budget is reported but never fails the run.
+//! compare; the till's 250 KB brotli budget is reported but never fails the run. Then the
+//! simulator's throughput benchmark (`crates/sim/benches/throughput.rs`) reports requests per
+//! second for create + get into `target/bench/sim-throughput.json`. Figures, never pass/fail.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -11,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::app;
 use crate::error::{Context, Error, Result};
-use crate::process::announce;
+use crate::process::{self, announce};
 use crate::workspace::Workspace;
 
 /// The file extensions that make up the app a browser downloads.
@@ -57,6 +59,13 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     fs::create_dir_all(&report_dir).context(|| format!("creating {}", report_dir.display()))?;
     fs::write(&report, to_json(&files)).context(|| format!("writing {}", report.display()))?;
     announce(format!("wrote {}", report.display()));
+
+    announce("simulator throughput (create + get over HTTP)");
+    process::run(
+        process::cargo()
+            .args(["bench", "--locked", "-p", "kasse-sim", "--bench", "throughput"])
+            .current_dir(workspace.root()),
+    )?;
     Ok(())
 }
 
