@@ -2,7 +2,7 @@
 //! server-sent events. Everything else in the app calls these functions.
 
 use gloo_net::http::{Request, Response};
-use kasse_api::{NewSale, Problem, Sale, Session, TillEvent, TillSnapshot};
+use kasse_api::{NewSale, PairRequest, Problem, Sale, Session, TillEvent, TillSnapshot};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
@@ -10,9 +10,36 @@ use web_sys::{EventSource, MessageEvent};
 
 use crate::state::till::{Connection, Failure};
 
-/// The browser's session: which till it is.
+/// The browser's session: which till it is (a 401 problem when it is not paired).
 pub async fn session() -> Result<Session, Failure> {
     receive(Request::get("/api/session").send().await).await
+}
+
+/// Pairs this browser with a till using a one-time code; the server sets the session cookie.
+pub async fn pair(code: &str) -> Result<Session, Failure> {
+    let request = Request::post("/api/pair")
+        .json(&PairRequest { code: code.to_owned() })
+        .map_err(|_| Failure::NoAnswer)?;
+    receive(request.send().await).await
+}
+
+/// A fresh key naming one action of the cashier's, so that the server does it once however often
+/// the request arrives.
+fn action_key() -> String {
+    let mut bytes = [0u8; 16];
+    // getRandomValues works on plain-http LAN addresses too, unlike randomUUID.
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        // No crypto (very old browser): the time still makes a key unique per action.
+        bytes[..8].copy_from_slice(&js_sys::Date::now().to_bits().to_be_bytes());
+    }
+    bytes.iter().fold(String::with_capacity(32), |mut key, b| {
+        key.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        key.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+        key
+    })
 }
 
 /// The till and its current sale.
@@ -29,7 +56,9 @@ pub async fn start_sale(till_id: &str, sale: &NewSale) -> Result<Sale, Failure> 
 
 /// Cancels a sale the customer has not approved.
 pub async fn cancel_sale(till_id: &str, reference: &str) -> Result<Sale, Failure> {
-    receive(Request::post(&format!("/api/tills/{till_id}/sales/{reference}/cancel")).send().await).await
+    let request = Request::post(&format!("/api/tills/{till_id}/sales/{reference}/cancel"))
+        .header("Idempotency-Key", &action_key());
+    receive(request.send().await).await
 }
 
 /// Reads an answer: the value on success, the problem on a refusal, and `NoAnswer` when the

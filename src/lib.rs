@@ -20,6 +20,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/till"/> }/>
                 <Route path=path!("/till") view=pages::till::TillPage/>
+                <Route path=path!("/pair") view=pages::pair::PairPage/>
                 <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
             </Routes>
         </Router>

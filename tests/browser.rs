@@ -57,7 +57,27 @@ impl Journey {
 
         let (driver, port) = start_chromedriver();
         let browser = connect(port, &scratch).await;
-        Self { name, server, browser, driver, scratch }
+        let journey = Self { name, server, browser, driver, scratch };
+        journey.pair().await;
+        journey
+    }
+
+    /// Pairs the browser with the demo till, as a cashier would: the manager's code typed on the
+    /// pairing page.
+    async fn pair(&self) {
+        let code = self.server.pairing_code("till-1", kasse_api::Role::Till).await.expect("a pairing code");
+        self.browser.goto(&self.url("till")).await.expect("the till page opens");
+        // An unpaired browser is sent to the pairing page.
+        let input = self.wait_for("#pairing-code").await.expect("the pairing page shows");
+        input.send_keys(&code).await.expect("the code is typed");
+        self.browser
+            .find(Locator::Css("#pair"))
+            .await
+            .expect("a pair button")
+            .click()
+            .await
+            .expect("pressed");
+        self.wait_for("#show-qr").await.expect("the paired browser is the till");
     }
 
     fn url(&self, path: &str) -> String {

@@ -1,5 +1,6 @@
 //! The app's pages, one per route.
 
 pub mod not_found;
+pub mod pair;
 pub mod sticker;
 pub mod till;

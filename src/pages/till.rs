@@ -9,6 +9,7 @@ use std::time::Duration;
 use kasse_api::{SaleStatus, TillSnapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::Redirect;
 
 use crate::api;
 use crate::components::connection::ConnectionBadge;
@@ -30,6 +31,9 @@ pub fn TillPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match loaded.await {
                     Ok(snapshot) => view! { <Till snapshot/> }.into_any(),
+                    Err(Failure::Refused(problem)) if problem.status == 401 => {
+                        view! { <Redirect path="/pair"/> }.into_any()
+                    }
                     Err(Failure::Refused(problem)) => view! {
                         <main class="page narrow"><h1>"The till cannot open"</h1><p>{problem.sentence().to_owned()}</p></main>
                     }.into_any(),

@@ -5,7 +5,7 @@
 //! answer, a live event, or a fresh snapshot. When a request gets no answer at all, the model says
 //! so (`unsure`) and the page asks the server again instead of assuming either outcome.
 
-use kasse_api::{Flow, Money, NewSale, Problem, Sale, SaleStatus, Till, TillEvent, TillSnapshot};
+use kasse_api::{Money, NewSale, Payer, Problem, Sale, SaleStatus, Till, TillEvent, TillSnapshot};
 
 use super::keypad::{AmountEntry, Key};
 
@@ -110,7 +110,7 @@ impl TillModel {
         }
         self.busy = true;
         self.notice = None;
-        Some(NewSale { amount: self.amount(), flow: Flow::Qr })
+        Some(NewSale { amount: self.amount(), description: None, payer: Payer::Qr })
     }
 
     /// Marks a request (other than a start) as on its way.
@@ -154,6 +154,8 @@ impl TillModel {
         self.last_event_id = id;
         match event {
             TillEvent::Sale { sale } => self.show(sale),
+            // Check-ins come to the till screen with the flows issue; nothing to show yet.
+            TillEvent::CheckIn { .. } => {}
         }
     }
 
@@ -198,6 +200,7 @@ pub fn headline(status: SaleStatus) -> &'static str {
         SaleStatus::AwaitingCustomer => "Waiting for the customer",
         SaleStatus::Authorized => "Approved",
         SaleStatus::Captured => "Paid",
+        SaleStatus::Refunded => "Refunded",
         SaleStatus::Cancelling => "Cancelling…",
         SaleStatus::Declined => "Declined",
         SaleStatus::Expired => "Expired",
@@ -215,6 +218,7 @@ pub fn explanation(sale: &Sale) -> String {
         }
         SaleStatus::Authorized => "The customer approved. Taking the payment…".to_owned(),
         SaleStatus::Captured => "The money is taken. Hand over the goods.".to_owned(),
+        SaleStatus::Refunded => "Everything taken was given back.".to_owned(),
         SaleStatus::Cancelling => "Stopping the payment request.".to_owned(),
         SaleStatus::Declined => "The customer declined in the app. Nothing was charged.".to_owned(),
         SaleStatus::Expired => "The customer did not answer in time. Nothing was charged.".to_owned(),
@@ -230,9 +234,11 @@ pub fn explanation(sale: &Sale) -> String {
 pub const fn tone(status: SaleStatus) -> Tone {
     match status {
         SaleStatus::Captured => Tone::Success,
-        SaleStatus::Declined | SaleStatus::Expired | SaleStatus::Cancelled | SaleStatus::Failed => {
-            Tone::Failure
-        }
+        SaleStatus::Refunded
+        | SaleStatus::Declined
+        | SaleStatus::Expired
+        | SaleStatus::Cancelled
+        | SaleStatus::Failed => Tone::Failure,
         SaleStatus::Creating
         | SaleStatus::AwaitingCustomer
         | SaleStatus::Authorized
@@ -249,7 +255,7 @@ pub fn format_countdown(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kasse_api::Currency;
+    use kasse_api::{Currency, Flow};
 
     fn till() -> Till {
         Till {
@@ -265,11 +271,15 @@ mod tests {
             reference: reference.into(),
             till_id: "till-1".into(),
             amount: Money::new(12_350, Currency::Nok),
+            description: None,
             flow: Flow::Qr,
+            customer: None,
             status,
             qr: (status == SaleStatus::AwaitingCustomer).then(|| "http://sim/pay/t".to_owned()),
             expires_at_ms: Some(created_at_ms + 600_000),
+            authorized: Money::zero(Currency::Nok),
             captured: Money::zero(Currency::Nok),
+            cancelled: Money::zero(Currency::Nok),
             refunded: Money::zero(Currency::Nok),
             failure: None,
             created_at_ms,

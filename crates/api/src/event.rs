@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::operations::CheckIn;
 use crate::sale::Sale;
 
 /// One server-sent event on a till's stream (`/api/tills/{id}/events`), sent as JSON `data`.
@@ -15,6 +16,11 @@ pub enum TillEvent {
     Sale {
         /// The sale as it is now.
         sale: Sale,
+    },
+    /// A customer checked in at the till's callback sticker, or a check-in was charged.
+    CheckIn {
+        /// The check-in as it is now.
+        check_in: CheckIn,
     },
 }
 
@@ -30,11 +36,15 @@ mod tests {
                 reference: "kasse-till-1-abc".into(),
                 till_id: "till-1".into(),
                 amount: Money::new(100, Currency::Nok),
+                description: None,
                 flow: Flow::Qr,
+                customer: None,
                 status: SaleStatus::Captured,
                 qr: None,
                 expires_at_ms: None,
+                authorized: Money::new(100, Currency::Nok),
                 captured: Money::new(100, Currency::Nok),
+                cancelled: Money::zero(Currency::Nok),
                 refunded: Money::zero(Currency::Nok),
                 failure: None,
                 created_at_ms: 0,

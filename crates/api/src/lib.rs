@@ -6,10 +6,14 @@
 
 mod event;
 mod money;
+mod operations;
+mod phone;
 mod problem;
 mod sale;
 
 pub use event::TillEvent;
 pub use money::{Currency, MAX_PAYMENT_MINOR, Money, MoneyError};
+pub use operations::{CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, Total};
+pub use phone::{Country, Msisdn, PhoneError};
 pub use problem::Problem;
-pub use sale::{Flow, NewSale, Sale, SaleStatus, Session, Till, TillSnapshot};
+pub use sale::{Flow, NewSale, PairRequest, Payer, Role, Sale, SaleStatus, Session, Till, TillSnapshot};

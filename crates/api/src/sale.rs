@@ -8,28 +8,44 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::{Currency, Money};
 
-/// How the customer is asked to pay.
+/// How the customer was asked to pay: the in-store flows of the migration guide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Flow {
     /// A one-time QR code shown to the customer (`userFlow: QR`).
     Qr,
+    /// The till scanned the customer's personal QR code (`PUSH_MESSAGE` + `personalQr`).
+    PersonalQr,
+    /// The cashier typed the customer's phone number (`PUSH_MESSAGE` + `phoneNumber`).
+    Phone,
+    /// The customer checked in at the till's callback sticker (`PUSH_MESSAGE` + `customerToken`).
+    CheckIn,
+    /// The customer typed their number on a sticker's landing page (`PUSH_MESSAGE`).
+    Sticker,
+    /// The customer opened the app from a sticker's landing page (`WEB_REDIRECT`).
+    AppSwitch,
 }
 
 impl Flow {
-    /// A stable name for storage and logs.
+    /// Every flow.
+    pub const ALL: [Self; 6] =
+        [Self::Qr, Self::PersonalQr, Self::Phone, Self::CheckIn, Self::Sticker, Self::AppSwitch];
+
+    /// A stable name for storage, URLs and logs.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Qr => "qr",
+            Self::PersonalQr => "personalQr",
+            Self::Phone => "phone",
+            Self::CheckIn => "checkIn",
+            Self::Sticker => "sticker",
+            Self::AppSwitch => "appSwitch",
         }
     }
 
     /// Parses the name written by [`Flow::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "qr" => Some(Self::Qr),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|flow| flow.as_str() == s)
     }
 }
 
@@ -45,6 +61,8 @@ pub enum SaleStatus {
     Authorized,
     /// The money is taken (captured, wholly or partly).
     Captured,
+    /// Everything taken was given back.
+    Refunded,
     /// A cancel is recorded and being sent.
     Cancelling,
     /// The customer declined in the app (platform state `ABORTED`).
@@ -59,11 +77,12 @@ pub enum SaleStatus {
 
 impl SaleStatus {
     /// Every status, for exhaustive checks.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Creating,
         Self::AwaitingCustomer,
         Self::Authorized,
         Self::Captured,
+        Self::Refunded,
         Self::Cancelling,
         Self::Declined,
         Self::Expired,
@@ -73,7 +92,10 @@ impl SaleStatus {
 
     /// True when nothing more will happen to the sale by itself: the till may start a new one.
     pub const fn is_final(self) -> bool {
-        matches!(self, Self::Captured | Self::Declined | Self::Expired | Self::Cancelled | Self::Failed)
+        matches!(
+            self,
+            Self::Captured | Self::Refunded | Self::Declined | Self::Expired | Self::Cancelled | Self::Failed
+        )
     }
 
     /// A stable name for storage and logs.
@@ -83,6 +105,7 @@ impl SaleStatus {
             Self::AwaitingCustomer => "awaitingCustomer",
             Self::Authorized => "authorized",
             Self::Captured => "captured",
+            Self::Refunded => "refunded",
             Self::Cancelling => "cancelling",
             Self::Declined => "declined",
             Self::Expired => "expired",
@@ -111,14 +134,53 @@ pub struct Till {
     pub currency: Currency,
 }
 
+/// Who pays, and how the till reaches them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "flow", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Payer {
+    /// Whoever scans the QR code the till shows.
+    Qr,
+    /// The customer whose personal QR code the till scanned: its full text, as scanned.
+    PersonalQr {
+        /// The scanned text, unchanged.
+        personal_qr: String,
+    },
+    /// The customer with this phone number, as the cashier typed it.
+    Phone {
+        /// The number; the server reads it with the store's country as default.
+        phone_number: String,
+    },
+    /// The customer who checked in at the till's callback sticker.
+    CheckIn {
+        /// The check-in's id (the platform's token never reaches the browser).
+        check_in: String,
+    },
+}
+
+impl Payer {
+    /// The flow this payer is reached by.
+    pub const fn flow(&self) -> Flow {
+        match self {
+            Self::Qr => Flow::Qr,
+            Self::PersonalQr { .. } => Flow::PersonalQr,
+            Self::Phone { .. } => Flow::Phone,
+            Self::CheckIn { .. } => Flow::CheckIn,
+        }
+    }
+}
+
 /// A request from the till to take a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewSale {
     /// What to charge.
     pub amount: Money,
-    /// How to ask the customer.
-    pub flow: Flow,
+    /// What it is for, shown in the customer's app (3 to 100 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who pays, and how.
+    #[serde(flatten)]
+    pub payer: Payer,
 }
 
 /// One payment attempt at a till, as the server knows it now.
@@ -131,16 +193,26 @@ pub struct Sale {
     pub till_id: String,
     /// What the customer is asked to pay.
     pub amount: Money,
+    /// What it is for.
+    #[serde(default)]
+    pub description: Option<String>,
     /// How the customer was asked.
     pub flow: Flow,
+    /// Who was asked, for the cashier (a masked phone number, "personal QR", "checked in").
+    #[serde(default)]
+    pub customer: Option<String>,
     /// Where it stands.
     pub status: SaleStatus,
     /// For the QR flow: the text the QR code encodes (drawn by the app, never an image URL).
     pub qr: Option<String>,
     /// When the platform gives up on the customer, in milliseconds since the Unix epoch.
     pub expires_at_ms: Option<i64>,
+    /// Reserved by the customer's approval.
+    pub authorized: Money,
     /// Taken so far.
     pub captured: Money,
+    /// Released without being taken.
+    pub cancelled: Money,
     /// Given back so far.
     pub refunded: Money,
     /// For `Failed`: a sentence a cashier understands.
@@ -149,12 +221,44 @@ pub struct Sale {
     pub created_at_ms: i64,
 }
 
-/// Who this browser is to the server: the till it works for.
+impl Sale {
+    /// What can still be captured: reserved, not taken, not released.
+    pub fn capturable(&self) -> i64 {
+        (self.authorized.value - self.captured.value - self.cancelled.value).max(0)
+    }
+
+    /// What can still be refunded: taken, not given back.
+    pub fn refundable(&self) -> i64 {
+        (self.captured.value - self.refunded.value).max(0)
+    }
+}
+
+/// What a paired browser is to its till.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Role {
+    /// The till: takes payments.
+    Till,
+    /// The customer-facing display: shows the amount, the QR code and the result.
+    Display,
+}
+
+/// Who this browser is to the server: the till it works for, and as what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session {
     /// The till.
     pub till: Till,
+    /// Till or display.
+    pub role: Role,
+}
+
+/// `POST /api/pair`: a one-time pairing code, as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairRequest {
+    /// The code, e.g. `ABCD-EFGH` (any case; dash and spaces optional).
+    pub code: String,
 }
 
 /// Everything a till page needs on load: the till and its current (or last) sale.
@@ -188,6 +292,7 @@ mod tests {
             finals,
             [
                 SaleStatus::Captured,
+                SaleStatus::Refunded,
                 SaleStatus::Declined,
                 SaleStatus::Expired,
                 SaleStatus::Cancelled,
@@ -197,9 +302,44 @@ mod tests {
     }
 
     #[test]
-    fn a_new_sale_is_camel_case_json() {
-        let json = serde_json::to_value(NewSale { amount: Money::new(5000, Currency::Nok), flow: Flow::Qr })
-            .unwrap();
-        assert_eq!(json, serde_json::json!({"amount":{"value":5000,"currency":"NOK"},"flow":"qr"}));
+    fn a_new_sale_names_its_flow_beside_the_amount() {
+        let qr = NewSale { amount: Money::new(5000, Currency::Nok), description: None, payer: Payer::Qr };
+        assert_eq!(
+            serde_json::to_value(&qr).unwrap(),
+            serde_json::json!({"amount":{"value":5000,"currency":"NOK"},"flow":"qr"})
+        );
+        let phone: NewSale = serde_json::from_value(serde_json::json!({
+            "amount": {"value": 5000, "currency": "NOK"},
+            "description": "Two buns",
+            "flow": "phone",
+            "phoneNumber": "91234567"
+        }))
+        .unwrap();
+        assert_eq!(phone.payer, Payer::Phone { phone_number: "91234567".into() });
+        assert_eq!(phone.payer.flow(), Flow::Phone);
+        let scanned = NewSale {
+            amount: Money::new(100, Currency::Nok),
+            description: None,
+            payer: Payer::PersonalQr { personal_qr: "https://qr.vipps.no/28/2/01/031/4791234567?v=1".into() },
+        };
+        let json = serde_json::to_value(&scanned).unwrap();
+        assert_eq!(json["flow"], "personalQr");
+        assert_eq!(serde_json::from_value::<NewSale>(json).unwrap(), scanned);
+    }
+
+    #[test]
+    fn a_new_sale_without_its_flows_field_does_not_parse() {
+        let missing = serde_json::json!({"amount": {"value": 5000, "currency": "NOK"}, "flow": "phone"});
+        assert!(serde_json::from_value::<NewSale>(missing).is_err());
+        let unknown = serde_json::json!({"amount": {"value": 5000, "currency": "NOK"}, "flow": "cash"});
+        assert!(serde_json::from_value::<NewSale>(unknown).is_err());
+    }
+
+    #[test]
+    fn every_flow_name_parses_back_to_itself() {
+        for flow in Flow::ALL {
+            assert_eq!(Flow::parse(flow.as_str()), Some(flow));
+            assert_eq!(serde_json::to_value(flow).unwrap(), flow.as_str());
+        }
     }
 }

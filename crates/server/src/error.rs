@@ -27,6 +27,16 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
     }
 
+    /// 403 with a sentence.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
+
+    /// 429 with a sentence a person understands.
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+    }
+
     /// 404 for an unknown API path.
     pub fn no_such_endpoint() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "There is no such address on this server.")
@@ -86,11 +96,43 @@ impl From<SaleError> for ApiError {
                 "Till busy",
                 format!("Finish or cancel the payment in progress ({reference}) first."),
             ),
-            SaleError::NotCancellable(_) => Self::new(
+            SaleError::WrongStatus { action, .. } => Self::new(
                 StatusCode::CONFLICT,
-                "not-cancellable",
-                "Not cancellable",
-                "This payment is already finished and can no longer be cancelled.",
+                match action {
+                    "cancel" => "not-cancellable",
+                    "capture" => "not-capturable",
+                    _ => "not-refundable",
+                },
+                "Not possible now",
+                match action {
+                    "cancel" => "This payment is already finished and can no longer be cancelled.",
+                    "capture" => "Only a payment the customer approved can be captured.",
+                    _ => "Only a payment that took money can be refunded.",
+                },
+            ),
+            SaleError::AmountOutOfRange { left } => Self::bad_request(
+                "amount-out-of-range",
+                format!("The amount must be more than zero and at most {}.{:02}.", left / 100, left % 100),
+            ),
+            SaleError::Phone(e) => Self::bad_request("bad-phone-number", e.to_string()),
+            SaleError::BadPersonalQr => Self::bad_request(
+                "bad-personal-qr",
+                "That is not a personal QR code. Ask the customer to show the code in their app again.",
+            ),
+            SaleError::BadDescription => {
+                Self::bad_request("bad-description", "The description must be 3 to 100 characters.")
+            }
+            SaleError::CheckInGone => Self::new(
+                StatusCode::CONFLICT,
+                "check-in-gone",
+                "Check-in gone",
+                "That check-in can no longer be charged. Ask the customer to scan the sticker again.",
+            ),
+            SaleError::Pending(_) => Self::new(
+                StatusCode::ACCEPTED,
+                "pending",
+                "Pending",
+                "The payment service has not answered yet; the request is kept and sent again.",
             ),
             SaleError::AlreadyApproved => Self::new(
                 StatusCode::CONFLICT,

@@ -8,7 +8,9 @@
 
 pub mod config;
 mod error;
+mod limits;
 mod live;
+mod pairing;
 mod platform;
 mod routes;
 mod sales;
@@ -19,18 +21,30 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use kasse_sim::SimHandle;
-use kasse_vipps::webhooks::{RegisterRequest, epayment_event_types};
+use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, epayment_event_types};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use url::Url;
 
-pub use config::{CapturePolicy, Config, Provider, StoreConfig, TillConfig};
+pub use config::{
+    CapturePolicy, Config, ConfigProblem, Provider, ProviderKind, StickerConfig, StoreConfig, TillConfig,
+};
 pub use routes::CSP;
 
 use live::Live;
 use platform::Platform;
 use sales::Sales;
 use store::{Store, WebhookRegistration};
+
+/// Lower-case hexadecimal of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
 
 /// Milliseconds since the Unix epoch: the one clock of the server.
 pub(crate) fn now_ms() -> i64 {
@@ -42,7 +56,7 @@ pub(crate) fn now_ms() -> i64 {
 pub enum StartError {
     /// The configuration has mistakes.
     #[error("the configuration has problems:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
-    Config(Vec<config::ConfigError>),
+    Config(Vec<config::ConfigProblem>),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -67,14 +81,38 @@ pub enum StartError {
     },
 }
 
+/// Makes a one-time pairing code for a till of `config` (what `kasse-server till pair` prints),
+/// in the configured database, whether or not a server is running.
+pub async fn pairing_code(config: &Config, till: &str, role: kasse_api::Role) -> Result<String, PairError> {
+    if config.till(till).is_none() {
+        return Err(PairError::UnknownTill(till.to_owned()));
+    }
+    let store = Store::open(&config.database_url).await?;
+    Ok(pairing::create_code(&store, till, role, now_ms()).await?)
+}
+
+/// Why a pairing code could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    /// No such till in the configuration.
+    #[error("there is no till '{0}' in the configuration")]
+    UnknownTill(String),
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
 /// What every request handler shares.
 pub(crate) struct AppState {
     config: Arc<Config>,
+    public_url: Url,
     store: Store,
     sales: Sales,
     live: Arc<Live>,
     inbox: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
+    /// Pairing attempts per client address: a code cannot be guessed by trying.
+    pairing_attempts: limits::RateLimiter,
 }
 
 /// A running server.
@@ -125,16 +163,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     ];
     let app = Arc::new(AppState {
         config: Arc::clone(&config),
+        public_url: public_url.clone(),
         store: store.clone(),
         sales,
         live,
         inbox,
         shutdown: shutdown.clone(),
+        pairing_attempts: limits::RateLimiter::new(10, 60_000),
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopping.wait_for(|s| *s).await;
             })
@@ -154,7 +194,10 @@ fn unreachable_url() -> Url {
 async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url) -> Result<(), StartError> {
     let url = public_url.join(webhook::PATH.trim_start_matches('/')).unwrap_or_else(|_| public_url.clone());
     let saved = store.webhook_registrations().await?;
-    let events: Vec<String> = epayment_event_types().map(str::to_owned).collect();
+    // One registration per sales unit carries everything: the platform allows only one for
+    // check-ins, and one secret per unit keeps verification simple.
+    let events: Vec<String> =
+        epayment_event_types().chain(std::iter::once(USER_CHECKED_IN)).map(str::to_owned).collect();
     for (msn, client) in platform.clients() {
         let failed = |source| StartError::Webhooks { msn: msn.clone(), source };
         let listed = client.list_webhooks().await.map_err(failed)?;
@@ -213,6 +256,9 @@ async fn reconcile_forever(
         if let Err(e) = sales.poll_due().await {
             tracing::error!(error = %e, "reconciler: polling failed");
         }
+        if let Err(e) = sales.expire_check_ins().await {
+            tracing::error!(error = %e, "reconciler: expiring check-ins failed");
+        }
         inbox.notify_one();
     }
 }
@@ -252,6 +298,12 @@ impl Running {
             secrets.extend(registrations.into_iter().map(|r| r.secret));
         }
         secrets
+    }
+
+    /// A one-time code that pairs a browser with `till` in `role` (what `kasse-server till pair`
+    /// prints).
+    pub async fn pairing_code(&self, till: &str, role: kasse_api::Role) -> Result<String, StartError> {
+        Ok(pairing::create_code(&self.store, till, role, now_ms()).await?)
     }
 
     /// Stops serving (ending live streams) and waits for the server to finish.

@@ -22,6 +22,9 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored webhook could not be acted on.
+    #[error("a stored webhook could not be processed: {0}")]
+    Webhook(String),
     /// The database file's folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
@@ -54,6 +57,9 @@ pub struct PaymentRow {
     pub next_poll_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub description: Option<String>,
+    pub customer_label: Option<String>,
+    pub client_key: Option<String>,
 }
 
 impl PaymentRow {
@@ -109,7 +115,54 @@ pub struct OperationRow {
     pub error: Option<String>,
     pub attempts: i64,
     pub updated_at: i64,
+    pub request: Option<String>,
+    pub client_key: Option<String>,
 }
+
+/// A platform write about to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOperation<'a> {
+    /// The idempotency key it will be sent with, every time.
+    pub key: &'a str,
+    /// The payment.
+    pub reference: &'a str,
+    /// What kind of write.
+    pub kind: OperationKind,
+    /// The amount it moves, if any.
+    pub amount: Option<i64>,
+    /// The exact JSON body it will be sent with, every time.
+    pub request: &'a str,
+    /// The browser's key for the action that asked for it.
+    pub client_key: Option<&'a str>,
+}
+
+/// Which sales to list.
+#[derive(Debug, Clone, Copy)]
+pub struct SalesQuery<'a> {
+    pub till_id: &'a str,
+    pub since: i64,
+    pub until: i64,
+    pub status: Option<&'a str>,
+    pub flow: Option<&'a str>,
+    pub limit: i64,
+}
+
+/// A customer's check-in at a callback sticker.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CheckInRow {
+    pub id: String,
+    pub msn: String,
+    pub merchant_qr_id: String,
+    pub till_id: Option<String>,
+    pub customer_token: String,
+    pub initiated_at: i64,
+    pub expires_at: i64,
+    pub charged_by: Option<String>,
+    pub received_at: i64,
+}
+
+const CHECK_IN_COLUMNS: &str =
+    "id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, charged_by, received_at";
 
 /// Our webhook registration for a sales unit.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -127,8 +180,12 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+const OPERATION_COLUMNS: &str =
+    "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key";
+
 const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
-     expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at";
+     expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
+     description, customer_label, client_key";
 
 impl Store {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
@@ -155,10 +212,10 @@ impl Store {
     }
 
     /// Records a new sale and the intent to create it at the platform, in one transaction.
-    pub async fn insert_sale(&self, row: &PaymentRow, create_key: &str) -> Result<(), StoreError> {
+    pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&row.reference)
         .bind(&row.till_id)
@@ -179,21 +236,16 @@ impl Store {
         .bind(row.next_poll_at)
         .bind(row.created_at)
         .bind(row.updated_at)
+        .bind(&row.description)
+        .bind(&row.customer_label)
+        .bind(&row.client_key)
         .execute(&mut *tx)
         .await;
         match inserted {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
             other => other?,
         };
-        insert_operation(
-            &mut tx,
-            create_key,
-            &row.reference,
-            OperationKind::Create,
-            Some(row.amount),
-            row.created_at,
-        )
-        .await?;
+        insert_operation(&mut tx, create, row.created_at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -260,20 +312,39 @@ impl Store {
 
     /// Records the intent of a platform write. Returns false if an operation with this key is
     /// already recorded (someone else is doing it).
-    pub async fn begin_operation(
-        &self,
-        key: &str,
-        reference: &str,
-        kind: OperationKind,
-        amount: Option<i64>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    pub async fn begin_operation(&self, operation: NewOperation<'_>, now: i64) -> Result<bool, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        match insert_operation(&mut conn, key, reference, kind, amount, now).await {
+        match insert_operation(&mut conn, operation, now).await {
             Ok(()) => Ok(true),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The operation a browser's key asked for on a payment, if any.
+    pub async fn operation_by_client_key(
+        &self,
+        reference: &str,
+        client_key: &str,
+    ) -> Result<Option<OperationRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? AND client_key = ?"
+        ))
+        .bind(reference)
+        .bind(client_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(operation_from))
+    }
+
+    /// The operation sent with this idempotency key.
+    pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
+        let row =
+            sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = ?"))
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().and_then(operation_from))
     }
 
     /// Counts one more attempt at sending an operation.
@@ -304,10 +375,10 @@ impl Store {
 
     /// Operations recorded but not confirmed, last touched before `before`.
     pub async fn pending_operations(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT idempotency_key, reference, kind, amount, status, error, attempts, updated_at FROM operations \
-             WHERE status = 'pending' AND updated_at <= ? ORDER BY updated_at LIMIT 100",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= ? \
+             ORDER BY updated_at LIMIT 100"
+        ))
         .bind(before)
         .fetch_all(&self.pool)
         .await?;
@@ -316,10 +387,9 @@ impl Store {
 
     /// Every operation of a payment, oldest first.
     pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT idempotency_key, reference, kind, amount, status, error, attempts, updated_at FROM operations \
-             WHERE reference = ? ORDER BY created_at, idempotency_key",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? ORDER BY created_at, idempotency_key"
+        ))
         .bind(reference)
         .fetch_all(&self.pool)
         .await?;
@@ -433,6 +503,175 @@ impl Store {
         Ok(row.try_get(0)?)
     }
 
+    /// The sale a browser's key started at a till, if any.
+    pub async fn payment_by_client_key(
+        &self,
+        till_id: &str,
+        client_key: &str,
+    ) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND client_key = ?"
+        ))
+        .bind(till_id)
+        .bind(client_key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
+    /// (at most `limit`).
+    pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND created_at >= ? AND created_at < ? \
+             AND (? IS NULL OR status = ?) AND (? IS NULL OR flow = ?) \
+             ORDER BY created_at DESC, reference DESC LIMIT ?"
+        ))
+        .bind(query.till_id)
+        .bind(query.since)
+        .bind(query.until)
+        .bind(query.status)
+        .bind(query.status)
+        .bind(query.flow)
+        .bind(query.flow)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Stores a check-in. Returns false if it was stored before (a repeated webhook).
+    pub async fn insert_check_in(&self, check_in: &CheckInRow) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO check_ins (id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, \
+             charged_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&check_in.id)
+        .bind(&check_in.msn)
+        .bind(&check_in.merchant_qr_id)
+        .bind(&check_in.till_id)
+        .bind(&check_in.customer_token)
+        .bind(check_in.initiated_at)
+        .bind(check_in.expires_at)
+        .bind(&check_in.charged_by)
+        .bind(check_in.received_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// A check-in by id.
+    pub async fn check_in(&self, id: &str) -> Result<Option<CheckInRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// A till's check-ins that can still be charged at `now`, newest first.
+    pub async fn open_check_ins(&self, till_id: &str, now: i64) -> Result<Vec<CheckInRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE till_id = ? AND expires_at > ? AND charged_by IS NULL \
+             ORDER BY initiated_at DESC"
+        ))
+        .bind(till_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Marks a check-in charged by a sale, unless something charged it first. Returns whether
+    /// this sale got it.
+    pub async fn charge_check_in(&self, id: &str, reference: &str, now: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE check_ins SET charged_by = ? WHERE id = ? AND charged_by IS NULL AND expires_at > ?",
+        )
+        .bind(reference)
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Forgets the platform's tokens of check-ins that can no longer be charged.
+    pub async fn expire_check_ins(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE check_ins SET customer_token = '' WHERE expires_at <= ? AND customer_token <> ''",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Stores a pairing code's hash.
+    pub async fn insert_pairing_code(
+        &self,
+        code_hash: &str,
+        till_id: &str,
+        role: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(code_hash)
+        .bind(till_id)
+        .bind(role)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Uses a pairing code: returns its till and role if it was unused and unexpired, and marks it
+    /// used in the same statement, so two browsers can never both use one code.
+    pub async fn use_pairing_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE pairing_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? \
+             RETURNING till_id, role",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Stores a session's hash.
+    pub async fn insert_session(
+        &self,
+        token_hash: &str,
+        till_id: &str,
+        role: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (token_hash, till_id, role, created_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(till_id)
+            .bind(role)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The till and role of a live session.
+    pub async fn session(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row =
+            sqlx::query("SELECT till_id, role FROM sessions WHERE token_hash = ? AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
         Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
@@ -465,20 +704,19 @@ impl Store {
 
 async fn insert_operation(
     conn: &mut sqlx::SqliteConnection,
-    key: &str,
-    reference: &str,
-    kind: OperationKind,
-    amount: Option<i64>,
+    operation: NewOperation<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO operations (idempotency_key, reference, kind, amount, status, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+        "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
+         created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
     )
-    .bind(key)
-    .bind(reference)
-    .bind(kind.as_str())
-    .bind(amount)
+    .bind(operation.key)
+    .bind(operation.reference)
+    .bind(operation.kind.as_str())
+    .bind(operation.amount)
+    .bind(operation.request)
+    .bind(operation.client_key)
     .bind(now)
     .bind(now)
     .execute(conn)
@@ -496,6 +734,8 @@ fn operation_from(row: &sqlx::sqlite::SqliteRow) -> Option<OperationRow> {
         error: row.try_get(5).ok()?,
         attempts: row.try_get(6).ok()?,
         updated_at: row.try_get(7).ok()?,
+        request: row.try_get(8).ok()?,
+        client_key: row.try_get(9).ok()?,
     })
 }
 
@@ -528,44 +768,91 @@ mod tests {
             next_poll_at: None,
             created_at: 1,
             updated_at: 1,
+            description: None,
+            customer_label: None,
+            client_key: None,
+        }
+    }
+
+    fn create(key: &str) -> NewOperation<'_> {
+        let reference = key.trim_end_matches("-create");
+        NewOperation {
+            key,
+            reference,
+            kind: OperationKind::Create,
+            amount: Some(1000),
+            request: "{}",
+            client_key: None,
         }
     }
 
     #[tokio::test]
     async fn a_till_can_have_only_one_active_sale() {
         let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_sale(&row("till-1-aaaa", "till-1"), "till-1-aaaa-create").await.unwrap();
-        let second = store.insert_sale(&row("till-1-bbbb", "till-1"), "till-1-bbbb-create").await;
+        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+        let second = store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await;
         assert!(matches!(second, Err(StoreError::TillBusy)));
         // Nothing of the refused sale was written.
         assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
         assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
-        store.insert_sale(&row("till-2-cccc", "till-2"), "till-2-cccc-create").await.unwrap();
+        store.insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create")).await.unwrap();
 
         let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
         done.active = false;
         store.update_payment(&done).await.unwrap();
-        store.insert_sale(&row("till-1-bbbb", "till-1"), "till-1-bbbb-create").await.unwrap();
+        store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
     }
 
     #[tokio::test]
     async fn a_sale_is_recorded_with_its_pending_create_intent() {
         let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_sale(&row("till-1-aaaa", "till-1"), "till-1-aaaa-create").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
         let ops = store.pending_operations(i64::MAX).await.unwrap();
         assert_eq!(ops.len(), 1);
         assert_eq!(
             (ops[0].kind, ops[0].idempotency_key.as_str()),
             (OperationKind::Create, "till-1-aaaa-create")
         );
-        assert!(
-            !store
-                .begin_operation("till-1-aaaa-create", "till-1-aaaa", OperationKind::Create, None, 2)
-                .await
-                .unwrap()
-        );
+        assert!(!store.begin_operation(create("till-1-aaaa-create"), 2).await.unwrap());
         store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
         assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_exact_request_is_kept_with_its_operation_for_a_resend() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let body = r#"{"amount":{"currency":"NOK","value":1000}}"#;
+        let operation =
+            NewOperation { request: body, client_key: Some("browser-1"), ..create("till-1-aaaa-create") };
+        store.insert_sale(&row("till-1-aaaa", "till-1"), operation).await.unwrap();
+        let found = store.operation_by_client_key("till-1-aaaa", "browser-1").await.unwrap().unwrap();
+        assert_eq!(found.request.as_deref(), Some(body));
+        assert_eq!(store.operation("till-1-aaaa-create").await.unwrap(), Some(found));
+    }
+
+    #[tokio::test]
+    async fn a_check_in_is_charged_once_and_only_while_it_lasts() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let check_in = CheckInRow {
+            id: "c1".into(),
+            msn: "123456".into(),
+            merchant_qr_id: "till-1".into(),
+            till_id: Some("till-1".into()),
+            customer_token: "token".into(),
+            initiated_at: 0,
+            expires_at: 900_000,
+            charged_by: None,
+            received_at: 0,
+        };
+        assert!(store.insert_check_in(&check_in).await.unwrap());
+        assert!(!store.insert_check_in(&check_in).await.unwrap(), "a repeated webhook stores nothing");
+        assert_eq!(store.open_check_ins("till-1", 1).await.unwrap().len(), 1);
+        assert!(!store.charge_check_in("c1", "sale-a", 900_000).await.unwrap(), "expired");
+        assert!(store.charge_check_in("c1", "sale-a", 1).await.unwrap());
+        assert!(!store.charge_check_in("c1", "sale-b", 2).await.unwrap(), "charged once");
+        assert!(store.open_check_ins("till-1", 2).await.unwrap().is_empty());
+        assert_eq!(store.expire_check_ins(900_000).await.unwrap(), 1);
+        assert_eq!(store.check_in("c1").await.unwrap().unwrap().customer_token, "", "the token is forgotten");
     }
 
     #[tokio::test]

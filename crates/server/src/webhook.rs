@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kasse_vipps::epayment::WebhookEvent;
 use kasse_vipps::signing::{self, Received};
+use kasse_vipps::webhooks::UserCheckedIn;
 use tokio::sync::Notify;
 use url::Url;
 
@@ -97,8 +98,17 @@ pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::st
                 if let Err(e) = sales.refresh(&event.reference).await {
                     tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
                 }
+            } else if let Ok(check_in) = serde_json::from_str::<UserCheckedIn>(&body) {
+                if let Err(e) = sales.check_in(&check_in).await {
+                    tracing::error!(merchant_qr_id = %check_in.merchant_qr_id, error = %e, "could not record a check-in");
+                    // Left unprocessed: the next round tries again.
+                    return Err(match e {
+                        crate::sales::SaleError::Store(e) => e,
+                        other => crate::store::StoreError::Webhook(other.to_string()),
+                    });
+                }
             } else {
-                tracing::info!(inbox = id, "stored a webhook that is not a payment event");
+                tracing::warn!(inbox = id, "stored a webhook that kasse does not know");
             }
             store.mark_processed(id, crate::now_ms()).await?;
         }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use kasse_api::{Currency, Flow, Money, Problem, Sale, SaleStatus, TillEvent, TillSnapshot};
+use kasse_api::{Currency, Flow, Money, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
 use kasse_server::{Config, Running};
 use kasse_sim::{ReceivedWrite, SalesUnit, SimHandle};
 use kasse_vipps::epayment::{GetPaymentResponse, PaymentEvent, PaymentEventName, State, WebhookEvent};
@@ -62,9 +62,29 @@ async fn spawn_app() -> TestApp {
     "sqlite::memory:".clone_into(&mut config.database_url);
     let running = kasse_server::start(config).await.expect("the server starts");
     let base = format!("http://{}", running.addr());
-    // Talk to 127.0.0.1 directly, whatever proxy the environment names.
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let cookie = pair(&running, &base, Role::Till).await;
+    // Talk to 127.0.0.1 directly, whatever proxy the environment names, as the paired till.
+    let mut headers = HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+    let http = reqwest::Client::builder().no_proxy().default_headers(headers).build().unwrap();
     TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())) }
+}
+
+/// Pairs a browser with the till as `role`, the way the pairing page does; returns its cookie.
+async fn pair(running: &Running, base: &str, role: Role) -> String {
+    let code = running.pairing_code(TILL, role).await.unwrap();
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!("{base}/api/pair"))
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "pairing works");
+    let set_cookie = answer.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
+    set_cookie.split(';').next().unwrap().to_owned()
 }
 
 impl Drop for TestApp {
@@ -359,6 +379,7 @@ impl SseEvent {
     fn sale(&self) -> Sale {
         match serde_json::from_str(&self.data) {
             Ok(TillEvent::Sale { sale }) => sale,
+            Ok(other) => panic!("a till event, but not a sale: {other:?}"),
             Err(e) => panic!("not a till event ({e}): {}", self.data),
         }
     }
@@ -656,12 +677,12 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
             "bad-request-body",
         ),
         (
-            "an unknown till",
+            "another till than the one this browser is paired with",
             "/api/tills/till-9/sales".to_owned(),
             "application/json",
             r#"{"amount":{"value":12350,"currency":"NOK"},"flow":"qr"}"#,
-            StatusCode::NOT_FOUND,
-            "unknown-till",
+            StatusCode::FORBIDDEN,
+            "forbidden",
         ),
     ];
     for (what, path, content_type, body, status, code) in cases {
@@ -683,8 +704,8 @@ async fn bad_input_gets_a_clear_problem_and_changes_nothing() {
     assert_eq!(app.snapshot().await.sale, None, "an oversized body records no sale");
 
     let unknown = app.get("/api/tills/till-9").await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
-    assert_eq!(unknown.problem().code.as_deref(), Some("unknown-till"));
+    assert_eq!(unknown.status, StatusCode::FORBIDDEN, "a paired browser sees only its own till");
+    assert_eq!(unknown.problem().code.as_deref(), Some("forbidden"));
     let no_sale = app.get(&format!("/api/tills/{TILL}/sales/{TILL}-000000000000")).await;
     assert_eq!(no_sale.status, StatusCode::NOT_FOUND);
     assert_eq!(no_sale.problem().code.as_deref(), Some("unknown-payment"));
@@ -791,7 +812,7 @@ async fn no_platform_credential_ever_reaches_a_browser() {
     app.snapshot().await;
     let late_cancel = app.cancel(&sale.reference).await;
     assert_eq!(late_cancel.status, StatusCode::CONFLICT, "{}", late_cancel.body);
-    assert_eq!(app.get("/api/tills/till-9").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/tills/till-9").await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get("/api/no-such-thing").await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/till").await.status, StatusCode::OK);
 
@@ -901,7 +922,7 @@ async fn every_api_error_is_a_problem_even_at_the_api_root_or_with_a_wrong_metho
         ("GET", "/api", StatusCode::NOT_FOUND),
         ("GET", "/api/", StatusCode::NOT_FOUND),
         ("DELETE", "/api/tills/till-1", StatusCode::METHOD_NOT_ALLOWED),
-        ("GET", "/api/tills/till-1/sales", StatusCode::METHOD_NOT_ALLOWED),
+        ("DELETE", "/api/tills/till-1/sales", StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, status) in cases {
         let request = app.http.request(method.parse().unwrap(), format!("{}{path}", app.base));

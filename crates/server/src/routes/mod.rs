@@ -1,22 +1,18 @@
-//! The HTTP surface for browsers: the till API under `/api`, the live event streams, the built web
-//! app, and the security headers on everything.
+//! The HTTP surface for browsers: the till API under `/api` (`till`), the live event streams
+//! (`live`), the built web app, and the security headers on everything.
 
-use std::convert::Infallible;
+mod live;
+mod till;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, post};
-use futures_util::{Stream, StreamExt as _};
-use kasse_api::{NewSale, Sale, Session, TillSnapshot};
-use serde::Deserialize;
-use tokio_stream::wrappers::BroadcastStream;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -36,12 +32,18 @@ const MAX_BODY: usize = 64 * 1024;
 /// Every route.
 pub fn router(app: &Arc<AppState>) -> Router {
     let api = Router::new()
-        .route("/api/session", get(session))
-        .route("/api/tills/{till}", get(snapshot))
-        .route("/api/tills/{till}/sales", post(start_sale))
-        .route("/api/tills/{till}/sales/{reference}", get(get_sale))
-        .route("/api/tills/{till}/sales/{reference}/cancel", post(cancel_sale))
-        .route("/api/tills/{till}/events", get(events))
+        .route("/api/session", get(till::session))
+        .route("/api/pair", post(till::pair))
+        .route("/api/tills/{till}", get(till::snapshot))
+        .route("/api/tills/{till}/sales", post(till::start_sale).get(till::history))
+        .route("/api/tills/{till}/sales/{reference}", get(till::sale))
+        .route("/api/tills/{till}/sales/{reference}/cancel", post(till::cancel))
+        .route("/api/tills/{till}/sales/{reference}/capture", post(till::capture))
+        .route("/api/tills/{till}/sales/{reference}/refund", post(till::refund))
+        .route("/api/tills/{till}/sales/{reference}/reconcile", post(till::reconcile))
+        .route("/api/tills/{till}/sales/{reference}/log", get(till::log))
+        .route("/api/tills/{till}/check-ins", get(till::check_ins))
+        .route("/api/tills/{till}/events", get(live::till_events))
         .route("/api", any(no_such_endpoint))
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
@@ -50,6 +52,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(app_files)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(Arc::clone(app), same_origin_only))
         .with_state(Arc::clone(app));
     api.layer(middleware::from_fn(cache_control))
         .layer(SetResponseHeaderLayer::overriding(
@@ -69,6 +72,21 @@ pub fn router(app: &Arc<AppState>) -> Router {
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
         ))
+}
+
+/// Refuses a state-changing request a browser sent from another site's page. The session cookie
+/// is SameSite=Strict already; this also stops other sites reaching the public landing-page API.
+async fn same_origin_only(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let changes_state = !matches!(request.method(), &Method::GET | &Method::HEAD | &Method::OPTIONS);
+    let foreign = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin != app.public_url.origin().ascii_serialization());
+    if changes_state && foreign {
+        return ApiError::forbidden("Requests from other sites are refused.").into_response();
+    }
+    next.run(request).await
 }
 
 async fn no_such_endpoint() -> ApiError {
@@ -137,89 +155,6 @@ fn rejection_sentence(rejection: &JsonRejection) -> String {
         JsonRejection::JsonSyntaxError(_) => "The request is not valid JSON.".to_owned(),
         other => format!("The request does not have the expected fields: {}", other.body_text()),
     }
-}
-
-/// What the browser is: for now every browser is the first till's; pairing replaces this.
-async fn session(State(app): State<Arc<AppState>>) -> Result<Json<Session>, ApiError> {
-    let first = app.config.tills.first().map(|t| t.id.clone()).unwrap_or_default();
-    Ok(Json(Session { till: app.sales.till_view(&first)? }))
-}
-
-async fn snapshot(
-    State(app): State<Arc<AppState>>,
-    Path(till): Path<String>,
-) -> Result<Json<TillSnapshot>, ApiError> {
-    Ok(Json(app.sales.snapshot(&till).await?))
-}
-
-async fn start_sale(
-    State(app): State<Arc<AppState>>,
-    Path(till): Path<String>,
-    ApiJson(new): ApiJson<NewSale>,
-) -> Result<(StatusCode, Json<Sale>), ApiError> {
-    Ok((StatusCode::CREATED, Json(app.sales.start(&till, new).await?)))
-}
-
-async fn get_sale(
-    State(app): State<Arc<AppState>>,
-    Path((till, reference)): Path<(String, String)>,
-) -> Result<Json<Sale>, ApiError> {
-    Ok(Json(app.sales.sale(&till, &reference).await?))
-}
-
-async fn cancel_sale(
-    State(app): State<Arc<AppState>>,
-    Path((till, reference)): Path<(String, String)>,
-) -> Result<Json<Sale>, ApiError> {
-    Ok(Json(app.sales.cancel(&till, &reference).await?))
-}
-
-#[derive(Debug, Deserialize)]
-struct EventsQuery {
-    /// Resume after this event id (a browser's first connection cannot send `Last-Event-ID`).
-    after: Option<i64>,
-}
-
-/// `GET /api/tills/{till}/events`: the till's live events as server-sent events, resuming after
-/// `Last-Event-ID` (or `?after=`), with keep-alives.
-async fn events(
-    State(app): State<Arc<AppState>>,
-    Path(till): Path<String>,
-    Query(query): Query<EventsQuery>,
-    headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    app.sales.till_view(&till)?;
-    // Listen before reading the backlog, so nothing falls between the two.
-    let receiver = app.live.subscribe(&till);
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-        .or(query.after);
-    let after = match resume {
-        Some(id) => id,
-        None => app.store.last_till_event_id(&till).await?,
-    };
-    let backlog = app.live.since(&till, after).await?;
-    let mut last_sent = backlog.last().map_or(after, |e| e.id);
-    let live = BroadcastStream::new(receiver)
-        // A browser too slow to keep up is disconnected; it reconnects and replays from the store.
-        .take_while(|item| std::future::ready(item.is_ok()))
-        .filter_map(move |item| {
-            let fresh = item.ok().filter(|e| e.id > last_sent);
-            if let Some(e) = &fresh {
-                last_sent = e.id;
-            }
-            std::future::ready(fresh)
-        });
-    let mut shutdown = app.shutdown.clone();
-    let stream = tokio_stream::iter(backlog)
-        .chain(live)
-        .map(|e| Ok(Event::default().id(e.id.to_string()).data(&*e.payload)))
-        .take_until(async move {
-            let _ = shutdown.wait_for(|stopping| *stopping).await;
-        });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 #[cfg(test)]

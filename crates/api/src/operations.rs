@@ -1,0 +1,123 @@
+//! What a till can do with a sale after it started, and what it can read about sales: capture,
+//! refund, the event log, history with totals, and check-ins at its callback sticker.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Currency, Money};
+use crate::sale::{Flow, Sale, SaleStatus};
+
+/// `POST …/capture`: take money the customer reserved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureRequest {
+    /// How much; everything still reserved when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+}
+
+/// `POST …/refund`: give money back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundRequest {
+    /// How much.
+    pub amount: Money,
+}
+
+/// One entry of a sale's event log, as the platform recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleEvent {
+    /// The platform's event name: `CREATED`, `AUTHORIZED`, `CAPTURED`, `REFUNDED`, …
+    pub name: String,
+    /// The amount it concerned.
+    pub amount: Money,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// Whether it succeeded (a refused card is an `AUTHORIZED` that did not).
+    pub success: bool,
+}
+
+/// Which sales `GET /api/tills/{till}/sales` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryQuery {
+    /// Started at or after this time (ms since the epoch); the browser sends its local midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_ms: Option<i64>,
+    /// Started before this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<i64>,
+    /// Only sales in this status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<SaleStatus>,
+    /// Only sales of this flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<Flow>,
+}
+
+/// The sales of one status and currency, summed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Total {
+    /// The status.
+    pub status: SaleStatus,
+    /// The currency.
+    pub currency: Currency,
+    /// How many sales.
+    pub count: u32,
+    /// Asked for, in minor units.
+    pub amount: i64,
+    /// Taken, in minor units.
+    pub captured: i64,
+    /// Given back, in minor units.
+    pub refunded: i64,
+}
+
+/// `GET /api/tills/{till}/sales`: the sales asked for, newest first, and their totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct History {
+    /// The sales.
+    pub sales: Vec<Sale>,
+    /// Totals per status and currency.
+    pub totals: Vec<Total>,
+}
+
+/// A customer who scanned the till's callback sticker and can be asked to pay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckIn {
+    /// Its id, to start a sale with (`Payer::CheckIn`).
+    pub id: String,
+    /// When the customer scanned.
+    pub at_ms: i64,
+    /// When the check-in can no longer be charged (15 minutes after the scan).
+    pub expires_at_ms: i64,
+    /// The reference of the sale that charged it, once one did.
+    #[serde(default)]
+    pub charged_by: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_without_an_amount_takes_everything_reserved() {
+        let all: CaptureRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(all.amount, None);
+        let part: CaptureRequest =
+            serde_json::from_str(r#"{"amount":{"value":500,"currency":"NOK"}}"#).unwrap();
+        assert_eq!(part.amount, Some(Money::new(500, Currency::Nok)));
+    }
+
+    #[test]
+    fn a_history_query_is_camel_case_and_every_filter_is_optional() {
+        let q: HistoryQuery =
+            serde_json::from_str(r#"{"sinceMs":1,"status":"captured","flow":"phone"}"#).unwrap();
+        assert_eq!(q.since_ms, Some(1));
+        assert_eq!(q.status, Some(SaleStatus::Captured));
+        assert_eq!(q.flow, Some(Flow::Phone));
+        assert_eq!(serde_json::from_str::<HistoryQuery>("{}").unwrap(), HistoryQuery::default());
+    }
+}

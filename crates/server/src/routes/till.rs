@@ -1,0 +1,188 @@
+//! The till API: what a paired till reads and does. Every mutating request may carry the
+//! browser's own `Idempotency-Key`; a retried request then finds what the first one did.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::response::Json;
+use kasse_api::{
+    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, RefundRequest, Sale, SaleEvent,
+    Session, TillSnapshot,
+};
+
+use super::ApiJson;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::limits;
+use crate::pairing::{self, Paired};
+use crate::sales::SaleError;
+
+/// The header a browser names its action with.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The browser's key for this action, if it sent a usable one.
+fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    match value.to_str() {
+        Ok(key) if (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key))
+        }
+        _ => Err(ApiError::bad_request(
+            "bad-idempotency-key",
+            "The Idempotency-Key header must be 1 to 100 visible ASCII characters.",
+        )),
+    }
+}
+
+/// A sale as the answer to an action: 200 (or `created`) when the platform answered, 202 when it
+/// has not yet and the action is kept and sent again (the till then follows the live events).
+fn answered(
+    result: Result<Sale, SaleError>,
+    created: StatusCode,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    match result {
+        Ok(sale) => Ok((created, Json(sale))),
+        Err(SaleError::Pending(sale)) => Ok((StatusCode::ACCEPTED, Json(*sale))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /api/session`: the till this browser is paired with, and as what (401 if none).
+pub async fn session(State(app): State<Arc<AppState>>, request: Request) -> Result<Json<Session>, ApiError> {
+    let (parts, _) = request.into_parts();
+    let token = pairing::token_in(&parts).ok_or_else(pairing::not_paired)?;
+    let (till, role) = pairing::session(&app.store, token).await?.ok_or_else(pairing::not_paired)?;
+    Ok(Json(Session { till: app.sales.till_view(&till)?, role }))
+}
+
+/// `POST /api/pair`: exchanges a one-time code for a session cookie.
+pub async fn pair(
+    State(app): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ApiJson(request): ApiJson<PairRequest>,
+) -> Result<([(HeaderName, String); 1], Json<Session>), ApiError> {
+    let now = crate::now_ms();
+    if let Err(wait) = app.pairing_attempts.attempt(&client.ip().to_string(), now) {
+        return Err(ApiError::too_many(format!(
+            "Too many pairing attempts from this device. Try again in {}.",
+            limits::wait_in_words(wait)
+        )));
+    }
+    let Some((till, role, token)) = pairing::redeem(&app.store, &request.code, now).await? else {
+        return Err(ApiError::unauthorized(
+            "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.",
+        ));
+    };
+    tracing::info!(%till, ?role, "browser paired");
+    let secure = app.public_url.scheme() == "https";
+    let session = Session { till: app.sales.till_view(&till)?, role };
+    Ok(([(header::SET_COOKIE, pairing::cookie(&token, secure))], Json(session)))
+}
+
+/// `GET /api/tills/{till}`: the till and its current sale.
+pub async fn snapshot(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+) -> Result<Json<TillSnapshot>, ApiError> {
+    Ok(Json(app.sales.snapshot(&paired.till).await?))
+}
+
+/// `POST /api/tills/{till}/sales`: start a sale by any flow.
+pub async fn start_sale(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    headers: HeaderMap,
+    ApiJson(new): ApiJson<NewSale>,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    paired.require_till()?;
+    let key = client_key(&headers)?;
+    answered(app.sales.start(&paired.till, new, key).await, StatusCode::CREATED)
+}
+
+/// `GET /api/tills/{till}/sales?sinceMs=…&status=…&flow=…`: history with totals.
+pub async fn history(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<History>, ApiError> {
+    paired.require_till()?;
+    Ok(Json(app.sales.history(&paired.till, &query).await?))
+}
+
+/// `GET /api/tills/{till}/sales/{reference}`.
+pub async fn sale(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+) -> Result<Json<Sale>, ApiError> {
+    Ok(Json(app.sales.sale(&paired.till, &reference).await?))
+}
+
+/// `POST …/cancel`: before approval, cancel the request; after it, release what is not captured.
+pub async fn cancel(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    paired.require_till()?;
+    let key = client_key(&headers)?;
+    answered(app.sales.cancel(&paired.till, &reference, key).await, StatusCode::OK)
+}
+
+/// `POST …/capture` with an optional amount (everything reserved when absent).
+pub async fn capture(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CaptureRequest>,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    paired.require_till()?;
+    let key = client_key(&headers)?;
+    answered(app.sales.capture(&paired.till, &reference, &request, key).await, StatusCode::OK)
+}
+
+/// `POST …/refund` with an amount.
+pub async fn refund(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<RefundRequest>,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    paired.require_till()?;
+    let key = client_key(&headers)?;
+    answered(app.sales.refund(&paired.till, &reference, &request, key).await, StatusCode::OK)
+}
+
+/// `POST …/reconcile`: ask the platform now ("check again").
+pub async fn reconcile(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+) -> Result<Json<Sale>, ApiError> {
+    paired.require_till()?;
+    Ok(Json(app.sales.reconcile(&paired.till, &reference).await?))
+}
+
+/// `GET …/log`: the payment's event log at the platform.
+pub async fn log(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    Path((_, reference)): Path<(String, String)>,
+) -> Result<Json<Vec<SaleEvent>>, ApiError> {
+    paired.require_till()?;
+    Ok(Json(app.sales.events(&paired.till, &reference).await?))
+}
+
+/// `GET /api/tills/{till}/check-ins`: customers checked in at the till's sticker, chargeable now.
+pub async fn check_ins(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+) -> Result<Json<Vec<CheckIn>>, ApiError> {
+    paired.require_till()?;
+    Ok(Json(app.sales.open_check_ins(&paired.till).await?))
+}

@@ -1,0 +1,222 @@
+//! How the platform's word becomes what the till shows: the status derived from the platform's
+//! state and totals, the browser's view of a sale, and sentences for the platform's refusals.
+
+use kasse_api::{Currency, Flow, Money, Sale, SaleStatus};
+use kasse_vipps::epayment::{Aggregate, State};
+
+use crate::store::PaymentRow;
+
+/// How long a customer has to act on a payment, as the platform counts it (ten minutes).
+pub const PLATFORM_TIMEOUT_MS: i64 = 10 * 60 * 1000;
+/// The polling rule: first after 5 s, then every 2 s.
+pub const FIRST_POLL_MS: i64 = 5_000;
+/// The polling rule: then every 2 s.
+pub const POLL_EVERY_MS: i64 = 2_000;
+/// An approved payment waiting for a manual capture is looked at less often.
+pub const POLL_AUTHORIZED_MS: i64 = 30_000;
+
+/// The platform's spelling of a state.
+pub const fn state_name(state: State) -> &'static str {
+    match state {
+        State::Created => "CREATED",
+        State::Aborted => "ABORTED",
+        State::Expired => "EXPIRED",
+        State::Authorized => "AUTHORIZED",
+        State::Terminated => "TERMINATED",
+    }
+}
+
+/// Moves a row to what the platform says. The platform's totals only grow, and a final state
+/// never turns back into `CREATED`, so a stale or reordered answer cannot move the sale backwards.
+/// Returns whether anything the till shows changed.
+pub fn apply(row: &mut PaymentRow, state: State, aggregate: &Aggregate) -> bool {
+    let before = sale_view(row);
+    row.authorized = row.authorized.max(aggregate.authorized_amount.value);
+    row.captured = row.captured.max(aggregate.captured_amount.value);
+    row.cancelled = row.cancelled.max(aggregate.cancelled_amount.value);
+    row.refunded = row.refunded.max(aggregate.refunded_amount.value);
+    let stale = state == State::Created && row.platform_state.as_deref().is_some_and(|s| s != "CREATED");
+    if !stale {
+        row.platform_state = Some(state_name(state).to_owned());
+    }
+    let derived = derive_status(row);
+    // A cancel on its way stays visible until the platform says how it ended.
+    if !(row.status() == SaleStatus::Cancelling && derived == SaleStatus::AwaitingCustomer) {
+        row.set_status(derived);
+    }
+    sale_view(row) != before
+}
+
+/// The till's status for the row's platform state and totals.
+pub fn derive_status(row: &PaymentRow) -> SaleStatus {
+    match row.platform_state.as_deref() {
+        Some("CREATED") => SaleStatus::AwaitingCustomer,
+        Some("ABORTED") => SaleStatus::Declined,
+        Some("EXPIRED") => SaleStatus::Expired,
+        Some("TERMINATED") => SaleStatus::Cancelled,
+        Some("AUTHORIZED") if row.captured > 0 && row.refunded >= row.captured => SaleStatus::Refunded,
+        Some("AUTHORIZED") if row.captured > 0 => SaleStatus::Captured,
+        Some("AUTHORIZED") if row.cancelled > 0 => SaleStatus::Cancelled,
+        Some("AUTHORIZED") => SaleStatus::Authorized,
+        // Not at the platform (yet): whatever we recorded.
+        _ => row.status(),
+    }
+}
+
+/// The currency of a row.
+pub fn currency_of(row: &PaymentRow) -> Currency {
+    Currency::from_code(&row.currency).unwrap_or(Currency::Nok)
+}
+
+/// The browser's view of a row.
+pub fn sale_view(row: &PaymentRow) -> Sale {
+    let currency = currency_of(row);
+    let status = row.status();
+    Sale {
+        reference: row.reference.clone(),
+        till_id: row.till_id.clone(),
+        amount: Money::new(row.amount, currency),
+        description: row.description.clone(),
+        flow: Flow::parse(&row.flow).unwrap_or(Flow::Qr),
+        customer: row.customer_label.clone(),
+        status,
+        qr: row
+            .qr
+            .clone()
+            .filter(|_| status == SaleStatus::AwaitingCustomer && row.flow == Flow::Qr.as_str()),
+        expires_at_ms: row.expires_at,
+        authorized: Money::new(row.authorized, currency),
+        captured: Money::new(row.captured, currency),
+        cancelled: Money::new(row.cancelled, currency),
+        refunded: Money::new(row.refunded, currency),
+        failure: row.failure.clone(),
+        created_at_ms: row.created_at,
+    }
+}
+
+/// A sentence a cashier (or customer) understands for a platform refusal.
+pub fn refusal_sentence(e: &kasse_vipps::Error) -> String {
+    let known = match e.error_code() {
+        Some(4050) => Some("The customer's check-in has run out. Ask them to scan the sticker again."),
+        Some(4060) => {
+            Some("That QR code is not a Vipps MobilePay personal code. Ask the customer to show it again.")
+        }
+        Some(4070) => Some("That phone number is not valid."),
+        Some(5040) => Some("This store cannot take payments in that currency."),
+        Some(5080) => Some("This store is not allowed to send payment requests to customers' phones."),
+        Some(6010) => Some("The amount is below the smallest payment allowed."),
+        Some(6090) => Some("That is more than is left to capture."),
+        Some(6100) => Some("The time to capture this payment has run out."),
+        Some(6140) => Some("This store must capture the whole amount at once."),
+        Some(6150) => Some("That is more than is left to refund."),
+        Some(6220) => Some("The time to refund this payment has run out."),
+        Some(7010) => Some("The customer has no Vipps MobilePay account that can pay."),
+        _ => None,
+    };
+    if let Some(sentence) = known {
+        return sentence.to_owned();
+    }
+    match e {
+        kasse_vipps::Error::Rejected { status: 401 | 403, .. } => {
+            "The payment service did not accept this store's credentials. Ask the manager to check the set-up."
+                .to_owned()
+        }
+        kasse_vipps::Error::Rejected { status: 429, .. } => {
+            "The payment service is busy. Wait a moment and try again.".to_owned()
+        }
+        kasse_vipps::Error::Rejected { problem, .. } => {
+            format!("The payment service refused: {}", problem.detail.as_deref().unwrap_or(&problem.title))
+        }
+        _ => "The payment service could not be reached.".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kasse_vipps::epayment::Amount;
+
+    fn row(status: SaleStatus) -> PaymentRow {
+        PaymentRow {
+            reference: "till-1-abc".into(),
+            till_id: "till-1".into(),
+            msn: "123456".into(),
+            flow: "qr".into(),
+            currency: "NOK".into(),
+            amount: 1000,
+            status: status.as_str().into(),
+            active: true,
+            platform_state: None,
+            qr: Some("https://qr".into()),
+            expires_at: None,
+            authorized: 0,
+            captured: 0,
+            cancelled: 0,
+            refunded: 0,
+            failure: None,
+            next_poll_at: None,
+            created_at: 0,
+            updated_at: 0,
+            description: None,
+            customer_label: None,
+            client_key: None,
+        }
+    }
+
+    fn aggregate(authorized: i64, captured: i64, cancelled: i64, refunded: i64) -> Aggregate {
+        let nok = |v| Amount::new(v, kasse_vipps::Currency::Nok);
+        Aggregate {
+            authorized_amount: nok(authorized),
+            cancelled_amount: nok(cancelled),
+            captured_amount: nok(captured),
+            refunded_amount: nok(refunded),
+        }
+    }
+
+    #[test]
+    fn the_platform_state_and_totals_decide_the_till_status() {
+        let cases = [
+            (State::Created, aggregate(0, 0, 0, 0), SaleStatus::AwaitingCustomer),
+            (State::Authorized, aggregate(1000, 0, 0, 0), SaleStatus::Authorized),
+            (State::Authorized, aggregate(1000, 400, 0, 0), SaleStatus::Captured),
+            (State::Authorized, aggregate(1000, 400, 600, 100), SaleStatus::Captured),
+            (State::Authorized, aggregate(1000, 1000, 0, 1000), SaleStatus::Refunded),
+            (State::Authorized, aggregate(1000, 0, 1000, 0), SaleStatus::Cancelled),
+            (State::Aborted, aggregate(0, 0, 0, 0), SaleStatus::Declined),
+            (State::Expired, aggregate(0, 0, 0, 0), SaleStatus::Expired),
+            (State::Terminated, aggregate(0, 0, 1000, 0), SaleStatus::Cancelled),
+        ];
+        for (state, totals, expected) in cases {
+            let mut r = row(SaleStatus::AwaitingCustomer);
+            apply(&mut r, state, &totals);
+            assert_eq!(r.status(), expected, "{state:?} {totals:?}");
+            assert_eq!(r.active, !expected.is_final());
+        }
+    }
+
+    #[test]
+    fn a_stale_answer_never_moves_a_sale_backwards() {
+        let mut r = row(SaleStatus::AwaitingCustomer);
+        apply(&mut r, State::Authorized, &aggregate(1000, 1000, 0, 0));
+        assert!(!apply(&mut r, State::Created, &aggregate(0, 0, 0, 0)), "nothing the till shows changes");
+        assert_eq!(r.status(), SaleStatus::Captured);
+        assert_eq!((r.authorized, r.captured), (1000, 1000));
+    }
+
+    #[test]
+    fn a_cancel_on_its_way_stays_shown_until_the_platform_decides() {
+        let mut r = row(SaleStatus::Cancelling);
+        r.platform_state = Some("CREATED".into());
+        apply(&mut r, State::Created, &aggregate(0, 0, 0, 0));
+        assert_eq!(r.status(), SaleStatus::Cancelling);
+        apply(&mut r, State::Authorized, &aggregate(1000, 0, 0, 0));
+        assert_eq!(r.status(), SaleStatus::Authorized, "the customer approved first");
+    }
+
+    #[test]
+    fn the_qr_is_shown_only_while_the_customer_can_scan_it() {
+        assert!(sale_view(&row(SaleStatus::AwaitingCustomer)).qr.is_some());
+        assert!(sale_view(&row(SaleStatus::Captured)).qr.is_none());
+        assert!(sale_view(&row(SaleStatus::Cancelling)).qr.is_none());
+    }
+}
