@@ -37,6 +37,16 @@ impl ApiError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
     }
 
+    /// 409 for a customer whose checkout is busy with someone else's payment.
+    pub fn busy_checkout() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "checkout-busy",
+            "Checkout busy",
+            "This checkout is busy with another payment. Try again in a moment.",
+        )
+    }
+
     /// 404 for an unknown API path.
     pub fn no_such_endpoint() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "There is no such address on this server.")
@@ -127,6 +137,34 @@ impl From<SaleError> for ApiError {
                 "check-in-gone",
                 "Check-in gone",
                 "That check-in can no longer be charged. Ask the customer to scan the sticker again.",
+            ),
+            SaleError::UnknownSticker(_) => Self::new(
+                StatusCode::NOT_FOUND,
+                "unknown-sticker",
+                "Unknown sticker",
+                "This sticker is not in use. Ask the staff how to pay.",
+            ),
+            SaleError::UnknownPayment => Self::new(
+                StatusCode::NOT_FOUND,
+                "unknown-payment",
+                "Unknown payment",
+                "There is no such payment. Scan the sticker again to start over.",
+            ),
+            SaleError::NothingToPay => Self::new(
+                StatusCode::CONFLICT,
+                "nothing-to-pay",
+                "Nothing to pay",
+                "There is nothing to pay here right now. Ask the staff to start the payment, then try again.",
+            ),
+            SaleError::OutsideBounds { min, max } => Self::bad_request(
+                "amount-outside-bounds",
+                format!(
+                    "The amount must be between {}.{:02} and {}.{:02}.",
+                    min / 100,
+                    min % 100,
+                    max / 100,
+                    max % 100
+                ),
             ),
             SaleError::Pending(_) => Self::new(
                 StatusCode::ACCEPTED,

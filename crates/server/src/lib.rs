@@ -113,6 +113,8 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     /// Pairing attempts per client address: a code cannot be guessed by trying.
     pairing_attempts: limits::RateLimiter,
+    /// The landing page's limits.
+    landing_limits: routes::LandingLimits,
 }
 
 /// A running server.
@@ -148,7 +150,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let config = Arc::new(config);
     let live = Arc::new(Live::new(store.clone()));
-    let sales = Sales::new(store.clone(), Arc::clone(&platform), Arc::clone(&config), Arc::clone(&live));
+    let sales = Sales::new(
+        store.clone(),
+        Arc::clone(&platform),
+        Arc::clone(&config),
+        Arc::clone(&live),
+        public_url.clone(),
+    );
     let inbox = Arc::new(Notify::new());
     let (stop, shutdown) = watch::channel(false);
 
@@ -170,6 +178,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         inbox,
         shutdown: shutdown.clone(),
         pairing_attempts: limits::RateLimiter::new(10, 60_000),
+        landing_limits: routes::LandingLimits::default(),
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kasse_api::TillEvent;
 use tokio::sync::broadcast;
 
 use crate::store::{Store, StoreError};
@@ -37,8 +36,8 @@ impl Live {
         channels.entry(till_id.to_owned()).or_insert_with(|| broadcast::channel(64).0).clone()
     }
 
-    /// Stores and broadcasts an event for a till.
-    pub async fn publish(&self, till_id: &str, event: &TillEvent) -> Result<i64, StoreError> {
+    /// Stores and broadcasts an event on a channel (a till's id, or a landing payment's channel).
+    pub async fn publish<E: serde::Serialize>(&self, till_id: &str, event: &E) -> Result<i64, StoreError> {
         let payload = serde_json::to_string(event).unwrap_or_default();
         let _in_order = self.publishing.lock().await;
         let id = self.store.insert_till_event(till_id, &payload, crate::now_ms()).await?;

@@ -60,6 +60,8 @@ pub struct PaymentRow {
     pub description: Option<String>,
     pub customer_label: Option<String>,
     pub client_key: Option<String>,
+    pub sticker_id: Option<String>,
+    pub landing_token: Option<String>,
 }
 
 impl PaymentRow {
@@ -147,6 +149,15 @@ pub struct SalesQuery<'a> {
     pub limit: i64,
 }
 
+/// What a till presents to its sticker.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PresentedRow {
+    pub till_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub description: Option<String>,
+}
+
 /// A customer's check-in at a callback sticker.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CheckInRow {
@@ -185,7 +196,7 @@ const OPERATION_COLUMNS: &str =
 
 const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
-     description, customer_label, client_key";
+     description, customer_label, client_key, sticker_id, landing_token";
 
 impl Store {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
@@ -215,7 +226,7 @@ impl Store {
     pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&row.reference)
         .bind(&row.till_id)
@@ -239,6 +250,8 @@ impl Store {
         .bind(&row.description)
         .bind(&row.customer_label)
         .bind(&row.client_key)
+        .bind(&row.sticker_id)
+        .bind(&row.landing_token)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -672,6 +685,49 @@ impl Store {
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
+    /// A payment by its landing-page token.
+    pub async fn payment_by_landing_token(&self, token: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = ?"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// What a till presents to its sticker now.
+    pub async fn presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
+        Ok(sqlx::query_as("SELECT till_id, amount, currency, description FROM presented WHERE till_id = ?")
+            .bind(till_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Presents an amount (replacing what was presented).
+    pub async fn present(&self, presented: &PresentedRow, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO presented (till_id, amount, currency, description, presented_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (till_id) DO UPDATE SET amount = excluded.amount, currency = excluded.currency, \
+             description = excluded.description, presented_at = excluded.presented_at",
+        )
+        .bind(&presented.till_id)
+        .bind(presented.amount)
+        .bind(&presented.currency)
+        .bind(&presented.description)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes back what a till presented. Returns what it was, so exactly one payment can use it.
+    pub async fn take_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "DELETE FROM presented WHERE till_id = ? RETURNING till_id, amount, currency, description",
+        )
+        .bind(till_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
         Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
@@ -771,6 +827,8 @@ mod tests {
             description: None,
             customer_label: None,
             client_key: None,
+            sticker_id: None,
+            landing_token: None,
         }
     }
 
@@ -853,6 +911,35 @@ mod tests {
         assert!(store.open_check_ins("till-1", 2).await.unwrap().is_empty());
         assert_eq!(store.expire_check_ins(900_000).await.unwrap(), 1);
         assert_eq!(store.check_in("c1").await.unwrap().unwrap().customer_token, "", "the token is forgotten");
+    }
+
+    #[tokio::test]
+    async fn a_presented_amount_is_taken_by_exactly_one_payment() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let presented = PresentedRow {
+            till_id: "till-1".into(),
+            amount: 4900,
+            currency: "NOK".into(),
+            description: None,
+        };
+        store.present(&presented, 0).await.unwrap();
+        store.present(&PresentedRow { amount: 5000, ..presented.clone() }, 1).await.unwrap();
+        assert_eq!(
+            store.presented("till-1").await.unwrap().unwrap().amount,
+            5000,
+            "the newest amount counts"
+        );
+        assert_eq!(store.take_presented("till-1").await.unwrap().unwrap().amount, 5000);
+        assert_eq!(store.take_presented("till-1").await.unwrap(), None, "taken once");
+    }
+
+    #[tokio::test]
+    async fn many_payments_of_an_open_amount_sticker_may_be_in_progress_at_once() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        for reference in ["donate-aaaa", "donate-bbbb"] {
+            let payment = PaymentRow { till_id: String::new(), ..row(reference, "") };
+            store.insert_sale(&payment, create(&format!("{reference}-create"))).await.unwrap();
+        }
     }
 
     #[tokio::test]

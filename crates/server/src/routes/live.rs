@@ -32,8 +32,18 @@ pub async fn till_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let till = paired.till;
     app.sales.till_view(&till)?;
+    stream_channel(&app, &till, query, &headers).await
+}
+
+/// A channel's live events as server-sent events, after `Last-Event-ID`, `?after=`, or now.
+pub async fn stream_channel(
+    app: &AppState,
+    channel: &str,
+    query: EventsQuery,
+    headers: &HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     // Listen before reading the backlog, so nothing falls between the two.
-    let receiver = app.live.subscribe(&till);
+    let receiver = app.live.subscribe(channel);
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -41,9 +51,9 @@ pub async fn till_events(
         .or(query.after);
     let after = match resume {
         Some(id) => id,
-        None => app.store.last_till_event_id(&till).await?,
+        None => app.store.last_till_event_id(channel).await?,
     };
-    let backlog = app.live.since(&till, after).await?;
+    let backlog = app.live.since(channel, after).await?;
     let mut last_sent = backlog.last().map_or(after, |e| e.id);
     let live = BroadcastStream::new(receiver)
         // A browser too slow to keep up is disconnected; it reconnects and replays from the store.

@@ -1,8 +1,11 @@
 //! The HTTP surface for browsers: the till API under `/api` (`till`), the live event streams
 //! (`live`), the built web app, and the security headers on everything.
 
+mod landing;
 mod live;
 mod till;
+
+pub use landing::LandingLimits;
 
 use std::sync::Arc;
 
@@ -44,6 +47,11 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/tills/{till}/sales/{reference}/log", get(till::log))
         .route("/api/tills/{till}/check-ins", get(till::check_ins))
         .route("/api/tills/{till}/events", get(live::till_events))
+        .route("/api/tills/{till}/presented", get(till::presented).put(till::present).delete(till::withdraw))
+        .route("/api/stickers/{sticker}", get(landing::sticker))
+        .route("/api/stickers/{sticker}/payments", post(landing::pay))
+        .route("/api/payments/{token}", get(landing::payment))
+        .route("/api/payments/{token}/events", get(landing::events))
         .route("/api", any(no_such_endpoint))
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))

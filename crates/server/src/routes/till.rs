@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Json;
 use kasse_api::{
-    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, RefundRequest, Sale, SaleEvent,
-    Session, TillSnapshot,
+    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, RefundRequest, Sale,
+    SaleEvent, Session, TillSnapshot,
 };
 
 use super::ApiJson;
@@ -176,6 +176,31 @@ pub async fn log(
 ) -> Result<Json<Vec<SaleEvent>>, ApiError> {
     paired.require_till()?;
     Ok(Json(app.sales.events(&paired.till, &reference).await?))
+}
+
+/// `GET /api/tills/{till}/presented`: what the till presents to its sticker (`null` if nothing).
+pub async fn presented(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+) -> Result<Json<Option<Presented>>, ApiError> {
+    Ok(Json(app.sales.presented(&paired.till).await?))
+}
+
+/// `PUT /api/tills/{till}/presented`: the next customer at the till's sticker pays this.
+pub async fn present(
+    State(app): State<Arc<AppState>>,
+    paired: Paired,
+    ApiJson(presented): ApiJson<Presented>,
+) -> Result<Json<Presented>, ApiError> {
+    paired.require_till()?;
+    Ok(Json(app.sales.present(&paired.till, &presented).await?))
+}
+
+/// `DELETE /api/tills/{till}/presented`: take it back.
+pub async fn withdraw(State(app): State<Arc<AppState>>, paired: Paired) -> Result<StatusCode, ApiError> {
+    paired.require_till()?;
+    app.sales.withdraw(&paired.till).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/tills/{till}/check-ins`: customers checked in at the till's sticker, chargeable now.

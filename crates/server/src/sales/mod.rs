@@ -8,6 +8,7 @@
 //! change nothing. Browsers may retry too: each action carries the browser's own key, and a
 //! repeated action finds what the first one did instead of doing it again.
 
+mod landing;
 mod status;
 mod writes;
 
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use kasse_api::{
-    CaptureRequest, CheckIn, Country, History, HistoryQuery, Money, MoneyError, Msisdn, NewSale, Payer,
+    CaptureRequest, CheckIn, Country, Flow, History, HistoryQuery, Money, MoneyError, Msisdn, NewSale, Payer,
     PhoneError, RefundRequest, Sale, SaleEvent, SaleStatus, Till, TillEvent, TillSnapshot, Total,
 };
 use kasse_vipps::epayment::{
@@ -28,12 +29,32 @@ use crate::live::Live;
 use crate::platform::{Platform, to_vipps};
 use crate::store::{CheckInRow, OperationKind, PaymentRow, SalesQuery, Store, StoreError};
 
+pub use landing::landing_channel;
 pub use status::sale_view;
 use status::{
     FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, currency_of,
     refusal_sentence,
 };
 use writes::{Write, idempotency_key};
+
+/// Everything that makes a new sale, whoever starts it (a till, or a customer on a sticker's
+/// landing page).
+struct Draft<'a> {
+    /// The till the sale occupies; empty for an open-amount sticker's.
+    till_id: &'a str,
+    /// The start of its reference: the till's or the sticker's id.
+    reference_prefix: &'a str,
+    store: &'a StoreConfig,
+    amount: Money,
+    description: String,
+    flow: Flow,
+    customer: Option<Customer>,
+    customer_label: Option<String>,
+    return_url: Option<String>,
+    client_key: Option<&'a str>,
+    sticker_id: Option<&'a str>,
+    landing_token: Option<String>,
+}
 
 /// The most sales one history page lists.
 const HISTORY_LIMIT: i64 = 500;
@@ -68,6 +89,23 @@ pub enum SaleError {
     /// The check-in is unknown, expired, charged, or another till's.
     #[error("the check-in can no longer be charged")]
     CheckInGone,
+    /// No such sticker.
+    #[error("there is no sticker '{0}'")]
+    UnknownSticker(String),
+    /// No landing-page payment with this token.
+    #[error("there is no such payment")]
+    UnknownPayment,
+    /// The till presents nothing (or an open-amount sticker got no amount).
+    #[error("there is nothing to pay")]
+    NothingToPay,
+    /// An open-amount sticker's amount is outside its bounds.
+    #[error("the amount must be between {min} and {max} minor units")]
+    OutsideBounds {
+        /// The smallest amount allowed.
+        min: i64,
+        /// The largest amount allowed.
+        max: i64,
+    },
     /// The till has a sale in progress.
     #[error("the till has a payment in progress: {reference}")]
     TillBusy {
@@ -109,6 +147,7 @@ pub struct Sales {
 }
 
 struct Inner {
+    public_url: url::Url,
     store: Store,
     platform: Arc<Platform>,
     config: Arc<Config>,
@@ -128,8 +167,23 @@ enum Sent {
 
 impl Sales {
     /// The engine over these parts.
-    pub fn new(store: Store, platform: Arc<Platform>, config: Arc<Config>, live: Arc<Live>) -> Self {
-        Self { inner: Arc::new(Inner { store, platform, config, live, locks: KeyedLocks::default() }) }
+    pub fn new(
+        store: Store,
+        platform: Arc<Platform>,
+        config: Arc<Config>,
+        live: Arc<Live>,
+        public_url: url::Url,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                public_url,
+                store,
+                platform,
+                config,
+                live,
+                locks: KeyedLocks::default(),
+            }),
+        }
     }
 
     fn till(&self, till_id: &str) -> Result<&TillConfig, SaleError> {
@@ -186,7 +240,7 @@ impl Sales {
                 since: query.since_ms.unwrap_or(0),
                 until: query.until_ms.unwrap_or(i64::MAX),
                 status: query.status.map(SaleStatus::as_str),
-                flow: query.flow.map(kasse_api::Flow::as_str),
+                flow: query.flow.map(Flow::as_str),
                 limit: HISTORY_LIMIT,
             })
             .await?;
@@ -256,33 +310,66 @@ impl Sales {
         {
             return Ok(sale_view(&earlier));
         }
-        if new.amount.currency != store.currency {
-            return Err(SaleError::WrongCurrency { expected: store.currency });
-        }
-        let amount = new.amount.check_payable()?;
         let description = match new.description.map(|d| d.trim().to_owned()) {
             Some(d) if (3..=100).contains(&d.chars().count()) => d,
             Some(_) => return Err(SaleError::BadDescription),
-            None => format!("{}, {}", store.name, till.name).chars().take(100).collect(),
+            None => format!("{}, {}", store.name, till.name),
         };
+        let (customer, customer_label, check_in) =
+            self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
+        let draft = Draft {
+            till_id,
+            reference_prefix: &till.id,
+            store,
+            amount: new.amount,
+            description,
+            flow: new.payer.flow(),
+            customer,
+            customer_label,
+            return_url: None,
+            client_key,
+            sticker_id: None,
+            landing_token: None,
+        };
+        Ok(sale_view(&self.create(draft, check_in).await?))
+    }
+
+    /// Records a sale, then creates its payment at the platform.
+    async fn create(&self, draft: Draft<'_>, check_in: Option<CheckInRow>) -> Result<PaymentRow, SaleError> {
+        let store = draft.store;
+        if draft.amount.currency != store.currency {
+            return Err(SaleError::WrongCurrency { expected: store.currency });
+        }
+        let amount = draft.amount.check_payable()?;
         let now = crate::now_ms();
-        let reference = format!("{}-{}", till.id, &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let (customer, customer_label, check_in) = self.customer_for(till, store, &new.payer, now).await?;
-        let flow = new.payer.flow();
+        // The platform's references are [a-zA-Z0-9-]{8,64}: a sticker's `_` becomes `-`.
+        let prefix: String = draft
+            .reference_prefix
+            .chars()
+            .take(24)
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let reference = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let user_flow = match draft.flow {
+            Flow::Qr => UserFlow::Qr,
+            Flow::AppSwitch => UserFlow::WebRedirect,
+            Flow::PersonalQr | Flow::Phone | Flow::CheckIn | Flow::Sticker => UserFlow::PushMessage,
+        };
+        let description: String = draft.description.chars().take(100).collect();
         let request = CreatePaymentRequest {
             amount: Amount::new(amount.value, to_vipps(amount.currency)),
-            customer,
+            customer: draft.customer,
             customer_interaction: Some(CustomerInteraction::CustomerPresent),
             payment_method: PaymentMethod { kind: PaymentMethodType::Wallet },
             reference: reference.clone(),
-            user_flow: if flow == kasse_api::Flow::Qr { UserFlow::Qr } else { UserFlow::PushMessage },
-            qr_format: (flow == kasse_api::Flow::Qr)
+            user_flow,
+            qr_format: (user_flow == UserFlow::Qr)
                 .then_some(QrFormat { format: QrImageFormat::TextTargetUrl, size: None }),
             payment_description: Some(description.clone()),
+            return_url: draft.return_url,
             minimum_user_age: None,
             industry_data: None,
             profile: None,
-            return_url: None,
             expires_at: None,
             receipt: None,
             metadata: None,
@@ -290,9 +377,9 @@ impl Sales {
         };
         let row = PaymentRow {
             reference: reference.clone(),
-            till_id: till.id.clone(),
+            till_id: draft.till_id.to_owned(),
             msn: store.msn.clone(),
-            flow: flow.as_str().to_owned(),
+            flow: draft.flow.as_str().to_owned(),
             currency: amount.currency.code().to_owned(),
             amount: amount.value,
             status: SaleStatus::Creating.as_str().to_owned(),
@@ -309,15 +396,17 @@ impl Sales {
             created_at: now,
             updated_at: now,
             description: Some(description),
-            customer_label,
-            client_key: client_key.map(str::to_owned),
+            customer_label: draft.customer_label,
+            client_key: draft.client_key.map(str::to_owned),
+            sticker_id: draft.sticker_id.map(str::to_owned),
+            landing_token: draft.landing_token,
         };
         let write = Write::Create(Box::new(request));
         let key = idempotency_key(&reference, OperationKind::Create, 1);
         let body = write.body();
         match self.inner.store.insert_sale(&row, write.record(&row, &key, &body, None)).await {
             Ok(()) => {}
-            Err(StoreError::TillBusy) => return Err(self.busy(till_id, client_key).await?),
+            Err(StoreError::TillBusy) => return Err(self.busy(draft.till_id, draft.client_key).await?),
             Err(e) => return Err(e.into()),
         }
         if let Some(check_in) = &check_in
@@ -334,7 +423,7 @@ impl Sales {
             self.save(&mut row).await?;
             return Err(SaleError::CheckInGone);
         }
-        tracing::info!(%reference, till = %till.id, flow = flow.as_str(), amount = amount.value, "sale recorded");
+        tracing::info!(%reference, till = %draft.till_id, flow = draft.flow.as_str(), amount = amount.value, "sale recorded");
         self.publish(&row).await;
         if let Some(check_in) = check_in {
             self.publish_check_in(&check_in, Some(&reference)).await;
@@ -399,10 +488,10 @@ impl Sales {
     }
 
     /// Sends (or sends again) the recorded create of a sale.
-    async fn send_create(&self, reference: &str) -> Result<Sale, SaleError> {
+    async fn send_create(&self, reference: &str) -> Result<PaymentRow, SaleError> {
         let mut row = self.payment(reference).await?;
         if row.status() != SaleStatus::Creating {
-            return Ok(sale_view(&row));
+            return Ok(row);
         }
         let key = idempotency_key(reference, OperationKind::Create, 1);
         match self.send(&mut row, &key).await? {
@@ -413,7 +502,7 @@ impl Sales {
                 self.save(&mut row).await?;
             }
         }
-        Ok(sale_view(&row))
+        Ok(row)
     }
 
     /// Cancels a sale. Before the customer approves, only the request is cancelled
@@ -830,6 +919,22 @@ impl Sales {
         };
         tracing::info!(till = %till.id, merchant_qr_id = %event.merchant_qr_id, "customer checked in");
         self.publish_check_in(&row, None).await;
+        if till.charge_on_check_in
+            && let Some(presented) = self.inner.store.take_presented(&till.id).await?
+        {
+            // The till is set to charge whoever checks in with what it presents.
+            let currency =
+                kasse_api::Currency::from_code(&presented.currency).unwrap_or(kasse_api::Currency::Nok);
+            let new = NewSale {
+                amount: Money::new(presented.amount, currency),
+                description: presented.description.clone(),
+                payer: Payer::CheckIn { check_in: row.id.clone() },
+            };
+            if let Err(e) = self.start(&till.id, new, None).await {
+                tracing::warn!(till = %till.id, error = %e, "could not charge a check-in; the amount stays presented");
+                self.inner.store.present(&presented, crate::now_ms()).await?;
+            }
+        }
         Ok(())
     }
 
@@ -890,6 +995,11 @@ impl Sales {
     }
 
     async fn publish(&self, row: &PaymentRow) {
+        self.publish_landing(row).await;
+        if row.till_id.is_empty() {
+            // An open-amount sticker's payment: no till follows it.
+            return;
+        }
         let event = TillEvent::Sale { sale: sale_view(row) };
         if let Err(e) = self.inner.live.publish(&row.till_id, &event).await {
             // The stored row is the truth; a browser that missed this reloads it.

@@ -160,6 +160,8 @@ mod tests {
             description: None,
             customer_label: None,
             client_key: None,
+            sticker_id: None,
+            landing_token: None,
         }
     }
 

@@ -1,0 +1,222 @@
+//! Payments started by customers on a sticker's landing page, and what tills present to their
+//! stickers. A till's sticker can charge only the amount the till presents, once; an
+//! open-amount sticker only an amount within its bounds. The customer follows the payment by an
+//! unguessable token, never by its reference.
+
+use kasse_api::{
+    Country, Flow, LandingEvent, LandingPayment, Money, Msisdn, NewLandingPayment, OpenAmount, Presented,
+    SaleStatus, StickerInfo,
+};
+use kasse_vipps::epayment::Customer;
+
+use super::status::currency_of;
+use super::{Draft, SaleError, Sales};
+use crate::config::{StickerConfig, StoreConfig, TillConfig};
+use crate::store::{PaymentRow, PresentedRow};
+
+/// A sticker is a till's (it pays what the till presents) or stands alone with open amounts.
+enum Sticker<'a> {
+    Till(&'a TillConfig),
+    Open(&'a StickerConfig),
+}
+
+impl Sales {
+    fn sticker_of(&self, id: &str) -> Result<(Sticker<'_>, &StoreConfig), SaleError> {
+        let config = &self.inner.config;
+        let sticker = match config.tills.iter().find(|t| t.redirect_sticker.as_deref() == Some(id)) {
+            Some(till) => Sticker::Till(till),
+            None => Sticker::Open(
+                config
+                    .stickers
+                    .iter()
+                    .find(|s| s.id == id)
+                    .ok_or_else(|| SaleError::UnknownSticker(id.to_owned()))?,
+            ),
+        };
+        let store_id = match &sticker {
+            Sticker::Till(till) => &till.store,
+            Sticker::Open(open) => &open.store,
+        };
+        let store = config.store(store_id).ok_or_else(|| SaleError::UnknownSticker(id.to_owned()))?;
+        Ok((sticker, store))
+    }
+
+    /// Presents an amount to the till's sticker: the next customer who scans it pays this.
+    pub async fn present(&self, till_id: &str, presented: &Presented) -> Result<Presented, SaleError> {
+        let till = self.till(till_id)?;
+        let store = self.store_of(till)?;
+        if presented.amount.currency != store.currency {
+            return Err(SaleError::WrongCurrency { expected: store.currency });
+        }
+        presented.amount.check_payable()?;
+        let description = presented.description.as_ref().map(|d| d.trim().to_owned());
+        if description.as_ref().is_some_and(|d| !(3..=100).contains(&d.chars().count())) {
+            return Err(SaleError::BadDescription);
+        }
+        let row = PresentedRow {
+            till_id: till.id.clone(),
+            amount: presented.amount.value,
+            currency: presented.amount.currency.code().to_owned(),
+            description: description.clone(),
+        };
+        self.inner.store.present(&row, crate::now_ms()).await?;
+        Ok(Presented { amount: presented.amount, description })
+    }
+
+    /// Takes back what the till presented.
+    pub async fn withdraw(&self, till_id: &str) -> Result<(), SaleError> {
+        self.till(till_id)?;
+        self.inner.store.take_presented(till_id).await?;
+        Ok(())
+    }
+
+    /// What the till presents now.
+    pub async fn presented(&self, till_id: &str) -> Result<Option<Presented>, SaleError> {
+        self.till(till_id)?;
+        Ok(self.inner.store.presented(till_id).await?.map(|row| presented_view(&row)))
+    }
+
+    /// What the landing page of a sticker shows.
+    pub async fn sticker(&self, id: &str) -> Result<StickerInfo, SaleError> {
+        let (sticker, store) = self.sticker_of(id)?;
+        let country = Country::of_currency(store.currency);
+        Ok(match sticker {
+            Sticker::Till(till) => StickerInfo {
+                id: id.to_owned(),
+                merchant: store.name.clone(),
+                place: till.name.clone(),
+                country,
+                presented: self.inner.store.presented(&till.id).await?.map(|row| presented_view(&row)),
+                open: None,
+            },
+            Sticker::Open(open) => StickerInfo {
+                id: id.to_owned(),
+                merchant: store.name.clone(),
+                place: open.description.clone(),
+                country,
+                presented: None,
+                open: Some(OpenAmount {
+                    min: Money::new(open.min, store.currency),
+                    max: Money::new(open.max, store.currency),
+                }),
+            },
+        })
+    }
+
+    /// A customer asks to pay at a sticker: by phone number (a push to the app), or by opening
+    /// the app from the page (an app switch that returns to the page).
+    pub async fn pay_at_sticker(
+        &self,
+        id: &str,
+        request: NewLandingPayment,
+    ) -> Result<LandingPayment, SaleError> {
+        let (sticker, store) = self.sticker_of(id)?;
+        // Read the number before anything is taken: a mistyped number changes nothing.
+        let msisdn = request
+            .phone_number
+            .as_deref()
+            .map(|typed| {
+                Msisdn::parse(typed, request.country.unwrap_or_else(|| Country::of_currency(store.currency)))
+            })
+            .transpose()?;
+        let (till_id, amount, description, taken) = match sticker {
+            Sticker::Till(till) => {
+                // Taken atomically: two customers scanning at once cannot both pay it.
+                let presented =
+                    self.inner.store.take_presented(&till.id).await?.ok_or(SaleError::NothingToPay)?;
+                let amount = Money::new(presented.amount, store.currency);
+                let description =
+                    presented.description.clone().unwrap_or_else(|| format!("{}, {}", store.name, till.name));
+                (till.id.as_str(), amount, description, Some(presented))
+            }
+            Sticker::Open(open) => {
+                let amount = request.amount.ok_or(SaleError::NothingToPay)?;
+                if amount.currency != store.currency {
+                    return Err(SaleError::WrongCurrency { expected: store.currency });
+                }
+                if !(open.min..=open.max).contains(&amount.value) {
+                    return Err(SaleError::OutsideBounds { min: open.min, max: open.max });
+                }
+                ("", amount, open.description.clone(), None)
+            }
+        };
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let (flow, customer, customer_label, return_url) = if let Some(msisdn) = &msisdn {
+            (Flow::Sticker, Some(Customer::phone_number(msisdn.as_str())), Some(msisdn.masked()), None)
+        } else {
+            // The app switches back to this page, which then follows the payment by its token.
+            let back =
+                self.inner.public_url.join(&format!("q/{id}?payment={token}")).map(|u| u.to_string()).ok();
+            (Flow::AppSwitch, None, None, back)
+        };
+        let draft = Draft {
+            till_id,
+            reference_prefix: if till_id.is_empty() { id } else { till_id },
+            store,
+            amount,
+            description,
+            flow,
+            customer,
+            customer_label,
+            return_url,
+            client_key: None,
+            sticker_id: Some(id),
+            landing_token: Some(token),
+        };
+        match self.create(draft, None).await {
+            Ok(row) => Ok(self.landing_view(&row)),
+            Err(e) => {
+                // The payment was not made: what the till presented is there for the next try.
+                if let Some(presented) = taken {
+                    self.inner.store.present(&presented, crate::now_ms()).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A landing-page payment by its token.
+    pub async fn landing_payment(&self, token: &str) -> Result<LandingPayment, SaleError> {
+        let row = self.inner.store.payment_by_landing_token(token).await?.ok_or(SaleError::UnknownPayment)?;
+        Ok(self.landing_view(&row))
+    }
+
+    /// The customer's view of a landing-page payment.
+    pub(super) fn landing_view(&self, row: &PaymentRow) -> LandingPayment {
+        let merchant = self.inner.config.store_by_msn(&row.msn).map(|s| s.name.clone()).unwrap_or_default();
+        let status = row.status();
+        LandingPayment {
+            token: row.landing_token.clone().unwrap_or_default(),
+            sticker: row.sticker_id.clone().unwrap_or_default(),
+            merchant,
+            amount: Money::new(row.amount, currency_of(row)),
+            description: row.description.clone(),
+            status,
+            phone: row.customer_label.clone(),
+            redirect_url: row
+                .qr
+                .clone()
+                .filter(|_| row.flow == Flow::AppSwitch.as_str() && status == SaleStatus::AwaitingCustomer),
+            expires_at_ms: row.expires_at,
+        }
+    }
+
+    /// Tells a landing page following `row` what changed.
+    pub(super) async fn publish_landing(&self, row: &PaymentRow) {
+        let Some(token) = &row.landing_token else { return };
+        let event = LandingEvent::Payment { payment: self.landing_view(row) };
+        if let Err(e) = self.inner.live.publish(&landing_channel(token), &event).await {
+            tracing::error!(reference = %row.reference, error = %e, "could not publish a landing event");
+        }
+    }
+}
+
+/// The live-event channel of a landing-page payment (till ids never contain `:`).
+pub fn landing_channel(token: &str) -> String {
+    format!("landing:{token}")
+}
+
+fn presented_view(row: &PresentedRow) -> Presented {
+    let currency = kasse_api::Currency::from_code(&row.currency).unwrap_or(kasse_api::Currency::Nok);
+    Presented { amount: Money::new(row.amount, currency), description: row.description.clone() }
+}
