@@ -3,7 +3,8 @@
 //! cores, as they do when the server's load tests run against it).
 //!
 //! Run by `cargo xtask bench` (or `cargo bench -p kasse-sim --bench throughput`). It reports
-//! figures; it never fails on them. Results also go to `target/bench/sim-throughput.json`.
+//! figures; it never fails on them. Results also go to `bench/sim-throughput.json` in cargo's
+//! target directory (`$CARGO_TARGET_DIR`, else `target/`), where `cargo xtask bench` looks.
 
 #![allow(
     clippy::print_stdout,
@@ -121,6 +122,16 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// Cargo's target directory, found as xtask finds it: `$CARGO_TARGET_DIR` when set (relative to
+/// the workspace root, where cargo runs), else `target/` there.
+fn target_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -176,7 +187,7 @@ async fn main() {
         "createMs": { "p50": millis(percentile(&creates, 0.5)), "p95": millis(percentile(&creates, 0.95)), "p99": millis(percentile(&creates, 0.99)) },
         "getMs": { "p50": millis(percentile(&gets, 0.5)), "p95": millis(percentile(&gets, 0.95)), "p99": millis(percentile(&gets, 0.99)) },
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("sim-throughput.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     sim.stop();

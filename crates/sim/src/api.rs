@@ -15,19 +15,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{
-    CancelModificationRequest, CreatePaymentRequest, CreatePaymentResponse, ForceApprove,
-    ModificationRequest, QrImageFormat, UserFlow,
+    Amount, CancelModificationRequest, CreatePaymentRequest, CreatePaymentResponse, ForceApprove,
+    ModificationRequest, ModificationResponse, QrImageFormat, UserFlow,
 };
 use kasse_vipps::headers as h;
 use kasse_vipps::token::AuthorizationTokenResponse;
 use kasse_vipps::webhooks::RegisterRequest;
-use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
 
 use crate::Sim;
 use crate::config::SalesUnit;
 use crate::error::SimError;
-use crate::world::{MagicAmount, ReceivedWrite, Replay, SystemHeaders, World};
-use crate::{faults, validate};
+use crate::http::{Msn, authenticate, header, json, parse, parse_value, system_headers, with_retry_after};
+use crate::limits::Read;
+use crate::validate;
+use crate::world::{MagicAmount, Operation, ReceivedWrite, Replay, World};
 
 /// The platform API routes.
 pub fn router() -> Router<Arc<Sim>> {
@@ -44,35 +47,6 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/webhooks/v1/webhooks/{id}", delete(delete_webhook))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SimError> {
-    serde_json::from_slice(body)
-        .map_err(|e| SimError::validation("body", &format!("The request body is not valid: {e}")))
-}
-
-fn system_headers(headers: &HeaderMap) -> SystemHeaders {
-    let get = |name| header(headers, name).map(str::to_owned);
-    SystemHeaders {
-        system_name: get(h::SYSTEM_NAME),
-        system_version: get(h::SYSTEM_VERSION),
-        plugin_name: get(h::SYSTEM_PLUGIN_NAME),
-        plugin_version: get(h::SYSTEM_PLUGIN_VERSION),
-    }
-}
-
-fn authenticate(world: &World, headers: &HeaderMap, now: DateTime<Utc>) -> Result<SalesUnit, SimError> {
-    let bearer = header(headers, header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "));
-    world.authenticate(bearer, header(headers, h::SUBSCRIPTION_KEY), header(headers, h::MSN), now).cloned()
-}
-
 async fn access_token(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
     let now = sim.clock.now();
     let issued = sim.world().issue_token(
@@ -84,7 +58,7 @@ async fn access_token(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Respon
     match issued {
         Ok((token, expires_at)) => {
             let lifetime = (expires_at - now).num_seconds();
-            json_response(
+            json(
                 StatusCode::OK,
                 &AuthorizationTokenResponse {
                     token_type: "Bearer".to_owned(),
@@ -101,109 +75,201 @@ async fn access_token(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Respon
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Idempotent writes
+// ------------------------------------------------------------------------------------------------
+
+/// The title of error 4020.
+const KEY_EXISTS: &str = "Idempotency error (key already exists)";
+
 /// What an idempotent write needs to know besides its body.
 struct Write<'a> {
-    operation: &'static str,
-    /// From the path, or for a create from the body.
+    operation: Operation,
+    /// From the path, or for a create from the body ("" when it has none).
     reference: &'a str,
-    /// ePayment's error code for "same key, different request" on this operation.
+    /// ePayment's error code for the same key with the same operation and another body.
     conflict: (u32, &'static str),
 }
 
+/// A write's body, parsed once: its JSON value serves both the idempotency check and the handler.
+struct Body<'a> {
+    raw: &'a [u8],
+    json: Option<Value>,
+}
+
+impl<'a> Body<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        Self { raw, json: serde_json::from_slice(raw).ok() }
+    }
+
+    /// The request as the platform compares it: its JSON value, so key order and whitespace do
+    /// not make a request different.
+    fn fingerprint(&self) -> String {
+        self.json.as_ref().map_or_else(|| String::from_utf8_lossy(self.raw).into_owned(), Value::to_string)
+    }
+
+    /// The body as `T`. Only a body that is not JSON at all is read again, for serde's message.
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, SimError> {
+        match &self.json {
+            Some(value) => parse_value(value, "body"),
+            None => parse(self.raw, "body"),
+        }
+    }
+}
+
+/// What a write was answered: the status and the very bytes, and whether it changed anything.
+struct Answer {
+    status: StatusCode,
+    body: Vec<u8>,
+    applied: bool,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    /// A refusal: `e` (with its `instance` set) as its problem body.
+    fn refused(e: &SimError) -> Self {
+        Self {
+            status: StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            body: serde_json::to_vec(&e.problem()).unwrap_or_default(),
+            applied: false,
+            retry_after: None,
+        }
+    }
+
+    /// Whether the same key and request get this answer again: successes and refusals do; a 5xx
+    /// or 429 says nothing about the request, so retrying it is worth it.
+    fn is_replayable(&self) -> bool {
+        self.status.is_success()
+            || (self.status.is_client_error() && self.status != StatusCode::TOO_MANY_REQUESTS)
+    }
+
+    fn into_response(self) -> Response {
+        let content_type =
+            if self.status.is_success() { "application/json" } else { "application/problem+json" };
+        let response = (self.status, [(header::CONTENT_TYPE, content_type)], self.body).into_response();
+        with_retry_after(response, self.retry_after)
+    }
+}
+
+/// What a write changes once admitted and not a replay: a status and body, or a refusal.
 type Outcome = Result<(StatusCode, Vec<u8>), SimError>;
 
+/// An authenticated write call, as its steps see it.
+struct Call<'a> {
+    unit: SalesUnit,
+    key: Option<&'a str>,
+    path: &'a str,
+    now: DateTime<Utc>,
+}
+
 /// Runs a write under the platform's idempotency rules: the same key with the same request replays
-/// the first answer (errors included, but not 5xx/429); with another request it is a 409.
+/// the first answer (errors included, but not 5xx/429); with another request it is a 409. Once the
+/// caller is known, every outcome goes on the payment's record, refusals included.
 fn idempotent(
     sim: &Sim,
     headers: &HeaderMap,
     path: &str,
-    body: &[u8],
+    body: &Body<'_>,
     write: &Write<'_>,
     apply: impl FnOnce(&mut World, &SalesUnit, Option<String>, DateTime<Utc>) -> Outcome,
 ) -> Response {
     let now = sim.clock.now();
     let mut world = sim.world_now();
-    let received = |applied: bool, status: StatusCode| ReceivedWrite {
-        operation: write.operation,
-        idempotency_key: header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned),
-        system: system_headers(headers),
-        applied,
-        status: status.as_u16(),
+    let unit = match authenticate(&world, headers, Msn::Required, now) {
+        Ok(unit) => unit,
+        // Nobody's call yet: the gateway turns it away before any payment hears of it.
+        Err(e) => return e.at(path).into_response(),
     };
-    let mut retry_after = None;
-    let outcome = (|| {
-        let unit = authenticate(&world, headers, now)?;
-        // Replays and refusals count too: the limit is on calls, whatever becomes of them. A
-        // create without a readable reference has nothing to be counted against.
-        if !write.reference.is_empty()
-            && let Err(throttled) = sim.faults.admit_write(write.operation, &unit.msn, write.reference, now)
-        {
-            world.note_received(&unit.msn, write.reference, received(false, StatusCode::TOO_MANY_REQUESTS));
-            retry_after = Some(throttled.retry_after);
-            return Err(throttled.error);
-        }
-        let key = header(headers, h::IDEMPOTENCY_KEY).map(str::to_owned);
-        if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 50) {
-            return Err(SimError::validation(
-                "Idempotency-Key",
-                "The Idempotency-Key must be 1 to 50 characters.",
-            ));
-        }
-        let fingerprint = fingerprint(write.operation, write.reference, body);
-        if let Some(replay) = key.as_ref().and_then(|key| world.replay(&unit.msn, key)) {
-            if replay.fingerprint != fingerprint {
-                return Err(SimError::idempotency_conflict(write.conflict.0, write.conflict.1));
-            }
-            let replay = replay.clone();
-            let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
-            world.note_received(&unit.msn, write.reference, received(false, status));
-            return Ok((status, replay.body));
-        }
-        let result = apply(&mut world, &unit, key.clone(), now).map_err(|e| e.at(path));
-        let (status, bytes) = match &result {
-            Ok((status, bytes)) => (*status, bytes.clone()),
-            Err(e) => (
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                serde_json::to_vec(&e.problem()).unwrap_or_default(),
-            ),
-        };
-        let replayable =
-            status.is_success() || (status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS);
-        if let Some(key) = key.filter(|_| replayable) {
-            world.remember(
-                &unit.msn,
-                &key,
-                Replay { fingerprint, status: status.as_u16(), body: bytes.clone() },
-            );
-        }
-        // A successful create is on the record from the start; a refused one is noted on the
-        // payment whose reference it tried to reuse, if any.
-        if write.operation != "create" || !status.is_success() {
-            world.note_received(&unit.msn, write.reference, received(status.is_success(), status));
-        }
-        // The first answer goes out as the very bytes stored for replay.
-        Ok((status, bytes))
-    })();
+    let call = Call { unit, key: header(headers, h::IDEMPOTENCY_KEY), path, now };
+    let answer = match admit(sim, &call, write) {
+        Ok(()) => replay_or_apply(&mut world, &call, write, body, apply),
+        Err(refusal) => refusal,
+    };
+    let received = ReceivedWrite {
+        operation: write.operation,
+        idempotency_key: call.key.map(str::to_owned),
+        system: system_headers(headers),
+        applied: answer.applied,
+        status: answer.status.as_u16(),
+    };
+    world.note_received(&call.unit.msn, write.reference, received);
     sim.flush(&mut world);
     drop(world);
-    let response = match outcome {
-        Ok((status, bytes)) => {
-            let content_type =
-                if status.is_success() { "application/json" } else { "application/problem+json" };
-            (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
-        }
-        Err(e) => e.at(path).into_response(),
-    };
-    faults::with_retry_after(response, retry_after)
+    answer.into_response()
 }
 
-/// The request as the platform compares it: operation, reference and the body's JSON value (key
-/// order and whitespace do not make a request different).
-fn fingerprint(operation: &str, reference: &str, body: &[u8]) -> String {
-    let canonical = serde_json::from_slice::<serde_json::Value>(body)
-        .map_or_else(|_| String::from_utf8_lossy(body).into_owned(), |v| v.to_string());
-    format!("{operation}\n{reference}\n{canonical}")
+/// Lets a write in, or turns it away before anything happens to it: over the rate limit (429),
+/// or with an Idempotency-Key the platform cannot keep (400). Neither uses up the key.
+fn admit(sim: &Sim, call: &Call<'_>, write: &Write<'_>) -> Result<(), Answer> {
+    // Replays and refusals count too: the limit is on calls, whatever becomes of them. A create
+    // without a readable reference has nothing to be counted against.
+    if !write.reference.is_empty()
+        && let Err(throttled) =
+            sim.limits.admit_write(write.operation, &call.unit.msn, write.reference, call.now)
+    {
+        let answer = Answer::refused(&throttled.error.at(call.path));
+        return Err(Answer { retry_after: Some(throttled.retry_after), ..answer });
+    }
+    if call.key.is_some_and(|k| k.is_empty() || k.len() > 50) {
+        let e = SimError::validation("Idempotency-Key", "The Idempotency-Key must be 1 to 50 characters.");
+        return Err(Answer::refused(&e.at(call.path)));
+    }
+    Ok(())
+}
+
+/// The answer to an admitted write: the stored one when its key comes again with the same
+/// request, else a fresh one from `apply`, stored for next time if replayable. A key that comes
+/// again with another request is a 409, which is not stored: the first answer stays the key's.
+fn replay_or_apply(
+    world: &mut World,
+    call: &Call<'_>,
+    write: &Write<'_>,
+    body: &Body<'_>,
+    apply: impl FnOnce(&mut World, &SalesUnit, Option<String>, DateTime<Utc>) -> Outcome,
+) -> Answer {
+    let fingerprint = body.fingerprint();
+    if let Some(replay) = call.key.and_then(|key| world.replay(&call.unit.msn, key)) {
+        let conflict = if replay.operation != write.operation || replay.reference != write.reference {
+            Some(SimError::domain(
+                409,
+                4020,
+                KEY_EXISTS,
+                "This Idempotency-Key was used before for another operation or payment. Use a new key for a new operation.",
+            ))
+        } else if replay.fingerprint != fingerprint {
+            Some(SimError::idempotency_conflict(write.conflict.0, write.conflict.1))
+        } else {
+            None
+        };
+        return match conflict {
+            Some(e) => Answer::refused(&e.at(call.path)),
+            None => Answer {
+                status: StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK),
+                body: replay.body.clone(),
+                applied: false,
+                retry_after: None,
+            },
+        };
+    }
+    let answer = match apply(world, &call.unit, call.key.map(str::to_owned), call.now) {
+        Ok((status, body)) => Answer { status, body, applied: true, retry_after: None },
+        Err(e) => Answer::refused(&e.at(call.path)),
+    };
+    if let Some(key) = call.key.filter(|_| answer.is_replayable()) {
+        let replay = Replay {
+            operation: write.operation,
+            reference: write.reference.to_owned(),
+            fingerprint,
+            status: answer.status.as_u16(),
+            body: answer.body.clone(),
+        };
+        world.remember(&call.unit.msn, key, replay);
+    }
+    answer
+}
+
+fn key_required() -> SimError {
+    SimError::validation("Idempotency-Key", "The Idempotency-Key header is required.")
 }
 
 async fn create_payment(
@@ -212,46 +278,98 @@ async fn create_payment(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let reference = reference_in(&body);
-    let write = Write { operation: "create", reference: &reference, conflict: (4020, "Idempotency error") };
-    let base = sim.base_url.clone();
-    let system = system_headers(&headers);
-    idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
-        if key.is_none() {
-            return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key header is required."));
-        }
-        let request: CreatePaymentRequest = parse(&body)?;
+    let body = Body::new(&body);
+    // Read leniently: a refused create is still counted, and noted, against the reference it names.
+    let reference = body.json.as_ref().and_then(|b| b.get("reference")).and_then(Value::as_str);
+    let write = Write {
+        operation: Operation::Create,
+        reference: reference.unwrap_or_default(),
+        conflict: (4020, KEY_EXISTS),
+    };
+    let apply = |world: &mut World, unit: &SalesUnit, key: Option<String>, now: DateTime<Utc>| {
+        let key = key.ok_or_else(key_required)?;
+        let request: CreatePaymentRequest = body.parse()?;
         validate::create_request(&request, unit, &world.config.customers, now)?;
-        // A check-in token is valid only at the sales unit scanned, for 15 minutes (4050 if not).
-        if let Some(token) = request.customer.as_ref().and_then(|c| c.customer_token.as_deref()) {
-            sim.qr.check_customer_token(token, &unit.msn, now)?;
+        let customer_phone = customer_phone(&sim, world, &request, &unit.msn, now)?;
+        if request.user_flow == UserFlow::PushMessage
+            && let Some(customer) = customer_phone.as_deref().and_then(|p| world.config.customer(p))
+        {
+            validate::old_enough(request.minimum_user_age, customer)?;
         }
         let user_flow = request.user_flow;
         let qr_format = request.qr_format.map_or(QrImageFormat::ImageSvg, |f| f.format);
         let reference = request.reference.clone();
-        let token = world.create(&unit.msn, request, key, system, now)?;
-        let link = |path: &str| base.join(path).map(|u| u.to_string()).ok();
-        let redirect_url = match user_flow {
-            UserFlow::PushMessage => None,
-            UserFlow::Qr => match qr_format {
-                QrImageFormat::TextTargetUrl => link(&format!("sim/pay/{token}")),
-                QrImageFormat::ImageSvg => link(&format!("sim/qr-image/{token}?format=svg")),
-                QrImageFormat::ImagePng => link(&format!("sim/qr-image/{token}?format=png")),
-            },
-            UserFlow::WebRedirect | UserFlow::NativeRedirect => link(&format!("sim/pay/{token}")),
-        };
+        let token = world.create(&unit.msn, request, Some(key), customer_phone, now)?;
+        let redirect_url = redirect_url(&sim.base_url, user_flow, qr_format, &token);
         let body = serde_json::to_vec(&CreatePaymentResponse { redirect_url, reference }).unwrap_or_default();
         Ok((StatusCode::CREATED, body))
-    })
+    };
+    idempotent(&sim, &headers, uri.path(), &body, &write, apply)
 }
 
-/// The `reference` of a create body, or "" when there is none to read.
-fn reference_in(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct JustTheReference {
-        reference: String,
+/// The phone number of the customer a create request names, however it names them. A check-in's
+/// customer token must be valid at this sales unit (4050 if not); the payment stays that
+/// customer's after the token expires.
+fn customer_phone(
+    sim: &Sim,
+    world: &World,
+    request: &CreatePaymentRequest,
+    msn: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, SimError> {
+    let Some(customer) = &request.customer else { return Ok(None) };
+    if let Some(token) = &customer.customer_token {
+        // The world is locked before the QR state, as everywhere.
+        return Ok(Some(sim.qr.check_customer_token(token, msn, now)?.phone_number));
     }
-    serde_json::from_slice::<JustTheReference>(body).map(|r| r.reference).unwrap_or_default()
+    let by_qr = |qr: &String| {
+        world.config.customers.iter().find(|c| c.personal_qr() == *qr).map(|c| c.phone_number.clone())
+    };
+    Ok(customer.phone_number.clone().or_else(|| customer.personal_qr.as_ref().and_then(by_qr)))
+}
+
+/// Where a created payment sends its customer: the pay page, or its QR code; nowhere for a push.
+fn redirect_url(base: &Url, user_flow: UserFlow, qr_format: QrImageFormat, token: &str) -> Option<String> {
+    let path = match (user_flow, qr_format) {
+        (UserFlow::PushMessage, _) => return None,
+        (UserFlow::Qr, QrImageFormat::ImageSvg) => format!("sim/qr-image/{token}?format=svg"),
+        (UserFlow::Qr, QrImageFormat::ImagePng) => format!("sim/qr-image/{token}?format=png"),
+        (UserFlow::Qr, QrImageFormat::TextTargetUrl)
+        | (UserFlow::WebRedirect | UserFlow::NativeRedirect, _) => {
+            format!("sim/pay/{token}")
+        }
+    };
+    base.join(&path).map(|u| u.to_string()).ok()
+}
+
+/// A change of amount (capture or refund) in a World.
+type ChangeAmount = fn(
+    &mut World,
+    &str,
+    &str,
+    Amount,
+    Option<String>,
+    DateTime<Utc>,
+) -> Result<ModificationResponse, SimError>;
+
+/// Capture and refund: a `ModificationRequest` in, a `ModificationResponse` out.
+fn change_amount(
+    sim: &Sim,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+    write: &Write<'_>,
+    change: ChangeAmount,
+) -> Response {
+    let body = Body::new(body);
+    let apply = |world: &mut World, unit: &SalesUnit, key: Option<String>, now: DateTime<Utc>| {
+        let key = key.ok_or_else(key_required)?;
+        let request: ModificationRequest = body.parse()?;
+        let response =
+            change(world, &unit.msn, write.reference, request.modification_amount, Some(key), now)?;
+        Ok((StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default()))
+    };
+    idempotent(sim, headers, path, &body, write, apply)
 }
 
 async fn capture(
@@ -262,18 +380,11 @@ async fn capture(
     body: Bytes,
 ) -> Response {
     let write = Write {
-        operation: "capture",
+        operation: Operation::Capture,
         reference: &reference,
         conflict: (4010, "Capture idempotency conflict"),
     };
-    idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
-        if key.is_none() {
-            return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key header is required."));
-        }
-        let request: ModificationRequest = parse(&body)?;
-        let response = world.capture(&unit.msn, &reference, request.modification_amount, key, now)?;
-        Ok((StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default()))
-    })
+    change_amount(&sim, &headers, uri.path(), &body, &write, World::capture)
 }
 
 async fn refund(
@@ -283,16 +394,12 @@ async fn refund(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let write =
-        Write { operation: "refund", reference: &reference, conflict: (4150, "Refund idempotency conflict") };
-    idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
-        if key.is_none() {
-            return Err(SimError::validation("Idempotency-Key", "The Idempotency-Key header is required."));
-        }
-        let request: ModificationRequest = parse(&body)?;
-        let response = world.refund(&unit.msn, &reference, request.modification_amount, key, now)?;
-        Ok((StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default()))
-    })
+    let write = Write {
+        operation: Operation::Refund,
+        reference: &reference,
+        conflict: (4150, "Refund idempotency conflict"),
+    };
+    change_amount(&sim, &headers, uri.path(), &body, &write, World::refund)
 }
 
 async fn cancel(
@@ -302,16 +409,22 @@ async fn cancel(
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let write = Write { operation: "cancel", reference: &reference, conflict: (4020, "Idempotency error") };
-    idempotent(&sim, &headers, uri.path(), &body, &write, |world, unit, key, now| {
+    let write = Write { operation: Operation::Cancel, reference: &reference, conflict: (4020, KEY_EXISTS) };
+    let body = Body::new(&body);
+    let apply = |world: &mut World, unit: &SalesUnit, key: Option<String>, now: DateTime<Utc>| {
         // The body is optional, and the key only recommended, on cancel.
         let request: CancelModificationRequest =
-            if body.is_empty() { CancelModificationRequest::default() } else { parse(&body)? };
+            if body.raw.is_empty() { CancelModificationRequest::default() } else { body.parse()? };
         let transaction_only = request.cancel_transaction_only.unwrap_or(false);
         let response = world.cancel(&unit.msn, &reference, transaction_only, key, now)?;
         Ok((StatusCode::OK, serde_json::to_vec(&response).unwrap_or_default()))
-    })
+    };
+    idempotent(&sim, &headers, uri.path(), &body, &write, apply)
 }
+
+// ------------------------------------------------------------------------------------------------
+// Reads and the test environment's force approve
+// ------------------------------------------------------------------------------------------------
 
 async fn get_payment(
     State(sim): State<Arc<Sim>>,
@@ -319,14 +432,14 @@ async fn get_payment(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    read(&sim, &headers, uri.path(), ("get", &reference), |world, unit| {
+    read(&sim, &headers, uri.path(), (Read::Payment, &reference), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         let mut view = payment.view();
         if matches!(payment.request.user_flow, UserFlow::WebRedirect | UserFlow::NativeRedirect) {
             view.redirect_url =
                 sim.base_url.join(&format!("sim/pay/{}", payment.token)).ok().map(|u| u.to_string());
         }
-        Ok(json_response(StatusCode::OK, &view))
+        Ok(json(StatusCode::OK, &view))
     })
 }
 
@@ -336,9 +449,9 @@ async fn get_events(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    read(&sim, &headers, uri.path(), ("events", &reference), |world, unit| {
+    read(&sim, &headers, uri.path(), (Read::Events, &reference), |world, unit| {
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
-        Ok(json_response(StatusCode::OK, &payment.events))
+        Ok(json(StatusCode::OK, &payment.events))
     })
 }
 
@@ -351,28 +464,26 @@ fn not_found() -> SimError {
     )
 }
 
-/// Answers a GET (`operation`, e.g. `"get"`, of `reference`) within the read rate limit.
+/// Answers a GET (`read` of `reference`) within the read rate limit.
 fn read(
     sim: &Sim,
     headers: &HeaderMap,
     path: &str,
-    (operation, reference): (&'static str, &str),
+    (read, reference): (Read, &str),
     answer: impl FnOnce(&World, &SalesUnit) -> Result<Response, SimError>,
 ) -> Response {
     let now = sim.clock.now();
     let world = sim.world_now();
     let mut retry_after = None;
-    let response = authenticate(&world, headers, now).and_then(|unit| {
-        if let Err(throttled) =
-            sim.faults.admit_read(operation, unit.subscription_key.expose(), reference, now)
-        {
+    let response = authenticate(&world, headers, Msn::Required, now).and_then(|unit| {
+        if let Err(throttled) = sim.limits.admit_read(read, unit.subscription_key.expose(), reference, now) {
             retry_after = Some(throttled.retry_after);
             return Err(throttled.error);
         }
         answer(&world, &unit)
     });
     drop(world);
-    faults::with_retry_after(response.unwrap_or_else(|e| e.at(path).into_response()), retry_after)
+    with_retry_after(response.unwrap_or_else(|e| e.at(path).into_response()), retry_after)
 }
 
 async fn force_approve(
@@ -385,15 +496,13 @@ async fn force_approve(
     let now = sim.clock.now();
     let mut world = sim.world();
     let outcome = (|| {
-        let unit = authenticate(&world, &headers, now)?;
-        let request: ForceApprove = if body.is_empty() { ForceApprove::default() } else { parse(&body)? };
+        let unit = authenticate(&world, &headers, Msn::Required, now)?;
+        let request: ForceApprove =
+            if body.is_empty() { ForceApprove::default() } else { parse(&body, "body")? };
         let payment = world.payment(&unit.msn, &reference).ok_or_else(not_found)?;
         let token_matches = request.token.as_deref().is_some_and(|t| t == payment.token);
-        let customer_known = request
-            .customer
-            .as_ref()
-            .and_then(|c| c.phone_number.as_deref())
-            .is_some_and(|p| world.config.customers.iter().any(|c| c.phone_number == p));
+        let customer = request.customer.as_ref().and_then(|c| c.phone_number.as_deref());
+        let customer_known = customer.is_some_and(|p| world.config.customer(p).is_some());
         if !token_matches && !customer_known {
             return Err(SimError::domain(
                 400,
@@ -415,7 +524,9 @@ async fn force_approve(
                 ),
             ));
         }
-        world.approve(&unit.msn, &reference, now)
+        // Whoever approves must be old enough: the customer named here, else the one it was for.
+        let approver = customer.map(str::to_owned).or_else(|| payment.customer_phone.clone());
+        world.approve(&unit.msn, &reference, approver.as_deref(), now)
     })();
     sim.flush(&mut world);
     drop(world);
@@ -425,20 +536,28 @@ async fn force_approve(
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Webhooks API
+// ------------------------------------------------------------------------------------------------
+
+/// The sales unit of a Webhooks API call. The `Merchant-Serial-Number` header is optional here
+/// (reference/vipps-apis.md §1, §5): without it, the credentials name the unit.
+fn webhooks_caller(sim: &Sim, headers: &HeaderMap) -> Result<SalesUnit, SimError> {
+    authenticate(&sim.world(), headers, Msn::Optional, sim.clock.now())
+}
+
 async fn register_webhook(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
     body: Bytes,
 ) -> Response {
-    let now = sim.clock.now();
-    let unit = authenticate(&sim.world(), &headers, now);
-    let outcome = unit.and_then(|unit| {
-        let request: RegisterRequest = parse(&body)?;
+    let outcome = webhooks_caller(&sim, &headers).and_then(|unit| {
+        let request: RegisterRequest = parse(&body, "body")?;
         sim.deliveries.register(&unit.msn, &request)
     });
     match outcome {
-        Ok(registered) => json_response(StatusCode::CREATED, &registered),
+        Ok(registered) => json(StatusCode::CREATED, &registered),
         Err(e) => e.at(uri.path()).into_response(),
     }
 }
@@ -448,10 +567,8 @@ async fn list_webhooks(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let now = sim.clock.now();
-    let unit = authenticate(&sim.world(), &headers, now);
-    match unit {
-        Ok(unit) => json_response(StatusCode::OK, &sim.deliveries.list(&unit.msn)),
+    match webhooks_caller(&sim, &headers) {
+        Ok(unit) => json(StatusCode::OK, &sim.deliveries.list(&unit.msn)),
         Err(e) => e.at(uri.path()).into_response(),
     }
 }
@@ -462,9 +579,7 @@ async fn delete_webhook(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    let now = sim.clock.now();
-    let unit = authenticate(&sim.world(), &headers, now);
-    match unit.and_then(|unit| sim.deliveries.delete(&unit.msn, &id)) {
+    match webhooks_caller(&sim, &headers).and_then(|unit| sim.deliveries.delete(&unit.msn, &id)) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.at(uri.path()).into_response(),
     }
@@ -476,15 +591,12 @@ mod tests {
 
     #[test]
     fn the_same_request_has_the_same_fingerprint_whatever_its_formatting() {
-        let a = fingerprint("capture", "r", br#"{"modificationAmount":{"currency":"NOK","value":100}}"#);
-        let b =
-            fingerprint("capture", "r", br#"{ "modificationAmount": { "value": 100, "currency": "NOK" } }"#);
-        let c = fingerprint("capture", "r", br#"{"modificationAmount":{"currency":"NOK","value":101}}"#);
+        let fingerprint = |raw: &[u8]| Body::new(raw).fingerprint();
+        let a = fingerprint(br#"{"modificationAmount":{"currency":"NOK","value":100}}"#);
+        let b = fingerprint(br#"{ "modificationAmount": { "value": 100, "currency": "NOK" } }"#);
+        let c = fingerprint(br#"{"modificationAmount":{"currency":"NOK","value":101}}"#);
         assert_eq!(a, b);
         assert_ne!(a, c);
-        assert_ne!(
-            a,
-            fingerprint("refund", "r", br#"{"modificationAmount":{"currency":"NOK","value":100}}"#)
-        );
+        assert_eq!(fingerprint(b"not json"), "not json");
     }
 }

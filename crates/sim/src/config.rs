@@ -63,9 +63,17 @@ pub struct SimCustomer {
     pub name: String,
     /// MSISDN, digits only.
     pub phone_number: String,
+    /// Age in years, checked against a payment's `minimumUserAge` (7010 if younger). `None`, the
+    /// default, is an adult of no particular age, old enough for any payment.
+    pub age: Option<u32>,
 }
 
 impl SimCustomer {
+    /// An adult customer (no particular age).
+    pub fn new(name: &str, phone_number: &str) -> Self {
+        Self { name: name.to_owned(), phone_number: phone_number.to_owned(), age: None }
+    }
+
     /// The text of this customer's personal QR code, as the app would show it, stable per customer.
     /// Vipps users (Norway) have a clear-text code with their number; MobilePay users (Denmark,
     /// Finland) an opaque token that only `POST /qr/v1/exchange` turns into the number.
@@ -131,18 +139,24 @@ impl SimConfig {
     pub fn sales_unit(&self, msn: &str) -> Option<&SalesUnit> {
         self.sales_units.iter().find(|u| u.msn == msn)
     }
+
+    /// The customer with this phone number.
+    pub fn customer(&self, phone_number: &str) -> Option<&SimCustomer> {
+        self.customers.iter().find(|c| c.phone_number == phone_number)
+    }
 }
 
-/// The simulated customers every simulator starts with.
+/// The simulated customers every simulator starts with. Ola is 16, for trying `minimumUserAge`;
+/// the others are 34, 41 and 27.
 pub fn default_customers() -> Vec<SimCustomer> {
     [
-        ("Kari Nordmann", "4791234567"),
-        ("Ola Nordmann", "4798765432"),
-        ("Mette Hansen", "4520031801"),
-        ("Aino Virtanen", "358401234567"),
+        ("Kari Nordmann", "4791234567", 34),
+        ("Ola Nordmann", "4798765432", 16),
+        ("Mette Hansen", "4520031801", 41),
+        ("Aino Virtanen", "358401234567", 27),
     ]
     .into_iter()
-    .map(|(name, phone)| SimCustomer { name: name.to_owned(), phone_number: phone.to_owned() })
+    .map(|(name, phone, age)| SimCustomer { age: Some(age), ..SimCustomer::new(name, phone) })
     .collect()
 }
 

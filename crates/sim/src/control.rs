@@ -1,6 +1,6 @@
-//! The control API, for tests and demos: see what the platform received, set the fault knobs, and
-//! move its clock. Not part of the real platform; everything lives under `/sim/control`, and no
-//! fault knob ever touches it.
+//! The control API, for tests and demos: see what the platform received, set the fault knobs, move
+//! its clock, and read the sales units' credentials. Not part of the real platform; everything
+//! lives under `/sim/control`, and no fault knob ever touches it.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
+use kasse_vipps::Currency;
 use kasse_vipps::epayment::{Aggregate, Amount, State as PaymentState, UserFlow};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,8 @@ use crate::Sim;
 use crate::delivery::Attempt;
 use crate::error::SimError;
 use crate::faults::{FaultKnobs, InjectedFault};
-use crate::world::ReceivedWrite;
+use crate::http::parse;
+use crate::world::{Payment, ReceivedWrite};
 
 /// The control routes.
 pub fn router() -> Router<Arc<Sim>> {
@@ -28,6 +30,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/sim/control/faults", get(faults).put(set_faults))
         .route("/sim/control/faults/injected", get(injected))
         .route("/sim/control/clock", post(advance_clock))
+        .route("/sim/control/sales-units", get(sales_units))
 }
 
 /// A payment as the control API reports it: the platform's view plus what was received.
@@ -46,8 +49,22 @@ pub struct PaymentRecord {
     pub state: PaymentState,
     /// Running totals.
     pub aggregate: Aggregate,
-    /// Every write received for it.
+    /// The writes received for it, oldest first: the newest 100, refusals and replays included.
     pub received: Vec<ReceivedWrite>,
+}
+
+impl From<&Payment> for PaymentRecord {
+    fn from(p: &Payment) -> Self {
+        Self {
+            msn: p.msn.clone(),
+            reference: p.reference.clone(),
+            amount: p.request.amount,
+            user_flow: p.request.user_flow,
+            state: p.state,
+            aggregate: p.aggregate,
+            received: p.received.to_vec(),
+        }
+    }
 }
 
 async fn payments(State(sim): State<Arc<Sim>>) -> Json<Vec<PaymentRecord>> {
@@ -59,7 +76,8 @@ async fn payment(
     Path((msn, reference)): Path<(String, String)>,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
-    match sim.payment_records().into_iter().find(|r| r.msn == msn && r.reference == reference) {
+    let record = sim.world().payment(&msn, &reference).map(PaymentRecord::from);
+    match record {
         Some(record) => Json(record).into_response(),
         None => SimError::not_found("No payment with this reference for this sales unit.")
             .at(uri.path())
@@ -99,10 +117,49 @@ struct Advance {
     advance_seconds: i64,
 }
 
-async fn advance_clock(State(sim): State<Arc<Sim>>, Json(advance): Json<Advance>) -> Response {
-    if advance.advance_seconds < 0 {
-        return (StatusCode::BAD_REQUEST, "time only moves forward").into_response();
+/// `POST /sim/control/clock` with `{advanceSeconds}`: forward only, at most ten years at a time.
+async fn advance_clock(State(sim): State<Arc<Sim>>, OriginalUri(uri): OriginalUri, body: Bytes) -> Response {
+    let advanced = parse::<Advance>(&body, "body").and_then(|a| {
+        // Beyond chrono's range is beyond ten years too: `try_advance_clock` says so.
+        let by = chrono::Duration::try_seconds(a.advance_seconds).unwrap_or(chrono::Duration::MAX);
+        sim.try_advance_clock(by)
+    });
+    match advanced {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.at(uri.path()).into_response(),
     }
-    sim.advance_clock(chrono::Duration::seconds(advance.advance_seconds));
-    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A sales unit with its API credentials, as `GET /sim/control/sales-units` lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SalesUnitCredentials {
+    msn: String,
+    name: String,
+    currency: Currency,
+    client_id: String,
+    client_secret: String,
+    subscription_key: String,
+}
+
+/// `GET /sim/control/sales-units`: every sales unit's MSN, name, currency and API credentials, so
+/// that a client of a stand-alone `kasse-sim` can be configured. These are a local simulator's
+/// made-up test credentials, valid nowhere else; anyone who can reach the simulator can read them,
+/// just as anyone can reach its control API.
+async fn sales_units(State(sim): State<Arc<Sim>>) -> Json<Vec<SalesUnitCredentials>> {
+    let units = sim
+        .world()
+        .config
+        .sales_units
+        .iter()
+        .map(|u| SalesUnitCredentials {
+            msn: u.msn.clone(),
+            name: u.name.clone(),
+            currency: u.currency,
+            client_id: u.client_id.clone(),
+            client_secret: u.client_secret.expose().to_owned(),
+            subscription_key: u.subscription_key.expose().to_owned(),
+        })
+        .collect();
+    Json(units)
 }

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use kasse_vipps::Secret;
 use kasse_vipps::signing;
@@ -24,10 +24,15 @@ use url::Url;
 use crate::config::DeliveryPolicy;
 use crate::error::SimError;
 use crate::faults::{FaultKnobs, WebhookFaults};
+use crate::http::lock;
+use crate::recent::Recent;
 use crate::world::Outgoing;
 
 /// At most this many registrations per sales unit and event type (the 2026 platform limit).
 const MAX_PER_EVENT: usize = 25;
+
+/// How many delivery attempts [`Deliveries::attempts`] keeps: the newest.
+const ATTEMPTS_KEPT: usize = 10_000;
 
 /// One delivery attempt, as the control API reports it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,12 +49,16 @@ pub struct Attempt {
 /// An event type and its JSON body.
 type Item = (&'static str, Vec<u8>);
 
+/// The events waiting for one registration, shared by the registration and its worker.
 struct Outbox {
     queue: Mutex<Queue>,
+    /// Wakes the worker when something is queued, or the registration deleted.
     notify: Notify,
+    /// Set when the registration is deleted: the worker stops.
     closed: AtomicBool,
 }
 
+/// An outbox's events, in the order they go out.
 #[derive(Default)]
 struct Queue {
     /// Sent front first; the front stays until acknowledged or given up.
@@ -87,6 +96,7 @@ impl Outbox {
     }
 }
 
+/// A webhook registration of a sales unit, as `POST /webhooks/v1/webhooks` made it.
 struct Registration {
     id: String,
     msn: String,
@@ -98,15 +108,10 @@ struct Registration {
 /// All registrations and their delivery workers.
 pub struct Deliveries {
     registrations: Mutex<Vec<Registration>>,
-    attempts: Arc<Mutex<Vec<Attempt>>>,
+    attempts: Arc<Mutex<Recent<Attempt>>>,
     http: reqwest::Client,
     policy: DeliveryPolicy,
     faults: Mutex<WebhookFaults>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the whole simulator down with it.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Deliveries {
@@ -114,7 +119,7 @@ impl Deliveries {
     pub fn new(policy: DeliveryPolicy) -> Self {
         Self {
             registrations: Mutex::new(Vec::new()),
-            attempts: Arc::new(Mutex::new(Vec::new())),
+            attempts: Arc::new(Mutex::new(Recent::new(ATTEMPTS_KEPT))),
             http: reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default(),
             policy,
             faults: Mutex::new(WebhookFaults::default()),
@@ -221,12 +226,13 @@ impl Deliveries {
         }
     }
 
-    /// Every attempt so far, oldest first.
+    /// The newest 10 000 attempts, oldest first.
     pub fn attempts(&self) -> Vec<Attempt> {
-        lock(&self.attempts).clone()
+        lock(&self.attempts).to_vec()
     }
 }
 
+/// Where and how a worker delivers: the registration's id, URL and signing secret.
 struct Target {
     id: String,
     url: Url,
@@ -239,7 +245,7 @@ async fn deliver(
     target: Target,
     http: reqwest::Client,
     policy: DeliveryPolicy,
-    log: Arc<Mutex<Vec<Attempt>>>,
+    log: Arc<Mutex<Recent<Attempt>>>,
 ) {
     loop {
         if outbox.closed.load(Ordering::SeqCst) {
@@ -344,6 +350,17 @@ mod tests {
         out.push(&item("cancelled"), 1, true);
         out.release_held();
         assert_eq!(queued(&out)[4..], ["cancelled"]);
+    }
+
+    #[test]
+    fn only_the_newest_ten_thousand_attempts_are_kept() {
+        let deliveries = Deliveries::new(DeliveryPolicy::default());
+        for n in 0..ATTEMPTS_KEPT + 5 {
+            let attempt = Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None };
+            lock(&deliveries.attempts).push(attempt);
+        }
+        let kept = deliveries.attempts();
+        assert_eq!((kept.len(), kept[0].webhook_id.as_str()), (ATTEMPTS_KEPT, "5"));
     }
 
     #[test]

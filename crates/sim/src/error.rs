@@ -1,9 +1,13 @@
-//! The simulator's errors, answered as the platform answers them: `application/problem+json` with a
-//! `traceId`, the request path as `instance`, and the numeric error code in `extraDetails`.
+//! The simulator's errors, answered as each platform API answers them. The ePayment API (and the
+//! control API) answer `application/problem+json` with a `traceId`, the request path as
+//! `instance`, and the numeric error code in `extraDetails`; the Access Token and Webhooks APIs
+//! the same without error codes; the QR API its own `QrErrorResponse`, or on the exchange
+//! endpoints `QrExchangeErrorResponse`. [`Api::of`] tells them apart by path.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kasse_vipps::problem::{ExtraDetail, Problem};
+use kasse_vipps::qr::{InvalidParam, QrErrorResponse, QrExchangeErrorResponse};
 
 /// A refusal, before it is turned into a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,67 +27,52 @@ pub struct SimError {
 }
 
 impl SimError {
-    /// A domain error with its numeric code.
-    pub fn domain(status: u16, code: u32, title: &str, detail: &str) -> Self {
+    /// A refusal without error code or field errors.
+    fn plain(status: u16, title: &str, detail: &str) -> Self {
         Self {
             status,
             title: title.to_owned(),
             detail: detail.to_owned(),
-            code: Some(code),
+            code: None,
             fields: Vec::new(),
             instance: None,
         }
+    }
+
+    /// A domain error with its numeric code.
+    pub fn domain(status: u16, code: u32, title: &str, detail: &str) -> Self {
+        Self { code: Some(code), ..Self::plain(status, title, detail) }
     }
 
     /// A field validation error.
     pub fn validation(field: &str, reason: &str) -> Self {
         Self {
-            status: 400,
-            title: "Bad Request".to_owned(),
-            detail: "See extraDetails for further details".to_owned(),
-            code: None,
             fields: vec![(field.to_owned(), reason.to_owned())],
-            instance: None,
+            ..Self::plain(400, "Bad Request", "See extraDetails for further details")
         }
     }
 
     /// 401, as the API gateway answers it.
     pub fn unauthorized(detail: &str) -> Self {
-        Self {
-            status: 401,
-            title: "Unauthorized".to_owned(),
-            detail: detail.to_owned(),
-            code: None,
-            fields: Vec::new(),
-            instance: None,
-        }
+        Self::plain(401, "Unauthorized", detail)
     }
 
     /// 403.
     pub fn forbidden(detail: &str) -> Self {
-        Self {
-            status: 403,
-            title: "Forbidden".to_owned(),
-            detail: detail.to_owned(),
-            code: None,
-            fields: Vec::new(),
-            instance: None,
-        }
+        Self::plain(403, "Forbidden", detail)
     }
 
     /// 404 for an unknown resource.
     pub fn not_found(detail: &str) -> Self {
-        Self {
-            status: 404,
-            title: "Not Found".to_owned(),
-            detail: detail.to_owned(),
-            code: None,
-            fields: Vec::new(),
-            instance: None,
-        }
+        Self::plain(404, "Not Found", detail)
     }
 
-    /// 409 for an idempotency key reused with another body.
+    /// 405 for a path that exists, with another method.
+    pub fn method_not_allowed(detail: &str) -> Self {
+        Self::plain(405, "Method Not Allowed", detail)
+    }
+
+    /// 409 for an idempotency key reused with another request.
     pub fn idempotency_conflict(code: u32, title: &str) -> Self {
         Self::domain(
             409,
@@ -93,29 +82,25 @@ impl SimError {
         )
     }
 
+    /// 415 for a redirect-QR call without one of the `Accept` values the QR API knows.
+    pub fn unsupported_media_type(detail: &str) -> Self {
+        Self::plain(415, "Unsupported Media Type", detail)
+    }
+
     /// 429: over a rate limit, or throttled by the gateway. The response needs a `Retry-After`
-    /// header too: see `faults::Throttled`.
+    /// header too: see `limits::Throttled`.
     pub fn too_many_requests(detail: &str) -> Self {
-        Self {
-            status: 429,
-            title: "Too Many Requests".to_owned(),
-            detail: detail.to_owned(),
-            code: None,
-            fields: Vec::new(),
-            instance: None,
-        }
+        Self::plain(429, "Too Many Requests", detail)
+    }
+
+    /// 500 without an error code.
+    pub fn internal(detail: &str) -> Self {
+        Self::plain(500, "Internal Server Error", detail)
     }
 
     /// 503: the platform is briefly unavailable.
     pub fn unavailable(detail: &str) -> Self {
-        Self {
-            status: 503,
-            title: "Service Unavailable".to_owned(),
-            detail: detail.to_owned(),
-            code: None,
-            fields: Vec::new(),
-            instance: None,
-        }
+        Self::plain(503, "Service Unavailable", detail)
     }
 
     /// With the request path as `instance`.
@@ -141,7 +126,7 @@ impl SimError {
             detail: Some(self.detail.clone()),
             status: Some(self.status),
             instance: self.instance.clone(),
-            trace_id: Some(trace_id()),
+            trace_id: Some(trace_id("01")),
             extra_details: (!extra.is_empty()).then_some(extra),
             invalid_params: None,
         }
@@ -168,11 +153,104 @@ impl IntoResponse for SimError {
     }
 }
 
-/// A W3C traceparent-like id, as the platform puts in `traceId`.
-fn trace_id() -> String {
+/// Which platform API a path belongs to, and so in which shape its errors answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// `/epayment/…` (and the control API): a problem with the error code in `extraDetails`.
+    Epayment,
+    /// `/qr/…` but the exchanges: `QrErrorResponse`.
+    Qr,
+    /// `/qr/v1/exchange` and `/qr/v1/exchange/customer`: `QrExchangeErrorResponse`.
+    QrExchange,
+    /// `/accesstoken/…`, `/webhooks/…` and paths of no API: a problem without error codes.
+    Plain,
+}
+
+impl Api {
+    /// The API of a request path.
+    pub fn of(path: &str) -> Self {
+        if path.starts_with("/epayment/") || path.starts_with("/sim/control/") {
+            Self::Epayment
+        } else if path == "/qr/v1/exchange" || path.starts_with("/qr/v1/exchange/") {
+            Self::QrExchange
+        } else if path.starts_with("/qr/") {
+            Self::Qr
+        } else {
+            Self::Plain
+        }
+    }
+
+    /// `e` answered in this API's error shape. A 401 comes from the API gateway in front of every
+    /// API and is a plain problem everywhere.
+    pub fn refuse(self, e: SimError) -> Response {
+        match self {
+            Self::Epayment => e.into_response(),
+            _ if e.status == 401 => SimError { code: None, ..e }.into_response(),
+            Self::Plain => SimError { code: None, ..e }.into_response(),
+            Self::Qr | Self::QrExchange => qr_refusal(e, self == Self::QrExchange),
+        }
+    }
+}
+
+/// `e` as the QR API answers it: `QrErrorResponse`, or with `exchange` `QrExchangeErrorResponse`.
+/// Neither has a place for an error code.
+fn qr_refusal(e: SimError, exchange: bool) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let fields: Vec<InvalidParam> = e
+        .fields
+        .iter()
+        .map(|(name, reason)| InvalidParam { name: name.clone(), reason: reason.clone() })
+        .collect();
+    let invalid = (!fields.is_empty()).then_some(fields);
+    let bytes = if exchange {
+        serde_json::to_vec(&QrExchangeErrorResponse {
+            title: if status == StatusCode::BAD_REQUEST { "Bad request".to_owned() } else { e.title },
+            status: status.as_u16(),
+            detail: if invalid.is_some() {
+                "The request body contains one or more invalid parameters.".to_owned()
+            } else {
+                e.detail
+            },
+            extra_details: invalid,
+        })
+    } else {
+        // ASP.NET's model validation: a fixed title and detail, the fields in invalidParams.
+        let validation = status == StatusCode::BAD_REQUEST && invalid.is_some();
+        serde_json::to_vec(&QrErrorResponse {
+            kind: Some(problem_type(status)),
+            title: if validation { "One or more validation errors occurred.".to_owned() } else { e.title },
+            detail: if validation { "BadRequest".to_owned() } else { e.detail },
+            instance: trace_id("00"),
+            invalid_params: invalid,
+        })
+    }
+    .unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response
+}
+
+/// The RFC section of a status, as ASP.NET names problem types.
+fn problem_type(status: StatusCode) -> String {
+    let section = match status.as_u16() {
+        400 => "rfc7231#section-6.5.1",
+        403 => "rfc7231#section-6.5.3",
+        404 => "rfc7231#section-6.5.4",
+        405 => "rfc7231#section-6.5.5",
+        415 => "rfc7231#section-6.5.13",
+        429 => "rfc6585#section-4",
+        503 => "rfc7231#section-6.6.4",
+        _ => "rfc7231#section-6.6.1",
+    };
+    format!("https://datatracker.ietf.org/doc/html/{section}")
+}
+
+/// A W3C traceparent with these trace `flags`, as the platform writes it: the ePayment API in
+/// `traceId` with `01`, the QR API in `instance` with `00`.
+fn trace_id(flags: &str) -> String {
     let trace = uuid::Uuid::new_v4().simple().to_string();
     let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-01")
+    format!("00-{trace}-{span}-{flags}")
 }
 
 #[cfg(test)]
@@ -187,6 +265,17 @@ mod tests {
         assert_eq!(p.error_code(), Some(6080));
         assert_eq!(p.instance.as_deref(), Some("/epayment/v1/payments/r/capture"));
         assert!(p.trace_id.unwrap().starts_with("00-"));
+    }
+
+    #[test]
+    fn each_api_is_told_apart_by_its_path() {
+        assert_eq!(Api::of("/epayment/v1/payments"), Api::Epayment);
+        assert_eq!(Api::of("/qr/v1/merchant-redirect/x"), Api::Qr);
+        assert_eq!(Api::of("/qr/v1/exchange"), Api::QrExchange);
+        assert_eq!(Api::of("/qr/v1/exchange/customer"), Api::QrExchange);
+        assert_eq!(Api::of("/qr/v1/exchanges"), Api::Qr);
+        assert_eq!(Api::of("/webhooks/v1/webhooks"), Api::Plain);
+        assert_eq!(Api::of("/accesstoken/get"), Api::Plain);
     }
 
     #[test]

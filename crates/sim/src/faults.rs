@@ -1,28 +1,28 @@
-//! Fault knobs and platform limits: injected latency, 5xx and 429 answers, rate limits, and what
-//! happens to webhooks on their way (dropped, duplicated, reordered).
+//! Fault knobs: deliberate misbehaviour, off until set through the control API or `SimHandle`.
+//! Injected latency, 5xx and 429 answers to the platform APIs, and what happens to webhooks on
+//! their way (dropped, duplicated, reordered).
 //!
-//! The rate limits are the platform's own rule (reference/vipps-apis.md §3.10), always on: each of
-//! create, capture, cancel and refund takes 5 calls a minute per reference and MSN, each of the two
-//! GETs 120 per reference and subscription key, counted on the simulator's clock. The fault knobs
-//! are deliberate misbehaviour, off until set through the control API or `SimHandle`: an injected
-//! 5xx or 429 is answered before the call is looked at, so it never has an effect, which is what
-//! makes retrying it with the same idempotency key safe. Faults only touch the platform's APIs,
-//! never `/sim/…` (control API, phone and pay pages). Every random draw comes from an RNG seeded
-//! by the knobs, so the same seed and the same sequence of calls give the same faults.
+//! An injected 5xx or 429 is answered before the call is looked at, so it never has an effect,
+//! which is what makes retrying it with the same idempotency key safe. It comes in the shape of
+//! the API called (`error::Api`): only the ePayment API's 500 carries error code 3010. Faults only
+//! touch the platform's APIs, never `/sim/…` (control API, phone and pay pages). Every random draw
+//! comes from an RNG seeded by the knobs, so the same seed and the same sequence of calls give the
+//! same faults.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::Sim;
-use crate::config::Limits;
-use crate::error::SimError;
+use crate::error::{Api, SimError};
+use crate::http::{lock, with_retry_after};
+use crate::recent::Recent;
+
+/// How many injected faults `Faults::injected` keeps: the newest.
+const INJECTED_KEPT: usize = 1000;
 
 /// The fault settings, as `GET/PUT /sim/control/faults` reads and writes them. A field left out
 /// of a PUT is off.
@@ -32,7 +32,11 @@ pub struct FaultKnobs {
     /// Added before every platform API call is answered, in milliseconds.
     pub latency_ms: u64,
     /// The fraction (0 to 1) of platform API calls answered 500 or 503 without being processed.
+    /// Drawn before `throttle_rate`: when the two add up to more than 1, errors win, and
+    /// throttling gets only what is left (`1 - error_rate`).
     pub error_rate: f64,
+    /// The status of every injected error: 500 or 503. Left out, each error is either, drawn.
+    pub error_status: Option<u16>,
     /// The fraction (0 to 1) of platform API calls answered 429 with `Retry-After` without being
     /// processed.
     pub throttle_rate: f64,
@@ -49,7 +53,7 @@ pub struct FaultKnobs {
 }
 
 impl FaultKnobs {
-    /// Refuses rates that are not fractions.
+    /// Refuses rates that are not fractions, and error statuses other than 500 and 503.
     pub fn validate(&self) -> Result<(), SimError> {
         let rates = [
             ("errorRate", self.error_rate),
@@ -62,11 +66,15 @@ impl FaultKnobs {
                 return Err(SimError::validation(name, "A rate is a fraction from 0 to 1."));
             }
         }
+        if self.error_status.is_some_and(|s| s != 500 && s != 503) {
+            return Err(SimError::validation("errorStatus", "An injected error is a 500 or a 503."));
+        }
         Ok(())
     }
 }
 
-/// A platform API call answered with an injected fault instead of being processed.
+/// A platform API call the fault knobs touched: delayed, or answered with a fault instead of
+/// being processed, or both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InjectedFault {
@@ -74,41 +82,21 @@ pub struct InjectedFault {
     pub method: String,
     /// The request path.
     pub path: String,
-    /// The status answered: 500, 503 or 429.
-    pub status: u16,
+    /// The status answered instead of processing the call: 500, 503 or 429. `None` when it was
+    /// only delayed, then processed.
+    pub status: Option<u16>,
+    /// The latency added before it was answered, in milliseconds.
+    pub latency_ms: u64,
 }
 
-/// A 429, and the seconds its `Retry-After` header asks the caller to wait.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Throttled {
-    /// The problem body.
-    pub error: SimError,
-    /// `Retry-After`, in seconds.
-    pub retry_after: u64,
-}
-
-impl Throttled {
-    fn new(detail: &str, retry_after: u64) -> Self {
-        Self { error: SimError::too_many_requests(detail), retry_after }
-    }
-}
-
-/// Adds `Retry-After: seconds` to `response`, if there are any.
-pub fn with_retry_after(mut response: Response, seconds: Option<u64>) -> Response {
-    if let Some(seconds) = seconds {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
-/// The fault knobs of the API calls, the faults injected so far, and the rate limits.
+/// The fault knobs of the API calls, and the calls they touched.
 #[derive(Debug)]
 pub struct Faults {
-    api: Mutex<Draws>,
-    injected: Mutex<Vec<InjectedFault>>,
-    limiter: RateLimiter,
+    draws: Mutex<Draws>,
+    injected: Mutex<Recent<InjectedFault>>,
 }
 
+/// The API call knobs as set, and the random draws made from their seed since.
 #[derive(Debug)]
 struct Draws {
     knobs: FaultKnobs,
@@ -116,85 +104,58 @@ struct Draws {
 }
 
 /// What an API call gets instead of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Injected {
-    Error,
-    Unavailable,
+    Error(u16),
     Throttled,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the whole simulator down with it.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+impl Default for Faults {
+    /// No faults.
+    fn default() -> Self {
+        let knobs = FaultKnobs::default();
+        Self {
+            draws: Mutex::new(Draws { knobs, rng: api_rng(knobs.seed) }),
+            injected: Mutex::new(Recent::new(INJECTED_KEPT)),
+        }
+    }
 }
 
 impl Faults {
-    /// No faults, and the platform's `limits`.
-    pub fn new(limits: Limits) -> Self {
-        let knobs = FaultKnobs::default();
-        Self {
-            api: Mutex::new(Draws { knobs, rng: api_rng(knobs.seed) }),
-            injected: Mutex::new(Vec::new()),
-            limiter: RateLimiter { limits, windows: Mutex::new(Windows::default()) },
-        }
-    }
-
     /// The knobs as set.
     pub fn knobs(&self) -> FaultKnobs {
-        lock(&self.api).knobs
+        lock(&self.draws).knobs
     }
 
     /// Sets the API call knobs and restarts their draws from the seed. (The webhook knobs take
     /// effect in `Deliveries`; `Sim::set_faults` sets both.)
     pub fn set(&self, knobs: FaultKnobs) {
-        *lock(&self.api) = Draws { knobs, rng: api_rng(knobs.seed) };
+        *lock(&self.draws) = Draws { knobs, rng: api_rng(knobs.seed) };
     }
 
-    /// Every API call answered with an injected fault so far, oldest first.
+    /// The API calls touched by a fault so far (the newest 1000), oldest first.
     pub fn injected(&self) -> Vec<InjectedFault> {
-        lock(&self.injected).clone()
+        lock(&self.injected).to_vec()
     }
 
     /// The latency to add to one API call, and the fault to answer it with, if any.
     fn draw(&self) -> (u64, Option<Injected>) {
-        let mut draws = lock(&self.api);
-        let FaultKnobs { latency_ms, error_rate, throttle_rate, .. } = draws.knobs;
+        let mut draws = lock(&self.draws);
+        let FaultKnobs { latency_ms, error_rate, error_status, throttle_rate, .. } = draws.knobs;
         // No draw at all when both rates are off, so switching them on starts a fresh sequence.
         if error_rate <= 0.0 && throttle_rate <= 0.0 {
             return (latency_ms, None);
         }
         let roll = draws.rng.f64();
         let injected = if roll < error_rate {
-            Some(if draws.rng.bool() { Injected::Error } else { Injected::Unavailable })
+            let status = error_status.unwrap_or_else(|| if draws.rng.bool() { 500 } else { 503 });
+            Some(Injected::Error(status))
         } else if roll < error_rate + throttle_rate {
             Some(Injected::Throttled)
         } else {
             None
         };
         (latency_ms, injected)
-    }
-
-    /// Counts a create, capture, cancel or refund (`operation`) of `reference` by sales unit
-    /// `msn`, or refuses it with 429 if the minute's calls are used up. A refused call is not
-    /// counted, so the window empties a minute after the first call.
-    pub fn admit_write(
-        &self,
-        operation: &'static str,
-        msn: &str,
-        reference: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), Throttled> {
-        self.limiter.admit(operation, msn, reference, self.limiter.limits.writes_per_minute, now)
-    }
-
-    /// Counts a GET (`operation`) of `reference` with `subscription_key`, or refuses it with 429.
-    pub fn admit_read(
-        &self,
-        operation: &'static str,
-        subscription_key: &str,
-        reference: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), Throttled> {
-        self.limiter.admit(operation, subscription_key, reference, self.limiter.limits.reads_per_minute, now)
     }
 }
 
@@ -216,42 +177,56 @@ pub async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
     }
     let path = path.to_owned();
     let (latency_ms, injected) = sim.faults.draw();
+    if latency_ms > 0 || injected.is_some() {
+        lock(&sim.faults.injected).push(InjectedFault {
+            method: request.method().to_string(),
+            path: path.clone(),
+            status: injected.map(Injected::status),
+            latency_ms,
+        });
+    }
     if latency_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
     let Some(injected) = injected else {
         return next.run(request).await;
     };
-    let (error, retry_after) = match injected {
-        Injected::Error => (
-            SimError::domain(
+    let api = Api::of(&path);
+    tracing::debug!(path, status = injected.status(), "injected a fault");
+    let retry_after = (injected == Injected::Throttled).then_some(1);
+    with_retry_after(api.refuse(injected.error(api).at(&path)), retry_after)
+}
+
+impl Injected {
+    fn status(self) -> u16 {
+        match self {
+            Self::Error(status) => status,
+            Self::Throttled => 429,
+        }
+    }
+
+    /// The refusal, as `api` words it.
+    fn error(self, api: Api) -> SimError {
+        const RETRY: &str = "the call was not processed. Retry it with the same Idempotency-Key.";
+        match self {
+            // The ePayment API's "Internal error" has a code, 3010; the other APIs have none.
+            Self::Error(500) if api == Api::Epayment => SimError::domain(
                 500,
                 3010,
                 "Internal error",
-                "Simulated platform error (fault knob errorRate): the call was not processed. Retry it with the same Idempotency-Key.",
+                &format!("Simulated platform error (fault knob errorRate): {RETRY}"),
             ),
-            None,
-        ),
-        Injected::Unavailable => (
-            SimError::unavailable(
-                "Simulated outage (fault knob errorRate): the call was not processed. Retry it with the same Idempotency-Key.",
-            ),
-            None,
-        ),
-        Injected::Throttled => (
-            SimError::too_many_requests(
+            Self::Error(500) => {
+                SimError::internal(&format!("Simulated platform error (fault knob errorRate): {RETRY}"))
+            }
+            Self::Error(_) => {
+                SimError::unavailable(&format!("Simulated outage (fault knob errorRate): {RETRY}"))
+            }
+            Self::Throttled => SimError::too_many_requests(
                 "Simulated throttling (fault knob throttleRate): the call was not processed.",
             ),
-            Some(1),
-        ),
-    };
-    tracing::debug!(path, status = error.status, "injected a fault");
-    lock(&sim.faults.injected).push(InjectedFault {
-        method: request.method().to_string(),
-        path: path.clone(),
-        status: error.status,
-    });
-    with_retry_after(error.at(&path).into_response(), retry_after)
+        }
+    }
 }
 
 /// What happens to one webhook on its way to one registration.
@@ -297,113 +272,37 @@ impl WebhookFaults {
     }
 }
 
-/// The platform's per-reference rate limits: a sliding minute of admitted calls per key.
-#[derive(Debug)]
-struct RateLimiter {
-    limits: Limits,
-    windows: Mutex<Windows>,
-}
-
-/// API, caller (MSN or subscription key), reference.
-type WindowKey = (&'static str, String, String);
-
-#[derive(Debug, Default)]
-struct Windows {
-    calls: HashMap<WindowKey, VecDeque<DateTime<Utc>>>,
-    admitted_since_sweep: u32,
-}
-
-/// Admissions between sweeps of windows nobody has used for a minute.
-const SWEEP_EVERY: u32 = 4096;
-
-impl RateLimiter {
-    fn admit(
-        &self,
-        operation: &'static str,
-        caller: &str,
-        reference: &str,
-        limit: u32,
-        now: DateTime<Utc>,
-    ) -> Result<(), Throttled> {
-        let minute = chrono::Duration::minutes(1);
-        let mut windows = lock(&self.windows);
-        let calls = windows.calls.entry((operation, caller.to_owned(), reference.to_owned())).or_default();
-        while calls.front().is_some_and(|t| *t <= now - minute) {
-            calls.pop_front();
-        }
-        if calls.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
-            // Free again when the oldest call of the window is a minute old.
-            let free_at = calls.front().map_or(now, |t| *t + minute);
-            let wait_ms = u64::try_from((free_at - now).num_milliseconds()).unwrap_or(0);
-            let retry_after = wait_ms.div_ceil(1000).max(1);
-            return Err(Throttled::new(
-                &format!(
-                    "At most {limit} {operation} calls a minute for one reference. Retry after {retry_after} s."
-                ),
-                retry_after,
-            ));
-        }
-        calls.push_back(now);
-        windows.admitted_since_sweep += 1;
-        // Long runs (the kasse server, benchmarks) touch many references once: forget the idle.
-        if windows.admitted_since_sweep >= SWEEP_EVERY {
-            windows.admitted_since_sweep = 0;
-            windows.calls.retain(|_, calls| calls.back().is_some_and(|t| *t > now - minute));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(seconds: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap()
-    }
-
-    fn faults() -> Faults {
-        Faults::new(Limits { writes_per_minute: 2, reads_per_minute: 3 })
-    }
-
-    #[test]
-    fn a_call_over_the_limit_is_refused_until_the_oldest_is_a_minute_old() {
-        let f = faults();
-        f.admit_write("capture", "123456", "ref-1", at(0)).unwrap();
-        f.admit_write("capture", "123456", "ref-1", at(20)).unwrap();
-        let refused = f.admit_write("capture", "123456", "ref-1", at(30)).unwrap_err();
-        assert_eq!((refused.error.status, refused.retry_after), (429, 30));
-        f.admit_write("capture", "123456", "ref-1", at(60)).unwrap();
-        assert_eq!(f.admit_write("capture", "123456", "ref-1", at(61)).unwrap_err().retry_after, 19);
-    }
-
-    #[test]
-    fn each_api_reference_and_caller_has_its_own_count() {
-        let f = faults();
-        for _ in 0..2 {
-            f.admit_write("capture", "123456", "ref-1", at(0)).unwrap();
-        }
-        f.admit_write("refund", "123456", "ref-1", at(0)).unwrap();
-        f.admit_write("capture", "123456", "ref-2", at(0)).unwrap();
-        f.admit_write("capture", "234567", "ref-1", at(0)).unwrap();
-        for _ in 0..3 {
-            f.admit_read("get", "key", "ref-1", at(0)).unwrap();
-        }
-        assert!(f.admit_read("get", "key", "ref-1", at(0)).is_err());
-        f.admit_read("events", "key", "ref-1", at(0)).unwrap();
-    }
 
     #[test]
     fn the_same_seed_draws_the_same_faults() {
         let knobs = FaultKnobs { error_rate: 0.3, throttle_rate: 0.3, seed: 7, ..FaultKnobs::default() };
         let run = || {
-            let f = faults();
+            let f = Faults::default();
             f.set(knobs);
-            (0..50).map(|_| f.draw().1.map(|i| matches!(i, Injected::Throttled))).collect::<Vec<_>>()
+            (0..50).map(|_| f.draw().1).collect::<Vec<_>>()
         };
         let first = run();
         assert_eq!(first, run());
-        assert!(first.contains(&None) && first.contains(&Some(true)) && first.contains(&Some(false)));
+        for expected in
+            [None, Some(Injected::Throttled), Some(Injected::Error(500)), Some(Injected::Error(503))]
+        {
+            assert!(first.contains(&expected), "{expected:?} never drawn: {first:?}");
+        }
+    }
+
+    #[test]
+    fn errors_win_over_throttling_when_the_rates_add_up_to_more_than_one() {
+        let f = Faults::default();
+        f.set(FaultKnobs {
+            error_rate: 1.0,
+            error_status: Some(503),
+            throttle_rate: 1.0,
+            ..FaultKnobs::default()
+        });
+        assert!((0..50).all(|_| f.draw().1 == Some(Injected::Error(503))));
     }
 
     #[test]
@@ -417,9 +316,11 @@ mod tests {
     }
 
     #[test]
-    fn rates_outside_zero_to_one_are_refused() {
+    fn rates_outside_zero_to_one_and_statuses_other_than_500_and_503_are_refused() {
         assert!(FaultKnobs { error_rate: 1.5, ..FaultKnobs::default() }.validate().is_err());
         assert!(FaultKnobs { drop_webhook_rate: -0.1, ..FaultKnobs::default() }.validate().is_err());
         assert!(FaultKnobs { throttle_rate: 1.0, ..FaultKnobs::default() }.validate().is_ok());
+        assert!(FaultKnobs { error_status: Some(502), ..FaultKnobs::default() }.validate().is_err());
+        assert!(FaultKnobs { error_status: Some(503), ..FaultKnobs::default() }.validate().is_ok());
     }
 }

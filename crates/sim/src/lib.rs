@@ -1,10 +1,11 @@
 //! kasse-sim: an offline simulator of the Vipps MobilePay platform.
 //!
-//! It answers the Access Token, ePayment and Webhooks APIs on the platform's own paths, with its
-//! headers, status codes, problem bodies and error codes, so that a client which works against it
-//! works against the real test environment. Simulated customers approve or decline on a plain
-//! "phone" page, and every change is delivered as a signed webhook. It runs inside the kasse
-//! server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
+//! It answers the Access Token, ePayment, Webhooks and QR APIs on the platform's own paths, with
+//! their headers, status codes, error bodies and error codes, so that a client which works against
+//! it works against the real test environment. Simulated customers approve or decline on a plain
+//! "phone" page, scan merchant redirect and callback stickers there (a check-in sends
+//! `user.checked-in.v1`), and every change is delivered as a signed webhook. It runs inside the
+//! kasse server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
 //!
 //! It keeps the platform's rate limits (`SimConfig::limits`), the test environment's magic amounts
 //! and each sales unit's capabilities and deadlines (`SalesUnit`). Fault knobs add latency, 5xx
@@ -18,28 +19,42 @@
 //! - `GET /sim/control/payments`, `GET /sim/control/payments/{msn}/{reference}`: payments with
 //!   every write received for them (operation, idempotency key, `Vipps-System-*` headers, status
 //!   answered, whether it was applied).
-//! - `GET /sim/control/webhook-attempts`: every webhook delivery attempt.
+//! - `GET /sim/control/webhook-attempts`: the newest 10 000 webhook delivery attempts.
 //! - `GET /sim/control/faults`, `PUT /sim/control/faults` with `{latencyMs, errorRate,
-//!   throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks, seed}` (left out is
-//!   off); `GET /sim/control/faults/injected`: the API calls answered with an injected fault.
-//! - `POST /sim/control/clock` with `{advanceSeconds}`: moves the simulated clock forward.
+//!   errorStatus, throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks, seed}`
+//!   (left out is off); `GET /sim/control/faults/injected`: the newest 1000 API calls the knobs
+//!   delayed or answered with a fault.
+//! - `POST /sim/control/clock` with `{advanceSeconds}`: moves the simulated clock forward, at most
+//!   ten years at a time.
+//! - `GET /sim/control/sales-units`: each sales unit's MSN, name, currency and (made-up, local)
+//!   API credentials, for configuring a client of a stand-alone `kasse-sim`.
+//!
+//! The records are bounded so that a simulator can run for days: each payment keeps its newest
+//! 100 received writes, and check-ins and access tokens are forgotten once expired.
 
 mod api;
 mod clock;
 pub mod config;
 mod control;
 mod delivery;
+mod drawing;
 mod error;
 mod faults;
+mod http;
+mod limits;
 mod phone;
 mod qr;
+mod recent;
 mod validate;
 mod world;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use kasse_vipps::epayment::GetPaymentResponse;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -50,10 +65,11 @@ pub use control::PaymentRecord;
 pub use delivery::Attempt;
 pub use error::SimError;
 pub use faults::{FaultKnobs, InjectedFault};
-pub use world::{ReceivedWrite, SystemHeaders};
+pub use world::{Operation, ReceivedWrite, SystemHeaders};
 
 use clock::Clock;
 use delivery::Deliveries;
+use error::Api;
 use world::World;
 
 /// The shared state behind every route.
@@ -63,18 +79,28 @@ pub(crate) struct Sim {
     deliveries: Deliveries,
     qr: qr::Qr,
     faults: faults::Faults,
+    limits: limits::RateLimiter,
     base_url: Url,
 }
 
 impl Sim {
     fn world(&self) -> MutexGuard<'_, World> {
-        // A panicking request must not take the whole simulator down with it.
-        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+        http::lock(&self.world)
     }
 
-    fn advance_clock(&self, by: chrono::Duration) {
-        self.clock.advance(by);
+    /// Moves the clock forward by `by` (at most ten years) and expires what is due.
+    fn try_advance_clock(&self, by: chrono::Duration) -> Result<(), SimError> {
+        self.clock.advance(by).map_err(|refused| {
+            let reason = match refused {
+                clock::Refused::Backwards => "Time only moves forward.",
+                clock::Refused::TooFar => {
+                    "The clock moves at most ten years at a time, and a hundred years in all."
+                }
+            };
+            SimError::validation("advanceSeconds", reason)
+        })?;
         self.expire_due();
+        Ok(())
     }
 
     /// The world as of now: due expiries applied and their webhooks queued.
@@ -102,19 +128,7 @@ impl Sim {
     }
 
     fn payment_records(&self) -> Vec<PaymentRecord> {
-        self.world()
-            .payments()
-            .into_iter()
-            .map(|p| PaymentRecord {
-                msn: p.msn.clone(),
-                reference: p.reference.clone(),
-                amount: p.request.amount,
-                user_flow: p.request.user_flow,
-                state: p.state,
-                aggregate: p.aggregate,
-                received: p.received.clone(),
-            })
-            .collect()
+        self.world().payments().into_iter().map(PaymentRecord::from).collect()
     }
 }
 
@@ -157,19 +171,29 @@ impl SimHandle {
         self.sim.payment_records()
     }
 
-    /// Every access token the simulator has issued: tests use them to prove no token leaks.
+    /// The access tokens the simulator has issued (the newest 1000, expired ones included): tests
+    /// use them to prove no token leaks.
     pub fn issued_tokens(&self) -> Vec<String> {
         self.sim.world().issued_tokens()
     }
 
-    /// Every webhook delivery attempt so far.
+    /// The webhook delivery attempts so far (the newest 10 000), oldest first.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.sim.deliveries.attempts()
     }
 
-    /// Moves the simulated clock forward and expires what is due.
+    /// Moves the simulated clock forward and expires what is due. A move backwards or of more
+    /// than ten years is refused and logged: see [`SimHandle::try_advance_clock`].
     pub fn advance_clock(&self, by: chrono::Duration) {
-        self.sim.advance_clock(by);
+        if let Err(e) = self.sim.try_advance_clock(by) {
+            tracing::warn!(error = %e, "the simulated clock did not move");
+        }
+    }
+
+    /// Moves the simulated clock forward by `by`, at most ten years (and a hundred in all), and
+    /// expires what is due; else a 400 problem saying why.
+    pub fn try_advance_clock(&self, by: chrono::Duration) -> Result<(), SimError> {
+        self.sim.try_advance_clock(by)
     }
 
     /// The fault knobs as set.
@@ -184,7 +208,8 @@ impl SimHandle {
         Ok(())
     }
 
-    /// Every platform API call answered with an injected fault so far.
+    /// The platform API calls the fault knobs touched (delayed, or answered with a fault), the
+    /// newest 1000, oldest first.
     pub fn injected_faults(&self) -> Vec<InjectedFault> {
         self.sim.faults.injected()
     }
@@ -212,8 +237,27 @@ fn router(sim: Arc<Sim>) -> Router {
         .merge(qr::router())
         .merge(phone::router())
         .merge(control::router())
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), faults::inject))
         .with_state(sim)
+}
+
+/// A path no route has: a problem in the shape of the API it would belong to. The simulator's
+/// own pages (`/sim/…` but the control API) answer a bare 404.
+async fn not_found(OriginalUri(uri): OriginalUri) -> Response {
+    let path = uri.path();
+    if (path == "/sim" || path.starts_with("/sim/")) && !path.starts_with("/sim/control/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Api::of(path).refuse(SimError::not_found("There is no such endpoint.").at(path))
+}
+
+/// A path called with a method it does not take: a problem in the shape of its API.
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Response {
+    let path = uri.path();
+    let e = SimError::method_not_allowed(&format!("{path} does not take {method}.")).at(path);
+    Api::of(path).refuse(e)
 }
 
 /// Starts a simulator on `listener` (inside a Tokio runtime). Its pages and QR codes use the
@@ -226,7 +270,8 @@ pub fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHan
         clock: Clock::default(),
         deliveries: Deliveries::new(config.delivery.clone()),
         qr: qr::Qr::default(),
-        faults: faults::Faults::new(config.limits.clone()),
+        faults: faults::Faults::default(),
+        limits: limits::RateLimiter::new(config.limits.clone()),
         base_url,
     });
     let (stop, stopped) = oneshot::channel::<()>();

@@ -7,7 +7,11 @@
 //! page, and `/sim/c/{print}` (a merchant callback QR) checks a customer in, which sends the
 //! merchant `user.checked-in.v1`. The phone page lists every sticker "nearby" with a Scan button,
 //! and shows the customer's own personal QR code for a cashier's scanner.
+//!
+//! Each page copies what it shows out of the world while holding its lock, lets go, and only
+//! then renders: drawing HTML (and QR codes) never holds up the platform's API calls.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -21,8 +25,12 @@ use serde::Deserialize;
 
 use crate::Sim;
 use crate::config::SimCustomer;
+use crate::drawing::{self, Format};
 use crate::qr::{Sticker, StickerKind};
-use crate::world::{Payment, addressed_to};
+use crate::world::Payment;
+
+/// The edge of a payment's QR code as a PNG, in pixels.
+const PAYMENT_QR_PNG_SIZE: u32 = 400;
 
 /// The phone routes.
 pub fn router() -> Router<Arc<Sim>> {
@@ -45,21 +53,80 @@ fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a 
     wanted.and_then(|w| customers.iter().find(|c| c.phone_number == w)).or_else(|| customers.first())
 }
 
+/// The `<option>`s of a "who is this" select: every customer, `selected` (or the first) chosen.
+fn customer_options(customers: &[SimCustomer], selected: Option<&str>) -> String {
+    let me = chosen(customers, selected);
+    let mut options = String::new();
+    for c in customers {
+        let selected = if Some(c) == me { " selected" } else { "" };
+        let _ = write!(
+            options,
+            "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
+            p = esc(&c.phone_number),
+            n = esc(&c.name)
+        );
+    }
+    options
+}
+
+/// An open payment as the phone shows it.
+struct Offer {
+    reference: String,
+    merchant: String,
+    amount: Amount,
+    token: String,
+}
+
+/// What the phone page of one customer shows, copied out of the world.
+struct PhoneView {
+    customers: Vec<SimCustomer>,
+    me: SimCustomer,
+    /// Merchant names by MSN.
+    merchants: HashMap<String, String>,
+    /// Push payments waiting for this customer.
+    requests: Vec<Offer>,
+    /// QR payments showing on customer displays.
+    screens: Vec<Offer>,
+}
+
+impl PhoneView {
+    /// The page of the customer with phone number `wanted` (or of the first customer).
+    fn collect(sim: &Sim, wanted: Option<&str>) -> Option<Self> {
+        let world = sim.world_now();
+        let customers = world.config.customers.clone();
+        let me = chosen(&customers, wanted)?.clone();
+        let merchants: HashMap<_, _> =
+            world.config.sales_units.iter().map(|u| (u.msn.clone(), u.name.clone())).collect();
+        let offer = |p: &Payment| Offer {
+            reference: p.reference.clone(),
+            merchant: merchants.get(&p.msn).cloned().unwrap_or_default(),
+            amount: p.request.amount,
+            token: p.token.clone(),
+        };
+        let open: Vec<_> =
+            world.payments().into_iter().filter(|p| p.state == PaymentState::Created).collect();
+        let requests =
+            open.iter().filter(|p| p.is_addressed_to(&me.phone_number)).map(|p| offer(p)).collect();
+        let screens = open.iter().filter(|p| p.request.user_flow == UserFlow::Qr).map(|p| offer(p)).collect();
+        drop(world);
+        Some(Self { customers, me, merchants, requests, screens })
+    }
+
+    fn merchant(&self, msn: &str) -> &str {
+        self.merchants.get(msn).map_or("", String::as_str)
+    }
+}
+
 async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) -> Html<String> {
-    let now = sim.clock.now();
-    let world = sim.world_now();
-    let customers = world.config.customers.clone();
-    let Some(me) = chosen(&customers, query.customer.as_deref()).cloned() else {
+    let Some(view) = PhoneView::collect(&sim, query.customer.as_deref()) else {
         return page("Phone", "<p>No simulated customers are configured.</p>");
     };
-    // The world is locked before the QR state, as everywhere.
-    let my_tokens = sim.qr.customer_tokens_of(&me.phone_number);
-    let stickers = sim.qr.stickers(now);
-    let merchant_of = |msn: &str| world.config.sales_unit(msn).map(|u| u.name.clone()).unwrap_or_default();
+    let stickers = sim.qr.stickers(sim.clock.now());
+    let me = &view.me;
     let mut body = String::new();
     body.push_str("<nav aria-label=\"Customers\"><ul class=\"customers\">");
-    for c in &customers {
-        let current = if c == &me { " aria-current=\"page\"" } else { "" };
+    for c in &view.customers {
+        let current = if c == me { " aria-current=\"page\"" } else { "" };
         let _ = write!(
             body,
             "<li><a href=\"/sim/phone?customer={p}\"{current}>{n} <small>+{p}</small></a></li>",
@@ -73,69 +140,54 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
         let _ = write!(
             body,
             "<p class=\"outcome ok\" role=\"status\">Checked in at {}, {}</p>",
-            esc(&merchant_of(&sticker.msn)),
+            esc(view.merchant(&sticker.msn)),
             esc(&sticker.location_description)
         );
     }
 
-    let payments = world.payments();
-    let mine: Vec<_> = payments
-        .iter()
-        .filter(|p| {
-            p.state == PaymentState::Created
-                && addressed_to(p, &me.phone_number, &me.personal_qr(), &my_tokens)
-        })
-        .collect();
     body.push_str("<h2>Payment requests</h2>");
-    if mine.is_empty() {
+    if view.requests.is_empty() {
         body.push_str("<p class=\"muted\">No requests waiting.</p>");
     }
-    for p in mine {
-        let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
+    for p in &view.requests {
         let _ = write!(
             body,
             "<section class=\"request\" data-reference=\"{r}\"><p><strong>{m}</strong> asks for <strong>{a}</strong></p>{f}</section>",
             r = esc(&p.reference),
-            m = esc(&merchant),
-            a = format_amount(p.request.amount),
+            m = esc(&p.merchant),
+            a = format_amount(p.amount),
             f = answer_form(&p.token, &me.phone_number)
         );
     }
 
-    let nearby: Vec<_> = payments
-        .iter()
-        .filter(|p| p.state == PaymentState::Created && p.request.user_flow == UserFlow::Qr)
-        .collect();
     body.push_str("<h2>QR codes on screens nearby</h2>");
-    if nearby.is_empty() {
+    if view.screens.is_empty() {
         body.push_str("<p class=\"muted\">None showing.</p>");
     }
-    for p in nearby {
-        let merchant = world.config.sales_unit(&p.msn).map(|u| u.name.clone()).unwrap_or_default();
+    for p in &view.screens {
         let _ = write!(
             body,
             "<p><a class=\"scan\" href=\"/sim/pay/{t}?customer={c}\">Scan: {m}, {a}</a></p>",
             t = esc(&p.token),
             c = esc(&me.phone_number),
-            m = esc(&merchant),
-            a = format_amount(p.request.amount)
+            m = esc(&p.merchant),
+            a = format_amount(p.amount)
         );
     }
-    body.push_str(&stickers_nearby(&stickers, &me, &merchant_of));
-    drop(world);
-    body.push_str(&my_qr_code(&me));
+    body.push_str(&stickers_nearby(&stickers, &view));
+    body.push_str(&my_qr_code(me));
     page(&format!("{}: phone", me.name), &body)
 }
 
 /// Every sticker on the simulated shop walls: a callback QR is scanned with a form (it checks the
 /// customer in), a redirect QR with a plain link (it opens the merchant's page).
-fn stickers_nearby(stickers: &[Sticker], me: &SimCustomer, merchant_of: &dyn Fn(&str) -> String) -> String {
+fn stickers_nearby(stickers: &[Sticker], view: &PhoneView) -> String {
     let mut s = String::from("<h2>Stickers nearby</h2>");
     if stickers.is_empty() {
         s.push_str("<p class=\"muted\">None on the walls.</p>");
     }
     for sticker in stickers {
-        let merchant = merchant_of(&sticker.msn);
+        let merchant = view.merchant(&sticker.msn);
         match sticker.kind {
             StickerKind::Callback => {
                 let _ = write!(
@@ -146,10 +198,10 @@ fn stickers_nearby(stickers: &[Sticker], me: &SimCustomer, merchant_of: &dyn Fn(
                      <button class=\"approve\">Scan</button></form></section>",
                     msn = esc(&sticker.msn),
                     id = esc(&sticker.id),
-                    m = esc(&merchant),
+                    m = esc(merchant),
                     l = esc(&sticker.location_description),
                     p = esc(&sticker.print),
-                    c = esc(&me.phone_number),
+                    c = esc(&view.me.phone_number),
                 );
             }
             StickerKind::Redirect => {
@@ -159,7 +211,7 @@ fn stickers_nearby(stickers: &[Sticker], me: &SimCustomer, merchant_of: &dyn Fn(
                      <a class=\"scan\" href=\"/sim/r/{p}\">Scan: {m}, {id}</a></p>",
                     msn = esc(&sticker.msn),
                     id = esc(&sticker.id),
-                    m = esc(&merchant),
+                    m = esc(merchant),
                     p = esc(&sticker.print),
                 );
             }
@@ -172,7 +224,7 @@ fn stickers_nearby(stickers: &[Sticker], me: &SimCustomer, merchant_of: &dyn Fn(
 fn my_qr_code(me: &SimCustomer) -> String {
     let content = me.personal_qr();
     let label = format!("role=\"img\" aria-label=\"Personal QR code of {}\" ", esc(&me.name));
-    let drawing = crate::qr::svg(&content, 200).map(|svg| svg.replacen("<svg ", &format!("<svg {label}"), 1));
+    let drawing = drawing::svg(&content, 200).map(|svg| svg.replacen("<svg ", &format!("<svg {label}"), 1));
     format!(
         "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p>\
          <figure class=\"my-qr\">{}<figcaption><code>{}</code></figcaption></figure>",
@@ -196,9 +248,9 @@ async fn scan_redirect_sticker(State(sim): State<Arc<Sim>>, Path(print): Path<St
 
 /// A callback sticker and the merchant it belongs to, if it is still up.
 fn callback_sticker(sim: &Sim, print: &str) -> Option<(Sticker, String)> {
-    let merchant_of = |msn: &str| sim.world().config.sales_unit(msn).map(|u| u.name.clone());
     let sticker = sim.qr.sticker(print, sim.clock.now()).filter(|s| s.kind == StickerKind::Callback)?;
-    let merchant = merchant_of(&sticker.msn).unwrap_or_default();
+    // The QR lock is released by now: the world may be locked.
+    let merchant = sim.world().config.sales_unit(&sticker.msn).map(|u| u.name.clone()).unwrap_or_default();
     Some((sticker, merchant))
 }
 
@@ -214,23 +266,14 @@ async fn callback_sticker_page(
 ) -> Response {
     let Some((sticker, merchant)) = callback_sticker(&sim, &print) else { return sticker_gone() };
     let customers = sim.world().config.customers.clone();
-    let me = chosen(&customers, query.customer.as_deref());
-    let mut body = format!(
+    let body = format!(
         "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p>{}</p><form method=\"post\">\
-         <label>Checking in as <select name=\"customer\">",
+         <label>Checking in as <select name=\"customer\">{}</select></label>\
+         <p><button class=\"approve\">Check in</button></p></form>",
         esc(&merchant),
-        esc(&sticker.location_description)
+        esc(&sticker.location_description),
+        customer_options(&customers, query.customer.as_deref())
     );
-    for c in &customers {
-        let selected = if Some(c) == me { " selected" } else { "" };
-        let _ = write!(
-            body,
-            "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
-            p = esc(&c.phone_number),
-            n = esc(&c.name)
-        );
-    }
-    body.push_str("</select></label><p><button class=\"approve\">Check in</button></p></form>");
     page(&format!("Check in at {merchant}"), &body).into_response()
 }
 
@@ -246,7 +289,7 @@ async fn scan_callback_sticker(
     Path(print): Path<String>,
     Form(form): Form<ScanForm>,
 ) -> Response {
-    let known = sim.world().config.customers.iter().any(|c| c.phone_number == form.customer);
+    let known = sim.world().config.customer(&form.customer).is_some();
     if !known {
         return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown customer</h1>")).into_response();
     }
@@ -270,16 +313,18 @@ fn answer_form(token: &str, customer: &str) -> String {
     )
 }
 
+fn payment_gone() -> Response {
+    (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response()
+}
+
+/// `GET /sim/pay/{token}`: where a payment's QR code and landing-page link lead.
 async fn pay_page(
     State(sim): State<Arc<Sim>>,
     Path(token): Path<String>,
     Query(query): Query<CustomerQuery>,
 ) -> Response {
     let world = sim.world_now();
-    let Some(payment) = world.payment_by_token(&token).cloned() else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>"))
-            .into_response();
-    };
+    let Some(payment) = world.payment_by_token(&token).cloned() else { return payment_gone() };
     let merchant = world.config.sales_unit(&payment.msn).map(|u| u.name.clone()).unwrap_or_default();
     let customers = world.config.customers.clone();
     drop(world);
@@ -304,18 +349,11 @@ fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&st
             if let Some(phone) = fixed {
                 let _ = write!(s, "<input type=\"hidden\" name=\"customer\" value=\"{}\">", esc(&phone));
             } else {
-                s.push_str("<label>Paying as <select name=\"customer\">");
-                let me = chosen(customers, wanted);
-                for c in customers {
-                    let selected = if Some(c) == me { " selected" } else { "" };
-                    let _ = write!(
-                        s,
-                        "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
-                        p = esc(&c.phone_number),
-                        n = esc(&c.name)
-                    );
-                }
-                s.push_str("</select></label>");
+                let _ = write!(
+                    s,
+                    "<label>Paying as <select name=\"customer\">{}</select></label>",
+                    customer_options(customers, wanted)
+                );
             }
             s.push_str("<p><button name=\"action\" value=\"approve\" class=\"approve\">Approve</button> <button name=\"action\" value=\"decline\" class=\"decline\">Decline</button></p></form>");
             s
@@ -335,6 +373,8 @@ struct PayForm {
     customer: Option<String>,
 }
 
+/// `POST /sim/pay/{token}`: the customer approves or declines. Whoever approves must be old
+/// enough for the payment's `minimumUserAge`.
 async fn pay_answer(
     State(sim): State<Arc<Sim>>,
     Path(token): Path<String>,
@@ -342,13 +382,11 @@ async fn pay_answer(
 ) -> Response {
     let now = sim.clock.now();
     let mut world = sim.world();
-    let Some(payment) = world.payment_by_token(&token).cloned() else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>"))
-            .into_response();
-    };
+    let Some(payment) = world.payment_by_token(&token).cloned() else { return payment_gone() };
+    let (msn, reference) = (&payment.msn, &payment.reference);
     let outcome = match form.action.as_str() {
-        "approve" => world.approve(&payment.msn, &payment.reference, now),
-        "decline" => world.decline(&payment.msn, &payment.reference, now),
+        "approve" => world.approve(msn, reference, form.customer.as_deref(), now),
+        "decline" => world.decline(msn, reference, now),
         _ => {
             return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown action</h1>")).into_response();
         }
@@ -386,31 +424,23 @@ struct ImageQuery {
     format: Option<String>,
 }
 
+/// `GET /sim/qr-image/{token}`: a QR payment's code for the customer display, leading to its pay
+/// page. Gone (404) once the payment is answered or expired, as on the platform.
 async fn qr_image(
     State(sim): State<Arc<Sim>>,
     Path(token): Path<String>,
     Query(query): Query<ImageQuery>,
 ) -> Response {
-    let Some(target) = sim
-        .world()
-        .payment_by_token(&token)
-        .filter(|p| p.state == PaymentState::Created)
-        .map(|p| p.token.clone())
-    else {
-        // As on the platform, an expired or answered payment's QR image is gone.
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let Ok(url) = sim.base_url.join(&format!("sim/pay/{target}")) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let rendered = if query.format.as_deref() == Some("png") {
-        crate::qr::png(url.as_str(), 400).map(|png| ("image/png", png))
-    } else {
-        crate::qr::svg(url.as_str(), 400).map(|svg| ("image/svg+xml", svg.into_bytes()))
-    };
-    match rendered {
-        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let open = sim.world().payment_by_token(&token).is_some_and(|p| p.state == PaymentState::Created);
+    let target = sim.base_url.join(&format!("sim/pay/{token}"));
+    match target {
+        Ok(url) if open => drawing::image_response(
+            url.as_str(),
+            Format::from_query(query.format.as_deref()),
+            PAYMENT_QR_PNG_SIZE,
+        ),
+        Ok(_) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

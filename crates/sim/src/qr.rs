@@ -9,38 +9,40 @@
 //! authentication, like the platform's image links.
 //!
 //! QR state lives in [`Qr`] behind its own lock, apart from the payment world. Lock order: the world
-//! first, then the QR state (the phone page and ePayment's `customerToken` check hold the world while
-//! they ask); nothing here takes the world lock while holding the QR lock.
+//! first, then the QR state (ePayment's `customerToken` check holds the world while it asks);
+//! nothing here takes the world lock while holding the QR lock.
 //!
-//! Errors answer in the QR API's own shape (`QrErrorResponse`, or `QrExchangeErrorResponse` on the
-//! exchange endpoints), except 401, which comes from the API gateway and looks the same everywhere.
+//! Errors answer in the QR API's own shape (`error::Api::Qr`, or `Api::QrExchange` on the exchange
+//! endpoints), except 401, which comes from the API gateway and looks the same everywhere.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, RawQuery, State as AxumState};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use base64::Engine as _;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use kasse_vipps::headers as h;
 use kasse_vipps::qr::{
     CallbackQrImage, ConflictResponse, CustomerExchangeRequest, CustomerExchangeResponse, IMAGE_SIZES,
-    InvalidParam, MAX_LOCATION_DESCRIPTION, MAX_TTL_SECS, MIN_TTL_SECS, MerchantCallbackMobilePayPutRequest,
+    MAX_LOCATION_DESCRIPTION, MAX_TTL_SECS, MIN_TTL_SECS, MerchantCallbackMobilePayPutRequest,
     MerchantCallbackPutRequest, MerchantCallbackQr, MerchantRedirectQrRequest, MerchantRedirectQrResponse,
-    MerchantRedirectQrUpdateRequest, NEVER_EXPIRES, QrErrorResponse, QrExchangeErrorResponse,
-    QrExchangeRequest, QrExchangeResponse, QrImageFormat, RedirectQrFormat,
+    MerchantRedirectQrUpdateRequest, NEVER_EXPIRES, QrExchangeRequest, QrExchangeResponse, QrImageFormat,
+    RedirectQrFormat,
 };
 use kasse_vipps::webhooks::{USER_CHECKED_IN, UserCheckedIn};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use url::Url;
 
 use crate::Sim;
 use crate::config::SalesUnit;
-use crate::error::SimError;
-use crate::world::{Outgoing, World};
+use crate::drawing::{self, Format};
+use crate::error::{Api, SimError};
+use crate::http::{Msn, authenticate, header, json, lock};
+use crate::world::Outgoing;
 
 /// How long a check-in's customer token can be used.
 const CUSTOMER_TOKEN_LIFETIME: Duration = Duration::minutes(15);
@@ -64,18 +66,23 @@ struct QrState {
     redirects: BTreeMap<(String, String), RedirectQr>,
     /// Callback QRs (migrated beacons included) by sales unit and merchantQrId.
     callbacks: BTreeMap<(String, String), CallbackQr>,
-    /// Every check-in by its customer token, expired ones included: a payment made with a token
-    /// stays that customer's after the token expires.
+    /// Check-ins by their customer token, until the token expires. (A payment made with a token
+    /// keeps the customer's phone number itself, so it stays theirs after that.)
     check_ins: HashMap<String, CheckIn>,
 }
 
+/// A merchant redirect QR.
 #[derive(Debug)]
 struct RedirectQr {
+    /// Where a scan leads now.
     redirect_url: String,
+    /// When its `ttl` runs out and it is deleted for good; `None` for never.
     expires_at: Option<DateTime<Utc>>,
+    /// The random part of the printed code's content.
     print: String,
 }
 
+/// A merchant callback QR, or a migrated MobilePay beacon.
 #[derive(Debug)]
 struct CallbackQr {
     location_description: String,
@@ -122,20 +129,19 @@ pub(crate) enum StickerKind {
     Callback,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking request must not take the whole simulator down with it.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+impl CheckIn {
+    /// Whether its customer token can still be used at `now`.
+    fn is_valid(&self, now: DateTime<Utc>) -> bool {
+        now < self.at + CUSTOMER_TOKEN_LIFETIME
+    }
 }
 
 impl QrState {
-    /// Deletes the redirect QRs whose ttl has run out, for good.
+    /// Deletes, for good, the redirect QRs whose ttl has run out and the check-ins whose token
+    /// has expired.
     fn purge(&mut self, now: DateTime<Utc>) {
         self.redirects.retain(|_, qr| qr.expires_at.is_none_or(|at| at > now));
-    }
-
-    /// The check-in behind a customer token that is still valid at `msn`.
-    fn valid_check_in(&self, token: &str, msn: &str, now: DateTime<Utc>) -> Option<&CheckIn> {
-        self.check_ins.get(token).filter(|c| c.msn == msn && now < c.at + CUSTOMER_TOKEN_LIFETIME)
+        self.check_ins.retain(|_, check_in| check_in.is_valid(now));
     }
 }
 
@@ -192,6 +198,7 @@ impl Qr {
             .map(|(key, _)| key.clone())
             .ok_or_else(|| SimError::not_found("No merchant callback QR has this code."))?;
         let token = customer_token();
+        // Expired check-ins were purged on the way in: the map holds the last 15 minutes' only.
         state.check_ins.insert(
             token.clone(),
             CheckIn { phone_number: phone_number.to_owned(), msn: msn.clone(), at: now },
@@ -213,8 +220,8 @@ impl Qr {
         msn: &str,
         now: DateTime<Utc>,
     ) -> Result<CheckIn, SimError> {
-        let state = lock(&self.state);
-        state.valid_check_in(token, msn, now).cloned().ok_or_else(|| {
+        let state = self.state(now);
+        state.check_ins.get(token).filter(|c| c.msn == msn && c.is_valid(now)).cloned().ok_or_else(|| {
             SimError::domain(
                 400,
                 4050,
@@ -222,16 +229,6 @@ impl Qr {
                 "The customerToken is unknown, belongs to another sales unit, or has expired (15 minutes after the check-in).",
             )
         })
-    }
-
-    /// Every customer token ever issued to the customer with `phone_number`, expired ones too.
-    pub(crate) fn customer_tokens_of(&self, phone_number: &str) -> Vec<String> {
-        lock(&self.state)
-            .check_ins
-            .iter()
-            .filter(|(_, c)| c.phone_number == phone_number)
-            .map(|(token, _)| token.clone())
-            .collect()
     }
 }
 
@@ -272,22 +269,6 @@ pub fn router() -> Router<Arc<Sim>> {
 // Calls: authentication and the QR API's error shapes
 // ------------------------------------------------------------------------------------------------
 
-/// Whether an endpoint needs the `Merchant-Serial-Number` header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Msn {
-    Required,
-    Optional,
-}
-
-/// Which error body an endpoint answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    /// `QrErrorResponse`: redirect and callback QRs.
-    Qr,
-    /// `QrExchangeErrorResponse`: the exchange endpoints.
-    Exchange,
-}
-
 /// Runs one redirect- or callback-QR call: authenticates, then `answer` with the QR state as of
 /// the simulated now.
 fn call(
@@ -300,7 +281,7 @@ fn call(
     // The world lock is released at the end of this statement, before the QR lock is taken.
     let unit = authenticate(&sim.world(), headers, msn, now);
     let outcome = unit.and_then(|unit| answer(&unit, &mut sim.qr.state(now), now));
-    outcome.unwrap_or_else(|e| refusal(e, Shape::Qr))
+    outcome.unwrap_or_else(|e| Api::Qr.refuse(e))
 }
 
 /// Runs one exchange call: authenticates, then `answer`, which asks [`Qr`] itself for what it needs.
@@ -311,126 +292,21 @@ fn exchange_call(
 ) -> Response {
     let now = sim.clock.now();
     let unit = authenticate(&sim.world(), headers, Msn::Optional, now);
-    unit.and_then(|unit| answer(&unit, now)).unwrap_or_else(|e| refusal(e, Shape::Exchange))
+    unit.and_then(|unit| answer(&unit, now)).unwrap_or_else(|e| Api::QrExchange.refuse(e))
 }
 
-/// The sales unit a call acts for, checked as the ePayment API checks it, except that the MSN
-/// header may be left out where the QR API makes it optional.
-fn authenticate(
-    world: &World,
-    headers: &HeaderMap,
-    msn: Msn,
-    now: DateTime<Utc>,
-) -> Result<SalesUnit, SimError> {
-    let bearer = header(headers, header::AUTHORIZATION.as_str()).and_then(|v| v.strip_prefix("Bearer "));
-    let key = header(headers, h::SUBSCRIPTION_KEY);
-    if let (None, Msn::Optional) = (header(headers, h::MSN), msn) {
-        // Optional here: the credentials alone name the sales unit, and only its own MSN fits.
-        if let Some(unit) = world
-            .config
-            .sales_units
-            .iter()
-            .find_map(|u| world.authenticate(bearer, key, Some(&u.msn), now).ok())
-        {
-            return Ok(unit.clone());
-        }
-    }
-    world.authenticate(bearer, key, header(headers, h::MSN), now).cloned()
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
-}
-
-/// A refusal in the endpoint's error shape. A 401 comes from the gateway in front of every API
-/// and keeps the simulator's usual problem body.
-fn refusal(e: SimError, shape: Shape) -> Response {
-    if e.status == 401 {
-        return e.into_response();
-    }
-    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let fields: Vec<InvalidParam> = e
-        .fields
-        .iter()
-        .map(|(name, reason)| InvalidParam { name: name.clone(), reason: reason.clone() })
-        .collect();
-    let bytes = match shape {
-        Shape::Qr => {
-            let validation = status == StatusCode::BAD_REQUEST && !fields.is_empty();
-            serde_json::to_vec(&QrErrorResponse {
-                kind: Some(problem_type(status)),
-                title: if validation {
-                    "One or more validation errors occurred.".to_owned()
-                } else {
-                    e.title
-                },
-                detail: if validation { "BadRequest".to_owned() } else { e.detail },
-                instance: trace_id(),
-                invalid_params: (!fields.is_empty()).then_some(fields),
-            })
-        }
-        Shape::Exchange => serde_json::to_vec(&QrExchangeErrorResponse {
-            title: if status == StatusCode::BAD_REQUEST { "Bad request".to_owned() } else { e.title },
-            status: status.as_u16(),
-            detail: if fields.is_empty() {
-                e.detail
-            } else {
-                "The request body contains one or more invalid parameters.".to_owned()
-            },
-            extra_details: (!fields.is_empty()).then_some(fields),
-        }),
-    }
-    .unwrap_or_default();
-    let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    response
-}
-
-/// The RFC 7231 section of a status, as ASP.NET names problem types.
-fn problem_type(status: StatusCode) -> String {
-    let section = match status.as_u16() {
-        400 => "6.5.1",
-        403 => "6.5.3",
-        404 => "6.5.4",
-        415 => "6.5.13",
-        _ => "6.6.1",
-    };
-    format!("https://datatracker.ietf.org/doc/html/rfc7231#section-{section}")
-}
-
-/// A W3C traceparent, which the QR API puts in `instance`.
-fn trace_id() -> String {
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-00")
-}
-
+/// A QR API request body as `T`.
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SimError> {
-    serde_json::from_slice(body)
-        .map_err(|e| SimError::validation("request", &format!("The request body is not valid: {e}")))
-}
-
-fn unsupported_media_type() -> SimError {
-    SimError {
-        status: 415,
-        title: "Unsupported Media Type".to_owned(),
-        detail: "The Accept header must be image/*, image/png, image/svg+xml or text/targetUrl.".to_owned(),
-        code: None,
-        fields: Vec::new(),
-        instance: None,
-    }
+    crate::http::parse(body, "request")
 }
 
 /// The required `Accept` header of the redirect-QR reads and writes.
 fn accept(headers: &HeaderMap) -> Result<RedirectQrFormat, SimError> {
-    header(headers, header::ACCEPT.as_str())
-        .and_then(RedirectQrFormat::from_accept)
-        .ok_or_else(unsupported_media_type)
+    header(headers, header::ACCEPT.as_str()).and_then(RedirectQrFormat::from_accept).ok_or_else(|| {
+        SimError::unsupported_media_type(
+            "The Accept header must be image/*, image/png, image/svg+xml or text/targetUrl.",
+        )
+    })
 }
 
 /// The optional `Size` header: a PNG's edge in pixels.
@@ -580,6 +456,7 @@ fn redirect_not_found() -> SimError {
     SimError::not_found("No merchant redirect QR with this id exists for this sales unit.")
 }
 
+/// `POST /qr/v1/merchant-redirect`: a new redirect QR, or 409 `{id}` if the id is taken.
 async fn create_redirect(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     call(&sim, &headers, Msn::Optional, |unit, state, now| {
         let format = accept(&headers)?;
@@ -599,6 +476,7 @@ async fn create_redirect(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderMap
     })
 }
 
+/// `GET /qr/v1/merchant-redirect`: the sales unit's redirect QRs.
 async fn list_redirects(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderMap) -> Response {
     call(&sim, &headers, Msn::Optional, |unit, state, now| {
         let format = accept(&headers)?;
@@ -613,6 +491,7 @@ async fn list_redirects(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderMap)
     })
 }
 
+/// `GET /qr/v1/merchant-redirect/{id}`.
 async fn get_redirect(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(id): Path<String>,
@@ -626,6 +505,7 @@ async fn get_redirect(
     })
 }
 
+/// `PUT /qr/v1/merchant-redirect/{id}`: a new target for the same printed code.
 async fn update_redirect(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(id): Path<String>,
@@ -644,6 +524,7 @@ async fn update_redirect(
     })
 }
 
+/// `DELETE /qr/v1/merchant-redirect/{id}`: gone for good, prints included.
 async fn delete_redirect(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(id): Path<String>,
@@ -702,6 +583,8 @@ fn callback_not_found() -> SimError {
     SimError::not_found("No merchant callback QR with this merchantQrId exists for this sales unit.")
 }
 
+/// `PUT /qr/v1/merchant-callback/{merchantQrId}`: creates a callback QR, or renames one. A
+/// migrated beacon is not this endpoint's to touch (409, as the reverse case).
 async fn put_callback(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(merchant_qr_id): Path<String>,
@@ -712,6 +595,13 @@ async fn put_callback(
         check_merchant_qr_id(&merchant_qr_id)?;
         let request: MerchantCallbackPutRequest = parse(&body)?;
         check_location(&request.location_description)?;
+        let beacon = state
+            .callbacks
+            .iter()
+            .any(|((msn, id), qr)| *msn == unit.msn && qr.beacon && id.eq_ignore_ascii_case(&merchant_qr_id));
+        if beacon {
+            return Ok(json(StatusCode::CONFLICT, &ConflictResponse { id: Some(merchant_qr_id) }));
+        }
         // Create or update; an update changes what the app shows, never the printed code.
         state
             .callbacks
@@ -730,6 +620,7 @@ async fn put_callback(
     })
 }
 
+/// `GET /qr/v1/merchant-callback`: the sales unit's callback QRs, migrated beacons included.
 async fn list_callbacks(
     AxumState(sim): AxumState<Arc<Sim>>,
     RawQuery(query): RawQuery,
@@ -747,6 +638,7 @@ async fn list_callbacks(
     })
 }
 
+/// `GET /qr/v1/merchant-callback/{merchantQrId}`.
 async fn get_callback(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(merchant_qr_id): Path<String>,
@@ -763,6 +655,7 @@ async fn get_callback(
     })
 }
 
+/// `DELETE /qr/v1/merchant-callback/{merchantQrId}`.
 async fn delete_callback(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(merchant_qr_id): Path<String>,
@@ -774,6 +667,9 @@ async fn delete_callback(
     })
 }
 
+/// `PUT /qr/v1/merchant-callback/mobilepay/{beaconId}`: maps a printed MobilePay PoS beacon to
+/// the sales unit, once: any other unit gets 409 `{id}`, and so does this unit when it already
+/// has an ordinary callback QR of that id.
 async fn put_beacon(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(beacon_id): Path<String>,
@@ -784,12 +680,16 @@ async fn put_beacon(
         if !is_beacon_id(&beacon_id) {
             return Err(SimError::validation("beaconId", "The beaconId must be 15 digits or a GUID."));
         }
+        // A GUID is one beacon however it is spelled: in lower case it is compared, kept, and
+        // sent back as merchantQrId.
+        let beacon_id = beacon_id.to_ascii_lowercase();
         let request: MerchantCallbackMobilePayPutRequest = parse(&body)?;
         check_location(&request.location_description)?;
         // A printed beacon is one physical thing: it can belong to one sales unit only.
         let taken = state.callbacks.iter().any(|((msn, id), qr)| {
             // Another unit's beacon, or this unit's own ordinary callback QR with the same id.
-            *id == beacon_id && ((*msn != unit.msn && qr.beacon) || (*msn == unit.msn && !qr.beacon))
+            id.eq_ignore_ascii_case(&beacon_id)
+                && ((*msn != unit.msn && qr.beacon) || (*msn == unit.msn && !qr.beacon))
         });
         if taken {
             return Ok(json(StatusCode::CONFLICT, &ConflictResponse { id: Some(beacon_id) }));
@@ -812,6 +712,7 @@ async fn put_beacon(
 // Exchange
 // ------------------------------------------------------------------------------------------------
 
+/// `POST /qr/v1/exchange`: the phone number behind a customer's personal QR code.
 async fn exchange_personal_qr(
     AxumState(sim): AxumState<Arc<Sim>>,
     headers: HeaderMap,
@@ -847,6 +748,7 @@ struct CustomerExchangeBody {
     customer: Option<serde_json::Value>,
 }
 
+/// `POST /qr/v1/exchange/customer`: the phone number behind a check-in's customer token.
 async fn exchange_customer(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderMap, body: Bytes) -> Response {
     exchange_call(&sim, &headers, |unit, now| {
         let lenient: CustomerExchangeBody = parse(&body)?;
@@ -873,12 +775,22 @@ async fn exchange_customer(AxumState(sim): AxumState<Arc<Sim>>, headers: HeaderM
 // Images
 // ------------------------------------------------------------------------------------------------
 
+/// The query of an image link: `format=png|svg` and, for a PNG, `size`.
 #[derive(Debug, Deserialize)]
 struct ImageQuery {
     format: Option<String>,
     size: Option<u32>,
 }
 
+impl ImageQuery {
+    /// A QR code of `content`, drawn as this query asks.
+    fn draw(&self, content: &str) -> Response {
+        let size = self.size.filter(|s| IMAGE_SIZES.contains(s)).unwrap_or(DEFAULT_PNG_SIZE);
+        drawing::image_response(content, Format::from_query(self.format.as_deref()), size)
+    }
+}
+
+/// The image behind a redirect QR's `url`, with no authentication, like the platform's links.
 async fn redirect_image(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(print): Path<String>,
@@ -889,9 +801,10 @@ async fn redirect_image(
         // Deleted or expired: the image is gone with the QR.
         return StatusCode::NOT_FOUND.into_response();
     }
-    image_response(&content_url(&sim.base_url, "r", &print), &query)
+    query.draw(&content_url(&sim.base_url, "r", &print))
 }
 
+/// The image behind a callback QR's `qrImageUrl`.
 async fn callback_image(
     AxumState(sim): AxumState<Arc<Sim>>,
     Path(print): Path<String>,
@@ -901,43 +814,7 @@ async fn callback_image(
     if sim.qr.sticker(&print, now).is_none_or(|s| s.kind != StickerKind::Callback) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    image_response(&content_url(&sim.base_url, "c", &print), &query)
-}
-
-fn image_response(content: &str, query: &ImageQuery) -> Response {
-    let rendered = if query.format.as_deref().is_some_and(|f| f.eq_ignore_ascii_case("png")) {
-        let size = query.size.filter(|s| IMAGE_SIZES.contains(s)).unwrap_or(DEFAULT_PNG_SIZE);
-        png(content, size).map(|png| ("image/png", png))
-    } else {
-        svg(content, 400).map(|svg| ("image/svg+xml", svg.into_bytes()))
-    };
-    match rendered {
-        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-}
-
-/// `content` as an SVG QR code at least `min_size` units wide, without the XML declaration so it
-/// can also sit inline in a page.
-pub(crate) fn svg(content: &str, min_size: u32) -> Option<String> {
-    let code = qrcode::QrCode::new(content.as_bytes()).ok()?;
-    let mut svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(min_size, min_size).build();
-    let start = svg.find("<svg").unwrap_or(0);
-    Some(svg.split_off(start))
-}
-
-/// `content` as a PNG QR code of exactly `size` × `size` pixels: whole pixels per module, centred
-/// on white.
-pub(crate) fn png(content: &str, size: u32) -> Option<Vec<u8>> {
-    let code = qrcode::QrCode::new(content.as_bytes()).ok()?;
-    let drawn = code.render::<image::Luma<u8>>().max_dimensions(size, size).build();
-    let mut canvas = image::GrayImage::from_pixel(size, size, image::Luma([255]));
-    let left = (i64::from(size) - i64::from(drawn.width())) / 2;
-    let top = (i64::from(size) - i64::from(drawn.height())) / 2;
-    image::imageops::overlay(&mut canvas, &drawn, left, top);
-    let mut png = std::io::Cursor::new(Vec::new());
-    canvas.write_to(&mut png, image::ImageFormat::Png).ok()?;
-    Some(png.into_inner())
+    query.draw(&content_url(&sim.base_url, "c", &print))
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -952,25 +829,7 @@ fn print() -> String {
 /// A customer token like the platform's: 47 random bytes in standard base64, 64 characters.
 fn customer_token() -> String {
     let bytes: Vec<u8> = std::iter::repeat_with(|| fastrand::u8(..)).take(47).collect();
-    base64(&bytes)
-}
-
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let sextet = (n >> (18 - 6 * i)) & 63;
-                out.push(char::from(ALPHABET[sextet as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -978,11 +837,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_rfc_4648_test_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")];
-        for (plain, encoded) in cases {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
+    fn a_customer_token_is_64_characters_of_padded_base64() {
         let token = customer_token();
         assert_eq!(token.len(), 64);
         assert!(token.ends_with('=') && !token.ends_with("=="));
@@ -1040,14 +895,6 @@ mod tests {
     }
 
     #[test]
-    fn a_png_has_exactly_the_asked_size_and_an_svg_no_xml_declaration() {
-        let png = png("https://example.com/x", 137).unwrap();
-        let decoded = image::load_from_memory(&png).unwrap();
-        assert_eq!((decoded.width(), decoded.height()), (137, 137));
-        assert!(svg("https://example.com/x", 100).unwrap().starts_with("<svg"));
-    }
-
-    #[test]
     fn a_customer_token_is_valid_for_fifteen_minutes_at_its_own_sales_unit_only() {
         let qr = Qr::default();
         let now = Utc::now();
@@ -1069,7 +916,26 @@ mod tests {
         assert_eq!((expired.status, expired.code), (400, Some(4050)));
         assert!(qr.check_customer_token(&token, "234567", now).is_err());
         assert!(qr.check_customer_token("made-up", "123456", now).is_err());
-        assert_eq!(qr.customer_tokens_of("4791234567"), [token]);
         assert!(qr.check_in("unknown", "4791234567", now).is_err());
+    }
+
+    #[test]
+    fn an_expired_check_in_is_forgotten_at_the_next_look() {
+        let qr = Qr::default();
+        let now = Utc::now();
+        lock(&qr.state).callbacks.insert(
+            ("123456".into(), "till-1".into()),
+            CallbackQr {
+                location_description: "Kasse 1".into(),
+                category: None,
+                print: "p".into(),
+                beacon: false,
+            },
+        );
+        let old = qr.check_in("p", "4791234567", now).unwrap().customer_token;
+        let later = now + CUSTOMER_TOKEN_LIFETIME;
+        let new = qr.check_in("p", "4798765432", later).unwrap().customer_token;
+        let tokens: Vec<_> = lock(&qr.state).check_ins.keys().cloned().collect();
+        assert_eq!(tokens, [new], "{old} is still kept");
     }
 }

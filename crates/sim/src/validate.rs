@@ -1,6 +1,6 @@
 //! The field rules of a create request (reference/vipps-apis.md §3.2), checked in the order the
-//! platform reports them, each with the platform's error, and what the sales unit may do: push
-//! payments (5080) and long-living ones (5050).
+//! platform reports them, each with the platform's error; what the sales unit may do: push
+//! payments (5080) and long-living ones (5050); and who may pay: `minimumUserAge` (7010).
 
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{CreatePaymentRequest, PaymentMethodType, UserFlow};
@@ -179,6 +179,21 @@ fn check_customer(request: &CreatePaymentRequest, customers: &[SimCustomer]) -> 
     Ok(())
 }
 
+/// Refuses `customer` if younger than `minimum_user_age`, with 7010: the platform files an
+/// ineligible user under "Customer not found" (reference/vipps-apis.md §3.12). A customer of no
+/// particular age is an adult, old enough for anything.
+pub fn old_enough(minimum_user_age: Option<u32>, customer: &SimCustomer) -> Result<(), SimError> {
+    match (minimum_user_age, customer.age) {
+        (Some(minimum), Some(age)) if age < minimum => Err(SimError::domain(
+            400,
+            7010,
+            "Customer not found",
+            &format!("The customer is younger than the payment's minimumUserAge of {minimum}."),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn check_expires_at(
     request: &CreatePaymentRequest,
     expires_at: &str,
@@ -346,6 +361,15 @@ mod tests {
         let no_long = SalesUnit { long_living_allowed: false, ..unit() };
         let err = create_request(&request, &no_long, &default_customers(), now()).unwrap_err();
         assert_eq!(err.code, Some(5050));
+    }
+
+    #[test]
+    fn a_customer_younger_than_the_minimum_age_is_refused_with_7010() {
+        let customer = |age| SimCustomer { age, ..default_customers().remove(0) };
+        assert_eq!(old_enough(Some(18), &customer(Some(16))).unwrap_err().code, Some(7010));
+        assert_eq!(old_enough(Some(18), &customer(Some(18))), Ok(()));
+        assert_eq!(old_enough(None, &customer(Some(16))), Ok(()));
+        assert_eq!(old_enough(Some(99), &customer(None)), Ok(()));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! with a failed AUTHORIZED event and leaves the payment open, 201 leaves the result unknown for an
 //! hour and then fails, and a refund of a 123 or 124 payment is refused.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{
@@ -19,6 +19,61 @@ use kasse_vipps::epayment::{
 
 use crate::config::{SalesUnit, SimConfig};
 use crate::error::SimError;
+use crate::recent::Recent;
+use crate::validate;
+
+/// How many received writes a payment's record keeps: the newest. A client stuck retrying into a
+/// rate limit would otherwise grow it forever.
+const RECEIVED_KEPT: usize = 100;
+
+/// How many issued access tokens [`World::issued_tokens`] lists: the newest.
+const ISSUED_TOKENS_KEPT: usize = 1000;
+
+/// An idempotent ePayment write. Serialized as the control API shows it: `create`, `capture`,
+/// `refund` or `cancel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Operation {
+    /// `POST /epayment/v1/payments`.
+    Create,
+    /// `POST …/{reference}/capture`.
+    Capture,
+    /// `POST …/{reference}/refund`.
+    Refund,
+    /// `POST …/{reference}/cancel`.
+    Cancel,
+}
+
+impl Operation {
+    /// `create`, `capture`, `refund` or `cancel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Capture => "capture",
+            Self::Refund => "refund",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the control API's spelling, so `write.operation == "capture"` reads as before.
+impl PartialEq<str> for Operation {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Operation {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// The `Vipps-System-*` headers a call arrived with, kept so tests can check what a client sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -38,8 +93,8 @@ pub struct SystemHeaders {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReceivedWrite {
-    /// `create`, `capture`, `refund` or `cancel`.
-    pub operation: &'static str,
+    /// Which write.
+    pub operation: Operation,
     /// The `Idempotency-Key` header.
     pub idempotency_key: Option<String>,
     /// The `Vipps-System-*` headers.
@@ -59,6 +114,12 @@ pub struct Payment {
     pub reference: String,
     /// The create request as received.
     pub request: CreatePaymentRequest,
+    /// The idempotency key of the create, which the AUTHORIZED and ABORTED events repeat.
+    pub create_key: Option<String>,
+    /// The phone number of the customer it was addressed to, however the request named them (a
+    /// phone number, a personal QR code, or a check-in's customer token, which expires long
+    /// before the payment is forgotten).
+    pub customer_phone: Option<String>,
     /// Current state.
     pub state: State,
     /// Running totals.
@@ -69,8 +130,8 @@ pub struct Payment {
     pub expires_at: DateTime<Utc>,
     /// The event log.
     pub events: Vec<PaymentEvent>,
-    /// Every write received for this payment.
-    pub received: Vec<ReceivedWrite>,
+    /// The newest writes received for this payment.
+    pub received: Recent<ReceivedWrite>,
     /// While the result of the customer's authorization is unknown (test amount 201): until when.
     pub processing_until: Option<DateTime<Utc>>,
 }
@@ -94,6 +155,12 @@ impl Payment {
             reference: self.reference.clone(),
             metadata: self.request.metadata.clone(),
         }
+    }
+
+    /// Is this a push payment waiting on the phone of the customer with `phone_number`?
+    pub fn is_addressed_to(&self, phone_number: &str) -> bool {
+        self.request.user_flow == UserFlow::PushMessage
+            && self.customer_phone.as_deref() == Some(phone_number)
     }
 
     fn modification_response(&self, psp_reference: String) -> ModificationResponse {
@@ -121,11 +188,6 @@ impl Payment {
     /// When the latest successful `name` event happened.
     fn last_success(&self, name: PaymentEventName) -> Option<DateTime<Utc>> {
         self.events.iter().rev().find(|e| e.name == name && e.success).map(|e| e.timestamp)
-    }
-
-    /// The idempotency key of the create, which the AUTHORIZED and ABORTED events repeat.
-    fn create_key(&self) -> Option<String> {
-        self.received.first().and_then(|r| r.idempotency_key.clone())
     }
 
     /// Whether something happens to it by `now` with nobody acting: an unknown authorization
@@ -187,7 +249,11 @@ pub struct Outgoing {
 /// The first answer to an idempotent write, replayed when the same key comes again.
 #[derive(Debug, Clone)]
 pub struct Replay {
-    /// What the request was: a different request under the same key is a conflict.
+    /// The operation the key was first used for.
+    pub operation: Operation,
+    /// The payment it was for.
+    pub reference: String,
+    /// The body as the platform compares it: another body under the same key is a conflict.
     pub fingerprint: String,
     /// The HTTP status answered.
     pub status: u16,
@@ -206,9 +272,18 @@ struct IssuedToken {
 pub struct World {
     /// Start configuration.
     pub config: SimConfig,
+    /// Access tokens that have not expired yet (or not been swept since).
     tokens: HashMap<String, IssuedToken>,
+    /// The same tokens in the order they were issued, which with one lifetime for all is the
+    /// order they expire in: each issue sweeps the expired ones off the front.
+    tokens_by_expiry: VecDeque<(DateTime<Utc>, String)>,
+    /// The newest tokens issued, expired ones included, for tests that look for leaks.
+    issued: Recent<String>,
     payments: HashMap<(String, String), Payment>,
     by_token: HashMap<String, (String, String)>,
+    /// Answers by sales unit and idempotency key. Whether the platform scopes keys per MSN, or
+    /// per merchant, reference or operation, is UNCONFIRMED (reference/vipps-apis.md §3.9); per
+    /// MSN is the narrowest reading that never lets two sales units collide.
     idempotency: HashMap<(String, String), Replay>,
     /// Open payments by the time something happens to them by itself, so the sweep before every
     /// call looks only at what is due (entries for payments answered since are skipped).
@@ -222,6 +297,8 @@ impl World {
         Self {
             config,
             tokens: HashMap::new(),
+            tokens_by_expiry: VecDeque::new(),
+            issued: Recent::new(ISSUED_TOKENS_KEPT),
             payments: HashMap::new(),
             by_token: HashMap::new(),
             idempotency: HashMap::new(),
@@ -248,24 +325,29 @@ impl World {
                 "Access denied due to invalid client_id, client_secret or subscription key.",
             ));
         }
+        while let Some((_, expired)) = self.tokens_by_expiry.pop_front_if(|(at, _)| *at <= now) {
+            self.tokens.remove(&expired);
+        }
         let token = format!("sim.{}.{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let lifetime = i64::try_from(self.config.token_lifetime_secs).unwrap_or(3600);
         let expires_at = now + chrono::Duration::seconds(lifetime);
         self.tokens.insert(token.clone(), IssuedToken { client_id: client_id.to_owned(), expires_at });
+        self.tokens_by_expiry.push_back((expires_at, token.clone()));
+        self.issued.push(token.clone());
         Ok((token, expires_at))
     }
 
-    /// Every access token issued so far, expired ones included.
+    /// The newest access tokens issued (1000 at most), expired ones included.
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.tokens.keys().cloned().collect()
+        self.issued.to_vec()
     }
 
-    /// Checks a call's credentials and returns the sales unit it acts for.
+    /// The sales unit whose valid access token `bearer` is, when it comes with that unit's own
+    /// subscription key. The caller checks the `Merchant-Serial-Number` (`http::authenticate`).
     pub fn authenticate(
         &self,
         bearer: Option<&str>,
         subscription_key: Option<&str>,
-        msn: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<&SalesUnit, SimError> {
         let Some(token) = bearer else {
@@ -273,32 +355,16 @@ impl World {
                 "Missing or malformed Authorization header: use 'Bearer <token>'.",
             ));
         };
-        let issued = self
-            .tokens
-            .get(token)
-            .filter(|t| t.expires_at > now)
-            .ok_or_else(|| SimError::unauthorized("The access token is invalid or has expired."))?;
-        let unit = self
-            .config
-            .sales_units
-            .iter()
-            .find(|u| u.client_id == issued.client_id)
-            .ok_or_else(|| SimError::unauthorized("The access token is invalid or has expired."))?;
+        let invalid = || SimError::unauthorized("The access token is invalid or has expired.");
+        let issued = self.tokens.get(token).filter(|t| t.expires_at > now).ok_or_else(invalid)?;
+        let unit =
+            self.config.sales_units.iter().find(|u| u.client_id == issued.client_id).ok_or_else(invalid)?;
         if subscription_key != Some(unit.subscription_key.expose()) {
             return Err(SimError::unauthorized(
                 "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.",
             ));
         }
-        match msn {
-            Some(msn) if msn == unit.msn => Ok(unit),
-            Some(_) => {
-                Err(SimError::forbidden("The Merchant-Serial-Number does not belong to these credentials."))
-            }
-            None => Err(SimError::validation(
-                "Merchant-Serial-Number",
-                "The Merchant-Serial-Number header is required.",
-            )),
-        }
+        Ok(unit)
     }
 
     /// A payment by sales unit and reference.
@@ -333,13 +399,14 @@ impl World {
         std::mem::take(&mut self.outgoing)
     }
 
-    /// Creates a payment whose request has already been validated. Returns the URL token.
+    /// Creates a payment whose request has already been validated, for the customer with
+    /// `customer_phone` if it names one. Returns the URL token.
     pub fn create(
         &mut self,
         unit_msn: &str,
         request: CreatePaymentRequest,
         idempotency_key: Option<String>,
-        system: SystemHeaders,
+        customer_phone: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<String, SimError> {
         let key = (unit_msn.to_owned(), request.reference.clone());
@@ -361,18 +428,14 @@ impl World {
         let mut payment = Payment {
             msn: unit_msn.to_owned(),
             reference: request.reference.clone(),
+            create_key: idempotency_key.clone(),
+            customer_phone,
             state: State::Created,
             aggregate: Aggregate::zero(currency),
             token: token.clone(),
             expires_at,
             events: Vec::new(),
-            received: vec![ReceivedWrite {
-                operation: "create",
-                idempotency_key: idempotency_key.clone(),
-                system,
-                applied: true,
-                status: 201,
-            }],
+            received: Recent::new(RECEIVED_KEPT),
             processing_until: None,
             request,
         };
@@ -383,11 +446,26 @@ impl World {
         Ok(token)
     }
 
-    /// The customer approves in the app. A magic test amount makes the authorization fail: the
-    /// error says why, for the phone page.
-    pub fn approve(&mut self, msn: &str, reference: &str, now: DateTime<Utc>) -> Result<(), SimError> {
+    /// The customer with phone number `approver` (if known) approves in the app. One younger than
+    /// the payment's `minimumUserAge` may not (7010), and a magic test amount makes the
+    /// authorization fail: the error says why, for the phone page.
+    pub fn approve(
+        &mut self,
+        msn: &str,
+        reference: &str,
+        approver: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), SimError> {
         let mut payment = self.take_open(msn, reference, now)?;
-        let key = payment.create_key();
+        let too_young = approver
+            .and_then(|phone| self.config.customers.iter().find(|c| c.phone_number == phone))
+            .and_then(|customer| validate::old_enough(payment.request.minimum_user_age, customer).err());
+        if let Some(refusal) = too_young {
+            // The app does not let them pay; anyone else still may.
+            self.put(payment);
+            return Err(refusal);
+        }
+        let key = payment.create_key.clone();
         let amount = payment.request.amount;
         let outcome = match MagicAmount::of(amount.value) {
             None => {
@@ -420,7 +498,7 @@ impl World {
     pub fn decline(&mut self, msn: &str, reference: &str, now: DateTime<Utc>) -> Result<(), SimError> {
         let mut payment = self.take_open(msn, reference, now)?;
         payment.state = State::Aborted;
-        let key = payment.create_key();
+        let key = payment.create_key.clone();
         let amount = payment.request.amount;
         self.record(&mut payment, PaymentEventName::Aborted, amount, key, now, true);
         self.put(payment);
@@ -440,9 +518,8 @@ impl World {
             .config
             .sales_unit(msn)
             .map_or((chrono::Duration::MAX, true), |u| (u.capture_deadline, u.partial_capture_allowed));
-        let mut payment = self.take(msn, reference)?;
-        let outcome = (|| {
-            check_currency(&payment, amount)?;
+        self.modify(msn, reference, idempotency_key, now, |payment| {
+            check_currency(payment, amount)?;
             match payment.state {
                 State::Created => {
                     return Err(SimError::domain(
@@ -470,6 +547,14 @@ impl World {
                     "The rest of this payment was cancelled; nothing more can be captured.",
                 ));
             }
+            if payment.capturable() == 0 {
+                return Err(SimError::domain(
+                    400,
+                    6170,
+                    "Payment already captured",
+                    "The whole amount is captured already.",
+                ));
+            }
             if payment.authorized_at().is_some_and(|at| is_past(at, deadline, now)) {
                 return Err(SimError::domain(
                     400,
@@ -494,17 +579,9 @@ impl World {
                     "This sales unit cannot capture part of a payment: capture the whole amount.",
                 ));
             }
-            Ok(())
-        })();
-        if let Err(e) = outcome {
-            self.put(payment);
-            return Err(e);
-        }
-        payment.aggregate.captured_amount.value += amount.value;
-        let psp = self.record(&mut payment, PaymentEventName::Captured, amount, idempotency_key, now, true);
-        let response = payment.modification_response(psp);
-        self.put(payment);
-        Ok(response)
+            payment.aggregate.captured_amount.value += amount.value;
+            Ok((PaymentEventName::Captured, amount))
+        })
     }
 
     /// Refunds `amount` of what was captured.
@@ -517,9 +594,8 @@ impl World {
         now: DateTime<Utc>,
     ) -> Result<ModificationResponse, SimError> {
         let window = self.config.sales_unit(msn).map_or(chrono::Duration::MAX, |u| u.refund_window);
-        let mut payment = self.take(msn, reference)?;
-        let outcome = (|| {
-            check_currency(&payment, amount)?;
+        self.modify(msn, reference, idempotency_key, now, |payment| {
+            check_currency(payment, amount)?;
             if payment.state != State::Authorized {
                 return Err(SimError::domain(
                     400,
@@ -528,9 +604,17 @@ impl World {
                     "Only a captured payment can be refunded.",
                 ));
             }
-            let refundable =
-                payment.aggregate.captured_amount.value - payment.aggregate.refunded_amount.value;
-            if amount.value > refundable {
+            let Aggregate { captured_amount: captured, refunded_amount: refunded, .. } = payment.aggregate;
+            // All of it: every øre captured is refunded, and no more can be captured.
+            if refunded.value > 0 && refunded.value == captured.value && payment.capturable() == 0 {
+                return Err(SimError::domain(
+                    400,
+                    6180,
+                    "Payment already refunded",
+                    "The whole captured amount is refunded already.",
+                ));
+            }
+            if amount.value > captured.value - refunded.value {
                 return Err(SimError::domain(
                     400,
                     6150,
@@ -544,25 +628,20 @@ impl World {
             }
             // Test amounts: a valid refund the bank then refuses.
             match payment.request.amount.value {
-                123 => Err(SimError::domain(
-                    400,
-                    5100,
-                    "Refund not possible",
-                    "The refund cannot be made (test amount 123: the customer's account is gone).",
-                )),
-                124 => Err(refund_period_expired()),
-                _ => Ok(()),
+                123 => {
+                    return Err(SimError::domain(
+                        400,
+                        5100,
+                        "Refund not possible",
+                        "The refund cannot be made (test amount 123: the customer's account is gone).",
+                    ));
+                }
+                124 => return Err(refund_period_expired()),
+                _ => {}
             }
-        })();
-        if let Err(e) = outcome {
-            self.put(payment);
-            return Err(e);
-        }
-        payment.aggregate.refunded_amount.value += amount.value;
-        let psp = self.record(&mut payment, PaymentEventName::Refunded, amount, idempotency_key, now, true);
-        let response = payment.modification_response(psp);
-        self.put(payment);
-        Ok(response)
+            payment.aggregate.refunded_amount.value += amount.value;
+            Ok((PaymentEventName::Refunded, amount))
+        })
     }
 
     /// Cancels: before approval the payment is terminated; after it, the uncaptured rest is
@@ -581,77 +660,56 @@ impl World {
             .config
             .sales_unit(msn)
             .map_or(chrono::Duration::MAX, |u| u.cancel_period.min(u.capture_deadline));
-        let mut payment = self.take(msn, reference)?;
-        self.settle_due(&mut payment, now);
-        let period_over = payment.authorized_at().is_some_and(|at| is_past(at, period, now));
-        let outcome = match payment.state {
-            State::Created if payment.processing_until.is_some() => Err(SimError::domain(
-                400,
-                6250,
-                "Cannot cancel processing payment",
-                "The customer's authorization is being processed; its result is not known yet.",
-            )),
-            State::Created => {
-                payment.state = State::Terminated;
-                payment.aggregate.cancelled_amount = payment.request.amount;
-                Ok((PaymentEventName::Terminated, payment.request.amount))
-            }
-            State::Authorized if transaction_only => Err(SimError::domain(
-                400,
-                6060,
-                "Cannot cancel authorized payment",
-                "The payment is already authorized; cancelTransactionOnly leaves it as it is.",
-            )),
-            State::Authorized if payment.aggregate.cancelled_amount.value > 0 => Err(SimError::domain(
-                400,
-                6190,
-                "Payment cannot be cancelled",
-                "The payment is already cancelled.",
-            )),
-            State::Authorized if payment.capturable() == 0 => Err(SimError::domain(
-                400,
-                6040,
-                "Cannot cancel a captured payment",
-                "The whole amount is captured; refund instead.",
-            )),
-            State::Authorized if period_over => Err(SimError::domain(
-                400,
-                6030,
-                "Cancel period expired",
-                "The reservation is past the sales unit's cancel period or capture deadline.",
-            )),
-            State::Authorized => {
-                let rest = payment.capturable();
-                payment.aggregate.cancelled_amount.value = rest;
-                Ok((PaymentEventName::Cancelled, Amount::new(rest, payment.request.amount.currency)))
-            }
-            State::Terminated => Err(SimError::domain(
-                400,
-                6190,
-                "Payment cannot be cancelled",
-                "The payment is already cancelled.",
-            )),
-            State::Aborted | State::Expired => Err(SimError::domain(
-                400,
-                6050,
-                "Cannot cancel a non-reserved payment",
-                "The payment was never approved; there is nothing to cancel.",
-            )),
+        let already_cancelled = || {
+            SimError::domain(400, 6190, "Payment cannot be cancelled", "The payment is already cancelled.")
         };
-        match outcome {
-            Ok((name, amount)) => {
-                // The platform leaves the idempotency key out of CANCELLED events.
-                let key = if name == PaymentEventName::Cancelled { None } else { idempotency_key };
-                let psp = self.record(&mut payment, name, amount, key, now, true);
-                let response = payment.modification_response(psp);
-                self.put(payment);
-                Ok(response)
+        self.modify(msn, reference, idempotency_key, now, |payment| {
+            let period_over = payment.authorized_at().is_some_and(|at| is_past(at, period, now));
+            match payment.state {
+                State::Created if payment.processing_until.is_some() => Err(SimError::domain(
+                    400,
+                    6250,
+                    "Cannot cancel processing payment",
+                    "The customer's authorization is being processed; its result is not known yet.",
+                )),
+                State::Created => {
+                    payment.state = State::Terminated;
+                    payment.aggregate.cancelled_amount = payment.request.amount;
+                    Ok((PaymentEventName::Terminated, payment.request.amount))
+                }
+                State::Authorized if transaction_only => Err(SimError::domain(
+                    400,
+                    6060,
+                    "Cannot cancel authorized payment",
+                    "The payment is already authorized; cancelTransactionOnly leaves it as it is.",
+                )),
+                State::Authorized if payment.aggregate.cancelled_amount.value > 0 => Err(already_cancelled()),
+                State::Authorized if payment.capturable() == 0 => Err(SimError::domain(
+                    400,
+                    6040,
+                    "Cannot cancel a captured payment",
+                    "The whole amount is captured; refund instead.",
+                )),
+                State::Authorized if period_over => Err(SimError::domain(
+                    400,
+                    6030,
+                    "Cancel period expired",
+                    "The reservation is past the sales unit's cancel period or capture deadline.",
+                )),
+                State::Authorized => {
+                    let rest = payment.capturable();
+                    payment.aggregate.cancelled_amount.value = rest;
+                    Ok((PaymentEventName::Cancelled, Amount::new(rest, payment.request.amount.currency)))
+                }
+                State::Terminated => Err(already_cancelled()),
+                State::Aborted | State::Expired => Err(SimError::domain(
+                    400,
+                    6050,
+                    "Cannot cancel a non-reserved payment",
+                    "The payment was never approved; there is nothing to cancel.",
+                )),
             }
-            Err(e) => {
-                self.put(payment);
-                Err(e)
-            }
-        }
+        })
     }
 
     /// Notes a write on a payment's record of received calls.
@@ -682,7 +740,7 @@ impl World {
         if let Some(until) = payment.processing_until.take() {
             // The unknown result turns out a failure. By then the customer's time is long up,
             // so the payment expires with it rather than before it.
-            let key = payment.create_key();
+            let key = payment.create_key.clone();
             self.record(payment, PaymentEventName::Authorized, amount, key, until, false);
             payment.expires_at = payment.expires_at.max(until);
         }
@@ -690,6 +748,29 @@ impl World {
             payment.state = State::Expired;
             self.record(payment, PaymentEventName::Expired, amount, None, payment.expires_at, true);
         }
+    }
+
+    /// A merchant's change to a payment (capture, refund, cancel): `change` checks the payment
+    /// and changes it, or refuses and leaves it as it was. The event it names is logged and
+    /// queued as a webhook, and the payment goes back in either way.
+    fn modify(
+        &mut self,
+        msn: &str,
+        reference: &str,
+        idempotency_key: Option<String>,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Payment) -> Result<(PaymentEventName, Amount), SimError>,
+    ) -> Result<ModificationResponse, SimError> {
+        let mut payment = self.take(msn, reference)?;
+        self.settle_due(&mut payment, now);
+        let outcome = change(&mut payment).map(|(name, amount)| {
+            // The platform leaves the idempotency key out of CANCELLED events.
+            let key = if name == PaymentEventName::Cancelled { None } else { idempotency_key };
+            let psp_reference = self.record(&mut payment, name, amount, key, now, true);
+            payment.modification_response(psp_reference)
+        });
+        self.put(payment);
+        outcome
     }
 
     /// Removes a payment to change it; `put` returns it. Keeps the borrow checker out of the rules.
@@ -803,22 +884,6 @@ fn check_currency(payment: &Payment, amount: Amount) -> Result<(), SimError> {
     Ok(())
 }
 
-/// Is this payment waiting for the customer with this phone number, personal QR or one of these
-/// check-in tokens (push flows)?
-pub fn addressed_to(
-    payment: &Payment,
-    phone_number: &str,
-    personal_qr: &str,
-    customer_tokens: &[String],
-) -> bool {
-    payment.request.user_flow == UserFlow::PushMessage
-        && payment.customer().is_some_and(|c| {
-            c.phone_number.as_deref() == Some(phone_number)
-                || c.personal_qr.as_deref() == Some(personal_qr)
-                || c.customer_token.as_ref().is_some_and(|t| customer_tokens.contains(t))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -850,10 +915,8 @@ mod tests {
     }
 
     fn authorized(world: &mut World, reference: &str, value: i64) {
-        world
-            .create(MSN, request(reference, value), Some("k".into()), SystemHeaders::default(), now())
-            .unwrap();
-        world.approve(MSN, reference, now()).unwrap();
+        world.create(MSN, request(reference, value), Some("k".into()), None, now()).unwrap();
+        world.approve(MSN, reference, None, now()).unwrap();
     }
 
     #[test]
@@ -876,9 +939,9 @@ mod tests {
     #[test]
     fn capturing_more_than_authorized_or_before_approval_is_refused() {
         let mut w = world();
-        w.create(MSN, request("ref-00002", 1000), None, SystemHeaders::default(), now()).unwrap();
+        w.create(MSN, request("ref-00002", 1000), None, None, now()).unwrap();
         assert_eq!(w.capture(MSN, "ref-00002", nok(1000), None, now()).unwrap_err().code, Some(6080));
-        w.approve(MSN, "ref-00002", now()).unwrap();
+        w.approve(MSN, "ref-00002", None, now()).unwrap();
         assert_eq!(w.capture(MSN, "ref-00002", nok(1001), None, now()).unwrap_err().code, Some(6090));
         w.capture(MSN, "ref-00002", nok(1000), None, now()).unwrap();
         assert_eq!(w.cancel(MSN, "ref-00002", false, None, now()).unwrap_err().code, Some(6040));
@@ -887,7 +950,7 @@ mod tests {
     #[test]
     fn cancel_transaction_only_terminates_an_open_payment_but_never_an_approved_one() {
         let mut w = world();
-        w.create(MSN, request("ref-00003", 500), None, SystemHeaders::default(), now()).unwrap();
+        w.create(MSN, request("ref-00003", 500), None, None, now()).unwrap();
         let r = w.cancel(MSN, "ref-00003", true, None, now()).unwrap();
         assert_eq!(r.state, State::Terminated);
         assert_eq!(r.aggregate.cancelled_amount.value, 500);
@@ -899,20 +962,19 @@ mod tests {
     #[test]
     fn an_unanswered_payment_expires_after_ten_minutes_and_cannot_be_approved() {
         let mut w = world();
-        w.create(MSN, request("ref-00005", 500), None, SystemHeaders::default(), now()).unwrap();
+        w.create(MSN, request("ref-00005", 500), None, None, now()).unwrap();
         w.expire_due(now() + chrono::Duration::seconds(599));
         assert_eq!(w.payment(MSN, "ref-00005").unwrap().state, State::Created);
         w.expire_due(now() + chrono::Duration::seconds(600));
         assert_eq!(w.payment(MSN, "ref-00005").unwrap().state, State::Expired);
-        assert!(w.approve(MSN, "ref-00005", now()).is_err());
+        assert!(w.approve(MSN, "ref-00005", None, now()).is_err());
     }
 
     #[test]
     fn a_reused_reference_is_refused() {
         let mut w = world();
-        w.create(MSN, request("ref-00006", 500), None, SystemHeaders::default(), now()).unwrap();
-        let err =
-            w.create(MSN, request("ref-00006", 500), None, SystemHeaders::default(), now()).unwrap_err();
+        w.create(MSN, request("ref-00006", 500), None, None, now()).unwrap();
+        let err = w.create(MSN, request("ref-00006", 500), None, None, now()).unwrap_err();
         assert_eq!((err.status, err.code), (409, Some(4150)));
     }
 
@@ -941,8 +1003,8 @@ mod tests {
     #[test]
     fn a_magic_amount_fails_the_approval_with_a_failed_authorized_event_and_leaves_it_open() {
         let mut w = world();
-        w.create(MSN, request("ref-00009", 151), Some("k".into()), SystemHeaders::default(), now()).unwrap();
-        let err = w.approve(MSN, "ref-00009", now()).unwrap_err();
+        w.create(MSN, request("ref-00009", 151), Some("k".into()), None, now()).unwrap();
+        let err = w.approve(MSN, "ref-00009", None, now()).unwrap_err();
         assert!(err.detail.contains("Insufficient funds"), "{err}");
         let p = w.payment(MSN, "ref-00009").unwrap();
         assert_eq!(p.state, State::Created);
@@ -956,14 +1018,14 @@ mod tests {
     #[test]
     fn an_unknown_result_holds_the_payment_for_an_hour_then_fails_and_expires() {
         let mut w = world();
-        w.create(MSN, request("ref-00010", 201), None, SystemHeaders::default(), now()).unwrap();
-        assert!(w.approve(MSN, "ref-00010", now()).is_err());
+        w.create(MSN, request("ref-00010", 201), None, None, now()).unwrap();
+        assert!(w.approve(MSN, "ref-00010", None, now()).is_err());
         w.expire_due(now() + chrono::Duration::minutes(59));
         let p = w.payment(MSN, "ref-00010").unwrap();
         assert_eq!((p.state, p.events.len()), (State::Created, 1));
         let later = now() + chrono::Duration::minutes(30);
         assert_eq!(w.cancel(MSN, "ref-00010", true, None, later).unwrap_err().code, Some(6250));
-        assert_eq!(w.approve(MSN, "ref-00010", later).unwrap_err().code, Some(10020));
+        assert_eq!(w.approve(MSN, "ref-00010", None, later).unwrap_err().code, Some(10020));
         w.expire_due(now() + chrono::Duration::hours(1));
         let p = w.payment(MSN, "ref-00010").unwrap();
         let log: Vec<_> = p.events.iter().map(|e| (e.name, e.success)).collect();
@@ -991,6 +1053,23 @@ mod tests {
         w.refund(MSN, "ref-00011", nok(10), None, captured_at + day * 365).unwrap();
         let too_late = captured_at + day * 365 + chrono::Duration::seconds(1);
         assert_eq!(w.refund(MSN, "ref-00011", nok(10), None, too_late).unwrap_err().code, Some(6220));
+    }
+
+    #[test]
+    fn expired_access_tokens_are_forgotten_when_the_next_is_issued_but_stay_listed() {
+        let mut w = world();
+        let unit = w.config.sales_units[0].clone();
+        let mut issue = |at| {
+            let (id, secret, key) =
+                (&unit.client_id, unit.client_secret.expose(), unit.subscription_key.expose());
+            w.issue_token(id, secret, key, at).unwrap().0
+        };
+        let old = issue(now());
+        let new = issue(now() + chrono::Duration::hours(2));
+        assert_eq!(w.tokens.keys().collect::<Vec<_>>(), [&new]);
+        assert_eq!(w.tokens_by_expiry.len(), 1);
+        assert_eq!(w.issued_tokens(), [old.clone(), new]);
+        assert!(w.authenticate(Some(&old), Some(unit.subscription_key.expose()), now()).is_err());
     }
 
     #[test]

@@ -19,10 +19,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::routing::post;
+use chrono::Timelike as _;
 use kasse_sim::{DeliveryPolicy, SalesUnit, SimConfig, SimHandle};
 use kasse_vipps::epayment::{
-    CreatePaymentRequest, Customer, CustomerInteraction, ForceApprove, PaymentEventName, PaymentMethod,
-    PaymentMethodType, QrFormat, QrImageFormat, State as PaymentState, UserFlow, WebhookEvent,
+    CreatePaymentRequest, Customer, CustomerInteraction, ForceApprove, GetPaymentResponse, PaymentEvent,
+    PaymentEventName, PaymentMethod, PaymentMethodType, QrFormat, QrImageFormat, State as PaymentState,
+    UserFlow, WebhookEvent,
 };
 use kasse_vipps::signing::{self, Received};
 use kasse_vipps::webhooks::{RegisterRequest, RegisterResponse, epayment_event_types};
@@ -32,14 +34,27 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use url::Url;
 
-// The QR API and the fault knobs have their own files in this one test binary.
+// Larger topics have their own files in this one test binary.
+#[path = "platform/control.rs"]
+mod control;
+#[path = "platform/errors.rs"]
+mod errors;
 #[path = "platform/faults.rs"]
 mod faults;
+#[path = "platform/limits.rs"]
+mod limits;
+#[path = "platform/magic.rs"]
+mod magic;
 #[path = "platform/qr.rs"]
 mod qr;
+#[path = "platform/sales_units.rs"]
+mod sales_units;
 
 /// The first demo customer, a Norwegian number.
 const KARI: &str = "4791234567";
+
+/// Another Norwegian demo customer, 16 years old.
+const OLA: &str = "4798765432";
 
 /// How long a test waits for something it expects before it fails.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -419,6 +434,94 @@ async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: B
         if state.failing.load(Ordering::SeqCst) { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::OK };
     let _ = state.deliveries.send(Delivery { headers, body, answered });
     answered
+}
+
+/// An authenticated request with a token fetched beforehand, for when the token endpoint itself
+/// may answer with a fault.
+fn with_token(sim: &TestSim, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+    sim.http
+        .request(method, sim.url(path))
+        .bearer_auth(token)
+        .header("Ocp-Apim-Subscription-Key", sim.unit.subscription_key.expose())
+        .header("Merchant-Serial-Number", &sim.unit.msn)
+}
+
+/// `PUT /sim/control/faults`.
+async fn put_faults(sim: &TestSim, knobs: &Value) -> Answer {
+    sim.send(sim.http.put(sim.url("sim/control/faults")).json(knobs)).await
+}
+
+/// `POST /sim/control/clock` with `{advanceSeconds: seconds}` (any JSON number).
+async fn advance(sim: &TestSim, seconds: Value) -> Answer {
+    sim.send(sim.http.post(sim.url("sim/control/clock")).json(&json!({ "advanceSeconds": seconds }))).await
+}
+
+/// The `Retry-After` of a 429, in seconds.
+fn retry_after(answer: &Answer) -> u64 {
+    let value = answer.headers.get(header::RETRY_AFTER).expect("a 429 says when to retry");
+    value.to_str().unwrap().parse().unwrap()
+}
+
+/// A typed client that retries many times, quickly: enough to get through a run of faults.
+fn patient_client(sim: &TestSim) -> Client {
+    Client::new(ClientConfig {
+        base_url: sim.handle.base_url().clone(),
+        credentials: Credentials {
+            client_id: sim.unit.client_id.clone(),
+            client_secret: sim.unit.client_secret.clone(),
+            subscription_key: sim.unit.subscription_key.clone(),
+            msn: sim.unit.msn.clone(),
+        },
+        system: SystemInfo {
+            name: "kasse-tests".into(),
+            version: "1.0.0".into(),
+            plugin_name: "faults-rs".into(),
+            plugin_version: "0.1.0".into(),
+        },
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy {
+            max_attempts: 12,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(20),
+        },
+    })
+    .unwrap()
+}
+
+/// The payment as the platform holds it, read in-process (no API call, no rate limit).
+fn platform_payment(sim: &TestSim, reference: &str) -> GetPaymentResponse {
+    sim.handle.payment(&sim.unit.msn, reference).unwrap()
+}
+
+/// The event log's names and success flags.
+fn log(events: &[PaymentEvent]) -> Vec<(PaymentEventName, bool)> {
+    events.iter().map(|e| (e.name, e.success)).collect()
+}
+
+/// What the platform received for `reference`: operation, key, status, applied.
+fn received(sim: &TestSim, reference: &str) -> Vec<(&'static str, Option<String>, u16, bool)> {
+    let record = sim.handle.payment_records().into_iter().find(|r| r.reference == reference).unwrap();
+    record
+        .received
+        .into_iter()
+        .map(|w| (w.operation.as_str(), w.idempotency_key, w.status, w.applied))
+        .collect()
+}
+
+/// Force approve as Kari.
+fn kari() -> ForceApprove {
+    ForceApprove { customer: Some(Customer::phone_number(KARI)), token: None }
+}
+
+/// A receipt for long-living payments, which need one (error 6130).
+fn receipt(value: i64) -> Value {
+    json!({
+        "orderLines": [{
+            "name": "Coffee beans", "id": "line-1", "totalAmount": value,
+            "totalAmountExcludingTax": value * 4 / 5, "totalTaxAmount": value / 5, "taxPercentage": 25
+        }],
+        "bottomLine": { "currency": "NOK", "posId": "till-1" }
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -827,6 +930,66 @@ async fn a_reused_reference_with_a_new_key_is_a_409_with_4150() {
     assert_eq!((typed.status(), typed.error_code()), (Some(409), Some(4150)));
 }
 
+#[tokio::test]
+async fn the_same_key_and_body_replay_a_refund_byte_for_byte_and_refund_once() {
+    let sim = spawn_sim().await;
+    sim.authorized_payment("idem-refund-1", 6_000).await;
+    assert_eq!(sim.modify("capture", "idem-refund-1", "capture-1", 6_000).await.status, StatusCode::OK);
+    let first = sim.modify("refund", "idem-refund-1", "refund-1", 1_000).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let second = sim.modify("refund", "idem-refund-1", "refund-1", 1_000).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.body, first.body, "the replay is byte-for-byte the first answer");
+    assert_eq!(platform_payment(&sim, "idem-refund-1").aggregate.refunded_amount.value, 1_000);
+    let refunds: Vec<_> =
+        received(&sim, "idem-refund-1").into_iter().filter(|w| w.0 == "refund").map(|w| w.3).collect();
+    assert_eq!(refunds, [true, false], "the retry was received, and not applied");
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_replay_a_cancel_byte_for_byte_and_another_body_is_a_409_with_4020() {
+    let sim = spawn_sim().await;
+    sim.authorized_payment("idem-cancel-1", 6_000).await;
+    let path = "epayment/v1/payments/idem-cancel-1/cancel";
+    let first = sim.post(path, "cancel-1", &json!({})).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let second = sim.post(path, "cancel-1", &json!({})).await;
+    assert_eq!(second.body, first.body, "the replay is byte-for-byte the first answer");
+    let events = sim.client().payment_events("idem-cancel-1").await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.name == PaymentEventName::Cancelled).count(), 1);
+
+    let other = sim.post(path, "cancel-1", &json!({ "cancelTransactionOnly": true })).await;
+    let problem = other.assert_error_code(409, "4020");
+    assert_eq!(problem["instance"], format!("/{path}"));
+    // The key still replays its first answer.
+    assert_eq!(sim.post(path, "cancel-1", &json!({})).await.body, first.body);
+}
+
+#[tokio::test]
+async fn a_key_used_before_for_another_operation_or_payment_is_a_409_with_4020() {
+    let sim = spawn_sim().await;
+    sim.authorized_payment("idem-cross-01", 6_000).await;
+    sim.authorized_payment("idem-cross-02", 6_000).await;
+    assert_eq!(sim.modify("capture", "idem-cross-01", "capture-1", 1_000).await.status, StatusCode::OK);
+    assert_eq!(sim.modify("refund", "idem-cross-01", "key-1", 500).await.status, StatusCode::OK);
+
+    // The refund's key for a capture, of the same body: not 4010, which is the capture's own.
+    let capture = sim.modify("capture", "idem-cross-01", "key-1", 500).await;
+    let problem = capture.assert_error_code(409, "4020");
+    assert_eq!(problem["title"], "Idempotency error (key already exists)");
+    // The capture's key for a capture of another payment, and for a cancel.
+    sim.modify("capture", "idem-cross-02", "capture-1", 1_000).await.assert_error_code(409, "4020");
+    let cancel = sim.post("epayment/v1/payments/idem-cross-01/cancel", "capture-1", &json!({})).await;
+    cancel.assert_error_code(409, "4020");
+    // The create's key for a capture.
+    let create = sim.modify("capture", "idem-cross-02", &create_key("idem-cross-02"), 1_000).await;
+    create.assert_error_code(409, "4020");
+
+    let (one, two) = (platform_payment(&sim, "idem-cross-01"), platform_payment(&sim, "idem-cross-02"));
+    assert_eq!((one.aggregate.captured_amount.value, one.aggregate.cancelled_amount.value), (1_000, 0));
+    assert_eq!(two.aggregate.captured_amount.value, 0);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Validation of a create request
 // ------------------------------------------------------------------------------------------------
@@ -926,6 +1089,32 @@ async fn a_payment_is_still_open_just_before_its_ten_minutes_are_up() {
     assert_eq!(sim.client().get_payment("almost-expired").await.unwrap().state, PaymentState::Created);
     sim.handle.advance_clock(chrono::Duration::seconds(10));
     assert_eq!(sim.client().get_payment("almost-expired").await.unwrap().state, PaymentState::Expired);
+}
+
+#[tokio::test]
+async fn a_long_living_payment_expires_at_its_expires_at_and_not_after_ten_minutes() {
+    let sim = spawn_sim().await;
+    let expires_at = (chrono::Utc::now() + chrono::Duration::days(2)).with_nanosecond(0).unwrap();
+    let mut body = create_body("long-living-1", 2_000);
+    body["expiresAt"] = json!(expires_at.to_rfc3339());
+    body["receipt"] = receipt(2_000);
+    assert_eq!(sim.post("epayment/v1/payments", "key-1", &body).await.status, StatusCode::CREATED);
+
+    sim.handle.advance_clock(chrono::Duration::minutes(11));
+    assert_eq!(
+        platform_payment(&sim, "long-living-1").state,
+        PaymentState::Created,
+        "ten minutes mean nothing"
+    );
+    // A minute before expiresAt (by the clock as it was at create) it is still open.
+    let until = expires_at - chrono::Utc::now() - chrono::Duration::minutes(11);
+    sim.handle.advance_clock(until - chrono::Duration::minutes(1));
+    assert_eq!(sim.client().get_payment("long-living-1").await.unwrap().state, PaymentState::Created);
+    sim.handle.advance_clock(chrono::Duration::minutes(2));
+    assert_eq!(sim.client().get_payment("long-living-1").await.unwrap().state, PaymentState::Expired);
+    let events = sim.client().payment_events("long-living-1").await.unwrap();
+    assert_eq!(log(&events), [(PaymentEventName::Created, true), (PaymentEventName::Expired, true)]);
+    assert_eq!(events[1].timestamp, expires_at, "it expired at expiresAt");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1150,6 +1339,62 @@ async fn a_registration_to_a_plain_http_host_elsewhere_or_for_an_unknown_event_i
     assert!(problem["extraDetails"].as_array().unwrap().iter().any(|d| d["name"] == "events"), "{problem}");
 }
 
+#[tokio::test]
+async fn a_delivery_is_given_up_after_the_policys_attempts_and_the_next_event_goes_out() {
+    let mut config = fast_retries();
+    config.delivery.give_up_after = 3;
+    let sim = spawn_sim_with(config).await;
+    let mut receiver = Receiver::start().await;
+    receiver.fail(true);
+    let registration = sim.register(&receiver).await;
+
+    let token = sim.create_qr_payment("given-up-0001", 1_000).await;
+    for attempt in 1..=3 {
+        let delivery = receiver.next_verified(&registration.secret).await;
+        assert_eq!(delivery.event().name, PaymentEventName::Created, "attempt {attempt}");
+    }
+    // Had CREATED been tried a fourth time, it would come next: order is kept per registration.
+    receiver.fail(false);
+    sim.approve(&token, KARI).await;
+    let next = receiver.next_verified(&registration.secret).await;
+    assert_eq!((next.event().name, next.answered), (PaymentEventName::Authorized, StatusCode::OK));
+
+    let attempts = sim.handle.webhook_attempts();
+    let created: Vec<_> = attempts
+        .iter()
+        .filter(|a| a.event_type == "epayments.payment.created.v1")
+        .map(|a| a.status)
+        .collect();
+    assert_eq!(created, [Some(500); 3]);
+}
+
+#[tokio::test]
+async fn the_webhooks_api_needs_no_merchant_serial_number_header_but_refuses_another_units() {
+    let sim = spawn_sim().await;
+    let token = sim.token().await;
+    let bare = |method: Method, path: &str| {
+        sim.http
+            .request(method, sim.url(path))
+            .bearer_auth(&token)
+            .header("Ocp-Apim-Subscription-Key", sim.unit.subscription_key.expose())
+    };
+    let request =
+        json!({ "url": "https://shop.example.no/hooks", "events": ["epayments.payment.created.v1"] });
+    let registered = sim.send(bare(Method::POST, "webhooks/v1/webhooks").json(&request)).await;
+    assert_eq!(registered.status, StatusCode::CREATED, "{}", registered.text());
+    let id = registered.json()["id"].as_str().unwrap().to_owned();
+    // The credentials named the unit: the typed client, which sends the MSN, sees it.
+    let listed = sim.client().list_webhooks().await.unwrap().webhooks;
+    assert_eq!(listed.iter().map(|w| w.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    let raw = sim.send(bare(Method::GET, "webhooks/v1/webhooks")).await;
+    assert_eq!(raw.json()["webhooks"][0]["id"], id.as_str());
+
+    let theirs = bare(Method::GET, "webhooks/v1/webhooks").header("Merchant-Serial-Number", "234567");
+    sim.send(theirs).await.problem(403);
+    let gone = sim.send(bare(Method::DELETE, &format!("webhooks/v1/webhooks/{id}"))).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Event log
 // ------------------------------------------------------------------------------------------------
@@ -1222,7 +1467,7 @@ async fn the_event_log_lists_each_change_with_its_amount_and_idempotency_key() {
 async fn the_phone_page_is_plain_html_listing_a_push_payment_addressed_to_that_customer() {
     let sim = spawn_sim().await;
     sim.create_push_payment("push-kari-01", 12_350, KARI).await;
-    sim.create_push_payment("push-ola-001", 1_000, "4798765432").await;
+    sim.create_push_payment("push-ola-001", 1_000, OLA).await;
 
     let page = sim.send(sim.http.get(sim.url(&format!("sim/phone?customer={KARI}")))).await;
     assert_eq!(page.status, StatusCode::OK);

@@ -63,11 +63,6 @@ impl RedirectQrFormat {
         let value = value.trim();
         Self::ALL.into_iter().find(|f| f.accept().eq_ignore_ascii_case(value))
     }
-
-    /// True for the formats that answer with a PNG.
-    pub fn is_png(self) -> bool {
-        self == Self::Png
-    }
 }
 
 /// `POST /qr/v1/merchant-redirect` body.
@@ -399,7 +394,6 @@ mod tests {
         assert_eq!(RedirectQrFormat::from_accept(" TEXT/TARGETURL "), Some(RedirectQrFormat::TargetUrl));
         assert_eq!(RedirectQrFormat::from_accept("*/*"), None);
         assert_eq!(RedirectQrFormat::from_accept("application/json"), None);
-        assert!(RedirectQrFormat::Png.is_png() && !RedirectQrFormat::AnyImage.is_png());
     }
 
     #[test]

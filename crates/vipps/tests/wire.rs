@@ -5,9 +5,11 @@
 //! the Access Token API v2.0.0 (S6, `access-token-api/swagger.yaml` and its README example);
 //! the ePayment API v1.4.1 (S1, `vipps-epayment-api/epayment.v1.yml`) with the guide's examples
 //! (S2, S9) and the newer live fields (S10: the SDK types generated from the live specs, Nov 2024);
-//! the Order Management API `Receipt` of tag 2.3.24 (S12), which S1 references for `receipt`; and
-//! the Webhooks API v1 (S5, `webhooks-api/swagger.yaml`). Where the spec gives a field an example,
-//! that example is used; the few values it does not give are marked as ours.
+//! the Order Management API `Receipt` of tag 2.3.24 (S12), which S1 references for `receipt`;
+//! the Webhooks API v1 (S5, `webhooks-api/swagger.yaml`); and the QR API (S3,
+//! `vipps-qr-api/swagger.yaml`) with its `user.checked-in.v1` event (reference §6.4). Where the
+//! spec gives a field an example, that example is used; the few values it does not give are
+//! marked as ours.
 //!
 //! For every request and response: a documented example parses and writes back the same JSON;
 //! a [`Schema`] table, transcribed from the spec, lists the fields it requires and the optional
@@ -28,8 +30,14 @@ use kasse_vipps::epayment::{
     Receipt, RefundModificationRequest, State, UserFlow, WebhookEvent,
 };
 use kasse_vipps::problem::Problem;
+use kasse_vipps::qr::{
+    self, ConflictResponse, CustomerExchangeRequest, CustomerExchangeResponse, ExchangeCustomer,
+    MerchantCallbackMobilePayPutRequest, MerchantCallbackPutRequest, MerchantCallbackQr,
+    MerchantRedirectQrRequest, MerchantRedirectQrResponse, MerchantRedirectQrUpdateRequest, QrErrorResponse,
+    QrExchangeErrorResponse, QrExchangeRequest, QrExchangeResponse, RedirectQrFormat, RequestedData,
+};
 use kasse_vipps::token::AuthorizationTokenResponse;
-use kasse_vipps::webhooks::{self, QueryResponse, RegisterRequest, RegisterResponse};
+use kasse_vipps::webhooks::{self, QueryResponse, RegisterRequest, RegisterResponse, UserCheckedIn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -861,6 +869,271 @@ fn the_webhook_listing_round_trips() {
 }
 
 // ------------------------------------------------------------------------------------------------
+// QR API (S3) and the user.checked-in.v1 event
+// ------------------------------------------------------------------------------------------------
+
+/// `MerchantRedirectQrRequest` (S3).
+const MERCHANT_REDIRECT_QR_REQUEST: Schema =
+    Schema { name: "MerchantRedirectQrRequest (S3)", required: &["id", "redirectUrl"], optional: &["ttl"] };
+/// `MerchantRedirectQrResponse` (S3).
+const MERCHANT_REDIRECT_QR_RESPONSE: Schema = Schema {
+    name: "MerchantRedirectQrResponse (S3)",
+    required: &["id", "url", "redirectUrl"],
+    optional: &["expiresIn"],
+};
+/// `MerchantRedirectQrUpdateRequest` (S3).
+const MERCHANT_REDIRECT_QR_UPDATE_REQUEST: Schema =
+    Schema { name: "MerchantRedirectQrUpdateRequest (S3)", required: &["redirectUrl"], optional: &[] };
+/// The inline schema of S3's `409Conflict` response.
+const CONFLICT_RESPONSE: Schema = Schema { name: "409Conflict (S3)", required: &[], optional: &["id"] };
+/// `MerchantCallbackPutRequest` (S3), with the live API's `category` (May 2024; not in S3).
+const MERCHANT_CALLBACK_PUT_REQUEST: Schema = Schema {
+    name: "MerchantCallbackPutRequest (S3)",
+    required: &["locationDescription"],
+    optional: &["category"],
+};
+/// `MerchantCallbackMobilePayPutRequest` (S3).
+const MERCHANT_CALLBACK_MOBILEPAY_PUT_REQUEST: Schema = Schema {
+    name: "MerchantCallbackMobilePayPutRequest (S3)",
+    required: &["locationDescription"],
+    optional: &[],
+};
+/// `MerchantCallbackQr` (S3): it requires nothing.
+const MERCHANT_CALLBACK_QR: Schema = Schema {
+    name: "MerchantCallbackQr (S3)",
+    required: &[],
+    optional: &["merchantSerialNumber", "merchantQrId", "locationDescription", "qrImageUrl", "qrContent"],
+};
+/// `QrExchangeRequest` (S3).
+const QR_EXCHANGE_REQUEST: Schema =
+    Schema { name: "QrExchangeRequest (S3)", required: &["qrCode"], optional: &["requestedData"] };
+/// `QrExchangeResponse` (S3).
+const QR_EXCHANGE_RESPONSE: Schema =
+    Schema { name: "QrExchangeResponse (S3)", required: &["msisdn", "version"], optional: &["timestamp"] };
+/// The `customer` of `CustomerExchangeRequest` (S3).
+const EXCHANGE_CUSTOMER: Schema =
+    Schema { name: "CustomerExchangeRequest.customer (S3)", required: &[], optional: &["customerToken"] };
+/// `CustomerExchangeResponse` (S3).
+const CUSTOMER_EXCHANGE_RESPONSE: Schema =
+    Schema { name: "CustomerExchangeResponse (S3)", required: &["msisdn"], optional: &["timestamp"] };
+/// `QrErrorResponse` (S3).
+const QR_ERROR_RESPONSE: Schema = Schema {
+    name: "QrErrorResponse (S3)",
+    required: &["title", "detail", "instance"],
+    optional: &["type", "invalidParams"],
+};
+/// An item of `invalidParams` / `extraDetails` (S3).
+const INVALID_PARAM: Schema =
+    Schema { name: "invalidParams[] (S3)", required: &["name", "reason"], optional: &[] };
+/// `QrExchangeErrorResponse` and the identical `CustomerExchangeErrorResponse` (S3).
+const QR_EXCHANGE_ERROR_RESPONSE: Schema = Schema {
+    name: "QrExchangeErrorResponse (S3)",
+    required: &["title", "status", "detail"],
+    optional: &["extraDetails"],
+};
+/// The body of `user.checked-in.v1` (reference §6.4): every field required.
+const USER_CHECKED_IN: Schema = Schema {
+    name: "user.checked-in.v1",
+    required: &["customerToken", "merchantQrId", "msn", "initiatedAt"],
+    optional: &[],
+};
+
+/// S3's `MerchantRedirectQrRequest`, from the examples of its fields.
+fn redirect_qr_request() -> Value {
+    json!({ "id": "billboard_1", "redirectUrl": "https://example.com/myProduct", "ttl": 600 })
+}
+
+/// S3's `MerchantRedirectQrResponse`, from the examples of its fields.
+fn redirect_qr_response() -> Value {
+    json!({
+        "id": "billboard_1",
+        "url": "https://qr.vipps.no/generate/qr.png?...",
+        "redirectUrl": "https://example.com/myProduct",
+        "expiresIn": 598
+    })
+}
+
+/// S3's `MerchantCallbackQr` "Example 1".
+fn callback_qr() -> Value {
+    json!({
+        "merchantSerialNumber": "12345",
+        "merchantQrId": "27072f82-c4b6-49cd-9838-10f21d87496e",
+        "locationDescription": "Kasse 1",
+        "qrImageUrl": "https://qr.vipps.no/generate/qr.png?...",
+        "qrContent": "https://qr.vipps.no/..."
+    })
+}
+
+/// The documented `user.checked-in.v1` body (reference §6.4).
+fn checked_in() -> Value {
+    json!({
+        "customerToken": "wbA8ceVRKkoYiQAVELHeFCC3Sn5dtNCvvEtVPiOT77j6wx7uR965AG6Q+q0ATP4=",
+        "merchantQrId": "d8b7d76d-49aa-48b8-90c6-38779372c163",
+        "msn": "12345",
+        "initiatedAt": "2023-10-06T10:45:40.3061965Z"
+    })
+}
+
+/// S3's `QrErrorResponse` "Validation error" example.
+fn qr_validation_error() -> Value {
+    json!({
+        "type": "https://datatracker.ietf.org/doc/html/rfc7231#section-6.5.1",
+        "title": "One or more validation errors occurred.",
+        "detail": "BadRequest",
+        "instance": "00-616e415f5af7584eb4d9369d0fe8d7cc-48b90041faff204c-00",
+        "invalidParams": [{
+            "name": "RedirectUrl",
+            "reason": "The field RedirectUrl must match the regular expression '^https://[\\w\\.]+([\\w#!:.?+=&%@\\-/]+)?$'."
+        }]
+    })
+}
+
+/// S3's `QrExchangeErrorResponse` example.
+fn exchange_error() -> Value {
+    json!({
+        "title": "Bad request",
+        "status": 400,
+        "detail": "The request body contains one or more invalid parameters.",
+        "extraDetails": [{ "name": "qrCode", "reason": "The complete data contained in the QR code is required." }]
+    })
+}
+
+#[test]
+fn the_redirect_qr_bodies_of_the_spec_round_trip_with_exactly_its_fields() {
+    let request: MerchantRedirectQrRequest = round_trip(&redirect_qr_request());
+    assert_eq!((request.id.as_str(), request.ttl), ("billboard_1", Some(600)));
+    MERCHANT_REDIRECT_QR_REQUEST.check::<MerchantRedirectQrRequest>(&redirect_qr_request());
+
+    let response: MerchantRedirectQrResponse = round_trip(&redirect_qr_response());
+    assert_eq!(response.expires_in, Some(598));
+    MERCHANT_REDIRECT_QR_RESPONSE.check::<MerchantRedirectQrResponse>(&redirect_qr_response());
+    // The listing is an array of them; -1 is "never expires".
+    let never = with(&redirect_qr_response(), "expiresIn", json!(-1));
+    let listing: Vec<MerchantRedirectQrResponse> = round_trip(&json!([never]));
+    assert_eq!(listing[0].expires_in, Some(qr::NEVER_EXPIRES));
+
+    let update = json!({ "redirectUrl": "https://example.com/myProduct" });
+    let typed: MerchantRedirectQrUpdateRequest = round_trip(&update);
+    assert_eq!(typed.redirect_url, "https://example.com/myProduct");
+    MERCHANT_REDIRECT_QR_UPDATE_REQUEST.check::<MerchantRedirectQrUpdateRequest>(&update);
+
+    // S3 gives the 409 body a schema but no example: the id is ours.
+    let conflict = json!({ "id": "billboard_1" });
+    assert_eq!(round_trip::<ConflictResponse>(&conflict).id.as_deref(), Some("billboard_1"));
+    CONFLICT_RESPONSE.check::<ConflictResponse>(&conflict);
+}
+
+#[test]
+fn the_callback_qr_bodies_of_the_spec_round_trip_with_exactly_its_fields() {
+    let put = json!({ "locationDescription": "Kasse 1" });
+    assert_eq!(round_trip::<MerchantCallbackPutRequest>(&put), MerchantCallbackPutRequest::at("Kasse 1"));
+    // `category`'s values are not published: this one is ours.
+    MERCHANT_CALLBACK_PUT_REQUEST.check::<MerchantCallbackPutRequest>(&with(
+        &put,
+        "category",
+        json!("PARKING"),
+    ));
+    let migration: MerchantCallbackMobilePayPutRequest = round_trip(&put);
+    assert_eq!(migration.location_description, "Kasse 1");
+    MERCHANT_CALLBACK_MOBILEPAY_PUT_REQUEST.check::<MerchantCallbackMobilePayPutRequest>(&put);
+
+    let qr: MerchantCallbackQr = round_trip(&callback_qr());
+    assert_eq!(qr.merchant_qr_id.as_deref(), Some("27072f82-c4b6-49cd-9838-10f21d87496e"));
+    MERCHANT_CALLBACK_QR.check::<MerchantCallbackQr>(&callback_qr());
+    let listing: Vec<MerchantCallbackQr> = round_trip(&json!([callback_qr()]));
+    assert_eq!(listing.len(), 1);
+}
+
+#[test]
+fn the_exchange_bodies_of_the_spec_round_trip_with_exactly_its_fields() {
+    let bare: QrExchangeRequest =
+        round_trip(&json!({ "qrCode": "https://qr.vipps.no/p/qwjhewqhueheuqwhuqwhe" }));
+    assert_eq!(bare.requested_data, None);
+    let asked =
+        json!({ "qrCode": "https://qr.vipps.no/p/qwjhewqhueheuqwhuqwhe", "requestedData": ["MSISDN"] });
+    assert_eq!(
+        round_trip::<QrExchangeRequest>(&asked),
+        QrExchangeRequest::msisdn("https://qr.vipps.no/p/qwjhewqhueheuqwhuqwhe")
+    );
+    QR_EXCHANGE_REQUEST.check::<QrExchangeRequest>(&asked);
+
+    let v2 = json!({ "msisdn": "4798765432", "timestamp": 1_634_025_600, "version": "2.0" });
+    let typed: QrExchangeResponse = round_trip(&v2);
+    assert_eq!((typed.msisdn.as_str(), typed.timestamp), ("4798765432", Some(1_634_025_600)));
+    assert_eq!(
+        round_trip::<QrExchangeResponse>(&json!({ "msisdn": "4798765432", "version": "1.0" })).timestamp,
+        None
+    );
+    QR_EXCHANGE_RESPONSE.check::<QrExchangeResponse>(&v2);
+
+    let customer = json!({ "customer": { "customerToken": "eyJra" }, "requestedData": ["MSISDN"] });
+    assert_eq!(round_trip::<CustomerExchangeRequest>(&customer), CustomerExchangeRequest::msisdn("eyJra"));
+    EXCHANGE_CUSTOMER.check::<ExchangeCustomer>(&customer["customer"]);
+    let answer = json!({ "msisdn": "4798765432", "timestamp": 1_634_025_600 });
+    assert_eq!(round_trip::<CustomerExchangeResponse>(&answer).timestamp, Some(1_634_025_600));
+    CUSTOMER_EXCHANGE_RESPONSE.check::<CustomerExchangeResponse>(&answer);
+}
+
+#[test]
+fn a_customer_exchange_needs_its_customer_and_reads_a_missing_requested_data_as_msisdn() {
+    // S3 requires both fields, but gives `requestedData` a default: the type fills it in rather
+    // than refuse a body the platform would take, and always writes it.
+    let customer = json!({ "customer": { "customerToken": "eyJra" }, "requestedData": ["MSISDN"] });
+    assert!(serde_json::from_value::<CustomerExchangeRequest>(without(&customer, "customer")).is_err());
+    let lenient: CustomerExchangeRequest =
+        serde_json::from_value(without(&customer, "requestedData")).unwrap();
+    assert_eq!(lenient.requested_data, [RequestedData::Msisdn]);
+    assert_eq!(serde_json::to_value(&lenient).unwrap(), customer);
+}
+
+#[test]
+fn the_qr_error_bodies_of_the_spec_round_trip_with_exactly_its_fields() {
+    let typed: QrErrorResponse = round_trip(&qr_validation_error());
+    assert_eq!(typed.invalid_params.as_ref().unwrap()[0].name, "RedirectUrl");
+    QR_ERROR_RESPONSE.check::<QrErrorResponse>(&qr_validation_error());
+    INVALID_PARAM.check::<qr::InvalidParam>(&qr_validation_error()["invalidParams"][0]);
+    for example in [
+        json!({ "title": "Order timeout", "detail": "Payment has already timed out",
+            "instance": "3cff3564-4a14-4481-8dbb-431087753eed" }),
+        json!({ "title": "Validation error", "detail": "Supplied landing page token is not valid",
+            "instance": "3cff3564-4a14-4481-8dbb-431087753eed" }),
+    ] {
+        assert_eq!(round_trip::<QrErrorResponse>(&example).kind, None);
+    }
+
+    let exchange: QrExchangeErrorResponse = round_trip(&exchange_error());
+    assert_eq!(exchange.status, 400);
+    QR_EXCHANGE_ERROR_RESPONSE.check::<QrExchangeErrorResponse>(&exchange_error());
+    let missing_customer = json!({ "title": "Bad request", "status": 400,
+        "detail": "The request body contains one or more invalid parameters.",
+        "extraDetails": [{ "name": "customer", "reason": "Customer object is required." }] });
+    assert_eq!(
+        round_trip::<QrExchangeErrorResponse>(&missing_customer).extra_details.unwrap()[0].name,
+        "customer"
+    );
+
+    // The client reads both as its lenient problem, field errors included.
+    for body in [qr_validation_error(), exchange_error()] {
+        let problem: Problem = serde_json::from_value(body).unwrap();
+        assert_eq!(problem.field_errors().count(), 1);
+    }
+}
+
+#[test]
+fn the_documented_check_in_round_trips_and_needs_every_field() {
+    let event: UserCheckedIn = round_trip(&checked_in());
+    assert_eq!(
+        (event.msn.as_str(), event.merchant_qr_id.as_str()),
+        ("12345", "d8b7d76d-49aa-48b8-90c6-38779372c163")
+    );
+    assert_eq!(event.initiated_at, "2023-10-06T10:45:40.3061965Z", "the platform's seven digits, as sent");
+    USER_CHECKED_IN.check::<UserCheckedIn>(&checked_in());
+    // Before its rename (about January 2024) `msn` was `merchantSerialNumber`: that is not read.
+    let old = with(&without(&checked_in(), "msn"), "merchantSerialNumber", json!("12345"));
+    assert!(serde_json::from_value::<UserCheckedIn>(old).is_err());
+}
+
+// ------------------------------------------------------------------------------------------------
 // Every response: enums and fields from the future
 // ------------------------------------------------------------------------------------------------
 
@@ -884,6 +1157,14 @@ fn each_enum_accepts_exactly_the_specs_spellings() {
     ]);
     accepts_exactly::<QuantityUnit>(&["PCS", "KG", "KM", "MINUTE", "LITRE", "KWH"]);
     accepts_exactly::<BarcodeFormat>(&["EAN-13", "CODE 39", "CODE 128"]);
+    // The QR API's: the callback image query, the exchange's data, and the redirect QR's Accept
+    // header (first the one with capitals, whose lower-case spelling must be refused).
+    accepts_exactly::<qr::QrImageFormat>(&["PNG", "SVG"]);
+    accepts_exactly::<RequestedData>(&["MSISDN"]);
+    accepts_exactly::<RedirectQrFormat>(&["text/targetUrl", "image/*", "image/png", "image/svg+xml"]);
+    for format in RedirectQrFormat::ALL {
+        assert_eq!(json!(format.accept()), serde_json::to_value(format).unwrap(), "the header is the JSON");
+    }
 }
 
 #[test]
@@ -902,6 +1183,15 @@ fn no_response_refuses_a_field_it_does_not_know() {
     serde_json::from_value::<RegisterResponse>(grow(register_answer())).unwrap();
     serde_json::from_value::<QueryResponse>(grow(webhook_listing())).unwrap();
     serde_json::from_value::<Problem>(grow(json!({ "title": "Bad Request" }))).unwrap();
+    serde_json::from_value::<MerchantRedirectQrResponse>(grow(redirect_qr_response())).unwrap();
+    serde_json::from_value::<MerchantCallbackQr>(grow(callback_qr())).unwrap();
+    serde_json::from_value::<ConflictResponse>(grow(json!({ "id": "billboard_1" }))).unwrap();
+    serde_json::from_value::<QrExchangeResponse>(grow(json!({ "msisdn": "4798765432", "version": "1.0" })))
+        .unwrap();
+    serde_json::from_value::<CustomerExchangeResponse>(grow(json!({ "msisdn": "4798765432" }))).unwrap();
+    serde_json::from_value::<QrErrorResponse>(grow(qr_validation_error())).unwrap();
+    serde_json::from_value::<QrExchangeErrorResponse>(grow(exchange_error())).unwrap();
+    serde_json::from_value::<UserCheckedIn>(grow(checked_in())).unwrap();
 
     // The live API's newer fields (reference §3.5, §4), in shapes of our own: none is typed.
     let mut newer = get_payment_answer();

@@ -5,6 +5,7 @@
 //! hands out are followed the way a phone camera would: GET the content URL, without following
 //! the redirect, and see where it leads.
 
+use kasse_sim::FaultKnobs;
 use kasse_vipps::qr::{
     CallbackQrImage, MerchantCallbackMobilePayPutRequest, MerchantCallbackPutRequest,
     MerchantRedirectQrRequest, NEVER_EXPIRES, QrImageFormat, RedirectQrFormat,
@@ -74,9 +75,10 @@ impl Answer {
         for field in ["type", "title", "detail", "instance"] {
             assert!(problem[field].as_str().is_some_and(|v| !v.is_empty()), "{field} missing: {problem}");
         }
-        assert!(
-            problem["type"].as_str().unwrap().starts_with("https://datatracker.ietf.org/doc/html/rfc7231")
-        );
+        let kind = problem["type"].as_str().unwrap();
+        assert!(kind.starts_with("https://datatracker.ietf.org/doc/html/rfc"), "{problem}");
+        assert!(problem["instance"].as_str().unwrap().starts_with("00-"), "a trace id: {problem}");
+        assert_eq!(problem.get("extraDetails"), None, "the QR API has no error codes: {problem}");
         problem
     }
 
@@ -86,6 +88,16 @@ impl Answer {
         assert_eq!(problem["title"], "One or more validation errors occurred.");
         let names: Vec<_> = problem["invalidParams"].as_array().unwrap().iter().map(|p| &p["name"]).collect();
         assert_eq!(names, [field], "{problem}");
+        problem
+    }
+
+    /// Asserts this is the exchange endpoints' error body for `status`, and returns it.
+    fn exchange_problem(&self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
+        assert_eq!(self.content_type(), "application/problem+json");
+        let problem = self.json();
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["title"].is_string() && problem["detail"].is_string(), "{problem}");
         problem
     }
 
@@ -417,6 +429,30 @@ async fn callback_qrs_need_the_merchant_serial_number_header() {
 }
 
 #[tokio::test]
+async fn a_qr_call_with_a_merchant_serial_number_not_of_the_credentials_is_a_403_in_the_qr_shape() {
+    let sim = spawn_sim().await;
+    let token = sim.token().await;
+    let as_unit = |method: Method, path: &str, msn: &str| {
+        sim.http
+            .request(method, sim.url(path))
+            .bearer_auth(&token)
+            .header("Ocp-Apim-Subscription-Key", sim.unit.subscription_key.expose())
+            .header("Merchant-Serial-Number", msn)
+            .header(header::ACCEPT, "image/*")
+    };
+    for msn in ["234567", "999999"] {
+        let redirect = sim.send(as_unit(Method::GET, "qr/v1/merchant-redirect", msn)).await;
+        assert_eq!(redirect.qr_problem(403)["title"], "Forbidden");
+        let body = json!({ "locationDescription": "Kasse 1" });
+        let callback = as_unit(Method::PUT, "qr/v1/merchant-callback/till-1", msn).json(&body);
+        sim.send(callback).await.qr_problem(403);
+        let exchange = as_unit(Method::POST, "qr/v1/exchange", msn).json(&json!({ "qrCode": "x" }));
+        sim.send(exchange).await.exchange_problem(403);
+    }
+    assert!(sim.client().list_callback_qrs(CallbackQrImage::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn the_typed_client_manages_callback_qrs() {
     let sim = spawn_sim().await;
     let client = sim.client();
@@ -488,6 +524,83 @@ async fn a_mobilepay_beacon_migrates_once_per_sales_unit_and_is_a_conflict_for_a
     sim.qr_call(Method::PUT, "qr/v1/merchant-callback/mobilepay/kasse-1", None, Some(&not_a_beacon))
         .await
         .invalid_param("beaconId");
+}
+
+#[tokio::test]
+async fn a_migrated_beacon_cannot_be_renamed_through_the_ordinary_callback_put() {
+    let sim = spawn_sim().await;
+    let client = sim.client();
+    let beacon = "27072f82-c4b6-49cd-9838-10f21d87496e";
+    let migration = MerchantCallbackMobilePayPutRequest { location_description: "Kasse 1".into() };
+    client.put_mobilepay_qr(beacon, &migration).await.unwrap();
+
+    let rename = json!({ "locationDescription": "Somewhere else" });
+    for id in [beacon.to_owned(), beacon.to_uppercase()] {
+        let answer =
+            sim.qr_call(Method::PUT, &format!("qr/v1/merchant-callback/{id}"), None, Some(&rename)).await;
+        assert_eq!(answer.status, StatusCode::CONFLICT, "{id}: {}", answer.text());
+        assert_eq!(answer.json(), json!({ "id": id }));
+    }
+    let listed = client.list_callback_qrs(CallbackQrImage::default()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].location_description.as_deref(), Some("Kasse 1"), "the beacon is unchanged");
+    // The migration endpoint itself may rename it.
+    client
+        .put_mobilepay_qr(
+            beacon,
+            &MerchantCallbackMobilePayPutRequest { location_description: "Disken".into() },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn another_sales_unit_cannot_take_a_guid_beacon_by_changing_its_case() {
+    let sim = spawn_sim().await;
+    let ours = sim.client();
+    let other = sim.handle.config().sales_unit("234567").unwrap().clone();
+    let theirs = sim.client_for(&other);
+    let request = MerchantCallbackMobilePayPutRequest { location_description: "Kasse 1".into() };
+    let beacon = "27072F82-C4B6-49CD-9838-10F21D87496E";
+    ours.put_mobilepay_qr(beacon, &request).await.unwrap();
+
+    for spelling in
+        [beacon.to_owned(), beacon.to_lowercase(), "27072f82-C4B6-49cd-9838-10F21D87496e".to_owned()]
+    {
+        let conflict = theirs.put_mobilepay_qr(&spelling, &request).await.unwrap_err();
+        assert_eq!(conflict.status(), Some(409), "{spelling}");
+    }
+    // It is one beacon, kept (and sent in check-ins) in lower case; its own unit may put it again.
+    ours.put_mobilepay_qr(&beacon.to_lowercase(), &request).await.unwrap();
+    let listed = ours.list_callback_qrs(CallbackQrImage::default()).await.unwrap();
+    let ids: Vec<_> = listed.iter().filter_map(|qr| qr.merchant_qr_id.as_deref()).collect();
+    assert_eq!(ids, [beacon.to_lowercase().as_str()]);
+    assert!(theirs.list_callback_qrs(CallbackQrImage::default()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_injected_fault_of_the_qr_api_answers_in_the_qr_apis_own_shapes() {
+    let sim = spawn_sim().await;
+    let token = sim.token().await;
+    let call = |method: Method, path: &str| {
+        sim.http
+            .request(method, sim.url(path))
+            .bearer_auth(&token)
+            .header("Ocp-Apim-Subscription-Key", sim.unit.subscription_key.expose())
+            .header(header::ACCEPT, "image/*")
+    };
+    for status in [500, 503] {
+        let knobs = FaultKnobs { error_rate: 1.0, error_status: Some(status), ..FaultKnobs::default() };
+        sim.handle.set_faults(knobs).unwrap();
+        sim.send(call(Method::GET, "qr/v1/merchant-redirect")).await.qr_problem(status);
+        let exchange = call(Method::POST, "qr/v1/exchange").json(&json!({ "qrCode": "x" }));
+        let problem = sim.send(exchange).await.exchange_problem(status);
+        assert_eq!(problem.get("extraDetails"), None, "{problem}");
+    }
+    sim.handle.set_faults(FaultKnobs { throttle_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let throttled = sim.send(call(Method::GET, "qr/v1/merchant-callback")).await;
+    throttled.qr_problem(429);
+    assert_eq!(throttled.headers[header::RETRY_AFTER], "1");
 }
 
 /// An access token for `unit`.
@@ -605,7 +718,7 @@ async fn scanning_a_callback_sticker_on_the_phone_sends_a_signed_check_in_whose_
     };
     client.create_payment(&request, "key-checked-in-1").await.unwrap();
     assert!(sim.phone(KARI).await.contains("data-reference=\"checked-in-1\""));
-    assert!(!sim.phone("4798765432").await.contains("checked-in-1"), "not on Ola's phone");
+    assert!(!sim.phone(OLA).await.contains("checked-in-1"), "not on Ola's phone");
 
     // Fifteen minutes after the scan the token is worthless.
     sim.handle.advance_clock(chrono::Duration::minutes(14));
@@ -639,6 +752,42 @@ async fn a_push_payment_with_a_token_nobody_checked_in_with_is_refused_with_4050
     };
     let refused = sim.client().create_payment(&request, "key-no-check-in-1").await.unwrap_err();
     assert_eq!((refused.status(), refused.error_code()), (Some(400), Some(4050)), "{refused}");
+}
+
+#[tokio::test]
+async fn a_long_living_push_to_a_checked_in_customer_stays_on_their_phone_after_the_check_in_is_forgotten() {
+    let sim = spawn_sim().await;
+    let client = sim.client();
+    let mut receiver = Receiver::start().await;
+    let request = RegisterRequest { url: receiver.url.to_string(), events: vec![USER_CHECKED_IN.into()] };
+    let registration = client.register_webhook(&request).await.unwrap();
+    client.put_callback_qr("till-1", &MerchantCallbackPutRequest::at("Kasse 1")).await.unwrap();
+    let action =
+        attribute_after(&sim.phone(KARI).await, "data-merchant-qr-id=\"till-1\"", "action").to_owned();
+    sim.send(sim.http.post(sim.url(&action)).form(&[("customer", KARI)])).await;
+    let event: UserCheckedIn =
+        serde_json::from_slice(&receiver.next_verified(&registration.secret).await.body).unwrap();
+
+    let mut body = serde_json::to_value(CreatePaymentRequest {
+        customer: Some(Customer::customer_token(&event.customer_token)),
+        user_flow: UserFlow::PushMessage,
+        qr_format: None,
+        ..qr_request("checked-in-long", 4_900)
+    })
+    .unwrap();
+    body["expiresAt"] = json!((chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339());
+    body["receipt"] = receipt(4_900);
+    assert_eq!(sim.post("epayment/v1/payments", "key-1", &body).await.status, StatusCode::CREATED);
+
+    // Sixteen minutes on, the check-in is gone: its token is worthless, also at the exchange...
+    sim.handle.advance_clock(chrono::Duration::minutes(16));
+    let exchanged = json!({ "customer": { "customerToken": event.customer_token } });
+    sim.qr_call(Method::POST, "qr/v1/exchange/customer", None, Some(&exchanged))
+        .await
+        .exchange_refusal("customer.customerToken");
+    // ...but the payment made with it is still Kari's, and nobody else's.
+    assert!(sim.phone(KARI).await.contains("data-reference=\"checked-in-long\""));
+    assert!(!sim.phone(OLA).await.contains("checked-in-long"));
 }
 
 #[tokio::test]
