@@ -166,6 +166,12 @@ impl From<SaleError> for ApiError {
                     max % 100
                 ),
             ),
+            SaleError::KeyReused => Self::new(
+                StatusCode::CONFLICT,
+                "key-reused",
+                "Key reused",
+                "This request's Idempotency-Key was used before for a different request.",
+            ),
             SaleError::Pending(_) => Self::new(
                 StatusCode::ACCEPTED,
                 "pending",

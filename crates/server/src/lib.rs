@@ -10,6 +10,7 @@ pub mod config;
 mod error;
 mod limits;
 mod live;
+mod metrics;
 mod pairing;
 mod platform;
 mod routes;
@@ -35,6 +36,18 @@ use live::Live;
 use platform::Platform;
 use sales::Sales;
 use store::{Store, WebhookRegistration};
+
+/// A crash-safety test hook: with `KASSE_TEST_CRASH_AT=<point>` in its environment the process
+/// aborts at that point, as if killed there. Without it (always, in real use) it does nothing.
+/// Points: `after-record:<kind>` (a platform write is recorded, not sent) and `after-send:<kind>`
+/// (the platform answered, the answer is not recorded), for kinds create, capture, cancel, refund.
+pub(crate) fn crash_point(point: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT.get_or_init(|| std::env::var("KASSE_TEST_CRASH_AT").ok()).as_deref() == Some(point) {
+        eprintln!("kasse-server: crashing at {point} (KASSE_TEST_CRASH_AT)");
+        std::process::abort();
+    }
+}
 
 /// Lower-case hexadecimal of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -115,6 +128,8 @@ pub(crate) struct AppState {
     pairing_attempts: limits::RateLimiter,
     /// The landing page's limits.
     landing_limits: routes::LandingLimits,
+    /// Counters for `/metrics`.
+    metrics: Arc<metrics::Metrics>,
 }
 
 /// A running server.
@@ -150,13 +165,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let config = Arc::new(config);
     let live = Arc::new(Live::new(store.clone()));
-    let sales = Sales::new(
-        store.clone(),
-        Arc::clone(&platform),
-        Arc::clone(&config),
-        Arc::clone(&live),
-        public_url.clone(),
-    );
+    let metrics = Arc::new(metrics::Metrics::default());
+    let sales = Sales::new(sales::Parts {
+        store: store.clone(),
+        platform: Arc::clone(&platform),
+        config: Arc::clone(&config),
+        live: Arc::clone(&live),
+        public_url: public_url.clone(),
+        metrics: Arc::clone(&metrics),
+    });
     let inbox = Arc::new(Notify::new());
     let (stop, shutdown) = watch::channel(false);
 
@@ -179,6 +196,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         shutdown: shutdown.clone(),
         pairing_attempts: limits::RateLimiter::new(10, 60_000),
         landing_limits: routes::LandingLimits::default(),
+        metrics,
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;

@@ -22,12 +22,15 @@ impl RateLimiter {
     /// Counts an attempt for `key` at `now`, or refuses it with the milliseconds until one is
     /// allowed again.
     pub fn attempt(&self, key: &str, now: i64) -> Result<(), i64> {
+        self.check(key, now)?;
+        self.record(key, now);
+        Ok(())
+    }
+
+    /// Whether an attempt for `key` would be allowed at `now`, without counting it.
+    pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
         let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        if attempts.len() > 10_000 {
-            // Keys that went quiet are forgotten, so a flood of one-off keys cannot grow memory.
-            attempts.retain(|_, times| times.back().is_some_and(|t| now - t < self.window_ms));
-        }
-        let times = attempts.entry(key.to_owned()).or_default();
+        let Some(times) = attempts.get_mut(key) else { return Ok(()) };
         while times.front().is_some_and(|t| now - t >= self.window_ms) {
             times.pop_front();
         }
@@ -35,8 +38,17 @@ impl RateLimiter {
             let oldest = times.front().copied().unwrap_or(now);
             return Err(oldest + self.window_ms - now);
         }
-        times.push_back(now);
         Ok(())
+    }
+
+    /// Counts an attempt for `key` at `now`.
+    pub fn record(&self, key: &str, now: i64) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        if attempts.len() > 10_000 {
+            // Keys that went quiet are forgotten, so a flood of one-off keys cannot grow memory.
+            attempts.retain(|_, times| times.back().is_some_and(|t| now - t < self.window_ms));
+        }
+        attempts.entry(key.to_owned()).or_default().push_back(now);
     }
 }
 
@@ -74,6 +86,16 @@ mod tests {
             assert!(limiter.attempt("k", t * 50).is_err());
         }
         assert_eq!(limiter.attempt("k", 1_000), Ok(()));
+    }
+
+    #[test]
+    fn checking_does_not_count_and_only_recorded_attempts_do() {
+        let limiter = RateLimiter::new(1, 1_000);
+        for t in 0..5 {
+            assert_eq!(limiter.check("k", t), Ok(()));
+        }
+        limiter.record("k", 5);
+        assert!(limiter.check("k", 6).is_err());
     }
 
     #[test]

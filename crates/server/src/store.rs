@@ -728,6 +728,19 @@ impl Store {
         .await?)
     }
 
+    /// Numbers for `/metrics`: writes recorded but unconfirmed, sales in progress, webhooks stored
+    /// but not processed.
+    pub async fn gauges(&self) -> Result<(i64, i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
+                    (SELECT COUNT(*) FROM payments WHERE active), \
+                    (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    }
+
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
         Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")

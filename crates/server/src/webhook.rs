@@ -55,6 +55,7 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
     if !verified {
         let why = last_error.map_or_else(|| "no webhook registration is known".to_owned(), |e| e.to_string());
         tracing::warn!(%why, "refused a webhook delivery");
+        app.metrics.webhook("refused");
         return ApiError::unauthorized("The webhook signature could not be verified.").into_response();
     }
     let Ok(text) = std::str::from_utf8(&body) else {
@@ -65,6 +66,7 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
         .and_then(|v| v.get("name").and_then(|n| n.as_str()).map(str::to_owned));
     match app.store.insert_inbox(event_type.as_deref(), text, crate::now_ms()).await {
         Ok(_) => {
+            app.metrics.webhook("accepted");
             app.inbox.notify_one();
             StatusCode::OK.into_response()
         }

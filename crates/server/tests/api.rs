@@ -4,6 +4,10 @@
 //! simulated customer answers by posting the form of the simulator's phone page to the sale's QR
 //! target. Nothing here sleeps: a test waits by reading the till's live event stream until the
 //! event it expects arrives, with a generous timeout only as a guard against hanging forever.
+//!
+//! This file holds the helpers and the QR flow; `api/flows.rs` the other in-store flows and
+//! idempotent starts, `api/money.rs` capture, refund, history and the event log, and
+//! `api/access.rs` pairing, sessions and who may do what.
 
 // Helpers are not `#[test]` functions, so clippy.toml's allowance for tests does not reach them.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failing test panics with what went wrong")]
@@ -15,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use kasse_api::{Currency, Flow, Money, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
+use kasse_api::{CheckIn, Currency, Flow, Money, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
 use kasse_server::{Config, Running};
 use kasse_sim::{ReceivedWrite, SalesUnit, SimHandle};
 use kasse_vipps::epayment::{GetPaymentResponse, PaymentEvent, PaymentEventName, State, WebhookEvent};
@@ -52,6 +56,11 @@ struct TestApp {
 /// Starts a server on port 0 with the demo configuration (one NOK store, till `till-1`, the
 /// simulator on port 0), an in-memory database, and a `dist` holding `index.html` and `app.css`.
 async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the demo configuration changed by `configure` first.
+async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = std::env::temp_dir().join(format!("kasse-server-api-{}", uuid::Uuid::new_v4().simple()));
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist).unwrap();
@@ -60,31 +69,41 @@ async fn spawn_app() -> TestApp {
     let mut config = Config::demo(SocketAddr::from(([127, 0, 0, 1], 0)), dist, &dir.join("data"));
     // One database per test, gone with it: tests cannot see each other's sales.
     "sqlite::memory:".clone_into(&mut config.database_url);
+    configure(&mut config);
     let running = kasse_server::start(config).await.expect("the server starts");
     let base = format!("http://{}", running.addr());
     let cookie = pair(&running, &base, Role::Till).await;
     // Talk to 127.0.0.1 directly, whatever proxy the environment names, as the paired till.
-    let mut headers = HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
-    let http = reqwest::Client::builder().no_proxy().default_headers(headers).build().unwrap();
+    let http = browser_with_cookie(&cookie);
     TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())) }
 }
 
 /// Pairs a browser with the till as `role`, the way the pairing page does; returns its cookie.
 async fn pair(running: &Running, base: &str, role: Role) -> String {
-    let code = running.pairing_code(TILL, role).await.unwrap();
-    let answer = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(format!("{base}/api/pair"))
-        .json(&json!({ "code": code }))
-        .send()
-        .await
-        .unwrap();
+    pair_with_till(running, base, TILL, role).await
+}
+
+/// Pairs a browser with `till` as `role`; returns its cookie (`kasse_session=…`).
+async fn pair_with_till(running: &Running, base: &str, till: &str, role: Role) -> String {
+    let code = running.pairing_code(till, role).await.unwrap();
+    let answer =
+        browser().post(format!("{base}/api/pair")).json(&json!({ "code": code })).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK, "pairing works");
     let set_cookie = answer.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().to_owned();
     set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// A browser without a session: no cookie, and talking to 127.0.0.1 directly whatever proxy
+/// the environment names.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// A browser holding `cookie` (`name=value`).
+fn browser_with_cookie(cookie: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::COOKIE, cookie.parse().unwrap());
+    reqwest::Client::builder().no_proxy().default_headers(headers).build().unwrap()
 }
 
 impl Drop for TestApp {
@@ -290,11 +309,11 @@ impl TestApp {
             .unwrap_or_default()
     }
 
-    /// The platform's own event log of a payment, read through the ePayment API with the store's
-    /// credentials, as the platform would put it into webhooks.
-    async fn platform_events(&self, reference: &str) -> Vec<PaymentEvent> {
+    /// A platform client acting for the demo store with its own credentials, as the merchant's
+    /// other tools would (never through the server).
+    fn merchant_client(&self) -> kasse_vipps::Client {
         let unit = self.sales_unit();
-        let client = kasse_vipps::Client::new(kasse_vipps::ClientConfig {
+        kasse_vipps::Client::new(kasse_vipps::ClientConfig {
             base_url: self.sim().base_url().clone(),
             credentials: kasse_vipps::Credentials {
                 client_id: unit.client_id.clone(),
@@ -311,8 +330,69 @@ impl TestApp {
             timeout: PATIENCE,
             retry: kasse_vipps::RetryPolicy::default(),
         })
-        .unwrap();
-        client.payment_events(reference).await.expect("the platform lists the payment's events")
+        .unwrap()
+    }
+
+    /// The platform's own event log of a payment, read through the ePayment API with the store's
+    /// credentials, as the platform would put it into webhooks.
+    async fn platform_events(&self, reference: &str) -> Vec<PaymentEvent> {
+        self.merchant_client()
+            .payment_events(reference)
+            .await
+            .expect("the platform lists the payment's events")
+    }
+
+    /// `POST {path}` with a JSON body and the browser's `Idempotency-Key`.
+    async fn post_json_with_key(&self, path: &str, body: &Value, key: &str) -> Answer {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", key)
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    /// The page of a simulated customer's phone (`customer` is their number).
+    async fn phone_page(&self, customer: &str) -> String {
+        let mut url = self.sim().phone_url();
+        url.query_pairs_mut().append_pair("customer", customer);
+        let page = browser().get(url).send().await.expect("the phone page answers");
+        assert_eq!(page.status(), StatusCode::OK, "the phone page opens");
+        page.text().await.unwrap()
+    }
+
+    /// Whether a push payment request for `reference` is waiting on `customer`'s phone.
+    async fn on_phone(&self, customer: &str, reference: &str) -> bool {
+        self.phone_page(customer).await.contains(&format!("data-reference=\"{reference}\""))
+    }
+
+    /// `customer` answers the push payment request for `reference` on their phone page, with
+    /// the page's own form; returns the phone's status.
+    async fn answer_request_on_phone(&self, customer: &str, reference: &str, action: &str) -> StatusCode {
+        let page = self.phone_page(customer).await;
+        let form = attribute_after(&page, &format!("data-reference=\"{reference}\""), "action")
+            .unwrap_or_else(|| panic!("{reference} is not waiting on {customer}'s phone: {page}"));
+        let url = self.sim().base_url().join(form).unwrap();
+        let response = browser()
+            .post(url)
+            .form(&[("action", action), ("customer", customer)])
+            .send()
+            .await
+            .expect("the phone page answers");
+        response.status()
+    }
+
+    /// `customer` approves the push payment request for `reference` on their phone.
+    async fn approve_on_phone(&self, customer: &str, reference: &str) {
+        let status = self.answer_request_on_phone(customer, reference, "approve").await;
+        assert!(status.is_success(), "the phone took the approval: {status}");
+    }
+
+    /// `customer` declines the push payment request for `reference` on their phone.
+    async fn decline_on_phone(&self, customer: &str, reference: &str) {
+        let status = self.answer_request_on_phone(customer, reference, "decline").await;
+        assert!(status.is_success(), "the phone took the refusal: {status}");
     }
 
     /// Where the server registered for webhooks.
@@ -375,12 +455,32 @@ impl SseEvent {
         data.map(|data| Self { id, data })
     }
 
+    /// The till event this is.
+    fn event(&self) -> TillEvent {
+        serde_json::from_str(&self.data).unwrap_or_else(|e| panic!("not a till event ({e}): {}", self.data))
+    }
+
     /// The sale this event carries.
     fn sale(&self) -> Sale {
-        match serde_json::from_str(&self.data) {
-            Ok(TillEvent::Sale { sale }) => sale,
-            Ok(other) => panic!("a till event, but not a sale: {other:?}"),
-            Err(e) => panic!("not a till event ({e}): {}", self.data),
+        match self.event() {
+            TillEvent::Sale { sale } => sale,
+            other @ TillEvent::CheckIn { .. } => panic!("a till event, but not a sale: {other:?}"),
+        }
+    }
+
+    /// The sale this event carries, if it is a sale event.
+    fn sale_if_any(&self) -> Option<Sale> {
+        match self.event() {
+            TillEvent::Sale { sale } => Some(sale),
+            TillEvent::CheckIn { .. } => None,
+        }
+    }
+
+    /// The check-in this event carries, if it is a check-in event.
+    fn check_in_if_any(&self) -> Option<CheckIn> {
+        match self.event() {
+            TillEvent::CheckIn { check_in } => Some(check_in),
+            TillEvent::Sale { .. } => None,
         }
     }
 }
@@ -449,12 +549,18 @@ impl EventStream {
     }
 
     /// Reads until `reference` reaches `status`; returns the events read, that one last.
+    /// Check-in events on the way are read too, and returned.
     async fn until_sale_is(&mut self, reference: &str, status: SaleStatus) -> Vec<SseEvent> {
         self.next_event_until(&format!("showing {reference} {status:?}"), |e| {
-            let sale = e.sale();
-            sale.reference == reference && sale.status == status
+            e.sale_if_any().is_some_and(|sale| sale.reference == reference && sale.status == status)
         })
         .await
+    }
+
+    /// Reads until a check-in event satisfies `done`; returns that check-in.
+    async fn until_check_in(&mut self, what: &str, mut done: impl FnMut(&CheckIn) -> bool) -> CheckIn {
+        let events = self.next_event_until(what, |e| e.check_in_if_any().is_some_and(|c| done(&c))).await;
+        events.last().and_then(SseEvent::check_in_if_any).expect("the last event read is the check-in")
     }
 }
 
@@ -487,6 +593,20 @@ fn holds_sim_access_token(text: &str) -> bool {
         rest.get(..32).is_some_and(hex) && rest.get(32..33) == Some(".") && rest.get(33..65).is_some_and(hex)
     })
 }
+
+/// The value of `attribute` in the first tag at or after `marker` in `html`, if any.
+fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> Option<&'a str> {
+    let rest = &html[html.find(marker)?..];
+    let start = rest.find(&format!("{attribute}=\""))? + attribute.len() + 2;
+    Some(&rest[start..start + rest[start..].find('"')?])
+}
+
+#[path = "api/access.rs"]
+mod access;
+#[path = "api/flows.rs"]
+mod flows;
+#[path = "api/money.rs"]
+mod money;
 
 #[tokio::test]
 async fn a_qr_sale_goes_from_awaiting_customer_to_captured_after_the_customer_approves() {

@@ -13,8 +13,8 @@ use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use kasse_api::{LandingPayment, Msisdn, NewLandingPayment, StickerInfo};
 
-use super::ApiJson;
 use super::live::{EventsQuery, stream_channel};
+use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::limits::{RateLimiter, wait_in_words};
@@ -102,9 +102,9 @@ pub async fn payment(
 pub async fn events(
     State(app): State<Arc<AppState>>,
     Path(token): Path<String>,
-    query: axum::extract::Query<EventsQuery>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     app.sales.landing_payment(&token).await?;
-    stream_channel(&app, &landing_channel(&token), query.0, &headers).await
+    stream_channel(&app, &landing_channel(&token), query, &headers).await
 }

@@ -5,13 +5,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt as _};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::ApiQuery;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::pairing::Paired;
@@ -27,7 +28,7 @@ pub struct EventsQuery {
 pub async fn till_events(
     State(app): State<Arc<AppState>>,
     paired: Paired,
-    Query(query): Query<EventsQuery>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let till = paired.till;
@@ -66,9 +67,14 @@ pub async fn stream_channel(
             std::future::ready(fresh)
         });
     let mut shutdown = app.shutdown.clone();
+    let open = app.metrics.stream_opened();
     let stream = tokio_stream::iter(backlog)
         .chain(live)
-        .map(|e| Ok(Event::default().id(e.id.to_string()).data(&*e.payload)))
+        .map(move |e| {
+            // Held by the stream: counted as open until the browser goes.
+            let _open = &open;
+            Ok(Event::default().id(e.id.to_string()).data(&*e.payload))
+        })
         .take_until(async move {
             let _ = shutdown.wait_for(|stopping| *stopping).await;
         });

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
@@ -57,6 +58,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/{*rest}", any(no_such_endpoint))
         .route(webhook::PATH, post(webhook::receive))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(app_files)
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -95,6 +97,17 @@ async fn same_origin_only(State(app): State<Arc<AppState>>, request: Request, ne
         return ApiError::forbidden("Requests from other sites are refused.").into_response();
     }
     next.run(request).await
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let (pending, active, inbox) = app.store.gauges().await?;
+    let text = app.metrics.render(&[
+        ("kasse_operations_pending", "Platform writes recorded and not yet confirmed.", pending),
+        ("kasse_sales_in_progress", "Sales that have not reached an outcome.", active),
+        ("kasse_webhooks_unprocessed", "Webhook deliveries stored and not yet processed.", inbox),
+    ]);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
 async fn no_such_endpoint() -> ApiError {
@@ -151,6 +164,23 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
                 Err(ApiError::too_large())
             }
             Err(rejection) => Err(ApiError::bad_request("bad-request-body", rejection_sentence(&rejection))),
+        }
+    }
+}
+
+/// A query string whose rejection is a problem, not plain text.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::bad_request(
+                "bad-query",
+                format!("The address's query is not understood: {}", rejection.body_text()),
+            )),
         }
     }
 }

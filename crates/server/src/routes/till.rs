@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Json;
 use kasse_api::{
@@ -12,7 +12,7 @@ use kasse_api::{
     SaleEvent, Session, TillSnapshot,
 };
 
-use super::ApiJson;
+use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::limits;
@@ -64,13 +64,16 @@ pub async fn pair(
     ApiJson(request): ApiJson<PairRequest>,
 ) -> Result<([(HeaderName, String); 1], Json<Session>), ApiError> {
     let now = crate::now_ms();
-    if let Err(wait) = app.pairing_attempts.attempt(&client.ip().to_string(), now) {
+    let address = client.ip().to_string();
+    // Only wrong codes count: pairing every till of a shop from one laptop is fine, guessing is not.
+    if let Err(wait) = app.pairing_attempts.check(&address, now) {
         return Err(ApiError::too_many(format!(
-            "Too many pairing attempts from this device. Try again in {}.",
+            "Too many wrong pairing codes from this device. Try again in {}.",
             limits::wait_in_words(wait)
         )));
     }
     let Some((till, role, token)) = pairing::redeem(&app.store, &request.code, now).await? else {
+        app.pairing_attempts.record(&address, now);
         return Err(ApiError::unauthorized(
             "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.",
         ));
@@ -105,7 +108,7 @@ pub async fn start_sale(
 pub async fn history(
     State(app): State<Arc<AppState>>,
     paired: Paired,
-    Query(query): Query<HistoryQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
     paired.require_till()?;
     Ok(Json(app.sales.history(&paired.till, &query).await?))

@@ -26,6 +26,7 @@ use kasse_vipps::epayment::{
 
 use crate::config::{CapturePolicy, Config, StoreConfig, TillConfig};
 use crate::live::Live;
+use crate::metrics::Metrics;
 use crate::platform::{Platform, to_vipps};
 use crate::store::{CheckInRow, OperationKind, PaymentRow, SalesQuery, Store, StoreError};
 
@@ -126,6 +127,9 @@ pub enum SaleError {
         /// What is left.
         left: i64,
     },
+    /// The browser's idempotency key was used before for a different request.
+    #[error("the idempotency key was used for another request")]
+    KeyReused,
     /// The customer approved before the cancel reached the platform.
     #[error("the customer approved before the cancel arrived")]
     AlreadyApproved,
@@ -152,7 +156,24 @@ struct Inner {
     platform: Arc<Platform>,
     config: Arc<Config>,
     live: Arc<Live>,
+    metrics: Arc<Metrics>,
     locks: KeyedLocks,
+}
+
+/// What the sales engine works with.
+pub struct Parts {
+    /// The database.
+    pub store: Store,
+    /// The platform clients.
+    pub platform: Arc<Platform>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The live-event hub.
+    pub live: Arc<Live>,
+    /// The public URL (app switches return to it).
+    pub public_url: url::Url,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The outcome of sending one recorded write.
@@ -167,13 +188,8 @@ enum Sent {
 
 impl Sales {
     /// The engine over these parts.
-    pub fn new(
-        store: Store,
-        platform: Arc<Platform>,
-        config: Arc<Config>,
-        live: Arc<Live>,
-        public_url: url::Url,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
+        let Parts { store, platform, config, live, public_url, metrics } = parts;
         Self {
             inner: Arc::new(Inner {
                 public_url,
@@ -181,6 +197,7 @@ impl Sales {
                 platform,
                 config,
                 live,
+                metrics,
                 locks: KeyedLocks::default(),
             }),
         }
@@ -308,7 +325,10 @@ impl Sales {
         if let Some(key) = client_key
             && let Some(earlier) = self.inner.store.payment_by_client_key(till_id, key).await?
         {
-            return Ok(sale_view(&earlier));
+            if earlier.amount != new.amount.value || earlier.flow != new.payer.flow().as_str() {
+                return Err(SaleError::KeyReused);
+            }
+            return Self::settled(&earlier);
         }
         let description = match new.description.map(|d| d.trim().to_owned()) {
             Some(d) if (3..=100).contains(&d.chars().count()) => d,
@@ -331,10 +351,18 @@ impl Sales {
             sticker_id: None,
             landing_token: None,
         };
-        Ok(sale_view(&self.create(draft, check_in).await?))
+        Self::settled(&self.create(draft, check_in).await?)
+    }
+
+    /// A started sale as the answer to its start: `Pending` while the platform has not confirmed
+    /// the create (the till then follows its live events).
+    fn settled(row: &PaymentRow) -> Result<Sale, SaleError> {
+        let sale = sale_view(row);
+        if sale.status == SaleStatus::Creating { Err(SaleError::Pending(Box::new(sale))) } else { Ok(sale) }
     }
 
     /// Records a sale, then creates its payment at the platform.
+    #[tracing::instrument(name = "create", skip_all, fields(reference = tracing::field::Empty, till = %draft.till_id))]
     async fn create(&self, draft: Draft<'_>, check_in: Option<CheckInRow>) -> Result<PaymentRow, SaleError> {
         let store = draft.store;
         if draft.amount.currency != store.currency {
@@ -350,6 +378,8 @@ impl Sales {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         let reference = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        // From here on every log line of this sale names it.
+        tracing::Span::current().record("reference", reference.as_str());
         let user_flow = match draft.flow {
             Flow::Qr => UserFlow::Qr,
             Flow::AppSwitch => UserFlow::WebRedirect,
@@ -409,6 +439,8 @@ impl Sales {
             Err(StoreError::TillBusy) => return Err(self.busy(draft.till_id, draft.client_key).await?),
             Err(e) => return Err(e.into()),
         }
+        self.inner.metrics.sale_started(draft.flow.as_str());
+        crate::crash_point("after-record:create");
         if let Some(check_in) = &check_in
             && !self.inner.store.charge_check_in(&check_in.id, &reference, now).await?
         {
@@ -508,6 +540,7 @@ impl Sales {
     /// Cancels a sale. Before the customer approves, only the request is cancelled
     /// (`cancelTransactionOnly`), so a customer approving at the same moment wins and is then
     /// paid for. After approval, whatever is not captured is released.
+    #[tracing::instrument(name = "cancel", skip_all, fields(%reference))]
     pub async fn cancel(
         &self,
         till_id: &str,
@@ -516,7 +549,7 @@ impl Sales {
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
         let mut row = self.row_of_till(till_id, reference).await?;
-        if let Some(done) = self.replayed(&row, client_key).await? {
+        if let Some(done) = self.replayed(&row, client_key, OperationKind::Cancel, None).await? {
             return Ok(done);
         }
         let status = row.status();
@@ -578,6 +611,7 @@ impl Sales {
     }
 
     /// Captures an approved sale: `amount`, or everything still reserved.
+    #[tracing::instrument(name = "capture", skip_all, fields(%reference))]
     pub async fn capture(
         &self,
         till_id: &str,
@@ -587,7 +621,9 @@ impl Sales {
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
         let row = self.row_of_till(till_id, reference).await?;
-        if let Some(done) = self.replayed(&row, client_key).await? {
+        if let Some(done) =
+            self.replayed(&row, client_key, OperationKind::Capture, request.amount.map(|a| a.value)).await?
+        {
             return Ok(done);
         }
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
@@ -625,6 +661,7 @@ impl Sales {
     }
 
     /// Refunds `amount` of what a sale captured.
+    #[tracing::instrument(name = "refund", skip_all, fields(%reference))]
     pub async fn refund(
         &self,
         till_id: &str,
@@ -634,7 +671,9 @@ impl Sales {
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
         let mut row = self.row_of_till(till_id, reference).await?;
-        if let Some(done) = self.replayed(&row, client_key).await? {
+        if let Some(done) =
+            self.replayed(&row, client_key, OperationKind::Refund, Some(request.amount.value)).await?
+        {
             return Ok(done);
         }
         if row.captured == 0 {
@@ -670,12 +709,22 @@ impl Sales {
 
     /// If the browser's key already asked for a write on this sale, the sale as it is now (the
     /// write still pending is sent again first).
-    async fn replayed(&self, row: &PaymentRow, client_key: Option<&str>) -> Result<Option<Sale>, SaleError> {
+    async fn replayed(
+        &self,
+        row: &PaymentRow,
+        client_key: Option<&str>,
+        kind: OperationKind,
+        amount: Option<i64>,
+    ) -> Result<Option<Sale>, SaleError> {
         let Some(client_key) = client_key else { return Ok(None) };
         let Some(operation) = self.inner.store.operation_by_client_key(&row.reference, client_key).await?
         else {
             return Ok(None);
         };
+        // The same key for another request is a mistake, not a retry: doing nothing would hide it.
+        if operation.kind != kind || amount.is_some_and(|a| operation.amount != Some(a)) {
+            return Err(SaleError::KeyReused);
+        }
         let mut row = row.clone();
         if operation.status == "pending" {
             self.send(&mut row, &operation.idempotency_key).await?;
@@ -703,6 +752,7 @@ impl Sales {
         let n = earlier.iter().filter(|op| op.kind == kind).count() + 1;
         let key = idempotency_key(&row.reference, kind, n);
         self.inner.store.begin_operation(write.record(row, &key, &body, client_key), crate::now_ms()).await?;
+        crate::crash_point(&format!("after-record:{}", kind.as_str()));
         Ok(key)
     }
 
@@ -747,19 +797,24 @@ impl Sales {
                 .await
                 .map(|done| apply(row, done.state, &done.aggregate)),
         };
+        let kind = operation.kind.as_str();
         match answer {
             Ok(_) => {
+                crate::crash_point(&format!("after-send:{kind}"));
+                self.inner.metrics.platform_write(kind, "confirmed");
                 store.finish_operation(key, None, crate::now_ms()).await?;
                 self.schedule_poll(row);
                 self.save(row).await?;
                 Ok(Sent::Confirmed)
             }
             Err(e) if e.outcome_unknown() => {
+                self.inner.metrics.platform_write(kind, "unknown");
                 // The platform may or may not have it: the same key and body go again later.
                 tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "no answer; will send again with the same key");
                 Ok(Sent::Unknown)
             }
             Err(e) => {
+                self.inner.metrics.platform_write(kind, "refused");
                 tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "the platform refused");
                 store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
                 Ok(Sent::Refused(e))
@@ -768,6 +823,7 @@ impl Sales {
     }
 
     /// Reads the payment from the platform (and sends again anything it has pending), now.
+    #[tracing::instrument(name = "reconcile", skip_all, fields(%reference))]
     pub async fn reconcile(&self, till_id: &str, reference: &str) -> Result<Sale, SaleError> {
         self.row_of_till(till_id, reference).await?;
         let pending: Vec<_> = self
@@ -786,6 +842,7 @@ impl Sales {
     }
 
     /// Reads the payment from the platform and shows it; captures it if it is due.
+    #[tracing::instrument(name = "refresh", skip_all, fields(%reference))]
     pub async fn refresh(&self, reference: &str) -> Result<(), SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
         self.refresh_locked(reference).await
@@ -855,6 +912,7 @@ impl Sales {
     }
 
     /// Sends one recorded write again and lets its kind's rules handle the answer.
+    #[tracing::instrument(name = "resend", skip_all, fields(%reference))]
     async fn resend(&self, reference: &str, key: &str) -> Result<(), SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
         let Some(operation) = self.inner.store.operation(key).await?.filter(|op| op.status == "pending")

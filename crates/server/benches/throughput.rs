@@ -1,0 +1,305 @@
+//! What the server costs: creates per second through the till API, the server's overhead against
+//! calling the simulator directly in the same run, and how long a customer's approval takes to
+//! reach a till's live event stream. Figures, never pass/fail; written to
+//! `target/bench/server.json`. Run by `cargo xtask bench`.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark's report is its output"
+)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kasse_api::Role;
+use kasse_server::{CapturePolicy, Config, TillConfig};
+use serde_json::json;
+
+/// Tills, each worked by one load worker (a till takes one sale at a time).
+const TILLS: usize = 16;
+/// Sales per till in the measured run.
+const SALES_PER_TILL: usize = 60;
+/// Approvals timed through to the till's event stream.
+const APPROVALS: usize = 100;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A paired till's HTTP client.
+struct TillClient {
+    http: reqwest::Client,
+    base: String,
+    till: String,
+}
+
+impl TillClient {
+    /// Starts a QR sale and cancels it; returns the create's latency.
+    async fn create_and_cancel(&self) -> Duration {
+        let started = Instant::now();
+        let sale: serde_json::Value = self
+            .http
+            .post(format!("{}api/tills/{}/sales", self.base, self.till))
+            .json(&json!({"amount": {"value": 1000, "currency": "NOK"}, "flow": "qr"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let latency = started.elapsed();
+        let reference = sale["reference"].as_str().expect("a sale");
+        let cancelled = self
+            .http
+            .post(format!("{}api/tills/{}/sales/{reference}/cancel", self.base, self.till))
+            .send()
+            .await
+            .unwrap();
+        assert!(cancelled.status().is_success(), "cancel: {}", cancelled.status());
+        latency
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let scratch = std::env::temp_dir().join(format!("kasse-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let mut config = Config::demo(SocketAddr::from(([127, 0, 0, 1], 0)), scratch.join("dist"), &scratch);
+    config.tills = (1..=TILLS)
+        .map(|n| TillConfig {
+            id: format!("till-{n}"),
+            name: format!("Kasse {n}"),
+            store: config.stores[0].id.clone(),
+            capture: CapturePolicy::Automatic,
+            callback_qr: None,
+            redirect_sticker: None,
+            charge_on_check_in: false,
+        })
+        .collect();
+    config.stickers.clear();
+    let server = kasse_server::start(config).await.unwrap();
+    let base = server.url().to_string();
+
+    let mut tills = Vec::new();
+    for n in 1..=TILLS {
+        let till = format!("till-{n}");
+        let code = server.pairing_code(&till, Role::Till).await.unwrap();
+        let answer = reqwest::Client::new()
+            .post(format!("{base}api/pair"))
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        let cookie = answer.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+        let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+        tills.push(Arc::new(TillClient { http, base: base.clone(), till }));
+    }
+
+    // Through the server: till API → recorded → signed platform call → recorded answer.
+    let (through_server, server_elapsed) =
+        run(&tills, |till| async move { till.create_and_cancel().await }).await;
+
+    // The same platform calls made directly, in the same run.
+    let sim = server.sim().unwrap();
+    let unit = sim.config().sales_units[0].clone();
+    let http = reqwest::Client::new();
+    let sim_base = sim.base_url().to_string();
+    let token: serde_json::Value = http
+        .post(format!("{sim_base}accesstoken/get"))
+        .header("client_id", &unit.client_id)
+        .header("client_secret", unit.client_secret.expose())
+        .header("Ocp-Apim-Subscription-Key", unit.subscription_key.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let direct = Arc::new(Direct {
+        http,
+        base: sim_base,
+        token: token["access_token"].as_str().unwrap().to_owned(),
+        key: unit.subscription_key.expose().to_owned(),
+        msn: unit.msn.clone(),
+    });
+    let directs: Vec<_> = (0..TILLS).map(|_| Arc::clone(&direct)).collect();
+    let (direct_latencies, _) = run(&directs, |d| async move { d.create_and_cancel().await }).await;
+
+    // An approval's way to the till: phone → platform → signed webhook → server → SSE.
+    let approvals = approval_latencies(&tills[0], &base).await;
+
+    let (mut server_sorted, mut direct_sorted, mut approvals_sorted) =
+        (through_server, direct_latencies, approvals);
+    server_sorted.sort();
+    direct_sorted.sort();
+    approvals_sorted.sort();
+    #[allow(clippy::cast_precision_loss)]
+    let per_second = (TILLS * SALES_PER_TILL) as f64 / server_elapsed.as_secs_f64();
+    let ratio = ms(percentile(&server_sorted, 0.5)) / ms(percentile(&direct_sorted, 0.5));
+    println!("server: {TILLS} tills × {SALES_PER_TILL} sales (create + cancel each)");
+    println!("  creates through the server: {per_second:.0}/s");
+    println!(
+        "  create latency through the server: p50 {:.2} ms  p95 {:.2} ms",
+        ms(percentile(&server_sorted, 0.5)),
+        ms(percentile(&server_sorted, 0.95))
+    );
+    println!(
+        "  create latency at the simulator directly: p50 {:.2} ms  p95 {:.2} ms",
+        ms(percentile(&direct_sorted, 0.5)),
+        ms(percentile(&direct_sorted, 0.95))
+    );
+    println!("  overhead at the median: {ratio:.2}× (goal ≤ 1.2×)");
+    println!(
+        "  approval to till event ({APPROVALS}): p50 {:.2} ms  p95 {:.2} ms (goal p95 ≤ 50 ms for webhook to SSE)",
+        ms(percentile(&approvals_sorted, 0.5)),
+        ms(percentile(&approvals_sorted, 0.95))
+    );
+    let report = json!({
+        "tills": TILLS,
+        "salesPerTill": SALES_PER_TILL,
+        "createsPerSecond": per_second,
+        "createMsThroughServer": { "p50": ms(percentile(&server_sorted, 0.5)), "p95": ms(percentile(&server_sorted, 0.95)) },
+        "createMsDirect": { "p50": ms(percentile(&direct_sorted, 0.5)), "p95": ms(percentile(&direct_sorted, 0.95)) },
+        "overheadAtMedian": ratio,
+        "approvalToTillEventMs": { "p50": ms(percentile(&approvals_sorted, 0.5)), "p95": ms(percentile(&approvals_sorted, 0.95)) },
+    });
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+            std::path::PathBuf::from,
+        )
+        .join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.json"), serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// The platform directly: create a QR payment and cancel it.
+struct Direct {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    key: String,
+    msn: String,
+}
+
+impl Direct {
+    async fn create_and_cancel(&self) -> Duration {
+        let reference = format!("direct-{}", uuid::Uuid::new_v4().simple());
+        let request = |builder: reqwest::RequestBuilder| {
+            builder
+                .bearer_auth(&self.token)
+                .header("Ocp-Apim-Subscription-Key", &self.key)
+                .header("Merchant-Serial-Number", &self.msn)
+        };
+        let started = Instant::now();
+        let created = request(self.http.post(format!("{}epayment/v1/payments", self.base)))
+            .header("Idempotency-Key", format!("{reference}-create"))
+            .json(&json!({
+                "amount": {"currency": "NOK", "value": 1000},
+                "customerInteraction": "CUSTOMER_PRESENT",
+                "paymentMethod": {"type": "WALLET"},
+                "reference": reference,
+                "userFlow": "QR",
+                "qrFormat": {"format": "TEXT/TARGETURL"}
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let _ = created.bytes().await;
+        let latency = started.elapsed();
+        let cancelled =
+            request(self.http.post(format!("{}epayment/v1/payments/{reference}/cancel", self.base)))
+                .header("Idempotency-Key", format!("{reference}-cancel"))
+                .json(&json!({"cancelTransactionOnly": true}))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(cancelled.status(), 200);
+        latency
+    }
+}
+
+/// Runs `SALES_PER_TILL` rounds of `work` on every worker at once; returns all latencies and
+/// the wall time.
+async fn run<W, F, Fut>(workers: &[Arc<W>], work: F) -> (Vec<Duration>, Duration)
+where
+    W: Send + Sync + 'static,
+    F: Fn(Arc<W>) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = Duration> + Send,
+{
+    let started = Instant::now();
+    let tasks: Vec<_> = workers
+        .iter()
+        .map(|worker| {
+            let worker = Arc::clone(worker);
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(SALES_PER_TILL);
+                for _ in 0..SALES_PER_TILL {
+                    latencies.push(work(Arc::clone(&worker)).await);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    (all, started.elapsed())
+}
+
+/// Times each approval from the customer's press to the till's `authorized` event.
+async fn approval_latencies(till: &TillClient, base: &str) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(APPROVALS);
+    for _ in 0..APPROVALS {
+        let sale: serde_json::Value = till
+            .http
+            .post(format!("{base}api/tills/{}/sales", till.till))
+            .json(&json!({"amount": {"value": 1000, "currency": "NOK"}, "flow": "qr"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let qr = sale["qr"].as_str().unwrap().to_owned();
+        let mut events = till.http.get(format!("{base}api/tills/{}/events", till.till)).send().await.unwrap();
+        let started = Instant::now();
+        let phone = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        phone.post(&qr).form(&[("action", "approve"), ("customer", "4791234567")]).send().await.unwrap();
+        let mut seen = String::new();
+        let mut approved_after = None;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            // Read until the automatic capture is shown too, so the till is free for the next sale.
+            while let Some(chunk) = events.chunk().await.unwrap() {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if approved_after.is_none() && seen.contains("\"authorized\"") {
+                    approved_after = Some(started.elapsed());
+                }
+                if seen.contains("\"captured\"") {
+                    return;
+                }
+            }
+            panic!("the stream ended");
+        })
+        .await
+        .expect("the approval reached the till");
+        // The capture may come before the approval's own event is read: then both arrived together.
+        latencies.push(approved_after.unwrap_or_else(|| started.elapsed()));
+    }
+    latencies
+}

@@ -1,0 +1,387 @@
+//! The in-store flows beyond the one-time QR: a phone number the cashier types, a personal QR code
+//! the till scans, a customer who checked in at the till's callback sticker; and what the till
+//! can rely on when the browser or the platform is unreliable (idempotent starts, a create kept
+//! and sent again while the platform is unreachable).
+
+use kasse_api::{Country, Msisdn, PhoneError};
+use kasse_sim::{FaultKnobs, SimCustomer};
+use kasse_vipps::epayment::UserFlow;
+use kasse_vipps::qr::MerchantCallbackPutRequest;
+use kasse_vipps::webhooks::UserCheckedIn;
+
+use super::*;
+
+/// Kari Nordmann, a Norwegian customer of the simulator.
+const KARI: &str = CUSTOMER;
+/// Ola Nordmann, another Norwegian customer.
+const OLA: &str = "4798765432";
+
+/// A start-sale body for `value` øre by `payer` (the flow's fields, e.g. `{"flow":"qr"}`).
+fn new_sale(value: i64, payer: &Value) -> Value {
+    let mut body = json!({ "amount": { "value": value, "currency": "NOK" } });
+    for (name, field) in payer.as_object().expect("a payer is an object") {
+        body[name] = field.clone();
+    }
+    body
+}
+
+/// The till is told nothing, records nothing and sends nothing to the platform.
+async fn assert_nothing_happened(app: &TestApp, what: &str) {
+    let snapshot = app.snapshot().await;
+    assert_eq!(snapshot.sale, None, "{what}: no sale was recorded");
+    assert_eq!(snapshot.last_event_id, 0, "{what}: the till was told nothing");
+    assert!(app.sim().payment_records().is_empty(), "{what}: nothing reached the platform");
+}
+
+impl TestApp {
+    /// A simulated customer by phone number.
+    fn customer(&self, phone_number: &str) -> SimCustomer {
+        self.sim()
+            .config()
+            .customers
+            .iter()
+            .find(|c| c.phone_number == phone_number)
+            .cloned()
+            .unwrap_or_else(|| panic!("the simulator has customer {phone_number}"))
+    }
+
+    /// The merchant's set-up of the till's callback sticker at the platform (what the QR tools
+    /// do once per store): the demo till's `callback_qr`, `till-1`.
+    async fn put_up_callback_sticker(&self) {
+        self.merchant_client()
+            .put_callback_qr(TILL, &MerchantCallbackPutRequest::at("Kasse 1"))
+            .await
+            .expect("the platform takes the callback sticker");
+    }
+
+    /// `customer` scans the callback sticker `merchant_qr_id` with the phone page's Scan button.
+    async fn scan_callback_sticker(&self, customer: &str, merchant_qr_id: &str) {
+        let page = self.phone_page(customer).await;
+        let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{merchant_qr_id}\""), "action")
+            .unwrap_or_else(|| panic!("sticker {merchant_qr_id} is on the phone page: {page}"));
+        let url = self.sim().base_url().join(action).unwrap();
+        let camera = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let scanned = camera.post(url).form(&[("customer", customer)]).send().await.unwrap();
+        assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked {customer} in");
+    }
+
+    /// The till's open check-ins.
+    async fn check_ins(&self) -> Vec<CheckIn> {
+        let answer = self.get(&format!("/api/tills/{TILL}/check-ins")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()
+    }
+}
+
+#[tokio::test]
+async fn a_phone_number_sale_reaches_that_customers_phone_shows_the_number_masked_and_is_captured_when_she_approves()
+ {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    let answer =
+        app.try_start_sale(&new_sale(4_500, &json!({"flow": "phone", "phoneNumber": "912 34 567"}))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.flow, Flow::Phone);
+    assert_eq!(sale.status, SaleStatus::AwaitingCustomer);
+    assert_eq!(sale.qr, None, "a push payment has no QR code to show");
+    let label = sale.customer.clone().expect("the cashier sees who was asked");
+    assert_eq!(label, Msisdn::parse("91234567", Country::No).unwrap().masked(), "the number, masked");
+    assert!(label.starts_with("+47") && label.ends_with("567"), "{label}");
+    assert!(!label.contains("91234567") && !label.contains("234"), "the middle is hidden: {label}");
+
+    let records = app.sim().payment_records();
+    assert_eq!(records.len(), 1, "one payment at the platform");
+    assert_eq!(records[0].user_flow, UserFlow::PushMessage);
+    assert_eq!(records[0].amount.value, 4_500);
+    assert!(app.on_phone(KARI, &sale.reference).await, "the request is on Kari's phone");
+    assert!(!app.on_phone(OLA, &sale.reference).await, "and on nobody else's");
+
+    app.approve_on_phone(KARI, &sale.reference).await;
+    let seen = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    assert!(statuses(&seen).contains(&SaleStatus::AwaitingCustomer), "{seen:#?}");
+    let captured = seen.last().unwrap().sale();
+    assert_eq!(captured.captured, Money::new(4_500, Currency::Nok));
+    assert_eq!(captured.customer.as_deref(), Some(label.as_str()));
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 4_500);
+
+    // The full number the cashier typed never comes back to a browser.
+    let seen = app.seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|text| !text.contains("91234567")), "the number leaked: {seen:#?}");
+}
+
+#[tokio::test]
+async fn a_number_no_payment_can_reach_is_refused_with_the_reason_and_nothing_is_recorded_or_sent() {
+    let app = spawn_app().await;
+    let cases = [
+        ("too short", "912 34 56", PhoneError::TooShort),
+        ("too long", "912 34 5678", PhoneError::TooLong),
+        ("letters", "912 3A 567", PhoneError::NotDigits),
+        ("a Swedish number", "+46 70 123 45 67", PhoneError::UnknownCountry),
+        ("a Norwegian landline", "22222222", PhoneError::NotMobile),
+        ("nothing typed", "  ", PhoneError::Empty),
+    ];
+    for (what, typed, error) in cases {
+        let answer =
+            app.try_start_sale(&new_sale(4_500, &json!({"flow": "phone", "phoneNumber": typed}))).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{what}: {}", answer.body);
+        let problem = answer.problem();
+        assert_eq!(problem.code.as_deref(), Some("bad-phone-number"), "{what}");
+        assert_eq!(problem.sentence(), error.to_string(), "{what}: the cashier is told why");
+        assert_nothing_happened(&app, what).await;
+    }
+}
+
+#[tokio::test]
+async fn a_scanned_personal_qr_code_with_the_scanners_line_ending_reaches_that_customer() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let code = app.customer(KARI).personal_qr();
+
+    // A keyboard-wedge scanner ends its burst of keys with Enter.
+    let scanned = format!("{code}\r\n");
+    let answer =
+        app.try_start_sale(&new_sale(6_000, &json!({"flow": "personalQr", "personalQr": scanned}))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.flow, Flow::PersonalQr);
+    assert_eq!(sale.status, SaleStatus::AwaitingCustomer);
+    assert!(
+        sale.customer.as_deref().is_some_and(|c| !c.contains(KARI) && !c.contains("91234567")),
+        "the cashier is told a code was scanned, not the number inside it: {sale:?}"
+    );
+    assert_eq!(app.sim().payment_records()[0].user_flow, UserFlow::PushMessage);
+    // The platform matched the code exactly as Kari's app shows it.
+    assert!(app.on_phone(KARI, &sale.reference).await, "the request is on Kari's phone");
+    assert!(!app.on_phone(OLA, &sale.reference).await, "and on nobody else's");
+
+    app.approve_on_phone(KARI, &sale.reference).await;
+    let seen = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    assert_eq!(seen.last().unwrap().sale().captured, Money::new(6_000, Currency::Nok));
+}
+
+#[tokio::test]
+async fn a_scanned_code_that_is_not_a_personal_qr_code_fails_with_the_platforms_reason_in_words() {
+    let app = spawn_app().await;
+    let junk = "https://qr.vipps.no/28/2/01/031/4700000000?v=1";
+    let answer =
+        app.try_start_sale(&new_sale(6_000, &json!({"flow": "personalQr", "personalQr": junk}))).await;
+    // The platform refuses the code (4060). The sale is recorded as failed, with a sentence for
+    // the cashier, and the till is free for the next attempt.
+    assert!(answer.status.is_success(), "{}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.status, SaleStatus::Failed, "{sale:?}");
+    let failure = sale.failure.clone().expect("a failed sale says why");
+    assert!(failure.contains("personal code"), "the cashier is told the code is not one: {failure}");
+    assert!(!failure.contains("4060"), "a sentence, not a code: {failure}");
+    assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::Failed, "a reload shows the same");
+    assert!(app.sim().payment(MSN, &sale.reference).is_none(), "the platform holds no payment");
+
+    let next = app.try_start_sale(&new_sale(6_000, &json!({"flow": "qr"}))).await;
+    assert_eq!(next.status, StatusCode::CREATED, "the till is free again: {}", next.body);
+}
+
+#[tokio::test]
+async fn a_scanned_code_with_control_characters_inside_or_of_impossible_length_is_refused_before_anything_is_sent()
+ {
+    let app = spawn_app().await;
+    let code = app.customer(KARI).personal_qr();
+    let (head, tail) = code.split_at(20);
+    let cases = [
+        ("an escape character inside", format!("{head}\u{1b}{tail}")),
+        ("a line break inside", format!("{head}\n{tail}")),
+        ("a tab inside", format!("{head}\t{tail}")),
+        ("longer than 255 characters", format!("{code}&{}", "x".repeat(256))),
+        ("shorter than 5 characters", "abc".to_owned()),
+        ("nothing but a line ending", "\r\n".to_owned()),
+    ];
+    for (what, scanned) in cases {
+        let answer =
+            app.try_start_sale(&new_sale(6_000, &json!({"flow": "personalQr", "personalQr": scanned}))).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{what}: {}", answer.body);
+        assert_eq!(answer.problem().code.as_deref(), Some("bad-personal-qr"), "{what}");
+        assert_nothing_happened(&app, what).await;
+    }
+}
+
+#[tokio::test]
+async fn a_customer_who_scans_the_tills_callback_sticker_appears_at_the_till_and_can_be_charged_once() {
+    let app = spawn_app().await;
+    app.put_up_callback_sticker().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    assert!(app.check_ins().await.is_empty(), "nobody has checked in yet");
+
+    app.scan_callback_sticker(KARI, TILL).await;
+    let check_in = events.until_check_in("announcing Kari's check-in", |_| true).await;
+    assert_eq!(check_in.charged_by, None);
+    assert_eq!(check_in.expires_at_ms - check_in.at_ms, 15 * 60 * 1000, "a check-in lasts 15 minutes");
+    assert_eq!(app.check_ins().await, std::slice::from_ref(&check_in), "the till lists it");
+
+    let charge = new_sale(4_900, &json!({"flow": "checkIn", "checkIn": check_in.id}));
+    let answer = app.try_start_sale(&charge).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.flow, Flow::CheckIn);
+    assert_eq!(sale.status, SaleStatus::AwaitingCustomer);
+    assert!(app.on_phone(KARI, &sale.reference).await, "the request is on Kari's phone");
+    assert!(!app.on_phone(OLA, &sale.reference).await, "and on nobody else's");
+    let charged = events
+        .until_check_in("showing the check-in charged", |c| c.id == check_in.id && c.charged_by.is_some())
+        .await;
+    assert_eq!(charged.charged_by.as_deref(), Some(sale.reference.as_str()));
+    assert!(app.check_ins().await.is_empty(), "a charged check-in is no longer offered");
+
+    app.approve_on_phone(KARI, &sale.reference).await;
+    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+
+    let again = app.try_start_sale(&charge).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.problem().code.as_deref(), Some("check-in-gone"));
+    let unknown = app
+        .try_start_sale(&new_sale(4_900, &json!({"flow": "checkIn", "checkIn": "no-such-check-in"})))
+        .await;
+    assert_eq!(unknown.status, StatusCode::CONFLICT, "{}", unknown.body);
+    assert_eq!(unknown.problem().code.as_deref(), Some("check-in-gone"));
+    assert_eq!(app.sim().payment_records().len(), 1, "Kari was asked to pay once");
+    assert_eq!(app.snapshot().await.sale.map(|s| s.reference), Some(sale.reference));
+}
+
+#[tokio::test]
+async fn a_check_in_that_arrives_after_its_fifteen_minutes_cannot_be_charged() {
+    let app = spawn_app().await;
+    app.put_up_callback_sticker().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    // The platform retries a delivery for a while; this one arrives sixteen minutes after the scan.
+    let scanned_at = Utc::now() - chrono::Duration::minutes(16);
+    let late = UserCheckedIn {
+        customer_token: "bGF0ZSBjaGVjay1pbiBmcm9tIHRoZSB0ZXN0cw==".to_owned(),
+        merchant_qr_id: TILL.to_owned(),
+        msn: MSN.to_owned(),
+        initiated_at: scanned_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let body = serde_json::to_vec(&late).unwrap();
+    let secret = app.webhook_secret().await;
+    let signed = signing::sign(&secret, &app.webhook_url(), &signing::http_date(Utc::now()), &body).unwrap();
+    let delivered = app.deliver_webhook(&body, &signed).await;
+    assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.body);
+
+    // A fresh scan after it: once the till hears of that one, it has heard of the late one.
+    app.scan_callback_sticker(KARI, TILL).await;
+    let mut stale = None;
+    let fresh = events
+        .until_check_in("announcing the fresh check-in", |c| {
+            if c.at_ms == scanned_at.timestamp_millis() {
+                stale = Some(c.clone());
+                return false;
+            }
+            true
+        })
+        .await;
+    let stale = stale.expect("the till heard of the late check-in, expired");
+    assert_eq!(stale.expires_at_ms, scanned_at.timestamp_millis() + 15 * 60 * 1000);
+    assert_eq!(app.check_ins().await, [fresh], "only the fresh check-in is offered");
+
+    let answer = app.try_start_sale(&new_sale(4_900, &json!({"flow": "checkIn", "checkIn": stale.id}))).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+    assert_eq!(answer.problem().code.as_deref(), Some("check-in-gone"));
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+    assert_eq!(app.snapshot().await.sale, None, "no sale was recorded");
+}
+
+#[tokio::test]
+async fn the_same_start_sent_twice_with_one_idempotency_key_is_one_sale_and_one_payment() {
+    let app = spawn_app().await;
+    let path = format!("/api/tills/{TILL}/sales");
+    let body = new_sale(3_300, &json!({"flow": "phone", "phoneNumber": "91234567"}));
+
+    let first = app.post_json_with_key(&path, &body, "browser-key-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let first: Sale = first.json();
+    let again = app.post_json_with_key(&path, &body, "browser-key-1").await;
+    assert!(again.status.is_success(), "a retried start is not refused as busy: {}", again.body);
+    let again: Sale = again.json();
+    assert_eq!(again.reference, first.reference, "the retry finds the first sale");
+    let received = app.received(&first.reference);
+    assert_eq!(app.sim().payment_records().len(), 1, "one payment at the platform");
+    assert_eq!(writes(&received, "create").len(), 1, "created once: {received:#?}");
+
+    // The same start sent twice at once, as a double-click on a slow connection does.
+    assert_eq!(app.cancel(&first.reference).await.status, StatusCode::OK);
+    let body = new_sale(3_400, &json!({"flow": "qr"}));
+    let (a, b) = tokio::join!(
+        app.post_json_with_key(&path, &body, "browser-key-2"),
+        app.post_json_with_key(&path, &body, "browser-key-2"),
+    );
+    assert!(a.status.is_success() && b.status.is_success(), "{} / {}", a.body, b.body);
+    let (a, b): (Sale, Sale) = (a.json(), b.json());
+    assert_eq!(a.reference, b.reference, "both answers are the same sale");
+    assert_eq!(app.sim().payment_records().len(), 2, "one more payment at the platform, not two");
+    assert_eq!(writes(&app.received(&a.reference), "create").len(), 1);
+
+    // The same key for a different sale is refused, and starts nothing.
+    let other =
+        app.post_json_with_key(&path, &new_sale(9_900, &json!({"flow": "qr"})), "browser-key-2").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.body);
+    assert_eq!(other.problem().code.as_deref(), Some("key-reused"));
+    assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
+}
+
+/// Every platform call fails, until the test clears the knobs.
+fn platform_unreachable() -> FaultKnobs {
+    FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }
+}
+
+#[tokio::test]
+async fn a_sale_started_while_the_platform_is_unreachable_is_kept_and_created_once_when_it_is_back() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.sim().set_faults(platform_unreachable()).unwrap();
+
+    let path = format!("/api/tills/{TILL}/sales");
+    let body = new_sale(8_800, &json!({"flow": "qr"}));
+    let answer = app.post_json_with_key(&path, &body, "outage-key").await;
+    assert!(answer.status.is_success(), "the sale is kept, not refused: {}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.status, SaleStatus::Creating, "{sale:?}");
+    let tried = app.sim().injected_faults();
+    assert!(
+        tried.iter().any(|f| f.method == "POST" && f.path == "/epayment/v1/payments"),
+        "the server tried to create it: {tried:#?}"
+    );
+    assert!(app.sim().payment_records().is_empty(), "the platform has nothing yet");
+    // The browser, unsure, asks again with its key: the same sale, still kept.
+    let retried = app.post_json_with_key(&path, &body, "outage-key").await;
+    assert!(retried.status.is_success(), "{}", retried.body);
+    assert_eq!(retried.json::<Sale>().reference, sale.reference);
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    let seen = events.until_sale_is(&sale.reference, SaleStatus::AwaitingCustomer).await;
+    assert_eq!(seen[0].sale().status, SaleStatus::Creating, "the till showed it being created: {seen:#?}");
+    let shown = seen.last().unwrap().sale();
+    assert!(shown.qr.is_some(), "the QR code is shown once the payment exists: {shown:?}");
+
+    let records = app.sim().payment_records();
+    assert_eq!(records.len(), 1, "one payment: {records:#?}");
+    assert_eq!(records[0].reference, sale.reference, "the recorded create, under its reference");
+    assert_eq!(records[0].amount.value, 8_800);
+    let creates = writes(&records[0].received, "create");
+    assert_eq!(creates.iter().filter(|w| w.applied).count(), 1, "applied once: {creates:#?}");
+    let keys: Vec<_> = creates.iter().map(|w| w.idempotency_key.clone()).collect();
+    assert!(keys[0].is_some() && keys.iter().all(|k| *k == keys[0]), "one idempotency key: {keys:?}");
+    assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::AwaitingCustomer);
+}
+
+#[tokio::test]
+async fn a_sale_started_while_the_platform_is_unreachable_is_answered_202_creating() {
+    let app = spawn_app().await;
+    app.sim().set_faults(platform_unreachable()).unwrap();
+    let answer = app.try_start_sale(&new_sale(8_800, &json!({"flow": "qr"}))).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    assert_eq!(answer.json::<Sale>().status, SaleStatus::Creating);
+}

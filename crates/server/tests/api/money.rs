@@ -1,0 +1,454 @@
+//! Money after approval: manual, partial and repeated capture, cancelling what is left, refunds,
+//! the platform's event log, history with totals, "check again", and browser retries of money
+//! actions that must not move money twice.
+
+use kasse_api::{History, SaleEvent, Total};
+use kasse_server::CapturePolicy;
+use kasse_sim::FaultKnobs;
+
+use super::*;
+
+/// A till whose cashier captures by hand.
+async fn spawn_manual_capture_app() -> TestApp {
+    spawn_app_with(|config| config.tills[0].capture = CapturePolicy::Manual).await
+}
+
+/// NOK in øre, as the browser sends it.
+fn nok(value: i64) -> Value {
+    json!({ "value": value, "currency": "NOK" })
+}
+
+impl TestApp {
+    /// Starts a sale pushed to Kari's phone for `value` øre.
+    async fn start_phone_sale(&self, value: i64) -> Sale {
+        let body = json!({ "amount": nok(value), "flow": "phone", "phoneNumber": "+47 912 34 567" });
+        let answer = self.try_start_sale(&body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.json()
+    }
+
+    /// A phone sale of `value` øre that Kari approved, once the till shows it `status`.
+    async fn approved_sale(&self, events: &mut EventStream, value: i64, status: SaleStatus) -> Sale {
+        let sale = self.start_phone_sale(value).await;
+        self.approve_on_phone(CUSTOMER, &sale.reference).await;
+        events.until_sale_is(&sale.reference, status).await.pop().unwrap().sale()
+    }
+
+    /// `POST …/sales/{reference}/{action}` with a JSON body.
+    async fn act(&self, reference: &str, action: &str, body: &Value) -> Answer {
+        self.post_json(&format!("/api/tills/{TILL}/sales/{reference}/{action}"), body).await
+    }
+
+    /// Like [`TestApp::act`], with the browser's `Idempotency-Key`.
+    async fn act_with_key(&self, reference: &str, action: &str, body: &Value, key: &str) -> Answer {
+        self.post_json_with_key(&format!("/api/tills/{TILL}/sales/{reference}/{action}"), body, key).await
+    }
+
+    /// An action the server carried out; the sale after it.
+    async fn done(&self, reference: &str, action: &str, body: &Value) -> Sale {
+        let answer = self.act(reference, action, body).await;
+        assert_eq!(answer.status, StatusCode::OK, "{action} {body}: {}", answer.body);
+        answer.json()
+    }
+
+    /// An action the server refused with `status` and `code`.
+    async fn refused(&self, reference: &str, action: &str, body: &Value, status: StatusCode, code: &str) {
+        let answer = self.act(reference, action, body).await;
+        assert_eq!(answer.status, status, "{action} {body}: {}", answer.body);
+        assert_eq!(answer.problem().code.as_deref(), Some(code), "{action} {body}");
+    }
+
+    /// The till's history with this query string.
+    async fn history(&self, query: &str) -> History {
+        let answer = self.get(&format!("/api/tills/{TILL}/sales{query}")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{query}: {}", answer.body);
+        answer.json()
+    }
+}
+
+/// The totals of `sales` per status and currency, summed here.
+fn summed(sales: &[Sale]) -> Vec<Total> {
+    let mut totals: Vec<Total> = Vec::new();
+    for sale in sales {
+        let at = totals.iter().position(|t| t.status == sale.status && t.currency == sale.amount.currency);
+        let index = at.unwrap_or_else(|| {
+            totals.push(Total {
+                status: sale.status,
+                currency: sale.amount.currency,
+                count: 0,
+                amount: 0,
+                captured: 0,
+                refunded: 0,
+            });
+            totals.len() - 1
+        });
+        let total = &mut totals[index];
+        total.count += 1;
+        total.amount += sale.amount.value;
+        total.captured += sale.captured.value;
+        total.refunded += sale.refunded.value;
+    }
+    totals
+}
+
+/// The same totals, whatever their order.
+fn assert_same_totals(mut got: Vec<Total>, mut expected: Vec<Total>, what: &str) {
+    let key = |t: &Total| (t.status.as_str(), t.currency.code());
+    got.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(got, expected, "{what}");
+}
+
+fn total(status: SaleStatus, count: u32, amount: i64, captured: i64, refunded: i64) -> Total {
+    Total { status, currency: Currency::Nok, count, amount, captured, refunded }
+}
+
+#[tokio::test]
+async fn with_manual_capture_an_approved_sale_stays_authorized_and_nothing_is_taken() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    assert_eq!(sale.authorized, Money::new(10_000, Currency::Nok));
+    assert_eq!(sale.captured, Money::zero(Currency::Nok));
+
+    // "Check again" reads the platform and does everything due: capturing is not due.
+    let checked =
+        app.post_json(&format!("/api/tills/{TILL}/sales/{}/reconcile", sale.reference), &json!({})).await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    assert_eq!(checked.json::<Sale>().status, SaleStatus::Authorized);
+    assert_eq!(app.snapshot().await.sale.map(|s| s.status), Some(SaleStatus::Authorized));
+    let received = app.received(&sale.reference);
+    assert!(writes(&received, "capture").is_empty(), "nothing was captured: {received:#?}");
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 0);
+}
+
+#[tokio::test]
+async fn a_sale_is_captured_and_refunded_in_parts_but_never_beyond_what_is_left_and_the_log_shows_each_step()
+{
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+
+    let part = app.done(r, "capture", &json!({ "amount": nok(4_000) })).await;
+    assert_eq!(part.status, SaleStatus::Captured);
+    assert_eq!(part.captured, Money::new(4_000, Currency::Nok));
+    assert_eq!(part.capturable(), 6_000);
+
+    for (what, body) in [
+        ("more than is left", json!({ "amount": nok(6_001) })),
+        ("nothing", json!({ "amount": nok(0) })),
+        ("a negative amount", json!({ "amount": nok(-100) })),
+    ] {
+        let answer = app.act(r, "capture", &body).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{what}: {}", answer.body);
+        let problem = answer.problem();
+        assert_eq!(problem.code.as_deref(), Some("amount-out-of-range"), "{what}");
+        assert!(problem.sentence().contains("60.00"), "{what}: the sentence says what is left: {problem:?}");
+    }
+    app.refused(
+        r,
+        "capture",
+        &json!({ "amount": { "value": 100, "currency": "DKK" } }),
+        StatusCode::BAD_REQUEST,
+        "wrong-currency",
+    )
+    .await;
+
+    let rest = app.done(r, "capture", &json!({})).await;
+    assert_eq!(rest.status, SaleStatus::Captured);
+    assert_eq!(rest.captured, Money::new(10_000, Currency::Nok), "an empty capture takes the rest");
+    app.refused(r, "capture", &json!({}), StatusCode::BAD_REQUEST, "amount-out-of-range").await;
+
+    let refund = app.done(r, "refund", &json!({ "amount": nok(2_500) })).await;
+    assert_eq!(refund.refunded, Money::new(2_500, Currency::Nok));
+    assert_eq!(refund.status, SaleStatus::Captured, "money is still taken");
+    assert_eq!(refund.refundable(), 7_500);
+    app.refused(
+        r,
+        "refund",
+        &json!({ "amount": nok(7_501) }),
+        StatusCode::BAD_REQUEST,
+        "amount-out-of-range",
+    )
+    .await;
+    app.refused(r, "refund", &json!({ "amount": nok(0) }), StatusCode::BAD_REQUEST, "amount-out-of-range")
+        .await;
+    let all = app.done(r, "refund", &json!({ "amount": nok(7_500) })).await;
+    assert_eq!(all.status, SaleStatus::Refunded);
+    assert_eq!(all.refunded, Money::new(10_000, Currency::Nok));
+    app.refused(r, "refund", &json!({ "amount": nok(1) }), StatusCode::BAD_REQUEST, "amount-out-of-range")
+        .await;
+    assert_eq!(app.sale(r).await, all, "a reload shows the same");
+
+    let payment = app.platform_payment(r);
+    assert_eq!(payment.aggregate.captured_amount.value, 10_000);
+    assert_eq!(payment.aggregate.refunded_amount.value, 10_000);
+    let received = app.received(r);
+    assert_eq!(
+        writes(&received, "capture").len(),
+        2,
+        "refused amounts never reached the platform: {received:#?}"
+    );
+    assert_eq!(writes(&received, "refund").len(), 2, "{received:#?}");
+
+    let log = app.get(&format!("/api/tills/{TILL}/sales/{r}/log")).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let log: Vec<SaleEvent> = log.json();
+    let steps: Vec<(&str, i64)> = log.iter().map(|e| (e.name.as_str(), e.amount.value)).collect();
+    assert_eq!(
+        steps,
+        [
+            ("CREATED", 10_000),
+            ("AUTHORIZED", 10_000),
+            ("CAPTURED", 4_000),
+            ("CAPTURED", 6_000),
+            ("REFUNDED", 2_500),
+            ("REFUNDED", 7_500)
+        ]
+    );
+    assert!(log.iter().all(|e| e.success && e.amount.currency == Currency::Nok), "{log:#?}");
+    assert!(log.windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "in the order it happened: {log:#?}");
+}
+
+#[tokio::test]
+async fn cancelling_after_a_partial_capture_releases_the_rest_and_the_platform_agrees() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+    app.done(r, "capture", &json!({ "amount": nok(4_000) })).await;
+
+    let cancelled = app.done(r, "cancel", &json!({})).await;
+    assert_eq!(cancelled.captured, Money::new(4_000, Currency::Nok));
+    assert_eq!(cancelled.cancelled, Money::new(6_000, Currency::Nok), "authorized minus captured");
+    assert_eq!(cancelled.status, SaleStatus::Captured, "what was taken stays taken");
+    assert_eq!(cancelled.capturable(), 0);
+    let aggregate = app.platform_payment(r).aggregate;
+    assert_eq!(
+        (
+            aggregate.authorized_amount.value,
+            aggregate.captured_amount.value,
+            aggregate.cancelled_amount.value
+        ),
+        (10_000, 4_000, 6_000)
+    );
+    app.refused(r, "capture", &json!({}), StatusCode::BAD_REQUEST, "amount-out-of-range").await;
+    app.refused(r, "cancel", &json!({}), StatusCode::CONFLICT, "not-cancellable").await;
+    // What was taken can still be given back.
+    assert_eq!(app.done(r, "refund", &json!({ "amount": nok(4_000) })).await.status, SaleStatus::Refunded);
+
+    // Cancelling an approved sale before any capture releases all of it.
+    let other = app.approved_sale(&mut events, 5_000, SaleStatus::Authorized).await;
+    let released = app.done(&other.reference, "cancel", &json!({})).await;
+    assert_eq!(released.status, SaleStatus::Cancelled);
+    assert_eq!(released.cancelled, Money::new(5_000, Currency::Nok));
+    assert_eq!(app.platform_payment(&other.reference).aggregate.cancelled_amount.value, 5_000);
+    app.refused(&other.reference, "capture", &json!({}), StatusCode::CONFLICT, "not-capturable").await;
+}
+
+#[tokio::test]
+async fn money_cannot_be_taken_before_approval_or_from_a_declined_sale_nor_given_back_before_it_was_taken() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    let waiting = app.start_phone_sale(2_000).await;
+    app.refused(&waiting.reference, "capture", &json!({}), StatusCode::CONFLICT, "not-capturable").await;
+    app.refused(
+        &waiting.reference,
+        "refund",
+        &json!({ "amount": nok(2_000) }),
+        StatusCode::CONFLICT,
+        "not-refundable",
+    )
+    .await;
+
+    app.decline_on_phone(CUSTOMER, &waiting.reference).await;
+    events.until_sale_is(&waiting.reference, SaleStatus::Declined).await;
+    let declined = &waiting.reference;
+    app.refused(declined, "capture", &json!({}), StatusCode::CONFLICT, "not-capturable").await;
+    app.refused(
+        declined,
+        "capture",
+        &json!({ "amount": nok(1_000) }),
+        StatusCode::CONFLICT,
+        "not-capturable",
+    )
+    .await;
+    app.refused(declined, "refund", &json!({ "amount": nok(1_000) }), StatusCode::CONFLICT, "not-refundable")
+        .await;
+
+    let authorized = app.approved_sale(&mut events, 3_000, SaleStatus::Authorized).await;
+    app.refused(
+        &authorized.reference,
+        "refund",
+        &json!({ "amount": nok(1_000) }),
+        StatusCode::CONFLICT,
+        "not-refundable",
+    )
+    .await;
+
+    for reference in [declined, &authorized.reference] {
+        let received = app.received(reference);
+        assert!(
+            writes(&received, "capture").is_empty() && writes(&received, "refund").is_empty(),
+            "nothing reached the platform: {received:#?}"
+        );
+    }
+    assert_eq!(app.sale(&authorized.reference).await.status, SaleStatus::Authorized);
+}
+
+#[tokio::test]
+async fn a_capture_or_refund_sent_twice_with_one_idempotency_key_is_applied_once() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+
+    let capture = json!({ "amount": nok(3_000) });
+    let first = app.act_with_key(r, "capture", &capture, "capture-key-1").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = app.act_with_key(r, "capture", &capture, "capture-key-1").await;
+    assert_eq!(again.status, StatusCode::OK, "a retried capture is answered, not refused: {}", again.body);
+    assert_eq!(again.json::<Sale>().captured, Money::new(3_000, Currency::Nok), "taken once");
+
+    let refund = json!({ "amount": nok(1_000) });
+    let first = app.act_with_key(r, "refund", &refund, "refund-key-1").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = app.act_with_key(r, "refund", &refund, "refund-key-1").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json::<Sale>().refunded, Money::new(1_000, Currency::Nok), "given back once");
+
+    // Each at once, twice, as a double-click on a slow connection sends them.
+    let capture = json!({ "amount": nok(2_000) });
+    let (a, b) = tokio::join!(
+        app.act_with_key(r, "capture", &capture, "capture-key-2"),
+        app.act_with_key(r, "capture", &capture, "capture-key-2"),
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK), "{} / {}", a.body, b.body);
+    let refund = json!({ "amount": nok(500) });
+    let (a, b) = tokio::join!(
+        app.act_with_key(r, "refund", &refund, "refund-key-2"),
+        app.act_with_key(r, "refund", &refund, "refund-key-2"),
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK), "{} / {}", a.body, b.body);
+
+    let now = app.sale(r).await;
+    assert_eq!((now.captured.value, now.refunded.value), (5_000, 1_500));
+    let aggregate = app.platform_payment(r).aggregate;
+    assert_eq!((aggregate.captured_amount.value, aggregate.refunded_amount.value), (5_000, 1_500));
+    let received = app.received(r);
+    assert_eq!(writes(&received, "capture").len(), 2, "{received:#?}");
+    assert_eq!(writes(&received, "refund").len(), 2, "{received:#?}");
+
+    // A key used again for a different request is a mistake, not a retry: refused, nothing done.
+    let other = app.act_with_key(r, "capture", &json!({ "amount": nok(1_000) }), "capture-key-1").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.body);
+    assert_eq!(other.problem().code.as_deref(), Some("key-reused"));
+    let other = app.act_with_key(r, "refund", &json!({ "amount": nok(1_000) }), "capture-key-1").await;
+    assert_eq!(other.problem().code.as_deref(), Some("key-reused"));
+    assert_eq!(app.sale(r).await.captured.value, 5_000, "nothing more was taken");
+}
+
+#[tokio::test]
+async fn history_lists_a_tills_sales_newest_first_filtered_by_time_status_and_flow_with_totals_that_add_up() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    let qr = app.start_sale(1_000).await;
+    app.approve(&qr).await;
+    events.until_sale_is(&qr.reference, SaleStatus::Captured).await;
+    let phone = app.approved_sale(&mut events, 2_000, SaleStatus::Captured).await;
+    let declined = app.start_phone_sale(3_000).await;
+    app.decline_on_phone(CUSTOMER, &declined.reference).await;
+    events.until_sale_is(&declined.reference, SaleStatus::Declined).await;
+    let part_refunded = app.approved_sale(&mut events, 4_000, SaleStatus::Captured).await;
+    app.done(&part_refunded.reference, "refund", &json!({ "amount": nok(1_500) })).await;
+    let cancelled = app.start_sale(500).await;
+    app.done(&cancelled.reference, "cancel", &json!({})).await;
+
+    let all = app.history("").await;
+    let references: Vec<&str> = all.sales.iter().map(|s| s.reference.as_str()).collect();
+    assert_eq!(
+        references,
+        [
+            &cancelled.reference,
+            &part_refunded.reference,
+            &declined.reference,
+            &phone.reference,
+            &qr.reference
+        ],
+        "newest first"
+    );
+    assert_same_totals(
+        all.totals.clone(),
+        vec![
+            total(SaleStatus::Captured, 3, 7_000, 7_000, 1_500),
+            total(SaleStatus::Declined, 1, 3_000, 0, 0),
+            total(SaleStatus::Cancelled, 1, 500, 0, 0),
+        ],
+        "every sale",
+    );
+    assert_same_totals(all.totals, summed(&all.sales), "the totals are the sums of the sales listed");
+
+    let captured_by_phone = app.history("?status=captured&flow=phone").await;
+    let references: Vec<&str> = captured_by_phone.sales.iter().map(|s| s.reference.as_str()).collect();
+    assert_eq!(references, [&part_refunded.reference, &phone.reference]);
+    assert_eq!(captured_by_phone.totals, [total(SaleStatus::Captured, 2, 6_000, 6_000, 1_500)]);
+
+    let since = format!("?sinceMs={}&status=captured&flow=phone", declined.created_at_ms);
+    let later = app.history(&since).await;
+    assert_eq!(
+        later.sales.iter().map(|s| s.reference.as_str()).collect::<Vec<_>>(),
+        [&part_refunded.reference]
+    );
+    assert_eq!(later.totals, [total(SaleStatus::Captured, 1, 4_000, 4_000, 1_500)]);
+
+    let from_phone = format!("?sinceMs={}", phone.created_at_ms);
+    assert_eq!(app.history(&from_phone).await.sales.len(), 4, "a sale started at sinceMs is included");
+    let before_phone = app.history(&format!("?untilMs={}", phone.created_at_ms)).await;
+    assert_eq!(before_phone.sales.iter().map(|s| s.reference.as_str()).collect::<Vec<_>>(), [&qr.reference]);
+
+    let qr_flow = app.history("?flow=qr").await;
+    assert!(qr_flow.sales.iter().all(|s| s.flow == Flow::Qr) && qr_flow.sales.len() == 2, "{qr_flow:#?}");
+    let none = app.history(&format!("?sinceMs={}", cancelled.created_at_ms + 1)).await;
+    assert!(none.sales.is_empty() && none.totals.is_empty(), "{none:#?}");
+}
+
+#[tokio::test]
+async fn an_unreadable_history_filter_or_resume_point_is_a_problem_with_a_sentence() {
+    let app = spawn_app().await;
+    for path in [
+        format!("/api/tills/{TILL}/sales?status=paid"),
+        format!("/api/tills/{TILL}/sales?flow=cash"),
+        format!("/api/tills/{TILL}/sales?sinceMs=yesterday"),
+        format!("/api/tills/{TILL}/events?after=the-beginning"),
+    ] {
+        let answer = app.get(&path).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}: {}", answer.body);
+        answer.problem();
+    }
+}
+
+#[tokio::test]
+async fn check_again_answers_with_what_the_platform_holds_even_when_its_webhooks_are_lost() {
+    let app = spawn_manual_capture_app().await;
+    app.sim().set_faults(FaultKnobs { drop_webhook_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let sale = app.start_phone_sale(7_000).await;
+    app.approve_on_phone(CUSTOMER, &sale.reference).await;
+
+    let path = format!("/api/tills/{TILL}/sales/{}/reconcile", sale.reference);
+    let checked = app.post_json(&path, &json!({})).await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
+    let checked: Sale = checked.json();
+    let platform = app.platform_payment(&sale.reference);
+    assert_eq!(checked.status, SaleStatus::Authorized);
+    assert_eq!(checked.authorized.value, platform.aggregate.authorized_amount.value);
+    assert_eq!(checked.authorized, Money::new(7_000, Currency::Nok));
+    assert_eq!(app.sale(&sale.reference).await, checked, "the till keeps what it learned");
+
+    let unknown =
+        app.post_json(&format!("/api/tills/{TILL}/sales/{TILL}-000000000000/reconcile"), &json!({})).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    assert_eq!(unknown.problem().code.as_deref(), Some("unknown-payment"));
+}
