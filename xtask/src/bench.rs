@@ -5,7 +5,10 @@
 //! figures go to a table on stdout and to `target/bench/app-size.json` for tools and CI to
 //! compare; the till's 250 KB brotli budget is reported but never fails the run. Then the
 //! simulator's throughput benchmark (`crates/sim/benches/throughput.rs`) reports requests per
-//! second for create + get into `target/bench/sim-throughput.json`. Figures, never pass/fail.
+//! second for create + get into `target/bench/sim-throughput.json`, and the server's
+//! (`crates/server/benches/throughput.rs`) its creates per second, its overhead against the
+//! simulator and the webhook-to-live-event latency into `target/bench/server.json`. Figures,
+//! never pass/fail.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -64,6 +67,13 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     process::run(
         process::cargo()
             .args(["bench", "--locked", "-p", "kasse-sim", "--bench", "throughput"])
+            .current_dir(workspace.root()),
+    )?;
+
+    announce("server throughput, overhead against the simulator, webhook to live event");
+    process::run(
+        process::cargo()
+            .args(["bench", "--locked", "-p", "kasse-server", "--bench", "throughput"])
             .current_dir(workspace.root()),
     )?;
     Ok(())

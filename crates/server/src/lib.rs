@@ -21,6 +21,7 @@ mod webhook;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::serve::ListenerExt as _;
 use kasse_sim::SimHandle;
 use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, epayment_event_types};
 use tokio::sync::{Notify, watch};
@@ -201,6 +202,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;
     let server = tokio::spawn(async move {
+        // Small writes (live events, short JSON answers) go out at once, not after Nagle's wait.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopping.wait_for(|s| *s).await;

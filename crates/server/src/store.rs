@@ -291,25 +291,8 @@ impl Store {
 
     /// Writes every mutable column of a payment.
     pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
-             captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ? WHERE reference = ?",
-        )
-        .bind(&row.status)
-        .bind(row.active)
-        .bind(&row.platform_state)
-        .bind(&row.qr)
-        .bind(row.expires_at)
-        .bind(row.authorized)
-        .bind(row.captured)
-        .bind(row.cancelled)
-        .bind(row.refunded)
-        .bind(&row.failure)
-        .bind(row.next_poll_at)
-        .bind(row.updated_at)
-        .bind(&row.reference)
-        .execute(&self.pool)
-        .await?;
+        let mut conn = self.pool.acquire().await?;
+        write_payment(&mut conn, row).await?;
         Ok(())
     }
 
@@ -360,15 +343,34 @@ impl Store {
         Ok(row.as_ref().and_then(operation_from))
     }
 
-    /// Counts one more attempt at sending an operation.
-    pub async fn count_attempt(&self, key: &str, now: i64) -> Result<(), StoreError> {
+    /// Starts one more attempt at a pending operation: counts it and returns the operation, or
+    /// `None` if it is not pending (confirmed, refused, or unknown).
+    pub async fn begin_attempt(&self, key: &str, now: i64) -> Result<Option<OperationRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE operations SET attempts = attempts + 1, updated_at = ? \
+             WHERE idempotency_key = ? AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(operation_from))
+    }
+
+    /// Records in one transaction that the platform confirmed an operation, and the payment as
+    /// the answer left it.
+    pub async fn confirm(&self, key: &str, row: &PaymentRow, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE operations SET attempts = attempts + 1, updated_at = ? WHERE idempotency_key = ?",
+            "UPDATE operations SET status = 'done', error = NULL, updated_at = ? \
+             WHERE idempotency_key = ? AND status = 'pending'",
         )
         .bind(now)
         .bind(key)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        write_payment(&mut tx, row).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -769,6 +771,29 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+async fn write_payment(conn: &mut sqlx::SqliteConnection, row: &PaymentRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
+         captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ? WHERE reference = ?",
+    )
+    .bind(&row.status)
+    .bind(row.active)
+    .bind(&row.platform_state)
+    .bind(&row.qr)
+    .bind(row.expires_at)
+    .bind(row.authorized)
+    .bind(row.captured)
+    .bind(row.cancelled)
+    .bind(row.refunded)
+    .bind(&row.failure)
+    .bind(row.next_poll_at)
+    .bind(row.updated_at)
+    .bind(&row.reference)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn insert_operation(

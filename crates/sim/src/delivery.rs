@@ -35,7 +35,7 @@ const MAX_PER_EVENT: usize = 25;
 const ATTEMPTS_KEPT: usize = 10_000;
 
 /// One delivery attempt, as the control API reports it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attempt {
     /// The registration.
@@ -44,6 +44,16 @@ pub struct Attempt {
     pub event_type: String,
     /// The receiver's HTTP status, if it answered.
     pub status: Option<u16>,
+    /// When the request was sent, in milliseconds (with fractions) since the Unix epoch, on the
+    /// machine's real clock: what a receiver's latency is measured from.
+    pub sent_at_ms: f64,
+}
+
+/// Milliseconds since the Unix epoch, with fractions, on the real clock.
+fn unix_ms_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// An event type and its JSON body.
@@ -259,11 +269,13 @@ async fn deliver(
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
+            let sent_at_ms = unix_ms_now();
             let status = send(&http, &target, &body).await;
             lock(&log).push(Attempt {
                 webhook_id: target.id.clone(),
                 event_type: event_type.to_owned(),
                 status,
+                sent_at_ms,
             });
             if status.is_some_and(|s| (200..300).contains(&s)) || attempt >= policy.give_up_after {
                 break;
@@ -356,7 +368,8 @@ mod tests {
     fn only_the_newest_ten_thousand_attempts_are_kept() {
         let deliveries = Deliveries::new(DeliveryPolicy::default());
         for n in 0..ATTEMPTS_KEPT + 5 {
-            let attempt = Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None };
+            let attempt =
+                Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None, sent_at_ms: 0.0 };
             lock(&deliveries.attempts).push(attempt);
         }
         let kept = deliveries.attempts();

@@ -55,6 +55,7 @@ use axum::Router;
 use axum::extract::OriginalUri;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use kasse_vipps::epayment::GetPaymentResponse;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -280,6 +281,10 @@ pub fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHan
         let shutdown = async {
             let _ = stopped.await;
         };
+        // Small answers go out at once, not after Nagle's wait.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "simulator stopped");
         }

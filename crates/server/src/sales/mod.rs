@@ -759,12 +759,13 @@ impl Sales {
     /// Sends a recorded write with its key and stored body, and applies the platform's answer.
     async fn send(&self, row: &mut PaymentRow, key: &str) -> Result<Sent, SaleError> {
         let store = &self.inner.store;
-        let Some(operation) = store.operation(key).await? else {
-            return Err(SaleError::NotFound(key.to_owned()));
+        let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
+            // Not pending: confirmed or refused already (another attempt finished it), or unknown.
+            return match store.operation(key).await? {
+                Some(_) => Ok(Sent::Confirmed),
+                None => Err(SaleError::NotFound(key.to_owned())),
+            };
         };
-        if operation.status != "pending" {
-            return Ok(Sent::Confirmed);
-        }
         let Some(write) = Write::from_stored(&operation) else {
             store.finish_operation(key, Some("the recorded request cannot be read"), crate::now_ms()).await?;
             return Err(SaleError::Platform(
@@ -772,7 +773,6 @@ impl Sales {
             ));
         };
         let client = self.client(&row.msn)?;
-        store.count_attempt(key, crate::now_ms()).await?;
         let reference = row.reference.clone();
         let answer = match &write {
             Write::Create(request) => client.create_payment(request, key).await.map(|created| {
@@ -802,9 +802,10 @@ impl Sales {
             Ok(_) => {
                 crate::crash_point(&format!("after-send:{kind}"));
                 self.inner.metrics.platform_write(kind, "confirmed");
-                store.finish_operation(key, None, crate::now_ms()).await?;
                 self.schedule_poll(row);
-                self.save(row).await?;
+                row.updated_at = crate::now_ms();
+                store.confirm(key, row, row.updated_at).await?;
+                self.publish(row).await;
                 Ok(Sent::Confirmed)
             }
             Err(e) if e.outcome_unknown() => {
