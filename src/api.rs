@@ -2,7 +2,10 @@
 //! server-sent events. Everything else in the app calls these functions.
 
 use gloo_net::http::{Request, Response};
-use kasse_api::{NewSale, PairRequest, Problem, Sale, Session, TillEvent, TillSnapshot};
+use kasse_api::{
+    CaptureRequest, History, HistoryQuery, Money, NewSale, PairRequest, Presented, Problem, RefundRequest,
+    Sale, SaleEvent, Session, TillEvent, TillSnapshot,
+};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
@@ -49,16 +52,91 @@ pub async fn till_snapshot(till_id: &str) -> Result<TillSnapshot, Failure> {
 
 /// Starts a sale at the till.
 pub async fn start_sale(till_id: &str, sale: &NewSale) -> Result<Sale, Failure> {
-    let request =
-        Request::post(&format!("/api/tills/{till_id}/sales")).json(sale).map_err(|_| Failure::NoAnswer)?;
+    let request = Request::post(&format!("/api/tills/{till_id}/sales"))
+        .header("Idempotency-Key", &action_key())
+        .json(sale)
+        .map_err(|_| Failure::NoAnswer)?;
     receive(request.send().await).await
 }
 
-/// Cancels a sale the customer has not approved.
+/// Cancels a sale: before approval the request, after it whatever is not captured.
 pub async fn cancel_sale(till_id: &str, reference: &str) -> Result<Sale, Failure> {
     let request = Request::post(&format!("/api/tills/{till_id}/sales/{reference}/cancel"))
         .header("Idempotency-Key", &action_key());
     receive(request.send().await).await
+}
+
+/// Captures `amount` of an approved sale, or all that is reserved.
+pub async fn capture(till_id: &str, reference: &str, amount: Option<Money>) -> Result<Sale, Failure> {
+    let request = Request::post(&format!("/api/tills/{till_id}/sales/{reference}/capture"))
+        .header("Idempotency-Key", &action_key())
+        .json(&CaptureRequest { amount })
+        .map_err(|_| Failure::NoAnswer)?;
+    receive(request.send().await).await
+}
+
+/// Refunds `amount` of what a sale took.
+pub async fn refund(till_id: &str, reference: &str, amount: Money) -> Result<Sale, Failure> {
+    let request = Request::post(&format!("/api/tills/{till_id}/sales/{reference}/refund"))
+        .header("Idempotency-Key", &action_key())
+        .json(&RefundRequest { amount })
+        .map_err(|_| Failure::NoAnswer)?;
+    receive(request.send().await).await
+}
+
+/// Asks the platform now what a sale's state is ("check again").
+pub async fn reconcile(till_id: &str, reference: &str) -> Result<Sale, Failure> {
+    receive(Request::post(&format!("/api/tills/{till_id}/sales/{reference}/reconcile")).send().await).await
+}
+
+/// A sale.
+pub async fn sale(till_id: &str, reference: &str) -> Result<Sale, Failure> {
+    receive(Request::get(&format!("/api/tills/{till_id}/sales/{reference}")).send().await).await
+}
+
+/// A sale's event log at the platform.
+pub async fn sale_log(till_id: &str, reference: &str) -> Result<Vec<SaleEvent>, Failure> {
+    receive(Request::get(&format!("/api/tills/{till_id}/sales/{reference}/log")).send().await).await
+}
+
+/// The till's sales matching `query`, with totals.
+pub async fn history(till_id: &str, query: &HistoryQuery) -> Result<History, Failure> {
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if let Some(since) = query.since_ms {
+        params.push(("sinceMs", since.to_string()));
+    }
+    if let Some(until) = query.until_ms {
+        params.push(("untilMs", until.to_string()));
+    }
+    if let Some(status) = query.status {
+        params.push(("status", status.as_str().to_owned()));
+    }
+    if let Some(flow) = query.flow {
+        params.push(("flow", flow.as_str().to_owned()));
+    }
+    let request = Request::get(&format!("/api/tills/{till_id}/sales"))
+        .query(params.iter().map(|(k, v)| (*k, v.as_str())));
+    receive(request.send().await).await
+}
+
+/// Presents an amount to the till's sticker.
+pub async fn present(till_id: &str, presented: &Presented) -> Result<Presented, Failure> {
+    let request = Request::put(&format!("/api/tills/{till_id}/presented"))
+        .json(presented)
+        .map_err(|_| Failure::NoAnswer)?;
+    receive(request.send().await).await
+}
+
+/// Takes back what the till presents to its sticker.
+pub async fn withdraw(till_id: &str) -> Result<(), Failure> {
+    let response = Request::delete(&format!("/api/tills/{till_id}/presented"))
+        .send()
+        .await
+        .map_err(|_| Failure::NoAnswer)?;
+    if response.ok() {
+        return Ok(());
+    }
+    Err(response.json::<Problem>().await.map_or(Failure::NoAnswer, Failure::Refused))
 }
 
 /// Reads an answer: the value on success, the problem on a refusal, and `NoAnswer` when the

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod components;
+pub mod i18n;
 pub mod pages;
 pub mod state;
 
@@ -15,11 +16,15 @@ use leptos_router::path;
 /// The whole app, with its routes.
 #[component]
 pub fn App() -> impl IntoView {
+    components::locale::provide_locale();
     view! {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/till"/> }/>
                 <Route path=path!("/till") view=pages::till::TillPage/>
+                <Route path=path!("/till/history") view=pages::history::HistoryPage/>
+                <Route path=path!("/till/sales/:reference") view=pages::sale::SalePage/>
+                <Route path=path!("/display/:till") view=pages::display::DisplayPage/>
                 <Route path=path!("/pair") view=pages::pair::PairPage/>
                 <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
             </Routes>

@@ -21,6 +21,14 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use kasse_server::{Config, Running};
 
+// Journeys by area, one test binary.
+#[path = "browser/display.rs"]
+mod display;
+#[path = "browser/flows.rs"]
+mod flows;
+#[path = "browser/money.rs"]
+mod money;
+
 type Outcome = Result<(), Box<dyn Error>>;
 
 /// The demo store's sales unit.
@@ -43,6 +51,12 @@ struct Journey {
 
 impl Journey {
     async fn start(name: &'static str) -> Self {
+        Self::start_with(name, |_| {}).await
+    }
+
+    /// A journey on a demo configuration changed by `configure` (e.g. a till that captures by
+    /// hand).
+    async fn start_with(name: &'static str, configure: impl FnOnce(&mut Config)) -> Self {
         let dist = std::env::var_os("KASSE_DIST").map_or_else(|| workspace().join("dist"), PathBuf::from);
         assert!(
             dist.join("index.html").exists(),
@@ -52,7 +66,8 @@ impl Journey {
         let scratch = workspace().join("target").join("e2e").join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(&scratch).unwrap();
-        let config = Config::demo("127.0.0.1:0".parse().unwrap(), dist, &scratch);
+        let mut config = Config::demo("127.0.0.1:0".parse().unwrap(), dist, &scratch);
+        configure(&mut config);
         let server = kasse_server::start(config).await.expect("the server starts");
 
         let (driver, port) = start_chromedriver();
@@ -179,6 +194,8 @@ fn start_chromedriver() -> (Child, u16) {
 
 async fn connect(port: u16, scratch: &Path) -> Client {
     let chromium = std::env::var("KASSE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let camera = scratch.join("camera.y4m");
+    std::fs::write(&camera, camera_picture(CAMERA_SEES)).unwrap();
     let capabilities = serde_json::json!({
         "goog:chromeOptions": {
             "binary": chromium,
@@ -187,6 +204,9 @@ async fn connect(port: u16, scratch: &Path) -> Client {
                 "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=480,1000", "--hide-scrollbars",
+                // The camera is a fake one, always granted, filming a customer's QR code.
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                format!("--use-file-for-fake-video-capture={}", camera.display()),
                 format!("--user-data-dir={}", scratch.join("chromium").display()),
             ]
         }
@@ -203,6 +223,39 @@ async fn connect(port: u16, scratch: &Path) -> Client {
         }
     }
     panic!("chromedriver did not start on port {port}");
+}
+
+/// What the fake camera films: Kari's personal QR code, as her app shows it.
+const CAMERA_SEES: &str = "https://qr.vipps.no/28/2/01/031/4791234567?v=1";
+
+/// A Y4M video (what Chromium's fake camera plays) of `text`'s QR code, black on white, in the
+/// middle of a grey 320 × 240 picture.
+fn camera_picture(text: &str) -> Vec<u8> {
+    const WIDTH: usize = 320;
+    const HEIGHT: usize = 240;
+    const SCALE: usize = 4;
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let modules = code.width();
+    let colors = code.to_colors();
+    let paper = (modules + 8) * SCALE;
+    let (left, top) = ((WIDTH - paper) / 2, (HEIGHT - paper) / 2);
+    let mut luma = vec![110u8; WIDTH * HEIGHT];
+    for y in 0..paper {
+        for x in 0..paper {
+            let (mx, my) = ((x / SCALE).wrapping_sub(4), (y / SCALE).wrapping_sub(4));
+            let dark = mx < modules && my < modules && colors[my * modules + mx] == qrcode::Color::Dark;
+            luma[(top + y) * WIDTH + left + x] = if dark { 16 } else { 235 };
+        }
+    }
+    let mut video = format!("YUV4MPEG2 W{WIDTH} H{HEIGHT} F5:1 Ip A1:1 C420jpeg\n").into_bytes();
+    // Two identical frames: the fake camera loops the file.
+    for _ in 0..2 {
+        video.extend_from_slice(b"FRAME\n");
+        video.extend_from_slice(&luma);
+        // No colour: both chroma planes (a quarter of the picture each) sit at the middle.
+        video.extend(std::iter::repeat_n(128u8, WIDTH * HEIGHT / 2));
+    }
+    video
 }
 
 /// Decodes the one QR code in a PNG screenshot.

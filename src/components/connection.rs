@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::locale::use_locale;
+use crate::i18n::common;
 use crate::state::till::Connection;
 
 /// A small badge: live, connecting, or reconnecting.
@@ -11,10 +13,11 @@ pub fn ConnectionBadge(
     #[prop(into)]
     connection: Signal<Connection>,
 ) -> impl IntoView {
+    let locale = use_locale();
     let label = move || match connection.get() {
-        Connection::Online => "Live",
-        Connection::Connecting => "Connecting…",
-        Connection::Reconnecting => "Reconnecting…",
+        Connection::Online => common::live(locale.get()),
+        Connection::Connecting => common::connecting(locale.get()),
+        Connection::Reconnecting => common::reconnecting(locale.get()),
     };
     let state = move || match connection.get() {
         Connection::Online => "online",

@@ -1,4 +1,6 @@
-//! The till: type an amount, show the customer a QR code, watch the payment happen.
+//! The till: type an amount (or ring up lines), then ask the customer to pay by any in-store
+//! flow — a QR code to scan, a push to their phone number, a scan of their own QR code, a
+//! check-in at the till's sticker, or the sticker's landing page — and watch it happen.
 //!
 //! The page loads the till's snapshot, then follows its live event stream. Every change to the
 //! sale comes from the server (a request's answer, an event, or a fresh snapshot); the page only
@@ -6,28 +8,32 @@
 
 use std::time::Duration;
 
-use kasse_api::{SaleStatus, TillSnapshot};
+use kasse_api::{Country, Money, NewSale, Presented, SaleLine, SaleStatus, TillSnapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::Redirect;
+use leptos_router::components::{A, Redirect};
 
 use crate::api;
+use crate::components::camera::CameraScanner;
 use crate::components::connection::ConnectionBadge;
 use crate::components::keypad::Keypad;
+use crate::components::locale::{LanguageSwitcher, use_locale};
 use crate::components::qr::QrCode;
+use crate::i18n::{common, sale as sale_text, till as text};
 use crate::state::keypad::Key;
-use crate::state::money::{Locale, format_money};
-use crate::state::till::{self, Connection, Failure, TillModel, Tone};
+use crate::state::money::{format_money, parse_amount};
+use crate::state::till::{self, Connection, Failure, Panel, TillModel, Tone};
 
 /// `/till`: loads the till this browser works for.
 #[component]
 pub fn TillPage() -> impl IntoView {
+    let locale = use_locale();
     let loaded = LocalResource::new(|| async {
         let session = api::session().await?;
         api::till_snapshot(&session.till.id).await
     });
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading the till…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
             {move || Suspend::new(async move {
                 match loaded.await {
                     Ok(snapshot) => view! { <Till snapshot/> }.into_any(),
@@ -35,14 +41,19 @@ pub fn TillPage() -> impl IntoView {
                         view! { <Redirect path="/pair"/> }.into_any()
                     }
                     Err(Failure::Refused(problem)) => view! {
-                        <main class="page narrow"><h1>"The till cannot open"</h1><p>{problem.sentence().to_owned()}</p></main>
-                    }.into_any(),
+                        <main class="page narrow">
+                            <h1>{move || text::cannot_open(locale.get())}</h1>
+                            <p>{problem.sentence().to_owned()}</p>
+                        </main>
+                    }
+                    .into_any(),
                     Err(Failure::NoAnswer) => view! {
                         <main class="page narrow">
-                            <h1>"No connection to the server"</h1>
-                            <p>"Check the network, then reload the page."</p>
+                            <h1>{move || text::no_connection(locale.get())}</h1>
+                            <p>{move || text::check_network(locale.get())}</p>
                         </main>
-                    }.into_any(),
+                    }
+                    .into_any(),
                 }
             })}
         </Suspense>
@@ -65,16 +76,63 @@ fn now_ms() -> i64 {
     now
 }
 
+/// Sends a start request and shows what the server answers.
+fn send_start(model: RwSignal<TillModel>, till_id: String, request: NewSale) {
+    spawn_local(async move {
+        match api::start_sale(&till_id, &request).await {
+            Ok(sale) => model.update(|m| m.request_answered(sale)),
+            Err(failure) => {
+                let unsure = failure == Failure::NoAnswer;
+                model.update(|m| m.request_failed(failure));
+                if unsure {
+                    resync(model, till_id);
+                }
+            }
+        }
+    });
+}
+
+/// Where this device remembers that the QR code goes to the customer display.
+const QR_ON_DISPLAY_KEY: &str = "kasse.qr-on-display";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// Whether this till shows its QR codes on the customer display (remembered per device).
+fn qr_on_display_here() -> bool {
+    local_storage().and_then(|s| s.get_item(QR_ON_DISPLAY_KEY).ok().flatten()).is_some_and(|v| v == "1")
+}
+
+fn remember_qr_on_display(on: bool) {
+    if let Some(storage) = local_storage() {
+        let _ = if on {
+            storage.set_item(QR_ON_DISPLAY_KEY, "1")
+        } else {
+            storage.remove_item(QR_ON_DISPLAY_KEY)
+        };
+    }
+}
+
+/// Whether a key press belongs to a form field (typing a phone number is not keypad input).
+fn typed_into_a_field(event: &web_sys::KeyboardEvent) -> bool {
+    use wasm_bindgen::JsCast as _;
+    event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|element| {
+        matches!(element.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON")
+    })
+}
+
 /// The till screen for a loaded till.
 #[component]
 fn Till(snapshot: TillSnapshot) -> impl IntoView {
+    let locale = use_locale();
     let model = RwSignal::new(TillModel::new(snapshot));
-    let till_id = model.with_untracked(|m| m.till.id.clone());
+    model.update_untracked(|m| m.qr_on_display = qr_on_display_here());
+    let till_id = StoredValue::new(model.with_untracked(|m| m.till.id.clone()));
 
     let events = {
-        let till_id = till_id.clone();
         api::TillEvents::open(
-            &till_id.clone(),
+            &till_id.get_value(),
             model.with_untracked(TillModel::last_event_id),
             move |id, event| model.update(|m| m.apply_event(id, event)),
             move |connection| {
@@ -83,7 +141,7 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
                 // Back after a drop: the stream replays events, and a snapshot settles anything
                 // a request in the gap left unsure.
                 if was == Connection::Reconnecting && connection == Connection::Online {
-                    resync(model, till_id.clone());
+                    resync(model, till_id.get_value());
                 }
             },
         )
@@ -97,52 +155,19 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
     }
 
     let press = move |key: Key| model.update(|m| m.press(key));
-    let start = {
-        let till_id = till_id.clone();
-        move || {
-            let Some(request) = model.try_update(TillModel::start_qr).flatten() else { return };
-            let till_id = till_id.clone();
-            spawn_local(async move {
-                match api::start_sale(&till_id, &request).await {
-                    Ok(sale) => model.update(|m| m.request_answered(sale)),
-                    Err(failure) => {
-                        let unsure = failure == Failure::NoAnswer;
-                        model.update(|m| m.request_failed(failure));
-                        if unsure {
-                            resync(model, till_id);
-                        }
-                    }
-                }
-            });
-        }
-    };
-    let cancel = {
-        let till_id = till_id.clone();
-        move || {
-            let Some(reference) = model.with_untracked(|m| m.sale.as_ref().map(|s| s.reference.clone()))
-            else {
-                return;
-            };
-            model.update(TillModel::request_sent);
-            let till_id = till_id.clone();
-            spawn_local(async move {
-                match api::cancel_sale(&till_id, &reference).await {
-                    Ok(sale) => model.update(|m| m.request_answered(sale)),
-                    Err(failure) => {
-                        model.update(|m| m.request_failed(failure));
-                        // Whatever the cancel's fate, show the sale as the server has it now.
-                        resync(model, till_id);
-                    }
-                }
-            });
+    let start_qr = move || {
+        if let Some(request) = model.try_update(TillModel::start_qr).flatten() {
+            send_start(model, till_id.get_value(), request);
         }
     };
 
     let keyboard = {
-        let start = start.clone();
         window_event_listener(leptos::ev::keydown, move |event| {
+            if typed_into_a_field(&event) || model.with_untracked(|m| m.panel != Panel::Keypad) {
+                return;
+            }
             if event.key() == "Enter" {
-                start();
+                start_qr();
             } else if let Some(key) = Key::from_keyboard(&event.key()) {
                 press(key);
             }
@@ -152,9 +177,6 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
 
     let store_line = model.with_untracked(|m| format!("{} · {}", m.till.store_name, m.till.name));
     let connection = Signal::derive(move || model.with(|m| m.connection));
-    let amount = move || model.with(|m| format_money(m.amount(), Locale::En));
-    let keypad_locked = Signal::derive(move || model.with(|m| m.busy));
-    let cannot_start = move || model.with(|m| !m.can_start());
     let has_sale = move || model.with(|m| m.sale.is_some());
     let notice = move || model.with(|m| m.notice.clone());
     let unsure = move || model.with(|m| m.unsure);
@@ -163,41 +185,364 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
         <main class="till">
             <header class="bar">
                 <span class="where">{store_line}</span>
+                <nav class="tabs" aria-label="Till">
+                    <A href="/till" attr:aria-current="page">{move || text::nav_sale(locale.get())}</A>
+                    <A href="/till/history">{move || text::nav_history(locale.get())}</A>
+                </nav>
                 <ConnectionBadge connection/>
+                <LanguageSwitcher/>
             </header>
-            <Show
-                when=has_sale
-                fallback=move || {
-                    let start = start.clone();
-                    view! {
-                        <section class="entry" aria-label="New sale">
-                            <output class="amount" id="amount" aria-live="polite">{amount}</output>
-                            <Keypad on_press=press disabled=keypad_locked/>
-                            <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start()>
-                                "Show QR"
-                            </button>
-                        </section>
-                    }
-                }
-            >
-                <SalePanel model now cancel=cancel.clone()/>
+            <Show when=has_sale fallback=move || view! { <Entry model till_id start_qr/> }>
+                <SalePanel model now till_id/>
             </Show>
             <Show when=unsure>
-                <p class="notice" role="status">"No answer from the server. Checking what happened…"</p>
+                <p class="notice" role="status">{move || text::unsure(locale.get())}</p>
             </Show>
             {move || notice().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
         </main>
     }
 }
 
+/// Preparing a sale: the amount, the flows, and what waits at the till's stickers.
+#[component]
+fn Entry(
+    model: RwSignal<TillModel>,
+    till_id: StoredValue<String>,
+    start_qr: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let locale = use_locale();
+    let amount = move || model.with(|m| format_money(m.amount(), locale.get()));
+    let keypad_locked = Signal::derive(move || model.with(|m| m.busy || !m.lines.is_empty()));
+    let cannot_start = move || model.with(|m| !m.can_start());
+    let panel = move || model.with(|m| m.panel);
+    let press = move |key: Key| model.update(|m| m.press(key));
+    let present = move || {
+        let Some(presentation) = model.with_untracked(TillModel::presentation) else { return };
+        model.update(TillModel::request_sent);
+        spawn_local(async move {
+            match api::present(&till_id.get_value(), &presentation).await {
+                Ok(presented) => model.update(|m| {
+                    m.request_done();
+                    m.set_presented(Some(presented));
+                }),
+                Err(failure) => model.update(|m| m.request_failed(failure)),
+            }
+        });
+    };
+    view! {
+        <section class="entry" aria-label="New sale">
+            <output class="amount" id="amount" aria-live="polite">{amount}</output>
+            <label class="field">
+                <span>{move || text::description(locale.get())}</span>
+                <input
+                    id="description"
+                    maxlength="100"
+                    prop:value=move || model.with(|m| m.description.clone())
+                    on:input=move |e| model.update(|m| m.description = event_target_value(&e))
+                />
+            </label>
+            <Lines model/>
+            <Show when=move || panel() == Panel::Keypad>
+                <Keypad on_press=press disabled=keypad_locked/>
+            </Show>
+            <Show when=move || panel() == Panel::Phone>
+                <PhonePanel model till_id/>
+            </Show>
+            <Show when=move || panel() == Panel::Scan>
+                <ScanPanel model till_id/>
+            </Show>
+            <div class="flows" role="group" aria-label="Ways to pay">
+                <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start_qr()>
+                    {move || text::show_qr(locale.get())}
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    id="flow-phone"
+                    aria-pressed=move || (panel() == Panel::Phone).to_string()
+                    on:click=move |_| model.update(|m| m.toggle(Panel::Phone))
+                >
+                    {move || text::phone(locale.get())}
+                </button>
+                <button
+                    type="button"
+                    class="secondary"
+                    id="flow-scan"
+                    aria-pressed=move || (panel() == Panel::Scan).to_string()
+                    on:click=move |_| model.update(|m| m.toggle(Panel::Scan))
+                >
+                    {move || text::scan(locale.get())}
+                </button>
+                <button type="button" class="secondary" id="flow-present" disabled=cannot_start on:click=move |_| present()>
+                    {move || text::present(locale.get())}
+                </button>
+            </div>
+            <label class="toggle">
+                <input
+                    type="checkbox"
+                    id="qr-on-display"
+                    prop:checked=move || model.with(|m| m.qr_on_display)
+                    on:change=move |e| {
+                        let on = event_target_checked(&e);
+                        remember_qr_on_display(on);
+                        model.update(|m| m.qr_on_display = on);
+                    }
+                />
+                <span>{move || text::qr_on_display(locale.get())}</span>
+            </label>
+            <Waiting model till_id/>
+        </section>
+    }
+}
+
+/// The receipt's lines, and a form to add one.
+#[component]
+fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
+    let locale = use_locale();
+    let open = move || model.with(|m| m.panel == Panel::Lines);
+    let currency = model.with_untracked(|m| m.till.currency);
+    let rates = till::vat_rates(currency);
+    let name = RwSignal::new(String::new());
+    let quantity = RwSignal::new("1".to_owned());
+    let price = RwSignal::new(String::new());
+    let rate = RwSignal::new(rates.first().copied().unwrap_or(0));
+    // Why the line typed cannot be added; nothing is added until it is fixed.
+    let mistake = RwSignal::new(None::<String>);
+    let add = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        // The server checks the receipt's totals; here only what the cashier can fix at once.
+        let unit_price = match parse_amount(&price.get_untracked(), Money::new(i64::MAX, currency)) {
+            Ok(unit_price) => unit_price,
+            Err(wrong) => return mistake.set(Some(sale_text::mistake(wrong, locale.get_untracked()))),
+        };
+        let Some(quantity_value) =
+            quantity.get_untracked().trim().parse::<u32>().ok().filter(|q| (1..=9999).contains(q))
+        else {
+            return mistake.set(Some(text::bad_quantity(locale.get_untracked()).to_owned()));
+        };
+        let line = SaleLine {
+            name: name.get_untracked().trim().to_owned(),
+            quantity: quantity_value,
+            unit_price,
+            vat_rate: rate.get_untracked(),
+        };
+        if line.name.is_empty() {
+            return mistake.set(Some(text::bad_line_name(locale.get_untracked()).to_owned()));
+        }
+        mistake.set(None);
+        model.update(|m| m.add_line(line));
+        name.set(String::new());
+        quantity.set("1".to_owned());
+        price.set(String::new());
+    };
+    let lines = move || model.with(|m| m.lines.clone());
+    view! {
+        <div class="lines">
+            <button
+                type="button"
+                class="link"
+                id="flow-lines"
+                aria-expanded=move || open().to_string()
+                on:click=move |_| model.update(|m| m.toggle(Panel::Lines))
+            >
+                {move || text::add_line(locale.get())}
+            </button>
+            <ul class="line-list">
+                {move || {
+                    lines()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, line)| {
+                            let total = Money::new(line.total(), line.unit_price.currency);
+                            view! {
+                                <li>
+                                    <span>{format!("{} × {}", line.quantity, line.name)}</span>
+                                    <span class="vat">{till::format_vat(line.vat_rate)}</span>
+                                    <span>{move || format_money(total, locale.get())}</span>
+                                    <button type="button" class="link" on:click=move |_| model.update(|m| m.remove_line(index))>
+                                        {move || text::remove_line(locale.get())}
+                                    </button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+            <Show when=open>
+                <form class="line-form" on:submit=add>
+                    <label>
+                        <span>{move || text::line_name(locale.get())}</span>
+                        <input id="line-name" maxlength="100" required prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
+                    </label>
+                    <label>
+                        <span>{move || text::quantity(locale.get())}</span>
+                        <input id="line-quantity" inputmode="numeric" required prop:value=move || quantity.get() on:input=move |e| quantity.set(event_target_value(&e))/>
+                    </label>
+                    <label>
+                        <span>{move || text::amount(locale.get())}</span>
+                        <input id="line-price" inputmode="decimal" required prop:value=move || price.get() on:input=move |e| price.set(event_target_value(&e))/>
+                    </label>
+                    <label>
+                        <span>{move || text::vat(locale.get())}</span>
+                        <select id="line-vat" on:change=move |e| rate.set(event_target_value(&e).parse().unwrap_or(0))>
+                            {rates.iter().map(|r| view! { <option value=r.to_string()>{till::format_vat(*r)}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="submit" class="secondary" id="line-add">{move || text::add_line(locale.get())}</button>
+                    {move || mistake.get().map(|sentence| view! { <p class="field-mistake" role="alert">{sentence}</p> })}
+                </form>
+            </Show>
+        </div>
+    }
+}
+
+/// Typing the customer's phone number.
+#[component]
+fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
+    let locale = use_locale();
+    let send = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        match model.try_update(TillModel::start_phone) {
+            Some(Ok(Some(request))) => send_start(model, till_id.get_value(), request),
+            Some(Err(mistake)) => model.update(|m| m.refuse(mistake.to_string())),
+            _ => {}
+        }
+    };
+    let choose_country = move |event: leptos::ev::Event| {
+        let code = event_target_value(&event);
+        if let Some(country) = Country::ALL.into_iter().find(|c| c.calling_code() == code) {
+            model.update(|m| m.country = country);
+        }
+    };
+    view! {
+        <form class="panel phone" on:submit=send>
+            <label class="country">
+                <span>{move || text::country(locale.get())}</span>
+                <select id="phone-country" on:change=choose_country prop:value=move || model.with(|m| m.country.calling_code().to_owned())>
+                    {Country::ALL.into_iter().map(|c| view! { <option value=c.calling_code()>{format!("+{}", c.calling_code())}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="number">
+                <span>{move || text::phone_label(locale.get())}</span>
+                <input
+                    id="phone-number"
+                    type="tel"
+                    autocomplete="off"
+                    inputmode="tel"
+                    required
+                    prop:value=move || model.with(|m| m.phone.clone())
+                    on:input=move |e| model.update(|m| m.phone = event_target_value(&e))
+                />
+            </label>
+            <button type="submit" class="primary" id="send-request" disabled=move || model.with(|m| !m.can_start())>
+                {move || text::send_request(locale.get())}
+            </button>
+        </form>
+    }
+}
+
+/// Waiting for the customer's QR code: from a keyboard-wedge scanner (its burst of keys ends
+/// with Enter in this field), or from the camera.
+#[component]
+fn ScanPanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
+    let locale = use_locale();
+    let field = NodeRef::<leptos::html::Input>::new();
+    let camera_on = RwSignal::new(false);
+    // The scanner types into whatever has focus: make sure it is this field.
+    Effect::new(move |_| {
+        if let Some(input) = field.get() {
+            let _ = input.focus();
+        }
+    });
+    let read = move |text: String| {
+        if let Some(request) = model.try_update(|m| m.scanned(&text)).flatten() {
+            send_start(model, till_id.get_value(), request);
+        }
+    };
+    let scanned = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let Some(input) = field.get_untracked() else { return };
+        let text = input.value();
+        input.set_value("");
+        read(text);
+    };
+    view! {
+        <form class="panel scan" on:submit=scanned>
+            <p>{move || text::scan_prompt(locale.get())}</p>
+            <label>
+                <span class="visually-hidden">{move || text::scanner_field(locale.get())}</span>
+                <input id="scan-input" node_ref=field autocomplete="off" spellcheck="false"/>
+            </label>
+            <button
+                type="button"
+                class="secondary"
+                id="use-camera"
+                aria-pressed=move || camera_on.get().to_string()
+                on:click=move |_| camera_on.update(|on| *on = !*on)
+            >
+                {move || text::camera(locale.get())}
+            </button>
+            <Show when=move || camera_on.get()>
+                <CameraScanner on_code=Callback::new(read)/>
+            </Show>
+        </form>
+    }
+}
+
+/// What waits at the till's stickers: an amount presented, customers checked in.
+#[component]
+fn Waiting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
+    let locale = use_locale();
+    let presented = move || model.with(|m| m.presented.clone());
+    let check_ins = move || model.with(|m| m.open_check_ins(now_ms()));
+    let withdraw = move || {
+        model.update(TillModel::request_sent);
+        spawn_local(async move {
+            match api::withdraw(&till_id.get_value()).await {
+                Ok(()) => model.update(|m| {
+                    m.request_done();
+                    m.set_presented(None);
+                }),
+                Err(failure) => model.update(|m| m.request_failed(failure)),
+            }
+        });
+    };
+    view! {
+        {move || presented().map(|Presented { amount, .. }| {
+            view! {
+                <p class="waiting" id="presented">
+                    <span>{move || text::presented(locale.get())}</span>
+                    " "
+                    <strong>{move || format_money(amount, locale.get())}</strong>
+                    <button type="button" class="link" on:click=move |_| withdraw()>{move || text::withdraw(locale.get())}</button>
+                </p>
+            }
+        })}
+        <ul class="check-ins" aria-live="polite">
+            {move || check_ins().into_iter().map(|check_in| {
+                let id = check_in.id.clone();
+                view! {
+                    <li class="check-in" data-check-in=check_in.id.clone()>
+                        <span>{move || text::checked_in(locale.get())}</span>
+                        <button type="button" class="primary charge" disabled=move || model.with(|m| !m.can_start()) on:click=move |_| {
+                            if let Some(request) = model.try_update(|m| m.charge(&id)).flatten() {
+                                send_start(model, till_id.get_value(), request);
+                            }
+                        }>
+                            {move || text::charge(locale.get())}
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
 /// The sale on screen: its status, the QR code while the customer can scan it, and what the
 /// cashier can do next.
 #[component]
-fn SalePanel(
-    model: RwSignal<TillModel>,
-    now: RwSignal<i64>,
-    cancel: impl Fn() + Clone + Send + Sync + 'static,
-) -> impl IntoView {
+fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValue<String>) -> impl IntoView {
+    let locale = use_locale();
     let sale = Memo::new(move |_| model.with(|m| m.sale.clone()));
     let status = move || sale.get().map_or(SaleStatus::Creating, |s| s.status);
     let status_name = move || status().as_str();
@@ -206,46 +551,112 @@ fn SalePanel(
         Tone::Success => "success",
         Tone::Failure => "failure",
     };
-    let headline = move || till::headline(status());
-    let explanation = move || sale.get().map(|s| till::explanation(&s)).unwrap_or_default();
-    let amount = move || sale.get().map(|s| format_money(s.amount, Locale::En)).unwrap_or_default();
+    let headline = move || text::headline(status(), locale.get());
+    let explanation = move || {
+        let sale = sale.get();
+        match sale.as_ref().and_then(|s| s.failure.clone()) {
+            Some(failure) if status() == SaleStatus::Failed || status() == SaleStatus::Authorized => failure,
+            _ => text::explanation(status(), locale.get()).to_owned(),
+        }
+    };
+    let amount = move || sale.get().map(|s| format_money(s.amount, locale.get())).unwrap_or_default();
+    let customer = move || sale.get().and_then(|s| s.customer);
     let reference = move || sale.get().map(|s| s.reference).unwrap_or_default();
-    let qr_text = Memo::new(move |_| sale.get().and_then(|s| s.qr));
+    let qr_text = Memo::new(move |_| model.with(|m| m.qr_here().map(str::to_owned)));
+    let qr_elsewhere = move || model.with(TillModel::qr_elsewhere);
     let countdown = move || model.with(|m| m.seconds_left(now.get())).map(till::format_countdown);
     let cancellable = move || matches!(status(), SaleStatus::Creating | SaleStatus::AwaitingCustomer);
+    let capturable = move || status() == SaleStatus::Authorized;
     let finished = move || status().is_final();
     let busy = move || model.with(|m| m.busy);
+
+    // One shape for every action on the sale: send, show the answer, ask again if unanswered.
+    let act = move |action: SaleAction| {
+        let Some(reference) = model.with_untracked(|m| m.sale.as_ref().map(|s| s.reference.clone())) else {
+            return;
+        };
+        model.update(TillModel::request_sent);
+        let till_id = till_id.get_value();
+        {
+            spawn_local(async move {
+                let answer = match action {
+                    SaleAction::Cancel => api::cancel_sale(&till_id, &reference).await,
+                    SaleAction::CaptureAll => api::capture(&till_id, &reference, None).await,
+                    SaleAction::CheckAgain => api::reconcile(&till_id, &reference).await,
+                };
+                match answer {
+                    Ok(sale) => model.update(|m| m.request_answered(sale)),
+                    Err(failure) => {
+                        model.update(|m| m.request_failed(failure));
+                        // Whatever the action's fate, show the sale as the server has it now.
+                        resync(model, till_id);
+                    }
+                }
+            });
+        }
+    };
+    let detail_link = move || format!("/till/sales/{}", reference());
 
     view! {
         <section class="sale" data-status=status_name data-tone=tone_name aria-live="polite">
             <h1 class="headline">{headline}</h1>
             <p class="sale-amount">{amount}</p>
+            {move || customer().map(|c| view! { <p class="customer">{c}</p> })}
             {move || qr_text.get().map(|text| {
                 let label = format!("QR code to pay {}", amount());
                 view! { <figure class="qr-frame"><QrCode text label/></figure> }
             })}
+            <Show when=qr_elsewhere>
+                <p class="qr-elsewhere">{move || text::qr_is_on_display(locale.get())}</p>
+            </Show>
             {move || countdown().map(|left| view! {
-                <p class="countdown">"Expires in " <time>{left}</time></p>
+                <p class="countdown">{move || text::expires_in(locale.get())} " " <time>{left}</time></p>
             })}
             <p class="explanation">{explanation}</p>
             <div class="actions">
-                <Show when=cancellable>
+                <Show when=capturable>
                     {
-                        let cancel = cancel.clone();
                         view! {
-                            <button type="button" class="secondary" id="cancel" disabled=busy on:click=move |_| cancel()>
-                                "Cancel payment"
+                            <button type="button" class="primary" id="capture" disabled=busy on:click=move |_| act(SaleAction::CaptureAll)>
+                                {move || text::capture_all(locale.get())}
+                            </button>
+                        }
+                    }
+                </Show>
+                <Show when=move || cancellable() || capturable()>
+                    {
+                        view! {
+                            <button type="button" class="secondary" id="cancel" disabled=busy on:click=move |_| act(SaleAction::Cancel)>
+                                {move || if capturable() { text::release(locale.get()) } else { text::cancel(locale.get()) }}
+                            </button>
+                        }
+                    }
+                </Show>
+                <Show when=move || !finished()>
+                    {
+                        view! {
+                            <button type="button" class="link" id="check-again" disabled=busy on:click=move |_| act(SaleAction::CheckAgain)>
+                                {move || text::check_again(locale.get())}
                             </button>
                         }
                     }
                 </Show>
                 <Show when=finished>
                     <button type="button" class="primary" id="next-sale" on:click=move |_| model.update(TillModel::next_sale)>
-                        "New sale"
+                        {move || text::new_sale(locale.get())}
                     </button>
                 </Show>
+                <A href=detail_link attr:class="link" attr:id="details">{move || text::details(locale.get())}</A>
             </div>
-            <p class="reference">"Reference " <code>{reference}</code></p>
+            <p class="reference">{move || common::reference(locale.get())} " " <code>{reference}</code></p>
         </section>
     }
+}
+
+/// What the cashier can do to the sale on screen.
+#[derive(Debug, Clone, Copy)]
+enum SaleAction {
+    Cancel,
+    CaptureAll,
+    CheckAgain,
 }

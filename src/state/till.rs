@@ -1,13 +1,18 @@
 //! The till screen's state: the server's view of the current sale, shown live, plus what the
-//! cashier is typing and whether a request is on its way.
+//! cashier is preparing (amount, lines, description, a phone number, a scan) and whether a request
+//! is on its way.
 //!
 //! The sale itself is never guessed here. It changes only from what the server says: a request's
 //! answer, a live event, or a fresh snapshot. When a request gets no answer at all, the model says
 //! so (`unsure`) and the page asks the server again instead of assuming either outcome.
 
-use kasse_api::{Money, NewSale, Payer, Problem, Sale, SaleStatus, Till, TillEvent, TillSnapshot};
+use kasse_api::{
+    CheckIn, Country, Currency, Money, Msisdn, NewSale, Payer, PhoneError, Presented, Problem, Sale,
+    SaleLine, SaleStatus, Till, TillEvent, TillSnapshot,
+};
 
 use super::keypad::{AmountEntry, Key};
+use super::scanner;
 
 /// The live connection to the server's event stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,20 @@ pub enum Tone {
     Failure,
 }
 
+/// The flow panel open under the amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Panel {
+    /// Just the keypad and the flow buttons.
+    #[default]
+    Keypad,
+    /// Typing the customer's phone number.
+    Phone,
+    /// Waiting for a scan of the customer's personal QR code.
+    Scan,
+    /// Editing the receipt's lines.
+    Lines,
+}
+
 /// The till screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TillModel {
@@ -47,8 +66,22 @@ pub struct TillModel {
     pub till: Till,
     /// The sale on screen: in progress, or finished and not yet put away.
     pub sale: Option<Sale>,
-    /// What the cashier has typed.
+    /// What the cashier has typed on the keypad.
     pub entry: AmountEntry,
+    /// The receipt's lines; when there are any, they make the amount.
+    pub lines: Vec<SaleLine>,
+    /// What the payment is for, as the customer reads it in the app.
+    pub description: String,
+    /// The open flow panel.
+    pub panel: Panel,
+    /// The customer's number as typed.
+    pub phone: String,
+    /// The country the number is read in.
+    pub country: Country,
+    /// What the till presents to its sticker.
+    pub presented: Option<Presented>,
+    /// Customers checked in at the till's callback sticker.
+    pub check_ins: Vec<CheckIn>,
     /// A request is on its way to the server.
     pub busy: bool,
     /// A request got no answer: what happened is being asked for.
@@ -57,20 +90,31 @@ pub struct TillModel {
     pub notice: Option<String>,
     /// The event stream.
     pub connection: Connection,
+    /// The QR code shows on the paired customer display, not on the till.
+    pub qr_on_display: bool,
     last_event_id: u64,
 }
 
 impl TillModel {
     /// The screen for a freshly loaded till.
     pub fn new(snapshot: TillSnapshot) -> Self {
+        let country = Country::of_currency(snapshot.till.currency);
         Self {
             till: snapshot.till,
             sale: snapshot.sale,
             entry: AmountEntry::default(),
+            lines: Vec::new(),
+            description: String::new(),
+            panel: Panel::Keypad,
+            phone: String::new(),
+            country,
+            presented: snapshot.presented,
+            check_ins: snapshot.check_ins,
             busy: false,
             unsure: false,
             notice: None,
             connection: Connection::Connecting,
+            qr_on_display: false,
             last_event_id: snapshot.last_event_id,
         }
     }
@@ -85,32 +129,75 @@ impl TillModel {
         self.sale.as_ref().is_some_and(|s| !s.status.is_final())
     }
 
-    /// The amount typed, in the till's currency.
+    /// The amount to charge: the lines' sum when there are lines, else what was typed.
     pub fn amount(&self) -> Money {
-        Money::new(self.entry.minor(), self.till.currency)
+        let value = if self.lines.is_empty() {
+            self.entry.minor()
+        } else {
+            self.lines.iter().map(SaleLine::total).sum()
+        };
+        Money::new(value, self.till.currency)
     }
 
-    /// A keypad press; ignored while a sale is on screen.
+    /// A keypad press; ignored while a sale is on screen or the lines make the amount.
     pub fn press(&mut self, key: Key) {
-        if self.sale.is_none() && !self.busy {
+        if self.sale.is_none() && !self.busy && self.lines.is_empty() {
             self.entry = self.entry.press(key);
             self.notice = None;
         }
     }
 
-    /// Whether "Show QR" can be pressed now.
-    pub fn can_start(&self) -> bool {
-        self.sale.is_none() && !self.busy && !self.entry.is_empty()
+    /// Opens a flow panel (or closes it when it is already open).
+    pub fn toggle(&mut self, panel: Panel) {
+        self.panel = if self.panel == panel { Panel::Keypad } else { panel };
+        self.notice = None;
     }
 
-    /// The request for a QR sale of the typed amount, if one can start now.
-    pub fn start_qr(&mut self) -> Option<NewSale> {
+    /// Whether a payment can be started now.
+    pub fn can_start(&self) -> bool {
+        self.sale.is_none() && !self.busy && self.amount().value > 0
+    }
+
+    /// The request for a sale paid by `payer`, if one can start now.
+    pub fn start(&mut self, payer: Payer) -> Option<NewSale> {
         if !self.can_start() {
             return None;
         }
         self.busy = true;
         self.notice = None;
-        Some(NewSale { amount: self.amount(), description: None, payer: Payer::Qr })
+        let description = Some(self.description.trim().to_owned()).filter(|d| !d.is_empty());
+        Some(NewSale { amount: self.amount(), description, lines: self.lines.clone(), payer })
+    }
+
+    /// A QR sale of the amount.
+    pub fn start_qr(&mut self) -> Option<NewSale> {
+        self.start(Payer::Qr)
+    }
+
+    /// A push to the typed phone number, read in the chosen country. A mistyped number is
+    /// refused here, with its sentence, before anything is sent.
+    pub fn start_phone(&mut self) -> Result<Option<NewSale>, PhoneError> {
+        let msisdn = Msisdn::parse(&self.phone, self.country)?;
+        Ok(self.start(Payer::Phone { phone_number: format!("+{msisdn}") }))
+    }
+
+    /// A push to the customer whose personal QR code a scanner typed (control characters the
+    /// scanner added are dropped).
+    pub fn scanned(&mut self, text: &str) -> Option<NewSale> {
+        let code = scanner::clean(text)?;
+        self.start(Payer::PersonalQr { personal_qr: code })
+    }
+
+    /// A push to a checked-in customer.
+    pub fn charge(&mut self, check_in: &str) -> Option<NewSale> {
+        self.start(Payer::CheckIn { check_in: check_in.to_owned() })
+    }
+
+    /// What to present to the till's sticker: the amount and description, if there is one.
+    pub fn presentation(&self) -> Option<Presented> {
+        let description = Some(self.description.trim().to_owned()).filter(|d| !d.is_empty());
+        (self.sale.is_none() && self.amount().value > 0)
+            .then(|| Presented { amount: self.amount(), description })
     }
 
     /// Marks a request (other than a start) as on its way.
@@ -123,7 +210,14 @@ impl TillModel {
     pub fn request_answered(&mut self, sale: Sale) {
         self.busy = false;
         self.unsure = false;
+        self.panel = Panel::Keypad;
         self.show(sale);
+    }
+
+    /// A request that changes no sale was answered (presenting, taking back).
+    pub fn request_done(&mut self) {
+        self.busy = false;
+        self.unsure = false;
     }
 
     /// A request did not succeed.
@@ -135,10 +229,17 @@ impl TillModel {
         }
     }
 
+    /// A refusal found before asking the server (a mistyped number).
+    pub fn refuse(&mut self, sentence: String) {
+        self.notice = Some(sentence);
+    }
+
     /// The server's state, fetched anew (on load, after an unanswered request, after a reconnect).
     pub fn apply_snapshot(&mut self, snapshot: TillSnapshot) {
         self.unsure = false;
         self.last_event_id = self.last_event_id.max(snapshot.last_event_id);
+        self.presented = snapshot.presented;
+        self.check_ins = snapshot.check_ins;
         match snapshot.sale {
             Some(sale) => self.show(sale),
             // A final sale the cashier already put away stays away.
@@ -154,9 +255,27 @@ impl TillModel {
         self.last_event_id = id;
         match event {
             TillEvent::Sale { sale } => self.show(sale),
-            // Check-ins come to the till screen with the flows issue; nothing to show yet.
-            TillEvent::CheckIn { .. } => {}
+            TillEvent::CheckIn { check_in } => {
+                self.check_ins.retain(|c| c.id != check_in.id);
+                if check_in.charged_by.is_none() {
+                    self.check_ins.insert(0, check_in);
+                }
+            }
         }
+    }
+
+    /// What the till presents now, after presenting or taking back.
+    pub fn set_presented(&mut self, presented: Option<Presented>) {
+        self.presented = presented;
+    }
+
+    /// The check-ins that can be charged at `now_ms`, newest first.
+    pub fn open_check_ins(&self, now_ms: i64) -> Vec<CheckIn> {
+        self.check_ins
+            .iter()
+            .filter(|c| c.charged_by.is_none() && c.expires_at_ms > now_ms)
+            .cloned()
+            .collect()
     }
 
     /// The stream's state changed.
@@ -164,11 +283,29 @@ impl TillModel {
         self.connection = connection;
     }
 
-    /// Puts a finished sale away and clears the keypad for the next customer.
+    /// Adds a receipt line; the keypad's amount gives way to the lines' sum.
+    pub fn add_line(&mut self, line: SaleLine) {
+        if self.sale.is_none() {
+            self.lines.push(line);
+        }
+    }
+
+    /// Removes the receipt line at `index`.
+    pub fn remove_line(&mut self, index: usize) {
+        if self.sale.is_none() && index < self.lines.len() {
+            self.lines.remove(index);
+        }
+    }
+
+    /// Puts a finished sale away and clears everything for the next customer.
     pub fn next_sale(&mut self) {
         if self.sale.as_ref().is_some_and(|s| s.status.is_final()) {
             self.sale = None;
             self.entry = AmountEntry::default();
+            self.lines.clear();
+            self.description.clear();
+            self.phone.clear();
+            self.panel = Panel::Keypad;
             self.notice = None;
         }
     }
@@ -186,6 +323,17 @@ impl TillModel {
         }
     }
 
+    /// The QR code the till itself shows: the sale's, unless the customer display shows it.
+    pub fn qr_here(&self) -> Option<&str> {
+        let sale = self.sale.as_ref().filter(|_| !self.qr_on_display)?;
+        sale.qr.as_deref()
+    }
+
+    /// The QR code is on the customer display: the till says so instead of drawing it.
+    pub fn qr_elsewhere(&self) -> bool {
+        self.qr_on_display && self.sale.as_ref().is_some_and(|s| s.qr.is_some())
+    }
+
     /// Seconds left before the platform gives up on the customer, at `now_ms`.
     pub fn seconds_left(&self, now_ms: i64) -> Option<i64> {
         let sale = self.sale.as_ref().filter(|s| s.status == SaleStatus::AwaitingCustomer)?;
@@ -193,40 +341,24 @@ impl TillModel {
     }
 }
 
-/// The headline for a sale's status.
-pub fn headline(status: SaleStatus) -> &'static str {
-    match status {
-        SaleStatus::Creating => "Starting the payment…",
-        SaleStatus::AwaitingCustomer => "Waiting for the customer",
-        SaleStatus::Authorized => "Approved",
-        SaleStatus::Captured => "Paid",
-        SaleStatus::Refunded => "Refunded",
-        SaleStatus::Cancelling => "Cancelling…",
-        SaleStatus::Declined => "Declined",
-        SaleStatus::Expired => "Expired",
-        SaleStatus::Cancelled => "Cancelled",
-        SaleStatus::Failed => "Failed",
+/// The VAT rates a store of `currency` charges, in hundredths of a percent, the standard first.
+pub const fn vat_rates(currency: Currency) -> &'static [u16] {
+    match currency {
+        // Norway: general 25 %, food 15 %, transport and culture 12 %.
+        Currency::Nok => &[2500, 1500, 1200, 0],
+        // Denmark: 25 % on nearly everything.
+        Currency::Dkk => &[2500, 0],
+        // Finland: general 25.5 %, food and restaurants 14 %, books and medicine 10 %.
+        Currency::Eur => &[2550, 1400, 1000, 0],
     }
 }
 
-/// The sentence under the headline.
-pub fn explanation(sale: &Sale) -> String {
-    match sale.status {
-        SaleStatus::Creating => "Asking Vipps MobilePay for a QR code.".to_owned(),
-        SaleStatus::AwaitingCustomer => {
-            "Ask the customer to scan the code with the Vipps or MobilePay app.".to_owned()
-        }
-        SaleStatus::Authorized => "The customer approved. Taking the payment…".to_owned(),
-        SaleStatus::Captured => "The money is taken. Hand over the goods.".to_owned(),
-        SaleStatus::Refunded => "Everything taken was given back.".to_owned(),
-        SaleStatus::Cancelling => "Stopping the payment request.".to_owned(),
-        SaleStatus::Declined => "The customer declined in the app. Nothing was charged.".to_owned(),
-        SaleStatus::Expired => "The customer did not answer in time. Nothing was charged.".to_owned(),
-        SaleStatus::Cancelled => "The payment was cancelled. Nothing was charged.".to_owned(),
-        SaleStatus::Failed => sale
-            .failure
-            .clone()
-            .unwrap_or_else(|| "The payment could not be started. Nothing was charged.".to_owned()),
+/// A VAT rate for people: `25 %`, `25.5 %`.
+pub fn format_vat(rate: u16) -> String {
+    if rate.is_multiple_of(100) {
+        format!("{} %", rate / 100)
+    } else {
+        format!("{}.{} %", rate / 100, (rate % 100) / 10)
     }
 }
 
@@ -255,7 +387,7 @@ pub fn format_countdown(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kasse_api::{Currency, Flow};
+    use kasse_api::Flow;
 
     fn till() -> Till {
         Till {
@@ -286,21 +418,107 @@ mod tests {
         }
     }
 
+    fn snapshot(sale: Option<Sale>, last_event_id: u64) -> TillSnapshot {
+        TillSnapshot { till: till(), sale, presented: None, check_ins: Vec::new(), last_event_id }
+    }
+
     fn model(sale: Option<Sale>) -> TillModel {
-        TillModel::new(TillSnapshot { till: till(), sale, last_event_id: 10 })
+        TillModel::new(snapshot(sale, 10))
+    }
+
+    fn typed(m: &mut TillModel, keys: &[u8]) {
+        for key in keys {
+            m.press(Key::Digit(*key));
+        }
+    }
+
+    fn line(name: &str, quantity: u32, unit_price: i64) -> SaleLine {
+        SaleLine {
+            name: name.into(),
+            quantity,
+            unit_price: Money::new(unit_price, Currency::Nok),
+            vat_rate: 2500,
+        }
     }
 
     #[test]
     fn the_cashier_types_an_amount_and_starts_a_qr_sale_for_it() {
         let mut m = model(None);
         assert!(!m.can_start(), "nothing typed yet");
-        for key in [Key::Digit(1), Key::Digit(2), Key::Digit(3), Key::Digit(5), Key::Digit(0)] {
-            m.press(key);
-        }
+        typed(&mut m, &[1, 2, 3, 5, 0]);
+        m.description = "  Two buns  ".into();
         let request = m.start_qr().unwrap();
         assert_eq!(request.amount, Money::new(12_350, Currency::Nok));
+        assert_eq!(request.description.as_deref(), Some("Two buns"));
+        assert_eq!(request.payer, Payer::Qr);
         assert!(m.busy);
         assert_eq!(m.start_qr(), None, "a second press while the first is on its way does nothing");
+    }
+
+    #[test]
+    fn a_phone_number_is_checked_here_and_sent_as_an_international_number() {
+        let mut m = model(None);
+        typed(&mut m, &[5, 0, 0]);
+        m.phone = "912 34".into();
+        assert_eq!(m.start_phone(), Err(PhoneError::TooShort));
+        assert!(!m.busy, "a mistyped number sends nothing");
+        m.phone = "912 34 567".into();
+        let request = m.start_phone().unwrap().unwrap();
+        assert_eq!(request.payer, Payer::Phone { phone_number: "+4791234567".into() });
+        let mut danish = model(None);
+        typed(&mut danish, &[5, 0, 0]);
+        danish.country = Country::Dk;
+        danish.phone = "20 03 18 01".into();
+        assert_eq!(
+            danish.start_phone().unwrap().unwrap().payer,
+            Payer::Phone { phone_number: "+4520031801".into() }
+        );
+    }
+
+    #[test]
+    fn a_scan_becomes_a_personal_qr_push_without_the_scanners_control_characters() {
+        let mut m = model(None);
+        typed(&mut m, &[5, 0, 0]);
+        let request = m.scanned("https://qr.vipps.no/28/2/01/031/4791234567?v=1\r").unwrap();
+        assert_eq!(
+            request.payer,
+            Payer::PersonalQr { personal_qr: "https://qr.vipps.no/28/2/01/031/4791234567?v=1".into() }
+        );
+        let mut m = model(None);
+        typed(&mut m, &[5, 0, 0]);
+        assert_eq!(m.scanned("\r\n"), None, "an empty scan starts nothing");
+    }
+
+    #[test]
+    fn lines_make_the_amount_and_lock_the_keypad() {
+        let mut m = model(None);
+        typed(&mut m, &[9, 9]);
+        m.add_line(line("Bun", 2, 3_500));
+        m.add_line(line("Coffee", 1, 4_200));
+        assert_eq!(m.amount().value, 11_200);
+        m.press(Key::Digit(1));
+        assert_eq!(m.amount().value, 11_200, "the keypad does not change a sum of lines");
+        m.remove_line(0);
+        assert_eq!(m.amount().value, 4_200);
+        let request = m.start_qr().unwrap();
+        assert_eq!(request.lines.len(), 1);
+        assert_eq!(request.amount.value, 4_200);
+    }
+
+    #[test]
+    fn check_ins_arrive_live_and_leave_when_charged_or_expired() {
+        let mut m = model(None);
+        let check_in = CheckIn { id: "c1".into(), at_ms: 0, expires_at_ms: 900_000, charged_by: None };
+        m.apply_event(11, TillEvent::CheckIn { check_in: check_in.clone() });
+        assert_eq!(m.open_check_ins(1).len(), 1);
+        assert!(m.open_check_ins(900_000).is_empty(), "15 minutes later it cannot be charged");
+        typed(&mut m, &[5, 0, 0]);
+        assert_eq!(m.charge("c1").unwrap().payer, Payer::CheckIn { check_in: "c1".into() });
+        m.apply_event(
+            12,
+            TillEvent::CheckIn { check_in: CheckIn { charged_by: Some("r".into()), ..check_in } },
+        );
+        assert!(m.open_check_ins(1).is_empty());
     }
 
     #[test]
@@ -327,6 +545,7 @@ mod tests {
         m.press(Key::Digit(5));
         assert!(m.entry.is_empty());
         assert!(m.has_active_sale());
+        assert_eq!(m.presentation(), None, "nothing to present while a sale is on screen");
     }
 
     #[test]
@@ -340,11 +559,7 @@ mod tests {
         m.start_qr();
         m.request_failed(Failure::NoAnswer);
         assert!(m.unsure, "no answer is not a refusal");
-        m.apply_snapshot(TillSnapshot {
-            till: till(),
-            sale: Some(sale("a", SaleStatus::AwaitingCustomer, 1)),
-            last_event_id: 12,
-        });
+        m.apply_snapshot(snapshot(Some(sale("a", SaleStatus::AwaitingCustomer, 1)), 12));
         assert!(!m.unsure);
         assert_eq!(m.sale.as_ref().unwrap().reference, "a", "the server's answer is what is shown");
     }
@@ -356,7 +571,21 @@ mod tests {
         assert!(m.sale.is_some());
         m.request_answered(sale("a", SaleStatus::Captured, 1));
         m.next_sale();
-        assert!(m.sale.is_none() && m.entry.is_empty());
+        assert!(m.sale.is_none() && m.entry.is_empty() && m.lines.is_empty());
+    }
+
+    #[test]
+    fn the_qr_code_shows_on_the_till_or_on_the_customer_display_never_both() {
+        let mut m = model(Some(sale("a", SaleStatus::AwaitingCustomer, 0)));
+        assert_eq!(m.qr_here(), Some("http://sim/pay/t"));
+        assert!(!m.qr_elsewhere());
+        m.qr_on_display = true;
+        assert_eq!(m.qr_here(), None);
+        assert!(m.qr_elsewhere());
+        // A push to a phone has no QR code anywhere.
+        let mut pushed = model(Some(sale("b", SaleStatus::Captured, 0)));
+        pushed.qr_on_display = true;
+        assert!(!pushed.qr_elsewhere());
     }
 
     #[test]
@@ -370,17 +599,17 @@ mod tests {
     }
 
     #[test]
-    fn every_outcome_reads_differently_to_the_cashier() {
-        let outcomes = [
-            SaleStatus::Captured,
-            SaleStatus::Declined,
-            SaleStatus::Expired,
-            SaleStatus::Cancelled,
-            SaleStatus::Failed,
-        ];
-        let headlines: std::collections::HashSet<_> = outcomes.iter().map(|s| headline(*s)).collect();
-        assert_eq!(headlines.len(), outcomes.len());
+    fn vat_rates_follow_the_stores_country_and_read_as_percentages() {
+        assert_eq!(vat_rates(Currency::Eur)[0], 2550);
+        assert_eq!(format_vat(2550), "25.5 %");
+        assert_eq!(format_vat(1500), "15 %");
+        assert_eq!(format_vat(0), "0 %");
+    }
+
+    #[test]
+    fn the_outcomes_have_the_tone_a_cashier_expects() {
         assert_eq!(tone(SaleStatus::Captured), Tone::Success);
         assert_eq!(tone(SaleStatus::Declined), Tone::Failure);
+        assert_eq!(tone(SaleStatus::AwaitingCustomer), Tone::Waiting);
     }
 }

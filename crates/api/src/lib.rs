@@ -19,4 +19,6 @@ pub use money::{Currency, MAX_PAYMENT_MINOR, Money, MoneyError};
 pub use operations::{CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, Total};
 pub use phone::{Country, Msisdn, PhoneError};
 pub use problem::Problem;
-pub use sale::{Flow, NewSale, PairRequest, Payer, Role, Sale, SaleStatus, Session, Till, TillSnapshot};
+pub use sale::{
+    Flow, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till, TillSnapshot,
+};

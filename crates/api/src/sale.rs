@@ -169,6 +169,36 @@ impl Payer {
     }
 }
 
+/// One line of a sale's receipt: a product, how many, at what price, with what VAT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleLine {
+    /// What it is, as the customer reads it in the app (1 to 100 characters).
+    pub name: String,
+    /// How many (1 to 9999).
+    pub quantity: u32,
+    /// The price of one, VAT included.
+    pub unit_price: Money,
+    /// The VAT rate in hundredths of a percent: `2500` is 25 %, `2550` is Finland's 25.5 %.
+    pub vat_rate: u16,
+}
+
+impl SaleLine {
+    /// The line's total, VAT included, in minor units.
+    pub fn total(&self) -> i64 {
+        self.unit_price.value.saturating_mul(i64::from(self.quantity))
+    }
+
+    /// The VAT part of the line's total, in minor units, rounded to the nearest.
+    pub fn vat(&self) -> i64 {
+        let total = i128::from(self.total());
+        let rate = i128::from(self.vat_rate);
+        // total × rate / (10000 + rate), rounded half up: VAT is what a VAT-inclusive price holds.
+        let vat = (total * rate * 2 + (10_000 + rate)) / ((10_000 + rate) * 2);
+        i64::try_from(vat).unwrap_or(0)
+    }
+}
+
 /// A request from the till to take a payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -178,6 +208,9 @@ pub struct NewSale {
     /// What it is for, shown in the customer's app (3 to 100 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The receipt's lines, if the till has them; they must add up to `amount`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<SaleLine>,
     /// Who pays, and how.
     #[serde(flatten)]
     pub payer: Payer,
@@ -269,6 +302,12 @@ pub struct TillSnapshot {
     pub till: Till,
     /// The sale in progress, or the last one if none is in progress.
     pub sale: Option<Sale>,
+    /// What the till presents to its sticker now.
+    #[serde(default)]
+    pub presented: Option<crate::Presented>,
+    /// Customers checked in at its callback sticker who can be charged now.
+    #[serde(default)]
+    pub check_ins: Vec<crate::CheckIn>,
     /// The id of the newest live event so far; the event stream resumes after it.
     pub last_event_id: u64,
 }
@@ -303,7 +342,12 @@ mod tests {
 
     #[test]
     fn a_new_sale_names_its_flow_beside_the_amount() {
-        let qr = NewSale { amount: Money::new(5000, Currency::Nok), description: None, payer: Payer::Qr };
+        let qr = NewSale {
+            amount: Money::new(5000, Currency::Nok),
+            description: None,
+            lines: Vec::new(),
+            payer: Payer::Qr,
+        };
         assert_eq!(
             serde_json::to_value(&qr).unwrap(),
             serde_json::json!({"amount":{"value":5000,"currency":"NOK"},"flow":"qr"})
@@ -320,11 +364,27 @@ mod tests {
         let scanned = NewSale {
             amount: Money::new(100, Currency::Nok),
             description: None,
+            lines: Vec::new(),
             payer: Payer::PersonalQr { personal_qr: "https://qr.vipps.no/28/2/01/031/4791234567?v=1".into() },
         };
         let json = serde_json::to_value(&scanned).unwrap();
         assert_eq!(json["flow"], "personalQr");
         assert_eq!(serde_json::from_value::<NewSale>(json).unwrap(), scanned);
+    }
+
+    #[test]
+    fn a_lines_vat_is_what_its_vat_inclusive_total_holds_rounded_to_the_nearest_minor_unit() {
+        let line = |unit_price, quantity, vat_rate| SaleLine {
+            name: "x".into(),
+            quantity,
+            unit_price: Money::new(unit_price, Currency::Nok),
+            vat_rate,
+        };
+        assert_eq!(line(12_500, 1, 2500).vat(), 2_500, "25 % of a 125.00 price is 25.00");
+        assert_eq!(line(4_000, 3, 1500).total(), 12_000);
+        assert_eq!(line(4_000, 3, 1500).vat(), 1_565, "15 % food VAT: 12000 × 15/115 = 1565.2");
+        assert_eq!(line(1_000, 1, 2550).vat(), 203, "Finland's 25.5 %: 1000 × 25.5/125.5 = 203.19");
+        assert_eq!(line(999, 1, 0).vat(), 0);
     }
 
     #[test]

@@ -129,6 +129,10 @@ impl From<SaleError> for ApiError {
                 "bad-personal-qr",
                 "That is not a personal QR code. Ask the customer to show the code in their app again.",
             ),
+            SaleError::BadLines => Self::bad_request(
+                "bad-lines",
+                "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.",
+            ),
             SaleError::BadDescription => {
                 Self::bad_request("bad-description", "The description must be 3 to 100 characters.")
             }

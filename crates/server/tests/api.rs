@@ -603,10 +603,18 @@ fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> Option<&
 
 #[path = "api/access.rs"]
 mod access;
+#[path = "api/crash.rs"]
+mod crash;
 #[path = "api/flows.rs"]
 mod flows;
+#[path = "api/landing.rs"]
+mod landing;
 #[path = "api/money.rs"]
 mod money;
+#[path = "api/operations.rs"]
+mod operations;
+#[path = "api/webhooks.rs"]
+mod webhooks;
 
 #[tokio::test]
 async fn a_qr_sale_goes_from_awaiting_customer_to_captured_after_the_customer_approves() {

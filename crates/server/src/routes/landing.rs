@@ -84,7 +84,6 @@ pub async fn pay(
     }
     match app.sales.pay_at_sticker(&sticker, request).await {
         Ok(payment) => Ok((StatusCode::CREATED, Json(payment))),
-        Err(SaleError::Pending(_)) => Err(ApiError::from(SaleError::UnknownPayment)),
         Err(SaleError::TillBusy { .. }) => Err(ApiError::busy_checkout()),
         Err(e) => Err(e.into()),
     }

@@ -159,20 +159,18 @@ impl Sales {
             customer,
             customer_label,
             return_url,
+            receipt: None,
             client_key: None,
             sticker_id: Some(id),
             landing_token: Some(token),
         };
-        match self.create(draft, None).await {
-            Ok(row) => Ok(self.landing_view(&row)),
-            Err(e) => {
-                // The payment was not made: what the till presented is there for the next try.
-                if let Some(presented) = taken {
-                    self.inner.store.present(&presented, crate::now_ms()).await?;
-                }
-                Err(e)
-            }
+        let created = self.create(draft, None).await;
+        // A payment that could not be made leaves what the till presented for the next try.
+        let failed = created.as_ref().map_or(true, |row| row.status() == SaleStatus::Failed);
+        if let Some(presented) = taken.filter(|_| failed) {
+            self.inner.store.present(&presented, crate::now_ms()).await?;
         }
+        created.map(|row| self.landing_view(&row))
     }
 
     /// A landing-page payment by its token.

@@ -17,11 +17,11 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use kasse_api::{
     CaptureRequest, CheckIn, Country, Flow, History, HistoryQuery, Money, MoneyError, Msisdn, NewSale, Payer,
-    PhoneError, RefundRequest, Sale, SaleEvent, SaleStatus, Till, TillEvent, TillSnapshot, Total,
+    PhoneError, RefundRequest, Sale, SaleEvent, SaleLine, SaleStatus, Till, TillEvent, TillSnapshot, Total,
 };
 use kasse_vipps::epayment::{
-    Amount, CreatePaymentRequest, Customer, CustomerInteraction, PaymentMethod, PaymentMethodType, QrFormat,
-    QrImageFormat, UserFlow,
+    Amount, BottomLine, CreatePaymentRequest, Customer, CustomerInteraction, OrderLine, PaymentMethod,
+    PaymentMethodType, QrFormat, QrImageFormat, Receipt, UnitInfo, UserFlow,
 };
 
 use crate::config::{CapturePolicy, Config, StoreConfig, TillConfig};
@@ -52,6 +52,7 @@ struct Draft<'a> {
     customer: Option<Customer>,
     customer_label: Option<String>,
     return_url: Option<String>,
+    receipt: Option<Receipt>,
     client_key: Option<&'a str>,
     sticker_id: Option<&'a str>,
     landing_token: Option<String>,
@@ -84,6 +85,9 @@ pub enum SaleError {
     /// The scanned text is not a personal QR code.
     #[error("the scanned code is not a personal QR code")]
     BadPersonalQr,
+    /// The receipt lines are malformed or do not add up to the amount.
+    #[error("the receipt lines do not add up to the amount")]
+    BadLines,
     /// The description does not fit the platform's 3 to 100 characters.
     #[error("the description must be 3 to 100 characters")]
     BadDescription,
@@ -229,7 +233,15 @@ impl Sales {
         // Read the event id first: anything that happens after it is replayed by the stream.
         let last_event_id = self.inner.store.last_till_event_id(till_id).await?;
         let sale = self.inner.store.current_payment(till_id).await?.map(|row| sale_view(&row));
-        Ok(TillSnapshot { till, sale, last_event_id: u64::try_from(last_event_id).unwrap_or(0) })
+        let presented = self.presented(till_id).await?;
+        let check_ins = self.open_check_ins(till_id).await?;
+        Ok(TillSnapshot {
+            till,
+            sale,
+            presented,
+            check_ins,
+            last_event_id: u64::try_from(last_event_id).unwrap_or(0),
+        })
     }
 
     /// A sale by reference, if it belongs to `till_id`.
@@ -335,6 +347,7 @@ impl Sales {
             Some(_) => return Err(SaleError::BadDescription),
             None => format!("{}, {}", store.name, till.name),
         };
+        let receipt = receipt_of(&new.lines, new.amount, &till.id)?;
         let (customer, customer_label, check_in) =
             self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
         let draft = Draft {
@@ -347,6 +360,7 @@ impl Sales {
             customer,
             customer_label,
             return_url: None,
+            receipt,
             client_key,
             sticker_id: None,
             landing_token: None,
@@ -401,7 +415,7 @@ impl Sales {
             industry_data: None,
             profile: None,
             expires_at: None,
-            receipt: None,
+            receipt: draft.receipt,
             metadata: None,
             receipt_url: None,
         };
@@ -987,6 +1001,7 @@ impl Sales {
             let new = NewSale {
                 amount: Money::new(presented.amount, currency),
                 description: presented.description.clone(),
+                lines: Vec::new(),
                 payer: Payer::CheckIn { check_in: row.id.clone() },
             };
             if let Err(e) = self.start(&till.id, new, None).await {
@@ -1038,7 +1053,11 @@ impl Sales {
     }
 
     fn captures_automatically(&self, row: &PaymentRow) -> bool {
-        self.inner.config.till(&row.till_id).is_some_and(|t| t.capture == CapturePolicy::Automatic)
+        match self.inner.config.till(&row.till_id) {
+            Some(till) => till.capture == CapturePolicy::Automatic,
+            // An open-amount sticker's payment has no cashier to take it by hand.
+            None => row.till_id.is_empty(),
+        }
     }
 
     async fn payment(&self, reference: &str) -> Result<PaymentRow, SaleError> {
@@ -1072,6 +1091,61 @@ impl Sales {
             .client(msn)
             .ok_or_else(|| SaleError::Platform(format!("No platform access is set up for sales unit {msn}.")))
     }
+}
+
+/// The platform's receipt for a sale's lines: each line with its VAT, the till as point of sale.
+/// The lines must add up to the amount asked.
+fn receipt_of(lines: &[SaleLine], amount: Money, till_id: &str) -> Result<Option<Receipt>, SaleError> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let mut sum: i64 = 0;
+    let mut order_lines = Vec::with_capacity(lines.len());
+    for (n, line) in lines.iter().enumerate() {
+        let name = line.name.trim();
+        if !(1..=100).contains(&name.chars().count())
+            || !(1..=9999).contains(&line.quantity)
+            || line.vat_rate > 10_000
+            || line.unit_price.currency != amount.currency
+            || line.unit_price.value <= 0
+        {
+            return Err(SaleError::BadLines);
+        }
+        let (total, vat) = (line.total(), line.vat());
+        sum = sum.saturating_add(total);
+        order_lines.push(OrderLine {
+            name: name.to_owned(),
+            id: format!("line-{}", n + 1),
+            total_amount: total,
+            total_amount_excluding_tax: total - vat,
+            total_tax_amount: vat,
+            tax_percentage: None,
+            tax_rate: Some(line.vat_rate),
+            unit_info: Some(UnitInfo {
+                unit_price: Some(line.unit_price.value),
+                quantity: line.quantity.to_string(),
+                quantity_unit: None,
+            }),
+            discount: None,
+            product_url: None,
+            is_return: None,
+            is_shipping: None,
+        });
+    }
+    if sum != amount.value {
+        return Err(SaleError::BadLines);
+    }
+    Ok(Some(Receipt {
+        order_lines,
+        bottom_line: BottomLine {
+            currency: to_vipps(amount.currency),
+            tip_amount: None,
+            pos_id: Some(till_id.to_owned()),
+            payment_sources: None,
+            barcode: None,
+            receipt_number: None,
+        },
+    }))
 }
 
 /// A check-in's customer token is valid this long after the scan (the platform's 15 minutes).

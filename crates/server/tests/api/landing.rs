@@ -1,0 +1,397 @@
+//! The landing page behind a static sticker, as a customer's phone uses it: public endpoints, no
+//! session cookie. A till's sticker pays exactly what the till presents, once; an open-amount
+//! sticker any amount within its bounds, for several customers at once; bad numbers, busy
+//! checkouts and too many requests are refused with a sentence and take nothing.
+//!
+//! The landing page's limits count per client address too (10 requests in 10 minutes), and every
+//! request here comes from 127.0.0.1, so each test stays under that with its own server.
+
+use kasse_api::{Country, LandingEvent, LandingPayment, Msisdn, PhoneError, StickerInfo};
+use kasse_vipps::epayment::UserFlow;
+
+use super::*;
+
+/// The demo till's Merchant Redirect QR sticker.
+const STICKER: &str = "demo";
+/// The demo's open-amount sticker: 10.00 to 1000.00.
+const DONATIONS: &str = "donations";
+/// Kari's number as a customer types it, and Ola's.
+const KARI_TYPED: &str = "912 34 567";
+const OLA_TYPED: &str = "987 65 432";
+const OLA: &str = "4798765432";
+
+/// NOK in øre, as the browser sends it.
+fn nok(value: i64) -> Value {
+    json!({ "value": value, "currency": "NOK" })
+}
+
+impl TestApp {
+    /// What the landing page of `sticker` shows, read without a session.
+    async fn sticker(&self, sticker: &str) -> StickerInfo {
+        let answer = self.send(browser().get(format!("{}/api/stickers/{sticker}", self.base))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()
+    }
+
+    /// A customer asks to pay at `sticker` with `body`, without a session.
+    async fn pay_at(&self, sticker: &str, body: &Value) -> Answer {
+        let request = browser().post(format!("{}/api/stickers/{sticker}/payments", self.base)).json(body);
+        self.send(request).await
+    }
+
+    /// Like [`TestApp::pay_at`], insisting the payment was started; the payment.
+    async fn paid_at(&self, sticker: &str, body: &Value) -> LandingPayment {
+        let answer = self.pay_at(sticker, body).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{body}: {}", answer.body);
+        answer.json()
+    }
+
+    /// A refusal at `sticker` of `body` with `status` and `code`; its sentence.
+    async fn refused_at(&self, sticker: &str, body: &Value, status: StatusCode, code: &str) -> String {
+        let answer = self.pay_at(sticker, body).await;
+        assert_eq!(answer.status, status, "{body}: {}", answer.body);
+        let problem = answer.problem();
+        assert_eq!(problem.code.as_deref(), Some(code), "{body}: {problem:?}");
+        problem.sentence().to_owned()
+    }
+
+    /// The till presents `value` øre to its sticker.
+    async fn present(&self, value: i64) {
+        let request = self.http.put(format!("{}/api/tills/{TILL}/presented", self.base)).json(&json!({
+            "amount": nok(value)
+        }));
+        let answer = self.send(request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+
+    /// A landing-page payment by its token, as the customer's page reads it.
+    async fn landing_payment(&self, token: &str) -> Answer {
+        self.send(browser().get(format!("{}/api/payments/{token}", self.base))).await
+    }
+
+    /// The live events of a landing-page payment, opened without a session.
+    async fn landing_events(&self, token: &str) -> EventStream {
+        let response = browser()
+            .get(format!("{}/api/payments/{token}/events", self.base))
+            .header(header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "the payment's event stream opens");
+        let headers = response.headers().clone();
+        EventStream { response, headers, pending: Vec::new(), seen: Arc::clone(&self.seen) }
+    }
+
+    /// The reference of the one payment at the platform for `value` øre.
+    fn reference_of_amount(&self, value: i64) -> String {
+        let records = self.sim().payment_records();
+        let found: Vec<_> = records.iter().filter(|p| p.amount.value == value).collect();
+        assert_eq!(found.len(), 1, "one payment of {value} at the platform: {records:#?}");
+        found[0].reference.clone()
+    }
+}
+
+impl EventStream {
+    /// Reads a landing payment's events until it shows `status`; the statuses shown on the way.
+    async fn until_landing_is(&mut self, status: SaleStatus) -> Vec<SaleStatus> {
+        let events = self
+            .next_event_until(&format!("showing the payment {status:?}"), |e| landing_status(e) == status)
+            .await;
+        events.iter().map(landing_status).collect()
+    }
+}
+
+/// The status a landing payment's event shows.
+fn landing_status(event: &SseEvent) -> SaleStatus {
+    match serde_json::from_str::<LandingEvent>(&event.data) {
+        Ok(LandingEvent::Payment { payment }) => payment.status,
+        Err(e) => panic!("not a landing event ({e}): {}", event.data),
+    }
+}
+
+/// What the customer sees of Kari's number.
+fn kari_masked() -> String {
+    Msisdn::parse(KARI_TYPED, Country::No).unwrap().masked()
+}
+
+#[tokio::test]
+async fn a_customer_pays_what_the_till_presents_by_phone_and_both_follow_it_to_captured() {
+    let app = spawn_app().await;
+    let mut till_events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    let sticker = app.sticker(STICKER).await;
+    assert_eq!((sticker.id.as_str(), sticker.country), (STICKER, Country::No));
+    assert_eq!(sticker.presented, None, "the till presents nothing yet");
+    assert_eq!(sticker.open, None, "a till's sticker takes no amount from the customer");
+    let by_kari = json!({ "phoneNumber": KARI_TYPED });
+    app.refused_at(STICKER, &by_kari, StatusCode::CONFLICT, "nothing-to-pay").await;
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+
+    app.present(4_500).await;
+    let shown = app.sticker(STICKER).await.presented.expect("the sticker shows what the till presents");
+    assert_eq!(shown.amount, Money::new(4_500, Currency::Nok));
+
+    let payment = app.paid_at(STICKER, &by_kari).await;
+    assert!(payment.token.len() >= 32, "an unguessable token: {payment:?}");
+    assert_eq!(payment.status, SaleStatus::AwaitingCustomer);
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok));
+    assert_eq!(payment.sticker, STICKER);
+    assert_eq!(payment.phone.as_deref(), Some(kari_masked().as_str()), "the number, masked");
+    assert_eq!(payment.redirect_url, None, "a push payment opens nothing");
+
+    // The amount is taken: the sticker shows nothing, and the next customer has nothing to pay.
+    assert_eq!(app.sticker(STICKER).await.presented, None);
+    app.refused_at(STICKER, &json!({ "phoneNumber": OLA_TYPED }), StatusCode::CONFLICT, "nothing-to-pay")
+        .await;
+    let records = app.sim().payment_records();
+    assert_eq!(records.len(), 1, "one payment at the platform: {records:#?}");
+    assert_eq!((records[0].user_flow, records[0].amount.value), (UserFlow::PushMessage, 4_500));
+
+    let read = app.landing_payment(&payment.token).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    assert_eq!(read.json::<LandingPayment>(), payment, "the page reads the same payment back");
+    let mut landing_events = app.landing_events(&payment.token).await;
+
+    // The till follows the same sale.
+    let at_till = till_events.until_sale_is(&records[0].reference, SaleStatus::AwaitingCustomer).await;
+    let sale = at_till.last().unwrap().sale();
+    assert_eq!((sale.flow, sale.amount), (Flow::Sticker, Money::new(4_500, Currency::Nok)));
+    assert!(app.on_phone(CUSTOMER, &sale.reference).await, "the request is on Kari's phone");
+    assert!(!app.on_phone(OLA, &sale.reference).await, "and on nobody else's");
+
+    app.approve_on_phone(CUSTOMER, &sale.reference).await;
+    let statuses = landing_events.until_landing_is(SaleStatus::Captured).await;
+    assert!(!statuses.contains(&SaleStatus::Declined), "{statuses:?}");
+    till_events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    let read = app.landing_payment(&payment.token).await.json::<LandingPayment>();
+    assert_eq!(read.status, SaleStatus::Captured);
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 4_500);
+
+    // Nothing the customer's browser got holds the number itself.
+    let seen = app.seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|text| !text.contains("91234567")), "the number leaked: {seen:#?}");
+}
+
+#[tokio::test]
+async fn opening_the_app_from_the_sticker_page_comes_back_to_the_page_with_the_payment_token() {
+    let app = spawn_app().await;
+    let mut till_events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.present(4_500).await;
+
+    let payment = app.paid_at(STICKER, &json!({})).await;
+    assert_eq!(payment.status, SaleStatus::AwaitingCustomer);
+    assert_eq!(payment.phone, None);
+    let redirect = payment.redirect_url.clone().expect("an app switch says where to send the browser");
+    let records = app.sim().payment_records();
+    assert_eq!((records.len(), records[0].user_flow), (1, UserFlow::WebRedirect), "{records:#?}");
+    assert_eq!(app.sticker(STICKER).await.presented, None, "the amount is taken");
+
+    // Kari approves in the app, which then sends her back where the platform was told to.
+    let app_switch =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let approved = app_switch
+        .post(&redirect)
+        .form(&[("action", "approve"), ("customer", CUSTOMER)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER, "the app switches back");
+    let back = approved.headers()[header::LOCATION].to_str().unwrap();
+    assert_eq!(back, format!("{}/q/{STICKER}?payment={}", app.base, payment.token), "the returnUrl it got");
+
+    let reference = records[0].reference.clone();
+    let seen = till_events.until_sale_is(&reference, SaleStatus::Captured).await;
+    assert_eq!(seen.last().unwrap().sale().flow, Flow::AppSwitch);
+    let read = app.landing_payment(&payment.token).await.json::<LandingPayment>();
+    assert_eq!((read.status, read.redirect_url), (SaleStatus::Captured, None));
+}
+
+#[tokio::test]
+async fn an_open_amount_sticker_takes_any_amount_within_its_bounds_from_several_customers_at_once() {
+    let app = spawn_app().await;
+    let sticker = app.sticker(DONATIONS).await;
+    assert_eq!(sticker.presented, None);
+    let open = sticker.open.expect("an open-amount sticker shows its bounds");
+    assert_eq!((open.min, open.max), (Money::new(1_000, Currency::Nok), Money::new(100_000, Currency::Nok)));
+
+    for value in [999, 100_001] {
+        let sentence = app
+            .refused_at(
+                DONATIONS,
+                &json!({ "amount": nok(value) }),
+                StatusCode::BAD_REQUEST,
+                "amount-outside-bounds",
+            )
+            .await;
+        assert!(sentence.contains("10.00") && sentence.contains("1000.00"), "{value}: {sentence}");
+    }
+    app.refused_at(DONATIONS, &json!({ "phoneNumber": KARI_TYPED }), StatusCode::CONFLICT, "nothing-to-pay")
+        .await;
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+
+    let by_kari = json!({ "amount": nok(2_000), "phoneNumber": KARI_TYPED });
+    let by_ola = json!({ "amount": nok(3_500), "phoneNumber": OLA_TYPED });
+    let (kari, ola) = tokio::join!(app.paid_at(DONATIONS, &by_kari), app.paid_at(DONATIONS, &by_ola));
+    assert_ne!(kari.token, ola.token);
+    for (payment, value) in [(&kari, 2_000), (&ola, 3_500)] {
+        assert_eq!(payment.amount, Money::new(value, Currency::Nok));
+        let read = app.landing_payment(&payment.token).await.json::<LandingPayment>();
+        assert_eq!(read.status, SaleStatus::AwaitingCustomer, "both are in progress at once: {read:?}");
+    }
+    let kari_reference = app.reference_of_amount(2_000);
+    let ola_reference = app.reference_of_amount(3_500);
+    assert!(app.on_phone(CUSTOMER, &kari_reference).await && !app.on_phone(CUSTOMER, &ola_reference).await);
+    assert!(app.on_phone(OLA, &ola_reference).await && !app.on_phone(OLA, &kari_reference).await);
+
+    let mut events = app.landing_events(&kari.token).await;
+    app.approve_on_phone(CUSTOMER, &kari_reference).await;
+    events.until_landing_is(SaleStatus::Authorized).await;
+    let read = app.landing_payment(&ola.token).await.json::<LandingPayment>();
+    assert_eq!(read.status, SaleStatus::AwaitingCustomer, "Ola's payment is his own");
+}
+
+#[tokio::test]
+async fn a_payment_at_an_open_amount_sticker_is_captured_once_the_customer_approves() {
+    let app = spawn_app().await;
+    let payment = app.paid_at(DONATIONS, &json!({ "amount": nok(2_000), "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&payment.token).await;
+    let reference = app.reference_of_amount(2_000);
+    app.approve_on_phone(CUSTOMER, &reference).await;
+    events.until_landing_is(SaleStatus::Captured).await;
+    assert_eq!(app.platform_payment(&reference).aggregate.captured_amount.value, 2_000);
+}
+
+#[tokio::test]
+async fn a_number_no_payment_can_reach_is_refused_at_the_sticker_and_takes_nothing_the_till_presented() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let cases = [
+        ("too short", "912 34 56", PhoneError::TooShort),
+        ("letters", "912 3A 567", PhoneError::NotDigits),
+        ("a Swedish number", "+46 70 123 45 67", PhoneError::UnknownCountry),
+        ("a Norwegian landline", "22222222", PhoneError::NotMobile),
+    ];
+    for (what, typed, error) in cases {
+        let sentence = app
+            .refused_at(
+                STICKER,
+                &json!({ "phoneNumber": typed }),
+                StatusCode::BAD_REQUEST,
+                "bad-phone-number",
+            )
+            .await;
+        assert_eq!(sentence, error.to_string(), "{what}: the customer is told why");
+        assert!(app.sim().payment_records().is_empty(), "{what}: nothing reached the platform");
+        let presented = app.sticker(STICKER).await.presented;
+        assert_eq!(
+            presented.map(|p| p.amount),
+            Some(Money::new(4_500, Currency::Nok)),
+            "{what}: nothing taken"
+        );
+    }
+    assert_eq!(app.snapshot().await.sale, None, "no sale was recorded");
+    // The right number still pays it.
+    app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+}
+
+#[tokio::test]
+async fn a_payment_the_platform_refuses_leaves_what_the_till_presented_for_the_next_customer() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    // A well-formed Norwegian mobile number that has no account: the platform refuses it (7010).
+    let answer = app.pay_at(STICKER, &json!({ "phoneNumber": "400 00 000" })).await;
+    let refused = if answer.status == StatusCode::CREATED {
+        answer.json::<LandingPayment>().status == SaleStatus::Failed
+    } else {
+        answer.status.is_client_error() || answer.status.is_server_error()
+    };
+    assert!(refused, "the customer is told it did not work: {} {}", answer.status, answer.body);
+    assert!(app.sim().payment_records().is_empty(), "the platform holds no payment");
+    let presented = app.sticker(STICKER).await.presented;
+    assert_eq!(
+        presented.map(|p| p.amount),
+        Some(Money::new(4_500, Currency::Nok)),
+        "the amount is still there"
+    );
+    let payment = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok), "and the next customer pays it");
+}
+
+#[tokio::test]
+async fn a_fourth_request_to_one_number_within_ten_minutes_is_refused_and_takes_nothing() {
+    let app = spawn_app().await;
+    for value in [1_000, 1_100, 1_200] {
+        app.paid_at(DONATIONS, &json!({ "amount": nok(value), "phoneNumber": KARI_TYPED })).await;
+    }
+    // However it is typed, it is the same number.
+    let fourth = json!({ "amount": nok(1_300), "phoneNumber": "+47 91 23 45 67" });
+    let sentence =
+        app.refused_at(DONATIONS, &fourth, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    assert!(
+        sentence.contains("Try again in") && sentence.ends_with('.'),
+        "a sentence saying when: {sentence}"
+    );
+    assert_eq!(app.sim().payment_records().len(), 3, "the fourth reached nobody's phone");
+
+    // Refused before anything is taken: what the till presents stays for the next customer.
+    app.present(4_500).await;
+    app.refused_at(
+        STICKER,
+        &json!({ "phoneNumber": KARI_TYPED }),
+        StatusCode::TOO_MANY_REQUESTS,
+        "too-many-requests",
+    )
+    .await;
+    let presented = app.sticker(STICKER).await.presented;
+    assert_eq!(presented.map(|p| p.amount), Some(Money::new(4_500, Currency::Nok)), "nothing was taken");
+    let ola = app.paid_at(STICKER, &json!({ "phoneNumber": OLA_TYPED })).await;
+    assert_eq!(ola.amount, Money::new(4_500, Currency::Nok), "another number pays it");
+}
+
+#[tokio::test]
+async fn a_customer_at_a_checkout_busy_with_another_sale_is_told_to_wait_and_the_presented_amount_stays() {
+    let app = spawn_app().await;
+    let other = app.start_sale(9_900).await;
+    app.present(4_500).await;
+
+    let sentence = app
+        .refused_at(STICKER, &json!({ "phoneNumber": KARI_TYPED }), StatusCode::CONFLICT, "checkout-busy")
+        .await;
+    assert!(!sentence.contains(&other.reference), "the customer is not shown the till's sale: {sentence}");
+    let presented = app.sticker(STICKER).await.presented;
+    assert_eq!(
+        presented.map(|p| p.amount),
+        Some(Money::new(4_500, Currency::Nok)),
+        "the amount is still there"
+    );
+    assert_eq!(app.sim().payment_records().len(), 1, "only the till's own sale reached the platform");
+    assert_eq!(app.snapshot().await.sale.map(|s| s.reference), Some(other.reference.clone()));
+
+    // Once the till is free, the customer pays it.
+    assert_eq!(app.cancel(&other.reference).await.status, StatusCode::OK);
+    let payment = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok));
+}
+
+#[tokio::test]
+async fn an_unknown_sticker_or_a_made_up_payment_token_is_not_found() {
+    let app = spawn_app().await;
+    let unknown = app.send(browser().get(format!("{}/api/stickers/no-such-sticker", app.base))).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    assert_eq!(unknown.problem().code.as_deref(), Some("unknown-sticker"));
+    app.refused_at(
+        "no-such-sticker",
+        &json!({ "phoneNumber": KARI_TYPED }),
+        StatusCode::NOT_FOUND,
+        "unknown-sticker",
+    )
+    .await;
+
+    let made_up = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    for path in [format!("/api/payments/{made_up}"), format!("/api/payments/{made_up}/events")] {
+        let answer = app.send(browser().get(format!("{}{path}", app.base))).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.body);
+        assert_eq!(answer.problem().code.as_deref(), Some("unknown-payment"), "{path}");
+    }
+    assert!(app.sim().payment_records().is_empty());
+}

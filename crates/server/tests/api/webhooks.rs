@@ -1,0 +1,280 @@
+//! Webhooks as the platform really delivers them, faults included: none at all (the till still
+//! learns everything by polling), each twice and pairs the wrong way round (state only moves
+//! forward, the money is taken once), and a genuine delivery replayed byte for byte later
+//! (accepted and harmless). `/metrics` counts what was accepted and what was refused.
+//!
+//! To see the platform's own deliveries, the server's public URL is a recording relay in the test:
+//! the simulator delivers to it, it passes each delivery on unchanged and keeps a copy.
+
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
+use axum::extract::State as AxumState;
+use kasse_sim::FaultKnobs;
+use kasse_vipps::epayment::PaymentEventName;
+use tokio::sync::mpsc;
+
+use super::operations::metric;
+use super::*;
+
+/// How long polling alone may take: the first poll 5 s after the create, then every 2 s.
+const POLLING_PATIENCE: Duration = Duration::from_secs(30);
+
+/// One delivery the platform made, exactly as it came, and what the server answered.
+#[derive(Debug, Clone)]
+struct Delivery {
+    headers: HeaderMap,
+    body: Bytes,
+    status: StatusCode,
+}
+
+impl Delivery {
+    /// The payment event it carries.
+    fn event(&self) -> WebhookEvent {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not a payment event ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+}
+
+/// The relay: where the server really is, and where copies go.
+struct Relay {
+    server: OnceLock<String>,
+    http: reqwest::Client,
+    copies: mpsc::UnboundedSender<Delivery>,
+}
+
+async fn relay(AxumState(relay): AxumState<Arc<Relay>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(server) = relay.server.get() else { return StatusCode::SERVICE_UNAVAILABLE };
+    let mut passed_on = headers.clone();
+    passed_on.remove(header::HOST);
+    passed_on.remove(header::CONTENT_LENGTH);
+    let answer = relay
+        .http
+        .post(format!("{server}/webhooks/vipps"))
+        .headers(passed_on)
+        .body(body.clone())
+        .send()
+        .await;
+    let status = answer.map_or(StatusCode::BAD_GATEWAY, |a| a.status());
+    let _ = relay.copies.send(Delivery { headers, body, status });
+    status
+}
+
+/// A server whose public URL is a recording relay; the copies of what the platform delivers.
+async fn spawn_app_behind_relay() -> (TestApp, mpsc::UnboundedReceiver<Delivery>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let (copies, received) = mpsc::unbounded_channel();
+    let state = Arc::new(Relay { server: OnceLock::new(), http: browser(), copies });
+    let router = axum::Router::new()
+        .route("/webhooks/vipps", axum::routing::post(relay))
+        .with_state(Arc::clone(&state));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = spawn_app_with(|config| config.public_url = Some(public)).await;
+    state.server.set(app.base.clone()).unwrap();
+    (app, received)
+}
+
+/// The next delivery the platform made, whatever it is.
+async fn next_delivery(deliveries: &mut mpsc::UnboundedReceiver<Delivery>) -> Delivery {
+    let next = tokio::time::timeout(PATIENCE, deliveries.recv()).await;
+    next.ok().flatten().unwrap_or_else(|| panic!("no webhook delivery within {PATIENCE:?}"))
+}
+
+/// Deliveries until one of `reference` carries `name`; all of them, that one last.
+async fn deliveries_until(
+    deliveries: &mut mpsc::UnboundedReceiver<Delivery>,
+    reference: &str,
+    name: PaymentEventName,
+) -> Vec<Delivery> {
+    let mut all = Vec::new();
+    loop {
+        let delivery = next_delivery(deliveries).await;
+        let event = delivery.event();
+        all.push(delivery);
+        if event.reference == reference && event.name == name {
+            return all;
+        }
+    }
+}
+
+/// Where a status stands on the way to the money: it may only grow.
+fn progress(status: SaleStatus) -> u8 {
+    match status {
+        SaleStatus::Creating => 0,
+        SaleStatus::AwaitingCustomer => 1,
+        SaleStatus::Authorized => 2,
+        _ => 3,
+    }
+}
+
+/// The statuses `events` show for `reference`, checked never to go backwards.
+fn forward_only(events: &[SseEvent], reference: &str) -> Vec<SaleStatus> {
+    let shown: Vec<SaleStatus> = events
+        .iter()
+        .filter_map(SseEvent::sale_if_any)
+        .filter(|sale| sale.reference == reference)
+        .map(|sale| sale.status)
+        .collect();
+    assert!(
+        shown.windows(2).all(|w| progress(w[0]) <= progress(w[1])),
+        "the till showed {reference} going backwards: {shown:?}"
+    );
+    shown
+}
+
+impl TestApp {
+    /// `/metrics`, read whole.
+    async fn metrics_text(&self) -> String {
+        let answer = self.get("/metrics").await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
+    /// `kasse_webhooks_total` for `outcome`, 0 while there was none.
+    async fn webhooks_counted(&self, outcome: &str) -> i64 {
+        let text = self.metrics_text().await;
+        metric(&text, &format!("kasse_webhooks_total{{outcome=\"{outcome}\"}}")).unwrap_or(0)
+    }
+
+    /// Sends a delivery straight to the server's webhook endpoint with exactly these headers.
+    async fn deliver_as_is(&self, headers: &HeaderMap, body: &[u8]) -> Answer {
+        let mut headers = headers.clone();
+        headers.remove(header::HOST);
+        headers.remove(header::CONTENT_LENGTH);
+        let request =
+            self.http.post(format!("{}/webhooks/vipps", self.base)).headers(headers).body(body.to_vec());
+        self.send(request).await
+    }
+
+    /// A QR sale of `value` øre, approved, until the till shows it captured: the events read.
+    async fn paid_qr_sale(&self, events: &mut EventStream, value: i64) -> (Sale, Vec<SseEvent>) {
+        let sale = self.start_sale(value).await;
+        self.approve(&sale).await;
+        let seen = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+        (sale, seen)
+    }
+}
+
+#[tokio::test]
+async fn the_till_learns_a_sale_is_captured_by_polling_when_the_platform_delivers_no_webhook_at_all() {
+    let app = spawn_app().await;
+    app.sim().set_faults(FaultKnobs { drop_webhook_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(12_350).await;
+    app.approve(&sale).await;
+
+    let mut seen = Vec::new();
+    let captured = tokio::time::timeout(POLLING_PATIENCE, async {
+        loop {
+            let event = events.read_event().await;
+            let done = event
+                .sale_if_any()
+                .is_some_and(|s| s.reference == sale.reference && s.status == SaleStatus::Captured);
+            seen.push(event);
+            if done {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(captured.is_ok(), "the till never showed the sale captured; it showed {seen:#?}");
+    forward_only(&seen, &sale.reference);
+    assert!(
+        app.sim().webhook_attempts().is_empty(),
+        "the platform delivered nothing: {:#?}",
+        app.sim().webhook_attempts()
+    );
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 12_350);
+    let received = app.received(&sale.reference);
+    assert_eq!(writes(&received, "capture").len(), 1, "captured once: {received:#?}");
+    assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::Captured);
+}
+
+#[tokio::test]
+async fn duplicated_and_reordered_webhooks_take_the_money_once_and_the_till_never_goes_backwards() {
+    let (app, mut deliveries) = spawn_app_behind_relay().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.sim()
+        .set_faults(FaultKnobs {
+            duplicate_webhook_rate: 1.0,
+            reorder_webhooks: true,
+            ..FaultKnobs::default()
+        })
+        .unwrap();
+
+    let (sale, mut seen) = app.paid_qr_sale(&mut events, 12_350).await;
+
+    // Each event twice, and the approval before the creation it follows.
+    let delivered = deliveries_until(&mut deliveries, &sale.reference, PaymentEventName::Created).await;
+    let names: Vec<PaymentEventName> = delivered.iter().map(|d| d.event().name).collect();
+    assert_eq!(names[..2], [PaymentEventName::Authorized, PaymentEventName::Authorized], "{names:?}");
+    let last = deliveries_until(&mut deliveries, &sale.reference, PaymentEventName::Created).await;
+    assert_eq!(last.len(), 1, "the creation came twice, after the approval: {names:?}");
+    assert!(
+        delivered.iter().chain(&last).all(|d| d.status == StatusCode::OK),
+        "every delivery was acknowledged"
+    );
+
+    // The held-back capture event is let go, twice.
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    for _ in 0..2 {
+        let captured = deliveries_until(&mut deliveries, &sale.reference, PaymentEventName::Captured).await;
+        assert_eq!(captured.last().unwrap().status, StatusCode::OK);
+    }
+
+    // Deliveries are processed in the order they arrive: once a later sale's have been acted on,
+    // all of the first sale's have been.
+    let (next, later) = app.paid_qr_sale(&mut events, 3_000).await;
+    seen.extend(later);
+    let shown = forward_only(&seen, &sale.reference);
+    assert_eq!(shown.last(), Some(&SaleStatus::Captured), "{shown:?}");
+    assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::Captured);
+    let received = app.received(&sale.reference);
+    assert_eq!(writes(&received, "capture").len(), 1, "one capture reached the platform: {received:#?}");
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 12_350);
+    assert_eq!(writes(&app.received(&next.reference), "capture").len(), 1);
+}
+
+#[tokio::test]
+async fn a_genuine_delivery_replayed_byte_for_byte_is_accepted_and_changes_nothing_and_metrics_count_both_kinds()
+ {
+    let (app, mut deliveries) = spawn_app_behind_relay().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let (sale, _) = app.paid_qr_sale(&mut events, 12_350).await;
+    let delivered = deliveries_until(&mut deliveries, &sale.reference, PaymentEventName::Authorized).await;
+    let genuine = delivered.last().unwrap().clone();
+    assert_eq!(genuine.status, StatusCode::OK, "the genuine delivery was accepted");
+    assert!(app.webhooks_counted("accepted").await >= 1, "{}", app.metrics_text().await);
+
+    // A forgery: the genuine headers on a changed body.
+    let refused_before = app.webhooks_counted("refused").await;
+    let mut forged = genuine.event();
+    forged.amount.value = 1;
+    let forged = serde_json::to_vec(&forged).unwrap();
+    let answer = app.deliver_as_is(&genuine.headers, &forged).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    assert_eq!(
+        app.webhooks_counted("refused").await,
+        refused_before + 1,
+        "the forgery is counted as refused"
+    );
+
+    // The genuine delivery again, exactly as it came, well within the skew window.
+    let accepted_before = app.webhooks_counted("accepted").await;
+    let answer = app.deliver_as_is(&genuine.headers, &genuine.body).await;
+    assert_eq!(answer.status, StatusCode::OK, "a replay is acknowledged: {}", answer.body);
+    assert!(app.webhooks_counted("accepted").await > accepted_before, "and counted as accepted");
+    assert_eq!(app.webhooks_counted("refused").await, refused_before + 1, "and not as refused");
+
+    // Once a later sale has been acted on, so has the replay: it told the till nothing.
+    let (next, later) = app.paid_qr_sale(&mut events, 3_000).await;
+    assert!(
+        later.iter().all(|e| e.sale().reference == next.reference),
+        "the replay and the forgery told the till nothing: {later:#?}"
+    );
+    assert_eq!(app.sale(&sale.reference).await.captured, Money::new(12_350, Currency::Nok));
+    let received = app.received(&sale.reference);
+    assert_eq!(writes(&received, "capture").len(), 1, "no second capture: {received:#?}");
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 12_350);
+}

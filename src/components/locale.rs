@@ -1,0 +1,64 @@
+//! The language the app speaks: chosen once from the browser's preferences, changeable with a
+//! switcher, remembered on this device.
+
+use leptos::prelude::*;
+
+use crate::i18n::{Locale, common};
+
+const STORAGE_KEY: &str = "kasse.locale";
+
+fn stored() -> Option<Locale> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    Locale::from_tag(&storage.get_item(STORAGE_KEY).ok()??)
+}
+
+fn browser_preference() -> Locale {
+    let tags: Vec<String> = web_sys::window()
+        .map(|w| w.navigator().languages().iter().filter_map(|v| v.as_string()).collect())
+        .unwrap_or_default();
+    Locale::preferred(tags.iter().map(String::as_str))
+}
+
+/// Puts the app's language in context for every page (call once, at the top).
+pub fn provide_locale() -> RwSignal<Locale> {
+    let locale = RwSignal::new(stored().unwrap_or_else(browser_preference));
+    // The document says which language it is in, for screen readers and hyphenation.
+    Effect::new(move |_| {
+        let tag = locale.get().tag();
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", tag);
+        }
+    });
+    provide_context(locale);
+    locale
+}
+
+/// The app's language.
+pub fn use_locale() -> RwSignal<Locale> {
+    use_context::<RwSignal<Locale>>().unwrap_or_else(|| RwSignal::new(Locale::default()))
+}
+
+/// A language switcher; the choice is remembered on this device.
+#[component]
+pub fn LanguageSwitcher() -> impl IntoView {
+    let locale = use_locale();
+    let choose = move |event: leptos::ev::Event| {
+        if let Some(chosen) = Locale::from_tag(&event_target_value(&event)) {
+            locale.set(chosen);
+            if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                let _ = storage.set_item(STORAGE_KEY, chosen.tag());
+            }
+        }
+    };
+    view! {
+        <label class="language">
+            <span class="visually-hidden">{move || common::language(locale.get())}</span>
+            <select id="language" on:change=choose prop:value=move || locale.get().tag()>
+                {Locale::ALL
+                    .into_iter()
+                    .map(|l| view! { <option value=l.tag()>{l.name()}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}

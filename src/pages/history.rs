@@ -1,0 +1,320 @@
+//! `/till/history`: today's sales (since this browser's local midnight), filtered by status and
+//! flow, with totals per status and currency, each linking to its detail page.
+//!
+//! Also home to what the till's own pages share: the navigation bar and the browser's clock.
+
+use kasse_api::{Flow, History, Money, Role, Sale, Total};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::api;
+use crate::components::locale::{LanguageSwitcher, use_locale};
+use crate::i18n::{Locale, common, history as texts, till};
+use crate::state::history::{self, HistoryFilter, STATUS_CHOICES};
+use crate::state::money::format_money;
+use crate::state::till::Failure;
+
+/// Milliseconds since the epoch on this browser's clock.
+pub(crate) fn now_ms() -> i64 {
+    // Milliseconds since the epoch fit an i64 (and an f64 exactly) for the next 280 000 years.
+    #[allow(clippy::cast_possible_truncation, reason = "a whole number of milliseconds")]
+    let now = js_sys::Date::now() as i64;
+    now
+}
+
+/// The browser's offset from UTC at `at_ms`, in minutes east (Oslo in summer: 120).
+pub(crate) fn offset_minutes_at(at_ms: i64) -> i32 {
+    #[allow(clippy::cast_precision_loss, reason = "epoch milliseconds are exact in an f64")]
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    // Minutes, at most ±14 hours.
+    #[allow(clippy::cast_possible_truncation, reason = "a whole number of minutes within ±840")]
+    let offset = -(date.get_timezone_offset() as i32);
+    offset
+}
+
+/// The till pages' top bar: links between the sale screen and history, and the language
+/// switcher. `current` is the path of the page open (marked for screen readers), or empty.
+#[component]
+pub fn TillNav(
+    /// The open page's path (`/till`, `/till/history`), or empty when neither is open.
+    current: &'static str,
+) -> impl IntoView {
+    let locale = use_locale();
+    let mark = move |path: &'static str| (current == path).then_some("page");
+    view! {
+        <header class="page-bar">
+            <nav class="tabs till-nav" aria-label=move || texts::nav_label(locale.get())>
+                <a href="/till" id="nav-sale" aria-current=mark("/till")>
+                    {move || texts::nav_sale(locale.get())}
+                </a>
+                <a href="/till/history" id="nav-history" aria-current=mark("/till/history")>
+                    {move || texts::nav_history(locale.get())}
+                </a>
+            </nav>
+            <LanguageSwitcher/>
+        </header>
+    }
+}
+
+/// What a page shows when its till cannot be read: the server's sentence, or that it did not
+/// answer.
+#[component]
+pub fn CannotOpen(
+    /// Why.
+    failure: Failure,
+    /// The page's own heading for it.
+    heading: fn(Locale) -> &'static str,
+) -> impl IntoView {
+    let locale = use_locale();
+    let sentence = move || match &failure {
+        Failure::Refused(problem) => problem.sentence().to_owned(),
+        Failure::NoAnswer => common::no_answer(locale.get()).to_owned(),
+    };
+    view! {
+        <main class="page narrow">
+            <h1>{move || heading(locale.get())}</h1>
+            <p>{sentence}</p>
+            <p><a href="/till">{move || common::to_till(locale.get())}</a></p>
+        </main>
+    }
+}
+
+/// The history page: for a paired till; a display is sent to its own screen, an unpaired
+/// browser to pairing.
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    let locale = use_locale();
+    let session = LocalResource::new(api::session);
+    view! {
+        <Suspense fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(session) if session.role == Role::Till => {
+                        view! { <HistoryView till_id=session.till.id/> }.into_any()
+                    }
+                    Ok(session) => view! { <Redirect path=format!("/display/{}", session.till.id)/> }.into_any(),
+                    Err(Failure::Refused(problem)) if problem.status == 401 => {
+                        view! { <Redirect path="/pair"/> }.into_any()
+                    }
+                    Err(failure) => view! { <CannotOpen failure heading=texts::cannot_load/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Today's sales of `till_id`, as filtered.
+#[component]
+fn HistoryView(till_id: String) -> impl IntoView {
+    let locale = use_locale();
+    let filter = RwSignal::new(HistoryFilter::default());
+    let till_id = StoredValue::new(till_id);
+    let loaded = LocalResource::new(move || {
+        // Today, as this browser's clock has it: asked anew each time, so it turns at midnight.
+        let query = filter.get().query(history::local_midnight_ms(now_ms(), offset_minutes_at));
+        let till_id = till_id.get_value();
+        async move { api::history(&till_id, &query).await }
+    });
+    let choose_status = move |event: leptos::ev::Event| {
+        filter.update(|f| *f = f.with_status_choice(&event_target_value(&event)));
+    };
+    let choose_flow = move |event: leptos::ev::Event| {
+        filter.update(|f| *f = f.with_flow_choice(&event_target_value(&event)));
+    };
+
+    view! {
+        <main class="page history">
+            <TillNav current="/till/history"/>
+            <h1>{move || texts::heading(locale.get())}</h1>
+            <div class="filters" role="group" aria-labelledby="filters-label">
+                <span id="filters-label" class="filters-label">{move || texts::filters(locale.get())}</span>
+                <div class="field">
+                    <label for="filter-status">{move || texts::filter_status(locale.get())}</label>
+                    <select id="filter-status" on:change=choose_status prop:value=move || filter.get().status_choice()>
+                        <option value="">{move || texts::any_status(locale.get())}</option>
+                        {STATUS_CHOICES
+                            .into_iter()
+                            .map(|status| {
+                                view! {
+                                    <option value=status.as_str()>{move || till::headline(status, locale.get())}</option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="filter-flow">{move || texts::filter_flow(locale.get())}</label>
+                    <select id="filter-flow" on:change=choose_flow prop:value=move || filter.get().flow_choice()>
+                        <option value="">{move || texts::any_flow(locale.get())}</option>
+                        {Flow::ALL
+                            .into_iter()
+                            .map(|flow| {
+                                view! { <option value=flow.as_str()>{move || texts::flow(flow, locale.get())}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </div>
+                <button type="button" class="secondary refresh" id="refresh" on:click=move |_| loaded.refetch()>
+                    {move || texts::refresh(locale.get())}
+                </button>
+            </div>
+            <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Ok(history) => {
+                            let filtered = !filter.get_untracked().is_everything();
+                            view! { <Sales history filtered/> }.into_any()
+                        }
+                        Err(failure) => {
+                            let sentence = match failure {
+                                Failure::Refused(problem) => problem.sentence().to_owned(),
+                                Failure::NoAnswer => common::no_answer(locale.get_untracked()).to_owned(),
+                            };
+                            view! {
+                                <div class="notice" role="alert">
+                                    <p>{move || texts::cannot_load(locale.get())}</p>
+                                    <p>{sentence}</p>
+                                </div>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+/// The sales table and the totals.
+#[component]
+fn Sales(history: History, filtered: bool) -> impl IntoView {
+    let locale = use_locale();
+    let History { sales, totals } = history;
+    if sales.is_empty() {
+        let empty =
+            move || if filtered { texts::no_match(locale.get()) } else { texts::no_sales(locale.get()) };
+        return view! { <p class="empty" id="no-sales">{empty}</p> }.into_any();
+    }
+    let rows = move || {
+        let locale = locale.get();
+        sales.iter().map(|sale| row(sale, locale)).collect_view()
+    };
+    view! {
+        <div class="table-scroll" role="region" aria-labelledby="sales-caption" tabindex="0">
+            <table class="sales" id="sales">
+                <caption id="sales-caption">{move || texts::caption(locale.get())}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">{move || texts::col_time(locale.get())}</th>
+                        <th scope="col" class="num">{move || texts::col_amount(locale.get())}</th>
+                        <th scope="col">{move || texts::col_flow(locale.get())}</th>
+                        <th scope="col">{move || texts::col_customer(locale.get())}</th>
+                        <th scope="col">{move || texts::col_status(locale.get())}</th>
+                        <th scope="col">
+                            <span class="visually-hidden">{move || texts::col_details(locale.get())}</span>
+                        </th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <Totals totals/>
+    }
+    .into_any()
+}
+
+/// One sale's row.
+fn row(sale: &Sale, locale: Locale) -> impl IntoView + use<> {
+    let time = history::clock(sale.created_at_ms, offset_minutes_at(sale.created_at_ms), locale);
+    let amount = format_money(sale.amount, locale);
+    let context = format!(", {time}, {amount}");
+    let customer = sale.customer.clone();
+    let known = customer.is_some();
+    let customer = customer.unwrap_or_else(|| texts::no_customer(locale).to_owned());
+    view! {
+        <tr data-reference=sale.reference.clone() data-status=sale.status.as_str()>
+            <th scope="row"><time>{time}</time></th>
+            <td class="num">{amount}</td>
+            <td>{texts::flow(sale.flow, locale)}</td>
+            <td class:muted=!known>{customer}</td>
+            <td class="status" data-tone=tone_name(sale.status)>{till::headline(sale.status, locale)}</td>
+            <td>
+                <a class="details-link" href=format!("/till/sales/{}", sale.reference)>
+                    {texts::details(locale)}
+                    <span class="visually-hidden">{context}</span>
+                </a>
+            </td>
+        </tr>
+    }
+}
+
+/// How a status should look in a list: taken, not taken, or still open.
+pub(crate) const fn tone_name(status: kasse_api::SaleStatus) -> &'static str {
+    use kasse_api::SaleStatus;
+    match status {
+        SaleStatus::Captured | SaleStatus::Authorized => "success",
+        SaleStatus::Declined | SaleStatus::Expired | SaleStatus::Cancelled | SaleStatus::Failed => "failure",
+        SaleStatus::Refunded
+        | SaleStatus::Creating
+        | SaleStatus::AwaitingCustomer
+        | SaleStatus::Cancelling => "waiting",
+    }
+}
+
+/// The totals per status and currency, and what was taken after refunds.
+#[component]
+fn Totals(totals: Vec<Total>) -> impl IntoView {
+    let locale = use_locale();
+    let net = history::net_taken(&totals);
+    let totals = history::ordered_totals(&totals);
+    let net_line = move || {
+        let locale = locale.get();
+        let amounts: Vec<String> = net.iter().map(|m| format_money(*m, locale)).collect();
+        (!amounts.is_empty()).then(|| {
+            view! {
+                <p class="net" id="net-taken">
+                    {texts::net_taken(locale)} " " <strong>{amounts.join(" · ")}</strong>
+                </p>
+            }
+        })
+    };
+    let rows = move || {
+        let locale = locale.get();
+        totals
+            .iter()
+            .map(|total| {
+                let money = |value| format_money(Money::new(value, total.currency), locale);
+                view! {
+                    <tr data-status=total.status.as_str() data-currency=total.currency.code()>
+                        <th scope="row">{till::headline(total.status, locale)}</th>
+                        <td class="num">{total.count}</td>
+                        <td class="num">{money(total.amount)}</td>
+                        <td class="num" data-total="captured">{money(total.captured)}</td>
+                        <td class="num" data-total="refunded">{money(total.refunded)}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="totals" aria-labelledby="totals-heading">
+            <h2 id="totals-heading">{move || texts::totals(locale.get())}</h2>
+            {net_line}
+            <div class="table-scroll" role="region" aria-labelledby="totals-caption" tabindex="0">
+                <table class="sales" id="totals">
+                    <caption id="totals-caption">{move || texts::totals_caption(locale.get())}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{move || texts::col_status(locale.get())}</th>
+                            <th scope="col" class="num">{move || texts::col_count(locale.get())}</th>
+                            <th scope="col" class="num">{move || texts::col_asked(locale.get())}</th>
+                            <th scope="col" class="num">{move || texts::col_taken(locale.get())}</th>
+                            <th scope="col" class="num">{move || texts::col_refunded(locale.get())}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

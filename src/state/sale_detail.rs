@@ -1,0 +1,365 @@
+//! The sale detail page's logic: what the cashier can still do with a sale (take all or part of a
+//! reservation, release the rest, refund), checking the amounts they type, and keeping the sale
+//! and its platform log as the server has them, live.
+//!
+//! As on the till, the sale is never guessed: it changes only from a request's answer, a live
+//! event, or a fresh read. A request without an answer makes the page say so and read again.
+
+use kasse_api::{Money, Sale, SaleEvent, SaleStatus, TillEvent};
+
+pub use super::money::{AmountMistake, parse_amount};
+use super::till::{Connection, Failure};
+
+/// An action the cashier can take on the sale page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Take everything still reserved.
+    CaptureAll,
+    /// Take the amount typed in the "take part" field.
+    CapturePart,
+    /// Release what is reserved and not taken.
+    Release,
+    /// Give back the amount typed in the refund field (everything left when empty).
+    Refund,
+    /// Ask the platform now.
+    CheckAgain,
+}
+
+/// A request the page should send, made from an action the cashier took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Capture this much, or everything reserved when `None`.
+    Capture(Option<Money>),
+    /// Cancel: release what is not captured.
+    Release,
+    /// Refund this much.
+    Refund(Money),
+    /// Reconcile with the platform.
+    Reconcile,
+}
+
+/// The sale detail page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleDetail {
+    /// The sale as the server has it.
+    pub sale: Sale,
+    /// Its event log at the platform, oldest first; `None` while it cannot be read.
+    pub log: Option<Vec<SaleEvent>>,
+    /// The action whose request is on its way: no other can start meanwhile.
+    pub pending: Option<Action>,
+    /// A request got no answer: the sale is being read again.
+    pub unsure: bool,
+    /// The server's sentence about the last refusal.
+    pub notice: Option<String>,
+    /// What is typed in the "take part" field.
+    pub part: String,
+    /// Why the "take part" amount cannot be used.
+    pub part_mistake: Option<AmountMistake>,
+    /// What is typed in the refund field.
+    pub refund: String,
+    /// Why the refund amount cannot be used.
+    pub refund_mistake: Option<AmountMistake>,
+    /// The till's live event stream.
+    pub connection: Connection,
+    last_event_id: u64,
+}
+
+impl SaleDetail {
+    /// The page for `sale`, following the till's events after `last_event_id`.
+    pub fn new(sale: Sale, log: Option<Vec<SaleEvent>>, last_event_id: u64) -> Self {
+        let mut detail = Self {
+            sale,
+            log: None,
+            pending: None,
+            unsure: false,
+            notice: None,
+            part: String::new(),
+            part_mistake: None,
+            refund: String::new(),
+            refund_mistake: None,
+            connection: Connection::Connecting,
+            last_event_id,
+        };
+        detail.set_log(log);
+        detail
+    }
+
+    /// The id of the newest event applied: the stream resumes after it.
+    pub const fn last_event_id(&self) -> u64 {
+        self.last_event_id
+    }
+
+    /// What is reserved and can still be taken.
+    pub fn capturable(&self) -> Money {
+        Money::new(self.sale.capturable(), self.sale.amount.currency)
+    }
+
+    /// What was taken and can still be given back.
+    pub fn refundable(&self) -> Money {
+        Money::new(self.sale.refundable(), self.sale.amount.currency)
+    }
+
+    /// Whether the reservation can be taken (wholly or in part) or released: the customer
+    /// approved and something reserved is neither taken nor released.
+    pub fn can_capture(&self) -> bool {
+        matches!(self.sale.status, SaleStatus::Authorized | SaleStatus::Captured)
+            && self.sale.capturable() > 0
+    }
+
+    /// Whether some of what was taken can be given back.
+    pub fn can_refund(&self) -> bool {
+        self.sale.refundable() > 0
+    }
+
+    /// True while a request is on its way.
+    pub const fn busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The cashier typed in the "take part" field.
+    pub fn type_part(&mut self, text: String) {
+        self.part = text;
+        self.part_mistake = None;
+    }
+
+    /// The cashier typed in the refund field.
+    pub fn type_refund(&mut self, text: String) {
+        self.refund = text;
+        self.refund_mistake = None;
+    }
+
+    /// The cashier pressed `action`: the request to send, or `None` when it cannot be taken now
+    /// (another is on its way, the sale does not allow it, or the typed amount has a mistake,
+    /// which is then set).
+    pub fn begin(&mut self, action: Action) -> Option<Request> {
+        if self.busy() {
+            return None;
+        }
+        let request = match action {
+            Action::CaptureAll if self.can_capture() => Request::Capture(None),
+            Action::CapturePart if self.can_capture() => match parse_amount(&self.part, self.capturable()) {
+                Ok(amount) => Request::Capture(Some(amount)),
+                Err(mistake) => {
+                    self.part_mistake = Some(mistake);
+                    return None;
+                }
+            },
+            Action::Release if self.can_capture() => Request::Release,
+            Action::Refund if self.can_refund() => {
+                let amount = if self.refund.trim().is_empty() {
+                    Ok(self.refundable())
+                } else {
+                    parse_amount(&self.refund, self.refundable())
+                };
+                match amount {
+                    Ok(amount) => Request::Refund(amount),
+                    Err(mistake) => {
+                        self.refund_mistake = Some(mistake);
+                        return None;
+                    }
+                }
+            }
+            Action::CheckAgain => Request::Reconcile,
+            _ => return None,
+        };
+        self.pending = Some(action);
+        self.notice = None;
+        Some(request)
+    }
+
+    /// The request was answered with the sale as it is now; the field it used is cleared.
+    pub fn answered(&mut self, sale: Sale) {
+        match self.pending.take() {
+            Some(Action::CapturePart) => self.part.clear(),
+            Some(Action::Refund) => self.refund.clear(),
+            _ => {}
+        }
+        self.unsure = false;
+        self.show(sale);
+    }
+
+    /// The request did not succeed: a refusal's sentence is shown; without an answer the page
+    /// says it is checking and reads the sale again.
+    pub fn failed(&mut self, failure: Failure) {
+        self.pending = None;
+        match failure {
+            Failure::Refused(problem) => self.notice = Some(problem.sentence().to_owned()),
+            Failure::NoAnswer => self.unsure = true,
+        }
+    }
+
+    /// The sale, read again.
+    pub fn reread(&mut self, sale: Sale) {
+        self.unsure = false;
+        self.show(sale);
+    }
+
+    /// The event log, read again (`None`: it could not be read).
+    pub fn set_log(&mut self, log: Option<Vec<SaleEvent>>) {
+        self.log = log.map(|mut events| {
+            events.sort_by_key(|e| e.at_ms);
+            events
+        });
+    }
+
+    /// A live event of the till. Returns true when it changed this sale (the page then reads its
+    /// log again). Events already applied are ignored.
+    pub fn apply_event(&mut self, id: u64, event: TillEvent) -> bool {
+        if id <= self.last_event_id {
+            return false;
+        }
+        self.last_event_id = id;
+        match event {
+            TillEvent::Sale { sale } if sale.reference == self.sale.reference => {
+                let changed = sale != self.sale;
+                self.show(sale);
+                changed
+            }
+            _ => false,
+        }
+    }
+
+    /// The stream's state changed.
+    pub fn set_connection(&mut self, connection: Connection) {
+        self.connection = connection;
+    }
+
+    fn show(&mut self, sale: Sale) {
+        if sale.reference == self.sale.reference {
+            self.sale = sale;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kasse_api::{Currency, Flow, Problem};
+
+    use super::*;
+
+    const LEFT: Money = Money::new(10_000, Currency::Nok);
+
+    fn sale(status: SaleStatus, authorized: i64, captured: i64, cancelled: i64, refunded: i64) -> Sale {
+        let nok = |v| Money::new(v, Currency::Nok);
+        Sale {
+            reference: "kasse-till-1-a".into(),
+            till_id: "till-1".into(),
+            amount: nok(10_000),
+            description: None,
+            flow: Flow::Qr,
+            customer: None,
+            status,
+            qr: None,
+            expires_at_ms: None,
+            authorized: nok(authorized),
+            captured: nok(captured),
+            cancelled: nok(cancelled),
+            refunded: nok(refunded),
+            failure: None,
+            created_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn an_approved_reservation_can_be_taken_in_part_then_the_rest_released() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), Some(vec![]), 3);
+        assert!(page.can_capture() && !page.can_refund());
+        page.type_part("40".into());
+        assert_eq!(
+            page.begin(Action::CapturePart),
+            Some(Request::Capture(Some(Money::new(4_000, Currency::Nok))))
+        );
+        assert_eq!(page.begin(Action::Release), None, "no second action while one is on its way");
+        page.answered(sale(SaleStatus::Captured, 10_000, 4_000, 0, 0));
+        assert!(page.part.is_empty(), "the field is cleared once the amount is taken");
+        assert!(page.can_capture(), "60.00 is still reserved");
+        assert!(page.can_refund());
+        assert_eq!(page.begin(Action::Release), Some(Request::Release));
+        page.answered(sale(SaleStatus::Captured, 10_000, 4_000, 6_000, 0));
+        assert!(!page.can_capture());
+        assert_eq!(page.begin(Action::CaptureAll), None, "nothing is left to take");
+    }
+
+    #[test]
+    fn a_mistyped_amount_sends_nothing_and_says_why_until_the_cashier_types_again() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), None, 0);
+        page.type_part("150".into());
+        assert_eq!(page.begin(Action::CapturePart), None);
+        assert_eq!(page.part_mistake, Some(AmountMistake::MoreThanLeft { left: LEFT }));
+        assert!(!page.busy());
+        page.type_part("15".into());
+        assert_eq!(page.part_mistake, None);
+    }
+
+    #[test]
+    fn a_refund_gives_back_all_that_is_left_unless_an_amount_is_typed() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Captured, 10_000, 4_000, 6_000, 1_500), None, 0);
+        assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(2_500, Currency::Nok))));
+        page.failed(Failure::Refused(Problem::new(409, "x", "No", "Not now.")));
+        assert_eq!(page.notice.as_deref(), Some("Not now."));
+        page.type_refund("30".into());
+        assert_eq!(page.begin(Action::Refund), None);
+        assert_eq!(
+            page.refund_mistake,
+            Some(AmountMistake::MoreThanLeft { left: Money::new(2_500, Currency::Nok) })
+        );
+        page.type_refund("15".into());
+        assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(1_500, Currency::Nok))));
+        assert_eq!(page.notice, None, "a new action clears the old refusal");
+    }
+
+    #[test]
+    fn nothing_can_be_taken_or_given_back_before_approval_but_the_platform_can_be_asked() {
+        let mut page = SaleDetail::new(sale(SaleStatus::AwaitingCustomer, 0, 0, 0, 0), None, 0);
+        assert!(!page.can_capture() && !page.can_refund());
+        assert_eq!(page.begin(Action::CaptureAll), None);
+        assert_eq!(page.begin(Action::Refund), None);
+        assert_eq!(page.begin(Action::CheckAgain), Some(Request::Reconcile));
+    }
+
+    #[test]
+    fn without_an_answer_the_page_is_unsure_until_it_reads_the_sale_again() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), None, 0);
+        page.begin(Action::CaptureAll);
+        page.failed(Failure::NoAnswer);
+        assert!(page.unsure && !page.busy());
+        assert_eq!(page.notice, None, "no answer is not a refusal");
+        page.reread(sale(SaleStatus::Captured, 10_000, 10_000, 0, 0));
+        assert!(!page.unsure);
+        assert_eq!(page.sale.status, SaleStatus::Captured);
+    }
+
+    #[test]
+    fn live_events_of_this_sale_update_it_and_others_or_old_ones_do_not() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), None, 10);
+        let mut other = sale(SaleStatus::AwaitingCustomer, 0, 0, 0, 0);
+        other.reference = "kasse-till-1-b".into();
+        assert!(!page.apply_event(11, TillEvent::Sale { sale: other }));
+        assert!(
+            !page.apply_event(9, TillEvent::Sale { sale: sale(SaleStatus::Captured, 10_000, 10_000, 0, 0) })
+        );
+        assert_eq!(page.sale.status, SaleStatus::Authorized);
+        assert!(
+            page.apply_event(12, TillEvent::Sale { sale: sale(SaleStatus::Captured, 10_000, 10_000, 0, 0) })
+        );
+        assert_eq!(page.sale.status, SaleStatus::Captured);
+        assert_eq!(page.last_event_id(), 12);
+    }
+
+    #[test]
+    fn the_log_is_kept_oldest_first() {
+        let event = |name: &str, at_ms| SaleEvent {
+            name: name.into(),
+            amount: Money::new(100, Currency::Nok),
+            at_ms,
+            success: true,
+        };
+        let page = SaleDetail::new(
+            sale(SaleStatus::Captured, 100, 100, 0, 0),
+            Some(vec![event("CAPTURED", 3), event("CREATED", 1), event("AUTHORIZED", 2)]),
+            0,
+        );
+        let names: Vec<_> = page.log.unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["CREATED", "AUTHORIZED", "CAPTURED"]);
+    }
+}

@@ -1,0 +1,303 @@
+//! Browser journeys: the customer display beside the till, and the till's screen surviving a
+//! reload and a dropped connection.
+//!
+//! A display is a second device. Two windows of one browser share its cookies, so the second
+//! window would turn the till itself into a display when it pairs: the display here is a second
+//! browser (its own chromedriver and profile), as in a shop.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use kasse_api::Role;
+
+use super::*;
+
+/// A second browser beside the journey's, with its own cookies.
+pub(super) struct SecondBrowser {
+    pub(super) client: Client,
+    driver: Child,
+}
+
+impl SecondBrowser {
+    /// Opens one, its profile under the journey's scratch folder as `name`.
+    pub(super) async fn open(j: &Journey, name: &str) -> Self {
+        let scratch = j.scratch.join(name);
+        std::fs::create_dir_all(&scratch).expect("a folder for the second browser");
+        let (driver, port) = start_chromedriver();
+        let client = connect(port, &scratch).await;
+        Self { client, driver }
+    }
+
+    /// Closes the browser and its driver.
+    pub(super) async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Waits for an element matching `css` in `browser`.
+pub(super) async fn wait_in(
+    browser: &Client,
+    css: &str,
+) -> Result<fantoccini::elements::Element, Box<dyn Error>> {
+    browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("waiting for `{css}`: {e}").into())
+}
+
+/// Waits until the text of the element matching `css` in `browser` contains `expected`
+/// (no-break spaces read as spaces).
+pub(super) async fn wait_for_text(browser: &Client, css: &str, expected: &str) -> Outcome {
+    let deadline = Instant::now() + PATIENCE;
+    let mut seen = String::from("nothing");
+    loop {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            seen = text.replace('\u{a0}', " ");
+            if seen.contains(expected) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("`{css}` says {seen:?}, not {expected:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Saves a README screenshot of `browser` when `KASSE_SCREENSHOTS` names a folder.
+async fn keep_screenshot_of(browser: &Client, file: &str) -> Outcome {
+    if let Some(folder) = std::env::var_os("KASSE_SCREENSHOTS") {
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(Path::new(&folder).join(file), browser.screenshot().await?)?;
+    }
+    Ok(())
+}
+
+/// Pairs `browser` as till-1's customer display, the way a manager would: the code typed on the
+/// pairing page the display is sent to.
+async fn pair_display(j: &Journey, browser: &Client) -> Outcome {
+    let code = j.server.pairing_code("till-1", Role::Display).await?;
+    browser.goto(&j.url("display/till-1")).await?;
+    // Not paired yet: sent to the pairing page.
+    wait_in(browser, "#pairing-code").await?.send_keys(&code).await?;
+    browser.find(Locator::Css("#pair")).await?.click().await?;
+    wait_in(browser, ".display[data-screen='idle']").await?;
+    let path = browser.current_url().await?.path().to_owned();
+    if path != "/display/till-1" {
+        return Err(format!("the paired display is at {path}").into());
+    }
+    Ok(())
+}
+
+/// A cable between the browser and the server that the journey can pull out: a TCP proxy in
+/// front of the server. Pulled, it drops every connection through it (the live stream too) and
+/// refuses new ones; put back, it carries them again.
+///
+/// Chromium's offline emulation (DevTools `Network.emulateNetworkConditions`, as chromedriver's
+/// network conditions use it) stops new requests but leaves an open event stream flowing, so it
+/// cannot show what a dropped connection does.
+struct Cable {
+    url: String,
+    pulled: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Cable {
+    /// Lays a cable to `server`, on a port of its own.
+    async fn lay(server: SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the cable");
+        let url = format!("http://{}/", listener.local_addr().expect("its address"));
+        let (pulled, _) = tokio::sync::watch::channel(false);
+        let watch = pulled.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((browser, _)) = listener.accept().await {
+                if *watch.borrow() {
+                    continue; // dropped at once: the connection fails
+                }
+                let mut pulled = watch.subscribe();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(server).await else { return };
+                    let (from_browser, to_browser) = browser.into_split();
+                    let (from_server, to_server) = server.into_split();
+                    tokio::select! {
+                        _ = carry(&from_browser, &to_server) => {}
+                        _ = carry(&from_server, &to_browser) => {}
+                        _ = pulled.wait_for(|pulled| *pulled) => {}
+                    }
+                });
+            }
+        });
+        Self { url, pulled, task }
+    }
+
+    /// Pulls the cable out.
+    fn pull(&self) {
+        self.pulled.send_replace(true);
+    }
+
+    /// Puts it back.
+    fn put_back(&self) {
+        self.pulled.send_replace(false);
+    }
+}
+
+impl Drop for Cable {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Copies bytes one way until either side closes.
+async fn carry(
+    from: &tokio::net::tcp::OwnedReadHalf,
+    to: &tokio::net::tcp::OwnedWriteHalf,
+) -> std::io::Result<()> {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        from.readable().await?;
+        let read = match from.try_read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(e) => return Err(e),
+        };
+        let mut written = 0;
+        while written < read {
+            to.writable().await?;
+            match to.try_write(&buffer[written..read]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_qr_code_shows_on_a_customer_display_paired_in_a_second_window() {
+    Journey::start("display-qr")
+        .await
+        .run(async |j| {
+            let display = SecondBrowser::open(j, "display").await;
+            let outcome = async {
+                let screen = &display.client;
+                pair_display(j, screen).await?;
+                let welcome = screen.find(Locator::Css(".display-store")).await?.text().await?;
+                if welcome != "Kaffebrenneriet Grünerløkka" {
+                    return Err(format!("the idle display greets from {welcome:?}").into());
+                }
+
+                j.type_amount(&["1", "0", "0", "00"]).await?;
+                let (reference, till_text) = j.show_qr().await?;
+
+                let code = wait_in(screen, ".display[data-screen='pay'] svg.qr").await?;
+                let display_text = scan(&code.screenshot().await?)?;
+                if display_text != till_text {
+                    return Err(
+                        format!("the display's QR says {display_text}, the till's {till_text}").into()
+                    );
+                }
+                wait_for_text(screen, "#display-amount", "100.00").await?;
+                wait_for_text(screen, ".display-prompt", "Scan with the Vipps or MobilePay app").await?;
+                keep_screenshot_of(screen, "display-qr.png").await?;
+
+                j.customer_answers(&till_text, "approve").await?;
+                wait_in(screen, "#display-result[data-status='captured']").await?;
+                wait_for_text(screen, "#display-result", "Paid").await?;
+                let live = screen.find(Locator::Css("[aria-live] #display-result")).await;
+                if live.is_err() {
+                    return Err("the outcome is not in a live region".into());
+                }
+                keep_screenshot_of(screen, "display-paid.png").await?;
+
+                // The display only watches: the server refuses it any action.
+                let refused = screen
+                    .execute_async(
+                        "fetch(arguments[0], {method: 'POST'}).then(r => arguments[1](r.status))",
+                        vec![serde_json::json!(format!("/api/tills/till-1/sales/{reference}/reconcile"))],
+                    )
+                    .await?;
+                if refused != serde_json::json!(403) {
+                    return Err(format!("a display's action was answered {refused}").into());
+                }
+                Ok(())
+            }
+            .await;
+            display.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_reload_in_the_middle_of_a_payment_shows_the_same_payment() {
+    Journey::start("reload-mid-payment")
+        .await
+        .run(async |j| {
+            j.type_amount(&["2", "5", "00"]).await?;
+            let (reference, qr_text) = j.show_qr().await?;
+            j.browser.refresh().await?;
+            let code = j.wait_for(".sale[data-status='awaitingCustomer'] svg.qr").await?;
+            let again = scan(&code.screenshot().await?)?;
+            let reference_again = j.browser.find(Locator::Css(".reference code")).await?.text().await?;
+            if (reference_again.as_str(), again.as_str()) != (reference.as_str(), qr_text.as_str()) {
+                return Err(format!("after a reload the till shows {reference_again} ({again})").into());
+            }
+            // The reloaded page is live: the customer's approval shows.
+            j.customer_answers(&qr_text, "approve").await?;
+            j.wait_for(".sale[data-status='captured']").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_tills_display_survives_a_dropped_connection() {
+    // The browser reaches the server only through the cable (it is the server's public address).
+    let server = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let cable = Cable::lay(server).await;
+    Journey::start_with("dropped-connection", |c| {
+        c.listen = server;
+        c.public_url = Some(cable.url.parse().unwrap());
+    })
+    .await
+    .run(async |j| {
+        j.type_amount(&["3", "2", "00"]).await?;
+        let (reference, qr_text) = j.show_qr().await?;
+        j.wait_for(".connection[data-state='online']").await?;
+
+        cable.pull();
+        j.wait_for(".connection[data-state='reconnecting']").await?;
+
+        // The customer approves while the till is cut off (the phone reaches the platform on
+        // its own); the server learns of it, the till cannot yet.
+        j.customer_answers(&qr_text, "approve").await?;
+        let sim = j.server.sim().ok_or("simulator")?;
+        let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+        if payment.state != kasse_vipps::epayment::State::Authorized {
+            return Err(format!("the platform says {:?} after the approval", payment.state).into());
+        }
+        if j.browser.find(Locator::Css(".sale[data-status='awaitingCustomer']")).await.is_err() {
+            return Err("the cut-off till changed its sale without hearing from the server".into());
+        }
+
+        // Back: the stream resumes after the last event it had and the till shows the outcome.
+        cable.put_back();
+        j.wait_for(".sale[data-status='captured']").await?;
+        j.wait_for(".connection[data-state='online']").await?;
+        if j.headline().await? != "Paid" {
+            return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
+        }
+        Ok(())
+    })
+    .await;
+}

@@ -1,0 +1,231 @@
+//! Browser journeys: the till's flows besides the dynamic QR code — a phone number, a scanned
+//! personal QR code, a check-in at the till's sticker — and a payment that expires.
+
+use super::*;
+
+/// Kari, the simulator's first customer.
+const KARI: &str = "4791234567";
+
+impl Journey {
+    /// Opens a customer's phone page in a new window, runs `on_phone` there, and comes back.
+    async fn on_phone(&self, customer: &str, on_phone: impl AsyncFnOnce(&Self) -> Outcome) -> Outcome {
+        let till = self.browser.window().await?;
+        let phone = self.browser.new_window(true).await?;
+        self.browser.switch_to_window(phone.handle).await?;
+        let sim = self.server.sim().ok_or("the simulator runs inside the server")?;
+        self.browser.goto(&format!("{}?customer={customer}", sim.phone_url())).await?;
+        let outcome = on_phone(self).await;
+        self.browser.close_window().await?;
+        self.browser.switch_to_window(till).await?;
+        outcome
+    }
+
+    /// The customer approves the payment request `reference` on their phone page.
+    async fn approve_request(&self, customer: &str, reference: &str) -> Outcome {
+        self.on_phone(customer, async |j| {
+            j.wait_for(&format!("[data-reference='{reference}'] button.approve")).await?.click().await?;
+            // The phone shows the outcome once the answer has reached the platform.
+            j.wait_for(".outcome").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The till's sale reaches `status`; returns its reference.
+    async fn sale_reaches(&self, status: &str) -> Result<String, Box<dyn Error>> {
+        self.wait_for(&format!(".sale[data-status='{status}']")).await?;
+        Ok(self.browser.find(Locator::Css(".reference code")).await?.text().await?)
+    }
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_cashier_types_the_customers_number_and_the_customer_approves_on_their_phone() {
+    Journey::start("phone-push")
+        .await
+        .run(async |j| {
+            j.type_amount(&["8", "9", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
+            // A mistyped number is refused at the till, with its reason, before anything is sent.
+            j.wait_for("#phone-number").await?.send_keys("912 34").await?;
+            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
+            let notice = j.wait_for(".notice[role='alert']").await?.text().await?;
+            if !notice.contains("too short") {
+                return Err(format!("the till said {notice:?} for a short number").into());
+            }
+            if !j.server.sim().ok_or("simulator")?.payment_records().is_empty() {
+                return Err("a mistyped number reached the platform".into());
+            }
+            j.browser.find(Locator::Css("#phone-number")).await?.send_keys(" 567").await?;
+            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
+            let reference = j.sale_reaches("awaitingCustomer").await?;
+            let customer = j.browser.find(Locator::Css(".sale .customer")).await?.text().await?;
+            if !customer.ends_with("567") || customer.contains("91234") {
+                return Err(format!("the number is shown as {customer:?}, not masked").into());
+            }
+            j.approve_request(KARI, &reference).await?;
+            j.sale_reaches("captured").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_keyboard_wedge_scanner_reads_the_customers_qr_code_and_the_customer_approves() {
+    Journey::start("wedge-scan")
+        .await
+        .run(async |j| {
+            j.type_amount(&["4", "5", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-scan")).await?.click().await?;
+            // The scanner types the code as a burst of keys ending in Enter, into the focused field.
+            let code = format!("https://qr.vipps.no/28/2/01/031/{KARI}?v=1");
+            let field = j.wait_for("#scan-input").await?;
+            let focused = j.browser.active_element().await?;
+            if focused.attr("id").await?.as_deref() != Some("scan-input") {
+                return Err("the scan field does not have the focus a wedge scanner types into".into());
+            }
+            field.send_keys(&format!("{code}\u{E007}")).await?;
+            let reference = j.sale_reaches("awaitingCustomer").await?;
+            let sim = j.server.sim().ok_or("simulator")?;
+            let record = sim
+                .payment_records()
+                .into_iter()
+                .find(|p| p.reference == reference)
+                .ok_or("not at the platform")?;
+            if record.user_flow != kasse_vipps::epayment::UserFlow::PushMessage {
+                return Err(format!("a scan should push to the customer, not {:?}", record.user_flow).into());
+            }
+            j.approve_request(KARI, &reference).await?;
+            j.sale_reaches("captured").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_tills_camera_reads_the_customers_qr_code_and_the_customer_approves() {
+    Journey::start("camera-scan")
+        .await
+        .run(async |j| {
+            j.type_amount(&["6", "7", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-scan")).await?.click().await?;
+            // The fake camera films Kari's code (see `camera_picture`). Without a
+            // BarcodeDetector (Chromium on Linux has none anyway), the decoder compiled into the
+            // app must read it.
+            j.browser.execute("delete window.BarcodeDetector", vec![]).await?;
+            j.wait_for("#use-camera").await?.click().await?;
+            let reference = j.sale_reaches("awaitingCustomer").await?;
+            let sim = j.server.sim().ok_or("simulator")?;
+            let record = sim
+                .payment_records()
+                .into_iter()
+                .find(|p| p.reference == reference)
+                .ok_or("not at the platform")?;
+            if record.user_flow != kasse_vipps::epayment::UserFlow::PushMessage {
+                return Err(
+                    format!("a camera scan should push to the customer, not {:?}", record.user_flow).into()
+                );
+            }
+            // The camera is off once it has read the code.
+            if j.browser.find(Locator::Css("#camera")).await.is_ok() {
+                return Err("the camera still films after the code was read".into());
+            }
+            j.approve_request(KARI, &reference).await?;
+            j.sale_reaches("captured").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_customer_checks_in_at_the_tills_sticker_and_the_till_charges_them() {
+    Journey::start("check-in")
+        .await
+        .run(async |j| {
+            // The merchant's one-time set-up: the till's callback sticker exists at the platform.
+            let sim = j.server.sim().ok_or("simulator")?;
+            let unit = sim.config().sales_units[0].clone();
+            let client = kasse_vipps::Client::new(kasse_vipps::ClientConfig {
+                base_url: sim.base_url().clone(),
+                credentials: kasse_vipps::Credentials {
+                    client_id: unit.client_id.clone(),
+                    client_secret: unit.client_secret.clone(),
+                    subscription_key: unit.subscription_key.clone(),
+                    msn: unit.msn.clone(),
+                },
+                system: kasse_vipps::SystemInfo {
+                    name: "test".into(),
+                    version: "1".into(),
+                    plugin_name: "test".into(),
+                    plugin_version: "1".into(),
+                },
+                timeout: Duration::from_secs(10),
+                retry: kasse_vipps::RetryPolicy::default(),
+            })?;
+            client
+                .put_callback_qr("till-1", &kasse_vipps::qr::MerchantCallbackPutRequest::at("Kasse 1"))
+                .await?;
+
+            j.type_amount(&["3", "2", "00"]).await?;
+            // Kari scans the sticker with her phone.
+            j.on_phone(KARI, async |j| {
+                j.wait_for("[data-merchant-qr-id='till-1'] button").await?.click().await?;
+                j.wait_for(".outcome.ok").await?;
+                Ok(())
+            })
+            .await?;
+            j.wait_for(".check-in button.charge").await?.click().await?;
+            let reference = j.sale_reaches("awaitingCustomer").await?;
+            j.approve_request(KARI, &reference).await?;
+            j.sale_reaches("captured").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_payment_nobody_answers_expires_on_the_platforms_clock_and_the_till_says_so() {
+    Journey::start("expiry")
+        .await
+        .run(async |j| {
+            j.type_amount(&["2", "00"]).await?;
+            let (reference, _) = j.show_qr().await?;
+            j.wait_for(".countdown time").await?;
+            // Ten minutes pass on the platform.
+            j.server.sim().ok_or("simulator")?.advance_clock(chrono::Duration::minutes(10));
+            j.sale_reaches("expired").await?;
+            if j.headline().await? != "Expired" {
+                return Err(format!("the till says {:?}, not Expired", j.headline().await?).into());
+            }
+            let payment =
+                j.server.sim().ok_or("simulator")?.payment(MSN, &reference).ok_or("at the platform")?;
+            if payment.state != kasse_vipps::epayment::State::Expired {
+                return Err(format!("the platform says {:?}", payment.state).into());
+            }
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn an_amount_presented_at_the_sticker_waits_there_until_taken_back() {
+    Journey::start("present")
+        .await
+        .run(async |j| {
+            j.type_amount(&["4", "5", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-present")).await?.click().await?;
+            let waiting = j.wait_for("#presented").await?.text().await?;
+            if !waiting.contains("45.00") {
+                return Err(format!("the till shows {waiting:?}").into());
+            }
+            j.browser.find(Locator::Css("#presented button")).await?.click().await?;
+            j.browser.wait().at_most(PATIENCE).for_element(Locator::Css("#flow-present")).await?;
+            Ok(())
+        })
+        .await;
+}
