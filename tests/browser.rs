@@ -22,6 +22,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use kasse_server::{Config, Running};
 
 // Journeys by area, one test binary.
+#[path = "browser/access.rs"]
+mod access;
 #[path = "browser/display.rs"]
 mod display;
 #[path = "browser/flows.rs"]

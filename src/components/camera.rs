@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamTrack};
 
-use crate::components::locale::use_locale;
+use crate::components::locale::tr;
 use crate::i18n::till as text;
 use crate::state::{camera, scanner};
 
@@ -54,7 +54,6 @@ pub fn CameraScanner(
     /// Called with the first code read.
     on_code: Callback<String>,
 ) -> impl IntoView {
-    let locale = use_locale();
     let video = NodeRef::<leptos::html::Video>::new();
     let state = RwSignal::new(Camera::Starting);
     let stream = StoredValue::new_local(None::<MediaStream>);
@@ -144,14 +143,14 @@ pub fn CameraScanner(
         <div class="camera" data-state=move || state.get().name()>
             <Show
                 when=move || state.get() != Camera::Unavailable
-                fallback=move || view! { <p class="notice" role="alert">{move || text::camera_unavailable(locale.get())}</p> }
+                fallback=move || view! { <p class="notice" role="alert">{tr(text::camera_unavailable)}</p> }
             >
-                <p>{move || text::camera_prompt(locale.get())}</p>
+                <p>{tr(text::camera_prompt)}</p>
             </Show>
             <video
                 id="camera"
                 node_ref=video
-                aria-label=move || text::camera_view(locale.get())
+                aria-label=tr(text::camera_view)
                 autoplay
                 muted
                 playsinline

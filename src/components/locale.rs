@@ -38,6 +38,15 @@ pub fn use_locale() -> RwSignal<Locale> {
     use_context::<RwSignal<Locale>>().unwrap_or_else(|| RwSignal::new(Locale::default()))
 }
 
+/// A text of the app in the current language, following the switcher: `{tr(till::show_qr)}`.
+///
+/// Every text shown this way is the same closure type, so the renderer's code for a reactive
+/// text exists once in the bundle rather than once per text.
+pub fn tr(text: fn(Locale) -> &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let locale = use_locale();
+    move || text(locale.get())
+}
+
 /// A language switcher; the choice is remembered on this device.
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
@@ -52,7 +61,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
     };
     view! {
         <label class="language">
-            <span class="visually-hidden">{move || common::language(locale.get())}</span>
+            <span class="visually-hidden">{tr(common::language)}</span>
             <select id="language" on:change=choose prop:value=move || locale.get().tag()>
                 {Locale::ALL
                     .into_iter()

@@ -13,7 +13,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::history::now_ms;
 use crate::api;
-use crate::components::locale::{LanguageSwitcher, use_locale};
+use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::components::qr::QrCode;
 use crate::i18n::{common, display as texts};
 use crate::state::display::{self, DisplayModel, Screen, Tone};
@@ -68,7 +68,7 @@ pub fn DisplayPage() -> impl IntoView {
                         view! {
                             <main class="display" data-screen="unavailable">
                                 <div class="display-body">
-                                    <h1 class="display-prompt">{move || texts::cannot_show(locale.get())}</h1>
+                                    <h1 class="display-prompt">{tr(texts::cannot_show)}</h1>
                                     <p class="display-line">{sentence}</p>
                                 </div>
                             </main>
@@ -149,7 +149,7 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
         <main class="display" data-screen=screen_name data-tone=tone_name>
             <div class="display-corner">
                 <Show when=reconnecting>
-                    <span class="display-connection">{move || common::reconnecting(locale.get())}</span>
+                    <span class="display-connection">{tr(common::reconnecting)}</span>
                 </Show>
                 <LanguageSwitcher/>
             </div>
@@ -200,7 +200,7 @@ fn Amount(
 ) -> impl IntoView {
     let locale = use_locale();
     view! {
-        {(!paid).then(|| view! { <p class="display-label">{move || texts::to_pay(locale.get())}</p> })}
+        {(!paid).then(|| view! { <p class="display-label">{tr(texts::to_pay)}</p> })}
         <p class="display-amount" id="display-amount">{move || format_money(amount, locale.get())}</p>
     }
 }

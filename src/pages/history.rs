@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use crate::api;
-use crate::components::locale::{LanguageSwitcher, use_locale};
+use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::i18n::{Locale, common, history as texts, till};
 use crate::state::history::{self, HistoryFilter, STATUS_CHOICES};
 use crate::state::money::format_money;
@@ -39,16 +39,15 @@ pub fn TillNav(
     /// The open page's path (`/till`, `/till/history`), or empty when neither is open.
     current: &'static str,
 ) -> impl IntoView {
-    let locale = use_locale();
     let mark = move |path: &'static str| (current == path).then_some("page");
     view! {
         <header class="page-bar">
-            <nav class="tabs till-nav" aria-label=move || texts::nav_label(locale.get())>
+            <nav class="tabs till-nav" aria-label=tr(texts::nav_label)>
                 <a href="/till" id="nav-sale" aria-current=mark("/till")>
-                    {move || texts::nav_sale(locale.get())}
+                    {tr(texts::nav_sale)}
                 </a>
                 <a href="/till/history" id="nav-history" aria-current=mark("/till/history")>
-                    {move || texts::nav_history(locale.get())}
+                    {tr(texts::nav_history)}
                 </a>
             </nav>
             <LanguageSwitcher/>
@@ -74,7 +73,7 @@ pub fn CannotOpen(
         <main class="page narrow">
             <h1>{move || heading(locale.get())}</h1>
             <p>{sentence}</p>
-            <p><a href="/till">{move || common::to_till(locale.get())}</a></p>
+            <p><a href="/till">{tr(common::to_till)}</a></p>
         </main>
     }
 }
@@ -125,13 +124,13 @@ fn HistoryView(till_id: String) -> impl IntoView {
     view! {
         <main class="page history">
             <TillNav current="/till/history"/>
-            <h1>{move || texts::heading(locale.get())}</h1>
+            <h1>{tr(texts::heading)}</h1>
             <div class="filters" role="group" aria-labelledby="filters-label">
-                <span id="filters-label" class="filters-label">{move || texts::filters(locale.get())}</span>
+                <span id="filters-label" class="filters-label">{tr(texts::filters)}</span>
                 <div class="field">
-                    <label for="filter-status">{move || texts::filter_status(locale.get())}</label>
+                    <label for="filter-status">{tr(texts::filter_status)}</label>
                     <select id="filter-status" on:change=choose_status prop:value=move || filter.get().status_choice()>
-                        <option value="">{move || texts::any_status(locale.get())}</option>
+                        <option value="">{tr(texts::any_status)}</option>
                         {STATUS_CHOICES
                             .into_iter()
                             .map(|status| {
@@ -143,9 +142,9 @@ fn HistoryView(till_id: String) -> impl IntoView {
                     </select>
                 </div>
                 <div class="field">
-                    <label for="filter-flow">{move || texts::filter_flow(locale.get())}</label>
+                    <label for="filter-flow">{tr(texts::filter_flow)}</label>
                     <select id="filter-flow" on:change=choose_flow prop:value=move || filter.get().flow_choice()>
-                        <option value="">{move || texts::any_flow(locale.get())}</option>
+                        <option value="">{tr(texts::any_flow)}</option>
                         {Flow::ALL
                             .into_iter()
                             .map(|flow| {
@@ -155,7 +154,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                     </select>
                 </div>
                 <button type="button" class="secondary refresh" id="refresh" on:click=move |_| loaded.refetch()>
-                    {move || texts::refresh(locale.get())}
+                    {tr(texts::refresh)}
                 </button>
             </div>
             <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
@@ -172,7 +171,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                             };
                             view! {
                                 <div class="notice" role="alert">
-                                    <p>{move || texts::cannot_load(locale.get())}</p>
+                                    <p>{tr(texts::cannot_load)}</p>
                                     <p>{sentence}</p>
                                 </div>
                             }
@@ -202,16 +201,16 @@ fn Sales(history: History, filtered: bool) -> impl IntoView {
     view! {
         <div class="table-scroll" role="region" aria-labelledby="sales-caption" tabindex="0">
             <table class="sales" id="sales">
-                <caption id="sales-caption">{move || texts::caption(locale.get())}</caption>
+                <caption id="sales-caption">{tr(texts::caption)}</caption>
                 <thead>
                     <tr>
-                        <th scope="col">{move || texts::col_time(locale.get())}</th>
-                        <th scope="col" class="num">{move || texts::col_amount(locale.get())}</th>
-                        <th scope="col">{move || texts::col_flow(locale.get())}</th>
-                        <th scope="col">{move || texts::col_customer(locale.get())}</th>
-                        <th scope="col">{move || texts::col_status(locale.get())}</th>
+                        <th scope="col">{tr(texts::col_time)}</th>
+                        <th scope="col" class="num">{tr(texts::col_amount)}</th>
+                        <th scope="col">{tr(texts::col_flow)}</th>
+                        <th scope="col">{tr(texts::col_customer)}</th>
+                        <th scope="col">{tr(texts::col_status)}</th>
                         <th scope="col">
-                            <span class="visually-hidden">{move || texts::col_details(locale.get())}</span>
+                            <span class="visually-hidden">{tr(texts::col_details)}</span>
                         </th>
                     </tr>
                 </thead>
@@ -298,18 +297,18 @@ fn Totals(totals: Vec<Total>) -> impl IntoView {
     };
     view! {
         <section class="totals" aria-labelledby="totals-heading">
-            <h2 id="totals-heading">{move || texts::totals(locale.get())}</h2>
+            <h2 id="totals-heading">{tr(texts::totals)}</h2>
             {net_line}
             <div class="table-scroll" role="region" aria-labelledby="totals-caption" tabindex="0">
                 <table class="sales" id="totals">
-                    <caption id="totals-caption">{move || texts::totals_caption(locale.get())}</caption>
+                    <caption id="totals-caption">{tr(texts::totals_caption)}</caption>
                     <thead>
                         <tr>
-                            <th scope="col">{move || texts::col_status(locale.get())}</th>
-                            <th scope="col" class="num">{move || texts::col_count(locale.get())}</th>
-                            <th scope="col" class="num">{move || texts::col_asked(locale.get())}</th>
-                            <th scope="col" class="num">{move || texts::col_taken(locale.get())}</th>
-                            <th scope="col" class="num">{move || texts::col_refunded(locale.get())}</th>
+                            <th scope="col">{tr(texts::col_status)}</th>
+                            <th scope="col" class="num">{tr(texts::col_count)}</th>
+                            <th scope="col" class="num">{tr(texts::col_asked)}</th>
+                            <th scope="col" class="num">{tr(texts::col_taken)}</th>
+                            <th scope="col" class="num">{tr(texts::col_refunded)}</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::history::{CannotOpen, TillNav, offset_minutes_at, tone_name};
 use crate::api;
-use crate::components::locale::use_locale;
+use crate::components::locale::{tr, use_locale};
 use crate::i18n::{common, history as history_texts, sale as texts, till};
 use crate::state::history::{clock, clock_with_seconds};
 use crate::state::money::format_money;
@@ -163,7 +163,7 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
         <main class="page detail" data-reference=move || sale.with(|s| s.reference.clone())>
             <TillNav current=""/>
             <h1 class="detail-heading">
-                <span class="detail-kind">{move || texts::heading(locale.get())}</span>
+                <span class="detail-kind">{tr(texts::heading)}</span>
                 " "
                 <span id="sale-amount">{amount}</span>
             </h1>
@@ -172,28 +172,28 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
             </p>
             <Facts sale/>
             <section class="detail-section" aria-labelledby="amounts-heading">
-                <h2 id="amounts-heading">{move || texts::amounts(locale.get())}</h2>
+                <h2 id="amounts-heading">{tr(texts::amounts)}</h2>
                 <dl class="amounts">
                     <div data-amount="authorized">
-                        <dt>{move || texts::authorized(locale.get())}</dt>
+                        <dt>{tr(texts::authorized)}</dt>
                         <dd>{move || money(sale.with(|s| s.authorized))}</dd>
                     </div>
                     <div data-amount="captured">
-                        <dt>{move || texts::captured(locale.get())}</dt>
+                        <dt>{tr(texts::captured)}</dt>
                         <dd>{move || money(sale.with(|s| s.captured))}</dd>
                     </div>
                     <div data-amount="cancelled">
-                        <dt>{move || texts::cancelled(locale.get())}</dt>
+                        <dt>{tr(texts::cancelled)}</dt>
                         <dd>{move || money(sale.with(|s| s.cancelled))}</dd>
                     </div>
                     <div data-amount="refunded">
-                        <dt>{move || texts::refunded(locale.get())}</dt>
+                        <dt>{tr(texts::refunded)}</dt>
                         <dd>{move || money(sale.with(|s| s.refunded))}</dd>
                     </div>
                 </dl>
             </section>
             <section class="detail-section detail-actions" aria-labelledby="actions-heading">
-                <h2 id="actions-heading">{move || texts::actions(locale.get())}</h2>
+                <h2 id="actions-heading">{tr(texts::actions)}</h2>
                 <Show when=can_capture>
                     <Capture model act/>
                 </Show>
@@ -201,16 +201,16 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
                     <Refund model act/>
                 </Show>
                 <Show when=move || !can_capture() && !can_refund()>
-                    <p class="muted">{move || texts::nothing_to_do(locale.get())}</p>
+                    <p class="muted">{tr(texts::nothing_to_do)}</p>
                 </Show>
                 <button type="button" class="secondary" id="check-again" disabled=busy on:click=move |_| act(Action::CheckAgain)>
-                    {move || texts::check_again(locale.get())}
+                    {tr(texts::check_again)}
                 </button>
                 <p class="sending" role="status">
                     {move || busy().then(|| texts::sending(locale.get()))}
                 </p>
                 <Show when=move || model.with(|m| m.unsure)>
-                    <p class="notice" role="status" id="unsure">{move || texts::unsure(locale.get())}</p>
+                    <p class="notice" role="status" id="unsure">{tr(texts::unsure)}</p>
                 </Show>
                 {move || model.with(|m| m.notice.clone()).map(|text| view! { <p class="notice" role="alert" id="refusal">{text}</p> })}
             </section>
@@ -235,26 +235,26 @@ fn Facts(sale: Memo<Sale>) -> impl IntoView {
     };
     view! {
         <section class="detail-section" aria-labelledby="facts-heading">
-            <h2 id="facts-heading" class="visually-hidden">{move || texts::facts(locale.get())}</h2>
+            <h2 id="facts-heading" class="visually-hidden">{tr(texts::facts)}</h2>
             <dl class="facts">
                 <div>
-                    <dt>{move || texts::description(locale.get())}</dt>
+                    <dt>{tr(texts::description)}</dt>
                     <dd>{description}</dd>
                 </div>
                 <div>
-                    <dt>{move || texts::customer(locale.get())}</dt>
+                    <dt>{tr(texts::customer)}</dt>
                     <dd>{customer}</dd>
                 </div>
                 <div>
-                    <dt>{move || texts::flow(locale.get())}</dt>
+                    <dt>{tr(texts::flow)}</dt>
                     <dd>{move || history_texts::flow(sale.with(|s| s.flow), locale.get())}</dd>
                 </div>
                 <div>
-                    <dt>{move || texts::started(locale.get())}</dt>
+                    <dt>{tr(texts::started)}</dt>
                     <dd>{started}</dd>
                 </div>
                 <div>
-                    <dt>{move || texts::reference(locale.get())}</dt>
+                    <dt>{tr(texts::reference)}</dt>
                     <dd><code id="sale-reference">{move || sale.with(|s| s.reference.clone())}</code></dd>
                 </div>
             </dl>
@@ -279,14 +279,14 @@ fn Capture(
     view! {
         <div class="action-group" id="capture">
             <p class="muted">
-                {move || texts::still_reserved(locale.get())} " "
+                {tr(texts::still_reserved)} " "
                 <strong id="capturable">{move || format_money(left(), locale.get())}</strong>
             </p>
             <button type="button" class="primary" id="capture-all" disabled=busy on:click=move |_| act(Action::CaptureAll)>
                 {move || texts::capture_all_of(left(), locale.get())}
             </button>
             <form class="amount-form" on:submit=submit>
-                <label for="capture-part">{move || texts::part_label(locale.get())}</label>
+                <label for="capture-part">{tr(texts::part_label)}</label>
                 <div class="amount-row">
                     <input
                         id="capture-part"
@@ -299,13 +299,13 @@ fn Capture(
                         on:input=move |e| model.update(|m| m.type_part(event_target_value(&e)))
                     />
                     <button type="submit" class="secondary" id="capture-part-submit" disabled=busy>
-                        {move || texts::capture_part(locale.get())}
+                        {tr(texts::capture_part)}
                     </button>
                 </div>
                 <p class="field-mistake" id="capture-part-mistake" aria-live="polite">{mistake}</p>
             </form>
             <button type="button" class="secondary" id="release" disabled=busy on:click=move |_| act(Action::Release)>
-                {move || texts::release(locale.get())}
+                {tr(texts::release)}
             </button>
         </div>
     }
@@ -324,9 +324,9 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
     };
     view! {
         <form class="action-group amount-form" id="refund-form" on:submit=submit>
-            <label for="refund-amount">{move || texts::refund_label(locale.get())}</label>
+            <label for="refund-amount">{tr(texts::refund_label)}</label>
             <p class="muted" id="refund-hint">
-                {move || texts::refund_hint(locale.get())} " "
+                {tr(texts::refund_hint)} " "
                 <strong id="refundable">{move || format_money(left(), locale.get())}</strong>
             </p>
             <div class="amount-row">
@@ -341,7 +341,7 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                     on:input=move |e| model.update(|m| m.type_refund(event_target_value(&e)))
                 />
                 <button type="submit" class="secondary" id="refund" disabled=busy>
-                    {move || texts::refund(locale.get())}
+                    {tr(texts::refund)}
                 </button>
             </div>
             <p class="field-mistake" id="refund-mistake" aria-live="polite">{mistake}</p>
@@ -385,7 +385,7 @@ fn Log(model: RwSignal<SaleDetail>) -> impl IntoView {
     };
     view! {
         <section class="detail-section" aria-labelledby="log-heading">
-            <h2 id="log-heading">{move || texts::log_heading(locale.get())}</h2>
+            <h2 id="log-heading">{tr(texts::log_heading)}</h2>
             {entries}
         </section>
     }

@@ -17,7 +17,7 @@ use crate::api;
 use crate::components::camera::CameraScanner;
 use crate::components::connection::ConnectionBadge;
 use crate::components::keypad::Keypad;
-use crate::components::locale::{LanguageSwitcher, use_locale};
+use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::components::qr::QrCode;
 use crate::i18n::{common, sale as sale_text, till as text};
 use crate::state::keypad::Key;
@@ -42,15 +42,15 @@ pub fn TillPage() -> impl IntoView {
                     }
                     Err(Failure::Refused(problem)) => view! {
                         <main class="page narrow">
-                            <h1>{move || text::cannot_open(locale.get())}</h1>
+                            <h1>{tr(text::cannot_open)}</h1>
                             <p>{problem.sentence().to_owned()}</p>
                         </main>
                     }
                     .into_any(),
                     Err(Failure::NoAnswer) => view! {
                         <main class="page narrow">
-                            <h1>{move || text::no_connection(locale.get())}</h1>
-                            <p>{move || text::check_network(locale.get())}</p>
+                            <h1>{tr(text::no_connection)}</h1>
+                            <p>{tr(text::check_network)}</p>
                         </main>
                     }
                     .into_any(),
@@ -125,7 +125,6 @@ fn typed_into_a_field(event: &web_sys::KeyboardEvent) -> bool {
 /// The till screen for a loaded till.
 #[component]
 fn Till(snapshot: TillSnapshot) -> impl IntoView {
-    let locale = use_locale();
     let model = RwSignal::new(TillModel::new(snapshot));
     model.update_untracked(|m| m.qr_on_display = qr_on_display_here());
     let till_id = StoredValue::new(model.with_untracked(|m| m.till.id.clone()));
@@ -186,8 +185,8 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
             <header class="bar">
                 <span class="where">{store_line}</span>
                 <nav class="tabs" aria-label="Till">
-                    <A href="/till" attr:aria-current="page">{move || text::nav_sale(locale.get())}</A>
-                    <A href="/till/history">{move || text::nav_history(locale.get())}</A>
+                    <A href="/till" attr:aria-current="page">{tr(text::nav_sale)}</A>
+                    <A href="/till/history">{tr(text::nav_history)}</A>
                 </nav>
                 <ConnectionBadge connection/>
                 <LanguageSwitcher/>
@@ -196,7 +195,7 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
                 <SalePanel model now till_id/>
             </Show>
             <Show when=unsure>
-                <p class="notice" role="status">{move || text::unsure(locale.get())}</p>
+                <p class="notice" role="status">{tr(text::unsure)}</p>
             </Show>
             {move || notice().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
         </main>
@@ -233,7 +232,7 @@ fn Entry(
         <section class="entry" aria-label="New sale">
             <output class="amount" id="amount" aria-live="polite">{amount}</output>
             <label class="field">
-                <span>{move || text::description(locale.get())}</span>
+                <span>{tr(text::description)}</span>
                 <input
                     id="description"
                     maxlength="100"
@@ -253,7 +252,7 @@ fn Entry(
             </Show>
             <div class="flows" role="group" aria-label="Ways to pay">
                 <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start_qr()>
-                    {move || text::show_qr(locale.get())}
+                    {tr(text::show_qr)}
                 </button>
                 <button
                     type="button"
@@ -262,7 +261,7 @@ fn Entry(
                     aria-pressed=move || (panel() == Panel::Phone).to_string()
                     on:click=move |_| model.update(|m| m.toggle(Panel::Phone))
                 >
-                    {move || text::phone(locale.get())}
+                    {tr(text::phone)}
                 </button>
                 <button
                     type="button"
@@ -271,10 +270,10 @@ fn Entry(
                     aria-pressed=move || (panel() == Panel::Scan).to_string()
                     on:click=move |_| model.update(|m| m.toggle(Panel::Scan))
                 >
-                    {move || text::scan(locale.get())}
+                    {tr(text::scan)}
                 </button>
                 <button type="button" class="secondary" id="flow-present" disabled=cannot_start on:click=move |_| present()>
-                    {move || text::present(locale.get())}
+                    {tr(text::present)}
                 </button>
             </div>
             <label class="toggle">
@@ -288,7 +287,7 @@ fn Entry(
                         model.update(|m| m.qr_on_display = on);
                     }
                 />
-                <span>{move || text::qr_on_display(locale.get())}</span>
+                <span>{tr(text::qr_on_display)}</span>
             </label>
             <Waiting model till_id/>
         </section>
@@ -345,7 +344,7 @@ fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
                 aria-expanded=move || open().to_string()
                 on:click=move |_| model.update(|m| m.toggle(Panel::Lines))
             >
-                {move || text::add_line(locale.get())}
+                {tr(text::add_line)}
             </button>
             <ul class="line-list">
                 {move || {
@@ -360,7 +359,7 @@ fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
                                     <span class="vat">{till::format_vat(line.vat_rate)}</span>
                                     <span>{move || format_money(total, locale.get())}</span>
                                     <button type="button" class="link" on:click=move |_| model.update(|m| m.remove_line(index))>
-                                        {move || text::remove_line(locale.get())}
+                                        {tr(text::remove_line)}
                                     </button>
                                 </li>
                             }
@@ -371,24 +370,24 @@ fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
             <Show when=open>
                 <form class="line-form" on:submit=add>
                     <label>
-                        <span>{move || text::line_name(locale.get())}</span>
+                        <span>{tr(text::line_name)}</span>
                         <input id="line-name" maxlength="100" required prop:value=move || name.get() on:input=move |e| name.set(event_target_value(&e))/>
                     </label>
                     <label>
-                        <span>{move || text::quantity(locale.get())}</span>
+                        <span>{tr(text::quantity)}</span>
                         <input id="line-quantity" inputmode="numeric" required prop:value=move || quantity.get() on:input=move |e| quantity.set(event_target_value(&e))/>
                     </label>
                     <label>
-                        <span>{move || text::amount(locale.get())}</span>
+                        <span>{tr(text::amount)}</span>
                         <input id="line-price" inputmode="decimal" required prop:value=move || price.get() on:input=move |e| price.set(event_target_value(&e))/>
                     </label>
                     <label>
-                        <span>{move || text::vat(locale.get())}</span>
+                        <span>{tr(text::vat)}</span>
                         <select id="line-vat" on:change=move |e| rate.set(event_target_value(&e).parse().unwrap_or(0))>
                             {rates.iter().map(|r| view! { <option value=r.to_string()>{till::format_vat(*r)}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button type="submit" class="secondary" id="line-add">{move || text::add_line(locale.get())}</button>
+                    <button type="submit" class="secondary" id="line-add">{tr(text::add_line)}</button>
                     {move || mistake.get().map(|sentence| view! { <p class="field-mistake" role="alert">{sentence}</p> })}
                 </form>
             </Show>
@@ -399,7 +398,13 @@ fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
 /// Typing the customer's phone number.
 #[component]
 fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
-    let locale = use_locale();
+    let field = NodeRef::<leptos::html::Input>::new();
+    // Opening the panel means typing a number next: the field takes the focus.
+    Effect::new(move |_| {
+        if let Some(input) = field.get() {
+            let _ = input.focus();
+        }
+    });
     let send = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         match model.try_update(TillModel::start_phone) {
@@ -417,15 +422,16 @@ fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl 
     view! {
         <form class="panel phone" on:submit=send>
             <label class="country">
-                <span>{move || text::country(locale.get())}</span>
+                <span>{tr(text::country)}</span>
                 <select id="phone-country" on:change=choose_country prop:value=move || model.with(|m| m.country.calling_code().to_owned())>
                     {Country::ALL.into_iter().map(|c| view! { <option value=c.calling_code()>{format!("+{}", c.calling_code())}</option> }).collect_view()}
                 </select>
             </label>
             <label class="number">
-                <span>{move || text::phone_label(locale.get())}</span>
+                <span>{tr(text::phone_label)}</span>
                 <input
                     id="phone-number"
+                    node_ref=field
                     type="tel"
                     autocomplete="off"
                     inputmode="tel"
@@ -435,7 +441,7 @@ fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl 
                 />
             </label>
             <button type="submit" class="primary" id="send-request" disabled=move || model.with(|m| !m.can_start())>
-                {move || text::send_request(locale.get())}
+                {tr(text::send_request)}
             </button>
         </form>
     }
@@ -445,7 +451,6 @@ fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl 
 /// with Enter in this field), or from the camera.
 #[component]
 fn ScanPanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
-    let locale = use_locale();
     let field = NodeRef::<leptos::html::Input>::new();
     let camera_on = RwSignal::new(false);
     // The scanner types into whatever has focus: make sure it is this field.
@@ -468,9 +473,9 @@ fn ScanPanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl I
     };
     view! {
         <form class="panel scan" on:submit=scanned>
-            <p>{move || text::scan_prompt(locale.get())}</p>
+            <p>{tr(text::scan_prompt)}</p>
             <label>
-                <span class="visually-hidden">{move || text::scanner_field(locale.get())}</span>
+                <span class="visually-hidden">{tr(text::scanner_field)}</span>
                 <input id="scan-input" node_ref=field autocomplete="off" spellcheck="false"/>
             </label>
             <button
@@ -480,7 +485,7 @@ fn ScanPanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl I
                 aria-pressed=move || camera_on.get().to_string()
                 on:click=move |_| camera_on.update(|on| *on = !*on)
             >
-                {move || text::camera(locale.get())}
+                {tr(text::camera)}
             </button>
             <Show when=move || camera_on.get()>
                 <CameraScanner on_code=Callback::new(read)/>
@@ -511,10 +516,10 @@ fn Waiting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl Int
         {move || presented().map(|Presented { amount, .. }| {
             view! {
                 <p class="waiting" id="presented">
-                    <span>{move || text::presented(locale.get())}</span>
+                    <span>{tr(text::presented)}</span>
                     " "
                     <strong>{move || format_money(amount, locale.get())}</strong>
-                    <button type="button" class="link" on:click=move |_| withdraw()>{move || text::withdraw(locale.get())}</button>
+                    <button type="button" class="link" on:click=move |_| withdraw()>{tr(text::withdraw)}</button>
                 </p>
             }
         })}
@@ -523,13 +528,13 @@ fn Waiting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl Int
                 let id = check_in.id.clone();
                 view! {
                     <li class="check-in" data-check-in=check_in.id.clone()>
-                        <span>{move || text::checked_in(locale.get())}</span>
+                        <span>{tr(text::checked_in)}</span>
                         <button type="button" class="primary charge" disabled=move || model.with(|m| !m.can_start()) on:click=move |_| {
                             if let Some(request) = model.try_update(|m| m.charge(&id)).flatten() {
                                 send_start(model, till_id.get_value(), request);
                             }
                         }>
-                            {move || text::charge(locale.get())}
+                            {tr(text::charge)}
                         </button>
                     </li>
                 }
@@ -607,10 +612,10 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                 view! { <figure class="qr-frame"><QrCode text label/></figure> }
             })}
             <Show when=qr_elsewhere>
-                <p class="qr-elsewhere">{move || text::qr_is_on_display(locale.get())}</p>
+                <p class="qr-elsewhere">{tr(text::qr_is_on_display)}</p>
             </Show>
             {move || countdown().map(|left| view! {
-                <p class="countdown">{move || text::expires_in(locale.get())} " " <time>{left}</time></p>
+                <p class="countdown">{tr(text::expires_in)} " " <time>{left}</time></p>
             })}
             <p class="explanation">{explanation}</p>
             <div class="actions">
@@ -618,7 +623,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                     {
                         view! {
                             <button type="button" class="primary" id="capture" disabled=busy on:click=move |_| act(SaleAction::CaptureAll)>
-                                {move || text::capture_all(locale.get())}
+                                {tr(text::capture_all)}
                             </button>
                         }
                     }
@@ -636,19 +641,19 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                     {
                         view! {
                             <button type="button" class="link" id="check-again" disabled=busy on:click=move |_| act(SaleAction::CheckAgain)>
-                                {move || text::check_again(locale.get())}
+                                {tr(text::check_again)}
                             </button>
                         }
                     }
                 </Show>
                 <Show when=finished>
                     <button type="button" class="primary" id="next-sale" on:click=move |_| model.update(TillModel::next_sale)>
-                        {move || text::new_sale(locale.get())}
+                        {tr(text::new_sale)}
                     </button>
                 </Show>
-                <A href=detail_link attr:class="link" attr:id="details">{move || text::details(locale.get())}</A>
+                <A href=detail_link attr:class="link" attr:id="details">{tr(text::details)}</A>
             </div>
-            <p class="reference">{move || common::reference(locale.get())} " " <code>{reference}</code></p>
+            <p class="reference">{tr(common::reference)} " " <code>{reference}</code></p>
         </section>
     }
 }

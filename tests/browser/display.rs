@@ -238,6 +238,44 @@ async fn the_qr_code_shows_on_a_customer_display_paired_in_a_second_window() {
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_till_set_to_show_its_qr_on_the_display_shows_it_only_there() {
+    Journey::start("qr-on-display-only")
+        .await
+        .run(async |j| {
+            let display = SecondBrowser::open(j, "display").await;
+            let outcome = async {
+                let screen = &display.client;
+                pair_display(j, screen).await?;
+                j.browser.find(Locator::Css("#qr-on-display")).await?.click().await?;
+                j.type_amount(&["3", "2", "00"]).await?;
+                j.browser.find(Locator::Css("#show-qr")).await?.click().await?;
+                j.wait_for(".sale[data-status='awaitingCustomer'] .qr-elsewhere").await?;
+                if j.browser.find(Locator::Css(".sale svg.qr")).await.is_ok() {
+                    return Err("the till draws the QR code that belongs on the display".into());
+                }
+                let code = wait_in(screen, ".display[data-screen='pay'] svg.qr").await?;
+                let text = scan(&code.screenshot().await?)?;
+                j.customer_answers(&text, "approve").await?;
+                j.wait_for(".sale[data-status='captured']").await?;
+                // The setting is this device's: it is still on after a reload.
+                j.browser.refresh().await?;
+                // The reload shows the paid sale again, until it is put away.
+                j.wait_for("#next-sale").await?.click().await?;
+                let ticked = j.wait_for("#qr-on-display").await?.prop("checked").await?;
+                if ticked.as_deref() != Some("true") {
+                    return Err(format!("after a reload the setting reads {ticked:?}").into());
+                }
+                Ok(())
+            }
+            .await;
+            display.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
 async fn a_reload_in_the_middle_of_a_payment_shows_the_same_payment() {
     Journey::start("reload-mid-payment")
         .await
