@@ -44,6 +44,7 @@ mod tests {
     fn no_text_is_empty_and_every_language_differs_from_english_somewhere() {
         for module in [
             super::common::all(),
+            super::common::phone::all(),
             super::till::all(),
             super::history::all(),
             super::sale::all(),

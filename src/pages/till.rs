@@ -405,11 +405,15 @@ fn PhonePanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl 
             let _ = input.focus();
         }
     });
+    let locale = use_locale();
     let send = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         match model.try_update(TillModel::start_phone) {
             Some(Ok(Some(request))) => send_start(model, till_id.get_value(), request),
-            Some(Err(mistake)) => model.update(|m| m.refuse(mistake.to_string())),
+            Some(Err(mistake)) => {
+                let sentence = common::phone_mistake(mistake, locale.get_untracked());
+                model.update(|m| m.refuse(sentence.to_owned()));
+            }
             _ => {}
         }
     };
