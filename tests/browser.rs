@@ -30,6 +30,8 @@ mod display;
 mod flows;
 #[path = "browser/money.rs"]
 mod money;
+#[path = "browser/stickers.rs"]
+mod stickers;
 
 type Outcome = Result<(), Box<dyn Error>>;
 

@@ -11,11 +11,16 @@ mod error;
 mod limits;
 mod live;
 mod metrics;
+pub mod migrate;
 mod pairing;
 mod platform;
+pub mod qr;
 mod routes;
 mod sales;
+pub mod stickers;
 mod store;
+pub mod subscriptions;
+pub mod tools;
 mod webhook;
 
 use std::net::SocketAddr;
@@ -23,7 +28,6 @@ use std::sync::Arc;
 
 use axum::serve::ListenerExt as _;
 use kasse_sim::SimHandle;
-use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, epayment_event_types};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use url::Url;
@@ -32,11 +36,13 @@ pub use config::{
     CapturePolicy, Config, ConfigProblem, Provider, ProviderKind, StickerConfig, StoreConfig, TillConfig,
 };
 pub use routes::CSP;
+pub use store::{CallbackQrKind, StoreError};
+pub use tools::{Tools, ToolsError};
 
 use live::Live;
 use platform::Platform;
 use sales::Sales;
-use store::{Store, WebhookRegistration};
+use store::Store;
 
 /// A crash-safety test hook: with `KASSE_TEST_CRASH_AT=<point>` in its environment the process
 /// aborts at that point, as if killed there. Without it (always, in real use) it does nothing.
@@ -77,14 +83,9 @@ pub enum StartError {
     /// The platform could not be set up.
     #[error(transparent)]
     Platform(#[from] platform::PlatformError),
-    /// Webhooks could not be registered.
-    #[error("cannot register webhooks for sales unit {msn}: {source}")]
-    Webhooks {
-        /// The sales unit.
-        msn: String,
-        /// Why.
-        source: kasse_vipps::Error,
-    },
+    /// Webhooks could not be registered (`kasse-server webhooks sync` reports the same).
+    #[error("cannot register webhooks: {0}")]
+    Webhooks(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -137,6 +138,7 @@ pub(crate) struct AppState {
 pub struct Running {
     addr: SocketAddr,
     public_url: Url,
+    config: Arc<Config>,
     platform: Arc<Platform>,
     store: Store,
     stop: watch::Sender<bool>,
@@ -162,9 +164,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
 
     let platform = Arc::new(Platform::connect(&config).await?);
-    register_webhooks(&platform, &store, &public_url).await?;
-
     let config = Arc::new(config);
+    let tools = Tools {
+        config: Arc::clone(&config),
+        store: store.clone(),
+        platform: Arc::clone(&platform),
+        public_url: public_url.clone(),
+    };
+    register_webhooks(&tools).await?;
+    // A sticker the configuration and the QR tools send to different tills rings neither.
+    for conflict in qr::conflicts(&tools).await? {
+        tracing::error!("{conflict}");
+    }
+
     let live = Arc::new(Live::new(store.clone()));
     let metrics = Arc::new(metrics::Metrics::default());
     let sales = Sales::new(sales::Parts {
@@ -213,7 +225,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .await
     });
     tracing::info!(%addr, "kasse is serving");
-    Ok(Running { addr, public_url, platform, store, stop, tasks, server })
+    Ok(Running { addr, public_url, config, platform, store, stop, tasks, server })
 }
 
 fn unreachable_url() -> Url {
@@ -222,47 +234,19 @@ fn unreachable_url() -> Url {
 }
 
 /// Makes sure each sales unit has exactly one registration of ours, at our URL, whose secret we
-/// hold. A registration at our URL whose secret we lost is replaced.
-async fn register_webhooks(platform: &Platform, store: &Store, public_url: &Url) -> Result<(), StartError> {
-    let url = public_url.join(webhook::PATH.trim_start_matches('/')).unwrap_or_else(|_| public_url.clone());
-    let saved = store.webhook_registrations().await?;
-    // One registration per sales unit carries everything: the platform allows only one for
-    // check-ins, and one secret per unit keeps verification simple.
-    let events: Vec<String> =
-        epayment_event_types().chain(std::iter::once(USER_CHECKED_IN)).map(str::to_owned).collect();
-    for (msn, client) in platform.clients() {
-        let failed = |source| StartError::Webhooks { msn: msn.clone(), source };
-        let listed = client.list_webhooks().await.map_err(failed)?;
-        let ours = saved.iter().find(|r| &r.msn == msn && r.url == url.as_str());
-        let still_there = ours.is_some_and(|r| {
-            listed
-                .webhooks
-                .iter()
-                .any(|w| w.id == r.webhook_id && events.iter().all(|e| w.events.contains(e)))
-        });
-        if still_there {
-            continue;
-        }
-        for stale in listed.webhooks.iter().filter(|w| w.url == url.as_str()) {
-            client.delete_webhook(&stale.id).await.map_err(failed)?;
-        }
-        let registered = client
-            .register_webhook(&RegisterRequest { url: url.to_string(), events: events.clone() })
-            .await
-            .map_err(failed)?;
-        store
-            .save_webhook_registration(
-                &WebhookRegistration {
-                    msn: msn.clone(),
-                    webhook_id: registered.id,
-                    url: url.to_string(),
-                    events: events.join(","),
-                    secret: registered.secret,
-                },
-                now_ms(),
-            )
-            .await?;
-        tracing::info!(%msn, %url, "registered webhooks");
+/// hold (`kasse-server webhooks sync` does the same, with a report).
+async fn register_webhooks(tools: &Tools) -> Result<(), StartError> {
+    let report = subscriptions::sync(tools, subscriptions::Options::default()).await;
+    let problems: Vec<String> = report
+        .units
+        .iter()
+        .filter_map(|u| Some(format!("sales unit {}: {}", u.msn, u.error.as_ref()?)))
+        .collect();
+    if !problems.is_empty() {
+        return Err(StartError::Webhooks(problems.join("; ")));
+    }
+    for unit in report.units.iter().filter(|u| u.changed()) {
+        tracing::info!(msn = %unit.msn, url = %report.url, removed = unit.removed.len(), "registered webhooks");
     }
     Ok(())
 }
@@ -309,6 +293,16 @@ impl Running {
     /// The in-process simulator, in `sim` mode.
     pub fn sim(&self) -> Option<&SimHandle> {
         self.platform.sim()
+    }
+
+    /// The operator's tools, on this server's configuration, database and platform clients.
+    pub fn tools(&self) -> Tools {
+        Tools {
+            config: Arc::clone(&self.config),
+            store: self.store.clone(),
+            platform: Arc::clone(&self.platform),
+            public_url: self.public_url.clone(),
+        }
     }
 
     /// Every secret the server holds: platform credentials and webhook secrets. Tests use it to

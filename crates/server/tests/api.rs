@@ -603,16 +603,24 @@ fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> Option<&
 
 #[path = "api/access.rs"]
 mod access;
+#[path = "api/cli.rs"]
+mod cli;
 #[path = "api/crash.rs"]
 mod crash;
 #[path = "api/flows.rs"]
 mod flows;
 #[path = "api/landing.rs"]
 mod landing;
+#[path = "api/migration.rs"]
+mod migration;
 #[path = "api/money.rs"]
 mod money;
 #[path = "api/operations.rs"]
 mod operations;
+#[path = "api/stickers.rs"]
+mod stickers;
+#[path = "api/subscriptions.rs"]
+mod subscriptions;
 #[path = "api/webhooks.rs"]
 mod webhooks;
 

@@ -6,6 +6,7 @@
 //! `Retry-After`. A retry always sends the same body with the same `Idempotency-Key`, which the
 //! caller supplies, so a retried write can never be applied twice. Other 4xx answers are final.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode, header};
@@ -156,6 +157,8 @@ pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
     token: Mutex<Option<CachedToken>>,
+    /// Attempts sent again after a network error, a 5xx or a 429, since the client was made.
+    retried: AtomicU64,
 }
 
 impl std::fmt::Debug for Client {
@@ -212,12 +215,18 @@ impl Client {
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::UnexpectedAnswer(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Self { http, config, token: Mutex::new(None) })
+        Ok(Self { http, config, token: Mutex::new(None), retried: AtomicU64::new(0) })
     }
 
     /// The sales unit this client acts for.
     pub fn msn(&self) -> &str {
         &self.config.credentials.msn
+    }
+
+    /// How many attempts this client has sent again (after no answer, a 5xx or a 429) since it
+    /// was made, access token requests included. Tools report the difference over a run.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
     }
 
     /// `POST /epayment/v1/payments`.
@@ -509,6 +518,7 @@ impl Client {
                     retry_after.map_or_else(|| policy.backoff(attempt), |d| d.min(policy.max_delay))
                 }
             };
+            self.retried.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(wait).await;
         }
     }
@@ -587,6 +597,7 @@ impl Client {
                 Err(e) if last => return Err(Error::Unreachable(without_url(&e))),
                 Err(_) => {}
             }
+            self.retried.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(policy.backoff(attempt)).await;
         }
     }

@@ -967,10 +967,19 @@ impl Sales {
         let now = crate::now_ms();
         let at =
             chrono::DateTime::parse_from_rfc3339(&event.initiated_at).map_or(now, |t| t.timestamp_millis());
-        let till = self.inner.config.tills.iter().find(|t| {
-            t.callback_qr.as_deref() == Some(event.merchant_qr_id.as_str())
-                && self.inner.config.store(&t.store).is_some_and(|s| s.msn == event.msn)
-        });
+        // The till's `callback_qr`, or the till the QR tools saved for the sticker (a migrated
+        // MobilePay beacon, a new callback sticker); if the two disagree, neither is guessed.
+        let route =
+            crate::qr::route(&self.inner.config, &self.inner.store, &event.msn, &event.merchant_qr_id)
+                .await?;
+        let till = match route {
+            crate::qr::Route::Till(till) => Some(till),
+            crate::qr::Route::Nobody => None,
+            crate::qr::Route::Conflict(conflict) => {
+                tracing::error!("a check-in reached no till: {conflict}");
+                None
+            }
+        };
         let row = CheckInRow {
             // The token identifies the customer's scan; its hash makes a repeated webhook the same row.
             id: check_in_id(&event.customer_token),

@@ -94,6 +94,8 @@ async fn the_typed_client_retries_through_injected_faults_and_every_write_happen
     assert!(hit("/epayment/v1/payments") && hit("/capture"), "no write was faulted: {injected:?}");
     assert!(injected.iter().any(|f| f.status == Some(429)));
     assert!(injected.iter().any(|f| f.status.is_some_and(|s| s >= 500)));
+    // Every fault was answered to this client, which got through in the end: one retry each.
+    assert_eq!(client.retried(), u64::try_from(injected.len()).unwrap(), "the client counts its retries");
 
     sim.handle.set_faults(FaultKnobs::default()).unwrap();
     for reference in &references {
