@@ -5,7 +5,9 @@
 //! `target/bench/server.json`. Run by `cargo xtask bench`.
 //!
 //! The server records every platform write in SQLite before and after sending it; the simulator
-//! answers from memory. So the latency ratio measures what durability costs, on this disk.
+//! answers from memory. So the latency ratio measures what durability costs, on this disk. A
+//! second comparison adds a real platform's round trip to every simulator call, which shows what
+//! the server adds to what a till actually waits for.
 
 #![allow(
     clippy::print_stdout,
@@ -28,6 +30,9 @@ const TILLS: usize = 16;
 const SALES_PER_TILL: usize = 60;
 /// Approvals timed through to the till's event stream.
 const APPROVALS: usize = 100;
+/// A round trip to a real platform from a shop's server, for the second comparison: the
+/// simulator answers from memory in a fraction of a millisecond, which no real call does.
+const PLATFORM_LATENCY: Duration = Duration::from_millis(40);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
@@ -140,7 +145,24 @@ async fn main() {
         key: unit.subscription_key.expose().to_owned(),
         msn: unit.msn.clone(),
     });
-    let (direct_latencies, _) = run(&[direct], |d| async move { d.create_and_cancel().await }).await;
+    let (direct_latencies, _) =
+        run(&[Arc::clone(&direct)], |d| async move { d.create_and_cancel().await }).await;
+
+    // The same comparison with the platform as far away as a real one: every call to the
+    // simulator waits PLATFORM_LATENCY first, as a round trip over the internet would. What the
+    // server adds is then seen against what a till actually waits for.
+    let far = kasse_sim::FaultKnobs {
+        latency_ms: u64::try_from(PLATFORM_LATENCY.as_millis()).unwrap(),
+        ..kasse_sim::FaultKnobs::default()
+    };
+    sim.set_faults(far).unwrap();
+    let (mut far_server, _) = run(&tills[..1], |till| async move { till.create_and_cancel().await }).await;
+    let (mut far_direct, _) =
+        run(&[Arc::clone(&direct)], |d| async move { d.create_and_cancel().await }).await;
+    sim.set_faults(kasse_sim::FaultKnobs::default()).unwrap();
+    far_server.sort();
+    far_direct.sort();
+    let far_ratio = ms(percentile(&far_server, 0.5)) / ms(percentile(&far_direct, 0.5));
 
     // An approval's way to the till: phone → platform → signed webhook → server → SSE.
     let (mut webhook_sorted, mut approvals_sorted) = approval_latencies(&tills[0], &base, sim).await;
@@ -169,6 +191,12 @@ async fn main() {
     );
     println!("  overhead at the median: {ratio:.2}× (goal ≤ 1.2×)");
     println!(
+        "  with {} ms platform latency: through the server p50 {:.2} ms, directly p50 {:.2} ms, overhead {far_ratio:.2}×",
+        PLATFORM_LATENCY.as_millis(),
+        ms(percentile(&far_server, 0.5)),
+        ms(percentile(&far_direct, 0.5))
+    );
+    println!(
         "  webhook sent to till event ({APPROVALS}): p50 {:.2} ms  p95 {:.2} ms (goal p95 ≤ 50 ms)",
         ms(percentile(&webhook_sorted, 0.5)),
         ms(percentile(&webhook_sorted, 0.95))
@@ -185,6 +213,12 @@ async fn main() {
         "createMsThroughServer": { "p50": ms(percentile(&server_sorted, 0.5)), "p95": ms(percentile(&server_sorted, 0.95)) },
         "createMsDirect": { "p50": ms(percentile(&direct_sorted, 0.5)), "p95": ms(percentile(&direct_sorted, 0.95)) },
         "overheadAtMedian": ratio,
+        "withPlatformLatency": {
+            "latencyMs": PLATFORM_LATENCY.as_millis(),
+            "createMsThroughServer": { "p50": ms(percentile(&far_server, 0.5)), "p95": ms(percentile(&far_server, 0.95)) },
+            "createMsDirect": { "p50": ms(percentile(&far_direct, 0.5)), "p95": ms(percentile(&far_direct, 0.95)) },
+            "overheadAtMedian": far_ratio,
+        },
         "webhookToTillEventMs": { "p50": ms(percentile(&webhook_sorted, 0.5)), "p95": ms(percentile(&webhook_sorted, 0.95)) },
         "approvalToTillEventMs": { "p50": ms(percentile(&approvals_sorted, 0.5)), "p95": ms(percentile(&approvals_sorted, 0.95)) },
     });
