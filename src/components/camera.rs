@@ -1,15 +1,21 @@
 //! The camera as a QR scanner, for tills without a keyboard-wedge scanner. The browser's own
 //! `BarcodeDetector` reads the frames where it has one; elsewhere each frame is drawn to a
-//! canvas and read by the decoder compiled into the app (`state::camera`). The camera stops as
-//! soon as a code is read or the scanner leaves the screen.
+//! canvas and sent to our decoder (`state::camera`), which runs in a web worker of its own
+//! (`src/bin/decoder.rs`) started only then: most tills never download it, and none waits for it
+//! on the main thread. The camera stops as soon as a code is read or the scanner leaves the
+//! screen.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamTrack};
+use web_sys::{
+    CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamTrack,
+    MessageEvent, Worker,
+};
 
 use crate::components::locale::tr;
 use crate::i18n::till as text;
@@ -18,6 +24,10 @@ use crate::state::{camera, scanner};
 /// How often a frame is looked at: fast enough to feel instant, slow enough to leave the till
 /// responsive on a modest terminal.
 const FRAME_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The decoder worker's script. Trunk names a worker after its binary, without a content hash,
+/// at the root of the till's bundle.
+const DECODER: &str = "/decoder_loader.js";
 
 /// `HAVE_CURRENT_DATA`: the video has a frame to look at.
 const HAVE_CURRENT_DATA: u16 = 2;
@@ -44,8 +54,14 @@ impl Camera {
 enum Reader {
     /// The browser's `BarcodeDetector`, asked for QR codes only.
     Detector(JsValue),
-    /// Our decoder, reading pixels drawn to this canvas.
-    Canvas(HtmlCanvasElement, CanvasRenderingContext2d),
+    /// Our decoder in its worker, sent the pixels drawn to this canvas. The closure answers the
+    /// worker's messages and lives as long as it.
+    Decoder {
+        worker: Worker,
+        canvas: HtmlCanvasElement,
+        context: CanvasRenderingContext2d,
+        _answers: Closure<dyn Fn(MessageEvent)>,
+    },
 }
 
 /// Shows the camera's picture and calls `on_code` once with the first QR code it reads.
@@ -58,7 +74,8 @@ pub fn CameraScanner(
     let state = RwSignal::new(Camera::Starting);
     let stream = StoredValue::new_local(None::<MediaStream>);
     let reader = StoredValue::new_local(None::<Reader>);
-    // A read is under way (the detector answers asynchronously), or a code was already read.
+    // A read is under way (both readers answer asynchronously; the decoder's worker is busy
+    // starting until it says it listens), or a code was already read.
     let busy = StoredValue::new(false);
     let done = StoredValue::new(false);
 
@@ -85,7 +102,16 @@ pub fn CameraScanner(
                         stop(&opened);
                         return;
                     }
-                    if let Some(chosen) = choose_reader() {
+                    let answer = move |code: Option<String>| {
+                        // `try_set_value` hands the value back when the scanner has gone.
+                        if busy.try_set_value(false).is_some() {
+                            return;
+                        }
+                        if let Some(code) = code {
+                            found(code);
+                        }
+                    };
+                    if let Some(chosen) = choose_reader(busy, answer) {
                         reader.set_value(Some(chosen));
                         state.set(Camera::Looking);
                     } else {
@@ -116,7 +142,7 @@ pub fn CameraScanner(
                 busy.set_value(true);
                 spawn_local(async move {
                     let read = JsFuture::from(promise).await.ok().and_then(|codes| first_code(&codes));
-                    if busy.try_set_value(false).is_none() {
+                    if busy.try_set_value(false).is_some() {
                         return;
                     }
                     if let Some(code) = read {
@@ -124,12 +150,12 @@ pub fn CameraScanner(
                     }
                 });
             }
-            Some(Reader::Canvas(canvas, context)) => {
-                if let Some(code) = read_frame(&element, canvas, context) {
-                    found(code);
-                }
+            Some(Reader::Decoder { worker, canvas, context, .. })
+                if send_frame(&element, worker, canvas, context).is_some() =>
+            {
+                busy.set_value(true);
             }
-            None => {}
+            _ => {}
         });
     };
     if let Ok(ticker) = set_interval_with_handle(tick, FRAME_INTERVAL) {
@@ -137,6 +163,12 @@ pub fn CameraScanner(
     }
     on_cleanup(move || {
         stream.with_value(|s| s.as_ref().map(stop));
+        // Before its answering closure goes with the reader.
+        reader.with_value(|reader| {
+            if let Some(Reader::Decoder { worker, .. }) = reader {
+                worker.terminate();
+            }
+        });
     });
 
     view! {
@@ -187,18 +219,27 @@ fn stop(stream: &MediaStream) {
     }
 }
 
-/// The browser's `BarcodeDetector` for QR codes where there is one, else a canvas for our decoder.
-fn choose_reader() -> Option<Reader> {
+/// The browser's `BarcodeDetector` for QR codes where there is one, else our decoder's worker,
+/// started now, with a canvas to draw frames on. The worker's answers go to `answer`; `busy`
+/// holds frames back until it listens.
+fn choose_reader(busy: StoredValue<bool>, answer: impl Fn(Option<String>) + 'static) -> Option<Reader> {
     if let Some(detector) = barcode_detector() {
         return Some(Reader::Detector(detector));
     }
     let canvas = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.create_element("canvas").ok())
-        .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok());
-    let context =
-        canvas.as_ref().and_then(|c| c.get_context("2d").ok().flatten()).and_then(|c| c.dyn_into().ok());
-    Some(Reader::Canvas(canvas?, context?))
+        .and_then(|e| e.dyn_into::<HtmlCanvasElement>().ok())?;
+    let context = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok())?;
+    let worker = Worker::new(DECODER).ok()?;
+    busy.set_value(true);
+    // `true` is the worker saying it listens; anything else answers a frame.
+    let answers = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        answer(if data.is_truthy() { data.as_string().and_then(|text| scanner::clean(&text)) } else { None });
+    });
+    worker.set_onmessage(Some(answers.as_ref().unchecked_ref()));
+    Some(Reader::Decoder { worker, canvas, context, _answers: answers })
 }
 
 /// `new BarcodeDetector({ formats: ["qr_code"] })`, where the browser has it and reads QR codes.
@@ -228,12 +269,14 @@ fn first_code(codes: &JsValue) -> Option<String> {
         .find_map(|text| scanner::clean(&text))
 }
 
-/// Draws the current frame, scaled down, and reads it with our decoder.
-fn read_frame(
+/// Draws the current frame, scaled down, and sends it to the decoder's worker; `None` when there
+/// was no frame to send.
+fn send_frame(
     video: &HtmlVideoElement,
+    worker: &Worker,
     canvas: &HtmlCanvasElement,
     context: &CanvasRenderingContext2d,
-) -> Option<String> {
+) -> Option<()> {
     let (width, height) = camera::decode_size(video.video_width(), video.video_height());
     if canvas.width() != width || canvas.height() != height {
         canvas.set_width(width);
@@ -241,6 +284,6 @@ fn read_frame(
     }
     let (w, h) = (f64::from(width), f64::from(height));
     context.draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, w, h).ok()?;
-    let pixels = context.get_image_data(0.0, 0.0, w, h).ok()?.data();
-    camera::read_rgba(width as usize, height as usize, &pixels)
+    let frame = context.get_image_data(0.0, 0.0, w, h).ok()?;
+    worker.post_message(&frame).ok()
 }

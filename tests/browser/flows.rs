@@ -106,15 +106,36 @@ async fn a_keyboard_wedge_scanner_reads_the_customers_qr_code_and_the_customer_a
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
 async fn the_tills_camera_reads_the_customers_qr_code_and_the_customer_approves() {
-    Journey::start("camera-scan")
+    // The fake camera films Kari's code (see `camera_picture`). Without a BarcodeDetector
+    // (Chromium on Linux has none anyway), our decoder reads it, in the worker it fetches only
+    // now.
+    camera_journey("camera-scan", "delete window.BarcodeDetector", true).await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_browser_with_a_barcode_detector_reads_the_code_with_it_and_never_fetches_our_decoder() {
+    // Chromium on Linux has no BarcodeDetector, so the page gets one that reads what the camera
+    // films, the way Chrome on Android or macOS does.
+    let detector = format!(
+        "window.BarcodeDetector = class {{ \
+            constructor(options) {{ if (!options.formats.includes('qr_code')) throw new TypeError('formats'); }} \
+            detect(video) {{ window.detections = (window.detections || 0) + 1; \
+                return Promise.resolve(video.videoWidth ? [{{ rawValue: {CAMERA_SEES:?} }}] : []); }} \
+        }}"
+    );
+    camera_journey("camera-detector", &detector, false).await;
+}
+
+/// Scans Kari's code with the till's camera, `setup` run in the page first, and takes the
+/// payment; `decoder` says whether our decoder's worker must have been fetched for it.
+async fn camera_journey(name: &'static str, setup: &str, decoder: bool) {
+    Journey::start(name)
         .await
         .run(async |j| {
             j.type_amount(&["6", "7", "00"]).await?;
             j.browser.find(Locator::Css("#flow-scan")).await?.click().await?;
-            // The fake camera films Kari's code (see `camera_picture`). Without a
-            // BarcodeDetector (Chromium on Linux has none anyway), the decoder compiled into the
-            // app must read it.
-            j.browser.execute("delete window.BarcodeDetector", vec![]).await?;
+            j.browser.execute(setup, vec![]).await?;
             j.wait_for("#use-camera").await?.click().await?;
             let reference = j.sale_reaches("awaitingCustomer").await?;
             let sim = j.server.sim().ok_or("simulator")?;
@@ -131,6 +152,16 @@ async fn the_tills_camera_reads_the_customers_qr_code_and_the_customer_approves(
             // The camera is off once it has read the code.
             if j.browser.find(Locator::Css("#camera")).await.is_ok() {
                 return Err("the camera still films after the code was read".into());
+            }
+            let fetched = j
+                .browser
+                .execute(
+                    "return performance.getEntriesByType('resource').some(e => e.name.includes('decoder'))",
+                    vec![],
+                )
+                .await?;
+            if fetched != serde_json::json!(decoder) {
+                return Err(format!("the decoder's worker fetched: {fetched}, expected {decoder}").into());
             }
             j.approve_request(KARI, &reference).await?;
             j.sale_reaches("captured").await?;
