@@ -1,7 +1,12 @@
-//! kasse, the web app: the browser till, and (as the issues land) the customer display and the
-//! landing page behind a static sticker. One Leptos app, rendered in the browser, talking only to
-//! the kasse server (`api`). Its logic lives in `state`, free of the DOM and tested natively;
-//! `pages` and `components` wire that logic to signals and markup.
+//! kasse, the web app: the browser till, its history, the customer display and the landing page
+//! behind a static sticker, rendered in the browser and talking only to the kasse server (`api`).
+//! Its logic lives in `state`, free of the DOM and tested natively; `pages` and `components` wire
+//! that logic to signals and markup.
+//!
+//! Each screen a device opens is its own bundle, so that none downloads what it never shows: the
+//! till ([`App`], `main.rs`), its history and sale details ([`HistoryApp`], `bin/history.rs`),
+//! the customer display ([`DisplayApp`], `bin/display.rs`). Pages of different bundles link to
+//! each other with full page loads (`components::leave`).
 
 pub mod api;
 pub mod components;
@@ -13,7 +18,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::path;
 
-/// The whole app, with its routes.
+/// The till: the sale screen and pairing.
 #[component]
 pub fn App() -> impl IntoView {
     components::locale::provide_locale();
@@ -22,11 +27,35 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/") view=|| view! { <Redirect path="/till"/> }/>
                 <Route path=path!("/till") view=pages::till::TillPage/>
-                <Route path=path!("/till/history") view=pages::history::HistoryPage/>
-                <Route path=path!("/till/sales/:reference") view=pages::sale::SalePage/>
-                <Route path=path!("/display/:till") view=pages::display::DisplayPage/>
                 <Route path=path!("/pair") view=pages::pair::PairPage/>
                 <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The till's history: today's sales and each sale's detail, refunds and event log.
+#[component]
+pub fn HistoryApp() -> impl IntoView {
+    components::locale::provide_locale();
+    view! {
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/till/history") view=pages::history::HistoryPage/>
+                <Route path=path!("/till/sales/:reference") view=pages::sale::SalePage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The customer display of a till.
+#[component]
+pub fn DisplayApp() -> impl IntoView {
+    components::locale::provide_locale();
+    view! {
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/display/:till") view=pages::display::DisplayPage/>
             </Routes>
         </Router>
     }

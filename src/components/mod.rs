@@ -3,5 +3,6 @@
 pub mod camera;
 pub mod connection;
 pub mod keypad;
+pub mod leave;
 pub mod locale;
 pub mod qr;

@@ -9,6 +9,8 @@ use kasse_api::{Money, SaleStatus, TillSnapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
+
+use crate::components::leave::Leave;
 use leptos_router::hooks::use_params_map;
 
 use super::history::now_ms;
@@ -54,7 +56,7 @@ pub fn DisplayPage() -> impl IntoView {
                     Ok(Opened::Till(snapshot)) => view! { <Display snapshot=*snapshot/> }.into_any(),
                     Ok(Opened::Elsewhere(own)) => view! { <Redirect path=format!("/display/{own}")/> }.into_any(),
                     Err(Failure::Refused(problem)) if problem.status == 401 => {
-                        view! { <Redirect path="/pair"/> }.into_any()
+                        view! { <Leave path="/pair"/> }.into_any()
                     }
                     Err(failure) => {
                         // A display hangs on a wall with nobody to press reload: it tries again.

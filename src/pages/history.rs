@@ -3,9 +3,9 @@
 //!
 //! Also home to what the till's own pages share: the navigation bar and the browser's clock.
 
+use crate::components::leave::Leave;
 use kasse_api::{Flow, History, Money, Role, Sale, Total};
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
 
 use crate::api;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
@@ -43,7 +43,7 @@ pub fn TillNav(
     view! {
         <header class="page-bar">
             <nav class="tabs till-nav" aria-label=tr(texts::nav_label)>
-                <a href="/till" id="nav-sale" aria-current=mark("/till")>
+                <a href="/till" id="nav-sale" rel="external" aria-current=mark("/till")>
                     {tr(texts::nav_sale)}
                 </a>
                 <a href="/till/history" id="nav-history" aria-current=mark("/till/history")>
@@ -73,7 +73,7 @@ pub fn CannotOpen(
         <main class="page narrow">
             <h1>{move || heading(locale.get())}</h1>
             <p>{sentence}</p>
-            <p><a href="/till">{tr(common::to_till)}</a></p>
+            <p><a href="/till" rel="external">{tr(common::to_till)}</a></p>
         </main>
     }
 }
@@ -91,9 +91,9 @@ pub fn HistoryPage() -> impl IntoView {
                     Ok(session) if session.role == Role::Till => {
                         view! { <HistoryView till_id=session.till.id/> }.into_any()
                     }
-                    Ok(session) => view! { <Redirect path=format!("/display/{}", session.till.id)/> }.into_any(),
+                    Ok(session) => view! { <Leave path=format!("/display/{}", session.till.id)/> }.into_any(),
                     Err(Failure::Refused(problem)) if problem.status == 401 => {
-                        view! { <Redirect path="/pair"/> }.into_any()
+                        view! { <Leave path="/pair"/> }.into_any()
                     }
                     Err(failure) => view! { <CannotOpen failure heading=texts::cannot_load/> }.into_any(),
                 }

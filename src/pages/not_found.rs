@@ -8,7 +8,7 @@ pub fn NotFound() -> impl IntoView {
     view! {
         <main class="page narrow">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. " <a href="/till">"Go to the till"</a>"."</p>
+            <p>"There is nothing at this address. " <a href="/till" rel="external">"Go to the till"</a>"."</p>
         </main>
     }
 }

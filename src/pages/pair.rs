@@ -5,7 +5,9 @@
 use kasse_api::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
+
+use crate::components::leave::leave_for;
 
 use crate::api;
 use crate::state::till::Failure;
@@ -17,7 +19,6 @@ pub fn PairPage() -> impl IntoView {
     let code = RwSignal::new(query.read_untracked().get("code").unwrap_or_default());
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
-    let navigate = use_navigate();
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -26,7 +27,6 @@ pub fn PairPage() -> impl IntoView {
         }
         busy.set(true);
         problem.set(None);
-        let navigate = navigate.clone();
         spawn_local(async move {
             let refusal = match api::pair(&code.get_untracked()).await {
                 Ok(session) => {
@@ -34,7 +34,8 @@ pub fn PairPage() -> impl IntoView {
                         Role::Till => "/till".to_owned(),
                         Role::Display => format!("/display/{}", session.till.id),
                     };
-                    navigate(&to, leptos_router::NavigateOptions::default());
+                    // The display is a bundle of its own; the till reloads as itself.
+                    leave_for(&to);
                     None
                 }
                 Err(Failure::Refused(p)) => Some(p.sentence().to_owned()),

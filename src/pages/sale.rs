@@ -3,10 +3,10 @@
 //! refund, or ask the platform again. The page follows the till's live events, so it changes
 //! when this sale does.
 
+use crate::components::leave::Leave;
 use kasse_api::{Money, Role, Sale, SaleEvent};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use super::history::{CannotOpen, TillNav, offset_minutes_at, tone_name};
@@ -65,9 +65,9 @@ pub fn SalePage() -> impl IntoView {
                     Ok(Loaded::Sale { till_id, sale, log, last_event_id }) => {
                         view! { <Detail till_id sale=*sale log last_event_id/> }.into_any()
                     }
-                    Ok(Loaded::Display(till_id)) => view! { <Redirect path=format!("/display/{till_id}")/> }.into_any(),
+                    Ok(Loaded::Display(till_id)) => view! { <Leave path=format!("/display/{till_id}")/> }.into_any(),
                     Err(Failure::Refused(problem)) if problem.status == 401 => {
-                        view! { <Redirect path="/pair"/> }.into_any()
+                        view! { <Leave path="/pair"/> }.into_any()
                     }
                     Err(failure) => view! { <CannotOpen failure heading=texts::cannot_load/> }.into_any(),
                 }

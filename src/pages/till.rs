@@ -11,7 +11,7 @@ use std::time::Duration;
 use kasse_api::{Country, Money, NewSale, Presented, SaleLine, SaleStatus, TillSnapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::Redirect;
 
 use crate::api;
 use crate::components::camera::CameraScanner;
@@ -185,8 +185,8 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
             <header class="bar">
                 <span class="where">{store_line}</span>
                 <nav class="tabs" aria-label="Till">
-                    <A href="/till" attr:aria-current="page">{tr(text::nav_sale)}</A>
-                    <A href="/till/history">{tr(text::nav_history)}</A>
+                    <a href="/till" aria-current="page">{tr(text::nav_sale)}</a>
+                    <a href="/till/history" rel="external">{tr(text::nav_history)}</a>
                 </nav>
                 <ConnectionBadge connection/>
                 <LanguageSwitcher/>
@@ -655,7 +655,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                         {tr(text::new_sale)}
                     </button>
                 </Show>
-                <A href=detail_link attr:class="link" attr:id="details">{tr(text::details)}</A>
+                <a href=detail_link class="link" id="details" rel="external">{tr(text::details)}</a>
             </div>
             <p class="reference">{tr(common::reference)} " " <code>{reference}</code></p>
         </section>

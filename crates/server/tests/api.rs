@@ -38,6 +38,10 @@ const CUSTOMER: &str = "4791234567";
 const PATIENCE: Duration = Duration::from_secs(20);
 /// The app's entry page, served for every app route.
 const INDEX_HTML: &str = "<!doctype html><title>kasse test app</title><p id=\"kasse-test-index\">";
+/// The history bundle's page, in `dist/history/`.
+const HISTORY_HTML: &str = "<!doctype html><title>kasse test history</title>";
+/// The customer display bundle's page, in `dist/display/`.
+const DISPLAY_HTML: &str = "<!doctype html><title>kasse test display</title>";
 /// A static file of the app.
 const STYLESHEET: &str = "body { color: #1d1d1f }";
 
@@ -54,7 +58,8 @@ struct TestApp {
 }
 
 /// Starts a server on port 0 with the demo configuration (one NOK store, till `till-1`, the
-/// simulator on port 0), an in-memory database, and a `dist` holding `index.html` and `app.css`.
+/// simulator on port 0), an in-memory database, and a `dist` holding `index.html`, `app.css` and
+/// the history's and the display's pages.
 async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -66,6 +71,10 @@ async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
     std::fs::write(dist.join("app.css"), STYLESHEET).unwrap();
+    for (folder, page) in [("history", HISTORY_HTML), ("display", DISPLAY_HTML)] {
+        std::fs::create_dir_all(dist.join(folder)).unwrap();
+        std::fs::write(dist.join(folder).join("index.html"), page).unwrap();
+    }
     let mut config = Config::demo(SocketAddr::from(([127, 0, 0, 1], 0)), dist, &dir.join("data"));
     // One database per test, gone with it: tests cannot see each other's sales.
     "sqlite::memory:".clone_into(&mut config.database_url);
@@ -1011,13 +1020,15 @@ async fn every_response_carries_the_security_headers_and_unknown_api_paths_are_p
         ("a static file", app.get("/app.css").await),
         ("the app at /till", app.get("/till").await),
         ("the app at /display/till-1", app.get("/display/till-1").await),
+        ("the history", app.get("/till/sales/kasse-till-1-0001").await),
         ("an API error", app.get("/api/tills/till-9").await),
         ("a refused webhook", app.post_raw("/webhooks/vipps", "application/json", "{}").await),
         ("the health check", app.get("/healthz").await),
     ];
     assert_eq!(answers[1].1.body, STYLESHEET);
     assert_eq!(answers[2].1.body, INDEX_HTML, "/till is the app");
-    assert_eq!(answers[3].1.body, INDEX_HTML, "/display/… is the app");
+    assert_eq!(answers[3].1.body, DISPLAY_HTML, "/display/… is the display's own bundle");
+    assert_eq!(answers[4].1.body, HISTORY_HTML, "/till/sales/… is the history's own bundle");
 
     let unknown_api = [
         ("GET", "/api/no-such-thing"),

@@ -114,14 +114,17 @@ async fn no_such_endpoint() -> ApiError {
     ApiError::no_such_endpoint()
 }
 
-/// The built web app. A path that names a file is that file (or 404); any other path is an app
-/// route (/till, /display/…, /q/…), answered with the one page, which routes inside itself.
+/// The built web app. A path that names a file is that file (or 404); any other path is a page,
+/// answered with the `index.html` of the bundle that draws it ([`bundle_of`]), which routes
+/// inside itself.
 async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    let names_a_file = request.uri().path().rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let path = request.uri().path();
+    let names_a_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
     let served = if names_a_file {
         ServeDir::new(&app.config.dist).try_call(request).await
     } else {
-        ServeFile::new(app.config.dist.join("index.html")).try_call(request).await
+        let page = app.config.dist.join(bundle_of(path)).join("index.html");
+        ServeFile::new(page).try_call(request).await
     };
     match served {
         Ok(response) => response.map(axum::body::Body::new),
@@ -129,6 +132,20 @@ async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Respon
             tracing::error!(error = %e, "cannot read the web app's files");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+/// The folder of `dist/` whose bundle draws the page at `path` (see `xtask/src/app.rs`): each
+/// screen a device opens is a download of its own. The till's, at the root, draws the rest.
+fn bundle_of(path: &str) -> &'static str {
+    let under =
+        |prefix: &str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    if under("/till/history") || under("/till/sales") {
+        "history"
+    } else if under("/display") {
+        "display"
+    } else {
+        ""
     }
 }
 
@@ -198,6 +215,23 @@ fn rejection_sentence(rejection: &JsonRejection) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_page_is_drawn_by_its_own_bundle() {
+        for (path, bundle) in [
+            ("/till", ""),
+            ("/", ""),
+            ("/pair", ""),
+            ("/till/history", "history"),
+            ("/till/sales/kasse-till-1-abc", "history"),
+            ("/display/till-1", "display"),
+            ("/display", "display"),
+            ("/displays", ""),
+            ("/till/historyx", ""),
+        ] {
+            assert_eq!(bundle_of(path), bundle, "{path}");
+        }
+    }
 
     #[test]
     fn trunk_hashed_outputs_are_cached_forever_and_entry_points_are_not() {
