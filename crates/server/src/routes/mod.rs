@@ -114,17 +114,30 @@ async fn no_such_endpoint() -> ApiError {
     ApiError::no_such_endpoint()
 }
 
-/// The built web app. A path that names a file is that file (or 404); any other path is an app
-/// route (/till, /display/…, /q/…), answered with the one page, which routes inside itself.
+/// The built web app. A path that names a file is that file (or 404); a sticker's landing page
+/// (`/q/…`) is the landing bundle's own small page (`landing/index.html`, see `landing.html`);
+/// any other path is a till route (/till, /display/…, /pair), answered with the till's page,
+/// which routes inside itself. Each is sent pre-compressed (`.br`, else `.gz`, written at build
+/// time) to a browser that takes it.
 async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    let names_a_file = request.uri().path().rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let path = request.uri().path();
+    let names_a_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let landing_page = path == "/q" || path.starts_with("/q/");
+    let dist = &app.config.dist;
     let served = if names_a_file {
-        ServeDir::new(&app.config.dist).try_call(request).await
+        ServeDir::new(dist).precompressed_br().precompressed_gzip().try_call(request).await
     } else {
-        ServeFile::new(app.config.dist.join("index.html")).try_call(request).await
+        let page =
+            if landing_page { dist.join("landing").join("index.html") } else { dist.join("index.html") };
+        ServeFile::new(page).precompressed_br().precompressed_gzip().try_call(request).await
     };
     match served {
-        Ok(response) => response.map(axum::body::Body::new),
+        Ok(response) => {
+            let mut response = response.map(axum::body::Body::new);
+            // The same address answers differently by Accept-Encoding: caches must keep both.
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the web app's files");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
