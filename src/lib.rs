@@ -1,7 +1,9 @@
-//! kasse, the web app: the browser till, and (as the issues land) the customer display and the
-//! landing page behind a static sticker. One Leptos app, rendered in the browser, talking only to
-//! the kasse server (`api`). Its logic lives in `state`, free of the DOM and tested natively;
-//! `pages` and `components` wire that logic to signals and markup.
+//! kasse, the web app: the browser till, the customer display, and the landing page behind a
+//! static sticker, rendered in the browser and talking only to the kasse server (`api`). Its
+//! logic lives in `state`, free of the DOM and tested natively; `pages` and `components` wire
+//! that logic to signals and markup. Two bundles share this library: the till's (`main.rs`, the
+//! routes below) and the sticker landing page's own small one (`bin/landing.rs`), which a
+//! customer's phone loads on a weak connection.
 
 pub mod api;
 pub mod components;
@@ -26,7 +28,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/till/sales/:reference") view=pages::sale::SalePage/>
                 <Route path=path!("/display/:till") view=pages::display::DisplayPage/>
                 <Route path=path!("/pair") view=pages::pair::PairPage/>
-                <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
             </Routes>
         </Router>
     }
