@@ -1,40 +1,100 @@
-//! Building the web app: `trunk build` of the Leptos crate into `dist/`.
+//! Building the web app: two `trunk build`s of the Leptos crate, then pre-compression.
 //!
-//! Trunk.toml at the workspace root sets `dist = "dist"` and `offline = true`, and index.html asks
-//! for the size-tuned `wasm-release` cargo profile in release builds; this module runs the release
-//! build with a `PATH` on which the project's own wasm-bindgen and wasm-opt come first. Offline, Trunk never tries to download a
-//! helper from GitHub (which these machines cannot reach), but it also builds with
-//! `cargo --offline`, so the crates are fetched beforehand.
+//! The till's bundle (`index.html`, binary `kasse`) goes into `dist/`; the sticker landing page's
+//! own small bundle (`landing.html`, binary `landing`) into `dist/landing/`, served under
+//! `/landing/` so its page at `/q/{sticker}` loads nothing of the till's. Each build cleans its
+//! own folder, so the till is built first. Then every text file and the WebAssembly get `.br` and
+//! `.gz` twins (`compress`), which kasse-server sends to browsers that take them.
+//!
+//! Trunk.toml at the workspace root sets `dist = "dist"` and `offline = true`, and the HTML files
+//! ask for the size-tuned `wasm-release` cargo profile in release builds; this module runs the
+//! release builds with a `PATH` on which the project's own wasm-bindgen and wasm-opt come first.
+//! Offline, Trunk never tries to download a helper from GitHub (which these machines cannot
+//! reach), but it also builds with `cargo --offline`, so the crates are fetched beforehand.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::compress;
 use crate::error::Result;
 use crate::process::{self, announce, format_duration};
 use crate::tools;
 use crate::workspace::Workspace;
 
-/// Ensures the web toolchain, then builds the app into `dist/`.
+/// The landing page's bundle: its Trunk entry, and the folder of `dist/` (and URL path) it is in.
+pub(crate) const LANDING_ENTRY: &str = "landing.html";
+/// The landing bundle's folder under `dist/`, which is also its URL path.
+pub(crate) const LANDING_FOLDER: &str = "landing";
+
+/// What the landing bundle is built with beyond the till's, to stay within its 100 KB (brotli)
+/// budget on a phone's weak connection: minified HTML and CSS (about 0.5 KB less), and Leptos
+/// without `--cfg erase_components` (.cargo/config.toml sets it for the till, where it saves;
+/// this one page with few components grows by about 5 KB with it). Cargo keeps the artifacts
+/// of each set of flags apart, so the two builds do not rebuild each other's.
+const LANDING_TUNING: [Tuning; 2] = [Tuning::Arg("--minify"), Tuning::Env("CARGO_ENCODED_RUSTFLAGS", "")];
+
+/// One extra setting for a `trunk build`.
+#[derive(Debug, Clone, Copy)]
+enum Tuning {
+    /// A command-line argument.
+    Arg(&'static str),
+    /// An environment variable.
+    Env(&'static str, &'static str),
+}
+
+/// Ensures the web toolchain, then builds both bundles into `dist/` and pre-compresses them.
 pub(crate) fn build(workspace: &Workspace) -> Result<()> {
     tools::ensure_web_toolchain(workspace)?;
 
     announce("fetching crates (trunk builds with `cargo --offline`)");
     process::run(process::cargo().arg("fetch").current_dir(workspace.root()))?;
 
-    announce(format!("building the web app into {}", workspace.dist().display()));
     let started = Instant::now();
+    let dist = workspace.dist();
+    announce(format!("building the till's web app into {}", dist.display()));
+    trunk_build(workspace, "index.html", &dist, "/", &[])?;
+    let landing = workspace.landing_dist();
+    announce(format!("building the sticker landing page into {}", landing.display()));
+    trunk_build(workspace, LANDING_ENTRY, &landing, &format!("/{LANDING_FOLDER}/"), &LANDING_TUNING)?;
+    let compressed = compress::precompress(&dist)?;
+    announce(format!(
+        "web app built in {} ({compressed} files pre-compressed as .br and .gz)",
+        format_duration(started.elapsed())
+    ));
+    Ok(())
+}
+
+/// `trunk build --release` of `entry` into `dist`, its files addressed under `public_url`, with
+/// the extra `tuning`.
+fn trunk_build(
+    workspace: &Workspace,
+    entry: &str,
+    dist: &Path,
+    public_url: &str,
+    tuning: &[Tuning],
+) -> Result<()> {
+    let mut trunk = Command::new(workspace.tools_bin().join("trunk"));
+    trunk.args(["build", "--release"]);
+    for setting in tuning {
+        match *setting {
+            Tuning::Arg(arg) => trunk.arg(arg),
+            Tuning::Env(name, value) => trunk.env(name, value),
+        };
+    }
     process::run(
-        Command::new(workspace.tools_bin().join("trunk"))
-            .args(["build", "--release"])
+        trunk
             // Also set in Trunk.toml; repeated so no configuration change can make trunk reach
             // for GitHub.
             .arg("--offline")
+            .arg("--dist")
+            .arg(dist)
+            .args(["--public-url", public_url])
+            .arg(entry)
             .current_dir(workspace.root())
             .env("PATH", tools::search_path(workspace)?)
             // Trunk then checks wasm-opt's version itself and refuses any other, such as
             // Debian's 108, whose bundles fail in the browser.
             .env("TRUNK_TOOLS_WASM_OPT", format!("version_{}", tools::BINARYEN_VERSION)),
-    )?;
-    announce(format!("web app built in {}", format_duration(started.elapsed())));
-    Ok(())
+    )
 }

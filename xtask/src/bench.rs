@@ -1,35 +1,53 @@
-//! `cargo xtask bench`: what the web app costs to download, and how fast the simulator answers.
+//! `cargo xtask bench`: what the web app costs to download and how fast the sticker landing page
+//! becomes usable on a slow phone, and how fast the simulator and the server answer.
 //!
-//! Builds the app, then measures every wasm, js, css and html file in `dist/`, raw and
-//! brotli-compressed at quality 11 (what a precompressed asset would weigh on the wire). The
-//! figures go to a table on stdout and to `target/bench/app-size.json` for tools and CI to
-//! compare; the till's 250 KB brotli budget is reported but never fails the run. Then the
-//! simulator's throughput benchmark (`crates/sim/benches/throughput.rs`) reports requests per
-//! second for create + get into `target/bench/sim-throughput.json`, and the server's
-//! (`crates/server/benches/throughput.rs`) its creates per second, its overhead against the
-//! simulator and the webhook-to-live-event latency into `target/bench/server.json`. Figures,
-//! never pass/fail.
+//! Builds the app, then measures every wasm, js, css and html file of each bundle, raw and
+//! brotli-compressed at quality 11 (what the pre-compressed asset weighs on the wire): the till's
+//! in `dist/` (reported against its 250 KB budget, in `target/bench/app-size.json`) and the
+//! sticker landing page's in `dist/landing/` (against its 100 KB budget, in
+//! `target/bench/landing-size.json`). Budgets are reported, never enforced.
+//!
+//! Then the landing page's time to interactive: a measuring program in the browser test binary
+//! (`tests/browser/landing.rs`, `#[ignore]`d there) loads `/q/demo` cold, again and again, in
+//! headless Chromium throttled through the Chrome DevTools Protocol to a slow phone (150 ms round
+//! trip, 1.6 Mbit/s down, 4× CPU slowdown, 360×740 screen) and writes the median and 95th
+//! percentile to `target/bench/landing-load.json`. Then the simulator's throughput benchmark
+//! (`crates/sim/benches/throughput.rs`) reports requests per second for create + get into
+//! `target/bench/sim-throughput.json`, and the server's (`crates/server/benches/throughput.rs`)
+//! its creates per second, its overhead against the simulator and the webhook-to-live-event
+//! latency into `target/bench/server.json`. Figures, never pass/fail.
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::app;
+use crate::compress::{self, BROTLI_QUALITY};
 use crate::error::{Context, Error, Result};
 use crate::process::{self, announce};
+use crate::tools;
 use crate::workspace::Workspace;
 
 /// The file extensions that make up the app a browser downloads.
 const MEASURED_EXTENSIONS: [&str; 4] = ["wasm", "js", "css", "html"];
 
-/// Brotli's highest quality, the setting for assets compressed once at build time.
-const BROTLI_QUALITY: i32 = 11;
+/// A bundle's download budget: total brotli bytes of the measured files (decimal KB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Budget {
+    /// Whose budget, for the report: "the till's".
+    whose: &'static str,
+    /// The brotli bytes allowed.
+    brotli_bytes: u64,
+}
 
-/// Brotli's default window (log2 of 4 MiB), larger than any file here.
-const BROTLI_WINDOW: i32 = 22;
+/// The till's budget.
+const TILL_BUDGET: Budget = Budget { whose: "the till's", brotli_bytes: 250_000 };
 
-/// The till's download budget: total brotli bytes of the measured files (decimal KB).
-const BUDGET_BROTLI_BYTES: u64 = 250_000;
+/// The sticker landing page's budget: everything it loads, at most 100 KB with brotli.
+const LANDING_BUDGET: Budget = Budget { whose: "the landing page's", brotli_bytes: 100_000 };
+
+/// The measuring program in the browser test binary, by its exact name.
+const LOAD_MEASUREMENT: &str = "landing::measure_the_landing_page_loading_cold_on_a_throttled_phone";
 
 /// The size of one file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,26 +60,45 @@ struct FileSize {
     brotli_bytes: u64,
 }
 
-/// Builds the app, measures `dist/`, prints the table and writes the JSON report.
+/// Builds the app, measures both bundles and the landing page's load, then runs the throughput
+/// benchmarks.
 pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     app::build(workspace)?;
-    let dist = workspace.dist();
-    announce(format!("measuring {} (brotli quality {BROTLI_QUALITY})", dist.display()));
-    let files = measure(&dist)?;
-    if files.is_empty() {
-        return Err(Error::new(format!(
-            "{} holds no {} files; did the build write somewhere else?",
-            dist.display(),
-            MEASURED_EXTENSIONS.join("/")
-        )));
-    }
-    print!("{}", table(&files));
-
     let report_dir = workspace.target_dir().join("bench");
-    let report = report_dir.join("app-size.json");
     fs::create_dir_all(&report_dir).context(|| format!("creating {}", report_dir.display()))?;
-    fs::write(&report, to_json(&files)).context(|| format!("writing {}", report.display()))?;
-    announce(format!("wrote {}", report.display()));
+    let dist = workspace.dist();
+    let landing = workspace.landing_dist();
+    for (what, folder, except, budget, report) in [
+        ("the till", &dist, Some(landing.as_path()), TILL_BUDGET, "app-size.json"),
+        ("the sticker landing page", &landing, None, LANDING_BUDGET, "landing-size.json"),
+    ] {
+        announce(format!("measuring {what} in {} (brotli quality {BROTLI_QUALITY})", folder.display()));
+        let files = measure(folder, except)?;
+        if files.is_empty() {
+            return Err(Error::new(format!(
+                "{} holds no {} files; did the build write somewhere else?",
+                folder.display(),
+                MEASURED_EXTENSIONS.join("/")
+            )));
+        }
+        print!("{}", table(&files, budget));
+        let report = report_dir.join(report);
+        fs::write(&report, to_json(&files, budget)).context(|| format!("writing {}", report.display()))?;
+        announce(format!("wrote {}", report.display()));
+    }
+
+    announce("the landing page loading cold on a throttled phone (headless Chromium, CDP throttling)");
+    tools::ensure_chromium()?;
+    process::run(
+        process::cargo()
+            .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
+            .args(["--", "--ignored", "--exact", LOAD_MEASUREMENT, "--nocapture", "--test-threads=1"])
+            .env("KASSE_DIST", &dist)
+            .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("KASSE_CHROMIUM", tools::CHROMIUM)
+            .env("KASSE_BENCH_DIR", &report_dir)
+            .current_dir(workspace.root()),
+    )?;
 
     announce("simulator throughput (create + get over HTTP)");
     process::run(
@@ -79,15 +116,16 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
-/// The sizes of the measured files under `dist`, sorted by path.
-fn measure(dist: &Path) -> Result<Vec<FileSize>> {
+/// The sizes of the measured files under `root` (leaving out the folder `except`), sorted by
+/// path relative to `root`.
+fn measure(root: &Path, except: Option<&Path>) -> Result<Vec<FileSize>> {
     let mut sizes = Vec::new();
-    for path in files_under(dist)? {
-        if !is_measured(&path) {
+    for path in compress::files_under(root)? {
+        if !is_measured(&path) || except.is_some_and(|except| path.starts_with(except)) {
             continue;
         }
         let bytes = fs::read(&path).context(|| format!("reading {}", path.display()))?;
-        let relative = path.strip_prefix(dist).unwrap_or(&path);
+        let relative = path.strip_prefix(root).unwrap_or(&path);
         sizes.push(FileSize {
             path: relative
                 .components()
@@ -95,30 +133,13 @@ fn measure(dist: &Path) -> Result<Vec<FileSize>> {
                 .collect::<Vec<_>>()
                 .join("/"),
             raw_bytes: byte_count(bytes.len()),
-            brotli_bytes: brotli_size(&bytes).context(|| format!("compressing {}", path.display()))?,
+            brotli_bytes: byte_count(
+                compress::brotli(&bytes).context(|| format!("compressing {}", path.display()))?.len(),
+            ),
         });
     }
     sizes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(sizes)
-}
-
-/// Every regular file below `root`, at any depth (Trunk puts JS snippets in subfolders).
-fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = fs::read_dir(&folder).context(|| format!("listing {}", folder.display()))?;
-        for entry in entries {
-            let entry = entry.context(|| format!("listing {}", folder.display()))?;
-            let kind = entry.file_type().context(|| format!("inspecting {}", entry.path().display()))?;
-            if kind.is_dir() {
-                folders.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    Ok(files)
 }
 
 /// Whether the file is part of what a browser downloads for the app.
@@ -126,19 +147,6 @@ fn is_measured(path: &Path) -> bool {
     path.extension()
         .and_then(|extension| extension.to_str())
         .is_some_and(|extension| MEASURED_EXTENSIONS.contains(&extension))
-}
-
-/// The length of `bytes` once brotli-compressed at [`BROTLI_QUALITY`].
-fn brotli_size(bytes: &[u8]) -> Result<u64> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: BROTLI_WINDOW,
-        size_hint: bytes.len(),
-        ..Default::default()
-    };
-    let mut compressed = Vec::new();
-    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params).context(|| "brotli".to_owned())?;
-    Ok(byte_count(compressed.len()))
 }
 
 /// A byte count as `u64` (a `usize` always fits on the 64-bit hosts this runs on).
@@ -152,7 +160,7 @@ fn totals(files: &[FileSize]) -> (u64, u64) {
 }
 
 /// The human-readable report: one row per file, the totals, and the budget verdict.
-fn table(files: &[FileSize]) -> String {
+fn table(files: &[FileSize], budget: Budget) -> String {
     let (raw_total, brotli_total) = totals(files);
     let width = files.iter().map(|file| file.path.len()).chain(["total".len()]).max().unwrap_or_default();
     let mut rows: Vec<(&str, u64, u64)> =
@@ -163,11 +171,12 @@ fn table(files: &[FileSize]) -> String {
     let body = rows.into_iter().map(|(path, raw, brotli)| {
         format!("{path:width$}  {raw:>10}  {brotli:>12}  {:>6}", percent(brotli, raw))
     });
-    let verdict = if brotli_total <= BUDGET_BROTLI_BYTES { "within" } else { "OVER" };
+    let verdict = if brotli_total <= budget.brotli_bytes { "within" } else { "OVER" };
     let budget = format!(
-        "brotli total {} is {verdict} the till's budget of {} (informational)",
+        "brotli total {} is {verdict} {} budget of {} (informational)",
         kilobytes(brotli_total),
-        kilobytes(BUDGET_BROTLI_BYTES)
+        budget.whose,
+        kilobytes(budget.brotli_bytes)
     );
     let mut lines = vec![header];
     lines.extend(body);
@@ -175,8 +184,9 @@ fn table(files: &[FileSize]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// The machine-readable report written to `target/bench/app-size.json`.
-fn to_json(files: &[FileSize]) -> String {
+/// The machine-readable report written to `target/bench/app-size.json` (the till) and
+/// `landing-size.json` (the landing page).
+fn to_json(files: &[FileSize], budget: Budget) -> String {
     let (raw_total, brotli_total) = totals(files);
     let entries: Vec<String> = files
         .iter()
@@ -192,9 +202,10 @@ fn to_json(files: &[FileSize]) -> String {
     format!(
         "{{\n  \"brotli_quality\": {BROTLI_QUALITY},\n  \"files\": [\n{}\n  ],\n  \
          \"total\": {{ \"raw_bytes\": {raw_total}, \"brotli_bytes\": {brotli_total} }},\n  \
-         \"budget\": {{ \"brotli_bytes\": {BUDGET_BROTLI_BYTES}, \"within\": {} }}\n}}\n",
+         \"budget\": {{ \"brotli_bytes\": {}, \"within\": {} }}\n}}\n",
         entries.join(",\n"),
-        brotli_total <= BUDGET_BROTLI_BYTES
+        budget.brotli_bytes,
+        brotli_total <= budget.brotli_bytes
     )
 }
 
@@ -231,8 +242,6 @@ fn percent(part: u64, whole: u64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a failing test should panic with the error")]
 mod tests {
-    use std::io::Read as _;
-
     use super::*;
 
     fn file(path: &str, raw_bytes: u64, brotli_bytes: u64) -> FileSize {
@@ -250,35 +259,33 @@ mod tests {
     }
 
     #[test]
-    fn brotli_output_is_smaller_for_repetitive_text_and_decompresses_to_the_input() {
-        let input = "<div class=\"row\">kasse</div>\n".repeat(200);
-        let size = brotli_size(input.as_bytes()).unwrap();
-        assert!(size < 100, "compressed to {size} bytes");
-
-        let mut compressed = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY, ..Default::default() };
-        brotli::BrotliCompress(&mut input.as_bytes(), &mut compressed, &params).unwrap();
-        let mut output = String::new();
-        brotli::Decompressor::new(&compressed[..], 4096).read_to_string(&mut output).unwrap();
-        assert_eq!(output, input);
-    }
-
-    #[test]
-    fn files_are_found_at_any_depth_of_dist() {
+    fn files_are_found_at_any_depth_and_each_bundle_is_measured_apart() {
         let dist = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
         fs::create_dir_all(dist.join("snippets/kasse-1a2b")).unwrap();
         fs::write(dist.join("index.html"), "<html></html>").unwrap();
         fs::write(dist.join("snippets/kasse-1a2b/inline0.js"), "export {}").unwrap();
         fs::write(dist.join("favicon.ico"), [0_u8; 4]).unwrap();
 
-        let paths: Vec<_> = measure(&dist).unwrap().into_iter().map(|file| file.path).collect();
+        fs::create_dir_all(dist.join("landing")).unwrap();
+        fs::write(dist.join("landing/index.html"), "<html></html>").unwrap();
+        fs::write(dist.join("landing/index.html.br"), "br").unwrap();
+
+        let till: Vec<_> =
+            measure(&dist, Some(&dist.join("landing"))).unwrap().into_iter().map(|file| file.path).collect();
+        let landing: Vec<_> =
+            measure(&dist.join("landing"), None).unwrap().into_iter().map(|f| f.path).collect();
         fs::remove_dir_all(&dist).unwrap();
-        assert_eq!(paths, ["index.html", "snippets/kasse-1a2b/inline0.js"]);
+        assert_eq!(
+            till,
+            ["index.html", "snippets/kasse-1a2b/inline0.js"],
+            "the till without the landing page"
+        );
+        assert_eq!(landing, ["index.html"], "the landing page alone, without its compressed twins");
     }
 
     #[test]
     fn the_json_report_holds_every_file_the_totals_and_the_budget() {
-        let json = to_json(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
+        let json = to_json(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)], TILL_BUDGET);
         assert_eq!(
             json,
             r#"{
@@ -301,15 +308,19 @@ mod tests {
 
     #[test]
     fn the_table_says_when_the_brotli_total_is_over_budget() {
-        let over = table(&[file("app.wasm", 900_000, 250_001)]);
+        let over = table(&[file("app.wasm", 900_000, 250_001)], TILL_BUDGET);
         assert!(over.contains("250.0 KB is OVER the till's budget of 250.0 KB"), "{over}");
-        let within = table(&[file("app.wasm", 900_000, 250_000)]);
+        let within = table(&[file("app.wasm", 900_000, 250_000)], TILL_BUDGET);
         assert!(within.contains("is within the till's budget"), "{within}");
+        let landing = table(&[file("landing_bg.wasm", 300_000, 100_001)], LANDING_BUDGET);
+        assert!(landing.contains("100.0 KB is OVER the landing page's budget of 100.0 KB"), "{landing}");
+        let json = to_json(&[file("landing_bg.wasm", 300_000, 99_000)], LANDING_BUDGET);
+        assert!(json.contains(r#""budget": { "brotli_bytes": 100000, "within": true }"#), "{json}");
     }
 
     #[test]
     fn the_table_has_a_row_per_file_and_a_total_row() {
-        let text = table(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
+        let text = table(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)], TILL_BUDGET);
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines[0], "file         raw bytes  brotli bytes   ratio");
         assert_eq!(lines[1], "index.html        1000           400     40%");

@@ -61,6 +61,11 @@ impl Workspace {
         self.root.join("dist")
     }
 
+    /// `dist/landing/`: the sticker landing page's own bundle, served under `/landing/`.
+    pub(crate) fn landing_dist(&self) -> PathBuf {
+        self.dist().join(crate::app::LANDING_FOLDER)
+    }
+
     /// `data/`: the server's local store when started by `cargo xtask run`.
     pub(crate) fn data(&self) -> PathBuf {
         self.root.join("data")
