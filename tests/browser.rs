@@ -26,6 +26,8 @@ use kasse_server::{Config, Running};
 mod display;
 #[path = "browser/flows.rs"]
 mod flows;
+#[path = "browser/landing.rs"]
+mod landing;
 #[path = "browser/money.rs"]
 mod money;
 
