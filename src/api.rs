@@ -1,16 +1,20 @@
-//! The one place the web app talks to the server: JSON over HTTP, and the till's live events over
-//! server-sent events. Everything else in the app calls these functions.
+//! The one place the web app talks to the server: JSON over HTTP, and the live events of a till
+//! or of a sticker payment over server-sent events. Everything else in the app calls these
+//! functions.
 
 use gloo_net::http::{Request, Response};
 use kasse_api::{
-    CaptureRequest, History, HistoryQuery, Money, NewSale, PairRequest, Presented, Problem, RefundRequest,
-    Sale, SaleEvent, Session, TillEvent, TillSnapshot,
+    CaptureRequest, Country, History, HistoryQuery, LandingPayment, Money, NewLandingPayment, NewSale,
+    PairRequest, Presented, Problem, RefundRequest, Sale, SaleEvent, Session, StickerInfo, TillEvent,
+    TillSnapshot,
 };
 use serde::de::DeserializeOwned;
-use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{EventSource, MessageEvent};
 
+use crate::state::landing::{Refusal, Trouble};
 use crate::state::till::{Connection, Failure};
 
 /// The browser's session: which till it is (a 401 problem when it is not paired).
@@ -194,5 +198,234 @@ impl TillEvents {
 impl Drop for TillEvents {
     fn drop(&mut self) {
         self.source.close();
+    }
+}
+
+/// What a sticker's landing page shows: the merchant, and what there is to pay.
+pub async fn sticker(sticker: &str) -> Result<StickerInfo, Trouble> {
+    read_landing(&landing_fetch(&format!("/api/stickers/{sticker}"), None).await?)
+}
+
+/// A customer asks to pay at a sticker: by a request to their number, or by opening the app.
+pub async fn pay_at_sticker(sticker: &str, request: &NewLandingPayment) -> Result<LandingPayment, Trouble> {
+    let body = landing_request_body(request);
+    read_landing(&landing_fetch(&format!("/api/stickers/{sticker}/payments"), Some(body)).await?)
+}
+
+/// The JSON body of a landing payment request, `NewLandingPayment`'s serde form written by
+/// hand: serde_json's serializer, and the I/O error texts it carries, would make the landing
+/// bundle about 1 KB (brotli) heavier. A unit test holds the two to the same text.
+fn landing_request_body(request: &NewLandingPayment) -> String {
+    let mut fields = Vec::with_capacity(4);
+    if let Some(amount) = request.amount {
+        fields.push(format!(
+            "\"amount\":{{\"value\":{},\"currency\":\"{}\"}}",
+            amount.value,
+            amount.currency.code()
+        ));
+    }
+    if let Some(phone) = &request.phone_number {
+        fields.push(format!("\"phoneNumber\":{}", json_string(phone)));
+    }
+    if let Some(country) = request.country {
+        let code = match country {
+            Country::No => "NO",
+            Country::Dk => "DK",
+            Country::Fi => "FI",
+        };
+        fields.push(format!("\"country\":\"{code}\""));
+    }
+    if let Some(again) = &request.again {
+        fields.push(format!("\"again\":{}", json_string(again)));
+    }
+    format!("{{{}}}", fields.join(","))
+}
+
+/// `text` as a JSON string, quoted and escaped.
+fn json_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            '\u{8}' => quoted.push_str("\\b"),
+            '\u{c}' => quoted.push_str("\\f"),
+            c if u32::from(c) < 0x20 => {
+                quoted.push_str("\\u00");
+                quoted.push(char::from_digit(u32::from(c) >> 4, 16).unwrap_or('0'));
+                quoted.push(char::from_digit(u32::from(c) & 0xf, 16).unwrap_or('0'));
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// A sticker payment, by the token that names it to its customer.
+pub async fn landing_payment(token: &str) -> Result<LandingPayment, Trouble> {
+    read_landing(&landing_fetch(&format!("/api/payments/{token}"), None).await?)
+}
+
+/// Reads a successful landing-page answer's body.
+fn read_landing<T: DeserializeOwned>(body: &str) -> Result<T, Trouble> {
+    serde_json::from_str(body).map_err(|_| Trouble::NoAnswer)
+}
+
+/// One landing-page request (a GET, or a POST of the JSON `body`) with the browser's own
+/// `fetch`: the body of a successful answer, or the refusal with its `Retry-After` (how long a
+/// rate limit lasts, which the page words in the customer's language).
+///
+/// The landing page does not use gloo-net as the till does: `fetch` and one non-generic
+/// function keep its bundle small for a phone on a weak connection.
+async fn landing_fetch(url: &str, body: Option<String>) -> Result<String, Trouble> {
+    let init = web_sys::RequestInit::new();
+    if let Some(body) = body {
+        let headers = web_sys::Headers::new().map_err(|_| Trouble::NoAnswer)?;
+        headers.set("content-type", "application/json").map_err(|_| Trouble::NoAnswer)?;
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let window = web_sys::window().ok_or(Trouble::NoAnswer)?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .ok()
+        .and_then(|response| response.dyn_into().ok())
+        .ok_or(Trouble::NoAnswer)?;
+    let text = match response.text() {
+        Ok(text) => JsFuture::from(text).await.ok().and_then(|text| text.as_string()),
+        Err(_) => None,
+    }
+    .ok_or(Trouble::NoAnswer)?;
+    if response.ok() {
+        return Ok(text);
+    }
+    let retry_after_s =
+        response.headers().get("retry-after").ok().flatten().and_then(|s| s.trim().parse().ok());
+    match serde_json::from_str::<RefusalBody>(&text) {
+        Ok(body) => {
+            let problem = Problem {
+                kind: String::new(),
+                title: body.title,
+                status: response.status(),
+                detail: body.detail,
+                code: body.code,
+            };
+            Err(Trouble::Refused(Refusal::from_problem(&problem, retry_after_s)))
+        }
+        Err(_) => Err(Trouble::NoAnswer),
+    }
+}
+
+/// What the landing page reads of a [`Problem`] body: the parts a refusal is told by. Fewer
+/// fields than the whole problem make a smaller parser in the landing bundle.
+#[derive(serde::Deserialize)]
+struct RefusalBody {
+    /// The problem's summary, the sentence when it has no detail.
+    title: String,
+    /// The sentence for a person.
+    #[serde(default)]
+    detail: Option<String>,
+    /// The stable code that names the refusal.
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// The one event a landing payment's stream sends, `{"type":"payment","payment":{…}}`
+/// ([`kasse_api::LandingEvent::Payment`]), read as a plain struct: the enum's tagged form would make serde
+/// buffer every event and carry a second copy of each payment field's parser in the bundle.
+#[derive(serde::Deserialize)]
+struct PaymentEvent {
+    /// `payment`, the only kind there is; another kind is ignored.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The payment as it is now.
+    payment: LandingPayment,
+}
+
+/// A sticker payment's live events, from its first (so a reloaded page catches up at once). The
+/// browser reconnects by itself after a drop, resuming after the last event it saw. Closed when
+/// dropped.
+pub struct LandingEvents {
+    source: EventSource,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl LandingEvents {
+    /// Listens to the payment `token`'s events, calling `on_payment` with the payment as each
+    /// event shows it and `on_connection` when the stream opens or drops.
+    pub fn open(
+        token: &str,
+        on_payment: impl Fn(LandingPayment) + 'static,
+        on_connection: impl Fn(Connection) + 'static,
+    ) -> Option<Self> {
+        let source = EventSource::new(&format!("/api/payments/{token}/events?after=0")).ok()?;
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
+            let data = message.data().as_string().unwrap_or_default();
+            if let Ok(event) = serde_json::from_str::<PaymentEvent>(&data)
+                && event.kind == "payment"
+            {
+                on_payment(event.payment);
+            }
+        });
+        let on_connection = std::rc::Rc::new(on_connection);
+        let opened = std::rc::Rc::clone(&on_connection);
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| opened(Connection::Online));
+        let on_error =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Reconnecting));
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Some(Self { source, _on_message: on_message, _on_open: on_open, _on_error: on_error })
+    }
+}
+
+impl Drop for LandingEvents {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "a failing test should panic with the error")]
+mod tests {
+    use kasse_api::{Country, Currency, Money, NewLandingPayment};
+
+    use super::*;
+
+    #[test]
+    fn a_landing_request_body_is_exactly_what_serde_writes_for_it() {
+        for request in [
+            NewLandingPayment {
+                amount: Some(Money::new(4_500, Currency::Nok)),
+                phone_number: Some("+4791234567".into()),
+                country: Some(Country::No),
+                again: None,
+            },
+            NewLandingPayment { amount: None, phone_number: None, country: None, again: None },
+            NewLandingPayment {
+                amount: Some(Money::new(1_000, Currency::Eur)),
+                phone_number: Some("a \"quoted\" \\ line\n\r\t\u{8}\u{c}\u{7}\u{1f}".into()),
+                country: Some(Country::Fi),
+                again: Some("t1".into()),
+            },
+            NewLandingPayment {
+                amount: Some(Money::new(-5, Currency::Dkk)),
+                phone_number: None,
+                country: Some(Country::Dk),
+                again: Some("ÆØÅ".into()),
+            },
+        ] {
+            let body = landing_request_body(&request);
+            assert_eq!(body, serde_json::to_string(&request).unwrap());
+            assert_eq!(serde_json::from_str::<NewLandingPayment>(&body).unwrap(), request);
+        }
     }
 }

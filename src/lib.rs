@@ -5,8 +5,9 @@
 //!
 //! Each screen a device opens is its own bundle, so that none downloads what it never shows: the
 //! till ([`App`], `main.rs`), its history and sale details ([`HistoryApp`], `bin/history.rs`),
-//! the customer display ([`DisplayApp`], `bin/display.rs`). Pages of different bundles link to
-//! each other with full page loads (`components::leave`).
+//! the customer display ([`DisplayApp`], `bin/display.rs`), and the sticker landing page, which a
+//! customer's phone loads on a weak connection (`bin/landing.rs`). Pages of different bundles
+//! link to each other with full page loads (`components::leave`).
 
 pub mod api;
 pub mod components;
@@ -28,7 +29,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Redirect path="/till"/> }/>
                 <Route path=path!("/till") view=pages::till::TillPage/>
                 <Route path=path!("/pair") view=pages::pair::PairPage/>
-                <Route path=path!("/q/:sticker") view=pages::sticker::StickerPage/>
             </Routes>
         </Router>
     }

@@ -28,6 +28,8 @@ mod access;
 mod display;
 #[path = "browser/flows.rs"]
 mod flows;
+#[path = "browser/landing.rs"]
+mod landing;
 #[path = "browser/money.rs"]
 mod money;
 #[path = "browser/stickers.rs"]

@@ -5,6 +5,7 @@
 pub mod common;
 pub mod display;
 pub mod history;
+pub mod landing;
 pub mod sale;
 pub mod till;
 
@@ -49,6 +50,7 @@ mod tests {
             super::history::all(),
             super::sale::all(),
             super::display::all(),
+            super::landing::all(),
         ] {
             for (name, locale, text) in &module {
                 assert!(!text.trim().is_empty(), "{name} is empty in {locale:?}");

@@ -5,6 +5,7 @@ pub mod camera;
 pub mod display;
 pub mod history;
 pub mod keypad;
+pub mod landing;
 pub mod locale;
 pub mod money;
 pub mod qr;

@@ -1,9 +1,12 @@
-//! Building the web app: one `trunk build` of the Leptos crate per bundle.
+//! Building the web app: one `trunk build` of the Leptos crate per bundle, then pre-compression.
 //!
 //! Each screen a device opens is a bundle of its own, so that none downloads what it never shows
 //! ([`BUNDLES`]): the till's (`index.html`, binary `kasse`, with the camera's decoder worker) goes
 //! into `dist/`, each other one into its own folder of `dist/`, which is also the URL path its
-//! files are served under. Each build cleans its own folder, so the till's is built first.
+//! files are served under; the sticker landing page's (`landing.html`, binary `landing`) is the
+//! smallest, for a customer's phone on a weak connection. Each build cleans its own folder, so
+//! the till's is built first. Then every text file and the WebAssembly get `.br` and `.gz` twins
+//! (`compress`), which kasse-server sends to browsers that take them.
 //!
 //! Trunk.toml at the workspace root sets `dist = "dist"` and `offline = true`, and the HTML files
 //! ask for the size-tuned `wasm-release` cargo profile in release builds; this module runs the
@@ -15,13 +18,14 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::compress;
 use crate::error::Result;
 use crate::process::{self, announce, format_duration};
 use crate::tools;
 use crate::workspace::Workspace;
 
 /// One bundle of the web app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Bundle {
     /// What it is, for progress output and reports.
     pub(crate) name: &'static str,
@@ -29,16 +33,43 @@ pub(crate) struct Bundle {
     pub(crate) entry: &'static str,
     /// Its folder under `dist/` and URL path; empty for the till's, at the root.
     pub(crate) folder: &'static str,
+    /// What it is built with beyond the till's settings.
+    tuning: &'static [Tuning],
 }
 
+/// The landing bundle's folder under `dist/`, which is also its URL path.
+pub(crate) const LANDING_FOLDER: &str = "landing";
+
 /// Every bundle, the till's first.
-pub(crate) const BUNDLES: [Bundle; 3] = [
-    Bundle { name: "the till", entry: "index.html", folder: "" },
-    Bundle { name: "the history", entry: "history.html", folder: "history" },
-    Bundle { name: "the customer display", entry: "display.html", folder: "display" },
+pub(crate) const BUNDLES: [Bundle; 4] = [
+    Bundle { name: "the till", entry: "index.html", folder: "", tuning: &[] },
+    Bundle { name: "the history", entry: "history.html", folder: "history", tuning: &[] },
+    Bundle { name: "the customer display", entry: "display.html", folder: "display", tuning: &[] },
+    Bundle {
+        name: "the sticker landing page",
+        entry: "landing.html",
+        folder: LANDING_FOLDER,
+        tuning: &LANDING_TUNING,
+    },
 ];
 
-/// Ensures the web toolchain, then builds every bundle into `dist/`.
+/// What the landing bundle is built with beyond the till's, to stay within its 100 KB (brotli)
+/// budget on a phone's weak connection: minified HTML and CSS (about 0.5 KB less), and Leptos
+/// without `--cfg erase_components` (.cargo/config.toml sets it for the till, where it saves;
+/// this one page with few components grows by about 5 KB with it). Cargo keeps the artifacts
+/// of each set of flags apart, so the builds do not rebuild each other's.
+const LANDING_TUNING: [Tuning; 2] = [Tuning::Arg("--minify"), Tuning::Env("CARGO_ENCODED_RUSTFLAGS", "")];
+
+/// One extra setting for a `trunk build`.
+#[derive(Debug, Clone, Copy)]
+enum Tuning {
+    /// A command-line argument.
+    Arg(&'static str),
+    /// An environment variable.
+    Env(&'static str, &'static str),
+}
+
+/// Ensures the web toolchain, then builds every bundle into `dist/` and pre-compresses them.
 pub(crate) fn build(workspace: &Workspace) -> Result<()> {
     tools::ensure_web_toolchain(workspace)?;
 
@@ -46,22 +77,41 @@ pub(crate) fn build(workspace: &Workspace) -> Result<()> {
     process::run(process::cargo().arg("fetch").current_dir(workspace.root()))?;
 
     let started = Instant::now();
+    let dist = workspace.dist();
     for bundle in BUNDLES {
-        let dist = workspace.dist().join(bundle.folder);
-        announce(format!("building {} into {}", bundle.name, dist.display()));
+        let folder = dist.join(bundle.folder);
+        announce(format!("building {} into {}", bundle.name, folder.display()));
         let public_url =
             if bundle.folder.is_empty() { "/".to_owned() } else { format!("/{}/", bundle.folder) };
-        trunk_build(workspace, bundle.entry, &dist, &public_url)?;
+        trunk_build(workspace, bundle.entry, &folder, &public_url, bundle.tuning)?;
     }
-    announce(format!("web app built in {}", format_duration(started.elapsed())));
+    let compressed = compress::precompress(&dist)?;
+    announce(format!(
+        "web app built in {} ({compressed} files pre-compressed as .br and .gz)",
+        format_duration(started.elapsed())
+    ));
     Ok(())
 }
 
-/// `trunk build --release` of `entry` into `dist`, its files addressed under `public_url`.
-fn trunk_build(workspace: &Workspace, entry: &str, dist: &Path, public_url: &str) -> Result<()> {
+/// `trunk build --release` of `entry` into `dist`, its files addressed under `public_url`, with
+/// the extra `tuning`.
+fn trunk_build(
+    workspace: &Workspace,
+    entry: &str,
+    dist: &Path,
+    public_url: &str,
+    tuning: &[Tuning],
+) -> Result<()> {
+    let mut trunk = Command::new(workspace.tools_bin().join("trunk"));
+    trunk.args(["build", "--release"]);
+    for setting in tuning {
+        match *setting {
+            Tuning::Arg(arg) => trunk.arg(arg),
+            Tuning::Env(name, value) => trunk.env(name, value),
+        };
+    }
     process::run(
-        Command::new(workspace.tools_bin().join("trunk"))
-            .args(["build", "--release"])
+        trunk
             // Also set in Trunk.toml; repeated so no configuration change can make trunk reach
             // for GitHub.
             .arg("--offline")

@@ -1,35 +1,124 @@
-//! `cargo xtask bench`: what the web app costs to download, and how fast the simulator answers.
+//! `cargo xtask bench`: what the web app costs to download and how fast the sticker landing page
+//! becomes usable on a slow phone, and how fast the simulator and the server answer.
 //!
-//! Builds the app, then measures every wasm, js, css and html file in `dist/`, raw and
-//! brotli-compressed at quality 11 (what a precompressed asset would weigh on the wire). The
-//! figures go to a table on stdout and to `target/bench/app-size.json` for tools and CI to
-//! compare; the till's 250 KB brotli budget is reported but never fails the run. Then the
-//! simulator's throughput benchmark (`crates/sim/benches/throughput.rs`) reports requests per
-//! second for create + get into `target/bench/sim-throughput.json`, and the server's
-//! (`crates/server/benches/throughput.rs`) its creates per second, its overhead against the
-//! simulator and the webhook-to-live-event latency into `target/bench/server.json`. Figures,
-//! never pass/fail.
+//! Builds the app, then measures every wasm, js, css and html file of each bundle, raw and
+//! brotli-compressed at quality 11 (what the pre-compressed asset weighs on the wire) ([`PARTS`]):
+//! the till's in `dist/` (against its 250 KB budget, in `target/bench/app-size.json`), the
+//! camera's decoder worker beside it (fetched only by a browser without a BarcodeDetector, when
+//! its camera opens; no budget), the history's and the customer display's (each a screen of the
+//! till, against the same budget), and the sticker landing page's in `dist/landing/` (against its
+//! 100 KB budget, in `target/bench/landing-size.json`). Budgets are reported, never enforced.
+//!
+//! Then the landing page's time to interactive: a measuring program in the browser test binary
+//! (`tests/browser/landing.rs`, `#[ignore]`d there) loads `/q/demo` cold, again and again, in
+//! headless Chromium throttled through the Chrome DevTools Protocol to a slow phone (150 ms round
+//! trip, 1.6 Mbit/s down, 4× CPU slowdown, 360×740 screen) and writes the median and 95th
+//! percentile to `target/bench/landing-load.json`. Then the simulator's throughput benchmark
+//! (`crates/sim/benches/throughput.rs`) reports requests per second for create + get into
+//! `target/bench/sim-throughput.json`, and the server's (`crates/server/benches/throughput.rs`)
+//! its creates per second, its overhead against the simulator and the webhook-to-live-event
+//! latency into `target/bench/server.json`. Figures, never pass/fail.
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::app;
+use crate::compress::{self, BROTLI_QUALITY};
 use crate::error::{Context, Error, Result};
 use crate::process::{self, announce};
+use crate::tools;
 use crate::workspace::Workspace;
 
 /// The file extensions that make up the app a browser downloads.
 const MEASURED_EXTENSIONS: [&str; 4] = ["wasm", "js", "css", "html"];
 
-/// Brotli's highest quality, the setting for assets compressed once at build time.
-const BROTLI_QUALITY: i32 = 11;
+/// A bundle's download budget: total brotli bytes of the measured files (decimal KB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Budget {
+    /// Whose budget, for the report: "the till's".
+    whose: &'static str,
+    /// The brotli bytes allowed.
+    brotli_bytes: u64,
+}
 
-/// Brotli's default window (log2 of 4 MiB), larger than any file here.
-const BROTLI_WINDOW: i32 = 22;
+/// The till's budget.
+const TILL_BUDGET: Budget = Budget { whose: "the till's", brotli_bytes: 250_000 };
 
-/// The till's download budget: total brotli bytes of the measured files (decimal KB).
-const BUDGET_BROTLI_BYTES: u64 = 250_000;
+/// The sticker landing page's budget: everything it loads, at most 100 KB with brotli.
+const LANDING_BUDGET: Budget = Budget { whose: "the landing page's", brotli_bytes: 100_000 };
+
+/// One thing measured: a bundle's files (or the decoder worker's), what they may weigh, and the
+/// report they go to.
+#[derive(Debug, Clone, Copy)]
+struct Part {
+    /// What it is, for the report.
+    what: &'static str,
+    /// Its folder under `dist/`.
+    folder: &'static str,
+    /// Whether a file (by its path relative to the folder) is part of it.
+    takes: fn(&str) -> bool,
+    /// What it may weigh, if anything.
+    budget: Option<Budget>,
+    /// Its report's file name in `target/bench/`.
+    report: &'static str,
+}
+
+/// Everything `bench` measures.
+const PARTS: [Part; 5] = [
+    Part {
+        what: "the till",
+        folder: "",
+        takes: is_tills,
+        budget: Some(TILL_BUDGET),
+        report: "app-size.json",
+    },
+    Part {
+        what: "the camera's decoder worker (fetched only without a BarcodeDetector)",
+        folder: "",
+        takes: is_decoders,
+        budget: None,
+        report: "decoder-size.json",
+    },
+    Part {
+        what: "the history",
+        folder: "history",
+        takes: |_| true,
+        budget: Some(TILL_BUDGET),
+        report: "history-size.json",
+    },
+    Part {
+        what: "the customer display",
+        folder: "display",
+        takes: |_| true,
+        budget: Some(TILL_BUDGET),
+        report: "display-size.json",
+    },
+    Part {
+        what: "the sticker landing page",
+        folder: app::LANDING_FOLDER,
+        takes: |_| true,
+        budget: Some(LANDING_BUDGET),
+        report: "landing-size.json",
+    },
+];
+
+/// The decoder worker's files: Trunk names a worker's after its binary, without a hash.
+fn is_decoders(path: &str) -> bool {
+    path.starts_with("decoder")
+}
+
+/// The till's own files in `dist/`: neither the decoder worker's nor another bundle's folder.
+fn is_tills(path: &str) -> bool {
+    !is_decoders(path)
+        && !app::BUNDLES.iter().any(|bundle| {
+            !bundle.folder.is_empty()
+                && path.strip_prefix(bundle.folder).is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// The measuring program in the browser test binary, by its exact name.
+const LOAD_MEASUREMENT: &str = "landing::measure_the_landing_page_loading_cold_on_a_throttled_phone";
 
 /// The size of one file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,26 +131,48 @@ struct FileSize {
     brotli_bytes: u64,
 }
 
-/// Builds the app, measures `dist/`, prints the table and writes the JSON report.
+/// Builds the app, measures both bundles and the landing page's load, then runs the throughput
+/// benchmarks.
 pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     app::build(workspace)?;
-    let dist = workspace.dist();
-    announce(format!("measuring {} (brotli quality {BROTLI_QUALITY})", dist.display()));
-    let files = measure(&dist)?;
-    if files.is_empty() {
-        return Err(Error::new(format!(
-            "{} holds no {} files; did the build write somewhere else?",
-            dist.display(),
-            MEASURED_EXTENSIONS.join("/")
-        )));
-    }
-    print!("{}", table(&files));
-
     let report_dir = workspace.target_dir().join("bench");
-    let report = report_dir.join("app-size.json");
     fs::create_dir_all(&report_dir).context(|| format!("creating {}", report_dir.display()))?;
-    fs::write(&report, to_json(&files)).context(|| format!("writing {}", report.display()))?;
-    announce(format!("wrote {}", report.display()));
+    let dist = workspace.dist();
+    for part in PARTS {
+        let folder = dist.join(part.folder);
+        announce(format!(
+            "measuring {} in {} (brotli quality {BROTLI_QUALITY})",
+            part.what,
+            folder.display()
+        ));
+        let files = measure(&folder, part.takes)?;
+        if files.is_empty() {
+            return Err(Error::new(format!(
+                "{} holds no {} files of {}; did the build write somewhere else?",
+                folder.display(),
+                MEASURED_EXTENSIONS.join("/"),
+                part.what
+            )));
+        }
+        print!("{}", table(&files, part.budget));
+        let report = report_dir.join(part.report);
+        fs::write(&report, to_json(&files, part.budget))
+            .context(|| format!("writing {}", report.display()))?;
+        announce(format!("wrote {}", report.display()));
+    }
+
+    announce("the landing page loading cold on a throttled phone (headless Chromium, CDP throttling)");
+    tools::ensure_chromium()?;
+    process::run(
+        process::cargo()
+            .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
+            .args(["--", "--ignored", "--exact", LOAD_MEASUREMENT, "--nocapture", "--test-threads=1"])
+            .env("KASSE_DIST", &dist)
+            .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
+            .env("KASSE_CHROMIUM", tools::CHROMIUM)
+            .env("KASSE_BENCH_DIR", &report_dir)
+            .current_dir(workspace.root()),
+    )?;
 
     announce("simulator throughput (create + get over HTTP)");
     process::run(
@@ -79,46 +190,32 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     Ok(())
 }
 
-/// The sizes of the measured files under `dist`, sorted by path.
-fn measure(dist: &Path) -> Result<Vec<FileSize>> {
+/// The sizes of the measured files under `root` that `takes` (by path relative to `root`, with
+/// `/` separators), sorted by that path.
+fn measure(root: &Path, takes: fn(&str) -> bool) -> Result<Vec<FileSize>> {
     let mut sizes = Vec::new();
-    for path in files_under(dist)? {
-        if !is_measured(&path) {
+    for path in compress::files_under(root)? {
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !is_measured(&path) || !takes(&relative) {
             continue;
         }
         let bytes = fs::read(&path).context(|| format!("reading {}", path.display()))?;
-        let relative = path.strip_prefix(dist).unwrap_or(&path);
         sizes.push(FileSize {
-            path: relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
+            path: relative,
             raw_bytes: byte_count(bytes.len()),
-            brotli_bytes: brotli_size(&bytes).context(|| format!("compressing {}", path.display()))?,
+            brotli_bytes: byte_count(
+                compress::brotli(&bytes).context(|| format!("compressing {}", path.display()))?.len(),
+            ),
         });
     }
     sizes.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(sizes)
-}
-
-/// Every regular file below `root`, at any depth (Trunk puts JS snippets in subfolders).
-fn files_under(root: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        let entries = fs::read_dir(&folder).context(|| format!("listing {}", folder.display()))?;
-        for entry in entries {
-            let entry = entry.context(|| format!("listing {}", folder.display()))?;
-            let kind = entry.file_type().context(|| format!("inspecting {}", entry.path().display()))?;
-            if kind.is_dir() {
-                folders.push(entry.path());
-            } else if kind.is_file() {
-                files.push(entry.path());
-            }
-        }
-    }
-    Ok(files)
 }
 
 /// Whether the file is part of what a browser downloads for the app.
@@ -126,19 +223,6 @@ fn is_measured(path: &Path) -> bool {
     path.extension()
         .and_then(|extension| extension.to_str())
         .is_some_and(|extension| MEASURED_EXTENSIONS.contains(&extension))
-}
-
-/// The length of `bytes` once brotli-compressed at [`BROTLI_QUALITY`].
-fn brotli_size(bytes: &[u8]) -> Result<u64> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: BROTLI_WINDOW,
-        size_hint: bytes.len(),
-        ..Default::default()
-    };
-    let mut compressed = Vec::new();
-    brotli::BrotliCompress(&mut &bytes[..], &mut compressed, &params).context(|| "brotli".to_owned())?;
-    Ok(byte_count(compressed.len()))
 }
 
 /// A byte count as `u64` (a `usize` always fits on the 64-bit hosts this runs on).
@@ -151,8 +235,8 @@ fn totals(files: &[FileSize]) -> (u64, u64) {
     files.iter().fold((0, 0), |(raw, brotli), file| (raw + file.raw_bytes, brotli + file.brotli_bytes))
 }
 
-/// The human-readable report: one row per file, the totals, and the budget verdict.
-fn table(files: &[FileSize]) -> String {
+/// The human-readable report: one row per file, the totals, and the budget verdict if any.
+fn table(files: &[FileSize], budget: Option<Budget>) -> String {
     let (raw_total, brotli_total) = totals(files);
     let width = files.iter().map(|file| file.path.len()).chain(["total".len()]).max().unwrap_or_default();
     let mut rows: Vec<(&str, u64, u64)> =
@@ -163,11 +247,17 @@ fn table(files: &[FileSize]) -> String {
     let body = rows.into_iter().map(|(path, raw, brotli)| {
         format!("{path:width$}  {raw:>10}  {brotli:>12}  {:>6}", percent(brotli, raw))
     });
-    let verdict = if brotli_total <= BUDGET_BROTLI_BYTES { "within" } else { "OVER" };
-    let budget = format!(
-        "brotli total {} is {verdict} the till's budget of {} (informational)",
-        kilobytes(brotli_total),
-        kilobytes(BUDGET_BROTLI_BYTES)
+    let budget = budget.map_or_else(
+        || format!("brotli total {}", kilobytes(brotli_total)),
+        |budget| {
+            let verdict = if brotli_total <= budget.brotli_bytes { "within" } else { "OVER" };
+            format!(
+                "brotli total {} is {verdict} {} budget of {} (informational)",
+                kilobytes(brotli_total),
+                budget.whose,
+                kilobytes(budget.brotli_bytes)
+            )
+        },
     );
     let mut lines = vec![header];
     lines.extend(body);
@@ -175,8 +265,9 @@ fn table(files: &[FileSize]) -> String {
     lines.join("\n") + "\n"
 }
 
-/// The machine-readable report written to `target/bench/app-size.json`.
-fn to_json(files: &[FileSize]) -> String {
+/// The machine-readable report written to `target/bench/` (see [`PARTS`]); `budget` is `null`
+/// for a part without one.
+fn to_json(files: &[FileSize], budget: Option<Budget>) -> String {
     let (raw_total, brotli_total) = totals(files);
     let entries: Vec<String> = files
         .iter()
@@ -192,9 +283,16 @@ fn to_json(files: &[FileSize]) -> String {
     format!(
         "{{\n  \"brotli_quality\": {BROTLI_QUALITY},\n  \"files\": [\n{}\n  ],\n  \
          \"total\": {{ \"raw_bytes\": {raw_total}, \"brotli_bytes\": {brotli_total} }},\n  \
-         \"budget\": {{ \"brotli_bytes\": {BUDGET_BROTLI_BYTES}, \"within\": {} }}\n}}\n",
+         \"budget\": {}\n}}\n",
         entries.join(",\n"),
-        brotli_total <= BUDGET_BROTLI_BYTES
+        budget.map_or_else(
+            || "null".to_owned(),
+            |budget| format!(
+                "{{ \"brotli_bytes\": {}, \"within\": {} }}",
+                budget.brotli_bytes,
+                brotli_total <= budget.brotli_bytes
+            )
+        )
     )
 }
 
@@ -231,8 +329,6 @@ fn percent(part: u64, whole: u64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "a failing test should panic with the error")]
 mod tests {
-    use std::io::Read as _;
-
     use super::*;
 
     fn file(path: &str, raw_bytes: u64, brotli_bytes: u64) -> FileSize {
@@ -250,35 +346,42 @@ mod tests {
     }
 
     #[test]
-    fn brotli_output_is_smaller_for_repetitive_text_and_decompresses_to_the_input() {
-        let input = "<div class=\"row\">kasse</div>\n".repeat(200);
-        let size = brotli_size(input.as_bytes()).unwrap();
-        assert!(size < 100, "compressed to {size} bytes");
-
-        let mut compressed = Vec::new();
-        let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY, ..Default::default() };
-        brotli::BrotliCompress(&mut input.as_bytes(), &mut compressed, &params).unwrap();
-        let mut output = String::new();
-        brotli::Decompressor::new(&compressed[..], 4096).read_to_string(&mut output).unwrap();
-        assert_eq!(output, input);
-    }
-
-    #[test]
-    fn files_are_found_at_any_depth_of_dist() {
+    fn files_are_found_at_any_depth_and_each_bundle_is_measured_apart() {
         let dist = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
         fs::create_dir_all(dist.join("snippets/kasse-1a2b")).unwrap();
         fs::write(dist.join("index.html"), "<html></html>").unwrap();
         fs::write(dist.join("snippets/kasse-1a2b/inline0.js"), "export {}").unwrap();
         fs::write(dist.join("favicon.ico"), [0_u8; 4]).unwrap();
 
-        let paths: Vec<_> = measure(&dist).unwrap().into_iter().map(|file| file.path).collect();
+        fs::create_dir_all(dist.join("landing")).unwrap();
+        fs::write(dist.join("landing/index.html"), "<html></html>").unwrap();
+        fs::write(dist.join("landing/index.html.br"), "br").unwrap();
+
+        fs::write(dist.join("decoder_bg.wasm"), [0_u8; 4]).unwrap();
+        fs::write(dist.join("decoder_loader.js"), "importScripts()").unwrap();
+        fs::create_dir_all(dist.join("history")).unwrap();
+        fs::write(dist.join("history/index.html"), "<html></html>").unwrap();
+
+        let paths = |folder: &Path, takes| -> Vec<_> {
+            measure(folder, takes).unwrap().into_iter().map(|file| file.path).collect()
+        };
+        let till = paths(&dist, is_tills);
+        let decoder = paths(&dist, is_decoders);
+        let landing = paths(&dist.join("landing"), |_| true);
         fs::remove_dir_all(&dist).unwrap();
-        assert_eq!(paths, ["index.html", "snippets/kasse-1a2b/inline0.js"]);
+        assert_eq!(
+            till,
+            ["index.html", "snippets/kasse-1a2b/inline0.js"],
+            "the till without the decoder worker, the history or the landing page"
+        );
+        assert_eq!(decoder, ["decoder_bg.wasm", "decoder_loader.js"]);
+        assert_eq!(landing, ["index.html"], "the landing page alone, without its compressed twins");
     }
 
     #[test]
     fn the_json_report_holds_every_file_the_totals_and_the_budget() {
-        let json = to_json(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
+        let json =
+            to_json(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)], Some(TILL_BUDGET));
         assert_eq!(
             json,
             r#"{
@@ -300,16 +403,28 @@ mod tests {
     }
 
     #[test]
+    fn a_part_without_a_budget_reports_its_total_alone() {
+        let text = table(&[file("decoder_bg.wasm", 150_000, 60_000)], None);
+        assert!(text.ends_with("brotli total 60.0 KB\n"), "{text}");
+        assert!(to_json(&[], None).contains("\"budget\": null"));
+    }
+
+    #[test]
     fn the_table_says_when_the_brotli_total_is_over_budget() {
-        let over = table(&[file("app.wasm", 900_000, 250_001)]);
+        let over = table(&[file("app.wasm", 900_000, 250_001)], Some(TILL_BUDGET));
         assert!(over.contains("250.0 KB is OVER the till's budget of 250.0 KB"), "{over}");
-        let within = table(&[file("app.wasm", 900_000, 250_000)]);
+        let within = table(&[file("app.wasm", 900_000, 250_000)], Some(TILL_BUDGET));
         assert!(within.contains("is within the till's budget"), "{within}");
+        let landing = table(&[file("landing_bg.wasm", 300_000, 100_001)], Some(LANDING_BUDGET));
+        assert!(landing.contains("100.0 KB is OVER the landing page's budget of 100.0 KB"), "{landing}");
+        let json = to_json(&[file("landing_bg.wasm", 300_000, 99_000)], Some(LANDING_BUDGET));
+        assert!(json.contains(r#""budget": { "brotli_bytes": 100000, "within": true }"#), "{json}");
     }
 
     #[test]
     fn the_table_has_a_row_per_file_and_a_total_row() {
-        let text = table(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)]);
+        let text =
+            table(&[file("index.html", 1_000, 400), file("app.wasm", 9_000, 3_000)], Some(TILL_BUDGET));
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines[0], "file         raw bytes  brotli bytes   ratio");
         assert_eq!(lines[1], "index.html        1000           400     40%");

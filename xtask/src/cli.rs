@@ -23,7 +23,9 @@ Commands:
                         then the app build and the browser tests in Chromium;
                         --no-browser stops after the unit tests
   bench                 build the web app and report the raw and brotli sizes of
-                        dist/ (also written to target/bench/app-size.json)
+                        the till and the sticker landing page, the landing page's
+                        time to interactive on a throttled phone in Chromium, and
+                        the simulator's and server's throughput (target/bench/)
   help                  show this text
 
 trunk, wasm-bindgen and wasm-opt are installed on first use into .tools/;

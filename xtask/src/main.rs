@@ -12,6 +12,7 @@
 mod app;
 mod bench;
 mod cli;
+mod compress;
 mod error;
 mod process;
 mod serve;

@@ -53,7 +53,9 @@ pub struct StickerInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewLandingPayment {
-    /// The amount, for an open-amount sticker only (a till's sticker pays what the till presents).
+    /// The amount: for an open-amount sticker, what the customer typed; for a till's sticker,
+    /// what the page showed them, which must still be what the till presents (a till's sticker
+    /// always pays what the till presents; this only stops a changed amount being paid unseen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
     /// The customer's number as typed; absent to open the app instead (app switch).
@@ -62,6 +64,11 @@ pub struct NewLandingPayment {
     /// The country the number is read in when it has no `+` prefix; the store's when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<Country>,
+    /// "Send again": the token of this customer's earlier payment here, declined or expired.
+    /// At a till's sticker whose amount that payment took, and where nothing has happened since,
+    /// it asks for the same amount again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub again: Option<String>,
 }
 
 /// A payment started on a landing page, as its customer may see it.
@@ -115,6 +122,9 @@ mod tests {
         assert_eq!(request.country, None);
         let app_switch: NewLandingPayment = serde_json::from_str("{}").unwrap();
         assert_eq!(app_switch.phone_number, None);
+        assert_eq!(app_switch.again, None, "a first attempt names no earlier one");
+        let again = NewLandingPayment { again: Some("t0k3n".into()), ..app_switch };
+        assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::json!({ "again": "t0k3n" }));
     }
 
     #[test]

@@ -10,11 +10,16 @@ use crate::store::StoreError;
 
 /// An error answer.
 #[derive(Debug)]
-pub struct ApiError(Problem);
+pub struct ApiError {
+    problem: Problem,
+    /// For a rate limit: whole seconds until a new attempt is allowed, sent as `Retry-After`
+    /// so that a page can say when in its own language.
+    retry_after_s: Option<i64>,
+}
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
-        Self(Problem::new(status.as_u16(), code, title, detail))
+        Self { problem: Problem::new(status.as_u16(), code, title, detail), retry_after_s: None }
     }
 
     /// 400 with a code and sentence.
@@ -35,6 +40,14 @@ impl ApiError {
     /// 429 with a sentence a person understands.
     pub fn too_many(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+    }
+
+    /// 429 for one of the landing page's limits: its own `code`, a sentence, and the wait in
+    /// milliseconds (sent, rounded up to whole seconds, as `Retry-After`).
+    pub fn rate_limited(code: &str, detail: impl Into<String>, wait_ms: i64) -> Self {
+        let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests", detail);
+        error.retry_after_s = Some((wait_ms.max(1) + 999) / 1000);
+        error
     }
 
     /// 409 for a customer whose checkout is busy with someone else's payment.
@@ -160,6 +173,12 @@ impl From<SaleError> for ApiError {
                 "Nothing to pay",
                 "There is nothing to pay here right now. Ask the staff to start the payment, then try again.",
             ),
+            SaleError::AmountChanged => Self::new(
+                StatusCode::CONFLICT,
+                "amount-changed",
+                "Amount changed",
+                "The amount to pay has changed. Check the new amount, then pay again.",
+            ),
             SaleError::OutsideBounds { min, max } => Self::bad_request(
                 "amount-outside-bounds",
                 format!(
@@ -210,10 +229,13 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        let status = StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(Problem::CONTENT_TYPE));
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

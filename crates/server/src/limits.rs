@@ -41,6 +41,16 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Takes back the attempt counted for `key` at `at`: the request turned out to cost nothing.
+    pub fn release(&self, key: &str, at: i64) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(times) = attempts.get_mut(key)
+            && let Some(index) = times.iter().rposition(|t| *t == at)
+        {
+            times.remove(index);
+        }
+    }
+
     /// Counts an attempt for `key` at `now`.
     pub fn record(&self, key: &str, now: i64) {
         let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -96,6 +106,17 @@ mod tests {
         }
         limiter.record("k", 5);
         assert!(limiter.check("k", 6).is_err());
+    }
+
+    #[test]
+    fn a_released_attempt_no_longer_counts() {
+        let limiter = RateLimiter::new(1, 1_000);
+        limiter.attempt("k", 5).unwrap();
+        limiter.release("k", 5);
+        assert_eq!(limiter.attempt("k", 6), Ok(()));
+        limiter.release("other", 6);
+        limiter.release("k", 7);
+        assert!(limiter.attempt("k", 8).is_err(), "only the attempt at that time is taken back");
     }
 
     #[test]

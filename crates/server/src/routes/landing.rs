@@ -40,6 +40,39 @@ impl Default for LandingLimits {
     }
 }
 
+/// Which of the landing page's limits refused a request.
+#[derive(Debug, Clone, Copy)]
+enum Limit {
+    /// Requests to one phone number.
+    Number,
+    /// Requests from one client address.
+    Client,
+    /// Requests at one sticker.
+    Sticker,
+}
+
+impl Limit {
+    /// The refusal, `wait_ms` before a new attempt is allowed.
+    fn refusal(self, wait_ms: i64) -> ApiError {
+        let wait = wait_in_words(wait_ms);
+        let (code, detail) = match self {
+            Self::Number => (
+                "number-rate-limited",
+                format!("This number has had several payment requests already. Try again in {wait}."),
+            ),
+            Self::Client => (
+                "client-rate-limited",
+                format!("Too many payment requests from this phone. Try again in {wait}."),
+            ),
+            Self::Sticker => (
+                "sticker-rate-limited",
+                format!("Many people are paying here right now. Try again in {wait}."),
+            ),
+        };
+        ApiError::rate_limited(code, detail, wait_ms)
+    }
+}
+
 /// `GET /api/stickers/{sticker}`.
 pub async fn sticker(
     State(app): State<Arc<AppState>>,
@@ -49,6 +82,11 @@ pub async fn sticker(
 }
 
 /// `POST /api/stickers/{sticker}/payments`: pay by phone number, or by opening the app.
+///
+/// Every limit is checked before any of them counts the request, so a request one limit refuses
+/// uses up nothing of the others (a customer whose number a stranger flooded can still pay with
+/// another), and a number counts only the requests that made a payment. Each refusal has its own
+/// code and a `Retry-After`, so the page can say in the customer's language what to do and when.
 pub async fn pay(
     State(app): State<Arc<AppState>>,
     Path(sticker): Path<String>,
@@ -58,31 +96,32 @@ pub async fn pay(
     let info = app.sales.sticker(&sticker).await?;
     let now = crate::now_ms();
     let limits = &app.landing_limits;
-    if let Err(wait) = limits.sticker.attempt(&sticker, now) {
-        return Err(ApiError::too_many(format!(
-            "Many people are paying here right now. Try again in {}.",
-            wait_in_words(wait)
-        )));
+    let address = client.ip().to_string();
+    // Counted by the number it reaches, however it was typed.
+    let number = request
+        .phone_number
+        .as_deref()
+        .and_then(|typed| Msisdn::parse(typed, request.country.unwrap_or(info.country)).ok());
+    let mut counted = Vec::with_capacity(3);
+    if let Some(number) = &number {
+        counted.push((Limit::Number, &limits.number, number.as_str()));
     }
-    if let Err(wait) = limits.address.attempt(&client.ip().to_string(), now) {
-        return Err(ApiError::too_many(format!(
-            "Too many payment requests from this phone. Try again in {}.",
-            wait_in_words(wait)
-        )));
+    counted.push((Limit::Client, &limits.address, address.as_str()));
+    counted.push((Limit::Sticker, &limits.sticker, sticker.as_str()));
+    for (limit, limiter, key) in &counted {
+        limiter.check(key, now).map_err(|wait| limit.refusal(wait))?;
     }
-    if let Some(typed) = &request.phone_number {
-        // Counted by the number it reaches, however it was typed.
-        let country = request.country.unwrap_or(info.country);
-        if let Ok(msisdn) = Msisdn::parse(typed, country)
-            && let Err(wait) = limits.number.attempt(msisdn.as_str(), now)
-        {
-            return Err(ApiError::too_many(format!(
-                "This number has had several payment requests already. Try again in {}.",
-                wait_in_words(wait)
-            )));
-        }
+    for (limit, limiter, key) in &counted {
+        // Checked again as it counts: two requests racing past the checks cannot both slip in.
+        limiter.attempt(key, now).map_err(|wait| limit.refusal(wait))?;
     }
-    match app.sales.pay_at_sticker(&sticker, request).await {
+    let paid = app.sales.pay_at_sticker(&sticker, request).await;
+    if let (Err(_), Some(number)) = (&paid, &number) {
+        // Refused before any payment was made: nothing reached that phone, so nothing counts
+        // against it (a customer trying while the till has nothing to pay is not flooding).
+        limits.number.release(number.as_str(), now);
+    }
+    match paid {
         Ok(payment) => Ok((StatusCode::CREATED, Json(payment))),
         Err(SaleError::TillBusy { .. }) => Err(ApiError::busy_checkout()),
         Err(e) => Err(e.into()),

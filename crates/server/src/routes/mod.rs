@@ -116,18 +116,25 @@ async fn no_such_endpoint() -> ApiError {
 
 /// The built web app. A path that names a file is that file (or 404); any other path is a page,
 /// answered with the `index.html` of the bundle that draws it ([`bundle_of`]), which routes
-/// inside itself.
+/// inside itself. Each is sent pre-compressed (`.br`, else `.gz`, written at build time) to a
+/// browser that takes it.
 async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Response {
     let path = request.uri().path();
     let names_a_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    let dist = &app.config.dist;
     let served = if names_a_file {
-        ServeDir::new(&app.config.dist).try_call(request).await
+        ServeDir::new(dist).precompressed_br().precompressed_gzip().try_call(request).await
     } else {
-        let page = app.config.dist.join(bundle_of(path)).join("index.html");
-        ServeFile::new(page).try_call(request).await
+        let page = dist.join(bundle_of(path)).join("index.html");
+        ServeFile::new(page).precompressed_br().precompressed_gzip().try_call(request).await
     };
     match served {
-        Ok(response) => response.map(axum::body::Body::new),
+        Ok(response) => {
+            let mut response = response.map(axum::body::Body::new);
+            // The same address answers differently by Accept-Encoding: caches must keep both.
+            response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the web app's files");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -136,11 +143,14 @@ async fn app_files(State(app): State<Arc<AppState>>, request: Request) -> Respon
 }
 
 /// The folder of `dist/` whose bundle draws the page at `path` (see `xtask/src/app.rs`): each
-/// screen a device opens is a download of its own. The till's, at the root, draws the rest.
+/// screen a device opens is a download of its own, the sticker landing page's smallest of all.
+/// The till's, at the root, draws the rest.
 fn bundle_of(path: &str) -> &'static str {
     let under =
         |prefix: &str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-    if under("/till/history") || under("/till/sales") {
+    if under("/q") {
+        "landing"
+    } else if under("/till/history") || under("/till/sales") {
         "history"
     } else if under("/display") {
         "display"
@@ -228,6 +238,9 @@ mod tests {
             ("/display", "display"),
             ("/displays", ""),
             ("/till/historyx", ""),
+            ("/q/demo", "landing"),
+            ("/q", "landing"),
+            ("/quit", ""),
         ] {
             assert_eq!(bundle_of(path), bundle, "{path}");
         }

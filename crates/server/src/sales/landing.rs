@@ -1,7 +1,8 @@
 //! Payments started by customers on a sticker's landing page, and what tills present to their
-//! stickers. A till's sticker can charge only the amount the till presents, once; an
-//! open-amount sticker only an amount within its bounds. The customer follows the payment by an
-//! unguessable token, never by its reference.
+//! stickers. A till's sticker can charge only the amount the till presents, once (or once more,
+//! when the customer who declined it or let it expire sends it again before the till moves on);
+//! an open-amount sticker only an amount within its bounds. The customer follows the payment by
+//! an unguessable token, never by its reference.
 
 use kasse_api::{
     Country, Flow, LandingEvent, LandingPayment, Money, Msisdn, NewLandingPayment, OpenAmount, Presented,
@@ -122,12 +123,27 @@ impl Sales {
         let (till_id, amount, description, taken) = match sticker {
             Sticker::Till(till) => {
                 // Taken atomically: two customers scanning at once cannot both pay it.
-                let presented =
-                    self.inner.store.take_presented(&till.id).await?.ok_or(SaleError::NothingToPay)?;
-                let amount = Money::new(presented.amount, store.currency);
-                let description =
-                    presented.description.clone().unwrap_or_else(|| format!("{}, {}", store.name, till.name));
-                (till.id.as_str(), amount, description, Some(presented))
+                if let Some(presented) = self.inner.store.take_presented(&till.id).await? {
+                    let amount = Money::new(presented.amount, store.currency);
+                    if request.amount.is_some_and(|seen| seen != amount) {
+                        // The till changed the amount after the page showed it: the customer
+                        // pays nothing they have not seen, and the new amount stays.
+                        self.inner.store.present(&presented, crate::now_ms()).await?;
+                        return Err(SaleError::AmountChanged);
+                    }
+                    let description = presented
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| format!("{}, {}", store.name, till.name));
+                    (till.id.as_str(), amount, description, Some(presented))
+                } else {
+                    let earlier = self.again_at(id, till, request.again.as_deref()).await?;
+                    let amount = Money::new(earlier.amount, store.currency);
+                    if request.amount.is_some_and(|seen| seen != amount) {
+                        return Err(SaleError::AmountChanged);
+                    }
+                    (till.id.as_str(), amount, earlier.description.unwrap_or_default(), None)
+                }
             }
             Sticker::Open(open) => {
                 let amount = request.amount.ok_or(SaleError::NothingToPay)?;
@@ -171,6 +187,34 @@ impl Sales {
             self.inner.store.present(&presented, crate::now_ms()).await?;
         }
         created.map(|row| self.landing_view(&row))
+    }
+
+    /// The earlier payment a customer's "send again" at a till's sticker asks for once more: it
+    /// was started at this sticker, the customer declined it or let it expire, and it is still
+    /// the till's newest sale (the till has moved on to nothing else). Anything else has nothing
+    /// to pay: the till must present the amount again.
+    async fn again_at(
+        &self,
+        sticker: &str,
+        till: &TillConfig,
+        token: Option<&str>,
+    ) -> Result<PaymentRow, SaleError> {
+        let Some(token) = token else { return Err(SaleError::NothingToPay) };
+        let earlier = self
+            .inner
+            .store
+            .payment_by_landing_token(token)
+            .await?
+            .filter(|row| row.sticker_id.as_deref() == Some(sticker) && row.till_id == till.id)
+            .ok_or(SaleError::NothingToPay)?;
+        let unpaid = matches!(earlier.status(), SaleStatus::Declined | SaleStatus::Expired);
+        let newest = self
+            .inner
+            .store
+            .current_payment(&till.id)
+            .await?
+            .is_some_and(|current| current.reference == earlier.reference);
+        if unpaid && newest { Ok(earlier) } else { Err(SaleError::NothingToPay) }
     }
 
     /// A landing-page payment by its token.

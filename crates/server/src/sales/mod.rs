@@ -103,6 +103,9 @@ pub enum SaleError {
     /// The till presents nothing (or an open-amount sticker got no amount).
     #[error("there is nothing to pay")]
     NothingToPay,
+    /// The till presents another amount than the one the customer was shown.
+    #[error("the amount presented changed")]
+    AmountChanged,
     /// An open-amount sticker's amount is outside its bounds.
     #[error("the amount must be between {min} and {max} minor units")]
     OutsideBounds {

@@ -325,12 +325,16 @@ async fn a_fourth_request_to_one_number_within_ten_minutes_is_refused_and_takes_
     }
     // However it is typed, it is the same number.
     let fourth = json!({ "amount": nok(1_300), "phoneNumber": "+47 91 23 45 67" });
-    let sentence =
-        app.refused_at(DONATIONS, &fourth, StatusCode::TOO_MANY_REQUESTS, "too-many-requests").await;
+    let answer = app.pay_at(DONATIONS, &fourth).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(answer.problem().code.as_deref(), Some("number-rate-limited"), "which limit, for the page");
+    let sentence = answer.problem().sentence().to_owned();
     assert!(
         sentence.contains("Try again in") && sentence.ends_with('.'),
         "a sentence saying when: {sentence}"
     );
+    let retry_after: i64 = answer.header("retry-after").expect("Retry-After says when").parse().unwrap();
+    assert!((590..=600).contains(&retry_after), "about ten minutes, in seconds: {retry_after}");
     assert_eq!(app.sim().payment_records().len(), 3, "the fourth reached nobody's phone");
 
     // Refused before anything is taken: what the till presents stays for the next customer.
@@ -339,7 +343,7 @@ async fn a_fourth_request_to_one_number_within_ten_minutes_is_refused_and_takes_
         STICKER,
         &json!({ "phoneNumber": KARI_TYPED }),
         StatusCode::TOO_MANY_REQUESTS,
-        "too-many-requests",
+        "number-rate-limited",
     )
     .await;
     let presented = app.sticker(STICKER).await.presented;
@@ -394,4 +398,172 @@ async fn an_unknown_sticker_or_a_made_up_payment_token_is_not_found() {
         assert_eq!(answer.problem().code.as_deref(), Some("unknown-payment"), "{path}");
     }
     assert!(app.sim().payment_records().is_empty());
+}
+
+#[tokio::test]
+async fn requests_refused_before_any_payment_do_not_count_against_the_number() {
+    let app = spawn_app().await;
+    let by_kari = json!({ "phoneNumber": KARI_TYPED });
+    // Kari tries before the cashier has presented the amount, again and again.
+    for _ in 0..4 {
+        app.refused_at(STICKER, &by_kari, StatusCode::CONFLICT, "nothing-to-pay").await;
+    }
+    app.present(4_500).await;
+    let payment = app.paid_at(STICKER, &by_kari).await;
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok), "her number was never used up");
+}
+
+#[tokio::test]
+async fn a_request_one_limit_refuses_uses_up_nothing_of_the_phones_own_allowance() {
+    let app = spawn_app().await;
+    for value in [1_000, 1_100, 1_200] {
+        app.paid_at(DONATIONS, &json!({ "amount": nok(value), "phoneNumber": KARI_TYPED })).await;
+    }
+    // Kari's number is used up; retrying it does not count against this phone.
+    for _ in 0..3 {
+        let again = json!({ "amount": nok(1_300), "phoneNumber": KARI_TYPED });
+        app.refused_at(DONATIONS, &again, StatusCode::TOO_MANY_REQUESTS, "number-rate-limited").await;
+    }
+    // So this phone still has seven of its ten requests, whatever the platform makes of them.
+    for n in 1..=7 {
+        let other = json!({ "amount": nok(1_000 + n), "phoneNumber": format!("4000000{n}") });
+        let answer = app.pay_at(DONATIONS, &other).await;
+        assert_ne!(answer.status, StatusCode::TOO_MANY_REQUESTS, "request {n} of seven: {}", answer.body);
+    }
+    let eleventh = json!({ "amount": nok(1_500), "phoneNumber": OLA_TYPED });
+    let answer = app.pay_at(DONATIONS, &eleventh).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(answer.problem().code.as_deref(), Some("client-rate-limited"));
+    assert!(answer.header("retry-after").is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s > 0)));
+}
+
+#[tokio::test]
+async fn a_customer_shown_an_amount_the_till_has_since_changed_is_refused_and_pays_nothing() {
+    let app = spawn_app().await;
+    app.present(4_000).await;
+    // The page showed 40.00; the cashier corrects it to 45.00 before the customer presses Pay.
+    app.present(4_500).await;
+    let seen = json!({ "amount": nok(4_000), "phoneNumber": KARI_TYPED });
+    let sentence = app.refused_at(STICKER, &seen, StatusCode::CONFLICT, "amount-changed").await;
+    assert!(sentence.contains("changed"), "{sentence}");
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+    let presented = app.sticker(STICKER).await.presented.map(|p| p.amount);
+    assert_eq!(presented, Some(Money::new(4_500, Currency::Nok)), "the new amount stays for the customer");
+
+    let payment = app.paid_at(STICKER, &json!({ "amount": nok(4_500), "phoneNumber": KARI_TYPED })).await;
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok));
+}
+
+#[tokio::test]
+async fn a_customer_who_declined_sends_the_same_amount_again_until_the_till_moves_on() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let first = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&first.token).await;
+    let first_reference = app.reference_of_amount(4_500);
+    app.decline_on_phone(CUSTOMER, &first_reference).await;
+    events.until_landing_is(SaleStatus::Declined).await;
+    assert_eq!(app.sticker(STICKER).await.presented, None, "the declined payment took the amount");
+
+    // Without naming the declined payment there is nothing to pay here.
+    let plain = json!({ "phoneNumber": KARI_TYPED });
+    app.refused_at(STICKER, &plain, StatusCode::CONFLICT, "nothing-to-pay").await;
+
+    let again = json!({ "phoneNumber": KARI_TYPED, "again": first.token });
+    let second = app.paid_at(STICKER, &again).await;
+    assert_ne!(second.token, first.token, "a new payment, followed by its own token");
+    assert_eq!(
+        (second.amount, second.status),
+        (Money::new(4_500, Currency::Nok), SaleStatus::AwaitingCustomer)
+    );
+    let records = app.sim().payment_records();
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let second_reference =
+        records.iter().find(|p| p.reference != first_reference).map(|p| p.reference.clone()).unwrap();
+    assert!(app.on_phone(CUSTOMER, &second_reference).await, "the request is on Kari's phone again");
+
+    // The till has moved on (to the second payment): the first cannot be sent once more.
+    app.refused_at(STICKER, &again, StatusCode::CONFLICT, "nothing-to-pay").await;
+    let mut events = app.landing_events(&second.token).await;
+    app.approve_on_phone(CUSTOMER, &second_reference).await;
+    events.until_landing_is(SaleStatus::Captured).await;
+    // A paid payment is never sent again.
+    let paid_again = json!({ "phoneNumber": KARI_TYPED, "again": second.token });
+    app.refused_at(STICKER, &paid_again, StatusCode::CONFLICT, "nothing-to-pay").await;
+    assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
+}
+
+#[tokio::test]
+async fn send_again_cannot_reuse_a_payment_from_another_sticker_or_after_the_till_started_a_sale() {
+    let app = spawn_app().await;
+    let donation = app.paid_at(DONATIONS, &json!({ "amount": nok(2_000), "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&donation.token).await;
+    app.decline_on_phone(CUSTOMER, &app.reference_of_amount(2_000)).await;
+    events.until_landing_is(SaleStatus::Declined).await;
+    let elsewhere = json!({ "phoneNumber": KARI_TYPED, "again": donation.token });
+    app.refused_at(STICKER, &elsewhere, StatusCode::CONFLICT, "nothing-to-pay").await;
+
+    app.present(4_500).await;
+    let first = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&first.token).await;
+    app.decline_on_phone(CUSTOMER, &app.reference_of_amount(4_500)).await;
+    events.until_landing_is(SaleStatus::Declined).await;
+    // The cashier takes the next customer's payment at the till.
+    let sale = app.start_sale(9_900).await;
+    assert_eq!(app.cancel(&sale.reference).await.status, StatusCode::OK);
+    let again = json!({ "phoneNumber": KARI_TYPED, "again": first.token });
+    app.refused_at(STICKER, &again, StatusCode::CONFLICT, "nothing-to-pay").await;
+    assert_eq!(
+        app.sim().payment_records().len(),
+        3,
+        "the donation, the declined payment and the till's sale"
+    );
+}
+
+#[tokio::test]
+async fn a_stickers_address_serves_the_landing_pages_own_bundle_precompressed_when_the_browser_takes_it() {
+    let app = spawn_app().await;
+    let landing = app.dir.join("dist").join("landing");
+    std::fs::create_dir_all(&landing).unwrap();
+    let page = "<!doctype html><title>landing</title>";
+    std::fs::write(landing.join("index.html"), page).unwrap();
+    // The server sends these as they are: it never compresses or decompresses them itself.
+    std::fs::write(landing.join("index.html.br"), "brotli bytes").unwrap();
+    std::fs::write(landing.join("index.html.gz"), "gzip bytes").unwrap();
+    let wasm = "landing-0123456789abcdef_bg.wasm";
+    std::fs::write(landing.join(wasm), "raw wasm").unwrap();
+    std::fs::write(landing.join(format!("{wasm}.br")), "brotli wasm").unwrap();
+
+    let get = |path: &str, accept: Option<&str>| {
+        let mut request = browser().get(format!("{}{path}", app.base));
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        app.send(request)
+    };
+    let brotli = get("/q/demo", Some("gzip, deflate, br")).await;
+    assert_eq!((brotli.status, brotli.body.as_str()), (StatusCode::OK, "brotli bytes"));
+    assert_eq!(brotli.header("content-encoding"), Some("br"));
+    assert!(
+        brotli.header("content-type").is_some_and(|t| t.starts_with("text/html")),
+        "{:?}",
+        brotli.headers
+    );
+    assert_eq!(brotli.header("vary"), Some("accept-encoding"), "caches keep each encoding apart");
+    assert_eq!(brotli.header("content-security-policy"), Some(kasse_server::CSP));
+    let gzip = get("/q/donations", Some("gzip")).await;
+    assert_eq!((gzip.body.as_str(), gzip.header("content-encoding")), ("gzip bytes", Some("gzip")));
+    let plain = get("/q/demo", None).await;
+    assert_eq!((plain.body.as_str(), plain.header("content-encoding")), (page, None));
+
+    let bundle = get(&format!("/landing/{wasm}"), Some("br")).await;
+    assert_eq!((bundle.body.as_str(), bundle.header("content-encoding")), ("brotli wasm", Some("br")));
+    assert_eq!(bundle.header("content-type"), Some("application/wasm"), "streaming compilation needs it");
+    assert!(bundle.header("cache-control").is_some_and(|c| c.contains("immutable")));
+    // No .gz beside it: a browser taking only gzip gets the file as it is.
+    let raw = get(&format!("/landing/{wasm}"), Some("gzip")).await;
+    assert_eq!((raw.body.as_str(), raw.header("content-encoding")), ("raw wasm", None));
+
+    // The till's routes are still the till's page.
+    assert_eq!(get("/till", Some("br")).await.body, INDEX_HTML);
 }
