@@ -160,10 +160,7 @@ async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -
 /// A till's live event stream. The browser reconnects by itself after a drop, sending
 /// `Last-Event-ID`, so the server replays what was missed. Closed when dropped.
 pub struct TillEvents {
-    source: EventSource,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    _stream: Stream,
 }
 
 impl TillEvents {
@@ -175,7 +172,6 @@ impl TillEvents {
         on_event: impl Fn(u64, TillEvent) + 'static,
         on_connection: impl Fn(Connection) + 'static,
     ) -> Option<Self> {
-        let source = EventSource::new(&format!("/api/tills/{till_id}/events?after={after}")).ok()?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
             let id = message.last_event_id().parse().unwrap_or(0);
             let data = message.data().as_string().unwrap_or_default();
@@ -183,7 +179,28 @@ impl TillEvents {
                 on_event(id, event);
             }
         });
-        let on_connection = std::rc::Rc::new(on_connection);
+        let url = format!("/api/tills/{till_id}/events?after={after}");
+        Stream::open(&url, on_message, std::rc::Rc::new(on_connection)).map(|stream| Self { _stream: stream })
+    }
+}
+
+/// An `EventSource` with its handlers, which live as long as it; closed when dropped.
+struct Stream {
+    source: EventSource,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_open: Closure<dyn FnMut(web_sys::Event)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Stream {
+    /// Opens `url`, handing each message to `on_message` and telling `on_connection` when the
+    /// stream opens or drops.
+    fn open(
+        url: &str,
+        on_message: Closure<dyn FnMut(MessageEvent)>,
+        on_connection: std::rc::Rc<dyn Fn(Connection)>,
+    ) -> Option<Self> {
+        let source = EventSource::new(url).ok()?;
         let opened = std::rc::Rc::clone(&on_connection);
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| opened(Connection::Online));
         let on_error =
@@ -195,7 +212,7 @@ impl TillEvents {
     }
 }
 
-impl Drop for TillEvents {
+impl Drop for Stream {
     fn drop(&mut self) {
         self.source.close();
     }
@@ -352,10 +369,7 @@ struct PaymentEvent {
 /// browser reconnects by itself after a drop, resuming after the last event it saw. Closed when
 /// dropped.
 pub struct LandingEvents {
-    source: EventSource,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_open: Closure<dyn FnMut(web_sys::Event)>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    _stream: Stream,
 }
 
 impl LandingEvents {
@@ -366,7 +380,7 @@ impl LandingEvents {
         on_payment: impl Fn(LandingPayment) + 'static,
         on_connection: impl Fn(Connection) + 'static,
     ) -> Option<Self> {
-        let source = EventSource::new(&format!("/api/payments/{token}/events?after=0")).ok()?;
+        let url = format!("/api/payments/{token}/events?after=0");
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
             let data = message.data().as_string().unwrap_or_default();
             if let Ok(event) = serde_json::from_str::<PaymentEvent>(&data)
@@ -375,21 +389,7 @@ impl LandingEvents {
                 on_payment(event.payment);
             }
         });
-        let on_connection = std::rc::Rc::new(on_connection);
-        let opened = std::rc::Rc::clone(&on_connection);
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| opened(Connection::Online));
-        let on_error =
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Reconnecting));
-        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Some(Self { source, _on_message: on_message, _on_open: on_open, _on_error: on_error })
-    }
-}
-
-impl Drop for LandingEvents {
-    fn drop(&mut self) {
-        self.source.close();
+        Stream::open(&url, on_message, std::rc::Rc::new(on_connection)).map(|stream| Self { _stream: stream })
     }
 }
 

@@ -455,20 +455,24 @@ pub struct CallbackEntry {
     pub conflict: Option<String>,
 }
 
-/// One store's callback stickers.
+/// One store's stickers of one kind, as `qr callback list` and `qr redirect list` report them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CallbackListing {
+pub struct StoreListing<Entry> {
     /// The store's id.
     pub store: String,
     /// Its sales unit.
     pub msn: String,
-    /// Its stickers: the platform's, then those our records name that the platform lacks.
-    pub stickers: Vec<CallbackEntry>,
+    /// Its stickers: the platform's, then those our records (or the configuration) name that the
+    /// platform lacks.
+    pub stickers: Vec<Entry>,
     /// Why the platform could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+/// One store's callback stickers.
+pub type CallbackListing = StoreListing<CallbackEntry>;
 
 /// `qr callback list`: each store's callback stickers at the platform, with the till each one
 /// reaches, and those our records name but the platform does not have.
@@ -737,19 +741,7 @@ pub struct RedirectEntry {
 }
 
 /// One store's redirect stickers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RedirectListing {
-    /// The store's id.
-    pub store: String,
-    /// Its sales unit.
-    pub msn: String,
-    /// Its stickers: the platform's, then configured ones it lacks.
-    pub stickers: Vec<RedirectEntry>,
-    /// Why the platform could not be asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+pub type RedirectListing = StoreListing<RedirectEntry>;
 
 /// `qr redirect list`: each store's redirect stickers at the platform, and the configured ones it
 /// does not have.
