@@ -87,6 +87,16 @@ pub fn CameraScanner(
         stream.with_value(|s| s.as_ref().map(stop));
         on_code.run(code);
     };
+    // A reader's answer to the frame it was given.
+    let answer = move |code: Option<String>| {
+        // `try_set_value` hands the value back when the scanner has gone.
+        if busy.try_set_value(false).is_some() {
+            return;
+        }
+        if let Some(code) = code {
+            found(code);
+        }
+    };
 
     Effect::new(move |started: Option<()>| {
         let Some(element) = video.get() else { return };
@@ -102,15 +112,6 @@ pub fn CameraScanner(
                         stop(&opened);
                         return;
                     }
-                    let answer = move |code: Option<String>| {
-                        // `try_set_value` hands the value back when the scanner has gone.
-                        if busy.try_set_value(false).is_some() {
-                            return;
-                        }
-                        if let Some(code) = code {
-                            found(code);
-                        }
-                    };
                     if let Some(chosen) = choose_reader(busy, answer) {
                         reader.set_value(Some(chosen));
                         state.set(Camera::Looking);
@@ -141,13 +142,7 @@ pub fn CameraScanner(
                 let Ok(promise) = detect(detector, &element) else { return };
                 busy.set_value(true);
                 spawn_local(async move {
-                    let read = JsFuture::from(promise).await.ok().and_then(|codes| first_code(&codes));
-                    if busy.try_set_value(false).is_some() {
-                        return;
-                    }
-                    if let Some(code) = read {
-                        found(code);
-                    }
+                    answer(JsFuture::from(promise).await.ok().and_then(|codes| first_code(&codes)));
                 });
             }
             Some(Reader::Decoder { worker, canvas, context, .. })
