@@ -104,6 +104,26 @@ fn qr_on_display_here() -> bool {
     local_storage().and_then(|s| s.get_item(QR_ON_DISPLAY_KEY).ok().flatten()).is_some_and(|v| v == "1")
 }
 
+/// Where this device remembers the finished sale the cashier put away on `till`, so that a
+/// reload does not bring it back.
+fn put_away_key(till: &str) -> String {
+    format!("kasse.put-away.{till}")
+}
+
+/// The finished sale the cashier last put away on `till`, as this device remembers it.
+fn put_away_here(till: &str) -> Option<String> {
+    local_storage()?.get_item(&put_away_key(till)).ok().flatten()
+}
+
+/// Puts the finished sale away, on screen and in this device's memory.
+fn put_away(model: RwSignal<TillModel>) {
+    model.update(TillModel::next_sale);
+    let (till, reference) = model.with_untracked(|m| (m.till.id.clone(), m.put_away.clone()));
+    if let (Some(storage), Some(reference)) = (local_storage(), reference) {
+        let _ = storage.set_item(&put_away_key(&till), &reference);
+    }
+}
+
 fn remember_qr_on_display(on: bool) {
     if let Some(storage) = local_storage() {
         let _ = if on {
@@ -125,7 +145,8 @@ fn typed_into_a_field(event: &web_sys::KeyboardEvent) -> bool {
 /// The till screen for a loaded till.
 #[component]
 fn Till(snapshot: TillSnapshot) -> impl IntoView {
-    let model = RwSignal::new(TillModel::new(snapshot));
+    let put_away_before = put_away_here(&snapshot.till.id);
+    let model = RwSignal::new(TillModel::new(snapshot).with_put_away(put_away_before));
     model.update_untracked(|m| m.qr_on_display = qr_on_display_here());
     let till_id = StoredValue::new(model.with_untracked(|m| m.till.id.clone()));
 
@@ -651,7 +672,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                     }
                 </Show>
                 <Show when=finished>
-                    <button type="button" class="primary" id="next-sale" on:click=move |_| model.update(TillModel::next_sale)>
+                    <button type="button" class="primary" id="next-sale" on:click=move |_| put_away(model)>
                         {tr(text::new_sale)}
                     </button>
                 </Show>

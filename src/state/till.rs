@@ -66,6 +66,9 @@ pub struct TillModel {
     pub till: Till,
     /// The sale on screen: in progress, or finished and not yet put away.
     pub sale: Option<Sale>,
+    /// The finished sale the cashier last put away, which stays away when the server names it
+    /// again as the till's last sale (after a reconnect or a reload) or sends news of it.
+    pub put_away: Option<String>,
     /// What the cashier has typed on the keypad.
     pub entry: AmountEntry,
     /// The receipt's lines; when there are any, they make the amount.
@@ -102,6 +105,7 @@ impl TillModel {
         Self {
             till: snapshot.till,
             sale: snapshot.sale,
+            put_away: None,
             entry: AmountEntry::default(),
             lines: Vec::new(),
             description: String::new(),
@@ -117,6 +121,22 @@ impl TillModel {
             qr_on_display: false,
             last_event_id: snapshot.last_event_id,
         }
+    }
+
+    /// The same screen, knowing that the cashier put the finished sale `reference` away (this
+    /// device remembers it across reloads).
+    #[must_use]
+    pub fn with_put_away(mut self, reference: Option<String>) -> Self {
+        self.put_away = reference;
+        if self.sale.as_ref().is_some_and(|sale| self.is_put_away(sale)) {
+            self.sale = None;
+        }
+        self
+    }
+
+    /// Whether `sale` is the finished sale the cashier put away.
+    fn is_put_away(&self, sale: &Sale) -> bool {
+        sale.status.is_final() && self.put_away.as_deref() == Some(sale.reference.as_str())
     }
 
     /// The id of the newest event applied: the stream resumes after it.
@@ -299,8 +319,8 @@ impl TillModel {
 
     /// Puts a finished sale away and clears everything for the next customer.
     pub fn next_sale(&mut self) {
-        if self.sale.as_ref().is_some_and(|s| s.status.is_final()) {
-            self.sale = None;
+        if let Some(sale) = self.sale.take_if(|s| s.status.is_final()) {
+            self.put_away = Some(sale.reference);
             self.entry = AmountEntry::default();
             self.lines.clear();
             self.description.clear();
@@ -312,6 +332,9 @@ impl TillModel {
 
     /// Shows `sale` unless it is older than the sale on screen.
     fn show(&mut self, sale: Sale) {
+        if self.is_put_away(&sale) {
+            return;
+        }
         let newer = match &self.sale {
             Some(current) => {
                 current.reference == sale.reference || sale.created_at_ms >= current.created_at_ms
@@ -572,6 +595,29 @@ mod tests {
         m.request_answered(sale("a", SaleStatus::Captured, 1));
         m.next_sale();
         assert!(m.sale.is_none() && m.entry.is_empty() && m.lines.is_empty());
+    }
+
+    #[test]
+    fn a_sale_put_away_stays_away_after_a_reconnect_a_reload_or_news_of_it() {
+        let mut m = model(Some(sale("a", SaleStatus::Captured, 1)));
+        m.next_sale();
+        assert_eq!(m.put_away.as_deref(), Some("a"));
+        // A reconnect: the server names it as the till's last sale.
+        m.apply_snapshot(snapshot(Some(sale("a", SaleStatus::Captured, 1)), 11));
+        assert!(m.sale.is_none(), "back after a reconnect");
+        // News of it: refunded from the history.
+        m.apply_event(12, TillEvent::Sale { sale: sale("a", SaleStatus::Refunded, 1) });
+        assert!(m.sale.is_none(), "back after an event");
+        // A reload on a device that remembers it.
+        let reloaded = TillModel::new(snapshot(Some(sale("a", SaleStatus::Captured, 1)), 12))
+            .with_put_away(Some("a".to_owned()));
+        assert!(reloaded.sale.is_none(), "back after a reload");
+        // The next sale shows, and so does an unfinished one of the same name.
+        m.apply_event(13, TillEvent::Sale { sale: sale("b", SaleStatus::AwaitingCustomer, 2) });
+        assert_eq!(m.sale.as_ref().map(|s| s.reference.as_str()), Some("b"));
+        let active = TillModel::new(snapshot(Some(sale("a", SaleStatus::AwaitingCustomer, 1)), 12))
+            .with_put_away(Some("a".to_owned()));
+        assert!(active.sale.is_some(), "only a finished sale can be put away");
     }
 
     #[test]

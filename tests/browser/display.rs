@@ -292,6 +292,14 @@ async fn a_reload_in_the_middle_of_a_payment_shows_the_same_payment() {
             // The reloaded page is live: the customer's approval shows.
             j.customer_answers(&qr_text, "approve").await?;
             j.wait_for(".sale[data-status='captured']").await?;
+            // Put away for the next customer, the paid sale stays away after another reload.
+            j.browser.find(Locator::Css("#next-sale")).await?.click().await?;
+            j.wait_for("#show-qr").await?;
+            j.browser.refresh().await?;
+            j.wait_for("#show-qr").await?;
+            if j.browser.find(Locator::Css(".sale")).await.is_ok() {
+                return Err("the sale put away came back after a reload".into());
+            }
             Ok(())
         })
         .await;
