@@ -17,6 +17,8 @@ super::texts! {
     reference: "Reference", "Referanse", "Reference", "Viite";
     /// The page-not-found heading.
     not_found: "Page not found", "Fant ikke siden", "Siden findes ikke", "Sivua ei löydy";
+    /// Under the page-not-found heading.
+    nothing_here: "There is nothing at this address.", "Det finnes ingenting på denne adressen.", "Der er intet på denne adresse.", "Tässä osoitteessa ei ole mitään.";
     /// Back to the till.
     to_till: "Go to the till", "Gå til kassen", "Gå til kassen", "Siirry kassalle";
 }
@@ -46,6 +48,76 @@ pub(crate) mod phone {
     }
 }
 
+/// A notice in the reader's language: the till's own sentence as it is, a server's refusal by
+/// its code ([`problem`]).
+pub fn notice(notice: &crate::state::till::Notice, locale: super::Locale) -> String {
+    match notice {
+        crate::state::till::Notice::Refused(refusal) => problem(refusal, locale),
+        crate::state::till::Notice::Said(sentence) => sentence.clone(),
+    }
+}
+
+/// A server's refusal in the reader's language. The server says each in English, sometimes with
+/// figures (an amount left, a reference); English readers get that sentence, the others the
+/// refusal's meaning by its code, and the server's sentence for a code this app does not know.
+pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
+    use problems as p;
+    let said = problem.sentence();
+    if locale == super::Locale::En {
+        return said.to_owned();
+    }
+    let text = match problem.code.as_deref() {
+        Some("till-busy") => p::till_busy,
+        Some("checkout-busy") => p::checkout_busy,
+        Some("not-cancellable") => p::not_cancellable,
+        Some("not-capturable") => p::not_capturable,
+        Some("not-refundable") => p::not_refundable,
+        Some("already-approved") => p::already_approved,
+        Some("amount-too-small") => p::amount_too_small,
+        Some("amount-too-large") => p::amount_too_large,
+        Some("amount-out-of-range") => p::amount_out_of_range,
+        Some("wrong-currency") => p::wrong_currency,
+        Some("bad-personal-qr") => p::bad_personal_qr,
+        Some("bad-lines") => p::bad_lines,
+        Some("bad-description") => p::bad_description,
+        Some("check-in-gone") => p::check_in_gone,
+        Some("unknown-payment") => p::unknown_payment,
+        Some("pending") => p::pending,
+        Some("platform-refused") => p::platform_refused,
+        Some("internal") => p::internal,
+        Some("unauthorized") => p::unauthorized,
+        Some("too-many-requests") => p::too_many_requests,
+        _ => return said.to_owned(),
+    };
+    text(locale).to_owned()
+}
+
+/// The sentences of [`problem`], by the server's problem codes.
+pub(crate) mod problems {
+    super::super::texts! {
+        till_busy: "Finish or cancel the payment in progress first.", "Fullfør eller avbryt betalingen som pågår først.", "Gennemfør eller annullér den igangværende betaling først.", "Viimeistele tai peru käynnissä oleva maksu ensin.";
+        checkout_busy: "This checkout is busy with another payment. Try again in a moment.", "Denne kassen er opptatt med en annen betaling. Prøv igjen om litt.", "Denne kasse er optaget af en anden betaling. Prøv igen om lidt.", "Tämä kassa käsittelee toista maksua. Yritä hetken kuluttua uudelleen.";
+        not_cancellable: "This payment is already finished and can no longer be cancelled.", "Denne betalingen er allerede fullført og kan ikke lenger avbrytes.", "Denne betaling er allerede afsluttet og kan ikke længere annulleres.", "Tämä maksu on jo päättynyt, eikä sitä voi enää perua.";
+        not_capturable: "Only a payment the customer approved can be captured.", "Bare en betaling kunden har godkjent, kan trekkes.", "Kun en betaling, kunden har godkendt, kan hæves.", "Vain asiakkaan hyväksymän maksun voi veloittaa.";
+        not_refundable: "Only a payment that took money can be refunded.", "Bare en betaling som har trukket penger, kan refunderes.", "Kun en betaling, der har hævet penge, kan refunderes.", "Vain maksun, jolla on veloitettu rahaa, voi hyvittää.";
+        already_approved: "The customer has already approved this payment.", "Kunden har allerede godkjent denne betalingen.", "Kunden har allerede godkendt denne betaling.", "Asiakas on jo hyväksynyt tämän maksun.";
+        amount_too_small: "The amount is too small to charge.", "Beløpet er for lite til å belaste.", "Beløbet er for lille til at blive opkrævet.", "Summa on liian pieni veloitettavaksi.";
+        amount_too_large: "The amount is above the largest payment allowed.", "Beløpet er over den største tillatte betalingen.", "Beløbet er over den største tilladte betaling.", "Summa ylittää suurimman sallitun maksun.";
+        amount_out_of_range: "The amount must be more than zero and no more than what is left.", "Beløpet må være over null og ikke mer enn det som gjenstår.", "Beløbet skal være over nul og ikke mere end det, der er tilbage.", "Summan on oltava yli nolla eikä enempää kuin mitä on jäljellä.";
+        wrong_currency: "This store takes payments in another currency.", "Denne butikken tar betalt i en annen valuta.", "Denne butik tager imod betalinger i en anden valuta.", "Tämä myymälä ottaa maksut toisessa valuutassa.";
+        bad_personal_qr: "That is not a personal QR code. Ask the customer to show the code in their app again.", "Det er ikke en personlig QR-kode. Be kunden vise koden i appen sin igjen.", "Det er ikke en personlig QR-kode. Bed kunden vise koden i sin app igen.", "Se ei ole henkilökohtainen QR-koodi. Pyydä asiakasta näyttämään koodi sovelluksessaan uudelleen.";
+        bad_lines: "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.", "Hver linje trenger et navn, et antall fra 1 til 9999, en pris og en mva-sats, og linjene må summere seg til beløpet.", "Hver linje skal have et navn, et antal fra 1 til 9999, en pris og en momssats, og linjerne skal give beløbet.", "Jokaisella rivillä on oltava nimi, määrä 1–9999, hinta ja arvonlisäverokanta, ja rivien on täsmättävä summaan.";
+        bad_description: "The description must be 3 to 100 characters.", "Beskrivelsen må være 3 til 100 tegn.", "Beskrivelsen skal være 3 til 100 tegn.", "Kuvauksen on oltava 3–100 merkkiä.";
+        check_in_gone: "That check-in can no longer be charged. Ask the customer to scan the sticker again.", "Den innsjekkingen kan ikke lenger belastes. Be kunden skanne klistremerket igjen.", "Den check-in kan ikke længere opkræves. Bed kunden scanne klistermærket igen.", "Tätä sisäänkirjautumista ei voi enää veloittaa. Pyydä asiakasta skannaamaan tarra uudelleen.";
+        unknown_payment: "There is no such payment at this till.", "Det finnes ingen slik betaling i denne kassen.", "Der findes ingen sådan betaling i denne kasse.", "Tässä kassassa ei ole tällaista maksua.";
+        pending: "The payment service has not answered yet; the request is kept and sent again.", "Betalingstjenesten har ikke svart ennå; forespørselen tas vare på og sendes igjen.", "Betalingstjenesten har ikke svaret endnu; anmodningen gemmes og sendes igen.", "Maksupalvelu ei ole vielä vastannut; pyyntö säilytetään ja lähetetään uudelleen.";
+        platform_refused: "The payment service refused the request.", "Betalingstjenesten avviste forespørselen.", "Betalingstjenesten afviste anmodningen.", "Maksupalvelu hylkäsi pyynnön.";
+        internal: "Something went wrong on the server. Try again in a moment.", "Noe gikk galt på serveren. Prøv igjen om litt.", "Noget gik galt på serveren. Prøv igen om lidt.", "Palvelimella tapahtui virhe. Yritä hetken kuluttua uudelleen.";
+        unauthorized: "This browser is not paired with a till, or the pairing code is not valid. Ask the manager for a new code.", "Denne nettleseren er ikke koblet til en kasse, eller koden er ugyldig. Be lederen om en ny kode.", "Denne browser er ikke parret med en kasse, eller koden er ugyldig. Bed lederen om en ny kode.", "Tätä selainta ei ole yhdistetty kassaan, tai koodi ei kelpaa. Pyydä esimieheltä uusi koodi.";
+        too_many_requests: "Too many attempts. Wait a little, then try again.", "For mange forsøk. Vent litt og prøv igjen.", "For mange forsøg. Vent lidt, og prøv igen.", "Liian monta yritystä. Odota hetki ja yritä uudelleen.";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use kasse_api::PhoneError;
@@ -70,5 +142,20 @@ mod tests {
             assert!(sentences.iter().all(|s| s.ends_with('.')), "{locale:?}: {sentences:?}");
         }
         assert_eq!(phone_mistake(PhoneError::TooShort, Locale::Da), "Nummeret er for kort.");
+    }
+
+    #[test]
+    fn a_refusal_is_said_in_the_readers_language_and_in_english_with_the_servers_figures() {
+        let busy = kasse_api::Problem::new(409, "till-busy", "Till busy", "Finish or cancel kasse-1 first.");
+        assert_eq!(problem(&busy, Locale::En), "Finish or cancel kasse-1 first.");
+        assert_eq!(problem(&busy, Locale::Nb), "Fullfør eller avbryt betalingen som pågår først.");
+        let unknown = kasse_api::Problem::new(400, "something-new", "New", "A new kind of refusal.");
+        assert_eq!(
+            problem(&unknown, Locale::Fi),
+            "A new kind of refusal.",
+            "the server's words, not nothing"
+        );
+        let said = crate::state::till::Notice::Said("Nummeret er for kort.".into());
+        assert_eq!(notice(&said, Locale::Da), "Nummeret er for kort.");
     }
 }

@@ -6,6 +6,7 @@ pub mod common;
 pub mod display;
 pub mod history;
 pub mod landing;
+pub mod pair;
 pub mod sale;
 pub mod till;
 
@@ -46,10 +47,12 @@ mod tests {
         for module in [
             super::common::all(),
             super::common::phone::all(),
+            super::common::problems::all(),
             super::till::all(),
             super::history::all(),
             super::sale::all(),
             super::display::all(),
+            super::pair::all(),
             super::landing::all(),
         ] {
             for (name, locale, text) in &module {

@@ -64,7 +64,7 @@ pub fn DisplayPage() -> impl IntoView {
                             set_timeout(move || opened.refetch(), RETRY);
                         }
                         let sentence = match failure {
-                            Failure::Refused(problem) => problem.sentence().to_owned(),
+                            Failure::Refused(problem) => common::problem(&problem, locale.get_untracked()),
                             Failure::NoAnswer => common::no_answer(locale.get_untracked()).to_owned(),
                         };
                         view! {

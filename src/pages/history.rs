@@ -66,7 +66,7 @@ pub fn CannotOpen(
 ) -> impl IntoView {
     let locale = use_locale();
     let sentence = move || match &failure {
-        Failure::Refused(problem) => problem.sentence().to_owned(),
+        Failure::Refused(problem) => common::problem(problem, locale.get()),
         Failure::NoAnswer => common::no_answer(locale.get()).to_owned(),
     };
     view! {
@@ -166,7 +166,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                         }
                         Err(failure) => {
                             let sentence = match failure {
-                                Failure::Refused(problem) => problem.sentence().to_owned(),
+                                Failure::Refused(problem) => common::problem(&problem, locale.get_untracked()),
                                 Failure::NoAnswer => common::no_answer(locale.get_untracked()).to_owned(),
                             };
                             view! {

@@ -7,9 +7,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::leave::leave_for;
-
 use crate::api;
+use crate::components::leave::leave_for;
+use crate::components::locale::{LanguageSwitcher, tr, use_locale};
+use crate::i18n::{common, pair as text};
 use crate::state::till::Failure;
 
 /// The pairing form, pre-filled from `?code=` when a link carries it.
@@ -19,6 +20,7 @@ pub fn PairPage() -> impl IntoView {
     let code = RwSignal::new(query.read_untracked().get("code").unwrap_or_default());
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
+    let locale = use_locale();
 
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
@@ -38,8 +40,12 @@ pub fn PairPage() -> impl IntoView {
                     leave_for(&to);
                     None
                 }
-                Err(Failure::Refused(p)) => Some(p.sentence().to_owned()),
-                Err(Failure::NoAnswer) => Some("No answer from the server. Try again.".to_owned()),
+                // The server's 401 here means the code: say so as this page does.
+                Err(Failure::Refused(p)) if p.status == 401 => {
+                    Some(text::refused(locale.get_untracked()).to_owned())
+                }
+                Err(Failure::Refused(p)) => Some(common::problem(&p, locale.get_untracked())),
+                Err(Failure::NoAnswer) => Some(common::no_answer(locale.get_untracked()).to_owned()),
             };
             problem.set(refusal);
             busy.set(false);
@@ -49,10 +55,11 @@ pub fn PairPage() -> impl IntoView {
     view! {
         <main class="page narrow pair">
             <p class="brand">"kasse"</p>
-            <h1>"Pair this browser"</h1>
-            <p>"Type the pairing code the manager gave you. It works once, for ten minutes."</p>
+            <LanguageSwitcher/>
+            <h1>{tr(text::heading)}</h1>
+            <p>{tr(text::line)}</p>
             <form on:submit=submit>
-                <label for="pairing-code">"Pairing code"</label>
+                <label for="pairing-code">{tr(text::code)}</label>
                 <input
                     id="pairing-code"
                     name="code"
@@ -64,7 +71,7 @@ pub fn PairPage() -> impl IntoView {
                     prop:value=move || code.get()
                     on:input=move |e| code.set(event_target_value(&e))
                 />
-                <button type="submit" class="primary" id="pair" disabled=move || busy.get()>"Pair"</button>
+                <button type="submit" class="primary" id="pair" disabled=move || busy.get()>{tr(text::pair)}</button>
             </form>
             {move || problem.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}
         </main>

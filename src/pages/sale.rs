@@ -212,7 +212,7 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
                 <Show when=move || model.with(|m| m.unsure)>
                     <p class="notice" role="status" id="unsure">{tr(texts::unsure)}</p>
                 </Show>
-                {move || model.with(|m| m.notice.clone()).map(|text| view! { <p class="notice" role="alert" id="refusal">{text}</p> })}
+                {move || model.with(|m| m.notice.as_ref().map(|n| common::notice(n, locale.get()))).map(|text| view! { <p class="notice" role="alert" id="refusal">{text}</p> })}
             </section>
             <Log model/>
         </main>

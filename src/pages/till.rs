@@ -43,7 +43,7 @@ pub fn TillPage() -> impl IntoView {
                     Err(Failure::Refused(problem)) => view! {
                         <main class="page narrow">
                             <h1>{tr(text::cannot_open)}</h1>
-                            <p>{problem.sentence().to_owned()}</p>
+                            <p>{common::problem(&problem, locale.get_untracked())}</p>
                         </main>
                     }
                     .into_any(),
@@ -198,7 +198,8 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
     let store_line = model.with_untracked(|m| format!("{} · {}", m.till.store_name, m.till.name));
     let connection = Signal::derive(move || model.with(|m| m.connection));
     let has_sale = move || model.with(|m| m.sale.is_some());
-    let notice = move || model.with(|m| m.notice.clone());
+    let locale = use_locale();
+    let notice = move || model.with(|m| m.notice.as_ref().map(|n| common::notice(n, locale.get())));
     let unsure = move || model.with(|m| m.unsure);
 
     view! {

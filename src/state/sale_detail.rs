@@ -8,7 +8,7 @@
 use kasse_api::{Money, Sale, SaleEvent, SaleStatus, TillEvent};
 
 pub use super::money::{AmountMistake, parse_amount};
-use super::till::{Connection, Failure};
+use super::till::{Connection, Failure, Notice};
 
 /// An action the cashier can take on the sale page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub struct SaleDetail {
     /// A request got no answer: the sale is being read again.
     pub unsure: bool,
     /// The server's sentence about the last refusal.
-    pub notice: Option<String>,
+    pub notice: Option<Notice>,
     /// What is typed in the "take part" field.
     pub part: String,
     /// Why the "take part" amount cannot be used.
@@ -183,7 +183,7 @@ impl SaleDetail {
     pub fn failed(&mut self, failure: Failure) {
         self.pending = None;
         match failure {
-            Failure::Refused(problem) => self.notice = Some(problem.sentence().to_owned()),
+            Failure::Refused(problem) => self.notice = Some(Notice::Refused(problem)),
             Failure::NoAnswer => self.unsure = true,
         }
     }
@@ -295,8 +295,9 @@ mod tests {
     fn a_refund_gives_back_all_that_is_left_unless_an_amount_is_typed() {
         let mut page = SaleDetail::new(sale(SaleStatus::Captured, 10_000, 4_000, 6_000, 1_500), None, 0);
         assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(2_500, Currency::Nok))));
-        page.failed(Failure::Refused(Problem::new(409, "x", "No", "Not now.")));
-        assert_eq!(page.notice.as_deref(), Some("Not now."));
+        let refusal = Problem::new(409, "x", "No", "Not now.");
+        page.failed(Failure::Refused(refusal.clone()));
+        assert_eq!(page.notice, Some(Notice::Refused(refusal)));
         page.type_refund("30".into());
         assert_eq!(page.begin(Action::Refund), None);
         assert_eq!(

@@ -34,6 +34,17 @@ pub enum Failure {
     NoAnswer,
 }
 
+/// A sentence for the cashier about something that did not happen: the server's refusal (said
+/// in the cashier's language when drawn, see `i18n::common::notice`), or one the till found itself
+/// and already put in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server refused, and its problem says why.
+    Refused(Problem),
+    /// Already in the cashier's words.
+    Said(String),
+}
+
 /// What the cashier should take from the screen at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tone {
@@ -90,7 +101,7 @@ pub struct TillModel {
     /// A request got no answer: what happened is being asked for.
     pub unsure: bool,
     /// A sentence about the last refusal, for the cashier.
-    pub notice: Option<String>,
+    pub notice: Option<Notice>,
     /// The event stream.
     pub connection: Connection,
     /// The QR code shows on the paired customer display, not on the till.
@@ -244,14 +255,14 @@ impl TillModel {
     pub fn request_failed(&mut self, failure: Failure) {
         self.busy = false;
         match failure {
-            Failure::Refused(problem) => self.notice = Some(problem.sentence().to_owned()),
+            Failure::Refused(problem) => self.notice = Some(Notice::Refused(problem)),
             Failure::NoAnswer => self.unsure = true,
         }
     }
 
     /// A refusal found before asking the server (a mistyped number).
     pub fn refuse(&mut self, sentence: String) {
-        self.notice = Some(sentence);
+        self.notice = Some(Notice::Said(sentence));
     }
 
     /// The server's state, fetched anew (on load, after an unanswered request, after a reconnect).
@@ -576,8 +587,9 @@ mod tests {
         let mut m = model(None);
         m.press(Key::Digit(5));
         m.start_qr();
-        m.request_failed(Failure::Refused(Problem::new(409, "till-busy", "Till busy", "Finish it first.")));
-        assert_eq!(m.notice.as_deref(), Some("Finish it first."));
+        let busy = Problem::new(409, "till-busy", "Till busy", "Finish it first.");
+        m.request_failed(Failure::Refused(busy.clone()));
+        assert_eq!(m.notice, Some(Notice::Refused(busy)));
         assert!(!m.busy && !m.unsure);
         m.start_qr();
         m.request_failed(Failure::NoAnswer);

@@ -199,3 +199,27 @@ async fn every_till_screen_names_its_controls_keeps_targets_large_and_text_reada
     })
     .await;
 }
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_wrong_pairing_code_is_refused_in_the_language_chosen_and_changes_nothing() {
+    Journey::start("pairing-refused")
+        .await
+        .run(async |j| {
+            // A browser that is not (or no longer) paired.
+            j.browser.delete_all_cookies().await?;
+            j.browser.goto(&j.url("pair")).await?;
+            j.wait_for("#language").await?.select_by_value("da").await?;
+            j.wait_for("#pairing-code").await?.send_keys("WXYZ-2345").await?;
+            j.browser.find(Locator::Css("#pair")).await?.click().await?;
+            let refusal = j.wait_for(".notice[role='alert']").await?.text().await?;
+            if !refusal.starts_with("Koden er ikke gyldig") {
+                return Err(format!("a wrong code in Danish said {refusal:?}").into());
+            }
+            // Still unpaired: the till sends the browser back to pairing.
+            j.browser.goto(&j.url("till")).await?;
+            j.wait_for("#pairing-code").await?;
+            Ok(())
+        })
+        .await;
+}
