@@ -341,15 +341,7 @@ async fn create_callback_qr(tools: &Tools, till: &TillConfig, id: &str) -> Stick
             "the till's store has no platform client",
         );
     };
-    let mut change = StickerChange {
-        kind: StickerKind::Callback,
-        id: id.to_owned(),
-        msn: msn.to_owned(),
-        till: Some(till.id.clone()),
-        change: Change::Failed,
-        detail: None,
-        notes: Vec::new(),
-    };
+    let mut change = StickerChange::new(StickerKind::Callback, id, msn, Some(&till.id));
     let configured = configured_till(&tools.config, msn, id);
     if let Some(other) = configured.filter(|t| t.id != till.id) {
         change.detail = Some(format!("it is till {}'s callback_qr in the configuration", other.id));
@@ -419,14 +411,21 @@ fn with_detail(mut change: StickerChange, detail: &str) -> StickerChange {
 }
 
 fn failed(kind: StickerKind, id: &str, msn: &str, till: Option<&str>, detail: &str) -> StickerChange {
-    StickerChange {
-        kind,
-        id: id.to_owned(),
-        msn: msn.to_owned(),
-        till: till.map(str::to_owned),
-        change: Change::Failed,
-        detail: Some(detail.to_owned()),
-        notes: Vec::new(),
+    with_detail(StickerChange::new(kind, id, msn, till), detail)
+}
+
+impl StickerChange {
+    /// A change about to be tried: failed until the platform says otherwise.
+    fn new(kind: StickerKind, id: &str, msn: &str, till: Option<&str>) -> Self {
+        Self {
+            kind,
+            id: id.to_owned(),
+            msn: msn.to_owned(),
+            till: till.map(str::to_owned),
+            change: Change::Failed,
+            detail: None,
+            notes: Vec::new(),
+        }
     }
 }
 
@@ -590,15 +589,7 @@ pub async fn delete_callback_qr(
     let msn = msn_for(tools, id, store, &tied)?;
     let (_, client) = tools.unit(&msn).ok_or_else(|| QrError::UnknownStore(msn.clone()))?;
     let before = tools.retried();
-    let mut change = StickerChange {
-        kind: StickerKind::Callback,
-        id: id.to_owned(),
-        msn: msn.clone(),
-        till: None,
-        change: Change::Failed,
-        detail: None,
-        notes: Vec::new(),
-    };
+    let mut change = StickerChange::new(StickerKind::Callback, id, &msn, None);
     change = match client.delete_callback_qr(id).await {
         Ok(()) => StickerChange { change: Change::Deleted, ..change },
         Err(e) if e.status() == Some(404) => StickerChange { change: Change::NotThere, ..change },
@@ -667,15 +658,7 @@ pub async fn create_redirect_qrs(tools: &Tools, named: &[String]) -> Result<Chan
 }
 
 async fn create_redirect_qr(tools: &Tools, sticker: &Configured<'_>) -> StickerChange {
-    let mut change = StickerChange {
-        kind: StickerKind::Redirect,
-        id: sticker.id.to_owned(),
-        msn: sticker.msn.to_owned(),
-        till: sticker.till.map(str::to_owned),
-        change: Change::Failed,
-        detail: None,
-        notes: Vec::new(),
-    };
+    let mut change = StickerChange::new(StickerKind::Redirect, sticker.id, sticker.msn, sticker.till);
     let Some((_, client)) = tools.unit(sticker.msn) else {
         return with_detail(change, "its store has no platform client");
     };
@@ -803,15 +786,7 @@ pub async fn delete_redirect_qr(
     let msn = msn_for(tools, id, store, &tied)?;
     let (_, client) = tools.unit(&msn).ok_or_else(|| QrError::UnknownStore(msn.clone()))?;
     let before = tools.retried();
-    let mut change = StickerChange {
-        kind: StickerKind::Redirect,
-        id: id.to_owned(),
-        msn: msn.clone(),
-        till: None,
-        change: Change::Failed,
-        detail: None,
-        notes: Vec::new(),
-    };
+    let mut change = StickerChange::new(StickerKind::Redirect, id, &msn, None);
     change = match client.delete_redirect_qr(id).await {
         Ok(()) => StickerChange { change: Change::Deleted, ..change },
         Err(e) if e.status() == Some(404) => StickerChange { change: Change::NotThere, ..change },
