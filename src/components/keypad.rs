@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::locale::tr;
+use crate::i18n::till as text;
 use crate::state::keypad::Key;
 
 const KEYS: [(Key, &str, &str); 12] = [
@@ -29,7 +31,7 @@ pub fn Keypad(
     disabled: Signal<bool>,
 ) -> impl IntoView {
     view! {
-        <div class="keypad" role="group" aria-label="Amount keypad">
+        <div class="keypad" role="group" aria-label=tr(text::keypad)>
             {KEYS
                 .into_iter()
                 .map(|(key, label, spoken)| {

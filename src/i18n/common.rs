@@ -19,6 +19,12 @@ super::texts! {
     not_found: "Page not found", "Fant ikke siden", "Siden findes ikke", "Sivua ei löydy";
     /// Under the page-not-found heading.
     nothing_here: "There is nothing at this address.", "Det finnes ingenting på denne adressen.", "Der er intet på denne adresse.", "Tässä osoitteessa ei ole mitään.";
+    /// The navigation between the till's pages.
+    nav_label: "Till pages", "Kassesider", "Kassesider", "Kassan sivut";
+    /// The navigation: the sale screen.
+    nav_sale: "Sale", "Salg", "Salg", "Myynti";
+    /// The navigation: history.
+    nav_history: "History", "Historikk", "Historik", "Historia";
     /// Back to the till.
     to_till: "Go to the till", "Gå til kassen", "Gå til kassen", "Siirry kassalle";
 }

@@ -7,12 +7,6 @@ use super::Locale;
 super::texts! {
     /// The page's heading.
     heading: "Today's sales", "Dagens salg", "Dagens salg", "Päivän myynnit";
-    /// The navigation between the till's pages.
-    nav_label: "Till pages", "Kassesider", "Kassesider", "Kassan sivut";
-    /// The navigation: the sale screen.
-    nav_sale: "Sale", "Salg", "Salg", "Myynti";
-    /// The navigation: history.
-    nav_history: "History", "Historikk", "Historik", "Historia";
     /// The filters' group.
     filters: "Show", "Vis", "Vis", "Näytä";
     /// The status filter's label.

@@ -73,10 +73,8 @@ super::texts! {
     check_again: "Check again", "Sjekk igjen", "Tjek igen", "Tarkista uudelleen";
     /// Opens the sale's details.
     details: "Details", "Detaljer", "Detaljer", "Tiedot";
-    /// The navigation: the sale screen.
-    nav_sale: "Sale", "Salg", "Salg", "Myynti";
-    /// The navigation: history.
-    nav_history: "History", "Historikk", "Historik", "Historia";
+    /// The group of ways to take a payment.
+    ways_to_pay: "Ways to pay", "Måter å betale på", "Måder at betale på", "Maksutavat";
     /// No answer while a request was on its way.
     unsure: "No answer from the server. Checking what happened…", "Ingen svar fra serveren. Sjekker hva som skjedde…", "Intet svar fra serveren. Tjekker hvad der skete…", "Palvelin ei vastannut. Tarkistetaan mitä tapahtui…";
     /// The till cannot open.

@@ -42,12 +42,12 @@ pub fn TillNav(
     let mark = move |path: &'static str| (current == path).then_some("page");
     view! {
         <header class="page-bar">
-            <nav class="tabs till-nav" aria-label=tr(texts::nav_label)>
+            <nav class="tabs till-nav" aria-label=tr(common::nav_label)>
                 <a href="/till" id="nav-sale" rel="external" aria-current=mark("/till")>
-                    {tr(texts::nav_sale)}
+                    {tr(common::nav_sale)}
                 </a>
                 <a href="/till/history" id="nav-history" aria-current=mark("/till/history")>
-                    {tr(texts::nav_history)}
+                    {tr(common::nav_history)}
                 </a>
             </nav>
             <LanguageSwitcher/>

@@ -206,9 +206,9 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
         <main class="till">
             <header class="bar">
                 <span class="where">{store_line}</span>
-                <nav class="tabs" aria-label="Till">
-                    <a href="/till" aria-current="page">{tr(text::nav_sale)}</a>
-                    <a href="/till/history" rel="external">{tr(text::nav_history)}</a>
+                <nav class="tabs" aria-label=tr(common::nav_label)>
+                    <a href="/till" aria-current="page">{tr(common::nav_sale)}</a>
+                    <a href="/till/history" rel="external">{tr(common::nav_history)}</a>
                 </nav>
                 <ConnectionBadge connection/>
                 <LanguageSwitcher/>
@@ -251,7 +251,7 @@ fn Entry(
         });
     };
     view! {
-        <section class="entry" aria-label="New sale">
+        <section class="entry" aria-label=tr(text::new_sale)>
             <output class="amount" id="amount" aria-live="polite">{amount}</output>
             <label class="field">
                 <span>{tr(text::description)}</span>
@@ -272,7 +272,7 @@ fn Entry(
             <Show when=move || panel() == Panel::Scan>
                 <ScanPanel model till_id/>
             </Show>
-            <div class="flows" role="group" aria-label="Ways to pay">
+            <div class="flows" role="group" aria-label=tr(text::ways_to_pay)>
                 <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start_qr()>
                     {tr(text::show_qr)}
                 </button>

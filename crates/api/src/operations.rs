@@ -73,6 +73,34 @@ pub struct Total {
     pub refunded: i64,
 }
 
+impl Total {
+    /// The totals of `sales`, one per status and currency, in the order each first appears.
+    pub fn of(sales: &[Sale]) -> Vec<Self> {
+        let mut totals: Vec<Self> = Vec::new();
+        for sale in sales {
+            let at =
+                totals.iter().position(|t| t.status == sale.status && t.currency == sale.amount.currency);
+            let index = at.unwrap_or_else(|| {
+                totals.push(Self {
+                    status: sale.status,
+                    currency: sale.amount.currency,
+                    count: 0,
+                    amount: 0,
+                    captured: 0,
+                    refunded: 0,
+                });
+                totals.len() - 1
+            });
+            let total = &mut totals[index];
+            total.count += 1;
+            total.amount += sale.amount.value;
+            total.captured += sale.captured.value;
+            total.refunded += sale.refunded.value;
+        }
+        totals
+    }
+}
+
 /// `GET /api/tills/{till}/sales`: the sales asked for, newest first, and their totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -44,6 +44,24 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The median and 95th percentile of some latencies, in milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Spread {
+    p50: f64,
+    p95: f64,
+}
+
+impl Spread {
+    fn of(mut latencies: Vec<Duration>) -> Self {
+        latencies.sort();
+        Self { p50: ms(percentile(&latencies, 0.5)), p95: ms(percentile(&latencies, 0.95)) }
+    }
+
+    fn json(self) -> serde_json::Value {
+        json!({ "p50": self.p50, "p95": self.p95 })
+    }
+}
+
 /// A paired till's HTTP client.
 struct TillClient {
     http: reqwest::Client,
@@ -156,71 +174,59 @@ async fn main() {
         ..kasse_sim::FaultKnobs::default()
     };
     sim.set_faults(far).unwrap();
-    let (mut far_server, _) = run(&tills[..1], |till| async move { till.create_and_cancel().await }).await;
-    let (mut far_direct, _) =
-        run(&[Arc::clone(&direct)], |d| async move { d.create_and_cancel().await }).await;
+    let (far_server, _) = run(&tills[..1], |till| async move { till.create_and_cancel().await }).await;
+    let (far_direct, _) = run(&[Arc::clone(&direct)], |d| async move { d.create_and_cancel().await }).await;
     sim.set_faults(kasse_sim::FaultKnobs::default()).unwrap();
-    far_server.sort();
-    far_direct.sort();
-    let far_ratio = ms(percentile(&far_server, 0.5)) / ms(percentile(&far_direct, 0.5));
+    let (far_server, far_direct) = (Spread::of(far_server), Spread::of(far_direct));
+    let far_ratio = far_server.p50 / far_direct.p50;
 
     // An approval's way to the till: phone → platform → signed webhook → server → SSE.
-    let (mut webhook_sorted, mut approvals_sorted) = approval_latencies(&tills[0], &base, sim).await;
+    let (from_webhook, from_approval) = approval_latencies(&tills[0], &base, sim).await;
 
-    let (mut server_sorted, mut direct_sorted) = (through_server, direct_latencies);
-    server_sorted.sort();
-    direct_sorted.sort();
-    webhook_sorted.sort();
-    approvals_sorted.sort();
+    let (via_server, direct) = (Spread::of(through_server), Spread::of(direct_latencies));
+    let (webhook, approval) = (Spread::of(from_webhook), Spread::of(from_approval));
     #[allow(clippy::cast_precision_loss)]
     let per_second = (TILLS * SALES_PER_TILL) as f64 / server_elapsed.as_secs_f64();
-    let ratio = ms(percentile(&server_sorted, 0.5)) / ms(percentile(&direct_sorted, 0.5));
+    let ratio = via_server.p50 / direct.p50;
     println!(
         "server: create + cancel of QR sales; latency from one till alone, throughput from {TILLS} at once"
     );
     println!("  creates through the server: {per_second:.0}/s ({TILLS} tills × {SALES_PER_TILL} sales)");
     println!(
         "  create latency through the server: p50 {:.2} ms  p95 {:.2} ms",
-        ms(percentile(&server_sorted, 0.5)),
-        ms(percentile(&server_sorted, 0.95))
+        via_server.p50, via_server.p95
     );
     println!(
         "  create latency at the simulator directly: p50 {:.2} ms  p95 {:.2} ms",
-        ms(percentile(&direct_sorted, 0.5)),
-        ms(percentile(&direct_sorted, 0.95))
+        direct.p50, direct.p95
     );
     println!("  overhead at the median: {ratio:.2}× (goal ≤ 1.2×)");
     println!(
         "  with {} ms platform latency: through the server p50 {:.2} ms, directly p50 {:.2} ms, overhead {far_ratio:.2}×",
         PLATFORM_LATENCY.as_millis(),
-        ms(percentile(&far_server, 0.5)),
-        ms(percentile(&far_direct, 0.5))
+        far_server.p50,
+        far_direct.p50
     );
     println!(
         "  webhook sent to till event ({APPROVALS}): p50 {:.2} ms  p95 {:.2} ms (goal p95 ≤ 50 ms)",
-        ms(percentile(&webhook_sorted, 0.5)),
-        ms(percentile(&webhook_sorted, 0.95))
+        webhook.p50, webhook.p95
     );
-    println!(
-        "  customer's approval to till event: p50 {:.2} ms  p95 {:.2} ms",
-        ms(percentile(&approvals_sorted, 0.5)),
-        ms(percentile(&approvals_sorted, 0.95))
-    );
+    println!("  customer's approval to till event: p50 {:.2} ms  p95 {:.2} ms", approval.p50, approval.p95);
     let report = json!({
         "tills": TILLS,
         "salesPerTill": SALES_PER_TILL,
         "createsPerSecond": per_second,
-        "createMsThroughServer": { "p50": ms(percentile(&server_sorted, 0.5)), "p95": ms(percentile(&server_sorted, 0.95)) },
-        "createMsDirect": { "p50": ms(percentile(&direct_sorted, 0.5)), "p95": ms(percentile(&direct_sorted, 0.95)) },
+        "createMsThroughServer": via_server.json(),
+        "createMsDirect": direct.json(),
         "overheadAtMedian": ratio,
         "withPlatformLatency": {
             "latencyMs": PLATFORM_LATENCY.as_millis(),
-            "createMsThroughServer": { "p50": ms(percentile(&far_server, 0.5)), "p95": ms(percentile(&far_server, 0.95)) },
-            "createMsDirect": { "p50": ms(percentile(&far_direct, 0.5)), "p95": ms(percentile(&far_direct, 0.95)) },
+            "createMsThroughServer": far_server.json(),
+            "createMsDirect": far_direct.json(),
             "overheadAtMedian": far_ratio,
         },
-        "webhookToTillEventMs": { "p50": ms(percentile(&webhook_sorted, 0.5)), "p95": ms(percentile(&webhook_sorted, 0.95)) },
-        "approvalToTillEventMs": { "p50": ms(percentile(&approvals_sorted, 0.5)), "p95": ms(percentile(&approvals_sorted, 0.95)) },
+        "webhookToTillEventMs": webhook.json(),
+        "approvalToTillEventMs": approval.json(),
     });
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(

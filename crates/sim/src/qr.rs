@@ -894,10 +894,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_customer_token_is_valid_for_fifteen_minutes_at_its_own_sales_unit_only() {
+    /// The QR API with one callback sticker, `till-1` at MSN 123456, whose code reads `p`.
+    fn with_till_sticker() -> Qr {
         let qr = Qr::default();
-        let now = Utc::now();
         lock(&qr.state).callbacks.insert(
             ("123456".into(), "till-1".into()),
             CallbackQr {
@@ -907,6 +906,13 @@ mod tests {
                 beacon: false,
             },
         );
+        qr
+    }
+
+    #[test]
+    fn a_customer_token_is_valid_for_fifteen_minutes_at_its_own_sales_unit_only() {
+        let qr = with_till_sticker();
+        let now = Utc::now();
         let event = qr.check_in("p", "4791234567", now).unwrap();
         assert_eq!((event.msn.as_str(), event.merchant_qr_id.as_str()), ("123456", "till-1"));
         let token = event.customer_token;
@@ -921,17 +927,8 @@ mod tests {
 
     #[test]
     fn an_expired_check_in_is_forgotten_at_the_next_look() {
-        let qr = Qr::default();
+        let qr = with_till_sticker();
         let now = Utc::now();
-        lock(&qr.state).callbacks.insert(
-            ("123456".into(), "till-1".into()),
-            CallbackQr {
-                location_description: "Kasse 1".into(),
-                category: None,
-                print: "p".into(),
-                beacon: false,
-            },
-        );
         let old = qr.check_in("p", "4791234567", now).unwrap().customer_token;
         let later = now + CUSTOMER_TOKEN_LIFETIME;
         let new = qr.check_in("p", "4798765432", later).unwrap().customer_token;

@@ -277,28 +277,7 @@ impl Sales {
             })
             .await?;
         let sales: Vec<Sale> = rows.iter().map(sale_view).collect();
-        let mut totals: Vec<Total> = Vec::new();
-        for sale in &sales {
-            let index = totals
-                .iter()
-                .position(|t| t.status == sale.status && t.currency == sale.amount.currency)
-                .unwrap_or_else(|| {
-                    totals.push(Total {
-                        status: sale.status,
-                        currency: sale.amount.currency,
-                        count: 0,
-                        amount: 0,
-                        captured: 0,
-                        refunded: 0,
-                    });
-                    totals.len() - 1
-                });
-            let total = &mut totals[index];
-            total.count += 1;
-            total.amount += sale.amount.value;
-            total.captured += sale.captured.value;
-            total.refunded += sale.refunded.value;
-        }
+        let totals = Total::of(&sales);
         Ok(History { sales, totals })
     }
 

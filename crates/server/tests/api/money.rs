@@ -66,31 +66,6 @@ impl TestApp {
     }
 }
 
-/// The totals of `sales` per status and currency, summed here.
-fn summed(sales: &[Sale]) -> Vec<Total> {
-    let mut totals: Vec<Total> = Vec::new();
-    for sale in sales {
-        let at = totals.iter().position(|t| t.status == sale.status && t.currency == sale.amount.currency);
-        let index = at.unwrap_or_else(|| {
-            totals.push(Total {
-                status: sale.status,
-                currency: sale.amount.currency,
-                count: 0,
-                amount: 0,
-                captured: 0,
-                refunded: 0,
-            });
-            totals.len() - 1
-        });
-        let total = &mut totals[index];
-        total.count += 1;
-        total.amount += sale.amount.value;
-        total.captured += sale.captured.value;
-        total.refunded += sale.refunded.value;
-    }
-    totals
-}
-
 /// The same totals, whatever their order.
 fn assert_same_totals(mut got: Vec<Total>, mut expected: Vec<Total>, what: &str) {
     let key = |t: &Total| (t.status.as_str(), t.currency.code());
@@ -389,7 +364,7 @@ async fn history_lists_a_tills_sales_newest_first_filtered_by_time_status_and_fl
         ],
         "every sale",
     );
-    assert_same_totals(all.totals, summed(&all.sales), "the totals are the sums of the sales listed");
+    assert_same_totals(all.totals, Total::of(&all.sales), "the totals are the sums of the sales listed");
 
     let captured_by_phone = app.history("?status=captured&flow=phone").await;
     let references: Vec<&str> = captured_by_phone.sales.iter().map(|s| s.reference.as_str()).collect();
