@@ -261,12 +261,15 @@ async fn reconcile_forever(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut round = sales::Round::First;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = shutdown.wait_for(|s| *s) => return,
         }
-        if let Err(e) = sales.retry_pending().await {
+        let resent = sales.retry_pending(round).await;
+        round = sales::Round::Later;
+        if let Err(e) = resent {
             tracing::error!(error = %e, "reconciler: resending failed");
         }
         if let Err(e) = sales.poll_due().await {

@@ -62,6 +62,10 @@ pub struct PaymentRow {
     pub client_key: Option<String>,
     pub sticker_id: Option<String>,
     pub landing_token: Option<String>,
+    /// When the cashier's cancel ended the sale before the platform had its payment.
+    pub withdrawn_at: Option<i64>,
+    /// Until when a withdrawn sale's reference is watched for a create that arrives late.
+    pub watch_until: Option<i64>,
 }
 
 impl PaymentRow {
@@ -70,10 +74,17 @@ impl PaymentRow {
         kasse_api::SaleStatus::parse(&self.status).unwrap_or(kasse_api::SaleStatus::Creating)
     }
 
-    /// Sets the sale status, and whether the sale still occupies its till.
+    /// Sets the sale status, and whether the sale still occupies its till. A sale that has left
+    /// its till never occupies it again: whatever happens to it later is that sale's, and the
+    /// till may have rung up the next one meanwhile.
     pub fn set_status(&mut self, status: kasse_api::SaleStatus) {
         status.as_str().clone_into(&mut self.status);
-        self.active = !status.is_final();
+        self.active = self.active && !status.is_final();
+    }
+
+    /// Whether the cashier cancelled the sale before the platform had its payment.
+    pub const fn withdrawn(&self) -> bool {
+        self.withdrawn_at.is_some()
     }
 }
 
@@ -119,6 +130,8 @@ pub struct OperationRow {
     pub updated_at: i64,
     pub request: Option<String>,
     pub client_key: Option<String>,
+    /// Why kasse sent it on its own, when no cashier asked for it.
+    pub reason: Option<String>,
 }
 
 /// A platform write about to be recorded.
@@ -136,6 +149,8 @@ pub struct NewOperation<'a> {
     pub request: &'a str,
     /// The browser's key for the action that asked for it.
     pub client_key: Option<&'a str>,
+    /// Why kasse sends it on its own, when no cashier asked for it.
+    pub reason: Option<&'a str>,
 }
 
 /// Which sales to list.
@@ -191,12 +206,11 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-const OPERATION_COLUMNS: &str =
-    "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key";
+const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
 
 const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
-     description, customer_label, client_key, sticker_id, landing_token";
+     description, customer_label, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
 
 impl Store {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
@@ -226,7 +240,7 @@ impl Store {
     pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&row.reference)
         .bind(&row.till_id)
@@ -252,6 +266,8 @@ impl Store {
         .bind(&row.client_key)
         .bind(&row.sticker_id)
         .bind(&row.landing_token)
+        .bind(row.withdrawn_at)
+        .bind(row.watch_until)
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -776,7 +792,8 @@ impl Store {
 async fn write_payment(conn: &mut sqlx::SqliteConnection, row: &PaymentRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
-         captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ? WHERE reference = ?",
+         captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ?, withdrawn_at = ?, \
+         watch_until = ? WHERE reference = ?",
     )
     .bind(&row.status)
     .bind(row.active)
@@ -790,6 +807,8 @@ async fn write_payment(conn: &mut sqlx::SqliteConnection, row: &PaymentRow) -> R
     .bind(&row.failure)
     .bind(row.next_poll_at)
     .bind(row.updated_at)
+    .bind(row.withdrawn_at)
+    .bind(row.watch_until)
     .bind(&row.reference)
     .execute(conn)
     .await?;
@@ -803,7 +822,7 @@ async fn insert_operation(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
-         created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+         reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
     )
     .bind(operation.key)
     .bind(operation.reference)
@@ -811,6 +830,7 @@ async fn insert_operation(
     .bind(operation.amount)
     .bind(operation.request)
     .bind(operation.client_key)
+    .bind(operation.reason)
     .bind(now)
     .bind(now)
     .execute(conn)
@@ -830,6 +850,7 @@ fn operation_from(row: &sqlx::sqlite::SqliteRow) -> Option<OperationRow> {
         updated_at: row.try_get(7).ok()?,
         request: row.try_get(8).ok()?,
         client_key: row.try_get(9).ok()?,
+        reason: row.try_get(10).ok()?,
     })
 }
 
@@ -982,6 +1003,8 @@ mod tests {
             client_key: None,
             sticker_id: None,
             landing_token: None,
+            withdrawn_at: None,
+            watch_until: None,
         }
     }
 
@@ -994,6 +1017,7 @@ mod tests {
             amount: Some(1000),
             request: "{}",
             client_key: None,
+            reason: None,
         }
     }
 
@@ -1012,6 +1036,49 @@ mod tests {
         done.active = false;
         store.update_payment(&done).await.unwrap();
         store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_sale_an_earlier_version_cancelled_on_a_404_is_looked_at_again_after_the_upgrade() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let before = sqlx::migrate::Migrator {
+            migrations: all.migrations.iter().filter(|m| m.version < 6).cloned().collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        // How the earlier version left a sale whose cancel met a 404, and one never sent at all.
+        for (reference, error) in [
+            ("till-1-late", "cancelled before it reached the platform"),
+            ("till-1-fine", "the check-in was charged by another sale"),
+        ] {
+            sqlx::query(
+                "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
+                 created_at, updated_at) VALUES (?, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
+            )
+            .bind(reference)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO operations (idempotency_key, reference, kind, status, error, created_at, updated_at) \
+                 VALUES (?, ?, 'create', 'failed', ?, 1, 5000)",
+            )
+            .bind(format!("{reference}-create"))
+            .bind(reference)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+
+        all.run(&pool).await.unwrap();
+        let store = Store { pool };
+        let late = store.payment("till-1-late").await.unwrap().unwrap();
+        assert_eq!((late.withdrawn_at, late.next_poll_at), (Some(5_000), Some(5_000)), "looked at now");
+        assert!(late.watch_until.is_some());
+        let fine = store.payment("till-1-fine").await.unwrap().unwrap();
+        assert_eq!((fine.withdrawn_at, fine.next_poll_at), (None, None), "never sent: nothing to look for");
     }
 
     #[tokio::test]

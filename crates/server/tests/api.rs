@@ -364,11 +364,7 @@ impl TestApp {
 
     /// The page of a simulated customer's phone (`customer` is their number).
     async fn phone_page(&self, customer: &str) -> String {
-        let mut url = self.sim().phone_url();
-        url.query_pairs_mut().append_pair("customer", customer);
-        let page = browser().get(url).send().await.expect("the phone page answers");
-        assert_eq!(page.status(), StatusCode::OK, "the phone page opens");
-        page.text().await.unwrap()
+        phone_page(self.sim(), customer).await
     }
 
     /// Whether a push payment request for `reference` is waiting on `customer`'s phone.
@@ -379,17 +375,7 @@ impl TestApp {
     /// `customer` answers the push payment request for `reference` on their phone page, with
     /// the page's own form; returns the phone's status.
     async fn answer_request_on_phone(&self, customer: &str, reference: &str, action: &str) -> StatusCode {
-        let page = self.phone_page(customer).await;
-        let form = attribute_after(&page, &format!("data-reference=\"{reference}\""), "action")
-            .unwrap_or_else(|| panic!("{reference} is not waiting on {customer}'s phone: {page}"));
-        let url = self.sim().base_url().join(form).unwrap();
-        let response = browser()
-            .post(url)
-            .form(&[("action", action), ("customer", customer)])
-            .send()
-            .await
-            .expect("the phone page answers");
-        response.status()
+        answer_request_on_phone(self.sim(), customer, reference, action).await
     }
 
     /// `customer` approves the push payment request for `reference` on their phone.
@@ -604,6 +590,36 @@ fn holds_sim_access_token(text: &str) -> bool {
 }
 
 /// The value of `attribute` in the first tag at or after `marker` in `html`, if any.
+/// The page of a simulated customer's phone (`customer` is their number).
+async fn phone_page(sim: &SimHandle, customer: &str) -> String {
+    let mut url = sim.phone_url();
+    url.query_pairs_mut().append_pair("customer", customer);
+    let page = browser().get(url).send().await.expect("the phone page answers");
+    assert_eq!(page.status(), StatusCode::OK, "the phone page opens");
+    page.text().await.unwrap()
+}
+
+/// `customer` answers the push payment request for `reference` on their phone page, with the
+/// page's own form; returns the phone's status.
+async fn answer_request_on_phone(
+    sim: &SimHandle,
+    customer: &str,
+    reference: &str,
+    action: &str,
+) -> StatusCode {
+    let page = phone_page(sim, customer).await;
+    let form = attribute_after(&page, &format!("data-reference=\"{reference}\""), "action")
+        .unwrap_or_else(|| panic!("{reference} is not waiting on {customer}'s phone: {page}"));
+    let url = sim.base_url().join(form).unwrap();
+    let response = browser()
+        .post(url)
+        .form(&[("action", action), ("customer", customer)])
+        .send()
+        .await
+        .expect("the phone page answers");
+    response.status()
+}
+
 fn attribute_after<'a>(html: &'a str, marker: &str, attribute: &str) -> Option<&'a str> {
     let rest = &html[html.find(marker)?..];
     let start = rest.find(&format!("{attribute}=\""))? + attribute.len() + 2;
@@ -620,6 +636,8 @@ mod crash;
 mod flows;
 #[path = "api/landing.rs"]
 mod landing;
+#[path = "api/late_create.rs"]
+mod late_create;
 #[path = "api/migration.rs"]
 mod migration;
 #[path = "api/money.rs"]

@@ -29,6 +29,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/sim/control/webhook-attempts", get(attempts))
         .route("/sim/control/faults", get(faults).put(set_faults))
         .route("/sim/control/faults/injected", get(injected))
+        .route("/sim/control/faults/deliver-held", post(deliver_held))
         .route("/sim/control/clock", post(advance_clock))
         .route("/sim/control/sales-units", get(sales_units))
 }
@@ -105,6 +106,18 @@ async fn set_faults(State(sim): State<Arc<Sim>>, OriginalUri(uri): OriginalUri, 
 
 async fn injected(State(sim): State<Arc<Sim>>) -> Json<Vec<InjectedFault>> {
     Json(sim.faults.injected())
+}
+
+/// What `POST /sim/control/faults/deliver-held` answers.
+#[derive(Debug, Serialize)]
+struct Delivered {
+    /// How many held creates the platform processed.
+    delivered: usize,
+}
+
+/// Delivers the creates the knob `holdCreates` held, and answers once they are processed.
+async fn deliver_held(State(sim): State<Arc<Sim>>) -> Json<Delivered> {
+    Json(Delivered { delivered: sim.faults.deliver_held().await })
 }
 
 async fn attempts(State(sim): State<Arc<Sim>>) -> Json<Vec<Attempt>> {

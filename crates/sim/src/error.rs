@@ -103,6 +103,11 @@ impl SimError {
         Self::plain(503, "Service Unavailable", detail)
     }
 
+    /// 504: the platform's gateway gave up waiting; the request may still be processed.
+    pub fn gateway_timeout(detail: &str) -> Self {
+        Self::plain(504, "Gateway Timeout", detail)
+    }
+
     /// With the request path as `instance`.
     #[must_use]
     pub fn at(mut self, path: &str) -> Self {

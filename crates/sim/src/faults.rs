@@ -1,6 +1,6 @@
 //! Fault knobs: deliberate misbehaviour, off until set through the control API or `SimHandle`.
-//! Injected latency, 5xx and 429 answers to the platform APIs, and what happens to webhooks on
-//! their way (dropped, duplicated, reordered).
+//! Injected latency, 5xx and 429 answers to the platform APIs, creates held on their way in and
+//! delivered late, and what happens to webhooks on their way (dropped, duplicated, reordered).
 //!
 //! An injected 5xx or 429 is answered before the call is looked at, so it never has an effect,
 //! which is what makes retrying it with the same idempotency key safe. It comes in the shape of
@@ -11,10 +11,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 use crate::Sim;
 use crate::error::{Api, SimError};
@@ -23,6 +26,10 @@ use crate::recent::Recent;
 
 /// How many injected faults `Faults::injected` keeps: the newest.
 const INJECTED_KEPT: usize = 1000;
+/// The largest create body a hold keeps (the platform's creates are a few kilobytes).
+const HELD_BODY_LIMIT: usize = 1 << 20;
+/// The path of the ePayment API's create.
+const CREATE_PATH: &str = "/epayment/v1/payments";
 
 /// The fault settings, as `GET/PUT /sim/control/faults` reads and writes them. A field left out
 /// of a PUT is off.
@@ -48,6 +55,13 @@ pub struct FaultKnobs {
     /// every pair arrives the wrong way round. An odd one out waits for the next event, or for
     /// this knob to be switched off.
     pub reorder_webhooks: bool,
+    /// Holds every ePayment create on its way in, as a request stuck behind the platform's
+    /// gateway: its caller is answered `504 Gateway Timeout` at once while the request waits
+    /// inside. Held creates stay held (switching the knob off only stops holding new ones) until
+    /// `POST /sim/control/faults/deliver-held` (`SimHandle::deliver_held_creates`) delivers them,
+    /// in the order they came, whether or not their senders are still there: a create that
+    /// reaches the platform after its sender gave up, or died.
+    pub hold_creates: bool,
     /// Seeds the random draws. Setting the knobs starts the draws afresh from it.
     pub seed: u64,
 }
@@ -82,18 +96,30 @@ pub struct InjectedFault {
     pub method: String,
     /// The request path.
     pub path: String,
-    /// The status answered instead of processing the call: 500, 503 or 429. `None` when it was
-    /// only delayed, then processed.
+    /// The status answered instead of processing the call: 500, 503, 429, or 504 for a create held
+    /// for a late delivery. `None` when it was only delayed, then processed.
     pub status: Option<u16>,
     /// The latency added before it was answered, in milliseconds.
     pub latency_ms: u64,
 }
 
-/// The fault knobs of the API calls, and the calls they touched.
+/// The fault knobs of the API calls, the calls they touched, and the creates they hold.
 #[derive(Debug)]
 pub struct Faults {
     draws: Mutex<Draws>,
     injected: Mutex<Recent<InjectedFault>>,
+    held: Mutex<Vec<Held>>,
+    /// How many creates have been held so far, ever: tests wait on it.
+    held_so_far: watch::Sender<usize>,
+    /// One delivery of held creates at a time, so they reach the platform in the order they came.
+    delivering: tokio::sync::Mutex<()>,
+}
+
+/// A create held on its way in, with the rest of the stack that will process it.
+#[derive(Debug)]
+struct Held {
+    request: Request,
+    next: Next,
 }
 
 /// The API call knobs as set, and the random draws made from their seed since.
@@ -117,6 +143,9 @@ impl Default for Faults {
         Self {
             draws: Mutex::new(Draws { knobs, rng: api_rng(knobs.seed) }),
             injected: Mutex::new(Recent::new(INJECTED_KEPT)),
+            held: Mutex::new(Vec::new()),
+            held_so_far: watch::Sender::new(0),
+            delivering: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -136,6 +165,32 @@ impl Faults {
     /// The API calls touched by a fault so far (the newest 1000), oldest first.
     pub fn injected(&self) -> Vec<InjectedFault> {
         lock(&self.injected).to_vec()
+    }
+
+    /// Waits until `n` creates have been held since the simulator started.
+    pub async fn until_held(&self, n: usize) {
+        let mut held = self.held_so_far.subscribe();
+        // The sender lives as long as `self`, so this only ends when `n` is reached.
+        let _ = held.wait_for(|so_far| *so_far >= n).await;
+    }
+
+    /// Delivers every create held now, one after another in the order they came, and waits until
+    /// the platform has processed each; how many. Their answers go nowhere: their senders were
+    /// told 504 long ago. A delivery already under way is waited for first.
+    pub async fn deliver_held(&self) -> usize {
+        let _one_at_a_time = self.delivering.lock().await;
+        let held = std::mem::take(&mut *lock(&self.held));
+        let count = held.len();
+        for Held { request, next } in held {
+            drop(next.run(request).await);
+        }
+        count
+    }
+
+    /// Keeps a create until the knob is switched off.
+    fn hold(&self, request: Request, next: Next) {
+        lock(&self.held).push(Held { request, next });
+        self.held_so_far.send_modify(|so_far| *so_far += 1);
     }
 
     /// The latency to add to one API call, and the fault to answer it with, if any.
@@ -189,12 +244,36 @@ pub async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
     let Some(injected) = injected else {
+        if sim.faults.knobs().hold_creates && request.method() == Method::POST && path == CREATE_PATH {
+            return hold(&sim, request, next).await;
+        }
         return next.run(request).await;
     };
     let api = Api::of(&path);
     tracing::debug!(path, status = injected.status(), "injected a fault");
     let retry_after = (injected == Injected::Throttled).then_some(1);
     with_retry_after(api.refuse(injected.error(api).at(&path)), retry_after)
+}
+
+/// Answers a create `504 Gateway Timeout` and keeps it, read whole, for a late delivery.
+async fn hold(sim: &Sim, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, HELD_BODY_LIMIT).await else {
+        let refused = SimError::validation("body", "The request body could not be read whole.");
+        return Api::Epayment.refuse(refused.at(CREATE_PATH));
+    };
+    lock(&sim.faults.injected).push(InjectedFault {
+        method: parts.method.to_string(),
+        path: CREATE_PATH.to_owned(),
+        status: Some(504),
+        latency_ms: 0,
+    });
+    sim.faults.hold(Request::from_parts(parts, Body::from(bytes)), next);
+    tracing::debug!("held a create (fault knob holdCreates)");
+    let e = SimError::gateway_timeout(
+        "Simulated gateway timeout (fault knob holdCreates): the create is held inside and is processed when the knob is switched off.",
+    );
+    Api::Epayment.refuse(e.at(CREATE_PATH))
 }
 
 impl Injected {

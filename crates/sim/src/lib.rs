@@ -9,7 +9,8 @@
 //!
 //! It keeps the platform's rate limits (`SimConfig::limits`), the test environment's magic amounts
 //! and each sales unit's capabilities and deadlines (`SalesUnit`). Fault knobs add latency, 5xx
-//! and 429 answers, and dropped, duplicated or reordered webhooks, to the platform APIs only.
+//! and 429 answers, creates delivered after their sender gave up, and dropped, duplicated or
+//! reordered webhooks, to the platform APIs only.
 //!
 //! # Control API
 //!
@@ -21,9 +22,11 @@
 //!   answered, whether it was applied).
 //! - `GET /sim/control/webhook-attempts`: the newest 10 000 webhook delivery attempts.
 //! - `GET /sim/control/faults`, `PUT /sim/control/faults` with `{latencyMs, errorRate,
-//!   errorStatus, throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks, seed}`
-//!   (left out is off); `GET /sim/control/faults/injected`: the newest 1000 API calls the knobs
-//!   delayed or answered with a fault.
+//!   errorStatus, throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks,
+//!   holdCreates, seed}` (left out is off); `GET /sim/control/faults/injected`: the newest 1000
+//!   API calls the knobs delayed, held or answered with a fault; `POST
+//!   /sim/control/faults/deliver-held`: delivers the creates `holdCreates` held, in the order
+//!   they came, and answers `{delivered}` once the platform has processed them.
 //! - `POST /sim/control/clock` with `{advanceSeconds}`: moves the simulated clock forward, at most
 //!   ten years at a time.
 //! - `GET /sim/control/sales-units`: each sales unit's MSN, name, currency and (made-up, local)
@@ -207,6 +210,17 @@ impl SimHandle {
         knobs.validate()?;
         self.sim.set_faults(knobs);
         Ok(())
+    }
+
+    /// Waits until the knob `hold_creates` has held `n` creates since the simulator started.
+    pub async fn until_creates_held(&self, n: usize) {
+        self.sim.faults.until_held(n).await;
+    }
+
+    /// Delivers every create the knob `hold_creates` holds now, in the order they came, and
+    /// returns once the platform has processed them all; how many.
+    pub async fn deliver_held_creates(&self) -> usize {
+        self.sim.faults.deliver_held().await
     }
 
     /// The platform API calls the fault knobs touched (delayed, or answered with a fault), the

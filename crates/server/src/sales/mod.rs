@@ -10,6 +10,7 @@
 
 mod landing;
 mod status;
+mod withdrawn;
 mod writes;
 
 use std::collections::HashMap;
@@ -426,6 +427,8 @@ impl Sales {
             client_key: draft.client_key.map(str::to_owned),
             sticker_id: draft.sticker_id.map(str::to_owned),
             landing_token: draft.landing_token,
+            withdrawn_at: None,
+            watch_until: None,
         };
         let write = Write::Create(Box::new(request));
         let key = idempotency_key(&reference, OperationKind::Create, 1);
@@ -582,16 +585,9 @@ impl Sales {
             Sent::Refused(e)
                 if e.error_code() == Some(5090) && !self.create_confirmed(&row.reference).await? =>
             {
-                // The platform never got the payment: nothing to cancel there, and the recorded
-                // create must never be sent now.
-                let now = crate::now_ms();
-                self.inner
-                    .store
-                    .finish_operation(&create_key, Some("cancelled before it reached the platform"), now)
-                    .await?;
-                row.set_status(SaleStatus::Cancelled);
-                row.next_poll_at = None;
-                self.save(&mut row).await?;
+                // The platform does not have the payment yet: nothing to cancel there now, but its
+                // create may still be on its way, so the sale is withdrawn and watched.
+                self.withdraw_sale(&mut row).await?;
                 Ok(sale_view(&row))
             }
             Sent::Refused(e) => {
@@ -856,6 +852,15 @@ impl Sales {
         }
         let remote = match self.client(&row.msn)?.get_payment(reference).await {
             Ok(remote) => remote,
+            Err(e) if row.withdrawn() && e.status() == Some(404) => {
+                // Its create has not arrived (and may never): watch on, or stop when it is time.
+                row.next_poll_at = withdrawn::next_look(&row, crate::now_ms());
+                if row.next_poll_at.is_none() {
+                    tracing::info!(%reference, "the cancelled sale never reached the platform; no longer watching");
+                }
+                self.inner.store.update_payment(&row).await?;
+                return Ok(());
+            }
             Err(e) => {
                 tracing::warn!(%reference, error = %e, "could not read the payment; will poll again");
                 row.next_poll_at = Some(crate::now_ms() + POLL_EVERY_MS);
@@ -871,7 +876,7 @@ impl Sales {
             // Nothing the till shows changed (a repeated webhook, a poll): store the poll time only.
             self.inner.store.update_payment(&row).await?;
         }
-        self.capture_if_due(row).await
+        if row.withdrawn() { self.enforce_withdrawal(row).await } else { self.capture_if_due(row).await }
     }
 
     /// Captures the whole amount of an approved sale, once, if its till captures automatically.
@@ -891,13 +896,13 @@ impl Sales {
         }
     }
 
-    /// Sends again every recorded write that has not been confirmed, with its original key.
-    pub async fn retry_pending(&self) -> Result<(), SaleError> {
+    /// Sends again every recorded write that has not been confirmed, with its original key: each
+    /// as its backoff allows, or, in the first round after a start, all of them at once.
+    pub async fn retry_pending(&self, round: Round) -> Result<(), SaleError> {
         let now = crate::now_ms();
-        for op in self.inner.store.pending_operations(now - POLL_EVERY_MS).await? {
-            // Back off per attempt: 2 s, 4 s, 8 s … at most a minute between tries.
-            let wait = POLL_EVERY_MS.saturating_mul(1 << op.attempts.clamp(0, 5)).min(60_000);
-            if op.attempts > 0 && op.updated_at + wait > now {
+        let touched_before = if round == Round::First { now } else { now - POLL_EVERY_MS };
+        for op in self.inner.store.pending_operations(touched_before).await? {
+            if !resend_due(round, op.attempts, op.updated_at, now) {
                 continue;
             }
             tracing::info!(reference = %op.reference, kind = op.kind.as_str(), attempts = op.attempts, "sending a recorded write again");
@@ -1037,6 +1042,7 @@ impl Sales {
     fn schedule_poll(&self, row: &mut PaymentRow) {
         let now = crate::now_ms();
         row.next_poll_at = match row.status() {
+            _ if row.withdrawn() => withdrawn::next_look(row, now),
             s if s.is_final() => None,
             SaleStatus::Authorized if !self.captures_automatically(row) => Some(now + POLL_AUTHORIZED_MS),
             _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
@@ -1082,6 +1088,25 @@ impl Sales {
             .client(msn)
             .ok_or_else(|| SaleError::Platform(format!("No platform access is set up for sales unit {msn}.")))
     }
+}
+
+/// Which round of the reconciler sends recorded writes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// The first after this process started: whatever a process before it recorded and did not
+    /// see confirmed goes at once. The backoff it had reached died with it; its writes wait for
+    /// nothing now but this process.
+    First,
+    /// Every later one: each write as its own backoff allows.
+    Later,
+}
+
+/// Whether a pending write, tried `attempts` times and last at `updated_at`, is due to be sent
+/// again at `now`: at once in the first round after a start, else backing off per attempt (2 s,
+/// 4 s, 8 s … at most a minute between tries).
+fn resend_due(round: Round, attempts: i64, updated_at: i64, now: i64) -> bool {
+    let wait = POLL_EVERY_MS.saturating_mul(1 << attempts.clamp(0, 5)).min(60_000);
+    round == Round::First || attempts == 0 || updated_at + wait <= now
 }
 
 /// The platform's receipt for a sale's lines: each line with its VAT, the till as point of sale.
@@ -1195,6 +1220,18 @@ mod tests {
         assert!(locks.lock("a").now_or_never().is_none(), "a second holder of the same key must wait");
         drop(a);
         let _a = locks.lock("a").await;
+    }
+
+    #[test]
+    fn after_a_restart_every_unanswered_write_goes_at_once_then_each_backs_off_again() {
+        let now = 1_000_000;
+        // Five attempts by a process that died a moment ago: a minute's wait, had it lived.
+        assert!(resend_due(Round::First, 5, now, now));
+        assert!(!resend_due(Round::Later, 5, now, now));
+        assert!(resend_due(Round::Later, 5, now - 60_000, now));
+        assert!(!resend_due(Round::Later, 1, now - 3_999, now), "4 s after the first try");
+        assert!(resend_due(Round::Later, 1, now - 4_000, now));
+        assert!(resend_due(Round::Later, 0, now, now), "never tried: no wait");
     }
 
     #[test]

@@ -40,8 +40,12 @@ pub fn apply(row: &mut PaymentRow, state: State, aggregate: &Aggregate) -> bool 
         row.platform_state = Some(state_name(state).to_owned());
     }
     let derived = derive_status(row);
-    // A cancel on its way stays visible until the platform says how it ended.
-    if !(row.status() == SaleStatus::Cancelling && derived == SaleStatus::AwaitingCustomer) {
+    if row.withdrawn() {
+        // The cashier cancelled it before the platform had it: whatever of it turns up there
+        // later is cancelled there too, and the till never shows it as anything else.
+        row.set_status(SaleStatus::Cancelled);
+    } else if !(row.status() == SaleStatus::Cancelling && derived == SaleStatus::AwaitingCustomer) {
+        // A cancel on its way stays visible until the platform says how it ended.
         row.set_status(derived);
     }
     sale_view(row) != before
@@ -162,6 +166,8 @@ mod tests {
             client_key: None,
             sticker_id: None,
             landing_token: None,
+            withdrawn_at: None,
+            watch_until: None,
         }
     }
 
@@ -213,6 +219,32 @@ mod tests {
         assert_eq!(r.status(), SaleStatus::Cancelling);
         apply(&mut r, State::Authorized, &aggregate(1000, 0, 0, 0));
         assert_eq!(r.status(), SaleStatus::Authorized, "the customer approved first");
+    }
+
+    #[test]
+    fn a_withdrawn_sale_stays_cancelled_and_off_its_till_whatever_the_platform_says_later() {
+        let mut r = row(SaleStatus::Cancelling);
+        r.withdrawn_at = Some(1);
+        r.set_status(SaleStatus::Cancelled);
+        for (state, totals) in [
+            (State::Created, aggregate(0, 0, 0, 0)),
+            (State::Authorized, aggregate(1000, 0, 0, 0)),
+            (State::Authorized, aggregate(1000, 0, 1000, 0)),
+            (State::Terminated, aggregate(0, 0, 1000, 0)),
+        ] {
+            apply(&mut r, state, &totals);
+            assert_eq!(r.status(), SaleStatus::Cancelled, "{state:?} {totals:?}");
+            assert!(!r.active, "the till stays free for the next sale");
+        }
+    }
+
+    #[test]
+    fn a_sale_that_left_its_till_never_occupies_it_again() {
+        let mut r = row(SaleStatus::AwaitingCustomer);
+        apply(&mut r, State::Expired, &aggregate(0, 0, 0, 0));
+        assert!(!r.active);
+        r.set_status(SaleStatus::AwaitingCustomer);
+        assert!(!r.active, "a late answer cannot put it back in the till's way");
     }
 
     #[test]

@@ -90,6 +90,7 @@ impl Write {
             amount: self.amount(),
             request: body,
             client_key,
+            reason: None,
         }
     }
 }
@@ -138,6 +139,7 @@ mod tests {
                 updated_at: 0,
                 request: Some(write.body()),
                 client_key: None,
+                reason: None,
             };
             let back = Write::from_stored(&stored).unwrap();
             assert_eq!(back, write);

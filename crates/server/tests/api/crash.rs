@@ -36,7 +36,7 @@ enum Life {
 }
 
 /// One run of the server binary. Killed (by its own handle) if the test ends while it runs.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     life: watch::Receiver<Life>,
 }
@@ -50,12 +50,12 @@ impl Drop for ServerProcess {
 
 /// A simulator of its own, a folder with a configuration file and a database, a fixed port, and
 /// the output of every run of the server so far.
-struct Journey {
-    sim: SimHandle,
+pub(crate) struct Journey {
+    pub(crate) sim: SimHandle,
     dir: PathBuf,
     config: PathBuf,
     /// `http://127.0.0.1:{port}`.
-    base: String,
+    pub(crate) base: String,
     /// The child's whole environment: the two secrets and nothing that could change its course.
     env: Vec<(String, String)>,
     log: Arc<Mutex<String>>,
@@ -142,7 +142,7 @@ fn follow_output(
 }
 
 impl Journey {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = kasse_sim::start(SimConfig::demo(), listener).expect("the simulator starts");
         let unit = sim.config().sales_unit(MSN).expect("the demo simulator has the store's sales unit");
@@ -169,13 +169,36 @@ impl Journey {
     }
 
     /// Everything the server has written so far, every run.
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// Runs `kasse-server serve`, aborting itself at `crash_at` if given, and waits until it
     /// serves.
-    async fn start(&mut self, crash_at: Option<&str>) -> ServerProcess {
+    pub(crate) async fn start(&mut self, crash_at: Option<&str>) -> ServerProcess {
+        let mut server = self.spawn(crash_at);
+        let serving = tokio::time::timeout(PATIENCE, server.life.wait_for(|l| *l != Life::Starting))
+            .await
+            .is_ok_and(|started| started.is_ok_and(|life| *life == Life::Serving));
+        assert!(serving, "run {} of the server did not start serving; it said:\n{}", self.runs, self.logs());
+        server
+    }
+
+    /// Runs `kasse-server serve` aborting itself at `point`, and waits until it has, whether or
+    /// not it had begun to serve (a write the reconciler sends as it starts may take it there).
+    pub(crate) async fn run_until_crash(&mut self, point: &str) -> ExitStatus {
+        let server = self.spawn(Some(point));
+        self.until_crashed(server, point).await
+    }
+
+    /// Kills a running server (SIGKILL) and waits until it is gone.
+    pub(crate) fn kill(&self, server: ServerProcess) {
+        let _ = writeln!(self.log.lock().unwrap(), "===== run {} killed =====", self.runs);
+        drop(server);
+    }
+
+    /// Starts `kasse-server serve`, aborting itself at `crash_at` if given.
+    fn spawn(&mut self, crash_at: Option<&str>) -> ServerProcess {
         self.runs += 1;
         let what = crash_at.map_or_else(String::new, |point| format!(", KASSE_TEST_CRASH_AT={point}"));
         let _ = writeln!(self.log.lock().unwrap(), "===== run {}{what} =====", self.runs);
@@ -193,22 +216,18 @@ impl Journey {
             command.env("KASSE_TEST_CRASH_AT", point);
         }
         let mut child = command.spawn().expect("kasse-server can be run");
-        let (life, mut watching) = watch::channel(Life::Starting);
+        let (life, watching) = watch::channel(Life::Starting);
         let life = Arc::new(life);
         let open = Arc::new(AtomicUsize::new(2));
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         follow_output(stdout, "[stdout]", Arc::clone(&self.log), Arc::clone(&life), Arc::clone(&open));
         follow_output(stderr, "[stderr]", Arc::clone(&self.log), life, open);
-        let serving = tokio::time::timeout(PATIENCE, watching.wait_for(|l| *l != Life::Starting))
-            .await
-            .is_ok_and(|started| started.is_ok_and(|life| *life == Life::Serving));
-        assert!(serving, "run {} of the server did not start serving; it said:\n{}", self.runs, self.logs());
         ServerProcess { child, life: watching }
     }
 
     /// Waits for the server to die by itself at its crash point; its exit status.
-    async fn until_crashed(&self, mut server: ServerProcess, point: &str) -> ExitStatus {
+    pub(crate) async fn until_crashed(&self, mut server: ServerProcess, point: &str) -> ExitStatus {
         let gone = tokio::time::timeout(PATIENCE, server.life.wait_for(|l| *l == Life::Gone)).await;
         assert!(gone.is_ok(), "the server did not crash at {point}; it said:\n{}", self.logs());
         let status = server.child.wait().unwrap();
@@ -222,7 +241,7 @@ impl Journey {
     }
 
     /// Pairs a browser with the till by `kasse-server till pair`, as a manager does; the browser.
-    async fn pair(&self) -> reqwest::Client {
+    pub(crate) async fn pair(&self) -> reqwest::Client {
         let mut command = Command::new(BINARY);
         command
             .args(["till", "pair", TILL, "-c"])
@@ -245,7 +264,7 @@ impl Journey {
     }
 
     /// The till as its page loads it.
-    async fn snapshot(&self, till: &reqwest::Client) -> TillSnapshot {
+    pub(crate) async fn snapshot(&self, till: &reqwest::Client) -> TillSnapshot {
         let answer = till.get(format!("{}/api/tills/{TILL}", self.base)).send().await;
         let answer = answer.unwrap_or_else(|e| panic!("the server answers: {e}\n{}", self.logs()));
         assert_eq!(answer.status(), StatusCode::OK, "the till loads\n{}", self.logs());
@@ -254,7 +273,7 @@ impl Journey {
 
     /// Waits until the till shows its sale `status` (reading its live events, as its page does);
     /// the sale as shown then.
-    async fn until_till_shows(&self, till: &reqwest::Client, status: SaleStatus) -> Sale {
+    pub(crate) async fn until_till_shows(&self, till: &reqwest::Client, status: SaleStatus) -> Sale {
         let snapshot = self.snapshot(till).await;
         let sale = snapshot.sale.unwrap_or_else(|| panic!("the till has a sale\n{}", self.logs()));
         if sale.status == status {
@@ -297,7 +316,7 @@ impl Journey {
 
     /// Waits until the server has no platform write left unconfirmed (`/metrics` says so; there is
     /// no event for it), so nothing more will be sent.
-    async fn until_nothing_pending(&self) {
+    pub(crate) async fn until_nothing_pending(&self) {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         let settled = tokio::time::timeout(PATIENCE, async {
             loop {
@@ -315,18 +334,19 @@ impl Journey {
         assert!(settled.is_ok(), "writes stayed pending\n{}", self.logs());
     }
 
-    /// The one payment at the platform, which must be `reference`.
-    fn the_payment(&self, reference: &str) -> kasse_sim::PaymentRecord {
+    /// The platform's record of `reference`.
+    fn payment_record(&self, reference: &str) -> kasse_sim::PaymentRecord {
         let records = self.sim.payment_records();
-        assert_eq!(records.len(), 1, "one payment at the platform: {records:#?}\n{}", self.logs());
-        assert_eq!(records[0].reference, reference, "{records:#?}");
-        records[0].clone()
+        let record = records.iter().find(|r| r.reference == reference);
+        record
+            .cloned()
+            .unwrap_or_else(|| panic!("the platform has {reference}: {records:#?}\n{}", self.logs()))
     }
 
     /// The platform applied exactly one `operation` for `reference`, and every one it received
     /// carried the same idempotency key; returns them all.
-    fn applied_once(&self, reference: &str, operation: &str) -> Vec<ReceivedWrite> {
-        let received = self.the_payment(reference).received;
+    pub(crate) fn applied_once(&self, reference: &str, operation: &str) -> Vec<ReceivedWrite> {
+        let received = self.payment_record(reference).received;
         let sent: Vec<ReceivedWrite> = writes(&received, operation).into_iter().cloned().collect();
         let applied = sent.iter().filter(|w| w.applied).count();
         assert_eq!(applied, 1, "the {operation} was applied exactly once: {received:#?}\n{}", self.logs());
@@ -338,7 +358,7 @@ impl Journey {
 }
 
 /// Starts a QR sale of `value` øre at the till; what came back (an error when the server died).
-async fn start_qr_sale(
+pub(crate) async fn start_qr_sale(
     journey: &Journey,
     till: &reqwest::Client,
     value: i64,
@@ -350,7 +370,7 @@ async fn start_qr_sale(
 }
 
 /// Kari scans the sale's QR code and approves on the phone page.
-async fn approve(journey: &Journey, sale: &Sale) {
+pub(crate) async fn approve(journey: &Journey, sale: &Sale) {
     let qr = sale.qr.as_deref().unwrap_or_else(|| panic!("the sale shows a QR code: {sale:?}"));
     let answer =
         browser().post(qr).form(&[("action", "approve"), ("customer", CUSTOMER)]).send().await.unwrap();
@@ -464,4 +484,31 @@ async fn a_server_killed_after_sending_a_capture_sends_it_again_after_restart_an
         captures[1..].iter().all(|w| !w.applied && (200..300).contains(&w.status)),
         "and the platform answered it as a replay: {captures:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_cut_by_repeated_kills_is_sent_again_as_each_restart_begins_and_lands_once() {
+    const POINT: &str = "after-send:capture";
+    let mut journey = Journey::new().await;
+    let first = journey.start(Some(POINT)).await;
+    let till = journey.pair().await;
+    let answer = start_qr_sale(&journey, &till, 7_700).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED, "the sale starts\n{}", journey.logs());
+    let sale: Sale = answer.json().await.unwrap();
+    approve(&journey, &sale).await;
+    journey.until_crashed(first, POINT).await;
+
+    // Each restart sends the capture the dead process left unconfirmed as it begins, and dies
+    // again. Had a restart kept the dead process's backoff (4 s, 8 s, 16 s, then 32 s after four
+    // attempts), the last run would outlast the test's patience. Five sends in all: the platform
+    // takes at most five capture calls a minute for one reference.
+    for _ in 0..3 {
+        journey.run_until_crash(POINT).await;
+    }
+    let _last = journey.start(None).await;
+    let captured = journey.until_till_shows(&till, SaleStatus::Captured).await;
+    assert_eq!(captured.captured, Money::new(7_700, Currency::Nok), "{captured:?}");
+    journey.until_nothing_pending().await;
+    let captures = journey.applied_once(&sale.reference, "capture");
+    assert_eq!(captures.len(), 5, "sent by each of the five runs: {captures:#?}\n{}", journey.logs());
 }

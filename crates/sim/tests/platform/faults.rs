@@ -52,6 +52,50 @@ async fn an_injected_error_comes_before_anything_happens_and_the_retry_with_its_
 }
 
 #[tokio::test]
+async fn a_held_create_is_answered_504_and_processed_once_when_delivered_after_its_sender_gave_up() {
+    let sim = spawn_sim().await;
+    let token = sim.token().await;
+    let set = put_faults(&sim, &json!({ "holdCreates": true })).await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text());
+    assert_eq!(sim.send(sim.http.get(sim.url("sim/control/faults"))).await.json()["holdCreates"], true);
+
+    let body = create_body("held-create-01", 2_500);
+    let create = || {
+        with_token(&sim, &token, Method::POST, "epayment/v1/payments")
+            .header("Idempotency-Key", "key-held")
+            .json(&body)
+    };
+    // The caller hears a gateway timeout, and tries again with the same key: held too.
+    let problem = sim.send(create()).await.problem(504);
+    assert_eq!(problem["instance"], "/epayment/v1/payments");
+    sim.send(create()).await.problem(504);
+    sim.handle.until_creates_held(2).await;
+    assert!(sim.handle.payment(&sim.unit.msn, "held-create-01").is_none(), "held, not processed");
+    let injected = sim.handle.injected_faults();
+    assert_eq!(injected.iter().filter(|f| f.status == Some(504)).count(), 2, "{injected:?}");
+
+    // Switching the knob off lets new creates through and leaves the held ones where they are.
+    sim.handle.set_faults(FaultKnobs::default()).unwrap();
+    let other = with_token(&sim, &token, Method::POST, "epayment/v1/payments")
+        .header("Idempotency-Key", "key-other")
+        .json(&create_body("held-create-02", 1_000));
+    assert_eq!(sim.send(other).await.status, StatusCode::CREATED);
+    assert!(sim.handle.payment(&sim.unit.msn, "held-create-01").is_none(), "still held");
+
+    // Delivered late, long after both callers gave up: created once, the repeat a replay.
+    let delivered = sim.send(sim.http.post(sim.url("sim/control/faults/deliver-held"))).await;
+    assert_eq!(delivered.json()["delivered"], 2);
+    let key = Some("key-held".to_owned());
+    assert_eq!(
+        received(&sim, "held-create-01"),
+        [("create", key.clone(), 201, true), ("create", key, 201, false)]
+    );
+    let events = sim.client().payment_events("held-create-01").await.unwrap();
+    assert_eq!(log(&events), [(PaymentEventName::Created, true)]);
+    assert_eq!(sim.handle.deliver_held_creates().await, 0, "delivered once");
+}
+
+#[tokio::test]
 async fn an_injected_429_says_when_to_retry_and_changes_nothing() {
     let sim = spawn_sim().await;
     sim.authorized_payment("throttled-01", 3_000).await;
