@@ -6,7 +6,7 @@
 //! `Retry-After`. A retry always sends the same body with the same `Idempotency-Key`, which the
 //! caller supplies, so a retried write can never be applied twice. Other 4xx answers are final.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode, header};
@@ -26,6 +26,7 @@ use crate::qr::{
     MerchantCallbackPutRequest, MerchantCallbackQr, MerchantRedirectQrRequest, MerchantRedirectQrResponse,
     MerchantRedirectQrUpdateRequest, QrExchangeRequest, QrExchangeResponse, RedirectQrFormat,
 };
+use crate::retry::{Outcome, retry};
 use crate::secret::Secret;
 use crate::token::AuthorizationTokenResponse;
 use crate::webhooks::{QueryResponse, RegisterRequest, RegisterResponse};
@@ -75,7 +76,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1`: full jitter over an exponentially growing window.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let window = self.base_delay.saturating_mul(2u32.saturating_pow(attempt)).min(self.max_delay);
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(fastrand::u64(window_ms / 2..=window_ms.max(1)))
@@ -464,63 +465,87 @@ impl Client {
 
     /// Sends one logical call, retrying as the policy allows. Returns the body of a 2xx answer.
     async fn send(&self, call: Call<'_>) -> Result<Vec<u8>, Error> {
-        let policy = self.config.retry;
-        let mut refreshed_token = false;
-        let mut attempt = 0;
+        // Once per logical call, not per attempt: a 401 with a fresh token is the platform's answer.
+        // Atomic only so that the attempts, which share it, stay `Send`; they never overlap.
+        let refreshed_token = AtomicBool::new(false);
+        retry(
+            self.config.retry,
+            &self.retried,
+            |attempt| self.attempt(&call, attempt, &refreshed_token),
+            |attempt, error| match error {
+                Error::Rejected { status, .. } => {
+                    tracing::warn!(url = %call.url.path(), attempt, status = *status, "platform busy, retrying");
+                }
+                Error::Unreachable(reason) | Error::UnexpectedAnswer(reason) => {
+                    tracing::warn!(url = %call.url.path(), attempt, error = %reason, "platform unreachable, retrying");
+                }
+            },
+        )
+        .await
+    }
+
+    /// One attempt at `call`: what it came to, for [`retry`] to act on.
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        attempt: u32,
+        refreshed_token: &AtomicBool,
+    ) -> Outcome<Vec<u8>, Error> {
         loop {
-            attempt += 1;
-            let token = self.access_token().await?;
-            let mut request = self
-                .http
-                .request(call.method.clone(), call.url.clone())
-                .bearer_auth(token.expose())
-                .headers(self.common_headers());
-            if let Some(key) = call.idempotency_key {
-                request = request.header(headers::IDEMPOTENCY_KEY, key);
-            }
-            for (name, value) in &call.extra_headers {
-                request = request.header(name, value);
-            }
-            if let Some(body) = &call.body {
-                request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());
-            }
-            let outcome = request.send().await;
-            let last = attempt >= policy.max_attempts;
-            let wait = match outcome {
-                Err(e) if last => return Err(Error::Unreachable(without_url(&e))),
-                Err(e) => {
-                    tracing::warn!(url = %call.url.path(), attempt, error = %without_url(&e), "platform unreachable, retrying");
-                    policy.backoff(attempt)
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let retry_after = retry_after(&response);
-                    let bytes = response.bytes().await.map_err(|e| Error::Unreachable(without_url(&e)))?;
-                    tracing::debug!(method = %call.method, url = %call.url.path(), status = status.as_u16(), attempt, "platform call");
-                    if status.is_success() {
-                        return Ok(bytes.to_vec());
-                    }
-                    if status == StatusCode::UNAUTHORIZED && !refreshed_token {
-                        // The token may have been revoked or expired early: fetch a new one once.
-                        refreshed_token = true;
-                        *self.token.lock().await = None;
-                        attempt -= 1;
-                        continue;
-                    }
-                    let rejected = Error::Rejected {
-                        status: status.as_u16(),
-                        problem: Box::new(problem_from(status, &bytes)),
-                    };
-                    if last || !is_retryable(status.as_u16()) {
-                        return Err(rejected);
-                    }
-                    tracing::warn!(url = %call.url.path(), attempt, status = status.as_u16(), "platform busy, retrying");
-                    retry_after.map_or_else(|| policy.backoff(attempt), |d| d.min(policy.max_delay))
-                }
+            // The token request has had its own retries by the time it fails: do not add ours.
+            let token = match self.access_token().await {
+                Ok(token) => token,
+                Err(e) => return Outcome::Done(Err(e)),
             };
-            self.retried.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(wait).await;
+            let response = match self.request(call, &token).send().await {
+                Ok(response) => response,
+                Err(e) => return Outcome::Backoff(Error::Unreachable(without_url(&e))),
+            };
+            let status = response.status();
+            let retry_after = retry_after(&response);
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => return Outcome::Done(Err(Error::Unreachable(without_url(&e)))),
+            };
+            tracing::debug!(method = %call.method, url = %call.url.path(), status = status.as_u16(), attempt, "platform call");
+            if status.is_success() {
+                return Outcome::Done(Ok(bytes.to_vec()));
+            }
+            if status == StatusCode::UNAUTHORIZED && !refreshed_token.swap(true, Ordering::Relaxed) {
+                // The token may have been revoked or expired early: fetch a new one once. This is
+                // the same attempt sent again at once, neither waited for nor counted as a retry.
+                *self.token.lock().await = None;
+                continue;
+            }
+            let rejected =
+                Error::Rejected { status: status.as_u16(), problem: Box::new(problem_from(status, &bytes)) };
+            if !is_retryable(status.as_u16()) {
+                return Outcome::Done(Err(rejected));
+            }
+            return match retry_after {
+                Some(after) => Outcome::RetryAfter(rejected, after),
+                None => Outcome::Backoff(rejected),
+            };
         }
+    }
+
+    /// `call` as an HTTP request with `token` and every required header.
+    fn request(&self, call: &Call<'_>, token: &Secret) -> reqwest::RequestBuilder {
+        let mut request = self
+            .http
+            .request(call.method.clone(), call.url.clone())
+            .bearer_auth(token.expose())
+            .headers(self.common_headers());
+        if let Some(key) = call.idempotency_key {
+            request = request.header(headers::IDEMPOTENCY_KEY, key);
+        }
+        for (name, value) in &call.extra_headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &call.body {
+            request = request.header(header::CONTENT_TYPE, "application/json").body(body.clone());
+        }
+        request
     }
 
     fn common_headers(&self) -> header::HeaderMap {
@@ -567,39 +592,44 @@ impl Client {
     async fn fetch_token(&self) -> Result<AuthorizationTokenResponse, Error> {
         let url = self.endpoint(&["accesstoken", "get"])?;
         let creds = &self.config.credentials;
-        let policy = self.config.retry;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome = self
-                .http
-                .post(url.clone())
-                .header(headers::CLIENT_ID, &creds.client_id)
-                .header(headers::CLIENT_SECRET, creds.client_secret.expose())
-                .headers(self.common_headers())
-                .send()
-                .await;
-            let last = attempt >= policy.max_attempts;
-            match outcome {
-                Ok(response) if response.status().is_success() => {
-                    return response.json().await.map_err(|e| Error::UnexpectedAnswer(without_url(&e)));
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    let bytes = response.bytes().await.unwrap_or_default();
-                    if last || !is_retryable(status.as_u16()) {
-                        return Err(Error::Rejected {
+        // Unlike API calls, token retries always wait the policy's backoff and log nothing.
+        // A reference, so that each attempt's future can take its own copy of it.
+        let url = &url;
+        retry(
+            self.config.retry,
+            &self.retried,
+            move |_| async move {
+                let outcome = self
+                    .http
+                    .post(url.clone())
+                    .header(headers::CLIENT_ID, &creds.client_id)
+                    .header(headers::CLIENT_SECRET, creds.client_secret.expose())
+                    .headers(self.common_headers())
+                    .send()
+                    .await;
+                match outcome {
+                    Ok(response) if response.status().is_success() => Outcome::Done(
+                        response.json().await.map_err(|e| Error::UnexpectedAnswer(without_url(&e))),
+                    ),
+                    Ok(response) => {
+                        let status = response.status();
+                        let bytes = response.bytes().await.unwrap_or_default();
+                        let rejected = Error::Rejected {
                             status: status.as_u16(),
                             problem: Box::new(problem_from(status, &bytes)),
-                        });
+                        };
+                        if is_retryable(status.as_u16()) {
+                            Outcome::Backoff(rejected)
+                        } else {
+                            Outcome::Done(Err(rejected))
+                        }
                     }
+                    Err(e) => Outcome::Backoff(Error::Unreachable(without_url(&e))),
                 }
-                Err(e) if last => return Err(Error::Unreachable(without_url(&e))),
-                Err(_) => {}
-            }
-            self.retried.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(policy.backoff(attempt)).await;
-        }
+            },
+            |_, _| {},
+        )
+        .await
     }
 }
 
@@ -669,6 +699,34 @@ mod tests {
         let p = problem_from(StatusCode::TOO_MANY_REQUESTS, b"slow down");
         assert_eq!(p.title, "Too Many Requests");
         assert_eq!(p.detail.as_deref(), Some("slow down"));
+    }
+
+    #[test]
+    fn every_call_can_be_spawned_on_a_multi_threaded_runtime() {
+        fn spawnable<F: Future + Send>(_: &F) {}
+        let client = Client::new(ClientConfig {
+            base_url: Url::parse("http://127.0.0.1:9").unwrap(),
+            credentials: Credentials {
+                client_id: "id".into(),
+                client_secret: Secret::new("secret"),
+                subscription_key: Secret::new("key"),
+                msn: "123456".into(),
+            },
+            system: SystemInfo {
+                name: "kasse".into(),
+                version: "0".into(),
+                plugin_name: "kasse".into(),
+                plugin_version: "0".into(),
+            },
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        })
+        .unwrap();
+        // The retry helper is generic over each attempt's future: a call that lost `Send` there
+        // would first show in the server, far from the cause. These are built, never run.
+        spawnable(&client.get_payment("ref"));
+        spawnable(&client.delete_webhook("id"));
+        spawnable(&client.fetch_token());
     }
 
     #[test]

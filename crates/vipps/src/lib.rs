@@ -11,6 +11,7 @@ pub mod epayment;
 pub mod headers;
 pub mod problem;
 pub mod qr;
+mod retry;
 pub mod secret;
 pub mod signing;
 pub mod token;
