@@ -6,22 +6,22 @@
 //! sending it, and a reconciler finishes what a crash or a lost answer left open. With the `sim`
 //! provider the platform simulator runs inside the same process, so everything works offline.
 
+// The runtime: what serves tills, displays, sticker pages and the platform's webhooks.
 pub mod config;
 mod error;
+mod inbox;
 mod limits;
 mod live;
 mod metrics;
-pub mod migrate;
 mod pairing;
 mod platform;
-pub mod qr;
 mod routes;
 mod sales;
-pub mod stickers;
 mod store;
-pub mod subscriptions;
-pub mod tools;
-mod webhook;
+
+// The operator's tools, on top of the runtime; the command line (`src/cli/`, in the binary)
+// calls them.
+pub mod ops;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,9 +35,9 @@ use url::Url;
 pub use config::{
     CapturePolicy, Config, ConfigProblem, Provider, ProviderKind, StickerConfig, StoreConfig, TillConfig,
 };
+pub use ops::{Tools, ToolsError};
 pub use routes::CSP;
 pub use store::{CallbackQrKind, StoreError};
-pub use tools::{Tools, ToolsError};
 
 use live::Live;
 use platform::Platform;
@@ -96,27 +96,6 @@ pub enum StartError {
     },
 }
 
-/// Makes a one-time pairing code for a till of `config` (what `kasse-server till pair` prints),
-/// in the configured database, whether or not a server is running.
-pub async fn pairing_code(config: &Config, till: &str, role: kasse_api::Role) -> Result<String, PairError> {
-    if config.till(till).is_none() {
-        return Err(PairError::UnknownTill(till.to_owned()));
-    }
-    let store = Store::open(&config.database_url).await?;
-    Ok(pairing::create_code(&store, till, role, now_ms()).await?)
-}
-
-/// Why a pairing code could not be made.
-#[derive(Debug, thiserror::Error)]
-pub enum PairError {
-    /// No such till in the configuration.
-    #[error("there is no till '{0}' in the configuration")]
-    UnknownTill(String),
-    /// The database could not be opened or written.
-    #[error(transparent)]
-    Store(#[from] store::StoreError),
-}
-
 /// What every request handler shares.
 pub(crate) struct AppState {
     config: Arc<Config>,
@@ -173,7 +152,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     };
     register_webhooks(&tools).await?;
     // A sticker the configuration and the QR tools send to different tills rings neither.
-    for conflict in qr::conflicts(&tools).await? {
+    for conflict in sales::routing::conflicts(&config, &store).await? {
         tracing::error!("{conflict}");
     }
 
@@ -191,7 +170,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let (stop, shutdown) = watch::channel(false);
 
     let tasks = vec![
-        tokio::spawn(webhook::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
+        tokio::spawn(inbox::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
         tokio::spawn(reconcile_forever(
             sales.clone(),
             Arc::clone(&inbox),
@@ -236,7 +215,7 @@ fn unreachable_url() -> Url {
 /// Makes sure each sales unit has exactly one registration of ours, at our URL, whose secret we
 /// hold (`kasse-server webhooks sync` does the same, with a report).
 async fn register_webhooks(tools: &Tools) -> Result<(), StartError> {
-    let report = subscriptions::sync(tools, subscriptions::Options::default()).await;
+    let report = ops::webhooks::sync(tools, ops::webhooks::Options::default()).await;
     let problems: Vec<String> = report
         .units
         .iter()

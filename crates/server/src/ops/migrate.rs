@@ -6,7 +6,7 @@
 //! first ([`plan`]): a row with a mistake is reported and left alone, and the others go on. Each
 //! good row is then sent as `PUT /qr/v1/merchant-callback/mobilepay/{beaconId}` with the PoS name
 //! as `locationDescription` (shortened to the platform's 36 characters, with a note), and its till
-//! saved in the database, which check-in routing reads ([`crate::qr::route`]).
+//! saved in the database, which check-in routing reads ([`crate::sales::routing::route`]).
 //!
 //! Safe to run again: the platform's PUT creates or updates, so the sales unit's callback QRs are
 //! listed first and a beacon already there with the same name is left alone and reported as
@@ -24,10 +24,10 @@ use kasse_vipps::qr::{CallbackQrImage, MAX_LOCATION_DESCRIPTION, MerchantCallbac
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::Tools;
 use crate::config::Config;
-use crate::qr::is_guid;
+use crate::sales::routing::is_guid;
 use crate::store::{CallbackQrKind, CallbackQrRow};
-use crate::tools::Tools;
 
 /// Platform calls in flight at once per sales unit.
 pub const IN_FLIGHT: usize = 4;

@@ -1,10 +1,21 @@
-//! What the operator's tools work with: the configuration, the database and one platform client
+//! The operator's tools: moving MobilePay PoS beacons over ([`migrate`]), putting stickers up and
+//! taking them down ([`qr`]), the printable sticker sheet ([`stickers`]), the webhook registrations
+//! ([`webhooks`]) and pairing codes ([`pairing`]). They work on the runtime's store and platform
+//! clients; nothing in the runtime depends on them.
+//!
+//! What they work with, [`Tools`], is the configuration, the database and one platform client
 //! per store, as `kasse-server qr …` and `kasse-server webhooks sync` open them, or borrowed from
 //! a running server ([`crate::Running::tools`]) by tests.
 //!
 //! The tools act on the platform the configuration names, so they refuse the simulator built into
 //! `serve`: it lives inside that process and forgets everything when it stops. A `kasse-sim` running
 //! on its own (`[platform] base_url`) is fine, and so are the test and production platforms.
+
+pub mod migrate;
+pub mod pairing;
+pub mod qr;
+pub mod stickers;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -13,8 +24,8 @@ use url::Url;
 
 use crate::config::{Config, ConfigProblem, Provider, StoreConfig};
 use crate::platform::{Platform, PlatformError};
+use crate::routes::webhooks as endpoint;
 use crate::store::{Store, StoreError};
-use crate::webhook;
 
 /// Why the tools could not start.
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +125,7 @@ impl Tools {
 
 /// Where the platform delivers webhooks, below `public_url`.
 pub(crate) fn webhook_url(public_url: &Url) -> Url {
-    public_url.join(webhook::PATH.trim_start_matches('/')).unwrap_or_else(|_| public_url.clone())
+    public_url.join(endpoint::PATH.trim_start_matches('/')).unwrap_or_else(|_| public_url.clone())
 }
 
 /// The landing page of sticker `id`, below `public_url` (the id is a QR id: nothing to escape).

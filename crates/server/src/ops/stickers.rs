@@ -13,10 +13,10 @@ use std::fmt::Write as _;
 use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
 use serde::Serialize;
 
+use super::Tools;
+use super::qr::{QrError, StickerKind, platform_failure};
 use crate::config::TillConfig;
-use crate::qr::{QrError, StickerKind, platform_failure};
 use crate::store::CallbackQrKind;
-use crate::tools::Tools;
 
 /// Modules of white around a code, as the QR standard asks.
 const QUIET_ZONE: usize = 4;

@@ -20,8 +20,8 @@ use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, Webhook, epayment_
 use serde::Serialize;
 use url::Url;
 
+use super::Tools;
 use crate::store::WebhookRegistration;
-use crate::tools::Tools;
 
 /// Every event type we register for.
 pub fn our_events() -> BTreeSet<String> {
@@ -160,7 +160,7 @@ async fn sync_unit(
     report: &mut UnitReport,
 ) -> Result<(), String> {
     let wanted = our_events();
-    let listed = client.list_webhooks().await.map_err(|e| crate::qr::platform_failure(&e))?.webhooks;
+    let listed = client.list_webhooks().await.map_err(|e| super::qr::platform_failure(&e))?.webhooks;
     let is_ours = |w: &Webhook| same_url(&w.url, url.as_str()) || saved.is_some_and(|s| s.webhook_id == w.id);
     let keep = listed.iter().find(|w| {
         same_url(&w.url, url.as_str())
@@ -205,7 +205,7 @@ async fn sync_unit(
             Ok(()) => {}
             // Gone already (deleted meanwhile, or by the platform after two silent weeks).
             Err(e) if e.status() == Some(404) => {}
-            Err(e) => return Err(crate::qr::platform_failure(&e)),
+            Err(e) => return Err(super::qr::platform_failure(&e)),
         }
     }
     if keep.is_some() {
@@ -215,7 +215,7 @@ async fn sync_unit(
     let registered = client
         .register_webhook(&RegisterRequest { url: url.to_string(), events: events.clone() })
         .await
-        .map_err(|e| crate::qr::platform_failure(&e))?;
+        .map_err(|e| super::qr::platform_failure(&e))?;
     let registration = WebhookRegistration {
         msn: report.msn.clone(),
         webhook_id: registered.id.clone(),

@@ -4,6 +4,7 @@
 mod landing;
 mod live;
 mod till;
+pub(crate) mod webhooks;
 
 pub use landing::LandingLimits;
 
@@ -22,7 +23,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::webhook;
 
 /// The Content-Security-Policy of every response: our own scripts and WebAssembly only, nothing
 /// inline, no framing.
@@ -56,7 +56,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api", any(no_such_endpoint))
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
-        .route(webhook::PATH, post(webhook::receive))
+        .route(webhooks::PATH, post(webhooks::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })

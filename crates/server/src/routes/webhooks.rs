@@ -1,10 +1,9 @@
-//! The one webhook endpoint, `POST /webhooks/vipps`, and the processing behind it.
+//! The one webhook endpoint, `POST /webhooks/vipps`.
 //!
 //! A delivery is accepted only if its body hash and HMAC signature verify with one of our
 //! registrations' secrets and its `x-ms-date` is fresh (reference/vipps-apis.md §5.1). It is then
-//! stored as received and answered at once; processing happens after, from the inbox, so a slow
-//! platform read never makes the platform retry. Processing is idempotent: an event seen before
-//! changes nothing, and the payment's state always comes from the platform's own `GET`.
+//! stored as received and answered at once; [`crate::inbox`] processes it after, so a slow
+//! platform read never makes the platform retry.
 
 use std::sync::Arc;
 
@@ -12,16 +11,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kasse_vipps::epayment::WebhookEvent;
 use kasse_vipps::signing::{self, Received};
-use kasse_vipps::webhooks::UserCheckedIn;
-use tokio::sync::Notify;
 use url::Url;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::sales::Sales;
-use crate::store::Store;
 
 /// Where the platform delivers, below the public URL.
 pub const PATH: &str = "/webhooks/vipps";
@@ -72,47 +66,5 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
         }
         // Not stored means not acknowledged: the platform will deliver it again.
         Err(e) => ApiError::from(e).into_response(),
-    }
-}
-
-/// Processes stored deliveries, oldest first, whenever woken.
-pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
-    loop {
-        if let Err(e) = process_inbox(&store, &sales).await {
-            tracing::error!(error = %e, "webhook inbox processing failed");
-        }
-        wake.notified().await;
-    }
-}
-
-/// Processes every stored delivery not yet processed.
-pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
-    loop {
-        let batch = store.unprocessed_inbox(50).await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        for (id, body) in batch {
-            if let Ok(event) = serde_json::from_str::<WebhookEvent>(&body) {
-                let new = store.insert_payment_event(&event).await?;
-                tracing::info!(reference = %event.reference, name = ?event.name, new, "payment event");
-                // Even a repeated event is worth a read: the payment may have moved on since.
-                if let Err(e) = sales.refresh(&event.reference).await {
-                    tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
-                }
-            } else if let Ok(check_in) = serde_json::from_str::<UserCheckedIn>(&body) {
-                if let Err(e) = sales.check_in(&check_in).await {
-                    tracing::error!(merchant_qr_id = %check_in.merchant_qr_id, error = %e, "could not record a check-in");
-                    // Left unprocessed: the next round tries again.
-                    return Err(match e {
-                        crate::sales::SaleError::Store(e) => e,
-                        other => crate::store::StoreError::Webhook(other.to_string()),
-                    });
-                }
-            } else {
-                tracing::warn!(inbox = id, "stored a webhook that kasse does not know");
-            }
-            store.mark_processed(id, crate::now_ms()).await?;
-        }
     }
 }

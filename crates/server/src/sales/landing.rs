@@ -10,8 +10,9 @@ use kasse_api::{
 };
 use kasse_vipps::epayment::Customer;
 
+use super::start::Draft;
 use super::status::currency_of;
-use super::{Draft, SaleError, Sales};
+use super::{SaleError, Sales};
 use crate::config::{StickerConfig, StoreConfig, TillConfig};
 use crate::store::{PaymentRow, PresentedRow};
 

@@ -11,8 +11,8 @@
 use kasse_api::SaleStatus;
 use kasse_vipps::epayment::State;
 
+use super::record::{Write, idempotency_key};
 use super::status::{PLATFORM_TIMEOUT_MS, POLL_AUTHORIZED_MS, POLL_EVERY_MS, state_name};
-use super::writes::{Write, idempotency_key};
 use super::{SaleError, Sales, Sent};
 use crate::store::{NewOperation, OperationKind, PaymentRow};
 

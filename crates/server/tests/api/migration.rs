@@ -4,8 +4,8 @@
 //! beacon rings, also when the configuration and the saved mapping disagree.
 
 use kasse_server::config::TillConfig;
-use kasse_server::migrate::{self, Outcome, PosRow};
-use kasse_server::qr;
+use kasse_server::ops::migrate::{self, Outcome, PosRow};
+use kasse_server::ops::qr;
 use kasse_sim::FaultKnobs;
 use kasse_vipps::qr::{CallbackQrImage, MerchantCallbackMobilePayPutRequest};
 

@@ -2,8 +2,8 @@
 //! calls on a running server and its simulator), and the sticker sheet drawn from what the
 //! platform says each code contains.
 
-use kasse_server::qr::{self, Change, QrError, StickerKind};
-use kasse_server::stickers;
+use kasse_server::ops::qr::{self, Change, QrError, StickerKind};
+use kasse_server::ops::stickers;
 
 use super::*;
 

@@ -2,7 +2,7 @@
 //! sales unit, stale ones of ours removed, others' left alone, secrets saved and used, and a second
 //! run that changes nothing.
 
-use kasse_server::subscriptions::{self, Options, SyncReport, our_events};
+use kasse_server::ops::webhooks::{self as subscriptions, Options, SyncReport, our_events};
 use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, Webhook};
 
 use super::*;

@@ -1,0 +1,100 @@
+//! What a till reads: the till, its current sale, a sale, its history and its event log.
+
+use kasse_api::{Flow, History, HistoryQuery, Money, Sale, SaleEvent, SaleStatus, Till, TillSnapshot, Total};
+
+use super::status::{currency_of, refusal_sentence, sale_view};
+use super::{SaleError, Sales};
+use crate::store::{PaymentRow, SalesQuery};
+
+/// The most sales one history page lists.
+const HISTORY_LIMIT: i64 = 500;
+
+impl Sales {
+    /// The till as the browser knows it.
+    pub fn till_view(&self, till_id: &str) -> Result<Till, SaleError> {
+        let till = self.till(till_id)?;
+        let store = self.store_of(till)?;
+        Ok(Till {
+            id: till.id.clone(),
+            name: till.name.clone(),
+            store_name: store.name.clone(),
+            currency: store.currency,
+        })
+    }
+
+    /// The till with its current (or last) sale and the newest event id.
+    pub async fn snapshot(&self, till_id: &str) -> Result<TillSnapshot, SaleError> {
+        let till = self.till_view(till_id)?;
+        // Read the event id first: anything that happens after it is replayed by the stream.
+        let last_event_id = self.inner.store.last_till_event_id(till_id).await?;
+        let sale = self.inner.store.current_payment(till_id).await?.map(|row| sale_view(&row));
+        let presented = self.presented(till_id).await?;
+        let check_ins = self.open_check_ins(till_id).await?;
+        Ok(TillSnapshot {
+            till,
+            sale,
+            presented,
+            check_ins,
+            last_event_id: u64::try_from(last_event_id).unwrap_or(0),
+        })
+    }
+
+    /// A sale by reference, if it belongs to `till_id`.
+    pub async fn sale(&self, till_id: &str, reference: &str) -> Result<Sale, SaleError> {
+        Ok(sale_view(&self.row_of_till(till_id, reference).await?))
+    }
+
+    pub(super) async fn row_of_till(&self, till_id: &str, reference: &str) -> Result<PaymentRow, SaleError> {
+        self.inner
+            .store
+            .payment(reference)
+            .await?
+            .filter(|row| row.till_id == till_id)
+            .ok_or_else(|| SaleError::NotFound(reference.to_owned()))
+    }
+
+    /// A till's sales, newest first, with totals per status and currency.
+    pub async fn history(&self, till_id: &str, query: &HistoryQuery) -> Result<History, SaleError> {
+        self.till(till_id)?;
+        let rows = self
+            .inner
+            .store
+            .sales(&SalesQuery {
+                till_id,
+                since: query.since_ms.unwrap_or(0),
+                until: query.until_ms.unwrap_or(i64::MAX),
+                status: query.status.map(SaleStatus::as_str),
+                flow: query.flow.map(Flow::as_str),
+                limit: HISTORY_LIMIT,
+            })
+            .await?;
+        let sales: Vec<Sale> = rows.iter().map(sale_view).collect();
+        let totals = Total::of(&sales);
+        Ok(History { sales, totals })
+    }
+
+    /// A sale's event log, as the platform recorded it.
+    pub async fn events(&self, till_id: &str, reference: &str) -> Result<Vec<SaleEvent>, SaleError> {
+        let row = self.row_of_till(till_id, reference).await?;
+        if row.status() == SaleStatus::Creating || row.status() == SaleStatus::Failed {
+            return Ok(Vec::new());
+        }
+        let events = self.client(&row.msn)?.payment_events(reference).await.map_err(|e| {
+            tracing::warn!(%reference, error = %e, "could not read the event log");
+            SaleError::Platform(refusal_sentence(&e))
+        })?;
+        let currency = currency_of(&row);
+        Ok(events
+            .into_iter()
+            .map(|e| SaleEvent {
+                name: serde_json::to_value(e.name)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                amount: Money::new(e.amount.value, currency),
+                at_ms: e.timestamp.timestamp_millis(),
+                success: e.success,
+            })
+            .collect())
+    }
+}

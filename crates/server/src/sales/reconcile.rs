@@ -1,0 +1,200 @@
+//! Reconciliation: reading a payment back from the platform (on a webhook, by polling, or when a
+//! cashier asks), capturing what is due, and sending again every recorded write the platform has
+//! not confirmed.
+
+use kasse_api::{Sale, SaleStatus};
+
+use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
+use super::{SaleError, Sales, withdrawn};
+use crate::config::CapturePolicy;
+use crate::store::{OperationKind, PaymentRow};
+
+impl Sales {
+    /// Reads the payment from the platform (and sends again anything it has pending), now.
+    #[tracing::instrument(name = "reconcile", skip_all, fields(%reference))]
+    pub async fn reconcile(&self, till_id: &str, reference: &str) -> Result<Sale, SaleError> {
+        self.row_of_till(till_id, reference).await?;
+        let pending: Vec<_> = self
+            .inner
+            .store
+            .operations_for(reference)
+            .await?
+            .into_iter()
+            .filter(|op| op.status == "pending")
+            .collect();
+        for op in pending {
+            self.resend(&op.reference, &op.idempotency_key).await?;
+        }
+        self.refresh(reference).await?;
+        Ok(sale_view(&self.payment(reference).await?))
+    }
+
+    /// Reads the payment from the platform and shows it; captures it if it is due.
+    #[tracing::instrument(name = "refresh", skip_all, fields(%reference))]
+    pub async fn refresh(&self, reference: &str) -> Result<(), SaleError> {
+        let _guard = self.inner.locks.lock(reference).await;
+        self.refresh_locked(reference).await
+    }
+
+    pub(super) async fn refresh_locked(&self, reference: &str) -> Result<(), SaleError> {
+        let Some(mut row) = self.inner.store.payment(reference).await? else {
+            // Not one of ours (another system on the same sales unit): nothing to do.
+            return Ok(());
+        };
+        if matches!(row.status(), SaleStatus::Creating | SaleStatus::Failed) {
+            // Not confirmed created: the pending create decides what happens.
+            return Ok(());
+        }
+        let remote = match self.client(&row.msn)?.get_payment(reference).await {
+            Ok(remote) => remote,
+            Err(e) if row.withdrawn() && e.status() == Some(404) => {
+                // Its create has not arrived (and may never): watch on, or stop when it is time.
+                row.next_poll_at = withdrawn::next_look(&row, crate::now_ms());
+                if row.next_poll_at.is_none() {
+                    tracing::info!(%reference, "the cancelled sale never reached the platform; no longer watching");
+                }
+                self.inner.store.update_payment(&row).await?;
+                return Ok(());
+            }
+            Err(e) => {
+                tracing::warn!(%reference, error = %e, "could not read the payment; will poll again");
+                row.next_poll_at = Some(crate::now_ms() + POLL_EVERY_MS);
+                self.inner.store.update_payment(&row).await?;
+                return Ok(());
+            }
+        };
+        let changed = apply(&mut row, remote.state, &remote.aggregate);
+        self.schedule_poll(&mut row);
+        if changed {
+            self.save(&mut row).await?;
+        } else {
+            // Nothing the till shows changed (a repeated webhook, a poll): store the poll time only.
+            self.inner.store.update_payment(&row).await?;
+        }
+        if row.withdrawn() { self.enforce_withdrawal(row).await } else { self.capture_if_due(row).await }
+    }
+
+    /// Captures the whole amount of an approved sale, once, if its till captures automatically.
+    pub(super) async fn capture_if_due(&self, row: PaymentRow) -> Result<(), SaleError> {
+        if row.status() != SaleStatus::Authorized || !self.captures_automatically(&row) || row.cancelled > 0 {
+            return Ok(());
+        }
+        let earlier = self.inner.store.operations_for(&row.reference).await?;
+        if earlier.iter().any(|op| op.kind == OperationKind::Capture) {
+            // Already recorded: the reconciler sends it if it is still pending.
+            return Ok(());
+        }
+        let amount = row.authorized;
+        match self.capture_locked(row, amount, None).await {
+            Ok(_) | Err(SaleError::Pending(_) | SaleError::Platform(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends again every recorded write that has not been confirmed, with its original key: each
+    /// as its backoff allows, or, in the first round after a start, all of them at once.
+    pub async fn retry_pending(&self, round: Round) -> Result<(), SaleError> {
+        let now = crate::now_ms();
+        let touched_before = if round == Round::First { now } else { now - POLL_EVERY_MS };
+        for op in self.inner.store.pending_operations(touched_before).await? {
+            if !resend_due(round, op.attempts, op.updated_at, now) {
+                continue;
+            }
+            tracing::info!(reference = %op.reference, kind = op.kind.as_str(), attempts = op.attempts, "sending a recorded write again");
+            if let Err(e) = self.resend(&op.reference, &op.idempotency_key).await {
+                tracing::warn!(reference = %op.reference, error = %e, "resend failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one recorded write again and lets its kind's rules handle the answer.
+    #[tracing::instrument(name = "resend", skip_all, fields(%reference))]
+    pub(super) async fn resend(&self, reference: &str, key: &str) -> Result<(), SaleError> {
+        let _guard = self.inner.locks.lock(reference).await;
+        let Some(operation) = self.inner.store.operation(key).await?.filter(|op| op.status == "pending")
+        else {
+            return Ok(());
+        };
+        let row = self.payment(reference).await?;
+        let result = match operation.kind {
+            OperationKind::Create => self.send_create(reference).await.map(drop),
+            OperationKind::Cancel => self.send_cancel(row, key).await.map(drop),
+            OperationKind::Capture | OperationKind::Refund => {
+                let mut row = row;
+                self.send(&mut row, key).await.map(drop)
+            }
+        };
+        match result {
+            Ok(()) | Err(SaleError::Pending(_) | SaleError::AlreadyApproved | SaleError::Platform(_)) => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Polls every payment whose poll is due.
+    pub async fn poll_due(&self) -> Result<(), SaleError> {
+        for row in self.inner.store.payments_to_poll(crate::now_ms()).await? {
+            if let Err(e) = self.refresh(&row.reference).await {
+                tracing::warn!(reference = %row.reference, error = %e, "poll failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Schedules the next poll of a payment by where it stands.
+    pub(super) fn schedule_poll(&self, row: &mut PaymentRow) {
+        let now = crate::now_ms();
+        row.next_poll_at = match row.status() {
+            _ if row.withdrawn() => withdrawn::next_look(row, now),
+            s if s.is_final() => None,
+            SaleStatus::Authorized if !self.captures_automatically(row) => Some(now + POLL_AUTHORIZED_MS),
+            _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
+        };
+    }
+
+    pub(super) fn captures_automatically(&self, row: &PaymentRow) -> bool {
+        match self.inner.config.till(&row.till_id) {
+            Some(till) => till.capture == CapturePolicy::Automatic,
+            // An open-amount sticker's payment has no cashier to take it by hand.
+            None => row.till_id.is_empty(),
+        }
+    }
+}
+
+/// Which round of the reconciler sends recorded writes again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// The first after this process started: whatever a process before it recorded and did not
+    /// see confirmed goes at once. The backoff it had reached died with it; its writes wait for
+    /// nothing now but this process.
+    First,
+    /// Every later one: each write as its own backoff allows.
+    Later,
+}
+
+/// Whether a pending write, tried `attempts` times and last at `updated_at`, is due to be sent
+/// again at `now`: at once in the first round after a start, else backing off per attempt (2 s,
+/// 4 s, 8 s … at most a minute between tries).
+fn resend_due(round: Round, attempts: i64, updated_at: i64, now: i64) -> bool {
+    let wait = POLL_EVERY_MS.saturating_mul(1 << attempts.clamp(0, 5)).min(60_000);
+    round == Round::First || attempts == 0 || updated_at + wait <= now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn after_a_restart_every_unanswered_write_goes_at_once_then_each_backs_off_again() {
+        let now = 1_000_000;
+        // Five attempts by a process that died a moment ago: a minute's wait, had it lived.
+        assert!(resend_due(Round::First, 5, now, now));
+        assert!(!resend_due(Round::Later, 5, now, now));
+        assert!(resend_due(Round::Later, 5, now - 60_000, now));
+        assert!(!resend_due(Round::Later, 1, now - 3_999, now), "4 s after the first try");
+        assert!(resend_due(Round::Later, 1, now - 4_000, now));
+        assert!(resend_due(Round::Later, 0, now, now), "never tried: no wait");
+    }
+}

@@ -1,0 +1,325 @@
+//! Starting a sale: at a till by any in-store flow, or for a customer on a sticker's landing page.
+//! The sale is recorded with its create intent first, then the create is sent.
+
+use kasse_api::{Country, Flow, Money, Msisdn, NewSale, Payer, Sale, SaleLine, SaleStatus};
+use kasse_vipps::epayment::{
+    Amount, BottomLine, CreatePaymentRequest, Customer, CustomerInteraction, OrderLine, PaymentMethod,
+    PaymentMethodType, QrFormat, QrImageFormat, Receipt, UnitInfo, UserFlow,
+};
+
+use super::record::{Write, idempotency_key};
+use super::status::{refusal_sentence, sale_view};
+use super::{SaleError, Sales, Sent};
+use crate::config::{StoreConfig, TillConfig};
+use crate::platform::to_vipps;
+use crate::store::{CheckInRow, OperationKind, PaymentRow, StoreError};
+
+/// Everything that makes a new sale, whoever starts it (a till, or a customer on a sticker's
+/// landing page).
+pub(super) struct Draft<'a> {
+    /// The till the sale occupies; empty for an open-amount sticker's.
+    pub(super) till_id: &'a str,
+    /// The start of its reference: the till's or the sticker's id.
+    pub(super) reference_prefix: &'a str,
+    pub(super) store: &'a StoreConfig,
+    pub(super) amount: Money,
+    pub(super) description: String,
+    pub(super) flow: Flow,
+    pub(super) customer: Option<Customer>,
+    pub(super) customer_label: Option<String>,
+    pub(super) return_url: Option<String>,
+    pub(super) receipt: Option<Receipt>,
+    pub(super) client_key: Option<&'a str>,
+    pub(super) sticker_id: Option<&'a str>,
+    pub(super) landing_token: Option<String>,
+}
+
+impl Sales {
+    /// Records a new sale at a till, then creates its payment at the platform. With the browser's
+    /// `client_key`, a repeated request returns the sale the first one started.
+    pub async fn start(
+        &self,
+        till_id: &str,
+        new: NewSale,
+        client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        let till = self.till(till_id)?;
+        let store = self.store_of(till)?;
+        if let Some(key) = client_key
+            && let Some(earlier) = self.inner.store.payment_by_client_key(till_id, key).await?
+        {
+            if earlier.amount != new.amount.value || earlier.flow != new.payer.flow().as_str() {
+                return Err(SaleError::KeyReused);
+            }
+            return Self::settled(&earlier);
+        }
+        let description = match new.description.map(|d| d.trim().to_owned()) {
+            Some(d) if (3..=100).contains(&d.chars().count()) => d,
+            Some(_) => return Err(SaleError::BadDescription),
+            None => format!("{}, {}", store.name, till.name),
+        };
+        let receipt = receipt_of(&new.lines, new.amount, &till.id)?;
+        let (customer, customer_label, check_in) =
+            self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
+        let draft = Draft {
+            till_id,
+            reference_prefix: &till.id,
+            store,
+            amount: new.amount,
+            description,
+            flow: new.payer.flow(),
+            customer,
+            customer_label,
+            return_url: None,
+            receipt,
+            client_key,
+            sticker_id: None,
+            landing_token: None,
+        };
+        Self::settled(&self.create(draft, check_in).await?)
+    }
+
+    /// A started sale as the answer to its start: `Pending` while the platform has not confirmed
+    /// the create (the till then follows its live events).
+    pub(super) fn settled(row: &PaymentRow) -> Result<Sale, SaleError> {
+        let sale = sale_view(row);
+        if sale.status == SaleStatus::Creating { Err(SaleError::Pending(Box::new(sale))) } else { Ok(sale) }
+    }
+
+    /// Records a sale, then creates its payment at the platform.
+    #[tracing::instrument(name = "create", skip_all, fields(reference = tracing::field::Empty, till = %draft.till_id))]
+    pub(super) async fn create(
+        &self,
+        draft: Draft<'_>,
+        check_in: Option<CheckInRow>,
+    ) -> Result<PaymentRow, SaleError> {
+        let store = draft.store;
+        if draft.amount.currency != store.currency {
+            return Err(SaleError::WrongCurrency { expected: store.currency });
+        }
+        let amount = draft.amount.check_payable()?;
+        let now = crate::now_ms();
+        // The platform's references are [a-zA-Z0-9-]{8,64}: a sticker's `_` becomes `-`.
+        let prefix: String = draft
+            .reference_prefix
+            .chars()
+            .take(24)
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let reference = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        // From here on every log line of this sale names it.
+        tracing::Span::current().record("reference", reference.as_str());
+        let user_flow = match draft.flow {
+            Flow::Qr => UserFlow::Qr,
+            Flow::AppSwitch => UserFlow::WebRedirect,
+            Flow::PersonalQr | Flow::Phone | Flow::CheckIn | Flow::Sticker => UserFlow::PushMessage,
+        };
+        let description: String = draft.description.chars().take(100).collect();
+        let request = CreatePaymentRequest {
+            amount: Amount::new(amount.value, to_vipps(amount.currency)),
+            customer: draft.customer,
+            customer_interaction: Some(CustomerInteraction::CustomerPresent),
+            payment_method: PaymentMethod { kind: PaymentMethodType::Wallet },
+            reference: reference.clone(),
+            user_flow,
+            qr_format: (user_flow == UserFlow::Qr)
+                .then_some(QrFormat { format: QrImageFormat::TextTargetUrl, size: None }),
+            payment_description: Some(description.clone()),
+            return_url: draft.return_url,
+            minimum_user_age: None,
+            industry_data: None,
+            profile: None,
+            expires_at: None,
+            receipt: draft.receipt,
+            metadata: None,
+            receipt_url: None,
+        };
+        let row = PaymentRow {
+            reference: reference.clone(),
+            till_id: draft.till_id.to_owned(),
+            msn: store.msn.clone(),
+            flow: draft.flow.as_str().to_owned(),
+            currency: amount.currency.code().to_owned(),
+            amount: amount.value,
+            status: SaleStatus::Creating.as_str().to_owned(),
+            active: true,
+            platform_state: None,
+            qr: None,
+            expires_at: None,
+            authorized: 0,
+            captured: 0,
+            cancelled: 0,
+            refunded: 0,
+            failure: None,
+            next_poll_at: None,
+            created_at: now,
+            updated_at: now,
+            description: Some(description),
+            customer_label: draft.customer_label,
+            client_key: draft.client_key.map(str::to_owned),
+            sticker_id: draft.sticker_id.map(str::to_owned),
+            landing_token: draft.landing_token,
+            withdrawn_at: None,
+            watch_until: None,
+        };
+        let write = Write::Create(Box::new(request));
+        let key = idempotency_key(&reference, OperationKind::Create, 1);
+        let body = write.body();
+        match self.inner.store.insert_sale(&row, write.record(&row, &key, &body, None)).await {
+            Ok(()) => {}
+            Err(StoreError::TillBusy) => return Err(self.busy(draft.till_id, draft.client_key).await?),
+            Err(e) => return Err(e.into()),
+        }
+        self.inner.metrics.sale_started(draft.flow.as_str());
+        crate::crash_point("after-record:create");
+        if let Some(check_in) = &check_in
+            && !self.inner.store.charge_check_in(&check_in.id, &reference, now).await?
+        {
+            // Charged by another sale a moment ago: this one must never reach the platform.
+            let mut row = row;
+            self.inner
+                .store
+                .finish_operation(&key, Some("the check-in was charged by another sale"), now)
+                .await?;
+            row.set_status(SaleStatus::Failed);
+            row.failure = Some("That check-in was already used. Ask the customer to scan again.".to_owned());
+            self.save(&mut row).await?;
+            return Err(SaleError::CheckInGone);
+        }
+        tracing::info!(%reference, till = %draft.till_id, flow = draft.flow.as_str(), amount = amount.value, "sale recorded");
+        self.publish(&row).await;
+        if let Some(check_in) = check_in {
+            self.publish_check_in(&check_in, Some(&reference)).await;
+        }
+        let _guard = self.inner.locks.lock(&reference).await;
+        self.send_create(&reference).await
+    }
+
+    /// The error for a refused insert: the browser's earlier sale, or the sale in the way.
+    pub(super) async fn busy(&self, till_id: &str, client_key: Option<&str>) -> Result<SaleError, SaleError> {
+        if let Some(key) = client_key
+            && let Some(earlier) = self.inner.store.payment_by_client_key(till_id, key).await?
+        {
+            // The same request twice at once: the second finds the first's sale.
+            return Ok(SaleError::Pending(Box::new(sale_view(&earlier))));
+        }
+        let active = self.inner.store.active_payment(till_id).await?;
+        Ok(SaleError::TillBusy { reference: active.map(|r| r.reference).unwrap_or_default() })
+    }
+
+    /// The platform's customer for a payer, a label for the cashier, and the check-in it uses.
+    pub(super) async fn customer_for(
+        &self,
+        till: &TillConfig,
+        store: &StoreConfig,
+        payer: &Payer,
+        now: i64,
+    ) -> Result<(Option<Customer>, Option<String>, Option<CheckInRow>), SaleError> {
+        Ok(match payer {
+            Payer::Qr => (None, None, None),
+            Payer::Phone { phone_number } => {
+                let msisdn = Msisdn::parse(phone_number, Country::of_currency(store.currency))?;
+                let label = msisdn.masked();
+                (Some(Customer::phone_number(msisdn.as_str())), Some(label), None)
+            }
+            Payer::PersonalQr { personal_qr } => {
+                // The platform wants the code exactly as scanned; only a scanner's stray line
+                // ending is not part of it.
+                let code = personal_qr.trim();
+                if !(5..=255).contains(&code.chars().count()) || code.chars().any(char::is_control) {
+                    return Err(SaleError::BadPersonalQr);
+                }
+                (Some(Customer::personal_qr(code)), Some("Personal QR code".to_owned()), None)
+            }
+            Payer::CheckIn { check_in } => {
+                let row = self
+                    .inner
+                    .store
+                    .check_in(check_in)
+                    .await?
+                    .filter(|c| {
+                        c.till_id.as_deref() == Some(till.id.as_str())
+                            && c.charged_by.is_none()
+                            && c.expires_at > now
+                            && !c.customer_token.is_empty()
+                    })
+                    .ok_or(SaleError::CheckInGone)?;
+                let customer = Customer::customer_token(&row.customer_token);
+                (Some(customer), Some("Checked in at the sticker".to_owned()), Some(row))
+            }
+        })
+    }
+
+    /// Sends (or sends again) the recorded create of a sale.
+    pub(super) async fn send_create(&self, reference: &str) -> Result<PaymentRow, SaleError> {
+        let mut row = self.payment(reference).await?;
+        if row.status() != SaleStatus::Creating {
+            return Ok(row);
+        }
+        let key = idempotency_key(reference, OperationKind::Create, 1);
+        match self.send(&mut row, &key).await? {
+            Sent::Confirmed | Sent::Unknown => {}
+            Sent::Refused(e) => {
+                row.set_status(SaleStatus::Failed);
+                row.failure = Some(refusal_sentence(&e));
+                self.save(&mut row).await?;
+            }
+        }
+        Ok(row)
+    }
+}
+
+/// The platform's receipt for a sale's lines: each line with its VAT, the till as point of sale.
+/// The lines must add up to the amount asked.
+fn receipt_of(lines: &[SaleLine], amount: Money, till_id: &str) -> Result<Option<Receipt>, SaleError> {
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let mut sum: i64 = 0;
+    let mut order_lines = Vec::with_capacity(lines.len());
+    for (n, line) in lines.iter().enumerate() {
+        let name = line.name.trim();
+        if !(1..=100).contains(&name.chars().count())
+            || !(1..=9999).contains(&line.quantity)
+            || line.vat_rate > 10_000
+            || line.unit_price.currency != amount.currency
+            || line.unit_price.value <= 0
+        {
+            return Err(SaleError::BadLines);
+        }
+        let (total, vat) = (line.total(), line.vat());
+        sum = sum.saturating_add(total);
+        order_lines.push(OrderLine {
+            name: name.to_owned(),
+            id: format!("line-{}", n + 1),
+            total_amount: total,
+            total_amount_excluding_tax: total - vat,
+            total_tax_amount: vat,
+            tax_percentage: None,
+            tax_rate: Some(line.vat_rate),
+            unit_info: Some(UnitInfo {
+                unit_price: Some(line.unit_price.value),
+                quantity: line.quantity.to_string(),
+                quantity_unit: None,
+            }),
+            discount: None,
+            product_url: None,
+            is_return: None,
+            is_shipping: None,
+        });
+    }
+    if sum != amount.value {
+        return Err(SaleError::BadLines);
+    }
+    Ok(Some(Receipt {
+        order_lines,
+        bottom_line: BottomLine {
+            currency: to_vipps(amount.currency),
+            tip_amount: None,
+            pos_id: Some(till_id.to_owned()),
+            payment_sources: None,
+            barcode: None,
+            receipt_number: None,
+        },
+    }))
+}

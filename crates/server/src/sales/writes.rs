@@ -1,0 +1,292 @@
+//! The platform writes of a sale after its create: cancel, capture and refund, each recorded with
+//! its idempotency key before it is sent, and sending any recorded write with its key and body.
+
+use kasse_api::{CaptureRequest, Money, RefundRequest, Sale, SaleStatus};
+use kasse_vipps::epayment::Amount;
+
+use super::record::{Write, idempotency_key};
+use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, currency_of, refusal_sentence, sale_view};
+use super::{SaleError, Sales, Sent};
+use crate::platform::to_vipps;
+use crate::store::{OperationKind, PaymentRow};
+
+impl Sales {
+    /// Cancels a sale. Before the customer approves, only the request is cancelled
+    /// (`cancelTransactionOnly`), so a customer approving at the same moment wins and is then
+    /// paid for. After approval, whatever is not captured is released.
+    #[tracing::instrument(name = "cancel", skip_all, fields(%reference))]
+    pub async fn cancel(
+        &self,
+        till_id: &str,
+        reference: &str,
+        client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        let _guard = self.inner.locks.lock(reference).await;
+        let mut row = self.row_of_till(till_id, reference).await?;
+        if let Some(done) = self.replayed(&row, client_key, OperationKind::Cancel, None).await? {
+            return Ok(done);
+        }
+        let status = row.status();
+        let transaction_only = match status {
+            SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => true,
+            SaleStatus::Authorized => false,
+            SaleStatus::Captured if row.authorized - row.captured - row.cancelled > 0 => false,
+            other => return Err(SaleError::WrongStatus { status: other, action: "cancel" }),
+        };
+        let write = Write::Cancel { transaction_only };
+        let key = self.record(&row, &write, client_key).await?;
+        if transaction_only && status != SaleStatus::Cancelling {
+            row.set_status(SaleStatus::Cancelling);
+            self.save(&mut row).await?;
+        }
+        self.send_cancel(row, &key).await
+    }
+
+    pub(super) async fn send_cancel(&self, mut row: PaymentRow, key: &str) -> Result<Sale, SaleError> {
+        let create_key = idempotency_key(&row.reference, OperationKind::Create, 1);
+        match self.send(&mut row, key).await? {
+            Sent::Confirmed => {
+                // The platform had the payment, so a create still recorded as unconfirmed did arrive.
+                self.inner.store.finish_operation(&create_key, None, crate::now_ms()).await?;
+                tracing::info!(reference = %row.reference, "cancelled");
+                Ok(sale_view(&row))
+            }
+            Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
+            Sent::Refused(e) if e.error_code() == Some(6060) => {
+                tracing::info!(reference = %row.reference, "the customer approved before the cancel");
+                self.refresh_locked(&row.reference).await?;
+                Err(SaleError::AlreadyApproved)
+            }
+            Sent::Refused(e)
+                if e.error_code() == Some(5090) && !self.create_confirmed(&row.reference).await? =>
+            {
+                // The platform does not have the payment yet: nothing to cancel there now, but its
+                // create may still be on its way, so the sale is withdrawn and watched.
+                self.withdraw_sale(&mut row).await?;
+                Ok(sale_view(&row))
+            }
+            Sent::Refused(e) => {
+                self.refresh_locked(&row.reference).await?;
+                Err(SaleError::Platform(refusal_sentence(&e)))
+            }
+        }
+    }
+
+    pub(super) async fn create_confirmed(&self, reference: &str) -> Result<bool, SaleError> {
+        let key = idempotency_key(reference, OperationKind::Create, 1);
+        Ok(self.inner.store.operation(&key).await?.is_some_and(|op| op.status == "done"))
+    }
+
+    /// Captures an approved sale: `amount`, or everything still reserved.
+    #[tracing::instrument(name = "capture", skip_all, fields(%reference))]
+    pub async fn capture(
+        &self,
+        till_id: &str,
+        reference: &str,
+        request: &CaptureRequest,
+        client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        let _guard = self.inner.locks.lock(reference).await;
+        let row = self.row_of_till(till_id, reference).await?;
+        if let Some(done) =
+            self.replayed(&row, client_key, OperationKind::Capture, request.amount.map(|a| a.value)).await?
+        {
+            return Ok(done);
+        }
+        if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
+            return Err(SaleError::WrongStatus { status: row.status(), action: "capture" });
+        }
+        let left = row.authorized - row.captured - row.cancelled;
+        let amount = Self::amount_within(&row, request.amount, left)?;
+        self.capture_locked(row, amount, client_key).await
+    }
+
+    pub(super) async fn capture_locked(
+        &self,
+        mut row: PaymentRow,
+        amount: i64,
+        client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        let write = Write::Capture(Amount::new(amount, to_vipps(currency_of(&row))));
+        let key = self.record(&row, &write, client_key).await?;
+        match self.send(&mut row, &key).await? {
+            Sent::Confirmed => {
+                tracing::info!(reference = %row.reference, amount, "captured");
+                if row.failure.take().is_some() {
+                    self.save(&mut row).await?;
+                }
+                Ok(sale_view(&row))
+            }
+            Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
+            Sent::Refused(e) => {
+                let sentence = refusal_sentence(&e);
+                row.failure = Some(format!("Approved, but taking the money failed: {sentence}"));
+                self.save(&mut row).await?;
+                Err(SaleError::Platform(sentence))
+            }
+        }
+    }
+
+    /// Refunds `amount` of what a sale captured.
+    #[tracing::instrument(name = "refund", skip_all, fields(%reference))]
+    pub async fn refund(
+        &self,
+        till_id: &str,
+        reference: &str,
+        request: &RefundRequest,
+        client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        let _guard = self.inner.locks.lock(reference).await;
+        let mut row = self.row_of_till(till_id, reference).await?;
+        if let Some(done) =
+            self.replayed(&row, client_key, OperationKind::Refund, Some(request.amount.value)).await?
+        {
+            return Ok(done);
+        }
+        if row.captured == 0 {
+            return Err(SaleError::WrongStatus { status: row.status(), action: "refund" });
+        }
+        let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded)?;
+        let write = Write::Refund(Amount::new(amount, to_vipps(currency_of(&row))));
+        let key = self.record(&row, &write, client_key).await?;
+        match self.send(&mut row, &key).await? {
+            Sent::Confirmed => {
+                tracing::info!(reference = %row.reference, amount, "refunded");
+                Ok(sale_view(&row))
+            }
+            Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
+            Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
+        }
+    }
+
+    /// Checks an amount asked for against what is `left`; `None` means all of it.
+    pub(super) fn amount_within(row: &PaymentRow, asked: Option<Money>, left: i64) -> Result<i64, SaleError> {
+        let amount = match asked {
+            Some(money) if money.currency != currency_of(row) => {
+                return Err(SaleError::WrongCurrency { expected: currency_of(row) });
+            }
+            Some(money) => money.value,
+            None => left,
+        };
+        if amount <= 0 || amount > left {
+            return Err(SaleError::AmountOutOfRange { left });
+        }
+        Ok(amount)
+    }
+
+    /// If the browser's key already asked for a write on this sale, the sale as it is now (the
+    /// write still pending is sent again first).
+    pub(super) async fn replayed(
+        &self,
+        row: &PaymentRow,
+        client_key: Option<&str>,
+        kind: OperationKind,
+        amount: Option<i64>,
+    ) -> Result<Option<Sale>, SaleError> {
+        let Some(client_key) = client_key else { return Ok(None) };
+        let Some(operation) = self.inner.store.operation_by_client_key(&row.reference, client_key).await?
+        else {
+            return Ok(None);
+        };
+        // The same key for another request is a mistake, not a retry: doing nothing would hide it.
+        if operation.kind != kind || amount.is_some_and(|a| operation.amount != Some(a)) {
+            return Err(SaleError::KeyReused);
+        }
+        let mut row = row.clone();
+        if operation.status == "pending" {
+            self.send(&mut row, &operation.idempotency_key).await?;
+        }
+        Ok(Some(sale_view(&row)))
+    }
+
+    /// Records a write with the next key of its kind; returns the key.
+    pub(super) async fn record(
+        &self,
+        row: &PaymentRow,
+        write: &Write,
+        client_key: Option<&str>,
+    ) -> Result<String, SaleError> {
+        let kind = write.kind();
+        let earlier = self.inner.store.operations_for(&row.reference).await?;
+        let body = write.body();
+        // A cancel of the same kind is one intent however often it is asked for: reuse its key.
+        if let Write::Cancel { .. } = write
+            && let Some(same) =
+                earlier.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
+        {
+            return Ok(same.idempotency_key.clone());
+        }
+        let n = earlier.iter().filter(|op| op.kind == kind).count() + 1;
+        let key = idempotency_key(&row.reference, kind, n);
+        self.inner.store.begin_operation(write.record(row, &key, &body, client_key), crate::now_ms()).await?;
+        crate::crash_point(&format!("after-record:{}", kind.as_str()));
+        Ok(key)
+    }
+
+    /// Sends a recorded write with its key and stored body, and applies the platform's answer.
+    pub(super) async fn send(&self, row: &mut PaymentRow, key: &str) -> Result<Sent, SaleError> {
+        let store = &self.inner.store;
+        let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
+            // Not pending: confirmed or refused already (another attempt finished it), or unknown.
+            return match store.operation(key).await? {
+                Some(_) => Ok(Sent::Confirmed),
+                None => Err(SaleError::NotFound(key.to_owned())),
+            };
+        };
+        let Some(write) = Write::from_stored(&operation) else {
+            store.finish_operation(key, Some("the recorded request cannot be read"), crate::now_ms()).await?;
+            return Err(SaleError::Platform(
+                "A recorded request could not be read; it was not sent.".to_owned(),
+            ));
+        };
+        let client = self.client(&row.msn)?;
+        let reference = row.reference.clone();
+        let answer = match &write {
+            Write::Create(request) => client.create_payment(request, key).await.map(|created| {
+                let now = crate::now_ms();
+                row.platform_state = Some("CREATED".to_owned());
+                row.set_status(SaleStatus::AwaitingCustomer);
+                row.qr = created.redirect_url;
+                row.expires_at = Some(row.created_at + PLATFORM_TIMEOUT_MS);
+                row.next_poll_at = Some(now + FIRST_POLL_MS);
+                true
+            }),
+            Write::Capture(amount) => client
+                .capture_payment(&reference, *amount, key)
+                .await
+                .map(|done| apply(row, done.state, &done.aggregate)),
+            Write::Refund(amount) => client
+                .refund_payment(&reference, *amount, key)
+                .await
+                .map(|done| apply(row, done.state, &done.aggregate)),
+            Write::Cancel { transaction_only } => client
+                .cancel_payment(&reference, *transaction_only, key)
+                .await
+                .map(|done| apply(row, done.state, &done.aggregate)),
+        };
+        let kind = operation.kind.as_str();
+        match answer {
+            Ok(_) => {
+                crate::crash_point(&format!("after-send:{kind}"));
+                self.inner.metrics.platform_write(kind, "confirmed");
+                self.schedule_poll(row);
+                row.updated_at = crate::now_ms();
+                store.confirm(key, row, row.updated_at).await?;
+                self.publish(row).await;
+                Ok(Sent::Confirmed)
+            }
+            Err(e) if e.outcome_unknown() => {
+                self.inner.metrics.platform_write(kind, "unknown");
+                // The platform may or may not have it: the same key and body go again later.
+                tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "no answer; will send again with the same key");
+                Ok(Sent::Unknown)
+            }
+            Err(e) => {
+                self.inner.metrics.platform_write(kind, "refused");
+                tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "the platform refused");
+                store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
+                Ok(Sent::Refused(e))
+            }
+        }
+    }
+}
