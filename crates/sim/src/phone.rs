@@ -8,11 +8,14 @@
 //! merchant `user.checked-in.v1`. The phone page lists every sticker "nearby" with a Scan button,
 //! and shows the customer's own personal QR code for a cashier's scanner.
 //!
+//! The pages are written with `maud`, so every name, reference and description they show is
+//! escaped by construction; the one piece of markup passed through as it is, is the QR code SVG
+//! the simulator draws itself.
+//!
 //! Each page copies what it shows out of the world while holding its lock, lets go, and only
 //! then renders: drawing HTML (and QR codes) never holds up the platform's API calls.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
@@ -21,6 +24,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kasse_vipps::epayment::{Amount, State as PaymentState, UserFlow};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::Sim;
@@ -54,19 +58,13 @@ fn chosen<'a>(customers: &'a [SimCustomer], wanted: Option<&str>) -> Option<&'a 
 }
 
 /// The `<option>`s of a "who is this" select: every customer, `selected` (or the first) chosen.
-fn customer_options(customers: &[SimCustomer], selected: Option<&str>) -> String {
+fn customer_options(customers: &[SimCustomer], selected: Option<&str>) -> Markup {
     let me = chosen(customers, selected);
-    let mut options = String::new();
-    for c in customers {
-        let selected = if Some(c) == me { " selected" } else { "" };
-        let _ = write!(
-            options,
-            "<option value=\"{p}\"{selected}>{n} (+{p})</option>",
-            p = esc(&c.phone_number),
-            n = esc(&c.name)
-        );
+    html! {
+        @for c in customers {
+            option value=(c.phone_number) selected[Some(c) == me] { (c.name) " (+" (c.phone_number) ")" }
+        }
     }
-    options
 }
 
 /// An open payment as the phone shows it.
@@ -119,126 +117,116 @@ impl PhoneView {
 
 async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) -> Html<String> {
     let Some(view) = PhoneView::collect(&sim, query.customer.as_deref()) else {
-        return page("Phone", "<p>No simulated customers are configured.</p>");
+        return page("Phone", &html! { p { "No simulated customers are configured." } });
     };
     let stickers = sim.qr.stickers(sim.clock.now());
     let me = &view.me;
-    let mut body = String::new();
-    body.push_str("<nav aria-label=\"Customers\"><ul class=\"customers\">");
-    for c in &view.customers {
-        let current = if c == me { " aria-current=\"page\"" } else { "" };
-        let _ = write!(
-            body,
-            "<li><a href=\"/sim/phone?customer={p}\"{current}>{n} <small>+{p}</small></a></li>",
-            p = esc(&c.phone_number),
-            n = esc(&c.name)
-        );
-    }
-    body.push_str("</ul></nav>");
-    let _ = write!(body, "<h1>{}</h1><p class=\"muted\">+{}</p>", esc(&me.name), esc(&me.phone_number));
-    if let Some(sticker) = query.checked_in.as_deref().and_then(|p| stickers.iter().find(|s| s.print == p)) {
-        let _ = write!(
-            body,
-            "<p class=\"outcome ok\" role=\"status\">Checked in at {}, {}</p>",
-            esc(view.merchant(&sticker.msn)),
-            esc(&sticker.location_description)
-        );
-    }
+    let checked_in = query.checked_in.as_deref().and_then(|p| stickers.iter().find(|s| s.print == p));
+    let body = html! {
+        nav aria-label="Customers" {
+            ul.customers {
+                @for c in &view.customers {
+                    li {
+                        @let current = (c == me).then_some("page");
+                        a href={ "/sim/phone?customer=" (c.phone_number) } aria-current=[current] {
+                            (c.name) " " small { "+" (c.phone_number) }
+                        }
+                    }
+                }
+            }
+        }
+        h1 { (me.name) }
+        p.muted { "+" (me.phone_number) }
+        @if let Some(sticker) = checked_in {
+            p.outcome.ok role="status" {
+                "Checked in at " (view.merchant(&sticker.msn)) ", " (sticker.location_description)
+            }
+        }
 
-    body.push_str("<h2>Payment requests</h2>");
-    if view.requests.is_empty() {
-        body.push_str("<p class=\"muted\">No requests waiting.</p>");
-    }
-    for p in &view.requests {
-        let _ = write!(
-            body,
-            "<section class=\"request\" data-reference=\"{r}\"><p><strong>{m}</strong> asks for <strong>{a}</strong></p>{f}</section>",
-            r = esc(&p.reference),
-            m = esc(&p.merchant),
-            a = format_amount(p.amount),
-            f = answer_form(&p.token, &me.phone_number)
-        );
-    }
+        h2 { "Payment requests" }
+        @if view.requests.is_empty() {
+            p.muted { "No requests waiting." }
+        }
+        @for p in &view.requests {
+            section.request data-reference=(p.reference) {
+                p { strong { (p.merchant) } " asks for " strong { (format_amount(p.amount)) } }
+                (answer_form(&p.token, &me.phone_number))
+            }
+        }
 
-    body.push_str("<h2>QR codes on screens nearby</h2>");
-    if view.screens.is_empty() {
-        body.push_str("<p class=\"muted\">None showing.</p>");
-    }
-    for p in &view.screens {
-        let _ = write!(
-            body,
-            "<p><a class=\"scan\" href=\"/sim/pay/{t}?customer={c}\">Scan: {m}, {a}</a></p>",
-            t = esc(&p.token),
-            c = esc(&me.phone_number),
-            m = esc(&p.merchant),
-            a = format_amount(p.amount)
-        );
-    }
-    body.push_str(&stickers_nearby(&stickers, &view));
-    body.push_str(&my_qr_code(me));
+        h2 { "QR codes on screens nearby" }
+        @if view.screens.is_empty() {
+            p.muted { "None showing." }
+        }
+        @for p in &view.screens {
+            p {
+                a.scan href={ "/sim/pay/" (p.token) "?customer=" (me.phone_number) } {
+                    "Scan: " (p.merchant) ", " (format_amount(p.amount))
+                }
+            }
+        }
+        (stickers_nearby(&stickers, &view))
+        (my_qr_code(me))
+    };
     page(&format!("{}: phone", me.name), &body)
 }
 
 /// Every sticker on the simulated shop walls: a callback QR is scanned with a form (it checks the
 /// customer in), a redirect QR with a plain link (it opens the merchant's page).
-fn stickers_nearby(stickers: &[Sticker], view: &PhoneView) -> String {
-    let mut s = String::from("<h2>Stickers nearby</h2>");
-    if stickers.is_empty() {
-        s.push_str("<p class=\"muted\">None on the walls.</p>");
-    }
-    for sticker in stickers {
-        let merchant = view.merchant(&sticker.msn);
-        match sticker.kind {
-            StickerKind::Callback => {
-                let _ = write!(
-                    s,
-                    "<section class=\"sticker\" data-msn=\"{msn}\" data-merchant-qr-id=\"{id}\">\
-                     <p><strong>{m}</strong>, {l}</p><form method=\"post\" action=\"/sim/c/{p}\">\
-                     <input type=\"hidden\" name=\"customer\" value=\"{c}\">\
-                     <button class=\"approve\">Scan</button></form></section>",
-                    msn = esc(&sticker.msn),
-                    id = esc(&sticker.id),
-                    m = esc(merchant),
-                    l = esc(&sticker.location_description),
-                    p = esc(&sticker.print),
-                    c = esc(&view.me.phone_number),
-                );
-            }
-            StickerKind::Redirect => {
-                let _ = write!(
-                    s,
-                    "<p class=\"sticker\" data-msn=\"{msn}\" data-redirect-id=\"{id}\">\
-                     <a class=\"scan\" href=\"/sim/r/{p}\">Scan: {m}, {id}</a></p>",
-                    msn = esc(&sticker.msn),
-                    id = esc(&sticker.id),
-                    m = esc(merchant),
-                    p = esc(&sticker.print),
-                );
+fn stickers_nearby(stickers: &[Sticker], view: &PhoneView) -> Markup {
+    html! {
+        h2 { "Stickers nearby" }
+        @if stickers.is_empty() {
+            p.muted { "None on the walls." }
+        }
+        @for sticker in stickers {
+            @let merchant = view.merchant(&sticker.msn);
+            @match sticker.kind {
+                StickerKind::Callback => {
+                    section.sticker data-msn=(sticker.msn) data-merchant-qr-id=(sticker.id) {
+                        p { strong { (merchant) } ", " (sticker.location_description) }
+                        form method="post" action={ "/sim/c/" (sticker.print) } {
+                            input type="hidden" name="customer" value=(view.me.phone_number);
+                            button.approve { "Scan" }
+                        }
+                    }
+                }
+                StickerKind::Redirect => {
+                    p.sticker data-msn=(sticker.msn) data-redirect-id=(sticker.id) {
+                        a.scan href={ "/sim/r/" (sticker.print) } { "Scan: " (merchant) ", " (sticker.id) }
+                    }
+                }
             }
         }
     }
-    s
 }
 
 /// The customer's personal QR code, drawn inline, with its text.
-fn my_qr_code(me: &SimCustomer) -> String {
+fn my_qr_code(me: &SimCustomer) -> Markup {
     let content = me.personal_qr();
-    let label = format!("role=\"img\" aria-label=\"Personal QR code of {}\" ", esc(&me.name));
-    let drawing = drawing::svg(&content, 200).map(|svg| svg.replacen("<svg ", &format!("<svg {label}"), 1));
-    format!(
-        "<h2>My QR code</h2><p class=\"muted\">Shown to a cashier's scanner:</p>\
-         <figure class=\"my-qr\">{}<figcaption><code>{}</code></figcaption></figure>",
-        drawing.unwrap_or_default(),
-        esc(&content)
-    )
+    html! {
+        h2 { "My QR code" }
+        p.muted { "Shown to a cashier's scanner:" }
+        figure.my-qr {
+            @if let Some(svg) = labelled_qr_svg(&content, &me.name) { (svg) }
+            figcaption { code { (content) } }
+        }
+    }
+}
+
+/// `content` as an inline SVG QR code that screen readers announce as the personal QR code of
+/// `name`. The drawing is the simulator's own and safe as it is; the label is escaped by maud.
+fn labelled_qr_svg(content: &str, name: &str) -> Option<PreEscaped<String>> {
+    let svg = drawing::svg(content, 200)?;
+    let label = html! { "Personal QR code of " (name) }.into_string();
+    Some(PreEscaped(svg.replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{label}\" "), 1)))
 }
 
 /// `GET /sim/r/{print}`: what a phone camera does with a redirect sticker, a 302 to wherever its
 /// merchant points it now.
 async fn scan_redirect_sticker(State(sim): State<Arc<Sim>>, Path(print): Path<String>) -> Response {
     let Some(target) = sim.qr.redirect_target(&print, sim.clock.now()) else {
-        return (StatusCode::NOT_FOUND, page("Not found", "<h1>This QR code no longer works</h1>"))
-            .into_response();
+        return refusal(StatusCode::NOT_FOUND, "Not found", "This QR code no longer works");
     };
     match HeaderValue::from_str(&target) {
         Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
@@ -255,7 +243,7 @@ fn callback_sticker(sim: &Sim, print: &str) -> Option<(Sticker, String)> {
 }
 
 fn sticker_gone() -> Response {
-    (StatusCode::NOT_FOUND, page("Not found", "<h1>This QR code is not registered</h1>")).into_response()
+    refusal(StatusCode::NOT_FOUND, "Not found", "This QR code is not registered")
 }
 
 /// `GET /sim/c/{print}`: a callback sticker scanned with a real phone's camera: pick who checks in.
@@ -266,14 +254,18 @@ async fn callback_sticker_page(
 ) -> Response {
     let Some((sticker, merchant)) = callback_sticker(&sim, &print) else { return sticker_gone() };
     let customers = sim.world().config.customers.clone();
-    let body = format!(
-        "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p>{}</p><form method=\"post\">\
-         <label>Checking in as <select name=\"customer\">{}</select></label>\
-         <p><button class=\"approve\">Check in</button></p></form>",
-        esc(&merchant),
-        esc(&sticker.location_description),
-        customer_options(&customers, query.customer.as_deref())
-    );
+    let body = html! {
+        p.muted { "Vipps MobilePay (simulated)" }
+        h1 { (merchant) }
+        p { (sticker.location_description) }
+        form method="post" {
+            label {
+                "Checking in as "
+                select name="customer" { (customer_options(&customers, query.customer.as_deref())) }
+            }
+            p { button.approve { "Check in" } }
+        }
+    };
     page(&format!("Check in at {merchant}"), &body).into_response()
 }
 
@@ -291,7 +283,7 @@ async fn scan_callback_sticker(
 ) -> Response {
     let known = sim.world().config.customer(&form.customer).is_some();
     if !known {
-        return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown customer</h1>")).into_response();
+        return refusal(StatusCode::BAD_REQUEST, "Bad request", "Unknown customer");
     }
     match sim.check_in(&print, &form.customer) {
         Ok(event) => {
@@ -303,18 +295,27 @@ async fn scan_callback_sticker(
     }
 }
 
-fn answer_form(token: &str, customer: &str) -> String {
-    format!(
-        "<form method=\"post\" action=\"/sim/pay/{t}\"><input type=\"hidden\" name=\"customer\" value=\"{c}\">\
-         <button name=\"action\" value=\"approve\" class=\"approve\">Approve</button> \
-         <button name=\"action\" value=\"decline\" class=\"decline\">Decline</button></form>",
-        t = esc(token),
-        c = esc(customer)
-    )
+/// A push request's answer form on the phone page, for `customer`.
+fn answer_form(token: &str, customer: &str) -> Markup {
+    html! {
+        form method="post" action={ "/sim/pay/" (token) } {
+            input type="hidden" name="customer" value=(customer);
+            (answer_buttons())
+        }
+    }
+}
+
+/// The approve and decline buttons of a payment's form.
+fn answer_buttons() -> Markup {
+    html! {
+        button name="action" value="approve" class="approve" { "Approve" }
+        " "
+        button name="action" value="decline" class="decline" { "Decline" }
+    }
 }
 
 fn payment_gone() -> Response {
-    (StatusCode::NOT_FOUND, page("Not found", "<h1>This payment does not exist</h1>")).into_response()
+    refusal(StatusCode::NOT_FOUND, "Not found", "This payment does not exist")
 }
 
 /// `GET /sim/pay/{token}`: where a payment's QR code and landing-page link lead.
@@ -329,41 +330,40 @@ async fn pay_page(
     let customers = world.config.customers.clone();
     drop(world);
 
-    let mut body = format!(
-        "<p class=\"muted\">Vipps MobilePay (simulated)</p><h1>{}</h1><p class=\"amount\">{}</p>",
-        esc(&merchant),
-        format_amount(payment.request.amount)
-    );
-    if let Some(description) = &payment.request.payment_description {
-        let _ = write!(body, "<p>{}</p>", esc(description));
-    }
-    body.push_str(&status_block(&payment, &customers, query.customer.as_deref()));
+    let body = html! {
+        p.muted { "Vipps MobilePay (simulated)" }
+        h1 { (merchant) }
+        p.amount { (format_amount(payment.request.amount)) }
+        @if let Some(description) = &payment.request.payment_description {
+            p { (description) }
+        }
+        (status_block(&payment, &customers, query.customer.as_deref()))
+    };
     page(&format!("Pay {merchant}"), &body).into_response()
 }
 
-fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&str>) -> String {
+fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&str>) -> Markup {
     match payment.state {
         PaymentState::Created => {
             let fixed = payment.customer().and_then(|c| c.phone_number.clone());
-            let mut s = String::from("<form method=\"post\">");
-            if let Some(phone) = fixed {
-                let _ = write!(s, "<input type=\"hidden\" name=\"customer\" value=\"{}\">", esc(&phone));
-            } else {
-                let _ = write!(
-                    s,
-                    "<label>Paying as <select name=\"customer\">{}</select></label>",
-                    customer_options(customers, wanted)
-                );
+            html! {
+                form method="post" {
+                    @if let Some(phone) = fixed {
+                        input type="hidden" name="customer" value=(phone);
+                    } @else {
+                        label {
+                            "Paying as "
+                            select name="customer" { (customer_options(customers, wanted)) }
+                        }
+                    }
+                    p { (answer_buttons()) }
+                }
             }
-            s.push_str("<p><button name=\"action\" value=\"approve\" class=\"approve\">Approve</button> <button name=\"action\" value=\"decline\" class=\"decline\">Decline</button></p></form>");
-            s
         }
-        PaymentState::Authorized => "<p class=\"outcome ok\" role=\"status\">Approved</p>".to_owned(),
-        PaymentState::Aborted => "<p class=\"outcome\" role=\"status\">Declined</p>".to_owned(),
-        PaymentState::Expired => "<p class=\"outcome\" role=\"status\">Expired</p>".to_owned(),
-        PaymentState::Terminated => {
-            "<p class=\"outcome\" role=\"status\">Cancelled by the merchant</p>".to_owned()
-        }
+        PaymentState::Authorized => html! { p.outcome.ok role="status" { "Approved" } },
+        PaymentState::Aborted => html! { p.outcome role="status" { "Declined" } },
+        PaymentState::Expired => html! { p.outcome role="status" { "Expired" } },
+        PaymentState::Terminated => html! { p.outcome role="status" { "Cancelled by the merchant" } },
     }
 }
 
@@ -387,9 +387,7 @@ async fn pay_answer(
     let outcome = match form.action.as_str() {
         "approve" => world.approve(msn, reference, form.customer.as_deref(), now),
         "decline" => world.decline(msn, reference, now),
-        _ => {
-            return (StatusCode::BAD_REQUEST, page("Bad request", "<h1>Unknown action</h1>")).into_response();
-        }
+        _ => return refusal(StatusCode::BAD_REQUEST, "Bad request", "Unknown action"),
     };
     sim.flush(&mut world);
     drop(world);
@@ -397,11 +395,11 @@ async fn pay_answer(
         tracing::info!(reference = %payment.reference, error = %e, "phone answer refused");
         // The app tells its user why (a test amount's card refusal, a payment already answered)
         // and lets them try again from the payment.
-        let again = format!("/sim/pay/{}", esc(&token));
-        let body = format!(
-            "<h1>That did not work</h1><p class=\"outcome\" role=\"alert\">{}</p><p><a href=\"{again}\">Back to the payment</a></p>",
-            esc(&e.detail)
-        );
+        let body = html! {
+            h1 { "That did not work" }
+            p.outcome role="alert" { (e.detail) }
+            p { a href={ "/sim/pay/" (token) } { "Back to the payment" } }
+        };
         return (
             StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
             page("Payment failed", &body),
@@ -454,29 +452,27 @@ pub fn format_amount(amount: Amount) -> String {
     format!("{code} {}.{:02}", amount.value / 100, amount.value % 100)
 }
 
-/// Escapes text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
+/// A whole page: `title` (escaped like everything else) and `body` in the simulator's style.
+fn page(title: &str, body: &Markup) -> Html<String> {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · kasse simulator" }
+                // The stylesheet has nothing escaping changes (a unit test holds it to that).
+                style { (STYLE) }
+            }
+            body { main { (body) } }
         }
-    }
-    out
+    };
+    Html(page.into_string())
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · kasse simulator</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>",
-        esc(title)
-    ))
+/// A page that only says `heading`, answered with `status`.
+fn refusal(status: StatusCode, title: &str, heading: &str) -> Response {
+    (status, page(title, &html! { h1 { (heading) } })).into_response()
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f1ee;color:#1d1d1f}\
@@ -502,6 +498,19 @@ mod tests {
 
     #[test]
     fn markup_in_names_is_escaped() {
-        assert_eq!(esc("<b>\"Bob\" & 'Al'</b>"), "&lt;b&gt;&quot;Bob&quot; &amp; &#39;Al&#39;&lt;/b&gt;");
+        let bob = SimCustomer::new("<b>\"Bob\" & 'Al'</b>", "47\"1");
+        let option = "<option value=\"47&quot;1\" selected>\
+                      &lt;b&gt;&quot;Bob&quot; &amp; 'Al'&lt;/b&gt; (+47&quot;1)</option>";
+        assert_eq!(customer_options(&[bob], None).into_string(), option);
+        let svg = labelled_qr_svg("https://qr.vipps.no/p/x", "\"><script>").unwrap().into_string();
+        assert!(
+            svg.starts_with("<svg role=\"img\" aria-label=\"Personal QR code of &quot;&gt;&lt;script&gt;\" "),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn the_stylesheet_survives_escaping_unchanged() {
+        assert_eq!(html! { (STYLE) }.into_string(), STYLE);
     }
 }
