@@ -1,0 +1,150 @@
+//! The callback stickers the QR tools put up (migrated beacons, new callback QRs), and the till
+//! each one reaches.
+
+use sqlx::Row as _;
+
+use super::{Store, StoreError};
+
+/// What a callback sticker is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CallbackQrKind {
+    /// A printed MobilePay PoS beacon, migrated with `qr migrate`.
+    Beacon,
+    /// A merchant callback QR made with `qr callback create`.
+    Callback,
+}
+
+impl CallbackQrKind {
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Beacon => "beacon",
+            Self::Callback => "callback",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Beacon, Self::Callback].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A callback sticker the QR tools put up, and the till its check-ins reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallbackQrRow {
+    /// The sales unit it belongs to.
+    pub msn: String,
+    /// Its id at the platform (a migrated beacon's id in lower case).
+    pub merchant_qr_id: String,
+    /// Beacon or callback QR.
+    pub kind: CallbackQrKind,
+    /// The till a check-in there reaches; `None` for none yet.
+    pub till_id: Option<String>,
+    /// What the app shows after a scan.
+    pub location_description: String,
+}
+
+const CALLBACK_QR_COLUMNS: &str = "msn, merchant_qr_id, kind, till_id, location_description";
+
+fn callback_qr_from(row: &sqlx::sqlite::SqliteRow) -> Option<CallbackQrRow> {
+    Some(CallbackQrRow {
+        msn: row.try_get(0).ok()?,
+        merchant_qr_id: row.try_get(1).ok()?,
+        kind: CallbackQrKind::parse(row.try_get::<&str, _>(2).ok()?)?,
+        till_id: row.try_get(3).ok()?,
+        location_description: row.try_get(4).ok()?,
+    })
+}
+
+impl Store {
+    /// The callback sticker `merchant_qr_id` of sales unit `msn`. A GUID beacon id is found
+    /// however it is spelled: the platform sends it in lower case, and so it is kept.
+    pub async fn callback_qr(
+        &self,
+        msn: &str,
+        merchant_qr_id: &str,
+    ) -> Result<Option<CallbackQrRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs WHERE msn = ? AND merchant_qr_id IN (?, ?) \
+             ORDER BY merchant_qr_id = ? DESC LIMIT 1"
+        ))
+        .bind(msn)
+        .bind(merchant_qr_id)
+        .bind(merchant_qr_id.to_ascii_lowercase())
+        .bind(merchant_qr_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(callback_qr_from))
+    }
+
+    /// Every callback sticker the QR tools put up, by sales unit and id.
+    pub async fn callback_qrs(&self) -> Result<Vec<CallbackQrRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs ORDER BY msn, merchant_qr_id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(callback_qr_from).collect())
+    }
+
+    /// Records a callback sticker, or what changed about it (its till, kind or location).
+    pub async fn save_callback_qr(&self, qr: &CallbackQrRow, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO callback_qrs (msn, merchant_qr_id, kind, till_id, location_description, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msn, merchant_qr_id) DO UPDATE SET kind = excluded.kind, \
+             till_id = excluded.till_id, location_description = excluded.location_description, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&qr.msn)
+        .bind(&qr.merchant_qr_id)
+        .bind(qr.kind.as_str())
+        .bind(&qr.till_id)
+        .bind(&qr.location_description)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a callback sticker. Returns whether there was one.
+    pub async fn delete_callback_qr(&self, msn: &str, merchant_qr_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM callback_qrs WHERE msn = ? AND merchant_qr_id IN (?, ?)")
+            .bind(msn)
+            .bind(merchant_qr_id)
+            .bind(merchant_qr_id.to_ascii_lowercase())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_callback_sticker_is_found_however_its_guid_is_spelled_and_saving_it_again_updates_it() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let beacon = CallbackQrRow {
+            msn: "123456".into(),
+            merchant_qr_id: "27072f82-c4b6-49cd-9838-10f21d87496e".into(),
+            kind: CallbackQrKind::Beacon,
+            till_id: Some("till-1".into()),
+            location_description: "Kasse 1".into(),
+        };
+        store.save_callback_qr(&beacon, 1).await.unwrap();
+        let upper = beacon.merchant_qr_id.to_uppercase();
+        assert_eq!(store.callback_qr("123456", &upper).await.unwrap(), Some(beacon.clone()));
+        assert_eq!(
+            store.callback_qr("234567", &beacon.merchant_qr_id).await.unwrap(),
+            None,
+            "per sales unit"
+        );
+        let moved = CallbackQrRow { till_id: Some("till-2".into()), ..beacon.clone() };
+        store.save_callback_qr(&moved, 2).await.unwrap();
+        assert_eq!(store.callback_qrs().await.unwrap(), [moved]);
+        assert!(store.delete_callback_qr("123456", &upper).await.unwrap());
+        assert!(!store.delete_callback_qr("123456", &upper).await.unwrap(), "gone once");
+    }
+}

@@ -1,0 +1,74 @@
+//! Webhook deliveries as received, and the platform's payment events, once each.
+
+use sqlx::Row as _;
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// Stores a verified webhook delivery. Returns its inbox id.
+    pub async fn insert_inbox(
+        &self,
+        event_type: Option<&str>,
+        body: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO webhook_inbox (received_at, event_type, body) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(now)
+        .bind(event_type)
+        .bind(body)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// The oldest unprocessed deliveries.
+    pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Marks a delivery processed.
+    pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE webhook_inbox SET processed_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a platform payment event. Returns false if it was already recorded.
+    pub async fn insert_payment_event(
+        &self,
+        event: &kasse_vipps::epayment::WebhookEvent,
+    ) -> Result<bool, StoreError> {
+        let name = serde_json::to_value(event.name)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let currency = serde_json::to_value(event.amount.currency)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let result = sqlx::query(
+            "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(&event.reference)
+        .bind(&event.psp_reference)
+        .bind(name)
+        .bind(event.amount.value)
+        .bind(currency)
+        .bind(event.timestamp.to_rfc3339())
+        .bind(event.success)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,200 @@
+//! The server's durable state, in SQLite through sqlx (migrations in `migrations/sqlite`).
+//!
+//! Every query is here, one file per table (or aggregate), so the rest of the server speaks in
+//! rows and intents, not SQL. All times are Unix milliseconds.
+
+mod access;
+mod callback_qrs;
+mod check_ins;
+mod inbox;
+mod operations;
+mod payments;
+mod presented;
+mod registrations;
+mod till_events;
+
+pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
+pub use check_ins::CheckInRow;
+pub use operations::{NewOperation, OperationKind, OperationRow};
+pub use payments::{PaymentRow, SalesQuery};
+pub use presented::PresentedRow;
+pub use registrations::WebhookRegistration;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row as _, SqlitePool};
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The till already has a sale in progress.
+    #[error("the till already has a payment in progress")]
+    TillBusy,
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored webhook could not be acted on.
+    #[error("a stored webhook could not be processed: {0}")]
+    Webhook(String),
+    /// The database file's folder could not be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
+    /// `sqlite::memory:`, and applies the migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL is durable across a process crash; only power loss may drop the
+            // last transactions, which the reconciler then finds missing at the platform.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let filename = options.get_filename();
+        if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty() && !is_memory(filename)) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+        }
+        // An in-memory database lives as long as its one connection.
+        let max = if is_memory(filename) { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Numbers for `/metrics`: writes recorded but unconfirmed, sales in progress, webhooks stored
+    /// but not processed.
+    pub async fn gauges(&self) -> Result<(i64, i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
+                    (SELECT COUNT(*) FROM payments WHERE active), \
+                    (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    }
+}
+
+fn is_memory(filename: &Path) -> bool {
+    filename.as_os_str() == ":memory:" || filename.as_os_str().is_empty()
+}
+
+#[cfg(test)]
+pub(super) mod fixtures {
+    //! Rows the store's tests start from.
+
+    use super::*;
+
+    pub(super) fn row(reference: &str, till: &str) -> PaymentRow {
+        PaymentRow {
+            reference: reference.into(),
+            till_id: till.into(),
+            msn: "123456".into(),
+            flow: "qr".into(),
+            currency: "NOK".into(),
+            amount: 1000,
+            status: "creating".into(),
+            active: true,
+            platform_state: None,
+            qr: None,
+            expires_at: None,
+            authorized: 0,
+            captured: 0,
+            cancelled: 0,
+            refunded: 0,
+            failure: None,
+            next_poll_at: None,
+            created_at: 1,
+            updated_at: 1,
+            description: None,
+            customer_label: None,
+            client_key: None,
+            sticker_id: None,
+            landing_token: None,
+            withdrawn_at: None,
+            watch_until: None,
+        }
+    }
+
+    pub(super) fn create(key: &str) -> NewOperation<'_> {
+        let reference = key.trim_end_matches("-create");
+        NewOperation {
+            key,
+            reference,
+            kind: OperationKind::Create,
+            amount: Some(1000),
+            request: "{}",
+            client_key: None,
+            reason: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_sale_an_earlier_version_cancelled_on_a_404_is_looked_at_again_after_the_upgrade() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let before = sqlx::migrate::Migrator {
+            migrations: all.migrations.iter().filter(|m| m.version < 6).cloned().collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        // How the earlier version left a sale whose cancel met a 404, and one never sent at all.
+        for (reference, error) in [
+            ("till-1-late", "cancelled before it reached the platform"),
+            ("till-1-fine", "the check-in was charged by another sale"),
+        ] {
+            sqlx::query(
+                "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
+                 created_at, updated_at) VALUES (?, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
+            )
+            .bind(reference)
+            .execute(&pool)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO operations (idempotency_key, reference, kind, status, error, created_at, updated_at) \
+                 VALUES (?, ?, 'create', 'failed', ?, 1, 5000)",
+            )
+            .bind(format!("{reference}-create"))
+            .bind(reference)
+            .bind(error)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+
+        all.run(&pool).await.unwrap();
+        let store = Store { pool };
+        let late = store.payment("till-1-late").await.unwrap().unwrap();
+        assert_eq!((late.withdrawn_at, late.next_poll_at), (Some(5_000), Some(5_000)), "looked at now");
+        assert!(late.watch_until.is_some());
+        let fine = store.payment("till-1-fine").await.unwrap().unwrap();
+        assert_eq!((fine.withdrawn_at, fine.next_poll_at), (None, None), "never sent: nothing to look for");
+    }
+}

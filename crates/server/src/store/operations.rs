@@ -1,0 +1,252 @@
+//! Platform writes, each recorded with its idempotency key and exact body before it is sent.
+
+use sqlx::Row as _;
+
+use super::payments::write_payment;
+use super::{PaymentRow, Store, StoreError};
+
+const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
+
+/// What kind of platform write an operation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    /// Create the payment.
+    Create,
+    /// Capture (an amount).
+    Capture,
+    /// Cancel.
+    Cancel,
+    /// Refund (an amount).
+    Refund,
+}
+
+impl OperationKind {
+    /// The name stored in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Capture => "capture",
+            Self::Cancel => "cancel",
+            Self::Refund => "refund",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Create, Self::Capture, Self::Cancel, Self::Refund].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A recorded platform write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRow {
+    pub idempotency_key: String,
+    pub reference: String,
+    pub kind: OperationKind,
+    pub amount: Option<i64>,
+    pub status: String,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub updated_at: i64,
+    pub request: Option<String>,
+    pub client_key: Option<String>,
+    /// Why kasse sent it on its own, when no cashier asked for it.
+    pub reason: Option<String>,
+}
+
+/// A platform write about to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOperation<'a> {
+    /// The idempotency key it will be sent with, every time.
+    pub key: &'a str,
+    /// The payment.
+    pub reference: &'a str,
+    /// What kind of write.
+    pub kind: OperationKind,
+    /// The amount it moves, if any.
+    pub amount: Option<i64>,
+    /// The exact JSON body it will be sent with, every time.
+    pub request: &'a str,
+    /// The browser's key for the action that asked for it.
+    pub client_key: Option<&'a str>,
+    /// Why kasse sends it on its own, when no cashier asked for it.
+    pub reason: Option<&'a str>,
+}
+
+impl Store {
+    /// Records the intent of a platform write. Returns false if an operation with this key is
+    /// already recorded (someone else is doing it).
+    pub async fn begin_operation(&self, operation: NewOperation<'_>, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        match insert_operation(&mut conn, operation, now).await {
+            Ok(()) => Ok(true),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The operation a browser's key asked for on a payment, if any.
+    pub async fn operation_by_client_key(
+        &self,
+        reference: &str,
+        client_key: &str,
+    ) -> Result<Option<OperationRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? AND client_key = ?"
+        ))
+        .bind(reference)
+        .bind(client_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(operation_from))
+    }
+
+    /// The operation sent with this idempotency key.
+    pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
+        let row =
+            sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = ?"))
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().and_then(operation_from))
+    }
+
+    /// Starts one more attempt at a pending operation: counts it and returns the operation, or
+    /// `None` if it is not pending (confirmed, refused, or unknown).
+    pub async fn begin_attempt(&self, key: &str, now: i64) -> Result<Option<OperationRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE operations SET attempts = attempts + 1, updated_at = ? \
+             WHERE idempotency_key = ? AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(operation_from))
+    }
+
+    /// Records in one transaction that the platform confirmed an operation, and the payment as
+    /// the answer left it.
+    pub async fn confirm(&self, key: &str, row: &PaymentRow, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE operations SET status = 'done', error = NULL, updated_at = ? \
+             WHERE idempotency_key = ? AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        write_payment(&mut tx, row).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
+    /// operation already finished stays as it was.
+    pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
+        let status = if error.is_some() { "failed" } else { "done" };
+        sqlx::query("UPDATE operations SET status = ?, error = ?, updated_at = ? WHERE idempotency_key = ? AND status = 'pending'")
+            .bind(status)
+            .bind(error)
+            .bind(now)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Operations recorded but not confirmed, last touched before `before`.
+    pub async fn pending_operations(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= ? \
+             ORDER BY updated_at LIMIT 100"
+        ))
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(operation_from).collect())
+    }
+
+    /// Every operation of a payment, oldest first.
+    pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? ORDER BY created_at, idempotency_key"
+        ))
+        .bind(reference)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(operation_from).collect())
+    }
+}
+
+pub(super) async fn insert_operation(
+    conn: &mut sqlx::SqliteConnection,
+    operation: NewOperation<'_>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
+         reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+    )
+    .bind(operation.key)
+    .bind(operation.reference)
+    .bind(operation.kind.as_str())
+    .bind(operation.amount)
+    .bind(operation.request)
+    .bind(operation.client_key)
+    .bind(operation.reason)
+    .bind(now)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn operation_from(row: &sqlx::sqlite::SqliteRow) -> Option<OperationRow> {
+    Some(OperationRow {
+        idempotency_key: row.try_get(0).ok()?,
+        reference: row.try_get(1).ok()?,
+        kind: OperationKind::parse(row.try_get::<&str, _>(2).ok()?)?,
+        amount: row.try_get(3).ok()?,
+        status: row.try_get(4).ok()?,
+        error: row.try_get(5).ok()?,
+        attempts: row.try_get(6).ok()?,
+        updated_at: row.try_get(7).ok()?,
+        request: row.try_get(8).ok()?,
+        client_key: row.try_get(9).ok()?,
+        reason: row.try_get(10).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::{create, row};
+
+    #[tokio::test]
+    async fn a_sale_is_recorded_with_its_pending_create_intent() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+        let ops = store.pending_operations(i64::MAX).await.unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(
+            (ops[0].kind, ops[0].idempotency_key.as_str()),
+            (OperationKind::Create, "till-1-aaaa-create")
+        );
+        assert!(!store.begin_operation(create("till-1-aaaa-create"), 2).await.unwrap());
+        store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
+        assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_exact_request_is_kept_with_its_operation_for_a_resend() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let body = r#"{"amount":{"currency":"NOK","value":1000}}"#;
+        let operation =
+            NewOperation { request: body, client_key: Some("browser-1"), ..create("till-1-aaaa-create") };
+        store.insert_sale(&row("till-1-aaaa", "till-1"), operation).await.unwrap();
+        let found = store.operation_by_client_key("till-1-aaaa", "browser-1").await.unwrap().unwrap();
+        assert_eq!(found.request.as_deref(), Some(body));
+        assert_eq!(store.operation("till-1-aaaa-create").await.unwrap(), Some(found));
+    }
+}

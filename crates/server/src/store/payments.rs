@@ -1,0 +1,265 @@
+//! Payments: one row per sale attempt, and the one sale in progress per till.
+
+
+use super::operations::insert_operation;
+use super::{NewOperation, Store, StoreError};
+
+pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
+     expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
+     description, customer_label, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
+
+/// A payment row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub reference: String,
+    pub till_id: String,
+    pub msn: String,
+    pub flow: String,
+    pub currency: String,
+    pub amount: i64,
+    pub status: String,
+    pub active: bool,
+    pub platform_state: Option<String>,
+    pub qr: Option<String>,
+    pub expires_at: Option<i64>,
+    pub authorized: i64,
+    pub captured: i64,
+    pub cancelled: i64,
+    pub refunded: i64,
+    pub failure: Option<String>,
+    pub next_poll_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub description: Option<String>,
+    pub customer_label: Option<String>,
+    pub client_key: Option<String>,
+    pub sticker_id: Option<String>,
+    pub landing_token: Option<String>,
+    /// When the cashier's cancel ended the sale before the platform had its payment.
+    pub withdrawn_at: Option<i64>,
+    /// Until when a withdrawn sale's reference is watched for a create that arrives late.
+    pub watch_until: Option<i64>,
+}
+
+impl PaymentRow {
+    /// The sale status (a row with an unknown status reads as `Creating`: ask the platform).
+    pub fn status(&self) -> kasse_api::SaleStatus {
+        kasse_api::SaleStatus::parse(&self.status).unwrap_or(kasse_api::SaleStatus::Creating)
+    }
+
+    /// Sets the sale status, and whether the sale still occupies its till. A sale that has left
+    /// its till never occupies it again: whatever happens to it later is that sale's, and the
+    /// till may have rung up the next one meanwhile.
+    pub fn set_status(&mut self, status: kasse_api::SaleStatus) {
+        status.as_str().clone_into(&mut self.status);
+        self.active = self.active && !status.is_final();
+    }
+
+    /// Whether the cashier cancelled the sale before the platform had its payment.
+    pub const fn withdrawn(&self) -> bool {
+        self.withdrawn_at.is_some()
+    }
+}
+
+/// Which sales to list.
+#[derive(Debug, Clone, Copy)]
+pub struct SalesQuery<'a> {
+    pub till_id: &'a str,
+    pub since: i64,
+    pub until: i64,
+    pub status: Option<&'a str>,
+    pub flow: Option<&'a str>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Records a new sale and the intent to create it at the platform, in one transaction.
+    pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&row.reference)
+        .bind(&row.till_id)
+        .bind(&row.msn)
+        .bind(&row.flow)
+        .bind(&row.currency)
+        .bind(row.amount)
+        .bind(&row.status)
+        .bind(row.active)
+        .bind(&row.platform_state)
+        .bind(&row.qr)
+        .bind(row.expires_at)
+        .bind(row.authorized)
+        .bind(row.captured)
+        .bind(row.cancelled)
+        .bind(row.refunded)
+        .bind(&row.failure)
+        .bind(row.next_poll_at)
+        .bind(row.created_at)
+        .bind(row.updated_at)
+        .bind(&row.description)
+        .bind(&row.customer_label)
+        .bind(&row.client_key)
+        .bind(&row.sticker_id)
+        .bind(&row.landing_token)
+        .bind(row.withdrawn_at)
+        .bind(row.watch_until)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
+            other => other?,
+        };
+        insert_operation(&mut tx, create, row.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A payment by reference.
+    pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = ?"))
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// The till's sale in progress, or else its newest one.
+    pub async fn current_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
+        ))
+        .bind(till_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// The till's sale in progress.
+    pub async fn active_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND active"))
+            .bind(till_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Writes every mutable column of a payment.
+    pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        write_payment(&mut conn, row).await?;
+        Ok(())
+    }
+
+    /// Payments whose next poll is due.
+    pub async fn payments_to_poll(&self, now: i64) -> Result<Vec<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? ORDER BY next_poll_at LIMIT 100"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The sale a browser's key started at a till, if any.
+    pub async fn payment_by_client_key(
+        &self,
+        till_id: &str,
+        client_key: &str,
+    ) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND client_key = ?"
+        ))
+        .bind(till_id)
+        .bind(client_key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
+    /// (at most `limit`).
+    pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND created_at >= ? AND created_at < ? \
+             AND (? IS NULL OR status = ?) AND (? IS NULL OR flow = ?) \
+             ORDER BY created_at DESC, reference DESC LIMIT ?"
+        ))
+        .bind(query.till_id)
+        .bind(query.since)
+        .bind(query.until)
+        .bind(query.status)
+        .bind(query.status)
+        .bind(query.flow)
+        .bind(query.flow)
+        .bind(query.limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A payment by its landing-page token.
+    pub async fn payment_by_landing_token(&self, token: &str) -> Result<Option<PaymentRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = ?"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+}
+
+pub(super) async fn write_payment(
+    conn: &mut sqlx::SqliteConnection,
+    row: &PaymentRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
+         captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ?, withdrawn_at = ?, \
+         watch_until = ? WHERE reference = ?",
+    )
+    .bind(&row.status)
+    .bind(row.active)
+    .bind(&row.platform_state)
+    .bind(&row.qr)
+    .bind(row.expires_at)
+    .bind(row.authorized)
+    .bind(row.captured)
+    .bind(row.cancelled)
+    .bind(row.refunded)
+    .bind(&row.failure)
+    .bind(row.next_poll_at)
+    .bind(row.updated_at)
+    .bind(row.withdrawn_at)
+    .bind(row.watch_until)
+    .bind(&row.reference)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::{create, row};
+
+    #[tokio::test]
+    async fn a_till_can_have_only_one_active_sale() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+        let second = store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await;
+        assert!(matches!(second, Err(StoreError::TillBusy)));
+        // Nothing of the refused sale was written.
+        assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
+        assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
+        store.insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create")).await.unwrap();
+
+        let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
+        done.active = false;
+        store.update_payment(&done).await.unwrap();
+        store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn many_payments_of_an_open_amount_sticker_may_be_in_progress_at_once() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        for reference in ["donate-aaaa", "donate-bbbb"] {
+            let payment = PaymentRow { till_id: String::new(), ..row(reference, "") };
+            store.insert_sale(&payment, create(&format!("{reference}-create"))).await.unwrap();
+        }
+    }
+}

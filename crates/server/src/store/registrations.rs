@@ -1,0 +1,44 @@
+//! Our webhook registration per sales unit, with the secret its deliveries are signed with.
+
+use super::{Store, StoreError};
+
+/// Our webhook registration for a sales unit.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WebhookRegistration {
+    pub msn: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub events: String,
+    pub secret: String,
+}
+
+impl Store {
+    /// Our webhook registrations, all sales units.
+    pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
+        Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Saves (replacing) our registration for a sales unit.
+    pub async fn save_webhook_registration(
+        &self,
+        reg: &WebhookRegistration,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
+             events = excluded.events, secret = excluded.secret, created_at = excluded.created_at",
+        )
+        .bind(&reg.msn)
+        .bind(&reg.webhook_id)
+        .bind(&reg.url)
+        .bind(&reg.events)
+        .bind(&reg.secret)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
