@@ -31,6 +31,8 @@ pub struct Metrics {
     webhooks: Family,
     /// Live event streams open now.
     streams: AtomicU64,
+    /// Stored rows that could not be read (and so were not acted on).
+    unreadable_rows: AtomicU64,
 }
 
 impl Metrics {
@@ -47,6 +49,11 @@ impl Metrics {
     /// A webhook delivery was accepted or refused.
     pub fn webhook(&self, outcome: &str) {
         self.webhooks.add(&format!("outcome=\"{outcome}\""));
+    }
+
+    /// A stored row could not be read.
+    pub fn unreadable_row(&self) {
+        self.unreadable_rows.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A live stream opened; the guard closes it.
@@ -79,6 +86,12 @@ impl Metrics {
             "# HELP kasse_live_streams Live event streams open.\n# TYPE kasse_live_streams gauge"
         );
         let _ = writeln!(out, "kasse_live_streams {streams}");
+        let unreadable = self.unreadable_rows.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP kasse_unreadable_rows_total Stored rows that could not be read, so were not acted on.\n\
+             # TYPE kasse_unreadable_rows_total counter\nkasse_unreadable_rows_total {unreadable}"
+        );
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }

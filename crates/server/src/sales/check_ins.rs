@@ -51,10 +51,8 @@ impl Sales {
             && let Some(presented) = self.inner.store.take_presented(&till.id).await?
         {
             // The till is set to charge whoever checks in with what it presents.
-            let currency =
-                kasse_api::Currency::from_code(&presented.currency).unwrap_or(kasse_api::Currency::Nok);
             let new = NewSale {
-                amount: Money::new(presented.amount, currency),
+                amount: Money::new(presented.amount, presented.currency),
                 description: presented.description.clone(),
                 lines: Vec::new(),
                 payer: Payer::CheckIn { check_in: row.id.clone() },

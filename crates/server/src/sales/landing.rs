@@ -11,7 +11,6 @@ use kasse_api::{
 use kasse_vipps::epayment::Customer;
 
 use super::start::Draft;
-use super::status::currency_of;
 use super::{SaleError, Sales};
 use crate::config::{StickerConfig, StoreConfig, TillConfig};
 use crate::store::{PaymentRow, PresentedRow};
@@ -58,7 +57,7 @@ impl Sales {
         let row = PresentedRow {
             till_id: till.id.clone(),
             amount: presented.amount.value,
-            currency: presented.amount.currency.code().to_owned(),
+            currency: presented.amount.currency,
             description: description.clone(),
         };
         self.inner.store.present(&row, crate::now_ms()).await?;
@@ -232,14 +231,14 @@ impl Sales {
             token: row.landing_token.clone().unwrap_or_default(),
             sticker: row.sticker_id.clone().unwrap_or_default(),
             merchant,
-            amount: Money::new(row.amount, currency_of(row)),
+            amount: Money::new(row.amount, row.currency),
             description: row.description.clone(),
             status,
             phone: row.customer_label.clone(),
             redirect_url: row
                 .qr
                 .clone()
-                .filter(|_| row.flow == Flow::AppSwitch.as_str() && status == SaleStatus::AwaitingCustomer),
+                .filter(|_| row.flow == Flow::AppSwitch && status == SaleStatus::AwaitingCustomer),
             expires_at_ms: row.expires_at,
         }
     }
@@ -260,6 +259,5 @@ pub fn landing_channel(token: &str) -> String {
 }
 
 fn presented_view(row: &PresentedRow) -> Presented {
-    let currency = kasse_api::Currency::from_code(&row.currency).unwrap_or(kasse_api::Currency::Nok);
-    Presented { amount: Money::new(row.amount, currency), description: row.description.clone() }
+    Presented { amount: Money::new(row.amount, row.currency), description: row.description.clone() }
 }

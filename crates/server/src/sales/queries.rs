@@ -1,8 +1,8 @@
 //! What a till reads: the till, its current sale, a sale, its history and its event log.
 
-use kasse_api::{Flow, History, HistoryQuery, Money, Sale, SaleEvent, SaleStatus, Till, TillSnapshot, Total};
+use kasse_api::{History, HistoryQuery, Money, Sale, SaleEvent, SaleStatus, Till, TillSnapshot, Total};
 
-use super::status::{currency_of, refusal_sentence, sale_view};
+use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
 use crate::store::{PaymentRow, SalesQuery};
 
@@ -63,8 +63,8 @@ impl Sales {
                 till_id,
                 since: query.since_ms.unwrap_or(0),
                 until: query.until_ms.unwrap_or(i64::MAX),
-                status: query.status.map(SaleStatus::as_str),
-                flow: query.flow.map(Flow::as_str),
+                status: query.status,
+                flow: query.flow,
                 limit: HISTORY_LIMIT,
             })
             .await?;
@@ -83,7 +83,7 @@ impl Sales {
             tracing::warn!(%reference, error = %e, "could not read the event log");
             SaleError::Platform(refusal_sentence(&e))
         })?;
-        let currency = currency_of(&row);
+        let currency = row.currency;
         Ok(events
             .into_iter()
             .map(|e| SaleEvent {

@@ -7,7 +7,7 @@ use kasse_api::{Sale, SaleStatus};
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::{SaleError, Sales, withdrawn};
 use crate::config::CapturePolicy;
-use crate::store::{OperationKind, PaymentRow};
+use crate::store::{OperationKind, OperationStatus, PaymentRow};
 
 impl Sales {
     /// Reads the payment from the platform (and sends again anything it has pending), now.
@@ -20,7 +20,7 @@ impl Sales {
             .operations_for(reference)
             .await?
             .into_iter()
-            .filter(|op| op.status == "pending")
+            .filter(|op| op.status == OperationStatus::Pending)
             .collect();
         for op in pending {
             self.resend(&op.reference, &op.idempotency_key).await?;
@@ -97,6 +97,15 @@ impl Sales {
         let now = crate::now_ms();
         let touched_before = if round == Round::First { now } else { now - POLL_EVERY_MS };
         for op in self.inner.store.pending_operations(touched_before).await? {
+            let op = match op {
+                Ok(op) => op,
+                Err(e) => {
+                    // Never skipped in silence: left as it is, said every round until mended.
+                    tracing::error!(error = %e, "a recorded platform write cannot be read, so it is not sent again");
+                    self.inner.metrics.unreadable_row();
+                    continue;
+                }
+            };
             if !resend_due(round, op.attempts, op.updated_at, now) {
                 continue;
             }
@@ -112,7 +121,8 @@ impl Sales {
     #[tracing::instrument(name = "resend", skip_all, fields(%reference))]
     pub(super) async fn resend(&self, reference: &str, key: &str) -> Result<(), SaleError> {
         let _guard = self.inner.locks.lock(reference).await;
-        let Some(operation) = self.inner.store.operation(key).await?.filter(|op| op.status == "pending")
+        let Some(operation) =
+            self.inner.store.operation(key).await?.filter(|op| op.status == OperationStatus::Pending)
         else {
             return Ok(());
         };

@@ -133,7 +133,7 @@ mod tests {
                 reference: "r".into(),
                 kind: write.kind(),
                 amount: write.amount(),
-                status: "pending".into(),
+                status: crate::store::OperationStatus::Pending,
                 error: None,
                 attempts: 0,
                 updated_at: 0,

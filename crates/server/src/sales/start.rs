@@ -48,7 +48,7 @@ impl Sales {
         if let Some(key) = client_key
             && let Some(earlier) = self.inner.store.payment_by_client_key(till_id, key).await?
         {
-            if earlier.amount != new.amount.value || earlier.flow != new.payer.flow().as_str() {
+            if earlier.amount != new.amount.value || earlier.flow != new.payer.flow() {
                 return Err(SaleError::KeyReused);
             }
             return Self::settled(&earlier);
@@ -138,10 +138,10 @@ impl Sales {
             reference: reference.clone(),
             till_id: draft.till_id.to_owned(),
             msn: store.msn.clone(),
-            flow: draft.flow.as_str().to_owned(),
-            currency: amount.currency.code().to_owned(),
+            flow: draft.flow,
+            currency: amount.currency,
             amount: amount.value,
-            status: SaleStatus::Creating.as_str().to_owned(),
+            status: SaleStatus::Creating,
             active: true,
             platform_state: None,
             qr: None,

@@ -1,7 +1,7 @@
 //! How the platform's word becomes what the till shows: the status derived from the platform's
 //! state and totals, the browser's view of a sale, and sentences for the platform's refusals.
 
-use kasse_api::{Currency, Flow, Money, Sale, SaleStatus};
+use kasse_api::{Flow, Money, Sale, SaleStatus};
 use kasse_vipps::epayment::{Aggregate, State};
 
 use crate::store::PaymentRow;
@@ -15,17 +15,6 @@ pub const POLL_EVERY_MS: i64 = 2_000;
 /// An approved payment waiting for a manual capture is looked at less often.
 pub const POLL_AUTHORIZED_MS: i64 = 30_000;
 
-/// The platform's spelling of a state.
-pub const fn state_name(state: State) -> &'static str {
-    match state {
-        State::Created => "CREATED",
-        State::Aborted => "ABORTED",
-        State::Expired => "EXPIRED",
-        State::Authorized => "AUTHORIZED",
-        State::Terminated => "TERMINATED",
-    }
-}
-
 /// Moves a row to what the platform says. The platform's totals only grow, and a final state
 /// never turns back into `CREATED`, so a stale or reordered answer cannot move the sale backwards.
 /// Returns whether anything the till shows changed.
@@ -35,9 +24,9 @@ pub fn apply(row: &mut PaymentRow, state: State, aggregate: &Aggregate) -> bool 
     row.captured = row.captured.max(aggregate.captured_amount.value);
     row.cancelled = row.cancelled.max(aggregate.cancelled_amount.value);
     row.refunded = row.refunded.max(aggregate.refunded_amount.value);
-    let stale = state == State::Created && row.platform_state.as_deref().is_some_and(|s| s != "CREATED");
+    let stale = state == State::Created && row.platform_state.is_some_and(|s| s != State::Created);
     if !stale {
-        row.platform_state = Some(state_name(state).to_owned());
+        row.platform_state = Some(state);
     }
     let derived = derive_status(row);
     if row.withdrawn() {
@@ -53,41 +42,33 @@ pub fn apply(row: &mut PaymentRow, state: State, aggregate: &Aggregate) -> bool 
 
 /// The till's status for the row's platform state and totals.
 pub fn derive_status(row: &PaymentRow) -> SaleStatus {
-    match row.platform_state.as_deref() {
-        Some("CREATED") => SaleStatus::AwaitingCustomer,
-        Some("ABORTED") => SaleStatus::Declined,
-        Some("EXPIRED") => SaleStatus::Expired,
-        Some("TERMINATED") => SaleStatus::Cancelled,
-        Some("AUTHORIZED") if row.captured > 0 && row.refunded >= row.captured => SaleStatus::Refunded,
-        Some("AUTHORIZED") if row.captured > 0 => SaleStatus::Captured,
-        Some("AUTHORIZED") if row.cancelled > 0 => SaleStatus::Cancelled,
-        Some("AUTHORIZED") => SaleStatus::Authorized,
+    match row.platform_state {
+        Some(State::Created) => SaleStatus::AwaitingCustomer,
+        Some(State::Aborted) => SaleStatus::Declined,
+        Some(State::Expired) => SaleStatus::Expired,
+        Some(State::Terminated) => SaleStatus::Cancelled,
+        Some(State::Authorized) if row.captured > 0 && row.refunded >= row.captured => SaleStatus::Refunded,
+        Some(State::Authorized) if row.captured > 0 => SaleStatus::Captured,
+        Some(State::Authorized) if row.cancelled > 0 => SaleStatus::Cancelled,
+        Some(State::Authorized) => SaleStatus::Authorized,
         // Not at the platform (yet): whatever we recorded.
         _ => row.status(),
     }
 }
 
-/// The currency of a row.
-pub fn currency_of(row: &PaymentRow) -> Currency {
-    Currency::from_code(&row.currency).unwrap_or(Currency::Nok)
-}
-
 /// The browser's view of a row.
 pub fn sale_view(row: &PaymentRow) -> Sale {
-    let currency = currency_of(row);
+    let currency = row.currency;
     let status = row.status();
     Sale {
         reference: row.reference.clone(),
         till_id: row.till_id.clone(),
         amount: Money::new(row.amount, currency),
         description: row.description.clone(),
-        flow: Flow::parse(&row.flow).unwrap_or(Flow::Qr),
+        flow: row.flow,
         customer: row.customer_label.clone(),
         status,
-        qr: row
-            .qr
-            .clone()
-            .filter(|_| status == SaleStatus::AwaitingCustomer && row.flow == Flow::Qr.as_str()),
+        qr: row.qr.clone().filter(|_| status == SaleStatus::AwaitingCustomer && row.flow == Flow::Qr),
         expires_at_ms: row.expires_at,
         authorized: Money::new(row.authorized, currency),
         captured: Money::new(row.captured, currency),
@@ -145,10 +126,10 @@ mod tests {
             reference: "till-1-abc".into(),
             till_id: "till-1".into(),
             msn: "123456".into(),
-            flow: "qr".into(),
-            currency: "NOK".into(),
+            flow: Flow::Qr,
+            currency: kasse_api::Currency::Nok,
             amount: 1000,
-            status: status.as_str().into(),
+            status,
             active: true,
             platform_state: None,
             qr: Some("https://qr".into()),
@@ -214,7 +195,7 @@ mod tests {
     #[test]
     fn a_cancel_on_its_way_stays_shown_until_the_platform_decides() {
         let mut r = row(SaleStatus::Cancelling);
-        r.platform_state = Some("CREATED".into());
+        r.platform_state = Some(State::Created);
         apply(&mut r, State::Created, &aggregate(0, 0, 0, 0));
         assert_eq!(r.status(), SaleStatus::Cancelling);
         apply(&mut r, State::Authorized, &aggregate(1000, 0, 0, 0));

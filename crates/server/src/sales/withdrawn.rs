@@ -12,9 +12,9 @@ use kasse_api::SaleStatus;
 use kasse_vipps::epayment::State;
 
 use super::record::{Write, idempotency_key};
-use super::status::{PLATFORM_TIMEOUT_MS, POLL_AUTHORIZED_MS, POLL_EVERY_MS, state_name};
+use super::status::{PLATFORM_TIMEOUT_MS, POLL_AUTHORIZED_MS, POLL_EVERY_MS};
 use super::{SaleError, Sales, Sent};
-use crate::store::{NewOperation, OperationKind, PaymentRow};
+use crate::store::{Named as _, NewOperation, OperationKind, OperationStatus, PaymentRow};
 
 /// How long after the withdrawal its reference is watched: the ten minutes the platform gives a
 /// payment (counted from the last time we could have sent its create), and a minute more for a
@@ -24,9 +24,9 @@ pub const WATCH_MS: i64 = PLATFORM_TIMEOUT_MS + 60_000;
 /// Whether the platform holds something of the payment that could still be charged: a request
 /// the customer can approve, or a reservation not captured or released.
 pub fn open_at_platform(row: &PaymentRow) -> bool {
-    match row.platform_state.as_deref() {
-        Some(s) if s == state_name(State::Created) => true,
-        Some(s) if s == state_name(State::Authorized) => row.authorized > row.captured + row.cancelled,
+    match row.platform_state {
+        Some(State::Created) => true,
+        Some(State::Authorized) => row.authorized > row.captured + row.cancelled,
         _ => false,
     }
 }
@@ -80,11 +80,11 @@ impl Sales {
         let store = &self.inner.store;
         let earlier = store.operations_for(&row.reference).await?;
         let cancels = earlier.iter().filter(|op| op.kind == OperationKind::Cancel);
-        if cancels.clone().any(|op| op.status == "pending") {
+        if cancels.clone().any(|op| op.status == OperationStatus::Pending) {
             // Recorded and on its way: the reconciler sends it again with the same key.
             return Ok(());
         }
-        let state = row.platform_state.clone().unwrap_or_default();
+        let state = row.platform_state.map_or("unknown", State::name);
         let reason = format!(
             "the cashier cancelled this sale before the platform had it; its payment reached the platform later ({state}) and is cancelled there"
         );
@@ -116,17 +116,17 @@ impl Sales {
 mod tests {
     use super::*;
 
-    fn withdrawn(platform_state: Option<&str>, authorized: i64, cancelled: i64) -> PaymentRow {
+    fn withdrawn(platform_state: Option<State>, authorized: i64, cancelled: i64) -> PaymentRow {
         PaymentRow {
             reference: "till-1-abc".into(),
             till_id: "till-1".into(),
             msn: "123456".into(),
-            flow: "qr".into(),
-            currency: "NOK".into(),
+            flow: kasse_api::Flow::Qr,
+            currency: kasse_api::Currency::Nok,
             amount: 1000,
-            status: "cancelled".into(),
+            status: SaleStatus::Cancelled,
             active: false,
-            platform_state: platform_state.map(str::to_owned),
+            platform_state,
             qr: None,
             expires_at: None,
             authorized,
@@ -159,12 +159,12 @@ mod tests {
     fn what_turned_up_at_the_platform_is_looked_at_until_nothing_of_it_is_open() {
         let late = WATCH_MS + 1;
         for (state, authorized, cancelled, open) in [
-            (Some("CREATED"), 0, 0, true),
-            (Some("AUTHORIZED"), 1000, 0, true),
-            (Some("AUTHORIZED"), 1000, 1000, false),
-            (Some("TERMINATED"), 0, 1000, false),
-            (Some("ABORTED"), 0, 0, false),
-            (Some("EXPIRED"), 0, 0, false),
+            (Some(State::Created), 0, 0, true),
+            (Some(State::Authorized), 1000, 0, true),
+            (Some(State::Authorized), 1000, 1000, false),
+            (Some(State::Terminated), 0, 1000, false),
+            (Some(State::Aborted), 0, 0, false),
+            (Some(State::Expired), 0, 0, false),
         ] {
             let row = withdrawn(state, authorized, cancelled);
             assert_eq!(open_at_platform(&row), open, "{state:?} {authorized} {cancelled}");

@@ -2,13 +2,13 @@
 //! its idempotency key before it is sent, and sending any recorded write with its key and body.
 
 use kasse_api::{CaptureRequest, Money, RefundRequest, Sale, SaleStatus};
-use kasse_vipps::epayment::Amount;
+use kasse_vipps::epayment::{Amount, State};
 
 use super::record::{Write, idempotency_key};
-use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, currency_of, refusal_sentence, sale_view};
+use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, refusal_sentence, sale_view};
 use super::{SaleError, Sales, Sent};
 use crate::platform::to_vipps;
-use crate::store::{OperationKind, PaymentRow};
+use crate::store::{OperationKind, OperationStatus, PaymentRow};
 
 impl Sales {
     /// Cancels a sale. Before the customer approves, only the request is cancelled
@@ -74,7 +74,7 @@ impl Sales {
 
     pub(super) async fn create_confirmed(&self, reference: &str) -> Result<bool, SaleError> {
         let key = idempotency_key(reference, OperationKind::Create, 1);
-        Ok(self.inner.store.operation(&key).await?.is_some_and(|op| op.status == "done"))
+        Ok(self.inner.store.operation(&key).await?.is_some_and(|op| op.status == OperationStatus::Done))
     }
 
     /// Captures an approved sale: `amount`, or everything still reserved.
@@ -107,7 +107,7 @@ impl Sales {
         amount: i64,
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
-        let write = Write::Capture(Amount::new(amount, to_vipps(currency_of(&row))));
+        let write = Write::Capture(Amount::new(amount, to_vipps(row.currency)));
         let key = self.record(&row, &write, client_key).await?;
         match self.send(&mut row, &key).await? {
             Sent::Confirmed => {
@@ -147,7 +147,7 @@ impl Sales {
             return Err(SaleError::WrongStatus { status: row.status(), action: "refund" });
         }
         let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded)?;
-        let write = Write::Refund(Amount::new(amount, to_vipps(currency_of(&row))));
+        let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));
         let key = self.record(&row, &write, client_key).await?;
         match self.send(&mut row, &key).await? {
             Sent::Confirmed => {
@@ -162,8 +162,8 @@ impl Sales {
     /// Checks an amount asked for against what is `left`; `None` means all of it.
     pub(super) fn amount_within(row: &PaymentRow, asked: Option<Money>, left: i64) -> Result<i64, SaleError> {
         let amount = match asked {
-            Some(money) if money.currency != currency_of(row) => {
-                return Err(SaleError::WrongCurrency { expected: currency_of(row) });
+            Some(money) if money.currency != row.currency => {
+                return Err(SaleError::WrongCurrency { expected: row.currency });
             }
             Some(money) => money.value,
             None => left,
@@ -193,7 +193,7 @@ impl Sales {
             return Err(SaleError::KeyReused);
         }
         let mut row = row.clone();
-        if operation.status == "pending" {
+        if operation.status == OperationStatus::Pending {
             self.send(&mut row, &operation.idempotency_key).await?;
         }
         Ok(Some(sale_view(&row)))
@@ -244,7 +244,7 @@ impl Sales {
         let answer = match &write {
             Write::Create(request) => client.create_payment(request, key).await.map(|created| {
                 let now = crate::now_ms();
-                row.platform_state = Some("CREATED".to_owned());
+                row.platform_state = Some(State::Created);
                 row.set_status(SaleStatus::AwaitingCustomer);
                 row.qr = created.redirect_url;
                 row.expires_at = Some(row.created_at + PLATFORM_TIMEOUT_MS);

@@ -2,7 +2,9 @@
 //! each one reaches.
 
 use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
 
+use super::names::{Named, decode};
 use super::{Store, StoreError};
 
 /// What a callback sticker is.
@@ -23,9 +25,15 @@ impl CallbackQrKind {
             Self::Callback => "callback",
         }
     }
+}
 
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Beacon, Self::Callback].into_iter().find(|k| k.as_str() == s)
+impl Named for CallbackQrKind {
+    const WHAT: &'static str = "kind of callback sticker";
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Beacon, Self::Callback].into_iter().find(|k| k.as_str() == name)
     }
 }
 
@@ -46,13 +54,14 @@ pub struct CallbackQrRow {
 
 const CALLBACK_QR_COLUMNS: &str = "msn, merchant_qr_id, kind, till_id, location_description";
 
-fn callback_qr_from(row: &sqlx::sqlite::SqliteRow) -> Option<CallbackQrRow> {
-    Some(CallbackQrRow {
-        msn: row.try_get(0).ok()?,
-        merchant_qr_id: row.try_get(1).ok()?,
-        kind: CallbackQrKind::parse(row.try_get::<&str, _>(2).ok()?)?,
-        till_id: row.try_get(3).ok()?,
-        location_description: row.try_get(4).ok()?,
+/// A row of `callback_qrs`; a value that cannot be read is an error naming its column.
+fn callback_qr_from(row: &SqliteRow) -> Result<CallbackQrRow, sqlx::Error> {
+    Ok(CallbackQrRow {
+        msn: row.try_get("msn")?,
+        merchant_qr_id: row.try_get("merchant_qr_id")?,
+        kind: decode(row, "kind")?,
+        till_id: row.try_get("till_id")?,
+        location_description: row.try_get("location_description")?,
     })
 }
 
@@ -74,7 +83,7 @@ impl Store {
         .bind(merchant_qr_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().and_then(callback_qr_from))
+        Ok(row.as_ref().map(callback_qr_from).transpose()?)
     }
 
     /// Every callback sticker the QR tools put up, by sales unit and id.
@@ -84,7 +93,7 @@ impl Store {
         ))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().filter_map(callback_qr_from).collect())
+        Ok(rows.iter().map(callback_qr_from).collect::<Result<_, _>>()?)
     }
 
     /// Records a callback sticker, or what changed about it (its till, kind or location).

@@ -7,6 +7,7 @@ mod access;
 mod callback_qrs;
 mod check_ins;
 mod inbox;
+mod names;
 mod operations;
 mod payments;
 mod presented;
@@ -15,7 +16,8 @@ mod till_events;
 
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
 pub use check_ins::CheckInRow;
-pub use operations::{NewOperation, OperationKind, OperationRow};
+pub use names::Named;
+pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
 pub use payments::{PaymentRow, SalesQuery};
 pub use presented::PresentedRow;
 pub use registrations::WebhookRegistration;
@@ -111,10 +113,10 @@ pub(super) mod fixtures {
             reference: reference.into(),
             till_id: till.into(),
             msn: "123456".into(),
-            flow: "qr".into(),
-            currency: "NOK".into(),
+            flow: kasse_api::Flow::Qr,
+            currency: kasse_api::Currency::Nok,
             amount: 1000,
-            status: "creating".into(),
+            status: kasse_api::SaleStatus::Creating,
             active: true,
             platform_state: None,
             qr: None,

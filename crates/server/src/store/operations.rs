@@ -1,7 +1,9 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
 use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
 
+use super::names::{Named, decode};
 use super::payments::write_payment;
 use super::{PaymentRow, Store, StoreError};
 
@@ -30,9 +32,40 @@ impl OperationKind {
             Self::Refund => "refund",
         }
     }
+}
 
-    fn parse(s: &str) -> Option<Self> {
-        [Self::Create, Self::Capture, Self::Cancel, Self::Refund].into_iter().find(|k| k.as_str() == s)
+impl Named for OperationKind {
+    const WHAT: &'static str = "kind of platform write";
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Create, Self::Capture, Self::Cancel, Self::Refund].into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// Where a recorded write stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationStatus {
+    /// Recorded, not (yet) confirmed: sent again with the same key until it is.
+    Pending,
+    /// The platform confirmed it.
+    Done,
+    /// The platform refused it, or it was given up on purpose; `error` says why.
+    Failed,
+}
+
+impl Named for OperationStatus {
+    const WHAT: &'static str = "status of a platform write";
+    fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        [Self::Pending, Self::Done, Self::Failed].into_iter().find(|s| s.name() == name)
     }
 }
 
@@ -43,7 +76,7 @@ pub struct OperationRow {
     pub reference: String,
     pub kind: OperationKind,
     pub amount: Option<i64>,
-    pub status: String,
+    pub status: OperationStatus,
     pub error: Option<String>,
     pub attempts: i64,
     pub updated_at: i64,
@@ -97,7 +130,7 @@ impl Store {
         .bind(client_key)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().and_then(operation_from))
+        Ok(row.as_ref().map(operation_from).transpose()?)
     }
 
     /// The operation sent with this idempotency key.
@@ -107,7 +140,7 @@ impl Store {
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.as_ref().and_then(operation_from))
+        Ok(row.as_ref().map(operation_from).transpose()?)
     }
 
     /// Starts one more attempt at a pending operation: counts it and returns the operation, or
@@ -121,7 +154,7 @@ impl Store {
         .bind(key)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().and_then(operation_from))
+        Ok(row.as_ref().map(operation_from).transpose()?)
     }
 
     /// Records in one transaction that the platform confirmed an operation, and the payment as
@@ -155,8 +188,12 @@ impl Store {
         Ok(())
     }
 
-    /// Operations recorded but not confirmed, last touched before `before`.
-    pub async fn pending_operations(&self, before: i64) -> Result<Vec<OperationRow>, StoreError> {
+    /// Operations recorded but not confirmed, last touched before `before`. A row that cannot be
+    /// read is there as its error, so the caller says so, and the others still go.
+    pub async fn pending_operations(
+        &self,
+        before: i64,
+    ) -> Result<Vec<Result<OperationRow, StoreError>>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= ? \
              ORDER BY updated_at LIMIT 100"
@@ -164,7 +201,7 @@ impl Store {
         .bind(before)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().filter_map(operation_from).collect())
+        Ok(rows.iter().map(|row| operation_from(row).map_err(StoreError::from)).collect())
     }
 
     /// Every operation of a payment, oldest first.
@@ -175,7 +212,7 @@ impl Store {
         .bind(reference)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().filter_map(operation_from).collect())
+        Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
     }
 }
 
@@ -202,19 +239,20 @@ pub(super) async fn insert_operation(
     Ok(())
 }
 
-fn operation_from(row: &sqlx::sqlite::SqliteRow) -> Option<OperationRow> {
-    Some(OperationRow {
-        idempotency_key: row.try_get(0).ok()?,
-        reference: row.try_get(1).ok()?,
-        kind: OperationKind::parse(row.try_get::<&str, _>(2).ok()?)?,
-        amount: row.try_get(3).ok()?,
-        status: row.try_get(4).ok()?,
-        error: row.try_get(5).ok()?,
-        attempts: row.try_get(6).ok()?,
-        updated_at: row.try_get(7).ok()?,
-        request: row.try_get(8).ok()?,
-        client_key: row.try_get(9).ok()?,
-        reason: row.try_get(10).ok()?,
+/// A row of `operations`; a value that cannot be read is an error naming its column.
+fn operation_from(row: &SqliteRow) -> Result<OperationRow, sqlx::Error> {
+    Ok(OperationRow {
+        idempotency_key: row.try_get("idempotency_key")?,
+        reference: row.try_get("reference")?,
+        kind: decode(row, "kind")?,
+        amount: row.try_get("amount")?,
+        status: decode(row, "status")?,
+        error: row.try_get("error")?,
+        attempts: row.try_get("attempts")?,
+        updated_at: row.try_get("updated_at")?,
+        request: row.try_get("request")?,
+        client_key: row.try_get("client_key")?,
+        reason: row.try_get("reason")?,
     })
 }
 
@@ -227,7 +265,8 @@ mod tests {
     async fn a_sale_is_recorded_with_its_pending_create_intent() {
         let store = Store::open("sqlite::memory:").await.unwrap();
         store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-        let ops = store.pending_operations(i64::MAX).await.unwrap();
+        let ops: Vec<_> =
+            store.pending_operations(i64::MAX).await.unwrap().into_iter().map(Result::unwrap).collect();
         assert_eq!(ops.len(), 1);
         assert_eq!(
             (ops[0].kind, ops[0].idempotency_key.as_str()),
@@ -236,6 +275,28 @@ mod tests {
         assert!(!store.begin_operation(create("till-1-aaaa-create"), 2).await.unwrap());
         store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
         assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pending_write_that_cannot_be_read_is_an_error_and_the_others_still_go() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+        store.insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create")).await.unwrap();
+        // A row damaged by something that is not kasse: SQLite keeps text in an integer column.
+        sqlx::query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let pending = store.pending_operations(i64::MAX).await.unwrap();
+        assert_eq!(pending.len(), 2, "nothing is dropped");
+        let readable: Vec<_> = pending.iter().filter_map(|p| p.as_ref().ok()).collect();
+        assert_eq!(readable.len(), 1);
+        let unreadable = pending.iter().find_map(|p| p.as_ref().err()).unwrap().to_string();
+        assert!(unreadable.contains("attempts"), "the error names the column: {unreadable}");
+        assert!(
+            store.operations_for("till-2-bbbb").await.is_err(),
+            "a listing that cannot be read whole says so"
+        );
     }
 
     #[tokio::test]

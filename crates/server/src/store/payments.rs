@@ -1,6 +1,11 @@
 //! Payments: one row per sale attempt, and the one sale in progress per till.
 
+use kasse_api::{Currency, Flow, SaleStatus};
+use kasse_vipps::epayment::State;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
 
+use super::names::{Named as _, decode, decode_optional};
 use super::operations::insert_operation;
 use super::{NewOperation, Store, StoreError};
 
@@ -9,17 +14,19 @@ pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currenc
      description, customer_label, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
 
 /// A payment row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRow {
     pub reference: String,
     pub till_id: String,
     pub msn: String,
-    pub flow: String,
-    pub currency: String,
+    pub flow: Flow,
+    pub currency: Currency,
     pub amount: i64,
-    pub status: String,
+    /// What the till shows; change it with [`PaymentRow::set_status`].
+    pub status: SaleStatus,
     pub active: bool,
-    pub platform_state: Option<String>,
+    /// The platform's state, once the platform has told it.
+    pub platform_state: Option<State>,
     pub qr: Option<String>,
     pub expires_at: Option<i64>,
     pub authorized: i64,
@@ -41,17 +48,50 @@ pub struct PaymentRow {
     pub watch_until: Option<i64>,
 }
 
+impl sqlx::FromRow<'_, SqliteRow> for PaymentRow {
+    fn from_row(row: &SqliteRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            reference: row.try_get("reference")?,
+            till_id: row.try_get("till_id")?,
+            msn: row.try_get("msn")?,
+            flow: decode(row, "flow")?,
+            currency: decode(row, "currency")?,
+            amount: row.try_get("amount")?,
+            status: decode(row, "status")?,
+            active: row.try_get("active")?,
+            platform_state: decode_optional(row, "platform_state")?,
+            qr: row.try_get("qr")?,
+            expires_at: row.try_get("expires_at")?,
+            authorized: row.try_get("authorized")?,
+            captured: row.try_get("captured")?,
+            cancelled: row.try_get("cancelled")?,
+            refunded: row.try_get("refunded")?,
+            failure: row.try_get("failure")?,
+            next_poll_at: row.try_get("next_poll_at")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            description: row.try_get("description")?,
+            customer_label: row.try_get("customer_label")?,
+            client_key: row.try_get("client_key")?,
+            sticker_id: row.try_get("sticker_id")?,
+            landing_token: row.try_get("landing_token")?,
+            withdrawn_at: row.try_get("withdrawn_at")?,
+            watch_until: row.try_get("watch_until")?,
+        })
+    }
+}
+
 impl PaymentRow {
-    /// The sale status (a row with an unknown status reads as `Creating`: ask the platform).
-    pub fn status(&self) -> kasse_api::SaleStatus {
-        kasse_api::SaleStatus::parse(&self.status).unwrap_or(kasse_api::SaleStatus::Creating)
+    /// The sale status.
+    pub const fn status(&self) -> SaleStatus {
+        self.status
     }
 
     /// Sets the sale status, and whether the sale still occupies its till. A sale that has left
     /// its till never occupies it again: whatever happens to it later is that sale's, and the
     /// till may have rung up the next one meanwhile.
-    pub fn set_status(&mut self, status: kasse_api::SaleStatus) {
-        status.as_str().clone_into(&mut self.status);
+    pub fn set_status(&mut self, status: SaleStatus) {
+        self.status = status;
         self.active = self.active && !status.is_final();
     }
 
@@ -67,8 +107,8 @@ pub struct SalesQuery<'a> {
     pub till_id: &'a str,
     pub since: i64,
     pub until: i64,
-    pub status: Option<&'a str>,
-    pub flow: Option<&'a str>,
+    pub status: Option<SaleStatus>,
+    pub flow: Option<Flow>,
     pub limit: i64,
 }
 
@@ -82,12 +122,12 @@ impl Store {
         .bind(&row.reference)
         .bind(&row.till_id)
         .bind(&row.msn)
-        .bind(&row.flow)
-        .bind(&row.currency)
+        .bind(row.flow.name())
+        .bind(row.currency.name())
         .bind(row.amount)
-        .bind(&row.status)
+        .bind(row.status.name())
         .bind(row.active)
-        .bind(&row.platform_state)
+        .bind(row.platform_state.map(State::name))
         .bind(&row.qr)
         .bind(row.expires_at)
         .bind(row.authorized)
@@ -185,10 +225,10 @@ impl Store {
         .bind(query.till_id)
         .bind(query.since)
         .bind(query.until)
-        .bind(query.status)
-        .bind(query.status)
-        .bind(query.flow)
-        .bind(query.flow)
+        .bind(query.status.map(SaleStatus::name))
+        .bind(query.status.map(SaleStatus::name))
+        .bind(query.flow.map(Flow::name))
+        .bind(query.flow.map(Flow::name))
         .bind(query.limit)
         .fetch_all(&self.pool)
         .await?)
@@ -212,9 +252,9 @@ pub(super) async fn write_payment(
          captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ?, withdrawn_at = ?, \
          watch_until = ? WHERE reference = ?",
     )
-    .bind(&row.status)
+    .bind(row.status.name())
     .bind(row.active)
-    .bind(&row.platform_state)
+    .bind(row.platform_state.map(State::name))
     .bind(&row.qr)
     .bind(row.expires_at)
     .bind(row.authorized)

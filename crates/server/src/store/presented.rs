@@ -1,14 +1,30 @@
 //! What a till presents to its sticker: the amount the next customer who scans it pays.
 
+use kasse_api::Currency;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+
+use super::names::{Named as _, decode};
 use super::{Store, StoreError};
 
 /// What a till presents to its sticker.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentedRow {
     pub till_id: String,
     pub amount: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub description: Option<String>,
+}
+
+impl sqlx::FromRow<'_, SqliteRow> for PresentedRow {
+    fn from_row(row: &SqliteRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            till_id: row.try_get("till_id")?,
+            amount: row.try_get("amount")?,
+            currency: decode(row, "currency")?,
+            description: row.try_get("description")?,
+        })
+    }
 }
 
 impl Store {
@@ -29,7 +45,7 @@ impl Store {
         )
         .bind(&presented.till_id)
         .bind(presented.amount)
-        .bind(&presented.currency)
+        .bind(presented.currency.name())
         .bind(&presented.description)
         .bind(now)
         .execute(&self.pool)
@@ -58,7 +74,7 @@ mod tests {
         let presented = PresentedRow {
             till_id: "till-1".into(),
             amount: 4900,
-            currency: "NOK".into(),
+            currency: Currency::Nok,
             description: None,
         };
         store.present(&presented, 0).await.unwrap();
