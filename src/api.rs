@@ -350,7 +350,7 @@ struct RefusalBody {
     detail: Option<String>,
     /// The stable code that names the refusal.
     #[serde(default)]
-    code: Option<String>,
+    code: Option<kasse_api::ProblemCode>,
 }
 
 /// The one event a landing payment's stream sends, `{"type":"payment","payment":{…}}`

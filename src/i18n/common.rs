@@ -67,35 +67,70 @@ pub fn notice(notice: &crate::state::till::Notice, locale: super::Locale) -> Str
 /// figures (an amount left, a reference); English readers get that sentence, the others the
 /// refusal's meaning by its code, and the server's sentence for a code this app does not know.
 pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
+    use kasse_api::ProblemCode as C;
     use problems as p;
     let said = problem.sentence();
     if locale == super::Locale::En {
         return said.to_owned();
     }
-    let text = match problem.code.as_deref() {
-        Some("till-busy") => p::till_busy,
-        Some("checkout-busy") => p::checkout_busy,
-        Some("not-cancellable") => p::not_cancellable,
-        Some("not-capturable") => p::not_capturable,
-        Some("not-refundable") => p::not_refundable,
-        Some("already-approved") => p::already_approved,
-        Some("amount-too-small") => p::amount_too_small,
-        Some("amount-too-large") => p::amount_too_large,
-        Some("amount-out-of-range") => p::amount_out_of_range,
-        Some("wrong-currency") => p::wrong_currency,
-        Some("bad-personal-qr") => p::bad_personal_qr,
-        Some("bad-lines") => p::bad_lines,
-        Some("bad-description") => p::bad_description,
-        Some("check-in-gone") => p::check_in_gone,
-        Some("unknown-payment") => p::unknown_payment,
-        Some("pending") => p::pending,
-        Some("platform-refused") => p::platform_refused,
-        Some("internal") => p::internal,
-        Some("unauthorized") => p::unauthorized,
-        Some("too-many-requests") => p::too_many_requests,
-        _ => return said.to_owned(),
+    let Some(code) = problem.code else { return said.to_owned() };
+    let text = match code {
+        C::TillBusy => p::till_busy,
+        C::CheckoutBusy => p::checkout_busy,
+        C::NotCancellable => p::not_cancellable,
+        C::NotCapturable => p::not_capturable,
+        C::NotRefundable => p::not_refundable,
+        C::AlreadyApproved => p::already_approved,
+        C::AmountTooSmall => p::amount_too_small,
+        C::AmountTooLarge => p::amount_too_large,
+        C::AmountOutOfRange => p::amount_out_of_range,
+        C::WrongCurrency => p::wrong_currency,
+        C::BadPersonalQr => p::bad_personal_qr,
+        C::BadLines => p::bad_lines,
+        C::BadDescription => p::bad_description,
+        C::CheckInGone => p::check_in_gone,
+        C::UnknownPayment => p::unknown_payment,
+        C::Pending => p::pending,
+        C::PlatformRefused => p::platform_refused,
+        C::Internal => p::internal,
+        C::Unauthorized => p::unauthorized,
+        C::TooManyRequests => p::too_many_requests,
+        C::Forbidden => p::forbidden,
+        C::UnknownTill => p::unknown_till,
+        C::NotFound | C::MethodNotAllowed => p::not_found,
+        C::TooLarge | C::BadRequestBody | C::BadQuery | C::BadIdempotencyKey | C::KeyReused => p::bad_request,
+        // Said to the phone pages and the platform, never to a till: the server's own words.
+        C::BadWebhook
+        | C::BadPhoneNumber
+        | C::UnknownSticker
+        | C::NothingToPay
+        | C::AmountChanged
+        | C::AmountOutsideBounds
+        | C::NumberRateLimited
+        | C::ClientRateLimited
+        | C::StickerRateLimited
+        | C::Unknown => return said.to_owned(),
     };
     text(locale).to_owned()
+}
+
+/// How a sale's customer was identified, in the reader's language; a phone number stays as the
+/// server masked it.
+pub fn identified(identified: &kasse_api::Identified, locale: super::Locale) -> String {
+    use kasse_api::Identified as I;
+    match identified {
+        I::Phone { masked } | I::StickerPhone { masked } => masked.clone(),
+        I::PersonalQr => identities::personal_qr(locale).to_owned(),
+        I::CheckIn => identities::check_in(locale).to_owned(),
+    }
+}
+
+/// The sentences of [`identified`].
+pub(crate) mod identities {
+    super::super::texts! {
+        personal_qr: "Personal QR code", "Personlig QR-kode", "Personlig QR-kode", "Henkilökohtainen QR-koodi";
+        check_in: "Checked in at the sticker", "Sjekket inn ved klistremerket", "Tjekket ind ved klistermærket", "Kirjautui sisään tarralla";
+    }
 }
 
 /// The sentences of [`problem`], by the server's problem codes.
@@ -121,6 +156,10 @@ pub(crate) mod problems {
         internal: "Something went wrong on the server. Try again in a moment.", "Noe gikk galt på serveren. Prøv igjen om litt.", "Noget gik galt på serveren. Prøv igen om lidt.", "Palvelimella tapahtui virhe. Yritä hetken kuluttua uudelleen.";
         unauthorized: "This browser is not paired with a till, or the pairing code is not valid. Ask the manager for a new code.", "Denne nettleseren er ikke koblet til en kasse, eller koden er ugyldig. Be lederen om en ny kode.", "Denne browser er ikke parret med en kasse, eller koden er ugyldig. Bed lederen om en ny kode.", "Tätä selainta ei ole yhdistetty kassaan, tai koodi ei kelpaa. Pyydä esimieheltä uusi koodi.";
         too_many_requests: "Too many attempts. Wait a little, then try again.", "For mange forsøk. Vent litt og prøv igjen.", "For mange forsøg. Vent lidt, og prøv igen.", "Liian monta yritystä. Odota hetki ja yritä uudelleen.";
+        forbidden: "This screen may not do that. Ask the manager to pair it as a till.", "Denne skjermen har ikke lov til det. Be lederen om å koble den som kasse.", "Denne skærm må ikke gøre det. Bed lederen parre den som kasse.", "Tämä näyttö ei voi tehdä sitä. Pyydä esimiestä yhdistämään se kassaksi.";
+        unknown_till: "This till is not set up on the server. Ask the manager.", "Denne kassen er ikke satt opp på serveren. Spør lederen.", "Denne kasse er ikke sat op på serveren. Spørg lederen.", "Tätä kassaa ei ole määritetty palvelimelle. Kysy esimieheltä.";
+        not_found: "The server does not know this request. Reload the page.", "Serveren kjenner ikke denne forespørselen. Last inn siden på nytt.", "Serveren kender ikke denne anmodning. Genindlæs siden.", "Palvelin ei tunne tätä pyyntöä. Lataa sivu uudelleen.";
+        bad_request: "The server could not read this request. Reload the page and try again.", "Serveren kunne ikke lese denne forespørselen. Last inn siden på nytt og prøv igjen.", "Serveren kunne ikke læse denne anmodning. Genindlæs siden, og prøv igen.", "Palvelin ei voinut lukea tätä pyyntöä. Lataa sivu uudelleen ja yritä uudelleen.";
     }
 }
 
@@ -152,10 +191,15 @@ mod tests {
 
     #[test]
     fn a_refusal_is_said_in_the_readers_language_and_in_english_with_the_servers_figures() {
-        let busy = kasse_api::Problem::new(409, "till-busy", "Till busy", "Finish or cancel kasse-1 first.");
+        let busy = kasse_api::Problem::new(
+            409,
+            kasse_api::ProblemCode::TillBusy,
+            "Till busy",
+            "Finish or cancel kasse-1 first.",
+        );
         assert_eq!(problem(&busy, Locale::En), "Finish or cancel kasse-1 first.");
         assert_eq!(problem(&busy, Locale::Nb), "Fullfør eller avbryt betalingen som pågår først.");
-        let unknown = kasse_api::Problem::new(400, "something-new", "New", "A new kind of refusal.");
+        let unknown = kasse_api::Problem::new(400, kasse_api::ProblemCode::Unknown, "New", "A new kind of refusal.");
         assert_eq!(
             problem(&unknown, Locale::Fi),
             "A new kind of refusal.",

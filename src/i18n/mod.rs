@@ -48,6 +48,7 @@ mod tests {
             super::common::all(),
             super::common::phone::all(),
             super::common::problems::all(),
+            super::common::identities::all(),
             super::till::all(),
             super::history::all(),
             super::sale::all(),

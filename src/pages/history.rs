@@ -227,7 +227,7 @@ fn row(sale: &Sale, locale: Locale) -> impl IntoView + use<> {
     let time = history::clock(sale.created_at_ms, offset_minutes_at(sale.created_at_ms), locale);
     let amount = format_money(sale.amount, locale);
     let context = format!(", {time}, {amount}");
-    let customer = sale.customer.clone();
+    let customer = sale.customer.as_ref().map(|c| common::identified(c, locale));
     let known = customer.is_some();
     let customer = customer.unwrap_or_else(|| texts::no_customer(locale).to_owned());
     view! {

@@ -227,7 +227,8 @@ fn Facts(sale: Memo<Sale>) -> impl IntoView {
         sale.with(|s| s.description.clone()).unwrap_or_else(|| texts::no_description(locale.get()).to_owned())
     };
     let customer = move || {
-        sale.with(|s| s.customer.clone()).unwrap_or_else(|| texts::no_customer(locale.get()).to_owned())
+        sale.with(|s| s.customer.as_ref().map(|c| common::identified(c, locale.get())))
+            .unwrap_or_else(|| texts::no_customer(locale.get()).to_owned())
     };
     let started = move || {
         let at = sale.with(|s| s.created_at_ms);

@@ -591,7 +591,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
         }
     };
     let amount = move || sale.get().map(|s| format_money(s.amount, locale.get())).unwrap_or_default();
-    let customer = move || sale.get().and_then(|s| s.customer);
+    let customer = move || sale.get().and_then(|s| s.customer).map(|c| common::identified(&c, locale.get()));
     let reference = move || sale.get().map(|s| s.reference).unwrap_or_default();
     let qr_text = Memo::new(move |_| model.with(|m| m.qr_here().map(str::to_owned)));
     let qr_elsewhere = move || model.with(TillModel::qr_elsewhere);

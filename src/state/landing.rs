@@ -59,17 +59,51 @@ pub enum Refusal {
 impl Refusal {
     /// Reads a problem answer, and the `Retry-After` that came with it, as a refusal.
     pub fn from_problem(problem: &Problem, retry_after_s: Option<i64>) -> Self {
-        match problem.code.as_deref() {
-            Some("number-rate-limited") => Self::NumberLimited(retry_after_s),
-            Some("client-rate-limited") => Self::PhoneLimited(retry_after_s),
-            Some("sticker-rate-limited") => Self::StickerBusy(retry_after_s),
-            Some("nothing-to-pay") => Self::NothingToPay,
-            Some("checkout-busy") => Self::CheckoutBusy,
-            Some("amount-changed") => Self::AmountChanged,
-            Some("unknown-sticker") => Self::UnknownSticker,
-            Some("unknown-payment") => Self::UnknownPayment,
-            Some("platform-refused") => Self::PlatformRefused,
-            _ => Self::Other(problem.sentence().to_owned()),
+        use kasse_api::ProblemCode as C;
+        let Some(code) = problem.code else { return Self::Other(problem.sentence().to_owned()) };
+        match code {
+            C::NumberRateLimited => Self::NumberLimited(retry_after_s),
+            C::ClientRateLimited => Self::PhoneLimited(retry_after_s),
+            C::StickerRateLimited => Self::StickerBusy(retry_after_s),
+            C::NothingToPay => Self::NothingToPay,
+            C::CheckoutBusy => Self::CheckoutBusy,
+            C::AmountChanged => Self::AmountChanged,
+            C::UnknownSticker => Self::UnknownSticker,
+            C::UnknownPayment => Self::UnknownPayment,
+            C::PlatformRefused => Self::PlatformRefused,
+            // The page has no sentence of its own for the rest, said in the server's words: a
+            // phone number, amount or request the server judged, and the till API's answers,
+            // which never come here.
+            C::BadPhoneNumber
+            | C::AmountTooSmall
+            | C::AmountTooLarge
+            | C::AmountOutsideBounds
+            | C::WrongCurrency
+            | C::BadRequestBody
+            | C::BadQuery
+            | C::BadIdempotencyKey
+            | C::KeyReused
+            | C::TooLarge
+            | C::TooManyRequests
+            | C::Pending
+            | C::Internal
+            | C::Unknown
+            | C::Unauthorized
+            | C::Forbidden
+            | C::NotFound
+            | C::MethodNotAllowed
+            | C::BadWebhook
+            | C::UnknownTill
+            | C::TillBusy
+            | C::AmountOutOfRange
+            | C::BadPersonalQr
+            | C::BadLines
+            | C::BadDescription
+            | C::CheckInGone
+            | C::NotCancellable
+            | C::NotCapturable
+            | C::NotRefundable
+            | C::AlreadyApproved => Self::Other(problem.sentence().to_owned()),
         }
     }
 }
@@ -741,17 +775,18 @@ mod tests {
 
     #[test]
     fn each_limit_is_told_apart_with_its_wait_and_unknown_problems_keep_their_sentence() {
-        let limited = |code: &str| Problem::new(429, code, "Too many requests", "Try again in 10 minutes.");
+        use kasse_api::ProblemCode as C;
+        let limited = |code| Problem::new(429, code, "Too many requests", "Try again in 10 minutes.");
         assert_eq!(
-            Refusal::from_problem(&limited("number-rate-limited"), Some(600)),
+            Refusal::from_problem(&limited(C::NumberRateLimited), Some(600)),
             Refusal::NumberLimited(Some(600))
         );
-        assert_eq!(Refusal::from_problem(&limited("client-rate-limited"), None), Refusal::PhoneLimited(None));
+        assert_eq!(Refusal::from_problem(&limited(C::ClientRateLimited), None), Refusal::PhoneLimited(None));
         assert_eq!(
-            Refusal::from_problem(&limited("sticker-rate-limited"), Some(5)),
+            Refusal::from_problem(&limited(C::StickerRateLimited), Some(5)),
             Refusal::StickerBusy(Some(5))
         );
-        let odd = Problem::new(400, "something-new", "Bad request", "Something new went wrong.");
+        let odd = Problem::new(400, C::Unknown, "Bad request", "Something new went wrong.");
         assert_eq!(Refusal::from_problem(&odd, None), Refusal::Other("Something new went wrong.".into()));
     }
 

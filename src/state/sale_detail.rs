@@ -295,7 +295,7 @@ mod tests {
     fn a_refund_gives_back_all_that_is_left_unless_an_amount_is_typed() {
         let mut page = SaleDetail::new(sale(SaleStatus::Captured, 10_000, 4_000, 6_000, 1_500), None, 0);
         assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(2_500, Currency::Nok))));
-        let refusal = Problem::new(409, "x", "No", "Not now.");
+        let refusal = Problem::new(409, kasse_api::ProblemCode::NotCapturable, "No", "Not now.");
         page.failed(Failure::Refused(refusal.clone()));
         assert_eq!(page.notice, Some(Notice::Refused(refusal)));
         page.type_refund("30".into());

@@ -587,7 +587,7 @@ mod tests {
         let mut m = model(None);
         m.press(Key::Digit(5));
         m.start_qr();
-        let busy = Problem::new(409, "till-busy", "Till busy", "Finish it first.");
+        let busy = Problem::new(409, kasse_api::ProblemCode::TillBusy, "Till busy", "Finish it first.");
         m.request_failed(Failure::Refused(busy.clone()));
         assert_eq!(m.notice, Some(Notice::Refused(busy)));
         assert!(!m.busy && !m.unsure);

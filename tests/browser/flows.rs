@@ -1,6 +1,8 @@
 //! Browser journeys: the till's flows besides the dynamic QR code — a phone number, a scanned
-//! personal QR code, a check-in at the till's sticker — and a payment that expires.
+//! personal QR code, a check-in at the till's sticker — a payment that expires, and how the
+//! customer was identified, said in the cashier's language.
 
+use super::display::{wait_for_text, wait_in};
 use super::*;
 
 /// Kari, the simulator's first customer.
@@ -256,6 +258,40 @@ async fn an_amount_presented_at_the_sticker_waits_there_until_taken_back() {
             }
             j.browser.find(Locator::Css("#presented button")).await?.click().await?;
             j.browser.wait().at_most(PATIENCE).for_element(Locator::Css("#flow-present")).await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn in_norwegian_a_sale_paid_by_a_scanned_personal_qr_says_so_in_norwegian_on_every_screen() {
+    Journey::start("personal-qr-norwegian")
+        .await
+        .run(async |j| {
+            j.browser.find(Locator::Css("#language")).await?.select_by_value("nb").await?;
+            j.type_amount(&["4", "5", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-scan")).await?.click().await?;
+            let code = format!("https://qr.vipps.no/28/2/01/031/{KARI}?v=1");
+            j.wait_for("#scan-input").await?.send_keys(&format!("{code}\u{E007}")).await?;
+            let reference = j.sale_reaches("awaitingCustomer").await?;
+            wait_for_text(&j.browser, ".sale .customer", "Personlig QR-kode").await?;
+            j.approve_request(KARI, &reference).await?;
+            j.sale_reaches("captured").await?;
+            wait_for_text(&j.browser, ".sale .customer", "Personlig QR-kode").await?;
+
+            // The history (the language is remembered on this device) and the sale's details.
+            j.browser.find(Locator::Css("#nav-history")).await?.click().await?;
+            let row = format!("#sales tr[data-reference='{reference}']");
+            wait_for_text(&j.browser, &row, "Personlig QR-kode").await?;
+            j.browser.find(Locator::Css(&format!("{row} a.details-link"))).await?.click().await?;
+            let detail = format!("main.detail[data-reference='{reference}']");
+            wait_in(&j.browser, &detail).await?;
+            wait_for_text(&j.browser, &format!("{detail} .facts"), "Personlig QR-kode").await?;
+            let facts = j.browser.find(Locator::Css(&format!("{detail} .facts"))).await?.text().await?;
+            if facts.contains("Personal QR code") {
+                return Err(format!("the details still say it in English: {facts:?}").into());
+            }
             Ok(())
         })
         .await;

@@ -5,8 +5,8 @@
 use std::error::Error;
 
 use fantoccini::Locator;
-use kasse_server::qr::StickerKind;
-use kasse_server::{qr, stickers};
+use kasse_server::ops::qr::StickerKind;
+use kasse_server::ops::{qr, stickers};
 
 use super::{Journey, scan};
 

@@ -18,7 +18,7 @@ pub use landing::{LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, P
 pub use money::{Currency, MAX_PAYMENT_MINOR, Money, MoneyError};
 pub use operations::{CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, Total};
 pub use phone::{Country, Msisdn, PhoneError};
-pub use problem::Problem;
+pub use problem::{Problem, ProblemCode};
 pub use sale::{
-    Flow, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till, TillSnapshot,
+    Flow, Identified, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till, TillSnapshot,
 };

@@ -216,6 +216,27 @@ pub struct NewSale {
     pub payer: Payer,
 }
 
+/// How the customer of a sale was identified, for the cashier: each app says it in the reader's
+/// language (a phone number is shown masked, never whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "camelCase")]
+pub enum Identified {
+    /// By the phone number the cashier typed.
+    Phone {
+        /// The number with all but its last digits hidden, e.g. `+47 ••• •• 567`.
+        masked: String,
+    },
+    /// By the personal QR code in the customer's app, scanned at the till.
+    PersonalQr,
+    /// By a check-in at the till's callback sticker.
+    CheckIn,
+    /// By the phone number the customer typed on the sticker's landing page.
+    StickerPhone {
+        /// The number with all but its last digits hidden.
+        masked: String,
+    },
+}
+
 /// One payment attempt at a till, as the server knows it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,9 +252,9 @@ pub struct Sale {
     pub description: Option<String>,
     /// How the customer was asked.
     pub flow: Flow,
-    /// Who was asked, for the cashier (a masked phone number, "personal QR", "checked in").
+    /// Who was asked, and how the till knew them; `None` for a QR code anyone could scan.
     #[serde(default)]
-    pub customer: Option<String>,
+    pub customer: Option<Identified>,
     /// Where it stands.
     pub status: SaleStatus,
     /// For the QR flow: the text the QR code encodes (drawn by the app, never an image URL).

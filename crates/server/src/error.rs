@@ -3,9 +3,9 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kasse_api::{MoneyError, Problem};
+use kasse_api::{MoneyError, Problem, ProblemCode};
 
-use crate::sales::SaleError;
+use crate::sales::{Action, SaleError};
 use crate::store::StoreError;
 
 /// An error answer.
@@ -18,33 +18,33 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &str, title: &str, detail: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ProblemCode, title: &str, detail: impl Into<String>) -> Self {
         Self { problem: Problem::new(status.as_u16(), code, title, detail), retry_after_s: None }
     }
 
     /// 400 with a code and sentence.
-    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, "Bad request", detail)
     }
 
     /// 401.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, ProblemCode::Unauthorized, "Unauthorized", detail)
     }
 
     /// 403 with a sentence.
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Forbidden", detail)
     }
 
     /// 429 with a sentence a person understands.
     pub fn too_many(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests", detail)
+        Self::new(StatusCode::TOO_MANY_REQUESTS, ProblemCode::TooManyRequests, "Too many requests", detail)
     }
 
     /// 429 for one of the landing page's limits: its own `code`, a sentence, and the wait in
     /// milliseconds (sent, rounded up to whole seconds, as `Retry-After`).
-    pub fn rate_limited(code: &str, detail: impl Into<String>, wait_ms: i64) -> Self {
+    pub fn rate_limited(code: ProblemCode, detail: impl Into<String>, wait_ms: i64) -> Self {
         let mut error = Self::new(StatusCode::TOO_MANY_REQUESTS, code, "Too many requests", detail);
         error.retry_after_s = Some((wait_ms.max(1) + 999) / 1000);
         error
@@ -54,7 +54,7 @@ impl ApiError {
     pub fn busy_checkout() -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            "checkout-busy",
+            ProblemCode::CheckoutBusy,
             "Checkout busy",
             "This checkout is busy with another payment. Try again in a moment.",
         )
@@ -62,7 +62,7 @@ impl ApiError {
 
     /// 404 for an unknown API path.
     pub fn no_such_endpoint() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "There is no such address on this server.")
+        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found", "There is no such address on this server.")
     }
 }
 
@@ -71,7 +71,7 @@ impl ApiError {
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemCode::MethodNotAllowed,
             "Method not allowed",
             "This address does not take that kind of request.",
         )
@@ -81,7 +81,7 @@ impl ApiError {
     pub fn too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
+            ProblemCode::TooLarge,
             "Request too large",
             "The request is too large.",
         )
@@ -93,94 +93,94 @@ impl From<SaleError> for ApiError {
         match e {
             SaleError::UnknownTill(_) => Self::new(
                 StatusCode::NOT_FOUND,
-                "unknown-till",
+                ProblemCode::UnknownTill,
                 "Unknown till",
                 "This till is not set up on the server.",
             ),
             SaleError::NotFound(_) => Self::new(
                 StatusCode::NOT_FOUND,
-                "unknown-payment",
+                ProblemCode::UnknownPayment,
                 "Unknown payment",
                 "There is no such payment at this till.",
             ),
             SaleError::WrongCurrency { expected } => {
-                Self::bad_request("wrong-currency", format!("This store takes payments in {expected}."))
+                Self::bad_request(ProblemCode::WrongCurrency, format!("This store takes payments in {expected}."))
             }
             SaleError::Amount(MoneyError::TooSmall { .. }) => {
-                Self::bad_request("amount-too-small", "The amount is too small to charge.")
+                Self::bad_request(ProblemCode::AmountTooSmall, "The amount is too small to charge.")
             }
             SaleError::Amount(MoneyError::TooLarge) => Self::bad_request(
-                "amount-too-large",
+                ProblemCode::AmountTooLarge,
                 "The amount is above the largest payment allowed (650 000).",
             ),
             SaleError::TillBusy { reference } => Self::new(
                 StatusCode::CONFLICT,
-                "till-busy",
+                ProblemCode::TillBusy,
                 "Till busy",
                 format!("Finish or cancel the payment in progress ({reference}) first."),
             ),
             SaleError::WrongStatus { action, .. } => Self::new(
                 StatusCode::CONFLICT,
                 match action {
-                    "cancel" => "not-cancellable",
-                    "capture" => "not-capturable",
-                    _ => "not-refundable",
+                    Action::Cancel => ProblemCode::NotCancellable,
+                    Action::Capture => ProblemCode::NotCapturable,
+                    Action::Refund => ProblemCode::NotRefundable,
                 },
                 "Not possible now",
                 match action {
-                    "cancel" => "This payment is already finished and can no longer be cancelled.",
-                    "capture" => "Only a payment the customer approved can be captured.",
-                    _ => "Only a payment that took money can be refunded.",
+                    Action::Cancel => "This payment is already finished and can no longer be cancelled.",
+                    Action::Capture => "Only a payment the customer approved can be captured.",
+                    Action::Refund => "Only a payment that took money can be refunded.",
                 },
             ),
             SaleError::AmountOutOfRange { left } => Self::bad_request(
-                "amount-out-of-range",
+                ProblemCode::AmountOutOfRange,
                 format!("The amount must be more than zero and at most {}.{:02}.", left / 100, left % 100),
             ),
-            SaleError::Phone(e) => Self::bad_request("bad-phone-number", e.to_string()),
+            SaleError::Phone(e) => Self::bad_request(ProblemCode::BadPhoneNumber, e.to_string()),
             SaleError::BadPersonalQr => Self::bad_request(
-                "bad-personal-qr",
+                ProblemCode::BadPersonalQr,
                 "That is not a personal QR code. Ask the customer to show the code in their app again.",
             ),
             SaleError::BadLines => Self::bad_request(
-                "bad-lines",
+                ProblemCode::BadLines,
                 "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.",
             ),
             SaleError::BadDescription => {
-                Self::bad_request("bad-description", "The description must be 3 to 100 characters.")
+                Self::bad_request(ProblemCode::BadDescription, "The description must be 3 to 100 characters.")
             }
             SaleError::CheckInGone => Self::new(
                 StatusCode::CONFLICT,
-                "check-in-gone",
+                ProblemCode::CheckInGone,
                 "Check-in gone",
                 "That check-in can no longer be charged. Ask the customer to scan the sticker again.",
             ),
             SaleError::UnknownSticker(_) => Self::new(
                 StatusCode::NOT_FOUND,
-                "unknown-sticker",
+                ProblemCode::UnknownSticker,
                 "Unknown sticker",
                 "This sticker is not in use. Ask the staff how to pay.",
             ),
             SaleError::UnknownPayment => Self::new(
                 StatusCode::NOT_FOUND,
-                "unknown-payment",
+                ProblemCode::UnknownPayment,
                 "Unknown payment",
                 "There is no such payment. Scan the sticker again to start over.",
             ),
             SaleError::NothingToPay => Self::new(
                 StatusCode::CONFLICT,
-                "nothing-to-pay",
+                ProblemCode::NothingToPay,
                 "Nothing to pay",
                 "There is nothing to pay here right now. Ask the staff to start the payment, then try again.",
             ),
             SaleError::AmountChanged => Self::new(
                 StatusCode::CONFLICT,
-                "amount-changed",
+                ProblemCode::AmountChanged,
                 "Amount changed",
                 "The amount to pay has changed. Check the new amount, then pay again.",
             ),
             SaleError::OutsideBounds { min, max } => Self::bad_request(
-                "amount-outside-bounds",
+                ProblemCode::AmountOutsideBounds,
                 format!(
                     "The amount must be between {}.{:02} and {}.{:02}.",
                     min / 100,
@@ -191,24 +191,24 @@ impl From<SaleError> for ApiError {
             ),
             SaleError::KeyReused => Self::new(
                 StatusCode::CONFLICT,
-                "key-reused",
+                ProblemCode::KeyReused,
                 "Key reused",
                 "This request's Idempotency-Key was used before for a different request.",
             ),
             SaleError::Pending(_) => Self::new(
                 StatusCode::ACCEPTED,
-                "pending",
+                ProblemCode::Pending,
                 "Pending",
                 "The payment service has not answered yet; the request is kept and sent again.",
             ),
             SaleError::AlreadyApproved => Self::new(
                 StatusCode::CONFLICT,
-                "already-approved",
+                ProblemCode::AlreadyApproved,
                 "Already approved",
                 "The customer has already approved this payment.",
             ),
             SaleError::Platform(sentence) => {
-                Self::new(StatusCode::BAD_GATEWAY, "platform-refused", "Payment service refused", sentence)
+                Self::new(StatusCode::BAD_GATEWAY, ProblemCode::PlatformRefused, "Payment service refused", sentence)
             }
             SaleError::Store(e) => e.into(),
         }
@@ -220,7 +220,7 @@ impl From<StoreError> for ApiError {
         tracing::error!(error = %e, "store failure");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ProblemCode::Internal,
             "Internal error",
             "Something went wrong on the server. Try again in a moment.",
         )

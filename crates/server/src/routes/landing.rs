@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
-use kasse_api::{LandingPayment, Msisdn, NewLandingPayment, StickerInfo};
+use kasse_api::{LandingPayment, Msisdn, NewLandingPayment, ProblemCode, StickerInfo};
 
 use super::live::{EventsQuery, stream_channel};
 use super::{ApiJson, ApiQuery};
@@ -57,15 +57,15 @@ impl Limit {
         let wait = wait_in_words(wait_ms);
         let (code, detail) = match self {
             Self::Number => (
-                "number-rate-limited",
+                ProblemCode::NumberRateLimited,
                 format!("This number has had several payment requests already. Try again in {wait}."),
             ),
             Self::Client => (
-                "client-rate-limited",
+                ProblemCode::ClientRateLimited,
                 format!("Too many payment requests from this phone. Try again in {wait}."),
             ),
             Self::Sticker => (
-                "sticker-rate-limited",
+                ProblemCode::StickerRateLimited,
                 format!("Many people are paying here right now. Try again in {wait}."),
             ),
         };

@@ -11,6 +11,7 @@ pub use landing::LandingLimits;
 use std::sync::Arc;
 
 use axum::Router;
+use kasse_api::ProblemCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -190,7 +191,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::too_large())
             }
-            Err(rejection) => Err(ApiError::bad_request("bad-request-body", rejection_sentence(&rejection))),
+            Err(rejection) => Err(ApiError::bad_request(ProblemCode::BadRequestBody, rejection_sentence(&rejection))),
         }
     }
 }
@@ -205,7 +206,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(Self(value)),
             Err(rejection) => Err(ApiError::bad_request(
-                "bad-query",
+                ProblemCode::BadQuery,
                 format!("The address's query is not understood: {}", rejection.body_text()),
             )),
         }

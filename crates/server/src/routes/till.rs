@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Json;
-use kasse_api::{
+use kasse_api::{ProblemCode, 
     CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, RefundRequest, Sale,
     SaleEvent, Session, TillSnapshot,
 };
@@ -30,7 +30,7 @@ fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
             Ok(Some(key))
         }
         _ => Err(ApiError::bad_request(
-            "bad-idempotency-key",
+            ProblemCode::BadIdempotencyKey,
             "The Idempotency-Key header must be 1 to 100 visible ASCII characters.",
         )),
     }

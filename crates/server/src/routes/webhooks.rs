@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kasse_api::ProblemCode;
 use kasse_vipps::signing::{self, Received};
 use url::Url;
 
@@ -53,7 +54,7 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
         return ApiError::unauthorized("The webhook signature could not be verified.").into_response();
     }
     let Ok(text) = std::str::from_utf8(&body) else {
-        return ApiError::bad_request("bad-webhook", "The webhook body is not UTF-8.").into_response();
+        return ApiError::bad_request(ProblemCode::BadWebhook, "The webhook body is not UTF-8.").into_response();
     };
     let event_type = serde_json::from_str::<serde_json::Value>(text)
         .ok()

@@ -157,7 +157,7 @@ impl Sales {
             }
         };
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let (flow, customer, customer_label, return_url) = if let Some(msisdn) = &msisdn {
+        let (flow, customer, masked_phone, return_url) = if let Some(msisdn) = &msisdn {
             (Flow::Sticker, Some(Customer::phone_number(msisdn.as_str())), Some(msisdn.masked()), None)
         } else {
             // The app switches back to this page, which then follows the payment by its token.
@@ -173,7 +173,7 @@ impl Sales {
             description,
             flow,
             customer,
-            customer_label,
+            masked_phone,
             return_url,
             receipt: None,
             client_key: None,
@@ -234,7 +234,7 @@ impl Sales {
             amount: Money::new(row.amount, row.currency),
             description: row.description.clone(),
             status,
-            phone: row.customer_label.clone(),
+            phone: row.masked_phone.clone(),
             redirect_url: row
                 .qr
                 .clone()

@@ -100,7 +100,7 @@ pub enum SaleError {
         /// Where the sale stands.
         status: SaleStatus,
         /// What was asked for.
-        action: &'static str,
+        action: Action,
     },
     /// More than is left to capture or refund, or nothing at all.
     #[error("the amount must be more than nothing and at most {left} minor units")]
@@ -123,6 +123,17 @@ pub enum SaleError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a cashier can ask to do with a sale after it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Cancel it, or release what is not captured.
+    Cancel,
+    /// Take the money.
+    Capture,
+    /// Give money back.
+    Refund,
 }
 
 /// The sales engine. Cheap to clone.

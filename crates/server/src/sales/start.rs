@@ -26,7 +26,7 @@ pub(super) struct Draft<'a> {
     pub(super) description: String,
     pub(super) flow: Flow,
     pub(super) customer: Option<Customer>,
-    pub(super) customer_label: Option<String>,
+    pub(super) masked_phone: Option<String>,
     pub(super) return_url: Option<String>,
     pub(super) receipt: Option<Receipt>,
     pub(super) client_key: Option<&'a str>,
@@ -59,7 +59,7 @@ impl Sales {
             None => format!("{}, {}", store.name, till.name),
         };
         let receipt = receipt_of(&new.lines, new.amount, &till.id)?;
-        let (customer, customer_label, check_in) =
+        let (customer, masked_phone, check_in) =
             self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
         let draft = Draft {
             till_id,
@@ -69,7 +69,7 @@ impl Sales {
             description,
             flow: new.payer.flow(),
             customer,
-            customer_label,
+            masked_phone,
             return_url: None,
             receipt,
             client_key,
@@ -155,7 +155,7 @@ impl Sales {
             created_at: now,
             updated_at: now,
             description: Some(description),
-            customer_label: draft.customer_label,
+            masked_phone: draft.masked_phone,
             client_key: draft.client_key.map(str::to_owned),
             sticker_id: draft.sticker_id.map(str::to_owned),
             landing_token: draft.landing_token,
@@ -207,7 +207,8 @@ impl Sales {
         Ok(SaleError::TillBusy { reference: active.map(|r| r.reference).unwrap_or_default() })
     }
 
-    /// The platform's customer for a payer, a label for the cashier, and the check-in it uses.
+    /// The platform's customer for a payer, the masked number of a phone payer (for the cashier),
+    /// and the check-in it uses.
     pub(super) async fn customer_for(
         &self,
         till: &TillConfig,
@@ -219,8 +220,7 @@ impl Sales {
             Payer::Qr => (None, None, None),
             Payer::Phone { phone_number } => {
                 let msisdn = Msisdn::parse(phone_number, Country::of_currency(store.currency))?;
-                let label = msisdn.masked();
-                (Some(Customer::phone_number(msisdn.as_str())), Some(label), None)
+                (Some(Customer::phone_number(msisdn.as_str())), Some(msisdn.masked()), None)
             }
             Payer::PersonalQr { personal_qr } => {
                 // The platform wants the code exactly as scanned; only a scanner's stray line
@@ -229,7 +229,7 @@ impl Sales {
                 if !(5..=255).contains(&code.chars().count()) || code.chars().any(char::is_control) {
                     return Err(SaleError::BadPersonalQr);
                 }
-                (Some(Customer::personal_qr(code)), Some("Personal QR code".to_owned()), None)
+                (Some(Customer::personal_qr(code)), None, None)
             }
             Payer::CheckIn { check_in } => {
                 let row = self
@@ -245,7 +245,7 @@ impl Sales {
                     })
                     .ok_or(SaleError::CheckInGone)?;
                 let customer = Customer::customer_token(&row.customer_token);
-                (Some(customer), Some("Checked in at the sticker".to_owned()), Some(row))
+                (Some(customer), None, Some(row))
             }
         })
     }

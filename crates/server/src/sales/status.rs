@@ -1,7 +1,7 @@
 //! How the platform's word becomes what the till shows: the status derived from the platform's
 //! state and totals, the browser's view of a sale, and sentences for the platform's refusals.
 
-use kasse_api::{Flow, Money, Sale, SaleStatus};
+use kasse_api::{Flow, Identified, Money, Sale, SaleStatus};
 use kasse_vipps::epayment::{Aggregate, State};
 
 use crate::store::PaymentRow;
@@ -56,6 +56,19 @@ pub fn derive_status(row: &PaymentRow) -> SaleStatus {
     }
 }
 
+/// How the customer of a row was identified, which its flow says (with the masked number of the
+/// phone flows).
+fn identified(row: &PaymentRow) -> Option<Identified> {
+    let masked = || row.masked_phone.clone();
+    match row.flow {
+        Flow::Phone => masked().map(|masked| Identified::Phone { masked }),
+        Flow::Sticker => masked().map(|masked| Identified::StickerPhone { masked }),
+        Flow::PersonalQr => Some(Identified::PersonalQr),
+        Flow::CheckIn => Some(Identified::CheckIn),
+        Flow::Qr | Flow::AppSwitch => None,
+    }
+}
+
 /// The browser's view of a row.
 pub fn sale_view(row: &PaymentRow) -> Sale {
     let currency = row.currency;
@@ -66,7 +79,7 @@ pub fn sale_view(row: &PaymentRow) -> Sale {
         amount: Money::new(row.amount, currency),
         description: row.description.clone(),
         flow: row.flow,
-        customer: row.customer_label.clone(),
+        customer: identified(row),
         status,
         qr: row.qr.clone().filter(|_| status == SaleStatus::AwaitingCustomer && row.flow == Flow::Qr),
         expires_at_ms: row.expires_at,
@@ -143,7 +156,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             description: None,
-            customer_label: None,
+            masked_phone: None,
             client_key: None,
             sticker_id: None,
             landing_token: None,

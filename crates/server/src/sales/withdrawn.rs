@@ -138,7 +138,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             description: None,
-            customer_label: None,
+            masked_phone: None,
             client_key: None,
             sticker_id: None,
             landing_token: None,

@@ -6,7 +6,7 @@ use kasse_vipps::epayment::{Amount, State};
 
 use super::record::{Write, idempotency_key};
 use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, refusal_sentence, sale_view};
-use super::{SaleError, Sales, Sent};
+use super::{Action, SaleError, Sales, Sent};
 use crate::platform::to_vipps;
 use crate::store::{OperationKind, OperationStatus, PaymentRow};
 
@@ -31,7 +31,7 @@ impl Sales {
             SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => true,
             SaleStatus::Authorized => false,
             SaleStatus::Captured if row.authorized - row.captured - row.cancelled > 0 => false,
-            other => return Err(SaleError::WrongStatus { status: other, action: "cancel" }),
+            other => return Err(SaleError::WrongStatus { status: other, action: Action::Cancel }),
         };
         let write = Write::Cancel { transaction_only };
         let key = self.record(&row, &write, client_key).await?;
@@ -94,7 +94,7 @@ impl Sales {
             return Ok(done);
         }
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
-            return Err(SaleError::WrongStatus { status: row.status(), action: "capture" });
+            return Err(SaleError::WrongStatus { status: row.status(), action: Action::Capture });
         }
         let left = row.authorized - row.captured - row.cancelled;
         let amount = Self::amount_within(&row, request.amount, left)?;
@@ -144,7 +144,7 @@ impl Sales {
             return Ok(done);
         }
         if row.captured == 0 {
-            return Err(SaleError::WrongStatus { status: row.status(), action: "refund" });
+            return Err(SaleError::WrongStatus { status: row.status(), action: Action::Refund });
         }
         let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded)?;
         let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));

@@ -130,7 +130,7 @@ pub(super) mod fixtures {
             created_at: 1,
             updated_at: 1,
             description: None,
-            customer_label: None,
+            masked_phone: None,
             client_key: None,
             sticker_id: None,
             landing_token: None,

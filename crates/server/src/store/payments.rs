@@ -11,7 +11,7 @@ use super::{NewOperation, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
-     description, customer_label, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
+     description, masked_phone, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
 
 /// A payment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,8 @@ pub struct PaymentRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub description: Option<String>,
-    pub customer_label: Option<String>,
+    /// For the phone flows: the customer's number, masked for the cashier.
+    pub masked_phone: Option<String>,
     pub client_key: Option<String>,
     pub sticker_id: Option<String>,
     pub landing_token: Option<String>,
@@ -71,7 +72,7 @@ impl sqlx::FromRow<'_, SqliteRow> for PaymentRow {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             description: row.try_get("description")?,
-            customer_label: row.try_get("customer_label")?,
+            masked_phone: row.try_get("masked_phone")?,
             client_key: row.try_get("client_key")?,
             sticker_id: row.try_get("sticker_id")?,
             landing_token: row.try_get("landing_token")?,
@@ -139,7 +140,7 @@ impl Store {
         .bind(row.created_at)
         .bind(row.updated_at)
         .bind(&row.description)
-        .bind(&row.customer_label)
+        .bind(&row.masked_phone)
         .bind(&row.client_key)
         .bind(&row.sticker_id)
         .bind(&row.landing_token)
