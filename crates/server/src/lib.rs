@@ -27,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::serve::ListenerExt as _;
+#[cfg(feature = "sim")]
 use kasse_sim::SimHandle;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -273,8 +274,18 @@ impl Running {
     }
 
     /// The in-process simulator, in `sim` mode.
+    #[cfg(feature = "sim")]
     pub fn sim(&self) -> Option<&SimHandle> {
         self.platform.sim()
+    }
+
+    /// The simulated customers' phone page, when the built-in simulator runs.
+    pub fn sim_phone_url(&self) -> Option<Url> {
+        #[cfg(feature = "sim")]
+        if let Some(sim) = self.sim() {
+            return Some(sim.phone_url());
+        }
+        None
     }
 
     /// The operator's tools, on this server's configuration, database and platform clients.
@@ -290,18 +301,15 @@ impl Running {
     /// Every secret the server holds: platform credentials and webhook secrets. Tests use it to
     /// prove none of them ever reaches a browser.
     pub async fn secrets(&self) -> Vec<String> {
-        let mut secrets: Vec<String> = self
-            .sim()
-            .map(|sim| {
-                sim.config()
-                    .sales_units
-                    .iter()
-                    .flat_map(|u| {
-                        [u.client_secret.expose().to_owned(), u.subscription_key.expose().to_owned()]
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut secrets: Vec<String> = Vec::new();
+        #[cfg(feature = "sim")]
+        if let Some(sim) = self.sim() {
+            secrets.extend(
+                sim.config().sales_units.iter().flat_map(|u| {
+                    [u.client_secret.expose().to_owned(), u.subscription_key.expose().to_owned()]
+                }),
+            );
+        }
         if let Ok(registrations) = self.store.webhook_registrations().await {
             secrets.extend(registrations.into_iter().map(|r| r.secret));
         }

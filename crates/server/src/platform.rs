@@ -1,12 +1,16 @@
 //! The platform as the server sees it: one typed client per sales unit, and, in `sim` mode, the
-//! simulator those clients talk to, started inside this process.
+//! simulator those clients talk to, started inside this process. The built-in simulator exists
+//! only in builds with the `sim` feature (the default); a production build has none.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "sim")]
 use kasse_sim::{SalesUnit, SimConfig, SimHandle};
-use kasse_vipps::{Client, ClientConfig, Credentials, RetryPolicy, SystemInfo};
+#[cfg(feature = "sim")]
+use kasse_vipps::Credentials;
+use kasse_vipps::{Client, ClientConfig, RetryPolicy, SystemInfo};
 
 use crate::config::{Config, Provider};
 
@@ -22,11 +26,16 @@ pub enum PlatformError {
     /// A store has no credentials.
     #[error("store '{0}' has no API credentials")]
     MissingCredentials(String),
+    /// The built-in simulator was asked for in a build without it (the configuration check
+    /// says so first).
+    #[error("this kasse-server was built without the simulator (the `sim` feature)")]
+    NoSimulator,
 }
 
 /// Clients per MSN, and the simulator if there is one.
 pub struct Platform {
     clients: HashMap<String, Arc<Client>>,
+    #[cfg(feature = "sim")]
     sim: Option<SimHandle>,
 }
 
@@ -51,29 +60,23 @@ pub fn to_vipps(currency: kasse_api::Currency) -> kasse_vipps::Currency {
 
 impl Platform {
     /// Connects to the configured platform, starting the simulator first in `sim` mode.
+    #[cfg_attr(
+        not(feature = "sim"),
+        expect(clippy::unused_async, reason = "only starting the simulator waits")
+    )]
     pub async fn connect(config: &Config) -> Result<Self, PlatformError> {
-        let (base_url, credentials, sim) = match &config.provider {
+        #[cfg(feature = "sim")]
+        let mut started = None;
+        let (base_url, credentials) = match &config.provider {
+            #[cfg(feature = "sim")]
             Provider::Sim { listen } => {
-                let units: Vec<SalesUnit> = config
-                    .stores
-                    .iter()
-                    .map(|s| SalesUnit::generated(&s.msn, &s.name, to_vipps(s.currency)))
-                    .collect();
-                let credentials = units
-                    .iter()
-                    .map(|u| Credentials {
-                        client_id: u.client_id.clone(),
-                        client_secret: u.client_secret.clone(),
-                        subscription_key: u.subscription_key.clone(),
-                        msn: u.msn.clone(),
-                    })
-                    .collect::<Vec<_>>();
-                let sim_config = SimConfig { sales_units: units, ..SimConfig::demo() };
-                let listener =
-                    tokio::net::TcpListener::bind(listen).await.map_err(PlatformError::Simulator)?;
-                let sim = kasse_sim::start(sim_config, listener).map_err(PlatformError::Simulator)?;
-                (sim.base_url().clone(), credentials, Some(sim))
+                let (sim, credentials) = start_simulator(config, *listen).await?;
+                let base_url = sim.base_url().clone();
+                started = Some(sim);
+                (base_url, credentials)
             }
+            #[cfg(not(feature = "sim"))]
+            Provider::Sim { .. } => return Err(PlatformError::NoSimulator),
             Provider::Platform { base_url } => {
                 let credentials = config
                     .stores
@@ -82,7 +85,7 @@ impl Platform {
                         s.credentials.clone().ok_or_else(|| PlatformError::MissingCredentials(s.id.clone()))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                (base_url.clone(), credentials, None)
+                (base_url.clone(), credentials)
             }
         };
         let mut clients = HashMap::new();
@@ -97,7 +100,11 @@ impl Platform {
             })?;
             clients.insert(msn, Arc::new(client));
         }
-        Ok(Self { clients, sim })
+        Ok(Self {
+            clients,
+            #[cfg(feature = "sim")]
+            sim: started,
+        })
     }
 
     /// The client acting for `msn`.
@@ -111,7 +118,31 @@ impl Platform {
     }
 
     /// The in-process simulator, in `sim` mode.
+    #[cfg(feature = "sim")]
     pub fn sim(&self) -> Option<&SimHandle> {
         self.sim.as_ref()
     }
+}
+
+/// Starts the built-in simulator with a sales unit for every store; it and their credentials.
+#[cfg(feature = "sim")]
+async fn start_simulator(
+    config: &Config,
+    listen: std::net::SocketAddr,
+) -> Result<(SimHandle, Vec<Credentials>), PlatformError> {
+    let units: Vec<SalesUnit> =
+        config.stores.iter().map(|s| SalesUnit::generated(&s.msn, &s.name, to_vipps(s.currency))).collect();
+    let credentials = units
+        .iter()
+        .map(|u| Credentials {
+            client_id: u.client_id.clone(),
+            client_secret: u.client_secret.clone(),
+            subscription_key: u.subscription_key.clone(),
+            msn: u.msn.clone(),
+        })
+        .collect();
+    let sim_config = SimConfig { sales_units: units, ..SimConfig::demo() };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(PlatformError::Simulator)?;
+    let sim = kasse_sim::start(sim_config, listener).map_err(PlatformError::Simulator)?;
+    Ok((sim, credentials))
 }

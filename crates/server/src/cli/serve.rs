@@ -37,7 +37,7 @@ pub(super) async fn serve(args: &ServeArgs) -> ExitCode {
         }
     };
     // On the simulator everything is a demo: hand the person who started it a paired till.
-    let pairing = match (running.sim(), first_till) {
+    let pairing = match (running.sim_phone_url(), first_till) {
         (Some(_), Some(till)) => running.pairing_code(&till, Role::Till).await.ok(),
         _ => None,
     };
@@ -57,7 +57,7 @@ fn announce(running: &kasse_server::Running, sticker: Option<&str>, pairing: Opt
     eprintln!();
     eprintln!(
         "  kasse is running{}",
-        if running.sim().is_some() { " on the built-in simulator" } else { "" }
+        if running.sim_phone_url().is_some() { " on the built-in simulator" } else { "" }
     );
     eprintln!();
     let till = pairing.map_or_else(
@@ -65,8 +65,8 @@ fn announce(running: &kasse_server::Running, sticker: Option<&str>, pairing: Opt
         |code| format!("{}   (pairs this browser)", link(&format!("pair?code={code}"))),
     );
     eprintln!("  till:          {till}");
-    if let Some(sim) = running.sim() {
-        eprintln!("  phone (sim):   {}", sim.phone_url());
+    if let Some(phone) = running.sim_phone_url() {
+        eprintln!("  phone (sim):   {phone}");
     }
     if let Some(sticker) = sticker {
         eprintln!("  sticker page:  {}", link(&format!("q/{sticker}")));

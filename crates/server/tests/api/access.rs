@@ -2,10 +2,14 @@
 //! reaching only its own till, a customer display that can watch but not take money, and
 //! requests from other sites.
 
-use kasse_api::Session;
+use kasse_api::{Currency, ProblemCode, Role, Sale, SaleStatus, Session, TillSnapshot};
 use kasse_server::TillConfig;
+use kasse_vipps::epayment::State;
+use reqwest::StatusCode;
+use reqwest::header;
+use serde_json::{Value, json};
 
-use super::*;
+use crate::helpers::*;
 
 /// Every till endpoint, as (method, path, JSON body for a POST), for a sale `reference` at `till`.
 fn till_endpoints(till: &str, reference: &str) -> Vec<(&'static str, String, Option<Value>)> {
@@ -76,7 +80,11 @@ async fn every_till_endpoint_refuses_a_browser_without_a_session_or_with_a_made_
         for (method, path, body) in till_endpoints(TILL, &sale.reference) {
             let answer = app.send_from(&client, method, &path, body.as_ref()).await;
             assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{who}: {method} {path}: {}", answer.body);
-            assert_eq!(answer.problem().code.as_deref(), Some("unauthorized"), "{who}: {method} {path}");
+            assert_eq!(
+                answer.problem().code.map(ProblemCode::as_str),
+                Some("unauthorized"),
+                "{who}: {method} {path}"
+            );
         }
         let session = app.send_from(&client, "GET", "/api/session", None).await;
         assert_eq!(session.status, StatusCode::UNAUTHORIZED, "{who}: {}", session.body);
@@ -119,7 +127,7 @@ async fn a_till_reaches_neither_another_tills_paths_nor_its_sales() {
     for (method, path, body) in till_endpoints("till-2", &theirs.reference) {
         let answer = app.send_from(&app.http, method, &path, body.as_ref()).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{method} {path}: {}", answer.body);
-        assert_eq!(answer.problem().code.as_deref(), Some("forbidden"), "{method} {path}");
+        assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("forbidden"), "{method} {path}");
     }
     // Till 1's browser, naming till 2's sale on its own paths.
     let sale = format!("/api/tills/{TILL}/sales/{}", theirs.reference);
@@ -133,7 +141,11 @@ async fn a_till_reaches_neither_another_tills_paths_nor_its_sales() {
     ] {
         let answer = app.send_from(&app.http, method, &path, body.as_ref()).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}: {}", answer.body);
-        assert_eq!(answer.problem().code.as_deref(), Some("unknown-payment"), "{method} {path}");
+        assert_eq!(
+            answer.problem().code.map(ProblemCode::as_str),
+            Some("unknown-payment"),
+            "{method} {path}"
+        );
     }
     let history = app.get(&format!("/api/tills/{TILL}/sales")).await;
     assert!(!history.body.contains(&theirs.reference), "till 1's history holds only its own sales");
@@ -166,9 +178,7 @@ async fn a_customer_display_can_watch_its_till_but_cannot_start_cancel_capture_o
         .await
         .unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
-    let headers = stream.headers().clone();
-    let mut watched =
-        EventStream { response: stream, headers, pending: Vec::new(), seen: Arc::clone(&app.seen) };
+    let mut watched = EventStream::new(stream, &app.seen);
     let sale = app.start_sale(2_500).await;
     let shown = watched.until_sale_is(&sale.reference, SaleStatus::AwaitingCustomer).await;
     assert!(shown.last().unwrap().sale().qr.is_some(), "the display gets the QR code to show");
@@ -184,7 +194,7 @@ async fn a_customer_display_can_watch_its_till_but_cannot_start_cancel_capture_o
     ] {
         let answer = app.send_from(&display, "POST", &path, Some(&body)).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{what}: {}", answer.body);
-        assert_eq!(answer.problem().code.as_deref(), Some("forbidden"), "{what}");
+        assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("forbidden"), "{what}");
     }
     assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::AwaitingCustomer, "nothing changed");
     assert_eq!(app.received(&sale.reference).len(), 1, "only the till's create reached the platform");
@@ -228,7 +238,7 @@ async fn a_pairing_code_pairs_one_browser_once_with_an_http_only_same_site_stric
         let refused = app.try_pair(typed, &[]).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{what}: {}", refused.body);
         let problem = refused.problem();
-        assert_eq!(problem.code.as_deref(), Some("unauthorized"), "{what}");
+        assert_eq!(problem.code.map(ProblemCode::as_str), Some("unauthorized"), "{what}");
         assert!(
             problem.sentence().contains("pairing code"),
             "{what}: a sentence about the code: {problem:?}"
@@ -251,7 +261,7 @@ async fn after_ten_wrong_pairing_codes_in_a_minute_a_device_is_refused_even_with
     let limited = app.try_pair("WRONG-CODE", &[]).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "the eleventh wrong code: {}", limited.body);
     let problem = limited.problem();
-    assert_eq!(problem.code.as_deref(), Some("too-many-requests"));
+    assert_eq!(problem.code.map(ProblemCode::as_str), Some("too-many-requests"));
     assert!(problem.sentence().contains("Try again in"), "the sentence says to wait: {problem:?}");
 
     let good = app.running.pairing_code(TILL, Role::Till).await.unwrap();
@@ -276,7 +286,7 @@ async fn a_request_that_changes_something_from_another_sites_page_is_refused_and
 
     let foreign = app.send(from("https://evil.example")).await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
-    assert_eq!(foreign.problem().code.as_deref(), Some("forbidden"));
+    assert_eq!(foreign.problem().code.map(ProblemCode::as_str), Some("forbidden"));
     assert_eq!(app.snapshot().await.sale, None, "no sale was recorded");
     assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
 

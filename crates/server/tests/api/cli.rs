@@ -2,13 +2,14 @@
 //! the test on port 0), as an operator would: exit statuses, the report on stdout, progress on
 //! stderr, `--json`, and mistakes that stop a tool before it does anything.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kasse_sim::SimConfig;
+use kasse_sim::{SimConfig, SimHandle};
 use kasse_vipps::qr::CallbackQrImage;
+use serde_json::Value;
 
-use super::*;
+use crate::helpers::*;
 
 /// A simulator on its own, a configuration file naming it, and a database folder.
 struct Operator {
@@ -95,7 +96,7 @@ store = "norrebro"
     /// Runs `kasse-server ARGS --config FILE` to its end, off the runtime's threads (the
     /// simulator it talks to keeps serving meanwhile).
     async fn run(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kasse-server"));
+        let mut command = Command::new(BINARY);
         command.args(args).arg("--config").arg(&self.config).envs(self.env.iter().cloned());
         for variable in [
             "KASSE_CONFIG",
@@ -223,7 +224,7 @@ async fn a_tool_that_cannot_start_says_why_and_exits_2_having_done_nothing() {
     assert!(text(&pdf.stderr).contains("--out must name an .html file"), "{}", text(&pdf.stderr));
 
     // The demo configuration runs the simulator inside `serve`, which a tool cannot reach.
-    let mut demo = Command::new(env!("CARGO_BIN_EXE_kasse-server"));
+    let mut demo = Command::new(BINARY);
     demo.args(["webhooks", "sync"]).env_remove("KASSE_CONFIG").env_remove("KASSE_PLATFORM_URL");
     let demo = tokio::task::spawn_blocking(move || demo.output()).await.unwrap().unwrap();
     assert_eq!(demo.status.code(), Some(2));

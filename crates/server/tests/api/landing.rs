@@ -6,10 +6,16 @@
 //! The landing page's limits count per client address too (10 requests in 10 minutes), and every
 //! request here comes from 127.0.0.1, so each test stays under that with its own server.
 
-use kasse_api::{Country, LandingEvent, LandingPayment, Msisdn, PhoneError, StickerInfo};
+use kasse_api::{
+    Country, Currency, Flow, LandingEvent, LandingPayment, Money, Msisdn, PhoneError, ProblemCode,
+    SaleStatus, StickerInfo,
+};
 use kasse_vipps::epayment::UserFlow;
+use reqwest::StatusCode;
+use reqwest::header;
+use serde_json::{Value, json};
 
-use super::*;
+use crate::helpers::*;
 
 /// The demo till's Merchant Redirect QR sticker.
 const STICKER: &str = "demo";
@@ -51,7 +57,7 @@ impl TestApp {
         let answer = self.pay_at(sticker, body).await;
         assert_eq!(answer.status, status, "{body}: {}", answer.body);
         let problem = answer.problem();
-        assert_eq!(problem.code.as_deref(), Some(code), "{body}: {problem:?}");
+        assert_eq!(problem.code.map(ProblemCode::as_str), Some(code), "{body}: {problem:?}");
         problem.sentence().to_owned()
     }
 
@@ -78,8 +84,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK, "the payment's event stream opens");
-        let headers = response.headers().clone();
-        EventStream { response, headers, pending: Vec::new(), seen: Arc::clone(&self.seen) }
+        EventStream::new(response, &self.seen)
     }
 
     /// The reference of the one payment at the platform for `value` øre.
@@ -327,7 +332,11 @@ async fn a_fourth_request_to_one_number_within_ten_minutes_is_refused_and_takes_
     let fourth = json!({ "amount": nok(1_300), "phoneNumber": "+47 91 23 45 67" });
     let answer = app.pay_at(DONATIONS, &fourth).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
-    assert_eq!(answer.problem().code.as_deref(), Some("number-rate-limited"), "which limit, for the page");
+    assert_eq!(
+        answer.problem().code.map(ProblemCode::as_str),
+        Some("number-rate-limited"),
+        "which limit, for the page"
+    );
     let sentence = answer.problem().sentence().to_owned();
     assert!(
         sentence.contains("Try again in") && sentence.ends_with('.'),
@@ -382,7 +391,7 @@ async fn an_unknown_sticker_or_a_made_up_payment_token_is_not_found() {
     let app = spawn_app().await;
     let unknown = app.send(browser().get(format!("{}/api/stickers/no-such-sticker", app.base))).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
-    assert_eq!(unknown.problem().code.as_deref(), Some("unknown-sticker"));
+    assert_eq!(unknown.problem().code.map(ProblemCode::as_str), Some("unknown-sticker"));
     app.refused_at(
         "no-such-sticker",
         &json!({ "phoneNumber": KARI_TYPED }),
@@ -395,7 +404,7 @@ async fn an_unknown_sticker_or_a_made_up_payment_token_is_not_found() {
     for path in [format!("/api/payments/{made_up}"), format!("/api/payments/{made_up}/events")] {
         let answer = app.send(browser().get(format!("{}{path}", app.base))).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.body);
-        assert_eq!(answer.problem().code.as_deref(), Some("unknown-payment"), "{path}");
+        assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("unknown-payment"), "{path}");
     }
     assert!(app.sim().payment_records().is_empty());
 }
@@ -433,7 +442,7 @@ async fn a_request_one_limit_refuses_uses_up_nothing_of_the_phones_own_allowance
     let eleventh = json!({ "amount": nok(1_500), "phoneNumber": OLA_TYPED });
     let answer = app.pay_at(DONATIONS, &eleventh).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
-    assert_eq!(answer.problem().code.as_deref(), Some("client-rate-limited"));
+    assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("client-rate-limited"));
     assert!(answer.header("retry-after").is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s > 0)));
 }
 

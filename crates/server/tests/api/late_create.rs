@@ -7,11 +7,16 @@
 //! nothing of the cancelled sale is charged or stays reserved, the till shows it Cancelled
 //! throughout, a sale rung up again meanwhile is captured once, and no error is logged.
 
+use kasse_api::{Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
+use kasse_vipps::epayment::State;
+use reqwest::StatusCode;
+use reqwest::header;
+use serde_json::json;
 use tokio::sync::watch;
 
-use super::crash::{Journey, ServerProcess, approve, start_qr_sale};
-use super::*;
+use crate::helpers::journey::{Journey, ServerProcess, approve, start_qr_sale};
+use crate::helpers::*;
 
 /// Kari's number as a cashier types it.
 const KARI: &str = "91234567";

@@ -3,13 +3,15 @@
 //! beacons through a flaky platform, rows with mistakes, and which till a check-in at a migrated
 //! beacon rings, also when the configuration and the saved mapping disagree.
 
+use kasse_api::Currency;
+use kasse_server::Config;
 use kasse_server::config::TillConfig;
 use kasse_server::ops::migrate::{self, Outcome, PosRow};
 use kasse_server::ops::qr;
 use kasse_sim::FaultKnobs;
 use kasse_vipps::qr::{CallbackQrImage, MerchantCallbackMobilePayPutRequest};
 
-use super::*;
+use crate::helpers::*;
 
 /// The second till of the demo store, with no stickers of its own in the configuration.
 fn second_till(config: &mut Config) {
@@ -53,48 +55,6 @@ fn pos_list(count: usize) -> Vec<PosRow> {
 /// Runs a migration without progress output.
 async fn migrate_rows(app: &TestApp, rows: &[PosRow], dry_run: bool) -> migrate::MigrationReport {
     migrate::run(&app.running.tools(), rows, migrate::Options { dry_run }, &|_| {}).await
-}
-
-impl TestApp {
-    /// A browser paired with `till`.
-    pub(super) async fn browser_of(&self, till: &str) -> reqwest::Client {
-        browser_with_cookie(&pair_with_till(&self.running, &self.base, till, Role::Till).await)
-    }
-
-    /// `till`'s live event stream from its start, read through `browser` (paired with it).
-    pub(super) async fn events_of(&self, browser: &reqwest::Client, till: &str) -> EventStream {
-        let response = browser
-            .get(format!("{}/api/tills/{till}/events?after=0", self.base))
-            .header(header::ACCEPT, "text/event-stream")
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), StatusCode::OK, "{till}'s event stream opens");
-        let headers = response.headers().clone();
-        EventStream { response, headers, pending: Vec::new(), seen: Arc::clone(&self.seen) }
-    }
-
-    /// Kari scans the callback sticker `merchant_qr_id` with her phone page's Scan button.
-    pub(super) async fn kari_scans(&self, merchant_qr_id: &str) {
-        let page = self.phone_page(CUSTOMER).await;
-        let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{merchant_qr_id}\""), "action")
-            .unwrap_or_else(|| panic!("sticker {merchant_qr_id} is on the phone page"));
-        let url = self.sim().base_url().join(action).unwrap();
-        let camera = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let scanned = camera.post(url).form(&[("customer", CUSTOMER)]).send().await.unwrap();
-        assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked Kari in");
-    }
-
-    /// `till`'s open check-ins, read through `browser` (paired with it).
-    pub(super) async fn check_ins_of(&self, browser: &reqwest::Client, till: &str) -> Vec<CheckIn> {
-        let answer = self.send(browser.get(format!("{}/api/tills/{till}/check-ins", self.base))).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.json()
-    }
 }
 
 #[tokio::test]

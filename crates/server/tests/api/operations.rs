@@ -1,23 +1,16 @@
 //! What whoever runs kasse relies on: `/healthz`, `/metrics` in the Prometheus text format, and
 //! the command line (`check-config`, `till pair`), run as the real binary.
 
+use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::time::Duration;
 
+use kasse_api::{Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
+use reqwest::StatusCode;
+use serde_json::json;
 
-use super::*;
-
-/// The binary under test.
-const BINARY: &str = env!("CARGO_BIN_EXE_kasse-server");
-
-/// The value of the sample `series` (a metric name with its labels, as exposed) in Prometheus
-/// text, if present.
-pub(super) fn metric(text: &str, series: &str) -> Option<i64> {
-    text.lines().find_map(|line| {
-        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
-        Some(value.trim().parse().unwrap_or_else(|e| panic!("{series} is not a number ({e}): {line}")))
-    })
-}
+use crate::helpers::*;
 
 impl TestApp {
     /// `/metrics`, checked to be Prometheus text.

@@ -4,8 +4,10 @@
 
 use kasse_server::ops::qr::{self, Change, QrError, StickerKind};
 use kasse_server::ops::stickers;
+use reqwest::StatusCode;
+use reqwest::header;
 
-use super::*;
+use crate::helpers::*;
 
 /// The demo with a second till that has no stickers in the configuration.
 async fn two_tills() -> TestApp {

@@ -2,10 +2,11 @@
 //! sales unit, stale ones of ours removed, others' left alone, secrets saved and used, and a second
 //! run that changes nothing.
 
+use kasse_api::SaleStatus;
 use kasse_server::ops::webhooks::{self as subscriptions, Options, SyncReport, our_events};
 use kasse_vipps::webhooks::{RegisterRequest, USER_CHECKED_IN, Webhook};
 
-use super::*;
+use crate::helpers::*;
 
 /// A registration somebody else (the merchant's old integration) made, at another address.
 const THEIRS: &str = "https://pos.example.com/vipps/hook";

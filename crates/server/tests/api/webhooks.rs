@@ -6,16 +6,20 @@
 //! To see the platform's own deliveries, the server's public URL is a recording relay in the test:
 //! the simulator delivers to it, it passes each delivery on unchanged and keeps a copy.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
+use kasse_api::{Currency, Money, Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
-use kasse_vipps::epayment::PaymentEventName;
+use kasse_vipps::epayment::{PaymentEventName, WebhookEvent};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
 use tokio::sync::mpsc;
+use url::Url;
 
-use super::operations::metric;
-use super::*;
+use crate::helpers::*;
 
 /// How long polling alone may take: the first poll 5 s after the create, then every 2 s.
 const POLLING_PATIENCE: Duration = Duration::from_secs(30);
