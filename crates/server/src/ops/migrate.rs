@@ -17,8 +17,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::io::Read as _;
 use std::path::Path;
 
+use csv::StringRecord;
 use futures_util::StreamExt as _;
 use kasse_vipps::qr::{CallbackQrImage, MAX_LOCATION_DESCRIPTION, MerchantCallbackMobilePayPutRequest};
 use serde::{Serialize, Serializer};
@@ -150,7 +152,7 @@ pub fn parse_json(text: &str, file: &str) -> Result<Vec<PosRow>, InputError> {
 /// The PoS rows of a CSV file whose first line names the columns (`beaconId`, `posName` or `name`,
 /// `msn`, `till`, in any order and case; others are ignored). Fields are separated by commas, or
 /// by semicolons or tabs when the header is (as spreadsheets in Denmark and Finland save them),
-/// and may be quoted with `"`.
+/// and may be quoted with `"`. Lines with nothing but separators and blanks are skipped.
 pub fn parse_csv(text: &str, file: &str) -> Result<Vec<PosRow>, InputError> {
     let text = text.trim_start_matches('\u{feff}');
     let records = split_csv(text).map_err(|(line, reason)| InputError::BadCsv {
@@ -158,8 +160,8 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<PosRow>, InputError> {
         line,
         reason,
     })?;
-    let mut records = records.into_iter().filter(|(_, fields)| fields.iter().any(|f| !f.trim().is_empty()));
-    let Some((_, header)) = records.next() else { return Err(InputError::Empty(file.to_owned())) };
+    let mut records = records.into_iter().filter(|record| record.iter().any(|f| !f.trim().is_empty()));
+    let Some(header) = records.next() else { return Err(InputError::Empty(file.to_owned())) };
     let names: Vec<String> = header
         .iter()
         .map(|h| h.trim().chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase())
@@ -174,9 +176,9 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<PosRow>, InputError> {
     let pos_name = pos_name.ok_or_else(|| missing("posName"))?;
     let rows: Vec<PosRow> = records
         .enumerate()
-        .map(|(index, (_, fields))| {
+        .map(|(index, record)| {
             let field = |at: Option<usize>| {
-                at.and_then(|i| fields.get(i)).map(|f| f.trim().to_owned()).filter(|f| !f.is_empty())
+                at.and_then(|i| record.get(i)).map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned)
             };
             PosRow {
                 row: index + 1,
@@ -193,56 +195,48 @@ pub fn parse_csv(text: &str, file: &str) -> Result<Vec<PosRow>, InputError> {
     Ok(rows)
 }
 
-/// A CSV record: the line it starts on, and its fields.
-type Record = (usize, Vec<String>);
+/// A line put after the text for [`split_csv`]: it comes back as a record of its own unless the
+/// text ends inside a quoted field, which swallows it.
+const END_OF_TEXT: &str = "kasse: end of text";
 
-/// Splits CSV text into records, RFC 4180 style: fields may be quoted, a quote inside a quoted
-/// field is doubled, and a quoted field may span lines. A failure names the line and the reason.
-fn split_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
-    let first_line = text.lines().next().unwrap_or_default();
-    let delimiter =
-        [',', ';', '\t'].into_iter().max_by_key(|d| first_line.matches(*d).count()).unwrap_or(',');
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut line = 1;
-    let mut starts = 1;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            '"' if quoted => quoted = false,
-            '"' if field.trim().is_empty() => {
-                field.clear();
-                quoted = true;
-            }
-            '\n' if quoted => {
-                line += 1;
-                field.push('\n');
-            }
-            '\r' if !quoted => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                records.push((starts, std::mem::take(&mut fields)));
-                line += 1;
-                starts = line;
-            }
-            c if c == delimiter && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
+/// Splits CSV text into records with the [`csv`] crate (RFC 4180: a quote inside a quoted field is
+/// doubled, and a quoted field may span lines), the delimiter being whichever of `,` `;` and tab
+/// the first line that is not blank has most of. Rows may have fewer or more fields than the
+/// header. A failure names the line the record starts on, and why.
+fn split_csv(text: &str) -> Result<Vec<StringRecord>, (usize, String)> {
+    let header = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let delimiter = [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|d| header.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',');
+    let marked = text.as_bytes().chain(&b"\n"[..]).chain(END_OF_TEXT.as_bytes());
+    // Cannot fail on UTF-8 text with rows of any length, but says where if it does.
+    let mut records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(marked)
+        .into_records()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| (e.position().map_or(1, |p| line_of(text, p)), e.to_string()))?;
+    // The crate reads a quote left open to the end of the file without a word, which would make
+    // the rest of a broken file one PoS name; the swallowed end line gives it away.
+    match records.pop() {
+        Some(open) if !open.iter().eq([END_OF_TEXT]) => {
+            Err((open.position().map_or(1, |p| line_of(text, p)), "a quoted field is not closed".to_owned()))
         }
+        _ => Ok(records),
     }
-    if quoted {
-        return Err((starts, "a quoted field is not closed".to_owned()));
-    }
-    if !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        records.push((starts, fields));
-    }
-    Ok(records)
+}
+
+/// The line, from 1, of the record the crate read from `position`: the crate's own line number
+/// counts the blank lines it skips before the record as the record's.
+fn line_of(text: &str, position: &csv::Position) -> usize {
+    let bytes = text.as_bytes();
+    let from = usize::try_from(position.byte()).map_or(bytes.len(), |b| b.min(bytes.len()));
+    let blank = bytes[from..].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+    // A line more than the line breaks before it.
+    bytes[..from + blank].split(|b| *b == b'\n').count()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -866,6 +860,92 @@ mod tests {
             Err(InputError::BadCsv { line: 2, .. })
         ));
         assert!(matches!(parse_csv("beaconId,posName\n", "pos.csv"), Err(InputError::Empty(_))));
+    }
+
+    #[test]
+    fn a_quoted_field_may_hold_the_delimiter_a_doubled_quote_and_a_line_break() {
+        let text = "beaconId,posName,msn\n\
+                    100000000000001,\"Kasse 1, \"\"ved\"\"\r\ndøren\",123456\n\
+                    100000000000002,Kasse 2,123456";
+        let rows = parse_csv(text, "pos.csv").unwrap();
+        assert_eq!(
+            rows,
+            [
+                row(1, "100000000000001", "Kasse 1, \"ved\"\r\ndøren", "123456", ""),
+                row(2, "100000000000002", "Kasse 2", "123456", ""),
+            ]
+        );
+    }
+
+    #[test]
+    fn tabs_separate_the_fields_when_they_separate_the_header() {
+        let rows = parse_csv("beaconId\tposName\n100000000000001\tKasse 1, ved døren\n", "pos.csv").unwrap();
+        assert_eq!(rows, [row(1, "100000000000001", "Kasse 1, ved døren", "", "")]);
+    }
+
+    #[test]
+    fn a_bom_and_lines_without_content_before_the_header_and_between_rows_are_skipped() {
+        let text = "\u{feff}\r\n   \r\n;;;\r\nbeaconId;posName\r\n;\r\n100000000000001;Kasse 1\r\n \t \r\n\
+                    100000000000002;Kasse 2\r\n\r\n";
+        let rows = parse_csv(text, "pos.csv").unwrap();
+        assert_eq!(
+            rows,
+            [row(1, "100000000000001", "Kasse 1", "", ""), row(2, "100000000000002", "Kasse 2", "", "")],
+            "the row numbers count the rows with content, from the first after the header"
+        );
+    }
+
+    #[test]
+    fn header_names_are_matched_without_case_blanks_or_punctuation_and_the_first_alias_wins() {
+        let text = "Name, Beacon ID ,POS-name,Merchant Serial Number,Till_Id,Till\n\
+                    Kasse 1,100000000000001,Kasse én,123456,till-1,till-2\n";
+        let rows = parse_csv(text, "pos.csv").unwrap();
+        assert_eq!(rows, [row(1, "100000000000001", "Kasse 1", "123456", "till-1")]);
+    }
+
+    #[test]
+    fn a_row_may_have_fewer_or_more_fields_than_the_header_and_blank_fields_are_missing() {
+        let text =
+            "beaconId,posName,msn,till\n100000000000001,Kasse 1\n100000000000002,  ,123456,till-1,extra\n";
+        let rows = parse_csv(text, "pos.csv").unwrap();
+        assert_eq!(
+            rows,
+            [row(1, "100000000000001", "Kasse 1", "", ""), row(2, "100000000000002", "", "123456", "till-1")]
+        );
+    }
+
+    #[test]
+    fn a_quote_closed_at_the_very_end_of_the_file_is_not_an_open_one() {
+        let rows = parse_csv("beaconId,posName\n100000000000001,\"Kasse \"\"1\"\"\"", "pos.csv").unwrap();
+        assert_eq!(rows, [row(1, "100000000000001", "Kasse \"1\"", "", "")]);
+    }
+
+    #[test]
+    fn a_quote_left_open_refuses_the_file_naming_the_line_its_row_starts_on() {
+        let text = "beaconId,posName\r\n\"100000000000001\",\"Kasse\r\n1\"\r\n\r\n\r\n\
+                    100000000000002,\"Kasse 2\"\"\r\n100000000000003,Kasse 3\r\n";
+        let error = parse_csv(text, "pos.csv").unwrap_err();
+        assert_eq!(
+            error,
+            InputError::BadCsv {
+                file: "pos.csv".into(),
+                line: 6,
+                reason: "a quoted field is not closed".into()
+            }
+        );
+        assert_eq!(error.to_string(), "pos.csv, line 6: a quoted field is not closed");
+        let error = parse_csv("beaconId,posName\n\"", "pos.csv").unwrap_err();
+        assert_eq!(error.to_string(), "pos.csv, line 2: a quoted field is not closed");
+    }
+
+    #[test]
+    fn a_csv_file_without_a_pos_name_column_says_which_column_and_how_the_header_looks() {
+        let error = parse_csv("beaconId;msn\n100000000000001;123456\n", "pos.csv").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "pos.csv has no posName column; the first line must name the columns, e.g. beaconId,posName,msn,till"
+        );
+        assert_eq!(parse_csv("\u{feff}\n ; \n", "pos.csv"), Err(InputError::Empty("pos.csv".into())));
     }
 
     #[test]
