@@ -62,7 +62,12 @@ impl ApiError {
 
     /// 404 for an unknown API path.
     pub fn no_such_endpoint() -> Self {
-        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found", "There is no such address on this server.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ProblemCode::NotFound,
+            "Not found",
+            "There is no such address on this server.",
+        )
     }
 }
 
@@ -103,9 +108,10 @@ impl From<SaleError> for ApiError {
                 "Unknown payment",
                 "There is no such payment at this till.",
             ),
-            SaleError::WrongCurrency { expected } => {
-                Self::bad_request(ProblemCode::WrongCurrency, format!("This store takes payments in {expected}."))
-            }
+            SaleError::WrongCurrency { expected } => Self::bad_request(
+                ProblemCode::WrongCurrency,
+                format!("This store takes payments in {expected}."),
+            ),
             SaleError::Amount(MoneyError::TooSmall { .. }) => {
                 Self::bad_request(ProblemCode::AmountTooSmall, "The amount is too small to charge.")
             }
@@ -207,9 +213,12 @@ impl From<SaleError> for ApiError {
                 "Already approved",
                 "The customer has already approved this payment.",
             ),
-            SaleError::Platform(sentence) => {
-                Self::new(StatusCode::BAD_GATEWAY, ProblemCode::PlatformRefused, "Payment service refused", sentence)
-            }
+            SaleError::Platform(sentence) => Self::new(
+                StatusCode::BAD_GATEWAY,
+                ProblemCode::PlatformRefused,
+                "Payment service refused",
+                sentence,
+            ),
             SaleError::Store(e) => e.into(),
         }
     }

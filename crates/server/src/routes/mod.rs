@@ -11,7 +11,6 @@ pub use landing::LandingLimits;
 use std::sync::Arc;
 
 use axum::Router;
-use kasse_api::ProblemCode;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -19,6 +18,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{any, get, post};
+use kasse_api::ProblemCode;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -191,7 +191,9 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
             Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Err(ApiError::too_large())
             }
-            Err(rejection) => Err(ApiError::bad_request(ProblemCode::BadRequestBody, rejection_sentence(&rejection))),
+            Err(rejection) => {
+                Err(ApiError::bad_request(ProblemCode::BadRequestBody, rejection_sentence(&rejection)))
+            }
         }
     }
 }

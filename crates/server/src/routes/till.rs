@@ -7,9 +7,9 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Json;
-use kasse_api::{ProblemCode, 
-    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, RefundRequest, Sale,
-    SaleEvent, Session, TillSnapshot,
+use kasse_api::{
+    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, ProblemCode,
+    RefundRequest, Sale, SaleEvent, Session, TillSnapshot,
 };
 
 use super::{ApiJson, ApiQuery};

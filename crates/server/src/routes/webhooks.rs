@@ -54,7 +54,8 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
         return ApiError::unauthorized("The webhook signature could not be verified.").into_response();
     }
     let Ok(text) = std::str::from_utf8(&body) else {
-        return ApiError::bad_request(ProblemCode::BadWebhook, "The webhook body is not UTF-8.").into_response();
+        return ApiError::bad_request(ProblemCode::BadWebhook, "The webhook body is not UTF-8.")
+            .into_response();
     };
     let event_type = serde_json::from_str::<serde_json::Value>(text)
         .ok()
