@@ -7,10 +7,14 @@
 //! code must contain: a callback sticker's `qrContent` and a redirect sticker's target text
 //! (`Accept: text/targetUrl`). A sticker the platform does not have yet is listed as missing, with
 //! the command that puts it up; the sheet holds the others.
+//!
+//! The page is written with `maud`, so every name, address and id on it is escaped by
+//! construction; only our own fixed CSS goes in as it is.
 
 use std::fmt::Write as _;
 
 use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Serialize;
 
 use super::Tools;
@@ -188,8 +192,9 @@ async fn redirect(
 }
 
 /// `content` as an SVG QR code (medium error correction, with its quiet zone), one dark path on a
-/// white square, in module units so it scales to any print size without blurring.
-pub fn qr_svg(content: &str, label: &str) -> Option<String> {
+/// white square, in module units so it scales to any print size without blurring. `label` is what
+/// screen readers announce; maud escapes it like everything else it writes.
+pub fn qr_svg(content: &str, label: &str) -> Option<Markup> {
     let code = qrcode::QrCode::with_error_correction_level(content.as_bytes(), qrcode::EcLevel::M).ok()?;
     let width = code.width();
     let colors = code.to_colors();
@@ -208,29 +213,50 @@ pub fn qr_svg(content: &str, label: &str) -> Option<String> {
             }
         }
     }
-    Some(format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {edge} {edge}\" shape-rendering=\"crispEdges\" \
-         role=\"img\" aria-label=\"{}\"><rect width=\"{edge}\" height=\"{edge}\" fill=\"#fff\"/>\
-         <path fill=\"#000\" d=\"{path}\"/></svg>",
-        escape(label)
-    ))
+    // Inside HTML an SVG element needs its closing tag (`<rect>` alone would swallow the path), so
+    // `rect` and `path` are written with empty bodies rather than as void elements.
+    Some(html! {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (edge) " " (edge) } shape-rendering="crispEdges"
+            role="img" aria-label=(label) {
+            rect width=(edge) height=(edge) fill="#fff" {}
+            path fill="#000" d=(path) {}
+        }
+    })
 }
 
-/// Text for HTML, in element content and in quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Everything the page itself says in words, in one place, so that a translation is one more
+/// `Texts`. What `collect` writes into a sheet (a callback sticker's target, why a sticker is
+/// missing, the notes) is in English too, and not here.
+struct Texts {
+    /// The page's `lang`.
+    lang: &'static str,
+    /// The page's title and its heading.
+    title: &'static str,
+    /// After the number of stickers on the sheet.
+    stickers: &'static str,
+    /// After that: how to print the sheet.
+    how_to_print: &'static str,
+    /// Before a missing sticker's id and why it is missing.
+    not_on_the_sheet: &'static str,
+    /// Under a callback sticker's code: it rings the till, scanned in the app.
+    scan_to_pay_here: &'static str,
+    /// Under a redirect sticker's code: any camera opens our landing page.
+    scan_to_pay: &'static str,
+    /// Before the store and title, for screen readers.
+    qr_code_of: &'static str,
 }
+
+const ENGLISH: Texts = Texts {
+    lang: "en",
+    title: "kasse stickers",
+    stickers: "stickers",
+    how_to_print: "Print at 100 % (no \u{201c}fit to page\u{201d}) on A4, six to a page, and cut along the \
+                   dashed lines. This header is not printed.",
+    not_on_the_sheet: "Not on the sheet:",
+    scan_to_pay_here: "Scan with Vipps or MobilePay to pay here",
+    scan_to_pay: "Scan with your phone to pay",
+    qr_code_of: "QR code of",
+};
 
 const STYLE: &str = "\
 @page { size: A4; margin: 12mm; }
@@ -260,56 +286,60 @@ main { display: flex; flex-wrap: wrap; gap: 5mm; padding: 0 6mm 6mm; }
 
 /// The sheet as one print-ready HTML page.
 pub fn html(sheet: &Sheet) -> String {
-    let mut page = String::from(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>kasse stickers</title>\n<style>\n",
-    );
-    page.push_str(STYLE);
-    page.push_str("</style>\n</head>\n<body>\n<header>\n<h1>kasse stickers</h1>\n");
-    let _ = writeln!(
-        page,
-        "<p>{} stickers. Print at 100 % (no \u{201c}fit to page\u{201d}) on A4, six to a page, and cut \
-         along the dashed lines. This header is not printed.</p>",
-        sheet.stickers.len()
-    );
-    for missing in &sheet.missing {
-        let _ = writeln!(
-            page,
-            "<p class=\"missing\">Not on the sheet: {} ({}).</p>",
-            escape(&missing.id),
-            escape(&missing.why)
-        );
+    let texts = &ENGLISH;
+    html! {
+        (DOCTYPE)
+        html lang=(texts.lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (texts.title) }
+                // Our own fixed CSS, with nothing interpolated into it.
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    h1 { (texts.title) }
+                    p { (sheet.stickers.len()) " " (texts.stickers) ". " (texts.how_to_print) }
+                    @for missing in &sheet.missing {
+                        p.missing { (texts.not_on_the_sheet) " " (missing.id) " (" (missing.why) ")." }
+                    }
+                    @for note in &sheet.notes {
+                        p.missing { (note) }
+                    }
+                }
+                main {
+                    @for sticker in &sheet.stickers {
+                        (figure(sticker, texts))
+                    }
+                }
+            }
+        }
     }
-    for note in &sheet.notes {
-        let _ = writeln!(page, "<p class=\"missing\">{}</p>", escape(note));
+    .into_string()
+}
+
+/// One sticker, cut out along its dashed border. `data-content` is what its code says, for tests
+/// that read the printed code back.
+fn figure(sticker: &Sticker, texts: &Texts) -> Markup {
+    let (kind, what) = match sticker.kind {
+        StickerKind::Callback => ("callback", texts.scan_to_pay_here),
+        StickerKind::Redirect => ("redirect", texts.scan_to_pay),
+    };
+    let label = format!("{} {}, {}", texts.qr_code_of, sticker.store, sticker.title);
+    html! {
+        figure.sticker data-kind=(kind) data-id=(sticker.id) data-content=(sticker.content) {
+            figcaption {
+                div.store { (sticker.store) }
+                div.title { (sticker.title) }
+            }
+            @if let Some(svg) = qr_svg(&sticker.content, &label) {
+                (svg)
+            }
+            p.what { (what) }
+            p.target { (sticker.target) }
+        }
     }
-    page.push_str("</header>\n<main>\n");
-    for sticker in &sheet.stickers {
-        let what = match sticker.kind {
-            StickerKind::Callback => "Scan with Vipps or MobilePay to pay here",
-            StickerKind::Redirect => "Scan with your phone to pay",
-        };
-        let kind = match sticker.kind {
-            StickerKind::Callback => "callback",
-            StickerKind::Redirect => "redirect",
-        };
-        let label = format!("QR code of {}, {}", sticker.store, sticker.title);
-        let _ = writeln!(
-            page,
-            "<figure class=\"sticker\" data-kind=\"{kind}\" data-id=\"{id}\" data-content=\"{content}\">\n\
-             <figcaption><div class=\"store\">{store}</div><div class=\"title\">{title}</div></figcaption>\n\
-             {svg}\n<p class=\"what\">{what}</p>\n<p class=\"target\">{target}</p>\n</figure>",
-            id = escape(&sticker.id),
-            content = escape(&sticker.content),
-            store = escape(&sticker.store),
-            title = escape(&sticker.title),
-            svg = qr_svg(&sticker.content, &label).unwrap_or_default(),
-            target = escape(&sticker.target),
-        );
-    }
-    page.push_str("</main>\n</body>\n</html>\n");
-    page
 }
 
 #[cfg(test)]
@@ -330,7 +360,7 @@ mod tests {
 
     #[test]
     fn a_code_is_one_path_of_whole_modules_inside_its_quiet_zone() {
-        let svg = qr_svg("https://kasse.example.no/q/demo", "a label").unwrap();
+        let svg = qr_svg("https://kasse.example.no/q/demo", "a label").unwrap().into_string();
         let code = qrcode::QrCode::with_error_correction_level(
             b"https://kasse.example.no/q/demo",
             qrcode::EcLevel::M,
@@ -354,5 +384,53 @@ mod tests {
         assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("@import"));
         assert_eq!(page.matches("<figure class=\"sticker\"").count(), 1);
         assert!(page.contains("@page { size: A4"));
+    }
+
+    #[test]
+    fn a_store_name_or_location_holding_a_script_tag_ampersands_or_quotes_is_printed_as_text() {
+        let store = "<script>alert(\"hi\")</script> & 'Bakst'";
+        let location = "Disk 2 \"ved døra\" <b>& co</b>";
+        let open_amount = Sticker {
+            kind: StickerKind::Redirect,
+            id: "tips\"><script>".into(),
+            store: store.into(),
+            till: None,
+            title: location.into(),
+            content: "https://x.example/q/tips?a=1&b='2'".into(),
+            target: "https://kasse.example.no/q/tips\"><script>".into(),
+        };
+        let page = html(&Sheet {
+            stickers: vec![open_amount],
+            missing: vec![Missing {
+                kind: StickerKind::Callback,
+                id: "<script>".into(),
+                till: None,
+                why: "\"quoted\" & <b>bold</b>".into(),
+            }],
+            notes: vec![format!("{store} leads elsewhere")],
+            retries: 0,
+        });
+
+        let store = "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; &amp; 'Bakst'";
+        let location = "Disk 2 &quot;ved døra&quot; &lt;b&gt;&amp; co&lt;/b&gt;";
+        assert!(!page.contains("<script") && !page.contains("<b>"), "{page}");
+        assert!(page.contains(&format!("<div class=\"store\">{store}</div>")), "{page}");
+        assert!(page.contains(&format!("<div class=\"title\">{location}</div>")), "{page}");
+        assert!(page.contains(&format!("aria-label=\"QR code of {store}, {location}\"")), "{page}");
+        assert!(page.contains(
+            "<figure class=\"sticker\" data-kind=\"redirect\" data-id=\"tips&quot;&gt;&lt;script&gt;\" \
+             data-content=\"https://x.example/q/tips?a=1&amp;b='2'\">"
+        ));
+        assert!(
+            page.contains("<p class=\"target\">https://kasse.example.no/q/tips&quot;&gt;&lt;script&gt;</p>")
+        );
+        assert!(page.contains(
+            "<p class=\"missing\">Not on the sheet: &lt;script&gt; (&quot;quoted&quot; &amp; \
+             &lt;b&gt;bold&lt;/b&gt;).</p>"
+        ));
+        assert!(page.contains(&format!("<p class=\"missing\">{store} leads elsewhere</p>")));
+        // The code still encodes the content itself, not its escaped form.
+        let drawn = qr_svg("https://x.example/q/tips?a=1&b='2'", "").unwrap().into_string();
+        assert!(page.contains(&drawn[drawn.find("<path").unwrap()..]));
     }
 }

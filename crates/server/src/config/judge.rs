@@ -1,0 +1,414 @@
+//! Judging a configuration file: one pass over its raw values, with the environment on top, that
+//! says everything wrong with them and builds the [`Config`] they describe.
+//!
+//! Each value is judged once, where it is read: parsed (a listen address, a URL, a currency), held
+//! to the rules of [`super::rules`], and turned into its typed form. What cannot be read is not
+//! guessed at: a store whose table has the wrong shape still exists for the tills that name it,
+//! and a sticker at a store whose currency is unknown is not held to some currency's minimum. So
+//! every problem is said once, by the value it is about, and nothing afterwards has to take back
+//! a complaint that followed from another.
+//!
+//! The order of the sentences follows the file: `[server]` and `[platform]`, then each store,
+//! till and sticker, each table ending with what its entries may not share.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use kasse_api::Currency;
+use kasse_vipps::{Credentials, Secret};
+use url::Url;
+
+use super::raw::{Entry, RawFile, RawPlatform, RawServer, RawSticker, RawStore, RawTill, SecretRef};
+use super::rules::{self, StoreFound};
+use super::secrets::{default_variable, read_secret};
+use super::{
+    CapturePolicy, Config, ConfigProblem, Provider, ProviderKind, SecretSource, SecretSources, StickerConfig,
+    StoreConfig, Table, TillConfig,
+};
+
+/// `[server] listen`.
+const LISTEN: &str = "KASSE_LISTEN";
+/// `[server] public_url`.
+const PUBLIC_URL: &str = "KASSE_PUBLIC_URL";
+/// `[server] dist`.
+const DIST: &str = "KASSE_DIST";
+/// `[server] database`.
+const DATABASE_URL: &str = "KASSE_DATABASE_URL";
+/// `[platform] provider`.
+const PROVIDER: &str = "KASSE_PROVIDER";
+/// `[platform] base_url`.
+const PLATFORM_URL: &str = "KASSE_PLATFORM_URL";
+
+/// `[server] webhook_max_skew_secs` when the file does not say.
+const DEFAULT_WEBHOOK_SKEW_SECS: u64 = 300;
+
+/// Judges the tables of `raw` (read from `file`) with `env` on top: the configuration they
+/// describe, or every problem with them.
+pub(super) fn judge(
+    raw: RawFile,
+    file: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<ConfigProblem>> {
+    let mut judge = Judge { file, env, problems: Vec::new() };
+    let config = judge.config(raw);
+    if judge.problems.is_empty() { Ok(config) } else { Err(judge.problems) }
+}
+
+/// The pass: what it needs to judge, and what it has found so far.
+struct Judge<'a> {
+    file: &'a Path,
+    env: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+/// A setting as decided: from the environment when set there, else from the file.
+struct Setting {
+    /// Where it came from: the variable, or the table and field.
+    field: &'static str,
+    value: String,
+}
+
+/// The stores as the tills and stickers that name them see them.
+#[derive(Default)]
+struct Stores {
+    /// Those that could be read.
+    read: Vec<StoreConfig>,
+    /// Ids of stores read whose currency is not one the platform takes (each was taken as NOK so
+    /// that the rest of the store could be judged).
+    unknown_currency: HashSet<String>,
+    /// Ids of stores whose table could not be read: they exist, but nothing more is known.
+    unread: HashSet<String>,
+}
+
+impl Stores {
+    /// The store with this id, as far as it is known.
+    fn find(&self, id: &str) -> StoreFound {
+        match self.read.iter().find(|store| store.id == id) {
+            Some(_) if self.unknown_currency.contains(id) => StoreFound::CurrencyUnknown,
+            Some(store) => StoreFound::Taking(store.currency),
+            None if self.unread.contains(id) => StoreFound::CurrencyUnknown,
+            None => StoreFound::Nowhere,
+        }
+    }
+}
+
+impl Judge<'_> {
+    fn config(&mut self, raw: RawFile) -> Config {
+        let RawFile { server, platform, stores, tills, stickers } = raw;
+        // A `[server]` that cannot be read leaves public_url unknown, not missing.
+        let server_unread = server.as_ref().is_some_and(|entry| entry.fields.is_err());
+        let server: RawServer =
+            server.and_then(|entry| self.fields(entry, "[server]".to_owned())).unwrap_or_default();
+        let listen = self
+            .setting(LISTEN, "[server] listen", server.listen)
+            .and_then(|s| self.parse(s, "it must be an IP address and port, like 127.0.0.1:8080", parse_addr))
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = self
+            .setting(PUBLIC_URL, "[server] public_url", server.public_url)
+            .and_then(|s| self.parse(s, "it must be a URL, like https://kasse.example.no/", parse_url));
+        let dist = self
+            .setting(DIST, "[server] dist", server.dist)
+            .map_or_else(|| "dist".into(), |s| s.value.into());
+        let database_url = self
+            .setting(DATABASE_URL, "[server] database", server.database)
+            .and_then(|s| {
+                self.parse(s, "it must be a database URL, like sqlite://data/kasse.db", parse_database)
+            })
+            .unwrap_or_else(|| "sqlite://data/kasse.db".to_owned());
+
+        let platform: RawPlatform =
+            platform.and_then(|entry| self.fields(entry, "[platform]".to_owned())).unwrap_or_default();
+        let (provider, provider_kind) = self.provider(platform);
+
+        if public_url.is_some() || !server_unread {
+            rules::public_url(public_url.as_ref(), provider_kind, &mut self.problems);
+        }
+        let webhook_skew_secs = server.webhook_max_skew_secs.unwrap_or(DEFAULT_WEBHOOK_SKEW_SECS);
+        rules::webhook_skew(webhook_skew_secs, &mut self.problems);
+
+        // The built-in simulator makes its own credentials; anything else needs ours.
+        let needs_credentials = matches!(provider, Provider::Platform { .. });
+        let stores = self.stores(stores, needs_credentials);
+        let sticker_ids: HashSet<String> =
+            stickers.iter().filter_map(|entry| entry.fields.as_ref().ok()).map(|s| s.id.clone()).collect();
+        let tills = self.tills(tills, &stores, &sticker_ids);
+        let stickers = self.stickers(stickers, &stores);
+        Config {
+            listen,
+            public_url,
+            dist,
+            database_url,
+            provider,
+            provider_kind,
+            stores: stores.read,
+            tills,
+            stickers,
+            webhook_max_skew: Duration::from_secs(webhook_skew_secs),
+            reconcile_every: Duration::from_secs(1),
+        }
+    }
+
+    fn provider(&mut self, platform: RawPlatform) -> (Provider, ProviderKind) {
+        let kind = self
+            .setting(PROVIDER, "[platform] provider", platform.provider)
+            .and_then(|s| self.parse(s, "it must be sim, test or production", ProviderKind::from_name))
+            .unwrap_or(ProviderKind::Sim);
+        let base_url = self
+            .setting(PLATFORM_URL, "[platform] base_url", platform.base_url)
+            .and_then(|s| self.parse(s, "it must be a URL, like http://127.0.0.1:9090/", parse_url));
+        let provider = if let Some(base_url) = base_url.or_else(|| kind.api_url()) {
+            Provider::Platform { base_url }
+        } else {
+            // Only the built-in simulator listens; elsewhere sim_listen means nothing.
+            let listen = platform
+                .sim_listen
+                .map(|value| Setting { field: "[platform] sim_listen", value })
+                .and_then(|s| {
+                    self.parse(s, "it must be an IP address and port, like 127.0.0.1:0", parse_addr)
+                })
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+            Provider::Sim { listen }
+        };
+        rules::provider(&provider, cfg!(feature = "sim"), &mut self.problems);
+        (provider, kind)
+    }
+
+    fn stores(&mut self, entries: Vec<Entry<RawStore>>, needs_credentials: bool) -> Stores {
+        rules::not_empty(Table::Stores, entries.len(), &mut self.problems);
+        let mut stores = Stores::default();
+        for (n, entry) in numbered(entries) {
+            let id = entry.id.clone();
+            match self.entry(Table::Stores, n, entry) {
+                Some(raw) => {
+                    let (store, currency_known) = self.store(raw, needs_credentials);
+                    if !currency_known {
+                        stores.unknown_currency.insert(store.id.clone());
+                    }
+                    stores.read.push(store);
+                }
+                None => stores.unread.extend(id),
+            }
+        }
+        rules::stores_together(&stores.read, &mut self.problems);
+        stores
+    }
+
+    /// One store, and whether its currency is one the platform takes.
+    fn store(&mut self, raw: RawStore, needs_credentials: bool) -> (StoreConfig, bool) {
+        rules::store(&raw.id, &raw.name, &raw.msn, &mut self.problems);
+        let currency = Currency::from_code(&raw.currency);
+        if currency.is_none() {
+            self.problems.push(ConfigProblem::Invalid {
+                field: format!("[[stores]] {:?} currency", raw.id),
+                value: raw.currency.clone(),
+                expected: "the platform takes NOK, DKK or EUR",
+            });
+        }
+        let client_secret = self.secret(&raw.id, "client_secret", raw.client_secret, needs_credentials);
+        let subscription_key =
+            self.secret(&raw.id, "subscription_key", raw.subscription_key, needs_credentials);
+        let client_id = raw.client_id.unwrap_or_default();
+        if needs_credentials {
+            rules::client_id(&raw.id, &client_id, &mut self.problems);
+        }
+        let (credentials, secrets_from) = client_secret
+            .zip(subscription_key)
+            .map(|((client_secret, client_secret_from), (subscription_key, subscription_key_from))| {
+                let credentials =
+                    Credentials { client_id, client_secret, subscription_key, msn: raw.msn.clone() };
+                let from = SecretSources {
+                    client_secret: client_secret_from,
+                    subscription_key: subscription_key_from,
+                };
+                (credentials, from)
+            })
+            .unzip();
+        let store = StoreConfig {
+            id: raw.id,
+            name: raw.name,
+            msn: raw.msn,
+            // Taken as NOK only so the store can be used while the rest is judged.
+            currency: currency.unwrap_or(Currency::Nok),
+            credentials,
+            secrets_from,
+        };
+        (store, currency.is_some())
+    }
+
+    /// Says what is wrong with how the file names one of a store's secrets (a secret written into
+    /// the file is refused even where it is unused), and reads it when `needed`.
+    fn secret(
+        &mut self,
+        store: &str,
+        field: &'static str,
+        written: Option<SecretRef>,
+        needed: bool,
+    ) -> Option<(Secret, SecretSource)> {
+        let (from, defaulted) = match written {
+            None => (SecretSource::Env(default_variable(store, field)), true),
+            Some(SecretRef::Named { env: Some(name), file: None }) => (SecretSource::Env(name), false),
+            Some(SecretRef::Named { env: None, file: Some(path) }) => (SecretSource::File(path), false),
+            Some(SecretRef::Named { .. }) => {
+                self.problems.push(ConfigProblem::SecretSourceUnclear { store: store.to_owned(), field });
+                return None;
+            }
+            Some(SecretRef::Written) => {
+                self.problems.push(ConfigProblem::LiteralSecret { store: store.to_owned(), field });
+                return None;
+            }
+        };
+        if !needed {
+            return None;
+        }
+        match read_secret(&from, self.env) {
+            Ok(secret) => Some((secret, from)),
+            Err(why) => {
+                self.problems.push(ConfigProblem::SecretUnavailable {
+                    store: store.to_owned(),
+                    field,
+                    from,
+                    defaulted,
+                    why,
+                });
+                None
+            }
+        }
+    }
+
+    fn tills(
+        &mut self,
+        entries: Vec<Entry<RawTill>>,
+        stores: &Stores,
+        sticker_ids: &HashSet<String>,
+    ) -> Vec<TillConfig> {
+        rules::not_empty(Table::Tills, entries.len(), &mut self.problems);
+        let mut tills = Vec::new();
+        for (n, entry) in numbered(entries) {
+            let Some(raw) = self.entry(Table::Tills, n, entry) else { continue };
+            let capture = match raw.capture {
+                None => CapturePolicy::Automatic,
+                Some(value) => CapturePolicy::from_name(&value).unwrap_or_else(|| {
+                    self.problems.push(ConfigProblem::Invalid {
+                        field: format!("[[tills]] {:?} capture", raw.id),
+                        value,
+                        expected: "it must be automatic or manual",
+                    });
+                    CapturePolicy::Automatic
+                }),
+            };
+            let till = TillConfig {
+                id: raw.id,
+                name: raw.name,
+                store: raw.store,
+                capture,
+                callback_qr: raw.callback_qr,
+                redirect_sticker: raw.redirect_sticker,
+                charge_on_check_in: raw.charge_on_check_in,
+            };
+            let store_exists = stores.find(&till.store).exists();
+            rules::till(&till, store_exists, |id| sticker_ids.contains(id), &mut self.problems);
+            tills.push(till);
+        }
+        rules::tills_together(&tills, &mut self.problems);
+        tills
+    }
+
+    fn stickers(&mut self, entries: Vec<Entry<RawSticker>>, stores: &Stores) -> Vec<StickerConfig> {
+        let mut stickers = Vec::new();
+        for (n, entry) in numbered(entries) {
+            let Some(raw) = self.entry(Table::Stickers, n, entry) else { continue };
+            let sticker = StickerConfig {
+                id: raw.id,
+                store: raw.store,
+                description: raw.description,
+                min: raw.min,
+                max: raw.max,
+            };
+            rules::sticker(&sticker, stores.find(&sticker.store), &mut self.problems);
+            stickers.push(sticker);
+        }
+        rules::stickers_together(&stickers, &mut self.problems);
+        stickers
+    }
+
+    /// The values of entry number `n` (from 1) of an array of tables, naming it by its id when it
+    /// has one.
+    fn entry<T>(&mut self, table: Table, n: usize, entry: Entry<T>) -> Option<T> {
+        let place = match &entry.id {
+            Some(id) => format!("{table} {id:?}"),
+            None => format!("{table} number {n}"),
+        };
+        self.fields(entry, place)
+    }
+
+    /// The values of a table, or the problem that it has the wrong shape.
+    fn fields<T>(&mut self, entry: Entry<T>, place: String) -> Option<T> {
+        entry
+            .fields
+            .map_err(|message| {
+                self.problems.push(ConfigProblem::Shape {
+                    file: self.file.to_owned(),
+                    line: entry.line,
+                    place,
+                    message,
+                });
+            })
+            .ok()
+    }
+
+    /// The setting from the environment variable when it is set and not empty, else from the file.
+    fn setting(
+        &self,
+        variable: &'static str,
+        field: &'static str,
+        written: Option<String>,
+    ) -> Option<Setting> {
+        match (self.env)(variable).filter(|value| !value.is_empty()) {
+            Some(value) => Some(Setting { field: variable, value }),
+            None => written.map(|value| Setting { field, value }),
+        }
+    }
+
+    /// Parses a setting, or says that it is not what it must be.
+    fn parse<T>(
+        &mut self,
+        setting: Setting,
+        expected: &'static str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
+        let parsed = parse(&setting.value);
+        if parsed.is_none() {
+            self.problems.push(ConfigProblem::Invalid {
+                field: setting.field.to_owned(),
+                value: setting.value,
+                expected,
+            });
+        }
+        parsed
+    }
+}
+
+/// The entries with their numbers, from 1 as people count.
+fn numbered<T>(entries: Vec<T>) -> impl Iterator<Item = (usize, T)> {
+    (1..).zip(entries)
+}
+
+fn parse_addr(value: &str) -> Option<SocketAddr> {
+    value.parse().ok()
+}
+
+/// A URL, with a `/` ended path so that joining a relative path keeps all of it.
+fn parse_url(value: &str) -> Option<Url> {
+    let mut url = Url::parse(value).ok()?;
+    if !url.cannot_be_a_base() && !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Some(url)
+}
+
+fn parse_database(value: &str) -> Option<String> {
+    Url::parse(value).ok().map(|_| value.to_owned())
+}
