@@ -204,7 +204,6 @@ fn line_of(text: &str, position: &csv::Position) -> usize {
     bytes[..from + blank].split(|b| *b == b'\n').count()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

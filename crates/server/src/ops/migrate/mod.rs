@@ -15,7 +15,6 @@
 //! end, and the report counts the retries. The QR API publishes no rate limit, so each sales unit
 //! gets at most [`IN_FLIGHT`] calls at a time.
 
-
 mod input;
 mod plan;
 mod report;

@@ -178,7 +178,6 @@ fn check_row(config: &Config, row: &PosRow) -> Result<Job, RowProblem> {
     Ok(Job { row: row.row, beacon_id, msn, till: till.map(|t| t.id.clone()), location, notes })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
