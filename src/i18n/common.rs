@@ -199,7 +199,8 @@ mod tests {
         );
         assert_eq!(problem(&busy, Locale::En), "Finish or cancel kasse-1 first.");
         assert_eq!(problem(&busy, Locale::Nb), "Fullfør eller avbryt betalingen som pågår først.");
-        let unknown = kasse_api::Problem::new(400, kasse_api::ProblemCode::Unknown, "New", "A new kind of refusal.");
+        let unknown =
+            kasse_api::Problem::new(400, kasse_api::ProblemCode::Unknown, "New", "A new kind of refusal.");
         assert_eq!(
             problem(&unknown, Locale::Fi),
             "A new kind of refusal.",

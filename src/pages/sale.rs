@@ -368,9 +368,9 @@ fn Log(model: RwSignal<SaleDetail>) -> impl IntoView {
                         .into_iter()
                         .map(|event| {
                             let time = clock_with_seconds(event.at_ms, offset_minutes_at(event.at_ms), locale);
-                            let name = texts::event_name(&event.name, locale).to_owned();
+                            let name = texts::event_name(event.name, locale);
                             view! {
-                                <li data-event=event.name.clone() data-success=event.success.to_string() class:failed=!event.success>
+                                <li data-event=event.name.as_str() data-success=event.success.to_string() class:failed=!event.success>
                                     <time>{time}</time>
                                     <span class="log-name">{name}</span>
                                     <span class="log-amount">{format_money(event.amount, locale)}</span>

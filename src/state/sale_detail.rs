@@ -233,7 +233,7 @@ impl SaleDetail {
 
 #[cfg(test)]
 mod tests {
-    use kasse_api::{Currency, Flow, Problem};
+    use kasse_api::{Currency, Flow, Problem, SaleEventName};
 
     use super::*;
 
@@ -349,18 +349,18 @@ mod tests {
 
     #[test]
     fn the_log_is_kept_oldest_first() {
-        let event = |name: &str, at_ms| SaleEvent {
-            name: name.into(),
-            amount: Money::new(100, Currency::Nok),
-            at_ms,
-            success: true,
-        };
+        let event =
+            |name, at_ms| SaleEvent { name, amount: Money::new(100, Currency::Nok), at_ms, success: true };
         let page = SaleDetail::new(
             sale(SaleStatus::Captured, 100, 100, 0, 0),
-            Some(vec![event("CAPTURED", 3), event("CREATED", 1), event("AUTHORIZED", 2)]),
+            Some(vec![
+                event(SaleEventName::Captured, 3),
+                event(SaleEventName::Created, 1),
+                event(SaleEventName::Authorized, 2),
+            ]),
             0,
         );
         let names: Vec<_> = page.log.unwrap().into_iter().map(|e| e.name).collect();
-        assert_eq!(names, ["CREATED", "AUTHORIZED", "CAPTURED"]);
+        assert_eq!(names, [SaleEventName::Created, SaleEventName::Authorized, SaleEventName::Captured]);
     }
 }

@@ -16,9 +16,12 @@ mod sale;
 pub use event::TillEvent;
 pub use landing::{LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo};
 pub use money::{Currency, MAX_PAYMENT_MINOR, Money, MoneyError};
-pub use operations::{CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, Total};
+pub use operations::{
+    CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, SaleEventName, Total,
+};
 pub use phone::{Country, Msisdn, PhoneError};
 pub use problem::{Problem, ProblemCode};
 pub use sale::{
-    Flow, Identified, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till, TillSnapshot,
+    Flow, Identified, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till,
+    TillSnapshot,
 };

@@ -27,14 +27,57 @@ pub struct RefundRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SaleEvent {
-    /// The platform's event name: `CREATED`, `AUTHORIZED`, `CAPTURED`, `REFUNDED`, …
-    pub name: String,
+    /// What happened.
+    pub name: SaleEventName,
     /// The amount it concerned.
     pub amount: Money,
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: i64,
     /// Whether it succeeded (a refused card is an `AUTHORIZED` that did not).
     pub success: bool,
+}
+
+/// What happened to a payment at the platform, in the platform's words (`CREATED`,
+/// `AUTHORIZED`, …). A name this build does not know (a newer platform) reads as `Unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SaleEventName {
+    /// The payment was created.
+    Created,
+    /// The customer approved.
+    Authorized,
+    /// Money was taken.
+    Captured,
+    /// The uncaptured rest was released.
+    Cancelled,
+    /// Money was given back.
+    Refunded,
+    /// The customer declined.
+    Aborted,
+    /// Nobody acted in time.
+    Expired,
+    /// The merchant cancelled before approval.
+    Terminated,
+    /// A name this build does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl SaleEventName {
+    /// The name as the platform spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Authorized => "AUTHORIZED",
+            Self::Captured => "CAPTURED",
+            Self::Cancelled => "CANCELLED",
+            Self::Refunded => "REFUNDED",
+            Self::Aborted => "ABORTED",
+            Self::Expired => "EXPIRED",
+            Self::Terminated => "TERMINATED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
 }
 
 /// Which sales `GET /api/tills/{till}/sales` lists.

@@ -1,6 +1,9 @@
 //! What a till reads: the till, its current sale, a sale, its history and its event log.
 
-use kasse_api::{History, HistoryQuery, Money, Sale, SaleEvent, SaleStatus, Till, TillSnapshot, Total};
+use kasse_api::{
+    History, HistoryQuery, Money, Sale, SaleEvent, SaleEventName, SaleStatus, Till, TillSnapshot, Total,
+};
+use kasse_vipps::epayment::PaymentEventName;
 
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
@@ -87,14 +90,25 @@ impl Sales {
         Ok(events
             .into_iter()
             .map(|e| SaleEvent {
-                name: serde_json::to_value(e.name)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                name: event_name(e.name),
                 amount: Money::new(e.amount.value, currency),
                 at_ms: e.timestamp.timestamp_millis(),
                 success: e.success,
             })
             .collect())
+    }
+}
+
+/// The platform's name for an event, in the contract's words.
+const fn event_name(name: PaymentEventName) -> SaleEventName {
+    match name {
+        PaymentEventName::Created => SaleEventName::Created,
+        PaymentEventName::Authorized => SaleEventName::Authorized,
+        PaymentEventName::Captured => SaleEventName::Captured,
+        PaymentEventName::Cancelled => SaleEventName::Cancelled,
+        PaymentEventName::Refunded => SaleEventName::Refunded,
+        PaymentEventName::Aborted => SaleEventName::Aborted,
+        PaymentEventName::Expired => SaleEventName::Expired,
+        PaymentEventName::Terminated => SaleEventName::Terminated,
     }
 }
