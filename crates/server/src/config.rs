@@ -37,6 +37,9 @@ use url::Url;
 pub use problem::{ConfigProblem, Table};
 pub use secrets::{SecretError, SecretSource, SecretSources};
 
+/// `[server] retention_days` when the file does not say: a quarter.
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
+
 /// Which platform the server talks to.
 #[derive(Debug, Clone)]
 pub enum Provider {
@@ -189,6 +192,46 @@ pub struct StickerConfig {
     pub max: i64,
 }
 
+/// How long a paired till's or display's session lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session not used for this long ends (`[sessions] idle_hours`).
+    pub idle: Duration,
+    /// A session ends this long after pairing, however much it is used (`[sessions] max_days`).
+    pub lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    /// A week unused, or a month in all: a till used every day is paired again once a month.
+    fn default() -> Self {
+        Self { idle: Duration::from_hours(7 * 24), lifetime: Duration::from_hours(30 * 24) }
+    }
+}
+
+/// Caps that keep the server's work bounded whatever the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Live event streams open at once for one till (its till screens and displays).
+    pub streams_per_till: usize,
+    /// Live event streams open at once for one landing-page payment.
+    pub streams_per_payment: usize,
+    /// Live event streams open at once in all.
+    pub streams_total: usize,
+    /// Payment requests one phone number may be sent from the landing pages in a day.
+    pub requests_per_number_per_day: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            streams_per_till: 8,
+            streams_per_payment: 4,
+            streams_total: 1000,
+            requests_per_number_per_day: 10,
+        }
+    }
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -196,6 +239,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The URL browsers and the platform reach the server at; defaults to `http://{listen}`.
     pub public_url: Option<Url>,
+    /// The reverse proxies in front of the server: only a request from one of these networks
+    /// may say, in `Forwarded` or `X-Forwarded-For`, which client it came from.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The built web app (Trunk's `dist`).
     pub dist: PathBuf,
     /// The database, e.g. `sqlite://data/kasse.db`.
@@ -214,6 +260,13 @@ pub struct Config {
     pub webhook_max_skew: Duration,
     /// How often the reconciler looks for work.
     pub reconcile_every: Duration,
+    /// How long paired sessions last.
+    pub sessions: SessionPolicy,
+    /// Caps on streams and payment requests.
+    pub limits: Limits,
+    /// How long the webhook inbox, till events, ended sessions and landing tokens are kept
+    /// (payments and their event logs are kept for good).
+    pub retention: Duration,
 }
 
 /// Reads a variable from the process environment: what the server passes to [`Config::load`].
@@ -228,6 +281,7 @@ impl Config {
         Self {
             listen,
             public_url: None,
+            trusted_proxies: Vec::new(),
             dist,
             database_url: format!("sqlite://{}", data_dir.join("kasse.db").display()),
             provider: Provider::Sim { listen: SocketAddr::from(([127, 0, 0, 1], 0)) },
@@ -258,6 +312,9 @@ impl Config {
             }],
             webhook_max_skew: Duration::from_mins(5),
             reconcile_every: Duration::from_secs(1),
+            sessions: SessionPolicy::default(),
+            limits: Limits::default(),
+            retention: Duration::from_hours(DEFAULT_RETENTION_DAYS * 24),
         }
     }
 

@@ -16,16 +16,19 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use kasse_api::Currency;
 use kasse_vipps::{Credentials, Secret};
 use url::Url;
 
-use super::raw::{Entry, RawFile, RawPlatform, RawServer, RawSticker, RawStore, RawTill, SecretRef};
+use super::raw::{
+    Entry, RawFile, RawLimits, RawPlatform, RawServer, RawSessions, RawSticker, RawStore, RawTill, SecretRef,
+};
 use super::rules::{self, StoreFound};
 use super::secrets::{default_variable, read_secret};
 use super::{
-    CapturePolicy, Config, ConfigProblem, Provider, ProviderKind, SecretSource, SecretSources, StickerConfig,
-    StoreConfig, Table, TillConfig,
+    CapturePolicy, Config, ConfigProblem, DEFAULT_RETENTION_DAYS, Limits, Provider, ProviderKind,
+    SecretSource, SecretSources, SessionPolicy, StickerConfig, StoreConfig, Table, TillConfig,
 };
 
 /// `[server] listen`.
@@ -96,7 +99,7 @@ impl Stores {
 
 impl Judge<'_> {
     fn config(&mut self, raw: RawFile) -> Config {
-        let RawFile { server, platform, stores, tills, stickers } = raw;
+        let RawFile { server, platform, stores, tills, stickers, sessions, limits } = raw;
         // A `[server]` that cannot be read leaves public_url unknown, not missing.
         let server_unread = server.as_ref().is_some_and(|entry| entry.fields.is_err());
         let server: RawServer =
@@ -127,6 +130,11 @@ impl Judge<'_> {
         }
         let webhook_skew_secs = server.webhook_max_skew_secs.unwrap_or(DEFAULT_WEBHOOK_SKEW_SECS);
         rules::webhook_skew(webhook_skew_secs, &mut self.problems);
+        let trusted_proxies = self.trusted_proxies(server.trusted_proxies.unwrap_or_default());
+        let retention_days =
+            self.count("[server] retention_days", server.retention_days, DEFAULT_RETENTION_DAYS);
+        let sessions = self.sessions(sessions);
+        let limits = self.limits(limits);
 
         // The built-in simulator makes its own credentials; anything else needs ours.
         let needs_credentials = matches!(provider, Provider::Platform { .. });
@@ -147,6 +155,87 @@ impl Judge<'_> {
             stickers,
             webhook_max_skew: Duration::from_secs(webhook_skew_secs),
             reconcile_every: Duration::from_secs(1),
+            trusted_proxies,
+            sessions,
+            limits,
+            retention: Duration::from_hours(retention_days.saturating_mul(24)),
+        }
+    }
+
+    /// `[server] trusted_proxies`: networks, or single addresses.
+    fn trusted_proxies(&mut self, written: Vec<String>) -> Vec<IpNet> {
+        written
+            .into_iter()
+            .filter_map(|value| {
+                let setting = Setting { field: "[server] trusted_proxies", value };
+                self.parse(
+                    setting,
+                    "it must be a network or an address, like 10.0.0.0/8 or ::1",
+                    parse_network,
+                )
+            })
+            .collect()
+    }
+
+    /// A count that must be at least 1; `default` when not written.
+    fn count(&mut self, field: &'static str, written: Option<u64>, default: u64) -> u64 {
+        match written {
+            Some(0) => {
+                self.problems.push(ConfigProblem::Invalid {
+                    field: field.to_owned(),
+                    value: "0".to_owned(),
+                    expected: "it must be at least 1",
+                });
+                default
+            }
+            Some(n) => n,
+            None => default,
+        }
+    }
+
+    /// `[sessions]`.
+    fn sessions(&mut self, entry: Option<Entry<RawSessions>>) -> SessionPolicy {
+        let raw: RawSessions =
+            entry.and_then(|entry| self.fields(entry, "[sessions]".to_owned())).unwrap_or_default();
+        let default = SessionPolicy::default();
+        let idle_hours = self.count("[sessions] idle_hours", raw.idle_hours, default.idle.as_secs() / 3600);
+        let max_days = self.count("[sessions] max_days", raw.max_days, default.lifetime.as_secs() / 86_400);
+        if idle_hours > max_days.saturating_mul(24) {
+            self.problems.push(ConfigProblem::Invalid {
+                field: "[sessions] idle_hours".to_owned(),
+                value: idle_hours.to_string(),
+                expected: "it must be no longer than max_days, which ends a session however much it is used",
+            });
+        }
+        SessionPolicy {
+            idle: Duration::from_hours(idle_hours),
+            lifetime: Duration::from_hours(max_days.saturating_mul(24)),
+        }
+    }
+
+    /// `[limits]`.
+    fn limits(&mut self, entry: Option<Entry<RawLimits>>) -> Limits {
+        let raw: RawLimits =
+            entry.and_then(|entry| self.fields(entry, "[limits]".to_owned())).unwrap_or_default();
+        let default = Limits::default();
+        let mut count = |field, written, default: usize| {
+            usize::try_from(self.count(field, written, default as u64)).unwrap_or(usize::MAX)
+        };
+        let streams_per_till =
+            count("[limits] streams_per_till", raw.streams_per_till, default.streams_per_till);
+        let streams_per_payment =
+            count("[limits] streams_per_payment", raw.streams_per_payment, default.streams_per_payment);
+        let streams_total = count("[limits] streams_total", raw.streams_total, default.streams_total);
+        let per_day = count(
+            "[limits] requests_per_number_per_day",
+            raw.requests_per_number_per_day,
+            default.requests_per_number_per_day as usize,
+        );
+        Limits {
+            streams_per_till,
+            streams_per_payment,
+            streams_total,
+            requests_per_number_per_day: u32::try_from(per_day).unwrap_or(u32::MAX),
         }
     }
 
@@ -397,6 +486,11 @@ fn numbered<T>(entries: Vec<T>) -> impl Iterator<Item = (usize, T)> {
 
 fn parse_addr(value: &str) -> Option<SocketAddr> {
     value.parse().ok()
+}
+
+/// A network (`10.0.0.0/8`), or one address (`::1`) as the network of it alone.
+fn parse_network(value: &str) -> Option<IpNet> {
+    value.parse().ok().or_else(|| value.parse::<std::net::IpAddr>().ok().map(IpNet::from))
 }
 
 /// A URL, with a `/` ended path so that joining a relative path keeps all of it.

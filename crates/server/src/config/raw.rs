@@ -39,6 +39,10 @@ pub(super) struct RawFile {
     pub tills: Vec<Entry<RawTill>>,
     /// Each `[[stickers]]`, in the file's order.
     pub stickers: Vec<Entry<RawSticker>>,
+    /// `[sessions]`, when the file has it.
+    pub sessions: Option<Entry<RawSessions>>,
+    /// `[limits]`, when the file has it.
+    pub limits: Option<Entry<RawLimits>>,
 }
 
 /// One table of the file.
@@ -64,6 +68,8 @@ struct Outline {
     tills: Vec<Spanned<toml::Table>>,
     #[serde(default)]
     stickers: Vec<Spanned<toml::Table>>,
+    sessions: Option<Spanned<toml::Table>>,
+    limits: Option<Spanned<toml::Table>>,
 }
 
 /// `[server]`.
@@ -75,6 +81,26 @@ pub(super) struct RawServer {
     pub dist: Option<String>,
     pub database: Option<String>,
     pub webhook_max_skew_secs: Option<u64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub retention_days: Option<u64>,
+}
+
+/// `[sessions]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSessions {
+    pub idle_hours: Option<u64>,
+    pub max_days: Option<u64>,
+}
+
+/// `[limits]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub streams_per_till: Option<u64>,
+    pub streams_per_payment: Option<u64>,
+    pub streams_total: Option<u64>,
+    pub requests_per_number_per_day: Option<u64>,
 }
 
 /// `[platform]`.
@@ -188,6 +214,8 @@ pub(super) fn read(text: &str, file: &Path) -> Result<RawFile, ConfigProblem> {
         stores: outline.stores.into_iter().map(|table| Entry::read(text, table)).collect(),
         tills: outline.tills.into_iter().map(|table| Entry::read(text, table)).collect(),
         stickers: outline.stickers.into_iter().map(|table| Entry::read(text, table)).collect(),
+        sessions: outline.sessions.map(|table| Entry::read(text, table)),
+        limits: outline.limits.map(|table| Entry::read(text, table)),
     })
 }
 

@@ -492,3 +492,39 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
         .collect();
     assert_eq!(lines, [7, 13], "each misspelt table at the line where it starts");
 }
+
+#[test]
+fn proxies_sessions_limits_and_retention_are_read_and_bad_ones_are_named() {
+    let base = "[[stores]]\nid = \"a\"\nname = \"A\"\nmsn = \"1234\"\ncurrency = \"NOK\"\n\
+                [[tills]]\nid = \"t\"\nname = \"T\"\nstore = \"a\"\n";
+    let text = format!(
+        "[server]\ntrusted_proxies = [\"127.0.0.1/32\", \"::1\", \"10.0.0.0/8\"]\nretention_days = 30\n\
+         [sessions]\nidle_hours = 12\nmax_days = 7\n[limits]\nstreams_per_till = 2\n{base}"
+    );
+    let config = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[])).unwrap();
+    let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(proxies, ["127.0.0.1/32", "::1/128", "10.0.0.0/8"]);
+    assert_eq!(config.retention, std::time::Duration::from_hours(30 * 24));
+    assert_eq!(config.sessions.idle, std::time::Duration::from_hours(12));
+    assert_eq!(config.sessions.lifetime, std::time::Duration::from_hours(7 * 24));
+    assert_eq!((config.limits.streams_per_till, config.limits.streams_per_payment), (2, 4));
+
+    let text = format!(
+        "[server]\ntrusted_proxies = [\"proxy.local\"]\nretention_days = 0\n\
+         [sessions]\nidle_hours = 200\nmax_days = 1\n[limits]\nstreams_total = 0\n{base}"
+    );
+    let problems: Vec<String> = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[]))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "[server] trusted_proxies = \"proxy.local\" is not valid: it must be a network or an address, like 10.0.0.0/8 or ::1",
+            "[server] retention_days = \"0\" is not valid: it must be at least 1",
+            "[sessions] idle_hours = \"200\" is not valid: it must be no longer than max_days, which ends a session however much it is used",
+            "[limits] streams_total = \"0\" is not valid: it must be at least 1",
+        ]
+    );
+}
