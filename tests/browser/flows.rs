@@ -280,11 +280,8 @@ async fn in_norwegian_a_sale_paid_by_a_scanned_personal_qr_says_so_in_norwegian_
             j.sale_reaches("captured").await?;
             wait_for_text(&j.browser, ".sale .customer", "Personlig QR-kode").await?;
 
-            // The history (the language is remembered on this device) and the sale's details.
-            j.browser.find(Locator::Css("#nav-history")).await?.click().await?;
-            let row = format!("#sales tr[data-reference='{reference}']");
-            wait_for_text(&j.browser, &row, "Personlig QR-kode").await?;
-            j.browser.find(Locator::Css(&format!("{row} a.details-link"))).await?.click().await?;
+            // The sale's details and the day's history (the language is remembered on this device).
+            j.browser.find(Locator::Css("#details")).await?.click().await?;
             let detail = format!("main.detail[data-reference='{reference}']");
             wait_in(&j.browser, &detail).await?;
             wait_for_text(&j.browser, &format!("{detail} .facts"), "Personlig QR-kode").await?;
@@ -292,6 +289,9 @@ async fn in_norwegian_a_sale_paid_by_a_scanned_personal_qr_says_so_in_norwegian_
             if facts.contains("Personal QR code") {
                 return Err(format!("the details still say it in English: {facts:?}").into());
             }
+            j.browser.find(Locator::Css("#nav-history")).await?.click().await?;
+            let row = format!("#sales tr[data-reference='{reference}']");
+            wait_for_text(&j.browser, &row, "Personlig QR-kode").await?;
             Ok(())
         })
         .await;

@@ -9,25 +9,24 @@
 //! till, against the same budget), and the sticker landing page's in `dist/landing/` (against its
 //! 100 KB budget, in `target/bench/landing-size.json`). Budgets are reported, never enforced.
 //!
-//! Then the landing page's time to interactive: a measuring program in the browser test binary
-//! (`tests/browser/landing.rs`, `#[ignore]`d there) loads `/q/demo` cold, again and again, in
-//! headless Chromium throttled through the Chrome DevTools Protocol to a slow phone (150 ms round
-//! trip, 1.6 Mbit/s down, 4× CPU slowdown, 360×740 screen) and writes the median and 95th
-//! percentile to `target/bench/landing-load.json`. Then the simulator's throughput benchmark
+//! Then the landing page's time to interactive ([`landing_load`], which drives chromedriver
+//! itself): `/q/demo` loaded cold, again and again, in headless Chromium throttled through the
+//! Chrome DevTools Protocol to a slow phone (150 ms round trip, 1.6 Mbit/s down, 4× CPU slowdown,
+//! 360×740 screen), its median and 95th percentile printed and written to
+//! `target/bench/landing-load.json`. Then the simulator's throughput benchmark
 //! (`crates/sim/benches/throughput.rs`) reports requests per second for create + get into
 //! `target/bench/sim-throughput.json`, and the server's (`crates/server/benches/throughput.rs`)
 //! its creates per second, its overhead against the simulator and the webhook-to-live-event
 //! latency into `target/bench/server.json`. Figures, never pass/fail.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
 use crate::app;
 use crate::compress::{self, BROTLI_QUALITY};
 use crate::error::{Context, Error, Result};
+use crate::landing_load;
 use crate::process::{self, announce};
-use crate::tools;
 use crate::workspace::Workspace;
 
 /// The file extensions that make up the app a browser downloads.
@@ -117,9 +116,6 @@ fn is_tills(path: &str) -> bool {
         })
 }
 
-/// The measuring program in the browser test binary, by its exact name.
-const LOAD_MEASUREMENT: &str = "landing::measure_the_landing_page_loading_cold_on_a_throttled_phone";
-
 /// The size of one file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct FileSize {
@@ -162,17 +158,7 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
     }
 
     announce("the landing page loading cold on a throttled phone (headless Chromium, CDP throttling)");
-    tools::ensure_chromium()?;
-    process::run(
-        process::cargo()
-            .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
-            .args(["--", "--ignored", "--exact", LOAD_MEASUREMENT, "--nocapture", "--test-threads=1"])
-            .env("KASSE_DIST", &dist)
-            .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
-            .env("KASSE_CHROMIUM", tools::CHROMIUM)
-            .env("KASSE_BENCH_DIR", &report_dir)
-            .current_dir(workspace.root()),
-    )?;
+    landing_load::run(workspace, &report_dir)?;
 
     announce("simulator throughput (create + get over HTTP)");
     process::run(
@@ -274,7 +260,7 @@ fn to_json(files: &[FileSize], budget: Option<Budget>) -> String {
         .map(|file| {
             format!(
                 "    {{ \"path\": {}, \"raw_bytes\": {}, \"brotli_bytes\": {} }}",
-                json_string(&file.path),
+                serde_json::to_string(&file.path).unwrap_or_default(),
                 file.raw_bytes,
                 file.brotli_bytes
             )
@@ -294,25 +280,6 @@ fn to_json(files: &[FileSize], budget: Option<Budget>) -> String {
             )
         )
     )
-}
-
-/// `text` as a JSON string literal.
-fn json_string(text: &str) -> String {
-    let mut quoted = String::with_capacity(text.len() + 2);
-    quoted.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => quoted.push_str("\\\""),
-            '\\' => quoted.push_str("\\\\"),
-            // Writing to a String cannot fail.
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(quoted, "\\u{:04x}", u32::from(c));
-            }
-            c => quoted.push(c),
-        }
-    }
-    quoted.push('"');
-    quoted
 }
 
 /// Bytes as decimal kilobytes with one decimal, e.g. `66.2 KB` (integer maths, rounded).
@@ -395,11 +362,6 @@ mod tests {
 }
 "#
         );
-    }
-
-    #[test]
-    fn json_strings_escape_quotes_backslashes_and_control_characters() {
-        assert_eq!(json_string("a\"b\\c\nd"), r#""a\"b\\c\u000ad""#);
     }
 
     #[test]

@@ -14,10 +14,12 @@ mod bench;
 mod cli;
 mod compress;
 mod error;
+mod landing_load;
 mod process;
 mod serve;
 mod suite;
 mod tools;
+mod webdriver;
 mod workspace;
 
 use std::env;

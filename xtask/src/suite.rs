@@ -25,9 +25,10 @@ struct Step {
 }
 
 /// The suite, in the order it runs.
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     Step { name: "format", browser: false, action: format },
     Step { name: "clippy (native)", browser: false, action: clippy_native },
+    Step { name: "clippy (production server)", browser: false, action: clippy_production },
     Step { name: "clippy (wasm32)", browser: false, action: clippy_wasm },
     Step { name: "unit tests", browser: false, action: unit_tests },
     Step { name: "app build", browser: true, action: app_build },
@@ -104,6 +105,17 @@ fn clippy_native(workspace: &Workspace) -> Result<()> {
     )
 }
 
+/// (b′) The server builds, clean, as production builds it: without the built-in simulator (and
+/// with no `kasse-sim` in its tree).
+fn clippy_production(workspace: &Workspace) -> Result<()> {
+    process::run(
+        process::cargo()
+            .args(["clippy", "-p", "kasse-server", "--no-default-features", "--locked"])
+            .args(["--", "-D", "warnings"])
+            .current_dir(workspace.root()),
+    )
+}
+
 /// (c) Clippy is clean for the web app as the browser compiles it, where `cfg`s differ.
 fn clippy_wasm(workspace: &Workspace) -> Result<()> {
     tools::ensure_wasm_target()?;
@@ -127,14 +139,12 @@ fn app_build(workspace: &Workspace) -> Result<()> {
     app::build(workspace)
 }
 
-/// (f) The browser tests drive the built app in headless Chromium, one at a time. The landing
-/// page's load measurement lives in the same binary but is `cargo xtask bench`'s, so it is left
-/// out here.
+/// (f) The browser tests drive the built app in headless Chromium, one at a time.
 fn browser_tests(workspace: &Workspace) -> Result<()> {
     process::run(
         process::cargo()
             .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
-            .args(["--", "--ignored", "--test-threads=1", "--skip", "measure_"])
+            .args(["--", "--ignored", "--test-threads=1"])
             .env("KASSE_DIST", workspace.dist())
             .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
             .env("KASSE_CHROMIUM", tools::CHROMIUM)
@@ -174,7 +184,15 @@ mod tests {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
         assert_eq!(
             names,
-            ["format", "clippy (native)", "clippy (wasm32)", "unit tests", "app build", "browser tests"]
+            [
+                "format",
+                "clippy (native)",
+                "clippy (production server)",
+                "clippy (wasm32)",
+                "unit tests",
+                "app build",
+                "browser tests"
+            ]
         );
     }
 
