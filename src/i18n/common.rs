@@ -95,6 +95,9 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::Internal => p::internal,
         C::Unauthorized => p::unauthorized,
         C::TooManyRequests => p::too_many_requests,
+        C::SessionExpired => p::session_expired,
+        C::SessionRevoked => p::session_revoked,
+        C::TooManyStreams => p::too_many_streams,
         C::Forbidden => p::forbidden,
         C::UnknownTill => p::unknown_till,
         C::NotFound | C::MethodNotAllowed => p::not_found,
@@ -156,6 +159,9 @@ pub(crate) mod problems {
         internal: "Something went wrong on the server. Try again in a moment.", "Noe gikk galt på serveren. Prøv igjen om litt.", "Noget gik galt på serveren. Prøv igen om lidt.", "Palvelimella tapahtui virhe. Yritä hetken kuluttua uudelleen.";
         unauthorized: "This browser is not paired with a till, or the pairing code is not valid. Ask the manager for a new code.", "Denne nettleseren er ikke koblet til en kasse, eller koden er ugyldig. Be lederen om en ny kode.", "Denne browser er ikke parret med en kasse, eller koden er ugyldig. Bed lederen om en ny kode.", "Tätä selainta ei ole yhdistetty kassaan, tai koodi ei kelpaa. Pyydä esimieheltä uusi koodi.";
         too_many_requests: "Too many attempts. Wait a little, then try again.", "For mange forsøk. Vent litt og prøv igjen.", "For mange forsøg. Vent lidt, og prøv igen.", "Liian monta yritystä. Odota hetki ja yritä uudelleen.";
+        session_expired: "This browser's pairing has run out. Ask the manager for a new code.", "Koblingen til denne nettleseren har utløpt. Be lederen om en ny kode.", "Denne browsers parring er udløbet. Bed lederen om en ny kode.", "Tämän selaimen yhdistäminen on vanhentunut. Pyydä esimieheltä uusi koodi.";
+        session_revoked: "The manager has unpaired this browser. Ask for a new code.", "Lederen har koblet fra denne nettleseren. Be om en ny kode.", "Lederen har fjernet parringen af denne browser. Bed om en ny kode.", "Esimies on poistanut tämän selaimen yhdistämisen. Pyydä uusi koodi.";
+        too_many_streams: "Too many screens are following this till. Close one, then try again.", "For mange skjermer følger denne kassen. Lukk en og prøv igjen.", "For mange skærme følger denne kasse. Luk en, og prøv igen.", "Liian moni näyttö seuraa tätä kassaa. Sulje yksi ja yritä uudelleen.";
         forbidden: "This screen may not do that. Ask the manager to pair it as a till.", "Denne skjermen har ikke lov til det. Be lederen om å koble den som kasse.", "Denne skærm må ikke gøre det. Bed lederen parre den som kasse.", "Tämä näyttö ei voi tehdä sitä. Pyydä esimiestä yhdistämään se kassaksi.";
         unknown_till: "This till is not set up on the server. Ask the manager.", "Denne kassen er ikke satt opp på serveren. Spør lederen.", "Denne kasse er ikke sat op på serveren. Spørg lederen.", "Tätä kassaa ei ole määritetty palvelimelle. Kysy esimieheltä.";
         not_found: "The server does not know this request. Reload the page.", "Serveren kjenner ikke denne forespørselen. Last inn siden på nytt.", "Serveren kender ikke denne anmodning. Genindlæs siden.", "Palvelin ei tunne tätä pyyntöä. Lataa sivu uudelleen.";

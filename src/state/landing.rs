@@ -88,6 +88,9 @@ impl Refusal {
             | C::Pending
             | C::Internal
             | C::Unknown
+            | C::TooManyStreams
+            | C::SessionExpired
+            | C::SessionRevoked
             | C::Unauthorized
             | C::Forbidden
             | C::NotFound

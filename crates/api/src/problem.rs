@@ -36,6 +36,12 @@ pub enum ProblemCode {
     Forbidden,
     /// Too many attempts (pairing) from one client.
     TooManyRequests,
+    /// The device's session ran out (unused too long, or too old): pair it again.
+    SessionExpired,
+    /// A manager ended the device's session: pair it again.
+    SessionRevoked,
+    /// Too many live event streams are open; try again after `Retry-After`.
+    TooManyStreams,
     // The request itself.
     /// No such address.
     NotFound,
@@ -122,6 +128,9 @@ impl ProblemCode {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::TooManyRequests => "too-many-requests",
+            Self::SessionExpired => "session-expired",
+            Self::SessionRevoked => "session-revoked",
+            Self::TooManyStreams => "too-many-streams",
             Self::NotFound => "not-found",
             Self::MethodNotAllowed => "method-not-allowed",
             Self::TooLarge => "too-large",
@@ -222,6 +231,9 @@ mod tests {
             ProblemCode::Unauthorized,
             ProblemCode::Forbidden,
             ProblemCode::TooManyRequests,
+            ProblemCode::SessionExpired,
+            ProblemCode::SessionRevoked,
+            ProblemCode::TooManyStreams,
             ProblemCode::NotFound,
             ProblemCode::MethodNotAllowed,
             ProblemCode::TooLarge,
