@@ -21,153 +21,131 @@ pub struct Problem {
     pub code: Option<ProblemCode>,
 }
 
-/// Every refusal the kasse server can answer, by its stable code (kebab-case on the wire, e.g.
-/// `till-busy`). The server picks one for each error; the app says each in the reader's language.
-/// Both match it exhaustively, so a code added or renamed here is a compile error on the side that
-/// forgot it. A code this build does not know (a newer server) reads as [`ProblemCode::Unknown`],
-/// and the app shows the server's own sentence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProblemCode {
+macro_rules! problem_codes {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )*) => {
+        /// Every refusal the kasse server can answer, by its stable code (kebab-case on the wire, e.g.
+        /// `till-busy`). The server picks one for each error; the app says each in the reader's language.
+        /// Both match it exhaustively, so a code added or renamed here is a compile error on the side that
+        /// forgot it. A code this build does not know (a newer server) reads as [`ProblemCode::Unknown`],
+        /// and the app shows the server's own sentence.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ProblemCode {
+            $( $(#[$doc])* $variant, )*
+            /// A code this build does not know.
+            Unknown,
+        }
+
+        impl ProblemCode {
+            /// Every code the server may send (all but [`ProblemCode::Unknown`]).
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The code as the wire spells it.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                    Self::Unknown => "unknown",
+                }
+            }
+        }
+    };
+}
+
+// Each code is named once, here: the enum, its list and its spelling on the wire come from it.
+problem_codes! {
     // Access.
     /// No (valid) session, or a wrong pairing code.
-    Unauthorized,
+    Unauthorized => "unauthorized",
     /// A session that may not do this (a display acting as a till, another till's sale).
-    Forbidden,
+    Forbidden => "forbidden",
     /// Too many attempts (pairing) from one client.
-    TooManyRequests,
+    TooManyRequests => "too-many-requests",
     /// The device's session ran out (unused too long, or too old): pair it again.
-    SessionExpired,
+    SessionExpired => "session-expired",
     /// A manager ended the device's session: pair it again.
-    SessionRevoked,
+    SessionRevoked => "session-revoked",
     /// Too many live event streams are open; try again after `Retry-After`.
-    TooManyStreams,
+    TooManyStreams => "too-many-streams",
     // The request itself.
     /// No such address.
-    NotFound,
+    NotFound => "not-found",
     /// The address does not take this method.
-    MethodNotAllowed,
+    MethodNotAllowed => "method-not-allowed",
     /// The body is larger than allowed.
-    TooLarge,
+    TooLarge => "too-large",
     /// The body is not the JSON expected.
-    BadRequestBody,
+    BadRequestBody => "bad-request-body",
     /// A query string that cannot be read.
-    BadQuery,
+    BadQuery => "bad-query",
     /// An `Idempotency-Key` that is not one.
-    BadIdempotencyKey,
+    BadIdempotencyKey => "bad-idempotency-key",
     /// The idempotency key was used before for another request.
-    KeyReused,
+    KeyReused => "key-reused",
     /// A webhook delivery that cannot be read.
-    BadWebhook,
+    BadWebhook => "bad-webhook",
     // Tills and sales.
     /// No such till.
-    UnknownTill,
+    UnknownTill => "unknown-till",
     /// No such payment.
-    UnknownPayment,
+    UnknownPayment => "unknown-payment",
     /// The till has a sale in progress.
-    TillBusy,
+    TillBusy => "till-busy",
     /// Another payment is in progress at the checkout a sticker belongs to.
-    CheckoutBusy,
+    CheckoutBusy => "checkout-busy",
     /// The amount is in another currency than the store's.
-    WrongCurrency,
+    WrongCurrency => "wrong-currency",
     /// The amount is below the smallest payment.
-    AmountTooSmall,
+    AmountTooSmall => "amount-too-small",
     /// The amount is above the largest payment.
-    AmountTooLarge,
+    AmountTooLarge => "amount-too-large",
     /// More than is left to capture or refund, or nothing.
-    AmountOutOfRange,
+    AmountOutOfRange => "amount-out-of-range",
     /// An open-amount sticker's amount is outside its bounds.
-    AmountOutsideBounds,
+    AmountOutsideBounds => "amount-outside-bounds",
     /// The phone number is not one the platform can reach.
-    BadPhoneNumber,
+    BadPhoneNumber => "bad-phone-number",
     /// The scanned code is not a personal QR code.
-    BadPersonalQr,
+    BadPersonalQr => "bad-personal-qr",
     /// The receipt lines are malformed or do not add up.
-    BadLines,
+    BadLines => "bad-lines",
     /// The description is not 3 to 100 characters.
-    BadDescription,
+    BadDescription => "bad-description",
     /// The check-in can no longer be charged.
-    CheckInGone,
+    CheckInGone => "check-in-gone",
     /// The sale is past cancelling.
-    NotCancellable,
+    NotCancellable => "not-cancellable",
     /// The sale is not approved, or is captured already.
-    NotCapturable,
+    NotCapturable => "not-capturable",
     /// Nothing was captured to refund.
-    NotRefundable,
+    NotRefundable => "not-refundable",
     /// The customer approved before the cancel arrived.
-    AlreadyApproved,
+    AlreadyApproved => "already-approved",
     /// The platform has not answered; the request is kept and sent again.
-    Pending,
+    Pending => "pending",
     /// The platform refused.
-    PlatformRefused,
+    PlatformRefused => "platform-refused",
     // The sticker landing page.
     /// No such sticker.
-    UnknownSticker,
+    UnknownSticker => "unknown-sticker",
     /// The till presents nothing to pay.
-    NothingToPay,
+    NothingToPay => "nothing-to-pay",
     /// The amount presented changed since the customer saw it.
-    AmountChanged,
+    AmountChanged => "amount-changed",
     /// Too many payment requests to one phone number.
-    NumberRateLimited,
+    NumberRateLimited => "number-rate-limited",
     /// Too many payment requests from one client.
-    ClientRateLimited,
+    ClientRateLimited => "client-rate-limited",
     /// Too many payment requests at one sticker.
-    StickerRateLimited,
+    StickerRateLimited => "sticker-rate-limited",
     // The server.
     /// Something went wrong on the server.
-    Internal,
-    /// A code this build does not know.
-    #[serde(other)]
-    Unknown,
+    Internal => "internal",
 }
 
 impl ProblemCode {
-    /// The code as the wire spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::TooManyRequests => "too-many-requests",
-            Self::SessionExpired => "session-expired",
-            Self::SessionRevoked => "session-revoked",
-            Self::TooManyStreams => "too-many-streams",
-            Self::NotFound => "not-found",
-            Self::MethodNotAllowed => "method-not-allowed",
-            Self::TooLarge => "too-large",
-            Self::BadRequestBody => "bad-request-body",
-            Self::BadQuery => "bad-query",
-            Self::BadIdempotencyKey => "bad-idempotency-key",
-            Self::KeyReused => "key-reused",
-            Self::BadWebhook => "bad-webhook",
-            Self::UnknownTill => "unknown-till",
-            Self::UnknownPayment => "unknown-payment",
-            Self::TillBusy => "till-busy",
-            Self::CheckoutBusy => "checkout-busy",
-            Self::WrongCurrency => "wrong-currency",
-            Self::AmountTooSmall => "amount-too-small",
-            Self::AmountTooLarge => "amount-too-large",
-            Self::AmountOutOfRange => "amount-out-of-range",
-            Self::AmountOutsideBounds => "amount-outside-bounds",
-            Self::BadPhoneNumber => "bad-phone-number",
-            Self::BadPersonalQr => "bad-personal-qr",
-            Self::BadLines => "bad-lines",
-            Self::BadDescription => "bad-description",
-            Self::CheckInGone => "check-in-gone",
-            Self::NotCancellable => "not-cancellable",
-            Self::NotCapturable => "not-capturable",
-            Self::NotRefundable => "not-refundable",
-            Self::AlreadyApproved => "already-approved",
-            Self::Pending => "pending",
-            Self::PlatformRefused => "platform-refused",
-            Self::UnknownSticker => "unknown-sticker",
-            Self::NothingToPay => "nothing-to-pay",
-            Self::AmountChanged => "amount-changed",
-            Self::NumberRateLimited => "number-rate-limited",
-            Self::ClientRateLimited => "client-rate-limited",
-            Self::StickerRateLimited => "sticker-rate-limited",
-            Self::Internal => "internal",
-            Self::Unknown => "unknown",
-        }
+    /// The code spelled `name` on the wire; [`ProblemCode::Unknown`] for a name this build does
+    /// not know.
+    pub fn from_name(name: &str) -> Self {
+        Self::ALL.iter().copied().find(|code| code.as_str() == name).unwrap_or(Self::Unknown)
     }
 }
 
@@ -193,6 +171,21 @@ impl Problem {
     /// The sentence to show a person: the detail, or failing that the title.
     pub fn sentence(&self) -> &str {
         self.detail.as_deref().unwrap_or(&self.title)
+    }
+}
+
+// By hand rather than derived: each name is spelled once (in `as_str`), which keeps the landing
+// page's bundle, whose size is budgeted, from carrying a second copy of every name.
+impl Serialize for ProblemCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ProblemCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Self::from_name(&name))
     }
 }
 
@@ -227,50 +220,9 @@ mod tests {
 
     #[test]
     fn every_code_is_spelled_on_the_wire_as_it_names_itself() {
-        for code in [
-            ProblemCode::Unauthorized,
-            ProblemCode::Forbidden,
-            ProblemCode::TooManyRequests,
-            ProblemCode::SessionExpired,
-            ProblemCode::SessionRevoked,
-            ProblemCode::TooManyStreams,
-            ProblemCode::NotFound,
-            ProblemCode::MethodNotAllowed,
-            ProblemCode::TooLarge,
-            ProblemCode::BadRequestBody,
-            ProblemCode::BadQuery,
-            ProblemCode::BadIdempotencyKey,
-            ProblemCode::KeyReused,
-            ProblemCode::BadWebhook,
-            ProblemCode::UnknownTill,
-            ProblemCode::UnknownPayment,
-            ProblemCode::TillBusy,
-            ProblemCode::CheckoutBusy,
-            ProblemCode::WrongCurrency,
-            ProblemCode::AmountTooSmall,
-            ProblemCode::AmountTooLarge,
-            ProblemCode::AmountOutOfRange,
-            ProblemCode::AmountOutsideBounds,
-            ProblemCode::BadPhoneNumber,
-            ProblemCode::BadPersonalQr,
-            ProblemCode::BadLines,
-            ProblemCode::BadDescription,
-            ProblemCode::CheckInGone,
-            ProblemCode::NotCancellable,
-            ProblemCode::NotCapturable,
-            ProblemCode::NotRefundable,
-            ProblemCode::AlreadyApproved,
-            ProblemCode::Pending,
-            ProblemCode::PlatformRefused,
-            ProblemCode::UnknownSticker,
-            ProblemCode::NothingToPay,
-            ProblemCode::AmountChanged,
-            ProblemCode::NumberRateLimited,
-            ProblemCode::ClientRateLimited,
-            ProblemCode::StickerRateLimited,
-            ProblemCode::Internal,
-        ] {
+        for &code in ProblemCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(serde_json::from_value::<ProblemCode>(code.as_str().into()).unwrap(), code);
         }
     }
 
