@@ -1,12 +1,17 @@
 //! The one place the web app talks to the server: JSON over HTTP, and the live events of a till
 //! or of a sticker payment over server-sent events. Everything else in the app calls these
 //! functions.
+//!
+//! A browser whose session ended (401 with `session-expired` or `session-revoked`) is sent to the
+//! pairing page with the reason, from whichever request found out, and that request never
+//! answers: nothing else is to happen on a page being left. A till's event stream that the server
+//! closed for good asks the server why, so a revoked till leaves at once, not at its next tap.
 
 use gloo_net::http::{Request, Response};
 use kasse_api::{
     CaptureRequest, Country, History, HistoryQuery, LandingPayment, Money, NewLandingPayment, NewSale,
-    PairRequest, Presented, Problem, RefundRequest, Sale, SaleEvent, Session, StickerInfo, TillEvent,
-    TillSnapshot,
+    PairRequest, Presented, Problem, ProblemCode, RefundRequest, Sale, SaleEvent, Session, StickerInfo,
+    TillEvent, TillSnapshot,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::closure::Closure;
@@ -140,7 +145,7 @@ pub async fn withdraw(till_id: &str) -> Result<(), Failure> {
     if response.ok() {
         return Ok(());
     }
-    Err(response.json::<Problem>().await.map_or(Failure::NoAnswer, Failure::Refused))
+    Err(refusal(&response).await)
 }
 
 /// Reads an answer: the value on success, the problem on a refusal, and `NoAnswer` when the
@@ -150,10 +155,47 @@ async fn receive<T: DeserializeOwned>(sent: Result<Response, gloo_net::Error>) -
     if response.ok() {
         return response.json().await.map_err(|_| Failure::NoAnswer);
     }
+    Err(refusal(&response).await)
+}
+
+/// Reads a refusal. A session that ended sends the browser to the pairing page, saying why, and
+/// then this never returns: the page is being left, and nothing on it is to go on.
+async fn refusal(response: &Response) -> Failure {
     match response.json::<Problem>().await {
-        Ok(problem) => Err(Failure::Refused(problem)),
+        Ok(problem) => {
+            if let Some(page) = pairing_page_for(&problem) {
+                crate::components::leave::leave_for(page);
+                std::future::pending::<()>().await;
+            }
+            Failure::Refused(problem)
+        }
         // A proxy's error page, a 502 with no body: the request may or may not have arrived.
-        Err(_) => Err(Failure::NoAnswer),
+        Err(_) => Failure::NoAnswer,
+    }
+}
+
+/// Where a refusal sends the browser: the pairing page with the reason, for a session that
+/// expired or was revoked; `None` for any other refusal (the page says it itself).
+fn pairing_page_for(problem: &Problem) -> Option<&'static str> {
+    if problem.status != 401 {
+        return None;
+    }
+    match problem.code? {
+        ProblemCode::SessionExpired => Some("/pair?reason=expired"),
+        ProblemCode::SessionRevoked => Some("/pair?reason=revoked"),
+        _ => None,
+    }
+}
+
+/// After the server closed a till's event stream for good (it refused the reconnection), asks
+/// why: a session that ended leaves for pairing with its reason (in [`refusal`]); a browser the
+/// server no longer knows goes to pairing too. Anything else (too many streams) leaves the page
+/// as it is, showing the connection lost.
+async fn stream_refused() {
+    if let Err(Failure::Refused(problem)) = session().await
+        && problem.status == 401
+    {
+        crate::components::leave::leave_for("/pair");
     }
 }
 
@@ -180,7 +222,9 @@ impl TillEvents {
             }
         });
         let url = format!("/api/tills/{till_id}/events?after={after}");
-        Stream::open(&url, on_message, std::rc::Rc::new(on_connection)).map(|stream| Self { _stream: stream })
+        let on_closed = || wasm_bindgen_futures::spawn_local(stream_refused());
+        Stream::open(&url, on_message, std::rc::Rc::new(on_connection), Some(Box::new(on_closed)))
+            .map(|stream| Self { _stream: stream })
     }
 }
 
@@ -193,18 +237,27 @@ struct Stream {
 }
 
 impl Stream {
-    /// Opens `url`, handing each message to `on_message` and telling `on_connection` when the
-    /// stream opens or drops.
+    /// Opens `url`, handing each message to `on_message`, telling `on_connection` when the
+    /// stream opens or drops, and calling `on_closed` when the browser gives up reconnecting
+    /// because the server refused the stream (an answer other than 200).
     fn open(
         url: &str,
         on_message: Closure<dyn FnMut(MessageEvent)>,
         on_connection: std::rc::Rc<dyn Fn(Connection)>,
+        on_closed: Option<Box<dyn Fn()>>,
     ) -> Option<Self> {
         let source = EventSource::new(url).ok()?;
         let opened = std::rc::Rc::clone(&on_connection);
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| opened(Connection::Online));
-        let on_error =
-            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Reconnecting));
+        let watched = source.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            on_connection(Connection::Reconnecting);
+            if watched.ready_state() == EventSource::CLOSED
+                && let Some(on_closed) = &on_closed
+            {
+                on_closed();
+            }
+        });
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -389,7 +442,8 @@ impl LandingEvents {
                 on_payment(event.payment);
             }
         });
-        Stream::open(&url, on_message, std::rc::Rc::new(on_connection)).map(|stream| Self { _stream: stream })
+        Stream::open(&url, on_message, std::rc::Rc::new(on_connection), None)
+            .map(|stream| Self { _stream: stream })
     }
 }
 
@@ -399,6 +453,25 @@ mod tests {
     use kasse_api::{Country, Currency, Money, NewLandingPayment};
 
     use super::*;
+
+    #[test]
+    fn only_a_session_that_ended_sends_the_browser_to_pairing_with_its_reason() {
+        let problem = |status: u16, code: ProblemCode| Problem::new(status, code, "t", "d");
+        assert_eq!(
+            pairing_page_for(&problem(401, ProblemCode::SessionExpired)),
+            Some("/pair?reason=expired")
+        );
+        assert_eq!(
+            pairing_page_for(&problem(401, ProblemCode::SessionRevoked)),
+            Some("/pair?reason=revoked")
+        );
+        assert_eq!(pairing_page_for(&problem(401, ProblemCode::Unauthorized)), None, "the page decides");
+        assert_eq!(pairing_page_for(&problem(429, ProblemCode::TooManyStreams)), None);
+        assert_eq!(pairing_page_for(&problem(409, ProblemCode::SessionRevoked)), None, "only a 401");
+        let mut no_code = problem(401, ProblemCode::Unauthorized);
+        no_code.code = None;
+        assert_eq!(pairing_page_for(&no_code), None);
+    }
 
     #[test]
     fn a_landing_request_body_is_exactly_what_serde_writes_for_it() {

@@ -1,5 +1,7 @@
 //! The pairing page, where a manager's one-time code makes a browser a till or a customer display.
 
+use super::Locale;
+
 super::texts! {
     /// The page's heading.
     heading: "Pair this browser", "Koble til denne nettleseren", "Par denne browser", "Yhdistä tämä selain";
@@ -11,4 +13,34 @@ super::texts! {
     pair: "Pair", "Koble til", "Par", "Yhdistä";
     /// A code the server refused.
     refused: "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.", "Koden er ikke gyldig: den kan være feilskrevet, brukt eller over ti minutter gammel. Be lederen om en ny.", "Koden er ikke gyldig: den kan være skrevet forkert, brugt eller over ti minutter gammel. Bed lederen om en ny.", "Koodi ei kelpaa: se voi olla kirjoitettu väärin, käytetty tai yli kymmenen minuuttia vanha. Pyydä esimieheltä uusi.";
+    /// Why the browser is here (`?reason=expired`): its session ran out.
+    expired: "This browser's pairing has run out: it was not used for a long time, or it is too old. Type a new code to go on.", "Koblingen til denne nettleseren har utløpt: den har ikke vært brukt på lenge, eller den er for gammel. Skriv inn en ny kode for å fortsette.", "Denne browsers parring er udløbet: den har ikke været brugt længe, eller den er for gammel. Skriv en ny kode for at fortsætte.", "Tämän selaimen yhdistäminen on vanhentunut: sitä ei ole käytetty pitkään aikaan, tai se on liian vanha. Jatka kirjoittamalla uusi koodi.";
+    /// Why the browser is here (`?reason=revoked`): the manager ended its session.
+    revoked: "The manager has unpaired this browser. Type a new code to pair it again.", "Lederen har koblet fra denne nettleseren. Skriv inn en ny kode for å koble den til igjen.", "Lederen har fjernet parringen af denne browser. Skriv en ny kode for at parre den igen.", "Esimies on poistanut tämän selaimen yhdistämisen. Yhdistä se uudelleen kirjoittamalla uusi koodi.";
+}
+
+/// The sentence saying why a browser was sent back to pairing, for the page's `?reason=`
+/// (`expired` or `revoked`); `None` for no reason or one this app does not know.
+pub fn reason(reason: &str, locale: Locale) -> Option<&'static str> {
+    match reason {
+        "expired" => Some(expired(locale)),
+        "revoked" => Some(revoked(locale)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_a_session_ends_for_has_its_own_sentence_and_others_none() {
+        for locale in Locale::ALL {
+            assert_eq!(reason("expired", locale), Some(expired(locale)));
+            assert_eq!(reason("revoked", locale), Some(revoked(locale)));
+            assert_ne!(expired(locale), revoked(locale));
+            assert_eq!(reason("", locale), None);
+            assert_eq!(reason("<script>", locale), None);
+        }
+    }
 }

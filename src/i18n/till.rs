@@ -55,6 +55,10 @@ super::texts! {
     presented: "Waiting at the sticker:", "Venter ved klistremerket:", "Venter ved klistermærket:", "Odottaa tarralla:";
     /// Takes the amount back from the sticker.
     withdraw: "Take back", "Trekk tilbake", "Træk tilbage", "Peru";
+    /// Before the masked number of the customer whose payment at the sticker took the amount.
+    claimed_by: "Claimed by", "Tatt av", "Taget af", "Lunastaja:";
+    /// A customer took the amount at the sticker by opening the app (no number to show).
+    claimed_in_app: "Claimed in the app", "Tatt i appen", "Taget i appen", "Lunastettu sovelluksessa";
     /// A checked-in customer.
     checked_in: "A customer checked in at the sticker", "En kunde sjekket inn ved klistremerket", "En kunde tjekkede ind ved klistermærket", "Asiakas kirjautui tarralla";
     /// Charges a checked-in customer.
@@ -83,6 +87,8 @@ super::texts! {
     no_connection: "No connection to the server", "Ingen forbindelse til serveren", "Ingen forbindelse til serveren", "Ei yhteyttä palvelimeen";
     /// What to do without a connection.
     check_network: "Check the network, then reload the page.", "Sjekk nettverket og last inn siden på nytt.", "Tjek netværket og genindlæs siden.", "Tarkista verkko ja lataa sivu uudelleen.";
+    /// The banner while the server cannot reach the payment platform.
+    platform_down: "The payment service cannot be reached right now. Payments may not go through until it is back; the till keeps trying and this message goes by itself.", "Betalingstjenesten kan ikke nås akkurat nå. Betalinger går kanskje ikke gjennom før den er tilbake; kassen prøver igjen, og denne meldingen forsvinner av seg selv.", "Betalingstjenesten kan ikke nås lige nu. Betalinger går måske ikke igennem, før den er tilbage; kassen prøver igen, og denne besked forsvinder af sig selv.", "Maksupalveluun ei juuri nyt saada yhteyttä. Maksut eivät ehkä onnistu ennen kuin se palaa; kassa yrittää uudelleen, ja tämä ilmoitus katoaa itsestään.";
     /// Adds a receipt line.
     add_line: "Add a line", "Legg til linje", "Tilføj linje", "Lisää rivi";
     /// A line's name.
@@ -93,6 +99,15 @@ super::texts! {
     vat: "VAT", "MVA", "Moms", "ALV";
     /// Removes a line.
     remove_line: "Remove", "Fjern", "Fjern", "Poista";
+}
+
+/// Who claimed the amount at the sticker: "Claimed by +47 ••• •• 567", or that a customer took
+/// it in the app (`number` is `None` then).
+pub fn claimed(number: Option<&str>, locale: Locale) -> String {
+    match number {
+        Some(number) => format!("{} {number}", claimed_by(locale)),
+        None => claimed_in_app(locale).to_owned(),
+    }
 }
 
 /// The headline for a sale's status.
@@ -172,6 +187,13 @@ mod tests {
             assert_eq!(headlines.len(), outcomes.len(), "{locale:?}");
         }
         assert_eq!(headline(SaleStatus::Captured, Locale::Nb), "Betalt");
+    }
+
+    #[test]
+    fn a_claim_names_the_masked_number_or_the_app() {
+        assert_eq!(claimed(Some("+47 ••• •• 567"), Locale::En), "Claimed by +47 ••• •• 567");
+        assert_eq!(claimed(Some("+47 ••• •• 567"), Locale::Nb), "Tatt av +47 ••• •• 567");
+        assert_eq!(claimed(None, Locale::Da), "Taget i appen");
     }
 
     #[test]

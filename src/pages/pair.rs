@@ -1,6 +1,7 @@
 //! `/pair`: a browser becomes a till (or its customer display) by typing the one-time code the
 //! manager got from `kasse-server till pair`. The server answers with a session cookie the page
-//! never sees (HttpOnly).
+//! never sees (HttpOnly). A browser whose session ended is sent here with `?reason=expired` or
+//! `?reason=revoked` (see `api`), and the page says so above the form.
 
 use kasse_api::Role;
 use leptos::prelude::*;
@@ -13,11 +14,13 @@ use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::i18n::{common, pair as text};
 use crate::state::till::Failure;
 
-/// The pairing form, pre-filled from `?code=` when a link carries it.
+/// The pairing form, pre-filled from `?code=` when a link carries it, saying first why the
+/// browser is here when `?reason=` tells (its session expired or was revoked).
 #[component]
 pub fn PairPage() -> impl IntoView {
     let query = use_query_map();
     let code = RwSignal::new(query.read_untracked().get("code").unwrap_or_default());
+    let reason = query.read_untracked().get("reason").unwrap_or_default();
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let locale = use_locale();
@@ -57,6 +60,10 @@ pub fn PairPage() -> impl IntoView {
             <p class="brand">"kasse"</p>
             <LanguageSwitcher/>
             <h1>{tr(text::heading)}</h1>
+            {move || {
+                text::reason(&reason, locale.get())
+                    .map(|why| view! { <p class="notice reason" role="status">{why}</p> })
+            }}
             <p>{tr(text::line)}</p>
             <form on:submit=submit>
                 <label for="pairing-code">{tr(text::code)}</label>

@@ -142,6 +142,18 @@ fn typed_into_a_field(event: &web_sys::KeyboardEvent) -> bool {
     })
 }
 
+/// A banner, in the cashier's language, while the server cannot reach the payment platform: it
+/// comes and goes with what the server says (its snapshot and live events).
+#[component]
+fn PlatformBanner(model: RwSignal<TillModel>) -> impl IntoView {
+    let shown = move || model.with(TillModel::platform_banner);
+    view! {
+        <Show when=shown>
+            <p class="notice banner" id="platform-down" role="alert">{tr(text::platform_down)}</p>
+        </Show>
+    }
+}
+
 /// The till screen for a loaded till.
 #[component]
 fn Till(snapshot: TillSnapshot) -> impl IntoView {
@@ -213,8 +225,10 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
                 <ConnectionBadge connection/>
                 <LanguageSwitcher/>
             </header>
+            <PlatformBanner model/>
             <Show when=has_sale fallback=move || view! { <Entry model till_id start_qr/> }>
                 <SalePanel model now till_id/>
+                <Presenting model till_id/>
             </Show>
             <Show when=unsure>
                 <p class="notice" role="status">{tr(text::unsure)}</p>
@@ -523,32 +537,9 @@ fn ScanPanel(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl I
 /// What waits at the till's stickers: an amount presented, customers checked in.
 #[component]
 fn Waiting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
-    let locale = use_locale();
-    let presented = move || model.with(|m| m.presented.clone());
     let check_ins = move || model.with(|m| m.open_check_ins(now_ms()));
-    let withdraw = move || {
-        model.update(TillModel::request_sent);
-        spawn_local(async move {
-            match api::withdraw(&till_id.get_value()).await {
-                Ok(()) => model.update(|m| {
-                    m.request_done();
-                    m.set_presented(None);
-                }),
-                Err(failure) => model.update(|m| m.request_failed(failure)),
-            }
-        });
-    };
     view! {
-        {move || presented().map(|Presented { amount, .. }| {
-            view! {
-                <p class="waiting" id="presented">
-                    <span>{tr(text::presented)}</span>
-                    " "
-                    <strong>{move || format_money(amount, locale.get())}</strong>
-                    <button type="button" class="link" on:click=move |_| withdraw()>{tr(text::withdraw)}</button>
-                </p>
-            }
-        })}
+        <Presenting model till_id/>
         <ul class="check-ins" aria-live="polite">
             {move || check_ins().into_iter().map(|check_in| {
                 let id = check_in.id.clone();
@@ -566,6 +557,61 @@ fn Waiting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl Int
                 }
             }).collect_view()}
         </ul>
+    }
+}
+
+/// What the till presents at its sticker: the amount, who claimed it once a customer's payment
+/// there took it (their masked number), and "Take back", which also cancels that customer's
+/// request. Under the keypad while it waits, under the sale a claim started once claimed.
+///
+/// The claim follows the sale it started: whenever that sale changes (it starts, cannot start, is
+/// cancelled or paid), what the till presents is read anew from the server.
+#[component]
+fn Presenting(model: RwSignal<TillModel>, till_id: StoredValue<String>) -> impl IntoView {
+    let locale = use_locale();
+    let sticker_sale = Memo::new(move |_| model.with(TillModel::sticker_sale));
+    Effect::new(move |_| {
+        if sticker_sale.get().is_some() {
+            resync(model, till_id.get_value());
+        }
+    });
+    let presented = move || model.with(|m| m.presented.clone());
+    let take_back = move || {
+        if !model.try_update(TillModel::take_back).unwrap_or(false) {
+            return;
+        }
+        spawn_local(async move {
+            match api::withdraw(&till_id.get_value()).await {
+                Ok(()) => model.update(TillModel::taken_back),
+                Err(failure) => {
+                    model.update(|m| m.request_failed(failure));
+                    // Refused (the customer approved first) or unanswered: show what is true now.
+                    resync(model, till_id.get_value());
+                }
+            }
+        });
+    };
+    view! {
+        {move || presented().map(|Presented { amount, claimed, claimed_by, .. }| {
+            let claim = claimed.then(|| text::claimed(claimed_by.as_deref(), locale.get()));
+            view! {
+                <p class="waiting" id="presented" data-claimed=claimed.to_string() aria-live="polite">
+                    <span>{tr(text::presented)}</span>
+                    " "
+                    <strong>{move || format_money(amount, locale.get())}</strong>
+                    {claim.map(|claim| view! { <span class="claimed" id="claimed-by">{claim}</span> })}
+                    <button
+                        type="button"
+                        class="link"
+                        id="take-back"
+                        disabled=move || model.with(|m| m.busy)
+                        on:click=move |_| take_back()
+                    >
+                        {tr(text::withdraw)}
+                    </button>
+                </p>
+            }
+        })}
     }
 }
 

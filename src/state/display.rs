@@ -201,6 +201,7 @@ mod tests {
             presented: None,
             check_ins: Vec::new(),
             last_event_id: 5,
+            platform_reachable: true,
         })
     }
 
@@ -278,6 +279,7 @@ mod tests {
                 presented: None,
                 check_ins: Vec::new(),
                 last_event_id: 9,
+                platform_reachable: true,
             },
             500,
         );

@@ -530,7 +530,12 @@ mod tests {
             merchant: "Kaffebrenneriet".into(),
             place: "Kasse 1".into(),
             country: Country::No,
-            presented: presented.map(|value| Presented { amount: Money::new(value, NOK), description: None }),
+            presented: presented.map(|value| Presented {
+                amount: Money::new(value, NOK),
+                description: None,
+                claimed: false,
+                claimed_by: None,
+            }),
             open: open.map(|(min, max)| OpenAmount { min: Money::new(min, NOK), max: Money::new(max, NOK) }),
         }
     }

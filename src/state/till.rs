@@ -7,7 +7,7 @@
 //! so (`unsure`) and the page asks the server again instead of assuming either outcome.
 
 use kasse_api::{
-    CheckIn, Country, Currency, Money, Msisdn, NewSale, Payer, PhoneError, Presented, Problem, Sale,
+    CheckIn, Country, Currency, Flow, Money, Msisdn, NewSale, Payer, PhoneError, Presented, Problem, Sale,
     SaleLine, SaleStatus, Till, TillEvent, TillSnapshot,
 };
 
@@ -54,6 +54,22 @@ pub enum Tone {
     Success,
     /// The payment did not happen.
     Failure,
+}
+
+/// Whether the server can reach the payment platform, as it last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformReach {
+    /// It can (or nothing says otherwise).
+    Reachable,
+    /// It cannot: payments may not go through until it can again.
+    Unreachable,
+}
+
+impl PlatformReach {
+    /// What the server's `reachable` says.
+    pub const fn from_reachable(reachable: bool) -> Self {
+        if reachable { Self::Reachable } else { Self::Unreachable }
+    }
 }
 
 /// The flow panel open under the amount.
@@ -106,6 +122,9 @@ pub struct TillModel {
     pub connection: Connection,
     /// The QR code shows on the paired customer display, not on the till.
     pub qr_on_display: bool,
+    /// Whether the server can reach the payment platform (while it cannot, the till shows a
+    /// banner).
+    pub platform: PlatformReach,
     last_event_id: u64,
 }
 
@@ -130,6 +149,7 @@ impl TillModel {
             notice: None,
             connection: Connection::Connecting,
             qr_on_display: false,
+            platform: PlatformReach::from_reachable(snapshot.platform_reachable),
             last_event_id: snapshot.last_event_id,
         }
     }
@@ -227,8 +247,38 @@ impl TillModel {
     /// What to present to the till's sticker: the amount and description, if there is one.
     pub fn presentation(&self) -> Option<Presented> {
         let description = Some(self.description.trim().to_owned()).filter(|d| !d.is_empty());
-        (self.sale.is_none() && self.amount().value > 0)
-            .then(|| Presented { amount: self.amount(), description })
+        (self.sale.is_none() && self.amount().value > 0).then(|| Presented {
+            amount: self.amount(),
+            description,
+            claimed: false,
+            claimed_by: None,
+        })
+    }
+
+    /// The sale on screen when a customer started it at the till's sticker, as its reference and
+    /// status. Such a sale claimed what the till presents, and the claim changes with it (a
+    /// payment that could not start leaves the amount for the next customer, a finished one uses
+    /// it up): the page reads what the till presents anew whenever this changes.
+    pub fn sticker_sale(&self) -> Option<(String, SaleStatus)> {
+        let sale = self.sale.as_ref().filter(|s| matches!(s.flow, Flow::Sticker | Flow::AppSwitch))?;
+        Some((sale.reference.clone(), sale.status))
+    }
+
+    /// The cashier takes back what the till presents (the server also cancels the request of a
+    /// customer who claimed it): true when the request should go, false when there is nothing to
+    /// take back or a request is already on its way.
+    pub fn take_back(&mut self) -> bool {
+        if self.presented.is_none() || self.busy {
+            return false;
+        }
+        self.request_sent();
+        true
+    }
+
+    /// What the till presented is taken back.
+    pub fn taken_back(&mut self) {
+        self.request_done();
+        self.presented = None;
     }
 
     /// Marks a request (other than a start) as on its way.
@@ -269,6 +319,7 @@ impl TillModel {
     pub fn apply_snapshot(&mut self, snapshot: TillSnapshot) {
         self.unsure = false;
         self.last_event_id = self.last_event_id.max(snapshot.last_event_id);
+        self.platform = PlatformReach::from_reachable(snapshot.platform_reachable);
         self.presented = snapshot.presented;
         self.check_ins = snapshot.check_ins;
         match snapshot.sale {
@@ -292,6 +343,7 @@ impl TillModel {
                     self.check_ins.insert(0, check_in);
                 }
             }
+            TillEvent::Platform { reachable } => self.platform = PlatformReach::from_reachable(reachable),
         }
     }
 
@@ -312,6 +364,12 @@ impl TillModel {
     /// The stream's state changed.
     pub fn set_connection(&mut self, connection: Connection) {
         self.connection = connection;
+    }
+
+    /// Whether the till says the payment platform cannot be reached: only while the server says
+    /// so and the till hears the server (without a connection, the connection badge speaks).
+    pub fn platform_banner(&self) -> bool {
+        self.platform == PlatformReach::Unreachable && self.connection != Connection::Reconnecting
     }
 
     /// Adds a receipt line; the keypad's amount gives way to the lines' sum.
@@ -453,7 +511,14 @@ mod tests {
     }
 
     fn snapshot(sale: Option<Sale>, last_event_id: u64) -> TillSnapshot {
-        TillSnapshot { till: till(), sale, presented: None, check_ins: Vec::new(), last_event_id }
+        TillSnapshot {
+            till: till(),
+            sale,
+            presented: None,
+            check_ins: Vec::new(),
+            last_event_id,
+            platform_reachable: true,
+        }
     }
 
     fn model(sale: Option<Sale>) -> TillModel {
@@ -556,6 +621,24 @@ mod tests {
     }
 
     #[test]
+    fn the_banner_shows_while_the_server_cannot_reach_the_platform_and_goes_when_it_can() {
+        let mut m = TillModel::new(TillSnapshot { platform_reachable: false, ..snapshot(None, 10) });
+        m.set_connection(Connection::Online);
+        assert!(m.platform_banner(), "a till loaded during an outage says so at once");
+        m.apply_event(11, TillEvent::Platform { reachable: true });
+        assert!(!m.platform_banner());
+        m.apply_event(12, TillEvent::Platform { reachable: false });
+        assert!(m.platform_banner());
+        m.apply_event(12, TillEvent::Platform { reachable: true });
+        assert!(m.platform_banner(), "an event already applied changes nothing");
+        m.set_connection(Connection::Reconnecting);
+        assert!(!m.platform_banner(), "without the server, the connection badge speaks instead");
+        m.set_connection(Connection::Online);
+        m.apply_snapshot(snapshot(None, 13));
+        assert!(!m.platform_banner(), "a fresh snapshot says what is true now");
+    }
+
+    #[test]
     fn live_events_move_the_sale_on_and_old_or_repeated_events_are_ignored() {
         let mut m = model(Some(sale("a", SaleStatus::AwaitingCustomer, 1)));
         m.apply_event(11, TillEvent::Sale { sale: sale("a", SaleStatus::Captured, 1) });
@@ -580,6 +663,36 @@ mod tests {
         assert!(m.entry.is_empty());
         assert!(m.has_active_sale());
         assert_eq!(m.presentation(), None, "nothing to present while a sale is on screen");
+    }
+
+    #[test]
+    fn a_sale_a_customer_started_at_the_sticker_is_followed_for_its_claim_on_what_the_till_presents() {
+        let at_sticker = |flow, status| Sale { flow, ..sale("s", status, 1) };
+        let mut m = model(Some(at_sticker(Flow::Sticker, SaleStatus::AwaitingCustomer)));
+        assert_eq!(m.sticker_sale(), Some(("s".to_owned(), SaleStatus::AwaitingCustomer)));
+        m.apply_event(11, TillEvent::Sale { sale: at_sticker(Flow::Sticker, SaleStatus::Cancelled) });
+        assert_eq!(m.sticker_sale(), Some(("s".to_owned(), SaleStatus::Cancelled)), "each change counts");
+        let app_switch = model(Some(at_sticker(Flow::AppSwitch, SaleStatus::Creating)));
+        assert!(app_switch.sticker_sale().is_some(), "opening the app claims it too");
+        assert_eq!(model(Some(sale("q", SaleStatus::AwaitingCustomer, 1))).sticker_sale(), None);
+        assert_eq!(model(None).sticker_sale(), None);
+    }
+
+    #[test]
+    fn taking_back_what_the_till_presents_sends_one_request_and_then_nothing_is_presented() {
+        let mut m = model(None);
+        assert!(!m.take_back(), "nothing presented, nothing to take back");
+        m.set_presented(Some(Presented {
+            amount: Money::new(4_500, Currency::Nok),
+            description: None,
+            claimed: true,
+            claimed_by: Some("+47 ••• •• 567".into()),
+        }));
+        assert!(m.take_back());
+        assert!(m.busy);
+        assert!(!m.take_back(), "a second tap while the first is on its way does nothing");
+        m.taken_back();
+        assert_eq!((m.presented.as_ref(), m.busy), (None, false));
     }
 
     #[test]

@@ -223,3 +223,36 @@ async fn a_wrong_pairing_code_is_refused_in_the_language_chosen_and_changes_noth
         })
         .await;
 }
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_till_whose_session_the_manager_revokes_is_sent_to_pairing_with_a_sentence_saying_why() {
+    Journey::start("session-revoked")
+        .await
+        .run(async |j| {
+            j.browser.goto(&j.url("till")).await?;
+            j.wait_for("#show-qr").await?;
+            // The manager ends every session of the till, as `kasse-server till revoke --all` does.
+            let devices = kasse_server::ops::pairing::Devices::of(&j.server.tools());
+            let revoked = devices.revoke_till("till-1").await?;
+            if revoked.len() != 1 {
+                return Err(format!("revoked {revoked:?}, not the one till").into());
+            }
+            // Without a tap: the till's live stream ends, and the till finds out why.
+            let reason = j.wait_for(".pair .reason").await?.text().await?;
+            if !reason.contains("unpaired this browser") {
+                return Err(format!("the pairing page says {reason:?}").into());
+            }
+            let url = j.browser.current_url().await?;
+            if url.path() != "/pair" || url.query() != Some("reason=revoked") {
+                return Err(format!("the till went to {url}").into());
+            }
+            // Pairing again with a new code gives the till back.
+            let code = j.server.pairing_code("till-1", kasse_api::Role::Till).await?;
+            j.wait_for("#pairing-code").await?.send_keys(&code).await?;
+            j.browser.find(Locator::Css("#pair")).await?.click().await?;
+            j.wait_for("#show-qr").await?;
+            Ok(())
+        })
+        .await;
+}

@@ -302,6 +302,44 @@ async fn a_customer_who_declines_in_the_app_is_told_nothing_was_charged_and_can_
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_till_shows_the_masked_number_that_claimed_its_amount_and_one_tap_takes_it_back() {
+    Journey::start("landing-take-back")
+        .await
+        .run(async |j| {
+            j.present(&["4", "5", "00"]).await?;
+            let till = j.browser.window().await?;
+            j.scan_sticker(TILL_STICKER).await?;
+            let phone = j.browser.window().await?;
+            let before = j.references()?;
+            j.pay_with(KARI_TYPED).await?;
+            j.step_is("approve").await?;
+            let reference = j.pushed(&before, 4_500)?;
+
+            // The till shows, live, whose payment took the amount: the number, masked.
+            j.browser.switch_to_window(till).await?;
+            let claim = j.wait_for("#presented[data-claimed='true'] #claimed-by").await?.text().await?;
+            if !claim.starts_with("Claimed by +47 ") || !claim.ends_with("567") || claim.contains("91234") {
+                return Err(format!("the till says {claim:?}").into());
+            }
+            j.keep_screenshot("till-claimed.png").await?;
+
+            // The cashier takes it back in one tap: Kari's request is cancelled at the platform.
+            j.browser.find(Locator::Css("#take-back")).await?.click().await?;
+            j.wait_for(".sale[data-status='cancelled']").await?;
+            let sim = j.server.sim().ok_or("simulator")?;
+            let payment = sim.payment(MSN, &reference).ok_or("at the platform")?;
+            if payment.state != kasse_vipps::epayment::State::Terminated {
+                return Err(format!("the platform says {:?}", payment.state).into());
+            }
+            j.browser.switch_to_window(phone).await?;
+            j.step_is("cancelled").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
 async fn a_request_nobody_approves_expires_on_the_platforms_clock_and_can_be_sent_again() {
     Journey::start("landing-expired")
         .await

@@ -22,6 +22,13 @@ pub enum TillEvent {
         /// The check-in as it is now.
         check_in: CheckIn,
     },
+    /// Whether the server can reach the payment platform for the till's store changed: while it
+    /// cannot, payments cannot start or move on, and the till says so.
+    Platform {
+        /// False when the platform stopped answering (or refused the server's credentials); true
+        /// when it answers again.
+        reachable: bool,
+    },
 }
 
 #[cfg(test)]
@@ -54,5 +61,15 @@ mod tests {
         assert_eq!(json["type"], "sale");
         assert_eq!(json["sale"]["status"], "captured");
         assert_eq!(serde_json::from_value::<TillEvent>(json).unwrap(), event);
+    }
+
+    #[test]
+    fn a_platform_event_says_whether_the_platform_can_be_reached() {
+        let json = serde_json::to_value(TillEvent::Platform { reachable: false }).unwrap();
+        assert_eq!(json, serde_json::json!({ "type": "platform", "reachable": false }));
+        assert_eq!(
+            serde_json::from_value::<TillEvent>(json).unwrap(),
+            TillEvent::Platform { reachable: false }
+        );
     }
 }

@@ -17,6 +17,14 @@ pub struct Presented {
     /// What it is for (3 to 100 characters), shown to the customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// For the till: a customer's payment at the sticker took it (the till's sale), and the
+    /// till can take it back. Never set on a sticker's page, nor read when a till presents.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claimed: bool,
+    /// For the till: the number of the customer who claimed it, masked (`+47 ••• •• 567`);
+    /// absent when they opened the app instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
 }
 
 /// The bounds of an open-amount sticker (donations, parking, vending).
@@ -125,6 +133,20 @@ mod tests {
         assert_eq!(app_switch.again, None, "a first attempt names no earlier one");
         let again = NewLandingPayment { again: Some("t0k3n".into()), ..app_switch };
         assert_eq!(serde_json::to_value(&again).unwrap(), serde_json::json!({ "again": "t0k3n" }));
+    }
+
+    #[test]
+    fn a_presented_amount_names_who_claimed_it_only_once_someone_has() {
+        let waiting: Presented =
+            serde_json::from_str(r#"{"amount":{"value":4500,"currency":"NOK"}}"#).unwrap();
+        assert_eq!((waiting.claimed, waiting.claimed_by.as_deref()), (false, None));
+        let json = serde_json::to_value(&waiting).unwrap();
+        assert!(json.get("claimed").is_none() && json.get("claimedBy").is_none(), "{json}");
+        let claimed =
+            Presented { claimed: true, claimed_by: Some("+47 ••• •• 567".into()), ..waiting };
+        let json = serde_json::to_value(&claimed).unwrap();
+        assert_eq!((&json["claimed"], &json["claimedBy"]), (&true.into(), &"+47 ••• •• 567".into()));
+        assert_eq!(serde_json::from_value::<Presented>(json).unwrap(), claimed);
     }
 
     #[test]

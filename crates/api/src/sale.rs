@@ -331,6 +331,15 @@ pub struct TillSnapshot {
     pub check_ins: Vec<crate::CheckIn>,
     /// The id of the newest live event so far; the event stream resumes after it.
     pub last_event_id: u64,
+    /// Whether the server can reach the payment platform for the till's store now (live changes
+    /// come as [`crate::TillEvent::Platform`]). A server that does not say is taken to reach it.
+    #[serde(default = "reachable")]
+    pub platform_reachable: bool,
+}
+
+/// What a snapshot without `platformReachable` means: nothing is known to be wrong.
+const fn reachable() -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -343,6 +352,17 @@ mod tests {
             assert_eq!(SaleStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(SaleStatus::parse("paid"), None);
+    }
+
+    #[test]
+    fn a_snapshot_that_does_not_say_whether_the_platform_answers_means_it_does() {
+        let json = r#"{"till":{"id":"till-1","name":"Kasse 1","storeName":"Kaffe","currency":"NOK"},
+            "sale":null,"lastEventId":7}"#;
+        let snapshot: TillSnapshot = serde_json::from_str(json).unwrap();
+        assert!(snapshot.platform_reachable);
+        let down = TillSnapshot { platform_reachable: false, ..snapshot };
+        let json = serde_json::to_value(&down).unwrap();
+        assert_eq!(json["platformReachable"], false);
     }
 
     #[test]

@@ -84,9 +84,6 @@ pub enum StartError {
     /// The platform could not be set up.
     #[error(transparent)]
     Platform(#[from] platform::PlatformError),
-    /// Webhooks could not be registered (`kasse-server webhooks sync` reports the same).
-    #[error("cannot register webhooks: {0}")]
-    Webhooks(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -112,6 +109,8 @@ pub(crate) struct AppState {
     landing_limits: routes::LandingLimits,
     /// Counters for `/metrics`.
     metrics: Arc<metrics::Metrics>,
+    /// The platform clients, what is known of the platform's health, and our webhook secrets.
+    platform: Arc<Platform>,
 }
 
 /// A running server.
@@ -126,8 +125,18 @@ pub struct Running {
     server: JoinHandle<std::io::Result<()>>,
 }
 
+/// How long serving waits for the first round of webhook registrations: a server that starts
+/// with its webhooks in place misses no delivery, but one whose platform does not answer must
+/// serve its tills anyway.
+const FIRST_REGISTRATION_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+/// The first wait before registering webhooks again after a failure; it doubles each time...
+const REGISTRATION_RETRY_FIRST: std::time::Duration = std::time::Duration::from_secs(1);
+/// ...up to this.
+const REGISTRATION_RETRY_AT_MOST: std::time::Duration = std::time::Duration::from_mins(5);
+
 /// Starts the server: opens the store, connects to the platform (starting the simulator in `sim`
-/// mode), registers webhooks where missing, starts the reconciler, and serves.
+/// mode), starts registering webhooks where missing (retrying in the background while the
+/// platform does not answer), the platform probe and the reconciler, and serves.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check().map_err(StartError::Config)?;
     let store = Store::open(&config.database_url).await?;
@@ -144,6 +153,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
 
     let platform = Arc::new(Platform::connect(&config).await?);
+    // Deliveries are verified against secrets in memory, with no query.
+    platform.webhook_secrets().set(&store.webhook_registrations().await?);
     let config = Arc::new(config);
     let tools = Tools {
         config: Arc::clone(&config),
@@ -151,7 +162,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         platform: Arc::clone(&platform),
         public_url: public_url.clone(),
     };
-    register_webhooks(&tools).await?;
+    let (stop, shutdown) = watch::channel(false);
+    let registering = tokio::spawn(register_webhooks_forever(tools, shutdown.clone()));
+    let first_round = platform.health().until_registration_rounds(1);
+    if tokio::time::timeout(FIRST_REGISTRATION_PATIENCE, first_round).await.is_err() {
+        tracing::warn!("the platform has not answered yet; serving, and registering webhooks when it does");
+    }
     // A sticker the configuration and the QR tools send to different tills rings neither.
     for conflict in sales::routing::conflicts(&config, &store).await? {
         tracing::error!("{conflict}");
@@ -168,14 +184,23 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::clone(&metrics),
     });
     let inbox = Arc::new(Notify::new());
-    let (stop, shutdown) = watch::channel(false);
 
     let tasks = vec![
+        registering,
+        tokio::spawn(Arc::clone(&platform).watch_forever(shutdown.clone())),
+        tokio::spawn(tell_tills_forever(
+            Arc::clone(&platform),
+            Arc::clone(&config),
+            Arc::clone(&live),
+            shutdown.clone(),
+        )),
         tokio::spawn(inbox::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
         tokio::spawn(reconcile_forever(
             sales.clone(),
             Arc::clone(&inbox),
             config.reconcile_every,
+            store.clone(),
+            config.retention,
             shutdown.clone(),
         )),
     ];
@@ -190,6 +215,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         pairing_attempts: limits::RateLimiter::new(10, 60_000),
         landing_limits: routes::LandingLimits::default(),
         metrics,
+        platform: Arc::clone(&platform),
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let mut stopping = shutdown;
@@ -213,35 +239,120 @@ fn unreachable_url() -> Url {
     Url::parse("http://127.0.0.1/").unwrap_or_else(|_| unreachable!("a literal URL parses"))
 }
 
-/// Makes sure each sales unit has exactly one registration of ours, at our URL, whose secret we
-/// hold (`kasse-server webhooks sync` does the same, with a report).
-async fn register_webhooks(tools: &Tools) -> Result<(), StartError> {
+/// Registers webhooks ([`register_webhooks`]) until every sales unit has them: again after a
+/// failure, with a backoff from [`REGISTRATION_RETRY_FIRST`] doubling up to
+/// [`REGISTRATION_RETRY_AT_MOST`], and at once when the platform answers again for a sales unit
+/// still without them.
+async fn register_webhooks_forever(tools: Tools, mut shutdown: watch::Receiver<bool>) {
+    let mut reach = tools.platform.health().subscribe_reach();
+    let mut failures = 0u32;
+    loop {
+        let pending = register_webhooks(&tools).await;
+        if pending.is_empty() {
+            return;
+        }
+        let wait = platform::health::backoff(failures, REGISTRATION_RETRY_FIRST, REGISTRATION_RETRY_AT_MOST);
+        failures = failures.saturating_add(1);
+        // What this round itself learnt (the platform is down) is no reason to try again now.
+        reach.borrow_and_update();
+        let backoff = tokio::time::sleep(wait);
+        tokio::pin!(backoff);
+        let mut listening = true;
+        loop {
+            tokio::select! {
+                () = &mut backoff => break,
+                changed = reach.changed(), if listening => {
+                    // Without a platform health to hear from, only the backoff is left.
+                    listening = changed.is_ok();
+                    let now = reach.borrow_and_update();
+                    if listening && pending.iter().any(|msn| now.get(msn).is_some_and(|r| r.reachable)) {
+                        break;
+                    }
+                }
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+}
+
+/// One round of making sure each sales unit has exactly one registration of ours, at our URL,
+/// whose secret we hold (`kasse-server webhooks sync` does the same, with a report); each
+/// failure is logged and kept for `/healthz`. Returns the sales units still without.
+async fn register_webhooks(tools: &Tools) -> Vec<String> {
     let report = ops::webhooks::sync(tools, ops::webhooks::Options::default()).await;
-    let problems: Vec<String> = report
-        .units
-        .iter()
-        .filter_map(|u| Some(format!("sales unit {}: {}", u.msn, u.error.as_ref()?)))
-        .collect();
-    if !problems.is_empty() {
-        return Err(StartError::Webhooks(problems.join("; ")));
+    let mut outcomes = Vec::with_capacity(report.units.len());
+    for unit in &report.units {
+        match &unit.error {
+            Some(error) => {
+                tracing::warn!(msn = %unit.msn, %error, "cannot register webhooks yet; trying again later");
+            }
+            None if unit.changed() => {
+                tracing::info!(msn = %unit.msn, url = %report.url, removed = unit.removed.len(), "registered webhooks");
+            }
+            None => {}
+        }
+        outcomes.push((unit.msn.clone(), unit.error.clone().map_or(Ok(()), Err)));
     }
-    for unit in report.units.iter().filter(|u| u.changed()) {
-        tracing::info!(msn = %unit.msn, url = %report.url, removed = unit.removed.len(), "registered webhooks");
+    tools.platform.health().registration_round(&outcomes, now_ms());
+    outcomes.into_iter().filter(|(_, outcome)| outcome.is_err()).map(|(msn, _)| msn).collect()
+}
+
+/// Tells each till when the platform stops or starts answering for its store's sales unit (a
+/// till's snapshot says so too; until told otherwise, it takes the platform to answer).
+async fn tell_tills_forever(
+    platform: Arc<Platform>,
+    config: Arc<Config>,
+    live: Arc<Live>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut changes = platform.health().subscribe_reach();
+    let mut told: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    loop {
+        let now: Vec<(String, bool)> =
+            changes.borrow_and_update().iter().map(|(msn, r)| (msn.clone(), r.reachable)).collect();
+        for (msn, reachable) in now {
+            if told.get(&msn).copied().unwrap_or(true) == reachable {
+                continue;
+            }
+            told.insert(msn.clone(), reachable);
+            let tills = config.tills.iter().filter(|t| config.store(&t.store).is_some_and(|s| s.msn == msn));
+            for till in tills {
+                let event = kasse_api::TillEvent::Platform { reachable };
+                if let Err(e) = live.publish(&till.id, &event).await {
+                    // A till that missed it learns it from its next snapshot.
+                    tracing::error!(till = %till.id, error = %e, "could not tell a till about the platform");
+                }
+            }
+        }
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        }
     }
-    Ok(())
 }
 
 /// The reconciler: resends recorded-but-unconfirmed writes, polls open payments, and picks up
-/// any webhook left unprocessed.
+/// any webhook left unprocessed. It also prunes from `store` what is older than `retention`, at
+/// its first round and then at most once an hour.
 async fn reconcile_forever(
     sales: Sales,
     inbox: Arc<Notify>,
     every: std::time::Duration,
+    store: Store,
+    retention: std::time::Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    /// How often old rows are pruned: the retention is days, so an hour late is nothing.
+    const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_hours(1);
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut round = sales::Round::First;
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -259,6 +370,16 @@ async fn reconcile_forever(
             tracing::error!(error = %e, "reconciler: expiring check-ins failed");
         }
         inbox.notify_one();
+        if tokio::time::Instant::now() >= next_prune {
+            next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            match store.prune(now_ms().saturating_sub(retention_ms)).await {
+                Ok(pruned) if pruned.total() > 0 => {
+                    tracing::info!(?pruned, "pruned what is past its retention");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "reconciler: pruning failed"),
+            }
+        }
     }
 }
 
@@ -314,6 +435,18 @@ impl Running {
             secrets.extend(registrations.into_iter().map(|r| r.secret));
         }
         secrets
+    }
+
+    /// Waits until every sales unit's webhooks are registered (at once if they are): after a
+    /// start without the platform, registration goes on in the background.
+    pub async fn until_webhooks_registered(&self) {
+        self.platform.health().until_registered().await;
+    }
+
+    /// Closes the database at once, as a lost disk or database server would: every query fails
+    /// from then on. Tests use it to show what the server still does, and says, without one.
+    pub async fn close_database(&self) {
+        self.store.close().await;
     }
 
     /// A one-time code that pairs a browser with `till` in `role` (what `kasse-server till pair`

@@ -1,36 +1,76 @@
 //! Rate limits for what the public can reach: pairing attempts, and the sticker landing page's
 //! payment requests (per IP, per phone number, per sticker). Each limit is a sliding window in
 //! memory; a refused attempt is not counted, so waiting out the window always works.
+//!
+//! Keys that went quiet are forgotten as new attempts come in, a few at a time: every attempt is
+//! also queued in the order it was counted, and each new one first takes the attempts that have
+//! left the window off the front of that queue, dropping their keys when nothing newer of theirs
+//! is left. Each attempt is queued and taken off once, so a flood of one-off keys (a botnet's
+//! addresses, made-up phone numbers) costs constant time per attempt and memory for one window
+//! only, never a sweep over the whole table.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// At most `max` attempts per key in any `window_ms`.
 #[derive(Debug)]
 pub struct RateLimiter {
     max: usize,
     window_ms: i64,
-    attempts: Mutex<HashMap<String, VecDeque<i64>>>,
+    table: Mutex<Table>,
+}
+
+/// The attempts of every key, and the same attempts in the order they were counted.
+#[derive(Debug, Default)]
+struct Table {
+    /// Each key's attempts still in the window (and possibly some that left it since).
+    attempts: HashMap<Arc<str>, VecDeque<i64>>,
+    /// Every counted attempt, oldest first: what to look at when forgetting.
+    order: VecDeque<(i64, Arc<str>)>,
+}
+
+impl Table {
+    /// Drops the attempts that left the window by `now` from the front of the queue, and every
+    /// key left with nothing in the window.
+    fn forget_before(&mut self, now: i64, window_ms: i64) {
+        while let Some((at, _)) = self.order.front()
+            && now - at >= window_ms
+        {
+            let Some((_, key)) = self.order.pop_front() else { break };
+            let quiet =
+                self.attempts.get(&key).is_none_or(|times| times.back().is_none_or(|t| now - t >= window_ms));
+            if quiet {
+                self.attempts.remove(&key);
+            }
+        }
+    }
 }
 
 impl RateLimiter {
     /// A limiter allowing `max` attempts per key per `window_ms`.
     pub fn new(max: usize, window_ms: i64) -> Self {
-        Self { max, window_ms, attempts: Mutex::new(HashMap::new()) }
+        Self { max, window_ms, table: Mutex::new(Table::default()) }
     }
 
     /// Counts an attempt for `key` at `now`, or refuses it with the milliseconds until one is
     /// allowed again.
     pub fn attempt(&self, key: &str, now: i64) -> Result<(), i64> {
-        self.check(key, now)?;
-        self.record(key, now);
+        // One lock for the check and the count: two requests at once cannot both slip in.
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_in(&mut table, key, now)?;
+        self.record_in(&mut table, key, now);
         Ok(())
     }
 
     /// Whether an attempt for `key` would be allowed at `now`, without counting it.
     pub fn check(&self, key: &str, now: i64) -> Result<(), i64> {
-        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(times) = attempts.get_mut(key) else { return Ok(()) };
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_in(&mut table, key, now)
+    }
+
+    /// [`RateLimiter::check`] on a table already locked.
+    fn check_in(&self, table: &mut Table, key: &str, now: i64) -> Result<(), i64> {
+        let Some(times) = table.attempts.get_mut(key) else { return Ok(()) };
         while times.front().is_some_and(|t| now - t >= self.window_ms) {
             times.pop_front();
         }
@@ -43,22 +83,47 @@ impl RateLimiter {
 
     /// Takes back the attempt counted for `key` at `at`: the request turned out to cost nothing.
     pub fn release(&self, key: &str, at: i64) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(times) = attempts.get_mut(key)
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(times) = table.attempts.get_mut(key)
             && let Some(index) = times.iter().rposition(|t| *t == at)
         {
+            // Its place in the queue stays; the key goes when that place comes up and nothing
+            // newer of it is in the window.
             times.remove(index);
         }
     }
 
     /// Counts an attempt for `key` at `now`.
     pub fn record(&self, key: &str, now: i64) {
-        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        if attempts.len() > 10_000 {
-            // Keys that went quiet are forgotten, so a flood of one-off keys cannot grow memory.
-            attempts.retain(|_, times| times.back().is_some_and(|t| now - t < self.window_ms));
+        let mut table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        self.record_in(&mut table, key, now);
+    }
+
+    /// [`RateLimiter::record`] on a table already locked.
+    fn record_in(&self, table: &mut Table, key: &str, now: i64) {
+        table.forget_before(now, self.window_ms);
+        let key: Arc<str> = match table.attempts.get_key_value(key) {
+            Some((known, _)) => Arc::clone(known),
+            None => Arc::from(key),
+        };
+        let times = table.attempts.entry(Arc::clone(&key)).or_default();
+        while times.front().is_some_and(|t| now - t >= self.window_ms) {
+            times.pop_front();
         }
-        attempts.entry(key.to_owned()).or_default().push_back(now);
+        times.push_back(now);
+        table.order.push_back((now, key));
+    }
+
+    /// How many keys the table holds: what forgetting keeps small.
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).attempts.len()
+    }
+
+    /// How many counted attempts wait in the forgetting queue.
+    #[cfg(test)]
+    fn queued(&self) -> usize {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner).order.len()
     }
 }
 
@@ -117,6 +182,44 @@ mod tests {
         limiter.release("other", 6);
         limiter.release("k", 7);
         assert!(limiter.attempt("k", 8).is_err(), "only the attempt at that time is taken back");
+    }
+
+    #[test]
+    fn keys_that_went_quiet_are_forgotten_as_new_attempts_come_in() {
+        let limiter = RateLimiter::new(3, 100);
+        for n in 0..50_000_i64 {
+            limiter.record(&format!("one-off-{n}"), n / 100);
+        }
+        // 100 new keys a millisecond, for 500 ms, in a 100 ms window: the last window's are left.
+        assert_eq!((limiter.keys(), limiter.queued()), (10_000, 10_000));
+        limiter.record("late", 10_000);
+        assert_eq!((limiter.keys(), limiter.queued()), (1, 1), "one attempt clears everything that left");
+    }
+
+    #[test]
+    fn a_key_still_in_its_window_is_kept_when_its_older_attempts_are_forgotten() {
+        let limiter = RateLimiter::new(2, 1_000);
+        limiter.record("busy", 0);
+        limiter.record("busy", 900);
+        limiter.record("other", 1_000);
+        assert_eq!(limiter.keys(), 2, "busy's attempt at 900 is still in the window");
+        assert!(limiter.check("busy", 1_000).is_ok(), "its attempt at 0 no longer counts");
+        limiter.record("busy", 1_000);
+        assert!(limiter.check("busy", 1_001).is_err(), "900 and 1000 count");
+        limiter.record("other", 2_000);
+        assert_eq!(limiter.keys(), 1, "busy went quiet: only other is left");
+        assert!(limiter.check("busy", 2_000).is_ok());
+    }
+
+    #[test]
+    fn a_released_attempt_lets_its_key_be_forgotten() {
+        let limiter = RateLimiter::new(1, 1_000);
+        limiter.record("k", 5);
+        limiter.record("k", 500);
+        limiter.release("k", 500);
+        limiter.record("other", 1_005);
+        assert_eq!(limiter.keys(), 1, "k's only attempt in the window was taken back");
+        assert_eq!(limiter.attempt("k", 1_006), Ok(()));
     }
 
     #[test]

@@ -1,27 +1,53 @@
-//! Pairing: how a browser becomes a till (or a till's customer display).
+//! Pairing: how a browser becomes a till (or a till's customer display), and how that ends.
 //!
-//! `kasse-server till pair TILL` makes a one-time code, valid ten minutes; the browser exchanges
-//! it at `/pair` for a session cookie (HttpOnly, SameSite=Strict) that the till API then asks for
-//! on every request. Codes and session tokens are stored only as SHA-256 hashes.
+//! `kasse-server till pair TILL` makes a one-time code, valid ten minutes: eight characters drawn
+//! uniformly (rejection sampling, no modulo bias) from an alphabet no one misreads, from the
+//! operating system's random source. Codes are stored only as HMAC-SHA256 under a key the server
+//! made once at random and keeps in its database, so a code's stored hash cannot be tested
+//! against guesses without that key. The browser exchanges the code at `/pair` for a session
+//! cookie (HttpOnly, SameSite=Strict; `__Host-kasse_session` and Secure when the server's public
+//! URL is https, plain `kasse_session` on http), whose token is stored only as its SHA-256.
+//!
+//! A session ends when it has not been used for `[sessions] idle_hours`, when it is older than
+//! `[sessions] max_days`, or when the operator revokes it (`kasse-server till revoke`). Every till
+//! API request checks all three ([`Paired`]); an ended session is answered 401 with
+//! `session-expired` or `session-revoked`, which the app turns into the pairing page with a
+//! sentence saying why. Use is written down at most once a minute per session, to spare writes.
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kasse_api::{Problem, ProblemCode};
 use sha2::{Digest, Sha256};
 
+use crate::config::SessionPolicy;
 use crate::error::ApiError;
 use crate::store::{Store, StoreError};
 
-/// The cookie holding a session token.
+/// The session cookie on a plain-http server (the demo, a shop's LAN).
 pub const COOKIE: &str = "kasse_session";
+/// The session cookie on an https server: the `__Host-` prefix makes the browser take it only
+/// when Secure, with `Path=/` and no `Domain`, so no other host (a sibling subdomain) can set it.
+pub const SECURE_COOKIE: &str = "__Host-kasse_session";
 /// How long a pairing code can be used.
 const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
 /// Letters and digits no one confuses when reading a code aloud (no 0/O, 1/I/L).
 const CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Characters in a code (without the dash): 31⁸, about 40 bits.
+const CODE_LENGTH: usize = 8;
+/// The name of the key pairing codes are hashed under, in the store's `server_keys`.
+const CODE_KEY: &str = "pairing";
+/// A session's use is written down when the last note is at least this old.
+const NOTE_USE_EVERY_MS: i64 = 60 * 1000;
+/// Hex characters of a token's hash that name its device to the operator: enough to tell
+/// devices apart, and, being part of a hash, nothing about the token itself.
+pub const DEVICE_ID_LENGTH: usize = 12;
 
 pub use kasse_api::Role;
 
 /// The stored name of a role.
-const fn role_name(role: Role) -> &'static str {
+pub const fn role_name(role: Role) -> &'static str {
     match role {
         Role::Till => "till",
         Role::Display => "display",
@@ -29,7 +55,7 @@ const fn role_name(role: Role) -> &'static str {
 }
 
 /// Parses a stored role name.
-fn parse_role(s: &str) -> Option<Role> {
+pub fn parse_role(s: &str) -> Option<Role> {
     match s {
         "till" => Some(Role::Till),
         "display" => Some(Role::Display),
@@ -37,16 +63,36 @@ fn parse_role(s: &str) -> Option<Role> {
     }
 }
 
+/// `n` bytes from the operating system's random source. uuid v4 draws its bytes from it; of
+/// each uuid's 16 bytes the two carrying its version and variant bits are left out.
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(n + 14);
+    while bytes.len() < n {
+        let uuid = uuid::Uuid::new_v4().into_bytes();
+        bytes.extend(uuid.iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8).map(|(_, b)| *b));
+    }
+    bytes.truncate(n);
+    bytes
+}
+
+/// The alphabet position a random byte picks, or `None` for a byte to throw away: only bytes
+/// below the largest multiple of the alphabet's size are used, so each position is equally
+/// likely (a plain `byte % 31` would favour the first nine characters).
+fn pick(byte: u8) -> Option<u8> {
+    const SIZE: usize = CODE_ALPHABET.len();
+    let usable = 256 - 256 % SIZE;
+    let byte = usize::from(byte);
+    (byte < usable).then(|| CODE_ALPHABET[byte % SIZE])
+}
+
 /// A fresh one-time code, as people read it: `ABCD-EFGH`.
 fn new_code() -> String {
-    // uuid v4 draws from the operating system's random source.
-    let random = uuid::Uuid::new_v4().into_bytes();
-    let chars: String = random
-        .iter()
-        .take(8)
-        .map(|b| char::from(CODE_ALPHABET[usize::from(*b) % CODE_ALPHABET.len()]))
-        .collect();
-    format!("{}-{}", &chars[..4], &chars[4..])
+    let mut chars = Vec::with_capacity(CODE_LENGTH);
+    while chars.len() < CODE_LENGTH {
+        chars.extend(random_bytes(CODE_LENGTH).into_iter().filter_map(pick).take(CODE_LENGTH - chars.len()));
+    }
+    let (first, second) = chars.split_at(CODE_LENGTH / 2);
+    format!("{}-{}", String::from_utf8_lossy(first), String::from_utf8_lossy(second))
 }
 
 /// A code as typed (any case, with or without the dash or spaces), in its canonical form.
@@ -54,22 +100,42 @@ fn normalise_code(typed: &str) -> String {
     typed.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
 }
 
+/// Whether a canonical code could be one we made: anything else is wrong without asking the
+/// database.
+fn well_formed(code: &str) -> bool {
+    code.len() == CODE_LENGTH && code.bytes().all(|b| CODE_ALPHABET.contains(&b))
+}
+
+/// SHA-256 of a session token, hex: what the store keeps of it.
 fn hash(secret: &str) -> String {
     crate::hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner = Sha256::new().chain_update(block.map(|b| b ^ 0x36)).chain_update(message).finalize();
+    Sha256::new().chain_update(block.map(|b| b ^ 0x5c)).chain_update(inner).finalize().into()
+}
+
+/// What the store keeps of a canonical code: its HMAC under the server's pairing key (made, at
+/// random, the first time one is needed).
+async fn code_hash(store: &Store, code: &str, now: i64) -> Result<String, StoreError> {
+    let key = store.server_key(CODE_KEY, &random_bytes(32), now).await?;
+    Ok(crate::hex(&hmac_sha256(&key, code.as_bytes())))
 }
 
 /// Makes a one-time pairing code for `till_id` in `role`. Returns the code to show.
 pub async fn create_code(store: &Store, till_id: &str, role: Role, now: i64) -> Result<String, StoreError> {
     let code = new_code();
-    store
-        .insert_pairing_code(
-            &hash(&normalise_code(&code)),
-            till_id,
-            role_name(role),
-            now,
-            now + CODE_LIFETIME_MS,
-        )
-        .await?;
+    let hash = code_hash(store, &normalise_code(&code), now).await?;
+    store.insert_pairing_code(&hash, till_id, role_name(role), now, now + CODE_LIFETIME_MS).await?;
     Ok(code)
 }
 
@@ -80,37 +146,131 @@ pub async fn redeem(
     typed: &str,
     now: i64,
 ) -> Result<Option<(String, Role, String)>, StoreError> {
-    let Some((till_id, role)) = store.use_pairing_code(&hash(&normalise_code(typed)), now).await? else {
+    let code = normalise_code(typed);
+    if !well_formed(&code) {
+        return Ok(None);
+    }
+    let Some((till_id, role)) = store.use_pairing_code(&code_hash(store, &code, now).await?, now).await?
+    else {
         return Ok(None);
     };
     let Some(role) = parse_role(&role) else { return Ok(None) };
-    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let token = crate::hex(&random_bytes(32));
     store.insert_session(&hash(&token), &till_id, role_name(role), now).await?;
     Ok(Some((till_id, role, token)))
 }
 
-/// The session a token names, if it is live.
-pub async fn session(store: &Store, token: &str) -> Result<Option<(String, Role)>, StoreError> {
-    Ok(store.session(&hash(token)).await?.and_then(|(till, role)| parse_role(&role).map(|role| (till, role))))
+/// A session that opens its till now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSession {
+    /// Its token's hash: how the server names it (never the token).
+    pub id: String,
+    /// The till.
+    pub till: String,
+    /// What the browser is to it.
+    pub role: Role,
+    /// When its lifetime runs out (Unix ms), however much it is used.
+    pub ends_at: i64,
 }
 
-/// The `Set-Cookie` value for a session token.
-pub fn cookie(token: &str, secure: bool) -> String {
+/// What a session token is worth now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    /// It opens its till.
+    Live(LiveSession),
+    /// It ran out: unused too long, or too old.
+    Expired,
+    /// The operator ended it.
+    Revoked,
+    /// No such session: never paired here (or long pruned).
+    Unknown,
+}
+
+/// Milliseconds of a duration, as the store counts time.
+fn ms(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The state of the session `token` names at `now` under `policy`; a live one's use is noted (at
+/// most once a minute).
+pub async fn session(
+    store: &Store,
+    token: &str,
+    policy: SessionPolicy,
+    now: i64,
+) -> Result<SessionState, StoreError> {
+    if token.is_empty() {
+        return Ok(SessionState::Unknown);
+    }
+    let Some(row) = store.session(&hash(token)).await? else { return Ok(SessionState::Unknown) };
+    // The operator's act is the more useful reason to give when both apply.
+    if row.revoked_at.is_some() {
+        return Ok(SessionState::Revoked);
+    }
+    let Some(role) = parse_role(&row.role) else { return Ok(SessionState::Unknown) };
+    let ends_at = row.created_at.saturating_add(ms(policy.lifetime));
+    if now >= ends_at || now >= row.last_seen_at.saturating_add(ms(policy.idle)) {
+        return Ok(SessionState::Expired);
+    }
+    if now - row.last_seen_at >= NOTE_USE_EVERY_MS {
+        store.touch_session(&row.token_hash, now, now - NOTE_USE_EVERY_MS).await?;
+    }
+    Ok(SessionState::Live(LiveSession { id: row.token_hash, till: row.till_id, role, ends_at }))
+}
+
+/// Notes that a session is in use at `now` (an open event stream is use), at most once a minute.
+pub async fn note_use(store: &Store, id: &str, now: i64) -> Result<(), StoreError> {
+    store.touch_session(id, now, now - NOTE_USE_EVERY_MS).await
+}
+
+/// The device id the operator sees for a session: the start of its token's hash.
+pub fn device_id(session_id: &str) -> &str {
+    session_id.get(..DEVICE_ID_LENGTH).unwrap_or(session_id)
+}
+
+/// The session cookie's name on a server whose public URL is https (`secure`) or not.
+pub const fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
+
+/// The `Set-Cookie` value for a session token, kept by the browser as long as the session can
+/// last.
+pub fn cookie(token: &str, secure: bool, policy: SessionPolicy) -> String {
+    let name = cookie_name(secure);
+    let max_age = policy.lifetime.as_secs();
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}")
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
-/// The session token in a request's cookies.
-pub fn token_in(parts: &Parts) -> Option<&str> {
+/// The session token in a request's cookies: only the cookie that applies to this server, so a
+/// plain `kasse_session` set by another host cannot stand in for the `__Host-` one.
+pub fn token_in(parts: &Parts, secure: bool) -> Option<&str> {
+    let name = cookie_name(secure);
     parts
         .headers
-        .get_all(axum::http::header::COOKIE)
+        .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value)
+}
+
+/// Whether the server is reached over https, which decides the cookie.
+pub fn https(app: &crate::AppState) -> bool {
+    app.public_url.scheme() == "https"
+}
+
+/// The live session of a request, or why there is none.
+pub async fn of_request(parts: &Parts, app: &crate::AppState) -> Result<LiveSession, Refusal> {
+    let token = token_in(parts, https(app)).ok_or(Refusal::NotPaired)?;
+    match session(&app.store, token, app.config.sessions, crate::now_ms()).await? {
+        SessionState::Live(live) => Ok(live),
+        SessionState::Expired => Err(Refusal::Expired),
+        SessionState::Revoked => Err(Refusal::Revoked),
+        SessionState::Unknown => Err(Refusal::NotPaired),
+    }
 }
 
 /// A request from a browser paired with the till in its path (`/api/tills/{till}/…`).
@@ -120,6 +280,10 @@ pub struct Paired {
     pub till: String,
     /// What the browser is to it.
     pub role: Role,
+    /// Its session's id (the token's hash), by which a revocation reaches its open streams.
+    pub session: String,
+    /// When the session's lifetime runs out (Unix ms).
+    pub ends_at: i64,
 }
 
 impl Paired {
@@ -134,7 +298,7 @@ impl Paired {
 }
 
 impl FromRequestParts<std::sync::Arc<crate::AppState>> for Paired {
-    type Rejection = ApiError;
+    type Rejection = Refusal;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -142,14 +306,13 @@ impl FromRequestParts<std::sync::Arc<crate::AppState>> for Paired {
     ) -> Result<Self, Self::Rejection> {
         let Path(params) = Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, app)
             .await
-            .map_err(|_| ApiError::no_such_endpoint())?;
+            .map_err(|_| Refusal::NoSuchEndpoint)?;
         let till = params.get("till").cloned().unwrap_or_default();
-        let token = token_in(parts).ok_or_else(not_paired)?;
-        let (paired_till, role) = session(&app.store, token).await?.ok_or_else(not_paired)?;
-        if paired_till != till {
-            return Err(ApiError::forbidden("This browser is paired with another till."));
+        let live = of_request(parts, app).await?;
+        if live.till != till {
+            return Err(Refusal::OtherTill);
         }
-        Ok(Self { till, role })
+        Ok(Self { till, role: live.role, session: live.id, ends_at: live.ends_at })
     }
 }
 
@@ -158,9 +321,70 @@ pub fn not_paired() -> ApiError {
     ApiError::unauthorized("This browser is not paired with a till. Ask the manager for a pairing code.")
 }
 
+/// Why a request is not let in to a till.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// No session cookie, or one the server does not know.
+    #[error("this browser is not paired")]
+    NotPaired,
+    /// The session ran out (unused too long, or too old).
+    #[error("this browser's session has expired")]
+    Expired,
+    /// The operator ended the session.
+    #[error("this browser's session was revoked")]
+    Revoked,
+    /// The session is another till's.
+    #[error("this browser is paired with another till")]
+    OtherTill,
+    /// The path names no till.
+    #[error("no such endpoint")]
+    NoSuchEndpoint,
+    /// The sessions could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotPaired => not_paired().into_response(),
+            Self::Expired => ended(
+                ProblemCode::SessionExpired,
+                "Session expired",
+                "This browser's pairing has run out. Ask the manager for a new pairing code.",
+            ),
+            Self::Revoked => ended(
+                ProblemCode::SessionRevoked,
+                "Session revoked",
+                "The manager has unpaired this browser. Ask the manager for a new pairing code.",
+            ),
+            Self::OtherTill => {
+                ApiError::forbidden("This browser is paired with another till.").into_response()
+            }
+            Self::NoSuchEndpoint => ApiError::no_such_endpoint().into_response(),
+            Self::Store(e) => ApiError::from(e).into_response(),
+        }
+    }
+}
+
+/// A 401 problem for a session that ended, with its own code, so the app can say why.
+fn ended(code: ProblemCode, title: &str, detail: &str) -> Response {
+    let problem = Problem::new(StatusCode::UNAUTHORIZED.as_u16(), code, title, detail);
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut response = (StatusCode::UNAUTHORIZED, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(Problem::CONTENT_TYPE));
+    response
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    const POLICY: SessionPolicy =
+        SessionPolicy { idle: Duration::from_hours(1), lifetime: Duration::from_hours(10) };
+    const HOUR: i64 = 3_600_000;
 
     #[test]
     fn a_code_is_eight_unambiguous_characters_and_reads_back_however_it_is_typed() {
@@ -169,6 +393,55 @@ mod tests {
         assert!(code.chars().filter(|c| *c != '-').all(|c| CODE_ALPHABET.contains(&(c as u8))));
         let typed = code.to_lowercase().replace('-', " ");
         assert_eq!(normalise_code(&typed), normalise_code(&code));
+        assert!(well_formed(&normalise_code(&typed)));
+    }
+
+    #[test]
+    fn every_character_of_the_alphabet_is_equally_likely_from_a_random_byte() {
+        let mut counts = std::collections::HashMap::new();
+        for byte in 0..=u8::MAX {
+            if let Some(c) = pick(byte) {
+                *counts.entry(c).or_insert(0) += 1;
+            }
+        }
+        assert_eq!(counts.len(), CODE_ALPHABET.len(), "every character can be picked");
+        assert!(counts.values().all(|n| *n == 256 / CODE_ALPHABET.len()), "each as often: {counts:?}");
+    }
+
+    #[test]
+    fn every_position_of_a_code_uses_the_whole_alphabet() {
+        let codes: Vec<Vec<u8>> = (0..3_000).map(|_| normalise_code(&new_code()).into_bytes()).collect();
+        for position in 0..CODE_LENGTH {
+            let seen: std::collections::HashSet<u8> = codes.iter().map(|c| c[position]).collect();
+            assert_eq!(seen.len(), CODE_ALPHABET.len(), "position {position} uses only {seen:?}");
+        }
+    }
+
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        // Test case 2: a short key.
+        assert_eq!(
+            crate::hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than a block is hashed first.
+        assert_eq!(
+            crate::hex(&hmac_sha256(&[0xaa; 131], b"Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_code_is_stored_only_as_a_keyed_hash() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+        let canonical = normalise_code(&code);
+        let key = store.server_key(CODE_KEY, &[0; 32], 0).await.unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, [0; 32], "the key was made at random before");
+        let keyed = crate::hex(&hmac_sha256(&key, canonical.as_bytes()));
+        assert!(store.use_pairing_code(&hash(&canonical), 1).await.unwrap().is_none(), "not plain SHA-256");
+        assert!(store.use_pairing_code(&keyed, 1).await.unwrap().is_some(), "the HMAC under the key");
     }
 
     #[tokio::test]
@@ -178,18 +451,64 @@ mod tests {
         assert!(redeem(&store, "WRONG-CODE", 1).await.unwrap().is_none());
         let (till, role, token) = redeem(&store, &code, 1).await.unwrap().unwrap();
         assert_eq!((till.as_str(), role), ("till-1", Role::Till));
-        assert_eq!(session(&store, &token).await.unwrap(), Some(("till-1".to_owned(), Role::Till)));
+        let SessionState::Live(live) = session(&store, &token, POLICY, 2).await.unwrap() else {
+            panic!("a live session")
+        };
+        assert_eq!((live.till.as_str(), live.role, live.id), ("till-1", Role::Till, hash(&token)));
         assert!(redeem(&store, &code, 2).await.unwrap().is_none(), "a code is used once");
 
         let late = create_code(&store, "till-1", Role::Display, 0).await.unwrap();
         assert!(redeem(&store, &late, CODE_LIFETIME_MS).await.unwrap().is_none(), "expired");
-        assert_eq!(session(&store, "not-a-token").await.unwrap(), None);
+        assert_eq!(session(&store, "not-a-token", POLICY, 2).await.unwrap(), SessionState::Unknown);
+        assert_eq!(session(&store, "", POLICY, 2).await.unwrap(), SessionState::Unknown);
+    }
+
+    #[tokio::test]
+    async fn a_session_expires_when_unused_for_the_idle_time_and_at_the_end_of_its_lifetime() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+        let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+        // Used every 50 minutes, it lives on: each use counts.
+        for t in (1..=13).map(|n| n * 50 * 60_000) {
+            let state = session(&store, &token, POLICY, t).await.unwrap();
+            let expected = if t < 10 * HOUR { "live" } else { "expired" };
+            let got = if matches!(state, SessionState::Live(_)) { "live" } else { "expired" };
+            assert_eq!(got, expected, "at {t} ms: {state:?}");
+        }
+        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+        let (_, _, idle) = redeem(&store, &code, 0).await.unwrap().unwrap();
+        assert!(matches!(session(&store, &idle, POLICY, HOUR - 1).await.unwrap(), SessionState::Live(_)));
+        assert_eq!(session(&store, &idle, POLICY, 2 * HOUR).await.unwrap(), SessionState::Expired);
+    }
+
+    #[tokio::test]
+    async fn many_requests_in_a_minute_note_a_sessions_use_once() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+        let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+        for t in [1_000, 30_000, 59_999] {
+            session(&store, &token, POLICY, t).await.unwrap();
+        }
+        assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 0);
+        session(&store, &token, POLICY, 60_000).await.unwrap();
+        assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 60_000);
     }
 
     #[test]
-    fn the_session_cookie_is_http_only_and_same_site_strict() {
-        let c = cookie("t", true);
+    fn the_session_cookie_is_http_only_and_same_site_strict_and_host_only_on_https() {
+        let c = cookie("t", true, POLICY);
+        assert!(c.starts_with("__Host-kasse_session=t; Path=/;"), "{c}");
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.ends_with("; Secure"));
-        assert!(!cookie("t", false).contains("Secure"));
+        assert!(!c.contains("Domain"), "{c}");
+        assert!(c.contains("Max-Age=36000"), "kept as long as the session can last: {c}");
+        let plain = cookie("t", false, POLICY);
+        assert!(plain.starts_with("kasse_session=t;") && !plain.contains("Secure"), "{plain}");
+    }
+
+    #[test]
+    fn a_device_id_is_the_start_of_the_tokens_hash() {
+        let id = hash("token");
+        assert_eq!(device_id(&id), &id[..DEVICE_ID_LENGTH]);
+        assert_eq!(device_id("abc"), "abc");
     }
 }

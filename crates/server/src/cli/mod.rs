@@ -196,6 +196,34 @@ struct SyncArgs {
 enum TillCommand {
     /// Print a one-time code that pairs a browser with TILL (valid ten minutes, once).
     Pair(PairArgs),
+    /// List every paired device: its id, its till, whether it is the till or its customer display,
+    /// when it was paired and when it was last used.
+    List(TillListArgs),
+    /// End a device's session at once, open screens included (they go back to pairing); with
+    /// --all TILL, every device of that till.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct TillListArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// The device's id, as `kasse-server till list` shows it.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    device: Option<String>,
+    /// Every device paired with this till, instead of one.
+    #[arg(long, value_name = "TILL")]
+    all: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +316,8 @@ pub async fn run() -> ExitCode {
         Command::Serve(args) => serve::serve(&args).await,
         Command::CheckConfig(args) => check_config::check_config(&args),
         Command::Till(TillCommand::Pair(args)) => till::pair(&args).await,
+        Command::Till(TillCommand::List(args)) => till::list(&args).await,
+        Command::Till(TillCommand::Revoke(args)) => till::revoke(&args).await,
         Command::Qr(command) => {
             output::quiet_logs();
             match command {

@@ -1,23 +1,28 @@
-//! `kasse-server till …`: pairing a browser with a till or its customer display.
+//! `kasse-server till …`: pairing a browser with a till or its customer display, listing the
+//! devices paired, and ending their sessions.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use kasse_api::Role;
-use kasse_server::ops::pairing;
+use kasse_server::Config;
+use kasse_server::ops::pairing::{self, Device, Devices, PairError};
 
-use super::PairArgs;
-use super::output::write_problems;
+use super::output::{NOTHING_DONE, emit, write_problems};
+use super::{ConfigArgs, PairArgs, RevokeArgs, TillListArgs};
+
+/// The configuration, or why not (said on stderr).
+fn load(config: &ConfigArgs) -> Result<Config, ExitCode> {
+    config.load(&[]).map_err(|problems| {
+        let _ = write_problems(&config.origin(), &problems, &mut io::stderr().lock());
+        ExitCode::from(NOTHING_DONE)
+    })
+}
 
 /// `kasse-server till pair TILL [--display]`.
 pub(super) async fn pair(args: &PairArgs) -> ExitCode {
-    let config = match args.config.load(&[]) {
-        Ok(config) => config,
-        Err(problems) => {
-            let _ = write_problems(&args.config.origin(), &problems, &mut io::stderr().lock());
-            return ExitCode::FAILURE;
-        }
-    };
+    // `till pair` has always answered a bad configuration with 1.
+    let Ok(config) = load(&args.config) else { return ExitCode::FAILURE };
     let role = if args.display { Role::Display } else { Role::Till };
     match pairing::code(&config, &args.till, role).await {
         Ok(code) => {
@@ -40,4 +45,92 @@ pub(super) async fn pair(args: &PairArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `kasse-server till list [--json]`.
+pub(super) async fn list(args: &TillListArgs) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let devices = match Devices::open(&config).await {
+        Ok(devices) => devices.list().await,
+        Err(e) => Err(e),
+    };
+    let devices = match devices {
+        Ok(devices) => devices,
+        Err(e) => return failed(&e),
+    };
+    let written = emit(args.output.json, &devices, |out| {
+        if devices.is_empty() {
+            return writeln!(out, "No device is paired.");
+        }
+        write_devices(out, &devices)
+    });
+    written.err().unwrap_or(ExitCode::SUCCESS)
+}
+
+/// `kasse-server till revoke DEVICE` or `kasse-server till revoke --all TILL`.
+pub(super) async fn revoke(args: &RevokeArgs) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let devices = match Devices::open(&config).await {
+        Ok(devices) => devices,
+        Err(e) => return failed(&e),
+    };
+    let revoked = match (&args.all, &args.device) {
+        (Some(till), _) => devices.revoke_till(till).await,
+        (None, Some(device)) => devices.revoke(device).await,
+        // clap requires one of the two.
+        (None, None) => Ok(Vec::new()),
+    };
+    let revoked = match revoked {
+        Ok(revoked) => revoked,
+        Err(e) => return failed(&e),
+    };
+    let written = emit(args.output.json, &revoked, |out| {
+        if revoked.is_empty() {
+            return writeln!(
+                out,
+                "No device was paired with {}: nothing to revoke.",
+                args.all.as_deref().unwrap_or("it")
+            );
+        }
+        writeln!(out, "Revoked at once, open screens included (they are sent back to pairing):")?;
+        write_devices(out, &revoked)
+    });
+    written.err().unwrap_or(ExitCode::SUCCESS)
+}
+
+/// Says why on stderr: exit status 2, nothing was done.
+fn failed(e: &PairError) -> ExitCode {
+    eprintln!("kasse-server: {e}");
+    ExitCode::from(NOTHING_DONE)
+}
+
+/// A table of devices, times in the machine's time zone.
+fn write_devices(out: &mut dyn Write, devices: &[Device]) -> io::Result<()> {
+    let local = |at: &chrono::DateTime<chrono::Utc>| {
+        at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+    };
+    let width = devices.iter().map(|d| d.till.chars().count()).max().unwrap_or(0).max("TILL".len());
+    writeln!(out, "{:<12}  {:<width$}  {:<7}  {:<16}  LAST SEEN", "DEVICE", "TILL", "AS", "PAIRED")?;
+    for device in devices {
+        let role = match device.role {
+            Role::Till => "till",
+            Role::Display => "display",
+        };
+        writeln!(
+            out,
+            "{:<12}  {:<width$}  {:<7}  {:<16}  {}",
+            device.id,
+            device.till,
+            role,
+            local(&device.paired_at),
+            local(&device.last_seen_at)
+        )?;
+    }
+    Ok(())
 }

@@ -134,6 +134,14 @@ impl Judge<'_> {
         let retention_days =
             self.count("[server] retention_days", server.retention_days, DEFAULT_RETENTION_DAYS);
         let sessions = self.sessions(sessions);
+        if Duration::from_hours(retention_days.saturating_mul(24)) < sessions.lifetime {
+            // Pruning goes by age: a session younger than its lifetime may still be in use.
+            self.problems.push(ConfigProblem::Invalid {
+                field: "[server] retention_days".to_owned(),
+                value: retention_days.to_string(),
+                expected: "it must be at least [sessions] max_days, so no session is pruned while it may still be used",
+            });
+        }
         let limits = self.limits(limits);
 
         // The built-in simulator makes its own credentials; anything else needs ours.
@@ -261,6 +269,7 @@ impl Judge<'_> {
             Provider::Sim { listen }
         };
         rules::provider(&provider, cfg!(feature = "sim"), &mut self.problems);
+        rules::platform_url(&provider, kind, &mut self.problems);
         (provider, kind)
     }
 

@@ -316,12 +316,24 @@ pub enum ConfigProblem {
     /// A public URL that browsers could not use as a base.
     #[error("public_url = \"{0}\" must be an http:// or https:// address without a query or fragment")]
     BadPublicUrl(Url),
-    /// A webhook clock-skew window that would reject every webhook or accept replays for long.
+    /// A webhook clock-skew window that would refuse every webhook or let a forged date through.
     #[error(
-        "[server] webhook_max_skew_secs = {0} must be between 1 and 3600 (webhooks older than \
-         this are refused as replays)"
+        "[server] webhook_max_skew_secs = {0} must be between 1 and 3600 (how far a webhook's date \
+         may be ahead of our clock, and the age after which one that no longer matters is dropped)"
     )]
     BadWebhookSkew(u64),
+    /// A real platform reached over plain http.
+    #[error(
+        "[platform] base_url = \"{url}\" (or KASSE_PLATFORM_URL) must start with https:// with \
+         provider {provider}: the platform's calls carry the store's secrets and its customers' \
+         payments, which must not cross the network in the clear"
+    )]
+    InsecurePlatformUrl {
+        /// The provider.
+        provider: ProviderKind,
+        /// The URL.
+        url: Url,
+    },
 }
 
 /// ", line L, column C" when the place is known.

@@ -527,4 +527,16 @@ fn proxies_sessions_limits_and_retention_are_read_and_bad_ones_are_named() {
             "[limits] streams_total = \"0\" is not valid: it must be at least 1",
         ]
     );
+    let text = format!("[server]\nretention_days = 7\n[sessions]\nmax_days = 30\n{base}");
+    let problems: Vec<String> = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[]))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "[server] retention_days = \"7\" is not valid: it must be at least [sessions] max_days, so no session is pruned while it may still be used"
+        ]
+    );
 }

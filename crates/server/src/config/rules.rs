@@ -40,6 +40,7 @@ impl Config {
     pub fn check(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
         provider(&self.provider, cfg!(feature = "sim"), &mut problems);
+        platform_url(&self.provider, self.provider_kind, &mut problems);
         public_url(self.public_url.as_ref(), self.provider_kind, &mut problems);
         webhook_skew(self.webhook_max_skew.as_secs(), &mut problems);
 
@@ -105,6 +106,18 @@ pub(super) fn webhook_skew(secs: u64, problems: &mut Vec<ConfigProblem>) {
 pub(super) fn provider(provider: &Provider, built_in: bool, problems: &mut Vec<ConfigProblem>) {
     if matches!(provider, Provider::Sim { .. }) && !built_in {
         problems.push(ConfigProblem::NoBuiltInSimulator);
+    }
+}
+
+/// A real platform is reached over https only: the calls carry the store's secrets and its
+/// customers' payments, which must not cross the network in the clear. (A `kasse-sim` of its
+/// own, under provider `sim`, may be plain http.)
+pub(super) fn platform_url(provider: &Provider, kind: ProviderKind, problems: &mut Vec<ConfigProblem>) {
+    if let Provider::Platform { base_url } = provider
+        && kind.is_real()
+        && base_url.scheme() != "https"
+    {
+        problems.push(ConfigProblem::InsecurePlatformUrl { provider: kind, url: base_url.clone() });
     }
 }
 
@@ -314,6 +327,65 @@ mod tests {
         let test = Provider::Platform { base_url: Url::parse("https://apitest.vipps.no").unwrap() };
         provider(&test, false, &mut problems);
         assert!(problems.is_empty(), "a real platform needs no simulator");
+    }
+
+    #[test]
+    fn a_real_platform_is_not_reached_over_plain_http() {
+        let mut config = demo();
+        config.public_url = Some(Url::parse("https://kasse.example.no/").unwrap());
+        config.stores[0].credentials = Some(kasse_vipps::Credentials {
+            client_id: "fb492b5e-7907-4d83-ba20-c7fb60ca35de".to_owned(),
+            client_secret: kasse_vipps::Secret::new("secret"),
+            subscription_key: kasse_vipps::Secret::new("key"),
+            msn: "123456".to_owned(),
+        });
+        let plain = Url::parse("http://apitest.vipps.no/").unwrap();
+        config.provider = Provider::Platform { base_url: plain.clone() };
+        for kind in [ProviderKind::Test, ProviderKind::Production] {
+            config.provider_kind = kind;
+            assert_eq!(
+                config.check(),
+                Err(vec![ConfigProblem::InsecurePlatformUrl { provider: kind, url: plain.clone() }])
+            );
+        }
+        let text = config.check().unwrap_err()[0].to_string();
+        assert!(text.contains("[platform] base_url") && text.contains("https://"), "{text}");
+
+        config.provider = Provider::Platform { base_url: Url::parse("https://apitest.vipps.no/").unwrap() };
+        assert_eq!(config.check(), Ok(()), "https is fine");
+        config.provider = Provider::Platform { base_url: plain };
+        config.provider_kind = ProviderKind::Sim;
+        assert_eq!(config.check(), Ok(()), "a kasse-sim of its own may be plain http");
+
+        let file = r#"
+            [server]
+            public_url = "https://kasse.example.no/"
+            [platform]
+            provider = "production"
+            base_url = "http://api.vipps.no/"
+            [[stores]]
+            id = "majorstuen"
+            name = "Kaffebrenneriet Majorstuen"
+            msn = "654321"
+            currency = "NOK"
+            client_id = "fb492b5e-7907-4d83-ba20-c7fb60ca35de"
+            client_secret = { env = "SECRET" }
+            subscription_key = { env = "SECRET" }
+            [[tills]]
+            id = "till-1"
+            name = "Kasse 1"
+            store = "majorstuen"
+        "#;
+        let env = |name: &str| (name == "SECRET").then(|| "not telling".to_owned());
+        let read = Config::from_toml(file, Path::new("kasse.toml"), &env).map(|_| ());
+        assert_eq!(
+            read,
+            Err(vec![ConfigProblem::InsecurePlatformUrl {
+                provider: ProviderKind::Production,
+                url: Url::parse("http://api.vipps.no/").unwrap(),
+            }]),
+            "a file is judged by the same rule"
+        );
     }
 
     #[test]

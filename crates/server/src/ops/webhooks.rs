@@ -13,6 +13,10 @@
 //! Safe to run again and after a crash: a registration made whose secret was not saved is found
 //! at our URL without a known secret, so the next run replaces it. A run that finds everything in
 //! order changes nothing.
+//!
+//! Every platform call tells the platform's health whether it got through, and a secret saved is
+//! at once the one deliveries are verified with: a running server's background registration
+//! (and a sync run through its tools) needs no restart and no database read to use it.
 
 use std::collections::BTreeSet;
 
@@ -160,7 +164,10 @@ async fn sync_unit(
     report: &mut UnitReport,
 ) -> Result<(), String> {
     let wanted = our_events();
-    let listed = client.list_webhooks().await.map_err(|e| super::qr::platform_failure(&e))?.webhooks;
+    let msn = report.msn.clone();
+    let listed = client.list_webhooks().await;
+    tools.platform.note(&msn, &listed);
+    let listed = listed.map_err(|e| super::qr::platform_failure(&e))?.webhooks;
     let is_ours = |w: &Webhook| same_url(&w.url, url.as_str()) || saved.is_some_and(|s| s.webhook_id == w.id);
     let keep = listed.iter().find(|w| {
         same_url(&w.url, url.as_str())
@@ -201,7 +208,9 @@ async fn sync_unit(
         return Ok(());
     }
     for removed in &report.removed {
-        match client.delete_webhook(&removed.id).await {
+        let deleted = client.delete_webhook(&removed.id).await;
+        tools.platform.note(&msn, &deleted);
+        match deleted {
             Ok(()) => {}
             // Gone already (deleted meanwhile, or by the platform after two silent weeks).
             Err(e) if e.status() == Some(404) => {}
@@ -212,10 +221,10 @@ async fn sync_unit(
         return Ok(());
     }
     let events: Vec<String> = wanted.into_iter().collect();
-    let registered = client
-        .register_webhook(&RegisterRequest { url: url.to_string(), events: events.clone() })
-        .await
-        .map_err(|e| super::qr::platform_failure(&e))?;
+    let registered =
+        client.register_webhook(&RegisterRequest { url: url.to_string(), events: events.clone() }).await;
+    tools.platform.note(&msn, &registered);
+    let registered = registered.map_err(|e| super::qr::platform_failure(&e))?;
     let registration = WebhookRegistration {
         msn: report.msn.clone(),
         webhook_id: registered.id.clone(),
@@ -229,6 +238,7 @@ async fn sync_unit(
             registered.id
         )
     })?;
+    tools.platform.webhook_secrets().remember(&registration);
     report.created = Some(registered.id);
     Ok(())
 }

@@ -3,16 +3,16 @@
 //! address, per phone number and per sticker, with refusals a customer understands.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use axum::response::sse::{Event, Sse};
 use futures_util::Stream;
 use kasse_api::{LandingPayment, Msisdn, NewLandingPayment, ProblemCode, StickerInfo};
 
+use super::client::ClientAddr;
 use super::live::{EventsQuery, stream_channel};
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
@@ -20,33 +20,56 @@ use crate::error::ApiError;
 use crate::limits::{RateLimiter, wait_in_words};
 use crate::sales::{SaleError, landing_channel};
 
-/// The landing page's limits: per client address, per phone number, per sticker.
+/// The landing page's limits: per client address (payment requests, and reads of a sticker), per
+/// phone number (a short window, and a day), per sticker.
 #[derive(Debug)]
 pub struct LandingLimits {
     address: RateLimiter,
+    reads: RateLimiter,
     number: RateLimiter,
+    /// Made at the first request to a number, with the configured cap
+    /// (`[limits] requests_per_number_per_day`), which `Default` cannot know.
+    number_daily: OnceLock<RateLimiter>,
     sticker: RateLimiter,
 }
 
+/// A minute and a day, in milliseconds.
+const MINUTE: i64 = 60 * 1000;
+const DAY: i64 = 24 * 60 * MINUTE;
+
 impl Default for LandingLimits {
     fn default() -> Self {
-        const TEN_MINUTES: i64 = 10 * 60 * 1000;
         Self {
-            address: RateLimiter::new(10, TEN_MINUTES),
+            address: RateLimiter::new(10, 10 * MINUTE),
+            // A page reads its sticker on load and after some refusals: only something scraping
+            // or hammering the sticker meets this.
+            reads: RateLimiter::new(60, MINUTE),
             // A stranger cannot flood someone's phone with payment requests.
-            number: RateLimiter::new(3, TEN_MINUTES),
-            sticker: RateLimiter::new(30, 60 * 1000),
+            number: RateLimiter::new(3, 10 * MINUTE),
+            number_daily: OnceLock::new(),
+            sticker: RateLimiter::new(30, MINUTE),
         }
+    }
+}
+
+impl LandingLimits {
+    /// The per-number daily limit, allowing `cap` requests a day.
+    fn number_daily(&self, cap: u32) -> &RateLimiter {
+        self.number_daily.get_or_init(|| RateLimiter::new(usize::try_from(cap).unwrap_or(usize::MAX), DAY))
     }
 }
 
 /// Which of the landing page's limits refused a request.
 #[derive(Debug, Clone, Copy)]
 enum Limit {
-    /// Requests to one phone number.
+    /// Requests to one phone number in a short while.
     Number,
+    /// Requests to one phone number in a day.
+    NumberDaily,
     /// Requests from one client address.
     Client,
+    /// Reads of stickers from one client address.
+    Reads,
     /// Requests at one sticker.
     Sticker,
 }
@@ -60,9 +83,20 @@ impl Limit {
                 ProblemCode::NumberRateLimited,
                 format!("This number has had several payment requests already. Try again in {wait}."),
             ),
+            Self::NumberDaily => (
+                ProblemCode::NumberRateLimited,
+                format!(
+                    "This number has had as many payment requests as it may in a day. Try again in {}.",
+                    long_wait_in_words(wait_ms)
+                ),
+            ),
             Self::Client => (
                 ProblemCode::ClientRateLimited,
                 format!("Too many payment requests from this phone. Try again in {wait}."),
+            ),
+            Self::Reads => (
+                ProblemCode::ClientRateLimited,
+                format!("Too many requests from this phone. Try again in {wait}."),
             ),
             Self::Sticker => (
                 ProblemCode::StickerRateLimited,
@@ -73,59 +107,102 @@ impl Limit {
     }
 }
 
-/// `GET /api/stickers/{sticker}`.
+/// A wait of up to a day in words: hours once it is more than two of them.
+fn long_wait_in_words(ms: i64) -> String {
+    const HOUR: i64 = 60 * MINUTE;
+    if ms > 2 * HOUR { format!("{} hours", (ms + HOUR - 1) / HOUR) } else { wait_in_words(ms) }
+}
+
+/// `GET /api/stickers/{sticker}`, limited per client address.
 pub async fn sticker(
     State(app): State<Arc<AppState>>,
     Path(sticker): Path<String>,
+    client: ClientAddr,
 ) -> Result<Json<StickerInfo>, ApiError> {
+    let key = client.limit_key();
+    app.landing_limits.reads.attempt(&key, crate::now_ms()).map_err(|wait| Limit::Reads.refusal(wait))?;
     Ok(Json(app.sales.sticker(&sticker).await?))
 }
 
 /// `POST /api/stickers/{sticker}/payments`: pay by phone number, or by opening the app.
 ///
-/// Every limit is checked before any of them counts the request, so a request one limit refuses
-/// uses up nothing of the others (a customer whose number a stranger flooded can still pay with
-/// another), and a number counts only the requests that made a payment. Each refusal has its own
-/// code and a `Retry-After`, so the page can say in the customer's language what to do and when.
+/// The client's limit counts every request that gets past it, malformed and refused ones too:
+/// junk costs whoever sends it. The sticker's limit, which every customer there shares, and the
+/// number's count only requests that made a payment: junk cannot lock a sticker for real
+/// customers, and a request that reached nobody's phone floods no phone (nor locks its owner out
+/// when they send again after a refusal). Every limit is checked before any of them counts, so a
+/// request one limit refuses uses up nothing of the others (a customer whose number a stranger
+/// flooded can still pay with another). Each refusal has its own code and a `Retry-After`, so the
+/// page can say in the customer's language what to do and when.
 pub async fn pay(
     State(app): State<Arc<AppState>>,
     Path(sticker): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    ApiJson(request): ApiJson<NewLandingPayment>,
+    client: ClientAddr,
+    body: Result<ApiJson<NewLandingPayment>, ApiError>,
 ) -> Result<(StatusCode, Json<LandingPayment>), ApiError> {
-    let info = app.sales.sticker(&sticker).await?;
     let now = crate::now_ms();
     let limits = &app.landing_limits;
-    let address = client.ip().to_string();
-    // Counted by the number it reaches, however it was typed.
-    let number = request
-        .phone_number
-        .as_deref()
-        .and_then(|typed| Msisdn::parse(typed, request.country.unwrap_or(info.country)).ok());
+    let address = client.limit_key();
+    limits.address.check(&address, now).map_err(|wait| Limit::Client.refusal(wait))?;
+    let (request, number) = match read_request(&app, &sticker, body).await {
+        Ok(read) => read,
+        Err(e) => {
+            // Not a request anyone could pay by: it costs its sender, nobody else.
+            limits.address.record(&address, now);
+            return Err(e);
+        }
+    };
     let mut counted = Vec::with_capacity(3);
     if let Some(number) = &number {
         counted.push((Limit::Number, &limits.number, number.as_str()));
+        let daily = limits.number_daily(app.config.limits.requests_per_number_per_day);
+        counted.push((Limit::NumberDaily, daily, number.as_str()));
     }
     counted.push((Limit::Client, &limits.address, address.as_str()));
-    counted.push((Limit::Sticker, &limits.sticker, sticker.as_str()));
     for (limit, limiter, key) in &counted {
         limiter.check(key, now).map_err(|wait| limit.refusal(wait))?;
     }
+    limits.sticker.check(&sticker, now).map_err(|wait| Limit::Sticker.refusal(wait))?;
     for (limit, limiter, key) in &counted {
         // Checked again as it counts: two requests racing past the checks cannot both slip in.
         limiter.attempt(key, now).map_err(|wait| limit.refusal(wait))?;
     }
     let paid = app.sales.pay_at_sticker(&sticker, request).await;
-    if let (Err(_), Some(number)) = (&paid, &number) {
-        // Refused before any payment was made: nothing reached that phone, so nothing counts
-        // against it (a customer trying while the till has nothing to pay is not flooding).
-        limits.number.release(number.as_str(), now);
+    if paid.is_ok() {
+        // Counted only now that a payment was made. Payments racing past the check together may
+        // all count, a few over the limit: better than refused requests ever counting.
+        limits.sticker.record(&sticker, now);
+    } else {
+        // Refused before any payment was made: nothing reached the number's phone.
+        for (limit, limiter, key) in &counted {
+            if matches!(limit, Limit::Number | Limit::NumberDaily) {
+                limiter.release(key, now);
+            }
+        }
     }
     match paid {
         Ok(payment) => Ok((StatusCode::CREATED, Json(payment))),
         Err(SaleError::TillBusy { .. }) => Err(ApiError::busy_checkout()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The request, and the number it reaches however it was typed; or why it cannot be paid by:
+/// not understood, for no sticker, or to no number.
+async fn read_request(
+    app: &AppState,
+    sticker: &str,
+    body: Result<ApiJson<NewLandingPayment>, ApiError>,
+) -> Result<(NewLandingPayment, Option<Msisdn>), ApiError> {
+    let ApiJson(request) = body?;
+    let info = app.sales.sticker(sticker).await?;
+    let number = request
+        .phone_number
+        .as_deref()
+        .map(|typed| Msisdn::parse(typed, request.country.unwrap_or(info.country)))
+        .transpose()
+        .map_err(SaleError::from)?;
+    Ok((request, number))
 }
 
 /// `GET /api/payments/{token}`: a landing-page payment as its customer may see it.
@@ -136,13 +213,18 @@ pub async fn payment(
     Ok(Json(app.sales.landing_payment(&token).await?))
 }
 
-/// `GET /api/payments/{token}/events`: the payment's live events.
+/// `GET /api/payments/{token}/events`: the payment's live events (at most
+/// `[limits] streams_per_payment` streams at once per payment).
 pub async fn events(
     State(app): State<Arc<AppState>>,
     Path(token): Path<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::live::StreamRefused> {
+    use super::live::{Audience, Channel, Following};
     app.sales.landing_payment(&token).await?;
-    stream_channel(&app, &landing_channel(&token), query, &headers).await
+    let name = landing_channel(&token);
+    let channel =
+        Channel { name: &name, following: Following::Payment, audience: Audience::Everything, session: None };
+    stream_channel(&app, channel, query, &headers).await
 }

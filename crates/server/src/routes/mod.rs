@@ -1,6 +1,8 @@
 //! The HTTP surface for browsers: the till API under `/api` (`till`), the live event streams
 //! (`live`), the built web app, and the security headers on everything.
 
+pub(crate) mod client;
+mod health;
 mod landing;
 mod live;
 mod till;
@@ -31,6 +33,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval';
     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
     frame-ancestors 'none'";
 
+/// The Strict-Transport-Security of every response when the public URL is https: a year, for
+/// the host and its subdomains.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 /// JSON request bodies are small; anything larger is refused before it is read.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -58,7 +64,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
         .route(webhooks::PATH, post(webhooks::receive))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(app_files)
@@ -82,6 +88,11 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("permissions-policy"),
             HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+        ))
+        // Only a server reached over https says so: browsers then never try plain http again.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            (app.public_url.scheme() == "https").then(|| HeaderValue::from_static(HSTS)),
         ))
 }
 

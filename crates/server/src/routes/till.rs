@@ -1,17 +1,17 @@
 //! The till API: what a paired till reads and does. Every mutating request may carry the
 //! browser's own `Idempotency-Key`; a retried request then finds what the first one did.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Json;
 use kasse_api::{
     CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, ProblemCode,
-    RefundRequest, Sale, SaleEvent, Session, TillSnapshot,
+    RefundRequest, Role, Sale, SaleEvent, Session, TillSnapshot,
 };
 
+use super::client::ClientAddr;
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
@@ -49,39 +49,47 @@ fn answered(
     }
 }
 
-/// `GET /api/session`: the till this browser is paired with, and as what (401 if none).
-pub async fn session(State(app): State<Arc<AppState>>, request: Request) -> Result<Json<Session>, ApiError> {
+/// `GET /api/session`: the till this browser is paired with, and as what (401 if none, with
+/// `session-expired` or `session-revoked` when its session has ended).
+pub async fn session(
+    State(app): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Json<Session>, axum::response::Response> {
+    use axum::response::IntoResponse;
     let (parts, _) = request.into_parts();
-    let token = pairing::token_in(&parts).ok_or_else(pairing::not_paired)?;
-    let (till, role) = pairing::session(&app.store, token).await?.ok_or_else(pairing::not_paired)?;
-    Ok(Json(Session { till: app.sales.till_view(&till)?, role }))
+    let live = pairing::of_request(&parts, &app).await.map_err(IntoResponse::into_response)?;
+    let till = app.sales.till_view(&live.till).map_err(|e| ApiError::from(e).into_response())?;
+    Ok(Json(Session { till, role: live.role }))
 }
 
 /// `POST /api/pair`: exchanges a one-time code for a session cookie.
 pub async fn pair(
     State(app): State<Arc<AppState>>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     ApiJson(request): ApiJson<PairRequest>,
 ) -> Result<([(HeaderName, String); 1], Json<Session>), ApiError> {
     let now = crate::now_ms();
-    let address = client.ip().to_string();
-    // Only wrong codes count: pairing every till of a shop from one laptop is fine, guessing is not.
-    if let Err(wait) = app.pairing_attempts.check(&address, now) {
+    let address = client.limit_key();
+    // Only wrong codes count: pairing every till of a shop from one laptop is fine, guessing is
+    // not. Every attempt is counted before the database is asked and a good code gives its
+    // count back, so a burst of guesses sent at once cannot all slip in while the first are
+    // being checked.
+    if let Err(wait) = app.pairing_attempts.attempt(&address, now) {
         return Err(ApiError::too_many(format!(
             "Too many wrong pairing codes from this device. Try again in {}.",
             limits::wait_in_words(wait)
         )));
     }
     let Some((till, role, token)) = pairing::redeem(&app.store, &request.code, now).await? else {
-        app.pairing_attempts.record(&address, now);
         return Err(ApiError::unauthorized(
             "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.",
         ));
     };
+    app.pairing_attempts.release(&address, now);
     tracing::info!(%till, ?role, "browser paired");
-    let secure = app.public_url.scheme() == "https";
     let session = Session { till: app.sales.till_view(&till)?, role };
-    Ok(([(header::SET_COOKIE, pairing::cookie(&token, secure))], Json(session)))
+    let cookie = pairing::cookie(&token, pairing::https(&app), app.config.sessions);
+    Ok(([(header::SET_COOKIE, cookie)], Json(session)))
 }
 
 /// `GET /api/tills/{till}`: the till and its current sale.
@@ -89,7 +97,14 @@ pub async fn snapshot(
     State(app): State<Arc<AppState>>,
     paired: Paired,
 ) -> Result<Json<TillSnapshot>, ApiError> {
-    Ok(Json(app.sales.snapshot(&paired.till).await?))
+    let mut snapshot = app.sales.snapshot(&paired.till).await?;
+    if paired.role == Role::Display {
+        // The customer-facing screen shows the current sale only: who else checked in, and what
+        // the till offers its sticker, are the cashier's.
+        snapshot.check_ins.clear();
+        snapshot.presented = None;
+    }
+    Ok(Json(snapshot))
 }
 
 /// `POST /api/tills/{till}/sales`: start a sale by any flow.
@@ -120,6 +135,8 @@ pub async fn sale(
     paired: Paired,
     Path((_, reference)): Path<(String, String)>,
 ) -> Result<Json<Sale>, ApiError> {
+    // A display follows the current sale on its event stream; the till's other sales are not its.
+    paired.require_till()?;
     Ok(Json(app.sales.sale(&paired.till, &reference).await?))
 }
 
@@ -186,6 +203,7 @@ pub async fn presented(
     State(app): State<Arc<AppState>>,
     paired: Paired,
 ) -> Result<Json<Option<Presented>>, ApiError> {
+    paired.require_till()?;
     Ok(Json(app.sales.presented(&paired.till).await?))
 }
 

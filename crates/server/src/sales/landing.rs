@@ -3,6 +3,11 @@
 //! when the customer who declined it or let it expire sends it again before the till moves on);
 //! an open-amount sticker only an amount within its bounds. The customer follows the payment by
 //! an unguessable token, never by its reference.
+//!
+//! A customer's payment claims what the till presents only while the till presents it, and
+//! exactly what the customer was shown: compared and claimed in one statement. The till sees the
+//! claim (the customer's masked number) and can take it back: a new amount or a withdrawal voids
+//! the claim and cancels the customer's request through the till's own cancel.
 
 use kasse_api::{
     Country, Flow, LandingEvent, LandingPayment, Money, Msisdn, NewLandingPayment, OpenAmount, Presented,
@@ -59,22 +64,65 @@ impl Sales {
             amount: presented.amount.value,
             currency: presented.amount.currency,
             description: description.clone(),
+            claimed_by: None,
+            claimed_phone: None,
+            claim_reference: None,
+            claim_active: None,
         };
-        self.inner.store.present(&row, crate::now_ms()).await?;
-        Ok(Presented { amount: presented.amount, description })
+        if let Some(token) = self.inner.store.present(&row, crate::now_ms()).await? {
+            // A customer claimed the amount this replaces: their request for it is taken back.
+            // One they approved a moment ago stands (and is paid for); the new amount waits.
+            match self.take_back_claim(&till.id, &token).await {
+                Ok(()) | Err(SaleError::AlreadyApproved) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Presented { amount: presented.amount, description, claimed: false, claimed_by: None })
     }
 
-    /// Takes back what the till presented.
+    /// Takes back what the till presented. When a customer claimed it, their request is
+    /// cancelled too, as the till's cancel does it; `AlreadyApproved` when they approved first.
     pub async fn withdraw(&self, till_id: &str) -> Result<(), SaleError> {
         self.till(till_id)?;
-        self.inner.store.take_presented(till_id).await?;
+        if let Some(withdrawn) = self.inner.store.withdraw_presented(till_id).await?
+            && let Some(token) = &withdrawn.claimed_by
+        {
+            self.take_back_claim(till_id, token).await?;
+        }
         Ok(())
     }
 
-    /// What the till presents now.
+    /// Cancels the customer's request that claimed what the till presented (landing token
+    /// `token`), while the customer has not answered it; a finished one is left as it is.
+    async fn take_back_claim(&self, till_id: &str, token: &str) -> Result<(), SaleError> {
+        let Some(payment) = self.inner.store.payment_by_landing_token(token).await? else {
+            // Not recorded yet: its request finds the claim gone once it is, and cancels it.
+            return Ok(());
+        };
+        match payment.status() {
+            SaleStatus::Creating | SaleStatus::AwaitingCustomer => {
+                match self.cancel(till_id, &payment.reference, None).await {
+                    // Pending: the cancel is recorded and is sent again until the platform answers.
+                    Ok(_) | Err(SaleError::Pending(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            SaleStatus::Authorized => Err(SaleError::AlreadyApproved),
+            // Being cancelled already, or finished: nothing is left to take back.
+            _ => Ok(()),
+        }
+    }
+
+    /// What the till presents now, and who claimed it; nothing once the claiming payment has
+    /// finished (the amount is used up).
     pub async fn presented(&self, till_id: &str) -> Result<Option<Presented>, SaleError> {
         self.till(till_id)?;
-        Ok(self.inner.store.presented(till_id).await?.map(|row| presented_view(&row)))
+        let row = self.inner.store.presented(till_id).await?.filter(|row| !row.used_up());
+        Ok(row.map(|row| Presented {
+            claimed: row.claimed_by.is_some(),
+            claimed_by: row.claimed_phone.clone(),
+            ..presented_view(&row)
+        }))
     }
 
     /// What the landing page of a sticker shows.
@@ -87,7 +135,14 @@ impl Sales {
                 merchant: store.name.clone(),
                 place: till.name.clone(),
                 country,
-                presented: self.inner.store.presented(&till.id).await?.map(|row| presented_view(&row)),
+                // Only what a customer can still claim: the till's claimed amount is someone's.
+                presented: self
+                    .inner
+                    .store
+                    .presented(&till.id)
+                    .await?
+                    .filter(|row| row.claimed_by.is_none())
+                    .map(|row| presented_view(&row)),
                 open: None,
             },
             Sticker::Open(open) => StickerInfo {
@@ -112,7 +167,7 @@ impl Sales {
         request: NewLandingPayment,
     ) -> Result<LandingPayment, SaleError> {
         let (sticker, store) = self.sticker_of(id)?;
-        // Read the number before anything is taken: a mistyped number changes nothing.
+        // Read the number before anything is claimed: a mistyped number changes nothing.
         let msisdn = request
             .phone_number
             .as_deref()
@@ -120,29 +175,40 @@ impl Sales {
                 Msisdn::parse(typed, request.country.unwrap_or_else(|| Country::of_currency(store.currency)))
             })
             .transpose()?;
-        let (till_id, amount, description, taken) = match sticker {
+        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let masked_phone = msisdn.as_ref().map(Msisdn::masked);
+        let (till_id, amount, description, claimed) = match sticker {
             Sticker::Till(till) => {
-                // Taken atomically: two customers scanning at once cannot both pay it.
-                if let Some(presented) = self.inner.store.take_presented(&till.id).await? {
+                // Claimed atomically, and only if it is still what the page showed: two customers
+                // scanning at once cannot both pay it, and a changed or withdrawn amount is not
+                // paid unseen.
+                let seen = request.amount.map(|seen| (seen.value, seen.currency));
+                let claim = self.inner.store.claim_presented(&till.id, &token, masked_phone.as_deref(), seen);
+                if let Some(presented) = claim.await? {
                     let amount = Money::new(presented.amount, store.currency);
-                    if request.amount.is_some_and(|seen| seen != amount) {
-                        // The till changed the amount after the page showed it: the customer
-                        // pays nothing they have not seen, and the new amount stays.
-                        self.inner.store.present(&presented, crate::now_ms()).await?;
-                        return Err(SaleError::AmountChanged);
-                    }
                     let description = presented
                         .description
                         .clone()
                         .unwrap_or_else(|| format!("{}, {}", store.name, till.name));
-                    (till.id.as_str(), amount, description, Some(presented))
+                    (till.id.as_str(), amount, description, true)
+                } else if self
+                    .inner
+                    .store
+                    .presented(&till.id)
+                    .await?
+                    .is_some_and(|row| row.claimed_by.is_none())
+                {
+                    // Presented, and free, yet not what the page showed: the till changed the
+                    // amount since. The customer pays nothing they have not seen; the new amount
+                    // stays.
+                    return Err(SaleError::AmountChanged);
                 } else {
                     let earlier = self.again_at(id, till, request.again.as_deref()).await?;
                     let amount = Money::new(earlier.amount, store.currency);
                     if request.amount.is_some_and(|seen| seen != amount) {
                         return Err(SaleError::AmountChanged);
                     }
-                    (till.id.as_str(), amount, earlier.description.unwrap_or_default(), None)
+                    (till.id.as_str(), amount, earlier.description.unwrap_or_default(), false)
                 }
             }
             Sticker::Open(open) => {
@@ -153,17 +219,16 @@ impl Sales {
                 if !(open.min..=open.max).contains(&amount.value) {
                     return Err(SaleError::OutsideBounds { min: open.min, max: open.max });
                 }
-                ("", amount, open.description.clone(), None)
+                ("", amount, open.description.clone(), false)
             }
         };
-        let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let (flow, customer, masked_phone, return_url) = if let Some(msisdn) = &msisdn {
-            (Flow::Sticker, Some(Customer::phone_number(msisdn.as_str())), Some(msisdn.masked()), None)
+        let (flow, customer, return_url) = if let Some(msisdn) = &msisdn {
+            (Flow::Sticker, Some(Customer::phone_number(msisdn.as_str())), None)
         } else {
             // The app switches back to this page, which then follows the payment by its token.
             let back =
                 self.inner.public_url.join(&format!("q/{id}?payment={token}")).map(|u| u.to_string()).ok();
-            (Flow::AppSwitch, None, None, back)
+            (Flow::AppSwitch, None, back)
         };
         let draft = Draft {
             till_id,
@@ -178,15 +243,31 @@ impl Sales {
             receipt: None,
             client_key: None,
             sticker_id: Some(id),
-            landing_token: Some(token),
+            landing_token: Some(token.clone()),
         };
         let created = self.create(draft, None).await;
-        // A payment that could not be made leaves what the till presented for the next try.
-        let failed = created.as_ref().map_or(true, |row| row.status() == SaleStatus::Failed);
-        if let Some(presented) = taken.filter(|_| failed) {
-            self.inner.store.present(&presented, crate::now_ms()).await?;
+        if !claimed {
+            return created.map(|row| self.landing_view(&row));
         }
-        created.map(|row| self.landing_view(&row))
+        let row = match created {
+            Ok(row) if row.status() != SaleStatus::Failed => row,
+            failed => {
+                // A payment that could not be made leaves what the till presented for the next
+                // try (unless the till took it back or changed it meanwhile).
+                self.inner.store.release_claim(till_id, &token).await?;
+                return failed.map(|row| self.landing_view(&row));
+            }
+        };
+        if self.inner.store.confirm_claim(till_id, &token, &row.reference).await? {
+            return Ok(self.landing_view(&row));
+        }
+        // The till took the amount back (or presented another) while this payment was being
+        // made, before it could find the payment to cancel: it is cancelled here instead.
+        if let Err(e) = self.take_back_claim(till_id, &token).await {
+            tracing::warn!(reference = %row.reference, error = %e, "could not cancel a payment whose amount the till took back");
+        }
+        let now = self.inner.store.payment_by_landing_token(&token).await?;
+        Ok(self.landing_view(now.as_ref().unwrap_or(&row)))
     }
 
     /// The earlier payment a customer's "send again" at a till's sticker asks for once more: it
@@ -258,6 +339,12 @@ pub fn landing_channel(token: &str) -> String {
     format!("landing:{token}")
 }
 
+/// What is presented, as a customer sees it (the till adds who claimed it).
 fn presented_view(row: &PresentedRow) -> Presented {
-    Presented { amount: Money::new(row.amount, row.currency), description: row.description.clone() }
+    Presented {
+        amount: Money::new(row.amount, row.currency),
+        description: row.description.clone(),
+        claimed: false,
+        claimed_by: None,
+    }
 }

@@ -33,12 +33,14 @@ impl Sales {
         let sale = self.inner.store.current_payment(till_id).await?.map(|row| sale_view(&row));
         let presented = self.presented(till_id).await?;
         let check_ins = self.open_check_ins(till_id).await?;
+        let msn = &self.store_of(self.till(till_id)?)?.msn;
         Ok(TillSnapshot {
             till,
             sale,
             presented,
             check_ins,
             last_event_id: u64::try_from(last_event_id).unwrap_or(0),
+            platform_reachable: self.inner.platform.health().reachable(msn),
         })
     }
 

@@ -1,5 +1,9 @@
 //! The platform writes of a sale after its create: cancel, capture and refund, each recorded with
 //! its idempotency key before it is sent, and sending any recorded write with its key and body.
+//!
+//! What is left to capture or refund counts the writes of that kind still waiting for the
+//! platform's answer as if done: a second refund over the rest while the first is unanswered is
+//! refused at once, not sent for the platform to refuse (or, had the first been lost, to allow).
 
 use kasse_api::{CaptureRequest, Money, RefundRequest, Sale, SaleStatus};
 use kasse_vipps::epayment::{Amount, State};
@@ -96,7 +100,8 @@ impl Sales {
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Capture });
         }
-        let left = row.authorized - row.captured - row.cancelled;
+        let waiting = self.waiting(&row.reference, OperationKind::Capture).await?;
+        let left = row.authorized - row.captured - row.cancelled - waiting;
         let amount = Self::amount_within(&row, request.amount, left)?;
         self.capture_locked(row, amount, client_key).await
     }
@@ -146,7 +151,8 @@ impl Sales {
         if row.captured == 0 {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Refund });
         }
-        let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded)?;
+        let waiting = self.waiting(&row.reference, OperationKind::Refund).await?;
+        let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded - waiting)?;
         let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));
         let key = self.record(&row, &write, client_key).await?;
         match self.send(&mut row, &key).await? {
@@ -159,8 +165,25 @@ impl Sales {
         }
     }
 
+    /// What the writes of `kind` on a payment that still wait for the platform's answer move:
+    /// recorded, maybe applied, and sent again until answered.
+    async fn waiting(&self, reference: &str, kind: OperationKind) -> Result<i64, SaleError> {
+        Ok(self
+            .inner
+            .store
+            .operations_for(reference)
+            .await?
+            .iter()
+            .filter(|op| op.kind == kind && op.status == OperationStatus::Pending)
+            .filter_map(|op| op.amount)
+            .sum())
+    }
+
     /// Checks an amount asked for against what is `left`; `None` means all of it.
     pub(super) fn amount_within(row: &PaymentRow, asked: Option<Money>, left: i64) -> Result<i64, SaleError> {
+        // Writes still waiting can count for more than the platform's totals leave (one it
+        // applied whose answer was lost): nothing is left then, not less than nothing.
+        let left = left.max(0);
         let amount = match asked {
             Some(money) if money.currency != row.currency => {
                 return Err(SaleError::WrongCurrency { expected: row.currency });
@@ -265,6 +288,8 @@ impl Sales {
                 .map(|done| apply(row, done.state, &done.aggregate)),
         };
         let kind = operation.kind.as_str();
+        // Whether the platform answered at all is what tills are told when it stops answering.
+        self.inner.platform.note(&row.msn, &answer);
         match answer {
             Ok(_) => {
                 crate::crash_point(&format!("after-send:{kind}"));

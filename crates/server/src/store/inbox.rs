@@ -5,22 +5,27 @@ use sqlx::Row as _;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Stores a verified webhook delivery. Returns its inbox id.
+    /// Stores a verified webhook delivery under its `delivery_hash` (see the migration
+    /// `0010_deliveries.sql`). Returns its inbox id, or `None` if a delivery with the same hash
+    /// is stored already: the same delivery again, acknowledged but not processed twice.
     pub async fn insert_inbox(
         &self,
         event_type: Option<&str>,
         body: &str,
+        delivery_hash: &str,
         now: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO webhook_inbox (received_at, event_type, body) VALUES (?, ?, ?) RETURNING id",
+            "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (delivery_hash) DO NOTHING RETURNING id",
         )
         .bind(now)
         .bind(event_type)
         .bind(body)
-        .fetch_one(&self.pool)
+        .bind(delivery_hash)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(row.try_get(0)?)
+        row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
     }
 
     /// The oldest unprocessed deliveries.
@@ -70,5 +75,20 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_same_delivery_stored_twice_is_one_row_and_the_second_is_told_so() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let first = store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 1).await.unwrap();
+        assert!(first.is_some());
+        assert_eq!(store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 2).await.unwrap(), None);
+        assert!(store.insert_inbox(None, "{}", "h2", 3).await.unwrap().is_some(), "another delivery");
+        assert_eq!(store.unprocessed_inbox(10).await.unwrap().len(), 2);
     }
 }

@@ -12,6 +12,7 @@ mod operations;
 mod payments;
 mod presented;
 mod registrations;
+mod retention;
 mod till_events;
 
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
@@ -64,6 +65,47 @@ impl Store {
     /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
     /// `sqlite::memory:`, and applies the migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        /// The database holds webhook secrets and session hashes: its file is created readable
+        /// and writable by its owner only (SQLite gives its `-wal` and `-shm` the same mode), and
+        /// one found more open, with those two, is closed down with a warning.
+        #[cfg(unix)]
+        fn owner_only(database: &Path) -> std::io::Result<()> {
+            use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(database)?;
+            let sibling = |suffix: &str| {
+                let mut name = database.as_os_str().to_owned();
+                name.push(suffix);
+                std::path::PathBuf::from(name)
+            };
+            for file in [database.to_path_buf(), sibling("-wal"), sibling("-shm")] {
+                let mode = match std::fs::metadata(&file) {
+                    Ok(metadata) => metadata.permissions().mode(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode((mode & 0o700) | 0o600))?;
+                    tracing::warn!(
+                        file = %file.display(),
+                        was = format!("{:o}", mode & 0o777),
+                        "the database file was open to other users; it is now readable by its owner only"
+                    );
+                }
+            }
+            Ok(())
+        }
+
+        #[cfg(not(unix))]
+        fn owner_only(_database: &Path) -> std::io::Result<()> {
+            Ok(())
+        }
+
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -76,6 +118,14 @@ impl Store {
         if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty() && !is_memory(filename)) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+        }
+        // sqlx names an in-memory database `file:sqlx-in-memory-N`: no file to protect.
+        let in_memory = is_memory(filename) || url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            owner_only(filename).map_err(|e| {
+                let reason = format!("cannot make {} readable by its owner only: {e}", filename.display());
+                StoreError::Database(sqlx::Error::Io(std::io::Error::new(e.kind(), reason)))
+            })?;
         }
         // An in-memory database lives as long as its one connection.
         let max = if is_memory(filename) { 1 } else { 4 };
@@ -198,5 +248,48 @@ mod tests {
         assert!(late.watch_until.is_some());
         let fine = store.payment("till-1-fine").await.unwrap().unwrap();
         assert_eq!((fine.withdrawn_at, fine.next_poll_at), (None, None), "never sent: nothing to look for");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_file_is_readable_by_its_owner_only_and_an_open_one_is_closed_down() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("kasse-store-{}", uuid::Uuid::new_v4().simple()));
+        let database = dir.join("data").join("kasse.db");
+        let mode = |suffix: &str| {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::metadata(std::path::PathBuf::from(name)).unwrap().permissions().mode() & 0o777
+        };
+        let url = format!("sqlite://{}", database.display());
+
+        let store = Store::open(&url).await.unwrap();
+        store.insert_till_event("till-1", "written through the WAL", 1).await.unwrap();
+        assert_eq!([mode(""), mode("-wal"), mode("-shm")], [0o600; 3], "a new database");
+        store.pool.close().await;
+
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = database.as_os_str().to_owned();
+            name.push(suffix);
+            if let Ok(file) = std::fs::metadata(std::path::PathBuf::from(&name)) {
+                let mut permissions = file.permissions();
+                permissions.set_mode(0o644);
+                std::fs::set_permissions(std::path::PathBuf::from(name), permissions).unwrap();
+            }
+        }
+        assert_eq!(mode(""), 0o644);
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(mode(""), 0o600, "an existing database readable by others is closed down");
+        store.insert_till_event("till-1", "again", 2).await.unwrap();
+        assert_eq!([mode("-wal"), mode("-shm")], [0o600; 2]);
+        store.pool.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // sqlx names an in-memory database like a file; no such file is made.
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        let made = std::fs::read_dir(".").unwrap().filter_map(Result::ok);
+        let named = made.map(|entry| entry.file_name().to_string_lossy().into_owned());
+        assert_eq!(named.filter(|name| name.contains("sqlx-in-memory")).count(), 0);
+        store.pool.close().await;
     }
 }

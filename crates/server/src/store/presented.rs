@@ -1,4 +1,10 @@
-//! What a till presents to its sticker: the amount the next customer who scans it pays.
+//! What a till presents to its sticker: the amount the next customer who scans it pays, and the
+//! claim of the customer's payment that took it.
+//!
+//! A claim is made in one statement that also compares what the customer was shown, so an amount
+//! the till changed or took back after a page read it cannot be claimed by that page's request. A
+//! claimed amount stays in the table (the till shows who claimed it) until the till presents
+//! another or takes it back; once the claiming payment has finished, it counts as used up.
 
 use kasse_api::Currency;
 use sqlx::Row as _;
@@ -7,6 +13,10 @@ use sqlx::sqlite::SqliteRow;
 use super::names::{Named as _, decode};
 use super::{Store, StoreError};
 
+/// The columns of a presented row as a statement on the table alone returns them: what the
+/// claiming payment is doing needs a join, so it is left unknown there.
+const RETURNED: &str = "till_id, amount, currency, description, claimed_by, claimed_phone, claim_reference, NULL AS claim_active";
+
 /// What a till presents to its sticker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentedRow {
@@ -14,6 +24,22 @@ pub struct PresentedRow {
     pub amount: i64,
     pub currency: Currency,
     pub description: Option<String>,
+    /// The landing token of the customer's payment that claimed it; `None` while it waits.
+    pub claimed_by: Option<String>,
+    /// That customer's number, masked; `None` when they opened the app instead.
+    pub claimed_phone: Option<String>,
+    /// The claiming payment's reference, once it is recorded.
+    pub claim_reference: Option<String>,
+    /// Whether the claiming payment is still going (`Some(false)`: finished, so the amount is used
+    /// up); `None` when that is not known (not read, or the payment is not recorded yet).
+    pub claim_active: Option<bool>,
+}
+
+impl PresentedRow {
+    /// Whether a customer's payment took it and has finished: nothing is presented any more.
+    pub fn used_up(&self) -> bool {
+        self.claimed_by.is_some() && self.claim_active == Some(false)
+    }
 }
 
 impl sqlx::FromRow<'_, SqliteRow> for PresentedRow {
@@ -23,44 +49,132 @@ impl sqlx::FromRow<'_, SqliteRow> for PresentedRow {
             amount: row.try_get("amount")?,
             currency: decode(row, "currency")?,
             description: row.try_get("description")?,
+            claimed_by: row.try_get("claimed_by")?,
+            claimed_phone: row.try_get("claimed_phone")?,
+            claim_reference: row.try_get("claim_reference")?,
+            claim_active: row.try_get("claim_active")?,
         })
     }
 }
 
 impl Store {
-    /// What a till presents to its sticker now.
+    /// What a till presents to its sticker now, with what its claiming payment is doing.
     pub async fn presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
-        Ok(sqlx::query_as("SELECT till_id, amount, currency, description FROM presented WHERE till_id = ?")
-            .bind(till_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        // The claiming payment by its reference once known (its landing token is pruned when it
+        // is old and finished), by its landing token before.
+        Ok(sqlx::query_as(
+            "SELECT p.till_id, p.amount, p.currency, p.description, p.claimed_by, p.claimed_phone, \
+             pay.reference AS claim_reference, pay.active AS claim_active \
+             FROM presented p LEFT JOIN payments pay ON pay.reference = p.claim_reference \
+             OR (p.claim_reference IS NULL AND pay.landing_token = p.claimed_by) \
+             WHERE p.till_id = ?",
+        )
+        .bind(till_id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
-    /// Presents an amount (replacing what was presented).
-    pub async fn present(&self, presented: &PresentedRow, now: i64) -> Result<(), StoreError> {
+    /// Presents an amount, replacing what was presented and voiding its claim. Returns the
+    /// landing token of the payment whose claim was voided, if any, so it can be taken back.
+    pub async fn present(&self, presented: &PresentedRow, now: i64) -> Result<Option<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Deleted and inserted in one transaction: no customer sees nothing presented between.
+        let voided: Option<Option<String>> =
+            sqlx::query_scalar("DELETE FROM presented WHERE till_id = ? RETURNING claimed_by")
+                .bind(&presented.till_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
-            "INSERT INTO presented (till_id, amount, currency, description, presented_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (till_id) DO UPDATE SET amount = excluded.amount, currency = excluded.currency, \
-             description = excluded.description, presented_at = excluded.presented_at",
+            "INSERT INTO presented (till_id, amount, currency, description, presented_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&presented.till_id)
         .bind(presented.amount)
         .bind(presented.currency.name())
         .bind(&presented.description)
         .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(voided.flatten())
+    }
+
+    /// Claims what a till presents for the payment with landing token `token`, sent to
+    /// `phone` (masked): only while nobody has claimed it, and, when `seen` names the amount
+    /// the customer was shown, only if the till still presents exactly that. Compared and
+    /// claimed in one statement, so a till changing or taking back the amount at the same moment
+    /// either comes first (nothing is claimed) or voids this claim.
+    pub async fn claim_presented(
+        &self,
+        till_id: &str,
+        token: &str,
+        phone: Option<&str>,
+        seen: Option<(i64, Currency)>,
+    ) -> Result<Option<PresentedRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "UPDATE presented SET claimed_by = ?, claimed_phone = ? \
+             WHERE till_id = ? AND claimed_by IS NULL AND (? OR (amount = ? AND currency = ?)) \
+             RETURNING {RETURNED}"
+        ))
+        .bind(token)
+        .bind(phone)
+        .bind(till_id)
+        .bind(seen.is_none())
+        .bind(seen.map(|(amount, _)| amount))
+        .bind(seen.map(|(_, currency)| currency.name()))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records the reference of the payment that holds the claim `token`. False when the claim
+    /// no longer holds: the till took the amount back or presented another since.
+    pub async fn confirm_claim(
+        &self,
+        till_id: &str,
+        token: &str,
+        reference: &str,
+    ) -> Result<bool, StoreError> {
+        let updated =
+            sqlx::query("UPDATE presented SET claim_reference = ? WHERE till_id = ? AND claimed_by = ?")
+                .bind(reference)
+                .bind(till_id)
+                .bind(token)
+                .execute(&self.pool)
+                .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Gives up the claim `token` (its payment could not be made), leaving the amount for the
+    /// next customer, unless the till took it back or presented another since.
+    pub async fn release_claim(&self, till_id: &str, token: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE presented SET claimed_by = NULL, claimed_phone = NULL, claim_reference = NULL \
+             WHERE till_id = ? AND claimed_by = ?",
+        )
+        .bind(till_id)
+        .bind(token)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Takes back what a till presented. Returns what it was, so exactly one payment can use it.
+    /// Takes an unclaimed amount from the till (for a check-in charged at once). Returns what it
+    /// was, so exactly one payment can use it; a claimed amount is a customer's already.
     pub async fn take_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "DELETE FROM presented WHERE till_id = ? RETURNING till_id, amount, currency, description",
-        )
+        Ok(sqlx::query_as(&format!(
+            "DELETE FROM presented WHERE till_id = ? AND claimed_by IS NULL RETURNING {RETURNED}"
+        ))
         .bind(till_id)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    /// The till takes back what it presented, claimed or not. Returns what it was, with the
+    /// claim it voids.
+    pub async fn withdraw_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("DELETE FROM presented WHERE till_id = ? RETURNING {RETURNED}"))
+            .bind(till_id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }
 
@@ -68,23 +182,124 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_presented_amount_is_taken_by_exactly_one_payment() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let presented = PresentedRow {
+    fn presented(amount: i64) -> PresentedRow {
+        PresentedRow {
             till_id: "till-1".into(),
-            amount: 4900,
+            amount,
             currency: Currency::Nok,
             description: None,
-        };
-        store.present(&presented, 0).await.unwrap();
-        store.present(&PresentedRow { amount: 5000, ..presented.clone() }, 1).await.unwrap();
+            claimed_by: None,
+            claimed_phone: None,
+            claim_reference: None,
+            claim_active: None,
+        }
+    }
+
+    /// Records a payment of the till with landing token `token`, still going or not.
+    async fn payment(store: &Store, reference: &str, token: &str, active: bool) {
+        sqlx::query(
+            "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
+             created_at, updated_at, landing_token) VALUES (?, 'till-1', '123456', 'sticker', 'NOK', 4900, \
+             'awaitingCustomer', ?, 1, 1, ?)",
+        )
+        .bind(reference)
+        .bind(active)
+        .bind(token)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_presented_amount_is_claimed_by_exactly_one_payment() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.present(&presented(4900), 0).await.unwrap();
+        store.present(&presented(5000), 1).await.unwrap();
         assert_eq!(
             store.presented("till-1").await.unwrap().unwrap().amount,
             5000,
             "the newest amount counts"
         );
-        assert_eq!(store.take_presented("till-1").await.unwrap().unwrap().amount, 5000);
-        assert_eq!(store.take_presented("till-1").await.unwrap(), None, "taken once");
+        let claimed = store.claim_presented("till-1", "kari", Some("+47 ••• •• 567"), None).await.unwrap();
+        assert_eq!(claimed.map(|row| row.amount), Some(5000));
+        assert_eq!(store.claim_presented("till-1", "ola", None, None).await.unwrap(), None, "claimed once");
+        let row = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!(
+            (row.claimed_by.as_deref(), row.claimed_phone.as_deref()),
+            (Some("kari"), Some("+47 ••• •• 567")),
+            "the till sees who claimed it"
+        );
+        assert_eq!(store.take_presented("till-1").await.unwrap(), None, "nor can a check-in take it");
+    }
+
+    #[tokio::test]
+    async fn an_amount_the_till_changed_or_took_back_cannot_be_claimed_by_a_request_that_saw_it() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.present(&presented(4000), 0).await.unwrap();
+        store.present(&presented(4500), 1).await.unwrap();
+        let seen = Some((4000, Currency::Nok));
+        assert_eq!(store.claim_presented("till-1", "kari", None, seen).await.unwrap(), None);
+        let row = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!((row.amount, row.claimed_by), (4500, None), "the new amount stays for the customer");
+        let in_euro = Some((4500, Currency::Eur));
+        assert_eq!(store.claim_presented("till-1", "kari", None, in_euro).await.unwrap(), None);
+
+        store.withdraw_presented("till-1").await.unwrap();
+        let seen = Some((4500, Currency::Nok));
+        assert_eq!(store.claim_presented("till-1", "kari", None, seen).await.unwrap(), None, "taken back");
+        assert_eq!(store.presented("till-1").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_new_amount_or_a_withdrawal_voids_the_claim_and_a_late_release_or_confirmation_changes_nothing()
+    {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.present(&presented(4500), 0).await.unwrap();
+        store.claim_presented("till-1", "kari", None, None).await.unwrap().unwrap();
+        assert_eq!(store.present(&presented(5000), 1).await.unwrap().as_deref(), Some("kari"), "voided");
+        assert!(!store.confirm_claim("till-1", "kari", "till-1-a").await.unwrap(), "the claim is gone");
+        let row = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!((row.amount, row.claimed_by), (5000, None), "the new amount stands, unclaimed");
+
+        store.claim_presented("till-1", "ola", None, None).await.unwrap().unwrap();
+        store.release_claim("till-1", "kari").await.unwrap();
+        let row = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!(row.claimed_by.as_deref(), Some("ola"), "a late release frees nobody else's claim");
+        let withdrawn = store.withdraw_presented("till-1").await.unwrap().unwrap();
+        assert_eq!(withdrawn.claimed_by.as_deref(), Some("ola"), "the withdrawal names the claim it voids");
+        store.release_claim("till-1", "ola").await.unwrap();
+        assert_eq!(store.presented("till-1").await.unwrap(), None, "a release does not bring it back");
+    }
+
+    #[tokio::test]
+    async fn a_claim_whose_payment_failed_to_start_is_released_for_the_next_customer() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.present(&presented(4500), 0).await.unwrap();
+        store.claim_presented("till-1", "kari", Some("+47 ••• •• 567"), None).await.unwrap().unwrap();
+        store.release_claim("till-1", "kari").await.unwrap();
+        let row = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!((row.claimed_by, row.claimed_phone), (None, None));
+        assert!(store.claim_presented("till-1", "ola", None, None).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_claimed_amount_is_used_up_once_its_payment_has_finished_even_without_its_landing_token() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.present(&presented(4900), 0).await.unwrap();
+        store.claim_presented("till-1", "kari", None, None).await.unwrap().unwrap();
+        let waiting = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!((waiting.claim_active, waiting.used_up()), (None, false), "not recorded yet");
+
+        payment(&store, "till-1-a", "kari", true).await;
+        let going = store.presented("till-1").await.unwrap().unwrap();
+        assert_eq!((going.claim_reference.as_deref(), going.used_up()), (Some("till-1-a"), false));
+        assert!(store.confirm_claim("till-1", "kari", "till-1-a").await.unwrap());
+
+        // Finished, and old enough for the retention job to forget its landing token.
+        sqlx::query("UPDATE payments SET active = FALSE, landing_token = NULL WHERE reference = 'till-1-a'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        assert!(store.presented("till-1").await.unwrap().unwrap().used_up());
     }
 }

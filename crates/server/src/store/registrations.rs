@@ -1,4 +1,5 @@
-//! Our webhook registration per sales unit, with the secret its deliveries are signed with.
+//! Our webhook registration per sales unit, with the secret its deliveries are signed with; and
+//! the database's own health, which `/healthz` reports beside the registrations.
 
 use super::{Store, StoreError};
 
@@ -40,5 +41,16 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Whether the database answers a query at all: `/healthz`'s check.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the database: every query after this fails. Only for tests of a lost database.
+    pub async fn close(&self) {
+        self.pool.close().await;
     }
 }

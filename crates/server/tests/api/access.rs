@@ -311,3 +311,69 @@ async fn a_request_that_changes_something_from_another_sites_page_is_refused_and
     assert_eq!(cancel.status, StatusCode::FORBIDDEN, "{}", cancel.body);
     assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::AwaitingCustomer, "not cancelled");
 }
+
+#[tokio::test]
+async fn a_burst_of_concurrent_wrong_pairing_codes_lets_at_most_the_limit_reach_the_database() {
+    let app = spawn_app().await;
+    // Well-formed codes, so each one let through is looked up in the database.
+    let attempts = (0..30).map(|_| app.try_pair("ABCD-EFGH", &[]));
+    let answers = futures_util::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|a| a.status == StatusCode::UNAUTHORIZED).count();
+    let limited = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + limited, 30, "each is checked or limited");
+    assert!(checked <= 10, "{checked} wrong codes were checked: the limit is ten a minute");
+    assert!(checked > 0, "the first are checked");
+    for answer in answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS) {
+        assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("too-many-requests"));
+    }
+    let good = app.running.pairing_code(TILL, Role::Till).await.unwrap();
+    assert_eq!(app.try_pair(&good, &[]).await.status, StatusCode::TOO_MANY_REQUESTS, "guessing stopped");
+}
+
+#[tokio::test]
+async fn on_https_the_session_cookie_is_host_prefixed_and_secure_and_a_plain_one_opens_nothing() {
+    let app = spawn_app_with(|config| {
+        config.public_url = Some(url::Url::parse("https://kasse.example.no/").unwrap());
+    })
+    .await;
+    let code = app.running.pairing_code(TILL, Role::Till).await.unwrap();
+    let paired = app.try_pair(&code, &[]).await;
+    assert_eq!(paired.status, StatusCode::OK, "{}", paired.body);
+    let set_cookie = paired.header("set-cookie").unwrap().to_owned();
+    let attributes: Vec<&str> = set_cookie.split(';').map(str::trim).collect();
+    let (name, token) = attributes[0].split_once('=').unwrap();
+    assert_eq!(name, "__Host-kasse_session", "{set_cookie}");
+    for needed in ["Secure", "Path=/", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&needed), "{needed}: {set_cookie}");
+    }
+    assert!(!set_cookie.to_ascii_lowercase().contains("domain"), "host-only: {set_cookie}");
+
+    let host = browser_with_cookie(&format!("__Host-kasse_session={token}"));
+    assert_eq!(app.send_from(&host, "GET", "/api/session", None).await.status, StatusCode::OK);
+    // The same token under the plain name, as another host could set it, opens nothing.
+    let plain = browser_with_cookie(&format!("kasse_session={token}"));
+    for (method, path, body) in till_endpoints(TILL, "kasse-till-1-none") {
+        let answer = app.send_from(&plain, method, &path, body.as_ref()).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{method} {path}: {}", answer.body);
+    }
+    assert_eq!(app.send_from(&plain, "GET", "/api/session", None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn on_plain_http_the_session_cookie_has_the_plain_name_without_secure_and_only_that_name_opens() {
+    let app = spawn_app().await;
+    let code = app.running.pairing_code(TILL, Role::Till).await.unwrap();
+    let paired = app.try_pair(&code, &[]).await;
+    let set_cookie = paired.header("set-cookie").unwrap().to_owned();
+    let (name, token) = set_cookie.split(';').next().unwrap().split_once('=').unwrap();
+    assert_eq!(name, "kasse_session", "{set_cookie}");
+    assert!(
+        !set_cookie.split(';').any(|a| a.trim() == "Secure"),
+        "a browser on http would drop it: {set_cookie}"
+    );
+    let prefixed = browser_with_cookie(&format!("__Host-kasse_session={token}"));
+    let answer = app.send_from(&prefixed, "GET", "/api/session", None).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    let plain = browser_with_cookie(&format!("kasse_session={token}"));
+    assert_eq!(app.send_from(&plain, "GET", "/api/session", None).await.status, StatusCode::OK);
+}

@@ -4,10 +4,13 @@
 //! checkouts and too many requests are refused with a sentence and take nothing.
 //!
 //! The landing page's limits count per client address too (10 requests in 10 minutes), and every
-//! request here comes from 127.0.0.1, so each test stays under that with its own server.
+//! request here comes from 127.0.0.1, so each test stays under that with its own server; a test of
+//! many clients sends from other loopback addresses (127.0.0.2, …), each its own client.
+
+use std::net::IpAddr;
 
 use kasse_api::{
-    Country, Currency, Flow, LandingEvent, LandingPayment, Money, Msisdn, PhoneError, ProblemCode,
+    Country, Currency, Flow, LandingEvent, LandingPayment, Money, Msisdn, PhoneError, Presented, ProblemCode,
     SaleStatus, StickerInfo,
 };
 use kasse_vipps::epayment::UserFlow;
@@ -29,6 +32,11 @@ const OLA: &str = "4798765432";
 /// NOK in øre, as the browser sends it.
 fn nok(value: i64) -> Value {
     json!({ "value": value, "currency": "NOK" })
+}
+
+/// A customer's browser on its own address, 127.0.0.`n`: another client to the server.
+fn browser_at(n: u8) -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().local_address(IpAddr::from([127, 0, 0, n])).build().unwrap()
 }
 
 impl TestApp {
@@ -59,6 +67,27 @@ impl TestApp {
         let problem = answer.problem();
         assert_eq!(problem.code.map(ProblemCode::as_str), Some(code), "{body}: {problem:?}");
         problem.sentence().to_owned()
+    }
+
+    /// `client` asks to pay at `sticker` with the raw JSON text `body`, whatever it is.
+    async fn pay_raw_from(&self, client: &reqwest::Client, sticker: &str, body: &str) -> Answer {
+        let request = client
+            .post(format!("{}/api/stickers/{sticker}/payments", self.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        self.send(request).await
+    }
+
+    /// What the till presents and who claimed it, as the till reads it.
+    async fn presented_at_till(&self) -> Option<Presented> {
+        let answer = self.get(&format!("/api/tills/{TILL}/presented")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()
+    }
+
+    /// The till takes back what it presents.
+    async fn withdraw(&self) -> Answer {
+        self.send(self.http.delete(format!("{}/api/tills/{TILL}/presented", self.base))).await
     }
 
     /// The till presents `value` øre to its sticker.
@@ -420,6 +449,147 @@ async fn requests_refused_before_any_payment_do_not_count_against_the_number() {
     app.present(4_500).await;
     let payment = app.paid_at(STICKER, &by_kari).await;
     assert_eq!(payment.amount, Money::new(4_500, Currency::Nok), "her number was never used up");
+}
+
+#[tokio::test]
+async fn junk_at_a_sticker_costs_its_senders_but_never_the_stickers_budget_so_a_real_customer_still_pays() {
+    let app = spawn_app().await;
+    // Five clients send ten requests each that nobody could pay by, 35 of them well-formed: more
+    // than the 30 a minute the sticker takes, while the till presents nothing.
+    let junk = [
+        "{\"phoneNumber\": ",
+        "{\"amount\": \"lots\"}",
+        "{\"phoneNumber\": \"22222222\"}",
+        "{\"phoneNumber\": \"987 65 432\"}",
+        "{\"amount\": {\"value\": 4500, \"currency\": \"NOK\"}, \"phoneNumber\": \"912 34 567\"}",
+        "{\"amount\": {\"value\": 4500, \"currency\": \"NOK\"}}",
+        "{\"amount\": {\"value\": 4500, \"currency\": \"NOK\"}}",
+        "{}",
+        "{}",
+        "{}",
+    ];
+    for n in 2..=6 {
+        let client = browser_at(n);
+        for body in junk {
+            let answer = app.pay_raw_from(&client, STICKER, body).await;
+            assert!(
+                [StatusCode::BAD_REQUEST, StatusCode::CONFLICT].contains(&answer.status),
+                "client {n}, {body}: {} {}",
+                answer.status,
+                answer.body
+            );
+        }
+        // Each client's own budget paid for its junk.
+        let eleventh = app.pay_raw_from(&client, STICKER, "{}").await;
+        assert_eq!(eleventh.status, StatusCode::TOO_MANY_REQUESTS, "client {n}: {}", eleventh.body);
+        assert_eq!(eleventh.problem().code.map(ProblemCode::as_str), Some("client-rate-limited"));
+    }
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+
+    app.present(4_500).await;
+    let payment = app.paid_at(STICKER, &json!({ "amount": nok(4_500), "phoneNumber": KARI_TYPED })).await;
+    assert_eq!(payment.amount, Money::new(4_500, Currency::Nok), "the sticker is not locked");
+}
+
+#[tokio::test]
+async fn a_number_is_sent_at_most_the_days_cap_of_requests_at_any_sticker_open_amount_ones_too() {
+    let app = spawn_app_with(|c| c.limits.requests_per_number_per_day = 2).await;
+    app.paid_at(DONATIONS, &json!({ "amount": nok(1_000), "phoneNumber": KARI_TYPED })).await;
+    app.present(4_500).await;
+    app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+
+    // Under the short window's three, but the day's two are used up.
+    let third = json!({ "amount": nok(1_100), "phoneNumber": "+47 91 23 45 67" });
+    let answer = app.pay_at(DONATIONS, &third).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("number-rate-limited"));
+    let sentence = answer.problem().sentence().to_owned();
+    assert!(sentence.contains("in a day") && sentence.contains("hours"), "{sentence}");
+    let retry_after: i64 = answer.header("retry-after").expect("Retry-After says when").parse().unwrap();
+    assert!((86_300..=86_400).contains(&retry_after), "about a day, in seconds: {retry_after}");
+    assert_eq!(app.sim().payment_records().len(), 2, "the third reached nobody's phone");
+
+    let ola = app.paid_at(DONATIONS, &json!({ "amount": nok(1_200), "phoneNumber": OLA_TYPED })).await;
+    assert_eq!(ola.status, SaleStatus::AwaitingCustomer, "another number has its own day");
+}
+
+#[tokio::test]
+async fn reading_a_stickers_state_is_limited_per_client_with_a_code_the_page_knows() {
+    let app = spawn_app().await;
+    let read = |client: reqwest::Client| {
+        let request = client.get(format!("{}/api/stickers/{STICKER}", app.base));
+        app.send(request)
+    };
+    for n in 1..=60 {
+        let answer = read(browser_at(2)).await;
+        assert_eq!(answer.status, StatusCode::OK, "read {n}: {}", answer.body);
+    }
+    let answer = read(browser_at(2)).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{}", answer.body);
+    assert_eq!(answer.problem().code.map(ProblemCode::as_str), Some("client-rate-limited"));
+    let retry_after: i64 = answer.header("retry-after").expect("Retry-After says when").parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "within a minute: {retry_after}");
+    assert_eq!(read(browser_at(3)).await.status, StatusCode::OK, "another client reads it");
+}
+
+#[tokio::test]
+async fn the_till_sees_the_masked_number_that_claimed_its_amount_and_taking_it_back_cancels_the_request() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let waiting = app.presented_at_till().await.expect("presented");
+    assert_eq!((waiting.claimed, waiting.claimed_by), (false, None), "nobody has claimed it yet");
+
+    let payment = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let reference = app.reference_of_amount(4_500);
+    let claimed = app.presented_at_till().await.expect("still the till's, now claimed");
+    assert_eq!(claimed.amount, Money::new(4_500, Currency::Nok));
+    assert_eq!((claimed.claimed, claimed.claimed_by.as_deref()), (true, Some(kari_masked().as_str())));
+    assert_eq!(app.snapshot().await.presented, Some(claimed), "a reloaded till sees the same");
+    assert_eq!(app.sticker(STICKER).await.presented, None, "no other customer can claim it");
+
+    // The cashier takes it back in one tap: Kari's request is cancelled, as the till's cancel does.
+    let mut events = app.landing_events(&payment.token).await;
+    let answer = app.withdraw().await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    events.until_landing_is(SaleStatus::Cancelled).await;
+    assert_eq!(app.sale(&reference).await.status, SaleStatus::Cancelled);
+    assert!(!app.on_phone(CUSTOMER, &reference).await, "the request is gone from Kari's phone");
+    assert_eq!(app.presented_at_till().await, None);
+    app.refused_at(STICKER, &json!({ "phoneNumber": OLA_TYPED }), StatusCode::CONFLICT, "nothing-to-pay")
+        .await;
+}
+
+#[tokio::test]
+async fn a_new_amount_voids_the_claim_on_the_old_one_and_the_next_customer_pays_the_new() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let kari = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let old = app.reference_of_amount(4_500);
+    let mut events = app.landing_events(&kari.token).await;
+
+    app.present(5_000).await;
+    events.until_landing_is(SaleStatus::Cancelled).await;
+    let presented = app.presented_at_till().await.expect("the new amount");
+    assert_eq!((presented.amount.value, presented.claimed), (5_000, false));
+    // Kari's page read 45.00: that request cannot claim the new amount.
+    let seen = json!({ "amount": nok(4_500), "phoneNumber": KARI_TYPED });
+    app.refused_at(STICKER, &seen, StatusCode::CONFLICT, "amount-changed").await;
+    let ola = app.paid_at(STICKER, &json!({ "amount": nok(5_000), "phoneNumber": OLA_TYPED })).await;
+    assert_eq!(ola.amount, Money::new(5_000, Currency::Nok));
+    assert_eq!(app.sale(&old).await.status, SaleStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn a_claimed_amount_is_used_up_once_its_customer_has_paid() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let payment = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&payment.token).await;
+    app.approve_on_phone(CUSTOMER, &app.reference_of_amount(4_500)).await;
+    events.until_landing_is(SaleStatus::Captured).await;
+    assert_eq!(app.presented_at_till().await, None, "nothing is presented any more");
+    assert_eq!(app.withdraw().await.status, StatusCode::NO_CONTENT, "taking back nothing is fine");
+    assert_eq!(app.sim().payment_records().len(), 1);
 }
 
 #[tokio::test]

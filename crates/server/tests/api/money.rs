@@ -429,3 +429,75 @@ async fn check_again_answers_with_what_the_platform_holds_even_when_its_webhooks
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
     assert_eq!(unknown.problem().code.map(ProblemCode::as_str), Some("unknown-payment"));
 }
+
+/// The idempotency keys of the writes of one kind the platform received for a payment: one per
+/// write, however often each was sent.
+fn keys_of(app: &TestApp, reference: &str, operation: &str) -> std::collections::BTreeSet<String> {
+    writes(&app.received(reference), operation).iter().filter_map(|w| w.idempotency_key.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_second_refund_over_the_rest_while_the_first_waits_for_the_platform_is_refused_at_once() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Captured).await;
+    let r = sale.reference.as_str();
+
+    // The platform stops answering: the first refund is kept, to be sent again until answered.
+    app.sim().set_faults(FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let first = app.act(r, "refund", &json!({ "amount": nok(6_000) })).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+
+    // What is left counts it: 6 000 more is over the rest, refused here and never sent.
+    let answer = app.act(r, "refund", &json!({ "amount": nok(6_000) })).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    let problem = answer.problem();
+    assert_eq!(problem.code, Some(ProblemCode::AmountOutOfRange));
+    assert!(problem.sentence().contains("40.00"), "the sentence says what is left: {problem:?}");
+    let rest = app.act(r, "refund", &json!({ "amount": nok(4_000) })).await;
+    assert_eq!(rest.status, StatusCode::ACCEPTED, "the rest can still be given back: {}", rest.body);
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    let refunded = events.until_sale_is(r, SaleStatus::Refunded).await.pop().unwrap().sale();
+    assert_eq!(refunded.refunded, Money::new(10_000, Currency::Nok));
+    assert_eq!(app.platform_payment(r).aggregate.refunded_amount.value, 10_000);
+    assert_eq!(
+        keys_of(&app, r, "refund").len(),
+        2,
+        "two refunds reached the platform: {:#?}",
+        app.received(r)
+    );
+}
+
+#[tokio::test]
+async fn a_second_capture_over_the_rest_while_the_first_waits_for_the_platform_is_refused_at_once() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+
+    app.sim().set_faults(FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let first = app.act(r, "capture", &json!({ "amount": nok(7_000) })).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    let answer = app.act(r, "capture", &json!({ "amount": nok(7_000) })).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    let problem = answer.problem();
+    assert_eq!(problem.code, Some(ProblemCode::AmountOutOfRange));
+    assert!(problem.sentence().contains("30.00"), "the sentence says what is left: {problem:?}");
+    let rest = app.act(r, "capture", &json!({})).await;
+    assert_eq!(rest.status, StatusCode::ACCEPTED, "an empty capture asks for the rest: {}", rest.body);
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    events
+        .next_event_until("showing everything captured", |e| {
+            e.sale_if_any().is_some_and(|s| s.reference == r && s.captured.value == 10_000)
+        })
+        .await;
+    assert_eq!(app.platform_payment(r).aggregate.captured_amount.value, 10_000);
+    assert_eq!(
+        keys_of(&app, r, "capture").len(),
+        2,
+        "two captures reached the platform: {:#?}",
+        app.received(r)
+    );
+}

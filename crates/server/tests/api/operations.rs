@@ -76,7 +76,7 @@ async fn the_health_check_answers_ok() {
     let app = spawn_app().await;
     let answer = app.get("/healthz").await;
     assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.body, "ok");
+    assert_eq!(answer.json::<serde_json::Value>()["status"], "ok", "{}", answer.body);
 }
 
 #[tokio::test]

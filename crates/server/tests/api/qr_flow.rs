@@ -274,7 +274,6 @@ async fn a_webhook_that_is_not_genuinely_signed_and_fresh_is_refused_and_a_dupli
     let url = app.webhook_url();
     let secret = app.webhook_secret().await;
     let now = signing::http_date(Utc::now());
-    let stale = signing::http_date(Utc::now() - chrono::Duration::minutes(10));
     let early = signing::http_date(Utc::now() + chrono::Duration::minutes(10));
     let mut changed = event.clone();
     changed.amount.value = 1;
@@ -282,7 +281,9 @@ async fn a_webhook_that_is_not_genuinely_signed_and_fresh_is_refused_and_a_dupli
     let genuine = signing::sign(&secret, &url, &now, &body).unwrap();
     let client_secret = app.sales_unit().client_secret.expose().to_owned();
 
-    let forged: [(&str, &[u8], SignedHeaders); 6] = [
+    // A genuine delivery that is only late is no forgery: the platform retries for days, and
+    // webhooks.rs shows a late one accepted while what it says can matter.
+    let forged: [(&str, &[u8], SignedHeaders); 5] = [
         ("signed with a made-up secret", &body, signing::sign("not-our-secret", &url, &now, &body).unwrap()),
         (
             "signed with the API client secret instead of the webhook secret",
@@ -290,7 +291,6 @@ async fn a_webhook_that_is_not_genuinely_signed_and_fresh_is_refused_and_a_dupli
             signing::sign(&client_secret, &url, &now, &body).unwrap(),
         ),
         ("a body changed after signing", &changed, genuine.clone()),
-        ("a stale x-ms-date", &body, signing::sign(&secret, &url, &stale, &body).unwrap()),
         ("an x-ms-date from the future", &body, signing::sign(&secret, &url, &early, &body).unwrap()),
         (
             "no signature at all",

@@ -1,7 +1,9 @@
 //! Webhooks as the platform really delivers them, faults included: none at all (the till still
 //! learns everything by polling), each twice and pairs the wrong way round (state only moves
 //! forward, the money is taken once), and a genuine delivery replayed byte for byte later
-//! (accepted and harmless). `/metrics` counts what was accepted and what was refused.
+//! (acknowledged, recognised, harmless). Late deliveries, as the platform's retries bring them,
+//! count while what they say still matters; unsigned, forged and malformed ones are refused even
+//! without a database. `/metrics` counts what was accepted, refused, seen before, or too late.
 //!
 //! To see the platform's own deliveries, the server's public URL is a recording relay in the test:
 //! the simulator delivers to it, it passes each delivery on unchanged and keeps a copy.
@@ -11,9 +13,11 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
-use kasse_api::{Currency, Money, Sale, SaleStatus};
+use chrono::{DateTime, TimeDelta, Utc};
+use kasse_api::{Currency, Money, ProblemCode, Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
 use kasse_vipps::epayment::{PaymentEventName, WebhookEvent};
+use kasse_vipps::signing::{self, SignedHeaders};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::sync::mpsc;
@@ -151,6 +155,18 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `body` signed with our registration's secret as the platform signs it at `sent_at`.
+    async fn signed_at(&self, body: &str, sent_at: DateTime<Utc>) -> SignedHeaders {
+        let secret = self.webhook_secret().await;
+        signing::sign(&secret, &self.webhook_url(), &signing::http_date(sent_at), body.as_bytes()).unwrap()
+    }
+
+    /// Delivers `body` as the platform does, signed at `sent_at`.
+    async fn deliver_signed_at(&self, body: &str, sent_at: DateTime<Utc>) -> Answer {
+        let signed = self.signed_at(body, sent_at).await;
+        self.deliver_webhook(body.as_bytes(), &signed).await
+    }
+
     /// A QR sale of `value` øre, approved, until the till shows it captured: the events read.
     async fn paid_qr_sale(&self, events: &mut EventStream, value: i64) -> (Sale, Vec<SseEvent>) {
         let sale = self.start_sale(value).await;
@@ -240,8 +256,121 @@ async fn duplicated_and_reordered_webhooks_take_the_money_once_and_the_till_neve
     assert_eq!(writes(&app.received(&next.reference), "capture").len(), 1);
 }
 
+/// A payment event of `reference` as the platform delivers it.
+fn payment_event(reference: &str) -> String {
+    serde_json::json!({
+        "msn": MSN, "reference": reference, "pspReference": uuid::Uuid::new_v4().to_string(),
+        "name": "AUTHORIZED", "amount": { "currency": "NOK", "value": 5_000 },
+        "timestamp": Utc::now().to_rfc3339(), "success": true
+    })
+    .to_string()
+}
+
+/// A customer's check-in at till-1's callback sticker, scanned at `at`.
+fn check_in(token: &str, at: DateTime<Utc>) -> String {
+    serde_json::json!({ "customerToken": token, "merchantQrId": TILL, "msn": MSN, "initiatedAt": at.to_rfc3339() })
+        .to_string()
+}
+
 #[tokio::test]
-async fn a_genuine_delivery_replayed_byte_for_byte_is_accepted_and_changes_nothing_and_metrics_count_both_kinds()
+async fn a_payment_event_delivered_days_late_is_accepted_but_one_dated_ahead_of_our_clock_is_refused() {
+    let app = spawn_app().await;
+    let accepted = app.webhooks_counted("accepted").await;
+    let late = Utc::now() - TimeDelta::days(3);
+    let answer = app.deliver_signed_at(&payment_event("kasse-till-1-late"), late).await;
+    assert_eq!(answer.status, StatusCode::OK, "a retry days later still counts: {}", answer.body);
+    assert_eq!(app.webhooks_counted("accepted").await, accepted + 1);
+
+    let refused = app.webhooks_counted("refused").await;
+    let ahead = Utc::now() + TimeDelta::minutes(10);
+    let answer = app.deliver_signed_at(&payment_event("kasse-till-1-ahead"), ahead).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    assert_eq!(app.webhooks_counted("refused").await, refused + 1);
+    assert_eq!(app.webhooks_counted("accepted").await, accepted + 1);
+}
+
+#[tokio::test]
+async fn a_late_check_in_reaches_its_till_while_its_token_can_be_charged_and_is_dropped_once_it_cannot() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    // Delivered ten minutes after the scan: later than the clock skew allowed, yet chargeable.
+    let scanned = Utc::now() - TimeDelta::minutes(10);
+    let answer = app.deliver_signed_at(&check_in("dG9rZW4tbGF0ZQ==", scanned), scanned).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let shown = events.until_check_in("the late check-in", |c| c.charged_by.is_none()).await;
+    assert_eq!(shown.at_ms, scanned.timestamp_millis(), "{shown:?}");
+
+    // Twenty minutes after the scan its token can no longer be charged: acknowledged, dropped.
+    let expired = app.webhooks_counted("expired").await;
+    let scanned_long_ago = Utc::now() - TimeDelta::minutes(20);
+    let answer =
+        app.deliver_signed_at(&check_in("dG9rZW4tZ29uZQ==", scanned_long_ago), scanned_long_ago).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::OK,
+        "acknowledged, so the platform stops retrying: {}",
+        answer.body
+    );
+    assert_eq!(app.webhooks_counted("expired").await, expired + 1);
+    let open = app.check_ins_of(&app.http, TILL).await;
+    assert_eq!(open, [shown], "only the one that can be charged");
+}
+
+#[tokio::test]
+async fn the_same_delivery_twice_is_processed_once_but_the_same_event_signed_again_is_a_new_delivery() {
+    let app = spawn_app().await;
+    let body = check_in("dG9rZW4tdHdpY2U=", Utc::now());
+    let signed = app.signed_at(&body, Utc::now()).await;
+    let (accepted, duplicates) =
+        (app.webhooks_counted("accepted").await, app.webhooks_counted("duplicate").await);
+    for _ in 0..2 {
+        let answer = app.deliver_webhook(body.as_bytes(), &signed).await;
+        assert_eq!(answer.status, StatusCode::OK, "both are acknowledged: {}", answer.body);
+    }
+    assert_eq!(app.webhooks_counted("accepted").await, accepted + 1, "taken in once");
+    assert_eq!(app.webhooks_counted("duplicate").await, duplicates + 1, "and recognised the second time");
+
+    // The platform's next attempt is signed anew: it is a delivery of its own.
+    let again = app.signed_at(&body, Utc::now() + TimeDelta::seconds(2)).await;
+    assert_ne!(again.authorization, signed.authorization);
+    let answer = app.deliver_webhook(body.as_bytes(), &again).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(app.webhooks_counted("accepted").await, accepted + 2);
+    assert_eq!(app.check_ins_of(&app.http, TILL).await.len(), 1, "one customer, checked in once");
+}
+
+#[tokio::test]
+async fn unsigned_forged_and_malformed_deliveries_are_refused_even_without_a_database() {
+    let app = spawn_app().await;
+    let url = app.webhook_url();
+    let secret = app.webhook_secret().await;
+    let event = payment_event("kasse-till-1-nodb");
+    let now = signing::http_date(Utc::now());
+    app.running.close_database().await;
+
+    let unsigned = app.post_raw("/webhooks/vipps", "application/json", &event).await;
+    assert_eq!(unsigned.status, StatusCode::UNAUTHORIZED, "unsigned: {}", unsigned.body);
+    assert_eq!(unsigned.problem().code, Some(ProblemCode::Unauthorized));
+
+    let forged = signing::sign("a secret of somebody else", &url, &now, event.as_bytes()).unwrap();
+    let answer = app.deliver_webhook(event.as_bytes(), &forged).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "forged: {}", answer.body);
+
+    let junk = "this is not JSON";
+    let signed = signing::sign(&secret, &url, &now, junk.as_bytes()).unwrap();
+    let answer = app.deliver_webhook(junk.as_bytes(), &signed).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "malformed: {}", answer.body);
+    assert_eq!(answer.problem().code, Some(ProblemCode::BadWebhook));
+
+    // A genuine delivery is kept before it is acknowledged: without a database it is not.
+    let genuine = signing::sign(&secret, &url, &now, event.as_bytes()).unwrap();
+    let answer = app.deliver_webhook(event.as_bytes(), &genuine).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_genuine_delivery_replayed_byte_for_byte_is_recognised_and_changes_nothing_and_metrics_count_each_kind()
  {
     let (app, mut deliveries) = spawn_app_behind_relay().await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;
@@ -265,10 +394,14 @@ async fn a_genuine_delivery_replayed_byte_for_byte_is_accepted_and_changes_nothi
     );
 
     // The genuine delivery again, exactly as it came, well within the skew window.
-    let accepted_before = app.webhooks_counted("accepted").await;
+    let duplicates_before = app.webhooks_counted("duplicate").await;
     let answer = app.deliver_as_is(&genuine.headers, &genuine.body).await;
     assert_eq!(answer.status, StatusCode::OK, "a replay is acknowledged: {}", answer.body);
-    assert!(app.webhooks_counted("accepted").await > accepted_before, "and counted as accepted");
+    assert_eq!(
+        app.webhooks_counted("duplicate").await,
+        duplicates_before + 1,
+        "and recognised as seen before"
+    );
     assert_eq!(app.webhooks_counted("refused").await, refused_before + 1, "and not as refused");
 
     // Once a later sale has been acted on, so has the replay: it told the till nothing.

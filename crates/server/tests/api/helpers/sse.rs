@@ -87,7 +87,7 @@ impl SseEvent {
     pub(crate) fn sale(&self) -> Sale {
         match self.event() {
             TillEvent::Sale { sale } => sale,
-            other @ TillEvent::CheckIn { .. } => panic!("a till event, but not a sale: {other:?}"),
+            other => panic!("a till event, but not a sale: {other:?}"),
         }
     }
 
@@ -95,7 +95,7 @@ impl SseEvent {
     pub(crate) fn sale_if_any(&self) -> Option<Sale> {
         match self.event() {
             TillEvent::Sale { sale } => Some(sale),
-            TillEvent::CheckIn { .. } => None,
+            _ => None,
         }
     }
 
@@ -103,7 +103,7 @@ impl SseEvent {
     pub(crate) fn check_in_if_any(&self) -> Option<CheckIn> {
         match self.event() {
             TillEvent::CheckIn { check_in } => Some(check_in),
-            TillEvent::Sale { .. } => None,
+            _ => None,
         }
     }
 }
@@ -197,7 +197,12 @@ impl EventStream {
     }
 }
 
-/// The statuses of a run of sale events.
+/// The statuses of the sale events in a run of events (news of the platform's reachability,
+/// which a fault knob can bring about, is not a sale's).
 pub(crate) fn statuses(events: &[SseEvent]) -> Vec<SaleStatus> {
-    events.iter().map(|e| e.sale().status).collect()
+    events
+        .iter()
+        .filter(|e| !matches!(e.event(), TillEvent::Platform { .. }))
+        .map(|e| e.sale().status)
+        .collect()
 }
