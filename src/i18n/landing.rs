@@ -166,7 +166,12 @@ pub fn mistake(mistake: Mistake, locale: Locale) -> String {
 /// A wait as a person says it, in the form "try again in …" takes.
 fn wait(seconds: i64, locale: Locale) -> String {
     let minutes = (seconds + 59) / 60;
+    // A day's cap waits hours: "in 1440 minutes" says nothing a person can use.
+    let hours = (seconds + 3599) / 3600;
     match (locale, seconds) {
+        (Locale::En, 7_200..) => format!("{hours} hours"),
+        (Locale::Nb | Locale::Da, 7_200..) => format!("{hours} timer"),
+        (Locale::Fi, 7_200..) => format!("{hours} tunnin"),
         (Locale::En, ..=1) => "a second".to_owned(),
         (Locale::En, 2..=59) => format!("{seconds} seconds"),
         (Locale::En, 60..=119) => "a minute".to_owned(),
@@ -282,6 +287,10 @@ mod tests {
         assert!(trouble(&phone, Locale::En).ends_with("Try again later."));
         assert_eq!(wait(61, Locale::Fi), "minuutin");
         assert_eq!(wait(1, Locale::Nb), "ett sekund");
+        // A day's cap says hours.
+        assert_eq!(wait(86_400, Locale::En), "24 hours");
+        assert_eq!(wait(86_000, Locale::Da), "24 timer");
+        assert_eq!(wait(7_199, Locale::En), "120 minutes");
     }
 
     #[test]
