@@ -1,9 +1,13 @@
 //! The command line: `cargo xtask <command> [options]`, parsed by hand into a [`Task`].
 //!
-//! Three commands with one option each do not justify an argument-parsing dependency (and its
-//! build time on two cores); parsing is a pure function of the arguments and `$KASSE_PORT`, so
-//! it is unit-tested directly.
+//! A handful of commands with a few options each do not justify an argument-parsing dependency
+//! (and its build time on two cores); parsing is a pure function of the arguments and
+//! `$KASSE_PORT`, so it is unit-tested directly.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::chaos;
 use crate::error::{Error, Result};
 
 /// The port `cargo xtask run` listens on when neither `--port` nor `$KASSE_PORT` says otherwise.
@@ -26,13 +30,21 @@ Commands:
                         the till and the sticker landing page, the landing page's
                         time to interactive on a throttled phone in Chromium, and
                         the simulator's and server's throughput (target/bench/)
+  chaos [--sales N] [--tills T] [--kill-every-secs S] [--kills K] [--seed X]
+        [--data DIR]    concurrent sales on T tills (default 200 on 8) against
+                        kasse-sim while kasse-server is SIGKILLed about every S
+                        seconds (default 5), K times at least (default 20), and
+                        restarted; then every sale is compared with the
+                        platform: prints sales, kills, lost, doubled, stuck,
+                        mismatched and fails if any of the last four is above
+                        zero (logs in DIR, default target/chaos)
   help                  show this text
 
 trunk, wasm-bindgen and wasm-opt are installed on first use into .tools/;
 `test` also installs chromium and chromedriver with apt when they are missing.";
 
 /// What the user asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Task {
     /// Build everything and serve it on `127.0.0.1:port`.
     Run {
@@ -46,6 +58,8 @@ pub(crate) enum Task {
     },
     /// Build the app and report its size.
     Bench,
+    /// Kill the server under concurrent sales and compare every sale with the platform.
+    Chaos(chaos::Options),
     /// Print the usage text.
     Help,
 }
@@ -64,6 +78,7 @@ pub(crate) fn parse(args: &[String], env_port: Option<&str>) -> Result<Task> {
         },
         "bench" if options.is_empty() => Ok(Task::Bench),
         "bench" => Err(unexpected("bench", options)),
+        "chaos" => parse_chaos(options).map(Task::Chaos),
         "help" | "--help" | "-h" => Ok(Task::Help),
         other => Err(Error::new(format!("unknown command `{other}`"))),
     }
@@ -89,6 +104,70 @@ fn parse_run(options: &[String], env_port: Option<&str>) -> Result<Task> {
         (None, None) => DEFAULT_PORT,
     };
     Ok(Task::Run { port })
+}
+
+/// Parses `chaos`'s options, each as `--name VALUE` or `--name=VALUE`; the long run's defaults
+/// for the rest.
+fn parse_chaos(options: &[String]) -> Result<chaos::Options> {
+    let mut chosen = chaos::Options::DEFAULT;
+    let mut rest = options.iter();
+    while let Some(option) = rest.next() {
+        let (name, inline) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (option.as_str(), None),
+        };
+        let mut value = || match inline {
+            Some(value) => Ok(value),
+            None => {
+                rest.next().map(String::as_str).ok_or_else(|| Error::new(format!("`{name}` needs a value")))
+            }
+        };
+        match name {
+            "--sales" => chosen.sales = parse_count(value()?, name, 1, 5_000)?,
+            "--tills" => chosen.tills = parse_count(value()?, name, 1, 50)?,
+            "--kills" => chosen.kills = parse_count(value()?, name, 1, 200)?,
+            "--kill-every-secs" => {
+                let given = value()?;
+                let seconds = given.trim().parse::<f64>().ok().filter(|s| (0.5..=600.0).contains(s));
+                let seconds = seconds.ok_or_else(|| {
+                    Error::new(format!("--kill-every-secs must be from 0.5 to 600 seconds, not `{given}`"))
+                })?;
+                chosen.kill_every = Duration::from_secs_f64(seconds);
+            }
+            "--seed" => {
+                let given = value()?;
+                let seed = given.trim().parse::<u64>();
+                chosen.seed = Some(
+                    seed.map_err(|_| Error::new(format!("--seed must be a whole number, not `{given}`")))?,
+                );
+            }
+            "--data" => {
+                let given = value()?;
+                if given.is_empty() {
+                    return Err(Error::new("--data needs a directory"));
+                }
+                chosen.data = Some(PathBuf::from(given));
+            }
+            _ => return Err(unexpected("chaos", std::slice::from_ref(option))),
+        }
+    }
+    // A till's history lists its newest 500 sales, and the comparison reads every sale there.
+    if chosen.sales.div_ceil(chosen.tills) > 400 {
+        return Err(Error::new(format!(
+            "at most 400 sales per till: {} sales need at least {} tills",
+            chosen.sales,
+            chosen.sales.div_ceil(400)
+        )));
+    }
+    Ok(chosen)
+}
+
+/// A whole number from `low` to `high`, naming `flag` if `value` is not one.
+fn parse_count(value: &str, flag: &str, low: usize, high: usize) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(count) if (low..=high).contains(&count) => Ok(count),
+        _ => Err(Error::new(format!("{flag} must be a whole number from {low} to {high}, not `{value}`"))),
+    }
 }
 
 /// A TCP port from `value`, naming `source` (the flag or variable) if it is not one.
@@ -163,6 +242,49 @@ mod tests {
     #[test]
     fn unknown_options_are_refused_by_every_command() {
         for bad in ["run --verbose", "test --fast", "bench --quick"] {
+            assert!(parse(&args(bad), None).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn chaos_runs_the_long_run_by_default() {
+        assert_eq!(parse(&args("chaos"), None), Ok(Task::Chaos(chaos::Options::DEFAULT)));
+    }
+
+    #[test]
+    fn chaos_takes_each_option_in_either_spelling() {
+        let expected = chaos::Options {
+            sales: 60,
+            tills: 12,
+            kill_every: Duration::from_millis(2_500),
+            kills: 9,
+            seed: Some(42),
+            data: Some(PathBuf::from("/tmp/chaos")),
+        };
+        let spaced =
+            "chaos --sales 60 --tills 12 --kill-every-secs 2.5 --kills 9 --seed 42 --data /tmp/chaos";
+        let joined =
+            "chaos --sales=60 --tills=12 --kill-every-secs=2.5 --kills=9 --seed=42 --data=/tmp/chaos";
+        assert_eq!(parse(&args(spaced), None), Ok(Task::Chaos(expected.clone())));
+        assert_eq!(parse(&args(joined), None), Ok(Task::Chaos(expected)));
+    }
+
+    #[test]
+    fn chaos_refuses_values_out_of_bounds_and_unknown_options() {
+        for bad in [
+            "chaos --sales 0",
+            "chaos --sales many",
+            "chaos --sales",
+            "chaos --tills 0",
+            "chaos --tills 51",
+            "chaos --kills 0",
+            "chaos --kill-every-secs 0.1",
+            "chaos --kill-every-secs soon",
+            "chaos --seed -1",
+            "chaos --data=",
+            "chaos --sales 900 --tills 2",
+            "chaos --fast",
+        ] {
             assert!(parse(&args(bad), None).is_err(), "{bad} was accepted");
         }
     }

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's own build tool for kasse.
 //!
-//! One command each to run the app locally (`run`), check everything CI checks (`test`) and
-//! measure the bundle (`bench`). Each installs what it needs on first use (trunk, wasm-bindgen,
+//! One command each to run the app locally (`run`), check everything CI checks (`test`),
+//! measure the bundle (`bench`) and kill the server under load to see that no sale suffers
+//! (`chaos`). Each installs what it needs on first use (trunk, wasm-bindgen,
 //! wasm-opt into `.tools/`, Chromium from apt for `test`), so a fresh machine needs nothing by
 //! hand. Nothing is downloaded from outside the package registries (crates.io, npm, apt), which
 //! is why Trunk is never left to fetch its own helpers.
@@ -11,9 +12,11 @@
 
 mod app;
 mod bench;
+mod chaos;
 mod cli;
 mod compress;
 mod error;
+mod http;
 mod landing_load;
 mod process;
 mod serve;
@@ -72,5 +75,6 @@ fn run(task: Task) -> Result<()> {
         Task::Run { port } => serve::run(&Workspace::locate()?, port),
         Task::Test { browser } => suite::run(&Workspace::locate()?, browser),
         Task::Bench => bench::run(&Workspace::locate()?),
+        Task::Chaos(options) => chaos::run(&Workspace::locate()?, &options),
     }
 }

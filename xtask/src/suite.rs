@@ -1,14 +1,16 @@
 //! `cargo xtask test`: every check the project has, in order, stopping at the first failure.
 //!
 //! The cheap checks come first (formatting, clippy for both targets, native tests), so a typo
-//! fails in seconds; the app build and the browser tests in headless Chromium come last and can
-//! be skipped with `--no-browser`. Each step is timed, and a summary table ends the run whether
+//! fails in seconds; then a short chaos run (the server killed under concurrent sales, every sale
+//! compared with the platform); the app build and the browser tests in headless Chromium come
+//! last and can be skipped with `--no-browser`. Each step is timed, and a summary table ends the run whether
 //! it passed or not, so CI logs show at a glance where the time and the failure went.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use crate::app;
+use crate::chaos;
 use crate::error::{Error, Result};
 use crate::process::{self, announce, format_duration};
 use crate::tools;
@@ -25,12 +27,13 @@ struct Step {
 }
 
 /// The suite, in the order it runs.
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     Step { name: "format", browser: false, action: format },
     Step { name: "clippy (native)", browser: false, action: clippy_native },
     Step { name: "clippy (production server)", browser: false, action: clippy_production },
     Step { name: "clippy (wasm32)", browser: false, action: clippy_wasm },
     Step { name: "unit tests", browser: false, action: unit_tests },
+    Step { name: "chaos (short)", browser: false, action: chaos_short },
     Step { name: "app build", browser: true, action: app_build },
     Step { name: "browser tests", browser: true, action: browser_tests },
 ];
@@ -133,6 +136,12 @@ fn unit_tests(workspace: &Workspace) -> Result<()> {
     process::run(process::cargo().args(["test", "--workspace", "--locked"]).current_dir(workspace.root()))
 }
 
+/// (d′) A short chaos run: 60 sales on 8 tills while the server is SIGKILLed every few seconds,
+/// and not one sale lost, doubled, stuck or mismatched (`cargo xtask chaos` is the long one).
+fn chaos_short(workspace: &Workspace) -> Result<()> {
+    chaos::run(workspace, &chaos::Options::SHORT)
+}
+
 /// (e) Chromium is present and the app is built into `dist/` for the browser tests.
 fn app_build(workspace: &Workspace) -> Result<()> {
     tools::ensure_chromium()?;
@@ -190,6 +199,7 @@ mod tests {
                 "clippy (production server)",
                 "clippy (wasm32)",
                 "unit tests",
+                "chaos (short)",
                 "app build",
                 "browser tests"
             ]

@@ -1,0 +1,891 @@
+//! `cargo xtask chaos`: concurrent sales on many tills while kasse-server is SIGKILLed and
+//! restarted every few seconds, then every sale compared with the platform's records.
+//!
+//! The run builds kasse-server and kasse-sim, starts the simulator on its own (as an integrator
+//! would) and reads its sales units' credentials from its control API, writes a configuration of
+//! two stores and their tills (credentials as `{ env = … }` secrets) with the database in the
+//! data directory, starts the server on a fixed loopback port and pairs every till as a browser
+//! does. Then each till's cashier takes sales one after another (`till`), while the killer
+//! (`killer`) kills the server and starts it again on the same data and port, the platform slow
+//! (latency, a few 5xx and 429 answers, dropped and duplicated webhooks) and now and then holding
+//! creates to deliver them after their sender died.
+//!
+//! At the end the faults go off, the held creates are delivered, the reconciler is given time to
+//! finish (`kasse_operations_pending` at 0 and the comparison clean, within a bound), and every
+//! sale is compared (`verdict`): the figures `sales`, `kills`, `lost`, `doubled`, `stuck`,
+//! `mismatched` are printed, with every problem sale and the server's log lines about it, and the
+//! run fails if any of the last four is above zero.
+//!
+//! Everything is bounded: the sales, each wait, each retry loop, the drive phase and the settling;
+//! only 127.0.0.1 is ever contacted; both programs are stopped on every way out (their guards kill
+//! them when dropped). The data directory keeps `chaos.log` (what the tills did), `server.log`
+//! (every run of the server) and `sim.log` for a look afterwards.
+
+mod journal;
+mod killer;
+mod platform;
+mod processes;
+mod rng;
+mod till;
+mod verdict;
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value as Json, json};
+
+use crate::error::{Context, Error, Result};
+use crate::http::{Request, Response};
+use crate::process::{self, announce, format_duration};
+use crate::workspace::Workspace;
+use journal::Journal;
+use killer::Kills;
+use platform::{Knobs, Platform};
+use processes::{ServerProcess, SimProcess, StoreSetup};
+use rng::Rng;
+use till::TillSetup;
+use verdict::{Action, Figures, Finding, Intent, KasseSale, Totals};
+
+/// What `cargo xtask chaos` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// How many sales to start in all.
+    pub(crate) sales: usize,
+    /// How many tills take them at once.
+    pub(crate) tills: usize,
+    /// The mean time between two kills.
+    pub(crate) kill_every: Duration,
+    /// At least this many kills: the sales' starts are spread over long enough for them.
+    pub(crate) kills: usize,
+    /// The seed of every random choice; from the clock when not given.
+    pub(crate) seed: Option<u64>,
+    /// The data directory; `target/chaos` when not given.
+    pub(crate) data: Option<PathBuf>,
+}
+
+impl Options {
+    /// The long run, `cargo xtask chaos` without options.
+    pub(crate) const DEFAULT: Self =
+        Self { sales: 200, tills: 8, kill_every: Duration::from_secs(5), kills: 20, seed: None, data: None };
+
+    /// The short run `cargo xtask test` makes: 60 sales on 8 tills, a kill every 3 s or so,
+    /// at least 8 in all.
+    pub(crate) const SHORT: Self =
+        Self { sales: 60, tills: 8, kill_every: Duration::from_secs(3), kills: 8, seed: None, data: None };
+}
+
+/// The platform's faults between kills: slow answers, a few refused calls, webhooks lost or sent
+/// twice. (Holding creates is switched on only around some kills.)
+const FAULTS: Knobs = Knobs {
+    latency_ms: 60,
+    error_rate: 0.03,
+    throttle_rate: 0.02,
+    drop_webhook_rate: 0.1,
+    duplicate_webhook_rate: 0.1,
+    hold_creates: false,
+    seed: 0,
+};
+
+/// The longest the drive phase (starting sales) may last, however many are asked for.
+const LONGEST_DRIVE: Duration = Duration::from_mins(6);
+
+/// After the drive phase, how long the sales under way may take to end.
+const FINISHING: Duration = Duration::from_mins(1);
+
+/// How long the reconciler is given to settle everything once the faults are off.
+const SETTLING: Duration = Duration::from_mins(2);
+
+/// How many of the server's log lines are shown for each problem sale.
+const LOG_LINES_PER_SALE: usize = 16;
+
+/// The two stores of the run: our id, the simulator's currency for it, a customer's number as
+/// the cashier types it, and that customer at the simulator.
+const STORES: [(&str, &str, &str, &str); 2] =
+    [("oslo", "NOK", "91234567", "4791234567"), ("kobenhavn", "DKK", "20031801", "4520031801")];
+
+/// What every thread of the run shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// kasse-server's address, `http://127.0.0.1:PORT`.
+    pub(crate) server: String,
+    pub(crate) platform: Platform,
+    pub(crate) journal: Journal,
+    /// How many sales to start in all.
+    pub(crate) sales: usize,
+    claimed: AtomicUsize,
+    /// No sale is started after this.
+    pub(crate) drive_until: Instant,
+    /// When the drive began.
+    driving: Instant,
+    /// Sale number `n` is not started before `driving + n × pace`.
+    pace: Duration,
+    /// Nothing is done after this.
+    hard_until: Instant,
+    /// Set when the run cannot go on (the server will not start).
+    abort: AtomicBool,
+    /// Sales cancelled while being created, not yet looked at by a customer.
+    withdrawn: Mutex<Vec<Withdrawn>>,
+    /// The references a customer approved after their sale was cancelled.
+    late: Mutex<HashSet<String>>,
+}
+
+/// A sale the cashier cancelled while its create was unconfirmed, whose payment may still land.
+#[derive(Debug, Clone)]
+pub(crate) struct Withdrawn {
+    pub(crate) reference: String,
+    pub(crate) msn: String,
+    /// Who might approve it.
+    pub(crate) customer: &'static str,
+}
+
+impl Shared {
+    /// The number of the next sale to start.
+    pub(crate) fn claim(&self) -> usize {
+        self.claimed.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// When sale `number` may start: the starts are spread over the drive so that the kills
+    /// land among them, not after the last one.
+    pub(crate) fn start_at(&self, number: usize) -> Instant {
+        let at = self.driving + self.pace * u32::try_from(number).unwrap_or(u32::MAX);
+        at.min(self.drive_until)
+    }
+
+    /// Whether the run's time is up or it cannot go on.
+    pub(crate) fn over(&self) -> bool {
+        self.abort.load(Ordering::SeqCst) || Instant::now() >= self.hard_until
+    }
+
+    /// `patience` from now, but no later than the run's end.
+    pub(crate) fn bounded(&self, patience: Duration) -> Instant {
+        (Instant::now() + patience).min(self.hard_until)
+    }
+
+    /// Notes a sale cancelled while its create was unconfirmed.
+    pub(crate) fn withdrawn(&self, reference: &str, msn: &str, customer: &'static str) {
+        lock(&self.withdrawn).push(Withdrawn {
+            reference: reference.to_owned(),
+            msn: msn.to_owned(),
+            customer,
+        });
+    }
+
+    /// The withdrawn sales noted since the last call.
+    pub(crate) fn take_withdrawn(&self) -> Vec<Withdrawn> {
+        std::mem::take(&mut *lock(&self.withdrawn))
+    }
+
+    /// Notes that a customer approved `reference` after its sale was cancelled.
+    pub(crate) fn approved_late(&self, reference: &str) {
+        lock(&self.late).insert(reference.to_owned());
+    }
+}
+
+/// `mutex`'s value, even if a thread panicked holding it (the values here stay consistent).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs the chaos test as `options` say; an error if it found a problem or could not run.
+pub(crate) fn run(workspace: &Workspace, options: &Options) -> Result<()> {
+    let began = Instant::now();
+    let seed = options.seed.unwrap_or_else(clock_seed);
+    announce(format!(
+        "chaos: {} sales on {} tills, the server killed every {:.1}s or so, seed {seed}",
+        options.sales,
+        options.tills,
+        options.kill_every.as_secs_f64()
+    ));
+    announce("building kasse-server and kasse-sim");
+    process::run(
+        process::cargo()
+            .args(["build", "--locked", "-p", "kasse-server", "-p", "kasse-sim"])
+            .current_dir(workspace.root()),
+    )?;
+    let binaries = workspace.target_dir().join("debug");
+    let dir = data_directory(workspace, options.data.as_deref())?;
+    let outcome = chaos(&binaries, &dir, options, seed);
+    let took = began.elapsed();
+    match outcome {
+        Ok(report) => {
+            print!("{}", report.text);
+            announce(format!(
+                "chaos run took {} (seed {seed}; logs in {})",
+                format_duration(took),
+                dir.display()
+            ));
+            if report.figures.clean() {
+                Ok(())
+            } else {
+                Err(Error::new(format!(
+                    "chaos found problems: lost {}, doubled {}, stuck {}, mismatched {} \
+                     (seed {seed}; see {})",
+                    report.figures.lost,
+                    report.figures.doubled,
+                    report.figures.stuck,
+                    report.figures.mismatched,
+                    dir.join("chaos.log").display()
+                )))
+            }
+        }
+        Err(error) => Err(Error::new(format!(
+            "the chaos run failed after {} (seed {seed}; logs in {}): {error}",
+            format_duration(took),
+            dir.display()
+        ))),
+    }
+}
+
+/// A seed from the clock, for a run that names none.
+fn clock_seed() -> u64 {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    // The low bits change fastest; a run a second later gets another seed.
+    u64::from(now.subsec_nanos()) ^ now.as_secs().rotate_left(32) ^ u64::from(std::process::id())
+}
+
+/// The run's data directory, empty: the default one is emptied, one given must not hold an
+/// earlier run's database (the comparison takes every sale in it for this run's).
+fn data_directory(workspace: &Workspace, given: Option<&Path>) -> Result<PathBuf> {
+    let dir = if let Some(dir) = given {
+        let dir = if dir.is_absolute() { dir.to_path_buf() } else { workspace.root().join(dir) };
+        if dir.join("kasse.db").exists() {
+            return Err(Error::new(format!(
+                "{} already holds a database: give an empty or new directory",
+                dir.display()
+            )));
+        }
+        dir
+    } else {
+        let dir = workspace.target_dir().join("chaos");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).context(|| format!("emptying {}", dir.display()))?;
+        }
+        dir
+    };
+    fs::create_dir_all(dir.join("dist")).context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// What the run found, ready to print.
+struct Report {
+    figures: Figures,
+    text: String,
+}
+
+/// The run proper, once the programs are built; the report, or an error if it could not run.
+fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Report> {
+    let started = Instant::now();
+    let journal = Journal::create(&dir.join("chaos.log"))?;
+    journal.note(format_args!("seed {seed}, {options:?}"));
+    let sim = SimProcess::start(&binaries.join("kasse-sim"), &dir.join("sim.log"))?;
+    let units = sim.sales_units()?;
+    let stores = STORES
+        .iter()
+        .map(|(id, currency, _, _)| {
+            let unit = units.iter().find(|u| u.currency == *currency).cloned();
+            unit.map(|unit| StoreSetup { id: (*id).to_owned(), unit })
+                .ok_or_else(|| Error::new(format!("the simulator has no {currency} sales unit")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let till_stores: Vec<(String, usize)> =
+        (0..options.tills).map(|n| (format!("chaos-{}", n + 1), n % stores.len())).collect();
+    let port = fixed_port()?;
+    let config = dir.join("kasse.toml");
+    let till_config: Vec<(String, String)> =
+        till_stores.iter().map(|(till, store)| (till.clone(), stores[*store].id.clone())).collect();
+    fs::write(&config, processes::config_text(port, dir, &sim.base, &stores, &till_config))
+        .context(|| format!("writing {}", config.display()))?;
+    let env = stores
+        .iter()
+        .flat_map(|s| {
+            [
+                (s.secret_variable(), s.unit.client_secret.clone()),
+                (s.key_variable(), s.unit.subscription_key.clone()),
+            ]
+        })
+        .collect();
+    let mut server = ServerProcess::new(binaries.join("kasse-server"), config, dir, env, port);
+    server.start()?;
+    let tills = till_stores
+        .iter()
+        .map(|(id, store)| {
+            let (_, _, typed_phone, customer) = STORES[*store];
+            let unit = &stores[*store].unit;
+            Ok(TillSetup {
+                id: id.clone(),
+                msn: unit.msn.clone(),
+                currency: unit.currency.clone(),
+                typed_phone,
+                customer,
+                cookie: pair(&server, id)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    announce(format!(
+        "simulator at {}, kasse-server at {} ({} tills paired); logs in {}",
+        sim.base,
+        server.base(),
+        tills.len(),
+        dir.display()
+    ));
+
+    let knobs = Knobs { seed, ..FAULTS };
+    let platform = Platform::new(sim.base.clone(), units);
+    platform.set_faults(knobs)?;
+    // Starts spread so that the kills asked for fit in with some to spare; time enough to end
+    // every till's sales however slow they are (ten seconds each).
+    let sales = u32::try_from(options.sales).unwrap_or(u32::MAX);
+    let kills = u32::try_from(options.kills).unwrap_or(u32::MAX);
+    let pace = options.kill_every * (kills + 1) * 13 / 10 / sales.max(1);
+    let per_till = u32::try_from(options.sales.div_ceil(options.tills)).unwrap_or(u32::MAX);
+    let drive = (Duration::from_secs(20) + Duration::from_secs(10) * per_till)
+        .max(pace * sales + Duration::from_secs(30))
+        .clamp(Duration::from_mins(1), LONGEST_DRIVE);
+    let driving = Instant::now();
+    let drive_until = driving + drive;
+    let shared = Shared {
+        server: server.base(),
+        platform,
+        journal,
+        sales: options.sales,
+        claimed: AtomicUsize::new(0),
+        drive_until,
+        driving,
+        pace,
+        hard_until: drive_until + FINISHING,
+        abort: AtomicBool::new(false),
+        withdrawn: Mutex::new(Vec::new()),
+        late: Mutex::new(HashSet::new()),
+    };
+    announce(format!(
+        "driving sales for at most {}, one started every {:.2}s at most",
+        format_duration(drive),
+        pace.as_secs_f64()
+    ));
+    let server = Mutex::new(server);
+    let stop = AtomicBool::new(false);
+    let (mut intents, kills) = thread::scope(|scope| {
+        let cashiers: Vec<_> = tills
+            .iter()
+            .map(|till| {
+                let rng = Rng::new(seed, &format!("till {}", till.id));
+                let shared = &shared;
+                scope.spawn(move || till::work(till, shared, rng))
+            })
+            .collect();
+        let killer = scope.spawn(|| {
+            let outcome = killer::kill_repeatedly(
+                &server,
+                &shared,
+                options.kill_every,
+                knobs,
+                Rng::new(seed, "killer"),
+                &stop,
+            );
+            if outcome.is_err() {
+                // The tills cannot get anywhere without a server.
+                shared.abort.store(true, Ordering::SeqCst);
+            }
+            outcome
+        });
+        let mut intents = Vec::new();
+        let mut trouble = None;
+        for cashier in cashiers {
+            match cashier.join() {
+                Ok(done) => intents.extend(done),
+                Err(_) => trouble = Some(Error::new("a till's thread panicked")),
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        let kills = killer.join().unwrap_or_else(|_| Err(Error::new("the killer's thread panicked")));
+        match trouble {
+            Some(error) => Err(error),
+            None => kills.map(|kills| (intents, kills)),
+        }
+    })?;
+    intents.sort_by_key(|i| i.number);
+    let drove = driving.elapsed();
+    shared.journal.note(format_args!("drive over: {} sales, {} kills", intents.len(), kills.sent));
+    announce(format!(
+        "{} sales started, {} kills; faults off, waiting for the reconciler to finish",
+        intents.len(),
+        kills.sent
+    ));
+
+    let mut server = server.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let settled = settle(&mut server, &shared, &tills, &mut intents, kills, seed)?;
+    for intent in &mut intents {
+        if let Some(reference) = &intent.reference
+            && lock(&shared.late).contains(reference)
+        {
+            intent.actions.push(Action::ApprovedLate);
+        }
+    }
+    let text = report(&intents, &settled, server.log(), drove, started.elapsed());
+    Ok(Report { figures: settled.figures, text })
+}
+
+/// Pairs a browser with `till`: a code from `kasse-server till pair`, exchanged at `/api/pair`
+/// for the session cookie (`name=value`).
+fn pair(server: &ServerProcess, till: &str) -> Result<String> {
+    let code = server.pairing_code(till)?;
+    let answer =
+        Request::post(format!("{}/api/pair", server.base())).json(&json!({ "code": code })).send()?;
+    let cookie = answer.header("set-cookie").and_then(|c| c.split(';').next()).map(str::to_owned);
+    match cookie {
+        Some(cookie) if answer.is_success() => Ok(cookie),
+        _ => Err(Error::new(format!("pairing {till} was answered {}: {}", answer.status, answer.text()))),
+    }
+}
+
+/// The state of things once the run has settled.
+struct Settled {
+    figures: Figures,
+    findings: Vec<Finding>,
+    kills: Kills,
+    /// Operations the server still had pending at the end, if it said.
+    pending: Option<u64>,
+    /// Sales cancelled at the end because nobody had finished them.
+    closed_up: usize,
+    settle_took: Duration,
+}
+
+/// Faults off, held creates delivered, the last late approvals; then waits until the server has
+/// nothing pending and the comparison is clean, or the settling time is up; compares.
+fn settle(
+    server: &mut ServerProcess,
+    shared: &Shared,
+    tills: &[TillSetup],
+    intents: &mut [Intent],
+    mut kills: Kills,
+    seed: u64,
+) -> Result<Settled> {
+    let started = Instant::now();
+    if !server.running() {
+        killer::restart(server, shared)?;
+    }
+    shared.platform.set_faults(Knobs::OFF)?;
+    let delivered = shared.platform.deliver_held()?;
+    shared.journal.note(format_args!("settling: faults off, {delivered} held creates delivered"));
+    kills.delivered_late += delivered;
+    kills.approved_late += killer::approve_withdrawn(shared, &mut Rng::new(seed, "settle"), 0.6);
+
+    let until = Instant::now() + SETTLING;
+    let mut closed_up = None;
+    let mut last = None;
+    let mut pending = None;
+    loop {
+        pending = operations_pending(&shared.server).or(pending);
+        if pending == Some(0) {
+            if closed_up.is_none() {
+                closed_up = Some(close_up(shared, tills, intents));
+                continue;
+            }
+            if let Ok(findings) = compare(shared, tills, intents) {
+                let clean = findings.is_empty();
+                last = Some(findings);
+                if clean {
+                    break;
+                }
+            }
+        }
+        if Instant::now() >= until {
+            break;
+        }
+        thread::sleep(Duration::from_secs(1));
+    }
+    let mut findings = match last {
+        Some(findings) if pending == Some(0) => findings,
+        // Never settled: compare as things are.
+        _ => compare(shared, tills, intents)?,
+    };
+    if pending != Some(0) {
+        findings.extend(unfinished_operations(server.log(), pending));
+        findings.sort();
+    }
+    shared.journal.note(format_args!("settled in {:.1?}: {} findings", started.elapsed(), findings.len()));
+    for finding in &findings {
+        shared.journal.note(format_args!(
+            "FINDING {} {}: {}",
+            finding.kind.as_str(),
+            finding.reference,
+            finding.detail
+        ));
+    }
+    Ok(Settled {
+        figures: Figures::of(&findings),
+        findings,
+        kills,
+        pending,
+        closed_up: closed_up.unwrap_or(0),
+        settle_took: started.elapsed(),
+    })
+}
+
+/// How long the server's log is watched for resends when writes stay pending at the end.
+const RESEND_WATCH: Duration = Duration::from_secs(10);
+
+/// The writes the server still had pending once the settling time was up, as stuck findings:
+/// the references its reconciler sends a write again for while the log is watched (faults are
+/// off, so nothing should be left to send), or one finding for them all if it names none.
+fn unfinished_operations(log: &Path, pending: Option<u64>) -> Vec<Finding> {
+    let from = fs::metadata(log).map_or(0, |m| m.len());
+    thread::sleep(RESEND_WATCH);
+    let text = fs::read(log).unwrap_or_default();
+    let tail = String::from_utf8_lossy(text.get(usize::try_from(from).unwrap_or(0)..).unwrap_or_default());
+    let pending = pending.map_or_else(|| "unknown (no /metrics)".to_owned(), |n| n.to_string());
+    let resent = resends(&tail);
+    if resent.is_empty() {
+        return vec![Finding {
+            kind: verdict::Kind::Stuck,
+            reference: "(operations)".to_owned(),
+            detail: format!("kasse_operations_pending is {pending} at the end"),
+        }];
+    }
+    resent
+        .into_iter()
+        .map(|(reference, (kind, times))| Finding {
+            kind: verdict::Kind::Stuck,
+            detail: format!(
+                "its {kind} is still pending at the end (kasse_operations_pending {pending}): sent again \
+                 {times} times in {}s with the platform's faults off",
+                RESEND_WATCH.as_secs()
+            ),
+            reference,
+        })
+        .collect()
+}
+
+/// The references the log says are sent a recorded write again, each with the write's kind and
+/// how many times.
+fn resends(log: &str) -> std::collections::BTreeMap<String, (String, usize)> {
+    let mut resent = std::collections::BTreeMap::new();
+    for line in log.lines().filter(|line| line.contains("sending a recorded write again")) {
+        let field = |name: &str| {
+            let at = line.rfind(&format!(" {name}="))? + name.len() + 2;
+            let value = line[at..].split_whitespace().next()?;
+            Some(value.trim_matches('"').to_owned())
+        };
+        if let Some(reference) = field("reference") {
+            let kind = field("kind").unwrap_or_else(|| "write".to_owned());
+            resent.entry(reference).or_insert((kind, 0)).1 += 1;
+        }
+    }
+    resent
+}
+
+/// `kasse_operations_pending` from the server's `/metrics`, if it answers.
+fn operations_pending(server: &str) -> Option<u64> {
+    let answer = Request::get(format!("{server}/metrics")).send().ok().filter(Response::is_success)?;
+    metric(&answer.text(), "kasse_operations_pending")
+}
+
+/// The value of the metric `name` in Prometheus text.
+fn metric(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
+        let value = value.trim().parse::<f64>().ok()?;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a count")]
+        Some(value.max(0.0) as u64)
+    })
+}
+
+/// Cancels, as a cashier closing up, every sale still waiting for its customer that nobody is
+/// finishing any more (a start never answered, a cashier who ran out of time); how many.
+fn close_up(shared: &Shared, tills: &[TillSetup], intents: &mut [Intent]) -> usize {
+    let mut closed = 0;
+    for till in tills {
+        let Ok(sales) = history(shared, till) else { continue };
+        for sale in sales.iter().filter(|s| s.status == "awaitingCustomer") {
+            let url = format!("{}/api/tills/{}/sales/{}/cancel", shared.server, till.id, sale.reference);
+            let answer = Request::post(url)
+                .header("Cookie", till.cookie.clone())
+                .header("Idempotency-Key", format!("close-up-{}", sale.reference))
+                .send();
+            shared.journal.note(format_args!(
+                "closing up {} (awaiting its customer at the end): {:?}",
+                sale.reference,
+                answer.map(|a| a.status)
+            ));
+            if let Some(intent) = intents.iter_mut().find(|i| i.till == till.id && i.amount == sale.amount) {
+                intent.actions.push(Action::ClosedUp);
+            }
+            closed += 1;
+        }
+    }
+    closed
+}
+
+/// Every sale of `till` as its history lists it.
+fn history(shared: &Shared, till: &TillSetup) -> Result<Vec<KasseSale>> {
+    let answer = Request::get(format!("{}/api/tills/{}/sales", shared.server, till.id))
+        .header("Cookie", till.cookie.clone())
+        .timeout(Duration::from_secs(30))
+        .send()?;
+    if answer.status != 200 {
+        return Err(Error::new(format!(
+            "{}'s history was answered {}: {}",
+            till.id,
+            answer.status,
+            answer.text()
+        )));
+    }
+    let body = answer.json()?;
+    let sales = body
+        .get("sales")
+        .and_then(Json::as_array)
+        .ok_or_else(|| Error::new(format!("{}'s history has no sales: {body}", till.id)))?;
+    Ok(sales
+        .iter()
+        .map(|sale| {
+            let text = |name: &str| sale.get(name).and_then(Json::as_str).unwrap_or_default().to_owned();
+            let value = |name: &str| {
+                sale.pointer(&format!("/{name}/value")).and_then(Json::as_i64).unwrap_or_default()
+            };
+            KasseSale {
+                reference: text("reference"),
+                till: till.id.clone(),
+                amount: value("amount"),
+                status: text("status"),
+                totals: Totals {
+                    authorized: value("authorized"),
+                    captured: value("captured"),
+                    cancelled: value("cancelled"),
+                    refunded: value("refunded"),
+                },
+            }
+        })
+        .collect())
+}
+
+/// Reads every till's history and the platform's records, and compares them with the tills'
+/// intents.
+fn compare(shared: &Shared, tills: &[TillSetup], intents: &[Intent]) -> Result<Vec<Finding>> {
+    let mut kasse = Vec::new();
+    for till in tills {
+        kasse.extend(history(shared, till)?);
+    }
+    let platform = shared.platform.payments()?;
+    let msns: Vec<String> =
+        tills.iter().map(|t| t.msn.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    Ok(verdict::check(intents, &kasse, &platform, &msns))
+}
+
+/// The figures, what happened, and each problem sale with the server's log lines about it.
+fn report(
+    intents: &[Intent],
+    settled: &Settled,
+    server_log: &Path,
+    drove: Duration,
+    took: Duration,
+) -> String {
+    let count = |action: Action| intents.iter().filter(|i| i.actions.contains(&action)).count();
+    let f = settled.figures;
+    let mut text = String::from("\nchaos figures\n");
+    let figures = [
+        ("sales", intents.len()),
+        ("kills", settled.kills.sent),
+        ("lost", f.lost),
+        ("doubled", f.doubled),
+        ("stuck", f.stuck),
+        ("mismatched", f.mismatched),
+    ];
+    // Writing to a String cannot fail.
+    for (name, value) in figures {
+        let _ = writeln!(text, "  {name:<10}  {value}");
+    }
+    let unanswered = intents.iter().filter(|i| i.reference.is_none()).count();
+    let _ = writeln!(
+        text,
+        "\n  approved {}, declined {}, cancelled {} ({} while still being created), closed up {} ({} at \
+         the end); starts refused or never answered {unanswered}",
+        count(Action::Approved),
+        count(Action::Declined),
+        count(Action::Cancelled) + count(Action::CancelledWhileCreating),
+        count(Action::CancelledWhileCreating),
+        count(Action::ClosedUp),
+        settled.closed_up,
+    );
+    let _ = writeln!(
+        text,
+        "  kills with creates held {}, creates delivered after their sender died {}, payments of \
+         cancelled sales approved late {}",
+        settled.kills.with_held_creates, settled.kills.delivered_late, settled.kills.approved_late,
+    );
+    if let Some(slowest) = intents.iter().max_by_key(|i| i.creating).filter(|i| !i.creating.is_zero()) {
+        let _ = writeln!(
+            text,
+            "  longest a till showed a sale \"creating\": {:.1}s ({})",
+            slowest.creating.as_secs_f64(),
+            slowest.reference.as_deref().unwrap_or("?"),
+        );
+    }
+    let _ = writeln!(
+        text,
+        "  driving {}, settling {} (operations still pending: {}), in all {}",
+        format_duration(drove),
+        format_duration(settled.settle_took),
+        settled.pending.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
+        format_duration(took),
+    );
+    if settled.findings.is_empty() {
+        return text;
+    }
+    text.push_str("\nproblems:\n");
+    let log = fs::read_to_string(server_log).unwrap_or_default();
+    let mut shown = BTreeSet::new();
+    for finding in &settled.findings {
+        let _ = writeln!(text, "  {} {}: {}", finding.kind.as_str(), finding.reference, finding.detail);
+        if let Some(intent) =
+            intents.iter().find(|i| i.reference.as_deref() == Some(finding.reference.as_str()))
+        {
+            let _ = writeln!(
+                text,
+                "    the till: {} {} by {}, shown {}, did {:?}",
+                intent.till,
+                intent.amount,
+                intent.flow,
+                intent.shown.join(" → "),
+                intent.actions
+            );
+        }
+        if shown.insert(finding.reference.clone()) {
+            let lines: Vec<&str> =
+                log.lines().filter(|line| line.contains(finding.reference.as_str())).collect();
+            // Its beginning and its end: how it started, and what it came to.
+            let half = LOG_LINES_PER_SALE / 2;
+            let (head, tail) = if lines.len() > LOG_LINES_PER_SALE {
+                (&lines[..half], &lines[lines.len() - half..])
+            } else {
+                (&lines[..], &lines[..0])
+            };
+            for line in head {
+                let _ = writeln!(text, "    | {line}");
+            }
+            if !tail.is_empty() {
+                let _ = writeln!(text, "    | … {} more lines …", lines.len() - 2 * half);
+            }
+            for line in tail {
+                let _ = writeln!(text, "    | {line}");
+            }
+        }
+    }
+    text
+}
+
+/// A loopback port free now, below the range the system hands out for outgoing connections, so
+/// that none of the run's thousands of requests takes it while the server is down between runs.
+fn fixed_port() -> Result<u16> {
+    let low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u16>().ok()))
+        .unwrap_or(32_768);
+    let (from, to) = (low.saturating_sub(20_000).max(1_025), low.max(1_026));
+    let mut rng = Rng::new(clock_seed(), "port");
+    for _ in 0..200 {
+        let port = from + u16::try_from(rng.below(u64::from(to - from))).unwrap_or(0);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(Error::new(format!("no free port between {from} and {to}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pending_operations_are_read_from_the_metrics() {
+        let text = "# HELP kasse_operations_pending Writes recorded, not confirmed.\n\
+                    # TYPE kasse_operations_pending gauge\nkasse_operations_pending 3\nkasse_operations_pending_total 9\n";
+        assert_eq!(metric(text, "kasse_operations_pending"), Some(3));
+        assert_eq!(metric("kasse_operations_pending 0\n", "kasse_operations_pending"), Some(0));
+        assert_eq!(metric("other 1\n", "kasse_operations_pending"), None);
+    }
+
+    #[test]
+    fn the_writes_sent_again_are_read_from_the_servers_log() {
+        let log = "\
+2026-12-05T00:29:25.917602Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-3-7fd4e1870d8f kind=\"create\" attempts=5
+2026-12-05T00:29:26.000000Z  WARN resend{reference=chaos-3-7fd4e1870d8f}: kasse_vipps::client: platform busy, retrying
+2026-12-05T00:29:26.917519Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-3-7fd4e1870d8f kind=\"create\" attempts=5
+2026-12-05T00:29:27.100000Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-1-aaa kind=\"capture\" attempts=1
+";
+        let resent = resends(log);
+        assert_eq!(resent.len(), 2);
+        assert_eq!(resent["chaos-3-7fd4e1870d8f"], ("create".to_owned(), 2));
+        assert_eq!(resent["chaos-1-aaa"], ("capture".to_owned(), 1));
+        assert!(resends("nothing to see\n").is_empty());
+    }
+
+    #[test]
+    fn the_short_run_is_the_one_the_issue_asks_for_and_the_long_one_is_bigger() {
+        assert_eq!((Options::SHORT.sales, Options::SHORT.tills), (60, 8));
+        const { assert!(Options::DEFAULT.sales >= 200 && Options::DEFAULT.tills >= 8) };
+    }
+
+    #[test]
+    fn the_fixed_port_is_outside_the_range_for_outgoing_connections() {
+        let port = fixed_port().unwrap();
+        let low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u16>().ok()))
+            .unwrap_or(32_768);
+        assert!(port < low.max(1_026), "{port}");
+    }
+
+    #[test]
+    fn the_report_prints_the_six_figures_and_each_problem_with_its_log_lines() {
+        let intent = Intent {
+            number: 0,
+            till: "chaos-1".to_owned(),
+            msn: "123456".to_owned(),
+            amount: 1_001,
+            flow: "qr",
+            key: "k".to_owned(),
+            reference: Some("chaos-1-abc".to_owned()),
+            shown: vec!["awaitingCustomer".to_owned(), "authorized".to_owned()],
+            actions: vec![Action::Approved],
+            creating: Duration::from_millis(1_500),
+        };
+        let finding = Finding {
+            kind: verdict::Kind::Stuck,
+            reference: "chaos-1-abc".to_owned(),
+            detail: "kasse still says authorized at the end".to_owned(),
+        };
+        let settled = Settled {
+            figures: Figures::of(std::slice::from_ref(&finding)),
+            findings: vec![finding],
+            kills: Kills { sent: 8, ..Kills::default() },
+            pending: Some(0),
+            closed_up: 0,
+            settle_took: Duration::from_secs(3),
+        };
+        let log = std::env::temp_dir().join(format!("xtask-chaos-report-{}.log", std::process::id()));
+        fs::write(&log, "a line about chaos-1-abc\nanother sale\n").unwrap();
+        let text = report(&[intent], &settled, &log, Duration::from_secs(50), Duration::from_mins(1));
+        let _ = fs::remove_file(&log);
+        for expected in [
+            "  sales       1\n",
+            "  kills       8\n",
+            "  lost        0\n",
+            "  doubled     0\n",
+            "  stuck       1\n",
+            "  mismatched  0\n",
+            "stuck chaos-1-abc: kasse still says authorized at the end",
+            "the till: chaos-1 1001 by qr, shown awaitingCustomer → authorized, did [Approved]",
+            "longest a till showed a sale \"creating\": 1.5s (chaos-1-abc)",
+            "    | a line about chaos-1-abc\n",
+        ] {
+            assert!(text.contains(expected), "{expected:?} is missing from:\n{text}");
+        }
+        assert!(!text.contains("another sale"), "{text}");
+    }
+}
