@@ -253,10 +253,19 @@ impl Sales {
     /// Sends (or sends again) the recorded create of a sale.
     pub(super) async fn send_create(&self, reference: &str) -> Result<PaymentRow, SaleError> {
         let mut row = self.payment(reference).await?;
+        let key = idempotency_key(reference, OperationKind::Create, 1);
         if row.status() != SaleStatus::Creating {
+            let store = &self.inner.store;
+            if row.platform_state.is_some() {
+                // The platform has the payment (a cancel met it, or a read found it): its create
+                // arrived, so the recorded one is done, never to be sent again.
+                store.finish_operation(&key, None, crate::now_ms()).await?;
+            } else {
+                // Its fate is a cancel's to decide; count the look, so it backs off meanwhile.
+                store.begin_attempt(&key, crate::now_ms()).await?;
+            }
             return Ok(row);
         }
-        let key = idempotency_key(reference, OperationKind::Create, 1);
         match self.send(&mut row, &key).await? {
             Sent::Confirmed | Sent::Unknown => {}
             Sent::Refused(e) => {

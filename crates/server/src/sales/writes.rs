@@ -58,6 +58,8 @@ impl Sales {
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
             Sent::Refused(e) if e.error_code() == Some(6060) => {
                 tracing::info!(reference = %row.reference, "the customer approved before the cancel");
+                // The platform has the payment, so a create still recorded as unconfirmed did arrive.
+                self.inner.store.finish_operation(&create_key, None, crate::now_ms()).await?;
                 self.refresh_locked(&row.reference).await?;
                 Err(SaleError::AlreadyApproved)
             }

@@ -224,3 +224,47 @@ async fn a_sale_rung_up_again_is_captured_once_and_the_cancelled_ones_late_payme
     assert_eq!(snapshot.sale.map(|s| (s.reference, s.status)), Some((again.reference, SaleStatus::Captured)));
     c.shown_cancelled_throughout_and_logged_no_error();
 }
+
+/// Waits until the server has no platform write left unconfirmed (`/metrics` says so; there is no
+/// event for it).
+async fn until_nothing_pending(app: &TestApp) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    let settled = tokio::time::timeout(PATIENCE, async {
+        loop {
+            tick.tick().await;
+            let text = app.get("/metrics").await.body;
+            if metric(&text, "kasse_operations_pending") == Some(0) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(settled.is_ok(), "a recorded write stayed pending: {}", app.get("/metrics").await.body);
+}
+
+#[tokio::test]
+async fn a_create_the_customer_approved_before_the_cashiers_cancel_is_finished_not_resent_forever() {
+    let app = spawn_app().await;
+    app.sim().set_faults(FaultKnobs { hold_creates: true, ..FaultKnobs::default() }).unwrap();
+    let body = json!({"amount": {"value": 6_524, "currency": "NOK"}, "flow": "phone", "phoneNumber": KARI});
+    let answer = app.try_start_sale(&body).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "the platform has not answered: {}", answer.body);
+    let sale: Sale = answer.json();
+    assert_eq!(sale.status, SaleStatus::Creating);
+
+    // The create lands late, and Kari approves at once, while the till still shows creating.
+    assert!(app.sim().deliver_held_creates().await >= 1);
+    let approved = answer_request_on_phone(app.sim(), CUSTOMER, &sale.reference, "approve").await;
+    assert!(approved.is_success(), "{approved}");
+    let cancel = app.cancel(&sale.reference).await;
+    assert_eq!(cancel.status, StatusCode::CONFLICT, "the customer approved first: {}", cancel.body);
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+
+    // The recorded create is settled (the platform has the payment), not sent again forever.
+    until_nothing_pending(&app).await;
+    let payment = app.platform_payment(&sale.reference);
+    assert_eq!((payment.state, payment.aggregate.captured_amount.value), (State::Authorized, 6_524));
+    let captures =
+        writes(&app.received(&sale.reference), "capture").into_iter().filter(|w| w.applied).count();
+    assert_eq!(captures, 1, "captured once");
+}
