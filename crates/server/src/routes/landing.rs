@@ -169,11 +169,16 @@ pub async fn pay(
     }
     let paid = app.sales.pay_at_sticker(&sticker, request).await;
     if paid.is_ok() {
-        // Counted only now that a payment was made. Payments racing past the check together may
-        // all count, a few over the limit: better than refused requests ever counting.
+        // Counted only now that a payment was made, so junk never uses up a sticker for real
+        // customers. Payments racing past the check together may all count, a few over the limit:
+        // better than refused requests ever counting here. A refused request still counts
+        // against its sender and the number it named (above): trying numbers, or one number
+        // again and again, costs the one who tries.
         limits.sticker.record(&sticker, now);
-    } else {
-        // Refused before any payment was made: nothing reached the number's phone.
+    } else if paid.as_ref().is_err_and(shop_not_ready) {
+        // Refused for the shop's state, not the request's: the customer scanned before the
+        // cashier presented, or while the checkout was busy. That is no reason to use up their
+        // number; everything else refused (junk) still counts against it.
         for (limit, limiter, key) in &counted {
             if matches!(limit, Limit::Number | Limit::NumberDaily) {
                 limiter.release(key, now);
@@ -185,6 +190,12 @@ pub async fn pay(
         Err(SaleError::TillBusy { .. }) => Err(ApiError::busy_checkout()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether a payment was refused only because the till was not ready for it: nothing presented,
+/// another payment in progress, or the amount changed since the customer read it.
+fn shop_not_ready(refusal: &SaleError) -> bool {
+    matches!(refusal, SaleError::NothingToPay | SaleError::TillBusy { .. } | SaleError::AmountChanged)
 }
 
 /// The request, and the number it reaches however it was typed; or why it cannot be paid by:

@@ -439,7 +439,7 @@ async fn an_unknown_sticker_or_a_made_up_payment_token_is_not_found() {
 }
 
 #[tokio::test]
-async fn requests_refused_before_any_payment_do_not_count_against_the_number() {
+async fn requests_refused_because_the_till_was_not_ready_do_not_count_against_the_number() {
     let app = spawn_app().await;
     let by_kari = json!({ "phoneNumber": KARI_TYPED });
     // Kari tries before the cashier has presented the amount, again and again.
@@ -449,6 +449,24 @@ async fn requests_refused_before_any_payment_do_not_count_against_the_number() {
     app.present(4_500).await;
     let payment = app.paid_at(STICKER, &by_kari).await;
     assert_eq!(payment.amount, Money::new(4_500, Currency::Nok), "her number was never used up");
+}
+
+#[tokio::test]
+async fn a_refused_request_naming_a_number_counts_against_that_number_but_not_against_the_sticker() {
+    let app = spawn_app().await;
+    // Three donations outside the sticker's bounds, each naming Kari's number, from three clients.
+    let too_little = json!({ "amount": { "value": 5, "currency": "NOK" }, "phoneNumber": KARI_TYPED });
+    for n in 2..=4 {
+        let answer = app.pay_raw_from(&browser_at(n), DONATIONS, &too_little.to_string()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+        assert_eq!(answer.problem().code, Some(ProblemCode::AmountOutsideBounds));
+    }
+    // They used up her number's window: a good request to it now waits.
+    let good = json!({ "amount": { "value": 5_000, "currency": "NOK" }, "phoneNumber": KARI_TYPED });
+    app.refused_at(DONATIONS, &good, StatusCode::TOO_MANY_REQUESTS, "number-rate-limited").await;
+    // The sticker itself was not used up: Ola gives.
+    let ola = json!({ "amount": { "value": 5_000, "currency": "NOK" }, "phoneNumber": OLA_TYPED });
+    app.paid_at(DONATIONS, &ola).await;
 }
 
 #[tokio::test]
