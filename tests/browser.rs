@@ -131,12 +131,7 @@ impl Journey {
 
     /// Waits for an element matching `css`.
     async fn wait_for(&self, css: &str) -> Result<fantoccini::elements::Element, Box<dyn Error>> {
-        self.browser
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .map_err(|e| format!("waiting for `{css}`: {e}").into())
+        display::wait_in(&self.browser, css).await
     }
 
     /// Saves a README screenshot when `KASSE_SCREENSHOTS` names a folder.

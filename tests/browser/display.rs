@@ -41,12 +41,18 @@ pub(super) async fn wait_in(
     browser: &Client,
     css: &str,
 ) -> Result<fantoccini::elements::Element, Box<dyn Error>> {
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(|e| format!("waiting for `{css}`: {e}").into())
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match browser.wait().at_most(PATIENCE).for_element(Locator::Css(css)).await {
+            Ok(element) => return Ok(element),
+            // A page that navigates meanwhile (the pairing page going on to its device's page)
+            // aborts the look in progress: look again, on the page it went to.
+            Err(e)
+                if e.to_string().contains("aborted by navigation")
+                    && std::time::Instant::now() < deadline => {}
+            Err(e) => return Err(format!("waiting for `{css}`: {e}").into()),
+        }
+    }
 }
 
 /// Waits until the text of the element matching `css` in `browser` contains `expected`
