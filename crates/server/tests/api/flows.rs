@@ -60,21 +60,6 @@ impl TestApp {
             .expect("the platform takes the callback sticker");
     }
 
-    /// `customer` scans the callback sticker `merchant_qr_id` with the phone page's Scan button.
-    async fn scan_callback_sticker(&self, customer: &str, merchant_qr_id: &str) {
-        let page = self.phone_page(customer).await;
-        let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{merchant_qr_id}\""), "action")
-            .unwrap_or_else(|| panic!("sticker {merchant_qr_id} is on the phone page: {page}"));
-        let url = self.sim().base_url().join(action).unwrap();
-        let camera = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let scanned = camera.post(url).form(&[("customer", customer)]).send().await.unwrap();
-        assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked {customer} in");
-    }
-
     /// The till's open check-ins.
     async fn check_ins(&self) -> Vec<CheckIn> {
         let answer = self.get(&format!("/api/tills/{TILL}/check-ins")).await;

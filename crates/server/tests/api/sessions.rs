@@ -104,17 +104,7 @@ impl TestApp {
             .put_callback_qr(TILL, &kasse_vipps::qr::MerchantCallbackPutRequest::at("Kasse 1"))
             .await
             .expect("the platform takes the callback sticker");
-        let page = self.phone_page(customer).await;
-        let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{TILL}\""), "action")
-            .unwrap_or_else(|| panic!("the till's sticker is on the phone page: {page}"));
-        let url = self.sim().base_url().join(action).unwrap();
-        let camera = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let scanned = camera.post(url).form(&[("customer", customer)]).send().await.unwrap();
-        assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked {customer} in");
+        self.scan_callback_sticker(customer, TILL).await;
     }
 }
 
