@@ -140,6 +140,7 @@ const REGISTRATION_RETRY_AT_MOST: std::time::Duration = std::time::Duration::fro
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check().map_err(StartError::Config)?;
     let store = Store::open(&config.database_url).await?;
+    tracing::info!(database = if store.postgres() { "postgresql" } else { "sqlite" }, "the store is open");
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen { addr: config.listen, source })?;
@@ -174,6 +175,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     }
 
     let live = Arc::new(Live::new(store.clone()));
+    tokio::spawn(Live::fan_out(Arc::downgrade(&live)));
+    if tokio::time::timeout(std::time::Duration::from_secs(10), live.until_hearing_others()).await.is_err() {
+        tracing::warn!(
+            "cannot hear other instances' live events yet; serving, and listening when the database lets"
+        );
+    }
     let metrics = Arc::new(metrics::Metrics::default());
     let sales = Sales::new(sales::Parts {
         store: store.clone(),

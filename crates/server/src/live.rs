@@ -1,5 +1,7 @@
 //! Live events for tills: each is stored with an increasing id (so a reconnecting browser can
 //! replay what it missed, from its `Last-Event-ID`) and then broadcast to the browsers listening.
+//! On PostgreSQL the browsers listening at every instance hear it: the database announces each
+//! event and every instance's [`Live::fan_out`] passes on those of its open channels, once each.
 //!
 //! The hub's work is bounded: a channel (a till's, or a landing payment's) exists only while
 //! someone listens and is dropped with its last listener, and listeners are capped per channel
@@ -12,12 +14,17 @@
 //! [`Live::revocations`].
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch};
 
 use crate::store::{Store, StoreError};
+
+/// The first wait before listening again for other instances' events, doubling up to the most.
+const FAN_OUT_RETRY_FIRST: Duration = Duration::from_millis(250);
+const FAN_OUT_RETRY_MAX: Duration = Duration::from_secs(10);
 
 /// How often the hub looks for sessions revoked by another process.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -67,6 +74,12 @@ pub enum Full {
 struct Channel {
     sender: broadcast::Sender<LiveEvent>,
     listeners: usize,
+    /// The id of the newest event sent on it, once one was: what came before it was sent or
+    /// replayed already.
+    last_id: Option<i64>,
+    /// The newest id the hub had heard of when the channel opened: its listeners replayed the
+    /// store up to about there.
+    opened_after: i64,
 }
 
 /// Every channel with listeners, and the count of all listeners.
@@ -84,6 +97,10 @@ pub struct Live {
     channels: Mutex<Channels>,
     // Storing and broadcasting happen under this lock, so browsers receive events in id order.
     publishing: tokio::sync::Mutex<()>,
+    /// The newest event id this hub has sent or heard announced.
+    heard: AtomicI64,
+    /// Whether the hub hears the events other instances announce (always, on SQLite).
+    hearing: watch::Sender<bool>,
     /// The ids of sessions revoked lately.
     revoked: watch::Sender<Arc<HashSet<String>>>,
 }
@@ -95,6 +112,8 @@ impl Live {
             store,
             channels: Mutex::new(Channels::default()),
             publishing: tokio::sync::Mutex::new(()),
+            heard: AtomicI64::new(0),
+            hearing: watch::Sender::new(false),
             revoked: watch::Sender::new(Arc::new(HashSet::new())),
         }
     }
@@ -108,13 +127,108 @@ impl Live {
         let payload = serde_json::to_string(event).unwrap_or_default();
         let _in_order = self.publishing.lock().await;
         let id = self.store.insert_till_event(till_id, &payload, crate::now_ms()).await?;
-        // Nobody listening is fine: the event is stored for whoever connects next, and no channel
-        // is made for it.
-        let sender = self.channels().open.get(till_id).map(|channel| channel.sender.clone());
-        if let Some(sender) = sender {
-            let _ = sender.send(LiveEvent { id, payload: payload.into() });
-        }
+        self.deliver(till_id, LiveEvent { id, payload: payload.into() });
         Ok(id)
+    }
+
+    /// Sends `event` to the channel's listeners, unless it was sent already (an event published
+    /// here is also announced back by the database). Nobody listening is fine: the event is
+    /// stored for whoever connects next, and no channel is made for it.
+    fn deliver(&self, channel: &str, event: LiveEvent) {
+        let mut channels = self.channels();
+        let Some(open) = channels.open.get_mut(channel) else { return };
+        if open.last_id.is_some_and(|last| event.id <= last) {
+            return;
+        }
+        open.last_id = Some(event.id);
+        self.heard.fetch_max(event.id, Ordering::Relaxed);
+        let _ = open.sender.send(event);
+    }
+
+    /// Resolves once the hub hears the events other instances announce: serving before then
+    /// could leave a till deaf to a webhook another instance received.
+    pub async fn until_hearing_others(&self) {
+        let _ = self.hearing.subscribe().wait_for(|hearing| *hearing).await;
+    }
+
+    /// Passes on the events other instances announce through the database, for as long as the
+    /// hub lives; nothing to do on SQLite, where this instance is the only one. A lost
+    /// connection is made again, and each open channel then gets what it missed meanwhile.
+    pub async fn fan_out(hub: Weak<Self>) {
+        let mut wait = FAN_OUT_RETRY_FIRST;
+        loop {
+            let Some(live) = hub.upgrade() else { return };
+            let mut listener = match live.store.live_listener().await {
+                Ok(Some(listener)) => listener,
+                Ok(None) => {
+                    live.hearing.send_replace(true);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot hear other instances' live events; trying again");
+                    drop(live);
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(FAN_OUT_RETRY_MAX);
+                    continue;
+                }
+            };
+            wait = FAN_OUT_RETRY_FIRST;
+            live.hearing.send_replace(true);
+            // Whatever was announced before this listener listened.
+            live.catch_up(None).await;
+            drop(live);
+            loop {
+                let heard = listener.try_recv().await;
+                let Some(live) = hub.upgrade() else { return };
+                match heard {
+                    Ok(Some(notification)) => {
+                        let Some((id, till_id)) = notification.payload().split_once(' ') else { continue };
+                        if let Ok(id) = id.parse::<i64>() {
+                            live.heard.fetch_max(id, Ordering::Relaxed);
+                            live.catch_up(Some((till_id, id))).await;
+                        }
+                    }
+                    // The connection was lost; the next receive makes a new one.
+                    Ok(None) => live.catch_up(None).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the database's live events; listening again");
+                        live.hearing.send_replace(false);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads from the store and delivers what one open channel (`Some((channel, id))`: up to
+    /// event `id`) or every open channel (`None`) has not been sent yet.
+    async fn catch_up(&self, announced: Option<(&str, i64)>) {
+        let due: Vec<(String, i64)> = {
+            let channels = self.channels();
+            // A channel nothing was sent on yet replayed the store when it opened; reading a
+            // little more than it may have missed is harmless, since a stream sends each id once.
+            let after =
+                |channel: &Channel, id: i64| channel.last_id.unwrap_or(channel.opened_after.min(id - 1));
+            match announced {
+                Some((name, id)) => channels
+                    .open
+                    .get(name)
+                    .filter(|open| open.last_id.is_none_or(|last| last < id))
+                    .map(|open| vec![(name.to_owned(), after(open, id))])
+                    .unwrap_or_default(),
+                None => channels
+                    .open
+                    .iter()
+                    .map(|(name, open)| (name.clone(), open.last_id.unwrap_or(open.opened_after)))
+                    .collect(),
+            }
+        };
+        for (channel, after) in due {
+            match self.since(&channel, after).await {
+                Ok(events) => events.into_iter().for_each(|event| self.deliver(&channel, event)),
+                Err(e) => tracing::warn!(error = %e, %channel, "cannot read live events to pass on"),
+            }
+        }
     }
 
     /// Listens to a channel's new events, if `caps` leave room: the receiver, and the place it
@@ -131,10 +245,13 @@ impl Live {
         if channels.open.get(channel).map_or(0, |open| open.listeners) >= caps.per_channel {
             return Err(Full::Channel);
         }
-        let open = channels
-            .open
-            .entry(channel.to_owned())
-            .or_insert_with(|| Channel { sender: broadcast::channel(64).0, listeners: 0 });
+        let heard = self.heard.load(Ordering::Relaxed);
+        let open = channels.open.entry(channel.to_owned()).or_insert_with(|| Channel {
+            sender: broadcast::channel(64).0,
+            listeners: 0,
+            last_id: None,
+            opened_after: heard,
+        });
         open.listeners += 1;
         let receiver = open.sender.subscribe();
         channels.listeners += 1;
@@ -288,5 +405,32 @@ mod tests {
                 .await
                 .expect("the revocation arrives");
         assert!(seen.is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_event_published_at_one_instance_reaches_listeners_at_another_once_and_in_order() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
+        a.until_hearing_others().await;
+        b.until_hearing_others().await;
+        let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
+        let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
+        let (mut elsewhere, _place) = b.listen("till-2", ROOMY).unwrap();
+
+        let first = a.publish("till-1", &"first").await.unwrap();
+        let second = a.publish("till-1", &"second").await.unwrap();
+        for receiver in [&mut at_a, &mut at_b] {
+            assert_eq!(receiver.recv().await.unwrap().id, first);
+            assert_eq!(receiver.recv().await.unwrap().id, second);
+        }
+        // And back: published at B, heard at A; each listener had each event once.
+        let third = b.publish("till-1", &"third").await.unwrap();
+        assert_eq!(at_a.recv().await.unwrap().id, third);
+        assert_eq!(at_b.recv().await.unwrap().id, third);
+        assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err(), "nothing twice");
+        assert!(elsewhere.try_recv().is_err(), "another till hears nothing of it");
     }
 }

@@ -433,65 +433,72 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_is_stored_only_as_a_keyed_hash() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-        let canonical = normalise_code(&code);
-        let key = store.server_key(CODE_KEY, &[0; 32], 0).await.unwrap();
-        assert_eq!(key.len(), 32);
-        assert_ne!(key, [0; 32], "the key was made at random before");
-        let keyed = crate::hex(&hmac_sha256(&key, canonical.as_bytes()));
-        assert!(store.use_pairing_code(&hash(&canonical), 1).await.unwrap().is_none(), "not plain SHA-256");
-        assert!(store.use_pairing_code(&keyed, 1).await.unwrap().is_some(), "the HMAC under the key");
+        for store in crate::store::testing::stores().await {
+            let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            let canonical = normalise_code(&code);
+            let key = store.server_key(CODE_KEY, &[0; 32], 0).await.unwrap();
+            assert_eq!(key.len(), 32);
+            assert_ne!(key, [0; 32], "the key was made at random before");
+            let keyed = crate::hex(&hmac_sha256(&key, canonical.as_bytes()));
+            assert!(
+                store.use_pairing_code(&hash(&canonical), 1).await.unwrap().is_none(),
+                "not plain SHA-256"
+            );
+            assert!(store.use_pairing_code(&keyed, 1).await.unwrap().is_some(), "the HMAC under the key");
+        }
     }
 
     #[tokio::test]
     async fn a_code_pairs_one_browser_once_and_only_while_it_lasts() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-        assert!(redeem(&store, "WRONG-CODE", 1).await.unwrap().is_none());
-        let (till, role, token) = redeem(&store, &code, 1).await.unwrap().unwrap();
-        assert_eq!((till.as_str(), role), ("till-1", Role::Till));
-        let SessionState::Live(live) = session(&store, &token, POLICY, 2).await.unwrap() else {
-            panic!("a live session")
-        };
-        assert_eq!((live.till.as_str(), live.role, live.id), ("till-1", Role::Till, hash(&token)));
-        assert!(redeem(&store, &code, 2).await.unwrap().is_none(), "a code is used once");
+        for store in crate::store::testing::stores().await {
+            let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            assert!(redeem(&store, "WRONG-CODE", 1).await.unwrap().is_none());
+            let (till, role, token) = redeem(&store, &code, 1).await.unwrap().unwrap();
+            assert_eq!((till.as_str(), role), ("till-1", Role::Till));
+            let SessionState::Live(live) = session(&store, &token, POLICY, 2).await.unwrap() else {
+                panic!("a live session")
+            };
+            assert_eq!((live.till.as_str(), live.role, live.id), ("till-1", Role::Till, hash(&token)));
+            assert!(redeem(&store, &code, 2).await.unwrap().is_none(), "a code is used once");
 
-        let late = create_code(&store, "till-1", Role::Display, 0).await.unwrap();
-        assert!(redeem(&store, &late, CODE_LIFETIME_MS).await.unwrap().is_none(), "expired");
-        assert_eq!(session(&store, "not-a-token", POLICY, 2).await.unwrap(), SessionState::Unknown);
-        assert_eq!(session(&store, "", POLICY, 2).await.unwrap(), SessionState::Unknown);
+            let late = create_code(&store, "till-1", Role::Display, 0).await.unwrap();
+            assert!(redeem(&store, &late, CODE_LIFETIME_MS).await.unwrap().is_none(), "expired");
+            assert_eq!(session(&store, "not-a-token", POLICY, 2).await.unwrap(), SessionState::Unknown);
+            assert_eq!(session(&store, "", POLICY, 2).await.unwrap(), SessionState::Unknown);
+        }
     }
 
     #[tokio::test]
     async fn a_session_expires_when_unused_for_the_idle_time_and_at_the_end_of_its_lifetime() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-        let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
-        // Used every 50 minutes, it lives on: each use counts.
-        for t in (1..=13).map(|n| n * 50 * 60_000) {
-            let state = session(&store, &token, POLICY, t).await.unwrap();
-            let expected = if t < 10 * HOUR { "live" } else { "expired" };
-            let got = if matches!(state, SessionState::Live(_)) { "live" } else { "expired" };
-            assert_eq!(got, expected, "at {t} ms: {state:?}");
+        for store in crate::store::testing::stores().await {
+            let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            // Used every 50 minutes, it lives on: each use counts.
+            for t in (1..=13).map(|n| n * 50 * 60_000) {
+                let state = session(&store, &token, POLICY, t).await.unwrap();
+                let expected = if t < 10 * HOUR { "live" } else { "expired" };
+                let got = if matches!(state, SessionState::Live(_)) { "live" } else { "expired" };
+                assert_eq!(got, expected, "at {t} ms: {state:?}");
+            }
+            let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            let (_, _, idle) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            assert!(matches!(session(&store, &idle, POLICY, HOUR - 1).await.unwrap(), SessionState::Live(_)));
+            assert_eq!(session(&store, &idle, POLICY, 2 * HOUR).await.unwrap(), SessionState::Expired);
         }
-        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-        let (_, _, idle) = redeem(&store, &code, 0).await.unwrap().unwrap();
-        assert!(matches!(session(&store, &idle, POLICY, HOUR - 1).await.unwrap(), SessionState::Live(_)));
-        assert_eq!(session(&store, &idle, POLICY, 2 * HOUR).await.unwrap(), SessionState::Expired);
     }
 
     #[tokio::test]
     async fn many_requests_in_a_minute_note_a_sessions_use_once() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-        let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
-        for t in [1_000, 30_000, 59_999] {
-            session(&store, &token, POLICY, t).await.unwrap();
+        for store in crate::store::testing::stores().await {
+            let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            for t in [1_000, 30_000, 59_999] {
+                session(&store, &token, POLICY, t).await.unwrap();
+            }
+            assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 0);
+            session(&store, &token, POLICY, 60_000).await.unwrap();
+            assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 60_000);
         }
-        assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 0);
-        session(&store, &token, POLICY, 60_000).await.unwrap();
-        assert_eq!(store.session(&hash(&token)).await.unwrap().unwrap().last_seen_at, 60_000);
     }
 
     #[test]

@@ -126,10 +126,6 @@ fn same_url(a: &str, b: &str) -> bool {
 pub async fn sync(tools: &Tools, options: Options) -> SyncReport {
     let url = tools.webhook_url();
     let before = tools.retried();
-    let saved = match tools.store.webhook_registrations().await {
-        Ok(saved) => Ok(saved),
-        Err(e) => Err(format!("the database failed: {e}")),
-    };
     let mut units = Vec::new();
     for (store, client) in tools.units() {
         let mut report = UnitReport {
@@ -141,14 +137,20 @@ pub async fn sync(tools: &Tools, options: Options) -> SyncReport {
             others: Vec::new(),
             error: None,
         };
-        match &saved {
-            Ok(saved) => {
+        // One instance at a time per sales unit, each reading what the one before it saved: the
+        // first registers, the others keep its registration.
+        let saved = match tools.store.lock(&format!("webhooks:{}", store.msn)).await {
+            Ok(lock) => tools.store.webhook_registrations().await.map(|saved| (lock, saved)),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok((_lock, saved)) => {
                 let ours = saved.iter().find(|r| r.msn == store.msn);
                 if let Err(error) = sync_unit(tools, &client, &url, ours, options, &mut report).await {
                     report.error = Some(error);
                 }
             }
-            Err(error) => report.error = Some(error.clone()),
+            Err(e) => report.error = Some(format!("the database failed: {e}")),
         }
         units.push(report);
     }
@@ -189,6 +191,10 @@ async fn sync_unit(
     report.others = listed.iter().filter(|w| !is_ours(w)).map(|w| format!("{} ({})", w.id, w.url)).collect();
     if let Some(keep) = keep {
         report.kept = Some(keep.id.clone());
+        // Perhaps registered by another instance since this one read the secrets.
+        if let Some(saved) = saved {
+            tools.platform.webhook_secrets().remember(saved);
+        }
     } else if let Some(holder) =
         listed.iter().find(|w| !is_ours(w) && w.events.iter().any(|e| e == USER_CHECKED_IN))
     {

@@ -1,29 +1,78 @@
-//! One async lock per payment reference inside this process, so two requests never work on one
-//! payment at once.
+//! One lock per payment reference, so two requests never work on one payment at once: inside
+//! this process an async mutex per reference, and across the instances sharing a PostgreSQL
+//! database that database's lock as well ([`SharedLock`]).
+//!
+//! The process's own lock is taken first, so requests that meet here queue in memory and hold
+//! at most one of the database's lock connections between them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use crate::store::{SharedLock, Store, StoreError};
+
+/// A payment's lock, here and at every other instance; released when dropped.
+#[must_use = "the lock is released when dropped"]
+pub(super) struct PaymentGuard {
+    // Dropped in this order: the database's lock first, then the process's.
+    _shared: SharedLock,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// The payment locks of this process.
+pub(super) struct PaymentLocks {
+    local: KeyedLocks,
+    store: Store,
+}
+
+impl PaymentLocks {
+    pub(super) fn new(store: Store) -> Self {
+        Self { local: KeyedLocks::default(), store }
+    }
+
+    /// Waits for `reference`'s lock.
+    pub(super) async fn lock(&self, reference: &str) -> Result<PaymentGuard, StoreError> {
+        let local = self.local.lock(reference).await;
+        let shared = self.store.lock(&format!("payment:{reference}")).await?;
+        Ok(PaymentGuard { _shared: shared, _local: local })
+    }
+
+    /// Takes `reference`'s lock if nobody, here or elsewhere, is working on the payment: what the
+    /// reconciler does, so that two instances never work on one pending write at once, and
+    /// neither waits for the other.
+    pub(super) async fn try_lock(&self, reference: &str) -> Result<Option<PaymentGuard>, StoreError> {
+        let Some(local) = self.local.try_lock(reference) else { return Ok(None) };
+        let Some(shared) = self.store.try_lock(&format!("payment:{reference}")).await? else {
+            return Ok(None);
+        };
+        Ok(Some(PaymentGuard { _shared: shared, _local: local }))
+    }
+}
+
 /// One async lock per key, created on demand and forgotten when unused.
 #[derive(Default)]
-pub(super) struct KeyedLocks {
+struct KeyedLocks {
     locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl KeyedLocks {
-    pub(super) async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-            locks.retain(|_, weak| weak.strong_count() > 0);
-            if let Some(existing) = locks.get(key).and_then(Weak::upgrade) {
-                existing
-            } else {
-                let fresh = Arc::new(tokio::sync::Mutex::new(()));
-                locks.insert(key.to_owned(), Arc::downgrade(&fresh));
-                fresh
-            }
-        };
-        lock.lock_owned().await
+    fn entry(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        locks.retain(|_, weak| weak.strong_count() > 0);
+        if let Some(existing) = locks.get(key).and_then(Weak::upgrade) {
+            existing
+        } else {
+            let fresh = Arc::new(tokio::sync::Mutex::new(()));
+            locks.insert(key.to_owned(), Arc::downgrade(&fresh));
+            fresh
+        }
+    }
+
+    async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.entry(key).lock_owned().await
+    }
+
+    fn try_lock(&self, key: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        self.entry(key).try_lock_owned().ok()
     }
 }
 
@@ -40,7 +89,24 @@ mod tests {
         // Another key is free while "a" is held.
         let _b = locks.lock("b").await;
         assert!(locks.lock("a").now_or_never().is_none(), "a second holder of the same key must wait");
+        assert!(locks.try_lock("a").is_none(), "and one that will not wait is told it is taken");
         drop(a);
         let _a = locks.lock("a").await;
+    }
+
+    #[tokio::test]
+    async fn a_payment_locked_through_one_store_is_locked_for_every_instance_on_the_database() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        // Two instances: two processes' locks on one database.
+        let a = PaymentLocks::new(Store::open(&url).await.unwrap());
+        let b = PaymentLocks::new(Store::open(&url).await.unwrap());
+        let held = a.lock("till-1-aaaa").await.unwrap();
+        assert!(b.try_lock("till-1-aaaa").await.unwrap().is_none(), "the other instance sees it taken");
+        assert!(b.lock("till-1-aaaa").now_or_never().is_none(), "and waits for it");
+        let _other = b.try_lock("till-1-bbbb").await.unwrap().expect("another payment is free");
+        drop(held);
+        // Released by a task of its own: the other instance gets it as soon as that has run.
+        let _taken = b.lock("till-1-aaaa").await.unwrap();
+        assert!(a.try_lock("till-1-aaaa").await.unwrap().is_none());
     }
 }

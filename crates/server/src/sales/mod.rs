@@ -31,7 +31,7 @@ use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
 
 pub use landing::landing_channel;
-use locks::KeyedLocks;
+use locks::PaymentLocks;
 pub use reconcile::Round;
 pub use status::sale_view;
 
@@ -149,7 +149,7 @@ struct Inner {
     config: Arc<Config>,
     live: Arc<Live>,
     metrics: Arc<Metrics>,
-    locks: KeyedLocks,
+    locks: PaymentLocks,
 }
 
 /// What the sales engine works with.
@@ -182,17 +182,8 @@ impl Sales {
     /// The engine over these parts.
     pub fn new(parts: Parts) -> Self {
         let Parts { store, platform, config, live, public_url, metrics } = parts;
-        Self {
-            inner: Arc::new(Inner {
-                public_url,
-                store,
-                platform,
-                config,
-                live,
-                metrics,
-                locks: KeyedLocks::default(),
-            }),
-        }
+        let locks = PaymentLocks::new(store.clone());
+        Self { inner: Arc::new(Inner { public_url, store, platform, config, live, metrics, locks }) }
     }
 
     pub(super) fn till(&self, till_id: &str) -> Result<&TillConfig, SaleError> {

@@ -32,7 +32,7 @@ impl Sales {
     /// Reads the payment from the platform and shows it; captures it if it is due.
     #[tracing::instrument(name = "refresh", skip_all, fields(%reference))]
     pub async fn refresh(&self, reference: &str) -> Result<(), SaleError> {
-        let _guard = self.inner.locks.lock(reference).await;
+        let _guard = self.inner.locks.lock(reference).await?;
         self.refresh_locked(reference).await
     }
 
@@ -109,8 +109,14 @@ impl Sales {
             if !resend_due(round, op.attempts, op.updated_at, now) {
                 continue;
             }
+            // Claimed, not waited for: a payment someone is working on, here or at another
+            // instance, is theirs for now, and its write is looked at again next round.
+            let Some(_claim) = self.inner.locks.try_lock(&op.reference).await? else {
+                tracing::debug!(reference = %op.reference, "busy elsewhere; its write waits for the next round");
+                continue;
+            };
             tracing::info!(reference = %op.reference, kind = op.kind.as_str(), attempts = op.attempts, "sending a recorded write again");
-            if let Err(e) = self.resend(&op.reference, &op.idempotency_key).await {
+            if let Err(e) = self.resend_locked(&op.reference, &op.idempotency_key).await {
                 tracing::warn!(reference = %op.reference, error = %e, "resend failed");
             }
         }
@@ -120,7 +126,12 @@ impl Sales {
     /// Sends one recorded write again and lets its kind's rules handle the answer.
     #[tracing::instrument(name = "resend", skip_all, fields(%reference))]
     pub(super) async fn resend(&self, reference: &str, key: &str) -> Result<(), SaleError> {
-        let _guard = self.inner.locks.lock(reference).await;
+        let _guard = self.inner.locks.lock(reference).await?;
+        self.resend_locked(reference, key).await
+    }
+
+    /// [`Sales::resend`], under the payment's lock.
+    async fn resend_locked(&self, reference: &str, key: &str) -> Result<(), SaleError> {
         let Some(operation) =
             self.inner.store.operation(key).await?.filter(|op| op.status == OperationStatus::Pending)
         else {
@@ -146,7 +157,14 @@ impl Sales {
     /// Polls every payment whose poll is due.
     pub async fn poll_due(&self) -> Result<(), SaleError> {
         for row in self.inner.store.payments_to_poll(crate::now_ms()).await? {
-            if let Err(e) = self.refresh(&row.reference).await {
+            // Claimed like a pending write; and polled only if still due once claimed, since
+            // another instance may have polled it meanwhile.
+            let Some(_claim) = self.inner.locks.try_lock(&row.reference).await? else { continue };
+            let due = self.inner.store.payment(&row.reference).await?.and_then(|now| now.next_poll_at);
+            if due.is_none_or(|at| at > crate::now_ms()) {
+                continue;
+            }
+            if let Err(e) = self.refresh_locked(&row.reference).await {
                 tracing::warn!(reference = %row.reference, error = %e, "poll failed");
             }
         }

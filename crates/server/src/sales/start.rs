@@ -191,7 +191,7 @@ impl Sales {
         if let Some(check_in) = check_in {
             self.publish_check_in(&check_in, Some(&reference)).await;
         }
-        let _guard = self.inner.locks.lock(&reference).await;
+        let _guard = self.inner.locks.lock(&reference).await?;
         self.send_create(&reference).await
     }
 

@@ -25,7 +25,7 @@ impl Sales {
         reference: &str,
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
-        let _guard = self.inner.locks.lock(reference).await;
+        let _guard = self.inner.locks.lock(reference).await?;
         let mut row = self.row_of_till(till_id, reference).await?;
         if let Some(done) = self.replayed(&row, client_key, OperationKind::Cancel, None).await? {
             return Ok(done);
@@ -92,7 +92,7 @@ impl Sales {
         request: &CaptureRequest,
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
-        let _guard = self.inner.locks.lock(reference).await;
+        let _guard = self.inner.locks.lock(reference).await?;
         let row = self.row_of_till(till_id, reference).await?;
         if let Some(done) =
             self.replayed(&row, client_key, OperationKind::Capture, request.amount.map(|a| a.value)).await?
@@ -143,7 +143,7 @@ impl Sales {
         request: &RefundRequest,
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
-        let _guard = self.inner.locks.lock(reference).await;
+        let _guard = self.inner.locks.lock(reference).await?;
         let mut row = self.row_of_till(till_id, reference).await?;
         if let Some(done) =
             self.replayed(&row, client_key, OperationKind::Refund, Some(request.amount.value)).await?

@@ -1,9 +1,9 @@
 //! The callback stickers the QR tools put up (migrated beacons, new callback QRs), and the till
 //! each one reaches.
 
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use super::backend::StoreRow;
 
+use super::backend::on;
 use super::names::{Named, decode};
 use super::{Store, StoreError};
 
@@ -55,13 +55,13 @@ pub struct CallbackQrRow {
 const CALLBACK_QR_COLUMNS: &str = "msn, merchant_qr_id, kind, till_id, location_description";
 
 /// A row of `callback_qrs`; a value that cannot be read is an error naming its column.
-fn callback_qr_from(row: &SqliteRow) -> Result<CallbackQrRow, sqlx::Error> {
+fn callback_qr_from(row: &impl StoreRow) -> Result<CallbackQrRow, sqlx::Error> {
     Ok(CallbackQrRow {
-        msn: row.try_get("msn")?,
-        merchant_qr_id: row.try_get("merchant_qr_id")?,
+        msn: row.read("msn")?,
+        merchant_qr_id: row.read("merchant_qr_id")?,
         kind: decode(row, "kind")?,
-        till_id: row.try_get("till_id")?,
-        location_description: row.try_get("location_description")?,
+        till_id: row.read("till_id")?,
+        location_description: row.read("location_description")?,
     })
 }
 
@@ -73,58 +73,66 @@ impl Store {
         msn: &str,
         merchant_qr_id: &str,
     ) -> Result<Option<CallbackQrRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs WHERE msn = ? AND merchant_qr_id IN (?, ?) \
-             ORDER BY merchant_qr_id = ? DESC LIMIT 1"
-        ))
-        .bind(msn)
-        .bind(merchant_qr_id)
-        .bind(merchant_qr_id.to_ascii_lowercase())
-        .bind(merchant_qr_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(callback_qr_from).transpose()?)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3) \
+                 ORDER BY merchant_qr_id = $4 DESC LIMIT 1"
+            ))
+            .bind(msn)
+            .bind(merchant_qr_id)
+            .bind(merchant_qr_id.to_ascii_lowercase())
+            .bind(merchant_qr_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.as_ref().map(callback_qr_from).transpose()?)
+        })
     }
 
     /// Every callback sticker the QR tools put up, by sales unit and id.
     pub async fn callback_qrs(&self) -> Result<Vec<CallbackQrRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs ORDER BY msn, merchant_qr_id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(callback_qr_from).collect::<Result<_, _>>()?)
+        on!(&self.pool, |pool| {
+            let rows = sqlx::query(&format!(
+                "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs ORDER BY msn, merchant_qr_id"
+            ))
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.iter().map(callback_qr_from).collect::<Result<_, _>>()?)
+        })
     }
 
     /// Records a callback sticker, or what changed about it (its till, kind or location).
     pub async fn save_callback_qr(&self, qr: &CallbackQrRow, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO callback_qrs (msn, merchant_qr_id, kind, till_id, location_description, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (msn, merchant_qr_id) DO UPDATE SET kind = excluded.kind, \
-             till_id = excluded.till_id, location_description = excluded.location_description, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(&qr.msn)
-        .bind(&qr.merchant_qr_id)
-        .bind(qr.kind.as_str())
-        .bind(&qr.till_id)
-        .bind(&qr.location_description)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO callback_qrs (msn, merchant_qr_id, kind, till_id, location_description, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (msn, merchant_qr_id) DO UPDATE SET kind = excluded.kind, \
+                 till_id = excluded.till_id, location_description = excluded.location_description, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&qr.msn)
+            .bind(&qr.merchant_qr_id)
+            .bind(qr.kind.as_str())
+            .bind(&qr.till_id)
+            .bind(&qr.location_description)
+            .bind(now)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Forgets a callback sticker. Returns whether there was one.
     pub async fn delete_callback_qr(&self, msn: &str, merchant_qr_id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM callback_qrs WHERE msn = ? AND merchant_qr_id IN (?, ?)")
-            .bind(msn)
-            .bind(merchant_qr_id)
-            .bind(merchant_qr_id.to_ascii_lowercase())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+        on!(&self.pool, |pool| {
+            let done = sqlx::query("DELETE FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3)")
+                .bind(msn)
+                .bind(merchant_qr_id)
+                .bind(merchant_qr_id.to_ascii_lowercase())
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 }
 
@@ -134,26 +142,27 @@ mod tests {
 
     #[tokio::test]
     async fn a_callback_sticker_is_found_however_its_guid_is_spelled_and_saving_it_again_updates_it() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let beacon = CallbackQrRow {
-            msn: "123456".into(),
-            merchant_qr_id: "27072f82-c4b6-49cd-9838-10f21d87496e".into(),
-            kind: CallbackQrKind::Beacon,
-            till_id: Some("till-1".into()),
-            location_description: "Kasse 1".into(),
-        };
-        store.save_callback_qr(&beacon, 1).await.unwrap();
-        let upper = beacon.merchant_qr_id.to_uppercase();
-        assert_eq!(store.callback_qr("123456", &upper).await.unwrap(), Some(beacon.clone()));
-        assert_eq!(
-            store.callback_qr("234567", &beacon.merchant_qr_id).await.unwrap(),
-            None,
-            "per sales unit"
-        );
-        let moved = CallbackQrRow { till_id: Some("till-2".into()), ..beacon.clone() };
-        store.save_callback_qr(&moved, 2).await.unwrap();
-        assert_eq!(store.callback_qrs().await.unwrap(), [moved]);
-        assert!(store.delete_callback_qr("123456", &upper).await.unwrap());
-        assert!(!store.delete_callback_qr("123456", &upper).await.unwrap(), "gone once");
+        for store in crate::store::testing::stores().await {
+            let beacon = CallbackQrRow {
+                msn: "123456".into(),
+                merchant_qr_id: "27072f82-c4b6-49cd-9838-10f21d87496e".into(),
+                kind: CallbackQrKind::Beacon,
+                till_id: Some("till-1".into()),
+                location_description: "Kasse 1".into(),
+            };
+            store.save_callback_qr(&beacon, 1).await.unwrap();
+            let upper = beacon.merchant_qr_id.to_uppercase();
+            assert_eq!(store.callback_qr("123456", &upper).await.unwrap(), Some(beacon.clone()));
+            assert_eq!(
+                store.callback_qr("234567", &beacon.merchant_qr_id).await.unwrap(),
+                None,
+                "per sales unit"
+            );
+            let moved = CallbackQrRow { till_id: Some("till-2".into()), ..beacon.clone() };
+            store.save_callback_qr(&moved, 2).await.unwrap();
+            assert_eq!(store.callback_qrs().await.unwrap(), [moved]);
+            assert!(store.delete_callback_qr("123456", &upper).await.unwrap());
+            assert!(!store.delete_callback_qr("123456", &upper).await.unwrap(), "gone once");
+        }
     }
 }

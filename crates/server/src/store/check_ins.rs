@@ -1,5 +1,6 @@
 //! Customers who checked in at a callback sticker; the platform's token stays here.
 
+use super::backend::on;
 use super::{Store, StoreError};
 
 /// A customer's check-in at a callback sticker.
@@ -22,67 +23,77 @@ const CHECK_IN_COLUMNS: &str =
 impl Store {
     /// Stores a check-in. Returns false if it was stored before (a repeated webhook).
     pub async fn insert_check_in(&self, check_in: &CheckInRow) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "INSERT INTO check_ins (id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, \
-             charged_by, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&check_in.id)
-        .bind(&check_in.msn)
-        .bind(&check_in.merchant_qr_id)
-        .bind(&check_in.till_id)
-        .bind(&check_in.customer_token)
-        .bind(check_in.initiated_at)
-        .bind(check_in.expires_at)
-        .bind(&check_in.charged_by)
-        .bind(check_in.received_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        on!(&self.pool, |pool| {
+            let result = sqlx::query(
+                "INSERT INTO check_ins (id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, \
+                 charged_by, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            )
+            .bind(&check_in.id)
+            .bind(&check_in.msn)
+            .bind(&check_in.merchant_qr_id)
+            .bind(&check_in.till_id)
+            .bind(&check_in.customer_token)
+            .bind(check_in.initiated_at)
+            .bind(check_in.expires_at)
+            .bind(&check_in.charged_by)
+            .bind(check_in.received_at)
+            .execute(pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 
     /// A check-in by id.
     pub async fn check_in(&self, id: &str) -> Result<Option<CheckInRow>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
+        })
     }
 
     /// A till's check-ins that can still be charged at `now`, newest first.
     pub async fn open_check_ins(&self, till_id: &str, now: i64) -> Result<Vec<CheckInRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE till_id = ? AND expires_at > ? AND charged_by IS NULL \
-             ORDER BY initiated_at DESC"
-        ))
-        .bind(till_id)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE till_id = $1 AND expires_at > $2 AND charged_by IS NULL \
+                 ORDER BY initiated_at DESC"
+            ))
+            .bind(till_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// Marks a check-in charged by a sale, unless something charged it first. Returns whether
     /// this sale got it.
     pub async fn charge_check_in(&self, id: &str, reference: &str, now: i64) -> Result<bool, StoreError> {
-        let result = sqlx::query(
-            "UPDATE check_ins SET charged_by = ? WHERE id = ? AND charged_by IS NULL AND expires_at > ?",
-        )
-        .bind(reference)
-        .bind(id)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        on!(&self.pool, |pool| {
+            let result = sqlx::query(
+                "UPDATE check_ins SET charged_by = $1 WHERE id = $2 AND charged_by IS NULL AND expires_at > $3",
+            )
+            .bind(reference)
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 
     /// Forgets the platform's tokens of check-ins that can no longer be charged.
     pub async fn expire_check_ins(&self, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE check_ins SET customer_token = '' WHERE expires_at <= ? AND customer_token <> ''",
-        )
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected())
+        on!(&self.pool, |pool| {
+            let result = sqlx::query(
+                "UPDATE check_ins SET customer_token = '' WHERE expires_at <= $1 AND customer_token <> ''",
+            )
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(result.rows_affected())
+        })
     }
 }
 
@@ -92,26 +103,31 @@ mod tests {
 
     #[tokio::test]
     async fn a_check_in_is_charged_once_and_only_while_it_lasts() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let check_in = CheckInRow {
-            id: "c1".into(),
-            msn: "123456".into(),
-            merchant_qr_id: "till-1".into(),
-            till_id: Some("till-1".into()),
-            customer_token: "token".into(),
-            initiated_at: 0,
-            expires_at: 900_000,
-            charged_by: None,
-            received_at: 0,
-        };
-        assert!(store.insert_check_in(&check_in).await.unwrap());
-        assert!(!store.insert_check_in(&check_in).await.unwrap(), "a repeated webhook stores nothing");
-        assert_eq!(store.open_check_ins("till-1", 1).await.unwrap().len(), 1);
-        assert!(!store.charge_check_in("c1", "sale-a", 900_000).await.unwrap(), "expired");
-        assert!(store.charge_check_in("c1", "sale-a", 1).await.unwrap());
-        assert!(!store.charge_check_in("c1", "sale-b", 2).await.unwrap(), "charged once");
-        assert!(store.open_check_ins("till-1", 2).await.unwrap().is_empty());
-        assert_eq!(store.expire_check_ins(900_000).await.unwrap(), 1);
-        assert_eq!(store.check_in("c1").await.unwrap().unwrap().customer_token, "", "the token is forgotten");
+        for store in crate::store::testing::stores().await {
+            let check_in = CheckInRow {
+                id: "c1".into(),
+                msn: "123456".into(),
+                merchant_qr_id: "till-1".into(),
+                till_id: Some("till-1".into()),
+                customer_token: "token".into(),
+                initiated_at: 0,
+                expires_at: 900_000,
+                charged_by: None,
+                received_at: 0,
+            };
+            assert!(store.insert_check_in(&check_in).await.unwrap());
+            assert!(!store.insert_check_in(&check_in).await.unwrap(), "a repeated webhook stores nothing");
+            assert_eq!(store.open_check_ins("till-1", 1).await.unwrap().len(), 1);
+            assert!(!store.charge_check_in("c1", "sale-a", 900_000).await.unwrap(), "expired");
+            assert!(store.charge_check_in("c1", "sale-a", 1).await.unwrap());
+            assert!(!store.charge_check_in("c1", "sale-b", 2).await.unwrap(), "charged once");
+            assert!(store.open_check_ins("till-1", 2).await.unwrap().is_empty());
+            assert_eq!(store.expire_check_ins(900_000).await.unwrap(), 1);
+            assert_eq!(
+                store.check_in("c1").await.unwrap().unwrap().customer_token,
+                "",
+                "the token is forgotten"
+            );
+        }
     }
 }

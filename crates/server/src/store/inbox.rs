@@ -2,6 +2,7 @@
 
 use sqlx::Row as _;
 
+use super::backend::on;
 use super::{Store, StoreError};
 
 impl Store {
@@ -15,37 +16,44 @@ impl Store {
         delivery_hash: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (delivery_hash) DO NOTHING RETURNING id",
-        )
-        .bind(now)
-        .bind(event_type)
-        .bind(body)
-        .bind(delivery_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(
+                "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (delivery_hash) DO NOTHING RETURNING id",
+            )
+            .bind(now)
+            .bind(event_type)
+            .bind(body)
+            .bind(delivery_hash)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
+        })
     }
 
     /// The oldest unprocessed deliveries.
     pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        on!(&self.pool, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
     }
 
     /// Marks a delivery processed.
     pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE webhook_inbox SET processed_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            sqlx::query("UPDATE webhook_inbox SET processed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Records a platform payment event. Returns false if it was already recorded.
@@ -53,42 +61,44 @@ impl Store {
         &self,
         event: &kasse_vipps::epayment::WebhookEvent,
     ) -> Result<bool, StoreError> {
-        let name = serde_json::to_value(event.name)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let currency = serde_json::to_value(event.amount.currency)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let result = sqlx::query(
-            "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&event.reference)
-        .bind(&event.psp_reference)
-        .bind(name)
-        .bind(event.amount.value)
-        .bind(currency)
-        .bind(event.timestamp.to_rfc3339())
-        .bind(event.success)
-        .execute(&self.pool)
-        .await?;
-        Ok(result.rows_affected() == 1)
+        on!(&self.pool, |pool| {
+            let name = serde_json::to_value(event.name)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let currency = serde_json::to_value(event.amount.currency)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let result = sqlx::query(
+                "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(&event.reference)
+            .bind(&event.psp_reference)
+            .bind(name)
+            .bind(event.amount.value)
+            .bind(currency)
+            .bind(event.timestamp.to_rfc3339())
+            .bind(event.success)
+            .execute(pool)
+            .await?;
+            Ok(result.rows_affected() == 1)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[tokio::test]
     async fn the_same_delivery_stored_twice_is_one_row_and_the_second_is_told_so() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let first = store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 1).await.unwrap();
-        assert!(first.is_some());
-        assert_eq!(store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 2).await.unwrap(), None);
-        assert!(store.insert_inbox(None, "{}", "h2", 3).await.unwrap().is_some(), "another delivery");
-        assert_eq!(store.unprocessed_inbox(10).await.unwrap().len(), 2);
+        for store in crate::store::testing::stores().await {
+            let first = store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 1).await.unwrap();
+            assert!(first.is_some());
+            assert_eq!(store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 2).await.unwrap(), None);
+            assert!(store.insert_inbox(None, "{}", "h2", 3).await.unwrap().is_some(), "another delivery");
+            assert_eq!(store.unprocessed_inbox(10).await.unwrap().len(), 2);
+        }
     }
 }

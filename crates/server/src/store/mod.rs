@@ -1,12 +1,15 @@
-//! The server's durable state, in SQLite through sqlx (migrations in `migrations/sqlite`).
+//! The server's durable state, through sqlx: in SQLite (one instance, migrations in
+//! `migrations/sqlite`) or PostgreSQL (one or several instances, `migrations/postgres`).
 //!
 //! Every query is here, one file per table (or aggregate), so the rest of the server speaks in
 //! rows and intents, not SQL. All times are Unix milliseconds.
 
 mod access;
+pub(crate) mod backend;
 mod callback_qrs;
 mod check_ins;
 mod inbox;
+mod locks;
 mod names;
 mod operations;
 mod payments;
@@ -17,6 +20,7 @@ mod till_events;
 
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
 pub use check_ins::CheckInRow;
+pub use locks::SharedLock;
 pub use names::Named;
 pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
 pub use payments::{PaymentRow, SalesQuery};
@@ -27,8 +31,11 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Row as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row as _, SqlitePool};
+
+use backend::{Backend, Pool, on};
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,13 +65,44 @@ pub enum StoreError {
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+    /// PostgreSQL's connections that hold payment locks (see `locks`); none on SQLite.
+    locks: Option<PgPool>,
 }
 
+/// Connections each instance keeps to PostgreSQL at most for its statements.
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// And at most for holding payment locks: as many payments as it works on at once.
+const LOCK_CONNECTIONS: u32 = 32;
+
 impl Store {
-    /// Opens (creating if needed) the database at `url`, e.g. `sqlite://data/kasse.db` or
-    /// `sqlite::memory:`, and applies the migrations.
+    /// Opens the database at `url` and applies the migrations: `postgres://…` (the database must
+    /// exist), or SQLite, e.g. `sqlite://data/kasse.db` (created if needed) or `sqlite::memory:`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if is_postgres(url) {
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            // The migrator holds an advisory lock while it works: instances starting together
+            // migrate once.
+            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            let locks = PgPoolOptions::new()
+                .max_connections(LOCK_CONNECTIONS)
+                .min_connections(0)
+                .connect_lazy(url)?;
+            return Ok(Self { pool: Backend::Postgres(pool), locks: Some(locks) });
+        }
+        Self::open_sqlite(url).await
+    }
+
+    /// Whether the store is PostgreSQL, shared by every instance.
+    pub const fn postgres(&self) -> bool {
+        matches!(self.pool, Backend::Postgres(_))
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Self, StoreError> {
         /// The database holds webhook secrets and session hashes: its file is created readable
         /// and writable by its owner only (SQLite gives its `-wal` and `-shm` the same mode), and
         /// one found more open, with those two, is closed down with a warning.
@@ -131,21 +169,28 @@ impl Store {
         let max = if is_memory(filename) { 1 } else { 4 };
         let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool: Backend::Sqlite(pool), locks: None })
     }
 
     /// Numbers for `/metrics`: writes recorded but unconfirmed, sales in progress, webhooks stored
     /// but not processed.
     pub async fn gauges(&self) -> Result<(i64, i64, i64), StoreError> {
-        let row = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
-                    (SELECT COUNT(*) FROM payments WHERE active), \
-                    (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
+                        (SELECT COUNT(*) FROM payments WHERE active), \
+                        (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+        })
     }
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 fn is_memory(filename: &Path) -> bool {
@@ -223,7 +268,7 @@ mod tests {
         ] {
             sqlx::query(
                 "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
-                 created_at, updated_at) VALUES (?, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
+                 created_at, updated_at) VALUES ($1, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
             )
             .bind(reference)
             .execute(&pool)
@@ -231,7 +276,7 @@ mod tests {
             .unwrap();
             sqlx::query(
                 "INSERT INTO operations (idempotency_key, reference, kind, status, error, created_at, updated_at) \
-                 VALUES (?, ?, 'create', 'failed', ?, 1, 5000)",
+                 VALUES ($1, $2, 'create', 'failed', $3, 1, 5000)",
             )
             .bind(format!("{reference}-create"))
             .bind(reference)
@@ -242,7 +287,7 @@ mod tests {
         }
 
         all.run(&pool).await.unwrap();
-        let store = Store { pool };
+        let store = Store { pool: Backend::Sqlite(pool), locks: None };
         let late = store.payment("till-1-late").await.unwrap().unwrap();
         assert_eq!((late.withdrawn_at, late.next_poll_at), (Some(5_000), Some(5_000)), "looked at now");
         assert!(late.watch_until.is_some());
@@ -266,7 +311,7 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         store.insert_till_event("till-1", "written through the WAL", 1).await.unwrap();
         assert_eq!([mode(""), mode("-wal"), mode("-shm")], [0o600; 3], "a new database");
-        store.pool.close().await;
+        store.close().await;
 
         for suffix in ["", "-wal", "-shm"] {
             let mut name = database.as_os_str().to_owned();
@@ -282,7 +327,7 @@ mod tests {
         assert_eq!(mode(""), 0o600, "an existing database readable by others is closed down");
         store.insert_till_event("till-1", "again", 2).await.unwrap();
         assert_eq!([mode("-wal"), mode("-shm")], [0o600; 2]);
-        store.pool.close().await;
+        store.close().await;
         std::fs::remove_dir_all(&dir).unwrap();
 
         // sqlx names an in-memory database like a file; no such file is made.
@@ -290,6 +335,43 @@ mod tests {
         let made = std::fs::read_dir(".").unwrap().filter_map(Result::ok);
         let named = made.map(|entry| entry.file_name().to_string_lossy().into_owned());
         assert_eq!(named.filter(|name| name.contains("sqlx-in-memory")).count(), 0);
-        store.pool.close().await;
+        store.close().await;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Stores for tests, on every database the tests have: SQLite always, and PostgreSQL when
+    //! `KASSE_TEST_POSTGRES` names a server's admin URL (`cargo xtask test` starts a throwaway
+    //! cluster and sets it).
+
+    use super::Store;
+
+    /// The variable naming the PostgreSQL server the tests may use.
+    pub const POSTGRES_ENV: &str = "KASSE_TEST_POSTGRES";
+
+    /// A fresh, empty store on each database the tests have.
+    pub async fn stores() -> Vec<Store> {
+        let mut stores = vec![Store::open("sqlite::memory:").await.unwrap()];
+        if let Some(url) = fresh_postgres_database().await {
+            stores.push(Store::open(&url).await.unwrap());
+        }
+        stores
+    }
+
+    /// The URL of a new, empty database on the tests' PostgreSQL server, if they have one.
+    pub async fn fresh_postgres_database() -> Option<String> {
+        use sqlx::Connection as _;
+        let Ok(admin) = std::env::var(POSTGRES_ENV) else {
+            eprintln!("{POSTGRES_ENV} is not set: this test runs on SQLite only");
+            return None;
+        };
+        let name = format!("kasse_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        Some(url.into())
     }
 }

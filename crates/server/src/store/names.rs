@@ -3,10 +3,9 @@
 //! again. A name nobody knows is a decoding error that says which column held what: never a
 //! default such as "an unknown currency is NOK".
 
+use super::backend::StoreRow;
 use kasse_api::{Currency, Flow, SaleStatus};
 use kasse_vipps::epayment::State;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 
 /// A closed set of values stored by name.
 pub trait Named: Sized + Copy + 'static {
@@ -19,14 +18,14 @@ pub trait Named: Sized + Copy + 'static {
 }
 
 /// The value in `column` of `row`.
-pub fn decode<T: Named>(row: &SqliteRow, column: &str) -> Result<T, sqlx::Error> {
-    let name: String = row.try_get(column)?;
+pub fn decode<T: Named>(row: &impl StoreRow, column: &str) -> Result<T, sqlx::Error> {
+    let name: String = row.read(column)?;
     T::from_name(&name).ok_or_else(|| unknown::<T>(column, &name))
 }
 
 /// The value in `column` of `row`, which may be NULL.
-pub fn decode_optional<T: Named>(row: &SqliteRow, column: &str) -> Result<Option<T>, sqlx::Error> {
-    let name: Option<String> = row.try_get(column)?;
+pub fn decode_optional<T: Named>(row: &impl StoreRow, column: &str) -> Result<Option<T>, sqlx::Error> {
+    let name: Option<String> = row.read(column)?;
     name.map(|name| T::from_name(&name).ok_or_else(|| unknown::<T>(column, &name))).transpose()
 }
 

@@ -1,7 +1,6 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
+use super::backend::{Conn, StoreRow, on};
 
 use super::names::{Named, decode};
 use super::payments::write_payment;
@@ -109,12 +108,14 @@ impl Store {
     /// Records the intent of a platform write. Returns false if an operation with this key is
     /// already recorded (someone else is doing it).
     pub async fn begin_operation(&self, operation: NewOperation<'_>, now: i64) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        match insert_operation(&mut conn, operation, now).await {
-            Ok(()) => Ok(true),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        on!(&self.pool, |pool| {
+            let mut conn = pool.acquire().await?;
+            match insert_operation((&mut *conn).into(), operation, now).await {
+                Ok(()) => Ok(true),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        })
     }
 
     /// The operation a browser's key asked for on a payment, if any.
@@ -123,69 +124,80 @@ impl Store {
         reference: &str,
         client_key: &str,
     ) -> Result<Option<OperationRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? AND client_key = ?"
-        ))
-        .bind(reference)
-        .bind(client_key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(operation_from).transpose()?)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 AND client_key = $2"
+            ))
+            .bind(reference)
+            .bind(client_key)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.as_ref().map(operation_from).transpose()?)
+        })
     }
 
     /// The operation sent with this idempotency key.
     pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
-        let row =
-            sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = ?"))
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.as_ref().map(operation_from).transpose()?)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(&format!(
+                "SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"
+            ))
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.as_ref().map(operation_from).transpose()?)
+        })
     }
 
     /// Starts one more attempt at a pending operation: counts it and returns the operation, or
     /// `None` if it is not pending (confirmed, refused, or unknown).
     pub async fn begin_attempt(&self, key: &str, now: i64) -> Result<Option<OperationRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "UPDATE operations SET attempts = attempts + 1, updated_at = ? \
-             WHERE idempotency_key = ? AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
-        ))
-        .bind(now)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(operation_from).transpose()?)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query(&format!(
+                "UPDATE operations SET attempts = attempts + 1, updated_at = $1 \
+                 WHERE idempotency_key = $2 AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
+            ))
+            .bind(now)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.as_ref().map(operation_from).transpose()?)
+        })
     }
 
     /// Records in one transaction that the platform confirmed an operation, and the payment as
     /// the answer left it.
     pub async fn confirm(&self, key: &str, row: &PaymentRow, now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE operations SET status = 'done', error = NULL, updated_at = ? \
-             WHERE idempotency_key = ? AND status = 'pending'",
-        )
-        .bind(now)
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
-        write_payment(&mut tx, row).await?;
-        tx.commit().await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
+                 WHERE idempotency_key = $2 AND status = 'pending'",
+            )
+            .bind(now)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+            write_payment((&mut *tx).into(), row).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
     /// operation already finished stays as it was.
     pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
-        let status = if error.is_some() { "failed" } else { "done" };
-        sqlx::query("UPDATE operations SET status = ?, error = ?, updated_at = ? WHERE idempotency_key = ? AND status = 'pending'")
-            .bind(status)
-            .bind(error)
-            .bind(now)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            let status = if error.is_some() { "failed" } else { "done" };
+            sqlx::query("UPDATE operations SET status = $1, error = $2, updated_at = $3 WHERE idempotency_key = $4 AND status = 'pending'")
+                .bind(status)
+                .bind(error)
+                .bind(now)
+                .bind(key)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
     }
 
     /// Operations recorded but not confirmed, last touched before `before`. A row that cannot be
@@ -194,36 +206,40 @@ impl Store {
         &self,
         before: i64,
     ) -> Result<Vec<Result<OperationRow, StoreError>>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= ? \
-             ORDER BY updated_at LIMIT 100"
-        ))
-        .bind(before)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(|row| operation_from(row).map_err(StoreError::from)).collect())
+        on!(&self.pool, |pool| {
+            let rows = sqlx::query(&format!(
+                "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= $1 \
+                 ORDER BY updated_at LIMIT 100"
+            ))
+            .bind(before)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.iter().map(|row| operation_from(row).map_err(StoreError::from)).collect())
+        })
     }
 
     /// Every operation of a payment, oldest first.
     pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = ? ORDER BY created_at, idempotency_key"
-        ))
-        .bind(reference)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
+        on!(&self.pool, |pool| {
+            let rows = sqlx::query(&format!(
+                "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 ORDER BY created_at, idempotency_key"
+            ))
+            .bind(reference)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
+        })
     }
 }
 
 pub(super) async fn insert_operation(
-    conn: &mut sqlx::SqliteConnection,
+    conn: Conn<'_>,
     operation: NewOperation<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on!(conn, |conn| sqlx::query(
         "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
-         reason, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
+         reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
     )
     .bind(operation.key)
     .bind(operation.reference)
@@ -235,24 +251,24 @@ pub(super) async fn insert_operation(
     .bind(now)
     .bind(now)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(drop))
 }
 
 /// A row of `operations`; a value that cannot be read is an error naming its column.
-fn operation_from(row: &SqliteRow) -> Result<OperationRow, sqlx::Error> {
+fn operation_from(row: &impl StoreRow) -> Result<OperationRow, sqlx::Error> {
     Ok(OperationRow {
-        idempotency_key: row.try_get("idempotency_key")?,
-        reference: row.try_get("reference")?,
+        idempotency_key: row.read("idempotency_key")?,
+        reference: row.read("reference")?,
         kind: decode(row, "kind")?,
-        amount: row.try_get("amount")?,
+        amount: row.read("amount")?,
         status: decode(row, "status")?,
-        error: row.try_get("error")?,
-        attempts: row.try_get("attempts")?,
-        updated_at: row.try_get("updated_at")?,
-        request: row.try_get("request")?,
-        client_key: row.try_get("client_key")?,
-        reason: row.try_get("reason")?,
+        error: row.read("error")?,
+        attempts: row.read("attempts")?,
+        updated_at: row.read("updated_at")?,
+        request: row.read("request")?,
+        client_key: row.read("client_key")?,
+        reason: row.read("reason")?,
     })
 }
 
@@ -263,51 +279,60 @@ mod tests {
 
     #[tokio::test]
     async fn a_sale_is_recorded_with_its_pending_create_intent() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-        let ops: Vec<_> =
-            store.pending_operations(i64::MAX).await.unwrap().into_iter().map(Result::unwrap).collect();
-        assert_eq!(ops.len(), 1);
-        assert_eq!(
-            (ops[0].kind, ops[0].idempotency_key.as_str()),
-            (OperationKind::Create, "till-1-aaaa-create")
-        );
-        assert!(!store.begin_operation(create("till-1-aaaa-create"), 2).await.unwrap());
-        store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
-        assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+        for store in crate::store::testing::stores().await {
+            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+            let ops: Vec<_> =
+                store.pending_operations(i64::MAX).await.unwrap().into_iter().map(Result::unwrap).collect();
+            assert_eq!(ops.len(), 1);
+            assert_eq!(
+                (ops[0].kind, ops[0].idempotency_key.as_str()),
+                (OperationKind::Create, "till-1-aaaa-create")
+            );
+            assert!(!store.begin_operation(create("till-1-aaaa-create"), 2).await.unwrap());
+            store.finish_operation("till-1-aaaa-create", None, 3).await.unwrap();
+            assert!(store.pending_operations(i64::MAX).await.unwrap().is_empty());
+        }
     }
 
     #[tokio::test]
     async fn a_pending_write_that_cannot_be_read_is_an_error_and_the_others_still_go() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-        store.insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create")).await.unwrap();
-        // A row damaged by something that is not kasse: SQLite keeps text in an integer column.
-        sqlx::query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        let pending = store.pending_operations(i64::MAX).await.unwrap();
-        assert_eq!(pending.len(), 2, "nothing is dropped");
-        let readable: Vec<_> = pending.iter().filter_map(|p| p.as_ref().ok()).collect();
-        assert_eq!(readable.len(), 1);
-        let unreadable = pending.iter().find_map(|p| p.as_ref().err()).unwrap().to_string();
-        assert!(unreadable.contains("attempts"), "the error names the column: {unreadable}");
-        assert!(
-            store.operations_for("till-2-bbbb").await.is_err(),
-            "a listing that cannot be read whole says so"
-        );
+        for store in crate::store::testing::stores().await {
+            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+            store.insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create")).await.unwrap();
+            // A row damaged by something that is not kasse: SQLite keeps text in an integer column.
+            // PostgreSQL keeps every column's type, so no such row can exist there.
+            if store.postgres() {
+                continue;
+            }
+            on!(&store.pool, |pool| {
+                sqlx::query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            });
+            let pending = store.pending_operations(i64::MAX).await.unwrap();
+            assert_eq!(pending.len(), 2, "nothing is dropped");
+            let readable: Vec<_> = pending.iter().filter_map(|p| p.as_ref().ok()).collect();
+            assert_eq!(readable.len(), 1);
+            let unreadable = pending.iter().find_map(|p| p.as_ref().err()).unwrap().to_string();
+            assert!(unreadable.contains("attempts"), "the error names the column: {unreadable}");
+            assert!(
+                store.operations_for("till-2-bbbb").await.is_err(),
+                "a listing that cannot be read whole says so"
+            );
+        }
     }
 
     #[tokio::test]
     async fn the_exact_request_is_kept_with_its_operation_for_a_resend() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let body = r#"{"amount":{"currency":"NOK","value":1000}}"#;
-        let operation =
-            NewOperation { request: body, client_key: Some("browser-1"), ..create("till-1-aaaa-create") };
-        store.insert_sale(&row("till-1-aaaa", "till-1"), operation).await.unwrap();
-        let found = store.operation_by_client_key("till-1-aaaa", "browser-1").await.unwrap().unwrap();
-        assert_eq!(found.request.as_deref(), Some(body));
-        assert_eq!(store.operation("till-1-aaaa-create").await.unwrap(), Some(found));
+        for store in crate::store::testing::stores().await {
+            let body = r#"{"amount":{"currency":"NOK","value":1000}}"#;
+            let operation =
+                NewOperation { request: body, client_key: Some("browser-1"), ..create("till-1-aaaa-create") };
+            store.insert_sale(&row("till-1-aaaa", "till-1"), operation).await.unwrap();
+            let found = store.operation_by_client_key("till-1-aaaa", "browser-1").await.unwrap().unwrap();
+            assert_eq!(found.request.as_deref(), Some(body));
+            assert_eq!(store.operation("till-1-aaaa-create").await.unwrap(), Some(found));
+        }
     }
 }

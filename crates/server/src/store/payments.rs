@@ -1,9 +1,8 @@
 //! Payments: one row per sale attempt, and the one sale in progress per till.
 
+use super::backend::{Conn, StoreRow, on};
 use kasse_api::{Currency, Flow, SaleStatus};
 use kasse_vipps::epayment::State;
-use sqlx::Row as _;
-use sqlx::sqlite::SqliteRow;
 
 use super::names::{Named as _, decode, decode_optional};
 use super::operations::insert_operation;
@@ -49,35 +48,35 @@ pub struct PaymentRow {
     pub watch_until: Option<i64>,
 }
 
-impl sqlx::FromRow<'_, SqliteRow> for PaymentRow {
-    fn from_row(row: &SqliteRow) -> Result<Self, sqlx::Error> {
+impl<R: StoreRow> sqlx::FromRow<'_, R> for PaymentRow {
+    fn from_row(row: &R) -> Result<Self, sqlx::Error> {
         Ok(Self {
-            reference: row.try_get("reference")?,
-            till_id: row.try_get("till_id")?,
-            msn: row.try_get("msn")?,
+            reference: row.read("reference")?,
+            till_id: row.read("till_id")?,
+            msn: row.read("msn")?,
             flow: decode(row, "flow")?,
             currency: decode(row, "currency")?,
-            amount: row.try_get("amount")?,
+            amount: row.read("amount")?,
             status: decode(row, "status")?,
-            active: row.try_get("active")?,
+            active: row.read("active")?,
             platform_state: decode_optional(row, "platform_state")?,
-            qr: row.try_get("qr")?,
-            expires_at: row.try_get("expires_at")?,
-            authorized: row.try_get("authorized")?,
-            captured: row.try_get("captured")?,
-            cancelled: row.try_get("cancelled")?,
-            refunded: row.try_get("refunded")?,
-            failure: row.try_get("failure")?,
-            next_poll_at: row.try_get("next_poll_at")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            description: row.try_get("description")?,
-            masked_phone: row.try_get("masked_phone")?,
-            client_key: row.try_get("client_key")?,
-            sticker_id: row.try_get("sticker_id")?,
-            landing_token: row.try_get("landing_token")?,
-            withdrawn_at: row.try_get("withdrawn_at")?,
-            watch_until: row.try_get("watch_until")?,
+            qr: row.read("qr")?,
+            expires_at: row.read("expires_at")?,
+            authorized: row.read("authorized")?,
+            captured: row.read("captured")?,
+            cancelled: row.read("cancelled")?,
+            refunded: row.read("refunded")?,
+            failure: row.read("failure")?,
+            next_poll_at: row.read("next_poll_at")?,
+            created_at: row.read("created_at")?,
+            updated_at: row.read("updated_at")?,
+            description: row.read("description")?,
+            masked_phone: row.read("masked_phone")?,
+            client_key: row.read("client_key")?,
+            sticker_id: row.read("sticker_id")?,
+            landing_token: row.read("landing_token")?,
+            withdrawn_at: row.read("withdrawn_at")?,
+            watch_until: row.read("watch_until")?,
         })
     }
 }
@@ -116,88 +115,102 @@ pub struct SalesQuery<'a> {
 impl Store {
     /// Records a new sale and the intent to create it at the platform, in one transaction.
     pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(&row.reference)
-        .bind(&row.till_id)
-        .bind(&row.msn)
-        .bind(row.flow.name())
-        .bind(row.currency.name())
-        .bind(row.amount)
-        .bind(row.status.name())
-        .bind(row.active)
-        .bind(row.platform_state.map(State::name))
-        .bind(&row.qr)
-        .bind(row.expires_at)
-        .bind(row.authorized)
-        .bind(row.captured)
-        .bind(row.cancelled)
-        .bind(row.refunded)
-        .bind(&row.failure)
-        .bind(row.next_poll_at)
-        .bind(row.created_at)
-        .bind(row.updated_at)
-        .bind(&row.description)
-        .bind(&row.masked_phone)
-        .bind(&row.client_key)
-        .bind(&row.sticker_id)
-        .bind(&row.landing_token)
-        .bind(row.withdrawn_at)
-        .bind(row.watch_until)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
-            other => other?,
-        };
-        insert_operation(&mut tx, create, row.created_at).await?;
-        tx.commit().await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            let inserted = sqlx::query(&format!(
+                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+            ))
+            .bind(&row.reference)
+            .bind(&row.till_id)
+            .bind(&row.msn)
+            .bind(row.flow.name())
+            .bind(row.currency.name())
+            .bind(row.amount)
+            .bind(row.status.name())
+            .bind(row.active)
+            .bind(row.platform_state.map(State::name))
+            .bind(&row.qr)
+            .bind(row.expires_at)
+            .bind(row.authorized)
+            .bind(row.captured)
+            .bind(row.cancelled)
+            .bind(row.refunded)
+            .bind(&row.failure)
+            .bind(row.next_poll_at)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(&row.description)
+            .bind(&row.masked_phone)
+            .bind(&row.client_key)
+            .bind(&row.sticker_id)
+            .bind(&row.landing_token)
+            .bind(row.withdrawn_at)
+            .bind(row.watch_until)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
+                other => other?,
+            };
+            insert_operation((&mut *tx).into(), create, row.created_at).await?;
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// A payment by reference.
     pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = ?"))
-            .bind(reference)
-            .fetch_optional(&self.pool)
-            .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
+                .bind(reference)
+                .fetch_optional(pool)
+                .await?)
+        })
     }
 
     /// The till's sale in progress, or else its newest one.
     pub async fn current_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
-        ))
-        .bind(till_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
+            ))
+            .bind(till_id)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     /// The till's sale in progress.
     pub async fn active_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND active"))
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND active"
+            ))
             .bind(till_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await?)
+        })
     }
 
     /// Writes every mutable column of a payment.
     pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        write_payment(&mut conn, row).await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            let mut conn = pool.acquire().await?;
+            write_payment((&mut *conn).into(), row).await?;
+            Ok(())
+        })
     }
 
     /// Payments whose next poll is due.
     pub async fn payments_to_poll(&self, now: i64) -> Result<Vec<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= ? ORDER BY next_poll_at LIMIT 100"
-        ))
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT 100"
+            ))
+            .bind(now)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// The sale a browser's key started at a till, if any.
@@ -206,52 +219,56 @@ impl Store {
         till_id: &str,
         client_key: &str,
     ) -> Result<Option<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND client_key = ?"
-        ))
-        .bind(till_id)
-        .bind(client_key)
-        .fetch_optional(&self.pool)
-        .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND client_key = $2"
+            ))
+            .bind(till_id)
+            .bind(client_key)
+            .fetch_optional(pool)
+            .await?)
+        })
     }
 
     /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
     /// (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = ? AND created_at >= ? AND created_at < ? \
-             AND (? IS NULL OR status = ?) AND (? IS NULL OR flow = ?) \
-             ORDER BY created_at DESC, reference DESC LIMIT ?"
-        ))
-        .bind(query.till_id)
-        .bind(query.since)
-        .bind(query.until)
-        .bind(query.status.map(SaleStatus::name))
-        .bind(query.status.map(SaleStatus::name))
-        .bind(query.flow.map(Flow::name))
-        .bind(query.flow.map(Flow::name))
-        .bind(query.limit)
-        .fetch_all(&self.pool)
-        .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND created_at >= $2 AND created_at < $3 \
+                 AND ($4 IS NULL OR status = $5) AND ($6 IS NULL OR flow = $7) \
+                 ORDER BY created_at DESC, reference DESC LIMIT $8"
+            ))
+            .bind(query.till_id)
+            .bind(query.since)
+            .bind(query.until)
+            .bind(query.status.map(SaleStatus::name))
+            .bind(query.status.map(SaleStatus::name))
+            .bind(query.flow.map(Flow::name))
+            .bind(query.flow.map(Flow::name))
+            .bind(query.limit)
+            .fetch_all(pool)
+            .await?)
+        })
     }
 
     /// A payment by its landing-page token.
     pub async fn payment_by_landing_token(&self, token: &str) -> Result<Option<PaymentRow>, StoreError> {
-        Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = ?"))
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = $1"))
+                .bind(token)
+                .fetch_optional(pool)
+                .await?)
+        })
     }
 }
 
-pub(super) async fn write_payment(
-    conn: &mut sqlx::SqliteConnection,
-    row: &PaymentRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE payments SET status = ?, active = ?, platform_state = ?, qr = ?, expires_at = ?, authorized = ?, \
-         captured = ?, cancelled = ?, refunded = ?, failure = ?, next_poll_at = ?, updated_at = ?, withdrawn_at = ?, \
-         watch_until = ? WHERE reference = ?",
+pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
+    on!(conn, |conn| {
+        sqlx::query(
+        "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
+         captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
+         watch_until = $14 WHERE reference = $15",
     )
     .bind(row.status.name())
     .bind(row.active)
@@ -269,8 +286,9 @@ pub(super) async fn write_payment(
     .bind(row.watch_until)
     .bind(&row.reference)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(drop)
+    })
 }
 
 #[cfg(test)]
@@ -280,27 +298,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_till_can_have_only_one_active_sale() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-        let second = store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await;
-        assert!(matches!(second, Err(StoreError::TillBusy)));
-        // Nothing of the refused sale was written.
-        assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
-        assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
-        store.insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create")).await.unwrap();
+        for store in crate::store::testing::stores().await {
+            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+            let second = store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await;
+            assert!(matches!(second, Err(StoreError::TillBusy)));
+            // Nothing of the refused sale was written.
+            assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
+            assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
+            store.insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create")).await.unwrap();
 
-        let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
-        done.active = false;
-        store.update_payment(&done).await.unwrap();
-        store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
+            let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
+            done.active = false;
+            store.update_payment(&done).await.unwrap();
+            store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
+        }
     }
 
     #[tokio::test]
     async fn many_payments_of_an_open_amount_sticker_may_be_in_progress_at_once() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        for reference in ["donate-aaaa", "donate-bbbb"] {
-            let payment = PaymentRow { till_id: String::new(), ..row(reference, "") };
-            store.insert_sale(&payment, create(&format!("{reference}-create"))).await.unwrap();
+        for store in crate::store::testing::stores().await {
+            for reference in ["donate-aaaa", "donate-bbbb"] {
+                let payment = PaymentRow { till_id: String::new(), ..row(reference, "") };
+                store.insert_sale(&payment, create(&format!("{reference}-create"))).await.unwrap();
+            }
         }
     }
 }

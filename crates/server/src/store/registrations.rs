@@ -1,6 +1,7 @@
 //! Our webhook registration per sales unit, with the secret its deliveries are signed with; and
 //! the database's own health, which `/healthz` reports beside the registrations.
 
+use super::backend::on;
 use super::{Store, StoreError};
 
 /// Our webhook registration for a sales unit.
@@ -16,9 +17,11 @@ pub struct WebhookRegistration {
 impl Store {
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
-        Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
-            .fetch_all(&self.pool)
-            .await?)
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
+                .fetch_all(pool)
+                .await?)
+        })
     }
 
     /// Saves (replacing) our registration for a sales unit.
@@ -27,30 +30,37 @@ impl Store {
         reg: &WebhookRegistration,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES (?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
-             events = excluded.events, secret = excluded.secret, created_at = excluded.created_at",
-        )
-        .bind(&reg.msn)
-        .bind(&reg.webhook_id)
-        .bind(&reg.url)
-        .bind(&reg.events)
-        .bind(&reg.secret)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            sqlx::query(
+                "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
+                 events = excluded.events, secret = excluded.secret, created_at = excluded.created_at",
+            )
+            .bind(&reg.msn)
+            .bind(&reg.webhook_id)
+            .bind(&reg.url)
+            .bind(&reg.events)
+            .bind(&reg.secret)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
     }
 
     /// Whether the database answers a query at all: `/healthz`'s check.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        on!(&self.pool, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
     }
 
     /// Closes the database: every query after this fails. Only for tests of a lost database.
     pub async fn close(&self) {
-        self.pool.close().await;
+        on!(&self.pool, |pool| pool.close().await);
+        if let Some(locks) = &self.locks {
+            locks.close().await;
+        }
     }
 }

@@ -10,6 +10,7 @@
 
 use kasse_api::SaleStatus;
 
+use super::backend::on;
 use super::names::Named as _;
 use super::{Store, StoreError};
 
@@ -43,59 +44,69 @@ impl Store {
     /// Deletes what the server keeps only for a while and that is older than `before_ms` (Unix
     /// milliseconds): see the module's docs for what goes and what stays.
     pub async fn prune(&self, before_ms: i64) -> Result<Pruned, StoreError> {
-        let inbox = self
-            .delete_in_batches(
-                "DELETE FROM webhook_inbox WHERE id IN (SELECT id FROM webhook_inbox \
-                 WHERE processed_at IS NOT NULL AND received_at < ? LIMIT ?)",
-                before_ms,
+        on!(&self.pool, |pool| {
+            let inbox = self
+                .delete_in_batches(
+                    "DELETE FROM webhook_inbox WHERE id IN (SELECT id FROM webhook_inbox \
+                     WHERE processed_at IS NOT NULL AND received_at < $1 LIMIT $2)",
+                    before_ms,
+                )
+                .await?;
+            let till_events = self
+                .delete_in_batches(
+                    "DELETE FROM till_events WHERE id IN (SELECT id FROM till_events AS old WHERE created_at < $1 \
+                     AND id < (SELECT MAX(id) FROM till_events AS newer WHERE newer.till_id = old.till_id) LIMIT $2)",
+                    before_ms,
+                )
+                .await?;
+            let sessions = sqlx::query(
+                "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR created_at < $2",
             )
-            .await?;
-        let till_events = self
-            .delete_in_batches(
-                "DELETE FROM till_events WHERE id IN (SELECT id FROM till_events AS old WHERE created_at < ? \
-                 AND id < (SELECT MAX(id) FROM till_events AS newer WHERE newer.till_id = old.till_id) LIMIT ?)",
-                before_ms,
-            )
-            .await?;
-        let sessions = sqlx::query(
-            "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < ?) OR created_at < ?",
-        )
-        .bind(before_ms)
-        .bind(before_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        let pairing_codes = sqlx::query("DELETE FROM pairing_codes WHERE COALESCE(used_at, expires_at) < ?")
             .bind(before_ms)
-            .execute(&self.pool)
+            .bind(before_ms)
+            .execute(pool)
             .await?
             .rows_affected();
-        let finals: Vec<&str> =
-            SaleStatus::ALL.into_iter().filter(|s| s.is_final()).map(SaleStatus::name).collect();
-        let landing_tokens = sqlx::query(
-            "UPDATE payments SET landing_token = NULL WHERE landing_token IS NOT NULL AND NOT active \
-             AND status IN (SELECT value FROM json_each(?)) AND updated_at < ?",
-        )
-        .bind(serde_json::to_string(&finals).unwrap_or_default())
-        .bind(before_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens })
+            let pairing_codes =
+                sqlx::query("DELETE FROM pairing_codes WHERE COALESCE(used_at, expires_at) < $1")
+                    .bind(before_ms)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+            // The final statuses' names are kasse's own constants, so they are written into the
+            // statement as they are, which both databases take.
+            let finals: Vec<String> = SaleStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_final())
+                .map(|s| format!("'{}'", s.name()))
+                .collect();
+            let landing_tokens = sqlx::query(&format!(
+                "UPDATE payments SET landing_token = NULL WHERE landing_token IS NOT NULL AND NOT active \
+                 AND status IN ({}) AND updated_at < $1",
+                finals.join(", ")
+            ))
+            .bind(before_ms)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens })
+        })
     }
 
     /// Runs `statement` (binding `before_ms`, then the batch size) until it deletes less than a
     /// batch; the rows deleted in all.
     async fn delete_in_batches(&self, statement: &str, before_ms: i64) -> Result<u64, StoreError> {
-        let mut deleted = 0;
-        loop {
-            let batch =
-                sqlx::query(statement).bind(before_ms).bind(BATCH).execute(&self.pool).await?.rows_affected();
-            deleted += batch;
-            if batch < BATCH.unsigned_abs() {
-                return Ok(deleted);
+        on!(&self.pool, |pool| {
+            let mut deleted = 0;
+            loop {
+                let batch =
+                    sqlx::query(statement).bind(before_ms).bind(BATCH).execute(pool).await?.rows_affected();
+                deleted += batch;
+                if batch < BATCH.unsigned_abs() {
+                    return Ok(deleted);
+                }
             }
-        }
+        })
     }
 }
 
@@ -113,12 +124,14 @@ mod tests {
     const RECENT: i64 = 5_000;
 
     async fn count(store: &Store, sql: &str) -> i64 {
-        sqlx::query(sql).fetch_one(&store.pool).await.unwrap().try_get(0).unwrap()
+        on!(&store.pool, |pool| sqlx::query(sql).fetch_one(pool).await.unwrap().try_get(0).unwrap())
     }
 
     async fn strings(store: &Store, sql: &str) -> Vec<String> {
-        let rows = sqlx::query(sql).fetch_all(&store.pool).await.unwrap();
-        rows.iter().map(|r| r.try_get(0).unwrap()).collect()
+        on!(&store.pool, |pool| {
+            let rows = sqlx::query(sql).fetch_all(pool).await.unwrap();
+            rows.iter().map(|r| r.try_get(0).unwrap()).collect()
+        })
     }
 
     /// An open-amount sticker's sale in `status` with a landing token, last changed at `updated_at`.
@@ -131,154 +144,171 @@ mod tests {
         row.updated_at = updated_at;
         let key = format!("{reference}-create");
         store.insert_sale(&row, fixtures::create(&key)).await.unwrap();
-        sqlx::query(
+        on!(&store.pool, |pool| {
+            sqlx::query(
             "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
-             VALUES (?, 'psp-1', 'CREATED', 1000, 'NOK', '2024-01-01T00:00:00Z', TRUE)",
+             VALUES ($1, 'psp-1', 'CREATED', 1000, 'NOK', '2024-01-01T00:00:00Z', TRUE)",
         )
         .bind(reference)
-        .execute(&store.pool)
+        .execute(pool)
         .await
         .unwrap();
+        });
     }
 
     #[tokio::test]
     async fn old_processed_webhooks_are_deleted_and_unprocessed_or_recent_ones_kept() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        for (body, received, processed) in [
-            ("old, processed", OLD, Some(OLD)),
-            ("old, never processed", OLD, None),
-            ("recent, processed", RECENT, Some(RECENT)),
-        ] {
-            sqlx::query("INSERT INTO webhook_inbox (received_at, body, processed_at) VALUES (?, ?, ?)")
-                .bind(received)
-                .bind(body)
-                .bind(processed)
-                .execute(&store.pool)
-                .await
-                .unwrap();
-        }
+        for store in crate::store::testing::stores().await {
+            for (body, received, processed) in [
+                ("old, processed", OLD, Some(OLD)),
+                ("old, never processed", OLD, None),
+                ("recent, processed", RECENT, Some(RECENT)),
+            ] {
+                on!(&store.pool, |pool| {
+                    sqlx::query(
+                        "INSERT INTO webhook_inbox (received_at, body, processed_at) VALUES ($1, $2, $3)",
+                    )
+                    .bind(received)
+                    .bind(body)
+                    .bind(processed)
+                    .execute(pool)
+                    .await
+                    .unwrap();
+                });
+            }
 
-        let pruned = store.prune(CUT).await.unwrap();
-        assert_eq!(pruned.inbox, 1);
-        assert_eq!(
-            strings(&store, "SELECT body FROM webhook_inbox ORDER BY id").await,
-            ["old, never processed", "recent, processed"]
-        );
+            let pruned = store.prune(CUT).await.unwrap();
+            assert_eq!(pruned.inbox, 1);
+            assert_eq!(
+                strings(&store, "SELECT body FROM webhook_inbox ORDER BY id").await,
+                ["old, never processed", "recent, processed"]
+            );
+        }
     }
 
     #[tokio::test]
     async fn old_till_events_are_deleted_but_each_till_keeps_its_newest() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        store.insert_till_event("till-1", "1 old", OLD).await.unwrap();
-        store.insert_till_event("till-1", "1 old too", OLD).await.unwrap();
-        store.insert_till_event("till-1", "1 recent", RECENT).await.unwrap();
-        store.insert_till_event("till-2", "2 old", OLD).await.unwrap();
-        let newest = store.insert_till_event("till-2", "2 old, its newest", OLD).await.unwrap();
+        for store in crate::store::testing::stores().await {
+            store.insert_till_event("till-1", "1 old", OLD).await.unwrap();
+            store.insert_till_event("till-1", "1 old too", OLD).await.unwrap();
+            store.insert_till_event("till-1", "1 recent", RECENT).await.unwrap();
+            store.insert_till_event("till-2", "2 old", OLD).await.unwrap();
+            let newest = store.insert_till_event("till-2", "2 old, its newest", OLD).await.unwrap();
 
-        let pruned = store.prune(CUT).await.unwrap();
-        assert_eq!(pruned.till_events, 3);
-        assert_eq!(
-            strings(&store, "SELECT payload FROM till_events ORDER BY id").await,
-            ["1 recent", "2 old, its newest"]
-        );
-        assert_eq!(store.last_till_event_id("till-2").await.unwrap(), newest, "numbering goes on");
+            let pruned = store.prune(CUT).await.unwrap();
+            assert_eq!(pruned.till_events, 3);
+            assert_eq!(
+                strings(&store, "SELECT payload FROM till_events ORDER BY id").await,
+                ["1 recent", "2 old, its newest"]
+            );
+            assert_eq!(store.last_till_event_id("till-2").await.unwrap(), newest, "numbering goes on");
+        }
     }
 
     #[tokio::test]
     async fn revoked_and_long_expired_sessions_and_spent_pairing_codes_are_deleted() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        // Paired at, revoked at.
-        for (hash, created, revoked) in [
-            ("revoked-old", OLD, Some(OLD + 1)),
-            ("revoked-recently", CUT, Some(RECENT)),
-            ("live", RECENT, None),
-            ("ancient", OLD, None),
-        ] {
-            sqlx::query(
-                "INSERT INTO sessions (token_hash, till_id, role, created_at, revoked_at) VALUES (?, 'till-1', 'till', ?, ?)",
-            )
-            .bind(hash)
-            .bind(created)
-            .bind(revoked)
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        }
-        // Made at, expiring at, used at.
-        for (hash, created, expires, used) in [
-            ("used-old", OLD, OLD + 600, Some(OLD + 1)),
-            ("expired-old", OLD, OLD + 600, None),
-            ("used-recently", OLD, RECENT + 600, Some(RECENT)),
-            ("open", RECENT, RECENT + 600, None),
-        ] {
-            sqlx::query(
-                "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at, used_at) \
-                 VALUES (?, 'till-1', 'till', ?, ?, ?)",
-            )
-            .bind(hash)
-            .bind(created)
-            .bind(expires)
-            .bind(used)
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        }
+        for store in crate::store::testing::stores().await {
+            // Paired at, revoked at.
+            for (hash, created, revoked) in [
+                ("revoked-old", OLD, Some(OLD + 1)),
+                ("revoked-recently", CUT, Some(RECENT)),
+                ("live", RECENT, None),
+                ("ancient", OLD, None),
+            ] {
+                on!(&store.pool, |pool| {
+                    sqlx::query(
+                    "INSERT INTO sessions (token_hash, till_id, role, created_at, revoked_at) VALUES ($1, 'till-1', 'till', $2, $3)",
+                )
+                .bind(hash)
+                .bind(created)
+                .bind(revoked)
+                .execute(pool)
+                .await
+                .unwrap();
+                });
+            }
+            // Made at, expiring at, used at.
+            for (hash, created, expires, used) in [
+                ("used-old", OLD, OLD + 600, Some(OLD + 1)),
+                ("expired-old", OLD, OLD + 600, None),
+                ("used-recently", OLD, RECENT + 600, Some(RECENT)),
+                ("open", RECENT, RECENT + 600, None),
+            ] {
+                on!(&store.pool, |pool| {
+                    sqlx::query(
+                    "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at, used_at) \
+                     VALUES ($1, 'till-1', 'till', $2, $3, $4)",
+                )
+                .bind(hash)
+                .bind(created)
+                .bind(expires)
+                .bind(used)
+                .execute(pool)
+                .await
+                .unwrap();
+                });
+            }
 
-        let pruned = store.prune(CUT).await.unwrap();
-        assert_eq!((pruned.sessions, pruned.pairing_codes), (2, 2));
-        assert_eq!(
-            strings(&store, "SELECT token_hash FROM sessions ORDER BY token_hash").await,
-            ["live", "revoked-recently"]
-        );
-        assert_eq!(
-            strings(&store, "SELECT code_hash FROM pairing_codes ORDER BY code_hash").await,
-            ["open", "used-recently"]
-        );
+            let pruned = store.prune(CUT).await.unwrap();
+            assert_eq!((pruned.sessions, pruned.pairing_codes), (2, 2));
+            assert_eq!(
+                strings(&store, "SELECT token_hash FROM sessions ORDER BY token_hash").await,
+                ["live", "revoked-recently"]
+            );
+            assert_eq!(
+                strings(&store, "SELECT code_hash FROM pairing_codes ORDER BY code_hash").await,
+                ["open", "used-recently"]
+            );
+        }
     }
 
     #[tokio::test]
     async fn old_finished_payments_lose_their_landing_token_and_keep_everything_else() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        landing_sale(&store, "old-paid", SaleStatus::Captured, OLD).await;
-        landing_sale(&store, "old-declined", SaleStatus::Declined, OLD).await;
-        landing_sale(&store, "recent-paid", SaleStatus::Captured, RECENT).await;
-        landing_sale(&store, "old-but-open", SaleStatus::Authorized, OLD).await;
+        for store in crate::store::testing::stores().await {
+            landing_sale(&store, "old-paid", SaleStatus::Captured, OLD).await;
+            landing_sale(&store, "old-declined", SaleStatus::Declined, OLD).await;
+            landing_sale(&store, "recent-paid", SaleStatus::Captured, RECENT).await;
+            landing_sale(&store, "old-but-open", SaleStatus::Authorized, OLD).await;
 
-        let pruned = store.prune(CUT).await.unwrap();
-        assert_eq!(pruned.landing_tokens, 2);
-        assert_eq!(pruned.total(), 2, "nothing else was there to prune");
-        assert_eq!(
-            strings(
-                &store,
-                "SELECT reference FROM payments WHERE landing_token IS NOT NULL ORDER BY reference"
-            )
-            .await,
-            ["old-but-open", "recent-paid"]
-        );
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 4, "no payment is deleted");
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM payment_events").await, 4, "nor its events");
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM operations").await, 4, "nor its writes");
-        let paid = store.payment("old-paid").await.unwrap().unwrap();
-        assert_eq!((paid.status, paid.amount, paid.landing_token), (SaleStatus::Captured, 1000, None));
-        assert!(store.payment_by_landing_token("token-old-paid").await.unwrap().is_none());
+            let pruned = store.prune(CUT).await.unwrap();
+            assert_eq!(pruned.landing_tokens, 2);
+            assert_eq!(pruned.total(), 2, "nothing else was there to prune");
+            assert_eq!(
+                strings(
+                    &store,
+                    "SELECT reference FROM payments WHERE landing_token IS NOT NULL ORDER BY reference"
+                )
+                .await,
+                ["old-but-open", "recent-paid"]
+            );
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM payments").await, 4, "no payment is deleted");
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM payment_events").await, 4, "nor its events");
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM operations").await, 4, "nor its writes");
+            let paid = store.payment("old-paid").await.unwrap().unwrap();
+            assert_eq!((paid.status, paid.amount, paid.landing_token), (SaleStatus::Captured, 1000, None));
+            assert!(store.payment_by_landing_token("token-old-paid").await.unwrap().is_none());
+        }
     }
 
     #[tokio::test]
     async fn pruning_a_table_larger_than_a_batch_deletes_all_of_it() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let rows = BATCH * 2 + 7;
-        sqlx::query(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
-             INSERT INTO webhook_inbox (received_at, body, processed_at) SELECT ?, 'x', ? FROM n",
-        )
-        .bind(rows)
-        .bind(OLD)
-        .bind(OLD)
-        .execute(&store.pool)
-        .await
-        .unwrap();
-        assert_eq!(store.prune(CUT).await.unwrap().inbox, rows.unsigned_abs());
-        assert_eq!(count(&store, "SELECT COUNT(*) FROM webhook_inbox").await, 0);
-        assert_eq!(store.prune(CUT).await.unwrap(), Pruned::default(), "a second prune finds nothing");
+        for store in crate::store::testing::stores().await {
+            let rows = BATCH * 2 + 7;
+            on!(&store.pool, |pool| {
+                sqlx::query(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
+                 INSERT INTO webhook_inbox (received_at, body, processed_at) SELECT $2, 'x', $3 FROM n",
+                )
+                .bind(rows)
+                .bind(OLD)
+                .bind(OLD)
+                .execute(pool)
+                .await
+                .unwrap();
+            });
+            assert_eq!(store.prune(CUT).await.unwrap().inbox, rows.unsigned_abs());
+            assert_eq!(count(&store, "SELECT COUNT(*) FROM webhook_inbox").await, 0);
+            assert_eq!(store.prune(CUT).await.unwrap(), Pruned::default(), "a second prune finds nothing");
+        }
     }
 }

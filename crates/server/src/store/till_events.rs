@@ -1,21 +1,60 @@
 //! The live events pushed to tills, numbered, so a reconnecting browser replays what it missed.
+//!
+//! On PostgreSQL every instance hears of every event: each is announced on [`LIVE_CHANNEL`] as
+//! it commits (`"<id> <till>"`), and one till's events commit in the order of their ids (they
+//! are written under a lock on the till), so "everything after id N" is all a browser missed,
+//! whichever instance it reconnects to.
 
 use sqlx::Row as _;
+use sqlx::postgres::PgListener;
 
+use super::backend::{Backend, on};
 use super::{Store, StoreError};
 
+/// The PostgreSQL notification channel that announces live events.
+pub const LIVE_CHANNEL: &str = "kasse_live";
+
 impl Store {
-    /// Appends a live event for a till. Returns its id.
+    /// Appends a live event for a till (and announces it to every instance). Returns its id.
     pub async fn insert_till_event(&self, till_id: &str, payload: &str, now: i64) -> Result<i64, StoreError> {
-        let row = sqlx::query(
-            "INSERT INTO till_events (till_id, payload, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(till_id)
-        .bind(payload)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get(0)?)
+        const INSERT: &str =
+            "INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
+        match &self.pool {
+            Backend::Sqlite(pool) => {
+                let row = sqlx::query(INSERT).bind(till_id).bind(payload).bind(now).fetch_one(pool).await?;
+                Ok(row.try_get(0)?)
+            }
+            Backend::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // Ids are handed out under the till's lock, so its events commit in id order.
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))")
+                    .bind(till_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let id: i64 = sqlx::query_scalar(INSERT)
+                    .bind(till_id)
+                    .bind(payload)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(LIVE_CHANNEL)
+                    .bind(format!("{id} {till_id}"))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// A listener for the live events every instance announces; `None` on SQLite, where this
+    /// instance is the only one.
+    pub async fn live_listener(&self) -> Result<Option<PgListener>, StoreError> {
+        let Backend::Postgres(pool) = &self.pool else { return Ok(None) };
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(LIVE_CHANNEL).await?;
+        Ok(Some(listener))
     }
 
     /// A till's live events after `after`, oldest first.
@@ -25,41 +64,45 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, payload FROM till_events WHERE till_id = ? AND id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(till_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        on!(&self.pool, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, payload FROM till_events WHERE till_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(till_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        })
     }
 
     /// The id of a till's newest live event (0 if none).
     pub async fn last_till_event_id(&self, till_id: &str) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = ?")
-            .bind(till_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get(0)?)
+        on!(&self.pool, |pool| {
+            let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = $1")
+                .bind(till_id)
+                .fetch_one(pool)
+                .await?;
+            Ok(row.try_get(0)?)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     #[tokio::test]
     async fn till_events_replay_after_a_given_id_in_order() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        let first = store.insert_till_event("till-1", "a", 1).await.unwrap();
-        store.insert_till_event("till-2", "x", 1).await.unwrap();
-        let second = store.insert_till_event("till-1", "b", 2).await.unwrap();
-        assert!(second > first);
-        let after = store.till_events_after("till-1", first, 10).await.unwrap();
-        assert_eq!(after, vec![(second, "b".to_owned())]);
-        assert_eq!(store.last_till_event_id("till-1").await.unwrap(), second);
-        assert_eq!(store.last_till_event_id("till-9").await.unwrap(), 0);
+        for store in crate::store::testing::stores().await {
+            let first = store.insert_till_event("till-1", "a", 1).await.unwrap();
+            store.insert_till_event("till-2", "x", 1).await.unwrap();
+            let second = store.insert_till_event("till-1", "b", 2).await.unwrap();
+            assert!(second > first);
+            let after = store.till_events_after("till-1", first, 10).await.unwrap();
+            assert_eq!(after, vec![(second, "b".to_owned())]);
+            assert_eq!(store.last_till_event_id("till-1").await.unwrap(), second);
+            assert_eq!(store.last_till_event_id("till-9").await.unwrap(), 0);
+        }
     }
 }
