@@ -23,9 +23,10 @@ Usage: cargo xtask <command> [options]
 Commands:
   run [--port N]        build the web app and kasse-server, then serve them on
                         127.0.0.1:N (default 8080, or $KASSE_PORT)
-  test [--no-browser]   cargo fmt --check, clippy (native and wasm32), unit tests,
-                        then the app build and the browser tests in Chromium;
-                        --no-browser stops after the unit tests
+  test [--no-browser]   cargo fmt --check, clippy (native and wasm32), unit tests
+                        against a throwaway PostgreSQL cluster, then the app
+                        build and the browser tests in Chromium; --no-browser
+                        stops after the unit tests
   bench                 build the web app and report the raw and brotli sizes of
                         the till and the sticker landing page, the landing page's
                         time to interactive on a throttled phone in Chromium, and
@@ -41,7 +42,8 @@ Commands:
   help                  show this text
 
 trunk, wasm-bindgen and wasm-opt are installed on first use into .tools/;
-`test` also installs chromium and chromedriver with apt when they are missing.";
+`test` also installs postgresql, chromium and chromedriver with apt when they
+are missing.";
 
 /// What the user asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

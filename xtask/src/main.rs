@@ -3,9 +3,13 @@
 //! One command each to run the app locally (`run`), check everything CI checks (`test`),
 //! measure the bundle (`bench`) and kill the server under load to see that no sale suffers
 //! (`chaos`). Each installs what it needs on first use (trunk, wasm-bindgen,
-//! wasm-opt into `.tools/`, Chromium from apt for `test`), so a fresh machine needs nothing by
-//! hand. Nothing is downloaded from outside the package registries (crates.io, npm, apt), which
-//! is why Trunk is never left to fetch its own helpers.
+//! wasm-opt into `.tools/`, PostgreSQL and Chromium from apt for `test`), so a fresh machine
+//! needs nothing by hand. The tests run against a real PostgreSQL server: `test` starts a
+//! throwaway cluster of its own (kasse-pgtemp: a temporary directory, a free port) and stops it
+//! at the end.
+//!
+//! Nothing is downloaded from outside the package registries (crates.io, npm, apt), which is why
+//! Trunk is never left to fetch its own helpers.
 
 // A command-line tool talks to its user on stdout; that is the point of it, not a leftover.
 #![allow(clippy::print_stdout)]
@@ -18,6 +22,7 @@ mod compress;
 mod error;
 mod http;
 mod landing_load;
+mod postgres;
 mod process;
 mod serve;
 mod suite;

@@ -1,17 +1,24 @@
 //! `cargo xtask test`: every check the project has, in order, stopping at the first failure.
 //!
-//! The cheap checks come first (formatting, clippy for both targets, native tests), so a typo
-//! fails in seconds; then a short chaos run (the server killed under concurrent sales, every sale
+//! The cheap checks come first (formatting, clippy for both targets), so a typo fails in seconds.
+//! Then one throwaway PostgreSQL cluster starts (Debian's `postgresql`, installed with apt if
+//! missing; see `postgres.rs`), and every later `cargo test` gets its admin URL in
+//! `KASSE_TEST_POSTGRES`; it is stopped when the suite ends, passed or failed. Then come the
+//! native tests and a short chaos run (the server killed under concurrent sales, every sale
 //! compared with the platform); the app build and the browser tests in headless Chromium come
-//! last and can be skipped with `--no-browser`. Each step is timed, and a summary table ends the run whether
-//! it passed or not, so CI logs show at a glance where the time and the failure went.
+//! last and can be skipped with `--no-browser`. Each step is timed, and a summary table ends the
+//! run whether it passed or not, so CI logs show at a glance where the time and the failure went.
 
 use std::fmt::Write as _;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use kasse_pgtemp::Cluster;
 
 use crate::app;
 use crate::chaos;
 use crate::error::{Error, Result};
+use crate::postgres;
 use crate::process::{self, announce, format_duration};
 use crate::tools;
 use crate::workspace::Workspace;
@@ -23,15 +30,38 @@ struct Step {
     /// Whether the step belongs to the browser half that `--no-browser` skips.
     browser: bool,
     /// Runs the step.
-    action: fn(&Workspace) -> Result<()>,
+    action: fn(&mut Run<'_>) -> Result<()>,
+}
+
+/// What the steps share: the workspace, and the PostgreSQL cluster once the `postgresql` step
+/// has started it. Dropping the run (however the suite ends, a panic included) stops the cluster.
+struct Run<'a> {
+    /// The workspace under test.
+    workspace: &'a Workspace,
+    /// The suite's cluster, from the `postgresql` step on.
+    postgres: Option<Cluster>,
+}
+
+impl Run<'_> {
+    /// `cargo` in the workspace, with the cluster's admin URL in `KASSE_TEST_POSTGRES`.
+    fn cargo_with_postgres(&self) -> Result<Command> {
+        let cluster = self
+            .postgres
+            .as_ref()
+            .ok_or_else(|| Error::new("no PostgreSQL cluster: the `postgresql` step has not run"))?;
+        let mut cargo = process::cargo();
+        cargo.env(postgres::URL_VARIABLE, cluster.url("postgres")).current_dir(self.workspace.root());
+        Ok(cargo)
+    }
 }
 
 /// The suite, in the order it runs.
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     Step { name: "format", browser: false, action: format },
     Step { name: "clippy (native)", browser: false, action: clippy_native },
     Step { name: "clippy (production server)", browser: false, action: clippy_production },
     Step { name: "clippy (wasm32)", browser: false, action: clippy_wasm },
+    Step { name: "postgresql", browser: false, action: start_postgres },
     Step { name: "unit tests", browser: false, action: unit_tests },
     Step { name: "chaos (short)", browser: false, action: chaos_short },
     Step { name: "app build", browser: true, action: app_build },
@@ -54,6 +84,7 @@ enum Outcome {
 /// Runs the suite (the browser half only if `browser`), printing a summary at the end.
 pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
     let suite_started = Instant::now();
+    let mut run = Run { workspace, postgres: None };
     let total = STEPS.len();
     let mut outcomes = Vec::with_capacity(total);
     let mut failure = None;
@@ -67,7 +98,7 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
         } else {
             announce(format!("[{number}/{total}] {}", step.name));
             let started = Instant::now();
-            let result = (step.action)(workspace);
+            let result = (step.action)(&mut run);
             let took = started.elapsed();
             match result {
                 Ok(()) => {
@@ -84,6 +115,15 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
         };
         outcomes.push((step.name, outcome));
     }
+    // Stopped here rather than left to the drop, so that a failure to stop is seen.
+    if let Some(cluster) = run.postgres.take()
+        && let Err(error) = postgres::stop(cluster)
+    {
+        match &failure {
+            None => failure = Some(error),
+            Some(_) => eprintln!("warning: {error}"),
+        }
+    }
     println!();
     print!("{}", summary(&outcomes, suite_started.elapsed()));
     if let Some(error) = failure {
@@ -94,70 +134,79 @@ pub(crate) fn run(workspace: &Workspace, browser: bool) -> Result<()> {
 }
 
 /// (a) Formatting matches rustfmt.
-fn format(workspace: &Workspace) -> Result<()> {
-    process::run(process::cargo().args(["fmt", "--all", "--check"]).current_dir(workspace.root()))
+fn format(run: &mut Run<'_>) -> Result<()> {
+    process::run(process::cargo().args(["fmt", "--all", "--check"]).current_dir(run.workspace.root()))
 }
 
 /// (b) Clippy is clean for every crate and target on the host.
-fn clippy_native(workspace: &Workspace) -> Result<()> {
+fn clippy_native(run: &mut Run<'_>) -> Result<()> {
     process::run(
         process::cargo()
             .args(["clippy", "--workspace", "--all-targets", "--locked"])
             .args(["--", "-D", "warnings"])
-            .current_dir(workspace.root()),
+            .current_dir(run.workspace.root()),
     )
 }
 
 /// (b′) The server builds, clean, as production builds it: without the built-in simulator (and
 /// with no `kasse-sim` in its tree).
-fn clippy_production(workspace: &Workspace) -> Result<()> {
+fn clippy_production(run: &mut Run<'_>) -> Result<()> {
     process::run(
         process::cargo()
             .args(["clippy", "-p", "kasse-server", "--no-default-features", "--locked"])
             .args(["--", "-D", "warnings"])
-            .current_dir(workspace.root()),
+            .current_dir(run.workspace.root()),
     )
 }
 
 /// (c) Clippy is clean for the web app as the browser compiles it, where `cfg`s differ.
-fn clippy_wasm(workspace: &Workspace) -> Result<()> {
+fn clippy_wasm(run: &mut Run<'_>) -> Result<()> {
     tools::ensure_wasm_target()?;
     process::run(
         process::cargo()
             .args(["clippy", "-p", "kasse", "--lib", "--bins"])
             .args(["--target", tools::WASM_TARGET, "--locked"])
             .args(["--", "-D", "warnings"])
-            .current_dir(workspace.root()),
+            .current_dir(run.workspace.root()),
     )
 }
 
-/// (d) The native tests pass (the browser tests are `#[ignore]`d, so they wait for step f).
-fn unit_tests(workspace: &Workspace) -> Result<()> {
-    process::run(process::cargo().args(["test", "--workspace", "--locked"]).current_dir(workspace.root()))
+/// (d) PostgreSQL is installed and one cluster runs for the rest of the suite. It is a throwaway
+/// test cluster, so it runs without durability (`fsync`, `synchronous_commit` and
+/// `full_page_writes` off): faster, and nothing in it has to survive a crash.
+fn start_postgres(run: &mut Run<'_>) -> Result<()> {
+    run.postgres = Some(postgres::cluster(&postgres::THROWAWAY)?);
+    Ok(())
 }
 
-/// (d′) A short chaos run: 60 sales on 8 tills while the server is SIGKILLed every few seconds,
+/// (d′) The native tests pass, against the suite's PostgreSQL cluster (the browser tests are
+/// `#[ignore]`d, so they wait for step f).
+fn unit_tests(run: &mut Run<'_>) -> Result<()> {
+    process::run(run.cargo_with_postgres()?.args(["test", "--workspace", "--locked"]))
+}
+
+/// (d″) A short chaos run: 60 sales on 8 tills while the server is SIGKILLed every few seconds,
 /// and not one sale lost, doubled, stuck or mismatched (`cargo xtask chaos` is the long one).
-fn chaos_short(workspace: &Workspace) -> Result<()> {
-    chaos::run(workspace, &chaos::Options::SHORT)
+/// It does not use the suite's cluster yet: the server under chaos keeps its SQLite store.
+fn chaos_short(run: &mut Run<'_>) -> Result<()> {
+    chaos::run(run.workspace, &chaos::Options::SHORT)
 }
 
 /// (e) Chromium is present and the app is built into `dist/` for the browser tests.
-fn app_build(workspace: &Workspace) -> Result<()> {
+fn app_build(run: &mut Run<'_>) -> Result<()> {
     tools::ensure_chromium()?;
-    app::build(workspace)
+    app::build(run.workspace)
 }
 
 /// (f) The browser tests drive the built app in headless Chromium, one at a time.
-fn browser_tests(workspace: &Workspace) -> Result<()> {
+fn browser_tests(run: &mut Run<'_>) -> Result<()> {
     process::run(
-        process::cargo()
+        run.cargo_with_postgres()?
             .args(["test", "-p", "kasse", "--test", "browser", "--locked"])
             .args(["--", "--ignored", "--test-threads=1"])
-            .env("KASSE_DIST", workspace.dist())
+            .env("KASSE_DIST", run.workspace.dist())
             .env("KASSE_CHROMEDRIVER", tools::CHROMEDRIVER)
-            .env("KASSE_CHROMIUM", tools::CHROMIUM)
-            .current_dir(workspace.root()),
+            .env("KASSE_CHROMIUM", tools::CHROMIUM),
     )
 }
 
@@ -198,12 +247,45 @@ mod tests {
                 "clippy (native)",
                 "clippy (production server)",
                 "clippy (wasm32)",
+                "postgresql",
                 "unit tests",
                 "chaos (short)",
                 "app build",
                 "browser tests"
             ]
         );
+    }
+
+    #[test]
+    fn the_cluster_starts_before_the_first_cargo_test_and_outside_the_browser_half() {
+        let position = |name: &str| STEPS.iter().position(|step| step.name == name).unwrap();
+        assert!(position("postgresql") < position("unit tests"));
+        assert!(!STEPS[position("postgresql")].browser);
+    }
+
+    #[test]
+    fn the_test_steps_get_the_admin_url_of_the_suites_cluster_which_stops_with_the_run() {
+        if !kasse_pgtemp::installed() {
+            eprintln!("skipped: PostgreSQL is not installed (`cargo xtask test` installs it)");
+            return;
+        }
+        let workspace = Workspace::locate().unwrap();
+        let mut run = Run { workspace: &workspace, postgres: None };
+        assert!(run.cargo_with_postgres().is_err(), "no URL before the cluster runs");
+        start_postgres(&mut run).unwrap();
+        let (port, dir) =
+            run.postgres.as_ref().map(|cluster| (cluster.port(), cluster.dir().to_owned())).unwrap();
+        let cargo = run.cargo_with_postgres().unwrap();
+        let url =
+            cargo.get_envs().find(|(name, _)| *name == postgres::URL_VARIABLE).and_then(|(_, value)| value);
+        assert_eq!(
+            url.unwrap().to_str(),
+            Some(format!("postgres://kasse@127.0.0.1:{port}/postgres").as_str())
+        );
+        assert_eq!(cargo.get_current_dir(), Some(workspace.root()));
+        drop(run);
+        assert!(!dir.exists(), "dropping the run stops the cluster and removes {}", dir.display());
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! trunk and wasm-bindgen through `cargo install --root .tools`, wasm-opt through npm's
 //! binaryen. Each check asks the installed binary for its version and installs only when that
 //! answer is wrong, so a second run costs a few milliseconds. Chromium for the browser tests
-//! comes from apt into `/usr/bin`. The constants below say why each version is pinned.
+//! comes from apt into `/usr/bin`, and so does PostgreSQL (Debian's `postgresql`, into
+//! `/usr/lib/postgresql/<version>/bin`) for the tests of the server's store. The constants below
+//! say why each version is pinned.
 
 use std::env;
 use std::ffi::OsString;
@@ -81,7 +83,7 @@ pub(crate) fn ensure_chromium() -> Result<()> {
         return Ok(());
     }
     announce("installing chromium and chromium-driver from apt (about a minute, once)");
-    let as_root = process::stdout_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0");
+    let as_root = is_root();
     process::run(&mut apt_get(as_root, &["update"]))?;
     process::run(&mut apt_get(as_root, &["install", "-y", "chromium", "chromium-driver"]))?;
     let still_missing = missing(&[CHROMIUM, CHROMEDRIVER]);
@@ -92,6 +94,36 @@ pub(crate) fn ensure_chromium() -> Result<()> {
             "apt installed chromium, but {} still does not exist",
             still_missing.join(" and ")
         )))
+    }
+}
+
+/// Installs Debian's `postgresql` package from apt unless PostgreSQL's server binaries
+/// (`initdb`, `pg_ctl`, `postgres`) can already be found, as kasse-pgtemp looks for them.
+///
+/// Installing the package may also create and start the system's own cluster (`15/main` on port
+/// 5432, or not, in a container without an init system); kasse never uses it, since its tests
+/// make their own cluster on a free port, so a complaint of the package's setup about that cluster
+/// does not stop the run once the binaries are there.
+pub(crate) fn ensure_postgres() -> Result<()> {
+    if kasse_pgtemp::installed() {
+        announce("postgresql: already installed");
+        return Ok(());
+    }
+    announce("installing postgresql from apt (about a minute, once)");
+    let as_root = is_root();
+    process::run(&mut apt_get(as_root, &["update"]))?;
+    let installed = process::run(&mut apt_get(as_root, &["install", "-y", "postgresql"]));
+    match (installed, kasse_pgtemp::installed()) {
+        (Ok(()), true) => Ok(()),
+        (Err(error), true) => {
+            announce(format!("apt-get complained ({error}), but the PostgreSQL server binaries are there"));
+            Ok(())
+        }
+        (Err(error), false) => Err(error),
+        (Ok(()), false) => Err(Error::new(
+            "apt installed postgresql, but no folder /usr/lib/postgresql/<version>/bin (nor one on PATH) \
+             has initdb, pg_ctl and postgres",
+        )),
     }
 }
 
@@ -265,6 +297,11 @@ fn first_line(output: &str) -> &str {
 /// The paths among `paths` that do not exist.
 fn missing<'a>(paths: &[&'a str]) -> Vec<&'a str> {
     paths.iter().copied().filter(|path| !Path::new(path).exists()).collect()
+}
+
+/// Whether xtask runs as root (then apt runs directly, else through sudo).
+fn is_root() -> bool {
+    process::stdout_of("id", &["-u"]).is_some_and(|uid| uid.trim() == "0")
 }
 
 /// `apt-get args...`, through `sudo` unless already root, never stopping to ask questions.

@@ -104,7 +104,7 @@ pub(crate) struct AppState {
     inbox: Arc<Notify>,
     shutdown: watch::Receiver<bool>,
     /// Pairing attempts per client address: a code cannot be guessed by trying.
-    pairing_attempts: limits::RateLimiter,
+    pairing_attempts: limits::SharedLimiter,
     /// The landing page's limits.
     landing_limits: routes::LandingLimits,
     /// Counters for `/metrics`.
@@ -219,8 +219,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         live,
         inbox,
         shutdown: shutdown.clone(),
-        pairing_attempts: limits::RateLimiter::new(10, 60_000),
-        landing_limits: routes::LandingLimits::default(),
+        pairing_attempts: limits::SharedLimiter::new("pairing", 10, 60_000, &store),
+        landing_limits: routes::LandingLimits::new(config.limits.requests_per_number_per_day, &store),
         metrics,
         platform: Arc::clone(&platform),
     });

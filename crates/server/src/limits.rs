@@ -1,6 +1,8 @@
 //! Rate limits for what the public can reach: pairing attempts, and the sticker landing page's
-//! payment requests (per IP, per phone number, per sticker). Each limit is a sliding window in
-//! memory; a refused attempt is not counted, so waiting out the window always works.
+//! payment requests (per IP, per phone number, per sticker). Each limit is a sliding window; a
+//! refused attempt is not counted, so waiting out the window always works. One instance counts
+//! in memory ([`RateLimiter`]); instances sharing a PostgreSQL database count there, so a limit
+//! holds whichever instance a request reaches ([`SharedLimiter`]).
 //!
 //! Keys that went quiet are forgotten as new attempts come in, a few at a time: every attempt is
 //! also queued in the order it was counted, and each new one first takes the attempts that have
@@ -11,6 +13,65 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::store::{Store, StoreError, Window};
+
+/// A limit every instance on the database counts against: in the database on PostgreSQL, in
+/// memory on SQLite, where one instance is all there is. `Ok(Err(ms))` refuses an attempt, with
+/// the milliseconds until one is allowed again.
+#[derive(Debug)]
+pub struct SharedLimiter {
+    memory: RateLimiter,
+    window: Window,
+    /// The database, when it is shared.
+    shared: Option<Store>,
+}
+
+impl SharedLimiter {
+    /// A limit named `scope` of `max` attempts per key per `window_ms`, shared through `store` if
+    /// that is PostgreSQL.
+    pub fn new(scope: &'static str, max: usize, window_ms: i64, store: &Store) -> Self {
+        Self {
+            memory: RateLimiter::new(max, window_ms),
+            window: Window { scope, max: i64::try_from(max).unwrap_or(i64::MAX), ms: window_ms },
+            shared: store.postgres().then(|| store.clone()),
+        }
+    }
+
+    /// Counts an attempt for `key` at `now`, or refuses it.
+    pub async fn attempt(&self, key: &str, now: i64) -> Result<Result<(), i64>, StoreError> {
+        match &self.shared {
+            Some(store) => store.rate_attempt(self.window, key, now, true).await,
+            None => Ok(self.memory.attempt(key, now)),
+        }
+    }
+
+    /// Whether an attempt for `key` would be allowed at `now`, without counting it.
+    pub async fn check(&self, key: &str, now: i64) -> Result<Result<(), i64>, StoreError> {
+        match &self.shared {
+            Some(store) => store.rate_attempt(self.window, key, now, false).await,
+            None => Ok(self.memory.check(key, now)),
+        }
+    }
+
+    /// Takes back the attempt counted for `key` at `at`.
+    pub async fn release(&self, key: &str, at: i64) -> Result<(), StoreError> {
+        if let Some(store) = &self.shared {
+            return store.rate_release(self.window.scope, key, at).await;
+        }
+        self.memory.release(key, at);
+        Ok(())
+    }
+
+    /// Counts an attempt for `key` at `now`, whatever the count.
+    pub async fn record(&self, key: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(store) = &self.shared {
+            return store.rate_record(self.window.scope, key, now).await;
+        }
+        self.memory.record(key, now);
+        Ok(())
+    }
+}
 
 /// At most `max` attempts per key in any `window_ms`.
 #[derive(Debug)]

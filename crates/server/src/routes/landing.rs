@@ -3,7 +3,7 @@
 //! address, per phone number and per sticker, with refusals a customer understands.
 
 use std::convert::Infallible;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,45 +17,45 @@ use super::live::{EventsQuery, stream_channel};
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::limits::{RateLimiter, wait_in_words};
+use crate::limits::{SharedLimiter, wait_in_words};
 use crate::sales::{SaleError, landing_channel};
+use crate::store::Store;
 
 /// The landing page's limits: per client address (payment requests, and reads of a sticker), per
 /// phone number (a short window, and a day), per sticker.
 #[derive(Debug)]
 pub struct LandingLimits {
-    address: RateLimiter,
-    reads: RateLimiter,
-    number: RateLimiter,
-    /// Made at the first request to a number, with the configured cap
-    /// (`[limits] requests_per_number_per_day`), which `Default` cannot know.
-    number_daily: OnceLock<RateLimiter>,
-    sticker: RateLimiter,
+    address: SharedLimiter,
+    reads: SharedLimiter,
+    number: SharedLimiter,
+    /// `[limits] requests_per_number_per_day` a day.
+    number_daily: SharedLimiter,
+    sticker: SharedLimiter,
 }
 
 /// A minute and a day, in milliseconds.
 const MINUTE: i64 = 60 * 1000;
 const DAY: i64 = 24 * 60 * MINUTE;
 
-impl Default for LandingLimits {
-    fn default() -> Self {
+impl LandingLimits {
+    /// The limits, `daily_per_number` requests a day to one number among them, shared through
+    /// `store` when instances share it.
+    pub fn new(daily_per_number: u32, store: &Store) -> Self {
         Self {
-            address: RateLimiter::new(10, 10 * MINUTE),
+            address: SharedLimiter::new("landing-address", 10, 10 * MINUTE, store),
             // A page reads its sticker on load and after some refusals: only something scraping
             // or hammering the sticker meets this.
-            reads: RateLimiter::new(60, MINUTE),
+            reads: SharedLimiter::new("landing-reads", 60, MINUTE, store),
             // A stranger cannot flood someone's phone with payment requests.
-            number: RateLimiter::new(3, 10 * MINUTE),
-            number_daily: OnceLock::new(),
-            sticker: RateLimiter::new(30, MINUTE),
+            number: SharedLimiter::new("landing-number", 3, 10 * MINUTE, store),
+            number_daily: SharedLimiter::new(
+                "landing-number-daily",
+                usize::try_from(daily_per_number).unwrap_or(usize::MAX),
+                DAY,
+                store,
+            ),
+            sticker: SharedLimiter::new("landing-sticker", 30, MINUTE, store),
         }
-    }
-}
-
-impl LandingLimits {
-    /// The per-number daily limit, allowing `cap` requests a day.
-    fn number_daily(&self, cap: u32) -> &RateLimiter {
-        self.number_daily.get_or_init(|| RateLimiter::new(usize::try_from(cap).unwrap_or(usize::MAX), DAY))
     }
 }
 
@@ -120,7 +120,11 @@ pub async fn sticker(
     client: ClientAddr,
 ) -> Result<Json<StickerInfo>, ApiError> {
     let key = client.limit_key();
-    app.landing_limits.reads.attempt(&key, crate::now_ms()).map_err(|wait| Limit::Reads.refusal(wait))?;
+    app.landing_limits
+        .reads
+        .attempt(&key, crate::now_ms())
+        .await?
+        .map_err(|wait| Limit::Reads.refusal(wait))?;
     Ok(Json(app.sales.sticker(&sticker).await?))
 }
 
@@ -143,29 +147,28 @@ pub async fn pay(
     let now = crate::now_ms();
     let limits = &app.landing_limits;
     let address = client.limit_key();
-    limits.address.check(&address, now).map_err(|wait| Limit::Client.refusal(wait))?;
+    limits.address.check(&address, now).await?.map_err(|wait| Limit::Client.refusal(wait))?;
     let (request, number) = match read_request(&app, &sticker, body).await {
         Ok(read) => read,
         Err(e) => {
             // Not a request anyone could pay by: it costs its sender, nobody else.
-            limits.address.record(&address, now);
+            limits.address.record(&address, now).await?;
             return Err(e);
         }
     };
     let mut counted = Vec::with_capacity(3);
     if let Some(number) = &number {
         counted.push((Limit::Number, &limits.number, number.as_str()));
-        let daily = limits.number_daily(app.config.limits.requests_per_number_per_day);
-        counted.push((Limit::NumberDaily, daily, number.as_str()));
+        counted.push((Limit::NumberDaily, &limits.number_daily, number.as_str()));
     }
     counted.push((Limit::Client, &limits.address, address.as_str()));
     for (limit, limiter, key) in &counted {
-        limiter.check(key, now).map_err(|wait| limit.refusal(wait))?;
+        limiter.check(key, now).await?.map_err(|wait| limit.refusal(wait))?;
     }
-    limits.sticker.check(&sticker, now).map_err(|wait| Limit::Sticker.refusal(wait))?;
+    limits.sticker.check(&sticker, now).await?.map_err(|wait| Limit::Sticker.refusal(wait))?;
     for (limit, limiter, key) in &counted {
         // Checked again as it counts: two requests racing past the checks cannot both slip in.
-        limiter.attempt(key, now).map_err(|wait| limit.refusal(wait))?;
+        limiter.attempt(key, now).await?.map_err(|wait| limit.refusal(wait))?;
     }
     let paid = app.sales.pay_at_sticker(&sticker, request).await;
     if paid.is_ok() {
@@ -174,14 +177,14 @@ pub async fn pay(
         // better than refused requests ever counting here. A refused request still counts
         // against its sender and the number it named (above): trying numbers, or one number
         // again and again, costs the one who tries.
-        limits.sticker.record(&sticker, now);
+        limits.sticker.record(&sticker, now).await?;
     } else if paid.as_ref().is_err_and(shop_not_ready) {
         // Refused for the shop's state, not the request's: the customer scanned before the
         // cashier presented, or while the checkout was busy. That is no reason to use up their
         // number; everything else refused (junk) still counts against it.
         for (limit, limiter, key) in &counted {
             if matches!(limit, Limit::Number | Limit::NumberDaily) {
-                limiter.release(key, now);
+                limiter.release(key, now).await?;
             }
         }
     }

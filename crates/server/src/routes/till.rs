@@ -74,7 +74,7 @@ pub async fn pair(
     // not. Every attempt is counted before the database is asked and a good code gives its
     // count back, so a burst of guesses sent at once cannot all slip in while the first are
     // being checked.
-    if let Err(wait) = app.pairing_attempts.attempt(&address, now) {
+    if let Err(wait) = app.pairing_attempts.attempt(&address, now).await? {
         return Err(ApiError::too_many(format!(
             "Too many wrong pairing codes from this device. Try again in {}.",
             limits::wait_in_words(wait)
@@ -85,7 +85,7 @@ pub async fn pair(
             "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.",
         ));
     };
-    app.pairing_attempts.release(&address, now);
+    app.pairing_attempts.release(&address, now).await?;
     tracing::info!(%till, ?role, "browser paired");
     let session = Session { till: app.sales.till_view(&till)?, role };
     let cookie = pairing::cookie(&token, pairing::https(&app), app.config.sessions);

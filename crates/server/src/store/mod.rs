@@ -14,6 +14,7 @@ mod names;
 mod operations;
 mod payments;
 mod presented;
+mod rate_limits;
 mod registrations;
 mod retention;
 mod till_events;
@@ -25,6 +26,7 @@ pub use names::Named;
 pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
 pub use payments::{PaymentRow, SalesQuery};
 pub use presented::PresentedRow;
+pub use rate_limits::Window;
 pub use registrations::WebhookRegistration;
 
 use std::path::Path;

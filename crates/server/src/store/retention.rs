@@ -31,12 +31,19 @@ pub struct Pruned {
     pub pairing_codes: u64,
     /// Finished payments whose landing token was forgotten.
     pub landing_tokens: u64,
+    /// Rate-limited attempts (shared by instances), long out of every window.
+    pub rate_attempts: u64,
 }
 
 impl Pruned {
     /// Rows touched in all.
     pub fn total(&self) -> u64 {
-        self.inbox + self.till_events + self.sessions + self.pairing_codes + self.landing_tokens
+        self.inbox
+            + self.till_events
+            + self.sessions
+            + self.pairing_codes
+            + self.landing_tokens
+            + self.rate_attempts
     }
 }
 
@@ -89,7 +96,8 @@ impl Store {
             .execute(pool)
             .await?
             .rows_affected();
-            Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens })
+            let rate_attempts = self.prune_rate_attempts(before_ms).await?;
+            Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens, rate_attempts })
         })
     }
 

@@ -1,0 +1,158 @@
+//! Rate-limited attempts shared by every instance on one PostgreSQL database (see
+//! `crate::limits::SharedLimiter`): one row per counted attempt, its key hashed, looked at and
+//! counted under a lock on the key so two instances cannot both let the last one in.
+
+use sha2::{Digest as _, Sha256};
+
+use super::backend::{Backend, on};
+use super::{Store, StoreError};
+
+/// What a shared limit is: its name, and how many attempts per how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    /// The limit's name, e.g. `pairing`.
+    pub scope: &'static str,
+    /// At most this many attempts…
+    pub max: i64,
+    /// …in any this many milliseconds.
+    pub ms: i64,
+}
+
+fn hashed(key: &str) -> String {
+    crate::hex(&Sha256::digest(key.as_bytes()))
+}
+
+impl Store {
+    /// Looks at `key`'s attempts in the window ending at `now` and, if another is allowed and
+    /// `count` says so, counts one. `Err(ms)` is how long until one is allowed again.
+    pub async fn rate_attempt(
+        &self,
+        window: Window,
+        key: &str,
+        now: i64,
+        count: bool,
+    ) -> Result<Result<(), i64>, StoreError> {
+        let key = hashed(key);
+        on!(&self.pool, |pool| {
+            let mut tx = pool.begin().await?;
+            if let Backend::Postgres(_) = &self.pool {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('rate:' || $1 || ':' || $2, 0))")
+                    .bind(window.scope)
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM rate_attempts WHERE scope = $1 AND key_hash = $2 AND at <= $3")
+                .bind(window.scope)
+                .bind(&key)
+                .bind(now - window.ms)
+                .execute(&mut *tx)
+                .await?;
+            let (attempts, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), MIN(at) FROM rate_attempts WHERE scope = $1 AND key_hash = $2",
+            )
+            .bind(window.scope)
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?;
+            if attempts >= window.max {
+                tx.commit().await?;
+                return Ok(Err(oldest.unwrap_or(now) + window.ms - now));
+            }
+            if count {
+                sqlx::query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
+                    .bind(window.scope)
+                    .bind(&key)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(Ok(()))
+        })
+    }
+
+    /// Counts an attempt for `key` at `now`, whatever the count.
+    pub async fn rate_record(&self, scope: &'static str, key: &str, now: i64) -> Result<(), StoreError> {
+        on!(&self.pool, |pool| {
+            sqlx::query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
+                .bind(scope)
+                .bind(hashed(key))
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Takes back one attempt counted for `key` at `at`.
+    pub async fn rate_release(&self, scope: &'static str, key: &str, at: i64) -> Result<(), StoreError> {
+        on!(&self.pool, |pool| {
+            sqlx::query(
+                "DELETE FROM rate_attempts WHERE id = (SELECT MAX(id) FROM rate_attempts \
+                 WHERE scope = $1 AND key_hash = $2 AND at = $3)",
+            )
+            .bind(scope)
+            .bind(hashed(key))
+            .bind(at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Forgets attempts older than `before_ms`: no window is longer than a day.
+    pub(super) async fn prune_rate_attempts(&self, before_ms: i64) -> Result<u64, StoreError> {
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query("DELETE FROM rate_attempts WHERE at < $1")
+                .bind(before_ms)
+                .execute(pool)
+                .await?
+                .rows_affected())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAIRING: Window = Window { scope: "pairing", max: 2, ms: 60_000 };
+
+    #[tokio::test]
+    async fn a_shared_window_counts_attempts_refuses_past_the_limit_and_frees_up_as_it_slides() {
+        for store in crate::store::testing::stores().await {
+            assert_eq!(store.rate_attempt(PAIRING, "10.0.0.1", 1_000, true).await.unwrap(), Ok(()));
+            assert_eq!(store.rate_attempt(PAIRING, "10.0.0.1", 2_000, true).await.unwrap(), Ok(()));
+            assert_eq!(store.rate_attempt(PAIRING, "10.0.0.1", 3_000, true).await.unwrap(), Err(58_000));
+            assert_eq!(
+                store.rate_attempt(PAIRING, "10.0.0.2", 3_000, false).await.unwrap(),
+                Ok(()),
+                "per key"
+            );
+            store.rate_release("pairing", "10.0.0.1", 2_000).await.unwrap();
+            assert_eq!(
+                store.rate_attempt(PAIRING, "10.0.0.1", 3_000, true).await.unwrap(),
+                Ok(()),
+                "given back"
+            );
+            assert_eq!(store.rate_attempt(PAIRING, "10.0.0.1", 61_000, true).await.unwrap(), Ok(()), "slid");
+            store.rate_record("pairing", "10.0.0.1", 61_500).await.unwrap();
+            assert!(store.rate_attempt(PAIRING, "10.0.0.1", 61_600, false).await.unwrap().is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn instances_racing_for_the_last_attempt_let_exactly_the_limit_in() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let a = Store::open(&url).await.unwrap();
+        let b = Store::open(&url).await.unwrap();
+        let tries = (0..20).map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { store.rate_attempt(PAIRING, "10.0.0.9", 1_000, true).await.unwrap() })
+        });
+        let outcomes = futures_util::future::join_all(tries).await;
+        let allowed = outcomes.into_iter().filter(|outcome| matches!(outcome, Ok(Ok(())))).count();
+        assert_eq!(allowed, 2);
+    }
+}
