@@ -16,8 +16,12 @@
 //! (`kasse-server check-config`). Each mistake is said once, by the value it is about.
 //!
 //! Secrets never live in the file: a store names an environment variable or a file for each, and
-//! the values are held as `kasse_vipps::Secret`, whose `Debug` and `Display` print `***`.
+//! the values are held as `kasse_vipps::Secret`, whose `Debug` and `Display` print `***`. The one
+//! exception is the database's URL (`[database] url`), which may carry a PostgreSQL password: it
+//! is best given in `KASSE_DATABASE_URL`, but a file may hold it, and wherever a URL is shown (a
+//! problem, [`Config`]'s `Debug`) its password is `***` ([`redacted_database_url`]).
 
+mod database;
 mod judge;
 mod problem;
 mod raw;
@@ -34,6 +38,7 @@ use std::time::Duration;
 use kasse_api::Currency;
 use url::Url;
 
+pub use database::redacted_database_url;
 pub use problem::{ConfigProblem, Table};
 pub use secrets::{SecretError, SecretSource, SecretSources};
 
@@ -232,8 +237,9 @@ impl Default for Limits {
     }
 }
 
-/// Everything the server needs to start.
-#[derive(Debug, Clone)]
+/// Everything the server needs to start. Its `Debug` shows the database URL without its
+/// password.
+#[derive(Clone)]
 pub struct Config {
     /// Where the server listens.
     pub listen: SocketAddr,
@@ -244,7 +250,9 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The built web app (Trunk's `dist`).
     pub dist: PathBuf,
-    /// The database, e.g. `sqlite://data/kasse.db`.
+    /// The database (`[database] url`): SQLite, e.g. `sqlite://data/kasse.db`, or PostgreSQL,
+    /// `postgres://…` or `postgresql://…`. It may hold a password: show it only through
+    /// [`redacted_database_url`].
     pub database_url: String,
     /// The platform.
     pub provider: Provider,
@@ -267,6 +275,28 @@ pub struct Config {
     /// How long the webhook inbox, till events, ended sessions and landing tokens are kept
     /// (payments and their event logs are kept for good).
     pub retention: Duration,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("dist", &self.dist)
+            .field("database_url", &redacted_database_url(&self.database_url))
+            .field("provider", &self.provider)
+            .field("provider_kind", &self.provider_kind)
+            .field("stores", &self.stores)
+            .field("tills", &self.tills)
+            .field("stickers", &self.stickers)
+            .field("webhook_max_skew", &self.webhook_max_skew)
+            .field("reconcile_every", &self.reconcile_every)
+            .field("sessions", &self.sessions)
+            .field("limits", &self.limits)
+            .field("retention", &self.retention)
+            .finish()
+    }
 }
 
 /// Reads a variable from the process environment: what the server passes to [`Config::load`].

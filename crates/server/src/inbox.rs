@@ -2,7 +2,9 @@
 //! processed oldest first whenever one arrives (and at every reconciler round, for any left).
 //!
 //! Processing is idempotent: an event seen before changes nothing, and the payment's state always
-//! comes from the platform's own `GET`.
+//! comes from the platform's own `GET`. Instances sharing a database each claim a delivery before
+//! working on it, so one delivery is worked on once at a time; one held by another instance is
+//! left to it (and taken up by the next round here if that instance dies).
 
 use std::sync::Arc;
 
@@ -27,10 +29,12 @@ pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
 pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
     loop {
         let batch = store.unprocessed_inbox(50).await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        for (id, body) in batch {
+        let mut worked = false;
+        for (id, _) in batch {
+            let Some(_claim) = store.try_lock(&format!("inbox:{id}")).await? else { continue };
+            // Read again once claimed: another instance may have finished it meanwhile.
+            let Some(body) = store.unprocessed_delivery(id).await? else { continue };
+            worked = true;
             if let Ok(event) = serde_json::from_str::<WebhookEvent>(&body) {
                 let new = store.insert_payment_event(&event).await?;
                 tracing::info!(reference = %event.reference, name = ?event.name, new, "payment event");
@@ -51,6 +55,10 @@ pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::st
                 tracing::warn!(inbox = id, "stored a webhook that kasse does not know");
             }
             store.mark_processed(id, crate::now_ms()).await?;
+        }
+        if !worked {
+            // Nothing left, or nothing left that another instance is not working on.
+            return Ok(());
         }
     }
 }

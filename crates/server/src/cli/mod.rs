@@ -257,7 +257,7 @@ struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     dist: Option<PathBuf>,
     /// The folder of the SQLite database, DIR/kasse.db [overrides KASSE_DATABASE_URL and
-    /// [server] database].
+    /// [database] url].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// The URL browsers and the platform reach this server at [overrides KASSE_PUBLIC_URL and

@@ -80,7 +80,7 @@ pub enum ConfigProblem {
     Invalid {
         /// Where it was set: `[server] listen`, `KASSE_LISTEN`, `[[tills]] "till-1" capture`.
         field: String,
-        /// The value as written.
+        /// The value as written; a database URL with `***` for its password.
         value: String,
         /// What it must be.
         expected: &'static str,

@@ -31,6 +31,8 @@ pub(super) const EXAMPLE_NAME: &str = "kasse.example.toml (built in)";
 pub(super) struct RawFile {
     /// `[server]`, when the file has it.
     pub server: Option<Entry<RawServer>>,
+    /// `[database]`, when the file has it.
+    pub database: Option<Entry<RawDatabase>>,
     /// `[platform]`, when the file has it.
     pub platform: Option<Entry<RawPlatform>>,
     /// Each `[[stores]]`, in the file's order.
@@ -61,6 +63,7 @@ pub(super) struct Entry<T> {
 #[serde(deny_unknown_fields)]
 struct Outline {
     server: Option<Spanned<toml::Table>>,
+    database: Option<Spanned<toml::Table>>,
     platform: Option<Spanned<toml::Table>>,
     #[serde(default)]
     stores: Vec<Spanned<toml::Table>>,
@@ -79,10 +82,19 @@ pub(super) struct RawServer {
     pub listen: Option<String>,
     pub public_url: Option<String>,
     pub dist: Option<String>,
+    /// The database's URL as files before `[database]` wrote it: still read, for one release,
+    /// where `[database] url` is not written.
     pub database: Option<String>,
     pub webhook_max_skew_secs: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub retention_days: Option<u64>,
+}
+
+/// `[database]`.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    pub url: Option<String>,
 }
 
 /// `[sessions]`.
@@ -210,6 +222,7 @@ pub(super) fn read(text: &str, file: &Path) -> Result<RawFile, ConfigProblem> {
     })?;
     Ok(RawFile {
         server: outline.server.map(|table| Entry::read(text, table)),
+        database: outline.database.map(|table| Entry::read(text, table)),
         platform: outline.platform.map(|table| Entry::read(text, table)),
         stores: outline.stores.into_iter().map(|table| Entry::read(text, table)).collect(),
         tills: outline.tills.into_iter().map(|table| Entry::read(text, table)).collect(),

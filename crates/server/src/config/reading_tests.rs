@@ -540,3 +540,122 @@ fn proxies_sessions_limits_and_retention_are_read_and_bad_ones_are_named() {
         ]
     );
 }
+
+/// One store and one till on the built-in simulator, to put a database setting in front of.
+const MINIMAL: &str = "[[stores]]\nid = \"a\"\nname = \"A\"\nmsn = \"1234\"\ncurrency = \"NOK\"\n\
+                       [[tills]]\nid = \"t\"\nname = \"T\"\nstore = \"a\"\n";
+
+/// The database URL `text` (with [`MINIMAL`] after it) and `vars` configure.
+fn database_of(text: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+    read_toml(&format!("{text}\n{MINIMAL}"), vars)
+        .map(|config| config.database_url)
+        .map_err(|problems| sentences(&problems))
+}
+
+#[test]
+fn the_database_is_read_from_its_own_table_and_is_sqlite_in_data_without_one() {
+    assert_eq!(database_of("", &[]).unwrap(), "sqlite://data/kasse.db");
+    assert_eq!(
+        database_of("[database]\nurl = \"sqlite:///var/lib/kasse/kasse.db\"", &[]).unwrap(),
+        "sqlite:///var/lib/kasse/kasse.db"
+    );
+    assert_eq!(database_of("[database]\n", &[]).unwrap(), "sqlite://data/kasse.db");
+    assert_eq!(database_of("[database]\nurl = \"sqlite:kasse.db\"", &[]).unwrap(), "sqlite:kasse.db");
+}
+
+#[test]
+fn postgres_urls_are_accepted_even_with_a_password_in_the_file() {
+    for url in [
+        "postgres://kasse@db.example.no:5432/kasse",
+        "postgresql://kasse@db.example.no/kasse?sslmode=require",
+        "postgres://kasse:file-password@db.example.no/kasse",
+    ] {
+        assert_eq!(database_of(&format!("[database]\nurl = {url:?}"), &[]).unwrap(), url);
+    }
+}
+
+#[test]
+fn the_environment_wins_over_the_database_table() {
+    let text = "[database]\nurl = \"sqlite://data/kasse.db\"";
+    let url = "postgres://kasse:from-the-secrets-manager@db.example.no/kasse";
+    assert_eq!(database_of(text, &[("KASSE_DATABASE_URL", url)]).unwrap(), url);
+    // An empty variable is not set, as with every other setting.
+    assert_eq!(database_of(text, &[("KASSE_DATABASE_URL", "")]).unwrap(), "sqlite://data/kasse.db");
+    // Nor is a wrong value in the file judged when the environment replaces it.
+    let text = "[database]\nurl = \"mysql://db/kasse\"";
+    assert_eq!(database_of(text, &[("KASSE_DATABASE_URL", url)]).unwrap(), url);
+}
+
+#[test]
+fn a_database_kasse_cannot_open_is_refused_naming_the_setting_and_both_forms() {
+    let expected = "is not valid: it must be a SQLite database, sqlite:PATH like sqlite://data/kasse.db, \
+                    or a PostgreSQL one, postgres://… or postgresql://… like \
+                    postgres://kasse@db.example.no/kasse\n";
+    assert_eq!(
+        database_of("[database]\nurl = \"mysql://kasse@db.example.no/kasse\"", &[]).unwrap_err(),
+        format!("- [database] url = \"mysql://kasse@db.example.no/kasse\" {expected}")
+    );
+    assert_eq!(
+        database_of("[database]\nurl = \"data/kasse.db\"", &[]).unwrap_err(),
+        format!("- [database] url = \"data/kasse.db\" {expected}")
+    );
+    assert_eq!(
+        database_of("", &[("KASSE_DATABASE_URL", "postgres://db.example.no:pg/kasse")]).unwrap_err(),
+        format!("- KASSE_DATABASE_URL = \"postgres://db.example.no:pg/kasse\" {expected}")
+    );
+    assert_eq!(
+        database_of("[server]\ndatabase = \"sqlite:\"", &[]).unwrap_err(),
+        format!("- [server] database = \"sqlite:\" {expected}")
+    );
+    // A [database] table with the wrong shape is said where it is.
+    assert_eq!(
+        database_of("[database]\nuri = \"sqlite://data/kasse.db\"", &[]).unwrap_err(),
+        "- kasse.toml, line 1, [database]: unknown field `uri`, expected `url`\n"
+    );
+}
+
+#[test]
+fn a_file_from_before_the_database_table_is_still_read() {
+    let old = "[server]\ndatabase = \"sqlite:///srv/kasse/old.db\"\n";
+    assert_eq!(database_of(old, &[]).unwrap(), "sqlite:///srv/kasse/old.db");
+    let both = format!("{old}[database]\nurl = \"postgres://kasse@db.example.no/kasse\"\n");
+    assert_eq!(database_of(&both, &[]).unwrap(), "postgres://kasse@db.example.no/kasse");
+    // The old place is not judged when [database] url replaces it.
+    let both = "[server]\ndatabase = \"mysql://db/kasse\"\n[database]\nurl = \"sqlite:new.db\"\n";
+    assert_eq!(database_of(both, &[]).unwrap(), "sqlite:new.db");
+    let url = "postgres://kasse:pw@db/kasse";
+    assert_eq!(database_of(old, &[("KASSE_DATABASE_URL", url)]).unwrap(), url);
+}
+
+#[test]
+fn a_database_password_never_appears_in_a_problem_or_in_debug_output() {
+    let password = "hunter2-db-password";
+    let refused = [
+        format!("mysql://root:{password}@db.example.no/kasse"),
+        // Not percent-encoded, so not a URL at all.
+        format!("postgres://kasse:{password}/with#slash@db.example.no:5432/kasse"),
+        format!("postgres://kasse@db.example.no:port/kasse?password={password}"),
+        format!("host=db.example.no user=kasse password={password}"),
+    ];
+    for url in &refused {
+        for (text, vars) in [
+            (format!("[database]\nurl = {url:?}"), vec![]),
+            (format!("[server]\ndatabase = {url:?}"), vec![]),
+            (String::new(), vec![("KASSE_DATABASE_URL", url.as_str())]),
+        ] {
+            let listed = database_of(&text, &vars).unwrap_err();
+            assert!(listed.contains(" is not valid: it must be a SQLite database"), "{listed}");
+            assert!(listed.contains("***"), "the password's place is shown: {listed}");
+            assert!(!listed.contains(password), "{listed}");
+        }
+    }
+    let listed = database_of(&format!("[database]\nurl = {:?}", refused[0]), &[]).unwrap_err();
+    assert!(listed.starts_with("- [database] url = \"mysql://root:***@db.example.no/kasse\" is not"));
+
+    let url = format!("postgres://kasse:{password}@db.example.no/kasse");
+    let config = read_toml(&format!("[database]\nurl = {url:?}\n{MINIMAL}"), &[]).unwrap();
+    assert_eq!(config.database_url, url, "the server itself gets the password");
+    let debug = format!("{config:?}");
+    assert!(debug.contains("database_url: \"postgres://kasse:***@db.example.no/kasse\""), "{debug}");
+    assert!(!debug.contains(password), "{debug}");
+}

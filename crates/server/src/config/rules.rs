@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use kasse_api::{Currency, MAX_PAYMENT_MINOR};
 use url::Url;
 
+use super::database::{is_database_url, redacted_database_url};
 use super::{Config, ConfigProblem, Provider, ProviderKind, StickerConfig, StoreConfig, Table, TillConfig};
 
 /// How long a webhook's `x-ms-date` may be off at most, in seconds.
@@ -39,6 +40,7 @@ impl Config {
     /// Finds every problem at once.
     pub fn check(&self) -> Result<(), Vec<ConfigProblem>> {
         let mut problems = Vec::new();
+        database_url("[database] url", &self.database_url, &mut problems);
         provider(&self.provider, cfg!(feature = "sim"), &mut problems);
         platform_url(&self.provider, self.provider_kind, &mut problems);
         public_url(self.public_url.as_ref(), self.provider_kind, &mut problems);
@@ -92,6 +94,22 @@ pub(super) fn public_url(url: Option<&Url>, kind: ProviderKind, problems: &mut V
         }
         None | Some(_) => {}
     }
+}
+
+/// The database, set at `field`: SQLite or PostgreSQL. Whether it is one; the problem that it is
+/// not shows the URL without its password.
+pub(super) fn database_url(field: &str, url: &str, problems: &mut Vec<ConfigProblem>) -> bool {
+    let sound = is_database_url(url);
+    if !sound {
+        problems.push(ConfigProblem::Invalid {
+            field: field.to_owned(),
+            value: redacted_database_url(url),
+            expected: "it must be a SQLite database, sqlite:PATH like sqlite://data/kasse.db, or a \
+                       PostgreSQL one, postgres://… or postgresql://… like \
+                       postgres://kasse@db.example.no/kasse",
+        });
+    }
+    sound
 }
 
 /// How far a webhook's clock may be off, in seconds.
@@ -391,6 +409,21 @@ mod tests {
     #[test]
     fn the_demo_configuration_is_valid() {
         assert_eq!(demo().check(), Ok(()));
+    }
+
+    #[test]
+    fn a_database_made_in_code_is_held_to_the_same_rule_without_showing_its_password() {
+        let mut config = demo();
+        for url in ["sqlite::memory:", "postgres://kasse:pw@127.0.0.1:5432/kasse_test"] {
+            url.clone_into(&mut config.database_url);
+            assert_eq!(config.check(), Ok(()), "{url}");
+        }
+        "mysql://kasse:hunter2@db/kasse".clone_into(&mut config.database_url);
+        let problems = config.check().unwrap_err();
+        let [ConfigProblem::Invalid { field, value, .. }] = problems.as_slice() else {
+            panic!("{problems:?}")
+        };
+        assert_eq!((field.as_str(), value.as_str()), ("[database] url", "mysql://kasse:***@db/kasse"));
     }
 
     #[test]

@@ -44,6 +44,16 @@ impl Store {
         })
     }
 
+    /// A delivery's body, if it is stored and not processed yet.
+    pub async fn unprocessed_delivery(&self, id: i64) -> Result<Option<String>, StoreError> {
+        on!(&self.pool, |pool| {
+            Ok(sqlx::query_scalar("SELECT body FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
+        })
+    }
+
     /// Marks a delivery processed.
     pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
         on!(&self.pool, |pool| {
