@@ -173,6 +173,7 @@ impl Live {
                 }
             };
             wait = FAN_OUT_RETRY_FIRST;
+            tracing::info!("listening for other instances' live events");
             live.hearing.send_replace(true);
             // Whatever was announced before this listener listened.
             live.catch_up(None).await;

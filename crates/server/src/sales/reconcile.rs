@@ -110,8 +110,15 @@ impl Sales {
                 continue;
             }
             // Claimed, not waited for: a payment someone is working on, here or at another
-            // instance, is theirs for now, and its write is looked at again next round.
-            let Some(_claim) = self.inner.locks.try_lock(&op.reference).await? else {
+            // instance, is theirs for now, and its write is looked at again next round. Except in
+            // the first round after a start, which waits its turn: its writes are sent now, not
+            // after the backoff a later round would find (what holds the lock at a start is
+            // mostly this process's own inbox, reading the same payment).
+            let claim = match round {
+                Round::First => Some(self.inner.locks.lock(&op.reference).await?),
+                Round::Later => self.inner.locks.try_lock(&op.reference).await?,
+            };
+            let Some(_claim) = claim else {
                 tracing::debug!(reference = %op.reference, "busy elsewhere; its write waits for the next round");
                 continue;
             };

@@ -84,7 +84,9 @@ impl Store {
         if is_postgres(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
-                .acquire_timeout(Duration::from_secs(10))
+                // A statement that waits longer than this for a connection fails: the database is
+                // down or overwhelmed, and a load balancer's health check must hear so in time.
+                .acquire_timeout(Duration::from_secs(3))
                 .connect(url)
                 .await?;
             // The migrator holds an advisory lock while it works: instances starting together

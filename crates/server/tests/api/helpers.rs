@@ -1,12 +1,13 @@
 //! The harness every test module shares: [`spawn_app`] starts a real server with its built-in
-//! platform simulator (port 0, an in-memory database, a throwaway `dist`), and [`TestApp`] talks to
+//! platform simulator (port 0, a database of its own, a throwaway `dist`), and [`TestApp`] talks to
 //! it over HTTP as a paired till's browser does, recording everything the server sent; [`Answer`]
 //! is a response read whole. What the platform received and holds is read from the simulator.
 //! The few small readers several modules share (`writes`, `metric`) are here too.
 //!
-//! `sse` reads the till's live event stream, `phone` plays the simulated customer's phone page, and
+//! `sse` reads the till's live event stream, `phone` plays the simulated customer's phone page,
 //! `journey` runs the real binary as a child process that can die and be started again (for the
-//! crash tests).
+//! crash tests), one instance or two on one database, and `database` makes each server's database:
+//! in-memory SQLite, or with `KASSE_TEST_DATABASE=postgres` a fresh PostgreSQL database.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use url::Url;
 mod phone;
 mod sse;
 
+pub(crate) mod database;
 pub(crate) mod journey;
 
 pub(crate) use phone::{answer_request_on_phone, phone_page};
@@ -60,11 +62,15 @@ pub(crate) struct TestApp {
     pub(crate) dir: PathBuf,
     /// Every header block and body the server sent to this test's "browser", SSE text included.
     pub(crate) seen: Arc<Mutex<Vec<String>>>,
+    /// The PostgreSQL database made for this server (`KASSE_TEST_DATABASE=postgres`), dropped after
+    /// the server (last of the fields).
+    _postgres: Option<database::PostgresDatabase>,
 }
 
 /// Starts a server on port 0 with the demo configuration (one NOK store, till `till-1`, the
-/// simulator on port 0), an in-memory database, and a `dist` holding `index.html`, `app.css` and
-/// the history's and the display's pages.
+/// simulator on port 0), a database of its own (in-memory SQLite, or a fresh PostgreSQL database
+/// when `KASSE_TEST_DATABASE=postgres`), and a `dist` holding `index.html`, `app.css` and the
+/// history's and the display's pages.
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -82,14 +88,18 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestA
     }
     let mut config = Config::demo(SocketAddr::from(([127, 0, 0, 1], 0)), dist, &dir.join("data"));
     // One database per test, gone with it: tests cannot see each other's sales.
-    "sqlite::memory:".clone_into(&mut config.database_url);
+    let postgres = database::postgres_if_chosen().await;
+    postgres
+        .as_ref()
+        .map_or("sqlite::memory:", database::PostgresDatabase::url)
+        .clone_into(&mut config.database_url);
     configure(&mut config);
     let running = kasse_server::start(config).await.expect("the server starts");
     let base = format!("http://{}", running.addr());
     let cookie = pair(&running, &base, Role::Till).await;
     // Talk to 127.0.0.1 directly, whatever proxy the environment names, as the paired till.
     let http = browser_with_cookie(&cookie);
-    TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())) }
+    TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())), _postgres: postgres }
 }
 
 /// Pairs a browser with the till as `role`, the way the pairing page does; returns its cookie.

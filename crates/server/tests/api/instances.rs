@@ -1,0 +1,183 @@
+//! Several instances on one PostgreSQL database: two real `kasse-server` binaries, A and B, each on
+//! its own port, sharing a database and the simulator, as two instances behind a load balancer
+//! do (the [`Journey`] harness's `two_instances`). Both give B's address as their public URL, so
+//! the platform's webhooks reach B even for a payment the till started through A.
+//!
+//! A till paired and followed through A sees, live on A's own event stream, what B learnt from the
+//! platform; and when A is killed in the middle of a payment (at a crash point between recording a
+//! platform write and sending it, or between sending it and recording the answer), B, running
+//! throughout, finishes the payment: nothing is created or captured twice.
+//!
+//! These tests need a PostgreSQL server (`KASSE_TEST_POSTGRES`, which `cargo xtask test` sets);
+//! without one each says so and checks nothing.
+
+use kasse_api::{Currency, Money, Sale, SaleStatus};
+use kasse_sim::FaultKnobs;
+use kasse_vipps::epayment::State;
+use reqwest::StatusCode;
+
+use crate::helpers::journey::{Instance, Journey, ServerProcess, approve, start_qr_sale};
+use crate::helpers::*;
+
+/// Webhook deliveries an instance accepted, as its `/metrics` counts them.
+const WEBHOOKS_ACCEPTED: &str = "kasse_webhooks_total{outcome=\"accepted\"}";
+
+/// Instances A and B of one journey, B serving throughout (the platform's webhooks go to it), and
+/// the till paired through A.
+struct TwoInstances {
+    /// B's run, killed (first of the fields) when the test ends.
+    _b_run: ServerProcess,
+    journey: Journey,
+    a: Instance,
+    b: Instance,
+    till: reqwest::Client,
+}
+
+/// Starts B, then A (aborting itself at `crash_at_a` if given), and pairs the till through A;
+/// A's run is returned apart, for the test to watch it die. `None` without a PostgreSQL server.
+async fn two_instances(crash_at_a: Option<&str>) -> Option<(TwoInstances, ServerProcess)> {
+    let mut journey = Journey::two_instances().await?;
+    let (a, b) = (journey.instance("A"), journey.instance("B"));
+    // One after the other: the second finds the webhook registration the first made.
+    let b_run = journey.start_on(&b, None).await;
+    let a_run = journey.start_on(&a, crash_at_a).await;
+    let till = journey.pair_through(&a).await;
+    Some((TwoInstances { _b_run: b_run, journey, a, b, till }, a_run))
+}
+
+impl TwoInstances {
+    /// The till on B shows the sale captured for `value` øre, nothing is left pending, and the
+    /// platform created and captured it exactly once; the captures it received.
+    async fn captured_once_by_b(&self, sale: &Sale, value: i64) -> Vec<kasse_sim::ReceivedWrite> {
+        let captured = self.journey.until_till_shows_on(&self.b, &self.till, SaleStatus::Captured).await;
+        assert_eq!(captured.reference, sale.reference);
+        assert_eq!(captured.captured, Money::new(value, Currency::Nok), "{captured:?}");
+        self.journey.until_nothing_pending_on(&self.b).await;
+        self.journey.applied_once(&sale.reference, "create");
+        let payment = self.journey.sim.payment(MSN, &sale.reference).unwrap();
+        assert_eq!((payment.state, payment.aggregate.captured_amount.value), (State::Authorized, value));
+        self.journey.applied_once(&sale.reference, "capture")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_started_through_a_is_approved_the_webhook_reaches_b_and_the_till_on_a_shows_paid_captured_once()
+ {
+    let Some((t, _a_run)) = two_instances(None).await else { return };
+    let mut shown = t.journey.follow_on(&t.a, &t.till).await;
+
+    let answer = start_qr_sale(&t.journey, &t.till, 15_900).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED, "the sale starts on A\n{}", t.journey.logs());
+    let sale: Sale = answer.json().await.unwrap();
+    approve(&t.journey, &sale).await;
+
+    // The platform tells B; the till following A is shown the sale paid, on A's own stream.
+    let captured =
+        shown.try_until(|s| s.reference == sale.reference && s.status == SaleStatus::Captured).await;
+    let Some(captured) = captured else {
+        let on_a = t.journey.snapshot_on(&t.a, &t.till).await.sale.map(|s| s.status);
+        panic!(
+            "A's live stream never showed {} captured (it showed {:?}; the till loaded from A shows \
+             {on_a:?})\n{}",
+            sale.reference,
+            shown.statuses(&sale.reference),
+            t.journey.logs()
+        );
+    };
+    assert_eq!(captured.captured, Money::new(15_900, Currency::Nok), "{captured:?}");
+    let snapshot = t.journey.snapshot_on(&t.a, &t.till).await;
+    assert_eq!(
+        snapshot.sale.map(|s| (s.reference, s.status)),
+        Some((sale.reference.clone(), SaleStatus::Captured))
+    );
+
+    t.journey.until_metric_on(&t.b, WEBHOOKS_ACCEPTED, "B taking the platform's webhook", |n| n >= 1).await;
+    let on_a = t.journey.metric_on(&t.a, WEBHOOKS_ACCEPTED).await.unwrap_or(0);
+    assert_eq!(on_a, 0, "the platform delivers to B only\n{}", t.journey.logs());
+    let attempts = t.journey.sim.webhook_attempts();
+    assert!(
+        attempts.iter().all(|a| a.status.is_some_and(|s| (200..300).contains(&s))),
+        "B refused a genuine delivery: {attempts:#?}\n{}",
+        t.journey.logs()
+    );
+    t.journey.until_nothing_pending_on(&t.a).await;
+    t.journey.applied_once(&sale.reference, "create");
+    t.journey.applied_once(&sale.reference, "capture");
+}
+
+/// A dies at `point` while it creates a sale of `value` øre for the till; B, running on, finishes
+/// the create, the till (loaded from B now) shows the sale awaiting Kari, she approves, and B has
+/// it captured once. The creates the platform received.
+async fn a_dies_creating(point: &str, value: i64) -> Option<Vec<kasse_sim::ReceivedWrite>> {
+    let (t, a_run) = two_instances(Some(point)).await?;
+    let answer = start_qr_sale(&t.journey, &t.till, value).await;
+    assert!(answer.is_err(), "A died before answering: {answer:?}\n{}", t.journey.logs());
+    t.journey.until_crashed(a_run, point).await;
+
+    let sale = t.journey.until_till_shows_on(&t.b, &t.till, SaleStatus::AwaitingCustomer).await;
+    assert_eq!(sale.amount, Money::new(value, Currency::Nok), "{sale:?}");
+    approve(&t.journey, &sale).await;
+    let captures = t.captured_once_by_b(&sale, value).await;
+    assert_eq!(captures.len(), 1, "captured by B alone, once: {captures:#?}\n{}", t.journey.logs());
+    let creates = t.journey.applied_once(&sale.reference, "create");
+    assert!(
+        creates[1..].iter().all(|w| !w.applied && (200..300).contains(&w.status)),
+        "every create after the first was answered as a replay: {creates:#?}"
+    );
+    Some(creates)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_after_recording_a_create_leaves_it_to_the_other_which_creates_and_captures_it_once()
+ {
+    let Some(creates) = a_dies_creating("after-record:create", 12_350).await else { return };
+    assert_eq!(creates.len(), 1, "sent once, by B: {creates:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_after_sending_a_create_leaves_it_to_the_other_which_resends_it_and_it_is_created_once()
+ {
+    let Some(creates) = a_dies_creating("after-send:create", 8_800).await else { return };
+    assert!(creates.len() >= 2, "sent by A, and again by B: {creates:#?}");
+}
+
+/// A dies at `point` while it captures an approved sale of `value` øre; B, running on, finishes
+/// the capture. The captures the platform received.
+///
+/// The platform's webhooks are lost until A is dead, so that B does not hear of the approval
+/// before A acts on it; the cashier then presses "check again" on the till (loaded from A), and A
+/// reads the approval and takes the money.
+async fn a_dies_capturing(point: &str, value: i64) -> Option<Vec<kasse_sim::ReceivedWrite>> {
+    let (t, a_run) = two_instances(Some(point)).await?;
+    t.journey.sim.set_faults(FaultKnobs { drop_webhook_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let answer = start_qr_sale(&t.journey, &t.till, value).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED, "the sale starts on A\n{}", t.journey.logs());
+    let sale: Sale = answer.json().await.unwrap();
+    approve(&t.journey, &sale).await;
+
+    let check_again = format!("{}/api/tills/{TILL}/sales/{}/reconcile", t.a.base, sale.reference);
+    let answer = t.till.post(check_again).send().await;
+    assert!(answer.is_err(), "A died before answering: {answer:?}\n{}", t.journey.logs());
+    t.journey.until_crashed(a_run, point).await;
+    assert_eq!(t.journey.sim.payment(MSN, &sale.reference).unwrap().state, State::Authorized);
+    t.journey.sim.set_faults(FaultKnobs::default()).unwrap();
+
+    Some(t.captured_once_by_b(&sale, value).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_after_recording_a_capture_leaves_it_to_the_other_which_captures_once() {
+    let Some(captures) = a_dies_capturing("after-record:capture", 4_500).await else { return };
+    assert_eq!(captures.len(), 1, "sent once, by B: {captures:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_after_sending_a_capture_leaves_it_to_the_other_which_confirms_it_and_it_is_captured_once()
+ {
+    let Some(captures) = a_dies_capturing("after-send:capture", 6_000).await else { return };
+    assert!(captures.len() >= 2, "sent by A, and again by B: {captures:#?}");
+    assert!(
+        captures[1..].iter().all(|w| !w.applied && (200..300).contains(&w.status)),
+        "and the platform answered B's as a replay: {captures:#?}"
+    );
+}
