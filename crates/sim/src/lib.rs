@@ -181,6 +181,17 @@ impl SimHandle {
         self.sim.world().issued_tokens()
     }
 
+    /// The webhook registrations a sales unit has now: their ids and URLs.
+    pub fn webhook_registrations(&self, msn: &str) -> Vec<(String, String)> {
+        self.sim.deliveries.list(msn).webhooks.into_iter().map(|w| (w.id, w.url)).collect()
+    }
+
+    /// Deletes a webhook registration, as the platform does with one that went unanswered for
+    /// two weeks.
+    pub fn drop_webhook_registration(&self, msn: &str, id: &str) -> Result<(), SimError> {
+        self.sim.deliveries.delete(msn, id)
+    }
+
     /// The webhook delivery attempts so far (the newest 10 000), oldest first.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.sim.deliveries.attempts()

@@ -181,3 +181,66 @@ async fn an_instance_killed_after_sending_a_capture_leaves_it_to_the_other_which
         "and the platform answered B's as a replay: {captures:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_register_the_webhooks_once_and_keep_that_registration() {
+    let Some(mut journey) = Journey::two_instances().await else { return };
+    let (a, b) = (journey.instance("A"), journey.instance("B"));
+    let runs = journey.start_together(&[&a, &b]).await;
+    until_registered(&journey, &[&a, &b]).await;
+    let first = journey.sim.webhook_registrations(MSN);
+    eprintln!("REGISTRATIONS {first:?}");
+    assert_eq!(first.len(), 1, "one registration for the sales unit: {first:?}\n{}", journey.logs());
+
+    // Both again, together: each finds the registration and keeps it.
+    drop(runs);
+    let runs = journey.start_together(&[&b, &a]).await;
+    until_registered(&journey, &[&a, &b]).await;
+    let kept = journey.sim.webhook_registrations(MSN);
+    assert_eq!(kept, first, "the same one, never replaced\n{}", journey.logs());
+
+    // The platform dropped it meanwhile: both, starting together, find it gone, and one makes the
+    // new registration that both then use.
+    // A slow platform widens the moment between looking and registering, as a real one does.
+    drop(runs);
+    journey.sim.drop_webhook_registration(MSN, &first[0].0).unwrap();
+    journey.sim.set_faults(FaultKnobs { latency_ms: 400, ..FaultKnobs::default() }).unwrap();
+    let made_before = journey.logs().matches("registered webhooks").count();
+    let _runs = journey.start_together(&[&a, &b]).await;
+    until_registered(&journey, &[&a, &b]).await;
+    let again = journey.sim.webhook_registrations(MSN);
+    assert_eq!(again.len(), 1, "one new registration: {again:?}\n{}", journey.logs());
+    assert_ne!(again, first);
+    let made = journey.logs().matches("registered webhooks").count() - made_before;
+    assert_eq!(made, 1, "made by one instance, kept by the other, none replaced\n{}", journey.logs());
+    assert!(
+        !journey.logs().contains("cannot register webhooks yet"),
+        "nobody was refused\n{}",
+        journey.logs()
+    );
+}
+
+/// Waits until each of `instances` says in `/healthz` that the sales unit's webhooks are
+/// registered.
+async fn until_registered(journey: &Journey, instances: &[&Instance]) {
+    for instance in instances {
+        let registered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            loop {
+                let health: serde_json::Value = browser()
+                    .get(format!("{}/healthz", instance.base))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if health["webhooks"][0]["registered"] == true {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        assert!(registered.is_ok(), "{} never registered\n{}", instance.name, journey.logs());
+    }
+}

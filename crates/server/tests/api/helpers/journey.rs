@@ -295,6 +295,25 @@ impl Journey {
         server
     }
 
+    /// Runs `kasse-server serve` as each of `instances` at the same moment, and waits until all
+    /// serve.
+    pub(crate) async fn start_together(&mut self, instances: &[&Instance]) -> Vec<ServerProcess> {
+        let mut servers: Vec<ServerProcess> =
+            instances.iter().map(|instance| self.spawn(instance, None)).collect();
+        for server in &mut servers {
+            let serving = tokio::time::timeout(PATIENCE, server.life.wait_for(|l| *l != Life::Starting))
+                .await
+                .is_ok_and(|started| started.is_ok_and(|life| *life == Life::Serving));
+            assert!(
+                serving,
+                "{} of the server did not start serving; it said:\n{}",
+                server.label,
+                self.logs()
+            );
+        }
+        servers
+    }
+
     /// Runs `kasse-server serve` aborting itself at `point`, and waits until it has, whether or
     /// not it had begun to serve (a write the reconciler sends as it starts may take it there).
     pub(crate) async fn run_until_crash(&mut self, point: &str) -> ExitStatus {
