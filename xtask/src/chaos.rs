@@ -16,11 +16,23 @@
 //! `mismatched` are printed, with every problem sale and the server's log lines about it, and the
 //! run fails if any of the last four is above zero.
 //!
+//! With `--instances 2` two servers run at once on one configuration, each on its own fixed port,
+//! sharing a PostgreSQL database (`database`: a throwaway cluster of the run's own, or the one
+//! `cargo xtask test` hands down), as two instances behind a load balancer would. The platform's
+//! webhooks go to the first (its address is the configuration's `public_url`); the tills are
+//! spread over both, each paired through its own, and a request its own does not answer goes to
+//! the other at once (`Shared::send`). The killer kills one of them at random each time, the
+//! webhooks' one included, and starts it again before the next kill, so one is always up. One
+//! instance may also run on PostgreSQL (`--database postgres`); by default it keeps its SQLite
+//! file in the data directory.
+//!
 //! Everything is bounded: the sales, each wait, each retry loop, the drive phase and the settling;
-//! only 127.0.0.1 is ever contacted; both programs are stopped on every way out (their guards kill
-//! them when dropped). The data directory keeps `chaos.log` (what the tills did), `server.log`
-//! (every run of the server) and `sim.log` for a look afterwards.
+//! only 127.0.0.1 is ever contacted; every program is stopped on every way out (their guards kill
+//! them when dropped, and the run's own cluster stops with its guard). The data directory keeps
+//! `chaos.log` (what the tills did), `server.log` (every run of the server; with two instances
+//! `server-1.log` and `server-2.log`) and `sim.log` for a look afterwards.
 
+pub(crate) mod database;
 mod journal;
 mod killer;
 mod platform;
@@ -42,8 +54,10 @@ use serde_json::{Value as Json, json};
 
 use crate::error::{Context, Error, Result};
 use crate::http::{Request, Response};
+use crate::postgres;
 use crate::process::{self, announce, format_duration};
 use crate::workspace::Workspace;
+pub(crate) use database::Database;
 use journal::Journal;
 use killer::Kills;
 use platform::{Knobs, Platform};
@@ -67,17 +81,46 @@ pub(crate) struct Options {
     pub(crate) seed: Option<u64>,
     /// The data directory; `target/chaos` when not given.
     pub(crate) data: Option<PathBuf>,
+    /// How many kasse-server instances serve the tills at once, from 1 to [`MAX_INSTANCES`];
+    /// with more than one, one of them is killed at a time and the others keep serving.
+    pub(crate) instances: usize,
+    /// Where they keep their data: PostgreSQL when they are more than one.
+    pub(crate) database: Database,
+    /// A running cluster to make the PostgreSQL database in; `None` starts one for the run.
+    /// (`cargo xtask test` hands down its suite's.)
+    pub(crate) cluster: Option<database::Cluster>,
 }
 
-impl Options {
-    /// The long run, `cargo xtask chaos` without options.
-    pub(crate) const DEFAULT: Self =
-        Self { sales: 200, tills: 8, kill_every: Duration::from_secs(5), kills: 20, seed: None, data: None };
+/// The most kasse-server instances a run starts.
+pub(crate) const MAX_INSTANCES: usize = 2;
 
-    /// The short run `cargo xtask test` makes: 60 sales on 8 tills, a kill every 3 s or so,
-    /// at least 8 in all.
-    pub(crate) const SHORT: Self =
-        Self { sales: 60, tills: 8, kill_every: Duration::from_secs(3), kills: 8, seed: None, data: None };
+impl Options {
+    /// The long run, `cargo xtask chaos` without options: one instance on SQLite.
+    pub(crate) const DEFAULT: Self = Self {
+        sales: 200,
+        tills: 8,
+        kill_every: Duration::from_secs(5),
+        kills: 20,
+        seed: None,
+        data: None,
+        instances: 1,
+        database: Database::Sqlite,
+        cluster: None,
+    };
+
+    /// The short run `cargo xtask test` makes: 60 sales on 8 tills served by two instances
+    /// sharing a PostgreSQL database, one of them killed every 3 s or so, at least 8 kills in all.
+    pub(crate) const SHORT: Self = Self {
+        sales: 60,
+        tills: 8,
+        kill_every: Duration::from_secs(3),
+        kills: 8,
+        seed: None,
+        data: None,
+        instances: 2,
+        database: Database::Postgres,
+        cluster: None,
+    };
 }
 
 /// The platform's faults between kills: slow answers, a few refused calls, webhooks lost or sent
@@ -112,8 +155,10 @@ const STORES: [(&str, &str, &str, &str); 2] =
 /// What every thread of the run shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// kasse-server's address, `http://127.0.0.1:PORT`.
-    pub(crate) server: String,
+    /// Each kasse-server instance's address, `http://127.0.0.1:PORT`.
+    pub(crate) servers: Vec<String>,
+    /// Requests a till sent to another instance because its own did not answer.
+    rerouted: AtomicUsize,
     pub(crate) platform: Platform,
     pub(crate) journal: Journal,
     /// How many sales to start in all.
@@ -145,6 +190,26 @@ pub(crate) struct Withdrawn {
 }
 
 impl Shared {
+    /// Sends the request `request` makes for an instance's address to instance `home`, and
+    /// while no answer comes (it is down, or died under the request), to the next one, as a
+    /// load balancer in front of them would; the first answer, or the last failure.
+    pub(crate) fn send(&self, home: usize, request: impl Fn(&str) -> Request) -> Result<Response> {
+        let mut failure = Error::new("no kasse-server instance to send to");
+        for offset in 0..self.servers.len() {
+            let server = &self.servers[(home + offset) % self.servers.len()];
+            match request(server).send() {
+                Ok(answer) => {
+                    if offset > 0 {
+                        self.rerouted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    return Ok(answer);
+                }
+                Err(error) => failure = error,
+            }
+        }
+        Err(failure)
+    }
+
     /// The number of the next sale to start.
     pub(crate) fn claim(&self) -> usize {
         self.claimed.fetch_add(1, Ordering::SeqCst)
@@ -196,12 +261,20 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) fn run(workspace: &Workspace, options: &Options) -> Result<()> {
     let began = Instant::now();
     let seed = options.seed.unwrap_or_else(clock_seed);
+    let killed = if options.instances == 1 {
+        "the server killed".to_owned()
+    } else {
+        format!("{} instances on {}, one of them killed", options.instances, options.database.as_str())
+    };
     announce(format!(
-        "chaos: {} sales on {} tills, the server killed every {:.1}s or so, seed {seed}",
+        "chaos: {} sales on {} tills, {killed} every {:.1}s or so, seed {seed}",
         options.sales,
         options.tills,
         options.kill_every.as_secs_f64()
     ));
+    if options.instances > 1 && options.database != Database::Postgres {
+        return Err(Error::new("instances share one database: more than one needs PostgreSQL"));
+    }
     announce("building kasse-server and kasse-sim");
     process::run(
         process::cargo()
@@ -210,7 +283,27 @@ pub(crate) fn run(workspace: &Workspace, options: &Options) -> Result<()> {
     )?;
     let binaries = workspace.target_dir().join("debug");
     let dir = data_directory(workspace, options.data.as_deref())?;
-    let outcome = chaos(&binaries, &dir, options, seed);
+    // The run's own cluster, if it needs one: stopped below, or by its drop on any other way out.
+    let mut own_cluster = None;
+    let database_url = match (options.database, &options.cluster) {
+        (Database::Sqlite, _) => None,
+        (Database::Postgres, Some(given)) => Some(database::create(given)?),
+        (Database::Postgres, None) => {
+            let started = postgres::cluster(&postgres::THROWAWAY)?;
+            let cluster = database::Cluster {
+                admin_url: started.url("postgres"),
+                bin_dir: started.bin_dir().to_path_buf(),
+            };
+            own_cluster = Some(started);
+            Some(database::create(&cluster)?)
+        }
+    };
+    let outcome = chaos(&binaries, &dir, options, database_url.as_deref(), seed);
+    if let Some(cluster) = own_cluster
+        && let Err(error) = postgres::stop(cluster)
+    {
+        eprintln!("warning: {error}");
+    }
     let took = began.elapsed();
     match outcome {
         Ok(report) => {
@@ -278,8 +371,16 @@ struct Report {
     text: String,
 }
 
-/// The run proper, once the programs are built; the report, or an error if it could not run.
-fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Report> {
+/// The run proper, once the programs are built, with the instances' database at
+/// `database_url` (PostgreSQL; `None` for SQLite in `dir`); the report, or an error if it could
+/// not run.
+fn chaos(
+    binaries: &Path,
+    dir: &Path,
+    options: &Options,
+    database_url: Option<&str>,
+    seed: u64,
+) -> Result<Report> {
     let started = Instant::now();
     let journal = Journal::create(&dir.join("chaos.log"))?;
     journal.note(format_args!("seed {seed}, {options:?}"));
@@ -295,13 +396,18 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
         .collect::<Result<Vec<_>>>()?;
     let till_stores: Vec<(String, usize)> =
         (0..options.tills).map(|n| (format!("chaos-{}", n + 1), n % stores.len())).collect();
-    let port = fixed_port()?;
+    let ports = fixed_ports(options.instances)?;
     let config = dir.join("kasse.toml");
     let till_config: Vec<(String, String)> =
         till_stores.iter().map(|(till, store)| (till.clone(), stores[*store].id.clone())).collect();
-    fs::write(&config, processes::config_text(port, dir, &sim.base, &stores, &till_config))
-        .context(|| format!("writing {}", config.display()))?;
-    let env = stores
+    let sqlite = format!("sqlite://{}", dir.join("kasse.db").display());
+    let file_database = if database_url.is_some() { None } else { Some(sqlite.as_str()) };
+    fs::write(
+        &config,
+        processes::config_text(ports[0], dir, file_database, &sim.base, &stores, &till_config),
+    )
+    .context(|| format!("writing {}", config.display()))?;
+    let mut env: Vec<(String, String)> = stores
         .iter()
         .flat_map(|s| {
             [
@@ -310,28 +416,56 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
             ]
         })
         .collect();
-    let mut server = ServerProcess::new(binaries.join("kasse-server"), config, dir, env, port);
-    server.start()?;
+    if let Some(url) = database_url {
+        env.push(("KASSE_DATABASE_URL".to_owned(), url.to_owned()));
+    }
+    let mut servers: Vec<ServerProcess> = ports
+        .iter()
+        .enumerate()
+        .map(|(number, port)| {
+            let mut env = env.clone();
+            // One configuration for all: the first listens where the file says (and where the
+            // platform's webhooks go), the others where the environment says.
+            if number > 0 {
+                env.push(("KASSE_LISTEN".to_owned(), format!("127.0.0.1:{port}")));
+            }
+            let (name, log) = if options.instances == 1 {
+                ("server".to_owned(), dir.join("server.log"))
+            } else {
+                (format!("instance {}", number + 1), dir.join(format!("server-{}.log", number + 1)))
+            };
+            ServerProcess::new(binaries.join("kasse-server"), config.clone(), dir, env, *port, name, log)
+        })
+        .collect();
+    for server in &mut servers {
+        server.start()?;
+    }
     let tills = till_stores
         .iter()
-        .map(|(id, store)| {
+        .enumerate()
+        .map(|(number, (id, store))| {
             let (_, _, typed_phone, customer) = STORES[*store];
             let unit = &stores[*store].unit;
+            let home = home_instance(number, stores.len(), servers.len());
             Ok(TillSetup {
                 id: id.clone(),
                 msn: unit.msn.clone(),
                 currency: unit.currency.clone(),
                 typed_phone,
                 customer,
-                cookie: pair(&server, id)?,
+                // Paired through its own instance: the session is in the database, good at all.
+                cookie: pair(&servers[home], id)?,
+                home,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let bases: Vec<String> = servers.iter().map(ServerProcess::base).collect();
     announce(format!(
-        "simulator at {}, kasse-server at {} ({} tills paired); logs in {}",
+        "simulator at {}, kasse-server at {} ({} tills paired{}); logs in {}",
         sim.base,
-        server.base(),
+        bases.join(" and "),
         tills.len(),
+        if servers.len() > 1 { ", webhooks to the first" } else { "" },
         dir.display()
     ));
 
@@ -350,7 +484,8 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
     let driving = Instant::now();
     let drive_until = driving + drive;
     let shared = Shared {
-        server: server.base(),
+        servers: bases,
+        rerouted: AtomicUsize::new(0),
         platform,
         journal,
         sales: options.sales,
@@ -368,7 +503,6 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
         format_duration(drive),
         pace.as_secs_f64()
     ));
-    let server = Mutex::new(server);
     let stop = AtomicBool::new(false);
     let (mut intents, kills) = thread::scope(|scope| {
         let cashiers: Vec<_> = tills
@@ -381,7 +515,7 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
             .collect();
         let killer = scope.spawn(|| {
             let outcome = killer::kill_repeatedly(
-                &server,
+                &mut servers,
                 &shared,
                 options.kill_every,
                 knobs,
@@ -418,8 +552,7 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
         kills.sent
     ));
 
-    let mut server = server.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let settled = settle(&mut server, &shared, &tills, &mut intents, kills, seed)?;
+    let settled = settle(&mut servers, &shared, &tills, &mut intents, kills, seed)?;
     for intent in &mut intents {
         if let Some(reference) = &intent.reference
             && lock(&shared.late).contains(reference)
@@ -427,12 +560,28 @@ fn chaos(binaries: &Path, dir: &Path, options: &Options, seed: u64) -> Result<Re
             intent.actions.push(Action::ApprovedLate);
         }
     }
-    let text = report(&intents, &settled, server.log(), drove, started.elapsed());
+    let logs: Vec<Log> =
+        servers.iter().map(|s| Log { name: s.name().to_owned(), path: s.log().to_owned() }).collect();
+    let run = RunFacts {
+        instances: servers.len(),
+        database: if database_url.is_some() { Database::Postgres } else { Database::Sqlite },
+        rerouted: shared.rerouted.load(Ordering::SeqCst),
+        drove,
+        took: started.elapsed(),
+    };
+    let text = report(&intents, &settled, &logs, &run);
     Ok(Report { figures: settled.figures, text })
 }
 
-/// Pairs a browser with `till`: a code from `kasse-server till pair`, exchanged at `/api/pair`
-/// for the session cookie (`name=value`).
+/// The instance the `number`th till (from 0) talks to: the tills of each store spread over the
+/// instances (till `number` is at store `number % stores`), so that every instance serves both
+/// stores rather than one each.
+fn home_instance(number: usize, stores: usize, instances: usize) -> usize {
+    (number / stores.max(1)) % instances.max(1)
+}
+
+/// Pairs a browser with `till` through `server`: a code from `kasse-server till pair`, exchanged
+/// at `/api/pair` for the session cookie (`name=value`).
 fn pair(server: &ServerProcess, till: &str) -> Result<String> {
     let code = server.pairing_code(till)?;
     let answer =
@@ -442,6 +591,25 @@ fn pair(server: &ServerProcess, till: &str) -> Result<String> {
         Some(cookie) if answer.is_success() => Ok(cookie),
         _ => Err(Error::new(format!("pairing {till} was answered {}: {}", answer.status, answer.text()))),
     }
+}
+
+/// A server instance's log, for the report.
+struct Log {
+    /// `server`, or `instance N`.
+    name: String,
+    path: PathBuf,
+}
+
+/// How the run went, besides the sales: for the report.
+struct RunFacts {
+    instances: usize,
+    database: Database,
+    /// Requests a till sent to another instance because its own did not answer.
+    rerouted: usize,
+    /// How long the drive phase took.
+    drove: Duration,
+    /// How long the whole run took.
+    took: Duration,
 }
 
 /// The state of things once the run has settled.
@@ -459,7 +627,7 @@ struct Settled {
 /// Faults off, held creates delivered, the last late approvals; then waits until the server has
 /// nothing pending and the comparison is clean, or the settling time is up; compares.
 fn settle(
-    server: &mut ServerProcess,
+    servers: &mut [ServerProcess],
     shared: &Shared,
     tills: &[TillSetup],
     intents: &mut [Intent],
@@ -467,8 +635,13 @@ fn settle(
     seed: u64,
 ) -> Result<Settled> {
     let started = Instant::now();
-    if !server.running() {
-        killer::restart(server, shared)?;
+    for server in servers.iter_mut() {
+        if !server.running() {
+            // The killer leaves every instance up: this one stopped by itself.
+            kills.stopped_by_themselves += usize::from(server.started());
+            shared.journal.note(format_args!("settling: {} is down, starting it again", server.name()));
+            killer::restart(server, shared)?;
+        }
     }
     shared.platform.set_faults(Knobs::OFF)?;
     let delivered = shared.platform.deliver_held()?;
@@ -481,7 +654,7 @@ fn settle(
     let mut last = None;
     let mut pending = None;
     loop {
-        pending = operations_pending(&shared.server).or(pending);
+        pending = shared.servers.iter().find_map(|server| operations_pending(server)).or(pending);
         if pending == Some(0) {
             if closed_up.is_none() {
                 closed_up = Some(close_up(shared, tills, intents));
@@ -506,7 +679,8 @@ fn settle(
         _ => compare(shared, tills, intents)?,
     };
     if pending != Some(0) {
-        findings.extend(unfinished_operations(server.log(), pending));
+        let logs: Vec<&Path> = servers.iter().map(ServerProcess::log).collect();
+        findings.extend(unfinished_operations(&logs, pending));
         findings.sort();
     }
     shared.journal.note(format_args!("settled in {:.1?}: {} findings", started.elapsed(), findings.len()));
@@ -531,14 +705,19 @@ fn settle(
 /// How long the server's log is watched for resends when writes stay pending at the end.
 const RESEND_WATCH: Duration = Duration::from_secs(10);
 
-/// The writes the server still had pending once the settling time was up, as stuck findings:
-/// the references its reconciler sends a write again for while the log is watched (faults are
-/// off, so nothing should be left to send), or one finding for them all if it names none.
-fn unfinished_operations(log: &Path, pending: Option<u64>) -> Vec<Finding> {
-    let from = fs::metadata(log).map_or(0, |m| m.len());
+/// The writes the servers still had pending once the settling time was up, as stuck findings:
+/// the references their reconcilers send a write again for while the `logs` are watched (faults
+/// are off, so nothing should be left to send), or one finding for them all if they name none.
+fn unfinished_operations(logs: &[&Path], pending: Option<u64>) -> Vec<Finding> {
+    let from: Vec<u64> = logs.iter().map(|log| fs::metadata(log).map_or(0, |m| m.len())).collect();
     thread::sleep(RESEND_WATCH);
-    let text = fs::read(log).unwrap_or_default();
-    let tail = String::from_utf8_lossy(text.get(usize::try_from(from).unwrap_or(0)..).unwrap_or_default());
+    let mut tail = String::new();
+    for (log, from) in logs.iter().zip(from) {
+        let text = fs::read(log).unwrap_or_default();
+        tail.push_str(&String::from_utf8_lossy(
+            text.get(usize::try_from(from).unwrap_or(0)..).unwrap_or_default(),
+        ));
+    }
     let pending = pending.map_or_else(|| "unknown (no /metrics)".to_owned(), |n| n.to_string());
     let resent = resends(&tail);
     if resent.is_empty() {
@@ -603,11 +782,11 @@ fn close_up(shared: &Shared, tills: &[TillSetup], intents: &mut [Intent]) -> usi
     for till in tills {
         let Ok(sales) = history(shared, till) else { continue };
         for sale in sales.iter().filter(|s| s.status == "awaitingCustomer") {
-            let url = format!("{}/api/tills/{}/sales/{}/cancel", shared.server, till.id, sale.reference);
-            let answer = Request::post(url)
-                .header("Cookie", till.cookie.clone())
-                .header("Idempotency-Key", format!("close-up-{}", sale.reference))
-                .send();
+            let answer = shared.send(till.home, |server| {
+                Request::post(format!("{server}/api/tills/{}/sales/{}/cancel", till.id, sale.reference))
+                    .header("Cookie", till.cookie.clone())
+                    .header("Idempotency-Key", format!("close-up-{}", sale.reference))
+            });
             shared.journal.note(format_args!(
                 "closing up {} (awaiting its customer at the end): {:?}",
                 sale.reference,
@@ -624,10 +803,11 @@ fn close_up(shared: &Shared, tills: &[TillSetup], intents: &mut [Intent]) -> usi
 
 /// Every sale of `till` as its history lists it.
 fn history(shared: &Shared, till: &TillSetup) -> Result<Vec<KasseSale>> {
-    let answer = Request::get(format!("{}/api/tills/{}/sales", shared.server, till.id))
-        .header("Cookie", till.cookie.clone())
-        .timeout(Duration::from_secs(30))
-        .send()?;
+    let answer = shared.send(till.home, |server| {
+        Request::get(format!("{server}/api/tills/{}/sales", till.id))
+            .header("Cookie", till.cookie.clone())
+            .timeout(Duration::from_secs(30))
+    })?;
     if answer.status != 200 {
         return Err(Error::new(format!(
             "{}'s history was answered {}: {}",
@@ -677,14 +857,8 @@ fn compare(shared: &Shared, tills: &[TillSetup], intents: &[Intent]) -> Result<V
     Ok(verdict::check(intents, &kasse, &platform, &msns))
 }
 
-/// The figures, what happened, and each problem sale with the server's log lines about it.
-fn report(
-    intents: &[Intent],
-    settled: &Settled,
-    server_log: &Path,
-    drove: Duration,
-    took: Duration,
-) -> String {
+/// The figures, what happened, and each problem sale with the servers' log lines about it.
+fn report(intents: &[Intent], settled: &Settled, logs: &[Log], run: &RunFacts) -> String {
     let count = |action: Action| intents.iter().filter(|i| i.actions.contains(&action)).count();
     let f = settled.figures;
     let mut text = String::from("\nchaos figures\n");
@@ -718,6 +892,31 @@ fn report(
          cancelled sales approved late {}",
         settled.kills.with_held_creates, settled.kills.delivered_late, settled.kills.approved_late,
     );
+    if run.instances > 1 {
+        let per_instance: Vec<String> = settled.kills.per_instance[..run.instances.min(MAX_INSTANCES)]
+            .iter()
+            .enumerate()
+            .map(|(number, kills)| format!("instance {} {kills}", number + 1))
+            .collect();
+        let _ = writeln!(
+            text,
+            "  {} instances on {} (webhooks to instance 1): kills {}; requests a till sent to the \
+             other instance while its own did not answer {}",
+            run.instances,
+            run.database.as_str(),
+            per_instance.join(", "),
+            run.rerouted,
+        );
+    } else if run.database == Database::Postgres {
+        let _ = writeln!(text, "  one instance on postgres");
+    }
+    if settled.kills.stopped_by_themselves > 0 {
+        let _ = writeln!(
+            text,
+            "  SERVER RUNS THAT STOPPED WITHOUT BEING KILLED: {} (see chaos.log and the server logs)",
+            settled.kills.stopped_by_themselves
+        );
+    }
     if let Some(slowest) = intents.iter().max_by_key(|i| i.creating).filter(|i| !i.creating.is_zero()) {
         let _ = writeln!(
             text,
@@ -729,16 +928,20 @@ fn report(
     let _ = writeln!(
         text,
         "  driving {}, settling {} (operations still pending: {}), in all {}",
-        format_duration(drove),
+        format_duration(run.drove),
         format_duration(settled.settle_took),
         settled.pending.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-        format_duration(took),
+        format_duration(run.took),
     );
     if settled.findings.is_empty() {
         return text;
     }
     text.push_str("\nproblems:\n");
-    let log = fs::read_to_string(server_log).unwrap_or_default();
+    let logs: Vec<(&str, String)> = logs
+        .iter()
+        .map(|log| (log.name.as_str(), fs::read_to_string(&log.path).unwrap_or_default()))
+        .collect();
+    let several = logs.len() > 1;
     let mut shown = BTreeSet::new();
     for finding in &settled.findings {
         let _ = writeln!(text, "  {} {}: {}", finding.kind.as_str(), finding.reference, finding.detail);
@@ -755,9 +958,15 @@ fn report(
                 intent.actions
             );
         }
-        if shown.insert(finding.reference.clone()) {
+        if !shown.insert(finding.reference.clone()) {
+            continue;
+        }
+        for (name, log) in &logs {
             let lines: Vec<&str> =
                 log.lines().filter(|line| line.contains(finding.reference.as_str())).collect();
+            if several && !lines.is_empty() {
+                let _ = writeln!(text, "    {name}:");
+            }
             // Its beginning and its end: how it started, and what it came to.
             let half = LOG_LINES_PER_SALE / 2;
             let (head, tail) = if lines.len() > LOG_LINES_PER_SALE {
@@ -797,6 +1006,21 @@ fn fixed_port() -> Result<u16> {
     Err(Error::new(format!("no free port between {from} and {to}")))
 }
 
+/// `count` distinct fixed ports (see [`fixed_port`]), one for each instance.
+fn fixed_ports(count: usize) -> Result<Vec<u16>> {
+    let mut ports = Vec::with_capacity(count);
+    for _ in 0..count * 20 {
+        if ports.len() == count {
+            break;
+        }
+        let port = fixed_port()?;
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    if ports.len() == count { Ok(ports) } else { Err(Error::new(format!("not {count} distinct free ports"))) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -828,7 +1052,28 @@ mod tests {
     #[test]
     fn the_short_run_is_the_one_the_issue_asks_for_and_the_long_one_is_bigger() {
         assert_eq!((Options::SHORT.sales, Options::SHORT.tills), (60, 8));
+        assert_eq!((Options::SHORT.instances, Options::SHORT.database), (2, Database::Postgres));
+        assert_eq!((Options::DEFAULT.instances, Options::DEFAULT.database), (1, Database::Sqlite));
         const { assert!(Options::DEFAULT.sales >= 200 && Options::DEFAULT.tills >= 8) };
+    }
+
+    #[test]
+    fn the_tills_of_each_store_are_spread_over_the_instances() {
+        let homes: Vec<(usize, usize)> = (0..8).map(|n| (n % 2, home_instance(n, 2, 2))).collect();
+        for store in 0..2 {
+            for instance in 0..2 {
+                let tills = homes.iter().filter(|&&home| home == (store, instance)).count();
+                assert_eq!(tills, 2, "store {store} at instance {instance}: {homes:?}");
+            }
+        }
+        assert!((0..8).all(|n| home_instance(n, 2, 1) == 0));
+    }
+
+    #[test]
+    fn each_instance_gets_its_own_port() {
+        let ports = fixed_ports(2).unwrap();
+        assert_eq!(ports.len(), 2);
+        assert_ne!(ports[0], ports[1]);
     }
 
     #[test]
@@ -863,15 +1108,43 @@ mod tests {
         let settled = Settled {
             figures: Figures::of(std::slice::from_ref(&finding)),
             findings: vec![finding],
-            kills: Kills { sent: 8, ..Kills::default() },
+            kills: Kills { sent: 8, per_instance: [5, 3], ..Kills::default() },
             pending: Some(0),
             closed_up: 0,
             settle_took: Duration::from_secs(3),
         };
-        let log = std::env::temp_dir().join(format!("xtask-chaos-report-{}.log", std::process::id()));
-        fs::write(&log, "a line about chaos-1-abc\nanother sale\n").unwrap();
-        let text = report(&[intent], &settled, &log, Duration::from_secs(50), Duration::from_mins(1));
-        let _ = fs::remove_file(&log);
+        let log = |n: usize| {
+            let path =
+                std::env::temp_dir().join(format!("xtask-chaos-report-{}-{n}.log", std::process::id()));
+            Log { name: format!("instance {n}"), path }
+        };
+        let logs = [log(1), log(2)];
+        fs::write(&logs[0].path, "a line about chaos-1-abc\nanother sale\n").unwrap();
+        fs::write(&logs[1].path, "the other instance on chaos-1-abc\n").unwrap();
+        let mut run = RunFacts {
+            instances: 1,
+            database: Database::Sqlite,
+            rerouted: 0,
+            drove: Duration::from_secs(50),
+            took: Duration::from_mins(1),
+        };
+        let single = report(std::slice::from_ref(&intent), &settled, &logs[..1], &run);
+        run.instances = 2;
+        run.database = Database::Postgres;
+        run.rerouted = 17;
+        let double = report(&[intent], &settled, &logs, &run);
+        for log in &logs {
+            let _ = fs::remove_file(&log.path);
+        }
+        assert!(!single.contains("instance"), "{single}");
+        for expected in [
+            "2 instances on postgres (webhooks to instance 1): kills instance 1 5, instance 2 3; requests a \
+             till sent to the other instance while its own did not answer 17",
+            "    instance 1:\n    | a line about chaos-1-abc\n    instance 2:\n    | the other instance on chaos-1-abc\n",
+        ] {
+            assert!(double.contains(expected), "{expected:?} is missing from:\n{double}");
+        }
+        let text = single;
         for expected in [
             "  sales       1\n",
             "  kills       8\n",

@@ -32,13 +32,19 @@ Commands:
                         time to interactive on a throttled phone in Chromium, and
                         the simulator's and server's throughput (target/bench/)
   chaos [--sales N] [--tills T] [--kill-every-secs S] [--kills K] [--seed X]
-        [--data DIR]    concurrent sales on T tills (default 200 on 8) against
+        [--data DIR] [--instances I] [--database sqlite|postgres]
+                        concurrent sales on T tills (default 200 on 8) against
                         kasse-sim while kasse-server is SIGKILLed about every S
                         seconds (default 5), K times at least (default 20), and
                         restarted; then every sale is compared with the
                         platform: prints sales, kills, lost, doubled, stuck,
                         mismatched and fails if any of the last four is above
-                        zero (logs in DIR, default target/chaos)
+                        zero (logs in DIR, default target/chaos). With
+                        --instances 2 two servers share a PostgreSQL database
+                        and one of them at a time is killed; tills whose own
+                        is down go to the other. --database (default sqlite
+                        for one instance, postgres for two) picks the store; a
+                        throwaway PostgreSQL cluster is started for the run
   help                  show this text
 
 trunk, wasm-bindgen and wasm-opt are installed on first use into .tools/;
@@ -109,9 +115,11 @@ fn parse_run(options: &[String], env_port: Option<&str>) -> Result<Task> {
 }
 
 /// Parses `chaos`'s options, each as `--name VALUE` or `--name=VALUE`; the long run's defaults
-/// for the rest.
+/// for the rest. Several instances share one database, so `--instances 2` means PostgreSQL:
+/// the default then, and `--database sqlite` with it is refused.
 fn parse_chaos(options: &[String]) -> Result<chaos::Options> {
     let mut chosen = chaos::Options::DEFAULT;
+    let mut database = None;
     let mut rest = options.iter();
     while let Some(option) = rest.next() {
         let (name, inline) = match option.split_once('=') {
@@ -128,6 +136,13 @@ fn parse_chaos(options: &[String]) -> Result<chaos::Options> {
             "--sales" => chosen.sales = parse_count(value()?, name, 1, 5_000)?,
             "--tills" => chosen.tills = parse_count(value()?, name, 1, 50)?,
             "--kills" => chosen.kills = parse_count(value()?, name, 1, 200)?,
+            "--instances" => chosen.instances = parse_count(value()?, name, 1, chaos::MAX_INSTANCES)?,
+            "--database" => {
+                let given = value()?;
+                database = Some(chaos::Database::parse(given).ok_or_else(|| {
+                    Error::new(format!("--database must be `sqlite` or `postgres`, not `{given}`"))
+                })?);
+            }
             "--kill-every-secs" => {
                 let given = value()?;
                 let seconds = given.trim().parse::<f64>().ok().filter(|s| (0.5..=600.0).contains(s));
@@ -153,6 +168,18 @@ fn parse_chaos(options: &[String]) -> Result<chaos::Options> {
             _ => return Err(unexpected("chaos", std::slice::from_ref(option))),
         }
     }
+    chosen.database = match database {
+        Some(chaos::Database::Sqlite) if chosen.instances > 1 => {
+            return Err(Error::new(format!(
+                "{} instances share one database, which SQLite cannot be: use --database postgres \
+                 (the default for more than one)",
+                chosen.instances
+            )));
+        }
+        Some(database) => database,
+        None if chosen.instances > 1 => chaos::Database::Postgres,
+        None => chaos::Database::Sqlite,
+    };
     // A till's history lists its newest 500 sales, and the comparison reads every sale there.
     if chosen.sales.div_ceil(chosen.tills) > 400 {
         return Err(Error::new(format!(
@@ -262,13 +289,48 @@ mod tests {
             kills: 9,
             seed: Some(42),
             data: Some(PathBuf::from("/tmp/chaos")),
+            instances: 2,
+            database: chaos::Database::Postgres,
+            cluster: None,
         };
-        let spaced =
-            "chaos --sales 60 --tills 12 --kill-every-secs 2.5 --kills 9 --seed 42 --data /tmp/chaos";
-        let joined =
-            "chaos --sales=60 --tills=12 --kill-every-secs=2.5 --kills=9 --seed=42 --data=/tmp/chaos";
+        let spaced = "chaos --sales 60 --tills 12 --kill-every-secs 2.5 --kills 9 --seed 42 --data /tmp/chaos \
+             --instances 2 --database postgres";
+        let joined = "chaos --sales=60 --tills=12 --kill-every-secs=2.5 --kills=9 --seed=42 --data=/tmp/chaos \
+             --instances=2 --database=postgres";
         assert_eq!(parse(&args(spaced), None), Ok(Task::Chaos(expected.clone())));
         assert_eq!(parse(&args(joined), None), Ok(Task::Chaos(expected)));
+    }
+
+    #[test]
+    fn chaos_runs_one_instance_on_sqlite_unless_told_otherwise() {
+        let chosen = |line: &str| match parse(&args(line), None) {
+            Ok(Task::Chaos(options)) => (options.instances, options.database),
+            other => panic!("{line}: {other:?}"),
+        };
+        assert_eq!(chosen("chaos"), (1, chaos::Database::Sqlite));
+        assert_eq!(chosen("chaos --instances 1"), (1, chaos::Database::Sqlite));
+        assert_eq!(chosen("chaos --database postgres"), (1, chaos::Database::Postgres));
+        assert_eq!(chosen("chaos --database=postgresql"), (1, chaos::Database::Postgres));
+        assert_eq!(chosen("chaos --instances 1 --database sqlite"), (1, chaos::Database::Sqlite));
+    }
+
+    #[test]
+    fn two_chaos_instances_mean_postgres_whichever_option_comes_first() {
+        let chosen = |line: &str| match parse(&args(line), None) {
+            Ok(Task::Chaos(options)) => (options.instances, options.database, options.cluster),
+            other => panic!("{line}: {other:?}"),
+        };
+        for line in [
+            "chaos --instances 2",
+            "chaos --instances 2 --database postgres",
+            "chaos --database postgres --instances=2",
+        ] {
+            assert_eq!(chosen(line), (2, chaos::Database::Postgres, None), "{line}");
+        }
+        for bad in ["chaos --instances 2 --database sqlite", "chaos --database=sqlite --instances 2"] {
+            let error = parse(&args(bad), None).unwrap_err().to_string();
+            assert!(error.contains("--database postgres"), "{bad}: {error}");
+        }
     }
 
     #[test]
@@ -284,6 +346,13 @@ mod tests {
             "chaos --kill-every-secs soon",
             "chaos --seed -1",
             "chaos --data=",
+            "chaos --instances 0",
+            "chaos --instances 3",
+            "chaos --instances two",
+            "chaos --instances",
+            "chaos --database",
+            "chaos --database mysql",
+            "chaos --database=",
             "chaos --sales 900 --tills 2",
             "chaos --fast",
         ] {

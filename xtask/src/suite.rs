@@ -4,8 +4,9 @@
 //! Then one throwaway PostgreSQL cluster starts (Debian's `postgresql`, installed with apt if
 //! missing; see `postgres.rs`), and every later `cargo test` gets its admin URL in
 //! `KASSE_TEST_POSTGRES`; it is stopped when the suite ends, passed or failed. Then come the
-//! native tests and a short chaos run (the server killed under concurrent sales, every sale
-//! compared with the platform); the app build and the browser tests in headless Chromium come
+//! native tests and a short chaos run (two server instances sharing a database in that cluster,
+//! one at a time killed under concurrent sales, every sale compared with the platform); the app
+//! build and the browser tests in headless Chromium come
 //! last and can be skipped with `--no-browser`. Each step is timed, and a summary table ends the
 //! run whether it passed or not, so CI logs show at a glance where the time and the failure went.
 
@@ -56,13 +57,14 @@ impl Run<'_> {
 }
 
 /// The suite, in the order it runs.
-const STEPS: [Step; 9] = [
+const STEPS: [Step; 10] = [
     Step { name: "format", browser: false, action: format },
     Step { name: "clippy (native)", browser: false, action: clippy_native },
     Step { name: "clippy (production server)", browser: false, action: clippy_production },
     Step { name: "clippy (wasm32)", browser: false, action: clippy_wasm },
     Step { name: "postgresql", browser: false, action: start_postgres },
     Step { name: "unit tests", browser: false, action: unit_tests },
+    Step { name: "server API on PostgreSQL", browser: false, action: server_api_on_postgres },
     Step { name: "chaos (short)", browser: false, action: chaos_short },
     Step { name: "app build", browser: true, action: app_build },
     Step { name: "browser tests", browser: true, action: browser_tests },
@@ -185,11 +187,29 @@ fn unit_tests(run: &mut Run<'_>) -> Result<()> {
     process::run(run.cargo_with_postgres()?.args(["test", "--workspace", "--locked"]))
 }
 
-/// (d″) A short chaos run: 60 sales on 8 tills while the server is SIGKILLed every few seconds,
-/// and not one sale lost, doubled, stuck or mismatched (`cargo xtask chaos` is the long one).
-/// It does not use the suite's cluster yet: the server under chaos keeps its SQLite store.
+/// (d″) The server's API tests once more, every server in them on a PostgreSQL database of the
+/// cluster instead of SQLite: the crash tests included.
+fn server_api_on_postgres(run: &mut Run<'_>) -> Result<()> {
+    let mut cargo = run.cargo_with_postgres()?;
+    cargo.env("KASSE_TEST_DATABASE", "postgres");
+    process::run(cargo.args(["test", "--locked", "-p", "kasse-server", "--test", "api"]))
+}
+
+/// (d‴) A short chaos run: 60 sales on 8 tills served by two kasse-server instances sharing a
+/// database in the suite's cluster, one of them SIGKILLed every few seconds, and not one sale
+/// lost, doubled, stuck or mismatched (`cargo xtask chaos` is the long one).
 fn chaos_short(run: &mut Run<'_>) -> Result<()> {
-    chaos::run(run.workspace, &chaos::Options::SHORT)
+    let cluster = run
+        .postgres
+        .as_ref()
+        .ok_or_else(|| Error::new("no PostgreSQL cluster: the `postgresql` step has not run"))?;
+    chaos::run(run.workspace, &short_chaos(cluster.url("postgres"), cluster.bin_dir().to_path_buf()))
+}
+
+/// The short chaos run's options, its database made in the cluster whose admin URL is
+/// `admin_url` and whose programs are in `bin_dir`.
+fn short_chaos(admin_url: String, bin_dir: std::path::PathBuf) -> chaos::Options {
+    chaos::Options { cluster: Some(chaos::database::Cluster { admin_url, bin_dir }), ..chaos::Options::SHORT }
 }
 
 /// (e) Chromium is present and the app is built into `dist/` for the browser tests.
@@ -249,6 +269,7 @@ mod tests {
                 "clippy (wasm32)",
                 "postgresql",
                 "unit tests",
+                "server API on PostgreSQL",
                 "chaos (short)",
                 "app build",
                 "browser tests"
@@ -286,6 +307,24 @@ mod tests {
         drop(run);
         assert!(!dir.exists(), "dropping the run stops the cluster and removes {}", dir.display());
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+
+    #[test]
+    fn the_short_chaos_run_is_two_instances_on_the_suites_cluster() {
+        let url = "postgres://kasse@127.0.0.1:5999/postgres";
+        let options = short_chaos(url.to_owned(), "/usr/lib/postgresql/15/bin".into());
+        assert_eq!((options.instances, options.database), (2, chaos::Database::Postgres));
+        let cluster = options.cluster.unwrap();
+        assert_eq!(cluster.admin_url, url);
+        assert_eq!(cluster.bin_dir, std::path::Path::new("/usr/lib/postgresql/15/bin"));
+        assert_eq!(
+            (options.sales, options.tills),
+            (chaos::Options::SHORT.sales, chaos::Options::SHORT.tills)
+        );
+        assert!(
+            STEPS.iter().position(|s| s.name == "postgresql")
+                < STEPS.iter().position(|s| s.name == "chaos (short)")
+        );
     }
 
     #[test]

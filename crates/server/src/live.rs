@@ -25,6 +25,8 @@ use crate::store::{Store, StoreError};
 /// The first wait before listening again for other instances' events, doubling up to the most.
 const FAN_OUT_RETRY_FIRST: Duration = Duration::from_millis(250);
 const FAN_OUT_RETRY_MAX: Duration = Duration::from_secs(10);
+/// How long making the listening connection may take.
+const FAN_OUT_CONNECT_PATIENCE: Duration = Duration::from_secs(5);
 
 /// How often the hub looks for sessions revoked by another process.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -158,7 +160,11 @@ impl Live {
         let mut wait = FAN_OUT_RETRY_FIRST;
         loop {
             let Some(live) = hub.upgrade() else { return };
-            let mut listener = match live.store.live_listener().await {
+            // Bounded: a connection that never answers is given up and made again.
+            let listening = tokio::time::timeout(FAN_OUT_CONNECT_PATIENCE, live.store.live_listener()).await;
+            let listening =
+                listening.unwrap_or_else(|_| Err(StoreError::TimedOut("listening for live events")));
+            let mut listener = match listening {
                 Ok(Some(listener)) => listener,
                 Ok(None) => {
                     live.hearing.send_replace(true);

@@ -1,5 +1,7 @@
 //! The killer: SIGKILLs kasse-server at random moments, a few seconds apart, and starts it again
-//! on the same data directory and port.
+//! on the same data directory and port. With several instances it kills one of them at random
+//! each time ([`victim`]), whichever gets the platform's webhooks included, and never the last
+//! one alive: it starts the one it killed again before the next kill.
 //!
 //! Some kills come with the late-create fault: the simulator holds every create for a moment
 //! before the kill (their senders are answered 504 and keep them pending), and the held creates
@@ -10,15 +12,14 @@
 //! request on their phone approves some of them anyway: kasse has to cancel or release those,
 //! never capture them.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::Shared;
 use super::platform::Knobs;
 use super::processes::ServerProcess;
 use super::rng::Rng;
+use super::{MAX_INSTANCES, Shared};
 use crate::error::{Error, Result};
 
 /// What the killer did.
@@ -26,6 +27,10 @@ use crate::error::{Error, Result};
 pub(crate) struct Kills {
     /// SIGKILLs sent to a running server.
     pub(crate) sent: usize,
+    /// Of those, the ones each instance got.
+    pub(crate) per_instance: [usize; MAX_INSTANCES],
+    /// Server runs found stopped though nobody killed them (and started again): a crash.
+    pub(crate) stopped_by_themselves: usize,
     /// Kills that came with creates held at the platform.
     pub(crate) with_held_creates: usize,
     /// Creates the platform received after their sender was killed.
@@ -40,11 +45,11 @@ const MINIMUM_LIFE: Duration = Duration::from_millis(300);
 /// How many times a restart is tried before the run gives up on the server.
 const RESTART_TRIES: usize = 3;
 
-/// Kills and restarts `server` about every `every` until `stop` is set or the run's drive time is
-/// up, with `knobs` as the platform's faults in between. An error when the server does not come
-/// back.
+/// Kills one of `servers` (see [`victim`]) and restarts it, about every `every`, until `stop` is
+/// set or the run's drive time is up, with `knobs` as the platform's faults in between. An error
+/// when a server does not come back.
 pub(crate) fn kill_repeatedly(
-    server: &Mutex<ServerProcess>,
+    servers: &mut [ServerProcess],
     shared: &Shared,
     every: Duration,
     knobs: Knobs,
@@ -82,10 +87,23 @@ pub(crate) fn kill_repeatedly(
             }
             return Ok(done);
         }
-        let mut running = lock(server);
+        done.stopped_by_themselves += revive(servers, shared)?;
+        let alive: Vec<bool> = servers.iter_mut().map(ServerProcess::running).collect();
+        let Some(chosen) = victim(&alive, &mut rng) else {
+            // Cannot happen once `revive` has started every instance; never kill the last one.
+            if hold {
+                shared.platform.set_faults(knobs)?;
+            }
+            last_kill = Instant::now();
+            continue;
+        };
+        let running = &mut servers[chosen];
         let run = running.runs();
         if running.kill() {
             done.sent += 1;
+            if let Some(count) = done.per_instance.get_mut(chosen) {
+                *count += 1;
+            }
         }
         last_kill = Instant::now();
         let held = match (hold, through_restart) {
@@ -93,7 +111,7 @@ pub(crate) fn kill_repeatedly(
             (true, false) => ", creates held",
             _ => "",
         };
-        shared.journal.note(format_args!("KILL {} (server run {run}){held}", done.sent));
+        shared.journal.note(format_args!("KILL {} ({} run {run}){held}", done.sent, running.name()));
         thread::sleep(rng.between(Duration::ZERO, Duration::from_millis(800)));
         let mut delivered_now = false;
         if hold {
@@ -107,8 +125,7 @@ pub(crate) fn kill_repeatedly(
                 delivered_now = true;
             }
         }
-        restart(&mut running, shared)?;
-        drop(running);
+        restart(running, shared)?;
         if through_restart {
             // The cashiers see their sales stuck "creating", and some cancel them.
             thread::sleep(rng.between(Duration::from_millis(1_500), Duration::from_secs(5)));
@@ -124,6 +141,37 @@ pub(crate) fn kill_repeatedly(
     }
 }
 
+/// The instance to kill, given which are `alive`: one of the living at random; with several
+/// instances, none when it would be the last one alive (a single instance is killed: it is the
+/// single-instance run).
+pub(crate) fn victim(alive: &[bool], rng: &mut Rng) -> Option<usize> {
+    let living: Vec<usize> = (0..alive.len()).filter(|&number| alive[number]).collect();
+    let spared = usize::from(alive.len() > 1);
+    if living.len() <= spared {
+        return None;
+    }
+    let pick = usize::try_from(rng.below(u64::try_from(living.len()).unwrap_or(u64::MAX))).unwrap_or(0);
+    living.get(pick).copied()
+}
+
+/// Starts again every server that stopped though nobody killed it (noting it: that is a crash);
+/// how many.
+fn revive(servers: &mut [ServerProcess], shared: &Shared) -> Result<usize> {
+    let mut revived = 0;
+    for server in servers.iter_mut().filter(|server| server.started()) {
+        if !server.running() {
+            shared.journal.note(format_args!(
+                "{} RUN {} STOPPED WITHOUT BEING KILLED: starting it again",
+                server.name().to_uppercase(),
+                server.runs()
+            ));
+            revived += 1;
+            restart(server, shared)?;
+        }
+    }
+    Ok(revived)
+}
+
 /// Starts the server again (a few tries); an error with its log's end if it will not.
 pub(crate) fn restart(server: &mut ServerProcess, shared: &Shared) -> Result<()> {
     let mut last = None;
@@ -132,14 +180,19 @@ pub(crate) fn restart(server: &mut ServerProcess, shared: &Shared) -> Result<()>
         match server.start() {
             Ok(()) => {
                 shared.journal.note(format_args!(
-                    "server run {} up in {:.1?}",
+                    "{} run {} up in {:.1?}",
+                    server.name(),
                     server.runs(),
                     started.elapsed()
                 ));
                 return Ok(());
             }
             Err(error) => {
-                shared.journal.note(format_args!("SERVER RUN {} DID NOT START: {error}", server.runs()));
+                shared.journal.note(format_args!(
+                    "{} RUN {} DID NOT START: {error}",
+                    server.name().to_uppercase(),
+                    server.runs()
+                ));
                 last = Some(error);
             }
         }
@@ -203,7 +256,35 @@ fn sleep_unless(duration: Duration, stopped: &impl Fn() -> bool) -> bool {
     !stopped()
 }
 
-/// The server, even if a thread panicked holding it: it is only ever killed or started.
-pub(crate) fn lock(server: &Mutex<ServerProcess>) -> std::sync::MutexGuard<'_, ServerProcess> {
-    server.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_killer_never_kills_the_last_living_instance() {
+        let mut rng = Rng::new(3, "killer test");
+        for _ in 0..200 {
+            assert_eq!(victim(&[true, false], &mut rng), None);
+            assert_eq!(victim(&[false, true], &mut rng), None);
+            assert_eq!(victim(&[false, false], &mut rng), None);
+        }
+    }
+
+    #[test]
+    fn the_killer_kills_either_of_two_living_instances_at_random() {
+        let mut rng = Rng::new(5, "killer test");
+        let mut counts = [0_usize; 2];
+        for _ in 0..400 {
+            counts[victim(&[true, true], &mut rng).unwrap()] += 1;
+        }
+        assert!(counts.iter().all(|&count| count > 100), "{counts:?}");
+    }
+
+    #[test]
+    fn a_single_instance_is_killed_when_it_is_up() {
+        let mut rng = Rng::new(7, "killer test");
+        assert_eq!(victim(&[true], &mut rng), Some(0));
+        assert_eq!(victim(&[false], &mut rng), None);
+        assert_eq!(victim(&[], &mut rng), None);
+    }
 }

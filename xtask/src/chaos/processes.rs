@@ -1,9 +1,11 @@
-//! The two programs a chaos run starts: the stand-alone simulator (`kasse-sim`), which lives for
-//! the whole run, and kasse-server, killed and started again on the same data directory and port.
+//! The programs a chaos run starts: the stand-alone simulator (`kasse-sim`), which lives for the
+//! whole run, and kasse-server (one instance or several sharing one database), each killed and
+//! started again on the same configuration and port.
 //!
-//! Both are guarded: dropping the guard kills the process, so they are stopped on every way out
-//! of the run, errors and panics included. Their output goes to `sim.log` and `server.log` in the
-//! data directory, each server run after a `===== run N =====` line.
+//! All are guarded: dropping the guard kills the process, so they are stopped on every way out
+//! of the run, errors and panics included. Their output goes to `sim.log` and `server.log` (with
+//! several instances `server-1.log`, `server-2.log`) in the data directory, each server run after
+//! a `===== run N =====` line.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -129,14 +131,17 @@ impl Drop for SimProcess {
     }
 }
 
-/// kasse-server on a fixed port and data directory: started, killed and started again.
+/// A kasse-server instance on a fixed port and data directory: started, killed and started again.
 #[derive(Debug)]
 pub(crate) struct ServerProcess {
     binary: PathBuf,
     config: PathBuf,
     dir: PathBuf,
+    /// What the run's log calls it: `server`, or `instance N`.
+    name: String,
     log: PathBuf,
-    /// The secrets (and nothing else of this process's environment but `RUST_LOG`).
+    /// The secrets, the database's URL and the instance's own settings (and nothing else of this
+    /// process's environment but `RUST_LOG`).
     env: Vec<(String, String)>,
     port: u16,
     child: Option<Child>,
@@ -144,29 +149,28 @@ pub(crate) struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// A server (not started yet) running `binary` with the configuration at `config`, in `dir`.
+    /// A server (not started yet) running `binary` with the configuration at `config` and the
+    /// environment `env`, in `dir`, listening on `port`, called `name`, its output in `log`.
     pub(crate) fn new(
         binary: PathBuf,
         config: PathBuf,
         dir: &Path,
         env: Vec<(String, String)>,
         port: u16,
+        name: String,
+        log: PathBuf,
     ) -> Self {
-        Self {
-            binary,
-            config,
-            dir: dir.to_path_buf(),
-            log: dir.join("server.log"),
-            env,
-            port,
-            child: None,
-            runs: 0,
-        }
+        Self { binary, config, dir: dir.to_path_buf(), name, log, env, port, child: None, runs: 0 }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// What the run's log calls it: `server`, or `instance N`.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
     }
 
     /// Where every run's output goes.
@@ -256,6 +260,11 @@ impl ServerProcess {
         true
     }
 
+    /// Whether a run has been started and not killed since (it may have stopped by itself).
+    pub(crate) const fn started(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// Whether a run is up (started and not exited).
     pub(crate) fn running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))
@@ -290,21 +299,28 @@ impl Drop for ServerProcess {
     }
 }
 
-/// The configuration of the run's server: listening on `port`, its database and (empty) web app
-/// folder in `dir`, the simulator at `sim` as its platform, `stores`, and `tills` as
-/// (id, store id), every one capturing automatically.
+/// The configuration of the run's servers: listening on `port` (other instances are told
+/// theirs in `KASSE_LISTEN`) and reached there by the platform's webhooks, their (empty) web app
+/// folder in `dir`, `database` (or, when `None`, the one `KASSE_DATABASE_URL` gives), the
+/// simulator at `sim` as their platform, `stores`, and `tills` as (id, store id), every one
+/// capturing automatically.
 pub(crate) fn config_text(
     port: u16,
     dir: &Path,
+    database: Option<&str>,
     sim: &str,
     stores: &[StoreSetup],
     tills: &[(String, String)],
 ) -> String {
+    let database = database.map_or_else(
+        || "# database: KASSE_DATABASE_URL, shared by every instance\n".to_owned(),
+        |url| format!("database = {}\n", toml_string(url)),
+    );
     let mut text = format!(
-        "# Written by cargo xtask chaos.\n\n[server]\nlisten = \"127.0.0.1:{port}\"\ndist = {}\ndatabase = {}\n\n\
-         [platform]\nprovider = \"sim\"\nbase_url = {}\n",
+        "# Written by cargo xtask chaos.\n\n[server]\nlisten = \"127.0.0.1:{port}\"\npublic_url = {}\n\
+         dist = {}\n{database}\n[platform]\nprovider = \"sim\"\nbase_url = {}\n",
+        toml_string(&format!("http://127.0.0.1:{port}/")),
         toml_string(&dir.join("dist").display().to_string()),
-        toml_string(&format!("sqlite://{}", dir.join("kasse.db").display())),
         toml_string(&format!("{sim}/")),
     );
     for store in stores {
@@ -383,9 +399,16 @@ mod tests {
     #[test]
     fn the_configuration_points_at_the_simulator_and_names_secrets_by_variable_only() {
         let tills = [("chaos-1".to_owned(), "oslo".to_owned()), ("chaos-2".to_owned(), "oslo".to_owned())];
-        let text = config_text(4321, Path::new("/tmp/chaos"), "http://127.0.0.1:9999", &[store()], &tills);
+        let text = config_text(
+            4321,
+            Path::new("/tmp/chaos"),
+            Some("sqlite:///tmp/chaos/kasse.db"),
+            "http://127.0.0.1:9999",
+            &[store()],
+            &tills,
+        );
         for expected in [
-            "listen = \"127.0.0.1:4321\"",
+            "listen = \"127.0.0.1:4321\"\npublic_url = \"http://127.0.0.1:4321/\"",
             "database = \"sqlite:///tmp/chaos/kasse.db\"",
             "provider = \"sim\"\nbase_url = \"http://127.0.0.1:9999/\"",
             "name = \"Kaffebrenneriet \\\"Grünerløkka\\\"\"",
@@ -396,6 +419,13 @@ mod tests {
             assert!(text.contains(expected), "{expected} is missing from:\n{text}");
         }
         assert!(!text.contains("\"secret\""), "no secret is written into the file:\n{text}");
+    }
+
+    #[test]
+    fn a_shared_database_is_left_to_the_environment() {
+        let text = config_text(4321, Path::new("/tmp/chaos"), None, "http://127.0.0.1:9999", &[store()], &[]);
+        assert!(!text.contains("database ="), "{text}");
+        assert!(text.contains("# database: KASSE_DATABASE_URL"), "{text}");
     }
 
     #[test]

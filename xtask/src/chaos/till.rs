@@ -9,6 +9,11 @@
 //! land is sometimes cancelled while the till still shows "creating", as an impatient cashier
 //! would: the late-create case. Everything the till was shown is kept in its [`Intent`] for the
 //! comparison at the end.
+//!
+//! With several instances a till talks to its own, and a request its own does not answer (down,
+//! or killed under the request) goes to the other at once, as a load balancer in front of them
+//! would send it ([`Shared::send`]): a sale started at one instance is often followed, cancelled
+//! or captured at the other.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -47,6 +52,8 @@ pub(crate) struct TillSetup {
     pub(crate) customer: &'static str,
     /// The session cookie, `name=value`.
     pub(crate) cookie: String,
+    /// The kasse-server instance it talks to (from 0); while that one does not answer, the other.
+    pub(crate) home: usize,
 }
 
 /// What the cashier means to do with a sale.
@@ -141,17 +148,17 @@ impl Cashier<'_> {
         if intent.flow == "phone" {
             body["phoneNumber"] = Json::from(self.till.typed_phone);
         }
-        let url = format!("{}/api/tills/{}/sales", self.shared.server, self.till.id);
         let give_up = self.shared.bounded(ACTION_PATIENCE);
         let mut busy_since = None;
         let mut silent = 0;
         while Instant::now() < give_up && !self.shared.over() {
-            let answer = Request::post(&url)
-                .header("Cookie", self.till.cookie.clone())
-                .header("Idempotency-Key", intent.key.clone())
-                .json(&body)
-                .timeout(Duration::from_secs(30))
-                .send();
+            let answer = self.shared.send(self.till.home, |server| {
+                Request::post(format!("{server}/api/tills/{}/sales", self.till.id))
+                    .header("Cookie", self.till.cookie.clone())
+                    .header("Idempotency-Key", intent.key.clone())
+                    .json(&body)
+                    .timeout(Duration::from_secs(30))
+            });
             match answer {
                 Ok(answer) if answer.status == 201 || answer.status == 202 => {
                     if let Ok(sale) = answer.json() {
@@ -319,14 +326,14 @@ impl Cashier<'_> {
     /// Cancels the sale, retrying with one key until the server answers; the status answered.
     fn cancel(&mut self, number: usize, reference: &str) -> Option<String> {
         let key = self.rng.hex(16);
-        let url = format!("{}/api/tills/{}/sales/{reference}/cancel", self.shared.server, self.till.id);
         let give_up = self.shared.bounded(ACTION_PATIENCE);
         while Instant::now() < give_up && !self.shared.over() {
-            let answer = Request::post(&url)
-                .header("Cookie", self.till.cookie.clone())
-                .header("Idempotency-Key", key.clone())
-                .timeout(Duration::from_secs(30))
-                .send();
+            let answer = self.shared.send(self.till.home, |server| {
+                Request::post(format!("{server}/api/tills/{}/sales/{reference}/cancel", self.till.id))
+                    .header("Cookie", self.till.cookie.clone())
+                    .header("Idempotency-Key", key.clone())
+                    .timeout(Duration::from_secs(30))
+            });
             match answer {
                 Ok(answer) if answer.status == 200 || answer.status == 202 => {
                     let status = answer.json().map(|sale| text(&sale, "status")).ok();
@@ -374,10 +381,13 @@ impl Cashier<'_> {
 
     /// A GET of the till API, `None` unless answered 200 with JSON.
     fn get(&self, path: &str) -> Option<Json> {
-        let answer = Request::get(format!("{}{path}", self.shared.server))
-            .header("Cookie", self.till.cookie.clone())
-            .timeout(Duration::from_secs(15))
-            .send()
+        let answer = self
+            .shared
+            .send(self.till.home, |server| {
+                Request::get(format!("{server}{path}"))
+                    .header("Cookie", self.till.cookie.clone())
+                    .timeout(Duration::from_secs(15))
+            })
             .ok()?;
         if answer.status == 200 { answer.json().ok() } else { None }
     }

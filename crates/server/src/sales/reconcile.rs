@@ -122,6 +122,17 @@ impl Sales {
                 tracing::debug!(reference = %op.reference, "busy elsewhere; its write waits for the next round");
                 continue;
             };
+            if round == Round::First
+                && self
+                    .inner
+                    .store
+                    .operation(&op.idempotency_key)
+                    .await?
+                    .is_some_and(|now| now.updated_at != op.updated_at)
+            {
+                // Tried by another instance while this one waited: that one's backoff holds.
+                continue;
+            }
             tracing::info!(reference = %op.reference, kind = op.kind.as_str(), attempts = op.attempts, "sending a recorded write again");
             if let Err(e) = self.resend_locked(&op.reference, &op.idempotency_key).await {
                 tracing::warn!(reference = %op.reference, error = %e, "resend failed");

@@ -54,6 +54,9 @@ pub enum StoreError {
     /// A stored webhook could not be acted on.
     #[error("a stored webhook could not be processed: {0}")]
     Webhook(String),
+    /// The database did not answer in time.
+    #[error("the database did not answer in time ({0})")]
+    TimedOut(&'static str),
     /// The database file's folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
