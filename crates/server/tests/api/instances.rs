@@ -64,6 +64,7 @@ impl TwoInstances {
 async fn a_sale_started_through_a_is_approved_the_webhook_reaches_b_and_the_till_on_a_shows_paid_captured_once()
  {
     let Some((t, _a_run)) = two_instances(None).await else { return };
+    let before = t.journey.snapshot_on(&t.a, &t.till).await.last_event_id;
     let mut shown = t.journey.follow_on(&t.a, &t.till).await;
 
     let answer = start_qr_sale(&t.journey, &t.till, 15_900).await.unwrap();
@@ -103,6 +104,14 @@ async fn a_sale_started_through_a_is_approved_the_webhook_reaches_b_and_the_till
     t.journey.until_nothing_pending_on(&t.a).await;
     t.journey.applied_once(&sale.reference, "create");
     t.journey.applied_once(&sale.reference, "capture");
+
+    // The browser reconnects, through the balancer, to B: from its Last-Event-ID, B replays what
+    // A's stream showed, ids and all, since the ids are the database's.
+    let mut replayed = t.journey.follow_after(&t.b, &t.till, before).await;
+    let again =
+        replayed.try_until(|s| s.reference == sale.reference && s.status == SaleStatus::Captured).await;
+    assert!(again.is_some(), "B replayed {:?}\n{}", replayed.statuses(&sale.reference), t.journey.logs());
+    assert_eq!(replayed.statuses(&sale.reference), shown.statuses(&sale.reference), "the same events");
 }
 
 /// A dies at `point` while it creates a sale of `value` øre for the till; B, running on, finishes

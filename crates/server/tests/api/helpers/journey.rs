@@ -521,8 +521,21 @@ impl Journey {
     /// page, loaded from there, does.
     pub(crate) async fn follow_on(&self, instance: &Instance, till: &reqwest::Client) -> TillEvents {
         let after = self.snapshot_on(instance, till).await.last_event_id;
-        let url = format!("{}/api/tills/{TILL}/events?after={after}", instance.base);
-        let mut response = till.get(url).header(header::ACCEPT, "text/event-stream").send().await.unwrap();
+        self.follow_after(instance, till, after).await
+    }
+
+    /// Follows the till's live events through `instance` as a browser reconnecting with
+    /// `Last-Event-ID: after` does: what came after that event first, then what comes.
+    pub(crate) async fn follow_after(
+        &self,
+        instance: &Instance,
+        till: &reqwest::Client,
+        after: u64,
+    ) -> TillEvents {
+        let url = format!("{}/api/tills/{TILL}/events", instance.base);
+        let request =
+            till.get(url).header(header::ACCEPT, "text/event-stream").header("last-event-id", after);
+        let mut response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "the event stream opens\n{}", self.logs());
         let (shown, sales) = watch::channel(Vec::new());
         let reader = tokio::spawn(async move {
