@@ -254,7 +254,8 @@ impl Live {
         }
         let heard = self.heard.load(Ordering::Relaxed);
         let open = channels.open.entry(channel.to_owned()).or_insert_with(|| Channel {
-            sender: broadcast::channel(64).0,
+            // A browser that falls this far behind is dropped, and replays from the store.
+            sender: broadcast::channel(16).0,
             listeners: 0,
             last_id: None,
             opened_after: heard,
