@@ -16,8 +16,12 @@
 //! `target/bench/landing-load.json`. Then the simulator's throughput benchmark
 //! (`crates/sim/benches/throughput.rs`) reports requests per second for create + get into
 //! `target/bench/sim-throughput.json`, and the server's (`crates/server/benches/throughput.rs`)
-//! its creates per second, its overhead against the simulator and the webhook-to-live-event
-//! latency into `target/bench/server.json`. Figures, never pass/fail.
+//! its sales per second on SQLite and, on a PostgreSQL cluster started for it with the default,
+//! durable settings ([`postgres::cluster`], named in `KASSE_BENCH_POSTGRES`), with one instance
+//! and with two; its overhead against the simulator; and the webhook-to-live-event latency, on
+//! one instance and across two, into `target/bench/server.json`. Last, the server's memory with
+//! 10 000 live event streams open (`crates/server/benches/streams.rs`) into
+//! `target/bench/streams.json`. Figures, never pass/fail.
 
 use std::fs;
 use std::path::Path;
@@ -26,8 +30,13 @@ use crate::app;
 use crate::compress::{self, BROTLI_QUALITY};
 use crate::error::{Context, Error, Result};
 use crate::landing_load;
+use crate::postgres;
 use crate::process::{self, announce};
 use crate::workspace::Workspace;
+
+/// The environment variable that names the PostgreSQL cluster's admin URL to the server's
+/// throughput benchmark (`crates/server/benches/throughput.rs`).
+const POSTGRES_VARIABLE: &str = "KASSE_BENCH_POSTGRES";
 
 /// The file extensions that make up the app a browser downloads.
 const MEASURED_EXTENSIONS: [&str; 4] = ["wasm", "js", "css", "html"];
@@ -167,13 +176,40 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
             .current_dir(workspace.root()),
     )?;
 
-    announce("server throughput, overhead against the simulator, webhook to live event");
+    server_benches(workspace)
+}
+
+/// The server's benchmarks: throughput on SQLite, and on a PostgreSQL cluster of the run's own
+/// with the default, durable settings (one instance and two), then memory per live stream. A
+/// cluster that cannot be started leaves the PostgreSQL figures out, saying why.
+fn server_benches(workspace: &Workspace) -> Result<()> {
+    let cluster = match postgres::cluster(&[]) {
+        Ok(cluster) => Some(cluster),
+        Err(error) => {
+            announce(format!("no PostgreSQL cluster, so no PostgreSQL figures: {error}"));
+            None
+        }
+    };
+    announce("server throughput (one instance on SQLite, one and two on PostgreSQL), webhook to live event");
+    let mut throughput = process::cargo();
+    throughput
+        .args(["bench", "--locked", "-p", "kasse-server", "--bench", "throughput"])
+        .current_dir(workspace.root());
+    if let Some(cluster) = &cluster {
+        throughput.env(POSTGRES_VARIABLE, cluster.url("postgres"));
+    }
+    let measured = process::run(&mut throughput);
+    // Stopped here rather than left to the drop, so that a failure to stop is seen.
+    let stopped = cluster.map_or(Ok(()), postgres::stop);
+    measured?;
+    stopped?;
+
+    announce("server memory per live event stream");
     process::run(
         process::cargo()
-            .args(["bench", "--locked", "-p", "kasse-server", "--bench", "throughput"])
+            .args(["bench", "--locked", "-p", "kasse-server", "--bench", "streams"])
             .current_dir(workspace.root()),
-    )?;
-    Ok(())
+    )
 }
 
 /// The sizes of the measured files under `root` that `takes` (by path relative to `root`, with
