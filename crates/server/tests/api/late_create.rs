@@ -11,69 +11,13 @@ use kasse_api::{Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
 use kasse_vipps::epayment::State;
 use reqwest::StatusCode;
-use reqwest::header;
 use serde_json::json;
-use tokio::sync::watch;
 
-use crate::helpers::journey::{Journey, ServerProcess, approve, start_qr_sale};
+use crate::helpers::journey::{Journey, ServerProcess, TillEvents, approve, start_qr_sale};
 use crate::helpers::*;
 
 /// Kari's number as a cashier types it.
 const KARI: &str = "91234567";
-
-/// The sales the till was shown on its live event stream, read in the background from a given
-/// event id on, as its page reads them.
-struct Shown {
-    sales: watch::Receiver<Vec<Sale>>,
-    reader: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Shown {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
-}
-
-impl Shown {
-    /// Follows the till's events after `after`.
-    async fn follow(journey: &Journey, till: &reqwest::Client, after: u64) -> Self {
-        let url = format!("{}/api/tills/{TILL}/events?after={after}", journey.base);
-        let mut response = till.get(url).header(header::ACCEPT, "text/event-stream").send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "the event stream opens");
-        let (shown, sales) = watch::channel(Vec::new());
-        let reader = tokio::spawn(async move {
-            let mut pending: Vec<u8> = Vec::new();
-            while let Ok(Some(chunk)) = response.chunk().await {
-                pending.extend_from_slice(&chunk);
-                while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
-                    let block: Vec<u8> = pending.drain(..end + 2).collect();
-                    if let Some(sale) =
-                        SseEvent::parse(&String::from_utf8_lossy(&block)).and_then(|e| e.sale_if_any())
-                    {
-                        shown.send_modify(|sales| sales.push(sale));
-                    }
-                }
-            }
-        });
-        Self { sales, reader }
-    }
-
-    /// Waits until the till is shown a sale that `wanted` accepts; that sale.
-    async fn until(&mut self, journey: &Journey, what: &str, wanted: impl Fn(&Sale) -> bool) -> Sale {
-        let found = tokio::time::timeout(PATIENCE, self.sales.wait_for(|sales| sales.iter().any(&wanted)))
-            .await
-            .ok()
-            .and_then(|seen| seen.ok().and_then(|sales| sales.iter().find(|s| wanted(s)).cloned()));
-        found.unwrap_or_else(|| {
-            panic!("the till was never shown {what}: {:#?}\n{}", self.sales.borrow(), journey.logs())
-        })
-    }
-
-    /// Every status the till was shown for `reference`.
-    fn statuses(&self, reference: &str) -> Vec<SaleStatus> {
-        self.sales.borrow().iter().filter(|s| s.reference == reference).map(|s| s.status).collect()
-    }
-}
 
 /// The simulator as kasse meets it while it cannot look: no webhook arrives, and every platform
 /// call is answered 503 (the phone pages still work).
@@ -89,7 +33,7 @@ struct Cancelled {
     till: reqwest::Client,
     sale: Sale,
     /// What the till is shown from the cancel on.
-    shown: Shown,
+    shown: TillEvents,
 }
 
 /// The cashier asks Kari's phone for `value` øre. The server is killed while the platform holds
@@ -115,7 +59,7 @@ async fn cancelled_before_its_create_lands(value: i64) -> Cancelled {
     let snapshot = journey.snapshot(&till).await;
     let sale = snapshot.sale.unwrap_or_else(|| panic!("the till has the sale\n{}", journey.logs()));
     assert_eq!(sale.status, SaleStatus::Creating, "not confirmed by the platform: {sale:?}");
-    let shown = Shown::follow(&journey, &till, snapshot.last_event_id).await;
+    let shown = journey.follow_after(&journey.first(), &till, snapshot.last_event_id).await;
 
     let url = format!("{}/api/tills/{TILL}/sales/{}/cancel", journey.base, sale.reference);
     let answer = till.post(url).send().await.unwrap();

@@ -269,7 +269,7 @@ impl Journey {
     }
 
     /// The first instance.
-    fn first(&self) -> Instance {
+    pub(crate) fn first(&self) -> Instance {
         self.instances[0].clone()
     }
 
@@ -623,6 +623,20 @@ impl TillEvents {
         let seen =
             tokio::time::timeout(PATIENCE, self.sales.wait_for(|sales| sales.iter().any(&wanted))).await;
         seen.ok().and_then(|seen| seen.ok().and_then(|sales| sales.iter().find(|s| wanted(s)).cloned()))
+    }
+
+    /// Waits until the stream has shown a sale that `wanted` accepts (`what`, if it never does);
+    /// that sale.
+    pub(crate) async fn until(
+        &mut self,
+        journey: &Journey,
+        what: &str,
+        wanted: impl Fn(&Sale) -> bool,
+    ) -> Sale {
+        let found = self.try_until(wanted).await;
+        found.unwrap_or_else(|| {
+            panic!("the till was never shown {what}: {:#?}\n{}", self.sales.borrow(), journey.logs())
+        })
     }
 
     /// Every status the stream has shown for `reference`, in order.
