@@ -31,6 +31,8 @@ pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
 /// fell behind a busy shop's webhooks by seconds (measured); a payment's deliveries still go one
 /// after the other, and so do check-ins.
 const AT_ONCE: usize = 16;
+/// How many stored deliveries are read at a time.
+const BATCH: i64 = 50;
 
 /// A stored delivery, read.
 enum Delivery {
@@ -60,13 +62,20 @@ impl Delivery {
     }
 }
 
-/// Processes every stored delivery not yet processed.
+/// Processes every stored delivery not yet processed, ahead of the tills' own requests at the
+/// database (see [`crate::store::urgently`]): what the platform says happened is shown first.
 pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
+    crate::store::urgently(process_all(store, sales)).await
+}
+
+async fn process_all(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
     loop {
-        let batch = store.unprocessed_inbox(50).await?;
+        let batch = store.unprocessed_inbox(BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }
+        // A delivery stored from now on wakes the processing again: no need to look once more.
+        let last = i64::try_from(batch.len()).is_ok_and(|read| read < BATCH);
         // Oldest first within each key; the keys side by side.
         let mut queues: Vec<(String, Vec<(i64, Delivery)>)> = Vec::new();
         for (id, body) in batch {
@@ -92,7 +101,7 @@ pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::st
         for outcome in outcomes {
             worked |= outcome?;
         }
-        if !worked {
+        if last || !worked {
             // Nothing left, or nothing left that another instance is not working on.
             return Ok(());
         }
@@ -115,8 +124,9 @@ async fn process_one(
         Delivery::Payment(event) => {
             let new = store.insert_payment_event(&event).await?;
             tracing::info!(reference = %event.reference, name = ?event.name, new, "payment event");
-            // Even a repeated event is worth a read: the payment may have moved on since.
-            if let Err(e) = sales.refresh(&event.reference).await {
+            // A repeated event is read back too (the payment may have moved on since), unless it
+            // echoes what the payment's row already holds.
+            if let Err(e) = sales.on_payment_event(&event).await {
                 tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
             }
         }

@@ -10,6 +10,7 @@
 pub mod config;
 mod error;
 mod inbox;
+mod keyed_locks;
 mod limits;
 mod live;
 mod metrics;

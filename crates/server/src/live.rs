@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::store::{Store, StoreError};
+use crate::keyed_locks::KeyedLocks;
+use crate::store::{NewTillEvent, Store, StoreError};
 
 /// The first wait before listening again for other instances' events, doubling up to the most.
 const FAN_OUT_RETRY_FIRST: Duration = Duration::from_millis(250);
@@ -97,8 +98,9 @@ struct Channels {
 pub struct Live {
     store: Store,
     channels: Mutex<Channels>,
-    // Storing and broadcasting happen under this lock, so browsers receive events in id order.
-    publishing: tokio::sync::Mutex<()>,
+    /// A channel's events are stored and sent one at a time, under its turn, so its browsers
+    /// receive them in id order.
+    turns: KeyedLocks,
     /// The newest event id this hub has sent or heard announced.
     heard: AtomicI64,
     /// Whether the hub hears the events other instances announce (always, on SQLite).
@@ -113,7 +115,7 @@ impl Live {
         Self {
             store,
             channels: Mutex::new(Channels::default()),
-            publishing: tokio::sync::Mutex::new(()),
+            turns: KeyedLocks::default(),
             heard: AtomicI64::new(0),
             hearing: watch::Sender::new(false),
             revoked: watch::Sender::new(Arc::new(HashSet::new())),
@@ -126,11 +128,18 @@ impl Live {
 
     /// Stores and broadcasts an event on a channel (a till's id, or a landing payment's channel).
     pub async fn publish<E: serde::Serialize>(&self, till_id: &str, event: &E) -> Result<i64, StoreError> {
-        let payload = serde_json::to_string(event).unwrap_or_default();
-        let _in_order = self.publishing.lock().await;
-        let id = self.store.insert_till_event(till_id, &payload, crate::now_ms()).await?;
-        self.deliver(till_id, LiveEvent { id, payload: payload.into() });
+        let announcement = self.announce(till_id, event).await;
+        let id = self.store.insert_till_event(till_id, &announcement.payload, announcement.at).await?;
+        announcement.stored(id);
         Ok(id)
+    }
+
+    /// Begins an event on `channel` that is stored together with the change it announces (see
+    /// [`Announcement`]): waits for the channel's turn.
+    pub async fn announce<E: serde::Serialize>(&self, channel: &str, event: &E) -> Announcement<'_> {
+        let payload = serde_json::to_string(event).unwrap_or_default();
+        let turn = self.turns.lock(channel).await;
+        Announcement { live: self, channel: channel.to_owned(), payload, at: crate::now_ms(), _turn: turn }
     }
 
     /// Sends `event` to the channel's listeners, unless it was sent already (an event published
@@ -313,6 +322,32 @@ impl Live {
             channels.watching = false;
         }
         channels.watching
+    }
+}
+
+/// An event being stored with the change it announces, holding its channel's turn: the store
+/// writes [`Announcement::event`] in the change's transaction, then [`Announcement::stored`]
+/// sends it with the id it got. Dropped unsent (the transaction failed), nothing is sent.
+#[must_use = "the event is sent by `stored`"]
+pub struct Announcement<'a> {
+    live: &'a Live,
+    channel: String,
+    payload: String,
+    at: i64,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Announcement<'_> {
+    /// The event, for the store.
+    pub fn event(&self) -> NewTillEvent<'_> {
+        NewTillEvent { channel: &self.channel, payload: &self.payload, at: self.at }
+    }
+
+    /// Sends the event, stored under `id`, to the channel's listeners here (other instances hear
+    /// of it from the database).
+    pub fn stored(self, id: i64) {
+        let payload: Arc<str> = self.payload.as_str().into();
+        self.live.deliver(&self.channel, LiveEvent { id, payload });
     }
 }
 

@@ -112,7 +112,8 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
     }
     let event_type = object.get("name").and_then(|n| n.as_str());
     let hash = delivery_hash(content_sha256, authorization);
-    match app.store.insert_inbox(event_type, text, &hash, crate::now_ms()).await {
+    // The platform sends the next webhook when this one is answered: storing it goes first.
+    match crate::store::urgently(app.store.insert_inbox(event_type, text, &hash, crate::now_ms())).await {
         Ok(Some(_)) => {
             if age == Age::Late {
                 tracing::info!(%msn, %date, "accepted a late webhook: what it says still matters");

@@ -5,9 +5,7 @@
 //! The process's own lock is taken first, so requests that meet here queue in memory and hold
 //! at most one of the database's lock connections between them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
-
+use crate::keyed_locks::KeyedLocks;
 use crate::store::{SharedLock, Store, StoreError};
 
 /// A payment's lock, here and at every other instance; released when dropped.
@@ -48,51 +46,11 @@ impl PaymentLocks {
     }
 }
 
-/// One async lock per key, created on demand and forgotten when unused.
-#[derive(Default)]
-struct KeyedLocks {
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-impl KeyedLocks {
-    fn entry(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
-        locks.retain(|_, weak| weak.strong_count() > 0);
-        if let Some(existing) = locks.get(key).and_then(Weak::upgrade) {
-            existing
-        } else {
-            let fresh = Arc::new(tokio::sync::Mutex::new(()));
-            locks.insert(key.to_owned(), Arc::downgrade(&fresh));
-            fresh
-        }
-    }
-
-    async fn lock(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
-        self.entry(key).lock_owned().await
-    }
-
-    fn try_lock(&self, key: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        self.entry(key).try_lock_owned().ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use futures_util::FutureExt as _;
 
     use super::*;
-
-    #[tokio::test]
-    async fn keyed_locks_serialise_the_same_key_only() {
-        let locks = KeyedLocks::default();
-        let a = locks.lock("a").await;
-        // Another key is free while "a" is held.
-        let _b = locks.lock("b").await;
-        assert!(locks.lock("a").now_or_never().is_none(), "a second holder of the same key must wait");
-        assert!(locks.try_lock("a").is_none(), "and one that will not wait is told it is taken");
-        drop(a);
-        let _a = locks.lock("a").await;
-    }
 
     #[tokio::test]
     async fn a_payment_locked_through_one_store_is_locked_for_every_instance_on_the_database() {

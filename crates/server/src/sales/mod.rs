@@ -25,7 +25,7 @@ use std::sync::Arc;
 use kasse_api::{MoneyError, PhoneError, Sale, SaleStatus, TillEvent};
 
 use crate::config::{Config, StoreConfig, TillConfig};
-use crate::live::Live;
+use crate::live::{Announcement, Live};
 use crate::metrics::Metrics;
 use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
@@ -198,25 +198,35 @@ impl Sales {
         self.inner.store.payment(reference).await?.ok_or_else(|| SaleError::NotFound(reference.to_owned()))
     }
 
-    /// Stores a changed row and tells the till.
+    /// Stores a changed row and tells the till, in one transaction.
     pub(super) async fn save(&self, row: &mut PaymentRow) -> Result<(), SaleError> {
         row.updated_at = crate::now_ms();
-        self.inner.store.update_payment(row).await?;
-        self.publish(row).await;
+        let announcement = self.announcement(row).await;
+        let id = self.inner.store.save_payment(row, announcement.as_ref().map(Announcement::event)).await?;
+        self.announced(row, announcement, id).await;
         Ok(())
     }
 
-    pub(super) async fn publish(&self, row: &PaymentRow) {
-        self.publish_landing(row).await;
+    /// The till's event showing `row` as it is now, to store with the change; `None` for an
+    /// open-amount sticker's payment, which no till follows.
+    pub(super) async fn announcement(&self, row: &PaymentRow) -> Option<Announcement<'_>> {
         if row.till_id.is_empty() {
-            // An open-amount sticker's payment: no till follows it.
-            return;
+            return None;
         }
-        let event = TillEvent::Sale { sale: sale_view(row) };
-        if let Err(e) = self.inner.live.publish(&row.till_id, &event).await {
-            // The stored row is the truth; a browser that missed this reloads it.
-            tracing::error!(reference = %row.reference, error = %e, "could not publish a live event");
+        Some(self.inner.live.announce(&row.till_id, &TillEvent::Sale { sale: sale_view(row) }).await)
+    }
+
+    /// Sends the till's event, stored as `id` with the change it shows, and the landing page's.
+    pub(super) async fn announced(
+        &self,
+        row: &PaymentRow,
+        announcement: Option<Announcement<'_>>,
+        id: Option<i64>,
+    ) {
+        if let (Some(announcement), Some(id)) = (announcement, id) {
+            announcement.stored(id);
         }
+        self.publish_landing(row).await;
     }
 
     pub(super) fn client(&self, msn: &str) -> Result<Arc<kasse_vipps::Client>, SaleError> {

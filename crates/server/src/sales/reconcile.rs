@@ -3,6 +3,7 @@
 //! not confirmed.
 
 use kasse_api::{Sale, SaleStatus};
+use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
 
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::{SaleError, Sales, withdrawn};
@@ -27,6 +28,30 @@ impl Sales {
         }
         self.refresh(reference).await?;
         Ok(sale_view(&self.payment(reference).await?))
+    }
+
+    /// Acts on a webhook about a payment: reads the payment back from the platform
+    /// ([`Sales::refresh`]) unless the event only echoes what the payment's row already holds.
+    pub async fn on_payment_event(&self, event: &WebhookEvent) -> Result<(), SaleError> {
+        // Read without the payment's lock: what makes an echo (a platform state, a confirmed
+        // write) never goes away once stored, so a decision to skip cannot be made stale.
+        let Some(row) = self.inner.store.payment(&event.reference).await? else { return Ok(()) };
+        let ours = match (event.name, event.idempotency_key.as_deref()) {
+            (PaymentEventName::Captured, Some(key)) => Some((OperationKind::Capture, key)),
+            (PaymentEventName::Refunded, Some(key)) => Some((OperationKind::Refund, key)),
+            _ => None,
+        };
+        let confirmed = match ours {
+            Some((kind, key)) => self.inner.store.operation(key).await?.is_some_and(|op| {
+                op.reference == row.reference && op.kind == kind && op.status == OperationStatus::Done
+            }),
+            None => false,
+        };
+        if is_echo(&row, event, confirmed) {
+            tracing::debug!(reference = %event.reference, name = ?event.name, "the event echoes what is stored");
+            return Ok(());
+        }
+        self.refresh(&event.reference).await
     }
 
     /// Reads the payment from the platform and shows it; captures it if it is due.
@@ -209,6 +234,21 @@ impl Sales {
     }
 }
 
+/// Whether a webhook tells nothing the row does not already hold, so reading the payment back
+/// would change nothing: its creation once the platform's state is known (our create's answer
+/// said so), the effect of a write of ours the platform answered (`confirmed`: the event names
+/// that write's key, and the answer was applied), or anything once the payment reached a state
+/// the platform never leaves. Everything else (an approval, a refusal, a capture in the
+/// merchant portal, a failed event) is read back, as the platform asks before money moves.
+fn is_echo(row: &PaymentRow, event: &WebhookEvent, confirmed: bool) -> bool {
+    if !event.success || row.withdrawn() || matches!(row.status(), SaleStatus::Creating | SaleStatus::Failed)
+    {
+        return false;
+    }
+    let terminal = matches!(row.platform_state, Some(State::Aborted | State::Expired | State::Terminated));
+    terminal || confirmed || (event.name == PaymentEventName::Created && row.platform_state.is_some())
+}
+
 /// Which round of the reconciler sends recorded writes again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Round {
@@ -242,5 +282,56 @@ mod tests {
         assert!(!resend_due(Round::Later, 1, now - 3_999, now), "4 s after the first try");
         assert!(resend_due(Round::Later, 1, now - 4_000, now));
         assert!(resend_due(Round::Later, 0, now, now), "never tried: no wait");
+    }
+
+    fn event(name: PaymentEventName, key: Option<&str>) -> WebhookEvent {
+        WebhookEvent {
+            msn: "123456".into(),
+            reference: "till-1-abc".into(),
+            psp_reference: "psp".into(),
+            name,
+            amount: kasse_vipps::epayment::Amount::new(1000, kasse_vipps::Currency::Nok),
+            timestamp: chrono::DateTime::UNIX_EPOCH,
+            idempotency_key: key.map(str::to_owned),
+            success: true,
+        }
+    }
+
+    fn at(state: Option<State>, status: SaleStatus) -> PaymentRow {
+        let mut row = crate::store::fixtures::row("till-1-abc", "till-1");
+        row.platform_state = state;
+        row.set_status(status);
+        row
+    }
+
+    #[test]
+    fn a_webhook_is_read_back_unless_it_only_echoes_what_the_row_holds() {
+        use PaymentEventName::{Authorized, Cancelled, Captured, Created, Refunded};
+        let waiting = at(Some(State::Created), SaleStatus::AwaitingCustomer);
+        assert!(is_echo(&waiting, &event(Created, Some("till-1-abc-create")), false), "our create, answered");
+        assert!(
+            !is_echo(&waiting, &event(Authorized, Some("till-1-abc-create")), false),
+            "an approval carries the create's key, and is news"
+        );
+        let creating = at(None, SaleStatus::Creating);
+        assert!(!is_echo(&creating, &event(Created, None), false), "the create's answer was lost: read it");
+
+        let approved = at(Some(State::Authorized), SaleStatus::Authorized);
+        assert!(
+            is_echo(&approved, &event(Captured, Some("till-1-abc-capture-1")), true),
+            "our capture, answered"
+        );
+        assert!(!is_echo(&approved, &event(Captured, None), false), "a capture made elsewhere");
+        assert!(!is_echo(&approved, &event(Refunded, Some("portal")), false), "a refund made elsewhere");
+        assert!(!is_echo(&approved, &event(Cancelled, None), false), "a release of the rest");
+        let mut failed = event(Captured, Some("till-1-abc-capture-1"));
+        failed.success = false;
+        assert!(!is_echo(&approved, &failed, true), "a failure is always read back");
+
+        let terminated = at(Some(State::Terminated), SaleStatus::Cancelled);
+        assert!(is_echo(&terminated, &event(Cancelled, None), false), "nothing follows a terminated payment");
+        let mut withdrawn = terminated.clone();
+        withdrawn.withdrawn_at = Some(1);
+        assert!(!is_echo(&withdrawn, &event(Cancelled, None), false), "a withdrawn sale is always watched");
     }
 }

@@ -11,6 +11,7 @@ use super::record::{Write, idempotency_key};
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales, Sent};
 use crate::config::{StoreConfig, TillConfig};
+use crate::live::Announcement;
 use crate::platform::to_vipps;
 use crate::store::{CheckInRow, OperationKind, PaymentRow, StoreError};
 
@@ -165,11 +166,20 @@ impl Sales {
         let write = Write::Create(Box::new(request));
         let key = idempotency_key(&reference, OperationKind::Create, 1);
         let body = write.body();
-        match self.inner.store.insert_sale(&row, write.record(&row, &key, &body, None)).await {
-            Ok(()) => {}
-            Err(StoreError::TillBusy) => return Err(self.busy(draft.till_id, draft.client_key).await?),
-            Err(e) => return Err(e.into()),
-        }
+        // Nobody knows the new reference yet: its lock is free, and taken before anyone can ask.
+        let _guard = self.inner.locks.lock(&reference).await?;
+        let announcement = self.announcement(&row).await;
+        let event = announcement.as_ref().map(Announcement::event);
+        let announced =
+            match self.inner.store.insert_sale(&row, write.record(&row, &key, &body, None), event).await {
+                Ok(id) => id,
+                Err(StoreError::TillBusy) => {
+                    drop(announcement);
+                    return Err(self.busy(draft.till_id, draft.client_key).await?);
+                }
+                Err(e) => return Err(e.into()),
+            };
+        self.announced(&row, announcement, announced).await;
         self.inner.metrics.sale_started(draft.flow.as_str());
         crate::crash_point("after-record:create");
         if let Some(check_in) = &check_in
@@ -187,12 +197,12 @@ impl Sales {
             return Err(SaleError::CheckInGone);
         }
         tracing::info!(%reference, till = %draft.till_id, flow = draft.flow.as_str(), amount = amount.value, "sale recorded");
-        self.publish(&row).await;
         if let Some(check_in) = check_in {
             self.publish_check_in(&check_in, Some(&reference)).await;
         }
-        let _guard = self.inner.locks.lock(&reference).await?;
-        self.send_create(&reference).await
+        let mut row = row;
+        self.send_recorded_create(&mut row, &key).await?;
+        Ok(row)
     }
 
     /// The error for a refused insert: the browser's earlier sale, or the sale in the way.
@@ -266,15 +276,21 @@ impl Sales {
             }
             return Ok(row);
         }
-        match self.send(&mut row, &key).await? {
+        self.send_recorded_create(&mut row, &key).await?;
+        Ok(row)
+    }
+
+    /// Sends the create recorded under `key` for `row`, a sale still being created.
+    async fn send_recorded_create(&self, row: &mut PaymentRow, key: &str) -> Result<(), SaleError> {
+        match self.send(row, key).await? {
             Sent::Confirmed | Sent::Unknown => {}
             Sent::Refused(e) => {
                 row.set_status(SaleStatus::Failed);
                 row.failure = Some(refusal_sentence(&e));
-                self.save(&mut row).await?;
+                self.save(row).await?;
             }
         }
-        Ok(row)
+        Ok(())
     }
 }
 

@@ -11,6 +11,7 @@ use kasse_vipps::epayment::{Amount, State};
 use super::record::{Write, idempotency_key};
 use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, refusal_sentence, sale_view};
 use super::{Action, SaleError, Sales, Sent};
+use crate::live::Announcement;
 use crate::platform::to_vipps;
 use crate::store::{OperationKind, OperationStatus, PaymentRow};
 
@@ -48,10 +49,9 @@ impl Sales {
 
     pub(super) async fn send_cancel(&self, mut row: PaymentRow, key: &str) -> Result<Sale, SaleError> {
         let create_key = idempotency_key(&row.reference, OperationKind::Create, 1);
-        match self.send(&mut row, key).await? {
+        // The platform having the payment means a create still recorded as unconfirmed did arrive.
+        match self.send_confirming(&mut row, key, Some(&create_key)).await? {
             Sent::Confirmed => {
-                // The platform had the payment, so a create still recorded as unconfirmed did arrive.
-                self.inner.store.finish_operation(&create_key, None, crate::now_ms()).await?;
                 tracing::info!(reference = %row.reference, "cancelled");
                 Ok(sale_view(&row))
             }
@@ -250,6 +250,16 @@ impl Sales {
 
     /// Sends a recorded write with its key and stored body, and applies the platform's answer.
     pub(super) async fn send(&self, row: &mut PaymentRow, key: &str) -> Result<Sent, SaleError> {
+        self.send_confirming(row, key, None).await
+    }
+
+    /// [`Sales::send`], and if the platform confirms, records the write `also` as done with it.
+    pub(super) async fn send_confirming(
+        &self,
+        row: &mut PaymentRow,
+        key: &str,
+        also: Option<&str>,
+    ) -> Result<Sent, SaleError> {
         let store = &self.inner.store;
         let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
             // Not pending: confirmed or refused already (another attempt finished it), or unknown.
@@ -298,8 +308,12 @@ impl Sales {
                 self.inner.metrics.platform_write(kind, "confirmed");
                 self.schedule_poll(row);
                 row.updated_at = crate::now_ms();
-                store.confirm(key, row, row.updated_at).await?;
-                self.publish(row).await;
+                let keys: Vec<&str> = std::iter::once(key).chain(also).collect();
+                let announcement = self.announcement(row).await;
+                let id = store
+                    .confirm(&keys, row, row.updated_at, announcement.as_ref().map(Announcement::event))
+                    .await?;
+                self.announced(row, announcement, id).await;
                 Ok(Sent::Confirmed)
             }
             Err(e) if e.outcome_unknown() => {

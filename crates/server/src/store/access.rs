@@ -47,7 +47,7 @@ impl Store {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -56,7 +56,7 @@ impl Store {
             .bind(role)
             .bind(now)
             .bind(expires_at)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -69,7 +69,7 @@ impl Store {
         code_hash: &str,
         now: i64,
     ) -> Result<Option<(String, String)>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(
                 "UPDATE pairing_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3 \
                  RETURNING till_id, role",
@@ -77,7 +77,7 @@ impl Store {
             .bind(now)
             .bind(code_hash)
             .bind(now)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
         })
@@ -86,18 +86,18 @@ impl Store {
     /// The server's key named `name`, made from `fresh` the first time it is asked for. Made and
     /// read in one statement each, so two processes asking at once agree on one key.
     pub async fn server_key(&self, name: &str, fresh: &[u8], now: i64) -> Result<Vec<u8>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )
             .bind(name)
             .bind(fresh)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             let row = sqlx::query("SELECT secret FROM server_keys WHERE name = $1")
                 .bind(name)
-                .fetch_one(pool)
+                .fetch_one(&mut *db)
                 .await?;
             Ok(row.try_get(0)?)
         })
@@ -111,7 +111,7 @@ impl Store {
         role: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "INSERT INTO sessions (token_hash, till_id, role, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -120,7 +120,7 @@ impl Store {
             .bind(role)
             .bind(now)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -128,10 +128,10 @@ impl Store {
 
     /// A session by its token's hash, whatever its state.
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"))
                 .bind(token_hash)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?;
             row.as_ref().map(session_row).transpose()
         })
@@ -145,12 +145,12 @@ impl Store {
         now: i64,
         noted_since: i64,
     ) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at <= $3")
                 .bind(now)
                 .bind(token_hash)
                 .bind(noted_since)
-                .execute(pool)
+                .execute(&mut *db)
                 .await?;
             Ok(())
         })
@@ -163,14 +163,14 @@ impl Store {
         paired_after: i64,
         used_after: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions \
                  WHERE revoked_at IS NULL AND created_at > $1 AND last_seen_at > $2 ORDER BY till_id, created_at"
             ))
             .bind(paired_after)
             .bind(used_after)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             rows.iter().map(session_row).collect()
         })
@@ -182,7 +182,7 @@ impl Store {
         prefix: &str,
         now: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "UPDATE sessions SET revoked_at = $1 \
                  WHERE revoked_at IS NULL AND substr(token_hash, 1, $2) = $3 RETURNING {SESSION_COLUMNS}"
@@ -191,7 +191,7 @@ impl Store {
             // An INTEGER: PostgreSQL's substr takes no BIGINT length.
             .bind(i32::try_from(prefix.len()).unwrap_or(i32::MAX))
             .bind(prefix)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             rows.iter().map(session_row).collect()
         })
@@ -199,13 +199,13 @@ impl Store {
 
     /// Revokes every unrevoked session of a till; returns them.
     pub async fn revoke_till_sessions(&self, till_id: &str, now: i64) -> Result<Vec<SessionRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND till_id = $2 RETURNING {SESSION_COLUMNS}"
             ))
             .bind(now)
             .bind(till_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             rows.iter().map(session_row).collect()
         })
@@ -213,10 +213,10 @@ impl Store {
 
     /// The token hashes of sessions revoked after `since`.
     pub async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<String>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query("SELECT token_hash FROM sessions WHERE revoked_at > $1")
                 .bind(since)
-                .fetch_all(pool)
+                .fetch_all(&mut *db)
                 .await?;
             rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
         })

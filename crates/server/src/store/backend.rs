@@ -6,7 +6,9 @@
 //! them understands says so with [`Store::postgres`](super::Store::postgres) next to it.
 
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
-use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
+use std::sync::Arc;
+
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Decode, Row as _, Type};
 
 /// One of a pair of things, the SQLite one or the PostgreSQL one.
@@ -18,8 +20,8 @@ pub enum Backend<S, P> {
     Postgres(P),
 }
 
-/// The store's connection pool.
-pub type Pool = Backend<SqlitePool, PgPool>;
+/// The store's connections: SQLite's one (`None` once closed), or a PostgreSQL pool.
+pub type Pool = Backend<Arc<tokio::sync::Mutex<Option<SqliteConnection>>>, PgPool>;
 
 /// A connection (or a transaction's), lent to a statement shared by several store methods.
 pub type Conn<'c> = Backend<&'c mut SqliteConnection, &'c mut PgConnection>;

@@ -73,7 +73,7 @@ impl Store {
         msn: &str,
         merchant_qr_id: &str,
     ) -> Result<Option<CallbackQrRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(&format!(
                 "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3) \
                  ORDER BY merchant_qr_id = $4 DESC LIMIT 1"
@@ -82,7 +82,7 @@ impl Store {
             .bind(merchant_qr_id)
             .bind(merchant_qr_id.to_ascii_lowercase())
             .bind(merchant_qr_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(callback_qr_from).transpose()?)
         })
@@ -90,11 +90,11 @@ impl Store {
 
     /// Every callback sticker the QR tools put up, by sales unit and id.
     pub async fn callback_qrs(&self) -> Result<Vec<CallbackQrRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs ORDER BY msn, merchant_qr_id"
             ))
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             Ok(rows.iter().map(callback_qr_from).collect::<Result<_, _>>()?)
         })
@@ -102,7 +102,7 @@ impl Store {
 
     /// Records a callback sticker, or what changed about it (its till, kind or location).
     pub async fn save_callback_qr(&self, qr: &CallbackQrRow, now: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "INSERT INTO callback_qrs (msn, merchant_qr_id, kind, till_id, location_description, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (msn, merchant_qr_id) DO UPDATE SET kind = excluded.kind, \
@@ -116,7 +116,7 @@ impl Store {
             .bind(&qr.location_description)
             .bind(now)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -124,12 +124,12 @@ impl Store {
 
     /// Forgets a callback sticker. Returns whether there was one.
     pub async fn delete_callback_qr(&self, msn: &str, merchant_qr_id: &str) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let done = sqlx::query("DELETE FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3)")
                 .bind(msn)
                 .bind(merchant_qr_id)
                 .bind(merchant_qr_id.to_ascii_lowercase())
-                .execute(pool)
+                .execute(&mut *db)
                 .await?;
             Ok(done.rows_affected() > 0)
         })

@@ -23,7 +23,7 @@ const CHECK_IN_COLUMNS: &str =
 impl Store {
     /// Stores a check-in. Returns false if it was stored before (a repeated webhook).
     pub async fn insert_check_in(&self, check_in: &CheckInRow) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let result = sqlx::query(
                 "INSERT INTO check_ins (id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, \
                  charged_by, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
@@ -37,7 +37,7 @@ impl Store {
             .bind(check_in.expires_at)
             .bind(&check_in.charged_by)
             .bind(check_in.received_at)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(result.rows_affected() == 1)
         })
@@ -45,24 +45,24 @@ impl Store {
 
     /// A check-in by id.
     pub async fn check_in(&self, id: &str) -> Result<Option<CheckInRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1"))
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?)
         })
     }
 
     /// A till's check-ins that can still be charged at `now`, newest first.
     pub async fn open_check_ins(&self, till_id: &str, now: i64) -> Result<Vec<CheckInRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE till_id = $1 AND expires_at > $2 AND charged_by IS NULL \
                  ORDER BY initiated_at DESC"
             ))
             .bind(till_id)
             .bind(now)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?)
         })
     }
@@ -70,14 +70,14 @@ impl Store {
     /// Marks a check-in charged by a sale, unless something charged it first. Returns whether
     /// this sale got it.
     pub async fn charge_check_in(&self, id: &str, reference: &str, now: i64) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let result = sqlx::query(
                 "UPDATE check_ins SET charged_by = $1 WHERE id = $2 AND charged_by IS NULL AND expires_at > $3",
             )
             .bind(reference)
             .bind(id)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(result.rows_affected() == 1)
         })
@@ -85,12 +85,12 @@ impl Store {
 
     /// Forgets the platform's tokens of check-ins that can no longer be charged.
     pub async fn expire_check_ins(&self, now: i64) -> Result<u64, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let result = sqlx::query(
                 "UPDATE check_ins SET customer_token = '' WHERE expires_at <= $1 AND customer_token <> ''",
             )
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(result.rows_affected())
         })

@@ -16,7 +16,7 @@ impl Store {
         delivery_hash: &str,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(
                 "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (delivery_hash) DO NOTHING RETURNING id",
@@ -25,7 +25,7 @@ impl Store {
             .bind(event_type)
             .bind(body)
             .bind(delivery_hash)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             row.map(|r| r.try_get(0)).transpose().map_err(StoreError::from)
         })
@@ -33,12 +33,12 @@ impl Store {
 
     /// The oldest unprocessed deliveries.
     pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(
                 "SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
             )
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
         })
@@ -46,21 +46,21 @@ impl Store {
 
     /// A delivery's body, if it is stored and not processed yet.
     pub async fn unprocessed_delivery(&self, id: i64) -> Result<Option<String>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_scalar("SELECT body FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?)
         })
     }
 
     /// Marks a delivery processed.
     pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query("UPDATE webhook_inbox SET processed_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *db)
                 .await?;
             Ok(())
         })
@@ -71,7 +71,7 @@ impl Store {
         &self,
         event: &kasse_vipps::epayment::WebhookEvent,
     ) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let name = serde_json::to_value(event.name)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
@@ -91,7 +91,7 @@ impl Store {
             .bind(currency)
             .bind(event.timestamp.to_rfc3339())
             .bind(event.success)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(result.rows_affected() == 1)
         })

@@ -18,6 +18,7 @@ mod rate_limits;
 mod registrations;
 mod retention;
 mod till_events;
+mod turns;
 
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
 pub use check_ins::CheckInRow;
@@ -28,14 +29,18 @@ pub use payments::{PaymentRow, SalesQuery};
 pub use presented::PresentedRow;
 pub use rate_limits::Window;
 pub use registrations::WebhookRegistration;
+pub use till_events::NewTillEvent;
+pub use turns::urgently;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use sqlx::ConnectOptions as _;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 
 use backend::{Backend, Pool, on};
 
@@ -71,6 +76,8 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// Turns at `pool`'s connections.
+    turns: Arc<turns::Turns>,
     /// PostgreSQL's connections that hold payment locks (see `locks`); none on SQLite.
     locks: Option<PgPool>,
 }
@@ -102,7 +109,11 @@ impl Store {
                 .test_before_acquire(false)
                 .min_connections(0)
                 .connect_lazy(url)?;
-            return Ok(Self { pool: Backend::Postgres(pool), locks: Some(locks) });
+            return Ok(Self {
+                pool: Backend::Postgres(pool),
+                turns: Arc::new(turns::Turns::new(POSTGRES_CONNECTIONS)),
+                locks: Some(locks),
+            });
         }
         Self::open_sqlite(url).await
     }
@@ -180,27 +191,29 @@ impl Store {
         // and each re-reads its page cache after another's commit (measured: a third of the
         // throughput). An in-memory database lives as long as its one connection anyway.
         // `busy_timeout` stays for the operator's tools, which open the file from another process.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            // A released connection is pinged anyway; pinging it again as it is taken costs a
-            // round trip per statement, and a broken one fails its statement, which is retried.
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool: Backend::Sqlite(pool), locks: None })
+        let mut conn = options.connect().await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+        Ok(Self::on_sqlite(conn))
+    }
+
+    fn on_sqlite(conn: SqliteConnection) -> Self {
+        Self {
+            pool: Backend::Sqlite(Arc::new(tokio::sync::Mutex::new(Some(conn)))),
+            turns: Arc::new(turns::Turns::new(1)),
+            locks: None,
+        }
     }
 
     /// Numbers for `/metrics`: writes recorded but unconfirmed, sales in progress, webhooks stored
     /// but not processed.
     pub async fn gauges(&self) -> Result<(i64, i64, i64), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(
                 "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
                         (SELECT COUNT(*) FROM payments WHERE active), \
                         (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
             )
-            .fetch_one(pool)
+            .fetch_one(&mut *db)
             .await?;
             Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
         })
@@ -217,12 +230,12 @@ fn is_memory(filename: &Path) -> bool {
 }
 
 #[cfg(test)]
-pub(super) mod fixtures {
-    //! Rows the store's tests start from.
+pub(crate) mod fixtures {
+    //! Rows the store's tests (and the sales engine's) start from.
 
     use super::*;
 
-    pub(super) fn row(reference: &str, till: &str) -> PaymentRow {
+    pub(crate) fn row(reference: &str, till: &str) -> PaymentRow {
         PaymentRow {
             reference: reference.into(),
             till_id: till.into(),
@@ -273,13 +286,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_sale_an_earlier_version_cancelled_on_a_404_is_looked_at_again_after_the_upgrade() {
-        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        let mut conn = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().connect().await.unwrap();
         let all = sqlx::migrate!("./migrations/sqlite");
         let before = sqlx::migrate::Migrator {
             migrations: all.migrations.iter().filter(|m| m.version < 6).cloned().collect(),
             ..sqlx::migrate::Migrator::DEFAULT
         };
-        before.run(&pool).await.unwrap();
+        before.run(&mut conn).await.unwrap();
         // How the earlier version left a sale whose cancel met a 404, and one never sent at all.
         for (reference, error) in [
             ("till-1-late", "cancelled before it reached the platform"),
@@ -290,7 +303,7 @@ mod tests {
                  created_at, updated_at) VALUES ($1, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
             )
             .bind(reference)
-            .execute(&pool)
+            .execute(&mut conn)
             .await
             .unwrap();
             sqlx::query(
@@ -300,13 +313,13 @@ mod tests {
             .bind(format!("{reference}-create"))
             .bind(reference)
             .bind(error)
-            .execute(&pool)
+            .execute(&mut conn)
             .await
             .unwrap();
         }
 
-        all.run(&pool).await.unwrap();
-        let store = Store { pool: Backend::Sqlite(pool), locks: None };
+        all.run(&mut conn).await.unwrap();
+        let store = Store::on_sqlite(conn);
         let late = store.payment("till-1-late").await.unwrap().unwrap();
         assert_eq!((late.withdrawn_at, late.next_poll_at), (Some(5_000), Some(5_000)), "looked at now");
         assert!(late.watch_until.is_some());

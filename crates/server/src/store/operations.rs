@@ -1,10 +1,12 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
 use super::backend::{Conn, StoreRow, on};
+use sqlx::Connection as _;
 
 use super::names::{Named, decode};
 use super::payments::write_payment;
-use super::{PaymentRow, Store, StoreError};
+use super::till_events::insert_event_if;
+use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
 
@@ -108,8 +110,8 @@ impl Store {
     /// Records the intent of a platform write. Returns false if an operation with this key is
     /// already recorded (someone else is doing it).
     pub async fn begin_operation(&self, operation: NewOperation<'_>, now: i64) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
-            let mut conn = pool.acquire().await?;
+        on!(self.db().await?.conn(), |db| {
+            let conn = &mut *db;
             match insert_operation((&mut *conn).into(), operation, now).await {
                 Ok(()) => Ok(true),
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
@@ -124,13 +126,13 @@ impl Store {
         reference: &str,
         client_key: &str,
     ) -> Result<Option<OperationRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 AND client_key = $2"
             ))
             .bind(reference)
             .bind(client_key)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
         })
@@ -138,12 +140,12 @@ impl Store {
 
     /// The operation sent with this idempotency key.
     pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"
             ))
             .bind(key)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
         })
@@ -152,49 +154,58 @@ impl Store {
     /// Starts one more attempt at a pending operation: counts it and returns the operation, or
     /// `None` if it is not pending (confirmed, refused, or unknown).
     pub async fn begin_attempt(&self, key: &str, now: i64) -> Result<Option<OperationRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query(&format!(
                 "UPDATE operations SET attempts = attempts + 1, updated_at = $1 \
                  WHERE idempotency_key = $2 AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
             ))
             .bind(now)
             .bind(key)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
         })
     }
 
-    /// Records in one transaction that the platform confirmed an operation, and the payment as
-    /// the answer left it.
-    pub async fn confirm(&self, key: &str, row: &PaymentRow, now: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
-                 WHERE idempotency_key = $2 AND status = 'pending'",
-            )
-            .bind(now)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
+    /// Records in one transaction that the platform confirmed the operations `keys`, the payment
+    /// as the answer left it, and the live event that announces it. Returns the event's id.
+    pub async fn confirm(
+        &self,
+        keys: &[&str],
+        row: &PaymentRow,
+        now: i64,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
+            for key in keys {
+                sqlx::query(
+                    "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
+                     WHERE idempotency_key = $2 AND status = 'pending'",
+                )
+                .bind(now)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
             write_payment((&mut *tx).into(), row).await?;
+            let id = insert_event_if((&mut *tx).into(), event).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(id)
         })
     }
 
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
     /// operation already finished stays as it was.
     pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let status = if error.is_some() { "failed" } else { "done" };
             sqlx::query("UPDATE operations SET status = $1, error = $2, updated_at = $3 WHERE idempotency_key = $4 AND status = 'pending'")
                 .bind(status)
                 .bind(error)
                 .bind(now)
                 .bind(key)
-                .execute(pool)
+                .execute(&mut *db)
                 .await?;
             Ok(())
         })
@@ -206,13 +217,13 @@ impl Store {
         &self,
         before: i64,
     ) -> Result<Vec<Result<OperationRow, StoreError>>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= $1 \
                  ORDER BY updated_at LIMIT 100"
             ))
             .bind(before)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             Ok(rows.iter().map(|row| operation_from(row).map_err(StoreError::from)).collect())
         })
@@ -220,12 +231,12 @@ impl Store {
 
     /// Every operation of a payment, oldest first.
     pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 ORDER BY created_at, idempotency_key"
             ))
             .bind(reference)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
         })
@@ -280,7 +291,10 @@ mod tests {
     #[tokio::test]
     async fn a_sale_is_recorded_with_its_pending_create_intent() {
         for store in crate::store::testing::stores().await {
-            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
+            store
+                .insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create"), None)
+                .await
+                .unwrap();
             let ops: Vec<_> =
                 store.pending_operations(i64::MAX).await.unwrap().into_iter().map(Result::unwrap).collect();
             assert_eq!(ops.len(), 1);
@@ -297,16 +311,22 @@ mod tests {
     #[tokio::test]
     async fn a_pending_write_that_cannot_be_read_is_an_error_and_the_others_still_go() {
         for store in crate::store::testing::stores().await {
-            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-            store.insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create")).await.unwrap();
+            store
+                .insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create"), None)
+                .await
+                .unwrap();
+            store
+                .insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create"), None)
+                .await
+                .unwrap();
             // A row damaged by something that is not kasse: SQLite keeps text in an integer column.
             // PostgreSQL keeps every column's type, so no such row can exist there.
             if store.postgres() {
                 continue;
             }
-            on!(&store.pool, |pool| {
+            on!(store.db().await.unwrap().conn(), |db| {
                 sqlx::query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
-                    .execute(pool)
+                    .execute(&mut *db)
                     .await
                     .unwrap();
             });
@@ -329,7 +349,7 @@ mod tests {
             let body = r#"{"amount":{"currency":"NOK","value":1000}}"#;
             let operation =
                 NewOperation { request: body, client_key: Some("browser-1"), ..create("till-1-aaaa-create") };
-            store.insert_sale(&row("till-1-aaaa", "till-1"), operation).await.unwrap();
+            store.insert_sale(&row("till-1-aaaa", "till-1"), operation, None).await.unwrap();
             let found = store.operation_by_client_key("till-1-aaaa", "browser-1").await.unwrap().unwrap();
             assert_eq!(found.request.as_deref(), Some(body));
             assert_eq!(store.operation("till-1-aaaa-create").await.unwrap(), Some(found));

@@ -3,10 +3,12 @@
 use super::backend::{Conn, StoreRow, on};
 use kasse_api::{Currency, Flow, SaleStatus};
 use kasse_vipps::epayment::State;
+use sqlx::Connection as _;
 
 use super::names::{Named as _, decode, decode_optional};
 use super::operations::insert_operation;
-use super::{NewOperation, Store, StoreError};
+use super::till_events::insert_event_if;
+use super::{NewOperation, NewTillEvent, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
@@ -113,10 +115,16 @@ pub struct SalesQuery<'a> {
 }
 
 impl Store {
-    /// Records a new sale and the intent to create it at the platform, in one transaction.
-    pub async fn insert_sale(&self, row: &PaymentRow, create: NewOperation<'_>) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
-            let mut tx = pool.begin().await?;
+    /// Records a new sale, the intent to create it at the platform and the live event that
+    /// announces it, in one transaction. Returns the event's id.
+    pub async fn insert_sale(
+        &self,
+        row: &PaymentRow,
+        create: NewOperation<'_>,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
             let inserted = sqlx::query(&format!(
                 "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
             ))
@@ -153,62 +161,79 @@ impl Store {
                 other => other?,
             };
             insert_operation((&mut *tx).into(), create, row.created_at).await?;
+            let id = insert_event_if((&mut *tx).into(), event).await?;
             tx.commit().await?;
-            Ok(())
+            Ok(id)
         })
     }
 
     /// A payment by reference.
     pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
                 .bind(reference)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?)
         })
     }
 
     /// The till's sale in progress, or else its newest one.
     pub async fn current_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
             ))
             .bind(till_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
 
     /// The till's sale in progress.
     pub async fn active_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND active"
             ))
             .bind(till_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
 
     /// Writes every mutable column of a payment.
     pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
-            let mut conn = pool.acquire().await?;
+        on!(self.db().await?.conn(), |db| {
+            let conn = &mut *db;
             write_payment((&mut *conn).into(), row).await?;
             Ok(())
         })
     }
 
+    /// Writes every mutable column of a payment, and the live event that announces the change,
+    /// in one transaction. Returns the event's id.
+    pub async fn save_payment(
+        &self,
+        row: &PaymentRow,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
+            write_payment((&mut *tx).into(), row).await?;
+            let id = insert_event_if((&mut *tx).into(), event).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
     /// Payments whose next poll is due.
     pub async fn payments_to_poll(&self, now: i64) -> Result<Vec<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT 100"
             ))
             .bind(now)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?)
         })
     }
@@ -219,13 +244,13 @@ impl Store {
         till_id: &str,
         client_key: &str,
     ) -> Result<Option<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND client_key = $2"
             ))
             .bind(till_id)
             .bind(client_key)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
@@ -233,7 +258,7 @@ impl Store {
     /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
     /// (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND created_at >= $2 AND created_at < $3 \
                  AND ($4 IS NULL OR status = $5) AND ($6 IS NULL OR flow = $7) \
@@ -247,17 +272,17 @@ impl Store {
             .bind(query.flow.map(Flow::name))
             .bind(query.flow.map(Flow::name))
             .bind(query.limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?)
         })
     }
 
     /// A payment by its landing-page token.
     pub async fn payment_by_landing_token(&self, token: &str) -> Result<Option<PaymentRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = $1"))
                 .bind(token)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?)
         })
     }
@@ -299,18 +324,28 @@ mod tests {
     #[tokio::test]
     async fn a_till_can_have_only_one_active_sale() {
         for store in crate::store::testing::stores().await {
-            store.insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create")).await.unwrap();
-            let second = store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await;
+            store
+                .insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create"), None)
+                .await
+                .unwrap();
+            let second =
+                store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create"), None).await;
             assert!(matches!(second, Err(StoreError::TillBusy)));
             // Nothing of the refused sale was written.
             assert_eq!(store.payment("till-1-bbbb").await.unwrap(), None);
             assert!(store.operations_for("till-1-bbbb").await.unwrap().is_empty());
-            store.insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create")).await.unwrap();
+            store
+                .insert_sale(&row("till-2-cccc", "till-2"), create("till-2-cccc-create"), None)
+                .await
+                .unwrap();
 
             let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
             done.active = false;
             store.update_payment(&done).await.unwrap();
-            store.insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create")).await.unwrap();
+            store
+                .insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create"), None)
+                .await
+                .unwrap();
         }
     }
 
@@ -319,7 +354,7 @@ mod tests {
         for store in crate::store::testing::stores().await {
             for reference in ["donate-aaaa", "donate-bbbb"] {
                 let payment = PaymentRow { till_id: String::new(), ..row(reference, "") };
-                store.insert_sale(&payment, create(&format!("{reference}-create"))).await.unwrap();
+                store.insert_sale(&payment, create(&format!("{reference}-create")), None).await.unwrap();
             }
         }
     }

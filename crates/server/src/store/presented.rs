@@ -8,6 +8,7 @@
 
 use super::backend::StoreRow;
 use kasse_api::Currency;
+use sqlx::Connection as _;
 
 use super::backend::on;
 use super::names::{Named as _, decode};
@@ -60,7 +61,7 @@ impl<R: StoreRow> sqlx::FromRow<'_, R> for PresentedRow {
 impl Store {
     /// What a till presents to its sticker now, with what its claiming payment is doing.
     pub async fn presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             // The claiming payment by its reference once known (its landing token is pruned when it
             // is old and finished), by its landing token before.
             Ok(sqlx::query_as(
@@ -71,7 +72,7 @@ impl Store {
                  WHERE p.till_id = $1",
             )
             .bind(till_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
@@ -79,8 +80,8 @@ impl Store {
     /// Presents an amount, replacing what was presented and voiding its claim. Returns the
     /// landing token of the payment whose claim was voided, if any, so it can be taken back.
     pub async fn present(&self, presented: &PresentedRow, now: i64) -> Result<Option<String>, StoreError> {
-        on!(&self.pool, |pool| {
-            let mut tx = pool.begin().await?;
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
             // Deleted and inserted in one transaction: no customer sees nothing presented between.
             let voided: Option<Option<String>> =
                 sqlx::query_scalar("DELETE FROM presented WHERE till_id = $1 RETURNING claimed_by")
@@ -114,7 +115,7 @@ impl Store {
         phone: Option<&str>,
         seen: Option<(i64, Currency)>,
     ) -> Result<Option<PresentedRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "UPDATE presented SET claimed_by = $1, claimed_phone = $2 \
                  WHERE till_id = $3 AND claimed_by IS NULL AND ($4 OR (amount = $5 AND currency = $6)) \
@@ -126,7 +127,7 @@ impl Store {
             .bind(seen.is_none())
             .bind(seen.map(|(amount, _)| amount))
             .bind(seen.map(|(_, currency)| currency.name()))
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
@@ -139,14 +140,14 @@ impl Store {
         token: &str,
         reference: &str,
     ) -> Result<bool, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let updated = sqlx::query(
                 "UPDATE presented SET claim_reference = $1 WHERE till_id = $2 AND claimed_by = $3",
             )
             .bind(reference)
             .bind(till_id)
             .bind(token)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(updated.rows_affected() == 1)
         })
@@ -155,14 +156,14 @@ impl Store {
     /// Gives up the claim `token` (its payment could not be made), leaving the amount for the
     /// next customer, unless the till took it back or presented another since.
     pub async fn release_claim(&self, till_id: &str, token: &str) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "UPDATE presented SET claimed_by = NULL, claimed_phone = NULL, claim_reference = NULL \
                  WHERE till_id = $1 AND claimed_by = $2",
             )
             .bind(till_id)
             .bind(token)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -171,12 +172,12 @@ impl Store {
     /// Takes an unclaimed amount from the till (for a check-in charged at once). Returns what it
     /// was, so exactly one payment can use it; a claimed amount is a customer's already.
     pub async fn take_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!(
                 "DELETE FROM presented WHERE till_id = $1 AND claimed_by IS NULL RETURNING {RETURNED}"
             ))
             .bind(till_id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *db)
             .await?)
         })
     }
@@ -184,10 +185,10 @@ impl Store {
     /// The till takes back what it presented, claimed or not. Returns what it was, with the
     /// claim it voids.
     pub async fn withdraw_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as(&format!("DELETE FROM presented WHERE till_id = $1 RETURNING {RETURNED}"))
                 .bind(till_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *db)
                 .await?)
         })
     }
@@ -212,7 +213,7 @@ mod tests {
 
     /// Records a payment of the till with landing token `token`, still going or not.
     async fn payment(store: &Store, reference: &str, token: &str, active: bool) {
-        on!(&store.pool, |pool| {
+        on!(store.db().await.unwrap().conn(), |db| {
             sqlx::query(
                 "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
              created_at, updated_at, landing_token) VALUES ($1, 'till-1', '123456', 'sticker', 'NOK', 4900, \
@@ -221,7 +222,7 @@ mod tests {
             .bind(reference)
             .bind(active)
             .bind(token)
-            .execute(pool)
+            .execute(&mut *db)
             .await
             .unwrap();
         });
@@ -330,11 +331,11 @@ mod tests {
             assert!(store.confirm_claim("till-1", "kari", "till-1-a").await.unwrap());
 
             // Finished, and old enough for the retention job to forget its landing token.
-            on!(&store.pool, |pool| {
+            on!(store.db().await.unwrap().conn(), |db| {
                 sqlx::query(
                     "UPDATE payments SET active = FALSE, landing_token = NULL WHERE reference = 'till-1-a'",
                 )
-                .execute(pool)
+                .execute(&mut *db)
                 .await
                 .unwrap();
             });

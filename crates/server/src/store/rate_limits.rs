@@ -3,6 +3,7 @@
 //! counted under a lock on the key so two instances cannot both let the last one in.
 
 use sha2::{Digest as _, Sha256};
+use sqlx::Connection as _;
 
 use super::backend::{Backend, on};
 use super::{Store, StoreError};
@@ -33,8 +34,8 @@ impl Store {
         count: bool,
     ) -> Result<Result<(), i64>, StoreError> {
         let key = hashed(key);
-        on!(&self.pool, |pool| {
-            let mut tx = pool.begin().await?;
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
             if let Backend::Postgres(_) = &self.pool {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('rate:' || $1 || ':' || $2, 0))")
                     .bind(window.scope)
@@ -74,12 +75,12 @@ impl Store {
 
     /// Counts an attempt for `key` at `now`, whatever the count.
     pub async fn rate_record(&self, scope: &'static str, key: &str, now: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
                 .bind(scope)
                 .bind(hashed(key))
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *db)
                 .await?;
             Ok(())
         })
@@ -87,7 +88,7 @@ impl Store {
 
     /// Takes back one attempt counted for `key` at `at`.
     pub async fn rate_release(&self, scope: &'static str, key: &str, at: i64) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "DELETE FROM rate_attempts WHERE id = (SELECT MAX(id) FROM rate_attempts \
                  WHERE scope = $1 AND key_hash = $2 AND at = $3)",
@@ -95,7 +96,7 @@ impl Store {
             .bind(scope)
             .bind(hashed(key))
             .bind(at)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -103,10 +104,10 @@ impl Store {
 
     /// Forgets attempts older than `before_ms`: no window is longer than a day.
     pub(super) async fn prune_rate_attempts(&self, before_ms: i64) -> Result<u64, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query("DELETE FROM rate_attempts WHERE at < $1")
                 .bind(before_ms)
-                .execute(pool)
+                .execute(&mut *db)
                 .await?
                 .rows_affected())
         })

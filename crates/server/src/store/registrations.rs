@@ -1,7 +1,7 @@
 //! Our webhook registration per sales unit, with the secret its deliveries are signed with; and
 //! the database's own health, which `/healthz` reports beside the registrations.
 
-use super::backend::on;
+use super::backend::{Backend, on};
 use super::{Store, StoreError};
 
 /// Our webhook registration for a sales unit.
@@ -17,9 +17,9 @@ pub struct WebhookRegistration {
 impl Store {
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
-                .fetch_all(pool)
+                .fetch_all(&mut *db)
                 .await?)
         })
     }
@@ -30,7 +30,7 @@ impl Store {
         reg: &WebhookRegistration,
         now: i64,
     ) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             sqlx::query(
                 "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
@@ -42,7 +42,7 @@ impl Store {
             .bind(&reg.events)
             .bind(&reg.secret)
             .bind(now)
-            .execute(pool)
+            .execute(&mut *db)
             .await?;
             Ok(())
         })
@@ -50,15 +50,22 @@ impl Store {
 
     /// Whether the database answers a query at all: `/healthz`'s check.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on!(&self.pool, |pool| {
-            sqlx::query("SELECT 1").execute(pool).await?;
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query("SELECT 1").execute(&mut *db).await?;
             Ok(())
         })
     }
 
     /// Closes the database: every query after this fails. Only for tests of a lost database.
     pub async fn close(&self) {
-        on!(&self.pool, |pool| pool.close().await);
+        match &self.pool {
+            Backend::Sqlite(conn) => {
+                if let Some(conn) = conn.lock().await.take() {
+                    let _ = sqlx::Connection::close(conn).await;
+                }
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
         if let Some(locks) = &self.locks {
             locks.close().await;
         }

@@ -51,33 +51,34 @@ impl Store {
     /// Deletes what the server keeps only for a while and that is older than `before_ms` (Unix
     /// milliseconds): see the module's docs for what goes and what stays.
     pub async fn prune(&self, before_ms: i64) -> Result<Pruned, StoreError> {
-        on!(&self.pool, |pool| {
-            let inbox = self
-                .delete_in_batches(
-                    "DELETE FROM webhook_inbox WHERE id IN (SELECT id FROM webhook_inbox \
-                     WHERE processed_at IS NOT NULL AND received_at < $1 LIMIT $2)",
-                    before_ms,
-                )
-                .await?;
-            let till_events = self
-                .delete_in_batches(
-                    "DELETE FROM till_events WHERE id IN (SELECT id FROM till_events AS old WHERE created_at < $1 \
-                     AND id < (SELECT MAX(id) FROM till_events AS newer WHERE newer.till_id = old.till_id) LIMIT $2)",
-                    before_ms,
-                )
-                .await?;
+        // Each step takes its own turn at the database, so the tills wait at most for one.
+        let inbox = self
+            .delete_in_batches(
+                "DELETE FROM webhook_inbox WHERE id IN (SELECT id FROM webhook_inbox \
+                 WHERE processed_at IS NOT NULL AND received_at < $1 LIMIT $2)",
+                before_ms,
+            )
+            .await?;
+        let till_events = self
+            .delete_in_batches(
+                "DELETE FROM till_events WHERE id IN (SELECT id FROM till_events AS old WHERE created_at < $1 \
+                 AND id < (SELECT MAX(id) FROM till_events AS newer WHERE newer.till_id = old.till_id) LIMIT $2)",
+                before_ms,
+            )
+            .await?;
+        let (sessions, pairing_codes, landing_tokens) = on!(self.db().await?.conn(), |db| {
             let sessions = sqlx::query(
                 "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR created_at < $2",
             )
             .bind(before_ms)
             .bind(before_ms)
-            .execute(pool)
+            .execute(&mut *db)
             .await?
             .rows_affected();
             let pairing_codes =
                 sqlx::query("DELETE FROM pairing_codes WHERE COALESCE(used_at, expires_at) < $1")
                     .bind(before_ms)
-                    .execute(pool)
+                    .execute(&mut *db)
                     .await?
                     .rows_affected();
             // The final statuses' names are kasse's own constants, so they are written into the
@@ -93,28 +94,28 @@ impl Store {
                 finals.join(", ")
             ))
             .bind(before_ms)
-            .execute(pool)
+            .execute(&mut *db)
             .await?
             .rows_affected();
-            let rate_attempts = self.prune_rate_attempts(before_ms).await?;
-            Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens, rate_attempts })
-        })
+            (sessions, pairing_codes, landing_tokens)
+        });
+        let rate_attempts = self.prune_rate_attempts(before_ms).await?;
+        Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens, rate_attempts })
     }
 
     /// Runs `statement` (binding `before_ms`, then the batch size) until it deletes less than a
     /// batch; the rows deleted in all.
     async fn delete_in_batches(&self, statement: &str, before_ms: i64) -> Result<u64, StoreError> {
-        on!(&self.pool, |pool| {
-            let mut deleted = 0;
-            loop {
-                let batch =
-                    sqlx::query(statement).bind(before_ms).bind(BATCH).execute(pool).await?.rows_affected();
-                deleted += batch;
-                if batch < BATCH.unsigned_abs() {
-                    return Ok(deleted);
-                }
+        let mut deleted = 0;
+        loop {
+            let batch = on!(self.db().await?.conn(), |db| {
+                sqlx::query(statement).bind(before_ms).bind(BATCH).execute(&mut *db).await?.rows_affected()
+            });
+            deleted += batch;
+            if batch < BATCH.unsigned_abs() {
+                return Ok(deleted);
             }
-        })
+        }
     }
 }
 
@@ -132,12 +133,17 @@ mod tests {
     const RECENT: i64 = 5_000;
 
     async fn count(store: &Store, sql: &str) -> i64 {
-        on!(&store.pool, |pool| sqlx::query(sql).fetch_one(pool).await.unwrap().try_get(0).unwrap())
+        on!(store.db().await.unwrap().conn(), |db| sqlx::query(sql)
+            .fetch_one(&mut *db)
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap())
     }
 
     async fn strings(store: &Store, sql: &str) -> Vec<String> {
-        on!(&store.pool, |pool| {
-            let rows = sqlx::query(sql).fetch_all(pool).await.unwrap();
+        on!(store.db().await.unwrap().conn(), |db| {
+            let rows = sqlx::query(sql).fetch_all(&mut *db).await.unwrap();
             rows.iter().map(|r| r.try_get(0).unwrap()).collect()
         })
     }
@@ -151,14 +157,14 @@ mod tests {
         row.created_at = updated_at;
         row.updated_at = updated_at;
         let key = format!("{reference}-create");
-        store.insert_sale(&row, fixtures::create(&key)).await.unwrap();
-        on!(&store.pool, |pool| {
+        store.insert_sale(&row, fixtures::create(&key), None).await.unwrap();
+        on!(store.db().await.unwrap().conn(), |db| {
             sqlx::query(
             "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
              VALUES ($1, 'psp-1', 'CREATED', 1000, 'NOK', '2024-01-01T00:00:00Z', TRUE)",
         )
         .bind(reference)
-        .execute(pool)
+        .execute(&mut *db)
         .await
         .unwrap();
         });
@@ -172,14 +178,14 @@ mod tests {
                 ("old, never processed", OLD, None),
                 ("recent, processed", RECENT, Some(RECENT)),
             ] {
-                on!(&store.pool, |pool| {
+                on!(store.db().await.unwrap().conn(), |db| {
                     sqlx::query(
                         "INSERT INTO webhook_inbox (received_at, body, processed_at) VALUES ($1, $2, $3)",
                     )
                     .bind(received)
                     .bind(body)
                     .bind(processed)
-                    .execute(pool)
+                    .execute(&mut *db)
                     .await
                     .unwrap();
                 });
@@ -223,14 +229,14 @@ mod tests {
                 ("live", RECENT, None),
                 ("ancient", OLD, None),
             ] {
-                on!(&store.pool, |pool| {
+                on!(store.db().await.unwrap().conn(), |db| {
                     sqlx::query(
                     "INSERT INTO sessions (token_hash, till_id, role, created_at, revoked_at) VALUES ($1, 'till-1', 'till', $2, $3)",
                 )
                 .bind(hash)
                 .bind(created)
                 .bind(revoked)
-                .execute(pool)
+                .execute(&mut *db)
                 .await
                 .unwrap();
                 });
@@ -242,7 +248,7 @@ mod tests {
                 ("used-recently", OLD, RECENT + 600, Some(RECENT)),
                 ("open", RECENT, RECENT + 600, None),
             ] {
-                on!(&store.pool, |pool| {
+                on!(store.db().await.unwrap().conn(), |db| {
                     sqlx::query(
                     "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at, used_at) \
                      VALUES ($1, 'till-1', 'till', $2, $3, $4)",
@@ -251,7 +257,7 @@ mod tests {
                 .bind(created)
                 .bind(expires)
                 .bind(used)
-                .execute(pool)
+                .execute(&mut *db)
                 .await
                 .unwrap();
                 });
@@ -302,7 +308,7 @@ mod tests {
     async fn pruning_a_table_larger_than_a_batch_deletes_all_of_it() {
         for store in crate::store::testing::stores().await {
             let rows = BATCH * 2 + 7;
-            on!(&store.pool, |pool| {
+            on!(store.db().await.unwrap().conn(), |db| {
                 sqlx::query(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
                  INSERT INTO webhook_inbox (received_at, body, processed_at) SELECT $2, 'x', $3 FROM n",
@@ -310,7 +316,7 @@ mod tests {
                 .bind(rows)
                 .bind(OLD)
                 .bind(OLD)
-                .execute(pool)
+                .execute(&mut *db)
                 .await
                 .unwrap();
             });

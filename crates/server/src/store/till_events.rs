@@ -8,44 +8,78 @@
 use sqlx::Row as _;
 use sqlx::postgres::PgListener;
 
-use super::backend::{Backend, on};
+use super::backend::{Backend, Conn, on};
 use super::{Store, StoreError};
 
 /// The PostgreSQL notification channel that announces live events.
 pub const LIVE_CHANNEL: &str = "kasse_live";
 
+/// A live event to store together with the change it announces, so that both commit or
+/// neither does, in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTillEvent<'a> {
+    /// Its channel: a till's id, or a landing payment's channel.
+    pub channel: &'a str,
+    /// The JSON of the event.
+    pub payload: &'a str,
+    /// When, in ms.
+    pub at: i64,
+}
+
+/// Appends a live event on `conn` (a transaction's, or one of its own) and returns its id. On
+/// PostgreSQL, in one round trip: ids are handed out under the channel's lock, held to the
+/// commit, so one channel's events commit in the order of their ids; and the commit announces
+/// the event to every instance.
+pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Result<i64, sqlx::Error> {
+    match conn {
+        Backend::Sqlite(conn) => {
+            sqlx::query_scalar(
+                "INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id",
+            )
+            .bind(event.channel)
+            .bind(event.payload)
+            .bind(event.at)
+            .fetch_one(conn)
+            .await
+        }
+        Backend::Postgres(conn) => {
+            // The insert reads from the lock's row, so the lock is taken before the id is drawn.
+            sqlx::query_scalar(
+                "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))), \
+                 stored AS (INSERT INTO till_events (till_id, payload, created_at) \
+                            SELECT $1, $2, $3 FROM turn RETURNING id) \
+                 SELECT id FROM stored, LATERAL (SELECT pg_notify($4, id || ' ' || $1)) AS announced",
+            )
+            .bind(event.channel)
+            .bind(event.payload)
+            .bind(event.at)
+            .bind(LIVE_CHANNEL)
+            .fetch_one(conn)
+            .await
+        }
+    }
+}
+
+/// Appends `event`, if any, on `conn`.
+pub(super) async fn insert_event_if(
+    conn: Conn<'_>,
+    event: Option<NewTillEvent<'_>>,
+) -> Result<Option<i64>, sqlx::Error> {
+    match event {
+        Some(event) => Ok(Some(insert_event(conn, event).await?)),
+        None => Ok(None),
+    }
+}
+
 impl Store {
     /// Appends a live event for a till (and announces it to every instance). Returns its id.
     pub async fn insert_till_event(&self, till_id: &str, payload: &str, now: i64) -> Result<i64, StoreError> {
-        const INSERT: &str =
-            "INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
-        match &self.pool {
-            Backend::Sqlite(pool) => {
-                let row = sqlx::query(INSERT).bind(till_id).bind(payload).bind(now).fetch_one(pool).await?;
-                Ok(row.try_get(0)?)
-            }
-            Backend::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                // Ids are handed out under the till's lock, so its events commit in id order.
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))")
-                    .bind(till_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let id: i64 = sqlx::query_scalar(INSERT)
-                    .bind(till_id)
-                    .bind(payload)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(LIVE_CHANNEL)
-                    .bind(format!("{id} {till_id}"))
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(id)
-            }
-        }
+        let event = NewTillEvent { channel: till_id, payload, at: now };
+        // One statement is its own transaction: on PostgreSQL the channel's lock lasts to its commit.
+        on!(self.db().await?.conn(), |db| {
+            let conn = &mut *db;
+            Ok(insert_event((&mut *conn).into(), event).await?)
+        })
     }
 
     /// A listener for the live events every instance announces; `None` on SQLite, where this
@@ -64,14 +98,14 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let rows = sqlx::query(
                 "SELECT id, payload FROM till_events WHERE till_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             )
             .bind(till_id)
             .bind(after)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *db)
             .await?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
         })
@@ -79,10 +113,10 @@ impl Store {
 
     /// The id of a till's newest live event (0 if none).
     pub async fn last_till_event_id(&self, till_id: &str) -> Result<i64, StoreError> {
-        on!(&self.pool, |pool| {
+        on!(self.db().await?.conn(), |db| {
             let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = $1")
                 .bind(till_id)
-                .fetch_one(pool)
+                .fetch_one(&mut *db)
                 .await?;
             Ok(row.try_get(0)?)
         })
