@@ -4,8 +4,8 @@
 //! other, so a webhook kept waiting holds up every later one, a customer's approval among them
 //! (measured: with tills first in line, 80 webhooks a second got through of 900 due).
 //!
-//! So statements wait for a turn, as many at once as there are connections, and work run
-//! [`urgently`] takes none: it waits at most for the statements already holding a connection.
+//! So statements wait for a turn (one on SQLite, a few of PostgreSQL's connections), and work
+//! run [`urgently`] takes none: it waits at most for the statements already holding a connection.
 //!
 //! A turn holds its connection for all of a store method's statements. On SQLite that is the
 //! one connection itself, under a lock, not a pool's: a pool pings every connection given back
@@ -32,13 +32,13 @@ pub async fn urgently<F: Future>(work: F) -> F::Output {
     URGENT.scope((), work).await
 }
 
-/// The turns: one per connection.
+/// The turns.
 #[derive(Debug)]
 pub(super) struct Turns(Semaphore);
 
 impl Turns {
-    pub(super) fn new(connections: u32) -> Self {
-        Self(Semaphore::new(usize::try_from(connections).unwrap_or(1).max(1)))
+    pub(super) fn new(at_once: u32) -> Self {
+        Self(Semaphore::new(usize::try_from(at_once).unwrap_or(1).max(1)))
     }
 }
 
