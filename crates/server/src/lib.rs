@@ -18,6 +18,7 @@ mod pairing;
 mod platform;
 mod routes;
 mod sales;
+mod serving;
 mod store;
 
 // The operator's tools, on top of the runtime; the command line (`src/cli/`, in the binary)
@@ -27,7 +28,6 @@ pub mod ops;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt as _;
 #[cfg(feature = "sim")]
 use kasse_sim::SimHandle;
 use tokio::sync::{Notify, watch};
@@ -123,7 +123,7 @@ pub struct Running {
     store: Store,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
 }
 
 /// How long serving waits for the first round of webhook registrations: a server that starts
@@ -226,18 +226,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         platform: Arc::clone(&platform),
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
-    let mut stopping = shutdown;
-    let server = tokio::spawn(async move {
-        // Small writes (live events, short JSON answers) go out at once, not after Nagle's wait.
-        let listener = listener.tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopping.wait_for(|s| *s).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(serving::serve(listener, router, shutdown));
     tracing::info!(%addr, "kasse is serving");
     Ok(Running { addr, public_url, config, platform, store, stop, tasks, server })
 }

@@ -37,3 +37,4 @@ mod sessions;
 mod stickers;
 mod subscriptions;
 mod webhooks;
+mod wire;
