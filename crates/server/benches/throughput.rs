@@ -479,13 +479,18 @@ async fn one_instance(
 
 /// Two instances on one PostgreSQL database, both reached at B's address: the load through both
 /// (the tills half and half), one till alone through A, and the webhook's way from B to a till
-/// following A.
+/// following A. Each runs half the statements at once that one instance does by default, as the
+/// README advises for instances sharing a database (`[database] statements_at_once`).
 async fn two_instances(database: &str, scratch: &Scratch) -> SetUp {
     let sim = common::simulator().await;
     let ids = till_ids();
-    let b = Instance::start(common::config_for(&scratch.0, database, &sim, &ids, None)).await;
+    let half = |mut config: kasse_server::Config| {
+        config.statements_at_once /= 2;
+        config
+    };
+    let b = Instance::start(half(common::config_for(&scratch.0, database, &sim, &ids, None))).await;
     let public = url::Url::parse(&b.base).unwrap();
-    let a = Instance::start(common::config_for(&scratch.0, database, &sim, &ids, Some(&public))).await;
+    let a = Instance::start(half(common::config_for(&scratch.0, database, &sim, &ids, Some(&public)))).await;
     let (loaded, spare) = ids.split_at(ids.len() - 1);
     let mut tills = Vec::new();
     for (n, till) in loaded.iter().enumerate() {

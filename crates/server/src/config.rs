@@ -254,6 +254,10 @@ pub struct Config {
     /// `postgres://…` or `postgresql://…`. It may hold a password: show it only through
     /// [`redacted_database_url`].
     pub database_url: String,
+    /// On PostgreSQL, how many of this instance's statements may run at once, other than the
+    /// platform's webhooks, which never wait for them (`[database] statements_at_once`). Several
+    /// instances on one database add theirs up. SQLite runs one at a time whatever it says.
+    pub statements_at_once: u32,
     /// The platform.
     pub provider: Provider,
     /// Which platform that is: the simulator, test or production.
@@ -285,6 +289,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("dist", &self.dist)
             .field("database_url", &redacted_database_url(&self.database_url))
+            .field("statements_at_once", &self.statements_at_once)
             .field("provider", &self.provider)
             .field("provider_kind", &self.provider_kind)
             .field("stores", &self.stores)
@@ -314,6 +319,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             dist,
             database_url: format!("sqlite://{}", data_dir.join("kasse.db").display()),
+            statements_at_once: crate::store::STATEMENTS_AT_ONCE,
             provider: Provider::Sim { listen: SocketAddr::from(([127, 0, 0, 1], 0)) },
             provider_kind: ProviderKind::Sim,
             stores: vec![StoreConfig {

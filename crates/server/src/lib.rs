@@ -140,7 +140,7 @@ const REGISTRATION_RETRY_AT_MOST: std::time::Duration = std::time::Duration::fro
 /// platform does not answer), the platform probe and the reconciler, and serves.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.check().map_err(StartError::Config)?;
-    let store = Store::open(&config.database_url).await?;
+    let store = Store::open_with(&config.database_url, config.statements_at_once).await?;
     tracing::info!(database = if store.postgres() { "postgresql" } else { "sqlite" }, "the store is open");
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

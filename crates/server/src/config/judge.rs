@@ -120,6 +120,7 @@ impl Judge<'_> {
             .map_or_else(|| "dist".into(), |s| s.value.into());
         let database: RawDatabase =
             database.and_then(|entry| self.fields(entry, "[database]".to_owned())).unwrap_or_default();
+        let statements_at_once = self.statements_at_once(database.statements_at_once);
         let database_url = self.database_url(database, server.database);
 
         let platform: RawPlatform =
@@ -157,6 +158,7 @@ impl Judge<'_> {
             public_url,
             dist,
             database_url,
+            statements_at_once,
             provider,
             provider_kind,
             stores: stores.read,
@@ -214,6 +216,23 @@ impl Judge<'_> {
             Some(n) => n,
             None => default,
         }
+    }
+
+    /// `[database] statements_at_once`: from 1 to the connections an instance keeps.
+    fn statements_at_once(&mut self, written: Option<u64>) -> u32 {
+        const FIELD: &str = "[database] statements_at_once";
+        let default = u64::from(crate::store::STATEMENTS_AT_ONCE);
+        let most = u64::from(crate::store::POSTGRES_CONNECTIONS);
+        let n = self.count(FIELD, written, default);
+        if n > most {
+            self.problems.push(ConfigProblem::Invalid {
+                field: FIELD.to_owned(),
+                value: n.to_string(),
+                expected: "it must be at most 16, the connections each instance keeps for its statements",
+            });
+            return crate::store::STATEMENTS_AT_ONCE;
+        }
+        u32::try_from(n).unwrap_or(crate::store::STATEMENTS_AT_ONCE)
     }
 
     /// `[sessions]`.

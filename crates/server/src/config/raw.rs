@@ -95,6 +95,7 @@ pub(super) struct RawServer {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
     pub url: Option<String>,
+    pub statements_at_once: Option<u64>,
 }
 
 /// `[sessions]`.

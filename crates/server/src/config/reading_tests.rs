@@ -564,6 +564,28 @@ fn the_database_is_read_from_its_own_table_and_is_sqlite_in_data_without_one() {
 }
 
 #[test]
+fn statements_at_once_is_four_unless_written_and_from_one_to_the_connections_kept() {
+    let read = |table: &str| {
+        read_toml(&format!("{table}\n{MINIMAL}"), &[])
+            .map(|config| config.statements_at_once)
+            .map_err(|problems| sentences(&problems))
+    };
+    assert_eq!(read(""), Ok(4));
+    assert_eq!(read("[database]\nstatements_at_once = 2"), Ok(2));
+    assert_eq!(read("[database]\nstatements_at_once = 16"), Ok(16));
+    assert_eq!(
+        read("[database]\nstatements_at_once = 0"),
+        Err("- [database] statements_at_once = \"0\" is not valid: it must be at least 1\n".to_owned())
+    );
+    assert_eq!(
+        read("[database]\nstatements_at_once = 17"),
+        Err("- [database] statements_at_once = \"17\" is not valid: it must be at most 16, the connections \
+             each instance keeps for its statements\n"
+            .to_owned())
+    );
+}
+
+#[test]
 fn postgres_urls_are_accepted_even_with_a_password_in_the_file() {
     for url in [
         "postgres://kasse@db.example.no:5432/kasse",
@@ -610,7 +632,7 @@ fn a_database_kasse_cannot_open_is_refused_naming_the_setting_and_both_forms() {
     // A [database] table with the wrong shape is said where it is.
     assert_eq!(
         database_of("[database]\nuri = \"sqlite://data/kasse.db\"", &[]).unwrap_err(),
-        "- kasse.toml, line 1, [database]: unknown field `uri`, expected `url`\n"
+        "- kasse.toml, line 1, [database]: unknown field `uri`, expected `url` or `statements_at_once`\n"
     );
 }
 

@@ -83,13 +83,14 @@ pub struct Store {
 }
 
 /// Connections each instance keeps to PostgreSQL at most for its statements.
-const POSTGRES_CONNECTIONS: u32 = 16;
-/// Statements that are not urgent (see `turns`) run at most this many at once, leaving the
-/// other connections to the platform's webhooks. More at once only meet at PostgreSQL's row
-/// locks and commit flushes, where a webhook then waits too: measured at 64 tills, 16 at once
-/// doubled the sales but the simulator's webhooks fell behind (111 of 358 a second sustained);
-/// 4 kept up with all (242-247).
-const POSTGRES_TURNS: u32 = 4;
+pub const POSTGRES_CONNECTIONS: u32 = 16;
+/// On PostgreSQL, statements that are not urgent (see `turns`) run at most this many at once by
+/// default (`[database] statements_at_once`), leaving the other connections to the platform's
+/// webhooks. More at once only meet at PostgreSQL's row locks and commit flushes, where a webhook
+/// then waits too: measured at 64 tills on 2 cores, 16 at once doubled the sales but the
+/// simulator's webhooks fell behind (111 of 358 a second sustained); 4 kept up with all
+/// (242-247), and so did two instances with 2 each (204), but not with 4 each (172 of 285).
+pub const STATEMENTS_AT_ONCE: u32 = 4;
 /// And at most for holding locks: as many payments (and webhook deliveries) as it works on at
 /// once. Fewer than the tills working at once starves the webhook inbox (measured).
 const LOCK_CONNECTIONS: u32 = 64;
@@ -98,6 +99,12 @@ impl Store {
     /// Opens the database at `url` and applies the migrations: `postgres://…` (the database must
     /// exist), or SQLite, e.g. `sqlite://data/kasse.db` (created if needed) or `sqlite::memory:`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, STATEMENTS_AT_ONCE).await
+    }
+
+    /// [`Store::open`], with at most `statements_at_once` statements at once on PostgreSQL, other
+    /// than urgent ones (see `turns`); SQLite runs one at a time.
+    pub async fn open_with(url: &str, statements_at_once: u32) -> Result<Self, StoreError> {
         if is_postgres(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
@@ -117,7 +124,7 @@ impl Store {
                 .connect_lazy(url)?;
             return Ok(Self {
                 pool: Backend::Postgres(pool),
-                turns: Arc::new(turns::Turns::new(POSTGRES_TURNS)),
+                turns: Arc::new(turns::Turns::new(statements_at_once.min(POSTGRES_CONNECTIONS))),
                 locks: Some(locks),
             });
         }

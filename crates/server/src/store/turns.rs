@@ -104,4 +104,15 @@ mod tests {
         drop(urgent_turn);
         assert!(queued.await.is_ok());
     }
+
+    #[tokio::test]
+    async fn on_postgresql_as_many_statements_run_at_once_as_configured() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let store = Store::open_with(&url, 2).await.unwrap();
+        assert_eq!(store.turns.0.available_permits(), 2);
+        let (_first, _second) = (store.db().await.unwrap(), store.db().await.unwrap());
+        assert_eq!(store.turns.0.available_permits(), 0, "a third waits for a turn");
+        assert!(urgently(store.db()).await.is_ok(), "urgent work only needs a connection");
+        assert_eq!(Store::open(&url).await.unwrap().turns.0.available_permits(), 4, "by default");
+    }
 }
