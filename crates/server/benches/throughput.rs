@@ -70,9 +70,8 @@ struct TillClient {
 }
 
 impl TillClient {
-    /// Starts a QR sale and cancels it; returns the create's latency, or what went wrong.
-    async fn create_and_cancel(&self) -> Result<Duration, String> {
-        let started = Instant::now();
+    /// Starts a QR sale of 10 NOK: the answer's status and body, or what went wrong.
+    async fn start_qr_sale(&self) -> Result<(reqwest::StatusCode, serde_json::Value), String> {
         let answer = self
             .http
             .post(format!("{}api/tills/{}/sales", self.base, self.till))
@@ -81,7 +80,14 @@ impl TillClient {
             .await
             .map_err(|e| format!("create: {e}"))?;
         let status = answer.status();
-        let sale: serde_json::Value = answer.json().await.map_err(|e| format!("create: {e}"))?;
+        let sale = answer.json().await.map_err(|e| format!("create: {e}"))?;
+        Ok((status, sale))
+    }
+
+    /// Starts a QR sale and cancels it; returns the create's latency, or what went wrong.
+    async fn create_and_cancel(&self) -> Result<Duration, String> {
+        let started = Instant::now();
+        let (status, sale) = self.start_qr_sale().await?;
         let latency = started.elapsed();
         let Some(reference) = sale["reference"].as_str().filter(|_| status == 201) else {
             return Err(format!("create: {status} {sale}"));
@@ -848,14 +854,7 @@ async fn approve_once(
     follower: &TillClient,
     sim: &SimHandle,
 ) -> Result<Reached, String> {
-    let answer = seller
-        .http
-        .post(format!("{}api/tills/{}/sales", seller.base, seller.till))
-        .json(&json!({"amount": {"value": 1000, "currency": "NOK"}, "flow": "qr"}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let sale: serde_json::Value = answer.json().await.map_err(|e| e.to_string())?;
+    let (_, sale) = seller.start_qr_sale().await?;
     let qr = sale["qr"].as_str().ok_or_else(|| format!("no QR code: {sale}"))?.to_owned();
     let mut events = follower
         .http
