@@ -219,6 +219,11 @@ impl Sales {
         }
         let mut row = row.clone();
         if operation.status == OperationStatus::Pending {
+            // Sent again as its kind is sent: a cancel the platform answers "no such payment" must
+            // withdraw the sale, as the first cancel would have, or its create waits on it forever.
+            if kind == OperationKind::Cancel {
+                return self.send_cancel(row, &operation.idempotency_key).await.map(Some);
+            }
             self.send(&mut row, &operation.idempotency_key).await?;
         }
         Ok(Some(sale_view(&row)))

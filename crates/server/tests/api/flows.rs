@@ -380,3 +380,34 @@ async fn a_sale_started_while_the_platform_is_unreachable_is_answered_202_creati
     assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
     assert_eq!(answer.json::<Sale>().status, SaleStatus::Creating);
 }
+
+#[tokio::test]
+async fn a_cancel_sent_again_with_its_key_after_the_platform_had_no_payment_withdraws_the_sale() {
+    // No reconciler round in between: the browser's own retry is what meets the platform's 404.
+    let app = spawn_app_with(|config| config.reconcile_every = std::time::Duration::from_hours(1)).await;
+    let held = FaultKnobs { hold_creates: true, ..FaultKnobs::default() };
+    app.sim().set_faults(FaultKnobs { error_rate: 1.0, ..held }).unwrap();
+    let started = app.try_start_sale(&new_sale(4_200, &json!({"flow": "qr"}))).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "kept while the platform fails: {}", started.body);
+    let sale: Sale = started.json();
+
+    // The cashier's cancel meets the same outage: kept, and the browser will ask again.
+    let cancel = format!("/api/tills/{TILL}/sales/{}/cancel", sale.reference);
+    let first = app.post_json_with_key(&cancel, &json!({}), "cancel-key").await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    assert_eq!(first.json::<Sale>().status, SaleStatus::Cancelling);
+
+    // The platform answers again but has no such payment (its create is still on the way).
+    app.sim().set_faults(held).unwrap();
+    let again = app.post_json_with_key(&cancel, &json!({}), "cancel-key").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json::<Sale>().status, SaleStatus::Cancelled, "withdrawn, and the till is free");
+    let metrics = app.get("/metrics").await.body;
+    assert_eq!(metric(&metrics, "kasse_operations_pending"), Some(0), "no write is left waiting: {metrics}");
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    assert_eq!(
+        app.start_sale(1_000).await.status,
+        SaleStatus::AwaitingCustomer,
+        "the till takes the next sale"
+    );
+}
