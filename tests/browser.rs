@@ -32,6 +32,8 @@ mod flows;
 mod landing;
 #[path = "browser/money.rs"]
 mod money;
+#[path = "browser/pos.rs"]
+mod pos;
 #[path = "browser/stickers.rs"]
 mod stickers;
 

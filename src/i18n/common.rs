@@ -102,8 +102,11 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::UnknownTill => p::unknown_till,
         C::NotFound | C::MethodNotAllowed => p::not_found,
         C::TooLarge | C::BadRequestBody | C::BadQuery | C::BadIdempotencyKey | C::KeyReused => p::bad_request,
-        // Said to the phone pages and the platform, never to a till: the server's own words.
+        // Said to the phone pages, the platform and PoS systems, never to a till: the server's
+        // own words.
         C::BadWebhook
+        | C::KeyRevoked
+        | C::IdempotencyKeyRequired
         | C::BadPhoneNumber
         | C::UnknownSticker
         | C::NothingToPay

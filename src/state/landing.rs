@@ -72,8 +72,8 @@ impl Refusal {
             C::UnknownPayment => Self::UnknownPayment,
             C::PlatformRefused => Self::PlatformRefused,
             // The page has no sentence of its own for the rest, said in the server's words: a
-            // phone number, amount or request the server judged, and the till API's answers,
-            // which never come here.
+            // phone number, amount or request the server judged, and the till's and PoS
+            // systems' answers, which never come here.
             C::BadPhoneNumber
             | C::AmountTooSmall
             | C::AmountTooLarge
@@ -83,6 +83,8 @@ impl Refusal {
             | C::BadQuery
             | C::BadIdempotencyKey
             | C::KeyReused
+            | C::KeyRevoked
+            | C::IdempotencyKeyRequired
             | C::TooLarge
             | C::TooManyRequests
             | C::Pending

@@ -63,6 +63,8 @@ problem_codes! {
     SessionExpired => "session-expired",
     /// A manager ended the device's session: pair it again.
     SessionRevoked => "session-revoked",
+    /// The PoS system's API key was revoked.
+    KeyRevoked => "key-revoked",
     /// Too many live event streams are open; try again after `Retry-After`.
     TooManyStreams => "too-many-streams",
     // The request itself.
@@ -80,6 +82,8 @@ problem_codes! {
     BadIdempotencyKey => "bad-idempotency-key",
     /// The idempotency key was used before for another request.
     KeyReused => "key-reused",
+    /// A terminal API write came without its Idempotency-Key.
+    IdempotencyKeyRequired => "idempotency-key-required",
     /// A webhook delivery that cannot be read.
     BadWebhook => "bad-webhook",
     // Tills and sales.

@@ -72,6 +72,29 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// 404 for a thing that does not exist, with its code.
+    pub fn not_found(code: ProblemCode, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, "Not found", detail)
+    }
+
+    /// 401 for an integrator key the operator revoked.
+    pub fn key_revoked() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ProblemCode::KeyRevoked,
+            "Key revoked",
+            "This API key was revoked. Ask the shop's operator for a new one.",
+        )
+    }
+
+    /// 400 for a write without the `Idempotency-Key` the terminal API requires.
+    pub fn idempotency_key_required() -> Self {
+        Self::bad_request(
+            ProblemCode::IdempotencyKeyRequired,
+            "Send an Idempotency-Key header (1 to 100 visible ASCII characters) with every write, and the same one when retrying it.",
+        )
+    }
+
     /// 405 for a known address with the wrong method.
     pub fn method_not_allowed() -> Self {
         Self::new(

@@ -20,6 +20,7 @@ mod routes;
 mod sales;
 mod serving;
 mod store;
+mod terminal;
 
 // The operator's tools, on top of the runtime; the command line (`src/cli/`, in the binary)
 // calls them.
@@ -211,6 +212,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             config.retention,
             shutdown.clone(),
         )),
+        tokio::spawn(
+            terminal::callbacks::Deliverer::new(store.clone()).run(sales.pos_changes(), shutdown.clone()),
+        ),
     ];
     let app = Arc::new(AppState {
         config: Arc::clone(&config),

@@ -76,7 +76,10 @@ pub enum Full {
 #[derive(Debug)]
 struct Channel {
     sender: broadcast::Sender<LiveEvent>,
+    /// Browsers following it.
     listeners: usize,
+    /// Requests waiting for a change on it (see [`Live::wait_on`]).
+    waiting: usize,
     /// The id of the newest event sent on it, once one was: what came before it was sent or
     /// replayed already.
     last_id: Option<i64>,
@@ -254,11 +257,31 @@ impl Live {
         channel: &str,
         caps: Caps,
     ) -> Result<(broadcast::Receiver<LiveEvent>, Place), Full> {
+        self.join(channel, caps, false)
+    }
+
+    /// Listens to a channel's new events for a while, to answer a request when something changes
+    /// (a PoS waiting for a payment's outcome): only the server's total counts, so waiting
+    /// requests never take a till's browsers' places on its channel.
+    pub fn wait_on(
+        self: &Arc<Self>,
+        channel: &str,
+        total: usize,
+    ) -> Result<(broadcast::Receiver<LiveEvent>, Place), Full> {
+        self.join(channel, Caps { per_channel: usize::MAX, total }, true)
+    }
+
+    fn join(
+        self: &Arc<Self>,
+        channel: &str,
+        caps: Caps,
+        waiting: bool,
+    ) -> Result<(broadcast::Receiver<LiveEvent>, Place), Full> {
         let mut channels = self.channels();
         if channels.listeners >= caps.total {
             return Err(Full::Server);
         }
-        if channels.open.get(channel).map_or(0, |open| open.listeners) >= caps.per_channel {
+        if !waiting && channels.open.get(channel).map_or(0, |open| open.listeners) >= caps.per_channel {
             return Err(Full::Channel);
         }
         let heard = self.heard.load(Ordering::Relaxed);
@@ -266,10 +289,15 @@ impl Live {
             // A browser that falls this far behind is dropped, and replays from the store.
             sender: broadcast::channel(16).0,
             listeners: 0,
+            waiting: 0,
             last_id: None,
             opened_after: heard,
         });
-        open.listeners += 1;
+        if waiting {
+            open.waiting += 1;
+        } else {
+            open.listeners += 1;
+        }
         let receiver = open.sender.subscribe();
         channels.listeners += 1;
         if !channels.watching {
@@ -277,16 +305,20 @@ impl Live {
             tokio::spawn(watch_revocations(Arc::downgrade(self)));
         }
         drop(channels);
-        Ok((receiver, Place { live: Arc::clone(self), channel: channel.to_owned() }))
+        Ok((receiver, Place { live: Arc::clone(self), channel: channel.to_owned(), waiting }))
     }
 
     /// A listener left `channel`: the channel goes with its last one.
-    fn leave(&self, channel: &str) {
+    fn leave(&self, channel: &str, waiting: bool) {
         let mut channels = self.channels();
         channels.listeners = channels.listeners.saturating_sub(1);
         if let Some(open) = channels.open.get_mut(channel) {
-            open.listeners = open.listeners.saturating_sub(1);
-            if open.listeners == 0 {
+            if waiting {
+                open.waiting = open.waiting.saturating_sub(1);
+            } else {
+                open.listeners = open.listeners.saturating_sub(1);
+            }
+            if open.listeners == 0 && open.waiting == 0 {
                 channels.open.remove(channel);
             }
         }
@@ -355,11 +387,12 @@ impl Announcement<'_> {
 pub struct Place {
     live: Arc<Live>,
     channel: String,
+    waiting: bool,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.live.leave(&self.channel);
+        self.live.leave(&self.channel, self.waiting);
     }
 }
 
@@ -402,6 +435,27 @@ mod tests {
     use super::*;
 
     const ROOMY: Caps = Caps { per_channel: 10, total: 10 };
+
+    #[tokio::test]
+    async fn requests_waiting_on_a_channel_hear_it_and_never_take_its_browsers_places() {
+        let live = Arc::new(Live::new(Store::open("sqlite::memory:").await.unwrap()));
+        let one_browser = Caps { per_channel: 1, total: 10 };
+        let mut waiting = Vec::new();
+        for _ in 0..3 {
+            waiting.push(live.wait_on("till-1", 10).unwrap());
+        }
+        let (_browser, browser_place) =
+            live.listen("till-1", one_browser).expect("the browser's place is free");
+        assert_eq!(live.listen("till-1", one_browser).err(), Some(Full::Channel), "the till's cap holds");
+        let id = live.publish("till-1", &"paid").await.unwrap();
+        assert_eq!(waiting[0].0.recv().await.unwrap().id, id, "a waiting request hears the change");
+        assert_eq!(live.wait_on("till-2", 4).err(), Some(Full::Server), "the server's total counts them");
+        drop(browser_place);
+        assert_eq!(live.open_channels(), 1, "kept open while requests wait");
+        waiting.clear();
+        assert_eq!(live.open_channels(), 0);
+        assert_eq!(live.channels().listeners, 0);
+    }
 
     #[tokio::test]
     async fn a_channel_exists_only_while_someone_listens() {

@@ -8,6 +8,7 @@
 //! (bad configuration or input).
 
 mod check_config;
+mod integrator;
 mod output;
 mod qr;
 mod serve;
@@ -49,6 +50,47 @@ enum Command {
     /// Our webhook registrations at the platform.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// PoS systems allowed to use the terminal API (/terminal/v1), each with its own API key.
+    #[command(subcommand)]
+    Integrator(IntegratorCommand),
+}
+
+/// `kasse-server integrator …`.
+#[derive(Debug, Subcommand)]
+enum IntegratorCommand {
+    /// Add a PoS system: prints its API key and callback secret, once (only a hash of the key is
+    /// kept).
+    Add(IntegratorAddArgs),
+    /// List the PoS systems, their stores and when their keys were last used.
+    List(TillListArgs),
+    /// Revoke a PoS system's key: its next request is refused.
+    Revoke(IntegratorRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct IntegratorAddArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Its name, e.g. the PoS product and shop chain.
+    name: String,
+    /// The stores (ids as in the configuration) the key may act in, comma-separated.
+    #[arg(long, value_name = "STORE,…", value_delimiter = ',', required = true)]
+    stores: Vec<String>,
+    /// Where kasse posts signed callbacks when the PoS's payments change.
+    #[arg(long, value_name = "URL")]
+    callback_url: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+struct IntegratorRevokeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Its name, as `kasse-server integrator list` shows it.
+    name: String,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// `kasse-server qr …`.
@@ -318,6 +360,9 @@ pub async fn run() -> ExitCode {
         Command::Till(TillCommand::Pair(args)) => till::pair(&args).await,
         Command::Till(TillCommand::List(args)) => till::list(&args).await,
         Command::Till(TillCommand::Revoke(args)) => till::revoke(&args).await,
+        Command::Integrator(IntegratorCommand::Add(args)) => integrator::add(&args).await,
+        Command::Integrator(IntegratorCommand::List(args)) => integrator::list(&args).await,
+        Command::Integrator(IntegratorCommand::Revoke(args)) => integrator::revoke(&args).await,
         Command::Qr(command) => {
             output::quiet_logs();
             match command {

@@ -1,6 +1,7 @@
 //! The operator's tools: moving MobilePay PoS beacons over ([`migrate`]), putting stickers up and
 //! taking them down ([`qr`]), the printable sticker sheet ([`stickers`]), the webhook registrations
-//! ([`webhooks`]) and pairing codes ([`pairing`]). They work on the runtime's store and platform
+//! ([`webhooks`]), pairing codes ([`pairing`]) and the PoS systems using the terminal API
+//! ([`integrators`]). They work on the runtime's store and platform
 //! clients; nothing in the runtime depends on them.
 //!
 //! What they work with, [`Tools`], is the configuration, the database and one platform client
@@ -11,6 +12,7 @@
 //! `serve`: it lives inside that process and forgets everything when it stops. A `kasse-sim` running
 //! on its own (`[platform] base_url`) is fine, and so are the test and production platforms.
 
+pub mod integrators;
 pub mod migrate;
 pub mod pairing;
 pub mod qr;

@@ -5,6 +5,7 @@ pub(crate) mod client;
 mod health;
 mod landing;
 mod live;
+pub(crate) mod terminal;
 mod till;
 pub(crate) mod webhooks;
 
@@ -70,7 +71,8 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .fallback(app_files)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(app), same_origin_only))
-        .with_state(Arc::clone(app));
+        .with_state(Arc::clone(app))
+        .merge(terminal::router(app));
     api.layer(middleware::from_fn(cache_control))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

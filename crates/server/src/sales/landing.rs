@@ -244,6 +244,7 @@ impl Sales {
             client_key: None,
             sticker_id: Some(id),
             landing_token: Some(token.clone()),
+            pos: None,
         };
         let created = self.create(draft, None).await;
         if !claimed {

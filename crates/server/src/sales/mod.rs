@@ -33,6 +33,7 @@ use crate::store::{PaymentRow, Store, StoreError};
 pub use landing::landing_channel;
 use locks::PaymentLocks;
 pub use reconcile::Round;
+pub use start::PosOrder;
 pub use status::sale_view;
 
 /// Why a sale request was refused or failed.
@@ -150,6 +151,8 @@ struct Inner {
     live: Arc<Live>,
     metrics: Arc<Metrics>,
     locks: PaymentLocks,
+    /// Poked when a payment a PoS started changes: its callback is due.
+    pos_changes: Arc<tokio::sync::Notify>,
 }
 
 /// What the sales engine works with.
@@ -183,7 +186,15 @@ impl Sales {
     pub fn new(parts: Parts) -> Self {
         let Parts { store, platform, config, live, public_url, metrics } = parts;
         let locks = PaymentLocks::new(store.clone());
-        Self { inner: Arc::new(Inner { public_url, store, platform, config, live, metrics, locks }) }
+        let pos_changes = Arc::new(tokio::sync::Notify::new());
+        Self {
+            inner: Arc::new(Inner { public_url, store, platform, config, live, metrics, locks, pos_changes }),
+        }
+    }
+
+    /// Notified when a payment a PoS system started changes (on this instance).
+    pub fn pos_changes(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.pos_changes)
     }
 
     pub(super) fn till(&self, till_id: &str) -> Result<&TillConfig, SaleError> {
@@ -200,7 +211,7 @@ impl Sales {
 
     /// Stores a changed row and tells the till, in one transaction.
     pub(super) async fn save(&self, row: &mut PaymentRow) -> Result<(), SaleError> {
-        row.updated_at = crate::now_ms();
+        row.touch();
         let announcement = self.announcement(row).await;
         let id = self.inner.store.save_payment(row, announcement.as_ref().map(Announcement::event)).await?;
         self.announced(row, announcement, id).await;
@@ -225,6 +236,9 @@ impl Sales {
     ) {
         if let (Some(announcement), Some(id)) = (announcement, id) {
             announcement.stored(id);
+        }
+        if row.integrator_id.is_some() {
+            self.inner.pos_changes.notify_one();
         }
         self.publish_landing(row).await;
     }

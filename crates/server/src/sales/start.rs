@@ -33,6 +33,17 @@ pub(super) struct Draft<'a> {
     pub(super) client_key: Option<&'a str>,
     pub(super) sticker_id: Option<&'a str>,
     pub(super) landing_token: Option<String>,
+    /// The PoS system that started it through the terminal API, if one did.
+    pub(super) pos: Option<PosOrder<'a>>,
+}
+
+/// Who started a sale from a PoS system, and for which of its orders.
+#[derive(Debug, Clone, Copy)]
+pub struct PosOrder<'a> {
+    /// The integrator's id.
+    pub integrator_id: &'a str,
+    /// The PoS's own order id.
+    pub order_id: Option<&'a str>,
 }
 
 impl Sales {
@@ -43,6 +54,17 @@ impl Sales {
         till_id: &str,
         new: NewSale,
         client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        self.start_for(till_id, new, client_key, None).await
+    }
+
+    /// [`Sales::start`], for a PoS system's order (`pos`) when one started it.
+    pub async fn start_for(
+        &self,
+        till_id: &str,
+        new: NewSale,
+        client_key: Option<&str>,
+        pos: Option<PosOrder<'_>>,
     ) -> Result<Sale, SaleError> {
         let till = self.till(till_id)?;
         let store = self.store_of(till)?;
@@ -76,6 +98,7 @@ impl Sales {
             client_key,
             sticker_id: None,
             landing_token: None,
+            pos,
         };
         Self::settled(&self.create(draft, check_in).await?)
     }
@@ -162,6 +185,8 @@ impl Sales {
             landing_token: draft.landing_token,
             withdrawn_at: None,
             watch_until: None,
+            integrator_id: draft.pos.map(|pos| pos.integrator_id.to_owned()),
+            order_id: draft.pos.and_then(|pos| pos.order_id.map(str::to_owned)),
         };
         let write = Write::Create(Box::new(request));
         let key = idempotency_key(&reference, OperationKind::Create, 1);

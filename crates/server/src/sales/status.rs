@@ -162,6 +162,8 @@ mod tests {
             landing_token: None,
             withdrawn_at: None,
             watch_until: None,
+            integrator_id: None,
+            order_id: None,
         }
     }
 

@@ -144,6 +144,8 @@ mod tests {
             landing_token: None,
             withdrawn_at: Some(0),
             watch_until: Some(WATCH_MS),
+            integrator_id: None,
+            order_id: None,
         }
     }
 

@@ -312,7 +312,7 @@ impl Sales {
                 crate::crash_point(&format!("after-send:{kind}"));
                 self.inner.metrics.platform_write(kind, "confirmed");
                 self.schedule_poll(row);
-                row.updated_at = crate::now_ms();
+                row.touch();
                 let keys: Vec<&str> = std::iter::once(key).chain(also).collect();
                 let announcement = self.announcement(row).await;
                 let id = store

@@ -9,6 +9,7 @@ pub(crate) mod backend;
 mod callback_qrs;
 mod check_ins;
 mod inbox;
+mod integrators;
 mod locks;
 mod names;
 mod operations;
@@ -17,11 +18,13 @@ mod presented;
 mod rate_limits;
 mod registrations;
 mod retention;
+mod terminal_callbacks;
 mod till_events;
 mod turns;
 
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
 pub use check_ins::CheckInRow;
+pub use integrators::{IntegratorRow, KeyUse};
 pub use locks::SharedLock;
 pub use names::Named;
 pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
@@ -29,6 +32,7 @@ pub use payments::{PaymentRow, SalesQuery};
 pub use presented::PresentedRow;
 pub use rate_limits::Window;
 pub use registrations::WebhookRegistration;
+pub use terminal_callbacks::DueCallback;
 pub use till_events::NewTillEvent;
 pub use turns::urgently;
 
@@ -276,6 +280,8 @@ pub(crate) mod fixtures {
             landing_token: None,
             withdrawn_at: None,
             watch_until: None,
+            integrator_id: None,
+            order_id: None,
         }
     }
 

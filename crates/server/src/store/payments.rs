@@ -12,7 +12,7 @@ use super::{NewOperation, NewTillEvent, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
-     description, masked_phone, client_key, sticker_id, landing_token, withdrawn_at, watch_until";
+     description, masked_phone, client_key, sticker_id, landing_token, withdrawn_at, watch_until, integrator_id, order_id";
 
 /// A payment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,10 @@ pub struct PaymentRow {
     pub withdrawn_at: Option<i64>,
     /// Until when a withdrawn sale's reference is watched for a create that arrives late.
     pub watch_until: Option<i64>,
+    /// The PoS system (integrator) that started it through the terminal API, if one did.
+    pub integrator_id: Option<String>,
+    /// The PoS's own order id, as it gave it.
+    pub order_id: Option<String>,
 }
 
 impl<R: StoreRow> sqlx::FromRow<'_, R> for PaymentRow {
@@ -79,6 +83,8 @@ impl<R: StoreRow> sqlx::FromRow<'_, R> for PaymentRow {
             landing_token: row.read("landing_token")?,
             withdrawn_at: row.read("withdrawn_at")?,
             watch_until: row.read("watch_until")?,
+            integrator_id: row.read("integrator_id")?,
+            order_id: row.read("order_id")?,
         })
     }
 }
@@ -95,6 +101,12 @@ impl PaymentRow {
     pub fn set_status(&mut self, status: SaleStatus) {
         self.status = status;
         self.active = self.active && !status.is_final();
+    }
+
+    /// Marks the row changed now: `updated_at` moves forward by at least a millisecond with each
+    /// change, so it versions the row (a PoS's callbacks say which version they delivered).
+    pub fn touch(&mut self) {
+        self.updated_at = crate::now_ms().max(self.updated_at + 1);
     }
 
     /// Whether the cashier cancelled the sale before the platform had its payment.
@@ -126,7 +138,7 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
             let inserted = sqlx::query(&format!(
-                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
             ))
             .bind(&row.reference)
             .bind(&row.till_id)
@@ -154,6 +166,8 @@ impl Store {
             .bind(&row.landing_token)
             .bind(row.withdrawn_at)
             .bind(row.watch_until)
+            .bind(&row.integrator_id)
+            .bind(&row.order_id)
             .execute(&mut *tx)
             .await;
             match inserted {

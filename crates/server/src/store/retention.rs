@@ -2,7 +2,8 @@
 //! `[server] retention_days`.
 //!
 //! Gone are processed webhook deliveries, till events, sessions that were revoked (or are older
-//! than the retention, so long expired), pairing codes used or expired, and the landing tokens of
+//! than the retention, so long expired), pairing codes used or expired, the Idempotency-Keys of PoS
+//! systems' requests (a retry that late is a new request), and the landing tokens of
 //! finished payments (a customer's page cannot follow a payment that old any more). Payments,
 //! their platform event logs and their writes are kept for good: they are the merchant's books.
 //! A delivery not yet processed is kept whatever its age, and each till keeps its newest event,
@@ -33,6 +34,8 @@ pub struct Pruned {
     pub landing_tokens: u64,
     /// Rate-limited attempts (shared by instances), long out of every window.
     pub rate_attempts: u64,
+    /// PoS systems' Idempotency-Keys.
+    pub idempotency_keys: u64,
 }
 
 impl Pruned {
@@ -44,6 +47,7 @@ impl Pruned {
             + self.pairing_codes
             + self.landing_tokens
             + self.rate_attempts
+            + self.idempotency_keys
     }
 }
 
@@ -66,6 +70,13 @@ impl Store {
                 before_ms,
             )
             .await?;
+        let idempotency_keys = on!(self.db().await?.conn(), |db| {
+            sqlx::query("DELETE FROM terminal_requests WHERE created_at < $1")
+                .bind(before_ms)
+                .execute(&mut *db)
+                .await?
+                .rows_affected()
+        });
         let (sessions, pairing_codes, landing_tokens) = on!(self.db().await?.conn(), |db| {
             let sessions = sqlx::query(
                 "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR created_at < $2",
@@ -100,7 +111,15 @@ impl Store {
             (sessions, pairing_codes, landing_tokens)
         });
         let rate_attempts = self.prune_rate_attempts(before_ms).await?;
-        Ok(Pruned { inbox, till_events, sessions, pairing_codes, landing_tokens, rate_attempts })
+        Ok(Pruned {
+            inbox,
+            till_events,
+            sessions,
+            pairing_codes,
+            landing_tokens,
+            rate_attempts,
+            idempotency_keys,
+        })
     }
 
     /// Runs `statement` (binding `before_ms`, then the batch size) until it deletes less than a
@@ -168,6 +187,17 @@ mod tests {
         .await
         .unwrap();
         });
+    }
+
+    #[tokio::test]
+    async fn a_pos_systems_idempotency_keys_are_kept_for_the_retention_and_then_forgotten() {
+        for store in crate::store::testing::stores().await {
+            for (key, at) in [("old", OLD), ("recent", RECENT)] {
+                store.use_idempotency_key("int-1", key, "hash", at).await.unwrap();
+            }
+            assert_eq!(store.prune(CUT).await.unwrap().idempotency_keys, 1);
+            assert_eq!(strings(&store, "SELECT idempotency_key FROM terminal_requests").await, ["recent"]);
+        }
     }
 
     #[tokio::test]

@@ -30,6 +30,7 @@ mod sse;
 
 pub(crate) mod database;
 pub(crate) mod journey;
+pub(crate) mod pos;
 
 pub(crate) use phone::{answer_request_on_phone, phone_page};
 pub(crate) use sse::{EventStream, SseEvent, statuses};

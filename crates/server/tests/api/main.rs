@@ -36,5 +36,6 @@ mod qr_flow;
 mod sessions;
 mod stickers;
 mod subscriptions;
+mod terminal;
 mod webhooks;
 mod wire;

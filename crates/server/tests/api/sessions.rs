@@ -470,3 +470,47 @@ async fn a_server_with_as_many_streams_open_as_allowed_refuses_one_more_with_503
     assert_too_many_streams(&refused, StatusCode::SERVICE_UNAVAILABLE, "whatever it follows");
     assert_eq!(app.get("/api/session").await.status, StatusCode::OK, "other requests are served");
 }
+
+#[tokio::test]
+async fn the_operator_adds_a_pos_whose_printed_key_the_running_server_takes_and_revokes_it_at_once() {
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let add = ["integrator", "add", "Acme PoS", "--stores", "grunerlokka", "--json"];
+
+    let (status, stdout, stderr) = operator(&data.url(), &add).await;
+    assert!(status.success(), "{status}: {stdout}{stderr}");
+    let added: kasse_server::ops::integrators::Added = serde_json::from_str(&stdout).unwrap();
+    assert!(added.api_key.starts_with("kasse_pos_"), "{stdout}");
+    let pos = crate::helpers::pos::Pos::with(&app, added.clone()).await;
+    let tills = pos.get("/terminal/v1/tills").await;
+    assert_eq!(tills.status, StatusCode::OK, "the printed key works: {}", tills.body);
+
+    // Searched by another process: a file of a database this process has open must not be opened
+    // and closed here, which would drop the server's SQLite locks on it (POSIX locks are per process).
+    let files = ["kasse.db", "kasse.db-wal"].map(|f| data.0.join(f));
+    let found = Command::new("grep").arg("-a").arg("-l").arg(&added.api_key).args(&files).output().unwrap();
+    assert!(
+        found.stdout.is_empty(),
+        "only a hash of the key is kept: {}",
+        String::from_utf8_lossy(&found.stdout)
+    );
+    let hash = hex(&sha2::Sha256::digest(added.api_key.as_bytes()));
+    let found = Command::new("grep").arg("-a").arg("-c").arg(&hash).args(&files).output().unwrap();
+    assert!(String::from_utf8_lossy(&found.stdout).lines().any(|l| !l.ends_with(":0")), "its hash is");
+    let (status, listed, _) = operator(&data.url(), &["integrator", "list", "--json"]).await;
+    assert!(status.success());
+    assert!(listed.contains("Acme PoS") && !listed.contains(&added.api_key), "never shown again: {listed}");
+
+    let (status, _, stderr) = operator(&data.url(), &add).await;
+    assert_eq!(status.code(), Some(2), "a name is taken once: {stderr}");
+    let (status, _, stderr) =
+        operator(&data.url(), &["integrator", "add", "Other", "--stores", "atlantis"]).await;
+    assert_eq!(status.code(), Some(2));
+    assert!(stderr.contains("atlantis"), "the unknown store is named: {stderr}");
+
+    let (status, stdout, stderr) = operator(&data.url(), &["integrator", "revoke", "Acme PoS"]).await;
+    assert!(status.success(), "{stdout}{stderr}");
+    let refused = pos.get("/terminal/v1/tills").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "refused at its next request");
+    assert_eq!(refused.problem().code, Some(kasse_api::ProblemCode::KeyRevoked));
+}

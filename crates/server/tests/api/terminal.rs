@@ -1,0 +1,353 @@
+//! The terminal API (`/terminal/v1`) as a PoS system uses it: one journey per operation through
+//! the simulator, every answer checked against the OpenAPI document the server serves (which must
+//! be the committed one); idempotent retries; keys scoped to stores and revoked at once; the
+//! outcome heard by signed callback (retried until the PoS takes it) and by waiting; and a
+//! payment a PoS started being the till's like any other.
+
+use chrono::Utc;
+use kasse_api::{ProblemCode, SaleStatus};
+use kasse_server::CapturePolicy;
+use kasse_server::ops::integrators::Integrators;
+use kasse_vipps::qr::MerchantCallbackPutRequest;
+use kasse_vipps::signing;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::pos::{CallbackEndpoint, Pos, Received};
+use crate::helpers::*;
+
+const STORE: &str = "grunerlokka";
+const START: &str = "/terminal/v1/tills/till-1/payments";
+
+/// A payment request of `value` øre with `extra` fields.
+fn payment(value: i64, extra: &Value) -> Value {
+    let mut body = json!({ "amount": { "value": value, "currency": "NOK" } });
+    for (name, field) in extra.as_object().unwrap() {
+        body[name] = field.clone();
+    }
+    body
+}
+
+fn reference_of(answer: &Answer) -> String {
+    let body: Value = answer.json();
+    body["reference"].as_str().unwrap_or_else(|| panic!("a payment: {}", answer.body)).to_owned()
+}
+
+fn field<'a>(answer: &'a Value, name: &str) -> &'a str {
+    answer[name].as_str().unwrap_or_default()
+}
+
+/// The customer scans the payment's QR code and approves in the app.
+async fn approve(qr: &str) {
+    let answer =
+        browser().post(qr).form(&[("action", "approve"), ("customer", CUSTOMER)]).send().await.unwrap();
+    assert!(answer.status().is_success(), "the phone took the approval: {}", answer.status());
+}
+
+/// Checks a callback's signature the documented way: the platform's webhook algorithm, keyed
+/// with the integrator's callback secret, bound to the callback URL.
+fn assert_signed(delivery: &Received, secret: &str, endpoint: &CallbackEndpoint) {
+    let received = signing::Received {
+        date: delivery.header("x-ms-date"),
+        content_sha256: delivery.header("x-ms-content-sha256"),
+        authorization: delivery.header("authorization"),
+    };
+    signing::verify(
+        secret,
+        &endpoint.url,
+        received,
+        &delivery.body,
+        Utc::now(),
+        chrono::Duration::minutes(5),
+    )
+    .unwrap_or_else(|e| panic!("the callback is signed with the integrator's secret: {e}"));
+    assert!(
+        signing::verify(
+            "another secret",
+            &endpoint.url,
+            received,
+            &delivery.body,
+            Utc::now(),
+            chrono::Duration::minutes(5)
+        )
+        .is_err(),
+        "and with nothing else"
+    );
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one() {
+    let app = spawn_app().await;
+    let served = browser().get(format!("{}/terminal/v1/openapi.json", app.base)).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert!(served.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let served: Value = served.json().await.unwrap();
+    let committed: Value = serde_json::from_str(include_str!("../../openapi/terminal-v1.json")).unwrap();
+    assert_eq!(served, committed, "openapi/terminal-v1.json is what the server serves");
+    assert_eq!(served["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn a_pos_starts_a_qr_payment_and_hears_it_approved_by_signed_callbacks_and_by_waiting() {
+    let app = spawn_app().await;
+    let mut endpoint = CallbackEndpoint::start(&[]).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], Some(&endpoint.url)).await;
+
+    let tills: Value = pos.get("/terminal/v1/tills").await.json();
+    assert_eq!(tills["tills"][0]["id"], TILL);
+    assert_eq!(tills["tills"][0]["currency"], "NOK");
+
+    let lines = json!([
+        {"name": "Kanelbolle", "quantity": 2, "unitPrice": {"value": 4_500, "currency": "NOK"}, "vatRate": 1_500},
+        {"name": "Kaffe", "quantity": 1, "unitPrice": {"value": 3_350, "currency": "NOK"}, "vatRate": 1_500},
+    ]);
+    let started = pos
+        .post(
+            START,
+            "order-A-1",
+            &payment(12_350, &json!({"orderId": "A-1", "payer": {"flow": "qr"}, "lines": lines})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let started: Value = started.json();
+    let reference = field(&started, "reference").to_owned();
+    assert_eq!(started["status"], "awaitingCustomer");
+    assert_eq!(started["startedBy"], "pos");
+    assert_eq!(started["orderId"], "A-1");
+    assert_eq!(started["amount"], json!({"value": 12_350, "currency": "NOK"}));
+    let qr = field(&started, "qr").to_owned();
+    assert!(qr.contains("/sim/pay/"), "{started}");
+    assert_eq!(app.snapshot().await.sale.map(|s| s.reference), Some(reference.clone()), "the till shows it");
+
+    // The PoS waits for the outcome while the customer approves.
+    let path = format!("/terminal/v1/payments/{reference}?wait=30");
+    let (waited, ()) = tokio::join!(pos.get(&path), approve(&qr));
+    assert_eq!(waited.status, StatusCode::OK, "{}", waited.body);
+    let waited: Value = waited.json();
+    assert_eq!(waited["status"], "captured", "the outcome, at a till that captures by itself: {waited}");
+
+    let deliveries = endpoint.until(&reference, "captured").await;
+    for delivery in &deliveries {
+        assert_signed(delivery, &pos.added.callback_secret, &endpoint);
+        assert_eq!(delivery.json()["type"], "payment.changed");
+    }
+    let ids: Vec<String> = deliveries.iter().map(|d| d.json()["id"].as_str().unwrap().to_owned()).collect();
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids, unique, "each change has its own id");
+    let last = deliveries.last().unwrap().json();
+    assert_eq!(last["payment"]["captured"]["value"], 12_350);
+    assert_eq!(last["payment"]["orderId"], "A-1");
+
+    let now: Value = pos.get(&format!("/terminal/v1/payments/{reference}")).await.json();
+    assert_eq!(now["status"], "captured");
+    let listed: Value = pos.get(&format!("{START}?limit=10")).await.json();
+    assert_eq!(listed["payments"][0]["reference"], reference.as_str());
+    assert_eq!(app.platform_payment(&reference).aggregate.captured_amount.value, 12_350);
+}
+
+#[tokio::test]
+async fn a_retried_write_finds_what_the_first_did_and_a_key_used_for_another_request_is_refused() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let body = payment(5_000, &json!({"payer": {"flow": "qr"}}));
+
+    let first = pos.post(START, "key-1", &body).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = pos.post(START, "key-1", &body).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    let reference = reference_of(&first);
+    assert_eq!(reference_of(&again), reference, "the same payment");
+    assert_eq!(writes(&app.received(&reference), "create").len(), 1, "created once at the platform");
+
+    let other = pos.post(START, "key-1", &payment(6_000, &json!({"payer": {"flow": "qr"}}))).await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.body);
+    assert_eq!(other.problem().code, Some(ProblemCode::KeyReused));
+    let unkeyed = pos.post_without_key(START, &body).await;
+    assert_eq!(unkeyed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unkeyed.problem().code, Some(ProblemCode::IdempotencyKeyRequired));
+    let busy = pos.post(START, "key-2", &body).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT, "one payment at a till at a time: {}", busy.body);
+    assert_eq!(busy.problem().code, Some(ProblemCode::TillBusy));
+
+    let cancel = format!("/terminal/v1/payments/{reference}/cancel");
+    let cancelled = pos.post(&cancel, "cancel-1", &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.json::<Value>()["status"], "cancelled");
+    let again = pos.post(&cancel, "cancel-1", &json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "a retried cancel finds it done: {}", again.body);
+    assert_eq!(writes(&app.received(&reference), "cancel").len(), 1, "cancelled once at the platform");
+    let listed: Value = pos.get(START).await.json();
+    assert_eq!(listed["payments"].as_array().unwrap().len(), 1, "nothing else was started: {listed}");
+}
+
+#[tokio::test]
+async fn a_pos_captures_and_refunds_in_parts_and_a_retried_refund_gives_back_once() {
+    let app = spawn_app_with(|config| config.tills[0].capture = CapturePolicy::Manual).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let started: Value =
+        pos.post(START, "start", &payment(12_000, &json!({"payer": {"flow": "qr"}}))).await.json();
+    let reference = field(&started, "reference").to_owned();
+    approve(field(&started, "qr")).await;
+    let authorized: Value = pos.get(&format!("/terminal/v1/payments/{reference}?wait=30")).await.json();
+    assert_eq!(authorized["status"], "authorized", "{authorized}");
+    assert_eq!(authorized["authorized"]["value"], 12_000);
+
+    let capture = format!("/terminal/v1/payments/{reference}/capture");
+    let part = pos.post(&capture, "capture-1", &json!({"amount": {"value": 5_000, "currency": "NOK"}})).await;
+    assert_eq!(part.status, StatusCode::OK, "{}", part.body);
+    assert_eq!(part.json::<Value>()["captured"]["value"], 5_000);
+    let rest = pos.post(&capture, "capture-2", &json!({})).await;
+    assert_eq!(rest.json::<Value>()["captured"]["value"], 12_000, "{}", rest.body);
+    let too_much = pos.post(&capture, "capture-3", &json!({})).await;
+    assert_eq!(
+        too_much.problem().code,
+        Some(ProblemCode::AmountOutOfRange),
+        "nothing is left: {}",
+        too_much.body
+    );
+
+    let refund = format!("/terminal/v1/payments/{reference}/refund");
+    let two = json!({"amount": {"value": 2_000, "currency": "NOK"}});
+    assert_eq!(pos.post(&refund, "refund-1", &two).await.json::<Value>()["refunded"]["value"], 2_000);
+    let retried = pos.post(&refund, "refund-1", &two).await;
+    assert_eq!(retried.json::<Value>()["refunded"]["value"], 2_000, "given back once: {}", retried.body);
+    let other = pos.post(&refund, "refund-1", &json!({"amount": {"value": 3_000, "currency": "NOK"}})).await;
+    assert_eq!(other.problem().code, Some(ProblemCode::KeyReused));
+    let all = pos.post(&refund, "refund-2", &json!({"amount": {"value": 10_000, "currency": "NOK"}})).await;
+    assert_eq!(all.json::<Value>()["status"], "refunded", "{}", all.body);
+    let payment = app.platform_payment(&reference);
+    assert_eq!(
+        (payment.aggregate.captured_amount.value, payment.aggregate.refunded_amount.value),
+        (12_000, 12_000)
+    );
+}
+
+#[tokio::test]
+async fn a_key_reaches_only_its_own_stores_and_a_revoked_key_nothing_at_once() {
+    let app = spawn_app_with(|config| {
+        let mut other = config.stores[0].clone();
+        "norrebro".clone_into(&mut other.id);
+        "Bageriet Nørrebro".clone_into(&mut other.name);
+        "234567".clone_into(&mut other.msn);
+        other.currency = kasse_api::Currency::Dkk;
+        config.stores.push(other);
+        let mut till = config.tills[0].clone();
+        "till-2".clone_into(&mut till.id);
+        "norrebro".clone_into(&mut till.store);
+        till.callback_qr = None;
+        till.redirect_sticker = None;
+        config.tills.push(till);
+    })
+    .await;
+    let oslo = Pos::add(&app, "Oslo PoS", &[STORE], None).await;
+    let copenhagen = Pos::add(&app, "Copenhagen PoS", &["norrebro"], None).await;
+
+    let tills: Value = oslo.get("/terminal/v1/tills").await.json();
+    assert_eq!(tills["tills"].as_array().unwrap().len(), 1, "only its own store's tills: {tills}");
+    let dkk = json!({"amount": {"value": 5_000, "currency": "DKK"}, "payer": {"flow": "qr"}});
+    let theirs = oslo.post("/terminal/v1/tills/till-2/payments", "k", &dkk).await;
+    assert_eq!(theirs.status, StatusCode::FORBIDDEN, "{}", theirs.body);
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+    let started = copenhagen.post("/terminal/v1/tills/till-2/payments", "k", &dkk).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let other_store = format!("/terminal/v1/payments/{}", reference_of(&started));
+    assert_eq!(oslo.get(&other_store).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        oslo.post(&format!("{other_store}/cancel"), "c", &json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(oslo.get("/terminal/v1/tills/till-9/payments").await.status, StatusCode::NOT_FOUND);
+
+    let stranger = oslo.with_key("kasse_pos_0000");
+    let unknown = stranger.get("/terminal/v1/tills").await;
+    assert_eq!(
+        (unknown.status, unknown.problem().code),
+        (StatusCode::UNAUTHORIZED, Some(ProblemCode::Unauthorized))
+    );
+    let bare = app.send(browser().get(format!("{}/terminal/v1/tills", app.base))).await;
+    assert_eq!(bare.status, StatusCode::UNAUTHORIZED);
+
+    let revoked = Integrators::of_tools(&app.running.tools()).revoke("Oslo PoS").await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    let refused = oslo.get("/terminal/v1/tills").await;
+    assert_eq!(
+        (refused.status, refused.problem().code),
+        (StatusCode::UNAUTHORIZED, Some(ProblemCode::KeyRevoked))
+    );
+    let refused = oslo.post(START, "after", &payment(1_000, &json!({}))).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        copenhagen.get("/terminal/v1/tills").await.status,
+        StatusCode::OK,
+        "the other key is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_the_pos_does_not_take_is_sent_again_until_it_does() {
+    let app = spawn_app().await;
+    let mut endpoint = CallbackEndpoint::start(&[500, 503]).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], Some(&endpoint.url)).await;
+    let started = pos.post(START, "start", &payment(2_500, &json!({"payer": {"flow": "qr"}}))).await;
+    let reference = reference_of(&started);
+
+    // Each change has its id; one the PoS refused comes again (unless a newer change replaced it).
+    let mut refused = Vec::new();
+    let taken = loop {
+        let delivery = endpoint.next().await;
+        let body = delivery.json();
+        assert_eq!(body["payment"]["reference"], reference.as_str());
+        assert_signed(&delivery, &pos.added.callback_secret, &endpoint);
+        if delivery.answered != 200 {
+            refused.push(body["id"].clone());
+        } else if refused.contains(&body["id"]) {
+            break body;
+        }
+    };
+    assert_eq!(taken["payment"]["status"], "awaitingCustomer", "{taken}");
+}
+
+#[tokio::test]
+async fn the_till_chooses_the_customer_checked_in_at_its_sticker_or_else_a_qr_code() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let qr: Value = pos.post(START, "first", &payment(3_000, &json!({}))).await.json();
+    assert_eq!(qr["flow"], "qr", "nobody checked in: a QR code ({qr})");
+    let cancel = format!("/terminal/v1/payments/{}/cancel", field(&qr, "reference"));
+    assert_eq!(pos.post(&cancel, "cancel", &json!({})).await.status, StatusCode::OK);
+
+    app.merchant_client()
+        .put_callback_qr(TILL, &MerchantCallbackPutRequest::at("Kasse 1"))
+        .await
+        .expect("the platform takes the callback sticker");
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.scan_callback_sticker(CUSTOMER, TILL).await;
+    events.until_check_in("announcing the check-in", |_| true).await;
+    let charged =
+        pos.post(START, "second", &payment(4_900, &json!({"payer": {"flow": "tillChooses"}}))).await;
+    assert_eq!(charged.status, StatusCode::CREATED, "{}", charged.body);
+    let charged: Value = charged.json();
+    assert_eq!(charged["flow"], "checkIn", "{charged}");
+    assert!(app.on_phone(CUSTOMER, field(&charged, "reference")).await, "the request is on her phone");
+}
+
+#[tokio::test]
+async fn the_cashier_can_cancel_a_payment_a_pos_started_and_a_wait_ends_with_the_time_or_the_outcome() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let started: Value =
+        pos.post(START, "start", &payment(2_000, &json!({"payer": {"flow": "qr"}}))).await.json();
+    let reference = field(&started, "reference").to_owned();
+
+    let waited = pos.get(&format!("/terminal/v1/payments/{reference}?wait=1")).await;
+    assert_eq!(waited.json::<Value>()["status"], "awaitingCustomer", "the time is up, nothing happened");
+    let too_long = pos.get(&format!("/terminal/v1/payments/{reference}?wait=61")).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+
+    let waiting = format!("/terminal/v1/payments/{reference}?wait=30");
+    let (waited, cancelled) = tokio::join!(pos.get(&waiting), app.cancel(&reference));
+    assert_eq!(cancelled.status, StatusCode::OK, "the till cancels it: {}", cancelled.body);
+    assert_eq!(waited.json::<Value>()["status"], "cancelled", "the PoS hears it at once");
+    assert_eq!(app.sale(&reference).await.status, SaleStatus::Cancelled);
+}
