@@ -157,6 +157,22 @@ pub struct StoreConfig {
     pub credentials: Option<kasse_vipps::Credentials>,
     /// Where its secrets came from, when they were read from the environment or files.
     pub secrets_from: Option<SecretSources>,
+    /// The merchant's VAT number, e.g. `DK12345678`: a MobilePay PoS v10 integration picks the
+    /// merchant by it (`X-MobilePay-Merchant-VAT-Number`).
+    pub vat_number: Option<String>,
+    /// Where it is, as v10 integrations read it.
+    pub address: Address,
+}
+
+/// A store's address; each part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Address {
+    /// Street and number.
+    pub street: Option<String>,
+    /// Postal code.
+    pub zip_code: Option<String>,
+    /// City.
+    pub city: Option<String>,
 }
 
 /// A till.
@@ -329,6 +345,12 @@ impl Config {
                 currency: Currency::Nok,
                 credentials: None,
                 secrets_from: None,
+                vat_number: Some("NO987654321".to_owned()),
+                address: Address {
+                    street: Some("Thorvald Meyers gate 48".to_owned()),
+                    zip_code: Some("0555".to_owned()),
+                    city: Some("Oslo".to_owned()),
+                },
             }],
             tills: vec![TillConfig {
                 id: "till-1".to_owned(),

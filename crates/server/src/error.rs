@@ -72,6 +72,12 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The problem this error answers with (for the MobilePay PoS v10 facade, which says it in
+    /// v10's words).
+    pub fn into_problem(self) -> Problem {
+        self.problem
+    }
+
     /// 404 for a thing that does not exist, with its code.
     pub fn not_found(code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, "Not found", detail)

@@ -16,6 +16,7 @@ mod live;
 mod metrics;
 mod pairing;
 mod platform;
+mod pos_v10;
 mod routes;
 mod sales;
 mod serving;
@@ -113,6 +114,8 @@ pub(crate) struct AppState {
     metrics: Arc<metrics::Metrics>,
     /// The platform clients, what is known of the platform's health, and our webhook secrets.
     platform: Arc<Platform>,
+    /// MobilePay PoS v10 payments' sales: started, and moved to customers who check in.
+    v10: pos_v10::Pairing,
 }
 
 /// A running server.
@@ -193,6 +196,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::clone(&metrics),
     });
     let inbox = Arc::new(Notify::new());
+    let v10 = pos_v10::Pairing::new(store.clone(), sales.clone());
 
     let tasks = vec![
         registering,
@@ -215,6 +219,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(
             terminal::callbacks::Deliverer::new(store.clone()).run(sales.pos_changes(), shutdown.clone()),
         ),
+        tokio::spawn(v10.clone().run(shutdown.clone())),
     ];
     let app = Arc::new(AppState {
         config: Arc::clone(&config),
@@ -228,6 +233,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         landing_limits: routes::LandingLimits::new(config.limits.requests_per_number_per_day, &store),
         metrics,
         platform: Arc::clone(&platform),
+        v10,
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let server = tokio::spawn(serving::serve(listener, router, shutdown));

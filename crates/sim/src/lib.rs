@@ -165,6 +165,50 @@ impl SimHandle {
         self.sim.base_url.join("sim/phone").unwrap_or_else(|_| self.sim.base_url.clone())
     }
 
+    /// The customer `phone_number` scans the callback sticker `merchant_qr_id` of sales unit `msn`,
+    /// as with the phone page's Scan button: a check-in, delivered as `user.checked-in.v1`.
+    pub fn scan_callback_sticker(
+        &self,
+        msn: &str,
+        merchant_qr_id: &str,
+        phone_number: &str,
+    ) -> Result<(), SimError> {
+        if self.sim.world().config.customer(phone_number).is_none() {
+            return Err(SimError::domain(
+                400,
+                10010,
+                "Unknown customer",
+                "No test customer has this phone number.",
+            ));
+        }
+        let print = self
+            .sim
+            .qr
+            .print_of(msn, merchant_qr_id, self.sim.clock.now())
+            .ok_or_else(|| SimError::not_found("No merchant callback QR has this id."))?;
+        self.sim.check_in(&print, phone_number).map(drop)
+    }
+
+    /// The customer of a payment waiting for them answers in the app: approves (as
+    /// `phone_number`, if given) or declines.
+    pub fn answer(
+        &self,
+        msn: &str,
+        reference: &str,
+        phone_number: Option<&str>,
+        approve: bool,
+    ) -> Result<(), SimError> {
+        let now = self.sim.clock.now();
+        let mut world = self.sim.world();
+        let answered = if approve {
+            world.approve(msn, reference, phone_number, now)
+        } else {
+            world.decline(msn, reference, now)
+        };
+        self.sim.flush(&mut world);
+        answered
+    }
+
     /// A payment as `GET /epayment/v1/payments/{reference}` would answer it.
     pub fn payment(&self, msn: &str, reference: &str) -> Option<GetPaymentResponse> {
         self.sim.world().payment(msn, reference).map(world::Payment::view)

@@ -146,6 +146,12 @@ impl QrState {
 }
 
 impl Qr {
+    /// What is printed on the callback QR `merchant_qr_id` of sales unit `msn`.
+    pub(crate) fn print_of(&self, msn: &str, merchant_qr_id: &str, now: DateTime<Utc>) -> Option<String> {
+        let state = self.state(now);
+        state.callbacks.get(&(msn.to_owned(), merchant_qr_id.to_owned())).map(|qr| qr.print.clone())
+    }
+
     fn state(&self, now: DateTime<Utc>) -> MutexGuard<'_, QrState> {
         let mut state = lock(&self.state);
         state.purge(now);

@@ -28,7 +28,7 @@ use super::raw::{
 use super::rules::{self, StoreFound};
 use super::secrets::{default_variable, read_secret};
 use super::{
-    CapturePolicy, Config, ConfigProblem, DEFAULT_RETENTION_DAYS, Limits, Provider, ProviderKind,
+    Address, CapturePolicy, Config, ConfigProblem, DEFAULT_RETENTION_DAYS, Limits, Provider, ProviderKind,
     SecretSource, SecretSources, SessionPolicy, StickerConfig, StoreConfig, Table, TillConfig,
 };
 
@@ -365,6 +365,8 @@ impl Judge<'_> {
             currency: currency.unwrap_or(Currency::Nok),
             credentials,
             secrets_from,
+            vat_number: raw.vat_number.map(|vat| vat.trim().to_ascii_uppercase()),
+            address: Address { street: raw.street, zip_code: raw.zip_code, city: raw.city },
         };
         (store, currency.is_some())
     }

@@ -136,6 +136,10 @@ pub(super) struct RawStore {
     pub client_id: Option<String>,
     pub client_secret: Option<SecretRef>,
     pub subscription_key: Option<SecretRef>,
+    pub vat_number: Option<String>,
+    pub street: Option<String>,
+    pub zip_code: Option<String>,
+    pub city: Option<String>,
 }
 
 /// `[[tills]]`.

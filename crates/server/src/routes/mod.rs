@@ -5,6 +5,7 @@ pub(crate) mod client;
 mod health;
 mod landing;
 mod live;
+mod pos_v10;
 pub(crate) mod terminal;
 mod till;
 pub(crate) mod webhooks;
@@ -72,7 +73,8 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(app), same_origin_only))
         .with_state(Arc::clone(app))
-        .merge(terminal::router(app));
+        .merge(terminal::router(app))
+        .merge(pos_v10::router(app));
     api.layer(middleware::from_fn(cache_control))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

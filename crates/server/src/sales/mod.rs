@@ -36,6 +36,10 @@ pub use reconcile::Round;
 pub use start::PosOrder;
 pub use status::sale_view;
 
+/// The start of the client keys of sales that their PoS captures itself, whatever the till's
+/// capture policy (MobilePay PoS v10's payments).
+pub const CAPTURED_BY_THE_POS: &str = "v10:";
+
 /// Why a sale request was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SaleError {

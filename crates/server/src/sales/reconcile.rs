@@ -226,6 +226,10 @@ impl Sales {
     }
 
     pub(super) fn captures_automatically(&self, row: &PaymentRow) -> bool {
+        // A MobilePay PoS v10 integration captures its payments itself, as it always did.
+        if row.client_key.as_deref().is_some_and(|key| key.starts_with(super::CAPTURED_BY_THE_POS)) {
+            return false;
+        }
         match self.inner.config.till(&row.till_id) {
             Some(till) => till.capture == CapturePolicy::Automatic,
             // An open-amount sticker's payment has no cashier to take it by hand.

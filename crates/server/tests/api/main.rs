@@ -31,6 +31,7 @@ mod late_create;
 mod migration;
 mod money;
 mod operations;
+mod pos_v10;
 mod proxy;
 mod qr_flow;
 mod sessions;

@@ -1,0 +1,148 @@
+//! Starting the sale that takes a v10 payment, and moving a payment shown as a QR code to the
+//! customer who checks in at the till's sticker before anyone pays that code.
+//!
+//! The move is recorded first (`pairing_check_in`), then the QR sale is cancelled (the request
+//! only, so a customer approving that moment wins and pays by QR), then the push to the
+//! checked-in customer starts. Each step is idempotent, and [`Pairing::run`] looks again every
+//! second on every instance, so a crash between two steps is finished by whichever looks next.
+
+use std::time::Duration;
+
+use kasse_api::{Flow, Money, NewSale, Payer, SaleStatus};
+use tokio::sync::watch;
+
+use super::sale_key;
+use crate::sales::{PosOrder, SaleError, Sales};
+use crate::store::{Named as _, Store, V10PaymentRow, V10PosRow};
+
+/// How often payments in play are looked at.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
+
+/// Starts and moves v10 payments' sales.
+#[derive(Clone)]
+pub struct Pairing {
+    store: Store,
+    sales: Sales,
+}
+
+impl Pairing {
+    /// Over `store`'s payments, with `sales`.
+    pub const fn new(store: Store, sales: Sales) -> Self {
+        Self { store, sales }
+    }
+
+    /// Starts the sale of a payment whose amount is known: pushed to the customer checked in at
+    /// the till's sticker if exactly one is, otherwise a QR code on the till. Returns its reference.
+    pub async fn start(&self, payment: &V10PaymentRow, pos: &V10PosRow) -> Result<String, SaleError> {
+        let check_ins = self.sales.open_check_ins(&pos.till_id).await?;
+        let (payer, what) = match check_ins.as_slice() {
+            [only] => (Payer::CheckIn { check_in: only.id.clone() }, format!("check-in:{}", only.id)),
+            _ => (Payer::Qr, "qr".to_owned()),
+        };
+        self.start_as(payment, pos, payer, &what).await
+    }
+
+    async fn start_as(
+        &self,
+        payment: &V10PaymentRow,
+        pos: &V10PosRow,
+        payer: Payer,
+        what: &str,
+    ) -> Result<String, SaleError> {
+        let (Some(amount), Some(currency)) = (payment.amount, payment.currency.as_deref()) else {
+            return Err(SaleError::NothingToPay);
+        };
+        let currency = kasse_api::Currency::from_name(currency).ok_or(SaleError::NothingToPay)?;
+        let new = NewSale {
+            amount: Money::new(amount, currency),
+            description: payment.label.clone().filter(|l| (3..=100).contains(&l.chars().count())),
+            lines: Vec::new(),
+            payer,
+        };
+        let order = PosOrder { integrator_id: &payment.integrator_id, order_id: Some(&payment.order_id) };
+        let key = sale_key(&payment.payment_id, what);
+        let sale = match self.sales.start_for(&pos.till_id, new, Some(&key), Some(order)).await {
+            Ok(sale) => sale,
+            Err(SaleError::Pending(sale)) => *sale,
+            Err(e) => return Err(e),
+        };
+        self.store.set_v10_sale(&payment.payment_id, Some(&sale.reference), None).await?;
+        tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
+        Ok(sale.reference)
+    }
+
+    /// Looks at payments in play every second until `shutdown`.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            match self.store.v10_payments_in_play().await {
+                Ok(payments) => {
+                    for payment in payments {
+                        if let Err(e) = self.settle(&payment).await {
+                            tracing::warn!(payment = %payment.payment_id, error = %e, "a v10 payment could not be moved on");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot read v10 payments"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(LOOK_EVERY) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Moves one payment on, as far as it can go now.
+    async fn settle(&self, payment: &V10PaymentRow) -> Result<(), SaleError> {
+        if payment.cancelled_at.is_some() {
+            return Ok(());
+        }
+        let Some(pos) = self.store.v10_pos(&payment.pos_id).await? else { return Ok(()) };
+        let sale = match &payment.reference {
+            Some(reference) => self.store.payment(reference).await?,
+            None => None,
+        };
+        let Some(sale) = sale else {
+            if payment.amount.is_some() {
+                self.start(payment, &pos).await?;
+            }
+            return Ok(());
+        };
+        let id = &payment.payment_id;
+        match (&payment.pairing_check_in, sale.status()) {
+            (None, SaleStatus::Creating | SaleStatus::AwaitingCustomer) if sale.flow == Flow::Qr => {
+                let check_ins = self.sales.open_check_ins(&pos.till_id).await?;
+                let [only] = check_ins.as_slice() else { return Ok(()) };
+                tracing::info!(payment = %id, check_in = %only.id, "a customer checked in: the v10 payment moves to them");
+                self.store.set_v10_sale(id, Some(&sale.reference), Some(&only.id)).await?;
+                let moving = V10PaymentRow { pairing_check_in: Some(only.id.clone()), ..payment.clone() };
+                Box::pin(self.settle(&moving)).await
+            }
+            (Some(_), SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling) => {
+                match self.sales.cancel(&pos.till_id, &sale.reference, Some(&sale_key(id, "move"))).await {
+                    Ok(_) | Err(SaleError::Pending(_)) => Ok(()),
+                    // Paid by QR after all: it stays so.
+                    Err(SaleError::AlreadyApproved) => {
+                        self.store.set_v10_sale(id, Some(&sale.reference), None).await.map_err(Into::into)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            (Some(check_in), SaleStatus::Cancelled) => {
+                let payer = Payer::CheckIn { check_in: check_in.clone() };
+                match self.start_as(payment, &pos, payer, &format!("check-in:{check_in}")).await {
+                    Ok(_) => Ok(()),
+                    // The check-in lapsed or was charged meanwhile: the QR code again.
+                    Err(SaleError::CheckInGone) => self
+                        .start_as(payment, &pos, Payer::Qr, &format!("qr-after:{check_in}"))
+                        .await
+                        .map(drop),
+                    Err(e) => Err(e),
+                }
+            }
+            (Some(_), _) => {
+                self.store.set_v10_sale(id, Some(&sale.reference), None).await.map_err(Into::into)
+            }
+            (None, _) => Ok(()),
+        }
+    }
+}

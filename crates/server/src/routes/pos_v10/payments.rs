@@ -1,0 +1,511 @@
+//! v10 payments and refunds, each a sale of the point of sale's till (see `crate::pos_v10`), and
+//! the simulated customer's answer.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Json;
+use kasse_api::{CaptureRequest, Money, ProblemCode, RefundRequest, SaleStatus};
+use serde::Deserialize;
+
+use super::setup::{Act, own_pos, simulate, simulated_pos};
+use super::{V10Caller, V10Error, parse};
+use crate::AppState;
+use crate::pos_v10::wire::{
+    CreateRefundRequest, CreateRefundResponse, CurrencyCode, GetRefundResponse, InitiatePaymentRequest,
+    PaymentCaptureRequest, PaymentInitiatedResponse, PaymentReadyRequest, PaymentStatus, PlannedCaptureDelay,
+    PreparePaymentRequest, QueryPaymentIdsResponse, QueryPaymentResponse, QueryRefundIdsResponse,
+    RefundState, UserSimulationRequest,
+};
+use crate::pos_v10::{
+    POLL_DELAY_MS, currency, currency_code, decimal, id_from, minor_units, sale_key, status,
+};
+use crate::store::{Named as _, OperationStatus, PaymentRow, V10PaymentRow, V10PosRow};
+
+/// A v10 order id: 1 to 36 characters.
+fn check_order_id(caller: &V10Caller, order_id: &str) -> Result<(), V10Error> {
+    if (1..=36).contains(&order_id.chars().count()) {
+        return Ok(());
+    }
+    Err(V10Error::bad_request(ProblemCode::BadRequestBody.as_str(), "orderId must be 1 to 36 characters.")
+        .of(caller))
+}
+
+/// An amount in `code` for the till of `pos`, in minor units: 400 unless exact to the cent,
+/// positive and in the store's currency.
+fn amount_for(
+    app: &AppState,
+    caller: &V10Caller,
+    pos: &V10PosRow,
+    amount: &serde_json::Number,
+    code: CurrencyCode,
+) -> Result<i64, V10Error> {
+    let minor = minor_units(amount).filter(|m| *m > 0).ok_or_else(|| {
+        V10Error::bad_request("bad-amount", "amount must be a positive amount with at most two decimals.")
+            .of(caller)
+    })?;
+    let takes = app.config.store(&pos.store_id).map(|s| s.currency);
+    if takes != Some(currency(code)) {
+        return Err(V10Error::bad_request(
+            ProblemCode::WrongCurrency.as_str(),
+            format!("This store takes {}.", takes.map_or("another currency", |c| c.code())),
+        )
+        .of(caller));
+    }
+    Ok(minor)
+}
+
+/// 409 when the till already has a payment in progress (v10 allowed one per point of sale).
+async fn till_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result<(), V10Error> {
+    if let Some(busy) = app.store.active_payment(&pos.till_id).await? {
+        return Err(V10Error::conflict(
+            ProblemCode::TillBusy.as_str(),
+            format!("The point of sale has a payment in progress ({}).", busy.reference),
+        )
+        .of(caller));
+    }
+    Ok(())
+}
+
+/// `POST /pos/v10/payments`: a payment at the point of sale, started at once.
+pub(super) async fn initiate(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PaymentInitiatedResponse>, V10Error> {
+    let request: InitiatePaymentRequest = parse(&caller, &body)?;
+    let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let payment_id = id_from(&caller.integrator.id, "payment", &key);
+    if app.store.v10_payment(&payment_id).await?.is_some() {
+        return Ok(Json(PaymentInitiatedResponse { payment_id }));
+    }
+    let pos = own_pos(&app, &caller, &request.pos_id).await?;
+    check_order_id(&caller, &request.order_id)?;
+    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
+    till_free(&app, &caller, &pos).await?;
+    let row = V10PaymentRow {
+        payment_id: payment_id.clone(),
+        integrator_id: caller.integrator.id.clone(),
+        pos_id: pos.pos_id.clone(),
+        order_id: request.order_id,
+        currency: Some(currency(request.currency_code).name().to_owned()),
+        amount: Some(amount),
+        capture_delay: Some(request.planned_capture_delay.name().to_owned()),
+        label: request.merchant_payment_label,
+        reference: None,
+        pairing_check_in: None,
+        cancelled_at: None,
+        created_at: crate::now_ms(),
+    };
+    // Recorded first: a crash before its sale starts is finished by the pairing round.
+    let row = app.store.insert_v10_payment(&row).await?;
+    start(&app, &caller, &row, &pos).await?;
+    Ok(Json(PaymentInitiatedResponse { payment_id }))
+}
+
+/// Starts a recorded payment's sale; on refusal the payment is cancelled (it never started).
+async fn start(
+    app: &AppState,
+    caller: &V10Caller,
+    row: &V10PaymentRow,
+    pos: &V10PosRow,
+) -> Result<(), V10Error> {
+    match app.v10.start(row, pos).await {
+        Ok(reference) => {
+            app.store.set_v10_sale(&row.payment_id, Some(&reference), None).await?;
+            Ok(())
+        }
+        Err(e) => {
+            app.store.cancel_v10_payment(&row.payment_id, crate::now_ms()).await?;
+            Err(V10Error::from(e).of(caller))
+        }
+    }
+}
+
+/// `POST /pos/v10/payments/prepare`: a payment without its amount yet.
+pub(super) async fn prepare(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PaymentInitiatedResponse>, V10Error> {
+    let request: PreparePaymentRequest = parse(&caller, &body)?;
+    let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let pos = own_pos(&app, &caller, &request.pos_id).await?;
+    check_order_id(&caller, &request.order_id)?;
+    let row = V10PaymentRow {
+        payment_id: id_from(&caller.integrator.id, "payment", &key),
+        integrator_id: caller.integrator.id.clone(),
+        pos_id: pos.pos_id,
+        order_id: request.order_id,
+        currency: None,
+        amount: None,
+        capture_delay: None,
+        label: None,
+        reference: None,
+        pairing_check_in: None,
+        cancelled_at: None,
+        created_at: crate::now_ms(),
+    };
+    let row = app.store.insert_v10_payment(&row).await?;
+    Ok(Json(PaymentInitiatedResponse { payment_id: row.payment_id }))
+}
+
+/// The caller's payment `id`: 404 if there is none, 403 if another integrator's.
+async fn own_payment(app: &AppState, caller: &V10Caller, id: &str) -> Result<V10PaymentRow, V10Error> {
+    let payment = app
+        .store
+        .v10_payment(&id.to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| V10Error::not_found().of(caller))?;
+    if payment.integrator_id != caller.integrator.id {
+        return Err(V10Error::forbidden("This payment was created by another integrator.").of(caller));
+    }
+    Ok(payment)
+}
+
+/// The sale of a payment, if it started.
+async fn sale_of(app: &AppState, payment: &V10PaymentRow) -> Result<Option<PaymentRow>, V10Error> {
+    Ok(match &payment.reference {
+        Some(reference) => app.store.payment(reference).await?,
+        None => None,
+    })
+}
+
+/// `POST /pos/v10/payments/{paymentid}/ready`: the prepared payment's amount; it starts now.
+pub(super) async fn ready(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, V10Error> {
+    let request: PaymentReadyRequest = parse(&caller, &body)?;
+    let payment = own_payment(&app, &caller, &id).await?;
+    let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
+    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
+    if payment.amount.is_some() || payment.cancelled_at.is_some() {
+        return Err(V10Error::conflict(
+            "not-prepared",
+            "The payment is not a prepared one waiting for its amount.",
+        )
+        .of(&caller));
+    }
+    till_free(&app, &caller, &pos).await?;
+    let currency_name = currency(request.currency_code).name();
+    let delay = request.planned_capture_delay.name();
+    let label = request.merchant_payment_label.as_deref();
+    if !app.store.ready_v10_payment(&payment.payment_id, currency_name, amount, delay, label).await? {
+        return Err(V10Error::conflict("not-prepared", "The payment was made ready already.").of(&caller));
+    }
+    let payment =
+        app.store.v10_payment(&payment.payment_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
+    start(&app, &caller, &payment, &pos).await?;
+    Ok(StatusCode::OK)
+}
+
+fn query_response(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> QueryPaymentResponse {
+    let state = status(payment, sale);
+    let currency_code =
+        payment.currency.as_deref().and_then(kasse_api::Currency::from_name).and_then(currency_code);
+    let expires = sale.and_then(|s| s.expires_at).unwrap_or(payment.created_at + 10 * 60_000);
+    QueryPaymentResponse {
+        payment_id: payment.payment_id.clone(),
+        pos_id: payment.pos_id.clone(),
+        order_id: payment.order_id.clone(),
+        amount: payment.amount.map(decimal),
+        currency_code,
+        restrictions: None,
+        merchant_payment_label: payment.label.clone(),
+        planned_capture_delay: payment.capture_delay.as_deref().and_then(PlannedCaptureDelay::from_name),
+        status: state,
+        customer_token: None,
+        customer_receipt_token: None,
+        loyalty_ids: None,
+        payment_expires_at: chrono::DateTime::from_timestamp_millis(expires).unwrap_or_default().to_rfc3339(),
+        // ePayment captures any part of a reservation.
+        partial_capture_possible: (state == PaymentStatus::Reserved).then_some(true),
+        poll_delay_in_ms: POLL_DELAY_MS,
+    }
+}
+
+/// `GET /pos/v10/payments/{paymentid}`.
+pub(super) async fn payment(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+) -> Result<Json<QueryPaymentResponse>, V10Error> {
+    let payment = own_payment(&app, &caller, &id).await?;
+    let sale = sale_of(&app, &payment).await?;
+    Ok(Json(query_response(&payment, sale.as_ref())))
+}
+
+/// `?posId=&orderId=&state=`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PaymentsQuery {
+    pos_id: Option<String>,
+    order_id: Option<String>,
+    state: Option<PaymentStatus>,
+}
+
+/// `GET /pos/v10/payments`: ids of payments that are active or reserved (or in `state`).
+pub(super) async fn payments(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Query(query): Query<PaymentsQuery>,
+) -> Result<Json<QueryPaymentIdsResponse>, V10Error> {
+    let mut payment_ids = Vec::new();
+    for payment in app.store.v10_payments(&caller.integrator.id).await? {
+        if query.pos_id.as_ref().is_some_and(|p| !p.eq_ignore_ascii_case(&payment.pos_id))
+            || query.order_id.as_ref().is_some_and(|o| *o != payment.order_id)
+        {
+            continue;
+        }
+        let state = status(&payment, sale_of(&app, &payment).await?.as_ref());
+        if query.state.map_or(state.active_or_reserved(), |wanted| wanted == state) {
+            payment_ids.push(payment.payment_id);
+        }
+    }
+    Ok(Json(QueryPaymentIdsResponse { payment_ids }))
+}
+
+/// The started sale of a payment, or 409.
+async fn started(
+    app: &AppState,
+    caller: &V10Caller,
+    payment: &V10PaymentRow,
+) -> Result<PaymentRow, V10Error> {
+    sale_of(app, payment).await?.ok_or_else(|| {
+        V10Error::conflict(
+            ProblemCode::NotCapturable.as_str(),
+            "The payment has not been issued to a customer.",
+        )
+        .of(caller)
+    })
+}
+
+/// `POST /pos/v10/payments/{paymentid}/capture` `{amount}`: takes the amount (any part of the
+/// reservation). The same capture sent again is done once.
+pub(super) async fn capture(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, V10Error> {
+    let request: PaymentCaptureRequest = parse(&caller, &body)?;
+    let payment = own_payment(&app, &caller, &id).await?;
+    let sale = started(&app, &caller, &payment).await?;
+    let minor = minor_units(&request.amount).filter(|m| *m > 0).ok_or_else(|| {
+        V10Error::bad_request("bad-amount", "amount must be positive, with at most two decimals.").of(&caller)
+    })?;
+    let capture = CaptureRequest { amount: Some(Money::new(minor, sale.currency)) };
+    let key = sale_key(&payment.payment_id, &format!("capture:{minor}"));
+    match app.sales.capture(&sale.till_id, &sale.reference, &capture, Some(&key)).await {
+        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Err(e) => Err(V10Error::from(e).of(&caller)),
+    }
+}
+
+/// `POST /pos/v10/payments/{paymentid}/cancel`: before approval the request is cancelled; after
+/// it, the reservation is released. A captured payment cannot be cancelled (refund it).
+pub(super) async fn cancel(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, V10Error> {
+    let payment = own_payment(&app, &caller, &id).await?;
+    app.store.cancel_v10_payment(&payment.payment_id, crate::now_ms()).await?;
+    let Some(sale) = sale_of(&app, &payment).await? else { return Ok(StatusCode::OK) };
+    if sale.status().is_final() && sale.status() != SaleStatus::Captured {
+        return Ok(StatusCode::OK);
+    }
+    let key = sale_key(&payment.payment_id, "cancel");
+    match app.sales.cancel(&sale.till_id, &sale.reference, Some(&key)).await {
+        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Err(e) => Err(V10Error::from(e).of(&caller)),
+    }
+}
+
+/// `POST /pos/v10/refunds`: gives back part or all of a captured payment, at once (an ePayment
+/// refund is one step; v10's refund capture then finds it done).
+pub(super) async fn create_refund(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<CreateRefundResponse>, V10Error> {
+    let request: CreateRefundRequest = parse(&caller, &body)?;
+    let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let refund_id = id_from(&caller.integrator.id, "refund", &key);
+    let payment = own_payment(&app, &caller, &request.payment_id).await?;
+    let sale = started(&app, &caller, &payment).await?;
+    let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
+    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
+    if (1..=36).contains(&request.refund_order_id.chars().count()).then_some(()).is_none() {
+        return Err(V10Error::bad_request(
+            ProblemCode::BadRequestBody.as_str(),
+            "refundOrderId must be 1 to 36 characters.",
+        )
+        .of(&caller));
+    }
+    let refund = RefundRequest { amount: Money::new(amount, sale.currency) };
+    match app
+        .sales
+        .refund(&sale.till_id, &sale.reference, &refund, Some(&sale_key(&refund_id, "refund")))
+        .await
+    {
+        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => {}
+        Err(e) => return Err(V10Error::from(e).of(&caller)),
+    }
+    let row = crate::store::V10RefundRow {
+        refund_id,
+        payment_id: payment.payment_id,
+        refund_order_id: request.refund_order_id,
+        currency: sale.currency.name().to_owned(),
+        amount,
+        created_at: crate::now_ms(),
+    };
+    let row = app.store.insert_v10_refund(&row).await?;
+    Ok(Json(CreateRefundResponse { refund_id: row.refund_id }))
+}
+
+/// The caller's refund `id` and its payment.
+async fn own_refund(
+    app: &AppState,
+    caller: &V10Caller,
+    id: &str,
+) -> Result<(crate::store::V10RefundRow, V10PaymentRow), V10Error> {
+    let refund = app
+        .store
+        .v10_refund(&id.to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| V10Error::not_found().of(caller))?;
+    let payment = own_payment(app, caller, &refund.payment_id).await?;
+    Ok((refund, payment))
+}
+
+/// `GET /pos/v10/refunds/{refundid}`.
+pub(super) async fn refund(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+) -> Result<Json<GetRefundResponse>, V10Error> {
+    let (refund, payment) = own_refund(&app, &caller, &id).await?;
+    let reference = payment.reference.clone().unwrap_or_default();
+    let write = app.store.operation_by_client_key(&reference, &sale_key(&refund.refund_id, "refund")).await?;
+    let state = match write.map(|w| w.status) {
+        Some(OperationStatus::Done) => RefundState::Captured,
+        Some(OperationStatus::Failed) => RefundState::CancelledByMobilePay,
+        Some(OperationStatus::Pending) | None => RefundState::Initiated,
+    };
+    let currency_code =
+        kasse_api::Currency::from_name(&refund.currency).and_then(currency_code).unwrap_or(CurrencyCode::Dkk);
+    Ok(Json(GetRefundResponse {
+        refund_id: refund.refund_id,
+        payment_id: refund.payment_id,
+        refund_order_id: refund.refund_order_id,
+        amount: decimal(refund.amount),
+        currency_code,
+        status: state,
+        poll_delay_in_ms: POLL_DELAY_MS,
+    }))
+}
+
+/// `?paymentId=`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RefundsQuery {
+    payment_id: Option<String>,
+}
+
+/// `GET /pos/v10/refunds`.
+pub(super) async fn refunds(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Query(query): Query<RefundsQuery>,
+) -> Result<Json<QueryRefundIdsResponse>, V10Error> {
+    let own: Vec<String> =
+        app.store.v10_payments(&caller.integrator.id).await?.into_iter().map(|p| p.payment_id).collect();
+    let refund_ids = app
+        .store
+        .v10_refunds()
+        .await?
+        .into_iter()
+        .filter(|r| own.contains(&r.payment_id))
+        .filter(|r| query.payment_id.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&r.payment_id)))
+        .map(|r| r.refund_id)
+        .collect();
+    Ok(Json(QueryRefundIdsResponse { refund_ids }))
+}
+
+/// `POST /pos/v10/refunds/{refundid}/capture`: an ePayment refund is done when made; nothing to do.
+pub(super) async fn capture_refund(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, V10Error> {
+    own_refund(&app, &caller, &id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// `POST /pos/v10/refunds/{refundid}/cancel`: not possible on ePayment, where a refund is final.
+pub(super) async fn cancel_refund(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, V10Error> {
+    own_refund(&app, &caller, &id).await?;
+    Err(V10Error::conflict(
+        "refund-final",
+        "An ePayment refund is given back at once and cannot be cancelled; to undo it, take a new payment.",
+    )
+    .of(&caller))
+}
+
+/// The sale waiting for the customer at the point of sale with `beacon`.
+async fn waiting_sale(
+    app: &AppState,
+    caller: &V10Caller,
+    beacon: &str,
+) -> Result<(V10PosRow, PaymentRow), V10Error> {
+    let pos = simulated_pos(app, caller, beacon).await?;
+    let sale =
+        app.store.active_payment(&pos.till_id).await?.ok_or_else(|| V10Error::not_found().of(caller))?;
+    Ok((pos, sale))
+}
+
+/// `POST /pos/app/usersimulation/acceptpayment`: the customer approves in the app.
+pub(super) async fn simulate_accept(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    body: Bytes,
+) -> Result<StatusCode, V10Error> {
+    let request: UserSimulationRequest = parse(&caller, &body)?;
+    let (_, sale) = waiting_sale(&app, &caller, &request.beacon_id).await?;
+    let phone = request.phone_number.as_deref().map(|p| p.trim_start_matches('+').to_owned());
+    let act = Act::Answer {
+        msn: &sale.msn,
+        reference: &sale.reference,
+        phone_number: phone.as_deref(),
+        approve: true,
+    };
+    simulate(&app, &caller, act)
+}
+
+/// `POST /pos/app/usersimulation/cancelpaymentbyuser`: the customer declines in the app.
+pub(super) async fn simulate_cancel(
+    State(app): State<Arc<AppState>>,
+    caller: V10Caller,
+    body: Bytes,
+) -> Result<StatusCode, V10Error> {
+    let request: UserSimulationRequest = parse(&caller, &body)?;
+    let (_, sale) = waiting_sale(&app, &caller, &request.beacon_id).await?;
+    let act = Act::Answer { msn: &sale.msn, reference: &sale.reference, phone_number: None, approve: false };
+    simulate(&app, &caller, act)
+}

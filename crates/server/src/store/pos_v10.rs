@@ -1,0 +1,394 @@
+//! What MobilePay PoS v10 integrations made through kasse's facade: their access tokens (as
+//! hashes), their points of sale (each a kasse till), their payments (each taken by a sale of the
+//! till) and their refunds (each a refund write of that sale).
+//!
+//! Ids the integration names things by are made from its idempotency keys (see `pos_v10`), so a
+//! retried create inserts nothing and finds the first one's row.
+
+use sqlx::Row as _;
+
+use super::backend::{StoreRow, on};
+use super::{Store, StoreError};
+
+/// A v10 point of sale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V10PosRow {
+    pub pos_id: String,
+    pub integrator_id: String,
+    pub till_id: String,
+    pub store_id: String,
+    pub merchant_pos_id: String,
+    pub name: String,
+    pub beacon_id: String,
+    /// `QR`, `NFC`, `Bluetooth`, comma-separated.
+    pub beacon_types: String,
+    pub callback_alias: Option<String>,
+    pub require_payment_before_checkin: bool,
+    pub created_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// A v10 payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V10PaymentRow {
+    pub payment_id: String,
+    pub integrator_id: String,
+    pub pos_id: String,
+    pub order_id: String,
+    /// Once the amount is known (at initiate, or at ready after prepare).
+    pub currency: Option<String>,
+    pub amount: Option<i64>,
+    pub capture_delay: Option<String>,
+    pub label: Option<String>,
+    /// The till's sale taking it, once started.
+    pub reference: Option<String>,
+    /// The check-in it is moving to (from a QR code nobody paid), until that sale is started.
+    pub pairing_check_in: Option<String>,
+    /// When the PoS cancelled it.
+    pub cancelled_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A v10 refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V10RefundRow {
+    pub refund_id: String,
+    pub payment_id: String,
+    pub refund_order_id: String,
+    pub currency: String,
+    pub amount: i64,
+    pub created_at: i64,
+}
+
+const POS_COLUMNS: &str = "pos_id, integrator_id, till_id, store_id, merchant_pos_id, name, beacon_id, beacon_types, \
+     callback_alias, require_payment_before_checkin, created_at, deleted_at";
+const PAYMENT_COLUMNS: &str = "payment_id, integrator_id, pos_id, order_id, currency, amount, capture_delay, label, \
+     reference, pairing_check_in, cancelled_at, created_at";
+const REFUND_COLUMNS: &str = "refund_id, payment_id, refund_order_id, currency, amount, created_at";
+
+fn pos_row(r: &impl StoreRow) -> Result<V10PosRow, sqlx::Error> {
+    Ok(V10PosRow {
+        pos_id: r.read("pos_id")?,
+        integrator_id: r.read("integrator_id")?,
+        till_id: r.read("till_id")?,
+        store_id: r.read("store_id")?,
+        merchant_pos_id: r.read("merchant_pos_id")?,
+        name: r.read("name")?,
+        beacon_id: r.read("beacon_id")?,
+        beacon_types: r.read("beacon_types")?,
+        callback_alias: r.read("callback_alias")?,
+        require_payment_before_checkin: r.read("require_payment_before_checkin")?,
+        created_at: r.read("created_at")?,
+        deleted_at: r.read("deleted_at")?,
+    })
+}
+
+fn payment_row(r: &impl StoreRow) -> Result<V10PaymentRow, sqlx::Error> {
+    Ok(V10PaymentRow {
+        payment_id: r.read("payment_id")?,
+        integrator_id: r.read("integrator_id")?,
+        pos_id: r.read("pos_id")?,
+        order_id: r.read("order_id")?,
+        currency: r.read("currency")?,
+        amount: r.read("amount")?,
+        capture_delay: r.read("capture_delay")?,
+        label: r.read("label")?,
+        reference: r.read("reference")?,
+        pairing_check_in: r.read("pairing_check_in")?,
+        cancelled_at: r.read("cancelled_at")?,
+        created_at: r.read("created_at")?,
+    })
+}
+
+fn refund_row(r: &impl StoreRow) -> Result<V10RefundRow, sqlx::Error> {
+    Ok(V10RefundRow {
+        refund_id: r.read("refund_id")?,
+        payment_id: r.read("payment_id")?,
+        refund_order_id: r.read("refund_order_id")?,
+        currency: r.read("currency")?,
+        amount: r.read("amount")?,
+        created_at: r.read("created_at")?,
+    })
+}
+
+impl Store {
+    /// Keeps an issued access token's hash.
+    pub async fn insert_v10_token(
+        &self,
+        token_hash: &str,
+        integrator_id: &str,
+        merchant_vat: Option<&str>,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query(
+                "INSERT INTO v10_tokens (token_hash, integrator_id, merchant_vat, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(integrator_id)
+            .bind(merchant_vat)
+            .bind(expires_at)
+            .execute(&mut *db)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// The integrator and merchant VAT number of an unexpired token.
+    pub async fn v10_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = sqlx::query(
+                "SELECT integrator_id, merchant_vat FROM v10_tokens WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&mut *db)
+            .await?;
+            Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+        })
+    }
+
+    /// Creates a point of sale unless one with its id exists (a retried create); the row now.
+    pub async fn insert_v10_pos(&self, pos: &V10PosRow) -> Result<V10PosRow, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query(&format!(
+                "INSERT INTO v10_points_of_sale ({POS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (pos_id) DO NOTHING"
+            ))
+            .bind(&pos.pos_id)
+            .bind(&pos.integrator_id)
+            .bind(&pos.till_id)
+            .bind(&pos.store_id)
+            .bind(&pos.merchant_pos_id)
+            .bind(&pos.name)
+            .bind(&pos.beacon_id)
+            .bind(&pos.beacon_types)
+            .bind(&pos.callback_alias)
+            .bind(pos.require_payment_before_checkin)
+            .bind(pos.created_at)
+            .bind(pos.deleted_at)
+            .execute(&mut *db)
+            .await?;
+            let row = sqlx::query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
+                .bind(&pos.pos_id)
+                .fetch_one(&mut *db)
+                .await?;
+            Ok(pos_row(&row)?)
+        })
+    }
+
+    /// A point of sale, deleted or not.
+    pub async fn v10_pos(&self, pos_id: &str) -> Result<Option<V10PosRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = sqlx::query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
+                .bind(pos_id)
+                .fetch_optional(&mut *db)
+                .await?;
+            Ok(row.map(|r| pos_row(&r)).transpose()?)
+        })
+    }
+
+    /// An integrator's points of sale that are not deleted, oldest first.
+    pub async fn v10_points_of_sale(&self, integrator_id: &str) -> Result<Vec<V10PosRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let rows = sqlx::query(&format!(
+                "SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE integrator_id = $1 AND deleted_at IS NULL ORDER BY created_at, pos_id"
+            ))
+            .bind(integrator_id)
+            .fetch_all(&mut *db)
+            .await?;
+            Ok(rows.iter().map(pos_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Deletes a point of sale (keeps its row, marked); `false` if it was deleted already.
+    pub async fn delete_v10_pos(&self, pos_id: &str, now: i64) -> Result<bool, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let done = sqlx::query(
+                "UPDATE v10_points_of_sale SET deleted_at = $1 WHERE pos_id = $2 AND deleted_at IS NULL",
+            )
+            .bind(now)
+            .bind(pos_id)
+            .execute(&mut *db)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Records a payment unless one with its id exists (a retried initiate); the row now.
+    pub async fn insert_v10_payment(&self, payment: &V10PaymentRow) -> Result<V10PaymentRow, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query(&format!(
+                "INSERT INTO v10_payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (payment_id) DO NOTHING"
+            ))
+            .bind(&payment.payment_id)
+            .bind(&payment.integrator_id)
+            .bind(&payment.pos_id)
+            .bind(&payment.order_id)
+            .bind(&payment.currency)
+            .bind(payment.amount)
+            .bind(&payment.capture_delay)
+            .bind(&payment.label)
+            .bind(&payment.reference)
+            .bind(&payment.pairing_check_in)
+            .bind(payment.cancelled_at)
+            .bind(payment.created_at)
+            .execute(&mut *db)
+            .await?;
+            let row =
+                sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
+                    .bind(&payment.payment_id)
+                    .fetch_one(&mut *db)
+                    .await?;
+            Ok(payment_row(&row)?)
+        })
+    }
+
+    /// A payment by id.
+    pub async fn v10_payment(&self, payment_id: &str) -> Result<Option<V10PaymentRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row =
+                sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
+                    .bind(payment_id)
+                    .fetch_optional(&mut *db)
+                    .await?;
+            Ok(row.map(|r| payment_row(&r)).transpose()?)
+        })
+    }
+
+    /// An integrator's payments, oldest first.
+    pub async fn v10_payments(&self, integrator_id: &str) -> Result<Vec<V10PaymentRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let rows = sqlx::query(&format!(
+                "SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE integrator_id = $1 ORDER BY created_at, payment_id"
+            ))
+            .bind(integrator_id)
+            .fetch_all(&mut *db)
+            .await?;
+            Ok(rows.iter().map(payment_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Payments whose sale may still move: none started yet though ready, a QR code nobody has
+    /// paid, or a move to a check-in under way.
+    pub async fn v10_payments_in_play(&self) -> Result<Vec<V10PaymentRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let rows = sqlx::query(&format!(
+                "SELECT {} FROM v10_payments v LEFT JOIN payments p ON p.reference = v.reference \
+                 WHERE v.cancelled_at IS NULL AND ((v.reference IS NULL AND v.amount IS NOT NULL) \
+                 OR v.pairing_check_in IS NOT NULL OR (p.flow = 'qr' AND p.status IN ('creating', 'awaitingCustomer')))",
+                PAYMENT_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
+            ))
+            .fetch_all(&mut *db)
+            .await?;
+            Ok(rows.iter().map(payment_row).collect::<Result<_, _>>()?)
+        })
+    }
+
+    /// Sets a prepared payment's amount; `false` if it had one already.
+    pub async fn ready_v10_payment(
+        &self,
+        payment_id: &str,
+        currency: &str,
+        amount: i64,
+        capture_delay: &str,
+        label: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let done = sqlx::query(
+                "UPDATE v10_payments SET currency = $1, amount = $2, capture_delay = $3, label = $4 \
+                 WHERE payment_id = $5 AND amount IS NULL",
+            )
+            .bind(currency)
+            .bind(amount)
+            .bind(capture_delay)
+            .bind(label)
+            .bind(payment_id)
+            .execute(&mut *db)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Names the sale taking a payment, and the check-in it is moving to (if any).
+    pub async fn set_v10_sale(
+        &self,
+        payment_id: &str,
+        reference: Option<&str>,
+        pairing_check_in: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query(
+                "UPDATE v10_payments SET reference = $1, pairing_check_in = $2 WHERE payment_id = $3",
+            )
+            .bind(reference)
+            .bind(pairing_check_in)
+            .bind(payment_id)
+            .execute(&mut *db)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// Marks a payment cancelled by its PoS: it is never started or moved again.
+    pub async fn cancel_v10_payment(&self, payment_id: &str, now: i64) -> Result<(), StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query("UPDATE v10_payments SET cancelled_at = $1, pairing_check_in = NULL WHERE payment_id = $2 AND cancelled_at IS NULL")
+                .bind(now)
+                .bind(payment_id)
+                .execute(&mut *db)
+                .await?;
+            Ok(())
+        })
+    }
+
+    /// Records a refund unless one with its id exists (a retried create); the row now.
+    pub async fn insert_v10_refund(&self, refund: &V10RefundRow) -> Result<V10RefundRow, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            sqlx::query(&format!(
+                "INSERT INTO v10_refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (refund_id) DO NOTHING"
+            ))
+            .bind(&refund.refund_id)
+            .bind(&refund.payment_id)
+            .bind(&refund.refund_order_id)
+            .bind(&refund.currency)
+            .bind(refund.amount)
+            .bind(refund.created_at)
+            .execute(&mut *db)
+            .await?;
+            let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
+                .bind(&refund.refund_id)
+                .fetch_one(&mut *db)
+                .await?;
+            Ok(refund_row(&row)?)
+        })
+    }
+
+    /// A refund by id.
+    pub async fn v10_refund(&self, refund_id: &str) -> Result<Option<V10RefundRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
+                .bind(refund_id)
+                .fetch_optional(&mut *db)
+                .await?;
+            Ok(row.map(|r| refund_row(&r)).transpose()?)
+        })
+    }
+
+    /// The refunds of payments, oldest first.
+    pub async fn v10_refunds(&self) -> Result<Vec<V10RefundRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let rows = sqlx::query(&format!(
+                "SELECT {REFUND_COLUMNS} FROM v10_refunds ORDER BY created_at, refund_id"
+            ))
+            .fetch_all(&mut *db)
+            .await?;
+            Ok(rows.iter().map(refund_row).collect::<Result<_, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,548 @@
+//! A MobilePay PoS v10 integration, pointed at kasse: a client written from v10's OpenAPI file
+//! (`pos.yaml` 10.2.6), its request bodies and headers as the spec's examples show them, runs each
+//! v10 flow end to end on the simulator. Every answer is read into the spec's own shapes, closed
+//! (`deny_unknown_fields`, v10's `additionalProperties: false`), with its closed sets as enums,
+//! so an answer the spec does not allow fails the test.
+
+use std::time::Duration;
+
+use kasse_server::ops::integrators::{Added, Integrators};
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Mette Hansen, the simulator's Danish customer, as v10's examples write her number.
+const METTE: &str = "+4520031801";
+const TILL_DK: &str = "kasse-a";
+const BEACON: &str = "4f9c3a52-6b1e-4d4e-9a2b-0c7d5e1f2a3b";
+
+// The spec's response shapes.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenResponse {
+    access_token: String,
+    expires_in: i64,
+    token_type: String,
+    #[allow(dead_code, reason = "read to hold the shape")]
+    scope: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ErrorResponse {
+    code: Option<String>,
+    #[allow(dead_code, reason = "read to hold the shape")]
+    message: Option<String>,
+    correlation_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoreIdsResponse {
+    store_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct StoreResponse {
+    store_name: String,
+    store_id: String,
+    store_street: String,
+    store_zip_code: String,
+    store_city: String,
+    brand_name: String,
+    merchant_brand_id: String,
+    merchant_location_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreatePosResponse {
+    pos_id: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+enum BeaconType {
+    #[serde(rename = "QR")]
+    Qr,
+    #[serde(rename = "NFC")]
+    Nfc,
+    Bluetooth,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct PosResponse {
+    pos_id: String,
+    merchant_pos_id: String,
+    store_id: String,
+    name: String,
+    beacon_id: String,
+    callback_alias: Option<String>,
+    supported_beacon_types: Vec<BeaconType>,
+    require_payment_before_checkin: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PosIdsResponse {
+    pos_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct GetCheckInResponse {
+    is_user_checked_in: bool,
+    loyalty_ids: Option<Vec<String>>,
+    poll_delay_in_ms: i32,
+    customer_token: Option<String>,
+    customer_receipt_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PaymentInitiatedResponse {
+    payment_id: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+enum Status {
+    Prepared,
+    Initiated,
+    Paired,
+    IssuedToUser,
+    Reserved,
+    CancelledByUser,
+    CancelledByClient,
+    CancelledByMobilePay,
+    ExpiredAndCancelled,
+    Captured,
+}
+
+#[derive(Debug, Deserialize)]
+enum CurrencyCode {
+    #[serde(rename = "DKK")]
+    Dkk,
+    #[serde(rename = "EUR")]
+    Eur,
+}
+
+#[derive(Debug, Deserialize)]
+enum PlannedCaptureDelay {
+    None,
+    LessThan24Hours,
+    LessThan14Days,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct Restrictions {
+    debit_card_disallowed: Option<bool>,
+    credit_card_disallowed: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct QueryPaymentResponse {
+    payment_id: String,
+    pos_id: String,
+    order_id: String,
+    amount: Option<f64>,
+    currency_code: Option<CurrencyCode>,
+    restrictions: Option<Restrictions>,
+    merchant_payment_label: Option<String>,
+    planned_capture_delay: Option<PlannedCaptureDelay>,
+    status: Status,
+    customer_token: Option<String>,
+    customer_receipt_token: Option<String>,
+    loyalty_ids: Option<Vec<String>>,
+    payment_expires_at: chrono::DateTime<chrono::FixedOffset>,
+    partial_capture_possible: Option<bool>,
+    poll_delay_in_ms: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueryPaymentIdsResponse {
+    payment_ids: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateRefundResponse {
+    refund_id: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+enum RefundState {
+    Initiated,
+    Reserved,
+    Captured,
+    CancelledByClient,
+    CancelledByMobilePay,
+    ExpiredAndCaptured,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code, reason = "read to hold the shape")]
+struct GetRefundResponse {
+    refund_id: String,
+    payment_id: String,
+    refund_order_id: String,
+    amount: f64,
+    currency_code: CurrencyCode,
+    status: RefundState,
+    poll_delay_in_ms: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct QueryRefundIdsResponse {
+    refund_ids: Vec<String>,
+}
+
+/// A v10 integration with its credentials, talking to kasse.
+struct V10 {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+/// An answer: status and body.
+struct Reply {
+    status: StatusCode,
+    body: String,
+}
+
+impl Reply {
+    /// The body in the spec's shape for this answer.
+    fn read<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not the spec's shape ({e}): {}", self.body))
+    }
+
+    /// A v10 error body, with its correlation id.
+    fn error(&self) -> ErrorResponse {
+        let error: ErrorResponse = self.read();
+        assert!(error.correlation_id.as_deref().is_some_and(|c| !c.is_empty()), "{}", self.body);
+        error
+    }
+}
+
+impl V10 {
+    /// The integration logs in as v10 integrators did: client credentials by HTTP Basic.
+    async fn connect(app: &TestApp, added: &Added) -> Self {
+        let http = browser();
+        let answer = http
+            .post(format!("{}/integrator-authentication/connect/token", app.base))
+            .basic_auth(&added.integrator.id, Some(&added.api_key))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let token: TokenResponse = answer.json().await.unwrap();
+        assert_eq!((token.token_type.as_str(), token.expires_in), ("Bearer", 3_700));
+        Self { base: app.base.clone(), http, token: token.access_token }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("x-ibm-client-id", "kasse-v10-test")
+            .header("X-MobilePay-Client-System-Version", "2.1.1")
+            .header("CorrelationId", uuid::Uuid::new_v4().to_string())
+    }
+
+    async fn send(request: reqwest::RequestBuilder) -> Reply {
+        let answer = request.send().await.unwrap();
+        let status = answer.status();
+        Reply { status, body: answer.text().await.unwrap() }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        Self::send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    /// A POST with a body and, where v10 requires one, its idempotency key.
+    async fn post(&self, path: &str, key: Option<&str>, body: &Value) -> Reply {
+        let mut request = self.request(reqwest::Method::POST, path).json(body);
+        if let Some(key) = key {
+            request = request.header("X-MobilePay-Idempotency-Key", key);
+        }
+        Self::send(request).await
+    }
+
+    async fn delete(&self, path: &str) -> Reply {
+        Self::send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
+    async fn payment(&self, id: &str) -> QueryPaymentResponse {
+        let reply = self.get(&format!("/pos/v10/payments/{id}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.read()
+    }
+
+    /// Polls the payment as v10 asks (every `pollDelayInMs`) until it is `status`.
+    async fn until(&self, id: &str, status: Status) -> QueryPaymentResponse {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let payment = self.payment(id).await;
+            if payment.status == status {
+                return payment;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "still {:?}, not {status:?}", payment.status);
+            tokio::time::sleep(Duration::from_millis(u64::try_from(payment.poll_delay_in_ms).unwrap())).await;
+        }
+    }
+}
+
+/// A server with a Danish store (v10 took DKK and EUR) and its till, and a v10 integrator for it.
+async fn danish_shop() -> (TestApp, Added) {
+    let app = spawn_app_with(|config| {
+        let mut store = config.stores[0].clone();
+        "norrebro".clone_into(&mut store.id);
+        "Bageriet Nørrebro".clone_into(&mut store.name);
+        "234567".clone_into(&mut store.msn);
+        store.currency = kasse_api::Currency::Dkk;
+        store.vat_number = Some("DK12345678".to_owned());
+        config.stores.push(store);
+        let mut till = config.tills[0].clone();
+        TILL_DK.clone_into(&mut till.id);
+        "Kasse A".clone_into(&mut till.name);
+        "norrebro".clone_into(&mut till.store);
+        till.callback_qr = None;
+        till.redirect_sticker = None;
+        config.tills.push(till);
+    })
+    .await;
+    let stores = ["grunerlokka".to_owned(), "norrebro".to_owned()];
+    let added = Integrators::of_tools(&app.running.tools()).add("Legacy PoS", &stores, None).await.unwrap();
+    (app, added)
+}
+
+/// The Danish store's v10 id and a point of sale on its till with the beacon [`BEACON`].
+async fn point_of_sale(v10: &V10) -> String {
+    let stores = v10
+        .request(reqwest::Method::GET, "/pos/v10/stores")
+        .header("X-MobilePay-Merchant-VAT-Number", "DK12345678");
+    let stores: StoreIdsResponse = V10::send(stores).await.read();
+    assert_eq!(stores.store_ids.len(), 1, "the merchant's stores only: {stores:?}");
+    let body = json!({
+        "merchantPosId": TILL_DK,
+        "storeId": stores.store_ids[0],
+        "name": "Kasse A",
+        "beaconId": BEACON,
+        "supportedBeaconTypes": ["QR"],
+        "requirePaymentBeforeCheckin": false,
+    });
+    let created = v10.post("/pos/v10/pointofsales", Some("pos-1"), &body).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    created.read::<CreatePosResponse>().pos_id
+}
+
+async fn initiate(v10: &V10, pos_id: &str, key: &str, amount: f64) -> String {
+    let body = json!({
+        "posId": pos_id,
+        "orderId": format!("ORDER-{key}"),
+        "amount": amount,
+        "currencyCode": "DKK",
+        "merchantPaymentLabel": "PaymentLabel",
+        "plannedCaptureDelay": "None",
+    });
+    let reply = v10.post("/pos/v10/payments", Some(key), &body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.read::<PaymentInitiatedResponse>().payment_id
+}
+
+async fn simulate(v10: &V10, what: &str, body: &Value) {
+    let reply = v10.post(&format!("/pos/app/usersimulation/{what}"), None, body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
+}
+
+#[tokio::test]
+async fn a_v10_integration_registers_a_point_of_sale_and_a_customer_who_checks_in_after_the_payment_pays_it()
+{
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+
+    let detailed: Vec<StoreResponse> = v10.get("/pos/v10/stores/detailed").await.read();
+    assert_eq!(detailed.len(), 2, "both of the key's stores without a VAT number");
+    let pos_id = point_of_sale(&v10).await;
+    let pos: PosResponse = v10.get(&format!("/pos/v10/pointofsales/{pos_id}")).await.read();
+    assert_eq!((pos.merchant_pos_id.as_str(), pos.beacon_id.as_str()), (TILL_DK, BEACON));
+    assert_eq!(pos.supported_beacon_types, [BeaconType::Qr]);
+    let listed: PosIdsResponse = v10.get(&format!("/pos/v10/pointofsales?beaconId={BEACON}")).await.read();
+    assert_eq!(listed.pos_ids, std::slice::from_ref(&pos_id));
+
+    let payment_id = initiate(&v10, &pos_id, "pay-1", 12.5).await;
+    let initiated = v10.payment(&payment_id).await;
+    assert_eq!(initiated.status, Status::Initiated, "the till shows its QR code meanwhile");
+    assert_eq!(initiated.amount, Some(12.5));
+
+    // Mette scans the beacon: the payment moves to her phone.
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment_id, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let reserved = v10.until(&payment_id, Status::Reserved).await;
+    assert_eq!(reserved.partial_capture_possible, Some(true));
+    let active: QueryPaymentIdsResponse = v10.get(&format!("/pos/v10/payments?posId={pos_id}")).await.read();
+    assert_eq!(
+        active.payment_ids,
+        std::slice::from_ref(&payment_id),
+        "reserved payments are listed as active"
+    );
+
+    let captured =
+        v10.post(&format!("/pos/v10/payments/{payment_id}/capture"), None, &json!({"amount": 12.5})).await;
+    assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
+    assert_eq!(v10.payment(&payment_id).await.status, Status::Captured);
+    assert_eq!(
+        danish_push(&app, 1_250).aggregate.captured_amount.value,
+        1_250,
+        "DKK 12.50, exactly, to Mette"
+    );
+
+    // A refund, then v10's refund capture.
+    let body =
+        json!({"paymentId": payment_id, "refundOrderId": "REFUND-1", "amount": 2.5, "currencyCode": "DKK"});
+    let refund = v10.post("/pos/v10/refunds", Some("refund-1"), &body).await;
+    assert_eq!(refund.status, StatusCode::OK, "{}", refund.body);
+    let refund_id = refund.read::<CreateRefundResponse>().refund_id;
+    let again = v10.post("/pos/v10/refunds", Some("refund-1"), &body).await;
+    assert_eq!(again.read::<CreateRefundResponse>().refund_id, refund_id, "a retried refund is the same one");
+    let capture = v10.post(&format!("/pos/v10/refunds/{refund_id}/capture"), None, &json!({})).await;
+    assert_eq!(capture.status, StatusCode::OK, "{}", capture.body);
+    let got: GetRefundResponse = v10.get(&format!("/pos/v10/refunds/{refund_id}")).await.read();
+    assert_eq!((got.status, got.amount), (RefundState::Captured, 2.5));
+    let refunds: QueryRefundIdsResponse =
+        v10.get(&format!("/pos/v10/refunds?paymentId={payment_id}")).await.read();
+    assert_eq!(refunds.refund_ids, std::slice::from_ref(&refund_id));
+    assert_eq!(danish_push(&app, 1_250).aggregate.refunded_amount.value, 250, "given back once");
+    let cancel = v10.post(&format!("/pos/v10/refunds/{refund_id}/cancel"), None, &json!({})).await;
+    assert_eq!(cancel.status, StatusCode::CONFLICT, "an ePayment refund is final, and says so");
+    assert_eq!(cancel.error().code.as_deref(), Some("refund-final"));
+
+    assert_eq!(v10.delete(&format!("/pos/v10/pointofsales/{pos_id}")).await.status, StatusCode::OK);
+    assert_eq!(v10.get(&format!("/pos/v10/pointofsales/{pos_id}")).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_prepared_payment_is_paid_by_a_customer_checked_in_before_it_is_ready_or_cancelled() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+
+    let prepared = v10
+        .post("/pos/v10/payments/prepare", Some("prep-1"), &json!({"posId": pos_id, "orderId": "ORDER-2"}))
+        .await;
+    assert_eq!(prepared.status, StatusCode::OK, "{}", prepared.body);
+    let payment_id = prepared.read::<PaymentInitiatedResponse>().payment_id;
+    assert_eq!(v10.payment(&payment_id).await.status, Status::Prepared);
+
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let check_in: GetCheckInResponse =
+            v10.get(&format!("/pos/v10/pointofsales/{pos_id}/checkin")).await.read();
+        if check_in.is_user_checked_in {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the check-in arrives");
+        tokio::time::sleep(Duration::from_millis(u64::try_from(check_in.poll_delay_in_ms).unwrap())).await;
+    }
+    let ready = json!({"currencyCode": "DKK", "amount": 49, "plannedCaptureDelay": "LessThan24Hours"});
+    let reply = v10.post(&format!("/pos/v10/payments/{payment_id}/ready"), None, &ready).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(
+        v10.payment(&payment_id).await.status,
+        Status::IssuedToUser,
+        "pushed to the checked-in customer"
+    );
+    let twice = v10.post(&format!("/pos/v10/payments/{payment_id}/ready"), None, &ready).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+
+    // The customer declines; a new payment, cancelled by the PoS before anyone pays.
+    simulate(&v10, "cancelpaymentbyuser", &json!({"beaconId": BEACON})).await;
+    v10.until(&payment_id, Status::CancelledByUser).await;
+    let next = initiate(&v10, &pos_id, "pay-3", 20.0).await;
+    let cancelled = v10.post(&format!("/pos/v10/payments/{next}/cancel"), None, &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    v10.until(&next, Status::CancelledByClient).await;
+    let none: QueryPaymentIdsResponse = v10.get("/pos/v10/payments").await.read();
+    assert!(none.payment_ids.is_empty(), "nothing active: {:?}", none.payment_ids);
+    let cancelled_ones: QueryPaymentIdsResponse =
+        v10.get("/pos/v10/payments?state=CancelledByClient").await.read();
+    assert_eq!(cancelled_ones.payment_ids, [next]);
+}
+
+#[tokio::test]
+async fn v10_requests_without_what_v10_required_are_refused_as_v10_refused_them() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+
+    let anonymous = browser().get(format!("{}/pos/v10/stores", app.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let versionless =
+        browser().get(format!("{}/pos/v10/stores", app.base)).bearer_auth(&v10.token).send().await.unwrap();
+    assert_eq!(
+        versionless.status(),
+        StatusCode::BAD_REQUEST,
+        "X-MobilePay-Client-System-Version is required"
+    );
+    let body = json!({"posId": pos_id, "orderId": "X", "amount": 10, "currencyCode": "DKK", "plannedCaptureDelay": "None"});
+    let keyless = v10.post("/pos/v10/payments", None, &body).await;
+    assert_eq!(keyless.status, StatusCode::BAD_REQUEST, "{}", keyless.body);
+    keyless.error();
+    let nok = json!({"posId": pos_id, "orderId": "X", "amount": 10, "currencyCode": "EUR", "plannedCaptureDelay": "None"});
+    let wrong = v10.post("/pos/v10/payments", Some("eur"), &nok).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    let fractions = json!({"posId": pos_id, "orderId": "X", "amount": 10.005, "currencyCode": "DKK", "plannedCaptureDelay": "None"});
+    assert_eq!(v10.post("/pos/v10/payments", Some("frac"), &fractions).await.status, StatusCode::BAD_REQUEST);
+    let first = initiate(&v10, &pos_id, "busy-1", 10.0).await;
+    let busy = v10.post("/pos/v10/payments", Some("busy-2"), &json!({"posId": pos_id, "orderId": "Y", "amount": 11, "currencyCode": "DKK", "plannedCaptureDelay": "None"})).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT, "one active payment per point of sale: {}", busy.body);
+    assert_eq!(
+        initiate(&v10, &pos_id, "busy-1", 10.0).await,
+        first,
+        "a retried initiate is the same payment"
+    );
+    let reused = v10.post("/pos/v10/payments", Some("busy-1"), &json!({"posId": pos_id, "orderId": "Z", "amount": 12, "currencyCode": "DKK", "plannedCaptureDelay": "None"})).await;
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{}", reused.body);
+    let other_merchant = v10
+        .request(reqwest::Method::GET, "/pos/v10/stores")
+        .header("X-MobilePay-Merchant-VAT-Number", "DK99999999");
+    assert_eq!(V10::send(other_merchant).await.status, StatusCode::FORBIDDEN);
+
+    Integrators::of_tools(&app.running.tools()).revoke("Legacy PoS").await.unwrap();
+    assert_eq!(
+        v10.get("/pos/v10/stores").await.status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key's tokens die with it"
+    );
+}
+
+/// What the Danish sales unit's platform holds of the push payment of `value` minor units.
+fn danish_push(app: &TestApp, value: i64) -> kasse_sim::PaymentRecord {
+    let records = app.sim().payment_records();
+    records
+        .into_iter()
+        .find(|r| {
+            r.msn == "234567"
+                && r.amount.value == value
+                && r.user_flow == kasse_vipps::epayment::UserFlow::PushMessage
+        })
+        .expect("the platform has the push payment")
+}
