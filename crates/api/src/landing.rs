@@ -107,7 +107,8 @@ pub struct LandingPayment {
     pub expires_at_ms: Option<i64>,
 }
 
-/// One server-sent event on a landing payment's stream (`/api/payments/{token}/events`).
+/// One server-sent event on the landing page's streams: a payment's
+/// (`/api/payments/{token}/events`) and a sticker's (`/api/stickers/{sticker}/events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum LandingEvent {
@@ -115,6 +116,12 @@ pub enum LandingEvent {
     Payment {
         /// The payment as it is now.
         payment: LandingPayment,
+    },
+    /// What the sticker offers, when its stream opens and whenever that changes: the till
+    /// presented an amount, took it back, or another customer claimed it.
+    Sticker {
+        /// The sticker as its landing page shows it now.
+        sticker: StickerInfo,
     },
 }
 

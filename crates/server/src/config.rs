@@ -236,6 +236,8 @@ pub struct Limits {
     pub streams_per_till: usize,
     /// Live event streams open at once for one landing-page payment.
     pub streams_per_payment: usize,
+    /// Live event streams open at once for one sticker: landing pages waiting for what it offers.
+    pub streams_per_sticker: usize,
     /// Live event streams open at once in all.
     pub streams_total: usize,
     /// Payment requests one phone number may be sent from the landing pages in a day.
@@ -247,6 +249,7 @@ impl Default for Limits {
         Self {
             streams_per_till: 8,
             streams_per_payment: 4,
+            streams_per_sticker: 32,
             streams_total: 1000,
             requests_per_number_per_day: 10,
         }

@@ -267,6 +267,8 @@ impl Judge<'_> {
             count("[limits] streams_per_till", raw.streams_per_till, default.streams_per_till);
         let streams_per_payment =
             count("[limits] streams_per_payment", raw.streams_per_payment, default.streams_per_payment);
+        let streams_per_sticker =
+            count("[limits] streams_per_sticker", raw.streams_per_sticker, default.streams_per_sticker);
         let streams_total = count("[limits] streams_total", raw.streams_total, default.streams_total);
         let per_day = count(
             "[limits] requests_per_number_per_day",
@@ -276,6 +278,7 @@ impl Judge<'_> {
         Limits {
             streams_per_till,
             streams_per_payment,
+            streams_per_sticker,
             streams_total,
             requests_per_number_per_day: u32::try_from(per_day).unwrap_or(u32::MAX),
         }

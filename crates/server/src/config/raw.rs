@@ -112,6 +112,7 @@ pub(super) struct RawSessions {
 pub(super) struct RawLimits {
     pub streams_per_till: Option<u64>,
     pub streams_per_payment: Option<u64>,
+    pub streams_per_sticker: Option<u64>,
     pub streams_total: Option<u64>,
     pub requests_per_number_per_day: Option<u64>,
 }

@@ -499,7 +499,7 @@ fn proxies_sessions_limits_and_retention_are_read_and_bad_ones_are_named() {
                 [[tills]]\nid = \"t\"\nname = \"T\"\nstore = \"a\"\n";
     let text = format!(
         "[server]\ntrusted_proxies = [\"127.0.0.1/32\", \"::1\", \"10.0.0.0/8\"]\nretention_days = 30\n\
-         [sessions]\nidle_hours = 12\nmax_days = 7\n[limits]\nstreams_per_till = 2\n{base}"
+         [sessions]\nidle_hours = 12\nmax_days = 7\n[limits]\nstreams_per_till = 2\nstreams_per_sticker = 5\n{base}"
     );
     let config = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[])).unwrap();
     let proxies: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
@@ -508,6 +508,7 @@ fn proxies_sessions_limits_and_retention_are_read_and_bad_ones_are_named() {
     assert_eq!(config.sessions.idle, std::time::Duration::from_hours(12));
     assert_eq!(config.sessions.lifetime, std::time::Duration::from_hours(7 * 24));
     assert_eq!((config.limits.streams_per_till, config.limits.streams_per_payment), (2, 4));
+    assert_eq!(config.limits.streams_per_sticker, 5);
 
     let text = format!(
         "[server]\ntrusted_proxies = [\"proxy.local\"]\nretention_days = 0\n\

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use axum::response::sse::{Event, Sse};
-use futures_util::Stream;
-use kasse_api::{LandingPayment, Msisdn, NewLandingPayment, ProblemCode, StickerInfo};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt as _};
+use kasse_api::{LandingEvent, LandingPayment, Msisdn, NewLandingPayment, ProblemCode, StickerInfo};
+use tokio::sync::broadcast;
 
 use super::client::ClientAddr;
 use super::live::{EventsQuery, stream_channel};
@@ -18,7 +19,8 @@ use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::limits::{SharedLimiter, wait_in_words};
-use crate::sales::{SaleError, landing_channel};
+use crate::live::{Caps, LiveEvent, Place};
+use crate::sales::{SaleError, Sales, landing_channel, sticker_channel};
 use crate::store::Store;
 
 /// The landing page's limits: per client address (payment requests, and reads of a sticker), per
@@ -126,6 +128,90 @@ pub async fn sticker(
         .await?
         .map_err(|wait| Limit::Reads.refusal(wait))?;
     Ok(Json(app.sales.sticker(&sticker).await?))
+}
+
+/// `GET /api/stickers/{sticker}/events`: what the sticker offers, live, so a customer who scanned
+/// before the cashier presented the amount sees it appear (and go again if the till takes it
+/// back or another customer claims it). The first event is the sticker as it is now; each later
+/// one is sent when it differs from the last sent. No event ids: a reconnecting page gets the
+/// sticker as it is then, which is all it needs. Limited per client address as the sticker's
+/// reads are, and to `[limits] streams_per_sticker` pages per sticker.
+pub async fn sticker_events(
+    State(app): State<Arc<AppState>>,
+    Path(sticker): Path<String>,
+    client: ClientAddr,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::live::StreamRefused> {
+    use super::live::{Following, StreamRefused, ended};
+    app.landing_limits
+        .reads
+        .attempt(&client.limit_key(), crate::now_ms())
+        .await?
+        .map_err(|wait| Limit::Reads.refusal(wait))?;
+    let limits = app.config.limits;
+    let caps = Caps { per_channel: limits.streams_per_sticker, total: limits.streams_total };
+    // Listen before reading, so a change in between is not missed.
+    let (changes, place) = app
+        .live
+        .listen(&sticker_channel(&sticker), caps)
+        .map_err(|full| StreamRefused::Full(full, Following::Sticker))?;
+    let now = app.sales.sticker(&sticker).await?;
+    let watch = StickerWatch { sales: app.sales.clone(), id: sticker, changes, shown: None, _place: place };
+    let open = app.metrics.stream_opened();
+    let stream = futures_util::stream::unfold((watch, Some(now)), |(mut watch, first)| async move {
+        let sticker = watch.next(first).await?;
+        let event = LandingEvent::Sticker { sticker };
+        let data = serde_json::to_string(&event).unwrap_or_default();
+        Some((Ok(Event::default().data(data)), (watch, None)))
+    })
+    .map(move |event| {
+        // Counted as open until the page goes.
+        let _open = &open;
+        event
+    })
+    .take_until(ended(Arc::clone(&app), None));
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+}
+
+/// One page's watch on a sticker: the signals that it may have changed, and what the page was
+/// last sent.
+struct StickerWatch {
+    sales: Sales,
+    id: String,
+    changes: broadcast::Receiver<LiveEvent>,
+    shown: Option<StickerInfo>,
+    /// The stream's place on the sticker's channel, given up with it.
+    _place: Place,
+}
+
+impl StickerWatch {
+    /// The sticker to send next: `first` if it is given, else the sticker as it is after the next
+    /// change that made a difference. `None` ends the stream (the server stops listening, or the
+    /// sticker cannot be read; the page reconnects by itself).
+    async fn next(&mut self, first: Option<StickerInfo>) -> Option<StickerInfo> {
+        let mut read = first;
+        loop {
+            if let Some(sticker) = read.take()
+                && self.shown.as_ref() != Some(&sticker)
+            {
+                self.shown = Some(sticker.clone());
+                return Some(sticker);
+            }
+            match self.changes.recv().await {
+                // A page that fell behind has missed only signals: reading now catches it up.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+            // Signals that came together need one reading.
+            while matches!(self.changes.try_recv(), Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_))) {}
+            match self.sales.sticker(&self.id).await {
+                Ok(sticker) => read = Some(sticker),
+                Err(e) => {
+                    tracing::warn!(sticker = %self.id, error = %e, "cannot read a sticker for its pages");
+                    return None;
+                }
+            }
+        }
+    }
 }
 
 /// `POST /api/stickers/{sticker}/payments`: pay by phone number, or by opening the app.

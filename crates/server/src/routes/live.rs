@@ -86,6 +86,8 @@ pub enum Following {
     Till,
     /// A landing page's payment.
     Payment,
+    /// What a sticker offers (landing pages waiting for an amount).
+    Sticker,
 }
 
 /// What of a channel a browser sees.
@@ -171,6 +173,7 @@ pub async fn stream_channel(
     let per_channel = match channel.following {
         Following::Till => limits.streams_per_till,
         Following::Payment => limits.streams_per_payment,
+        Following::Sticker => limits.streams_per_sticker,
     };
     // Listen before reading the backlog, so nothing falls between the two.
     let (receiver, place) = app
@@ -216,7 +219,7 @@ pub async fn stream_channel(
 
 /// Resolves when a stream must end: the server stops, or its session (if any) ends. Meanwhile
 /// the open stream counts as use of its session.
-async fn ended(app: Arc<AppState>, session: Option<SessionEnd>) {
+pub(super) async fn ended(app: Arc<AppState>, session: Option<SessionEnd>) {
     let mut shutdown = app.shutdown.clone();
     let Some(session) = session else {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
@@ -288,6 +291,12 @@ impl IntoResponse for StreamRefused {
             Self::Full(Full::Channel, Following::Payment) => ApiError::rate_limited(
                 ProblemCode::TooManyStreams,
                 "Too many pages are following this payment. Close one, then try again.",
+                wait_ms,
+            )
+            .into_response(),
+            Self::Full(Full::Channel, Following::Sticker) => ApiError::rate_limited(
+                ProblemCode::TooManyStreams,
+                "Too many pages are waiting at this sticker. Close one, then try again.",
                 wait_ms,
             )
             .into_response(),

@@ -60,6 +60,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/tills/{till}/presented", get(till::presented).put(till::present).delete(till::withdraw))
         .route("/api/stickers/{sticker}", get(landing::sticker))
         .route("/api/stickers/{sticker}/payments", post(landing::pay))
+        .route("/api/stickers/{sticker}/events", get(landing::sticker_events))
         .route("/api/payments/{token}", get(landing::payment))
         .route("/api/payments/{token}/events", get(landing::events))
         .route("/api", any(no_such_endpoint))

@@ -50,6 +50,7 @@ impl Sales {
         if till.charge_on_check_in
             && let Some(presented) = self.inner.store.take_presented(&till.id).await?
         {
+            self.sticker_changed(till).await;
             // The till is set to charge whoever checks in with what it presents.
             let new = NewSale {
                 amount: Money::new(presented.amount, presented.currency),
@@ -60,6 +61,7 @@ impl Sales {
             if let Err(e) = self.start(&till.id, new, None).await {
                 tracing::warn!(till = %till.id, error = %e, "could not charge a check-in; the amount stays presented");
                 self.inner.store.present(&presented, crate::now_ms()).await?;
+                self.sticker_changed(till).await;
             }
         }
         Ok(())

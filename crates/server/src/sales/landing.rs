@@ -69,7 +69,9 @@ impl Sales {
             claim_reference: None,
             claim_active: None,
         };
-        if let Some(token) = self.inner.store.present(&row, crate::now_ms()).await? {
+        let voided = self.inner.store.present(&row, crate::now_ms()).await?;
+        self.sticker_changed(till).await;
+        if let Some(token) = voided {
             // A customer claimed the amount this replaces: their request for it is taken back.
             // One they approved a moment ago stands (and is paid for); the new amount waits.
             match self.take_back_claim(&till.id, &token).await {
@@ -83,10 +85,10 @@ impl Sales {
     /// Takes back what the till presented. When a customer claimed it, their request is
     /// cancelled too, as the till's cancel does it; `AlreadyApproved` when they approved first.
     pub async fn withdraw(&self, till_id: &str) -> Result<(), SaleError> {
-        self.till(till_id)?;
-        if let Some(withdrawn) = self.inner.store.withdraw_presented(till_id).await?
-            && let Some(token) = &withdrawn.claimed_by
-        {
+        let till = self.till(till_id)?;
+        let Some(withdrawn) = self.inner.store.withdraw_presented(till_id).await? else { return Ok(()) };
+        self.sticker_changed(till).await;
+        if let Some(token) = &withdrawn.claimed_by {
             self.take_back_claim(till_id, token).await?;
         }
         Ok(())
@@ -185,6 +187,8 @@ impl Sales {
                 let seen = request.amount.map(|seen| (seen.value, seen.currency));
                 let claim = self.inner.store.claim_presented(&till.id, &token, masked_phone.as_deref(), seen);
                 if let Some(presented) = claim.await? {
+                    // The other customers at the sticker no longer see an amount to pay.
+                    self.sticker_changed(till).await;
                     let amount = Money::new(presented.amount, store.currency);
                     let description = presented
                         .description
@@ -256,6 +260,9 @@ impl Sales {
                 // A payment that could not be made leaves what the till presented for the next
                 // try (unless the till took it back or changed it meanwhile).
                 self.inner.store.release_claim(till_id, &token).await?;
+                if let Ok(till) = self.till(till_id) {
+                    self.sticker_changed(till).await;
+                }
                 return failed.map(|row| self.landing_view(&row));
             }
         };
@@ -325,6 +332,17 @@ impl Sales {
         }
     }
 
+    /// Tells the landing pages waiting at `till`'s sticker that what it offers may have changed:
+    /// each stream reads the sticker again and sends it if it did (see
+    /// `routes::landing::sticker_events`). The signal carries no state of its own, so signals
+    /// crossing each other can never leave a page showing an older amount than the newest.
+    pub(super) async fn sticker_changed(&self, till: &TillConfig) {
+        let Some(sticker) = &till.redirect_sticker else { return };
+        if let Err(e) = self.inner.live.publish(&sticker_channel(sticker), &"changed").await {
+            tracing::error!(till = %till.id, error = %e, "could not tell a sticker's pages what it offers");
+        }
+    }
+
     /// Tells a landing page following `row` what changed.
     pub(super) async fn publish_landing(&self, row: &PaymentRow) {
         let Some(token) = &row.landing_token else { return };
@@ -338,6 +356,11 @@ impl Sales {
 /// The live-event channel of a landing-page payment (till ids never contain `:`).
 pub fn landing_channel(token: &str) -> String {
     format!("landing:{token}")
+}
+
+/// The live-event channel of a sticker's landing pages (sticker ids never contain `:`).
+pub fn sticker_channel(sticker: &str) -> String {
+    format!("sticker:{sticker}")
 }
 
 /// What is presented, as a customer sees it (the till adds who claimed it).

@@ -30,7 +30,7 @@ use crate::metrics::Metrics;
 use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
 
-pub use landing::landing_channel;
+pub use landing::{landing_channel, sticker_channel};
 use locks::PaymentLocks;
 pub use reconcile::Round;
 pub use start::PosOrder;

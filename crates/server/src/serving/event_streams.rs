@@ -1,7 +1,8 @@
 //! Live event streams answered without hyper: a connection whose first request is `GET
-//! /api/tills/{till}/events` or `GET /api/payments/{token}/events`, without a body, is answered
-//! through the router like any request, and its answer is written here: the status line and
-//! headers once, then the body frame by frame as the router's stream yields them.
+//! /api/tills/{till}/events`, `/api/payments/{token}/events` or
+//! `/api/stickers/{sticker}/events`, without a body, is answered through the router like any
+//! request, and its answer is written here: the status line and headers once, then the body
+//! frame by frame as the router's stream yields them.
 //!
 //! The body is delimited by closing the connection (`connection: close`, no length, no chunked
 //! coding). A stream ends only when the connection does anyway, and this framing is valid in
@@ -100,10 +101,14 @@ fn event_stream_request(parsed: &httparse::Request<'_, '_>) -> Option<Request> {
 }
 
 /// Whether a request target is a live event stream's path (`routes::router`'s
-/// `/api/tills/{till}/events` and `/api/payments/{token}/events`), whatever its query.
+/// `/api/tills/{till}/events`, `/api/payments/{token}/events` and `/api/stickers/{sticker}/events`),
+/// whatever its query.
 fn is_event_stream(target: &str) -> bool {
     let path = target.split_once('?').map_or(target, |(path, _)| path);
-    let Some(rest) = path.strip_prefix("/api/tills/").or_else(|| path.strip_prefix("/api/payments/")) else {
+    let Some(rest) = ["/api/tills/", "/api/payments/", "/api/stickers/"]
+        .into_iter()
+        .find_map(|prefix| path.strip_prefix(prefix))
+    else {
         return false;
     };
     rest.strip_suffix("/events").is_some_and(|name| !name.is_empty() && !name.contains('/'))
@@ -247,6 +252,7 @@ mod tests {
             "/api/tills/till-1/events?after=3",
             "/api/payments/abc/events",
             "/api/payments/abc/events?after=0&x=/y",
+            "/api/stickers/s/events",
         ] {
             assert!(is_event_stream(path), "{path}");
         }
@@ -256,7 +262,8 @@ mod tests {
             "/api/tills/till-1/events/",
             "/api/tills/a/b/events",
             "/api/tills/till-1/eventsx",
-            "/api/stickers/s/events",
+            "/api/stickers/s/payments",
+            "/api/stickers//events",
             "/api/payments/abc",
             "/events",
             "/api/tills/events",

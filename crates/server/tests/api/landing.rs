@@ -116,6 +116,18 @@ impl TestApp {
         EventStream::new(response, &self.seen)
     }
 
+    /// A sticker's live events, as a landing page waiting there opens them.
+    async fn sticker_events(&self, sticker: &str) -> EventStream {
+        let response = browser()
+            .get(format!("{}/api/stickers/{sticker}/events", self.base))
+            .header(header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "the sticker's event stream opens");
+        EventStream::new(response, &self.seen)
+    }
+
     /// The reference of the one payment at the platform for `value` øre.
     fn reference_of_amount(&self, value: i64) -> String {
         let records = self.sim().payment_records();
@@ -126,6 +138,15 @@ impl TestApp {
 }
 
 impl EventStream {
+    /// The next event on a sticker's stream: the amount it offers then, if any.
+    async fn next_offer(&mut self) -> Option<i64> {
+        let event = self.next_events(1).await.remove(0);
+        match serde_json::from_str::<LandingEvent>(&event.data) {
+            Ok(LandingEvent::Sticker { sticker }) => sticker.presented.map(|p| p.amount.value),
+            _ => panic!("not a sticker event: {}", event.data),
+        }
+    }
+
     /// Reads a landing payment's events until it shows `status`; the statuses shown on the way.
     async fn until_landing_is(&mut self, status: SaleStatus) -> Vec<SaleStatus> {
         let events = self
@@ -139,6 +160,7 @@ impl EventStream {
 fn landing_status(event: &SseEvent) -> SaleStatus {
     match serde_json::from_str::<LandingEvent>(&event.data) {
         Ok(LandingEvent::Payment { payment }) => payment.status,
+        Ok(other) => panic!("a sticker's event on a payment's stream: {other:?}"),
         Err(e) => panic!("not a landing event ({e}): {}", event.data),
     }
 }
@@ -548,6 +570,43 @@ async fn reading_a_stickers_state_is_limited_per_client_with_a_code_the_page_kno
     let retry_after: i64 = answer.header("retry-after").expect("Retry-After says when").parse().unwrap();
     assert!((1..=60).contains(&retry_after), "within a minute: {retry_after}");
     assert_eq!(read(browser_at(3)).await.status, StatusCode::OK, "another client reads it");
+}
+
+#[tokio::test]
+async fn a_page_waiting_at_a_sticker_sees_each_amount_the_till_presents_and_sees_it_go_when_taken() {
+    let app = spawn_app().await;
+    let mut kari = app.sticker_events(STICKER).await;
+    assert_eq!(kari.next_offer().await, None, "the first event is the sticker now: nothing to pay");
+
+    app.present(4_500).await;
+    assert_eq!(kari.next_offer().await, Some(4_500), "the amount, the moment the till presents it");
+    app.present(5_000).await;
+    assert_eq!(kari.next_offer().await, Some(5_000), "a new amount replaces it");
+    let withdrawn = app.withdraw().await;
+    assert_eq!(withdrawn.status, StatusCode::NO_CONTENT, "{}", withdrawn.body);
+    assert_eq!(kari.next_offer().await, None, "taken back: the page waits again");
+
+    // A page that opens later starts from the sticker as it is then.
+    app.present(3_000).await;
+    assert_eq!(kari.next_offer().await, Some(3_000));
+    let mut ola = app.sticker_events(STICKER).await;
+    assert_eq!(ola.next_offer().await, Some(3_000));
+    // Kari claims it: it is hers, and nobody else's page offers it any more.
+    app.paid_at(STICKER, &json!({ "amount": nok(3_000), "phoneNumber": KARI_TYPED })).await;
+    assert_eq!(ola.next_offer().await, None);
+    assert_eq!(kari.next_offer().await, None);
+    // The till takes the claimed amount back and presents another: each page hears of it once.
+    app.withdraw().await;
+    app.present(2_000).await;
+    assert_eq!(ola.next_offer().await, Some(2_000), "nothing sent for a change nobody could see");
+}
+
+#[tokio::test]
+async fn an_unknown_stickers_events_are_not_found() {
+    let app = spawn_app().await;
+    let answer = app.send(browser().get(format!("{}/api/stickers/nowhere/events", app.base))).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.body);
+    assert_eq!(answer.problem().code, Some(ProblemCode::UnknownSticker));
 }
 
 #[tokio::test]
