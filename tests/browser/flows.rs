@@ -174,33 +174,16 @@ async fn camera_journey(name: &'static str, setup: &str, decoder: bool) {
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
-async fn a_customer_checks_in_at_the_tills_sticker_and_the_till_charges_them() {
+async fn in_the_demo_a_customer_checks_in_at_the_tills_sticker_and_the_till_charges_them() {
     Journey::start("check-in")
         .await
         .run(async |j| {
-            // The merchant's one-time set-up: the till's callback sticker exists at the platform.
-            let sim = j.server.sim().ok_or("simulator")?;
-            let unit = sim.config().sales_units[0].clone();
-            let client = kasse_vipps::Client::new(kasse_vipps::ClientConfig {
-                base_url: sim.base_url().clone(),
-                credentials: kasse_vipps::Credentials {
-                    client_id: unit.client_id.clone(),
-                    client_secret: unit.client_secret.clone(),
-                    subscription_key: unit.subscription_key.clone(),
-                    msn: unit.msn.clone(),
-                },
-                system: kasse_vipps::SystemInfo {
-                    name: "test".into(),
-                    version: "1".into(),
-                    plugin_name: "test".into(),
-                    plugin_version: "1".into(),
-                },
-                timeout: Duration::from_secs(10),
-                retry: kasse_vipps::RetryPolicy::default(),
-            })?;
-            client
-                .put_callback_qr("till-1", &kasse_vipps::qr::MerchantCallbackPutRequest::at("Kasse 1"))
-                .await?;
+            // The demo's set-up, as `kasse-server serve` makes it: the till's callback sticker
+            // is up on the simulator's walls, so the phone page has it nearby.
+            let report = j.server.put_up_stickers_on_simulator().await.ok_or("on the simulator")??;
+            if report.failed() > 0 {
+                return Err(format!("the stickers: {}", report.summary()).into());
+            }
 
             j.type_amount(&["3", "2", "00"]).await?;
             // Kari scans the sticker with her phone.

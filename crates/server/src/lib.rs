@@ -416,6 +416,27 @@ impl Running {
         None
     }
 
+    /// On the built-in simulator, puts up every sticker of the configuration: each till's
+    /// callback sticker and every redirect sticker, as `kasse-server qr callback create` and `qr
+    /// redirect create` do at a real platform. The built-in simulator forgets them when it
+    /// stops, so `serve` does this at each start: the demo's phone page then has the stickers
+    /// "nearby", and a newcomer can check in at the till. `None` on any other platform, which
+    /// keeps what the operator put up.
+    pub async fn put_up_stickers_on_simulator(
+        &self,
+    ) -> Option<Result<ops::qr::ChangeReport, ops::qr::QrError>> {
+        self.sim_phone_url()?;
+        let tools = self.tools();
+        let callbacks = match ops::qr::create_callback_qrs(&tools, &[], None).await {
+            Ok(report) => report,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(ops::qr::create_redirect_qrs(&tools, &[]).await.map(|redirects| ops::qr::ChangeReport {
+            retries: callbacks.retries + redirects.retries,
+            stickers: callbacks.stickers.into_iter().chain(redirects.stickers).collect(),
+        }))
+    }
+
     /// The operator's tools, on this server's configuration, database and platform clients.
     pub fn tools(&self) -> Tools {
         Tools {

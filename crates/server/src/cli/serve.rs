@@ -36,7 +36,16 @@ pub(super) async fn serve(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // On the simulator everything is a demo: hand the person who started it a paired till.
+    // On the simulator everything is a demo: put the stickers up on its walls, and hand the
+    // person who started it a paired till.
+    match running.put_up_stickers_on_simulator().await {
+        Some(Ok(report)) if report.failed() == 0 => {
+            tracing::info!("stickers on the simulator: {}", report.summary());
+        }
+        Some(Ok(report)) => tracing::warn!("stickers on the simulator: {}", report.summary()),
+        Some(Err(e)) => tracing::warn!(error = %e, "could not put the stickers up on the simulator"),
+        None => {}
+    }
     let pairing = match (running.sim_phone_url(), first_till) {
         (Some(_), Some(till)) => running.pairing_code(&till, Role::Till).await.ok(),
         _ => None,
