@@ -37,7 +37,29 @@ mod pos;
 #[path = "browser/stickers.rs"]
 mod stickers;
 
+#[path = "browser/wide.rs"]
+mod wide;
+
 type Outcome = Result<(), Box<dyn Error>>;
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's bridge to the current
+/// window's page (`POST /session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.command, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
 
 /// The demo store's sales unit.
 const MSN: &str = "123456";
@@ -134,6 +156,24 @@ impl Journey {
     /// Waits for an element matching `css`.
     async fn wait_for(&self, css: &str) -> Result<fantoccini::elements::Element, Box<dyn Error>> {
         display::wait_in(&self.browser, css).await
+    }
+
+    /// Sends a DevTools command to the current window's page.
+    async fn cdp(
+        &self,
+        command: &'static str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, Box<dyn Error>> {
+        Ok(self.browser.issue_cmd(Cdp { command, params }).await?)
+    }
+
+    /// Makes the current window's page a screen of `width` × `height` CSS pixels: a phone's
+    /// (`mobile`), or a desktop PoS monitor's.
+    async fn screen(&self, width: u32, height: u32, mobile: bool) -> Outcome {
+        let metrics =
+            serde_json::json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile });
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics).await?;
+        Ok(())
     }
 
     /// Saves a README screenshot when `KASSE_SCREENSHOTS` names a folder.

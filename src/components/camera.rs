@@ -142,7 +142,7 @@ pub fn CameraScanner(
                 let Ok(promise) = detect(detector, &element) else { return };
                 busy.set_value(true);
                 spawn_local(async move {
-                    answer(JsFuture::from(promise).await.ok().and_then(|codes| first_code(&codes)));
+                    answer(JsFuture::from(promise).await.ok().and_then(first_code));
                 });
             }
             Some(Reader::Decoder { worker, canvas, context, .. })
@@ -189,8 +189,7 @@ pub fn CameraScanner(
 /// Asks for the back camera (the front one on a laptop) and plays it in `video`.
 async fn open(video: &HtmlVideoElement) -> Result<MediaStream, JsValue> {
     let devices = web_sys::window().ok_or(JsValue::NULL)?.navigator().media_devices()?;
-    let wanted = js_sys::Object::new();
-    js_sys::Reflect::set(&wanted, &"facingMode".into(), &"environment".into())?;
+    let wanted = serde_wasm_bindgen::to_value(&VideoWanted { facing_mode: "environment" })?;
     let constraints = web_sys::MediaStreamConstraints::new();
     constraints.set_video(&wanted);
     constraints.set_audio(&JsValue::FALSE);
@@ -237,14 +236,35 @@ fn choose_reader(busy: StoredValue<bool>, answer: impl Fn(Option<String>) + 'sta
     Some(Reader::Decoder { worker, canvas, context, _answers: answers })
 }
 
+/// The camera a till asks for (`getUserMedia`'s video constraints).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoWanted {
+    /// `environment`: the back camera (a laptop's only one otherwise).
+    facing_mode: &'static str,
+}
+
+/// What a `BarcodeDetector` is to look for.
+#[derive(serde::Serialize)]
+struct DetectorOptions {
+    /// Only `qr_code`.
+    formats: [&'static str; 1],
+}
+
+/// A code a `BarcodeDetector` found, as far as the till reads it.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DetectedBarcode {
+    /// The code's text.
+    raw_value: String,
+}
+
 /// `new BarcodeDetector({ formats: ["qr_code"] })`, where the browser has it and reads QR codes.
 fn barcode_detector() -> Option<JsValue> {
     let window = web_sys::window()?;
     let constructor: js_sys::Function =
         js_sys::Reflect::get(&window, &"BarcodeDetector".into()).ok()?.dyn_into().ok()?;
-    let options = js_sys::Object::new();
-    let formats = js_sys::Array::of1(&"qr_code".into());
-    js_sys::Reflect::set(&options, &"formats".into(), &formats).ok()?;
+    let options = serde_wasm_bindgen::to_value(&DetectorOptions { formats: ["qr_code"] }).ok()?;
     // Throws where the platform cannot read QR codes (some desktops): then our decoder reads.
     js_sys::Reflect::construct(&constructor, &js_sys::Array::of1(&options)).ok()
 }
@@ -256,12 +276,9 @@ fn detect(detector: &JsValue, video: &HtmlVideoElement) -> Result<js_sys::Promis
 }
 
 /// The first detected code's text, cleaned like a scanner's.
-fn first_code(codes: &JsValue) -> Option<String> {
-    let codes: &js_sys::Array = codes.dyn_ref()?;
-    codes
-        .iter()
-        .filter_map(|code| js_sys::Reflect::get(&code, &"rawValue".into()).ok()?.as_string())
-        .find_map(|text| scanner::clean(&text))
+fn first_code(codes: JsValue) -> Option<String> {
+    let codes: Vec<DetectedBarcode> = serde_wasm_bindgen::from_value(codes).ok()?;
+    codes.iter().find_map(|code| scanner::clean(&code.raw_value))
 }
 
 /// Draws the current frame, scaled down, and sends it to the decoder's worker; `None` when there

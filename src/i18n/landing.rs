@@ -31,7 +31,7 @@ super::texts! {
     /// Nothing is presented at a till's sticker.
     nothing_to_pay: "Nothing to pay here right now", "Ingenting å betale her nå", "Intet at betale her lige nu", "Täällä ei ole nyt mitään maksettavaa";
     /// What to do when there is nothing to pay.
-    nothing_to_pay_line: "When the checkout shows the amount, tap Check again.", "Når kassen viser beløpet, trykk Sjekk igjen.", "Når kassen viser beløbet, så tryk Tjek igen.", "Kun kassa näyttää summan, napauta Tarkista uudelleen.";
+    nothing_to_pay_line: "The amount appears here as soon as the checkout shows it.", "Beløpet kommer opp her så snart kassen viser det.", "Beløbet vises her, så snart kassen viser det.", "Summa näkyy tässä heti, kun kassa näyttää sen.";
     /// Reads the sticker again.
     check_again: "Check again", "Sjekk igjen", "Tjek igen", "Tarkista uudelleen";
     /// The sticker cannot be read.

@@ -102,7 +102,7 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
 
     let events = {
         let till_id = till_id.clone();
-        api::TillEvents::open(
+        api::till_events(
             &till_id.clone(),
             model.with_untracked(DisplayModel::last_event_id),
             move |id, event| {

@@ -104,7 +104,7 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
         });
     };
 
-    let events = api::TillEvents::open(
+    let events = api::till_events(
         &till_id,
         model.with_untracked(SaleDetail::last_event_id),
         move |id, event| {

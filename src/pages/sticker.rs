@@ -20,7 +20,7 @@ use crate::components::locale::{LanguageSwitcher, provide_locale};
 use crate::i18n::Locale;
 use crate::i18n::landing as text;
 use crate::state::landing::{
-    self, LandingModel, Mistake, Notice, PAYMENT_PARAMETER, Refusal, Stage, Step, Trouble,
+    self, LandingModel, Live, Mistake, Notice, PAYMENT_PARAMETER, Refusal, Stage, Step, Trouble,
 };
 use crate::state::money::format_money;
 use crate::state::till::{Connection, format_countdown};
@@ -43,7 +43,7 @@ fn now_ms() -> i64 {
 fn load_sticker(model: RwSignal<LandingModel>) {
     let sticker = model.with_untracked(|m| m.sticker_id.clone());
     spawn_local(async move {
-        match api::sticker(&sticker).await {
+        match api::landing::sticker(&sticker).await {
             Ok(info) => model.update(|m| m.sticker_loaded(info)),
             Err(trouble) => model.update(|m| m.sticker_failed(trouble)),
         }
@@ -53,7 +53,7 @@ fn load_sticker(model: RwSignal<LandingModel>) {
 /// Reads the payment the address names (the live events follow it after).
 fn read_payment(model: RwSignal<LandingModel>, token: String) {
     spawn_local(async move {
-        match api::landing_payment(&token).await {
+        match api::landing::payment(&token).await {
             Ok(payment) => {
                 model.update(|m| m.answered(payment));
             }
@@ -66,7 +66,7 @@ fn read_payment(model: RwSignal<LandingModel>, token: String) {
 fn send(model: RwSignal<LandingModel>, request: NewLandingPayment) {
     let sticker = model.with_untracked(|m| m.sticker_id.clone());
     spawn_local(async move {
-        match api::pay_at_sticker(&sticker, &request).await {
+        match api::landing::pay_at_sticker(&sticker, &request).await {
             Ok(payment) => {
                 model.update(|m| m.answered(payment));
                 open_app_when_ready(model);
@@ -157,35 +157,40 @@ pub fn StickerPage() -> impl IntoView {
         model.update(|m| m.sticker_failed(Trouble::Refused(Refusal::UnknownSticker)));
     }
 
-    // The live events of the payment followed, until it is final.
+    // What the page follows live: the payment until it is final, or, while the page waits at
+    // the sticker, what the sticker offers (an amount the till presents shows at once, and goes
+    // again if the till takes it back). One stream at a time.
     let connection = RwSignal::new(Connection::Connecting);
-    let live_token = Memo::new(move |_| {
-        model.with(|m| {
-            let done = m.payment.as_ref().is_some_and(|p| Step::of(p).is_final());
-            m.following().filter(|_| !done).map(str::to_owned)
-        })
-    });
-    let events = StoredValue::new_local(None::<api::LandingEvents>);
+    let live = Memo::new(move |_| model.with(LandingModel::live));
+    let events = StoredValue::new_local(None::<api::landing::Listening>);
     let followed = Memo::new(move |_| model.with(|m| m.following().map(str::to_owned)));
-    // One effect for both (fewer effects, smaller bundle): `live_token` changes whenever
-    // `followed` does, and a run for `followed` alone (the payment ended) closes the stream.
+    // One effect for both (fewer effects, smaller bundle): `live` changes whenever `followed`
+    // does, so the stream is never opened twice for one payment.
     Effect::new(move |_| {
         let token = followed.get();
         if known {
             show_in_address(&model.with_untracked(|m| m.sticker_id.clone()), token.as_deref());
         }
+        let on_connection = move |state| {
+            let _ = connection.try_set(state);
+        };
         // Dropping the old stream closes it.
-        events.set_value(live_token.get().and_then(|token| {
-            api::LandingEvents::open(
+        events.set_value(live.get().and_then(|live| match live {
+            Live::Payment(token) => api::landing::payment_events(
                 &token,
                 move |payment| {
                     model.try_update(|m| m.apply_event(payment));
                     open_app_when_ready(model);
                 },
-                move |state| {
-                    let _ = connection.try_set(state);
+                on_connection,
+            ),
+            Live::Sticker(id) => api::landing::sticker_events(
+                &id,
+                move |sticker| {
+                    model.try_update(|m| m.sticker_offered(sticker));
                 },
-            )
+                on_connection,
+            ),
         }));
     });
 
@@ -245,9 +250,12 @@ pub fn StickerPage() -> impl IntoView {
                 <section class="card">
                     <h2>{text::nothing_to_pay(locale)}</h2>
                     <p>{text::nothing_to_pay_line(locale)}</p>
-                    <button type="button" class="secondary" id="check-again" on:click=move |_| load_sticker(model)>
-                        {text::check_again(locale)}
-                    </button>
+                    // Only while the live stream is down (or refused): then the customer asks.
+                    {move || (connection.get() == Connection::Reconnecting).then(|| view! {
+                        <button type="button" class="secondary" id="check-again" on:click=move |_| load_sticker(model)>
+                            {text::check_again(locale)}
+                        </button>
+                    })}
                 </section>
             }),
             Stage::Form => EitherOf5::D(pay_form(model, locale, model.with_untracked(|m| m.sticker.clone()))),
@@ -267,7 +275,8 @@ pub fn StickerPage() -> impl IntoView {
             .map(|sentence| view! { <p class="notice" id="notice" role="alert">{sentence}</p> })
     };
     let reconnecting = move || {
-        (connection.get() == Connection::Reconnecting && live_token.with(Option::is_some)).then(
+        let following = live.with(|live| matches!(live, Some(Live::Payment(_))));
+        (connection.get() == Connection::Reconnecting && following).then(
             || view! { <p class="connection-note" role="status">{text::reconnecting(locale.get())}</p> },
         )
     };

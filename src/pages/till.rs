@@ -163,7 +163,7 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
     let till_id = StoredValue::new(model.with_untracked(|m| m.till.id.clone()));
 
     let events = {
-        api::TillEvents::open(
+        api::till_events(
             &till_id.get_value(),
             model.with_untracked(TillModel::last_event_id),
             move |id, event| model.update(|m| m.apply_event(id, event)),
@@ -265,52 +265,56 @@ fn Entry(
         });
     };
     view! {
+        // Two sides on a wide screen (the sale; the keypad and the ways to pay), one column below.
         <section class="entry" aria-label=tr(text::new_sale)>
-            <output class="amount" id="amount" aria-live="polite">{amount}</output>
-            <label class="field">
-                <span>{tr(text::description)}</span>
-                <input
-                    id="description"
-                    maxlength="100"
-                    prop:value=move || model.with(|m| m.description.clone())
-                    on:input=move |e| model.update(|m| m.description = event_target_value(&e))
-                />
-            </label>
-            <Lines model/>
-            <Show when=move || panel() == Panel::Keypad>
-                <Keypad on_press=press disabled=keypad_locked/>
-            </Show>
-            <Show when=move || panel() == Panel::Phone>
-                <PhonePanel model till_id/>
-            </Show>
-            <Show when=move || panel() == Panel::Scan>
-                <ScanPanel model till_id/>
-            </Show>
-            <div class="flows" role="group" aria-label=tr(text::ways_to_pay)>
-                <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start_qr()>
-                    {tr(text::show_qr)}
-                </button>
-                <button
-                    type="button"
-                    class="secondary"
-                    id="flow-phone"
-                    aria-pressed=move || (panel() == Panel::Phone).to_string()
-                    on:click=move |_| model.update(|m| m.toggle(Panel::Phone))
-                >
-                    {tr(text::phone)}
-                </button>
-                <button
-                    type="button"
-                    class="secondary"
-                    id="flow-scan"
-                    aria-pressed=move || (panel() == Panel::Scan).to_string()
-                    on:click=move |_| model.update(|m| m.toggle(Panel::Scan))
-                >
-                    {tr(text::scan)}
-                </button>
-                <button type="button" class="secondary" id="flow-present" disabled=cannot_start on:click=move |_| present()>
-                    {tr(text::present)}
-                </button>
+            <div class="entry-sale">
+                <output class="amount" id="amount" aria-live="polite">{amount}</output>
+                <label class="field">
+                    <span>{tr(text::description)}</span>
+                    <input
+                        id="description"
+                        maxlength="100"
+                        prop:value=move || model.with(|m| m.description.clone())
+                        on:input=move |e| model.update(|m| m.description = event_target_value(&e))
+                    />
+                </label>
+                <Lines model/>
+            </div>
+            <div class="entry-pay">
+                <Show when=move || panel() == Panel::Keypad>
+                    <Keypad on_press=press disabled=keypad_locked/>
+                </Show>
+                <Show when=move || panel() == Panel::Phone>
+                    <PhonePanel model till_id/>
+                </Show>
+                <Show when=move || panel() == Panel::Scan>
+                    <ScanPanel model till_id/>
+                </Show>
+                <div class="flows" role="group" aria-label=tr(text::ways_to_pay)>
+                    <button type="button" class="primary" id="show-qr" disabled=cannot_start on:click=move |_| start_qr()>
+                        {tr(text::show_qr)}
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        id="flow-phone"
+                        aria-pressed=move || (panel() == Panel::Phone).to_string()
+                        on:click=move |_| model.update(|m| m.toggle(Panel::Phone))
+                    >
+                        {tr(text::phone)}
+                    </button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        id="flow-scan"
+                        aria-pressed=move || (panel() == Panel::Scan).to_string()
+                        on:click=move |_| model.update(|m| m.toggle(Panel::Scan))
+                    >
+                        {tr(text::scan)}
+                    </button>
+                    <button type="button" class="secondary" id="flow-present" disabled=cannot_start on:click=move |_| present()>
+                        {tr(text::present)}
+                    </button>
             </div>
             <label class="toggle">
                 <input
@@ -326,6 +330,7 @@ fn Entry(
                 <span>{tr(text::qr_on_display)}</span>
             </label>
             <Waiting model till_id/>
+            </div>
         </section>
     }
 }
@@ -675,58 +680,93 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
     let detail_link = move || format!("/till/sales/{}", reference());
 
     view! {
+        // Two sides on a wide screen (what is sold; the QR code and what to do), one column below,
+        // where the receipt is left to the history.
         <section class="sale" data-status=status_name data-tone=tone_name aria-live="polite">
-            <h1 class="headline">{headline}</h1>
-            <p class="sale-amount">{amount}</p>
-            {move || customer().map(|c| view! { <p class="customer">{c}</p> })}
-            {move || qr_text.get().map(|text| {
-                let label = format!("QR code to pay {}", amount());
-                view! { <figure class="qr-frame"><QrCode text label/></figure> }
-            })}
-            <Show when=qr_elsewhere>
-                <p class="qr-elsewhere">{tr(text::qr_is_on_display)}</p>
-            </Show>
-            {move || countdown().map(|left| view! {
-                <p class="countdown">{tr(text::expires_in)} " " <time>{left}</time></p>
-            })}
-            <p class="explanation">{explanation}</p>
-            <div class="actions">
-                <Show when=capturable>
-                    {
-                        view! {
-                            <button type="button" class="primary" id="capture" disabled=busy on:click=move |_| act(SaleAction::CaptureAll)>
-                                {tr(text::capture_all)}
-                            </button>
+            <div class="sale-facts">
+                <h1 class="headline">{headline}</h1>
+                <p class="sale-amount">{amount}</p>
+                {move || customer().map(|c| view! { <p class="customer">{c}</p> })}
+                {move || sale.get().and_then(|s| s.description).map(|d| view! { <p class="sale-description">{d}</p> })}
+                <SaleReceipt model/>
+            </div>
+            <div class="sale-pay">
+                {move || qr_text.get().map(|text| {
+                    let label = format!("QR code to pay {}", amount());
+                    view! { <figure class="qr-frame"><QrCode text label/></figure> }
+                })}
+                <Show when=qr_elsewhere>
+                    <p class="qr-elsewhere">{tr(text::qr_is_on_display)}</p>
+                </Show>
+                {move || countdown().map(|left| view! {
+                    <p class="countdown">{tr(text::expires_in)} " " <time>{left}</time></p>
+                })}
+                <p class="explanation">{explanation}</p>
+                <div class="actions">
+                    <Show when=capturable>
+                        {
+                            view! {
+                                <button type="button" class="primary" id="capture" disabled=busy on:click=move |_| act(SaleAction::CaptureAll)>
+                                    {tr(text::capture_all)}
+                                </button>
+                            }
                         }
-                    }
-                </Show>
-                <Show when=move || cancellable() || capturable()>
-                    {
-                        view! {
-                            <button type="button" class="secondary" id="cancel" disabled=busy on:click=move |_| act(SaleAction::Cancel)>
-                                {move || if capturable() { text::release(locale.get()) } else { text::cancel(locale.get()) }}
-                            </button>
+                    </Show>
+                    <Show when=move || cancellable() || capturable()>
+                        {
+                            view! {
+                                <button type="button" class="secondary" id="cancel" disabled=busy on:click=move |_| act(SaleAction::Cancel)>
+                                    {move || if capturable() { text::release(locale.get()) } else { text::cancel(locale.get()) }}
+                                </button>
+                            }
                         }
-                    }
-                </Show>
-                <Show when=move || !finished()>
-                    {
-                        view! {
-                            <button type="button" class="link" id="check-again" disabled=busy on:click=move |_| act(SaleAction::CheckAgain)>
-                                {tr(text::check_again)}
-                            </button>
+                    </Show>
+                    <Show when=move || !finished()>
+                        {
+                            view! {
+                                <button type="button" class="link" id="check-again" disabled=busy on:click=move |_| act(SaleAction::CheckAgain)>
+                                    {tr(text::check_again)}
+                                </button>
+                            }
                         }
-                    }
-                </Show>
-                <Show when=finished>
-                    <button type="button" class="primary" id="next-sale" on:click=move |_| put_away(model)>
-                        {tr(text::new_sale)}
-                    </button>
-                </Show>
-                <a href=detail_link class="link" id="details" rel="external">{tr(text::details)}</a>
+                    </Show>
+                    <Show when=finished>
+                        <button type="button" class="primary" id="next-sale" on:click=move |_| put_away(model)>
+                            {tr(text::new_sale)}
+                        </button>
+                    </Show>
+                    <a href=detail_link class="link" id="details" rel="external">{tr(text::details)}</a>
+                </div>
             </div>
             <p class="reference">{tr(common::reference)} " " <code>{reference}</code></p>
         </section>
+    }
+}
+
+/// The receipt's lines of the sale on screen, as the cashier entered them (shown beside the
+/// sale on a wide screen).
+#[component]
+fn SaleReceipt(model: RwSignal<TillModel>) -> impl IntoView {
+    let locale = use_locale();
+    let lines = move || model.with(|m| m.lines.clone());
+    move || {
+        let lines = lines();
+        (!lines.is_empty()).then(|| {
+            let rows = lines
+                .into_iter()
+                .map(|line| {
+                    let total = Money::new(line.total(), line.unit_price.currency);
+                    view! {
+                        <li>
+                            <span>{format!("{} × {}", line.quantity, line.name)}</span>
+                            <span class="vat">{till::format_vat(line.vat_rate)}</span>
+                            <span>{move || format_money(total, locale.get())}</span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! { <ul class="line-list sale-receipt">{rows}</ul> }
+        })
     }
 }
 

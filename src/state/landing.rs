@@ -203,6 +203,15 @@ pub enum Stage {
     Payment(Step),
 }
 
+/// What the page follows live, one stream at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// A payment's events, until it is final (by its token).
+    Payment(String),
+    /// What the sticker offers, while the page waits there (by the sticker's id).
+    Sticker(String),
+}
+
 /// An earlier payment the customer sends again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Again {
@@ -301,6 +310,33 @@ impl LandingModel {
         self.sticker = Some(sticker);
         self.sticker_trouble = None;
         self.sticker_reads = self.sticker_reads.wrapping_add(1);
+    }
+
+    /// What the sticker offers now, as its live stream tells: the page redraws only when that
+    /// differs from what it shows (the till presented an amount, changed it or took it back;
+    /// another customer claimed it), never for a reconnection that repeats what it has.
+    pub fn sticker_offered(&mut self, sticker: StickerInfo) {
+        if self.sticker.as_ref() != Some(&sticker) {
+            self.sticker_loaded(sticker);
+        }
+    }
+
+    /// Whether the page waits at its sticker, following what it offers live: it has read the
+    /// sticker, follows no payment, and has no request on its way (which would claim the amount
+    /// and have the sticker say "nothing to pay" a moment before the payment shows; a refused
+    /// request waits again, from the sticker as it is then).
+    pub fn waits_at_sticker(&self) -> bool {
+        self.sticker.is_some() && self.following.is_none() && !self.busy
+    }
+
+    /// What the page follows live now: the payment it follows until that is final; else, while
+    /// it waits at the sticker, what the sticker offers; else nothing.
+    pub fn live(&self) -> Option<Live> {
+        if let Some(token) = &self.following {
+            let done = self.payment.as_ref().is_some_and(|p| Step::of(p).is_final());
+            return (!done).then(|| Live::Payment(token.clone()));
+        }
+        self.waits_at_sticker().then(|| Live::Sticker(self.sticker_id.clone()))
     }
 
     /// The sticker could not be read.
@@ -766,6 +802,44 @@ mod tests {
         let mut broken = LandingModel::new("nope".into(), None, None);
         broken.sticker_failed(Trouble::Refused(Refusal::UnknownSticker));
         assert_eq!(broken.stage(), Stage::Unavailable);
+    }
+
+    #[test]
+    fn a_page_waiting_at_a_sticker_shows_each_amount_as_the_till_presents_it_and_waits_again_when_it_goes() {
+        let mut m = page(sticker(None, None));
+        assert!(m.waits_at_sticker());
+        assert_eq!(m.stage(), Stage::NothingToPay);
+        m.phone = "912".into();
+        m.sticker_offered(sticker(Some(4_500), None));
+        assert_eq!(m.stage(), Stage::Form, "the amount, with no tap");
+        assert_eq!(m.amount_to_pay(), Ok(Some(Money::new(4_500, NOK))));
+        assert_eq!(m.phone, "912", "what the customer typed stays");
+        let reads = m.sticker_reads;
+        m.sticker_offered(sticker(Some(4_500), None));
+        assert_eq!(m.sticker_reads, reads, "a reconnection repeating the same redraws nothing");
+        m.sticker_offered(sticker(None, None));
+        assert_eq!(m.stage(), Stage::NothingToPay, "taken back: the page waits again");
+        assert_eq!(m.sticker_reads, reads + 1);
+    }
+
+    #[test]
+    fn a_page_follows_the_sticker_while_it_waits_there_and_the_payment_once_it_has_one() {
+        let sticker_live = Some(Live::Sticker("demo".into()));
+        assert_eq!(LandingModel::new("demo".into(), None, None).live(), None, "the sticker is not read yet");
+        let mut m = page(sticker(Some(4_500), None));
+        assert_eq!(m.live(), sticker_live);
+        m.phone = "91234567".into();
+        m.pay().unwrap();
+        assert_eq!(m.live(), None, "the request claims the amount: its answer is awaited");
+        m.failed(Trouble::NoAnswer);
+        assert_eq!(m.live(), sticker_live, "nothing started: the page waits at the sticker again");
+        m.pay().unwrap();
+        m.answered(payment("t1", SaleStatus::AwaitingCustomer, Some("+47 ••• •• 567")));
+        assert_eq!(m.live(), Some(Live::Payment("t1".into())), "the payment's page now");
+        m.apply_event(payment("t1", SaleStatus::Captured, Some("+47 ••• •• 567")));
+        assert_eq!(m.live(), None, "paid: nothing more to follow");
+        let reloaded = LandingModel::new("demo".into(), Some("t1".into()), None);
+        assert_eq!(reloaded.live(), Some(Live::Payment("t1".into())), "the address names a payment");
     }
 
     #[test]

@@ -18,36 +18,11 @@ const DONATIONS: &str = "q/donations";
 /// A phone's screen, in CSS pixels.
 const PHONE: (u32, u32) = (360, 740);
 
-/// A Chrome DevTools Protocol command, sent through chromedriver's bridge to the current
-/// window's page (`POST /session/{id}/goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp {
-    command: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({ "cmd": self.command, "params": self.params }).to_string()))
-    }
-}
-
 impl Journey {
-    /// Sends a DevTools command to the current window's page.
-    async fn cdp(&self, command: &'static str, params: Value) -> Result<Value, Box<dyn Error>> {
-        Ok(self.browser.issue_cmd(Cdp { command, params }).await?)
-    }
-
     /// Makes the current window a phone's screen.
     async fn phone_screen(&self) -> Outcome {
         let (width, height) = PHONE;
-        let metrics = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true });
-        self.cdp("Emulation.setDeviceMetricsOverride", metrics).await?;
-        Ok(())
+        self.screen(width, height, true).await
     }
 
     /// The cashier types `keys` on the till and presents the amount at the till's sticker.
@@ -225,6 +200,61 @@ async fn a_customer_scans_the_sticker_types_their_number_approves_in_the_app_and
             if payment.aggregate.captured_amount.value != 4_500 {
                 return Err(format!("the platform captured {:?}", payment.aggregate).into());
             }
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_customer_who_scans_before_the_cashier_presents_sees_the_amount_come_and_go_without_a_tap() {
+    Journey::start("landing-waits-live")
+        .await
+        .run(async |j| {
+            let till = j.browser.window().await?;
+            j.scan_sticker(TILL_STICKER).await?;
+            let phone = j.browser.window().await?;
+            j.wait_for("main[data-stage='nothing']").await?;
+            if j.browser.find(Locator::Css("#check-again")).await.is_ok() {
+                return Err("while the page follows the sticker live there is nothing to tap".into());
+            }
+            // Marks this very page: a reload or a new page would not carry it.
+            j.browser.execute("window.kasseSamePage = true;", vec![]).await?;
+            j.keep_screenshot("landing-waiting.png").await?;
+
+            j.browser.switch_to_window(till.clone()).await?;
+            j.present(&["4", "5", "00"]).await?;
+            j.browser.switch_to_window(phone.clone()).await?;
+            let amount = j.wait_for("main[data-stage='form'] .to-pay #amount").await?.text().await?;
+            if !amount.contains("45.00") {
+                return Err(format!("the page shows {amount:?}, not 45.00").into());
+            }
+            j.type_number(KARI_TYPED).await?;
+
+            // The cashier takes it back: the page waits again.
+            j.browser.switch_to_window(till.clone()).await?;
+            j.browser.find(Locator::Css("#take-back")).await?.click().await?;
+            j.browser.switch_to_window(phone.clone()).await?;
+            j.wait_for("main[data-stage='nothing']").await?;
+
+            // And presents another amount, which the customer pays without having tapped anything.
+            j.browser.switch_to_window(till).await?;
+            j.present(&["5", "2", "00"]).await?;
+            j.browser.switch_to_window(phone).await?;
+            let amount = j.wait_for("main[data-stage='form'] .to-pay #amount").await?.text().await?;
+            if !amount.contains("52.00") {
+                return Err(format!("the page shows {amount:?}, not 52.00").into());
+            }
+            let same = j.browser.execute("return window.kasseSamePage === true;", vec![]).await?;
+            if same != Value::Bool(true) {
+                return Err("the page was loaded again: it should have changed in place".into());
+            }
+            let before = j.references()?;
+            j.pay_with(KARI_TYPED).await?;
+            j.step_is("approve").await?;
+            let reference = j.pushed(&before, 5_200)?;
+            j.answer_on_phone(KARI, &reference, "approve").await?;
+            j.step_is("paid").await?;
             Ok(())
         })
         .await;

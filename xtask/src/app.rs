@@ -53,7 +53,7 @@ pub(crate) const BUNDLES: [Bundle; 4] = [
     },
 ];
 
-/// What the landing bundle is built with beyond the till's, to stay within its 100 KB (brotli)
+/// What the landing bundle is built with beyond the till's, to stay within its 80 KB (brotli)
 /// budget on a phone's weak connection: minified HTML and CSS (about 0.5 KB less), and Leptos
 /// without `--cfg erase_components` (.cargo/config.toml sets it for the till, where it saves;
 /// this one page with few components grows by about 5 KB with it). Cargo keeps the artifacts

@@ -9,9 +9,9 @@
 //! element (`html[data-ready]`, milliseconds since navigation started), so the figure comes from
 //! the page's own clock, however this program waits for it.
 //!
-//! It prints the median and 95th percentile (against a 1.5 s target, never enforced) and what the
-//! page transferred, and writes them to `target/bench/landing-load.json`. It fails only when the
-//! page cannot be measured at all. Chromium is driven through chromedriver by [`webdriver`], the
+//! It prints the median and 95th percentile (against targets of 1.0 s and 1.5 s, never
+//! enforced) and what the page transferred, and writes them to `target/bench/landing-load.json`.
+//! It fails only when the page cannot be measured at all. Chromium is driven through chromedriver by [`webdriver`], the
 //! same pair the browser journeys use; the journeys are tests, this is a measurement, so it lives
 //! here and not in the test binary.
 
@@ -40,7 +40,10 @@ const TILL: &str = "till-1";
 /// The keys the cashier types on the till's keypad: 45.00.
 const AMOUNT_KEYS: [&str; 3] = ["4", "5", "00"];
 
-/// The issue's target for the 95th percentile, reported against (never asserted).
+/// The target for the median, reported against (never asserted).
+const MEDIAN_TARGET_MS: f64 = 1_000.0;
+
+/// The target for the 95th percentile, reported against (never asserted).
 const TARGET_MS: f64 = 1_500.0;
 
 /// How long kasse-server may take to listen after it starts.
@@ -317,7 +320,7 @@ fn throttle(browser: &Session<'_>) -> Result<()> {
 /// load transferred.
 fn summary(measured: &Measured, spread: Spread) -> String {
     let (width, height) = PROFILE.screen;
-    let verdict = if spread.p95 <= TARGET_MS { "within" } else { "OVER" };
+    let verdict = |ms: f64, target: f64| if ms <= target { "within" } else { "OVER" };
     let figure = |key: &str| {
         measured
             .transfer
@@ -329,7 +332,7 @@ fn summary(measured: &Measured, spread: Spread) -> String {
         "landing page /{PAGE}: {} cold loads, {} ms round trip, {} kbit/s down, {}× CPU slowdown, \
          {width}×{height}\n  \
          time to interactive: p50 {:.0} ms  p95 {:.0} ms  (min {:.0} ms, max {:.0} ms; \
-         target p95 ≤ {TARGET_MS:.0} ms: {verdict}, informational)\n  \
+         targets p50 ≤ {MEDIAN_TARGET_MS:.0} ms: {}, p95 ≤ {TARGET_MS:.0} ms: {}, informational)\n  \
          page files: {} bytes on the wire ({} encoded, as {}), API {} bytes\n",
         measured.ready_ms.len(),
         PROFILE.latency_ms,
@@ -339,6 +342,8 @@ fn summary(measured: &Measured, spread: Spread) -> String {
         spread.p95,
         spread.min,
         spread.max,
+        verdict(spread.p50, MEDIAN_TARGET_MS),
+        verdict(spread.p95, TARGET_MS),
         figure("filesTransferred"),
         figure("filesEncoded"),
         measured.encoding,
@@ -382,6 +387,8 @@ fn to_json(measured: &Measured, spread: Spread) -> Json {
                 ("all", Json::from(all)),
             ]),
         ),
+        ("medianTargetMs", Json::from(MEDIAN_TARGET_MS)),
+        ("medianWithinTarget", Json::from(spread.p50 <= MEDIAN_TARGET_MS)),
         ("targetMs", Json::from(TARGET_MS)),
         ("p95WithinTarget", Json::from(spread.p95 <= TARGET_MS)),
         ("lastLoad", measured.transfer.clone()),
@@ -522,11 +529,13 @@ mod tests {
             summary(&measured, spread),
             "landing page /q/demo: 2 cold loads, 150 ms round trip, 1600 kbit/s down, 4× CPU slowdown, 360×740\n  \
              time to interactive: p50 1102 ms  p95 1150 ms  (min 1080 ms, max 1190 ms; \
-             target p95 ≤ 1500 ms: within, informational)\n  \
+             targets p50 ≤ 1000 ms: OVER, p95 ≤ 1500 ms: within, informational)\n  \
              page files: 101234 bytes on the wire (99300 encoded, as br), API 1234 bytes\n"
         );
         let slow = Spread { p95: 1_500.5, ..spread };
-        assert!(summary(&measured, slow).contains("1500 ms: OVER, informational"));
+        assert!(summary(&measured, slow).contains("p95 ≤ 1500 ms: OVER, informational"));
+        let quick = Spread { p50: 950.0, ..spread };
+        assert!(summary(&measured, quick).contains("p50 ≤ 1000 ms: within,"));
     }
 
     #[test]
@@ -537,6 +546,7 @@ mod tests {
         assert_eq!(times.get("median"), Some(&Json::from(1_000.0)));
         assert_eq!(times.get("all"), Some(&Json::from(vec![Json::from(1_000.0), Json::from(2_000.0)])));
         assert_eq!(report.get("p95WithinTarget"), Some(&Json::from(false)));
+        assert_eq!(report.get("medianWithinTarget"), Some(&Json::from(true)), "1000 ms is within 1.0 s");
         assert_eq!(report.get("profile").and_then(|p| p.get("latencyMs")), Some(&Json::from(150_u32)));
         assert_eq!(report.get("contentEncoding").and_then(Json::as_str), Some("br"));
     }
