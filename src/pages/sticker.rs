@@ -163,6 +163,19 @@ pub fn StickerPage() -> impl IntoView {
     let connection = RwSignal::new(Connection::Connecting);
     let live = Memo::new(move |_| model.with(LandingModel::live));
     let events = StoredValue::new_local(None::<api::landing::Listening>);
+    // A page being left closes its stream there and then (a browser keeps only a few
+    // connections to one server, and one kept for the back button would hold one); shown again
+    // from that cache, it opens it anew.
+    let shown = RwSignal::new(true);
+    let hidden = window_event_listener_untyped("pagehide", move |_| {
+        events.set_value(None);
+        shown.set(false);
+    });
+    let showing = window_event_listener_untyped("pageshow", move |_| shown.set(true));
+    on_cleanup(move || {
+        hidden.remove();
+        showing.remove();
+    });
     let followed = Memo::new(move |_| model.with(|m| m.following().map(str::to_owned)));
     // One effect for both (fewer effects, smaller bundle): `live` changes whenever `followed`
     // does, so the stream is never opened twice for one payment.
@@ -175,7 +188,8 @@ pub fn StickerPage() -> impl IntoView {
             let _ = connection.try_set(state);
         };
         // Dropping the old stream closes it.
-        events.set_value(live.get().and_then(|live| match live {
+        let live = live.get().filter(|_| shown.get());
+        events.set_value(live.and_then(|live| match live {
             Live::Payment(token) => api::landing::payment_events(
                 &token,
                 move |payment| {
