@@ -148,6 +148,7 @@ async fn start_payment(
 #[into_params(parameter_in = Query)]
 struct ListQuery {
     /// At most this many, newest first (1 to 200; 50 when absent).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
@@ -188,6 +189,7 @@ struct WaitQuery {
     /// soon as the customer has answered or the payment has ended (any status but `creating`,
     /// `awaitingCustomer` and `cancelling`; at a till that captures by itself, `captured` rather
     /// than `authorized`), or when the time is up, with the payment as it is.
+    #[param(maximum = 60)]
     wait: Option<u64>,
 }
 
