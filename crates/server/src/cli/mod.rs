@@ -12,6 +12,7 @@ mod integrator;
 mod output;
 mod qr;
 mod serve;
+mod sticker;
 mod till;
 mod webhooks;
 
@@ -53,6 +54,26 @@ enum Command {
     /// PoS systems allowed to use the terminal API (/terminal/v1), each with its own API key.
     #[command(subcommand)]
     Integrator(IntegratorCommand),
+    /// Open-amount stickers: switch one off (its page offers nothing to pay) and on again.
+    #[command(subcommand)]
+    Sticker(StickerCommand),
+}
+
+/// `kasse-server sticker …`.
+#[derive(Debug, Subcommand)]
+enum StickerCommand {
+    /// Switch an open-amount sticker off: its landing pages offer nothing to pay, at once.
+    Off(StickerSwitchArgs),
+    /// Switch an open-amount sticker on again.
+    On(StickerSwitchArgs),
+}
+
+#[derive(Debug, Args)]
+struct StickerSwitchArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The sticker's id, as in the configuration's [[stickers]].
+    id: String,
 }
 
 /// `kasse-server integrator …`.
@@ -363,6 +384,8 @@ pub async fn run() -> ExitCode {
         Command::Integrator(IntegratorCommand::Add(args)) => integrator::add(&args).await,
         Command::Integrator(IntegratorCommand::List(args)) => integrator::list(&args).await,
         Command::Integrator(IntegratorCommand::Revoke(args)) => integrator::revoke(&args).await,
+        Command::Sticker(StickerCommand::Off(args)) => sticker::switch(&args, false).await,
+        Command::Sticker(StickerCommand::On(args)) => sticker::switch(&args, true).await,
         Command::Qr(command) => {
             output::quiet_logs();
             match command {

@@ -1,6 +1,7 @@
 //! The operator's tools: moving MobilePay PoS beacons over ([`migrate`]), putting stickers up and
 //! taking them down ([`qr`]), the printable sticker sheet ([`stickers`]), the webhook registrations
-//! ([`webhooks`]), pairing codes ([`pairing`]) and the PoS systems using the terminal API
+//! ([`webhooks`]), pairing codes ([`pairing`]), open-amount stickers switched off and on
+//! ([`sticker_switch`]) and the PoS systems using the terminal API
 //! ([`integrators`]). They work on the runtime's store and platform
 //! clients; nothing in the runtime depends on them.
 //!
@@ -16,6 +17,7 @@ pub mod integrators;
 pub mod migrate;
 pub mod pairing;
 pub mod qr;
+pub mod sticker_switch;
 pub mod stickers;
 pub mod webhooks;
 

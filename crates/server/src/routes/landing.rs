@@ -172,6 +172,9 @@ pub async fn sticker_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }
 
+/// How long a sticker's stream goes without reading the sticker, when nothing signals a change.
+const STICKER_LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One page's watch on a sticker: the signals that it may have changed, and what the page was
 /// last sent.
 struct StickerWatch {
@@ -196,10 +199,12 @@ impl StickerWatch {
                 self.shown = Some(sticker.clone());
                 return Some(sticker);
             }
-            match self.changes.recv().await {
-                // A page that fell behind has missed only signals: reading now catches it up.
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return None,
+            match tokio::time::timeout(STICKER_LOOK_EVERY, self.changes.recv()).await {
+                // A page that fell behind has missed only signals: reading now catches it up. With
+                // no signal for a while it looks anyway: on SQLite, `kasse-server sticker off` in
+                // another process writes a switch this process is never told of.
+                Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) => return None,
             }
             // Signals that came together need one reading.
             while matches!(self.changes.try_recv(), Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_))) {}

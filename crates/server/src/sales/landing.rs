@@ -153,10 +153,15 @@ impl Sales {
                 place: open.description.clone(),
                 country,
                 presented: None,
-                open: Some(OpenAmount {
-                    min: Money::new(open.min, store.currency),
-                    max: Money::new(open.max, store.currency),
-                }),
+                // Switched off, it offers nothing to pay, as a till's sticker with nothing presented.
+                open: if self.inner.store.sticker_is_off(id).await? {
+                    None
+                } else {
+                    Some(OpenAmount {
+                        min: Money::new(open.min, store.currency),
+                        max: Money::new(open.max, store.currency),
+                    })
+                },
             },
         })
     }
@@ -216,6 +221,9 @@ impl Sales {
                 }
             }
             Sticker::Open(open) => {
+                if self.inner.store.sticker_is_off(id).await? {
+                    return Err(SaleError::NothingToPay);
+                }
                 let amount = request.amount.ok_or(SaleError::NothingToPay)?;
                 if amount.currency != store.currency {
                     return Err(SaleError::WrongCurrency { expected: store.currency });

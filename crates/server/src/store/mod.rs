@@ -19,6 +19,7 @@ mod presented;
 mod rate_limits;
 mod registrations;
 mod retention;
+mod stickers_off;
 mod terminal_callbacks;
 mod till_events;
 mod turns;

@@ -147,6 +147,15 @@ impl EventStream {
         }
     }
 
+    /// The next event on an open-amount sticker's stream: whether it offers an amount field.
+    async fn next_open(&mut self) -> bool {
+        let event = self.next_events(1).await.remove(0);
+        match serde_json::from_str::<LandingEvent>(&event.data) {
+            Ok(LandingEvent::Sticker { sticker }) => sticker.open.is_some(),
+            _ => panic!("not a sticker event: {}", event.data),
+        }
+    }
+
     /// Reads a landing payment's events until it shows `status`; the statuses shown on the way.
     async fn until_landing_is(&mut self, status: SaleStatus) -> Vec<SaleStatus> {
         let events = self
@@ -599,6 +608,31 @@ async fn a_page_waiting_at_a_sticker_sees_each_amount_the_till_presents_and_sees
     app.withdraw().await;
     app.present(2_000).await;
     assert_eq!(ola.next_offer().await, Some(2_000), "nothing sent for a change nobody could see");
+}
+
+#[tokio::test]
+async fn an_open_amount_sticker_switched_off_offers_nothing_to_its_pages_and_refuses_payments_until_on() {
+    use kasse_server::ops::sticker_switch::{SwitchError, switch_with};
+    let app = spawn_app().await;
+    let tools = app.running.tools();
+    let mut page = app.sticker_events(DONATIONS).await;
+    assert!(page.next_open().await, "on: the page offers the amount field");
+
+    assert!(switch_with(&tools, DONATIONS, false).await.unwrap(), "switched off");
+    assert!(!page.next_open().await, "the waiting page follows: nothing to pay");
+    assert!(!switch_with(&tools, DONATIONS, false).await.unwrap(), "off already: nothing changes");
+    assert_eq!(app.sticker(DONATIONS).await.open, None, "a page opened now sees it off too");
+    let request = json!({ "amount": nok(5_000), "phoneNumber": KARI_TYPED });
+    app.refused_at(DONATIONS, &request, StatusCode::CONFLICT, "nothing-to-pay").await;
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+
+    assert!(switch_with(&tools, DONATIONS, true).await.unwrap(), "switched on");
+    assert!(page.next_open().await, "on again: the amount field is back");
+    app.paid_at(DONATIONS, &request).await;
+    assert!(
+        matches!(switch_with(&tools, STICKER, false).await, Err(SwitchError::UnknownSticker(_))),
+        "a till's sticker"
+    );
 }
 
 #[tokio::test]
