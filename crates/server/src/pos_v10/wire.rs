@@ -174,9 +174,14 @@ pub struct QueryPaymentResponse {
     pub pos_id: String,
     pub order_id: String,
     pub amount: Option<f64>,
+    // Left out, not null, while unknown (a prepared payment): pos.yaml marks these `nullable`
+    // beside an `enum` or an `allOf`, which OpenAPI 3.0.3 reads as not admitting null.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_code: Option<CurrencyCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restrictions: Option<PaymentRestrictions>,
     pub merchant_payment_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub planned_capture_delay: Option<PlannedCaptureDelay>,
     pub status: PaymentStatus,
     /// v10's token of the customer: ePayment has none to give (always null).
