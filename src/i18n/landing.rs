@@ -34,6 +34,10 @@ super::texts! {
     nothing_to_pay_line: "The amount appears here as soon as the checkout shows it.", "Beløpet kommer opp her så snart kassen viser det.", "Beløbet vises her, så snart kassen viser det.", "Summa näkyy tässä heti, kun kassa näyttää sen.";
     /// Reads the sticker again.
     check_again: "Check again", "Sjekk igjen", "Tjek igen", "Tarkista uudelleen";
+    /// An open-amount sticker switched off.
+    closed: "Not taking payments right now", "Tar ikke imot betaling akkurat nå", "Modtager ikke betaling lige nu", "Ei ota maksuja vastaan juuri nyt";
+    /// What to do then.
+    closed_line: "Come back later, or ask the staff.", "Kom tilbake senere, eller spør de ansatte.", "Kom tilbage senere, eller spørg personalet.", "Palaa myöhemmin tai kysy henkilökunnalta.";
     /// The sticker cannot be read.
     unavailable: "This page cannot be shown right now", "Denne siden kan ikke vises nå", "Siden kan ikke vises lige nu", "Sivua ei voi näyttää nyt";
     /// While the page reads the sticker.

@@ -260,17 +260,25 @@ pub fn StickerPage() -> impl IntoView {
                     </section>
                 })
             }
-            Stage::NothingToPay => EitherOf5::C(view! {
-                <section class="card">
-                    <h2>{text::nothing_to_pay(locale)}</h2>
-                    <p>{text::nothing_to_pay_line(locale)}</p>
-                    // Only while the live stream is down (or refused): then the customer asks.
-                    {move || (connection.get() == Connection::Reconnecting).then(|| view! {
-                        <button type="button" class="secondary" id="check-again" on:click=move |_| load_sticker(model)>
-                            {text::check_again(locale)}
-                        </button>
-                    })}
-                </section>
+            Stage::NothingToPay => EitherOf5::C({
+                let closed = model.with_untracked(|m| m.sticker.as_ref().is_some_and(|s| s.closed));
+                let (headline, line) = if closed {
+                    (text::closed(locale), text::closed_line(locale))
+                } else {
+                    (text::nothing_to_pay(locale), text::nothing_to_pay_line(locale))
+                };
+                view! {
+                    <section class="card">
+                        <h2>{headline}</h2>
+                        <p>{line}</p>
+                        // Only while the live stream is down (or refused): then the customer asks.
+                        {move || (connection.get() == Connection::Reconnecting).then(|| view! {
+                            <button type="button" class="secondary" id="check-again" on:click=move |_| load_sticker(model)>
+                                {text::check_again(locale)}
+                            </button>
+                        })}
+                    </section>
+                }
             }),
             Stage::Form => EitherOf5::D(pay_form(model, locale, model.with_untracked(|m| m.sticker.clone()))),
             Stage::Payment(step) => {

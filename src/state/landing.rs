@@ -575,6 +575,7 @@ mod tests {
                 claimed_by: None,
             }),
             open: open.map(|(min, max)| OpenAmount { min: Money::new(min, NOK), max: Money::new(max, NOK) }),
+            closed: false,
         }
     }
 

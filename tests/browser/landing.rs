@@ -262,6 +262,27 @@ async fn a_customer_who_scans_before_the_cashier_presents_sees_the_amount_come_a
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
+async fn an_open_amount_sticker_switched_off_says_so_on_the_waiting_page_and_takes_amounts_again_when_on() {
+    use kasse_server::ops::sticker_switch::switch_with;
+    Journey::start("landing-switched-off")
+        .await
+        .run(async |j| {
+            j.scan_sticker(DONATIONS).await?;
+            j.wait_for("#amount-input").await?;
+            switch_with(&j.server.tools(), "donations", false).await?;
+            let said = j.wait_for("main[data-stage='nothing'] h2").await?.text().await?;
+            if said != "Not taking payments right now" {
+                return Err(format!("the switched-off sticker's page says {said:?}").into());
+            }
+            switch_with(&j.server.tools(), "donations", true).await?;
+            j.wait_for("main[data-stage='form'] #amount-input").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
 async fn a_customer_opens_the_app_instead_approves_there_and_comes_back_to_paid() {
     Journey::start("landing-app-switch")
         .await

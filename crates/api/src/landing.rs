@@ -55,6 +55,9 @@ pub struct StickerInfo {
     /// The bounds, for an open-amount sticker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open: Option<OpenAmount>,
+    /// An open-amount sticker switched off: nothing to pay here until it is switched on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub closed: bool,
 }
 
 /// `POST /api/stickers/{sticker}/payments`: the customer asks to pay.
@@ -168,9 +171,11 @@ mod tests {
                 min: Money::new(1000, Currency::Nok),
                 max: Money::new(5000, Currency::Nok),
             }),
+            closed: false,
         };
         let json = serde_json::to_value(&info).unwrap();
         assert!(json.get("presented").is_none());
+        assert!(json.get("closed").is_none(), "said only of a sticker switched off");
         assert_eq!(json["country"], "NO");
         assert_eq!(json["open"]["max"]["value"], 5000);
     }

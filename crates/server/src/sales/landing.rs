@@ -146,23 +146,24 @@ impl Sales {
                     .filter(|row| row.claimed_by.is_none())
                     .map(|row| presented_view(&row)),
                 open: None,
+                closed: false,
             },
-            Sticker::Open(open) => StickerInfo {
-                id: id.to_owned(),
-                merchant: store.name.clone(),
-                place: open.description.clone(),
-                country,
-                presented: None,
-                // Switched off, it offers nothing to pay, as a till's sticker with nothing presented.
-                open: if self.inner.store.sticker_is_off(id).await? {
-                    None
-                } else {
-                    Some(OpenAmount {
+            Sticker::Open(open) => {
+                // Switched off, it offers nothing to pay, and says so.
+                let closed = self.inner.store.sticker_is_off(id).await?;
+                StickerInfo {
+                    id: id.to_owned(),
+                    merchant: store.name.clone(),
+                    place: open.description.clone(),
+                    country,
+                    presented: None,
+                    open: (!closed).then(|| OpenAmount {
                         min: Money::new(open.min, store.currency),
                         max: Money::new(open.max, store.currency),
-                    })
-                },
-            },
+                    }),
+                    closed,
+                }
+            }
         })
     }
 

@@ -621,13 +621,15 @@ async fn an_open_amount_sticker_switched_off_offers_nothing_to_its_pages_and_ref
     assert!(switch_with(&tools, DONATIONS, false).await.unwrap(), "switched off");
     assert!(!page.next_open().await, "the waiting page follows: nothing to pay");
     assert!(!switch_with(&tools, DONATIONS, false).await.unwrap(), "off already: nothing changes");
-    assert_eq!(app.sticker(DONATIONS).await.open, None, "a page opened now sees it off too");
+    let now = app.sticker(DONATIONS).await;
+    assert_eq!((now.open, now.closed), (None, true), "a page opened now sees it off too, and why");
     let request = json!({ "amount": nok(5_000), "phoneNumber": KARI_TYPED });
     app.refused_at(DONATIONS, &request, StatusCode::CONFLICT, "nothing-to-pay").await;
     assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
 
     assert!(switch_with(&tools, DONATIONS, true).await.unwrap(), "switched on");
     assert!(page.next_open().await, "on again: the amount field is back");
+    assert!(!app.sticker(DONATIONS).await.closed);
     app.paid_at(DONATIONS, &request).await;
     assert!(
         matches!(switch_with(&tools, STICKER, false).await, Err(SwitchError::UnknownSticker(_))),
