@@ -138,22 +138,23 @@ impl TestApp {
 }
 
 impl EventStream {
-    /// The next event on a sticker's stream: the amount it offers then, if any.
-    async fn next_offer(&mut self) -> Option<i64> {
+    /// The next event on a sticker's stream: the sticker as it is then.
+    async fn next_sticker(&mut self) -> StickerInfo {
         let event = self.next_events(1).await.remove(0);
         match serde_json::from_str::<LandingEvent>(&event.data) {
-            Ok(LandingEvent::Sticker { sticker }) => sticker.presented.map(|p| p.amount.value),
+            Ok(LandingEvent::Sticker { sticker }) => sticker,
             _ => panic!("not a sticker event: {}", event.data),
         }
     }
 
+    /// The next event on a till's sticker's stream: the amount it offers then, if any.
+    async fn next_offer(&mut self) -> Option<i64> {
+        self.next_sticker().await.presented.map(|p| p.amount.value)
+    }
+
     /// The next event on an open-amount sticker's stream: whether it offers an amount field.
     async fn next_open(&mut self) -> bool {
-        let event = self.next_events(1).await.remove(0);
-        match serde_json::from_str::<LandingEvent>(&event.data) {
-            Ok(LandingEvent::Sticker { sticker }) => sticker.open.is_some(),
-            _ => panic!("not a sticker event: {}", event.data),
-        }
+        self.next_sticker().await.open.is_some()
     }
 
     /// Reads a landing payment's events until it shows `status`; the statuses shown on the way.
