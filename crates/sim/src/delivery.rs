@@ -1,9 +1,11 @@
 //! Webhooks API registrations and signed, ordered, retried delivery.
 //!
-//! Each registration has its own outbox and one worker task that sends the oldest undelivered
-//! event first and does not move on until it is acknowledged with a 2xx (or given up), so order is
-//! kept per registration and payment, as on the platform. Every request is signed with the
-//! registration's secret exactly as reference/vipps-apis.md §5.1 describes.
+//! Each registration has its own outbox and one worker task. The platform keeps a registration's
+//! events in order per payment (reference/vipps-apis.md §5.2: a failing AUTHORIZED blocks the
+//! later CAPTURED), so the worker sends a payment's oldest undelivered event and nothing later of
+//! that payment until it is acknowledged with a 2xx (or given up); other payments' events go
+//! meanwhile, up to [`IN_FLIGHT`] at once. Every request is signed with the registration's secret
+//! exactly as reference/vipps-apis.md §5.1 describes.
 //!
 //! The webhook fault knobs act when an event is queued: a dropped event is never queued, a
 //! duplicated one is queued twice, and with reordering on an event waits in its registration's
@@ -31,6 +33,11 @@ use crate::world::Outgoing;
 /// At most this many registrations per sales unit and event type (the 2026 platform limit).
 const MAX_PER_EVENT: usize = 25;
 
+/// At most this many of a registration's events are on their way at once (each of another
+/// payment). The platform's own figure is not documented; this lets a receiver that answers in a
+/// millisecond take a busy shop's webhooks, as a sales unit's queue at the platform would.
+const IN_FLIGHT: usize = 16;
+
 /// How many delivery attempts [`Deliveries::attempts`] keeps: the newest.
 const ATTEMPTS_KEPT: usize = 10_000;
 
@@ -56,8 +63,22 @@ fn unix_ms_now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// An event type and its JSON body.
-type Item = (&'static str, Vec<u8>);
+/// An event: its type, what it is kept in order with (its payment), and its JSON body.
+#[derive(Debug, Clone)]
+struct Item {
+    event_type: &'static str,
+    order: Arc<str>,
+    body: Arc<[u8]>,
+}
+
+/// An item in its outbox: numbered, so its worker can take it out when delivered.
+#[derive(Debug, Clone)]
+struct Queued {
+    number: u64,
+    item: Item,
+    /// Whether a delivery of it is under way.
+    sending: bool,
+}
 
 /// The events waiting for one registration, shared by the registration and its worker.
 struct Outbox {
@@ -71,10 +92,47 @@ struct Outbox {
 /// An outbox's events, in the order they go out.
 #[derive(Default)]
 struct Queue {
-    /// Sent front first; the front stays until acknowledged or given up.
-    items: VecDeque<Item>,
+    /// In the order queued; each stays until acknowledged or given up.
+    items: VecDeque<Queued>,
     /// Held back by the reorder fault until the next event has been queued.
     held: Vec<Item>,
+    /// The number of the next item queued.
+    next: u64,
+}
+
+impl Queue {
+    fn extend(&mut self, items: impl IntoIterator<Item = Item>) {
+        for item in items {
+            self.items.push_back(Queued { number: self.next, item, sending: false });
+            self.next += 1;
+        }
+    }
+
+    /// The items that may go now, marked as going: each the oldest of its payment, not already
+    /// going, while fewer than [`IN_FLIGHT`] are.
+    fn start(&mut self) -> Vec<Queued> {
+        let mut going = self.items.iter().filter(|q| q.sending).count();
+        let mut seen = std::collections::HashSet::new();
+        let mut started = Vec::new();
+        for queued in &mut self.items {
+            if going >= IN_FLIGHT {
+                break;
+            }
+            // Only a payment's oldest item may be on its way.
+            if !seen.insert(Arc::clone(&queued.item.order)) || queued.sending {
+                continue;
+            }
+            queued.sending = true;
+            going += 1;
+            started.push(queued.clone());
+        }
+        started
+    }
+
+    /// Takes out a delivered (or given up) item.
+    fn done(&mut self, number: u64) {
+        self.items.retain(|q| q.number != number);
+    }
 }
 
 impl Outbox {
@@ -86,9 +144,9 @@ impl Outbox {
             queue.held.extend(copies);
             return;
         }
-        queue.items.extend(copies);
+        queue.extend(copies);
         let earlier = std::mem::take(&mut queue.held);
-        queue.items.extend(earlier);
+        queue.extend(earlier);
         drop(queue);
         self.notify.notify_one();
     }
@@ -100,7 +158,7 @@ impl Outbox {
             return;
         }
         let held = std::mem::take(&mut queue.held);
-        queue.items.extend(held);
+        queue.extend(held);
         drop(queue);
         self.notify.notify_one();
     }
@@ -226,9 +284,11 @@ impl Deliveries {
         // Drawn in dispatch order under the registrations' lock, so a seed replays the same fates.
         let mut faults = lock(&self.faults);
         for event in outgoing {
-            let item: Item = (event.event_type, event.body);
-            for r in
-                registrations.iter().filter(|r| r.msn == event.msn && r.events.iter().any(|e| e == item.0))
+            let item =
+                Item { event_type: event.event_type, order: event.order.into(), body: event.body.into() };
+            for r in registrations
+                .iter()
+                .filter(|r| r.msn == event.msn && r.events.iter().any(|e| e == item.event_type))
             {
                 let fate = faults.fate();
                 r.outbox.push(&item, fate.copies, fate.reorder);
@@ -249,7 +309,8 @@ struct Target {
     secret: Secret,
 }
 
-/// The worker of one registration: oldest first, each until acknowledged or given up.
+/// The worker of one registration: each payment's events oldest first, each until acknowledged
+/// or given up, several payments at once.
 async fn deliver(
     outbox: Arc<Outbox>,
     target: Target,
@@ -257,44 +318,60 @@ async fn deliver(
     policy: DeliveryPolicy,
     log: Arc<Mutex<Recent<Attempt>>>,
 ) {
+    let target = Arc::new(target);
+    // Dropped (aborting every delivery under way) when the registration is deleted.
+    let mut sending = tokio::task::JoinSet::new();
     loop {
         if outbox.closed.load(Ordering::SeqCst) {
             return;
         }
-        let next = lock(&outbox.queue).items.front().cloned();
-        let Some((event_type, body)) = next else {
-            outbox.notify.notified().await;
-            continue;
-        };
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let sent_at_ms = unix_ms_now();
-            let status = send(&http, &target, &body).await;
-            lock(&log).push(Attempt {
-                webhook_id: target.id.clone(),
-                event_type: event_type.to_owned(),
-                status,
-                sent_at_ms,
-            });
-            if status.is_some_and(|s| (200..300).contains(&s)) || attempt >= policy.give_up_after {
-                break;
-            }
-            if outbox.closed.load(Ordering::SeqCst) {
-                return;
-            }
-            let index = usize::try_from(attempt - 1)
-                .unwrap_or(usize::MAX)
-                .min(policy.retry_delays.len().saturating_sub(1));
-            let delay = policy.retry_delays.get(index).copied().unwrap_or_default();
-            tracing::debug!(webhook = %target.id, event_type, attempt, ?status, "webhook delivery failed, retrying");
-            tokio::time::sleep(delay).await;
-            // Deleted while waiting: nothing more goes to it.
-            if outbox.closed.load(Ordering::SeqCst) {
-                return;
+        for queued in lock(&outbox.queue).start() {
+            let one =
+                deliver_one(queued, Arc::clone(&target), http.clone(), policy.clone(), Arc::clone(&log));
+            sending.spawn(one);
+        }
+        tokio::select! {
+            () = outbox.notify.notified() => {}
+            Some(done) = sending.join_next() => {
+                match done {
+                    Ok(number) => lock(&outbox.queue).done(number),
+                    // Only a panic ends a delivery otherwise; its item stays, and goes again.
+                    Err(e) => tracing::warn!(error = %e, "a webhook delivery ended early"),
+                }
             }
         }
-        lock(&outbox.queue).items.pop_front();
+    }
+}
+
+/// Delivers one event until acknowledged or given up; returns its number.
+async fn deliver_one(
+    queued: Queued,
+    target: Arc<Target>,
+    http: reqwest::Client,
+    policy: DeliveryPolicy,
+    log: Arc<Mutex<Recent<Attempt>>>,
+) -> u64 {
+    let Item { event_type, body, .. } = queued.item;
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let sent_at_ms = unix_ms_now();
+        let status = send(&http, &target, &body).await;
+        lock(&log).push(Attempt {
+            webhook_id: target.id.clone(),
+            event_type: event_type.to_owned(),
+            status,
+            sent_at_ms,
+        });
+        if status.is_some_and(|s| (200..300).contains(&s)) || attempt >= policy.give_up_after {
+            return queued.number;
+        }
+        let index = usize::try_from(attempt - 1)
+            .unwrap_or(usize::MAX)
+            .min(policy.retry_delays.len().saturating_sub(1));
+        let delay = policy.retry_delays.get(index).copied().unwrap_or_default();
+        tracing::debug!(webhook = %target.id, event_type, attempt, ?status, "webhook delivery failed, retrying");
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -345,13 +422,40 @@ mod tests {
     }
 
     fn queued(outbox: &Outbox) -> Vec<&'static str> {
-        lock(&outbox.queue).items.iter().map(|(event_type, _)| *event_type).collect()
+        lock(&outbox.queue).items.iter().map(|q| q.item.event_type).collect()
+    }
+
+    fn item(event_type: &'static str, payment: &str) -> Item {
+        Item { event_type, order: payment.into(), body: Arc::from(Vec::new()) }
+    }
+
+    #[test]
+    fn a_payment_s_events_go_one_after_the_other_and_other_payments_meanwhile() {
+        let out = outbox();
+        out.push(&item("created", "order-1"), 1, false);
+        out.push(&item("authorized", "order-1"), 1, false);
+        out.push(&item("created", "order-2"), 1, false);
+        let going = |started: Vec<Queued>| {
+            started.into_iter().map(|q| format!("{} {}", q.item.order, q.item.event_type)).collect::<Vec<_>>()
+        };
+        let mut queue = lock(&out.queue);
+        assert_eq!(going(queue.start()), ["order-1 created", "order-2 created"]);
+        assert!(queue.start().is_empty(), "order-1's next waits for its first");
+        let first = queue.items[0].number;
+        queue.done(first);
+        assert_eq!(going(queue.start()), ["order-1 authorized"]);
+
+        for n in 0..IN_FLIGHT + 3 {
+            queue.extend([item("created", &format!("busy-{n}"))]);
+        }
+        let sending = queue.start().len() + 2;
+        assert_eq!(sending, IN_FLIGHT, "at most {IN_FLIGHT} on their way at once");
     }
 
     #[test]
     fn a_reordered_event_goes_after_the_next_and_a_duplicated_one_twice() {
         let out = outbox();
-        let item = |name: &'static str| (name, Vec::new());
+        let item = |name: &'static str| item(name, "order-1");
         out.push(&item("created"), 1, true);
         assert!(queued(&out).is_empty(), "held until the next event");
         out.push(&item("authorized"), 2, true);

@@ -244,8 +244,8 @@ impl Sim {
     pub(crate) fn check_in(&self, print: &str, phone_number: &str) -> Result<UserCheckedIn, SimError> {
         let event = self.qr.check_in(print, phone_number, self.clock.now())?;
         if let Ok(body) = serde_json::to_vec(&event) {
-            let msn = event.msn.clone();
-            self.deliveries.dispatch(vec![Outgoing { msn, event_type: USER_CHECKED_IN, body }]);
+            let (msn, order) = (event.msn.clone(), format!("check-in:{}", event.merchant_qr_id));
+            self.deliveries.dispatch(vec![Outgoing { msn, event_type: USER_CHECKED_IN, order, body }]);
         }
         Ok(event)
     }

@@ -242,6 +242,9 @@ pub struct Outgoing {
     pub msn: String,
     /// The Webhooks API event type.
     pub event_type: &'static str,
+    /// What it is kept in order with: the platform keeps a registration's events in order per
+    /// payment (its reference), not across payments.
+    pub order: String,
     /// The JSON body.
     pub body: Vec<u8>,
 }
@@ -845,6 +848,7 @@ impl World {
             self.outgoing.push(Outgoing {
                 msn: payment.msn.clone(),
                 event_type: name.webhook_event_type(),
+                order: event.reference.clone(),
                 body,
             });
         }
