@@ -1,6 +1,7 @@
 //! Pairing codes and sessions of tills and displays, stored only as hashes, and the key the
 //! codes are hashed under.
 
+use super::statement::query;
 use sqlx::Row as _;
 
 use super::backend::StoreRow;
@@ -48,7 +49,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(code_hash)
@@ -70,7 +71,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<(String, String)>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(
+            let row = query(
                 "UPDATE pairing_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3 \
                  RETURNING till_id, role",
             )
@@ -87,7 +88,7 @@ impl Store {
     /// read in one statement each, so two processes asking at once agree on one key.
     pub async fn server_key(&self, name: &str, fresh: &[u8], now: i64) -> Result<Vec<u8>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO server_keys (name, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
             )
             .bind(name)
@@ -95,7 +96,7 @@ impl Store {
             .bind(now)
             .execute(&mut *db)
             .await?;
-            let row = sqlx::query("SELECT secret FROM server_keys WHERE name = $1")
+            let row = query("SELECT secret FROM server_keys WHERE name = $1")
                 .bind(name)
                 .fetch_one(&mut *db)
                 .await?;
@@ -112,7 +113,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO sessions (token_hash, till_id, role, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(token_hash)
@@ -129,7 +130,7 @@ impl Store {
     /// A session by its token's hash, whatever its state.
     pub async fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"))
+            let row = query(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"))
                 .bind(token_hash)
                 .fetch_optional(&mut *db)
                 .await?;
@@ -146,7 +147,7 @@ impl Store {
         noted_since: i64,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at <= $3")
+            query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at <= $3")
                 .bind(now)
                 .bind(token_hash)
                 .bind(noted_since)
@@ -164,7 +165,7 @@ impl Store {
         used_after: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions \
                  WHERE revoked_at IS NULL AND created_at > $1 AND last_seen_at > $2 ORDER BY till_id, created_at"
             ))
@@ -183,7 +184,7 @@ impl Store {
         now: i64,
     ) -> Result<Vec<SessionRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "UPDATE sessions SET revoked_at = $1 \
                  WHERE revoked_at IS NULL AND substr(token_hash, 1, $2) = $3 RETURNING {SESSION_COLUMNS}"
             ))
@@ -200,7 +201,7 @@ impl Store {
     /// Revokes every unrevoked session of a till; returns them.
     pub async fn revoke_till_sessions(&self, till_id: &str, now: i64) -> Result<Vec<SessionRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "UPDATE sessions SET revoked_at = $1 WHERE revoked_at IS NULL AND till_id = $2 RETURNING {SESSION_COLUMNS}"
             ))
             .bind(now)
@@ -214,7 +215,7 @@ impl Store {
     /// The token hashes of sessions revoked after `since`.
     pub async fn sessions_revoked_since(&self, since: i64) -> Result<Vec<String>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query("SELECT token_hash FROM sessions WHERE revoked_at > $1")
+            let rows = query("SELECT token_hash FROM sessions WHERE revoked_at > $1")
                 .bind(since)
                 .fetch_all(&mut *db)
                 .await?;

@@ -8,8 +8,9 @@
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
 use std::sync::Arc;
 
-use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Decode, Row as _, Type};
+
+use super::sqlite::{SqliteConn, SqliteRow};
 
 /// One of a pair of things, the SQLite one or the PostgreSQL one.
 #[derive(Debug, Clone)]
@@ -21,13 +22,13 @@ pub enum Backend<S, P> {
 }
 
 /// The store's connections: SQLite's one (`None` once closed), or a PostgreSQL pool.
-pub type Pool = Backend<Arc<tokio::sync::Mutex<Option<SqliteConnection>>>, PgPool>;
+pub type Pool = Backend<Arc<tokio::sync::Mutex<Option<SqliteConn>>>, PgPool>;
 
 /// A connection (or a transaction's), lent to a statement shared by several store methods.
-pub type Conn<'c> = Backend<&'c mut SqliteConnection, &'c mut PgConnection>;
+pub type Conn<'c> = Backend<&'c mut SqliteConn, &'c mut PgConnection>;
 
-impl<'c> From<&'c mut SqliteConnection> for Conn<'c> {
-    fn from(conn: &'c mut SqliteConnection) -> Self {
+impl<'c> From<&'c mut SqliteConn> for Conn<'c> {
+    fn from(conn: &'c mut SqliteConn) -> Self {
         Self::Sqlite(conn)
     }
 }
@@ -52,30 +53,32 @@ macro_rules! on {
 pub(crate) use on;
 
 /// A column value both databases decode.
-pub trait Value:
-    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
-{
-}
+pub trait Value: rusqlite::types::FromSql + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
 
-impl<T> Value for T where
-    T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
-{
-}
+impl<T> Value for T where T: rusqlite::types::FromSql + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
 
-/// A row of either database, read by column name.
-pub trait StoreRow: sqlx::Row {
+/// A row of either database, read by column name or position.
+pub trait StoreRow {
     /// The value in `column`.
     fn read<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+    /// The value in the column at `index` (from 0).
+    fn read_at<T: Value>(&self, index: usize) -> Result<T, sqlx::Error>;
 }
 
 impl StoreRow for SqliteRow {
     fn read<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
         self.try_get(column)
     }
+    fn read_at<T: Value>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
+    }
 }
 
 impl StoreRow for PgRow {
     fn read<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
         self.try_get(column)
+    }
+    fn read_at<T: Value>(&self, index: usize) -> Result<T, sqlx::Error> {
+        self.try_get(index)
     }
 }

@@ -2,6 +2,7 @@
 //! each one reaches.
 
 use super::backend::StoreRow;
+use super::statement::query;
 
 use super::backend::on;
 use super::names::{Named, decode};
@@ -74,7 +75,7 @@ impl Store {
         merchant_qr_id: &str,
     ) -> Result<Option<CallbackQrRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!(
+            let row = query(&format!(
                 "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3) \
                  ORDER BY merchant_qr_id = $4 DESC LIMIT 1"
             ))
@@ -91,7 +92,7 @@ impl Store {
     /// Every callback sticker the QR tools put up, by sales unit and id.
     pub async fn callback_qrs(&self) -> Result<Vec<CallbackQrRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {CALLBACK_QR_COLUMNS} FROM callback_qrs ORDER BY msn, merchant_qr_id"
             ))
             .fetch_all(&mut *db)
@@ -103,7 +104,7 @@ impl Store {
     /// Records a callback sticker, or what changed about it (its till, kind or location).
     pub async fn save_callback_qr(&self, qr: &CallbackQrRow, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO callback_qrs (msn, merchant_qr_id, kind, till_id, location_description, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (msn, merchant_qr_id) DO UPDATE SET kind = excluded.kind, \
                  till_id = excluded.till_id, location_description = excluded.location_description, \
@@ -125,7 +126,7 @@ impl Store {
     /// Forgets a callback sticker. Returns whether there was one.
     pub async fn delete_callback_qr(&self, msn: &str, merchant_qr_id: &str) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let done = sqlx::query("DELETE FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3)")
+            let done = query("DELETE FROM callback_qrs WHERE msn = $1 AND merchant_qr_id IN ($2, $3)")
                 .bind(msn)
                 .bind(merchant_qr_id)
                 .bind(merchant_qr_id.to_ascii_lowercase())

@@ -1,10 +1,12 @@
 //! Customers who checked in at a callback sticker; the platform's token stays here.
 
+use super::backend::StoreRow;
 use super::backend::on;
+use super::statement::{FromStoreRow, query, query_as};
 use super::{Store, StoreError};
 
 /// A customer's check-in at a callback sticker.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckInRow {
     pub id: String,
     pub msn: String,
@@ -17,6 +19,22 @@ pub struct CheckInRow {
     pub received_at: i64,
 }
 
+impl FromStoreRow for CheckInRow {
+    fn from_row(row: &impl StoreRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.read("id")?,
+            msn: row.read("msn")?,
+            merchant_qr_id: row.read("merchant_qr_id")?,
+            till_id: row.read("till_id")?,
+            customer_token: row.read("customer_token")?,
+            initiated_at: row.read("initiated_at")?,
+            expires_at: row.read("expires_at")?,
+            charged_by: row.read("charged_by")?,
+            received_at: row.read("received_at")?,
+        })
+    }
+}
+
 const CHECK_IN_COLUMNS: &str =
     "id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, charged_by, received_at";
 
@@ -24,7 +42,7 @@ impl Store {
     /// Stores a check-in. Returns false if it was stored before (a repeated webhook).
     pub async fn insert_check_in(&self, check_in: &CheckInRow) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let result = sqlx::query(
+            let result = query(
                 "INSERT INTO check_ins (id, msn, merchant_qr_id, till_id, customer_token, initiated_at, expires_at, \
                  charged_by, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
             )
@@ -46,7 +64,7 @@ impl Store {
     /// A check-in by id.
     pub async fn check_in(&self, id: &str) -> Result<Option<CheckInRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1"))
+            Ok(query_as(&format!("SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE id = $1"))
                 .bind(id)
                 .fetch_optional(&mut *db)
                 .await?)
@@ -56,7 +74,7 @@ impl Store {
     /// A till's check-ins that can still be charged at `now`, newest first.
     pub async fn open_check_ins(&self, till_id: &str, now: i64) -> Result<Vec<CheckInRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "SELECT {CHECK_IN_COLUMNS} FROM check_ins WHERE till_id = $1 AND expires_at > $2 AND charged_by IS NULL \
                  ORDER BY initiated_at DESC"
             ))
@@ -71,7 +89,7 @@ impl Store {
     /// this sale got it.
     pub async fn charge_check_in(&self, id: &str, reference: &str, now: i64) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let result = sqlx::query(
+            let result = query(
                 "UPDATE check_ins SET charged_by = $1 WHERE id = $2 AND charged_by IS NULL AND expires_at > $3",
             )
             .bind(reference)
@@ -86,7 +104,7 @@ impl Store {
     /// Forgets the platform's tokens of check-ins that can no longer be charged.
     pub async fn expire_check_ins(&self, now: i64) -> Result<u64, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let result = sqlx::query(
+            let result = query(
                 "UPDATE check_ins SET customer_token = '' WHERE expires_at <= $1 AND customer_token <> ''",
             )
             .bind(now)

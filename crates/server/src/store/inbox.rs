@@ -1,5 +1,6 @@
 //! Webhook deliveries as received, and the platform's payment events, once each.
 
+use super::statement::{query, query_scalar};
 use sqlx::Row as _;
 
 use super::backend::on;
@@ -17,7 +18,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(
+            let row = query(
                 "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (delivery_hash) DO NOTHING RETURNING id",
             )
@@ -34,12 +35,11 @@ impl Store {
     /// The oldest unprocessed deliveries.
     pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(
-                "SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(&mut *db)
-            .await?;
+            let rows =
+                query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
+                    .bind(limit)
+                    .fetch_all(&mut *db)
+                    .await?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
         })
     }
@@ -47,7 +47,7 @@ impl Store {
     /// A delivery's body, if it is stored and not processed yet.
     pub async fn unprocessed_delivery(&self, id: i64) -> Result<Option<String>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_scalar("SELECT body FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL")
+            Ok(query_scalar("SELECT body FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut *db)
                 .await?)
@@ -57,7 +57,7 @@ impl Store {
     /// Marks a delivery processed.
     pub async fn mark_processed(&self, id: i64, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("UPDATE webhook_inbox SET processed_at = $1 WHERE id = $2")
+            query("UPDATE webhook_inbox SET processed_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *db)
@@ -80,7 +80,7 @@ impl Store {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            let result = sqlx::query(
+            let result = query(
                 "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             )

@@ -1,6 +1,7 @@
 //! Integrators (the PoS systems that use the terminal API): their keys, kept only as hashes, the
 //! stores each may act in, and the write requests each made by Idempotency-Key.
 
+use super::statement::query;
 use sqlx::Connection as _;
 use sqlx::Row as _;
 
@@ -63,7 +64,7 @@ impl Store {
     pub async fn insert_integrator(&self, integrator: &IntegratorRow) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
-            sqlx::query(&format!(
+            query(&format!(
                 "INSERT INTO integrators ({INTEGRATOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             ))
             .bind(&integrator.id)
@@ -77,7 +78,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for store in &integrator.stores {
-                sqlx::query("INSERT INTO integrator_stores (integrator_id, store_id) VALUES ($1, $2)")
+                query("INSERT INTO integrator_stores (integrator_id, store_id) VALUES ($1, $2)")
                     .bind(&integrator.id)
                     .bind(store)
                     .execute(&mut *tx)
@@ -106,7 +107,7 @@ impl Store {
     async fn integrator_where(&self, column: &str, value: &str) -> Result<Option<IntegratorRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
             let Some(row) =
-                sqlx::query(&format!("SELECT {INTEGRATOR_COLUMNS} FROM integrators WHERE {column} = $1"))
+                query(&format!("SELECT {INTEGRATOR_COLUMNS} FROM integrators WHERE {column} = $1"))
                     .bind(value)
                     .fetch_optional(&mut *db)
                     .await?
@@ -114,15 +115,14 @@ impl Store {
                 return Ok(None);
             };
             let id: String = row.try_get("id")?;
-            let stores = sqlx::query(
-                "SELECT store_id FROM integrator_stores WHERE integrator_id = $1 ORDER BY store_id",
-            )
-            .bind(&id)
-            .fetch_all(&mut *db)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
+            let stores =
+                query("SELECT store_id FROM integrator_stores WHERE integrator_id = $1 ORDER BY store_id")
+                    .bind(&id)
+                    .fetch_all(&mut *db)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get(0))
+                    .collect::<Result<_, _>>()?;
             Ok(Some(integrator_row(&row, stores)?))
         })
     }
@@ -130,13 +130,12 @@ impl Store {
     /// Every integrator, revoked ones too, by name.
     pub async fn integrators(&self) -> Result<Vec<IntegratorRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!("SELECT {INTEGRATOR_COLUMNS} FROM integrators ORDER BY name"))
+            let rows = query(&format!("SELECT {INTEGRATOR_COLUMNS} FROM integrators ORDER BY name"))
                 .fetch_all(&mut *db)
                 .await?;
-            let pairs =
-                sqlx::query("SELECT integrator_id, store_id FROM integrator_stores ORDER BY store_id")
-                    .fetch_all(&mut *db)
-                    .await?;
+            let pairs = query("SELECT integrator_id, store_id FROM integrator_stores ORDER BY store_id")
+                .fetch_all(&mut *db)
+                .await?;
             let mut integrators = Vec::with_capacity(rows.len());
             for row in &rows {
                 let id: String = row.try_get("id")?;
@@ -156,12 +155,11 @@ impl Store {
     /// revoked already.
     pub async fn revoke_integrator(&self, name: &str, now: i64) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let done =
-                sqlx::query("UPDATE integrators SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(name)
-                    .execute(&mut *db)
-                    .await?;
+            let done = query("UPDATE integrators SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(name)
+                .execute(&mut *db)
+                .await?;
             Ok(done.rows_affected() == 1)
         })
     }
@@ -169,7 +167,7 @@ impl Store {
     /// Notes that an integrator's key was used now.
     pub async fn note_integrator_use(&self, id: &str, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("UPDATE integrators SET last_used_at = $1 WHERE id = $2")
+            query("UPDATE integrators SET last_used_at = $1 WHERE id = $2")
                 .bind(now)
                 .bind(id)
                 .execute(&mut *db)
@@ -188,7 +186,7 @@ impl Store {
         now: i64,
     ) -> Result<KeyUse, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let inserted = sqlx::query(
+            let inserted = query(
                 "INSERT INTO terminal_requests (integrator_id, idempotency_key, request_hash, created_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (integrator_id, idempotency_key) DO NOTHING",
             )
@@ -201,7 +199,7 @@ impl Store {
             if inserted.rows_affected() == 1 {
                 return Ok(KeyUse::First);
             }
-            let earlier: String = sqlx::query(
+            let earlier: String = query(
                 "SELECT request_hash FROM terminal_requests WHERE integrator_id = $1 AND idempotency_key = $2",
             )
             .bind(integrator_id)

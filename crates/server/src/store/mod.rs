@@ -1,5 +1,6 @@
-//! The server's durable state, through sqlx: in SQLite (one instance, migrations in
-//! `migrations/sqlite`) or PostgreSQL (one or several instances, `migrations/postgres`).
+//! The server's durable state: in SQLite (one instance, migrations in `migrations/sqlite`, run on
+//! the calling thread by `sqlite`) or PostgreSQL (one or several instances, `migrations/postgres`,
+//! through sqlx). `statement` runs a statement written once on either.
 //!
 //! Every query is here, one file per table (or aggregate), so the rest of the server speaks in
 //! rows and intents, not SQL. All times are Unix milliseconds.
@@ -19,6 +20,8 @@ mod presented;
 mod rate_limits;
 mod registrations;
 mod retention;
+mod sqlite;
+mod statement;
 mod stickers_off;
 mod terminal_callbacks;
 mod till_events;
@@ -39,15 +42,13 @@ pub use terminal_callbacks::DueCallback;
 pub use till_events::NewTillEvent;
 pub use turns::urgently;
 
+use statement::query;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::ConnectOptions as _;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 
 use backend::{Backend, Pool, on};
 
@@ -135,7 +136,7 @@ impl Store {
                 locks: Some(locks),
             });
         }
-        Self::open_sqlite(url).await
+        Self::open_sqlite(url)
     }
 
     /// Whether the store is PostgreSQL, shared by every instance.
@@ -143,7 +144,7 @@ impl Store {
         matches!(self.pool, Backend::Postgres(_))
     }
 
-    async fn open_sqlite(url: &str) -> Result<Self, StoreError> {
+    fn open_sqlite(url: &str) -> Result<Self, StoreError> {
         /// The database holds webhook secrets and session hashes: its file is created readable
         /// and writable by its owner only (SQLite gives its `-wal` and `-shm` the same mode), and
         /// one found more open, with those two, is closed down with a warning.
@@ -185,38 +186,29 @@ impl Store {
             Ok(())
         }
 
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL with NORMAL is durable across a process crash; only power loss may drop the
-            // last transactions, which the reconciler then finds missing at the platform.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let filename = options.get_filename();
-        if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty() && !is_memory(filename)) {
+        let Some(filename) = sqlite_file(url) else {
+            let mut conn = sqlite::SqliteConn::open(None)?;
+            conn.migrate(&sqlx::migrate!("./migrations/sqlite"))?;
+            return Ok(Self::on_sqlite(conn));
+        };
+        if let Some(dir) = filename.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
         }
-        // sqlx names an in-memory database `file:sqlx-in-memory-N`: no file to protect.
-        let in_memory = is_memory(filename) || url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            owner_only(filename).map_err(|e| {
-                let reason = format!("cannot make {} readable by its owner only: {e}", filename.display());
-                StoreError::Database(sqlx::Error::Io(std::io::Error::new(e.kind(), reason)))
-            })?;
-        }
+        owner_only(&filename).map_err(|e| {
+            let reason = format!("cannot make {} readable by its owner only: {e}", filename.display());
+            StoreError::Database(sqlx::Error::Io(std::io::Error::new(e.kind(), reason)))
+        })?;
         // One connection: SQLite writes one transaction at a time whatever the pool, and several
         // connections only meet at its write lock, where its busy handler sleeps (1 ms, 2, 5, …)
         // and each re-reads its page cache after another's commit (measured: a third of the
         // throughput). An in-memory database lives as long as its one connection anyway.
-        // `busy_timeout` stays for the operator's tools, which open the file from another process.
-        let mut conn = options.connect().await?;
-        sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+        let mut conn = sqlite::SqliteConn::open(Some(&filename))?;
+        conn.migrate(&sqlx::migrate!("./migrations/sqlite"))?;
         Ok(Self::on_sqlite(conn))
     }
 
-    fn on_sqlite(conn: SqliteConnection) -> Self {
+    fn on_sqlite(conn: sqlite::SqliteConn) -> Self {
         Self {
             pool: Backend::Sqlite(Arc::new(tokio::sync::Mutex::new(Some(conn)))),
             turns: Arc::new(turns::Turns::new(1)),
@@ -228,7 +220,7 @@ impl Store {
     /// but not processed.
     pub async fn gauges(&self) -> Result<(i64, i64, i64), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(
+            let row = query(
                 "SELECT (SELECT COUNT(*) FROM operations WHERE status = 'pending'), \
                         (SELECT COUNT(*) FROM payments WHERE active), \
                         (SELECT COUNT(*) FROM webhook_inbox WHERE processed_at IS NULL)",
@@ -245,8 +237,15 @@ pub fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-fn is_memory(filename: &Path) -> bool {
-    filename.as_os_str() == ":memory:" || filename.as_os_str().is_empty()
+/// The file a `sqlite:` URL names (`sqlite://data/kasse.db`, `sqlite:kasse.db`,
+/// `sqlite:///var/lib/kasse/kasse.db`, percent-encoded or not), or `None` for a database in
+/// memory (`sqlite::memory:`, `?mode=memory`).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || params.split('&').any(|p| p == "mode=memory");
+    let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    (!in_memory).then(|| std::path::PathBuf::from(&*path))
 }
 
 #[cfg(test)]
@@ -308,19 +307,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_sale_an_earlier_version_cancelled_on_a_404_is_looked_at_again_after_the_upgrade() {
-        let mut conn = SqliteConnectOptions::from_str("sqlite::memory:").unwrap().connect().await.unwrap();
+        let mut conn = sqlite::SqliteConn::open(None).unwrap();
         let all = sqlx::migrate!("./migrations/sqlite");
         let before = sqlx::migrate::Migrator {
             migrations: all.migrations.iter().filter(|m| m.version < 6).cloned().collect(),
             ..sqlx::migrate::Migrator::DEFAULT
         };
-        before.run(&mut conn).await.unwrap();
+        conn.migrate(&before).unwrap();
         // How the earlier version left a sale whose cancel met a 404, and one never sent at all.
         for (reference, error) in [
             ("till-1-late", "cancelled before it reached the platform"),
             ("till-1-fine", "the check-in was charged by another sale"),
         ] {
-            sqlx::query(
+            query(
                 "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
                  created_at, updated_at) VALUES ($1, 'till-1', '123456', 'phone', 'NOK', 1000, 'cancelled', FALSE, 1, 5000)",
             )
@@ -328,7 +327,7 @@ mod tests {
             .execute(&mut conn)
             .await
             .unwrap();
-            sqlx::query(
+            query(
                 "INSERT INTO operations (idempotency_key, reference, kind, status, error, created_at, updated_at) \
                  VALUES ($1, $2, 'create', 'failed', $3, 1, 5000)",
             )
@@ -340,7 +339,7 @@ mod tests {
             .unwrap();
         }
 
-        all.run(&mut conn).await.unwrap();
+        conn.migrate(&all).unwrap();
         let store = Store::on_sqlite(conn);
         let late = store.payment("till-1-late").await.unwrap().unwrap();
         assert_eq!((late.withdrawn_at, late.next_poll_at), (Some(5_000), Some(5_000)), "looked at now");

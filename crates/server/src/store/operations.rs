@@ -1,6 +1,7 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
 use super::backend::{Conn, StoreRow, on};
+use super::statement::query;
 use sqlx::Connection as _;
 
 use super::names::{Named, decode};
@@ -127,7 +128,7 @@ impl Store {
         client_key: &str,
     ) -> Result<Option<OperationRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!(
+            let row = query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 AND client_key = $2"
             ))
             .bind(reference)
@@ -141,12 +142,11 @@ impl Store {
     /// The operation sent with this idempotency key.
     pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!(
-                "SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"
-            ))
-            .bind(key)
-            .fetch_optional(&mut *db)
-            .await?;
+            let row =
+                query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"))
+                    .bind(key)
+                    .fetch_optional(&mut *db)
+                    .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
         })
     }
@@ -155,7 +155,7 @@ impl Store {
     /// `None` if it is not pending (confirmed, refused, or unknown).
     pub async fn begin_attempt(&self, key: &str, now: i64) -> Result<Option<OperationRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!(
+            let row = query(&format!(
                 "UPDATE operations SET attempts = attempts + 1, updated_at = $1 \
                  WHERE idempotency_key = $2 AND status = 'pending' RETURNING {OPERATION_COLUMNS}"
             ))
@@ -179,12 +179,12 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
             for key in keys {
-                sqlx::query(
+                query(
                     "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
                      WHERE idempotency_key = $2 AND status = 'pending'",
                 )
                 .bind(now)
-                .bind(key)
+                .bind(*key)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -200,7 +200,7 @@ impl Store {
     pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
             let status = if error.is_some() { "failed" } else { "done" };
-            sqlx::query("UPDATE operations SET status = $1, error = $2, updated_at = $3 WHERE idempotency_key = $4 AND status = 'pending'")
+            query("UPDATE operations SET status = $1, error = $2, updated_at = $3 WHERE idempotency_key = $4 AND status = 'pending'")
                 .bind(status)
                 .bind(error)
                 .bind(now)
@@ -218,7 +218,7 @@ impl Store {
         before: i64,
     ) -> Result<Vec<Result<OperationRow, StoreError>>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE status = 'pending' AND updated_at <= $1 \
                  ORDER BY updated_at LIMIT 100"
             ))
@@ -232,7 +232,7 @@ impl Store {
     /// Every operation of a payment, oldest first.
     pub async fn operations_for(&self, reference: &str) -> Result<Vec<OperationRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {OPERATION_COLUMNS} FROM operations WHERE reference = $1 ORDER BY created_at, idempotency_key"
             ))
             .bind(reference)
@@ -248,7 +248,7 @@ pub(super) async fn insert_operation(
     operation: NewOperation<'_>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    on!(conn, |conn| sqlx::query(
+    on!(conn, |conn| query(
         "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
          reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
     )
@@ -325,7 +325,7 @@ mod tests {
                 continue;
             }
             on!(store.db().await.unwrap().conn(), |db| {
-                sqlx::query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
+                query("UPDATE operations SET attempts = 'teleport' WHERE reference = 'till-2-bbbb'")
                     .execute(&mut *db)
                     .await
                     .unwrap();

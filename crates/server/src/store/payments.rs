@@ -1,6 +1,7 @@
 //! Payments: one row per sale attempt, and the one sale in progress per till.
 
 use super::backend::{Conn, StoreRow, on};
+use super::statement::{FromStoreRow, query, query_as};
 use kasse_api::{Currency, Flow, SaleStatus};
 use kasse_vipps::epayment::State;
 use sqlx::Connection as _;
@@ -54,8 +55,8 @@ pub struct PaymentRow {
     pub order_id: Option<String>,
 }
 
-impl<R: StoreRow> sqlx::FromRow<'_, R> for PaymentRow {
-    fn from_row(row: &R) -> Result<Self, sqlx::Error> {
+impl FromStoreRow for PaymentRow {
+    fn from_row(row: &impl StoreRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             reference: row.read("reference")?,
             till_id: row.read("till_id")?,
@@ -137,7 +138,7 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
-            let inserted = sqlx::query(&format!(
+            let inserted = query(&format!(
                 "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
             ))
             .bind(&row.reference)
@@ -184,7 +185,7 @@ impl Store {
     /// A payment by reference.
     pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
+            Ok(query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
                 .bind(reference)
                 .fetch_optional(&mut *db)
                 .await?)
@@ -194,7 +195,7 @@ impl Store {
     /// The till's sale in progress, or else its newest one.
     pub async fn current_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 ORDER BY active DESC, created_at DESC, reference DESC LIMIT 1"
             ))
             .bind(till_id)
@@ -206,12 +207,10 @@ impl Store {
     /// The till's sale in progress.
     pub async fn active_payment(&self, till_id: &str) -> Result<Option<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
-                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND active"
-            ))
-            .bind(till_id)
-            .fetch_optional(&mut *db)
-            .await?)
+            Ok(query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND active"))
+                .bind(till_id)
+                .fetch_optional(&mut *db)
+                .await?)
         })
     }
 
@@ -243,7 +242,7 @@ impl Store {
     /// Payments whose next poll is due.
     pub async fn payments_to_poll(&self, now: i64) -> Result<Vec<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE next_poll_at IS NOT NULL AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT 100"
             ))
             .bind(now)
@@ -259,7 +258,7 @@ impl Store {
         client_key: &str,
     ) -> Result<Option<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND client_key = $2"
             ))
             .bind(till_id)
@@ -273,7 +272,7 @@ impl Store {
     /// (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND created_at >= $2 AND created_at < $3 \
                  AND ($4 IS NULL OR status = $5) AND ($6 IS NULL OR flow = $7) \
                  ORDER BY created_at DESC, reference DESC LIMIT $8"
@@ -294,7 +293,7 @@ impl Store {
     /// A payment by its landing-page token.
     pub async fn payment_by_landing_token(&self, token: &str) -> Result<Option<PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = $1"))
+            Ok(query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE landing_token = $1"))
                 .bind(token)
                 .fetch_optional(&mut *db)
                 .await?)
@@ -304,7 +303,7 @@ impl Store {
 
 pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
     on!(conn, |conn| {
-        sqlx::query(
+        query(
         "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
          captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
          watch_until = $14 WHERE reference = $15",

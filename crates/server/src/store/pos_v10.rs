@@ -5,6 +5,7 @@
 //! Ids the integration names things by are made from its idempotency keys (see `pos_v10`), so a
 //! retried create inserts nothing and finds the first one's row.
 
+use super::statement::query;
 use sqlx::Row as _;
 
 use super::backend::{StoreRow, on};
@@ -121,7 +122,7 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO v10_tokens (token_hash, integrator_id, merchant_vat, expires_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(token_hash)
@@ -141,7 +142,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<(String, Option<String>)>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(
+            let row = query(
                 "SELECT integrator_id, merchant_vat FROM v10_tokens WHERE token_hash = $1 AND expires_at > $2",
             )
             .bind(token_hash)
@@ -155,7 +156,7 @@ impl Store {
     /// Creates a point of sale unless one with its id exists (a retried create); the row now.
     pub async fn insert_v10_pos(&self, pos: &V10PosRow) -> Result<V10PosRow, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(&format!(
+            query(&format!(
                 "INSERT INTO v10_points_of_sale ({POS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (pos_id) DO NOTHING"
             ))
@@ -173,7 +174,7 @@ impl Store {
             .bind(pos.deleted_at)
             .execute(&mut *db)
             .await?;
-            let row = sqlx::query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
+            let row = query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
                 .bind(&pos.pos_id)
                 .fetch_one(&mut *db)
                 .await?;
@@ -184,7 +185,7 @@ impl Store {
     /// A point of sale, deleted or not.
     pub async fn v10_pos(&self, pos_id: &str) -> Result<Option<V10PosRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
+            let row = query(&format!("SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE pos_id = $1"))
                 .bind(pos_id)
                 .fetch_optional(&mut *db)
                 .await?;
@@ -195,7 +196,7 @@ impl Store {
     /// An integrator's points of sale that are not deleted, oldest first.
     pub async fn v10_points_of_sale(&self, integrator_id: &str) -> Result<Vec<V10PosRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {POS_COLUMNS} FROM v10_points_of_sale WHERE integrator_id = $1 AND deleted_at IS NULL ORDER BY created_at, pos_id"
             ))
             .bind(integrator_id)
@@ -208,7 +209,7 @@ impl Store {
     /// Deletes a point of sale (keeps its row, marked); `false` if it was deleted already.
     pub async fn delete_v10_pos(&self, pos_id: &str, now: i64) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let done = sqlx::query(
+            let done = query(
                 "UPDATE v10_points_of_sale SET deleted_at = $1 WHERE pos_id = $2 AND deleted_at IS NULL",
             )
             .bind(now)
@@ -222,7 +223,7 @@ impl Store {
     /// Records a payment unless one with its id exists (a retried initiate); the row now.
     pub async fn insert_v10_payment(&self, payment: &V10PaymentRow) -> Result<V10PaymentRow, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(&format!(
+            query(&format!(
                 "INSERT INTO v10_payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (payment_id) DO NOTHING"
             ))
@@ -240,11 +241,10 @@ impl Store {
             .bind(payment.created_at)
             .execute(&mut *db)
             .await?;
-            let row =
-                sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
-                    .bind(&payment.payment_id)
-                    .fetch_one(&mut *db)
-                    .await?;
+            let row = query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
+                .bind(&payment.payment_id)
+                .fetch_one(&mut *db)
+                .await?;
             Ok(payment_row(&row)?)
         })
     }
@@ -252,11 +252,10 @@ impl Store {
     /// A payment by id.
     pub async fn v10_payment(&self, payment_id: &str) -> Result<Option<V10PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row =
-                sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
-                    .bind(payment_id)
-                    .fetch_optional(&mut *db)
-                    .await?;
+            let row = query(&format!("SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE payment_id = $1"))
+                .bind(payment_id)
+                .fetch_optional(&mut *db)
+                .await?;
             Ok(row.map(|r| payment_row(&r)).transpose()?)
         })
     }
@@ -264,7 +263,7 @@ impl Store {
     /// An integrator's payments, oldest first.
     pub async fn v10_payments(&self, integrator_id: &str) -> Result<Vec<V10PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM v10_payments WHERE integrator_id = $1 ORDER BY created_at, payment_id"
             ))
             .bind(integrator_id)
@@ -278,7 +277,7 @@ impl Store {
     /// paid, or a move to a check-in under way.
     pub async fn v10_payments_in_play(&self) -> Result<Vec<V10PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
+            let rows = query(&format!(
                 "SELECT {} FROM v10_payments v LEFT JOIN payments p ON p.reference = v.reference \
                  WHERE v.cancelled_at IS NULL AND ((v.reference IS NULL AND v.amount IS NOT NULL) \
                  OR v.pairing_check_in IS NOT NULL OR (p.flow = 'qr' AND p.status IN ('creating', 'awaitingCustomer')))",
@@ -300,7 +299,7 @@ impl Store {
         label: Option<&str>,
     ) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let done = sqlx::query(
+            let done = query(
                 "UPDATE v10_payments SET currency = $1, amount = $2, capture_delay = $3, label = $4 \
                  WHERE payment_id = $5 AND amount IS NULL",
             )
@@ -323,14 +322,12 @@ impl Store {
         pairing_check_in: Option<&str>,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
-                "UPDATE v10_payments SET reference = $1, pairing_check_in = $2 WHERE payment_id = $3",
-            )
-            .bind(reference)
-            .bind(pairing_check_in)
-            .bind(payment_id)
-            .execute(&mut *db)
-            .await?;
+            query("UPDATE v10_payments SET reference = $1, pairing_check_in = $2 WHERE payment_id = $3")
+                .bind(reference)
+                .bind(pairing_check_in)
+                .bind(payment_id)
+                .execute(&mut *db)
+                .await?;
             Ok(())
         })
     }
@@ -338,7 +335,7 @@ impl Store {
     /// Marks a payment cancelled by its PoS: it is never started or moved again.
     pub async fn cancel_v10_payment(&self, payment_id: &str, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("UPDATE v10_payments SET cancelled_at = $1, pairing_check_in = NULL WHERE payment_id = $2 AND cancelled_at IS NULL")
+            query("UPDATE v10_payments SET cancelled_at = $1, pairing_check_in = NULL WHERE payment_id = $2 AND cancelled_at IS NULL")
                 .bind(now)
                 .bind(payment_id)
                 .execute(&mut *db)
@@ -350,7 +347,7 @@ impl Store {
     /// Records a refund unless one with its id exists (a retried create); the row now.
     pub async fn insert_v10_refund(&self, refund: &V10RefundRow) -> Result<V10RefundRow, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(&format!(
+            query(&format!(
                 "INSERT INTO v10_refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (refund_id) DO NOTHING"
             ))
             .bind(&refund.refund_id)
@@ -361,7 +358,7 @@ impl Store {
             .bind(refund.created_at)
             .execute(&mut *db)
             .await?;
-            let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
+            let row = query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
                 .bind(&refund.refund_id)
                 .fetch_one(&mut *db)
                 .await?;
@@ -372,7 +369,7 @@ impl Store {
     /// A refund by id.
     pub async fn v10_refund(&self, refund_id: &str) -> Result<Option<V10RefundRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
+            let row = query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds WHERE refund_id = $1"))
                 .bind(refund_id)
                 .fetch_optional(&mut *db)
                 .await?;
@@ -383,11 +380,10 @@ impl Store {
     /// The refunds of payments, oldest first.
     pub async fn v10_refunds(&self) -> Result<Vec<V10RefundRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(&format!(
-                "SELECT {REFUND_COLUMNS} FROM v10_refunds ORDER BY created_at, refund_id"
-            ))
-            .fetch_all(&mut *db)
-            .await?;
+            let rows =
+                query(&format!("SELECT {REFUND_COLUMNS} FROM v10_refunds ORDER BY created_at, refund_id"))
+                    .fetch_all(&mut *db)
+                    .await?;
             Ok(rows.iter().map(refund_row).collect::<Result<_, _>>()?)
         })
     }

@@ -7,6 +7,7 @@
 //! another or takes it back; once the claiming payment has finished, it counts as used up.
 
 use super::backend::StoreRow;
+use super::statement::{FromStoreRow, query, query_as, query_scalar};
 use kasse_api::Currency;
 use sqlx::Connection as _;
 
@@ -43,8 +44,8 @@ impl PresentedRow {
     }
 }
 
-impl<R: StoreRow> sqlx::FromRow<'_, R> for PresentedRow {
-    fn from_row(row: &R) -> Result<Self, sqlx::Error> {
+impl FromStoreRow for PresentedRow {
+    fn from_row(row: &impl StoreRow) -> Result<Self, sqlx::Error> {
         Ok(Self {
             till_id: row.read("till_id")?,
             amount: row.read("amount")?,
@@ -64,7 +65,7 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             // The claiming payment by its reference once known (its landing token is pruned when it
             // is old and finished), by its landing token before.
-            Ok(sqlx::query_as(
+            Ok(query_as(
                 "SELECT p.till_id, p.amount, p.currency, p.description, p.claimed_by, p.claimed_phone, \
                  pay.reference AS claim_reference, pay.active AS claim_active \
                  FROM presented p LEFT JOIN payments pay ON pay.reference = p.claim_reference \
@@ -84,11 +85,11 @@ impl Store {
             let mut tx = db.begin().await?;
             // Deleted and inserted in one transaction: no customer sees nothing presented between.
             let voided: Option<Option<String>> =
-                sqlx::query_scalar("DELETE FROM presented WHERE till_id = $1 RETURNING claimed_by")
+                query_scalar("DELETE FROM presented WHERE till_id = $1 RETURNING claimed_by")
                     .bind(&presented.till_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            sqlx::query(
+            query(
                 "INSERT INTO presented (till_id, amount, currency, description, presented_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&presented.till_id)
@@ -116,7 +117,7 @@ impl Store {
         seen: Option<(i64, Currency)>,
     ) -> Result<Option<PresentedRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "UPDATE presented SET claimed_by = $1, claimed_phone = $2 \
                  WHERE till_id = $3 AND claimed_by IS NULL AND ($4 OR (amount = $5 AND currency = $6)) \
                  RETURNING {RETURNED}"
@@ -141,14 +142,13 @@ impl Store {
         reference: &str,
     ) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let updated = sqlx::query(
-                "UPDATE presented SET claim_reference = $1 WHERE till_id = $2 AND claimed_by = $3",
-            )
-            .bind(reference)
-            .bind(till_id)
-            .bind(token)
-            .execute(&mut *db)
-            .await?;
+            let updated =
+                query("UPDATE presented SET claim_reference = $1 WHERE till_id = $2 AND claimed_by = $3")
+                    .bind(reference)
+                    .bind(till_id)
+                    .bind(token)
+                    .execute(&mut *db)
+                    .await?;
             Ok(updated.rows_affected() == 1)
         })
     }
@@ -157,7 +157,7 @@ impl Store {
     /// next customer, unless the till took it back or presented another since.
     pub async fn release_claim(&self, till_id: &str, token: &str) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "UPDATE presented SET claimed_by = NULL, claimed_phone = NULL, claim_reference = NULL \
                  WHERE till_id = $1 AND claimed_by = $2",
             )
@@ -173,7 +173,7 @@ impl Store {
     /// was, so exactly one payment can use it; a claimed amount is a customer's already.
     pub async fn take_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!(
+            Ok(query_as(&format!(
                 "DELETE FROM presented WHERE till_id = $1 AND claimed_by IS NULL RETURNING {RETURNED}"
             ))
             .bind(till_id)
@@ -186,7 +186,7 @@ impl Store {
     /// claim it voids.
     pub async fn withdraw_presented(&self, till_id: &str) -> Result<Option<PresentedRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as(&format!("DELETE FROM presented WHERE till_id = $1 RETURNING {RETURNED}"))
+            Ok(query_as(&format!("DELETE FROM presented WHERE till_id = $1 RETURNING {RETURNED}"))
                 .bind(till_id)
                 .fetch_optional(&mut *db)
                 .await?)
@@ -214,7 +214,7 @@ mod tests {
     /// Records a payment of the till with landing token `token`, still going or not.
     async fn payment(store: &Store, reference: &str, token: &str, active: bool) {
         on!(store.db().await.unwrap().conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, \
              created_at, updated_at, landing_token) VALUES ($1, 'till-1', '123456', 'sticker', 'NOK', 4900, \
              'awaitingCustomer', $2, 1, 1, $3)",
@@ -332,7 +332,7 @@ mod tests {
 
             // Finished, and old enough for the retention job to forget its landing token.
             on!(store.db().await.unwrap().conn(), |db| {
-                sqlx::query(
+                query(
                     "UPDATE payments SET active = FALSE, landing_token = NULL WHERE reference = 'till-1-a'",
                 )
                 .execute(&mut *db)

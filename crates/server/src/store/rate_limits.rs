@@ -2,6 +2,7 @@
 //! `crate::limits::SharedLimiter`): one row per counted attempt, its key hashed, looked at and
 //! counted under a lock on the key so two instances cannot both let the last one in.
 
+use super::statement::{query, query_as};
 use sha2::{Digest as _, Sha256};
 use sqlx::Connection as _;
 
@@ -37,31 +38,30 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
             if let Backend::Postgres(_) = &self.pool {
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('rate:' || $1 || ':' || $2, 0))")
+                query("SELECT pg_advisory_xact_lock(hashtextextended('rate:' || $1 || ':' || $2, 0))")
                     .bind(window.scope)
                     .bind(&key)
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("DELETE FROM rate_attempts WHERE scope = $1 AND key_hash = $2 AND at <= $3")
+            query("DELETE FROM rate_attempts WHERE scope = $1 AND key_hash = $2 AND at <= $3")
                 .bind(window.scope)
                 .bind(&key)
                 .bind(now - window.ms)
                 .execute(&mut *tx)
                 .await?;
-            let (attempts, oldest): (i64, Option<i64>) = sqlx::query_as(
-                "SELECT COUNT(*), MIN(at) FROM rate_attempts WHERE scope = $1 AND key_hash = $2",
-            )
-            .bind(window.scope)
-            .bind(&key)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (attempts, oldest): (i64, Option<i64>) =
+                query_as("SELECT COUNT(*), MIN(at) FROM rate_attempts WHERE scope = $1 AND key_hash = $2")
+                    .bind(window.scope)
+                    .bind(&key)
+                    .fetch_one(&mut *tx)
+                    .await?;
             if attempts >= window.max {
                 tx.commit().await?;
                 return Ok(Err(oldest.unwrap_or(now) + window.ms - now));
             }
             if count {
-                sqlx::query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
+                query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
                     .bind(window.scope)
                     .bind(&key)
                     .bind(now)
@@ -76,7 +76,7 @@ impl Store {
     /// Counts an attempt for `key` at `now`, whatever the count.
     pub async fn rate_record(&self, scope: &'static str, key: &str, now: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
+            query("INSERT INTO rate_attempts (scope, key_hash, at) VALUES ($1, $2, $3)")
                 .bind(scope)
                 .bind(hashed(key))
                 .bind(now)
@@ -89,7 +89,7 @@ impl Store {
     /// Takes back one attempt counted for `key` at `at`.
     pub async fn rate_release(&self, scope: &'static str, key: &str, at: i64) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "DELETE FROM rate_attempts WHERE id = (SELECT MAX(id) FROM rate_attempts \
                  WHERE scope = $1 AND key_hash = $2 AND at = $3)",
             )
@@ -105,7 +105,7 @@ impl Store {
     /// Forgets attempts older than `before_ms`: no window is longer than a day.
     pub(super) async fn prune_rate_attempts(&self, before_ms: i64) -> Result<u64, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query("DELETE FROM rate_attempts WHERE at < $1")
+            Ok(query("DELETE FROM rate_attempts WHERE at < $1")
                 .bind(before_ms)
                 .execute(&mut *db)
                 .await?

@@ -1,11 +1,13 @@
 //! Our webhook registration per sales unit, with the secret its deliveries are signed with; and
 //! the database's own health, which `/healthz` reports beside the registrations.
 
+use super::backend::StoreRow;
 use super::backend::{Backend, on};
+use super::statement::{FromStoreRow, query, query_as};
 use super::{Store, StoreError};
 
 /// Our webhook registration for a sales unit.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRegistration {
     pub msn: String,
     pub webhook_id: String,
@@ -14,11 +16,23 @@ pub struct WebhookRegistration {
     pub secret: String,
 }
 
+impl FromStoreRow for WebhookRegistration {
+    fn from_row(row: &impl StoreRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            msn: row.read("msn")?,
+            webhook_id: row.read("webhook_id")?,
+            url: row.read("url")?,
+            events: row.read("events")?,
+            secret: row.read("secret")?,
+        })
+    }
+}
+
 impl Store {
     /// Our webhook registrations, all sales units.
     pub async fn webhook_registrations(&self) -> Result<Vec<WebhookRegistration>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            Ok(sqlx::query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
+            Ok(query_as("SELECT msn, webhook_id, url, events, secret FROM webhook_registrations")
                 .fetch_all(&mut *db)
                 .await?)
         })
@@ -31,7 +45,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "INSERT INTO webhook_registrations (msn, webhook_id, url, events, secret, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (msn) DO UPDATE SET webhook_id = excluded.webhook_id, url = excluded.url, \
                  events = excluded.events, secret = excluded.secret, created_at = excluded.created_at",
@@ -51,7 +65,7 @@ impl Store {
     /// Whether the database answers a query at all: `/healthz`'s check.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query("SELECT 1").execute(&mut *db).await?;
+            query("SELECT 1").execute(&mut *db).await?;
             Ok(())
         })
     }
@@ -60,9 +74,8 @@ impl Store {
     pub async fn close(&self) {
         match &self.pool {
             Backend::Sqlite(conn) => {
-                if let Some(conn) = conn.lock().await.take() {
-                    let _ = sqlx::Connection::close(conn).await;
-                }
+                // Closed when dropped; later statements find it gone (`PoolClosed`).
+                drop(conn.lock().await.take());
             }
             Backend::Postgres(pool) => pool.close().await,
         }

@@ -9,6 +9,7 @@
 //! A delivery not yet processed is kept whatever its age, and each till keeps its newest event,
 //! so the numbering a reconnecting browser replays from never starts over.
 
+use super::statement::query;
 use kasse_api::SaleStatus;
 
 use super::backend::on;
@@ -71,14 +72,14 @@ impl Store {
             )
             .await?;
         let idempotency_keys = on!(self.db().await?.conn(), |db| {
-            sqlx::query("DELETE FROM terminal_requests WHERE created_at < $1")
+            query("DELETE FROM terminal_requests WHERE created_at < $1")
                 .bind(before_ms)
                 .execute(&mut *db)
                 .await?
                 .rows_affected()
         });
         let (sessions, pairing_codes, landing_tokens) = on!(self.db().await?.conn(), |db| {
-            let sessions = sqlx::query(
+            let sessions = query(
                 "DELETE FROM sessions WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR created_at < $2",
             )
             .bind(before_ms)
@@ -86,12 +87,11 @@ impl Store {
             .execute(&mut *db)
             .await?
             .rows_affected();
-            let pairing_codes =
-                sqlx::query("DELETE FROM pairing_codes WHERE COALESCE(used_at, expires_at) < $1")
-                    .bind(before_ms)
-                    .execute(&mut *db)
-                    .await?
-                    .rows_affected();
+            let pairing_codes = query("DELETE FROM pairing_codes WHERE COALESCE(used_at, expires_at) < $1")
+                .bind(before_ms)
+                .execute(&mut *db)
+                .await?
+                .rows_affected();
             // The final statuses' names are kasse's own constants, so they are written into the
             // statement as they are, which both databases take.
             let finals: Vec<String> = SaleStatus::ALL
@@ -99,7 +99,7 @@ impl Store {
                 .filter(|s| s.is_final())
                 .map(|s| format!("'{}'", s.name()))
                 .collect();
-            let landing_tokens = sqlx::query(&format!(
+            let landing_tokens = query(&format!(
                 "UPDATE payments SET landing_token = NULL WHERE landing_token IS NOT NULL AND NOT active \
                  AND status IN ({}) AND updated_at < $1",
                 finals.join(", ")
@@ -128,7 +128,7 @@ impl Store {
         let mut deleted = 0;
         loop {
             let batch = on!(self.db().await?.conn(), |db| {
-                sqlx::query(statement).bind(before_ms).bind(BATCH).execute(&mut *db).await?.rows_affected()
+                query(statement).bind(before_ms).bind(BATCH).execute(&mut *db).await?.rows_affected()
             });
             deleted += batch;
             if batch < BATCH.unsigned_abs() {
@@ -152,7 +152,7 @@ mod tests {
     const RECENT: i64 = 5_000;
 
     async fn count(store: &Store, sql: &str) -> i64 {
-        on!(store.db().await.unwrap().conn(), |db| sqlx::query(sql)
+        on!(store.db().await.unwrap().conn(), |db| query(sql)
             .fetch_one(&mut *db)
             .await
             .unwrap()
@@ -162,7 +162,7 @@ mod tests {
 
     async fn strings(store: &Store, sql: &str) -> Vec<String> {
         on!(store.db().await.unwrap().conn(), |db| {
-            let rows = sqlx::query(sql).fetch_all(&mut *db).await.unwrap();
+            let rows = query(sql).fetch_all(&mut *db).await.unwrap();
             rows.iter().map(|r| r.try_get(0).unwrap()).collect()
         })
     }
@@ -178,7 +178,7 @@ mod tests {
         let key = format!("{reference}-create");
         store.insert_sale(&row, fixtures::create(&key), None).await.unwrap();
         on!(store.db().await.unwrap().conn(), |db| {
-            sqlx::query(
+            query(
             "INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
              VALUES ($1, 'psp-1', 'CREATED', 1000, 'NOK', '2024-01-01T00:00:00Z', TRUE)",
         )
@@ -209,15 +209,13 @@ mod tests {
                 ("recent, processed", RECENT, Some(RECENT)),
             ] {
                 on!(store.db().await.unwrap().conn(), |db| {
-                    sqlx::query(
-                        "INSERT INTO webhook_inbox (received_at, body, processed_at) VALUES ($1, $2, $3)",
-                    )
-                    .bind(received)
-                    .bind(body)
-                    .bind(processed)
-                    .execute(&mut *db)
-                    .await
-                    .unwrap();
+                    query("INSERT INTO webhook_inbox (received_at, body, processed_at) VALUES ($1, $2, $3)")
+                        .bind(received)
+                        .bind(body)
+                        .bind(processed)
+                        .execute(&mut *db)
+                        .await
+                        .unwrap();
                 });
             }
 
@@ -260,7 +258,7 @@ mod tests {
                 ("ancient", OLD, None),
             ] {
                 on!(store.db().await.unwrap().conn(), |db| {
-                    sqlx::query(
+                    query(
                     "INSERT INTO sessions (token_hash, till_id, role, created_at, revoked_at) VALUES ($1, 'till-1', 'till', $2, $3)",
                 )
                 .bind(hash)
@@ -279,7 +277,7 @@ mod tests {
                 ("open", RECENT, RECENT + 600, None),
             ] {
                 on!(store.db().await.unwrap().conn(), |db| {
-                    sqlx::query(
+                    query(
                     "INSERT INTO pairing_codes (code_hash, till_id, role, created_at, expires_at, used_at) \
                      VALUES ($1, 'till-1', 'till', $2, $3, $4)",
                 )
@@ -339,7 +337,7 @@ mod tests {
         for store in crate::store::testing::stores().await {
             let rows = BATCH * 2 + 7;
             on!(store.db().await.unwrap().conn(), |db| {
-                sqlx::query(
+                query(
                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \
                  INSERT INTO webhook_inbox (received_at, body, processed_at) SELECT $2, 'x', $3 FROM n",
                 )

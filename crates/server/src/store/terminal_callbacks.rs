@@ -3,6 +3,7 @@
 //! last one delivered. Deliveries are claimed with a lease, so that whichever instance sees a
 //! change first delivers it and no two deliver it at once.
 
+use super::statement::query;
 use sqlx::Row as _;
 
 use super::backend::on;
@@ -28,7 +29,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<DueCallback>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(
+            let rows = query(
                 "SELECT p.reference, p.updated_at FROM payments p \
                  JOIN integrators i ON i.id = p.integrator_id \
                  LEFT JOIN terminal_callbacks c ON c.reference = p.reference \
@@ -57,7 +58,7 @@ impl Store {
         lease_until: i64,
     ) -> Result<Option<i64>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query(
+            let row = query(
                 "INSERT INTO terminal_callbacks (reference, next_attempt_at) VALUES ($1, $2) \
                  ON CONFLICT (reference) DO UPDATE SET next_attempt_at = $2 \
                  WHERE terminal_callbacks.next_attempt_at IS NULL OR terminal_callbacks.next_attempt_at <= $3 \
@@ -80,7 +81,7 @@ impl Store {
         error: Option<&str>,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "UPDATE terminal_callbacks SET \
                  delivered_upto = CASE WHEN delivered_upto > $1 THEN delivered_upto ELSE $1 END, \
                  attempts = 0, next_attempt_at = NULL, last_error = $2 WHERE reference = $3",
@@ -102,7 +103,7 @@ impl Store {
         error: &str,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
-            sqlx::query(
+            query(
                 "UPDATE terminal_callbacks SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 \
                  WHERE reference = $3",
             )

@@ -5,6 +5,7 @@
 //! are written under a lock on the till), so "everything after id N" is all a browser missed,
 //! whichever instance it reconnects to.
 
+use super::statement::{query, query_scalar};
 use sqlx::Row as _;
 use sqlx::postgres::PgListener;
 
@@ -33,7 +34,7 @@ pub struct NewTillEvent<'a> {
 pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Result<i64, sqlx::Error> {
     match conn {
         Backend::Sqlite(conn) => {
-            sqlx::query_scalar(
+            query_scalar(
                 "INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id",
             )
             .bind(event.channel)
@@ -44,7 +45,7 @@ pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Res
         }
         Backend::Postgres(conn) => {
             // The insert reads from the lock's row, so the lock is taken before the id is drawn.
-            sqlx::query_scalar(
+            query_scalar(
                 "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))), \
                  stored AS (INSERT INTO till_events (till_id, payload, created_at) \
                             SELECT $1, $2, $3 FROM turn RETURNING id) \
@@ -99,7 +100,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(i64, String)>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows = sqlx::query(
+            let rows = query(
                 "SELECT id, payload FROM till_events WHERE till_id = $1 AND id > $2 ORDER BY id LIMIT $3",
             )
             .bind(till_id)
@@ -114,7 +115,7 @@ impl Store {
     /// The id of a till's newest live event (0 if none).
     pub async fn last_till_event_id(&self, till_id: &str) -> Result<i64, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = $1")
+            let row = query("SELECT COALESCE(MAX(id), 0) FROM till_events WHERE till_id = $1")
                 .bind(till_id)
                 .fetch_one(&mut *db)
                 .await?;

@@ -8,15 +8,14 @@
 //! run [`urgently`] takes none: it waits at most for the statements already holding a connection.
 //!
 //! A turn holds its connection for all of a store method's statements. On SQLite that is the
-//! one connection itself, under a lock, not a pool's: a pool pings every connection given back
-//! to it, a second round trip to SQLite's thread for every statement (measured: half of what
-//! a statement costs).
+//! one connection itself, under a lock, and its statements run on the turn holder's thread (see
+//! `sqlite`); on PostgreSQL, one of the pool's.
 
 use std::future::Future;
 
+use super::sqlite::SqliteConn;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::Postgres;
-use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{MutexGuard, Semaphore, SemaphorePermit};
 
 use super::backend::{Backend, Conn};
@@ -44,7 +43,7 @@ impl Turns {
 
 /// A connection, lent for one turn (or to urgent work).
 pub(super) struct Turn<'a> {
-    conn: Backend<MutexGuard<'a, Option<SqliteConnection>>, PoolConnection<Postgres>>,
+    conn: Backend<MutexGuard<'a, Option<SqliteConn>>, PoolConnection<Postgres>>,
     _permit: Option<SemaphorePermit<'a>>,
 }
 

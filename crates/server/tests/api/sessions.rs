@@ -51,16 +51,15 @@ async fn spawn_app_on(data: &DataDir) -> TestApp {
 
 /// Moves the stored times of every session back: pairing by `paired`, last use by `used`, as if
 /// that much time had passed.
-async fn age_sessions(data: &DataDir, paired: Duration, used: Duration) {
-    let pool = sqlx::SqlitePool::connect(&data.url()).await.unwrap();
+fn age_sessions(data: &DataDir, paired: Duration, used: Duration) {
+    let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
     let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap();
-    sqlx::query("UPDATE sessions SET created_at = created_at - ?, last_seen_at = last_seen_at - ?")
-        .bind(ms(paired))
-        .bind(ms(used))
-        .execute(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    conn.execute(
+        "UPDATE sessions SET created_at = created_at - ?1, last_seen_at = last_seen_at - ?2",
+        (ms(paired), ms(used)),
+    )
+    .unwrap();
 }
 
 /// The operator's view of the server's devices (what `kasse-server till list` prints).
@@ -162,17 +161,17 @@ async fn a_session_unused_for_the_idle_time_is_refused_as_expired_and_one_used_l
     let idle = SessionPolicy::default().idle;
     let a_day_short = idle.checked_sub(Duration::from_hours(24)).unwrap();
     // Six days unused of the seven allowed: still paired, and this use counts.
-    age_sessions(&data, a_day_short, a_day_short).await;
+    age_sessions(&data, a_day_short, a_day_short);
     for (what, path) in till_reads() {
         if what != "the event stream" {
             assert_eq!(app.get(&path).await.status, StatusCode::OK, "{what}");
         }
     }
     // The use just now restarted the idle time: another six days are fine too.
-    age_sessions(&data, a_day_short, a_day_short).await;
+    age_sessions(&data, a_day_short, a_day_short);
     assert_eq!(app.get("/api/session").await.status, StatusCode::OK, "each use counts");
 
-    age_sessions(&data, Duration::ZERO, idle + Duration::from_mins(1)).await;
+    age_sessions(&data, Duration::ZERO, idle + Duration::from_mins(1));
     for (what, path) in till_reads() {
         assert_ended(&app.get(&path).await, ProblemCode::SessionExpired, what);
     }
@@ -188,9 +187,9 @@ async fn a_session_past_its_lifetime_is_refused_as_expired_however_recently_it_w
     let data = DataDir::new();
     let app = spawn_app_on(&data).await;
     let lifetime = SessionPolicy::default().lifetime;
-    age_sessions(&data, lifetime.checked_sub(Duration::from_mins(1)).unwrap(), Duration::ZERO).await;
+    age_sessions(&data, lifetime.checked_sub(Duration::from_mins(1)).unwrap(), Duration::ZERO);
     assert_eq!(app.get("/api/session").await.status, StatusCode::OK, "a minute left");
-    age_sessions(&data, Duration::from_mins(2), Duration::ZERO).await;
+    age_sessions(&data, Duration::from_mins(2), Duration::ZERO);
     for (what, path) in till_reads() {
         assert_ended(&app.get(&path).await, ProblemCode::SessionExpired, what);
     }
