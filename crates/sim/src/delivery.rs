@@ -12,7 +12,7 @@
 //! `held` slot until the next one has been queued, then goes after it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kasse_vipps::Secret;
@@ -177,6 +177,8 @@ struct Registration {
 pub struct Deliveries {
     registrations: Mutex<Vec<Registration>>,
     attempts: Arc<Mutex<Recent<Attempt>>>,
+    /// Every attempt ever made, beyond the newest kept in `attempts`.
+    attempts_made: Arc<AtomicU64>,
     http: reqwest::Client,
     policy: DeliveryPolicy,
     faults: Mutex<WebhookFaults>,
@@ -188,6 +190,7 @@ impl Deliveries {
         Self {
             registrations: Mutex::new(Vec::new()),
             attempts: Arc::new(Mutex::new(Recent::new(ATTEMPTS_KEPT))),
+            attempts_made: Arc::new(AtomicU64::new(0)),
             http: reqwest::Client::builder().timeout(policy.timeout).build().unwrap_or_default(),
             policy,
             faults: Mutex::new(WebhookFaults::default()),
@@ -242,7 +245,7 @@ impl Deliveries {
             Target { id: id.clone(), url: url.clone(), secret: secret.clone() },
             self.http.clone(),
             self.policy.clone(),
-            Arc::clone(&self.attempts),
+            Log { kept: Arc::clone(&self.attempts), made: Arc::clone(&self.attempts_made) },
         ));
         registrations.push(Registration {
             id: id.clone(),
@@ -300,6 +303,18 @@ impl Deliveries {
     pub fn attempts(&self) -> Vec<Attempt> {
         lock(&self.attempts).to_vec()
     }
+
+    /// How many attempts were made in all.
+    pub fn attempts_made(&self) -> u64 {
+        self.attempts_made.load(Ordering::Relaxed)
+    }
+}
+
+/// Where a worker notes its attempts: the newest kept, and a count of all.
+#[derive(Clone)]
+struct Log {
+    kept: Arc<Mutex<Recent<Attempt>>>,
+    made: Arc<AtomicU64>,
 }
 
 /// Where and how a worker delivers: the registration's id, URL and signing secret.
@@ -316,7 +331,7 @@ async fn deliver(
     target: Target,
     http: reqwest::Client,
     policy: DeliveryPolicy,
-    log: Arc<Mutex<Recent<Attempt>>>,
+    log: Log,
 ) {
     let target = Arc::new(target);
     // Dropped (aborting every delivery under way) when the registration is deleted.
@@ -326,8 +341,7 @@ async fn deliver(
             return;
         }
         for queued in lock(&outbox.queue).start() {
-            let one =
-                deliver_one(queued, Arc::clone(&target), http.clone(), policy.clone(), Arc::clone(&log));
+            let one = deliver_one(queued, Arc::clone(&target), http.clone(), policy.clone(), log.clone());
             sending.spawn(one);
         }
         tokio::select! {
@@ -349,15 +363,16 @@ async fn deliver_one(
     target: Arc<Target>,
     http: reqwest::Client,
     policy: DeliveryPolicy,
-    log: Arc<Mutex<Recent<Attempt>>>,
+    log: Log,
 ) -> u64 {
     let Item { event_type, body, .. } = queued.item;
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
         let sent_at_ms = unix_ms_now();
+        log.made.fetch_add(1, Ordering::Relaxed);
         let status = send(&http, &target, &body).await;
-        lock(&log).push(Attempt {
+        lock(&log.kept).push(Attempt {
             webhook_id: target.id.clone(),
             event_type: event_type.to_owned(),
             status,

@@ -241,6 +241,12 @@ impl SimHandle {
         self.sim.deliveries.attempts()
     }
 
+    /// How many webhook deliveries were attempted in all, counted as each is sent (the list of
+    /// [`SimHandle::webhook_attempts`] keeps only the newest).
+    pub fn webhook_attempts_made(&self) -> u64 {
+        self.sim.deliveries.attempts_made()
+    }
+
     /// Moves the simulated clock forward and expires what is due. A move backwards or of more
     /// than ten years is refused and logged: see [`SimHandle::try_advance_clock`].
     pub fn advance_clock(&self, by: chrono::Duration) {

@@ -30,12 +30,51 @@ use sqlx::migrate::{MigrateError, Migrator};
 
 use super::statement::{Param, Query};
 
-/// The one connection to the embedded database.
-pub struct SqliteConn(rusqlite::Connection);
+/// The one connection to the embedded database (and, for a file, its checkpointer's stop).
+pub struct SqliteConn {
+    conn: rusqlite::Connection,
+    _checkpointer: Option<Checkpointer>,
+}
 
 impl std::fmt::Debug for SqliteConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("SqliteConn").field(&self.0.path()).finish()
+        f.debug_tuple("SqliteConn").field(&self.conn.path()).finish()
+    }
+}
+
+/// How often the checkpointer folds the write-ahead log back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// Pages of log after which a commit folds it back itself: only when the checkpointer falls
+/// behind (SQLite's default is 1 000, which under load is several times a second).
+const CHECKPOINT_BACKSTOP: u32 = 20_000;
+
+/// A thread of its own, with a connection of its own, that folds the write-ahead log back into
+/// the database file every [`CHECKPOINT_EVERY`]. Left to SQLite, a commit does it every thousand
+/// pages, with the file's fsync, inside a turn at the database, on a Tokio worker (measured: at
+/// 64 tills, 15 % of the sales). Stops when dropped.
+struct Checkpointer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self, sqlx::Error> {
+        let conn =
+            rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(error)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // PASSIVE: what no reader still needs, never waiting for the writer.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "the SQLite checkpoint failed; commits will do it");
+                    }
+                }
+            })
+            .map_err(sqlx::Error::Io)?;
+        Ok(Self { _stop: stop })
     }
 }
 
@@ -61,7 +100,14 @@ impl SqliteConn {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(error)?;
         // For the operator's tools, which open the file from another process.
         conn.busy_timeout(Duration::from_secs(5)).map_err(error)?;
-        Ok(Self(conn))
+        let checkpointer = match path {
+            Some(path) => {
+                conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_BACKSTOP).map_err(error)?;
+                Some(Checkpointer::start(path)?)
+            }
+            None => None,
+        };
+        Ok(Self { conn, _checkpointer: checkpointer })
     }
 
     /// Brings the schema up to date with `migrator`'s migrations, keeping the book sqlx keeps
@@ -70,7 +116,7 @@ impl SqliteConn {
     /// with other contents, one that failed halfway, or one this build does not know (a newer
     /// kasse's) stops the start, as sqlx's migrator would.
     pub fn migrate(&mut self, migrator: &Migrator) -> Result<(), MigrateError> {
-        let conn = &mut self.0;
+        let conn = &mut self.conn;
         let execute = |e: rusqlite::Error| MigrateError::Execute(error(e));
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
@@ -129,7 +175,7 @@ impl SqliteConn {
     /// halfway, when it would have read and then meant to write.
     #[expect(clippy::unused_async, reason = "the same call as PostgreSQL's, which awaits")]
     pub async fn begin(&mut self) -> Result<SqliteTx<'_>, sqlx::Error> {
-        self.0.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
         Ok(SqliteTx { conn: self, open: true })
     }
 
@@ -141,7 +187,7 @@ impl SqliteConn {
             // A statement that returns rows (`RETURNING`) runs to its end all the same.
             while rows.next().map_err(error)?.is_some() {}
         }
-        Ok(self.0.changes())
+        Ok(self.conn.changes())
     }
 
     /// Runs `query`, returning its rows.
@@ -162,7 +208,7 @@ impl SqliteConn {
     /// SQLite takes those as names, numbered in the order they first appear, so each is bound by
     /// the number in its name.
     fn prepare(&mut self, query: &Query<'_>) -> Result<rusqlite::CachedStatement<'_>, sqlx::Error> {
-        let mut statement = self.0.prepare_cached(query.sql()).map_err(error)?;
+        let mut statement = self.conn.prepare_cached(query.sql()).map_err(error)?;
         let params = query.params();
         for index in 1..=statement.parameter_count() {
             let number = statement
@@ -189,7 +235,7 @@ impl SqliteTx<'_> {
     /// Commits the transaction.
     #[expect(clippy::unused_async, reason = "the same call as PostgreSQL's, which awaits")]
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.conn.0.execute_batch("COMMIT").map_err(error)?;
+        self.conn.conn.execute_batch("COMMIT").map_err(error)?;
         self.open = false;
         Ok(())
     }
@@ -199,7 +245,7 @@ impl Drop for SqliteTx<'_> {
     fn drop(&mut self) {
         if self.open {
             // Nothing is left to do if even this fails: the next `BEGIN` would say so.
-            if let Err(e) = self.conn.0.execute_batch("ROLLBACK") {
+            if let Err(e) = self.conn.conn.execute_batch("ROLLBACK") {
                 tracing::warn!(error = %e, "an abandoned SQLite transaction could not be rolled back");
             }
         }
@@ -370,7 +416,7 @@ mod tests {
         conn.migrate(&all).unwrap();
         let last = all.iter().map(|m| m.version).max().unwrap();
         let applied: i64 = conn
-            .0
+            .conn
             .query_row("SELECT COUNT(*) FROM _sqlx_migrations WHERE success", [], |row| row.get(0))
             .unwrap();
         assert_eq!(applied, i64::try_from(all.iter().count()).unwrap(), "each applied once");
@@ -379,9 +425,9 @@ mod tests {
             matches!(conn.migrate(&older), Err(MigrateError::VersionMissing(v)) if v == last),
             "a newer kasse's"
         );
-        conn.0.execute("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1", []).unwrap();
+        conn.conn.execute("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1", []).unwrap();
         assert!(matches!(conn.migrate(&all), Err(MigrateError::VersionMismatch(1))), "an altered migration");
-        conn.0.execute("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 2", []).unwrap();
+        conn.conn.execute("UPDATE _sqlx_migrations SET success = FALSE WHERE version = 2", []).unwrap();
         assert!(matches!(conn.migrate(&all), Err(MigrateError::Dirty(2))), "one that failed halfway");
     }
 
@@ -389,7 +435,7 @@ mod tests {
     async fn parameters_bind_by_their_number_and_an_abandoned_transaction_is_rolled_back() {
         use crate::store::statement::{query, query_scalar};
         let mut conn = SqliteConn::open(None).unwrap();
-        conn.0.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)").unwrap();
+        conn.conn.execute_batch("CREATE TABLE t (a TEXT, b BIGINT)").unwrap();
         // `$2` comes first: SQLite would number it 1.
         query("INSERT INTO t (b, a) VALUES ($2, $1)")
             .bind("one")
@@ -413,11 +459,35 @@ mod tests {
         tx.commit().await.unwrap();
     }
 
+    #[test]
+    fn a_file_s_write_ahead_log_is_folded_back_by_the_checkpointer_not_by_commits() {
+        let dir = std::env::temp_dir().join(format!("kasse-checkpoint-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("kasse.db");
+        let conn = SqliteConn::open(Some(&file)).unwrap();
+        let backstop: u32 = conn.conn.query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0)).unwrap();
+        assert_eq!(backstop, CHECKPOINT_BACKSTOP, "commits leave it to the checkpointer");
+        conn.conn.execute_batch("CREATE TABLE t (a BLOB)").unwrap();
+        for _ in 0..50 {
+            conn.conn.execute("INSERT INTO t VALUES (zeroblob(4000))", []).unwrap();
+        }
+        // Each checkpoint copies the log's frames into the file; the file grows as they land.
+        let pages = || -> i64 { conn.conn.query_row("PRAGMA page_count", [], |row| row.get(0)).unwrap() };
+        let in_file = || std::fs::metadata(&file).unwrap().len() / 4096;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while in_file() < u64::try_from(pages()).unwrap() {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint within 30 s");
+            std::thread::sleep(CHECKPOINT_EVERY / 5);
+        }
+        drop(conn);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[tokio::test]
     async fn a_unique_constraint_sqlite_holds_is_a_unique_violation() {
         use crate::store::statement::query;
         let mut conn = SqliteConn::open(None).unwrap();
-        conn.0.execute_batch("CREATE TABLE t (a TEXT PRIMARY KEY)").unwrap();
+        conn.conn.execute_batch("CREATE TABLE t (a TEXT PRIMARY KEY)").unwrap();
         query("INSERT INTO t VALUES ($1)").bind("x").execute(&mut conn).await.unwrap();
         let again = query("INSERT INTO t VALUES ($1)").bind("x").execute(&mut conn).await;
         assert!(matches!(again, Err(sqlx::Error::Database(e)) if e.is_unique_violation()));
