@@ -295,6 +295,8 @@ async fn other_requests_are_served_as_before_with_keep_alive_and_bodies() {
     let head = wire.head().await;
     assert_eq!(head.status, 200, "{head:?}");
     assert_eq!(head.header("transfer-encoding"), Some("chunked"), "hyper's framing: {head:?}");
+    // A client that stops listening closes the connection, rather than reading on to reuse it.
+    assert_eq!(head.header("connection"), Some("close"), "the stream ends with its connection: {head:?}");
     assert_eq!(streams_counted(&app).await, 1);
 }
 
