@@ -189,13 +189,15 @@ impl Listening {
     fn open(
         url: &str,
         on_data: impl Fn(&str) + 'static,
-        on_connection: impl Fn(Connection) + Copy + 'static,
+        on_connection: impl Fn(Connection) + Clone + 'static,
     ) -> Option<Self> {
         let source = EventSource::new(url).ok()?;
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
             on_data(&message.data().as_string().unwrap_or_default());
         });
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Online));
+        let on_connection_too = on_connection.clone();
+        let on_open =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection_too(Connection::Online));
         let on_error =
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_connection(Connection::Reconnecting));
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -217,7 +219,7 @@ impl Drop for Listening {
 pub fn payment_events(
     token: &str,
     on_payment: impl Fn(LandingPayment) + 'static,
-    on_connection: impl Fn(Connection) + Copy + 'static,
+    on_connection: impl Fn(Connection) + Clone + 'static,
 ) -> Option<Listening> {
     let on_data = move |data: &str| {
         if let Ok(event) = serde_json::from_str::<PaymentEvent>(data)
@@ -235,7 +237,7 @@ pub fn payment_events(
 pub fn sticker_events(
     sticker: &str,
     on_sticker: impl Fn(StickerInfo) + 'static,
-    on_connection: impl Fn(Connection) + Copy + 'static,
+    on_connection: impl Fn(Connection) + Clone + 'static,
 ) -> Option<Listening> {
     let on_data = move |data: &str| {
         if let Ok(event) = serde_json::from_str::<StickerEvent>(data)

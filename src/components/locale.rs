@@ -19,16 +19,31 @@ fn browser_preference() -> Locale {
     Locale::preferred(tags.iter().map(String::as_str))
 }
 
+/// The language this device chose before, or else the browser's preference. (Plain functions,
+/// not Leptos: the landing page, built without it, speaks the same way.)
+pub fn chosen() -> Locale {
+    stored().unwrap_or_else(browser_preference)
+}
+
+/// Remembers `locale` on this device.
+pub fn choose(locale: Locale) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(STORAGE_KEY, locale.tag());
+    }
+    show_language(locale);
+}
+
+/// Says which language the document is in, for screen readers and hyphenation.
+pub fn show_language(locale: Locale) {
+    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = root.set_attribute("lang", locale.tag());
+    }
+}
+
 /// Puts the app's language in context for every page (call once, at the top).
 pub fn provide_locale() -> RwSignal<Locale> {
-    let locale = RwSignal::new(stored().unwrap_or_else(browser_preference));
-    // The document says which language it is in, for screen readers and hyphenation.
-    Effect::new(move |_| {
-        let tag = locale.get().tag();
-        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-            let _ = root.set_attribute("lang", tag);
-        }
-    });
+    let locale = RwSignal::new(chosen());
+    Effect::new(move |_| show_language(locale.get()));
     provide_context(locale);
     locale
 }
@@ -53,10 +68,8 @@ pub fn LanguageSwitcher() -> impl IntoView {
     let locale = use_locale();
     let choose = move |event: leptos::ev::Event| {
         if let Some(chosen) = Locale::from_tag(&event_target_value(&event)) {
+            choose(chosen);
             locale.set(chosen);
-            if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                let _ = storage.set_item(STORAGE_KEY, chosen.tag());
-            }
         }
     };
     view! {

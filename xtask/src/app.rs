@@ -33,8 +33,8 @@ pub(crate) struct Bundle {
     pub(crate) entry: &'static str,
     /// Its folder under `dist/` and URL path; empty for the till's, at the root.
     pub(crate) folder: &'static str,
-    /// What it is built with beyond the till's settings.
-    tuning: &'static [Tuning],
+    /// What `trunk build` is given beyond the till's settings.
+    tuning: &'static [&'static str],
 }
 
 /// The landing bundle's folder under `dist/`, which is also its URL path.
@@ -54,20 +54,10 @@ pub(crate) const BUNDLES: [Bundle; 4] = [
 ];
 
 /// What the landing bundle is built with beyond the till's, to stay within its 80 KB (brotli)
-/// budget on a phone's weak connection: minified HTML and CSS (about 0.5 KB less), and Leptos
-/// without `--cfg erase_components` (.cargo/config.toml sets it for the till, where it saves;
-/// this one page with few components grows by about 5 KB with it). Cargo keeps the artifacts
-/// of each set of flags apart, so the builds do not rebuild each other's.
-const LANDING_TUNING: [Tuning; 2] = [Tuning::Arg("--minify"), Tuning::Env("CARGO_ENCODED_RUSTFLAGS", "")];
-
-/// One extra setting for a `trunk build`.
-#[derive(Debug, Clone, Copy)]
-enum Tuning {
-    /// A command-line argument.
-    Arg(&'static str),
-    /// An environment variable.
-    Env(&'static str, &'static str),
-}
+/// budget on a phone's weak connection: minified HTML and CSS (about 0.5 KB less). It shares the
+/// till's compiler flags, so it reuses the till's compiled dependencies (Leptos's
+/// `erase_components` setting does nothing to a page built without Leptos).
+const LANDING_TUNING: [&str; 1] = ["--minify"];
 
 /// Ensures the web toolchain, then builds every bundle into `dist/` and pre-compresses them.
 pub(crate) fn build(workspace: &Workspace) -> Result<()> {
@@ -100,16 +90,11 @@ fn trunk_build(
     entry: &str,
     dist: &Path,
     public_url: &str,
-    tuning: &[Tuning],
+    tuning: &[&str],
 ) -> Result<()> {
     let mut trunk = Command::new(workspace.tools_bin().join("trunk"));
     trunk.args(["build", "--release"]);
-    for setting in tuning {
-        match *setting {
-            Tuning::Arg(arg) => trunk.arg(arg),
-            Tuning::Env(name, value) => trunk.env(name, value),
-        };
-    }
+    trunk.args(tuning);
     process::run(
         trunk
             // Also set in Trunk.toml; repeated so no configuration change can make trunk reach

@@ -5,25 +5,34 @@
 //! It is its own small bundle (`src/bin/landing.rs`, `landing.html`) so that it loads fast on a
 //! weak mobile connection: no router, just this page, which reads the sticker (and the payment
 //! a reload or the switch back from the app names) from the address. The logic is
-//! `state::landing`; this module wires it to the DOM, the server (`api`) and the device
-//! (`localStorage` for a number the customer asked to remember, the address for the payment).
+//! `state::landing`; this module wires it to the DOM (`view`), the server (`api::landing`) and
+//! the device (`localStorage` for a number the customer asked to remember, the address for the
+//! payment).
+//!
+//! Unlike the till's pages it is not built with Leptos: its budget (80 KB with brotli for
+//! everything the phone downloads) leaves no room for Leptos's renderer and reactive graph,
+//! about 30 KB of the page with them. The page is one [`LandingModel`]: every change goes
+//! through [`Page::update`], which brings the screen and the live stream up to the model.
 
-use std::time::Duration;
+mod dom;
+mod view;
 
-use kasse_api::{Country, LandingPayment, NewLandingPayment, StickerInfo};
-use leptos::either::{Either, EitherOf5};
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use kasse_api::{Country, NewLandingPayment};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast as _, JsValue};
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{Element, Event, HtmlInputElement};
 
 use crate::api;
-use crate::components::locale::{LanguageSwitcher, provide_locale};
+use crate::components::locale;
 use crate::i18n::Locale;
-use crate::i18n::landing as text;
-use crate::state::landing::{
-    self, LandingModel, Live, Mistake, Notice, PAYMENT_PARAMETER, Refusal, Stage, Step, Trouble,
-};
-use crate::state::money::format_money;
-use crate::state::till::{Connection, format_countdown};
+use crate::state::landing::{self, LandingModel, Live, PAYMENT_PARAMETER, Refusal, Stage, Trouble};
+use crate::state::till::Connection;
+use dom::DomResult;
+use view::{Moment, Screen};
 
 /// Where this device keeps the number its customer asked it to remember.
 const NUMBER_KEY: &str = "kasse.phone";
@@ -39,64 +48,290 @@ fn now_ms() -> i64 {
     now
 }
 
-/// Reads (or, after a refusal that says it changed, reads again) what the sticker offers.
-fn load_sticker(model: RwSignal<LandingModel>) {
-    let sticker = model.with_untracked(|m| m.sticker_id.clone());
-    spawn_local(async move {
-        match api::landing::sticker(&sticker).await {
-            Ok(info) => model.update(|m| m.sticker_loaded(info)),
-            Err(trouble) => model.update(|m| m.sticker_failed(trouble)),
-        }
-    });
+/// The page: its one model, what lives beside it, and what is on screen.
+struct Page {
+    model: RefCell<LandingModel>,
+    locale: Cell<Locale>,
+    /// The live stream's state, for "Check again" and "Reconnecting…".
+    connection: Cell<Connection>,
+    now_ms: Cell<i64>,
+    /// False while the page is left (in the browser's back-forward cache).
+    shown: Cell<bool>,
+    /// Whether the address names a sticker at all.
+    known: bool,
+    screen: RefCell<Screen>,
+    /// The live stream, closed when dropped, and what it follows (with the payment the address
+    /// names), to open a new one only when that changes.
+    stream: RefCell<Option<api::landing::Listening>>,
+    streaming: RefCell<Option<(Option<String>, Option<Live>)>>,
 }
 
-/// Reads the payment the address names (the live events follow it after).
-fn read_payment(model: RwSignal<LandingModel>, token: String) {
-    spawn_local(async move {
-        match api::landing::payment(&token).await {
-            Ok(payment) => {
-                model.update(|m| m.answered(payment));
-            }
-            Err(trouble) => model.update(|m| m.failed(trouble)),
-        }
+/// Starts the landing page in the document's `<body>`: the root of the landing bundle.
+pub fn start() -> DomResult<()> {
+    let locale = locale::chosen();
+    locale::show_language(locale);
+    let location = web_sys::window().map(|w| w.location());
+    let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
+    let query = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
+    let remembered = local_storage().and_then(|s| s.get_item(NUMBER_KEY).ok().flatten());
+    let sticker_id = landing::sticker_in_path(&path);
+    let known = sticker_id.is_some();
+    let mut model =
+        LandingModel::new(sticker_id.unwrap_or_default(), landing::token_in_query(&query), remembered);
+    if !known {
+        model.sticker_failed(Trouble::Refused(Refusal::UnknownSticker));
+    }
+    let page = Rc::new(Page {
+        model: RefCell::new(model),
+        locale: Cell::new(locale),
+        connection: Cell::new(Connection::Connecting),
+        now_ms: Cell::new(now_ms()),
+        shown: Cell::new(true),
+        known,
+        screen: RefCell::new(Screen::new()?),
+        stream: RefCell::new(None),
+        streaming: RefCell::new(None),
     });
+
+    // Every control's event bubbles to `<main>`: one handler per kind, for the page's life.
+    let root = page.screen.borrow().root().clone();
+    for kind in ["click", "input", "change", "submit"] {
+        let page = Rc::clone(&page);
+        listen(&root, kind, move |event| page.on(&event))?;
+    }
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    // A page being left closes its stream there and then (a browser keeps only a few
+    // connections to one server, and one kept for the back button would hold one); shown again
+    // from that cache, it opens it anew.
+    for (kind, shown) in [("pagehide", false), ("pageshow", true)] {
+        let page = Rc::clone(&page);
+        listen(&window, kind, move |_| {
+            page.shown.set(shown);
+            page.update(|_| ());
+        })?;
+    }
+    let tick = {
+        let page = Rc::clone(&page);
+        Closure::<dyn FnMut()>::new(move || {
+            page.now_ms.set(now_ms());
+            page.update(|_| ());
+        })
+    };
+    window.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 1_000)?;
+    // The page lives as long as the document: so do its handlers.
+    tick.forget();
+
+    if known {
+        page.load_sticker();
+        if let Some(token) = page.model.borrow().following().map(str::to_owned) {
+            page.read_payment(token);
+        }
+    }
+    page.update(|_| ());
+    Ok(())
 }
 
-/// Sends a payment request and shows what the server answers.
-fn send(model: RwSignal<LandingModel>, request: NewLandingPayment) {
-    let sticker = model.with_untracked(|m| m.sticker_id.clone());
-    spawn_local(async move {
-        match api::landing::pay_at_sticker(&sticker, &request).await {
-            Ok(payment) => {
-                model.update(|m| m.answered(payment));
-                open_app_when_ready(model);
-            }
-            Err(trouble) => {
-                model.update(|m| m.failed(trouble));
-                if model.with_untracked(LandingModel::sticker_is_stale) {
-                    load_sticker(model);
+/// Calls `handler` with each `kind` event reaching `target`, for the page's life.
+fn listen(target: &web_sys::EventTarget, kind: &str, handler: impl FnMut(Event) + 'static) -> DomResult<()> {
+    let handler = Closure::<dyn FnMut(Event)>::new(handler);
+    target.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref())?;
+    handler.forget();
+    Ok(())
+}
+
+impl Page {
+    /// Changes the model with `change`, then brings the live stream and the screen up to it.
+    /// `None` if the model is being changed already (a DOM event fired while the screen was
+    /// being built), as nothing of the page waits for it.
+    fn update<R>(self: &Rc<Self>, change: impl FnOnce(&mut LandingModel) -> R) -> Option<R> {
+        let answer = change(&mut *self.model.try_borrow_mut().ok()?);
+        self.follow();
+        let model = self.model.borrow();
+        let moment = Moment {
+            model: &model,
+            locale: self.locale.get(),
+            connection: self.connection.get(),
+            now_ms: self.now_ms.get(),
+        };
+        if let Ok(mut screen) = self.screen.try_borrow_mut() {
+            // A DOM call refused here leaves the screen as it was; the next change tries again.
+            let _ = screen.show(&moment);
+        }
+        if model.stage() != Stage::Loading {
+            mark_ready();
+        }
+        Some(answer)
+    }
+
+    /// Follows, live, what the model says to: the payment until it is final, or, while the page
+    /// waits at the sticker, what the sticker offers (an amount the till presents shows at once,
+    /// and goes again if the till takes it back). One stream at a time.
+    fn follow(self: &Rc<Self>) {
+        let (followed, live) = {
+            let model = self.model.borrow();
+            (model.following().map(str::to_owned), model.live())
+        };
+        let wanted = (followed, live.filter(|_| self.shown.get()));
+        if self.streaming.borrow().as_ref() == Some(&wanted) {
+            return;
+        }
+        if self.known {
+            show_in_address(&self.model.borrow().sticker_id, wanted.0.as_deref());
+        }
+        // Dropping the old stream closes it.
+        self.stream.replace(None);
+        let on_connection = {
+            let page = Rc::downgrade(self);
+            move |state| {
+                if let Some(page) = page.upgrade() {
+                    page.connection.set(state);
+                    page.update(|_| ());
                 }
             }
-        }
-    });
-}
+        };
+        let page = Rc::downgrade(self);
+        let stream = match &wanted.1 {
+            Some(Live::Payment(token)) => api::landing::payment_events(
+                token,
+                move |payment| {
+                    if let Some(page) = page.upgrade() {
+                        page.update(|m| m.apply_event(payment));
+                        page.open_app_when_ready();
+                    }
+                },
+                on_connection,
+            ),
+            Some(Live::Sticker(id)) => api::landing::sticker_events(
+                id,
+                move |sticker| {
+                    if let Some(page) = page.upgrade() {
+                        page.update(|m| m.sticker_offered(sticker));
+                    }
+                },
+                on_connection,
+            ),
+            None => None,
+        };
+        self.stream.replace(stream);
+        self.streaming.replace(Some(wanted));
+    }
 
-/// After "Open the app": once the platform has given its address, goes there (in this tab,
-/// unchanged, as the platform asks); the address of this page already names the payment, so the
-/// app's switch back lands on it.
-fn open_app_when_ready(model: RwSignal<LandingModel>) {
-    if let Some(url) = model.try_update(LandingModel::app_to_open).flatten()
-        && let Some(window) = web_sys::window()
-    {
-        let _ = window.location().assign(&url);
+    /// What the customer did, from an event bubbling up from a control.
+    fn on(self: &Rc<Self>, event: &Event) {
+        let Some(target) = event.target().and_then(|t| t.dyn_into::<Element>().ok()) else { return };
+        let value =
+            || js_sys::Reflect::get(&target, &JsValue::from_str("value")).ok().and_then(|v| v.as_string());
+        match (event.type_().as_str(), target.id().as_str()) {
+            ("submit", _) => {
+                event.prevent_default();
+                if let Some(request) = self.update(LandingModel::pay).flatten() {
+                    keep_number(self.model.borrow().kept.as_deref());
+                    self.send(request);
+                }
+            }
+            ("click", "open-app") => self.send_if(LandingModel::open_app),
+            ("click", "send-again") => self.send_if(LandingModel::send_again),
+            ("click", "check-again") => self.load_sticker(),
+            ("click", "forget") => {
+                keep_number(None);
+                self.update(LandingModel::forget_number);
+            }
+            ("input", "phone") => {
+                let phone = value().unwrap_or_default();
+                self.update(|m| m.phone = phone);
+            }
+            ("input", "amount-input") => {
+                let amount = value().unwrap_or_default();
+                self.update(|m| m.amount = amount);
+            }
+            ("change", "country") => {
+                let code = value().unwrap_or_default();
+                if let Some(country) = Country::ALL.into_iter().find(|c| c.calling_code() == code) {
+                    self.update(|m| m.choose_country(country));
+                }
+            }
+            ("change", "remember") => {
+                let checked = target.unchecked_ref::<HtmlInputElement>().checked();
+                self.update(|m| m.remember = checked);
+            }
+            ("change", "language") => {
+                if let Some(chosen) = value().and_then(|tag| Locale::from_tag(&tag)) {
+                    locale::choose(chosen);
+                    self.locale.set(chosen);
+                    self.update(|_| ());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends the request `ask` makes of the model, if it makes one.
+    fn send_if(self: &Rc<Self>, ask: impl FnOnce(&mut LandingModel) -> Option<NewLandingPayment>) {
+        if let Some(request) = self.update(ask).flatten() {
+            self.send(request);
+        }
+    }
+
+    /// Reads (or, after a refusal that says it changed, reads again) what the sticker offers.
+    fn load_sticker(self: &Rc<Self>) {
+        let page = Rc::clone(self);
+        let sticker = self.model.borrow().sticker_id.clone();
+        spawn_local(async move {
+            match api::landing::sticker(&sticker).await {
+                Ok(info) => page.update(|m| m.sticker_loaded(info)),
+                Err(trouble) => page.update(|m| m.sticker_failed(trouble)),
+            };
+        });
+    }
+
+    /// Reads the payment the address names (the live events follow it after).
+    fn read_payment(self: &Rc<Self>, token: String) {
+        let page = Rc::clone(self);
+        spawn_local(async move {
+            match api::landing::payment(&token).await {
+                Ok(payment) => page.update(|m| m.answered(payment)),
+                Err(trouble) => page.update(|m| m.failed(trouble)),
+            };
+        });
+    }
+
+    /// Sends a payment request and shows what the server answers.
+    fn send(self: &Rc<Self>, request: NewLandingPayment) {
+        let page = Rc::clone(self);
+        let sticker = self.model.borrow().sticker_id.clone();
+        spawn_local(async move {
+            match api::landing::pay_at_sticker(&sticker, &request).await {
+                Ok(payment) => {
+                    page.update(|m| m.answered(payment));
+                    page.open_app_when_ready();
+                }
+                Err(trouble) => {
+                    page.update(|m| m.failed(trouble));
+                    if page.model.borrow().sticker_is_stale() {
+                        page.load_sticker();
+                    }
+                }
+            }
+        });
+    }
+
+    /// After "Open the app": once the platform has given its address, goes there (in this tab,
+    /// unchanged, as the platform asks); the address of this page already names the payment, so
+    /// the app's switch back lands on it.
+    fn open_app_when_ready(self: &Rc<Self>) {
+        if let Some(url) = self.update(LandingModel::app_to_open).flatten()
+            && let Some(window) = web_sys::window()
+        {
+            let _ = window.location().assign(&url);
+        }
     }
 }
 
 /// Keeps (or forgets) the customer's number on this device, as they chose when paying.
-fn keep_number(number: Option<String>) {
+fn keep_number(number: Option<&str>) {
     let Some(storage) = local_storage() else { return };
     let _ = match number {
-        Some(number) => storage.set_item(NUMBER_KEY, &number),
+        Some(number) => storage.set_item(NUMBER_KEY, number),
         None => storage.remove_item(NUMBER_KEY),
     };
 }
@@ -109,7 +344,7 @@ fn show_in_address(sticker: &str, token: Option<&str>) {
         None => format!("/q/{sticker}"),
     };
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
 }
 
@@ -118,379 +353,12 @@ fn show_in_address(sticker: &str, token: Option<&str>) {
 /// bench` measures time to interactive by it.
 fn mark_ready() {
     let Some(window) = web_sys::window() else { return };
+    let Some(root) = window.document().and_then(|d| d.document_element()) else { return };
+    if root.has_attribute("data-ready") {
+        return;
+    }
     // Whole milliseconds: formatting a float would pull float printing into the bundle.
     #[allow(clippy::cast_possible_truncation)]
     let at = window.performance().map_or(0.0, |p| p.now()) as i64;
-    if let Some(root) = window.document().and_then(|d| d.document_element())
-        && !root.has_attribute("data-ready")
-    {
-        let _ = root.set_attribute("data-ready", &at.to_string());
-    }
-}
-
-/// The landing page: the root of the landing bundle.
-///
-/// Each part of the page is built for one language at a time and rebuilt when the customer
-/// switches language: its texts are then plain strings, not one reactive closure each, which
-/// keeps the bundle small. Only what changes while the customer looks (what they type, the
-/// countdown, whether a request is on its way) is reactive within a part.
-#[component]
-pub fn StickerPage() -> impl IntoView {
-    let locale = provide_locale();
-    let location = web_sys::window().map(|w| w.location());
-    let path = location.as_ref().and_then(|l| l.pathname().ok()).unwrap_or_default();
-    let query = location.as_ref().and_then(|l| l.search().ok()).unwrap_or_default();
-    let remembered = local_storage().and_then(|s| s.get_item(NUMBER_KEY).ok().flatten());
-    let sticker_id = landing::sticker_in_path(&path);
-    let known = sticker_id.is_some();
-    let model = RwSignal::new(LandingModel::new(
-        sticker_id.unwrap_or_default(),
-        landing::token_in_query(&query),
-        remembered,
-    ));
-    if known {
-        load_sticker(model);
-        if let Some(token) = model.with_untracked(|m| m.following().map(str::to_owned)) {
-            read_payment(model, token);
-        }
-    } else {
-        model.update(|m| m.sticker_failed(Trouble::Refused(Refusal::UnknownSticker)));
-    }
-
-    // What the page follows live: the payment until it is final, or, while the page waits at
-    // the sticker, what the sticker offers (an amount the till presents shows at once, and goes
-    // again if the till takes it back). One stream at a time.
-    let connection = RwSignal::new(Connection::Connecting);
-    let live = Memo::new(move |_| model.with(LandingModel::live));
-    let events = StoredValue::new_local(None::<api::landing::Listening>);
-    // A page being left closes its stream there and then (a browser keeps only a few
-    // connections to one server, and one kept for the back button would hold one); shown again
-    // from that cache, it opens it anew.
-    let shown = RwSignal::new(true);
-    let hidden = window_event_listener_untyped("pagehide", move |_| {
-        events.set_value(None);
-        shown.set(false);
-    });
-    let showing = window_event_listener_untyped("pageshow", move |_| shown.set(true));
-    on_cleanup(move || {
-        hidden.remove();
-        showing.remove();
-    });
-    let followed = Memo::new(move |_| model.with(|m| m.following().map(str::to_owned)));
-    // One effect for both (fewer effects, smaller bundle): `live` changes whenever `followed`
-    // does, so the stream is never opened twice for one payment.
-    Effect::new(move |_| {
-        let token = followed.get();
-        if known {
-            show_in_address(&model.with_untracked(|m| m.sticker_id.clone()), token.as_deref());
-        }
-        let on_connection = move |state| {
-            let _ = connection.try_set(state);
-        };
-        // Dropping the old stream closes it.
-        let live = live.get().filter(|_| shown.get());
-        events.set_value(live.and_then(|live| match live {
-            Live::Payment(token) => api::landing::payment_events(
-                &token,
-                move |payment| {
-                    model.try_update(|m| m.apply_event(payment));
-                    open_app_when_ready(model);
-                },
-                on_connection,
-            ),
-            Live::Sticker(id) => api::landing::sticker_events(
-                &id,
-                move |sticker| {
-                    model.try_update(|m| m.sticker_offered(sticker));
-                },
-                on_connection,
-            ),
-        }));
-    });
-
-    let now = RwSignal::new(now_ms());
-    if let Ok(ticker) = set_interval_with_handle(move || now.set(now_ms()), Duration::from_secs(1)) {
-        on_cleanup(move || ticker.clear());
-    }
-
-    // What is on screen, and which reading of the sticker it shows: the parts below are rebuilt
-    // when it changes, and read the rest untracked, so typing (which changes the model)
-    // rebuilds nothing. One memo rather than one per part keeps the bundle small.
-    let screen = Memo::new(move |_| model.with(|m| (m.stage(), m.sticker_reads)));
-    let stage = move || screen.with(|(stage, _)| *stage);
-    let notice = Memo::new(move |_| model.with(|m| m.notice.clone()));
-    Effect::new(move |_| {
-        if stage() != Stage::Loading {
-            mark_ready();
-        }
-    });
-    let stage_name = move || match stage() {
-        Stage::Loading => "loading",
-        Stage::Unavailable => "unavailable",
-        Stage::NothingToPay => "nothing",
-        Stage::Form => "form",
-        Stage::Payment(_) => "payment",
-    };
-    let merchant = move || {
-        screen.track();
-        let (merchant, place) = model.with_untracked(|m| {
-            m.sticker
-                .as_ref()
-                .map(|s| (s.merchant.clone(), s.place.clone()))
-                .or_else(|| m.payment.as_ref().map(|p| (p.merchant.clone(), String::new())))
-        })?;
-        Some(view! {
-            <div class="merchant">
-                <h1 id="merchant">{merchant}</h1>
-                <p class="place">{place}</p>
-            </div>
-        })
-    };
-    let body = move || {
-        let locale = locale.get();
-        match stage() {
-            Stage::Loading => EitherOf5::A(view! { <p class="loading">{text::loading(locale)}</p> }),
-            Stage::Unavailable => {
-                let why =
-                    model.with_untracked(|m| m.sticker_trouble.as_ref().map(|t| text::trouble(t, locale)));
-                EitherOf5::B(view! {
-                    <section class="card">
-                        <h2>{text::unavailable(locale)}</h2>
-                        <p>{why}</p>
-                    </section>
-                })
-            }
-            Stage::NothingToPay => EitherOf5::C({
-                let closed = model.with_untracked(|m| m.sticker.as_ref().is_some_and(|s| s.closed));
-                let (headline, line) = if closed {
-                    (text::closed(locale), text::closed_line(locale))
-                } else {
-                    (text::nothing_to_pay(locale), text::nothing_to_pay_line(locale))
-                };
-                view! {
-                    <section class="card">
-                        <h2>{headline}</h2>
-                        <p>{line}</p>
-                        // Only while the live stream is down (or refused): then the customer asks.
-                        {move || (connection.get() == Connection::Reconnecting).then(|| view! {
-                            <button type="button" class="secondary" id="check-again" on:click=move |_| load_sticker(model)>
-                                {text::check_again(locale)}
-                            </button>
-                        })}
-                    </section>
-                }
-            }),
-            Stage::Form => EitherOf5::D(pay_form(model, locale, model.with_untracked(|m| m.sticker.clone()))),
-            Stage::Payment(step) => {
-                EitherOf5::E(status(model, locale, step, model.with_untracked(|m| m.payment.clone()), now))
-            }
-        }
-    };
-    let sentence = move || {
-        let locale = locale.get();
-        notice
-            .with(|notice| match notice {
-                Some(Notice::Mistake(mistake)) => Some(text::mistake(*mistake, locale)),
-                Some(Notice::Trouble(trouble)) => Some(text::trouble(trouble, locale)),
-                None => None,
-            })
-            .map(|sentence| view! { <p class="notice" id="notice" role="alert">{sentence}</p> })
-    };
-    let reconnecting = move || {
-        let following = live.with(|live| matches!(live, Some(Live::Payment(_))));
-        (connection.get() == Connection::Reconnecting && following).then(
-            || view! { <p class="connection-note" role="status">{text::reconnecting(locale.get())}</p> },
-        )
-    };
-
-    view! {
-        <main class="landing" data-stage=stage_name>
-            <header class="landing-bar">
-                <p class="brand">"Vipps MobilePay"</p>
-                <LanguageSwitcher/>
-            </header>
-            {merchant}
-            {body}
-            {sentence}
-            {reconnecting}
-        </main>
-    }
-}
-
-/// What there is to pay, and the two ways to pay it, in `locale`.
-fn pay_form(model: RwSignal<LandingModel>, locale: Locale, sticker: Option<StickerInfo>) -> impl IntoView {
-    let pay = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        if let Some(request) = model.try_update(LandingModel::pay).flatten() {
-            keep_number(model.with_untracked(|m| m.kept.clone()));
-            send(model, request);
-        }
-    };
-    let open_app = move |_| {
-        if let Some(request) = model.try_update(LandingModel::open_app).flatten() {
-            send(model, request);
-        }
-    };
-    let forget = move |_| {
-        keep_number(None);
-        model.update(LandingModel::forget_number);
-    };
-    let choose_country = move |event: leptos::ev::Event| {
-        let code = event_target_value(&event);
-        if let Some(country) = Country::ALL.into_iter().find(|c| c.calling_code() == code) {
-            model.update(|m| m.choose_country(country));
-        }
-    };
-    let mistaken = move |phone: bool| {
-        model
-            .with(|m| match &m.notice {
-                Some(Notice::Mistake(Mistake::Phone(_))) => phone,
-                Some(Notice::Mistake(_)) => !phone,
-                _ => false,
-            })
-            .to_string()
-    };
-    let busy = move || model.with(|m| m.busy);
-    let countries = model.with_untracked(LandingModel::countries).map(|country| {
-        let chosen = move || model.with(|m| m.country == country);
-        view! { <option value=country.calling_code() prop:selected=chosen>{text::country(country, locale)}</option> }
-    });
-    let amount = sticker.map(|info| amount_part(model, locale, info, move || mistaken(false)));
-
-    view! {
-        <form class="pay-form" novalidate on:submit=pay>
-            {amount}
-            <div class="field">
-                <label for="phone">{text::phone_label(locale)}</label>
-                <div class="phone-row">
-                    <label class="visually-hidden" for="country">{text::country_label(locale)}</label>
-                    <select id="country" autocomplete="tel-country-code" on:change=choose_country>{countries}</select>
-                    <input id="phone" type="tel" autocomplete="tel" inputmode="tel" required
-                        aria-describedby="pay-hint" aria-invalid=move || mistaken(true)
-                        prop:value=move || model.with(|m| m.phone.clone())
-                        on:input=move |event| model.update(|m| m.phone = event_target_value(&event))/>
-                </div>
-            </div>
-            <label class="check">
-                <input type="checkbox" id="remember" prop:checked=move || model.with(|m| m.remember)
-                    on:change=move |event| model.update(|m| m.remember = event_target_checked(&event))/>
-                <span>{text::remember(locale)}</span>
-            </label>
-            {move || model.with(|m| m.kept.is_some()).then(|| view! {
-                <button type="button" class="link" id="forget" on:click=forget>{text::forget(locale)}</button>
-            })}
-            <button type="submit" class="primary" id="pay" disabled=busy>{text::pay(locale)}</button>
-            <p class="hint" id="pay-hint">{text::pay_hint(locale)}</p>
-            <p class="or" aria-hidden="true">{text::or(locale)}</p>
-            <button type="button" class="secondary" id="open-app" disabled=busy on:click=open_app>
-                {text::open_app_instead(locale)}
-            </button>
-        </form>
-    }
-}
-
-/// The amount: a field within an open-amount sticker's bounds, or what the till presents (or,
-/// sending again, what the customer saw before).
-fn amount_part(
-    model: RwSignal<LandingModel>,
-    locale: Locale,
-    info: StickerInfo,
-    mistaken: impl Fn() -> String + Send + Sync + 'static,
-) -> impl IntoView {
-    if let Some(open) = info.open {
-        return Either::Left(view! {
-            <div class="field">
-                <label for="amount-input">{text::amount_label(locale)}</label>
-                <input id="amount-input" type="text" inputmode="decimal" autocomplete="off"
-                    aria-describedby="amount-bounds" aria-invalid=mistaken
-                    prop:value=move || model.with(|m| m.amount.clone())
-                    on:input=move |event| model.update(|m| m.amount = event_target_value(&event))/>
-                <p class="hint" id="amount-bounds">{text::bounds(open.min, open.max, locale)}</p>
-            </div>
-        });
-    }
-    let amount = info
-        .presented
-        .as_ref()
-        .map(|p| p.amount)
-        .or_else(|| model.with_untracked(|m| m.amount_to_pay().ok().flatten()))
-        .map(|amount| format_money(amount, locale));
-    let description = info.presented.and_then(|p| p.description);
-    Either::Right(view! {
-        <div class="to-pay">
-            <p class="label">{text::to_pay(locale)}</p>
-            <p class="amount" id="amount">{amount}</p>
-            <p class="description">{description}</p>
-        </div>
-    })
-}
-
-/// The payment, live, in `locale`: sent, approve in the app (with the time left), and how it
-/// ended.
-fn status(
-    model: RwSignal<LandingModel>,
-    locale: Locale,
-    step: Step,
-    payment: Option<LandingPayment>,
-    now: RwSignal<i64>,
-) -> impl IntoView {
-    let (step_name, tone) = match step {
-        Step::Sending => ("sending", "waiting"),
-        Step::Approve => ("approve", "waiting"),
-        Step::OpenApp => ("open-app", "waiting"),
-        Step::Finishing => ("finishing", "success"),
-        Step::Paid => ("paid", "success"),
-        Step::Refunded => ("refunded", "waiting"),
-        Step::Declined => ("declined", "failure"),
-        Step::Expired => ("expired", "failure"),
-        Step::Cancelled => ("cancelled", "failure"),
-        Step::Failed => ("failed", "failure"),
-    };
-    let (headline, line) = text::step(step, locale);
-    let payment = payment.unwrap_or_else(|| LandingPayment {
-        token: String::new(),
-        sticker: String::new(),
-        merchant: String::new(),
-        amount: kasse_api::Money::zero(kasse_api::Currency::Nok),
-        description: None,
-        status: kasse_api::SaleStatus::Creating,
-        phone: None,
-        redirect_url: None,
-        expires_at_ms: None,
-    });
-    // The masked number the request went to, after "We sent the payment request to".
-    let phone = payment.phone.filter(|_| step == Step::Approve).map(|phone| format!(" {phone}."));
-    let redirect = payment.redirect_url.filter(|_| step == Step::OpenApp).map(|url| {
-        view! { <a class="primary button" id="open-the-app" href=url>{text::open_the_app(locale)}</a> }
-    });
-    let send_again = step.can_send_again().then(|| {
-        let again = move |_| {
-            if let Some(request) = model.try_update(LandingModel::send_again).flatten() {
-                send(model, request);
-            }
-        };
-        view! { <button type="button" class="primary" id="send-again" on:click=again>{text::send_again(locale)}</button> }
-    });
-    let countdown = move || {
-        model.with(|m| m.seconds_left(now.get())).map(|seconds| {
-            view! {
-                <p class="countdown">
-                    {text::time_left(locale)} " " <time id="countdown">{format_countdown(seconds)}</time>
-                </p>
-            }
-        })
-    };
-    view! {
-        <section class="status card" data-step=step_name data-tone=tone>
-            <p class="amount" id="amount">{format_money(payment.amount, locale)}</p>
-            <p class="description">{payment.description}</p>
-            <div role="status" aria-live="polite" aria-atomic="true">
-                <h2 class="headline" id="status">{headline}</h2>
-                <p class="line">{line}{phone}</p>
-            </div>
-            {countdown}
-            {redirect}
-            {send_again}
-        </section>
-    }
+    let _ = root.set_attribute("data-ready", &at.to_string());
 }
