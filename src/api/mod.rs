@@ -1,12 +1,10 @@
-//! The one place the web app talks to the server: JSON over HTTP with gloo-net, and a till's
-//! live events with gloo-net's `EventSource`. Everything else in the app calls these functions.
-//! The sticker landing page, a bundle of its own on a customer's phone, has its own smallest
-//! path in [`landing`].
+//! The one place the web app talks to the server: JSON over HTTP with gloo-net, and live events
+//! with gloo-net's `EventSource`. Everything else in the app calls these functions; the sticker
+//! landing page's own calls, on the same requests and streams, are in [`landing`].
 //!
 //! JSON is parsed by the browser (`Response.json()`, and `JSON.parse` for an event's data) and
 //! read into our types with serde-wasm-bindgen; request bodies go the other way
-//! (serde-wasm-bindgen, then `JSON.stringify`). The till's bundles carry no JSON parser of their
-//! own.
+//! (serde-wasm-bindgen, then `JSON.stringify`). No bundle carries a JSON parser of its own.
 //!
 //! A browser whose session ended (401 with `session-expired` or `session-revoked`) is sent to the
 //! pairing page with the reason, from whichever request found out, and that request never

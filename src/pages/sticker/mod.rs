@@ -62,7 +62,7 @@ struct Page {
     screen: RefCell<Screen>,
     /// The live stream, closed when dropped, and what it follows (with the payment the address
     /// names), to open a new one only when that changes.
-    stream: RefCell<Option<api::landing::Listening>>,
+    stream: RefCell<Option<api::Listening>>,
     streaming: RefCell<Option<(Option<String>, Option<Live>)>>,
 }
 
