@@ -299,7 +299,8 @@ impl Drop for Stream {
     }
 }
 
-/// A till's live event stream, which a page listens to; closed when dropped.
+/// A live event stream a page listens to (a till's, or the landing page's); closed when
+/// dropped.
 pub struct Listening {
     _stream: Stream,
 }

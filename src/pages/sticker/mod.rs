@@ -123,7 +123,8 @@ pub fn start() -> DomResult<()> {
 
     if known {
         page.load_sticker();
-        if let Some(token) = page.model.borrow().following().map(str::to_owned) {
+        let token = page.model.borrow().following().map(str::to_owned);
+        if let Some(token) = token {
             page.read_payment(token);
         }
     }
@@ -141,8 +142,8 @@ fn listen(target: &web_sys::EventTarget, kind: &str, handler: impl FnMut(Event) 
 
 impl Page {
     /// Changes the model with `change`, then brings the live stream and the screen up to it.
-    /// `None` if the model is being changed already (a DOM event fired while the screen was
-    /// being built), as nothing of the page waits for it.
+    /// `None` if the model is borrowed already (a DOM event fired while it was being changed or
+    /// the screen drawn): nothing of the page waits for it, and the next change draws anew.
     fn update<R>(self: &Rc<Self>, change: impl FnOnce(&mut LandingModel) -> R) -> Option<R> {
         let answer = change(&mut *self.model.try_borrow_mut().ok()?);
         self.follow();
@@ -178,8 +179,9 @@ impl Page {
         if self.known {
             show_in_address(&self.model.borrow().sticker_id, wanted.0.as_deref());
         }
-        // Dropping the old stream closes it.
+        // Dropping the old stream closes it; the new one has not said how it is yet.
         self.stream.replace(None);
+        self.connection.set(Connection::Connecting);
         let on_connection = {
             let page = Rc::downgrade(self);
             move |state| {
@@ -231,16 +233,23 @@ impl Page {
             }
             ("click", "open-app") => self.send_if(LandingModel::open_app),
             ("click", "send-again") => self.send_if(LandingModel::send_again),
-            ("click", "check-again") => self.load_sticker(),
+            ("click", "check-again") => {
+                // The sticker's stream is down (or was refused): it opens anew, with a reading.
+                self.streaming.replace(None);
+                self.update(|_| ());
+                self.load_sticker();
+            }
             ("click", "forget") => {
                 keep_number(None);
                 self.update(LandingModel::forget_number);
             }
-            ("input", "phone") => {
+            // `change` too: a field changed without an `input` event (cleared by a tool,
+            // autofilled) is read when it loses focus.
+            ("input" | "change", "phone") => {
                 let phone = value().unwrap_or_default();
                 self.update(|m| m.phone = phone);
             }
-            ("input", "amount-input") => {
+            ("input" | "change", "amount-input") => {
                 let amount = value().unwrap_or_default();
                 self.update(|m| m.amount = amount);
             }

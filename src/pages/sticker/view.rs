@@ -18,8 +18,11 @@ use crate::state::till::{Connection, format_countdown};
 
 /// What the page's parts show at one moment: the model and what lives beside it.
 pub struct Moment<'a> {
+    /// The page's state.
     pub model: &'a LandingModel,
+    /// The language the customer reads.
     pub locale: Locale,
+    /// The live stream's state.
     pub connection: Connection,
     /// Milliseconds since the epoch, for the countdown.
     pub now_ms: i64,
@@ -46,13 +49,14 @@ enum Inside {
     /// The form: its fields, its buttons, and "Forget my number" while a number is kept.
     Form(Form),
     /// A payment: the time left to approve.
-    Payment(Part<Option<i64>>),
+    Payment(Countdown),
 }
 
+/// The form's fields and buttons.
 struct Form {
-    amount: Option<HtmlInputElement>,
+    amount: Option<Field>,
     country: HtmlSelectElement,
-    phone: HtmlInputElement,
+    phone: Field,
     remember: HtmlInputElement,
     forget: Part<bool>,
     pay: Element,
@@ -126,17 +130,7 @@ impl Screen {
                 })
             }
             Inside::Form(form) => form.show(model, locale),
-            Inside::Payment(countdown) => countdown.show(model.seconds_left(now_ms), |seconds| {
-                seconds
-                    .map(|seconds| {
-                        Ok(el("p")?
-                            .class("countdown")
-                            .text(text::time_left(locale))
-                            .text(" ")
-                            .child(el("time")?.id("countdown").text(&format_countdown(seconds))))
-                    })
-                    .transpose()
-            }),
+            Inside::Payment(countdown) => countdown.show(model.seconds_left(now_ms), locale),
         }?;
         self.notice.show((model.notice.clone(), locale), |(notice, locale)| {
             let sentence = match notice {
@@ -217,7 +211,7 @@ fn body(model: &LandingModel, stage: Stage, locale: Locale) -> DomResult<(El, In
             (form, Inside::Form(parts))
         }
         Stage::Payment(step) => {
-            let countdown = Part::new()?;
+            let countdown = Countdown::new()?;
             // A payment stage always has its payment; the guard only keeps the types honest.
             let Some(payment) = &model.payment else { return body(model, Stage::Loading, locale) };
             (status(payment, locale, step, &countdown)?, Inside::Payment(countdown))
@@ -271,7 +265,77 @@ fn pay_form(model: &LandingModel, locale: Locale, sticker: Option<&StickerInfo>)
         .child(el("p")?.class("hint").id("pay-hint").text(text::pay_hint(locale)))
         .child(el("p")?.class("or").attr("aria-hidden", "true").text(text::or(locale)))
         .node(&open_app);
-    Ok((form, Form { amount: amount_input, country, phone, remember, forget, pay, open_app }))
+    let fields = Form {
+        amount: amount_input.map(Field::new),
+        country,
+        phone: Field::new(phone),
+        remember,
+        forget,
+        pay,
+        open_app,
+    };
+    Ok((form, fields))
+}
+
+/// A text field the customer types in, and what the page last wrote into it.
+struct Field {
+    input: HtmlInputElement,
+    written: Option<String>,
+}
+
+impl Field {
+    fn new(input: HtmlInputElement) -> Self {
+        Self { input, written: None }
+    }
+
+    /// Shows `value` in the field when the model's value changed since the page last wrote it
+    /// (not merely because the field's text differs: what the customer did to the field without
+    /// an `input` event, such as clearing it, stays until they type); says whether it is
+    /// `mistaken`.
+    fn show(&mut self, value: &str, mistaken: bool) {
+        if self.written.as_deref() != Some(value) {
+            // Written only when it differs, so the customer's caret stays where it is.
+            if self.input.value() != value {
+                self.input.set_value(value);
+            }
+            self.written = Some(value.to_owned());
+        }
+        let _ = self.input.set_attribute("aria-invalid", if mistaken { "true" } else { "false" });
+    }
+}
+
+/// The time left to approve: shown while there is some, its figure changed in place each second
+/// (a screen reader keeps its place, and the element stays the same).
+struct Countdown {
+    shown: Part<bool>,
+    time: Option<Element>,
+}
+
+impl Countdown {
+    fn new() -> DomResult<Self> {
+        Ok(Self { shown: Part::new()?, time: None })
+    }
+
+    fn show(&mut self, seconds: Option<i64>, locale: Locale) -> DomResult<()> {
+        let time = &mut self.time;
+        self.shown.show(seconds.is_some(), |shown| {
+            *time = None;
+            if !*shown {
+                return Ok(None);
+            }
+            let figure = el("time")?.id("countdown").done();
+            let line = el("p")?.class("countdown").text(text::time_left(locale)).text(" ").node(&figure);
+            *time = Some(figure);
+            Ok(Some(line))
+        })?;
+        if let (Some(time), Some(seconds)) = (&self.time, seconds) {
+            let figure = format_countdown(seconds);
+            if time.text_content().as_deref() != Some(figure.as_str()) {
+                time.set_text_content(Some(&figure));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Form {
@@ -283,15 +347,9 @@ impl Form {
             Some(Notice::Mistake(_)) => !phone,
             _ => false,
         };
-        let write = |field: &HtmlInputElement, value: &str, mistaken: bool| {
-            if field.value() != value {
-                field.set_value(value);
-            }
-            let _ = field.set_attribute("aria-invalid", if mistaken { "true" } else { "false" });
-        };
-        write(&self.phone, &model.phone, mistaken(true));
-        if let Some(amount) = &self.amount {
-            write(amount, &model.amount, mistaken(false));
+        self.phone.show(&model.phone, mistaken(true));
+        if let Some(amount) = &mut self.amount {
+            amount.show(&model.amount, mistaken(false));
         }
         if self.country.value() != model.country.calling_code() {
             self.country.set_value(model.country.calling_code());
@@ -347,12 +405,7 @@ fn amount_part(
 
 /// The payment, in `locale`: sent, approve in the app (the time left goes in `countdown`), and
 /// how it ended.
-fn status(
-    payment: &LandingPayment,
-    locale: Locale,
-    step: Step,
-    countdown: &Part<Option<i64>>,
-) -> DomResult<El> {
+fn status(payment: &LandingPayment, locale: Locale, step: Step, countdown: &Countdown) -> DomResult<El> {
     let (step_name, tone) = match step {
         Step::Sending => ("sending", "waiting"),
         Step::Approve => ("approve", "waiting"),
@@ -401,7 +454,7 @@ fn status(
                 .child(el("h2")?.class("headline").id("status").text(headline))
                 .child(el("p")?.class("line").text(line).text(&phone)),
         )
-        .part(countdown)
+        .part(&countdown.shown)
         .child(redirect)
         .child(send_again))
 }
