@@ -848,6 +848,11 @@ async fn a_stickers_address_serves_the_landing_pages_own_bundle_precompressed_wh
     assert_eq!((gzip.body.as_str(), gzip.header("content-encoding")), ("gzip bytes", Some("gzip")));
     let plain = get("/q/demo", None).await;
     assert_eq!((plain.body.as_str(), plain.header("content-encoding")), (page, None));
+    // The page's first request starts with the page, not after its code has loaded.
+    assert_eq!(plain.header("link"), Some("</api/stickers/demo>; rel=preload; as=fetch; crossorigin"));
+    assert_eq!(gzip.header("link"), Some("</api/stickers/donations>; rel=preload; as=fetch; crossorigin"));
+    assert_eq!(get("/q/no%20such", None).await.header("link"), None, "an id the page does not read");
+    assert_eq!(get("/till", None).await.header("link"), None);
 
     let bundle = get(&format!("/landing/{wasm}"), Some("br")).await;
     assert_eq!((bundle.body.as_str(), bundle.header("content-encoding")), ("brotli wasm", Some("br")));
