@@ -539,9 +539,7 @@ fn plain_amount(money: Money) -> String {
 
 /// The sticker id of a landing page's path, `/q/{sticker}`.
 pub fn sticker_in_path(path: &str) -> Option<String> {
-    let id = path.strip_prefix("/q/")?.trim_end_matches('/');
-    let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    valid.then(|| id.to_owned())
+    kasse_api::sticker_in_landing_path(path).map(str::to_owned)
 }
 
 /// The payment token a landing page's query names (`?payment=…`), if any.

@@ -128,6 +128,15 @@ pub enum LandingEvent {
     },
 }
 
+/// The sticker a landing page's address names, `/q/{id}`: an id of letters, digits, `-` and
+/// `_` (any other is no sticker of ours). The page reads its sticker by it, and the server has
+/// the browser fetch that sticker early by it, so both name the same request.
+pub fn sticker_in_landing_path(path: &str) -> Option<&str> {
+    let id = path.strip_prefix("/q/")?.trim_end_matches('/');
+    let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then_some(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

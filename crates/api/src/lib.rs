@@ -14,7 +14,10 @@ mod problem;
 mod sale;
 
 pub use event::TillEvent;
-pub use landing::{LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo};
+pub use landing::{
+    LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo,
+    sticker_in_landing_path,
+};
 pub use money::{Currency, MAX_PAYMENT_MINOR, Money, MoneyError};
 pub use operations::{
     CaptureRequest, CheckIn, History, HistoryQuery, RefundRequest, SaleEvent, SaleEventName, Total,

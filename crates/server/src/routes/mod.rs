@@ -186,14 +186,10 @@ fn bundle_of(path: &str) -> &'static str {
 
 /// For a sticker's landing page, `/q/{id}`: a `Link` that has the browser fetch what the
 /// sticker offers while it loads the page's code, instead of after it (one round trip less on a
-/// phone's slow connection). The id is the one the page reads (`state::landing::sticker_in_path`:
-/// letters, digits, `-` and `_`), so the page's own request is the one preloaded.
+/// phone's slow connection). The id is read as the page reads it, so the page's own request is
+/// the one preloaded.
 fn sticker_read_early(path: &str) -> Option<HeaderValue> {
-    let id = path.strip_prefix("/q/")?.trim_end_matches('/');
-    let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !plain {
-        return None;
-    }
+    let id = kasse_api::sticker_in_landing_path(path)?;
     HeaderValue::from_str(&format!("</api/stickers/{id}>; rel=preload; as=fetch; crossorigin")).ok()
 }
 

@@ -3,10 +3,10 @@
 //! A statement on the embedded database costs a few microseconds of SQLite's own work. A driver
 //! that runs its connection on a thread of its own (sqlx's does) adds two thread wake-ups to every
 //! statement, and on a 2-core machine those cost several times the statement (measured: a third
-//! of the process's CPU on that thread, most of it in context switches, and the one connection's
-//! statements queued behind them). So the store holds its one SQLite connection itself and runs each statement
-//! where it is asked for, while the caller holds the store's turn (see `turns`): a turn's
-//! statements run back to back with no hop.
+//! of the process's CPU on that thread, most of it in context switches, and the one
+//! connection's statements queued behind them). So the store holds its one SQLite connection
+//! itself and runs each statement where it is asked for, while the caller holds the store's turn
+//! (see `turns`): a turn's statements run back to back with no hop.
 //!
 //! What this costs: a statement blocks its Tokio worker while it runs, which is microseconds,
 //! except when it waits for another process's write lock (the operator's `kasse-server` commands
