@@ -202,18 +202,23 @@ pub async fn sale_log(till_id: &str, reference: &str) -> Result<Vec<SaleEvent>, 
 
 /// The till's sales matching `query`, with totals.
 pub async fn history(till_id: &str, query: &HistoryQuery) -> Result<History, Failure> {
+    // Every field by name, so a field added to the query cannot be left out of the request.
+    let HistoryQuery { since_ms, until_ms, status, flow, search } = query;
     let mut params: Vec<(&str, String)> = Vec::new();
-    if let Some(since) = query.since_ms {
+    if let Some(since) = since_ms {
         params.push(("sinceMs", since.to_string()));
     }
-    if let Some(until) = query.until_ms {
+    if let Some(until) = until_ms {
         params.push(("untilMs", until.to_string()));
     }
-    if let Some(status) = query.status {
+    if let Some(status) = status {
         params.push(("status", status.as_str().to_owned()));
     }
-    if let Some(flow) = query.flow {
+    if let Some(flow) = flow {
         params.push(("flow", flow.as_str().to_owned()));
+    }
+    if let Some(search) = search {
+        params.push(("search", search.clone()));
     }
     let request = Request::get(&format!("/api/tills/{till_id}/sales"))
         .query(params.iter().map(|(k, v)| (*k, v.as_str())));

@@ -1,4 +1,5 @@
-//! The history page's texts: today's sales, the filters, the totals, and the flows in words.
+//! The history page's texts: a day's sales, the filters and the search, the totals, and the flows
+//! in words.
 
 use kasse_api::Flow;
 
@@ -55,6 +56,34 @@ super::texts! {
     net_taken: "Taken today, after refunds:", "Trukket i dag, etter refusjoner:", "Trukket i dag, efter refusioner:", "Veloitettu tänään hyvitysten jälkeen:";
     /// The history cannot be read.
     cannot_load: "The history cannot be shown right now.", "Historikken kan ikke vises nå.", "Historikken kan ikke vises lige nu.", "Historiaa ei voi näyttää nyt.";
+    /// The heading of yesterday's sales.
+    heading_yesterday: "Yesterday's sales", "Gårsdagens salg", "Gårsdagens salg", "Eilisen myynnit";
+    /// The heading of a chosen day's sales, before the date.
+    heading_on: "Sales of", "Salg", "Salg", "Myynnit";
+    /// The day filter's label.
+    filter_day: "Day", "Dag", "Dag", "Päivä";
+    /// The day filter: today.
+    day_today: "Today", "I dag", "I dag", "Tänään";
+    /// The day filter: yesterday.
+    day_yesterday: "Yesterday", "I går", "I går", "Eilen";
+    /// The day filter: a day from the calendar.
+    day_other: "Another day", "En annen dag", "En anden dag", "Muu päivä";
+    /// The calendar's label.
+    filter_date: "Date", "Dato", "Dato", "Päivämäärä";
+    /// The search field's label.
+    search_label: "Find a sale", "Finn et salg", "Find et salg", "Etsi myynti";
+    /// What the search field finds.
+    search_hint: "Reference, order number, amount, or the last 3 digits of the customer's phone number", "Referanse, ordrenummer, beløp eller de 3 siste sifrene i kundens telefonnummer", "Reference, ordrenummer, beløb eller de sidste 3 cifre i kundens telefonnummer", "Viite, tilausnumero, summa tai asiakkaan puhelinnumeron 3 viimeistä numeroa";
+    /// Sends the search.
+    search_button: "Search", "Søk", "Søg", "Hae";
+    /// The sales table's caption, for a day that has ended.
+    caption_day: "Sales of the day, newest first", "Salg denne dagen, nyeste først", "Salg den dag, nyeste først", "Päivän myynnit, uusimmat ensin";
+    /// Nothing sold on a day that has ended.
+    no_sales_day: "No sales on this day.", "Ingen salg denne dagen.", "Ingen salg den dag.", "Ei myyntejä sinä päivänä.";
+    /// Nothing of a day that has ended matches the filters.
+    no_match_day: "None of this day's sales match these choices.", "Ingen av salgene denne dagen passer med valgene.", "Ingen af salgene den dag passer til valgene.", "Mikään päivän myynneistä ei vastaa valintoja.";
+    /// What was taken on a day that has ended.
+    net_taken_day: "Taken this day, after refunds:", "Trukket denne dagen, etter refusjoner:", "Trukket den dag, efter refusioner:", "Veloitettu sinä päivänä hyvitysten jälkeen:";
     /// Reads the history again.
     refresh: "Refresh", "Oppdater", "Opdatér", "Päivitä";
 }

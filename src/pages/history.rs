@@ -1,5 +1,6 @@
-//! `/till/history`: today's sales (since this browser's local midnight), filtered by status and
-//! flow, with totals per status and currency, each linking to its detail page.
+//! `/till/history`: a day's sales (today by default, yesterday or a day from the calendar, each
+//! from this browser's local midnight), filtered by status and flow and found by one search
+//! field, with totals per status and currency, each linking to its detail page.
 //!
 //! Also home to what the till's own pages share: the navigation bar and the browser's clock.
 
@@ -10,7 +11,7 @@ use leptos::prelude::*;
 use crate::api;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::i18n::{Locale, common, history as texts, till};
-use crate::state::history::{self, HistoryFilter, STATUS_CHOICES};
+use crate::state::history::{self, Date, Day, HistoryFilter, STATUS_CHOICES};
 use crate::state::money::format_money;
 use crate::state::till::Failure;
 
@@ -102,34 +103,100 @@ pub fn HistoryPage() -> impl IntoView {
     }
 }
 
-/// Today's sales of `till_id`, as filtered.
+/// A day's sales of `till_id`, as filtered and searched.
 #[component]
 fn HistoryView(till_id: String) -> impl IntoView {
     let locale = use_locale();
     let filter = RwSignal::new(HistoryFilter::default());
     let till_id = StoredValue::new(till_id);
     let loaded = LocalResource::new(move || {
-        // Today, as this browser's clock has it: asked anew each time, so it turns at midnight.
-        let query = filter.get().query(history::local_midnight_ms(now_ms(), offset_minutes_at));
+        // The day as this browser's clock has it: asked anew each time, so today turns at
+        // midnight.
+        let query = filter.with(|f| f.query(now_ms(), offset_minutes_at));
         let till_id = till_id.get_value();
         async move { api::history(&till_id, &query).await }
     });
+    let today = || Date::of(now_ms(), offset_minutes_at);
+    let day = move || filter.with(|f| f.day);
+    let heading = move || {
+        let locale = locale.get();
+        match day() {
+            Day::Today => texts::heading(locale).to_owned(),
+            Day::Yesterday => texts::heading_yesterday(locale).to_owned(),
+            Day::On(date) => format!("{} {}", texts::heading_on(locale), date.written(locale)),
+        }
+    };
+    let choose_day = move |event: leptos::ev::Event| {
+        // Another day starts at yesterday's date, the likeliest to be looked for.
+        let day = Day::from_choice(&event_target_value(&event), today().previous());
+        filter.update(|f| f.day = day);
+    };
+    let choose_date = move |event: leptos::ev::Event| {
+        // A cleared calendar keeps the day shown until another is picked.
+        if let Some(date) = Date::parse(&event_target_value(&event)) {
+            filter.update(|f| f.day = Day::On(date));
+        }
+    };
     let choose_status = move |event: leptos::ev::Event| {
-        filter.update(|f| *f = f.with_status_choice(&event_target_value(&event)));
+        filter.update(|f| *f = std::mem::take(f).with_status_choice(&event_target_value(&event)));
     };
     let choose_flow = move |event: leptos::ev::Event| {
-        filter.update(|f| *f = f.with_flow_choice(&event_target_value(&event)));
+        filter.update(|f| *f = std::mem::take(f).with_flow_choice(&event_target_value(&event)));
+    };
+    let search_field = NodeRef::<leptos::html::Input>::new();
+    let search = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let typed = search_field.get().map(|field| field.value()).unwrap_or_default();
+        filter.update(|f| *f = std::mem::take(f).with_search(&typed));
     };
 
     view! {
         <main class="page history">
             <TillNav current="/till/history"/>
-            <h1>{tr(texts::heading)}</h1>
+            <h1 id="history-heading">{heading}</h1>
+            <form class="search" role="search" id="search-form" on:submit=search>
+                <label for="search">{tr(texts::search_label)}</label>
+                <div class="search-row">
+                    <input
+                        type="search"
+                        id="search"
+                        node_ref=search_field
+                        maxlength=kasse_api::HistoryQuery::SEARCH_MAX
+                        autocomplete="off"
+                        aria-describedby="search-hint"
+                    />
+                    <button type="submit" class="secondary" id="search-submit">{tr(texts::search_button)}</button>
+                </div>
+                <p class="hint" id="search-hint">{tr(texts::search_hint)}</p>
+            </form>
             <div class="filters" role="group" aria-labelledby="filters-label">
                 <span id="filters-label" class="filters-label">{tr(texts::filters)}</span>
                 <div class="field">
+                    <label for="filter-day">{tr(texts::filter_day)}</label>
+                    <select id="filter-day" on:change=choose_day prop:value=move || day().choice()>
+                        <option value="today">{tr(texts::day_today)}</option>
+                        <option value="yesterday">{tr(texts::day_yesterday)}</option>
+                        <option value="date">{tr(texts::day_other)}</option>
+                    </select>
+                </div>
+                {move || match day() {
+                    Day::On(date) => Some(view! {
+                        <div class="field">
+                            <label for="filter-date">{tr(texts::filter_date)}</label>
+                            <input
+                                type="date"
+                                id="filter-date"
+                                max=today().iso()
+                                prop:value=date.iso()
+                                on:change=choose_date
+                            />
+                        </div>
+                    }),
+                    Day::Today | Day::Yesterday => None,
+                }}
+                <div class="field">
                     <label for="filter-status">{tr(texts::filter_status)}</label>
-                    <select id="filter-status" on:change=choose_status prop:value=move || filter.get().status_choice()>
+                    <select id="filter-status" on:change=choose_status prop:value=move || filter.with(HistoryFilter::status_choice)>
                         <option value="">{tr(texts::any_status)}</option>
                         {STATUS_CHOICES
                             .into_iter()
@@ -143,7 +210,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="filter-flow">{tr(texts::filter_flow)}</label>
-                    <select id="filter-flow" on:change=choose_flow prop:value=move || filter.get().flow_choice()>
+                    <select id="filter-flow" on:change=choose_flow prop:value=move || filter.with(HistoryFilter::flow_choice)>
                         <option value="">{tr(texts::any_flow)}</option>
                         {Flow::ALL
                             .into_iter()
@@ -161,8 +228,9 @@ fn HistoryView(till_id: String) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match loaded.await {
                         Ok(history) => {
-                            let filtered = !filter.get_untracked().is_everything();
-                            view! { <Sales history filtered/> }.into_any()
+                            let (filtered, today) =
+                                filter.with_untracked(|f| (!f.is_everything(), f.day == Day::Today));
+                            view! { <Sales history filtered today/> }.into_any()
                         }
                         Err(failure) => {
                             let sentence = match failure {
@@ -184,24 +252,29 @@ fn HistoryView(till_id: String) -> impl IntoView {
     }
 }
 
-/// The sales table and the totals.
+/// The sales table and the totals; `today` when the day shown is still going on.
 #[component]
-fn Sales(history: History, filtered: bool) -> impl IntoView {
+fn Sales(history: History, filtered: bool, today: bool) -> impl IntoView {
     let locale = use_locale();
     let History { sales, totals } = history;
     if sales.is_empty() {
-        let empty =
-            move || if filtered { texts::no_match(locale.get()) } else { texts::no_sales(locale.get()) };
+        let empty = move || match (filtered, today) {
+            (true, true) => texts::no_match(locale.get()),
+            (true, false) => texts::no_match_day(locale.get()),
+            (false, true) => texts::no_sales(locale.get()),
+            (false, false) => texts::no_sales_day(locale.get()),
+        };
         return view! { <p class="empty" id="no-sales">{empty}</p> }.into_any();
     }
     let rows = move || {
         let locale = locale.get();
         sales.iter().map(|sale| row(sale, locale)).collect_view()
     };
+    let caption = move || if today { texts::caption(locale.get()) } else { texts::caption_day(locale.get()) };
     view! {
         <div class="table-scroll" role="region" aria-labelledby="sales-caption" tabindex="0">
             <table class="sales" id="sales">
-                <caption id="sales-caption">{tr(texts::caption)}</caption>
+                <caption id="sales-caption">{caption}</caption>
                 <thead>
                     <tr>
                         <th scope="col">{tr(texts::col_time)}</th>
@@ -217,7 +290,7 @@ fn Sales(history: History, filtered: bool) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <Totals totals/>
+        <Totals totals today/>
     }
     .into_any()
 }
@@ -260,9 +333,10 @@ pub(crate) const fn tone_name(status: kasse_api::SaleStatus) -> &'static str {
     }
 }
 
-/// The totals per status and currency, and what was taken after refunds.
+/// The totals per status and currency, and what was taken after refunds (`today`: the day shown
+/// is still going on).
 #[component]
-fn Totals(totals: Vec<Total>) -> impl IntoView {
+fn Totals(totals: Vec<Total>, today: bool) -> impl IntoView {
     let locale = use_locale();
     let net = history::net_taken(&totals);
     let totals = history::ordered_totals(&totals);
@@ -272,7 +346,9 @@ fn Totals(totals: Vec<Total>) -> impl IntoView {
         (!amounts.is_empty()).then(|| {
             view! {
                 <p class="net" id="net-taken">
-                    {texts::net_taken(locale)} " " <strong>{amounts.join(" · ")}</strong>
+                    {if today { texts::net_taken(locale) } else { texts::net_taken_day(locale) }}
+                    " "
+                    <strong>{amounts.join(" · ")}</strong>
                 </p>
             }
         })

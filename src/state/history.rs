@@ -1,5 +1,6 @@
-//! The history page's logic: which of today's sales to ask for, when "today" began on this
-//! browser's clock, clock times for people, and totals in a steady order.
+//! The history page's logic: which day's sales to ask for (today, yesterday or a day from the
+//! calendar, each from its midnight on this browser's clock), the filters and the search, clock
+//! times and dates for people, and totals in a steady order.
 
 use kasse_api::{Currency, Flow, HistoryQuery, Money, SaleStatus, Total};
 
@@ -23,13 +24,58 @@ pub const STATUS_CHOICES: [SaleStatus; 8] = [
     SaleStatus::Failed,
 ];
 
-/// What the cashier chose to see: one status or all, one flow or all.
+/// Which day's sales the cashier looks at.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Day {
+    /// Since this browser's last midnight.
+    #[default]
+    Today,
+    /// The day before.
+    Yesterday,
+    /// A day chosen in the calendar.
+    On(Date),
+}
+
+impl Day {
+    /// The select element's value for this choice.
+    pub const fn choice(self) -> &'static str {
+        match self {
+            Self::Today => "today",
+            Self::Yesterday => "yesterday",
+            Self::On(_) => "date",
+        }
+    }
+
+    /// The day a select element's `choice` names; another day starts as `fallback`.
+    pub fn from_choice(choice: &str, fallback: Date) -> Self {
+        match choice {
+            "yesterday" => Self::Yesterday,
+            "date" => Self::On(fallback),
+            _ => Self::Today,
+        }
+    }
+
+    /// The calendar day this is, with `today` the browser's.
+    pub fn date(self, today: Date) -> Date {
+        match self {
+            Self::Today => today,
+            Self::Yesterday => today.previous(),
+            Self::On(date) => date,
+        }
+    }
+}
+
+/// What the cashier chose to see: a day, one status or all, one flow or all, and a search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
+    /// Whose sales.
+    pub day: Day,
     /// Only sales in this status.
     pub status: Option<SaleStatus>,
     /// Only sales of this flow.
     pub flow: Option<Flow>,
+    /// What the search field held when it was sent (trimmed; empty for none).
+    pub search: String,
 }
 
 impl HistoryFilter {
@@ -45,24 +91,137 @@ impl HistoryFilter {
         Self { flow: Flow::parse(choice), ..self }
     }
 
+    /// The filter with the search field's text.
+    #[must_use]
+    pub fn with_search(self, typed: &str) -> Self {
+        Self { search: typed.trim().to_owned(), ..self }
+    }
+
     /// The select element's value for the chosen status (empty for all).
-    pub fn status_choice(self) -> &'static str {
+    pub fn status_choice(&self) -> &'static str {
         self.status.map_or("", SaleStatus::as_str)
     }
 
     /// The select element's value for the chosen flow (empty for all).
-    pub fn flow_choice(self) -> &'static str {
+    pub fn flow_choice(&self) -> &'static str {
         self.flow.map_or("", Flow::as_str)
     }
 
-    /// True when nothing is filtered out.
-    pub const fn is_everything(self) -> bool {
-        self.status.is_none() && self.flow.is_none()
+    /// True when nothing of the day is left out.
+    pub fn is_everything(&self) -> bool {
+        self.status.is_none() && self.flow.is_none() && self.search.is_empty()
     }
 
-    /// The server query for sales since `since_ms` (the local midnight) that pass this filter.
-    pub fn query(self, since_ms: i64) -> HistoryQuery {
-        HistoryQuery { since_ms: Some(since_ms), until_ms: None, status: self.status, flow: self.flow }
+    /// The server query for this filter's sales, at `now_ms` on a clock `offset_at` minutes
+    /// east of UTC (see [`local_midnight_ms`]). Today runs from its midnight with no end, so a
+    /// sale started a moment ago is in it.
+    pub fn query(&self, now_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy) -> HistoryQuery {
+        let (since_ms, until_ms) = match self.day {
+            Day::Today => (local_midnight_ms(now_ms, offset_at), None),
+            day => {
+                let date = day.date(Date::of(now_ms, offset_at));
+                (date.midnight_ms(offset_at), Some(date.next().midnight_ms(offset_at)))
+            }
+        };
+        HistoryQuery {
+            since_ms: Some(since_ms),
+            until_ms,
+            status: self.status,
+            flow: self.flow,
+            search: (!self.search.is_empty()).then(|| self.search.clone()),
+        }
+    }
+}
+
+/// A calendar day, as an `<input type="date">` writes it (`2026-12-05`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+impl Date {
+    /// A day written `YYYY-MM-DD`, if it is one the calendar has.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '-');
+        let year: i32 = parts.next()?.parse().ok()?;
+        let month: u8 = parts.next()?.parse().ok()?;
+        let day: u8 = parts.next()?.parse().ok()?;
+        let date = Self { year, month, day };
+        (Self::from_days(date.days()) == date).then_some(date)
+    }
+
+    /// The local day of the instant `at_ms`, on a clock `offset_at` minutes east of UTC.
+    pub fn of(at_ms: i64, offset_at: impl Fn(i64) -> i32) -> Self {
+        let local = at_ms + i64::from(offset_at(at_ms)) * MINUTE_MS;
+        Self::from_days(local.div_euclid(DAY_MS))
+    }
+
+    /// The instant this day begins on a clock `offset_at` minutes east of UTC.
+    pub fn midnight_ms(self, offset_at: impl Fn(i64) -> i32 + Copy) -> i64 {
+        // Local noon is inside the day whatever the clock does that night; its midnight is then
+        // found as for any instant.
+        let noon_utc = self.days() * DAY_MS + DAY_MS / 2;
+        local_midnight_ms(noon_utc - i64::from(offset_at(noon_utc)) * MINUTE_MS, offset_at)
+    }
+
+    /// The day after.
+    #[must_use]
+    pub fn next(self) -> Self {
+        Self::from_days(self.days() + 1)
+    }
+
+    /// The day before.
+    #[must_use]
+    pub fn previous(self) -> Self {
+        Self::from_days(self.days() - 1)
+    }
+
+    /// `YYYY-MM-DD`, as the date input takes it.
+    pub fn iso(self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
+    /// The day as the locale writes it: `2026-12-05` in English (no order to misread),
+    /// `05.12.2026` in Norwegian and Danish, `5.12.2026` in Finnish.
+    pub fn written(self, locale: Locale) -> String {
+        let Self { year, month, day } = self;
+        match locale {
+            Locale::En => self.iso(),
+            Locale::Nb | Locale::Da => format!("{day:02}.{month:02}.{year}"),
+            Locale::Fi => format!("{day}.{month}.{year}"),
+        }
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    fn days(self) -> i64 {
+        let (month, day) = (i64::from(self.month), i64::from(self.day));
+        let year = i64::from(self.year) - i64::from(month <= 2);
+        let era = year.div_euclid(400);
+        let year_of_era = year - era * 400;
+        let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        era * 146_097 + day_of_era - 719_468
+    }
+
+    /// The day `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    fn from_days(days: i64) -> Self {
+        let days = days + 719_468;
+        let era = days.div_euclid(146_097);
+        let day_of_era = days - era * 146_097;
+        let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let shifted_month = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+        let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        // Within the range of any clock a till has, each part fits its type.
+        Self {
+            year: i32::try_from(year).unwrap_or(i32::MAX),
+            month: u8::try_from(month).unwrap_or(1),
+            day: u8::try_from(day).unwrap_or(1),
+        }
     }
 }
 
@@ -140,26 +299,107 @@ mod tests {
         Total { status, currency, count: 1, amount: captured, captured, refunded }
     }
 
+    /// 2025-03-10 01:30 UTC.
+    const MONDAY_0130_UTC: i64 = 1_741_570_200_000;
+    /// 2025-03-10 00:00 UTC.
+    const MONDAY_UTC: i64 = 1_741_564_800_000;
+
     #[test]
     fn the_filters_become_the_servers_query_from_local_midnight() {
-        let filter = HistoryFilter::default().with_status_choice("captured").with_flow_choice("phone");
+        let filter = HistoryFilter::default()
+            .with_status_choice("captured")
+            .with_flow_choice("phone")
+            .with_search("  567 ");
         assert_eq!(
-            filter.query(1_000),
+            filter.query(MONDAY_0130_UTC, |_| 0),
             HistoryQuery {
-                since_ms: Some(1_000),
+                since_ms: Some(MONDAY_UTC),
                 until_ms: None,
                 status: Some(SaleStatus::Captured),
-                flow: Some(Flow::Phone)
+                flow: Some(Flow::Phone),
+                search: Some("567".into()),
             }
         );
-        let everything = filter.with_status_choice("").with_flow_choice("");
-        assert!(everything.is_everything());
-        assert_eq!(everything.query(5), HistoryQuery { since_ms: Some(5), ..HistoryQuery::default() });
+        assert!(!filter.is_everything());
+        let everything = filter.with_status_choice("").with_flow_choice("").with_search(" ");
+        assert!(everything.is_everything(), "a blank search is no search");
+        assert_eq!(
+            everything.query(MONDAY_0130_UTC, |_| 0),
+            HistoryQuery { since_ms: Some(MONDAY_UTC), ..HistoryQuery::default() }
+        );
+    }
+
+    #[test]
+    fn yesterday_and_a_chosen_day_run_from_their_midnight_to_the_next() {
+        // Oslo in winter: Monday 02:30 local.
+        let oslo = |_| 60;
+        let hour = 60 * MINUTE_MS;
+        let monday = MONDAY_UTC - hour;
+        let yesterday = HistoryFilter { day: Day::Yesterday, ..HistoryFilter::default() };
+        let query = yesterday.query(MONDAY_0130_UTC, oslo);
+        assert_eq!((query.since_ms, query.until_ms), (Some(monday - DAY_MS), Some(monday)));
+
+        let last_week = Date::parse("2025-03-03").unwrap();
+        let chosen = HistoryFilter { day: Day::On(last_week), ..HistoryFilter::default() };
+        let query = chosen.query(MONDAY_0130_UTC, oslo);
+        assert_eq!((query.since_ms, query.until_ms), (Some(monday - 7 * DAY_MS), Some(monday - 6 * DAY_MS)));
+    }
+
+    #[test]
+    fn the_day_summer_time_begins_is_23_hours_long() {
+        // 2025-03-30: Oslo goes from +1 to +2 at 01:00 UTC.
+        let switch = 1_743_296_400_000;
+        let oslo = |ms: i64| if ms >= switch { 120 } else { 60 };
+        let day =
+            HistoryFilter { day: Day::On(Date::parse("2025-03-30").unwrap()), ..HistoryFilter::default() };
+        let query = day.query(switch + 10 * DAY_MS, oslo);
+        let (since, until) = (query.since_ms.unwrap(), query.until_ms.unwrap());
+        assert_eq!(since, 1_743_289_200_000, "23:00 UTC on the 29th");
+        assert_eq!(until - since, 23 * 60 * MINUTE_MS);
+    }
+
+    #[test]
+    fn a_date_is_read_as_the_date_input_writes_it_and_only_if_the_calendar_has_it() {
+        let date = Date::parse("2024-02-29").unwrap();
+        assert_eq!(date.iso(), "2024-02-29");
+        assert_eq!(date.next().iso(), "2024-03-01");
+        assert_eq!(date.previous().iso(), "2024-02-28");
+        assert_eq!(Date::parse("2024-12-31").unwrap().next().iso(), "2025-01-01");
+        for not_a_day in ["2025-02-29", "2025-13-01", "2025-00-10", "2025-04-31", "", "2025-1", "today"] {
+            assert_eq!(Date::parse(not_a_day), None, "{not_a_day}");
+        }
+        assert_eq!(Date::of(MONDAY_0130_UTC, |_| 0).iso(), "2025-03-10");
+        assert_eq!(Date::of(MONDAY_0130_UTC, |_| -300).iso(), "2025-03-09", "New York is still on Sunday");
+        assert_eq!(Date::of(0, |_| 0).iso(), "1970-01-01");
+    }
+
+    #[test]
+    fn a_date_is_written_as_each_language_writes_it() {
+        let date = Date::parse("2026-12-05").unwrap();
+        assert_eq!(date.written(Locale::En), "2026-12-05");
+        assert_eq!(date.written(Locale::Nb), "05.12.2026");
+        assert_eq!(date.written(Locale::Da), "05.12.2026");
+        assert_eq!(date.written(Locale::Fi), "5.12.2026");
+    }
+
+    #[test]
+    fn a_day_reads_back_as_the_select_elements_value() {
+        let fallback = Date::parse("2026-12-01").unwrap();
+        for day in [Day::Today, Day::Yesterday, Day::On(fallback)] {
+            assert_eq!(Day::from_choice(day.choice(), fallback), day);
+        }
+        assert_eq!(Day::from_choice("tomorrow", fallback), Day::Today);
+        let today = Date::parse("2026-12-05").unwrap();
+        assert_eq!(Day::Yesterday.date(today).iso(), "2026-12-04");
     }
 
     #[test]
     fn a_filters_choices_read_back_as_the_select_elements_values() {
-        let filter = HistoryFilter { status: Some(SaleStatus::Declined), flow: Some(Flow::PersonalQr) };
+        let filter = HistoryFilter {
+            status: Some(SaleStatus::Declined),
+            flow: Some(Flow::PersonalQr),
+            ..HistoryFilter::default()
+        };
         assert_eq!((filter.status_choice(), filter.flow_choice()), ("declined", "personalQr"));
         assert_eq!(HistoryFilter::default().with_status_choice(filter.status_choice()).status, filter.status);
         assert_eq!(HistoryFilter::default().status_choice(), "");

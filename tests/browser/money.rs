@@ -1,5 +1,6 @@
 //! Browser journeys: money after approval — taking part of a reservation by hand, refunding some
-//! of it from the sale's detail page — and the day's history with its totals.
+//! of it from the sale's detail page — the day's history with its totals, and a sale of last
+//! week found by the customer's phone number and refunded.
 
 use super::display::{wait_for_text, wait_in};
 use super::*;
@@ -78,6 +79,91 @@ async fn with_manual_capture_a_cashier_takes_part_of_a_payment_and_refunds_some_
                 .click()
                 .await?;
             wait_in(&j.browser, &format!("main.detail[data-reference='{reference}']")).await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_cashier_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_part_of_it() {
+    Journey::start("history-last-week")
+        .await
+        .run(async |j| {
+            // Kari paid 250.00 from her phone…
+            j.type_amount(&["2", "5", "0", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
+            j.wait_for("#phone-number").await?.send_keys("912 34 567").await?;
+            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
+            j.wait_for(".sale[data-status='awaitingCustomer']").await?;
+            let reference = j.browser.find(Locator::Css(".reference code")).await?.text().await?;
+            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+            sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
+            j.wait_for(".sale[data-status='captured']").await?;
+            // …a week ago: the sale is moved back in the server's database.
+            let database = rusqlite::Connection::open(j.scratch.join("kasse.db"))?;
+            database.busy_timeout(PATIENCE)?;
+            let moved = database.execute(
+                "UPDATE payments SET created_at = created_at - 7 * 86400000 WHERE reference = ?1",
+                [&reference],
+            )?;
+            if moved != 1 {
+                return Err(format!("{moved} sales moved back").into());
+            }
+
+            // Today's history does not have it.
+            j.browser.goto(&j.url("till/history")).await?;
+            j.wait_for("#no-sales").await?;
+            // The day of a week ago, as this browser's calendar has it.
+            let week_ago = j
+                .browser
+                .execute(
+                    "const d = new Date(Date.now() - 7 * 86400000);\
+                     return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
+                    vec![],
+                )
+                .await?;
+            let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
+            j.wait_for("#filter-day").await?.select_by_value("date").await?;
+            let calendar = j.wait_for("#filter-date").await?;
+            // A date field takes keys in the browser's own order; the cashier's pick is its value.
+            j.browser
+                .execute(
+                    "arguments[0].value = arguments[1];\
+                     arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+                    vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
+                )
+                .await?;
+            wait_for_text(&j.browser, "#history-heading", &week_ago).await?;
+            j.wait_for(&format!("#sales tr[data-reference='{reference}']")).await?;
+
+            // The phone's last digits find it; other digits do not.
+            let search = j.wait_for("#search").await?;
+            search.send_keys("999").await?;
+            j.browser.find(Locator::Css("#search-submit")).await?.click().await?;
+            wait_for_text(&j.browser, "#no-sales", "None of this day's sales").await?;
+            let search = j.browser.find(Locator::Css("#search")).await?;
+            search.clear().await?;
+            search.send_keys("567\u{E007}").await?;
+            let row = j.wait_for(&format!("#sales tr[data-reference='{reference}']")).await?;
+            let text = row.text().await?.replace('\u{a0}', " ");
+            if !(text.contains("250.00") && text.contains("567") && text.contains("Paid")) {
+                return Err(format!("the row reads {text:?}").into());
+            }
+            wait_for_text(&j.browser, "#net-taken", "250.00").await?;
+            j.keep_screenshot("history-search.png").await?;
+
+            // From its details, part of it is given back.
+            row.find(Locator::Css("a.details-link")).await?.click().await?;
+            wait_in(&j.browser, &format!("main.detail[data-reference='{reference}']")).await?;
+            j.wait_for("#refund-amount").await?.send_keys("100").await?;
+            j.browser.find(Locator::Css("#refund")).await?.click().await?;
+            wait_for_text(&j.browser, "[data-amount='refunded'] dd", "100.00").await?;
+            wait_for_text(&j.browser, "#refundable", "150.00").await?;
+            let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+            if payment.aggregate.refunded_amount.value != 10_000 {
+                return Err(format!("the platform has {:?}", payment.aggregate).into());
+            }
             Ok(())
         })
         .await;

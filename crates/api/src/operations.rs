@@ -96,6 +96,17 @@ pub struct HistoryQuery {
     /// Only sales of this flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow: Option<Flow>,
+    /// Only sales this text finds, as a cashier types it into one search field: a reference or
+    /// PoS order id containing it, an amount equal to it (`125`, `125,50`, `125.50`), or a
+    /// customer's phone number ending in it (of a number, only its last three digits are kept).
+    /// At most [`HistoryQuery::SEARCH_MAX`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+}
+
+impl HistoryQuery {
+    /// The longest search text the server takes.
+    pub const SEARCH_MAX: usize = 64;
 }
 
 /// The sales of one status and currency, summed.
@@ -189,6 +200,9 @@ mod tests {
         assert_eq!(q.since_ms, Some(1));
         assert_eq!(q.status, Some(SaleStatus::Captured));
         assert_eq!(q.flow, Some(Flow::Phone));
+        assert_eq!(q.search, None);
         assert_eq!(serde_json::from_str::<HistoryQuery>("{}").unwrap(), HistoryQuery::default());
+        let found: HistoryQuery = serde_json::from_str(r#"{"search":"567"}"#).unwrap();
+        assert_eq!(found.search.as_deref(), Some("567"));
     }
 }

@@ -181,6 +181,10 @@ impl From<SaleError> for ApiError {
                 ProblemCode::BadLines,
                 "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.",
             ),
+            SaleError::SearchTooLong(_) => Self::bad_request(
+                ProblemCode::BadQuery,
+                format!("Search for at most {} characters.", kasse_api::HistoryQuery::SEARCH_MAX),
+            ),
             SaleError::BadDescription => {
                 Self::bad_request(ProblemCode::BadDescription, "The description must be 3 to 100 characters.")
             }

@@ -15,6 +15,7 @@ mod queries;
 mod reconcile;
 mod record;
 pub(crate) mod routing;
+mod search;
 mod start;
 mod status;
 mod withdrawn;
@@ -70,6 +71,9 @@ pub enum SaleError {
     /// The description does not fit the platform's 3 to 100 characters.
     #[error("the description must be 3 to 100 characters")]
     BadDescription,
+    /// A history search longer than [`kasse_api::HistoryQuery::SEARCH_MAX`].
+    #[error(transparent)]
+    SearchTooLong(#[from] search::TooLong),
     /// The check-in is unknown, expired, charged, or another till's.
     #[error("the check-in can no longer be charged")]
     CheckInGone,

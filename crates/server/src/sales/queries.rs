@@ -5,6 +5,7 @@ use kasse_api::{
 };
 use kasse_vipps::epayment::PaymentEventName;
 
+use super::search::Search;
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
 use crate::store::{PaymentRow, SalesQuery};
@@ -61,6 +62,7 @@ impl Sales {
     /// A till's sales, newest first, with totals per status and currency.
     pub async fn history(&self, till_id: &str, query: &HistoryQuery) -> Result<History, SaleError> {
         self.till(till_id)?;
+        let search = Search::read(query.search.as_deref().unwrap_or_default())?;
         let rows = self
             .inner
             .store
@@ -70,6 +72,7 @@ impl Sales {
                 until: query.until_ms.unwrap_or(i64::MAX),
                 status: query.status,
                 flow: query.flow,
+                text: search.as_ref().map(Search::criteria),
                 limit: HISTORY_LIMIT,
             })
             .await?;

@@ -33,7 +33,7 @@ pub use integrators::{IntegratorRow, KeyUse};
 pub use locks::SharedLock;
 pub use names::Named;
 pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
-pub use payments::{PaymentRow, SalesQuery};
+pub use payments::{PaymentRow, SalesQuery, SalesText};
 pub use pos_v10::{V10PaymentRow, V10PosRow, V10RefundRow};
 pub use presented::PresentedRow;
 pub use rate_limits::Window;

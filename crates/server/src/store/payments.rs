@@ -124,7 +124,33 @@ pub struct SalesQuery<'a> {
     pub until: i64,
     pub status: Option<SaleStatus>,
     pub flow: Option<Flow>,
+    /// Only sales this text finds (any of its criteria).
+    pub text: Option<SalesText<'a>>,
     pub limit: i64,
+}
+
+/// What a search for sales asks: a sale matches when any criterion does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalesText<'a> {
+    /// Lowercase text the reference or the PoS order id contains.
+    pub contains: &'a str,
+    /// Digits the customer's (masked) phone number ends in.
+    pub phone_ends: Option<&'a str>,
+    /// The amount asked for, in minor units.
+    pub amount: Option<i64>,
+}
+
+/// `text` as a `LIKE` pattern's literal part: its wildcards and the escape itself escaped
+/// (with `\`, named by `ESCAPE` in the statement, as PostgreSQL and SQLite both take it).
+fn like_literal(text: &str) -> String {
+    let mut literal = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            literal.push('\\');
+        }
+        literal.push(c);
+    }
+    literal
 }
 
 impl Store {
@@ -271,10 +297,16 @@ impl Store {
     /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
     /// (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
+        // With no search, every pattern is NULL and matches nothing, which the first test skips.
+        let contains = query.text.map(|t| format!("%{}%", like_literal(t.contains)));
+        let phone_ends = query.text.and_then(|t| t.phone_ends).map(|d| format!("%{}", like_literal(d)));
         on!(self.db().await?.conn(), |db| {
             Ok(query_as(&format!(
                 "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND created_at >= $2 AND created_at < $3 \
                  AND ($4 IS NULL OR status = $5) AND ($6 IS NULL OR flow = $7) \
+                 AND ($9 IS NULL OR lower(reference) LIKE $10 ESCAPE '\\' \
+                      OR lower(COALESCE(order_id, '')) LIKE $11 ESCAPE '\\' \
+                      OR masked_phone LIKE $12 ESCAPE '\\' OR amount = $13) \
                  ORDER BY created_at DESC, reference DESC LIMIT $8"
             ))
             .bind(query.till_id)
@@ -285,6 +317,11 @@ impl Store {
             .bind(query.flow.map(Flow::name))
             .bind(query.flow.map(Flow::name))
             .bind(query.limit)
+            .bind(query.text.map(|t| t.contains))
+            .bind(contains.clone())
+            .bind(contains.clone())
+            .bind(phone_ends.clone())
+            .bind(query.text.and_then(|t| t.amount))
             .fetch_all(&mut *db)
             .await?)
         })

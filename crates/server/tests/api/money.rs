@@ -393,6 +393,59 @@ async fn history_lists_a_tills_sales_newest_first_filtered_by_time_status_and_fl
 }
 
 #[tokio::test]
+async fn history_finds_a_sale_by_its_reference_its_amount_or_the_last_digits_of_the_customers_phone() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let by_phone = app.approved_sale(&mut events, 2_000, SaleStatus::Captured).await;
+    let by_qr = app.start_sale(12_550).await;
+    app.done(&by_qr.reference, "cancel", &json!({})).await;
+    let other = app.start_sale(900).await;
+    app.done(&other.reference, "cancel", &json!({})).await;
+    let sales = [&by_phone, &by_qr, &other];
+    let found = async |search: &str| {
+        let query = format!("?search={}", search.replace('%', "%25").replace(',', "%2C").replace(' ', "+"));
+        let mut references: Vec<String> =
+            app.history(&query).await.sales.into_iter().map(|s| s.reference).collect();
+        references.sort();
+        references
+    };
+    // A reference holds hex digits, so one may contain the digits searched for: those match too.
+    let expected = |matching: &[&Sale], digits: &str| {
+        let mut references: Vec<String> = sales
+            .iter()
+            .filter(|s| matching.contains(s) || s.reference.contains(digits))
+            .map(|s| s.reference.clone())
+            .collect();
+        references.sort();
+        references
+    };
+
+    // Kari's number is +47 912 34 567: its last digits find her sale.
+    assert_eq!(found("567").await, expected(&[&by_phone], "567"));
+    assert_eq!(found(" 67").await, expected(&[&by_phone], "67"), "spaces around are ignored");
+    // The amount, as a cashier types it.
+    assert_eq!(found("125,50").await, expected(&[&by_qr], "125,50"));
+    assert_eq!(found("125.5").await, expected(&[&by_qr], "125.5"));
+    assert_eq!(found("20").await, expected(&[&by_phone], "20"));
+    // Part of a reference, in any case.
+    let part = by_qr.reference[by_qr.reference.len() - 8..].to_uppercase();
+    assert_eq!(found(&part).await, expected(&[&by_qr], "no other"));
+    // A wildcard is a character like any other, and finds nothing here.
+    assert!(found("%").await.is_empty() && found("_").await.is_empty());
+    // Search and filters together: only Kari's sale is captured.
+    let captured = app.history("?status=captured&search=567").await;
+    assert_eq!(
+        captured.sales.iter().map(|s| s.reference.as_str()).collect::<Vec<_>>(),
+        [&by_phone.reference]
+    );
+    assert_eq!(captured.totals, [total(SaleStatus::Captured, 1, 2_000, 2_000, 0)]);
+
+    let too_long = app.get(&format!("/api/tills/{TILL}/sales?search={}", "a".repeat(65))).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST, "{}", too_long.body);
+    assert_eq!(too_long.problem().code, Some(ProblemCode::BadQuery));
+}
+
+#[tokio::test]
 async fn an_unreadable_history_filter_or_resume_point_is_a_problem_with_a_sentence() {
     let app = spawn_app().await;
     for path in [

@@ -175,6 +175,7 @@ async fn till_payments(
             until: i64::MAX,
             status: None,
             flow: None,
+            text: None,
             limit: i64::from(limit),
         })
         .await?;
