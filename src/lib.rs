@@ -5,8 +5,9 @@
 //!
 //! Each screen a device opens is its own bundle, so that none downloads what it never shows: the
 //! till ([`App`], `main.rs`), its history and sale details ([`HistoryApp`], `bin/history.rs`),
-//! the customer display ([`DisplayApp`], `bin/display.rs`), and the sticker landing page, which a
-//! customer's phone loads on a weak connection (`bin/landing.rs`). Pages of different bundles
+//! the customer display ([`DisplayApp`], `bin/display.rs`), the manager's back office
+//! ([`AdminApp`], `bin/admin.rs`), and the sticker landing page, which a customer's phone loads
+//! on a weak connection (`bin/landing.rs`). Pages of different bundles
 //! link to each other with full page loads (`components::leave`).
 
 pub mod api;
@@ -43,6 +44,21 @@ pub fn HistoryApp() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/till/history") view=pages::history::HistoryPage/>
                 <Route path=path!("/till/sales/:reference") view=pages::sale::SalePage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// The manager's back office: devices, and the sales of any till and day.
+#[component]
+pub fn AdminApp() -> impl IntoView {
+    use pages::admin::{AdminPage, Section};
+    components::locale::provide_locale();
+    view! {
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/admin") view=|| view! { <AdminPage section=Section::Devices/> }/>
+                <Route path=path!("/admin/sales") view=|| view! { <AdminPage section=Section::Sales/> }/>
             </Routes>
         </Router>
     }

@@ -24,6 +24,8 @@ use kasse_server::{Config, Running};
 // Journeys by area, one test binary.
 #[path = "browser/access.rs"]
 mod access;
+#[path = "browser/admin.rs"]
+mod admin;
 #[path = "browser/display.rs"]
 mod display;
 #[path = "browser/flows.rs"]

@@ -18,8 +18,8 @@ use futures_util::StreamExt as _;
 use gloo_net::eventsource::futures::EventSource;
 use gloo_net::http::{Request, RequestBuilder, Response};
 use kasse_api::{
-    CaptureRequest, History, HistoryQuery, Money, NewSale, PairRequest, Presented, Problem, ProblemCode,
-    RefundRequest, Sale, SaleEvent, Session, TillEvent, TillSnapshot,
+    CaptureRequest, History, HistoryQuery, Money, NewSale, PairRequest, Paired, Presented, Problem,
+    ProblemCode, RefundRequest, Sale, SaleEvent, Session, TillEvent, TillSnapshot,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -29,6 +29,7 @@ use web_sys::MessageEvent;
 
 use crate::state::till::{Connection, Failure};
 
+pub mod admin;
 pub mod landing;
 
 /// A request, or why it could not be made (its body could not be written).
@@ -147,9 +148,11 @@ pub async fn session() -> Result<Session, Failure> {
     receive(Request::get("/api/session").build()).await
 }
 
-/// Pairs this browser with a till using a one-time code; the server sets the session cookie.
-pub async fn pair(code: &str) -> Result<Session, Failure> {
-    receive(with_json(Request::post("/api/pair"), &PairRequest { code: code.to_owned() })).await
+/// Pairs this browser with a till (or as a manager's back office) using a one-time code, with
+/// the PIN a manager chooses at their first pairing; the server sets the session cookie.
+pub async fn pair(code: &str, pin: Option<&str>) -> Result<Paired, Failure> {
+    let request = PairRequest { code: code.to_owned(), pin: pin.map(str::to_owned) };
+    receive(with_json(Request::post("/api/pair"), &request)).await
 }
 
 /// The till and its current sale.

@@ -6,3 +6,4 @@ pub mod keypad;
 pub mod leave;
 pub mod locale;
 pub mod qr;
+pub mod sales_filters;

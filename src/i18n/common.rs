@@ -27,6 +27,8 @@ super::texts! {
     nav_history: "History", "Historikk", "Historik", "Historia";
     /// Back to the till.
     to_till: "Go to the till", "Gå til kassen", "Gå til kassen", "Siirry kassalle";
+    /// A link to the pairing page.
+    to_pairing: "Go to pairing", "Gå til tilkobling", "Gå til parring", "Siirry yhdistämiseen";
 }
 
 /// Why a typed phone number cannot be sent a payment request, said to whoever typed it.
@@ -100,6 +102,12 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::TooManyStreams => p::too_many_streams,
         C::Forbidden => p::forbidden,
         C::UnknownTill => p::unknown_till,
+        C::PinRequired => p::pin_required,
+        C::BadPin => p::bad_pin,
+        C::WrongPin => p::wrong_pin,
+        C::PinLocked => p::pin_locked,
+        C::UnknownDevice => p::unknown_device,
+        C::ManagerNameTaken => p::manager_name_taken,
         C::NotFound | C::MethodNotAllowed => p::not_found,
         C::TooLarge | C::BadRequestBody | C::BadQuery | C::BadIdempotencyKey | C::KeyReused => p::bad_request,
         // Said to the phone pages, the platform and PoS systems, never to a till: the server's
@@ -166,6 +174,12 @@ pub(crate) mod problems {
         session_revoked: "The manager has unpaired this browser. Ask for a new code.", "Lederen har koblet fra denne nettleseren. Be om en ny kode.", "Lederen har fjernet parringen af denne browser. Bed om en ny kode.", "Esimies on poistanut tämän selaimen yhdistämisen. Pyydä uusi koodi.";
         too_many_streams: "Too many screens are following this till. Close one, then try again.", "For mange skjermer følger denne kassen. Lukk en og prøv igjen.", "For mange skærme følger denne kasse. Luk en, og prøv igen.", "Liian moni näyttö seuraa tätä kassaa. Sulje yksi ja yritä uudelleen.";
         forbidden: "This screen may not do that. Ask the manager to pair it as a till.", "Denne skjermen har ikke lov til det. Be lederen om å koble den som kasse.", "Denne skærm må ikke gøre det. Bed lederen parre den som kasse.", "Tämä näyttö ei voi tehdä sitä. Pyydä esimiestä yhdistämään se kassaksi.";
+        pin_required: "Choose a PIN of 4 to 8 digits: the back office asks for it before it pairs or unpairs a device.", "Velg en PIN-kode på 4 til 8 sifre: administrasjonen spør etter den før den kobler til eller fra en enhet.", "Vælg en pinkode på 4 til 8 cifre: backoffice beder om den, før den parrer eller fjerner en enhed.", "Valitse 4–8-numeroinen PIN-koodi: hallinta kysyy sitä ennen kuin se yhdistää tai poistaa laitteen.";
+        bad_pin: "A PIN is 4 to 8 digits.", "En PIN-kode er 4 til 8 sifre.", "En pinkode er 4 til 8 cifre.", "PIN-koodi on 4–8 numeroa.";
+        wrong_pin: "That PIN is not right.", "PIN-koden er feil.", "Pinkoden er forkert.", "PIN-koodi on väärä.";
+        pin_locked: "Too many wrong PINs. Try again later.", "For mange feil PIN-koder. Prøv igjen senere.", "For mange forkerte pinkoder. Prøv igen senere.", "Liian monta väärää PIN-koodia. Yritä myöhemmin uudelleen.";
+        unknown_device: "That device is no longer paired.", "Den enheten er ikke lenger koblet til.", "Den enhed er ikke længere parret.", "Laite ei ole enää yhdistetty.";
+        manager_name_taken: "Another manager already has that name. Choose another.", "En annen leder har allerede det navnet. Velg et annet.", "En anden leder har allerede det navn. Vælg et andet.", "Toisella esimiehellä on jo tämä nimi. Valitse toinen.";
         unknown_till: "This till is not set up on the server. Ask the manager.", "Denne kassen er ikke satt opp på serveren. Spør lederen.", "Denne kasse er ikke sat op på serveren. Spørg lederen.", "Tätä kassaa ei ole määritetty palvelimelle. Kysy esimieheltä.";
         not_found: "The server does not know this request. Reload the page.", "Serveren kjenner ikke denne forespørselen. Last inn siden på nytt.", "Serveren kender ikke denne anmodning. Genindlæs siden.", "Palvelin ei tunne tätä pyyntöä. Lataa sivu uudelleen.";
         bad_request: "The server could not read this request. Reload the page and try again.", "Serveren kunne ikke lese denne forespørselen. Last inn siden på nytt og prøv igjen.", "Serveren kunne ikke læse denne anmodning. Genindlæs siden, og prøv igen.", "Palvelin ei voinut lukea tätä pyyntöä. Lataa sivu uudelleen ja yritä uudelleen.";

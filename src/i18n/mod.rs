@@ -2,6 +2,7 @@
 //! the app has its own module of text functions (`till::show_qr(locale)`), written with the
 //! `texts!` macro so a text cannot be missing a language. DOM-free and tested natively.
 
+pub mod admin;
 pub mod common;
 pub mod display;
 pub mod history;
@@ -55,6 +56,7 @@ mod tests {
             super::display::all(),
             super::pair::all(),
             super::landing::all(),
+            super::admin::all(),
         ] {
             for (name, locale, text) in &module {
                 assert!(!text.trim().is_empty(), "{name} is empty in {locale:?}");

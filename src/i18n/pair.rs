@@ -1,4 +1,5 @@
-//! The pairing page, where a manager's one-time code makes a browser a till or a customer display.
+//! The pairing page, where a manager's one-time code makes a browser a till, a customer display
+//! or a manager's back office.
 
 use super::Locale;
 
@@ -13,6 +14,16 @@ super::texts! {
     pair: "Pair", "Koble til", "Par", "Yhdistä";
     /// A code the server refused.
     refused: "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.", "Koden er ikke gyldig: den kan være feilskrevet, brukt eller over ti minutter gammel. Be lederen om en ny.", "Koden er ikke gyldig: den kan være skrevet forkert, brugt eller over ti minutter gammel. Bed lederen om en ny.", "Koodi ei kelpaa: se voi olla kirjoitettu väärin, käytetty tai yli kymmenen minuuttia vanha. Pyydä esimieheltä uusi.";
+    /// A manager's first pairing: what the PIN fields are for.
+    choose_pin: "This code pairs a manager. Choose a PIN of 4 to 8 digits: the back office asks for it before it pairs or unpairs a device.", "Denne koden kobler til en leder. Velg en PIN-kode på 4 til 8 sifre: administrasjonen spør etter den før den kobler til eller fra en enhet.", "Denne kode parrer en leder. Vælg en pinkode på 4 til 8 cifre: backoffice beder om den, før den parrer eller fjerner en enhed.", "Tämä koodi yhdistää esimiehen. Valitse 4–8-numeroinen PIN-koodi: hallinta kysyy sitä ennen kuin se yhdistää tai poistaa laitteen.";
+    /// The new PIN's field.
+    new_pin: "New PIN", "Ny PIN-kode", "Ny pinkode", "Uusi PIN-koodi";
+    /// The new PIN again.
+    new_pin_again: "The same PIN again", "Samme PIN-kode igjen", "Samme pinkode igen", "Sama PIN-koodi uudelleen";
+    /// The new PIN is not 4 to 8 digits.
+    pin_malformed: "A PIN is 4 to 8 digits.", "En PIN-kode er 4 til 8 sifre.", "En pinkode er 4 til 8 cifre.", "PIN-koodi on 4–8 numeroa.";
+    /// The two fields differ.
+    pins_differ: "The two PINs differ. Type the same one twice.", "De to PIN-kodene er ulike. Skriv den samme to ganger.", "De to pinkoder er forskellige. Skriv den samme to gange.", "PIN-koodit eroavat. Kirjoita sama koodi kahdesti.";
     /// Why the browser is here (`?reason=expired`): its session ran out.
     expired: "This browser's pairing has run out: it was not used for a long time, or it is too old. Type a new code to go on.", "Koblingen til denne nettleseren har utløpt: den har ikke vært brukt på lenge, eller den er for gammel. Skriv inn en ny kode for å fortsette.", "Denne browsers parring er udløbet: den har ikke været brugt længe, eller den er for gammel. Skriv en ny kode for at fortsætte.", "Tämän selaimen yhdistäminen on vanhentunut: sitä ei ole käytetty pitkään aikaan, tai se on liian vanha. Jatka kirjoittamalla uusi koodi.";
     /// Why the browser is here (`?reason=revoked`): the manager ended its session.

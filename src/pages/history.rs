@@ -5,13 +5,14 @@
 //! Also home to what the till's own pages share: the navigation bar and the browser's clock.
 
 use crate::components::leave::Leave;
-use kasse_api::{Flow, History, Money, Role, Sale, Total};
+use kasse_api::{History, Money, Role, Sale, Total};
 use leptos::prelude::*;
 
 use crate::api;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
+use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{Locale, common, history as texts, till};
-use crate::state::history::{self, Date, Day, HistoryFilter, STATUS_CHOICES};
+use crate::state::history::{self, Day, HistoryFilter};
 use crate::state::money::format_money;
 use crate::state::till::Failure;
 
@@ -116,114 +117,13 @@ fn HistoryView(till_id: String) -> impl IntoView {
         let till_id = till_id.get_value();
         async move { api::history(&till_id, &query).await }
     });
-    let today = || Date::of(now_ms(), offset_minutes_at);
-    let day = move || filter.with(|f| f.day);
-    let heading = move || {
-        let locale = locale.get();
-        match day() {
-            Day::Today => texts::heading(locale).to_owned(),
-            Day::Yesterday => texts::heading_yesterday(locale).to_owned(),
-            Day::On(date) => format!("{} {}", texts::heading_on(locale), date.written(locale)),
-        }
-    };
-    let choose_day = move |event: leptos::ev::Event| {
-        // Another day starts at yesterday's date, the likeliest to be looked for.
-        let day = Day::from_choice(&event_target_value(&event), today().previous());
-        filter.update(|f| f.day = day);
-    };
-    let choose_date = move |event: leptos::ev::Event| {
-        // A cleared calendar keeps the day shown until another is picked.
-        if let Some(date) = Date::parse(&event_target_value(&event)) {
-            filter.update(|f| f.day = Day::On(date));
-        }
-    };
-    let choose_status = move |event: leptos::ev::Event| {
-        filter.update(|f| *f = std::mem::take(f).with_status_choice(&event_target_value(&event)));
-    };
-    let choose_flow = move |event: leptos::ev::Event| {
-        filter.update(|f| *f = std::mem::take(f).with_flow_choice(&event_target_value(&event)));
-    };
-    let search_field = NodeRef::<leptos::html::Input>::new();
-    let search = move |event: leptos::ev::SubmitEvent| {
-        event.prevent_default();
-        let typed = search_field.get().map(|field| field.value()).unwrap_or_default();
-        filter.update(|f| *f = std::mem::take(f).with_search(&typed));
-    };
+    let heading = move || filter.with(|f| day_heading(f.day, locale.get()));
 
     view! {
         <main class="page history">
             <TillNav current="/till/history"/>
             <h1 id="history-heading">{heading}</h1>
-            <form class="search" role="search" id="search-form" on:submit=search>
-                <label for="search">{tr(texts::search_label)}</label>
-                <div class="search-row">
-                    <input
-                        type="search"
-                        id="search"
-                        node_ref=search_field
-                        maxlength=kasse_api::HistoryQuery::SEARCH_MAX
-                        autocomplete="off"
-                        aria-describedby="search-hint"
-                    />
-                    <button type="submit" class="secondary" id="search-submit">{tr(texts::search_button)}</button>
-                </div>
-                <p class="hint" id="search-hint">{tr(texts::search_hint)}</p>
-            </form>
-            <div class="filters" role="group" aria-labelledby="filters-label">
-                <span id="filters-label" class="filters-label">{tr(texts::filters)}</span>
-                <div class="field">
-                    <label for="filter-day">{tr(texts::filter_day)}</label>
-                    <select id="filter-day" on:change=choose_day prop:value=move || day().choice()>
-                        <option value="today">{tr(texts::day_today)}</option>
-                        <option value="yesterday">{tr(texts::day_yesterday)}</option>
-                        <option value="date">{tr(texts::day_other)}</option>
-                    </select>
-                </div>
-                {move || match day() {
-                    Day::On(date) => Some(view! {
-                        <div class="field">
-                            <label for="filter-date">{tr(texts::filter_date)}</label>
-                            <input
-                                type="date"
-                                id="filter-date"
-                                max=today().iso()
-                                prop:value=date.iso()
-                                on:change=choose_date
-                            />
-                        </div>
-                    }),
-                    Day::Today | Day::Yesterday => None,
-                }}
-                <div class="field">
-                    <label for="filter-status">{tr(texts::filter_status)}</label>
-                    <select id="filter-status" on:change=choose_status prop:value=move || filter.with(HistoryFilter::status_choice)>
-                        <option value="">{tr(texts::any_status)}</option>
-                        {STATUS_CHOICES
-                            .into_iter()
-                            .map(|status| {
-                                view! {
-                                    <option value=status.as_str()>{move || till::headline(status, locale.get())}</option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
-                </div>
-                <div class="field">
-                    <label for="filter-flow">{tr(texts::filter_flow)}</label>
-                    <select id="filter-flow" on:change=choose_flow prop:value=move || filter.with(HistoryFilter::flow_choice)>
-                        <option value="">{tr(texts::any_flow)}</option>
-                        {Flow::ALL
-                            .into_iter()
-                            .map(|flow| {
-                                view! { <option value=flow.as_str()>{move || texts::flow(flow, locale.get())}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </div>
-                <button type="button" class="secondary refresh" id="refresh" on:click=move |_| loaded.refetch()>
-                    {tr(texts::refresh)}
-                </button>
-            </div>
+            <SalesFilters filter refresh=Callback::new(move |()| loaded.refetch())/>
             <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
                 {move || Suspend::new(async move {
                     match loaded.await {
@@ -252,9 +152,16 @@ fn HistoryView(till_id: String) -> impl IntoView {
     }
 }
 
-/// The sales table and the totals; `today` when the day shown is still going on.
+/// The sales table and the totals; `today` when the day shown is still going on. With `tills`
+/// (each till's id and name), a column says which till took each sale, and rows link to no
+/// details (the back office's: the detail page is a till's).
 #[component]
-fn Sales(history: History, filtered: bool, today: bool) -> impl IntoView {
+pub(crate) fn Sales(
+    history: History,
+    filtered: bool,
+    today: bool,
+    #[prop(optional)] tills: Option<Vec<(String, String)>>,
+) -> impl IntoView {
     let locale = use_locale();
     let History { sales, totals } = history;
     if sales.is_empty() {
@@ -266,9 +173,10 @@ fn Sales(history: History, filtered: bool, today: bool) -> impl IntoView {
         };
         return view! { <p class="empty" id="no-sales">{empty}</p> }.into_any();
     }
+    let with_till = tills.is_some();
     let rows = move || {
         let locale = locale.get();
-        sales.iter().map(|sale| row(sale, locale)).collect_view()
+        sales.iter().map(|sale| row(sale, tills.as_deref(), locale)).collect_view()
     };
     let caption = move || if today { texts::caption(locale.get()) } else { texts::caption_day(locale.get()) };
     view! {
@@ -278,6 +186,7 @@ fn Sales(history: History, filtered: bool, today: bool) -> impl IntoView {
                 <thead>
                     <tr>
                         <th scope="col">{tr(texts::col_time)}</th>
+                        {with_till.then(|| view! { <th scope="col">{tr(crate::i18n::admin::col_till)}</th> })}
                         <th scope="col" class="num">{tr(texts::col_amount)}</th>
                         <th scope="col">{tr(texts::col_flow)}</th>
                         <th scope="col">{tr(texts::col_customer)}</th>
@@ -295,27 +204,35 @@ fn Sales(history: History, filtered: bool, today: bool) -> impl IntoView {
     .into_any()
 }
 
-/// One sale's row.
-fn row(sale: &Sale, locale: Locale) -> impl IntoView + use<> {
+/// One sale's row; with `tills`, its till's name and no link to its details.
+fn row(sale: &Sale, tills: Option<&[(String, String)]>, locale: Locale) -> impl IntoView + use<> {
     let time = history::clock(sale.created_at_ms, offset_minutes_at(sale.created_at_ms), locale);
     let amount = format_money(sale.amount, locale);
     let context = format!(", {time}, {amount}");
     let customer = sale.customer.as_ref().map(|c| common::identified(c, locale));
     let known = customer.is_some();
     let customer = customer.unwrap_or_else(|| texts::no_customer(locale).to_owned());
+    let till = tills.map(|tills| {
+        let name = tills.iter().find(|(id, _)| *id == sale.till_id).map_or(&sale.till_id, |(_, name)| name);
+        view! { <td class="till">{name.clone()}</td> }
+    });
+    let details = tills.is_none().then(|| {
+        view! {
+            <a class="details-link" href=format!("/till/sales/{}", sale.reference)>
+                {texts::details(locale)}
+                <span class="visually-hidden">{context}</span>
+            </a>
+        }
+    });
     view! {
         <tr data-reference=sale.reference.clone() data-status=sale.status.as_str()>
             <th scope="row"><time>{time}</time></th>
+            {till}
             <td class="num">{amount}</td>
             <td>{texts::flow(sale.flow, locale)}</td>
             <td class:muted=!known>{customer}</td>
             <td class="status" data-tone=tone_name(sale.status)>{till::headline(sale.status, locale)}</td>
-            <td>
-                <a class="details-link" href=format!("/till/sales/{}", sale.reference)>
-                    {texts::details(locale)}
-                    <span class="visually-hidden">{context}</span>
-                </a>
-            </td>
+            <td>{details}</td>
         </tr>
     }
 }

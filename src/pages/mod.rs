@@ -1,5 +1,6 @@
 //! The app's pages, one per route.
 
+pub mod admin;
 pub mod display;
 pub mod history;
 pub mod not_found;

@@ -1,9 +1,11 @@
-//! `/pair`: a browser becomes a till (or its customer display) by typing the one-time code the
-//! manager got from `kasse-server till pair`. The server answers with a session cookie the page
-//! never sees (HttpOnly). A browser whose session ended is sent here with `?reason=expired` or
-//! `?reason=revoked` (see `api`), and the page says so above the form.
+//! `/pair`: a browser becomes a till (or its customer display, or a manager's back office) by
+//! typing the one-time code the manager got from `kasse-server till pair` or the back office. The
+//! server answers with a session cookie the page never sees (HttpOnly). A manager's first pairing
+//! asks them to choose a PIN, typed twice, before the code is spent. A browser whose session ended
+//! is sent here with `?reason=expired` or `?reason=revoked` (see `api`), and the page says so
+//! above the form.
 
-use kasse_api::Role;
+use kasse_api::{Paired, ProblemCode, Role};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
@@ -12,6 +14,7 @@ use crate::api;
 use crate::components::leave::leave_for;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::i18n::{common, pair as text};
+use crate::state::pin::{self, PinMistake};
 use crate::state::till::Failure;
 
 /// The pairing form, pre-filled from `?code=` when a link carries it, saying first why the
@@ -23,6 +26,10 @@ pub fn PairPage() -> impl IntoView {
     let reason = query.read_untracked().get("reason").unwrap_or_default();
     let busy = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
+    // Set when the server says the code is a manager's first: the PIN fields show.
+    let choosing_pin = RwSignal::new(false);
+    let new_pin = RwSignal::new(String::new());
+    let new_pin_again = RwSignal::new(String::new());
     let locale = use_locale();
 
     let submit = move |event: leptos::ev::SubmitEvent| {
@@ -30,17 +37,40 @@ pub fn PairPage() -> impl IntoView {
         if busy.get_untracked() {
             return;
         }
+        let pin = if choosing_pin.get_untracked() {
+            match pin::chosen(&new_pin.get_untracked(), &new_pin_again.get_untracked()) {
+                Ok(pin) => Some(pin),
+                Err(mistake) => {
+                    let sentence = match mistake {
+                        PinMistake::Malformed => text::pin_malformed(locale.get_untracked()),
+                        PinMistake::Differs => text::pins_differ(locale.get_untracked()),
+                    };
+                    problem.set(Some(sentence.to_owned()));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         busy.set(true);
         problem.set(None);
         spawn_local(async move {
-            let refusal = match api::pair(&code.get_untracked()).await {
-                Ok(session) => {
-                    let to = match session.role {
-                        Role::Till => "/till".to_owned(),
-                        Role::Display => format!("/display/{}", session.till.id),
+            let refusal = match api::pair(&code.get_untracked(), pin.as_deref()).await {
+                Ok(paired) => {
+                    let to = match paired {
+                        Paired::Device(session) => match session.role {
+                            Role::Till => "/till".to_owned(),
+                            Role::Display => format!("/display/{}", session.till.id),
+                        },
+                        Paired::Manager(_) => "/admin".to_owned(),
                     };
-                    // The display is a bundle of its own; the till reloads as itself.
+                    // The display and the back office are bundles of their own; the till reloads
+                    // as itself.
                     leave_for(&to);
+                    None
+                }
+                Err(Failure::Refused(p)) if p.code == Some(ProblemCode::PinRequired) => {
+                    choosing_pin.set(true);
                     None
                 }
                 // The server's 401 here means the code: say so as this page does.
@@ -78,6 +108,39 @@ pub fn PairPage() -> impl IntoView {
                     prop:value=move || code.get()
                     on:input=move |e| code.set(event_target_value(&e))
                 />
+                {move || {
+                    choosing_pin
+                        .get()
+                        .then(|| {
+                            view! {
+                                <div class="choose-pin" role="group" aria-labelledby="choose-pin-intro">
+                                    <p id="choose-pin-intro">{tr(text::choose_pin)}</p>
+                                    <label for="new-pin">{tr(text::new_pin)}</label>
+                                    <input
+                                        id="new-pin"
+                                        type="password"
+                                        inputmode="numeric"
+                                        autocomplete="new-password"
+                                        maxlength="8"
+                                        required
+                                        prop:value=move || new_pin.get()
+                                        on:input=move |e| new_pin.set(event_target_value(&e))
+                                    />
+                                    <label for="new-pin-again">{tr(text::new_pin_again)}</label>
+                                    <input
+                                        id="new-pin-again"
+                                        type="password"
+                                        inputmode="numeric"
+                                        autocomplete="new-password"
+                                        maxlength="8"
+                                        required
+                                        prop:value=move || new_pin_again.get()
+                                        on:input=move |e| new_pin_again.set(event_target_value(&e))
+                                    />
+                                </div>
+                            }
+                        })
+                }}
                 <button type="submit" class="primary" id="pair" disabled=move || busy.get()>{tr(text::pair)}</button>
             </form>
             {move || problem.get().map(|text| view! { <p class="notice" role="alert">{text}</p> })}

@@ -98,6 +98,12 @@ impl Refusal {
             | C::NotFound
             | C::MethodNotAllowed
             | C::BadWebhook
+            | C::PinRequired
+            | C::BadPin
+            | C::WrongPin
+            | C::PinLocked
+            | C::UnknownDevice
+            | C::ManagerNameTaken
             | C::UnknownTill
             | C::TillBusy
             | C::AmountOutOfRange

@@ -1,6 +1,7 @@
 //! The web app's logic, free of the DOM: plain Rust types with native unit tests. Components only
 //! wire signals to these.
 
+pub mod admin;
 pub mod camera;
 pub mod display;
 pub mod history;
@@ -8,6 +9,7 @@ pub mod keypad;
 pub mod landing;
 pub mod locale;
 pub mod money;
+pub mod pin;
 pub mod qr;
 pub mod sale_detail;
 pub mod scanner;

@@ -63,14 +63,19 @@ for (const el of document.querySelectorAll('body *')) {
 return problems;
 "#;
 
+/// Audits what `browser` shows now (see [`AUDIT`]); `screen` names it in the failure.
+pub(super) async fn audit_in(browser: &Client, screen: &str) -> Outcome {
+    let problems = browser.execute(AUDIT, vec![]).await?;
+    match problems.as_array() {
+        Some(list) if list.is_empty() => Ok(()),
+        _ => Err(format!("on the {screen}: {problems:#}").into()),
+    }
+}
+
 impl Journey {
     /// Audits the screen as it is now; `screen` names it in the failure.
     async fn audit(&self, screen: &str) -> Outcome {
-        let problems = self.browser.execute(AUDIT, vec![]).await?;
-        match problems.as_array() {
-            Some(list) if list.is_empty() => Ok(()),
-            _ => Err(format!("on the {screen}: {problems:#}").into()),
-        }
+        audit_in(&self.browser, screen).await
     }
 
     /// Presses `keys` one after another on whatever has the focus, as a keyboard does.

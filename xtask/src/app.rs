@@ -2,7 +2,8 @@
 //!
 //! Each screen a device opens is a bundle of its own, so that none downloads what it never shows
 //! ([`BUNDLES`]): the till's (`index.html`, binary `kasse`, with the camera's decoder worker) goes
-//! into `dist/`, each other one into its own folder of `dist/`, which is also the URL path its
+//! into `dist/`, each other one (the history, the customer display, the manager's back office,
+//! the landing page) into its own folder of `dist/`, which is also the URL path its
 //! files are served under; the sticker landing page's (`landing.html`, binary `landing`) is the
 //! smallest, for a customer's phone on a weak connection. Each build cleans its own folder, so
 //! the till's is built first. Then every text file and the WebAssembly get `.br` and `.gz` twins
@@ -41,10 +42,11 @@ pub(crate) struct Bundle {
 pub(crate) const LANDING_FOLDER: &str = "landing";
 
 /// Every bundle, the till's first.
-pub(crate) const BUNDLES: [Bundle; 4] = [
+pub(crate) const BUNDLES: [Bundle; 5] = [
     Bundle { name: "the till", entry: "index.html", folder: "", tuning: &[] },
     Bundle { name: "the history", entry: "history.html", folder: "history", tuning: &[] },
     Bundle { name: "the customer display", entry: "display.html", folder: "display", tuning: &[] },
+    Bundle { name: "the back office", entry: "admin.html", folder: "admin", tuning: &[] },
     Bundle {
         name: "the sticker landing page",
         entry: "landing.html",

@@ -73,7 +73,7 @@ struct Part {
 }
 
 /// Everything `bench` measures.
-const PARTS: [Part; 5] = [
+const PARTS: [Part; 6] = [
     Part {
         what: "the till",
         folder: "",
@@ -101,6 +101,13 @@ const PARTS: [Part; 5] = [
         takes: |_| true,
         budget: Some(TILL_BUDGET),
         report: "display-size.json",
+    },
+    Part {
+        what: "the back office",
+        folder: "admin",
+        takes: |_| true,
+        budget: Some(TILL_BUDGET),
+        report: "admin-size.json",
     },
     Part {
         what: "the sticker landing page",

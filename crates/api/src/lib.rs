@@ -1,10 +1,11 @@
 //! The contract between the kasse web app and the kasse server.
 //!
 //! Everything the browser and the server say to each other is typed here: money, phone numbers,
-//! tills, sales and what can be done with them, the sticker landing page, the live events pushed
+//! tills, sales and what can be done with them, the manager's back office, the sticker landing page, the live events pushed
 //! over server-sent events, and the `problem+json` error body. The crate depends
 //! on serde only, so it compiles unchanged to WebAssembly and to the server.
 
+mod admin;
 mod event;
 mod landing;
 mod money;
@@ -13,6 +14,10 @@ mod phone;
 mod problem;
 mod sale;
 
+pub use admin::{
+    AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession, NewPairingCode, Paired, PairingCode,
+    PairingFor, PinConfirmation, StoreSummary, pin_is_well_formed,
+};
 pub use event::TillEvent;
 pub use landing::{
     LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo,

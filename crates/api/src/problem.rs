@@ -67,6 +67,18 @@ problem_codes! {
     KeyRevoked => "key-revoked",
     /// Too many live event streams are open; try again after `Retry-After`.
     TooManyStreams => "too-many-streams",
+    /// A manager's first pairing: they choose their PIN with it.
+    PinRequired => "pin-required",
+    /// A PIN that is not 4 to 8 digits.
+    BadPin => "bad-pin",
+    /// The manager's PIN was wrong.
+    WrongPin => "wrong-pin",
+    /// Too many wrong PINs: the manager waits (`Retry-After`).
+    PinLocked => "pin-locked",
+    /// No paired device has this id.
+    UnknownDevice => "unknown-device",
+    /// Another manager has this name (for another store).
+    ManagerNameTaken => "manager-name-taken",
     // The request itself.
     /// No such address.
     NotFound => "not-found",

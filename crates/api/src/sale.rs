@@ -313,6 +313,9 @@ pub struct Session {
 pub struct PairRequest {
     /// The code, e.g. `ABCD-EFGH` (any case; dash and spaces optional).
     pub code: String,
+    /// A manager's first pairing: the PIN they choose (4 to 8 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// Everything a till page needs on load: the till and its current (or last) sale.

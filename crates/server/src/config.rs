@@ -222,6 +222,12 @@ pub struct SessionPolicy {
     pub lifetime: Duration,
 }
 
+impl SessionPolicy {
+    /// A manager's: half an hour unused, or twelve hours in all, as a back office left open on a
+    /// shared tablet should not outlast the shift.
+    pub const MANAGER: Self = Self { idle: Duration::from_mins(30), lifetime: Duration::from_hours(12) };
+}
+
 impl Default for SessionPolicy {
     /// A week unused, or a month in all: a till used every day is paired again once a month.
     fn default() -> Self {
@@ -291,8 +297,10 @@ pub struct Config {
     pub webhook_max_skew: Duration,
     /// How often the reconciler looks for work.
     pub reconcile_every: Duration,
-    /// How long paired sessions last.
+    /// How long paired sessions of tills and displays last.
     pub sessions: SessionPolicy,
+    /// How long managers' sessions last (`[sessions] manager_idle_minutes`, `manager_max_hours`).
+    pub manager_sessions: SessionPolicy,
     /// Caps on streams and payment requests.
     pub limits: Limits,
     /// How long the webhook inbox, till events, ended sessions and landing tokens are kept
@@ -317,6 +325,7 @@ impl fmt::Debug for Config {
             .field("webhook_max_skew", &self.webhook_max_skew)
             .field("reconcile_every", &self.reconcile_every)
             .field("sessions", &self.sessions)
+            .field("manager_sessions", &self.manager_sessions)
             .field("limits", &self.limits)
             .field("retention", &self.retention)
             .finish()
@@ -374,6 +383,7 @@ impl Config {
             webhook_max_skew: Duration::from_mins(5),
             reconcile_every: Duration::from_secs(1),
             sessions: SessionPolicy::default(),
+            manager_sessions: SessionPolicy::MANAGER,
             limits: Limits::default(),
             retention: Duration::from_hours(DEFAULT_RETENTION_DAYS * 24),
         }

@@ -50,6 +50,25 @@ impl ApiError {
         error
     }
 
+    /// 409 for a new manager whose name another manager has.
+    pub fn manager_name_taken(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ProblemCode::ManagerNameTaken, "Name taken", detail)
+    }
+
+    /// 403 for a manager's PIN that was wrong.
+    pub fn pin_wrong() -> Self {
+        Self::new(StatusCode::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN", "That PIN is not right.")
+    }
+
+    /// 429 for a manager's PIN locked by wrong ones, for `wait_ms` more.
+    pub fn pin_locked(wait_ms: i64) -> Self {
+        Self::rate_limited(
+            ProblemCode::PinLocked,
+            format!("Too many wrong PINs. Try again in {}.", crate::limits::wait_in_words(wait_ms)),
+            wait_ms,
+        )
+    }
+
     /// 409 for a customer whose checkout is busy with someone else's payment.
     pub fn busy_checkout() -> Self {
         Self::new(
@@ -260,6 +279,13 @@ impl From<SaleError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
+        Self::internal()
+    }
+}
+
+impl ApiError {
+    /// 500: something went wrong on the server (said in its log).
+    pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ProblemCode::Internal,

@@ -13,6 +13,7 @@ mod inbox;
 mod keyed_locks;
 mod limits;
 mod live;
+mod managers;
 mod metrics;
 mod pairing;
 mod platform;
@@ -481,6 +482,16 @@ impl Running {
     /// prints).
     pub async fn pairing_code(&self, till: &str, role: kasse_api::Role) -> Result<String, StartError> {
         Ok(pairing::create_code(&self.store, till, role, now_ms()).await?)
+    }
+
+    /// A one-time code that pairs a browser as the back office of the manager `name` (added for
+    /// `store`, or every store, if there is none of that name): what `kasse-server manager pair`
+    /// prints.
+    pub async fn manager_pairing_code(&self, name: &str, store: Option<&str>) -> Result<String, StartError> {
+        let now = now_ms();
+        let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let manager = self.store.manager_for_pairing(name, store, &fresh_id, now).await?;
+        Ok(pairing::create_code_for(&self.store, &pairing::Holder::Manager(manager.id), now).await?)
     }
 
     /// Stops serving (ending live streams) and waits for the server to finish.

@@ -1,4 +1,5 @@
-//! Pairing: how a browser becomes a till (or a till's customer display), and how that ends.
+//! Pairing: how a browser becomes a till (or a till's customer display, or a manager's back
+//! office), and how that ends.
 //!
 //! `kasse-server till pair TILL` makes a one-time code, valid ten minutes: eight characters drawn
 //! uniformly (rejection sampling, no modulo bias) from an alphabet no one misreads, from the
@@ -23,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::SessionPolicy;
 use crate::error::ApiError;
-use crate::store::{Store, StoreError};
+use crate::store::{SessionRow, Store, StoreError};
 
 /// The session cookie on a plain-http server (the demo, a shop's LAN).
 pub const COOKIE: &str = "kasse_session";
@@ -52,6 +53,46 @@ pub const fn role_name(role: Role) -> &'static str {
         Role::Till => "till",
         Role::Display => "display",
     }
+}
+
+/// The stored role of a manager's code or session, whose `till_id` then holds the manager's id.
+const MANAGER_ROLE: &str = "manager";
+
+/// Whom a pairing code (or a session) is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A till, or its customer display.
+    Device {
+        /// The till.
+        till: String,
+        /// Which of the two.
+        role: Role,
+    },
+    /// A manager, by id.
+    Manager(String),
+}
+
+impl Holder {
+    /// The stored columns: `till_id` and `role`.
+    fn columns(&self) -> (&str, &'static str) {
+        match self {
+            Self::Device { till, role } => (till, role_name(*role)),
+            Self::Manager(id) => (id, MANAGER_ROLE),
+        }
+    }
+
+    /// From the stored columns; `None` for a role this build does not know.
+    fn of(till_id: String, role: &str) -> Option<Self> {
+        if role == MANAGER_ROLE {
+            return Some(Self::Manager(till_id));
+        }
+        Some(Self::Device { till: till_id, role: parse_role(role)? })
+    }
+}
+
+/// Whom a stored session is for; `None` for a role this build does not know.
+pub fn holder_of_session(row: &SessionRow) -> Option<Holder> {
+    Holder::of(row.till_id.clone(), &row.role)
 }
 
 /// Parses a stored role name.
@@ -133,19 +174,37 @@ async fn code_hash(store: &Store, code: &str, now: i64) -> Result<String, StoreE
 
 /// Makes a one-time pairing code for `till_id` in `role`. Returns the code to show.
 pub async fn create_code(store: &Store, till_id: &str, role: Role, now: i64) -> Result<String, StoreError> {
+    create_code_for(store, &Holder::Device { till: till_id.to_owned(), role }, now).await
+}
+
+/// Makes a one-time pairing code for `holder`. Returns the code to show.
+pub async fn create_code_for(store: &Store, holder: &Holder, now: i64) -> Result<String, StoreError> {
     let code = new_code();
     let hash = code_hash(store, &normalise_code(&code), now).await?;
-    store.insert_pairing_code(&hash, till_id, role_name(role), now, now + CODE_LIFETIME_MS).await?;
+    let (till_id, role) = holder.columns();
+    store.insert_pairing_code(&hash, till_id, role, now, expires(now)).await?;
     Ok(code)
 }
 
-/// Exchanges a code for a new session. Returns the till, the role, and the session token for the
+/// When a code made at `now` stops working.
+pub const fn expires(now: i64) -> i64 {
+    now + CODE_LIFETIME_MS
+}
+
+/// Whom a typed code is for, if it is unused and unexpired, without using it: a manager's first
+/// pairing must choose a PIN before the code is spent.
+pub async fn holder_of(store: &Store, typed: &str, now: i64) -> Result<Option<Holder>, StoreError> {
+    let code = normalise_code(typed);
+    if !well_formed(&code) {
+        return Ok(None);
+    }
+    let found = store.pairing_code(&code_hash(store, &code, now).await?, now).await?;
+    Ok(found.and_then(|(till_id, role)| Holder::of(till_id, &role)))
+}
+
+/// Exchanges a code for a new session. Returns whom it is for and the session token for the
 /// cookie; `None` if the code is unknown, used or expired.
-pub async fn redeem(
-    store: &Store,
-    typed: &str,
-    now: i64,
-) -> Result<Option<(String, Role, String)>, StoreError> {
+pub async fn redeem(store: &Store, typed: &str, now: i64) -> Result<Option<(Holder, String)>, StoreError> {
     let code = normalise_code(typed);
     if !well_formed(&code) {
         return Ok(None);
@@ -154,10 +213,11 @@ pub async fn redeem(
     else {
         return Ok(None);
     };
-    let Some(role) = parse_role(&role) else { return Ok(None) };
+    let Some(holder) = Holder::of(till_id, &role) else { return Ok(None) };
     let token = crate::hex(&random_bytes(32));
-    store.insert_session(&hash(&token), &till_id, role_name(role), now).await?;
-    Ok(Some((till_id, role, token)))
+    let (till_id, role) = holder.columns();
+    store.insert_session(&hash(&token), till_id, role, now).await?;
+    Ok(Some((holder, token)))
 }
 
 /// A session that opens its till now.
@@ -184,6 +244,47 @@ pub enum SessionState {
     Revoked,
     /// No such session: never paired here (or long pruned).
     Unknown,
+    /// A manager's session (whatever its state): it opens no till.
+    Manager,
+}
+
+/// What a session token is worth now to the back office.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManagerState {
+    /// A manager's live session.
+    Live {
+        /// The manager's id.
+        manager_id: String,
+        /// When its lifetime runs out (Unix ms), however much it is used.
+        ends_at: i64,
+    },
+    /// A manager's session that ran out.
+    Expired,
+    /// A manager's session that was ended.
+    Revoked,
+    /// A till's or a display's session (whatever its state).
+    Device,
+    /// No such session.
+    Unknown,
+}
+
+/// How a stored session stands at `now` under `policy`.
+enum Standing {
+    Live { ends_at: i64 },
+    Expired,
+    Revoked,
+}
+
+fn standing(row: &SessionRow, policy: SessionPolicy, now: i64) -> Standing {
+    // The operator's act is the more useful reason to give when both apply.
+    if row.revoked_at.is_some() {
+        return Standing::Revoked;
+    }
+    let ends_at = row.created_at.saturating_add(ms(policy.lifetime));
+    if now >= ends_at || now >= row.last_seen_at.saturating_add(ms(policy.idle)) {
+        return Standing::Expired;
+    }
+    Standing::Live { ends_at }
 }
 
 /// Milliseconds of a duration, as the store counts time.
@@ -203,19 +304,46 @@ pub async fn session(
         return Ok(SessionState::Unknown);
     }
     let Some(row) = store.session(&hash(token)).await? else { return Ok(SessionState::Unknown) };
-    // The operator's act is the more useful reason to give when both apply.
-    if row.revoked_at.is_some() {
-        return Ok(SessionState::Revoked);
+    if row.role == MANAGER_ROLE {
+        return Ok(SessionState::Manager);
     }
+    let ends_at = match standing(&row, policy, now) {
+        Standing::Revoked => return Ok(SessionState::Revoked),
+        Standing::Expired => return Ok(SessionState::Expired),
+        Standing::Live { ends_at } => ends_at,
+    };
     let Some(role) = parse_role(&row.role) else { return Ok(SessionState::Unknown) };
-    let ends_at = row.created_at.saturating_add(ms(policy.lifetime));
-    if now >= ends_at || now >= row.last_seen_at.saturating_add(ms(policy.idle)) {
-        return Ok(SessionState::Expired);
-    }
     if now - row.last_seen_at >= NOTE_USE_EVERY_MS {
         store.touch_session(&row.token_hash, now, now - NOTE_USE_EVERY_MS).await?;
     }
     Ok(SessionState::Live(LiveSession { id: row.token_hash, till: row.till_id, role, ends_at }))
+}
+
+/// The state of the manager's session `token` names at `now` under `policy`; a live one's use
+/// is noted (at most once a minute).
+pub async fn manager_session(
+    store: &Store,
+    token: &str,
+    policy: SessionPolicy,
+    now: i64,
+) -> Result<ManagerState, StoreError> {
+    if token.is_empty() {
+        return Ok(ManagerState::Unknown);
+    }
+    let Some(row) = store.session(&hash(token)).await? else { return Ok(ManagerState::Unknown) };
+    if row.role != MANAGER_ROLE {
+        return Ok(ManagerState::Device);
+    }
+    match standing(&row, policy, now) {
+        Standing::Revoked => Ok(ManagerState::Revoked),
+        Standing::Expired => Ok(ManagerState::Expired),
+        Standing::Live { ends_at } => {
+            if now - row.last_seen_at >= NOTE_USE_EVERY_MS {
+                store.touch_session(&row.token_hash, now, now - NOTE_USE_EVERY_MS).await?;
+            }
+            Ok(ManagerState::Live { manager_id: row.till_id, ends_at })
+        }
+    }
 }
 
 /// Notes that a session is in use at `now` (an open event stream is use), at most once a minute.
@@ -270,6 +398,7 @@ pub async fn of_request(parts: &Parts, app: &crate::AppState) -> Result<LiveSess
         SessionState::Expired => Err(Refusal::Expired),
         SessionState::Revoked => Err(Refusal::Revoked),
         SessionState::Unknown => Err(Refusal::NotPaired),
+        SessionState::Manager => Err(Refusal::ManagerBrowser),
     }
 }
 
@@ -336,6 +465,9 @@ pub enum Refusal {
     /// The session is another till's.
     #[error("this browser is paired with another till")]
     OtherTill,
+    /// The session is a manager's: it opens the back office, not a till.
+    #[error("this browser is a manager's")]
+    ManagerBrowser,
     /// The path names no till.
     #[error("no such endpoint")]
     NoSuchEndpoint,
@@ -361,6 +493,10 @@ impl IntoResponse for Refusal {
             Self::OtherTill => {
                 ApiError::forbidden("This browser is paired with another till.").into_response()
             }
+            Self::ManagerBrowser => ApiError::forbidden(
+                "This browser is paired as a manager's back office (/admin), not as a till.",
+            )
+            .into_response(),
             Self::NoSuchEndpoint => ApiError::no_such_endpoint().into_response(),
             Self::Store(e) => ApiError::from(e).into_response(),
         }
@@ -453,8 +589,8 @@ mod tests {
         for store in crate::store::testing::stores().await {
             let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
             assert!(redeem(&store, "WRONG-CODE", 1).await.unwrap().is_none());
-            let (till, role, token) = redeem(&store, &code, 1).await.unwrap().unwrap();
-            assert_eq!((till.as_str(), role), ("till-1", Role::Till));
+            let (holder, token) = redeem(&store, &code, 1).await.unwrap().unwrap();
+            assert_eq!(holder, Holder::Device { till: "till-1".into(), role: Role::Till });
             let SessionState::Live(live) = session(&store, &token, POLICY, 2).await.unwrap() else {
                 panic!("a live session")
             };
@@ -469,10 +605,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_managers_code_can_be_looked_at_before_it_is_spent_and_its_session_opens_no_till() {
+        for store in crate::store::testing::stores().await {
+            let ingrid = Holder::Manager("m-1".into());
+            let code = create_code_for(&store, &ingrid, 0).await.unwrap();
+            assert_eq!(holder_of(&store, &code, 1).await.unwrap(), Some(ingrid.clone()));
+            assert_eq!(
+                holder_of(&store, &code, 2).await.unwrap(),
+                Some(ingrid.clone()),
+                "not spent by looking"
+            );
+            let (holder, token) = redeem(&store, &code, 3).await.unwrap().unwrap();
+            assert_eq!(holder, ingrid);
+            assert_eq!(holder_of(&store, &code, 4).await.unwrap(), None, "spent");
+
+            assert_eq!(session(&store, &token, POLICY, 4).await.unwrap(), SessionState::Manager);
+            let live = manager_session(&store, &token, POLICY, 4).await.unwrap();
+            assert_eq!(live, ManagerState::Live { manager_id: "m-1".into(), ends_at: 3 + 10 * HOUR });
+            assert_eq!(
+                manager_session(&store, &token, POLICY, HOUR + 3).await.unwrap(),
+                ManagerState::Expired
+            );
+            assert_eq!(manager_session(&store, "nobody", POLICY, 4).await.unwrap(), ManagerState::Unknown);
+
+            let till_code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
+            let (_, till_token) = redeem(&store, &till_code, 0).await.unwrap().unwrap();
+            assert_eq!(manager_session(&store, &till_token, POLICY, 1).await.unwrap(), ManagerState::Device);
+        }
+    }
+
+    #[tokio::test]
     async fn a_session_expires_when_unused_for_the_idle_time_and_at_the_end_of_its_lifetime() {
         for store in crate::store::testing::stores().await {
             let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-            let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            let (_, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
             // Used every 50 minutes, it lives on: each use counts.
             for t in (1..=13).map(|n| n * 50 * 60_000) {
                 let state = session(&store, &token, POLICY, t).await.unwrap();
@@ -481,7 +647,7 @@ mod tests {
                 assert_eq!(got, expected, "at {t} ms: {state:?}");
             }
             let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-            let (_, _, idle) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            let (_, idle) = redeem(&store, &code, 0).await.unwrap().unwrap();
             assert!(matches!(session(&store, &idle, POLICY, HOUR - 1).await.unwrap(), SessionState::Live(_)));
             assert_eq!(session(&store, &idle, POLICY, 2 * HOUR).await.unwrap(), SessionState::Expired);
         }
@@ -491,7 +657,7 @@ mod tests {
     async fn many_requests_in_a_minute_note_a_sessions_use_once() {
         for store in crate::store::testing::stores().await {
             let code = create_code(&store, "till-1", Role::Till, 0).await.unwrap();
-            let (_, _, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
+            let (_, token) = redeem(&store, &code, 0).await.unwrap().unwrap();
             for t in [1_000, 30_000, 59_999] {
                 session(&store, &token, POLICY, t).await.unwrap();
             }

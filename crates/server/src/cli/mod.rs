@@ -9,6 +9,7 @@
 
 mod check_config;
 mod integrator;
+mod manager;
 mod output;
 mod qr;
 mod serve;
@@ -44,6 +45,9 @@ enum Command {
     /// Manage tills.
     #[command(subcommand)]
     Till(TillCommand),
+    /// Managers, who use the back office (/admin) in their browser.
+    #[command(subcommand)]
+    Manager(ManagerCommand),
     /// Stickers at the platform: migrate MobilePay PoS beacons, put up, list, take down and print
     /// callback and redirect stickers.
     #[command(subcommand)]
@@ -254,6 +258,25 @@ struct SyncArgs {
     output: OutputArgs,
 }
 
+/// `kasse-server manager …`.
+#[derive(Debug, Subcommand)]
+enum ManagerCommand {
+    /// Print a one-time code that pairs a browser as NAME's back office (valid ten minutes, once).
+    /// A new manager chooses their PIN with it; an existing one pairs another device.
+    Pair(ManagerPairArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManagerPairArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The manager's name, as the back office shows it.
+    name: String,
+    /// The store they manage, by id; without it, every store.
+    #[arg(long, value_name = "STORE")]
+    store: Option<String>,
+}
+
 /// `kasse-server till …`.
 #[derive(Debug, Subcommand)]
 enum TillCommand {
@@ -381,6 +404,7 @@ pub async fn run() -> ExitCode {
         Command::Till(TillCommand::Pair(args)) => till::pair(&args).await,
         Command::Till(TillCommand::List(args)) => till::list(&args).await,
         Command::Till(TillCommand::Revoke(args)) => till::revoke(&args).await,
+        Command::Manager(ManagerCommand::Pair(args)) => manager::pair(&args).await,
         Command::Integrator(IntegratorCommand::Add(args)) => integrator::add(&args).await,
         Command::Integrator(IntegratorCommand::List(args)) => integrator::list(&args).await,
         Command::Integrator(IntegratorCommand::Revoke(args)) => integrator::revoke(&args).await,

@@ -135,7 +135,7 @@ impl Judge<'_> {
         let trusted_proxies = self.trusted_proxies(server.trusted_proxies.unwrap_or_default());
         let retention_days =
             self.count("[server] retention_days", server.retention_days, DEFAULT_RETENTION_DAYS);
-        let sessions = self.sessions(sessions);
+        let (sessions, manager_sessions) = self.sessions(sessions);
         if Duration::from_hours(retention_days.saturating_mul(24)) < sessions.lifetime {
             // Pruning goes by age: a session younger than its lifetime may still be in use.
             self.problems.push(ConfigProblem::Invalid {
@@ -168,6 +168,7 @@ impl Judge<'_> {
             reconcile_every: Duration::from_secs(1),
             trusted_proxies,
             sessions,
+            manager_sessions,
             limits,
             retention: Duration::from_hours(retention_days.saturating_mul(24)),
         }
@@ -235,8 +236,8 @@ impl Judge<'_> {
         u32::try_from(n).unwrap_or(crate::store::STATEMENTS_AT_ONCE)
     }
 
-    /// `[sessions]`.
-    fn sessions(&mut self, entry: Option<Entry<RawSessions>>) -> SessionPolicy {
+    /// `[sessions]`: the policy of tills' and displays' sessions, then of managers'.
+    fn sessions(&mut self, entry: Option<Entry<RawSessions>>) -> (SessionPolicy, SessionPolicy) {
         let raw: RawSessions =
             entry.and_then(|entry| self.fields(entry, "[sessions]".to_owned())).unwrap_or_default();
         let default = SessionPolicy::default();
@@ -249,10 +250,41 @@ impl Judge<'_> {
                 expected: "it must be no longer than max_days, which ends a session however much it is used",
             });
         }
-        SessionPolicy {
+        let manager = SessionPolicy::MANAGER;
+        let manager_idle = self.count(
+            "[sessions] manager_idle_minutes",
+            raw.manager_idle_minutes,
+            manager.idle.as_secs() / 60,
+        );
+        let manager_max_hours = self.count(
+            "[sessions] manager_max_hours",
+            raw.manager_max_hours,
+            manager.lifetime.as_secs() / 3600,
+        );
+        if manager_idle > manager_max_hours.saturating_mul(60) {
+            self.problems.push(ConfigProblem::Invalid {
+                field: "[sessions] manager_idle_minutes".to_owned(),
+                value: manager_idle.to_string(),
+                expected: "it must be no longer than manager_max_hours, which ends a manager's session however much it is used",
+            });
+        }
+        if manager_max_hours > max_days.saturating_mul(24) {
+            // Pruning keeps sessions for max_days: a longer manager's session could be pruned live.
+            self.problems.push(ConfigProblem::Invalid {
+                field: "[sessions] manager_max_hours".to_owned(),
+                value: manager_max_hours.to_string(),
+                expected: "it must be no longer than max_days",
+            });
+        }
+        let devices = SessionPolicy {
             idle: Duration::from_hours(idle_hours),
             lifetime: Duration::from_hours(max_days.saturating_mul(24)),
-        }
+        };
+        let managers = SessionPolicy {
+            idle: Duration::from_mins(manager_idle),
+            lifetime: Duration::from_hours(manager_max_hours),
+        };
+        (devices, managers)
     }
 
     /// `[limits]`.

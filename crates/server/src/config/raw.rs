@@ -104,6 +104,8 @@ pub(super) struct RawDatabase {
 pub(super) struct RawSessions {
     pub idle_hours: Option<u64>,
     pub max_days: Option<u64>,
+    pub manager_idle_minutes: Option<u64>,
+    pub manager_max_hours: Option<u64>,
 }
 
 /// `[limits]`.

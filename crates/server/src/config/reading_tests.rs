@@ -682,3 +682,40 @@ fn a_database_password_never_appears_in_a_problem_or_in_debug_output() {
     assert!(debug.contains("database_url: \"postgres://kasse:***@db.example.no/kasse\""), "{debug}");
     assert!(!debug.contains(password), "{debug}");
 }
+
+#[test]
+fn a_managers_session_is_half_an_hour_unused_or_twelve_hours_unless_set_and_never_longer_than_a_tills() {
+    let base = "[[stores]]\nid = \"a\"\nname = \"A\"\nmsn = \"1234\"\ncurrency = \"NOK\"\n\
+                [[tills]]\nid = \"t\"\nname = \"T\"\nstore = \"a\"\n";
+    let config = Config::from_toml(base, Path::new("kasse.toml"), &env(&[])).unwrap();
+    assert_eq!(config.manager_sessions, crate::config::SessionPolicy::MANAGER);
+    assert_eq!(config.manager_sessions.idle, std::time::Duration::from_mins(30));
+
+    let text = format!("[sessions]\nmanager_idle_minutes = 20\nmanager_max_hours = 8\n{base}");
+    let config = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[])).unwrap();
+    assert_eq!(config.manager_sessions.idle, std::time::Duration::from_mins(20));
+    assert_eq!(config.manager_sessions.lifetime, std::time::Duration::from_hours(8));
+
+    let text = format!("[sessions]\nidle_hours = 24\nmax_days = 1\nmanager_max_hours = 30\n{base}");
+    let problems: Vec<String> = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[]))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        ["[sessions] manager_max_hours = \"30\" is not valid: it must be no longer than max_days",]
+    );
+    let text = format!("[sessions]\nmanager_idle_minutes = 600\nmanager_max_hours = 2\n{base}");
+    let problems: Vec<String> = Config::from_toml(&text, Path::new("kasse.toml"), &env(&[]))
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "[sessions] manager_idle_minutes = \"600\" is not valid: it must be no longer than manager_max_hours, which ends a manager's session however much it is used",
+        ]
+    );
+}

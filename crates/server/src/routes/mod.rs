@@ -1,10 +1,12 @@
 //! The HTTP surface for browsers: the till API under `/api` (`till`), the live event streams
 //! (`live`), the built web app, and the security headers on everything.
 
+mod admin;
 pub(crate) mod client;
 mod health;
 mod landing;
 mod live;
+mod pair;
 mod pos_v10;
 pub(crate) mod terminal;
 mod till;
@@ -45,8 +47,13 @@ const MAX_BODY: usize = 64 * 1024;
 /// Every route.
 pub fn router(app: &Arc<AppState>) -> Router {
     let api = Router::new()
-        .route("/api/session", get(till::session))
-        .route("/api/pair", post(till::pair))
+        .route("/api/session", get(pair::session))
+        .route("/api/pair", post(pair::pair))
+        .route("/api/admin/session", get(admin::session))
+        .route("/api/admin/devices", get(admin::devices))
+        .route("/api/admin/devices/{device}/revoke", post(admin::revoke))
+        .route("/api/admin/pairing-codes", post(admin::pairing_code))
+        .route("/api/admin/sales", get(admin::sales))
         .route("/api/tills/{till}", get(till::snapshot))
         .route("/api/tills/{till}/sales", post(till::start_sale).get(till::history))
         .route("/api/tills/{till}/sales/{reference}", get(till::sale))
@@ -179,6 +186,8 @@ fn bundle_of(path: &str) -> &'static str {
         "history"
     } else if under("/display") {
         "display"
+    } else if under("/admin") {
+        "admin"
     } else {
         ""
     }
@@ -273,6 +282,9 @@ mod tests {
             ("/display/till-1", "display"),
             ("/display", "display"),
             ("/displays", ""),
+            ("/admin", "admin"),
+            ("/admin/sales", "admin"),
+            ("/administrator", ""),
             ("/till/historyx", ""),
             ("/q/demo", "landing"),
             ("/q", "landing"),

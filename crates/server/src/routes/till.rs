@@ -3,20 +3,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use kasse_api::{
-    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, PairRequest, Presented, ProblemCode,
-    RefundRequest, Role, Sale, SaleEvent, Session, TillSnapshot,
+    CaptureRequest, CheckIn, History, HistoryQuery, NewSale, Presented, ProblemCode, RefundRequest, Role,
+    Sale, SaleEvent, TillSnapshot,
 };
 
-use super::client::ClientAddr;
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::limits;
-use crate::pairing::{self, Paired};
+use crate::pairing::Paired;
 use crate::sales::SaleError;
 
 /// The header a browser names its action with.
@@ -47,49 +45,6 @@ fn answered(
         Err(SaleError::Pending(sale)) => Ok((StatusCode::ACCEPTED, Json(*sale))),
         Err(e) => Err(e.into()),
     }
-}
-
-/// `GET /api/session`: the till this browser is paired with, and as what (401 if none, with
-/// `session-expired` or `session-revoked` when its session has ended).
-pub async fn session(
-    State(app): State<Arc<AppState>>,
-    request: Request,
-) -> Result<Json<Session>, axum::response::Response> {
-    use axum::response::IntoResponse;
-    let (parts, _) = request.into_parts();
-    let live = pairing::of_request(&parts, &app).await.map_err(IntoResponse::into_response)?;
-    let till = app.sales.till_view(&live.till).map_err(|e| ApiError::from(e).into_response())?;
-    Ok(Json(Session { till, role: live.role }))
-}
-
-/// `POST /api/pair`: exchanges a one-time code for a session cookie.
-pub async fn pair(
-    State(app): State<Arc<AppState>>,
-    client: ClientAddr,
-    ApiJson(request): ApiJson<PairRequest>,
-) -> Result<([(HeaderName, String); 1], Json<Session>), ApiError> {
-    let now = crate::now_ms();
-    let address = client.limit_key();
-    // Only wrong codes count: pairing every till of a shop from one laptop is fine, guessing is
-    // not. Every attempt is counted before the database is asked and a good code gives its
-    // count back, so a burst of guesses sent at once cannot all slip in while the first are
-    // being checked.
-    if let Err(wait) = app.pairing_attempts.attempt(&address, now).await? {
-        return Err(ApiError::too_many(format!(
-            "Too many wrong pairing codes from this device. Try again in {}.",
-            limits::wait_in_words(wait)
-        )));
-    }
-    let Some((till, role, token)) = pairing::redeem(&app.store, &request.code, now).await? else {
-        return Err(ApiError::unauthorized(
-            "That pairing code is not valid: it may be mistyped, used or more than ten minutes old. Ask the manager for a new one.",
-        ));
-    };
-    app.pairing_attempts.release(&address, now).await?;
-    tracing::info!(%till, ?role, "browser paired");
-    let session = Session { till: app.sales.till_view(&till)?, role };
-    let cookie = pairing::cookie(&token, pairing::https(&app), app.config.sessions);
-    Ok(([(header::SET_COOKIE, cookie)], Json(session)))
 }
 
 /// `GET /api/tills/{till}`: the till and its current sale.

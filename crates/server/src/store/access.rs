@@ -1,5 +1,5 @@
-//! Pairing codes and sessions of tills and displays, stored only as hashes, and the key the
-//! codes are hashed under.
+//! Pairing codes and sessions of tills, displays and managers, stored only as hashes, and the key
+//! the codes are hashed under. A manager's code or session holds the manager's id in `till_id`.
 
 use super::statement::query;
 use sqlx::Row as _;
@@ -15,7 +15,7 @@ pub struct SessionRow {
     pub token_hash: String,
     /// The till it opens.
     pub till_id: String,
-    /// `till` or `display`.
+    /// `till`, `display` or `manager`.
     pub role: String,
     /// When it was paired.
     pub created_at: i64,
@@ -60,6 +60,24 @@ impl Store {
             .execute(&mut *db)
             .await?;
             Ok(())
+        })
+    }
+
+    /// A pairing code's till (or manager) and role if it is unused and unexpired, leaving it so.
+    pub async fn pairing_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = query(
+                "SELECT till_id, role FROM pairing_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            )
+            .bind(code_hash)
+            .bind(now)
+            .fetch_optional(&mut *db)
+            .await?;
+            row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
         })
     }
 

@@ -21,6 +21,7 @@
 mod helpers;
 
 mod access;
+mod admin;
 mod cli;
 mod crash;
 mod flows;

@@ -513,3 +513,34 @@ async fn the_operator_adds_a_pos_whose_printed_key_the_running_server_takes_and_
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "refused at its next request");
     assert_eq!(refused.problem().code, Some(kasse_api::ProblemCode::KeyRevoked));
 }
+
+#[tokio::test]
+async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_with_a_pin_chosen_there() {
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let (status, stdout, stderr) = operator(&data.url(), &["manager", "pair", "Ingrid"]).await;
+    assert!(status.success(), "{status}: {stdout}{stderr}");
+    let code = stdout.trim();
+    assert_eq!(code.len(), 9, "the code alone on stdout: {stdout:?}");
+    assert!(stderr.contains("/pair") && stderr.contains("every store"), "{stderr}");
+
+    let answer = browser()
+        .post(format!("{}/api/pair", app.base))
+        .json(&json!({ "code": code, "pin": "4711" }))
+        .send()
+        .await;
+    let answer = answer.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let paired: kasse_api::Paired = answer.json().await.unwrap();
+    assert!(matches!(paired, kasse_api::Paired::Manager(ref s) if s.manager.name == "Ingrid"), "{paired:?}");
+
+    for (args, says) in [
+        (&["manager", "pair", "Ola", "--store", "nowhere"][..], "'nowhere'"),
+        (&["manager", "pair", "Ingrid", "--store", "grunerlokka"][..], "every store"),
+        (&["manager", "pair", " "][..], "1 to 60 characters"),
+    ] {
+        let (status, stdout, stderr) = operator(&data.url(), args).await;
+        assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stdout.is_empty() && stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -1,0 +1,185 @@
+//! Managers: who may open the back office (`/admin`), what they may see, and their PIN.
+//!
+//! A manager is paired like a till: `kasse-server manager pair NAME` (or another manager, from
+//! the back office) makes a one-time code, typed at `/pair`. The first pairing sets the manager's
+//! PIN (4 to 8 digits). Their session is shorter than a till's (`[sessions]
+//! manager_idle_minutes`, `manager_max_hours`), and an action that changes who can use the shop
+//! asks for the PIN again ([`confirm_pin`]), so a manager's tablet left on the counter is not a
+//! way in.
+//!
+//! The PIN is kept as PBKDF2-HMAC-SHA256 with a salt of its own. Honestly said: a PIN of a few
+//! digits cannot withstand a search by someone holding a copy of the database, however slow the
+//! hash; what protects it is that wrong PINs are counted in the database ([`PIN_LIMIT`]), so the
+//! limit holds whichever instance a guess reaches.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use kasse_api::ProblemCode;
+use sha2::Sha256;
+use subtle::ConstantTimeEq as _;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::pairing::{self, ManagerState};
+use crate::store::{ManagerRow, PinLimit, StoreError};
+
+/// Wrong PINs in a row before the PIN is locked, and for how long.
+pub const PIN_LIMIT: PinLimit = PinLimit { attempts: 5, lock_ms: 15 * 60 * 1000 };
+/// PBKDF2 rounds: about 40 ms a check on this server's cores, few enough that checks cannot
+/// tie up the server, as many as that allows.
+const PIN_ROUNDS: u32 = 100_000;
+/// How a stored PIN hash begins: the scheme, then rounds, salt and hash, `$`-separated.
+const PIN_SCHEME: &str = "pbkdf2-sha256";
+
+/// The stored form of a new PIN: `pbkdf2-sha256$ROUNDS$SALT$HASH` (salt and hash in hex).
+pub fn hash_pin(pin: &str) -> String {
+    let salt = crate::hex(uuid::Uuid::new_v4().as_bytes());
+    let hash = derive(pin, &salt, PIN_ROUNDS);
+    format!("{PIN_SCHEME}${PIN_ROUNDS}${salt}${}", crate::hex(&hash))
+}
+
+/// Whether `pin` is the one `stored` was made from (compared in constant time).
+pub fn pin_matches(stored: &str, pin: &str) -> bool {
+    let mut parts = stored.split('$');
+    let (Some(PIN_SCHEME), Some(rounds), Some(salt), Some(hash), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(rounds) = rounds.parse::<u32>() else { return false };
+    bool::from(crate::hex(&derive(pin, salt, rounds)).as_bytes().ct_eq(hash.as_bytes()))
+}
+
+fn derive(pin: &str, salt: &str, rounds: u32) -> [u8; 32] {
+    let mut out = [0; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(pin.as_bytes(), salt.as_bytes(), rounds, &mut out);
+    out
+}
+
+/// Why a PIN was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum PinRefusal {
+    /// Not 4 to 8 digits.
+    #[error("a PIN is 4 to 8 digits")]
+    Malformed,
+    /// The manager has no PIN (never finished pairing): nothing it could match.
+    #[error("this manager has no PIN")]
+    NotSet,
+    /// Wrong.
+    #[error("wrong PIN")]
+    Wrong,
+    /// Too many wrong PINs: locked until then (ms since the epoch).
+    #[error("the PIN is locked for a while")]
+    Locked {
+        /// When it opens again.
+        until: i64,
+    },
+    /// The count of attempts could not be kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PinRefusal> for ApiError {
+    fn from(refusal: PinRefusal) -> Self {
+        match refusal {
+            PinRefusal::Malformed => Self::bad_request(ProblemCode::BadPin, "A PIN is 4 to 8 digits."),
+            PinRefusal::NotSet | PinRefusal::Wrong => Self::pin_wrong(),
+            PinRefusal::Locked { until } => Self::pin_locked(until - crate::now_ms()),
+            PinRefusal::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Checks the manager's PIN for an action that needs it: counted before it is checked, and the
+/// count given back when it is right.
+pub async fn confirm_pin(app: &AppState, manager: &ManagerRow, pin: &str) -> Result<(), PinRefusal> {
+    if !kasse_api::pin_is_well_formed(pin) {
+        return Err(PinRefusal::Malformed);
+    }
+    let Some(stored) = &manager.pin_hash else { return Err(PinRefusal::NotSet) };
+    if let Some(until) = app.store.count_pin_attempt(&manager.id, PIN_LIMIT, crate::now_ms()).await? {
+        return Err(PinRefusal::Locked { until });
+    }
+    // The hash takes tens of milliseconds of CPU: off the async workers.
+    let (stored, typed) = (stored.clone(), pin.to_owned());
+    let matches = tokio::task::spawn_blocking(move || pin_matches(&stored, &typed)).await.unwrap_or(false);
+    if !matches {
+        return Err(PinRefusal::Wrong);
+    }
+    app.store.clear_pin_attempts(&manager.id).await?;
+    Ok(())
+}
+
+/// A request from a manager's live session.
+#[derive(Debug, Clone)]
+pub struct ManagerAccess {
+    /// The manager.
+    pub manager: ManagerRow,
+    /// When the session's lifetime runs out (ms since the epoch).
+    pub ends_at: i64,
+}
+
+impl ManagerAccess {
+    /// Whether this manager manages `store_id`.
+    pub fn manages(&self, store_id: &str) -> bool {
+        self.manager.store_id.as_deref().is_none_or(|own| own == store_id)
+    }
+
+    /// Whether this manager manages every store.
+    pub const fn manages_every_store(&self) -> bool {
+        self.manager.store_id.is_none()
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for ManagerAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let token = pairing::token_in(parts, pairing::https(app)).unwrap_or_default();
+        let state = pairing::manager_session(&app.store, token, app.config.manager_sessions, crate::now_ms())
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        match state {
+            ManagerState::Live { manager_id, ends_at } => match app.store.manager(&manager_id).await {
+                Ok(Some(manager)) => Ok(Self { manager, ends_at }),
+                Ok(None) => Err(pairing::Refusal::Revoked.into_response()),
+                Err(e) => Err(ApiError::from(e).into_response()),
+            },
+            ManagerState::Device => {
+                Err(ApiError::forbidden("Only a manager may do this; this browser is a till's.")
+                    .into_response())
+            }
+            ManagerState::Expired => Err(pairing::Refusal::Expired.into_response()),
+            ManagerState::Revoked => Err(pairing::Refusal::Revoked.into_response()),
+            ManagerState::Unknown => Err(ApiError::unauthorized(
+                "This browser is not paired as a manager. Ask for a manager's pairing code.",
+            )
+            .into_response()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_matches_its_own_hash_only_and_two_hashes_of_one_pin_differ() {
+        let stored = hash_pin("4711");
+        assert!(stored.starts_with("pbkdf2-sha256$100000$"), "{stored}");
+        assert!(pin_matches(&stored, "4711"));
+        assert!(!pin_matches(&stored, "4712"));
+        assert_ne!(hash_pin("4711"), stored, "each has a salt of its own");
+        assert!(!stored.contains("4711"));
+    }
+
+    #[test]
+    fn a_stored_hash_that_cannot_be_read_matches_nothing() {
+        for stored in ["", "4711", "pbkdf2-sha256$x$aa$bb", "md5$1$aa$bb", "pbkdf2-sha256$1$aa$bb$cc"] {
+            assert!(!pin_matches(stored, "4711"), "{stored:?}");
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The back office's API (`/api/admin/…`), for managers only: who they are, the devices paired
+//! with their stores, pairing codes for new ones, taking one away, and the sales of any till and
+//! day. A till's or a display's session gets 403 on every one of them; an action that changes
+//! who can use the shop asks for the manager's PIN again (see `managers`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Json;
+use kasse_api::{
+    AdminSalesQuery, Device, DeviceKind, History, HistoryQuery, Manager, ManagerSession, NewPairingCode,
+    PairingCode, PairingFor, PinConfirmation, ProblemCode, Role, StoreSummary,
+};
+
+use super::{ApiJson, ApiQuery};
+use crate::AppState;
+use crate::config::{SessionPolicy, TillConfig};
+use crate::error::ApiError;
+use crate::managers::{self, ManagerAccess};
+use crate::pairing::{self, Holder};
+use crate::store::{ManagerRow, SessionRow};
+
+/// The longest manager's name.
+const NAME_MAX: usize = 60;
+
+/// The tills of the stores `manager` manages, in the configuration's order.
+fn tills_of<'a>(app: &'a AppState, manager: &ManagerRow) -> impl Iterator<Item = &'a TillConfig> {
+    let own = manager.store_id.clone();
+    app.config.tills.iter().filter(move |till| own.as_deref().is_none_or(|store| store == till.store))
+}
+
+/// What the back office shows of `manager`'s session, ending at `ends_at`.
+pub fn manager_session_view(
+    app: &AppState,
+    manager: &ManagerRow,
+    ends_at: i64,
+) -> Result<ManagerSession, ApiError> {
+    let mut stores = Vec::new();
+    for store in &app.config.stores {
+        if manager.store_id.as_deref().is_some_and(|own| own != store.id) {
+            continue;
+        }
+        let tills = app
+            .config
+            .tills
+            .iter()
+            .filter(|till| till.store == store.id)
+            .map(|till| app.sales.till_view(&till.id))
+            .collect::<Result<_, _>>()?;
+        stores.push(StoreSummary {
+            id: store.id.clone(),
+            name: store.name.clone(),
+            currency: store.currency,
+            tills,
+        });
+    }
+    Ok(ManagerSession { manager: manager_view(manager), stores, ends_at_ms: ends_at })
+}
+
+fn manager_view(manager: &ManagerRow) -> Manager {
+    Manager { id: manager.id.clone(), name: manager.name.clone(), store: manager.store_id.clone() }
+}
+
+/// `GET /api/admin/session`: the manager this browser is paired as, and their stores.
+pub async fn session(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+) -> Result<Json<ManagerSession>, ApiError> {
+    Ok(Json(manager_session_view(&app, &access.manager, access.ends_at)?))
+}
+
+fn ms(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Whether a session is live at `now` under `policy` (not revoked: the store lists only those).
+fn live(row: &SessionRow, policy: SessionPolicy, now: i64) -> bool {
+    now < row.created_at.saturating_add(ms(policy.lifetime))
+        && now < row.last_seen_at.saturating_add(ms(policy.idle))
+}
+
+/// The devices whose sessions are live and that `access` may see: tills and displays of their
+/// stores, and managers of their store (every manager, for a manager of every store).
+async fn visible_devices(app: &AppState, access: &ManagerAccess) -> Result<Vec<Device>, ApiError> {
+    let now = crate::now_ms();
+    let devices = app.config.sessions;
+    let rows = app
+        .store
+        .live_sessions(now.saturating_sub(ms(devices.lifetime)), now.saturating_sub(ms(devices.idle)))
+        .await?;
+    let managers = app.store.managers().await?;
+    let tills: Vec<&TillConfig> = tills_of(app, &access.manager).collect();
+    let mut visible = Vec::new();
+    for row in &rows {
+        let (kind, of) = match pairing::holder_of_session(row) {
+            Some(Holder::Device { till, role }) if tills.iter().any(|t| t.id == till) => {
+                let kind = if role == Role::Till { DeviceKind::Till } else { DeviceKind::Display };
+                (kind, till)
+            }
+            Some(Holder::Manager(id)) if live(row, app.config.manager_sessions, now) => {
+                let Some(manager) = managers.iter().find(|m| m.id == id) else { continue };
+                if !access.manages_every_store() && manager.store_id != access.manager.store_id {
+                    continue;
+                }
+                (DeviceKind::Manager, manager.name.clone())
+            }
+            _ => continue,
+        };
+        visible.push(Device {
+            id: pairing::device_id(&row.token_hash).to_owned(),
+            kind,
+            of,
+            paired_at_ms: row.created_at,
+            last_seen_at_ms: row.last_seen_at,
+        });
+    }
+    Ok(visible)
+}
+
+/// `GET /api/admin/devices`: the devices paired with the manager's stores, by kind, then what
+/// they are for, then pairing time.
+pub async fn devices(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let mut devices = visible_devices(&app, &access).await?;
+    devices.sort_by(|a, b| {
+        let rank = |kind| DeviceKind::ALL.iter().position(|k| *k == kind);
+        (rank(a.kind), &a.of, a.paired_at_ms).cmp(&(rank(b.kind), &b.of, b.paired_at_ms))
+    });
+    Ok(Json(devices))
+}
+
+/// `POST /api/admin/devices/{id}/revoke`: ends a device's session at once (its open screens are
+/// sent to pairing); asks for the PIN.
+pub async fn revoke(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(id): Path<String>,
+    ApiJson(confirmation): ApiJson<PinConfirmation>,
+) -> Result<Json<Vec<Device>>, ApiError> {
+    let id = id.to_ascii_lowercase();
+    let visible = visible_devices(&app, &access).await?;
+    let Some(device) = visible.into_iter().find(|d| d.id == id) else {
+        return Err(ApiError::not_found(
+            ProblemCode::UnknownDevice,
+            "No device of your stores has this id: it may have been unpaired already.",
+        ));
+    };
+    managers::confirm_pin(&app, &access.manager, &confirmation.pin).await?;
+    app.store.revoke_sessions_by_prefix(&device.id, crate::now_ms()).await?;
+    crate::live::sessions_revoked();
+    tracing::info!(manager = %access.manager.name, device = %device.id, of = %device.of, "device unpaired");
+    Ok(Json(vec![device]))
+}
+
+/// A manager's name as typed: trimmed, 1 to [`NAME_MAX`] characters, no control characters.
+fn manager_name(typed: &str) -> Result<String, ApiError> {
+    let name = typed.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            ProblemCode::BadRequestBody,
+            format!("A manager's name is 1 to {NAME_MAX} characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// Whom a code will be for, if `access` may make it.
+async fn holder_for(
+    app: &AppState,
+    access: &ManagerAccess,
+    pairing_for: &PairingFor,
+) -> Result<Holder, ApiError> {
+    let own_till = |till: &str| {
+        let Some(config) = app.config.till(till) else {
+            return Err(ApiError::from(crate::sales::SaleError::UnknownTill(till.to_owned())));
+        };
+        if access.manages(&config.store) {
+            Ok(config.id.clone())
+        } else {
+            Err(ApiError::forbidden("That till is not in a store you manage."))
+        }
+    };
+    match pairing_for {
+        PairingFor::Till { till } => Ok(Holder::Device { till: own_till(till)?, role: Role::Till }),
+        PairingFor::Display { till } => Ok(Holder::Device { till: own_till(till)?, role: Role::Display }),
+        PairingFor::Manager { name, store } => {
+            let name = manager_name(name)?;
+            match store {
+                Some(store) if app.config.store(store).is_none() => {
+                    return Err(ApiError::bad_request(
+                        ProblemCode::BadRequestBody,
+                        "There is no such store.",
+                    ));
+                }
+                Some(store) if !access.manages(store) => {
+                    return Err(ApiError::forbidden("That store is not one you manage."));
+                }
+                None if !access.manages_every_store() => {
+                    return Err(ApiError::forbidden("Only a manager of every store can add one."));
+                }
+                _ => {}
+            }
+            let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            let manager =
+                app.store.manager_for_pairing(&name, store.as_deref(), &fresh_id, crate::now_ms()).await?;
+            if manager.store_id != *store {
+                return Err(ApiError::manager_name_taken(format!(
+                    "A manager named {name} already manages {}.",
+                    manager.store_id.as_deref().unwrap_or("every store")
+                )));
+            }
+            Ok(Holder::Manager(manager.id))
+        }
+    }
+}
+
+/// `POST /api/admin/pairing-codes`: a one-time code (and its address, for a QR code) that pairs
+/// a new till, display or manager's device; asks for the PIN.
+pub async fn pairing_code(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    ApiJson(request): ApiJson<NewPairingCode>,
+) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
+    // The request is checked before the PIN, so a mistake costs no attempt.
+    let holder = holder_for(&app, &access, &request.pairing_for).await?;
+    managers::confirm_pin(&app, &access.manager, &request.pin).await?;
+    let now = crate::now_ms();
+    let code = pairing::create_code_for(&app.store, &holder, now).await?;
+    let mut url = app.public_url.join("pair").map_err(|_| ApiError::internal())?;
+    url.query_pairs_mut().append_pair("code", &code);
+    tracing::info!(manager = %access.manager.name, for = ?holder, "pairing code made in the back office");
+    Ok((
+        StatusCode::CREATED,
+        Json(PairingCode { code, url: url.into(), expires_at_ms: pairing::expires(now) }),
+    ))
+}
+
+/// `GET /api/admin/sales`: the sales of one till or of every till the manager may see, of any
+/// day, filtered and searched as a till's history is.
+pub async fn sales(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    ApiQuery(query): ApiQuery<AdminSalesQuery>,
+) -> Result<Json<History>, ApiError> {
+    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query;
+    let tills: Vec<&str> = match &till {
+        Some(till) => {
+            let config =
+                app.config.till(till).ok_or_else(|| crate::sales::SaleError::UnknownTill(till.clone()))?;
+            if !access.manages(&config.store) {
+                return Err(ApiError::forbidden("That till is not in a store you manage."));
+            }
+            vec![config.id.as_str()]
+        }
+        None => tills_of(&app, &access.manager).map(|t| t.id.as_str()).collect(),
+    };
+    let query = HistoryQuery { since_ms, until_ms, status, flow, search };
+    Ok(Json(app.sales.history_of(&tills, &query).await?))
+}

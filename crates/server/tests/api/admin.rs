@@ -1,0 +1,303 @@
+//! The back office's API: a manager paired with a code and a PIN, what a manager may see and do
+//! (and a till's or display's session may not), pairing and revoking devices with the PIN, wrong
+//! PINs locked out, and the sales of any till, day and search.
+
+use kasse_api::{
+    Device, DeviceKind, History, ManagerSession, Paired, PairingCode, ProblemCode, Role, SaleStatus,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The manager's PIN in these tests.
+const PIN: &str = "4711";
+
+/// A browser paired as a manager: its client and the answer to its pairing.
+struct ManagerBrowser {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ManagerBrowser {
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let answer = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (answer.status(), answer.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> (StatusCode, String) {
+        let answer = self.http.post(format!("{}{path}", self.base)).json(body).send().await.unwrap();
+        (answer.status(), answer.text().await.unwrap())
+    }
+
+    async fn devices(&self) -> Vec<Device> {
+        let (status, body) = self.get("/api/admin/devices").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// A pairing code made in the back office for `pairing_for`.
+    async fn code_for(&self, pairing_for: Value) -> PairingCode {
+        let (status, body) =
+            self.post("/api/admin/pairing-codes", &json!({ "for": pairing_for, "pin": PIN })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+}
+
+/// `POST /api/pair` from a fresh browser; the answer and the cookie it set, if any.
+async fn pair(app: &TestApp, body: Value) -> (StatusCode, String, Option<String>) {
+    let answer = browser().post(format!("{}/api/pair", app.base)).json(&body).send().await.unwrap();
+    let cookie = answer.headers().get(reqwest::header::SET_COOKIE).map(|v| v.to_str().unwrap().to_owned());
+    (answer.status(), answer.text().await.unwrap(), cookie)
+}
+
+fn code_of(body: &str) -> Option<ProblemCode> {
+    serde_json::from_str::<kasse_api::Problem>(body).ok().and_then(|p| p.code)
+}
+
+/// Pairs a new manager `name` (for `store`, or every store) with [`PIN`].
+async fn manager(app: &TestApp, name: &str, store: Option<&str>) -> ManagerBrowser {
+    let code = app.running.manager_pairing_code(name, store).await.unwrap();
+    let (status, body, cookie) = pair(app, json!({ "code": code, "pin": PIN })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cookie = cookie.unwrap().split(';').next().unwrap().to_owned();
+    ManagerBrowser { http: browser_with_cookie(&cookie), base: app.base.clone() }
+}
+
+/// A second store, Nørrebro, with its own till `till-dk`.
+async fn two_stores() -> TestApp {
+    spawn_app_with(|config| {
+        let mut store = config.stores[0].clone();
+        "norrebro".clone_into(&mut store.id);
+        "Bageriet Nørrebro".clone_into(&mut store.name);
+        "234567".clone_into(&mut store.msn);
+        store.currency = kasse_api::Currency::Dkk;
+        config.stores.push(store);
+        let mut till = config.tills[0].clone();
+        "till-dk".clone_into(&mut till.id);
+        "Kasse A".clone_into(&mut till.name);
+        "norrebro".clone_into(&mut till.store);
+        till.callback_qr = None;
+        till.redirect_sticker = None;
+        config.tills.push(till);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_manager_chooses_a_pin_at_the_first_pairing_and_then_holds_a_shorter_session_that_opens_no_till() {
+    let app = spawn_app().await;
+    let code = app.running.manager_pairing_code("Ingrid", None).await.unwrap();
+
+    // Without a PIN, or with one too short, the code is not spent.
+    let (status, body, cookie) = pair(&app, json!({ "code": code })).await;
+    assert_eq!(
+        (status, code_of(&body), cookie),
+        (StatusCode::BAD_REQUEST, Some(ProblemCode::PinRequired), None)
+    );
+    let (status, body, _) = pair(&app, json!({ "code": code, "pin": "12" })).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::BadPin)));
+
+    let (status, body, cookie) = pair(&app, json!({ "code": code, "pin": PIN })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let Paired::Manager(session) = serde_json::from_str(&body).unwrap() else { panic!("a manager: {body}") };
+    assert_eq!((session.manager.name.as_str(), session.manager.store.as_deref()), ("Ingrid", None));
+    assert_eq!(session.stores.len(), 1);
+    assert_eq!(session.stores[0].tills.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [TILL]);
+    let cookie = cookie.unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("Max-Age=43200"), "twelve hours: {cookie}");
+    let (status, _, _) = pair(&app, json!({ "code": code, "pin": PIN })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a code pairs once");
+
+    let manager = ManagerBrowser {
+        http: browser_with_cookie(cookie.split(';').next().unwrap()),
+        base: app.base.clone(),
+    };
+    let (status, body) = manager.get("/api/admin/session").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<ManagerSession>(&body).unwrap().manager, session.manager);
+    // A manager's browser is no till.
+    for path in ["/api/session".to_owned(), format!("/api/tills/{TILL}"), format!("/api/tills/{TILL}/sales")]
+    {
+        let (status, body) = manager.get(&path).await;
+        assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::Forbidden)), "{path}");
+    }
+    // The PIN chosen is the one asked for; a second device of the same manager needs no new one.
+    let another = app.running.manager_pairing_code("Ingrid", None).await.unwrap();
+    let (status, body, _) = pair(&app, json!({ "code": another })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_till_or_display_session_gets_403_on_every_manager_endpoint_and_no_session_401() {
+    let app = spawn_app().await;
+    let display = browser_with_cookie(&pair_with_till(&app.running, &app.base, TILL, Role::Display).await);
+    let requests = [
+        ("GET", "/api/admin/session", Value::Null),
+        ("GET", "/api/admin/devices", Value::Null),
+        ("GET", "/api/admin/sales", Value::Null),
+        ("POST", "/api/admin/pairing-codes", json!({ "for": { "kind": "till", "till": TILL }, "pin": PIN })),
+        ("POST", "/api/admin/devices/0123456789ab/revoke", json!({ "pin": PIN })),
+    ];
+    for (who, client, expected) in [
+        ("a till", &app.http, StatusCode::FORBIDDEN),
+        ("a display", &display, StatusCode::FORBIDDEN),
+        ("no one", &browser(), StatusCode::UNAUTHORIZED),
+    ] {
+        for (method, path, body) in &requests {
+            let url = format!("{}{path}", app.base);
+            let request = if *method == "GET" { client.get(url) } else { client.post(url).json(body) };
+            let answer = request.send().await.unwrap();
+            let status = answer.status();
+            let problem: kasse_api::Problem = answer.json().await.unwrap();
+            assert_eq!(status, expected, "{who}: {method} {path}: {problem:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_manager_pairs_a_till_from_the_back_office_sees_it_and_unpairs_it_with_the_pin() {
+    let app = spawn_app().await;
+    let manager = manager(&app, "Ingrid", None).await;
+
+    // A wrong PIN makes no code.
+    let (status, body) = manager
+        .post("/api/admin/pairing-codes", &json!({ "for": { "kind": "till", "till": TILL }, "pin": "0000" }))
+        .await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)));
+    let (status, body) = manager
+        .post("/api/admin/pairing-codes", &json!({ "for": { "kind": "till", "till": "till-9" }, "pin": PIN }))
+        .await;
+    assert_eq!((status, code_of(&body)), (StatusCode::NOT_FOUND, Some(ProblemCode::UnknownTill)));
+
+    let made = manager.code_for(json!({ "kind": "till", "till": TILL })).await;
+    assert!(made.url.ends_with(&format!("/pair?code={}", made.code)), "{made:?}");
+    let (status, body, cookie) = pair(&app, json!({ "code": made.code })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let new_till = browser_with_cookie(cookie.unwrap().split(';').next().unwrap());
+    let opened = new_till.get(format!("{}/api/tills/{TILL}", app.base)).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+
+    // The back office lists it (with the test's own till, and the manager's device).
+    let devices = manager.devices().await;
+    let kinds: Vec<(DeviceKind, &str)> = devices.iter().map(|d| (d.kind, d.of.as_str())).collect();
+    assert_eq!(kinds, [(DeviceKind::Till, TILL), (DeviceKind::Till, TILL), (DeviceKind::Manager, "Ingrid")]);
+    let newest =
+        devices.iter().filter(|d| d.kind == DeviceKind::Till).max_by_key(|d| d.paired_at_ms).unwrap();
+
+    // Unpairing asks for the PIN, and then ends the session at once.
+    let path = format!("/api/admin/devices/{}/revoke", newest.id);
+    let (status, body) = manager.post(&path, &json!({ "pin": "1234" })).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)));
+    assert_eq!(
+        new_till.get(format!("{}/api/tills/{TILL}", app.base)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let (status, body) = manager.post(&path, &json!({ "pin": PIN })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refused = new_till.get(format!("{}/api/tills/{TILL}", app.base)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let problem: kasse_api::Problem = refused.json().await.unwrap();
+    assert_eq!(problem.code, Some(ProblemCode::SessionRevoked));
+    assert_eq!(manager.devices().await.len(), 2, "gone from the list");
+    let (status, body) = manager.post(&path, &json!({ "pin": PIN })).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::NOT_FOUND, Some(ProblemCode::UnknownDevice)));
+    assert_eq!(app.snapshot().await.till.id, TILL, "the other till works on");
+}
+
+#[tokio::test]
+async fn after_five_wrong_pins_the_pin_is_locked_for_a_while_even_when_then_right() {
+    let app = spawn_app().await;
+    let manager = manager(&app, "Ingrid", None).await;
+    let body = |pin: &str| json!({ "for": { "kind": "display", "till": TILL }, "pin": pin });
+    for n in 0..5 {
+        let (status, answer) = manager.post("/api/admin/pairing-codes", &body("0000")).await;
+        assert_eq!((status, code_of(&answer)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{n}");
+    }
+    let answer = manager
+        .http
+        .post(format!("{}/api/admin/pairing-codes", app.base))
+        .json(&body(PIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = answer.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((14 * 60..=15 * 60).contains(&wait), "about a quarter of an hour: {wait} s");
+    assert_eq!(code_of(&answer.text().await.unwrap()), Some(ProblemCode::PinLocked));
+}
+
+#[tokio::test]
+async fn a_store_manager_sees_pairs_and_finds_only_their_own_stores_tills() {
+    let app = two_stores().await;
+    let dk_till = browser_with_cookie(&pair_with_till(&app.running, &app.base, "till-dk", Role::Till).await);
+    assert_eq!(
+        dk_till.get(format!("{}/api/tills/till-dk", app.base)).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let oslo = manager(&app, "Ola", Some("grunerlokka")).await;
+
+    let (_, body) = oslo.get("/api/admin/session").await;
+    let session: ManagerSession = serde_json::from_str(&body).unwrap();
+    assert_eq!(session.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["grunerlokka"]);
+    assert!(oslo.devices().await.iter().all(|d| d.of != "till-dk"), "not the other store's till");
+    for (what, pairing_for) in [
+        ("the other store's till", json!({ "kind": "till", "till": "till-dk" })),
+        ("a manager of every store", json!({ "kind": "manager", "name": "Eva", "store": null })),
+        ("a manager of the other store", json!({ "kind": "manager", "name": "Eva", "store": "norrebro" })),
+    ] {
+        let (status, body) =
+            oslo.post("/api/admin/pairing-codes", &json!({ "for": pairing_for, "pin": PIN })).await;
+        assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::Forbidden)), "{what}");
+    }
+    let (status, _) = oslo.get("/api/admin/sales?till=till-dk").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A manager of their own store, paired from the back office, chooses a PIN of their own.
+    let made = oslo.code_for(json!({ "kind": "manager", "name": "Per", "store": "grunerlokka" })).await;
+    let (status, body, _) = pair(&app, json!({ "code": made.code, "pin": "2468" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kinds: Vec<String> =
+        oslo.devices().await.iter().filter(|d| d.kind == DeviceKind::Manager).map(|d| d.of.clone()).collect();
+    assert_eq!(kinds, ["Ola", "Per"]);
+    // A name another manager has for another store is refused.
+    let everywhere = manager(&app, "Eva", None).await;
+    let (status, body) = everywhere
+        .post(
+            "/api/admin/pairing-codes",
+            &json!({ "for": { "kind": "manager", "name": "Ola", "store": "norrebro" }, "pin": PIN }),
+        )
+        .await;
+    assert_eq!((status, code_of(&body)), (StatusCode::CONFLICT, Some(ProblemCode::ManagerNameTaken)));
+    assert_eq!(everywhere.devices().await.iter().filter(|d| d.of == "till-dk").count(), 1, "every store's");
+}
+
+#[tokio::test]
+async fn the_back_office_finds_a_sale_of_any_till_by_day_and_search() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(12_550).await;
+    app.approve(&sale).await;
+    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    let manager = manager(&app, "Ingrid", None).await;
+
+    let history = |query: String| {
+        let manager = &manager;
+        async move {
+            let (status, body) = manager.get(&format!("/api/admin/sales{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            serde_json::from_str::<History>(&body).unwrap()
+        }
+    };
+    let found = history("?search=125%2C50".to_owned()).await;
+    assert_eq!(found.sales.iter().map(|s| s.reference.as_str()).collect::<Vec<_>>(), [&sale.reference]);
+    assert_eq!(found.sales[0].till_id, TILL);
+    let that_day =
+        history(format!("?till={TILL}&sinceMs={}&untilMs={}", sale.created_at_ms, sale.created_at_ms + 1))
+            .await;
+    assert_eq!(that_day.sales.len(), 1);
+    assert!(history(format!("?sinceMs={}", sale.created_at_ms + 1)).await.sales.is_empty());
+    let (status, _) = manager.get("/api/admin/sales?till=till-9").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

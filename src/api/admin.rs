@@ -1,0 +1,60 @@
+//! The back office's calls to the server (`/api/admin/…`), on the same client as the till's
+//! (see the parent module): a session that ended sends the browser to pairing from here too.
+
+use gloo_net::http::Request;
+use kasse_api::{
+    AdminSalesQuery, Device, History, ManagerSession, NewPairingCode, PairingCode, PairingFor,
+    PinConfirmation,
+};
+
+use super::{receive, with_json};
+use crate::state::till::Failure;
+
+/// Who this browser is paired as (401 when not a manager's; 403 for a till's).
+pub async fn session() -> Result<ManagerSession, Failure> {
+    receive(Request::get("/api/admin/session").build()).await
+}
+
+/// The devices paired with the manager's stores.
+pub async fn devices() -> Result<Vec<Device>, Failure> {
+    receive(Request::get("/api/admin/devices").build()).await
+}
+
+/// A one-time code for a new device, confirmed by the manager's PIN.
+pub async fn pairing_code(pairing_for: PairingFor, pin: String) -> Result<PairingCode, Failure> {
+    let request = NewPairingCode { pairing_for, pin };
+    receive(with_json(Request::post("/api/admin/pairing-codes"), &request)).await
+}
+
+/// Ends a device's session at once, confirmed by the manager's PIN.
+pub async fn revoke(device: &str, pin: String) -> Result<Vec<Device>, Failure> {
+    let path = format!("/api/admin/devices/{device}/revoke");
+    receive(with_json(Request::post(&path), &PinConfirmation { pin })).await
+}
+
+/// The sales `query` finds, of one till or of all the manager's.
+pub async fn sales(query: &AdminSalesQuery) -> Result<History, Failure> {
+    // Every field by name, so a field added to the query cannot be left out of the request.
+    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query;
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if let Some(till) = till {
+        params.push(("till", till.clone()));
+    }
+    if let Some(since) = since_ms {
+        params.push(("sinceMs", since.to_string()));
+    }
+    if let Some(until) = until_ms {
+        params.push(("untilMs", until.to_string()));
+    }
+    if let Some(status) = status {
+        params.push(("status", status.as_str().to_owned()));
+    }
+    if let Some(flow) = flow {
+        params.push(("flow", flow.as_str().to_owned()));
+    }
+    if let Some(search) = search {
+        params.push(("search", search.clone()));
+    }
+    let request = Request::get("/api/admin/sales").query(params.iter().map(|(k, v)| (*k, v.as_str())));
+    receive(request.build()).await
+}

@@ -1,0 +1,106 @@
+//! The back office's texts: its sections, the devices and their pairing, and the sales of any day.
+
+use kasse_api::DeviceKind;
+
+use super::Locale;
+
+super::texts! {
+    /// The page's title.
+    title: "Back office", "Administrasjon", "Backoffice", "Hallinta";
+    /// Who is signed in, before the name.
+    signed_in_as: "Manager:", "Leder:", "Leder:", "Esimies:";
+    /// A manager of every store.
+    every_store: "every store", "alle butikker", "alle butikker", "kaikki myymälät";
+    /// The sections' navigation.
+    sections: "Back office sections", "Deler av administrasjonen", "Dele af backoffice", "Hallinnan osiot";
+    /// The devices section.
+    nav_devices: "Devices", "Enheter", "Enheder", "Laitteet";
+    /// The sales section.
+    nav_sales: "Sales", "Salg", "Salg", "Myynnit";
+    /// The devices section's heading.
+    devices_heading: "Paired devices", "Tilkoblede enheter", "Parrede enheder", "Yhdistetyt laitteet";
+    /// No device is paired.
+    no_devices: "No device is paired.", "Ingen enhet er koblet til.", "Ingen enhed er parret.", "Yhtään laitetta ei ole yhdistetty.";
+    /// A column: what a device is.
+    col_kind: "Device", "Enhet", "Enhed", "Laite";
+    /// A column: what it is for.
+    col_of: "For", "For", "For", "Kenelle";
+    /// A column: when it was paired.
+    col_paired: "Paired", "Koblet til", "Parret", "Yhdistetty";
+    /// A column: when it was last used.
+    col_last_seen: "Last used", "Sist brukt", "Senest brugt", "Viimeksi käytetty";
+    /// A column: what can be done with it.
+    col_actions: "Actions", "Handlinger", "Handlinger", "Toiminnot";
+    /// Ends a device's session.
+    unpair: "Unpair", "Koble fra", "Fjern parring", "Poista yhdistäminen";
+    /// The PIN field.
+    pin: "Your PIN", "Din PIN-kode", "Din pinkode", "PIN-koodisi";
+    /// Confirms an unpairing.
+    confirm_unpair: "Unpair now", "Koble fra nå", "Fjern parring nu", "Poista nyt";
+    /// Closes a form without acting.
+    cancel: "Cancel", "Avbryt", "Annullér", "Peruuta";
+    /// A device was unpaired.
+    unpaired: "Unpaired. Its screen goes back to pairing.", "Koblet fra. Skjermen går tilbake til tilkobling.", "Parringen er fjernet. Skærmen går tilbage til parring.", "Yhdistäminen poistettu. Näyttö palaa yhdistämiseen.";
+    /// The pairing form's heading.
+    pair_heading: "Pair a new device", "Koble til en ny enhet", "Parr en ny enhed", "Yhdistä uusi laite";
+    /// What the new device will be.
+    pair_kind: "The new device is", "Den nye enheten er", "Den nye enhed er", "Uusi laite on";
+    /// The till the new device works for.
+    pair_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// A new manager's name.
+    pair_name: "Manager's name", "Lederens navn", "Lederens navn", "Esimiehen nimi";
+    /// The store a new manager manages.
+    pair_store: "Manages", "Leder", "Leder", "Hallinnoi";
+    /// Makes the code.
+    make_code: "Make a pairing code", "Lag en tilkoblingskode", "Lav en parringskode", "Luo yhdistämiskoodi";
+    /// A new manager's name is missing.
+    name_missing: "Type the manager's name.", "Skriv inn lederens navn.", "Skriv lederens navn.", "Kirjoita esimiehen nimi.";
+    /// The code made, before it.
+    code_made: "Type this code at /pair on the new device within ten minutes, or scan the QR code with it:", "Skriv inn denne koden på /pair på den nye enheten innen ti minutter, eller skann QR-koden med den:", "Skriv denne kode på /pair på den nye enhed inden for ti minutter, eller scan QR-koden med den:", "Kirjoita tämä koodi uudella laitteella osoitteeseen /pair kymmenen minuutin kuluessa tai skannaa QR-koodi sillä:";
+    /// The QR code's label.
+    code_qr: "QR code that opens the pairing page with this code", "QR-kode som åpner tilkoblingssiden med denne koden", "QR-kode, der åbner parringssiden med denne kode", "QR-koodi, joka avaa yhdistämissivun tällä koodilla";
+    /// The sales section's heading.
+    sales_heading: "Sales", "Salg", "Salg", "Myynnit";
+    /// The till filter's label.
+    filter_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// The till filter's "every till" choice.
+    every_till: "Every till", "Alle kasser", "Alle kasser", "Kaikki kassat";
+    /// A column: the till.
+    col_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// The page cannot be shown.
+    cannot_load: "The back office cannot be shown right now.", "Administrasjonen kan ikke vises nå.", "Backoffice kan ikke vises lige nu.", "Hallintaa ei voi näyttää nyt.";
+    /// A till's browser opened the back office.
+    not_a_manager: "This browser is paired as a till. The back office needs a manager's pairing code.", "Denne nettleseren er koblet til som kasse. Administrasjonen trenger en tilkoblingskode for ledere.", "Denne browser er parret som kasse. Backoffice kræver en parringskode til ledere.", "Tämä selain on yhdistetty kassaksi. Hallinta vaatii esimiehen yhdistämiskoodin.";
+}
+
+/// A kind of device in words.
+pub const fn kind(kind: DeviceKind, locale: Locale) -> &'static str {
+    match kind {
+        DeviceKind::Till => kinds::till(locale),
+        DeviceKind::Display => kinds::display(locale),
+        DeviceKind::Manager => kinds::manager(locale),
+    }
+}
+
+mod kinds {
+    super::super::texts! {
+        till: "Till", "Kasse", "Kasse", "Kassa";
+        display: "Customer display", "Kundeskjerm", "Kundeskærm", "Asiakasnäyttö";
+        manager: "Manager", "Leder", "Leder", "Esimies";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_device_has_its_own_words_in_every_language() {
+        for locale in Locale::ALL {
+            let names: std::collections::HashSet<_> =
+                DeviceKind::ALL.iter().map(|k| kind(*k, locale)).collect();
+            assert_eq!(names.len(), DeviceKind::ALL.len(), "{locale:?}");
+        }
+        assert!(kinds::all().iter().all(|(_, _, text)| !text.is_empty()));
+    }
+}

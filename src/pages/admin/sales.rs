@@ -1,0 +1,65 @@
+//! The sales section: the sales of every till the manager may see, or of one, of any day, found
+//! by the same search and filters as a till's history, with their totals.
+
+use kasse_api::StoreSummary;
+use leptos::prelude::*;
+
+use super::failure_sentence;
+use crate::api;
+use crate::components::locale::{tr, use_locale};
+use crate::components::sales_filters::{SalesFilters, day_heading};
+use crate::i18n::{admin as texts, common};
+use crate::pages::history::{Sales as SalesTable, now_ms, offset_minutes_at};
+use crate::state::admin::sales_query;
+use crate::state::history::{Day, HistoryFilter};
+
+/// The section.
+#[component]
+pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
+    let locale = use_locale();
+    let filter = RwSignal::new(HistoryFilter::default());
+    // Empty: every till.
+    let till = RwSignal::new(String::new());
+    let loaded = LocalResource::new(move || {
+        let query = filter.with(|f| sales_query(f, &till.get(), now_ms(), offset_minutes_at));
+        async move { api::admin::sales(&query).await }
+    });
+    let tills: Vec<(String, String)> = stores.with_value(|stores| {
+        stores
+            .iter()
+            .flat_map(|s| s.tills.iter().map(move |t| (t.id.clone(), format!("{} · {}", t.name, s.name))))
+            .collect()
+    });
+    let names = StoredValue::new(tills.clone());
+    let till_options =
+        tills.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view();
+    view! {
+        <section class="history" aria-labelledby="sales-heading">
+            <h1 id="sales-heading">{move || filter.with(|f| day_heading(f.day, locale.get()))}</h1>
+            <SalesFilters filter refresh=Callback::new(move |()| loaded.refetch())>
+                <div class="field">
+                    <label for="filter-till">{tr(texts::filter_till)}</label>
+                    <select id="filter-till" prop:value=move || till.get() on:change=move |e| till.set(event_target_value(&e))>
+                        <option value="">{tr(texts::every_till)}</option>
+                        {till_options}
+                    </select>
+                </div>
+            </SalesFilters>
+            <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Ok(history) => {
+                            let (filtered, today) = filter
+                                .with_untracked(|f| (!f.is_everything() || !till.get_untracked().is_empty(), f.day == Day::Today));
+                            view! { <SalesTable history filtered today tills=names.get_value()/> }.into_any()
+                        }
+                        Err(failure) => view! {
+                            <p class="notice" role="alert">{failure_sentence(&failure, locale.get_untracked())}</p>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,124 @@
+//! The back office's logic: the form that asks for a new device's pairing code, the sales query
+//! of a day, a till and a search, and moments written for people.
+
+use kasse_api::{AdminSalesQuery, DeviceKind, PairingFor};
+
+use super::history::{Date, HistoryFilter, clock};
+use super::locale::Locale;
+use super::pin::{self, PinMistake};
+
+/// What the pairing form holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairingForm {
+    /// What the new device will be.
+    pub kind: DeviceKind,
+    /// Its till (for a till or a display).
+    pub till: String,
+    /// A new manager's name.
+    pub name: String,
+    /// The store a new manager manages; empty for every store.
+    pub store: String,
+}
+
+/// What is wrong with the pairing form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormMistake {
+    /// A new manager needs a name.
+    NoName,
+    /// The PIN cannot be one.
+    Pin(PinMistake),
+}
+
+impl PairingForm {
+    /// A form for a till of `till`, a manager of `store` (empty: every store).
+    pub fn new(till: &str, store: &str) -> Self {
+        Self { kind: DeviceKind::Till, till: till.to_owned(), name: String::new(), store: store.to_owned() }
+    }
+
+    /// The request the form makes with `pin` typed, or what is wrong with it.
+    pub fn request(&self, typed_pin: &str) -> Result<(PairingFor, String), FormMistake> {
+        let pairing_for = match self.kind {
+            DeviceKind::Till => PairingFor::Till { till: self.till.clone() },
+            DeviceKind::Display => PairingFor::Display { till: self.till.clone() },
+            DeviceKind::Manager => {
+                let name = self.name.trim();
+                if name.is_empty() {
+                    return Err(FormMistake::NoName);
+                }
+                let store = (!self.store.is_empty()).then(|| self.store.clone());
+                PairingFor::Manager { name: name.to_owned(), store }
+            }
+        };
+        let pin = pin::typed(typed_pin).map_err(FormMistake::Pin)?;
+        Ok((pairing_for, pin))
+    }
+}
+
+/// A device kind as a select element's value, and back.
+pub fn kind_from_choice(choice: &str) -> DeviceKind {
+    DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == choice).unwrap_or(DeviceKind::Till)
+}
+
+/// The server query for the sales `filter` and `till` (empty: every till) choose, at `now_ms` on
+/// a clock `offset_at` minutes east of UTC.
+pub fn sales_query(
+    filter: &HistoryFilter,
+    till: &str,
+    now_ms: i64,
+    offset_at: impl Fn(i64) -> i32 + Copy,
+) -> AdminSalesQuery {
+    let kasse_api::HistoryQuery { since_ms, until_ms, status, flow, search } =
+        filter.query(now_ms, offset_at);
+    let till = (!till.is_empty()).then(|| till.to_owned());
+    AdminSalesQuery { till, since_ms, until_ms, status, flow, search }
+}
+
+/// A moment for people: its local day and clock time (`05.12.2026 14:05` in Norwegian).
+pub fn moment(at_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy, locale: Locale) -> String {
+    format!("{} {}", Date::of(at_ms, offset_at).written(locale), clock(at_ms, offset_at(at_ms), locale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::history::Day;
+
+    #[test]
+    fn the_form_asks_for_a_till_a_display_or_a_manager_with_the_pin() {
+        let mut form = PairingForm::new("till-1", "");
+        assert_eq!(form.request("4711"), Ok((PairingFor::Till { till: "till-1".into() }, "4711".into())));
+        form.kind = kind_from_choice("display");
+        assert_eq!(form.request(" 4711 ").map(|r| r.0), Ok(PairingFor::Display { till: "till-1".into() }));
+        form.kind = kind_from_choice("manager");
+        assert_eq!(form.request("4711"), Err(FormMistake::NoName));
+        form.name = " Per ".into();
+        assert_eq!(
+            form.request("4711").map(|r| r.0),
+            Ok(PairingFor::Manager { name: "Per".into(), store: None })
+        );
+        form.store = "oslo".into();
+        assert_eq!(
+            form.request("4711").map(|r| r.0),
+            Ok(PairingFor::Manager { name: "Per".into(), store: Some("oslo".into()) })
+        );
+        assert_eq!(form.request("47"), Err(FormMistake::Pin(PinMistake::Malformed)));
+        assert_eq!(kind_from_choice("toaster"), DeviceKind::Till);
+    }
+
+    #[test]
+    fn the_sales_query_is_the_histories_with_the_till_chosen() {
+        let filter = HistoryFilter { day: Day::Yesterday, ..HistoryFilter::default() }.with_search("567");
+        // 2025-03-10 01:30 UTC.
+        let query = sales_query(&filter, "till-1", 1_741_570_200_000, |_| 0);
+        assert_eq!(query.till.as_deref(), Some("till-1"));
+        assert_eq!((query.since_ms, query.until_ms), (Some(1_741_478_400_000), Some(1_741_564_800_000)));
+        assert_eq!(query.search.as_deref(), Some("567"));
+        assert_eq!(sales_query(&filter, "", 0, |_| 0).till, None, "every till");
+    }
+
+    #[test]
+    fn a_moment_is_its_local_day_and_time() {
+        assert_eq!(moment(1_741_570_200_000, |_| 60, Locale::Nb), "10.03.2025 02:30");
+        assert_eq!(moment(1_741_570_200_000, |_| 0, Locale::En), "2025-03-10 01:30");
+    }
+}

@@ -1,0 +1,182 @@
+//! Browser journeys: the manager's back office on a tablet (a second browser beside the till):
+//! pairing as a manager with a PIN, pairing a till from the back office and taking a sale on it,
+//! unpairing it with the PIN, and finding a sale of last week among every till's; every screen
+//! of it audited, in Danish too.
+
+use super::access::audit_in;
+use super::display::{SecondBrowser, wait_for_text, wait_in};
+use super::*;
+
+/// The manager's PIN.
+const PIN: &str = "4711";
+
+/// Pairs `tablet` as the manager `name` at the pairing page, choosing [`PIN`], and waits for the
+/// back office.
+async fn pair_manager(j: &Journey, tablet: &Client, name: &str) -> Outcome {
+    let code = j.server.manager_pairing_code(name, None).await?;
+    tablet.goto(&j.url("pair")).await?;
+    wait_in(tablet, "#pairing-code").await?.send_keys(&code).await?;
+    tablet.find(Locator::Css("#pair")).await?.click().await?;
+    // A manager's first pairing asks for a PIN, twice, before the code is spent.
+    wait_in(tablet, "#new-pin").await?.send_keys(PIN).await?;
+    audit_in(tablet, "pairing page asking for a PIN").await?;
+    tablet.find(Locator::Css("#new-pin-again")).await?.send_keys(PIN).await?;
+    tablet.find(Locator::Css("#pair")).await?.click().await?;
+    wait_for_text(tablet, "#signed-in", name).await
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_manager_pairs_a_till_from_the_back_office_it_takes_a_sale_and_is_unpaired_with_the_pin() {
+    Journey::start("admin-devices")
+        .await
+        .run(async |j| {
+            let tablet = SecondBrowser::open(j, "tablet").await;
+            let outcome = async {
+                let b = &tablet.client;
+                pair_manager(j, b, "Ingrid").await?;
+                // The journey's till (paired as it started) and the tablet itself.
+                wait_in(b, "#devices tr[data-kind='till']").await?;
+                wait_in(b, "#devices tr[data-kind='manager']").await?;
+                audit_in(b, "back office's devices").await?;
+
+                // A code for a new till, with the PIN; its QR code opens the pairing page with it.
+                b.find(Locator::Css("#new-kind")).await?.select_by_value("till").await?;
+                b.find(Locator::Css("#new-pin-confirm")).await?.send_keys(PIN).await?;
+                b.find(Locator::Css("#make-code")).await?.click().await?;
+                let code = wait_in(b, "#new-code").await?.text().await?;
+                let qr = wait_in(b, "#code-made svg.qr").await?;
+                // As the manager shows it to the new device: on screen.
+                b.execute(
+                    "arguments[0].scrollIntoView({ block: 'center' });",
+                    vec![serde_json::to_value(&qr)?],
+                )
+                .await?;
+                let shot = qr.screenshot().await?;
+                let address = scan(&shot)?;
+                if !address.ends_with(&format!("/pair?code={code}")) {
+                    return Err(format!("the QR code says {address:?} for the code {code}").into());
+                }
+                audit_in(b, "back office with a code made").await?;
+
+                // The till's browser scans it, pairs, and takes a sale.
+                j.browser.goto(&address).await?;
+                j.wait_for("#pair").await?.click().await?;
+                j.wait_for("#show-qr").await?;
+                j.type_amount(&["4", "2", "00"]).await?;
+                let (_, qr_text) = j.show_qr().await?;
+                j.customer_answers(&qr_text, "approve").await?;
+                j.wait_for(".sale[data-status='captured']").await?;
+
+                // The back office lists the new till's session; unpairing it asks for the PIN.
+                b.refresh().await?;
+                let tills = wait_for_rows(b, "#devices tr[data-kind='till']", 2).await?;
+                let newest = tills.last().ok_or("no till row")?;
+                let device = newest.attr("data-device").await?.ok_or("a device id")?;
+                newest.find(Locator::Css("button.unpair")).await?.click().await?;
+                let pin = wait_in(b, &format!("#unpair-pin-{device}")).await?;
+                pin.send_keys("0000").await?;
+                b.find(Locator::Css(".confirm-unpair")).await?.click().await?;
+                wait_for_text(b, ".confirm .notice", "PIN").await?;
+                j.wait_for(".sale[data-status='captured']").await?;
+                let pin = b.find(Locator::Css(&format!("#unpair-pin-{device}"))).await?;
+                pin.clear().await?;
+                pin.send_keys(PIN).await?;
+                b.find(Locator::Css(".confirm-unpair")).await?.click().await?;
+                wait_for_text(b, "#devices-said", "Unpaired").await?;
+                // The till is sent to pairing at once, saying why.
+                j.wait_for("#pairing-code").await?;
+                wait_for_text(&j.browser, ".notice.reason", "unpaired").await?;
+                Ok(())
+            }
+            .await;
+            tablet.close().await;
+            outcome
+        })
+        .await;
+}
+
+/// Waits until `css` matches at least `count` elements; returns them.
+async fn wait_for_rows(
+    browser: &Client,
+    css: &str,
+    count: usize,
+) -> Result<Vec<fantoccini::elements::Element>, Box<dyn Error>> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        let found = browser.find_all(Locator::Css(css)).await?;
+        if found.len() >= count {
+            return Ok(found);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("{} of `{css}`, not {count}", found.len()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phones_last_digits() {
+    Journey::start("admin-sales")
+        .await
+        .run(async |j| {
+            // Kari paid 250.00 at the till, a week ago.
+            j.type_amount(&["2", "5", "0", "00"]).await?;
+            j.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
+            j.wait_for("#phone-number").await?.send_keys("912 34 567").await?;
+            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
+            j.wait_for(".sale[data-status='awaitingCustomer']").await?;
+            let reference = j.browser.find(Locator::Css(".reference code")).await?.text().await?;
+            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+            sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
+            j.wait_for(".sale[data-status='captured']").await?;
+            let database = rusqlite::Connection::open(j.scratch.join("kasse.db"))?;
+            database.busy_timeout(PATIENCE)?;
+            database.execute(
+                "UPDATE payments SET created_at = created_at - 7 * 86400000 WHERE reference = ?1",
+                [&reference],
+            )?;
+
+            let tablet = SecondBrowser::open(j, "tablet").await;
+            let outcome = async {
+                let b = &tablet.client;
+                pair_manager(j, b, "Mette").await?;
+                wait_in(b, "#language").await?.select_by_value("da").await?;
+                b.find(Locator::Css("#nav-sales")).await?.click().await?;
+                wait_for_text(b, "#sales-heading", "Dagens salg").await?;
+                wait_in(b, "#no-sales").await?;
+                let week_ago = b
+                    .execute(
+                        "const d = new Date(Date.now() - 7 * 86400000);\
+                         return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
+                        vec![],
+                    )
+                    .await?;
+                let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
+                b.find(Locator::Css("#filter-day")).await?.select_by_value("date").await?;
+                let calendar = wait_in(b, "#filter-date").await?;
+                b.execute(
+                    "arguments[0].value = arguments[1];\
+                     arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+                    vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
+                )
+                .await?;
+                b.find(Locator::Css("#filter-till")).await?.select_by_value("till-1").await?;
+                b.find(Locator::Css("#search")).await?.send_keys("567\u{E007}").await?;
+                let row = wait_in(b, &format!("#sales tr[data-reference='{reference}']")).await?;
+                let text = row.text().await?.replace('\u{a0}', " ");
+                if !(text.contains("Kasse 1") && text.contains("250,00") && text.contains("567")) {
+                    return Err(format!("the row reads {text:?}").into());
+                }
+                wait_for_text(b, "#net-taken", "250,00").await?;
+                audit_in(b, "back office's sales, in Danish").await?;
+                j.keep_screenshot("admin-sales.png").await?;
+                Ok(())
+            }
+            .await;
+            tablet.close().await;
+            outcome
+        })
+        .await;
+}
