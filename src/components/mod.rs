@@ -1,6 +1,7 @@
 //! Small building blocks shared by pages.
 
 pub mod camera;
+pub mod clock;
 pub mod connection;
 pub mod keypad;
 pub mod leave;

@@ -6,9 +6,9 @@
 use kasse_api::Flow;
 use leptos::prelude::*;
 
+use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::locale::{tr, use_locale};
 use crate::i18n::{Locale, history as texts, till};
-use crate::pages::history::{now_ms, offset_minutes_at};
 use crate::state::history::{Date, Day, HistoryFilter, STATUS_CHOICES};
 
 /// The heading of a day's sales: "Today's sales", "Yesterday's sales", "Sales of 05.12.2026".

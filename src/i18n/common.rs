@@ -104,6 +104,7 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::UnknownTill => p::unknown_till,
         C::PinRequired => p::pin_required,
         C::BadPin => p::bad_pin,
+        C::PinChosen => p::pin_chosen,
         C::WrongPin => p::wrong_pin,
         C::PinLocked => p::pin_locked,
         C::UnknownDevice => p::unknown_device,
@@ -176,6 +177,7 @@ pub(crate) mod problems {
         forbidden: "This screen may not do that. Ask the manager to pair it as a till.", "Denne skjermen har ikke lov til det. Be lederen om å koble den som kasse.", "Denne skærm må ikke gøre det. Bed lederen parre den som kasse.", "Tämä näyttö ei voi tehdä sitä. Pyydä esimiestä yhdistämään se kassaksi.";
         pin_required: "Choose a PIN of 4 to 8 digits: the back office asks for it before it pairs or unpairs a device.", "Velg en PIN-kode på 4 til 8 sifre: administrasjonen spør etter den før den kobler til eller fra en enhet.", "Vælg en pinkode på 4 til 8 cifre: backoffice beder om den, før den parrer eller fjerner en enhed.", "Valitse 4–8-numeroinen PIN-koodi: hallinta kysyy sitä ennen kuin se yhdistää tai poistaa laitteen.";
         bad_pin: "A PIN is 4 to 8 digits.", "En PIN-kode er 4 til 8 sifre.", "En pinkode er 4 til 8 cifre.", "PIN-koodi on 4–8 numeroa.";
+        pin_chosen: "This manager has chosen a PIN already, on another device. Press Pair again without one; the back office asks for that PIN.", "Denne lederen har allerede valgt en PIN-kode på en annen enhet. Trykk Koble til igjen uten en; administrasjonen spør etter den PIN-koden.", "Denne leder har allerede valgt en pinkode på en anden enhed. Tryk Par igen uden en; backoffice beder om den pinkode.", "Tämä esimies on jo valinnut PIN-koodin toisella laitteella. Paina Yhdistä uudelleen ilman koodia; hallinta kysyy sitä PIN-koodia.";
         wrong_pin: "That PIN is not right.", "PIN-koden er feil.", "Pinkoden er forkert.", "PIN-koodi on väärä.";
         pin_locked: "Too many wrong PINs. Try again later.", "For mange feil PIN-koder. Prøv igjen senere.", "For mange forkerte pinkoder. Prøv igen senere.", "Liian monta väärää PIN-koodia. Yritä myöhemmin uudelleen.";
         unknown_device: "That device is no longer paired.", "Den enheten er ikke lenger koblet til.", "Den enhed er ikke længere parret.", "Laite ei ole enää yhdistetty.";

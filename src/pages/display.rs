@@ -13,8 +13,8 @@ use leptos_router::components::Redirect;
 use crate::components::leave::Leave;
 use leptos_router::hooks::use_params_map;
 
-use super::history::now_ms;
 use crate::api;
+use crate::components::clock::now_ms;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::components::qr::QrCode;
 use crate::i18n::{common, display as texts};

@@ -2,37 +2,20 @@
 //! from this browser's local midnight), filtered by status and flow and found by one search
 //! field, with totals per status and currency, each linking to its detail page.
 //!
-//! Also home to what the till's own pages share: the navigation bar and the browser's clock.
+//! Also home to what the till's own pages share: the navigation bar.
 
 use crate::components::leave::Leave;
 use kasse_api::{History, Money, Role, Sale, Total};
 use leptos::prelude::*;
 
 use crate::api;
+use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{Locale, common, history as texts, till};
 use crate::state::history::{self, Day, HistoryFilter};
 use crate::state::money::format_money;
 use crate::state::till::Failure;
-
-/// Milliseconds since the epoch on this browser's clock.
-pub(crate) fn now_ms() -> i64 {
-    // Milliseconds since the epoch fit an i64 (and an f64 exactly) for the next 280 000 years.
-    #[allow(clippy::cast_possible_truncation, reason = "a whole number of milliseconds")]
-    let now = js_sys::Date::now() as i64;
-    now
-}
-
-/// The browser's offset from UTC at `at_ms`, in minutes east (Oslo in summer: 120).
-pub(crate) fn offset_minutes_at(at_ms: i64) -> i32 {
-    #[allow(clippy::cast_precision_loss, reason = "epoch milliseconds are exact in an f64")]
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
-    // Minutes, at most ±14 hours.
-    #[allow(clippy::cast_possible_truncation, reason = "a whole number of minutes within ±840")]
-    let offset = -(date.get_timezone_offset() as i32);
-    offset
-}
 
 /// The till pages' top bar: links between the sale screen and history, and the language
 /// switcher. `current` is the path of the page open (marked for screen readers), or empty.
@@ -130,7 +113,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                         Ok(history) => {
                             let (filtered, today) =
                                 filter.with_untracked(|f| (!f.is_everything(), f.day == Day::Today));
-                            view! { <Sales history filtered today/> }.into_any()
+                            view! { <Sales history filtered today details=true/> }.into_any()
                         }
                         Err(failure) => {
                             let sentence = match failure {
@@ -153,13 +136,14 @@ fn HistoryView(till_id: String) -> impl IntoView {
 }
 
 /// The sales table and the totals; `today` when the day shown is still going on. With `tills`
-/// (each till's id and name), a column says which till took each sale, and rows link to no
-/// details (the back office's: the detail page is a till's).
+/// (each till's id and name), a column says which till took each sale; with `details`, each row
+/// links to the sale's page (a till's own).
 #[component]
 pub(crate) fn Sales(
     history: History,
     filtered: bool,
     today: bool,
+    details: bool,
     #[prop(optional)] tills: Option<Vec<(String, String)>>,
 ) -> impl IntoView {
     let locale = use_locale();
@@ -176,7 +160,7 @@ pub(crate) fn Sales(
     let with_till = tills.is_some();
     let rows = move || {
         let locale = locale.get();
-        sales.iter().map(|sale| row(sale, tills.as_deref(), locale)).collect_view()
+        sales.iter().map(|sale| row(sale, tills.as_deref(), details, locale)).collect_view()
     };
     let caption = move || if today { texts::caption(locale.get()) } else { texts::caption_day(locale.get()) };
     view! {
@@ -204,8 +188,13 @@ pub(crate) fn Sales(
     .into_any()
 }
 
-/// One sale's row; with `tills`, its till's name and no link to its details.
-fn row(sale: &Sale, tills: Option<&[(String, String)]>, locale: Locale) -> impl IntoView + use<> {
+/// One sale's row; with `tills`, its till's name; with `details`, a link to its page.
+fn row(
+    sale: &Sale,
+    tills: Option<&[(String, String)]>,
+    details: bool,
+    locale: Locale,
+) -> impl IntoView + use<> {
     let time = history::clock(sale.created_at_ms, offset_minutes_at(sale.created_at_ms), locale);
     let amount = format_money(sale.amount, locale);
     let context = format!(", {time}, {amount}");
@@ -216,7 +205,7 @@ fn row(sale: &Sale, tills: Option<&[(String, String)]>, locale: Locale) -> impl 
         let name = tills.iter().find(|(id, _)| *id == sale.till_id).map_or(&sale.till_id, |(_, name)| name);
         view! { <td class="till">{name.clone()}</td> }
     });
-    let details = tills.is_none().then(|| {
+    let details = details.then(|| {
         view! {
             <a class="details-link" href=format!("/till/sales/{}", sale.reference)>
                 {texts::details(locale)}

@@ -73,6 +73,11 @@ pub fn PairPage() -> impl IntoView {
                     choosing_pin.set(true);
                     None
                 }
+                // The manager has a PIN already: the fields go, and Pair again pairs.
+                Err(Failure::Refused(p)) if p.code == Some(ProblemCode::PinChosen) => {
+                    choosing_pin.set(false);
+                    Some(common::problem(&p, locale.get_untracked()))
+                }
                 // The server's 401 here means the code: say so as this page does.
                 Err(Failure::Refused(p)) if p.status == 401 => {
                     Some(text::refused(locale.get_untracked()).to_owned())
@@ -106,7 +111,11 @@ pub fn PairPage() -> impl IntoView {
                     placeholder="ABCD-EFGH"
                     required
                     prop:value=move || code.get()
-                    on:input=move |e| code.set(event_target_value(&e))
+                    on:input=move |e| {
+                        code.set(event_target_value(&e));
+                        // Another code may be a till's: its PIN fields wait for the server to ask.
+                        choosing_pin.set(false);
+                    }
                 />
                 {move || {
                     choosing_pin

@@ -9,8 +9,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use super::history::{CannotOpen, TillNav, offset_minutes_at, tone_name};
+use super::history::{CannotOpen, TillNav, tone_name};
 use crate::api;
+use crate::components::clock::offset_minutes_at;
 use crate::components::locale::{tr, use_locale};
 use crate::i18n::{common, history as history_texts, sale as texts, till};
 use crate::state::history::{clock, clock_with_seconds};

@@ -100,6 +100,7 @@ impl Refusal {
             | C::BadWebhook
             | C::PinRequired
             | C::BadPin
+            | C::PinChosen
             | C::WrongPin
             | C::PinLocked
             | C::UnknownDevice

@@ -71,6 +71,9 @@ problem_codes! {
     PinRequired => "pin-required",
     /// A PIN that is not 4 to 8 digits.
     BadPin => "bad-pin",
+    /// A manager's pairing chose a PIN, but the manager has one already (chosen on another
+    /// device): pair without choosing one.
+    PinChosen => "pin-chosen",
     /// The manager's PIN was wrong.
     WrongPin => "wrong-pin",
     /// Too many wrong PINs: the manager waits (`Retry-After`).

@@ -226,6 +226,34 @@ impl SessionPolicy {
     /// A manager's: half an hour unused, or twelve hours in all, as a back office left open on a
     /// shared tablet should not outlast the shift.
     pub const MANAGER: Self = Self { idle: Duration::from_mins(30), lifetime: Duration::from_hours(12) };
+
+    /// The idle time in milliseconds, as the store counts time.
+    pub fn idle_ms(self) -> i64 {
+        i64::try_from(self.idle.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The lifetime in milliseconds, as the store counts time.
+    pub fn lifetime_ms(self) -> i64 {
+        i64::try_from(self.lifetime.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// When a session paired at `created_at` ends however much it is used.
+    pub fn ends_at(self, created_at: i64) -> i64 {
+        created_at.saturating_add(self.lifetime_ms())
+    }
+
+    /// Whether a session paired at `created_at` and last used at `last_seen_at` (not revoked)
+    /// is live at `now`.
+    pub fn is_live(self, created_at: i64, last_seen_at: i64, now: i64) -> bool {
+        now < self.ends_at(created_at) && now < last_seen_at.saturating_add(self.idle_ms())
+    }
+
+    /// The longer of two policies in each part: what a query for sessions either may keep
+    /// alive must cover.
+    #[must_use]
+    pub fn widest(self, other: Self) -> Self {
+        Self { idle: self.idle.max(other.idle), lifetime: self.lifetime.max(other.lifetime) }
+    }
 }
 
 impl Default for SessionPolicy {

@@ -55,6 +55,11 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, ProblemCode::ManagerNameTaken, "Name taken", detail)
     }
 
+    /// 409 for a PIN chosen for a manager who has one.
+    pub fn pin_chosen(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ProblemCode::PinChosen, "PIN chosen already", detail)
+    }
+
     /// 403 for a manager's PIN that was wrong.
     pub fn pin_wrong() -> Self {
         Self::new(StatusCode::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN", "That PIN is not right.")

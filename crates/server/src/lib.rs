@@ -487,10 +487,18 @@ impl Running {
     /// A one-time code that pairs a browser as the back office of the manager `name` (added for
     /// `store`, or every store, if there is none of that name): what `kasse-server manager pair`
     /// prints.
-    pub async fn manager_pairing_code(&self, name: &str, store: Option<&str>) -> Result<String, StartError> {
+    pub async fn manager_pairing_code(
+        &self,
+        name: &str,
+        store: Option<&str>,
+    ) -> Result<String, ops::managers::ManagerError> {
+        use ops::managers::ManagerError;
         let now = now_ms();
-        let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let manager = self.store.manager_for_pairing(name, store, &fresh_id, now).await?;
+        let name = managers::read_name(name).ok_or(ManagerError::BadName)?;
+        let manager = managers::for_pairing(&self.store, &name, store, now).await.map_err(|e| match e {
+            managers::AddError::Store(e) => ManagerError::Store(e),
+            managers::AddError::NameTaken => ManagerError::NameTaken(name.clone()),
+        })?;
         Ok(pairing::create_code_for(&self.store, &pairing::Holder::Manager(manager.id), now).await?)
     }
 

@@ -34,6 +34,43 @@ const PIN_ROUNDS: u32 = 100_000;
 /// How a stored PIN hash begins: the scheme, then rounds, salt and hash, `$`-separated.
 const PIN_SCHEME: &str = "pbkdf2-sha256";
 
+/// The longest manager's name.
+pub const NAME_MAX: usize = 60;
+
+/// A manager's name as typed: trimmed, 1 to [`NAME_MAX`] characters, no control characters.
+pub fn read_name(typed: &str) -> Option<String> {
+    let name = typed.trim();
+    let fits = !name.is_empty() && name.chars().count() <= NAME_MAX && !name.chars().any(char::is_control);
+    fits.then(|| name.to_owned())
+}
+
+/// Why a manager cannot be added under a name.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    /// Another manager has the name, for other stores than asked.
+    #[error("another manager has that name")]
+    NameTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The manager `name` of `store` (every store for `None`): the one there is, or a new one. A
+/// name is one manager's: another with it for other stores is refused.
+pub async fn for_pairing(
+    store: &crate::store::Store,
+    name: &str,
+    scope: Option<&str>,
+    now: i64,
+) -> Result<ManagerRow, AddError> {
+    let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let manager = store.manager_for_pairing(name, scope, &fresh_id, now).await?;
+    if manager.store_id.as_deref() != scope {
+        return Err(AddError::NameTaken);
+    }
+    Ok(manager)
+}
+
 /// The stored form of a new PIN: `pbkdf2-sha256$ROUNDS$SALT$HASH` (salt and hash in hex).
 pub fn hash_pin(pin: &str) -> String {
     let salt = crate::hex(uuid::Uuid::new_v4().as_bytes());

@@ -280,16 +280,10 @@ fn standing(row: &SessionRow, policy: SessionPolicy, now: i64) -> Standing {
     if row.revoked_at.is_some() {
         return Standing::Revoked;
     }
-    let ends_at = row.created_at.saturating_add(ms(policy.lifetime));
-    if now >= ends_at || now >= row.last_seen_at.saturating_add(ms(policy.idle)) {
+    if !policy.is_live(row.created_at, row.last_seen_at, now) {
         return Standing::Expired;
     }
-    Standing::Live { ends_at }
-}
-
-/// Milliseconds of a duration, as the store counts time.
-fn ms(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+    Standing::Live { ends_at: policy.ends_at(row.created_at) }
 }
 
 /// The state of the session `token` names at `now` under `policy`; a live one's use is noted (at

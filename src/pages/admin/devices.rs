@@ -6,10 +6,10 @@ use leptos::prelude::*;
 
 use super::failure_sentence;
 use crate::api;
+use crate::components::clock::offset_minutes_at;
 use crate::components::locale::{tr, use_locale};
 use crate::components::qr::QrCode;
 use crate::i18n::{admin as texts, common, pair as pair_texts};
-use crate::pages::history::offset_minutes_at;
 use crate::state::admin::{FormMistake, PairingForm, kind_from_choice, moment};
 use crate::state::pin::{self, PinMistake};
 
@@ -39,7 +39,7 @@ pub fn Devices(stores: StoredValue<Vec<StoreSummary>>, manages_every_store: bool
                 })}
             </Transition>
         </section>
-        <PairNew stores manages_every_store paired=Callback::new(move |()| listed.refetch())/>
+        <PairNew stores manages_every_store/>
     }
 }
 
@@ -168,11 +168,7 @@ fn Unpair(id: String, confirming: RwSignal<Option<String>>, unpaired: Callback<(
 
 /// The form that makes a pairing code for a new device, and the code it made.
 #[component]
-fn PairNew(
-    stores: StoredValue<Vec<StoreSummary>>,
-    manages_every_store: bool,
-    paired: Callback<()>,
-) -> impl IntoView {
+fn PairNew(stores: StoredValue<Vec<StoreSummary>>, manages_every_store: bool) -> impl IntoView {
     let locale = use_locale();
     let (first_till, own_store) = stores.with_value(|stores| {
         let till = stores.iter().flat_map(|s| &s.tills).next().map(|t| t.id.clone()).unwrap_or_default();
@@ -190,16 +186,18 @@ fn PairNew(
         let (pairing_for, pin) = request.clone();
         async move { api::admin::pairing_code(pairing_for, pin).await }
     });
-    Effect::new(move |_| match make.value().get() {
-        Some(Ok(_)) => paired.run(()),
-        Some(Err(failure)) => mistake.set(Some(failure_sentence(&failure, locale.get_untracked()))),
-        None => {}
+    Effect::new(move |_| {
+        if let Some(Err(failure)) = make.value().get() {
+            mistake.set(Some(failure_sentence(&failure, locale.get_untracked())));
+        }
     });
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         match form.with_untracked(|f| f.request(&typed_pin.get_untracked())) {
             Ok(request) => {
                 mistake.set(None);
+                // Asked again for each code: a tablet left on the counter makes no more.
+                typed_pin.set(String::new());
                 make.dispatch_local(request);
             }
             Err(FormMistake::NoName) => {
@@ -301,6 +299,7 @@ fn PairNew(
                         autocomplete="off"
                         maxlength="8"
                         required
+                        prop:value=move || typed_pin.get()
                         on:input=move |e| typed_pin.set(event_target_value(&e))
                     />
                 </div>

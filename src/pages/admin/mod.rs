@@ -75,12 +75,10 @@ pub fn AdminPage(
 #[component]
 fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
     let locale = use_locale();
-    let scope = session.manager.store.clone();
+    // A manager of one store sees only it: its name is the first store's.
+    let store_name = session.manager.store.as_ref().and(session.stores.first()).map(|s| s.name.clone());
     let who = move || {
-        let of = match &scope {
-            Some(store) => store.clone(),
-            None => texts::every_store(locale.get()).to_owned(),
-        };
+        let of = store_name.clone().unwrap_or_else(|| texts::every_store(locale.get()).to_owned());
         format!("{} ({of})", session.manager.name)
     };
     let mark = move |shown: Section| (shown == section).then_some("page");

@@ -6,10 +6,11 @@ use leptos::prelude::*;
 
 use super::failure_sentence;
 use crate::api;
+use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::locale::{tr, use_locale};
 use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{admin as texts, common};
-use crate::pages::history::{Sales as SalesTable, now_ms, offset_minutes_at};
+use crate::pages::history::Sales as SalesTable;
 use crate::state::admin::sales_query;
 use crate::state::history::{Day, HistoryFilter};
 
@@ -51,7 +52,7 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
                         Ok(history) => {
                             let (filtered, today) = filter
                                 .with_untracked(|f| (!f.is_everything() || !till.get_untracked().is_empty(), f.day == Day::Today));
-                            view! { <SalesTable history filtered today tills=names.get_value()/> }.into_any()
+                            view! { <SalesTable history filtered today details=false tills=names.get_value()/> }.into_any()
                         }
                         Err(failure) => view! {
                             <p class="notice" role="alert">{failure_sentence(&failure, locale.get_untracked())}</p>

@@ -1,23 +1,51 @@
-//! `kasse-server manager …`: pairing a browser as a manager's back office.
+//! `kasse-server manager …`: pairing a browser as a manager's back office, and removing a
+//! manager.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use kasse_server::ops::pairing;
+use kasse_server::ops::managers;
 
-use super::ManagerPairArgs;
 use super::output::{NOTHING_DONE, write_problems};
+use super::{ManagerPairArgs, ManagerRevokeArgs};
+
+/// The configuration, or why not (said on stderr).
+fn load(config: &super::ConfigArgs) -> Result<kasse_server::Config, ExitCode> {
+    config.load(&[]).map_err(|problems| {
+        let _ = write_problems(&config.origin(), &problems, &mut io::stderr().lock());
+        ExitCode::from(NOTHING_DONE)
+    })
+}
+
+/// `kasse-server manager revoke NAME`.
+pub(super) async fn revoke(args: &ManagerRevokeArgs) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match managers::revoke(&config, &args.name).await {
+        Ok(()) => {
+            let _ = writeln!(
+                io::stdout(),
+                "Removed {}: their back office is closed at once. `manager pair` adds them again, with a new PIN.",
+                args.name.trim()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("kasse-server: {e}");
+            ExitCode::from(NOTHING_DONE)
+        }
+    }
+}
 
 /// `kasse-server manager pair NAME [--store STORE]`.
 pub(super) async fn pair(args: &ManagerPairArgs) -> ExitCode {
-    let config = match args.config.load(&[]) {
+    let config = match load(&args.config) {
         Ok(config) => config,
-        Err(problems) => {
-            let _ = write_problems(&args.config.origin(), &problems, &mut io::stderr().lock());
-            return ExitCode::from(NOTHING_DONE);
-        }
+        Err(code) => return code,
     };
-    match pairing::manager_code(&config, &args.name, args.store.as_deref()).await {
+    match managers::code(&config, &args.name, args.store.as_deref()).await {
         Ok(code) => {
             let page = config.public_url.as_ref().and_then(|u| u.join("pair").ok());
             // The code alone on stdout, so a script can take it; the explanation goes to stderr.

@@ -14,6 +14,7 @@
 //! on its own (`[platform] base_url`) is fine, and so are the test and production platforms.
 
 pub mod integrators;
+pub mod managers;
 pub mod migrate;
 pub mod pairing;
 pub mod qr;

@@ -1,5 +1,5 @@
-//! `kasse-server till …`: one-time codes that pair a browser with a till or its display (and
-//! `kasse-server manager pair`: a manager's back office), and the devices paired: listing them and ending their sessions. All work in the configured database
+//! `kasse-server till …`: one-time codes that pair a browser with a till or its display, and the
+//! devices paired: listing them and ending their sessions. All work in the configured database
 //! whether or not a server is running.
 //!
 //! A revoked session is refused at its next request, and a server's open event streams of it end
@@ -23,31 +23,6 @@ pub async fn code(config: &Config, till: &str, role: Role) -> Result<String, Pai
     }
     let store = Store::open(&config.database_url).await?;
     Ok(crate::pairing::create_code(&store, till, role, crate::now_ms()).await?)
-}
-
-/// Makes a one-time code that pairs a browser as the back office of the manager `name` (added
-/// for `store`, or every store, if there is none of that name), in the configured database.
-pub async fn manager_code(config: &Config, name: &str, store: Option<&str>) -> Result<String, PairError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
-        return Err(PairError::BadName);
-    }
-    if let Some(store) = store
-        && config.store(store).is_none()
-    {
-        return Err(PairError::UnknownStore(store.to_owned()));
-    }
-    let db = Store::open(&config.database_url).await?;
-    let now = crate::now_ms();
-    let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let manager = db.manager_for_pairing(name, store, &fresh_id, now).await?;
-    if manager.store_id.as_deref() != store {
-        return Err(PairError::ManagesOther {
-            name: name.to_owned(),
-            of: manager.store_id.unwrap_or_else(|| "every store".to_owned()),
-        });
-    }
-    Ok(crate::pairing::create_code_for(&db, &crate::pairing::Holder::Manager(manager.id), now).await?)
 }
 
 /// A paired device, as the operator sees it.
@@ -95,8 +70,8 @@ impl Devices {
     /// pairing time.
     pub async fn list(&self) -> Result<Vec<Device>, PairError> {
         let now = crate::now_ms();
-        let paired_after = now.saturating_sub(ms(self.policy.lifetime));
-        let used_after = now.saturating_sub(ms(self.policy.idle));
+        let paired_after = now.saturating_sub(self.policy.lifetime_ms());
+        let used_after = now.saturating_sub(self.policy.idle_ms());
         let rows = self.store.live_sessions(paired_after, used_after).await?;
         Ok(rows
             .iter()
@@ -145,10 +120,6 @@ fn till_ids(config: &Config) -> Vec<String> {
     config.tills.iter().map(|t| t.id.clone()).collect()
 }
 
-fn ms(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// A device from a stored session's columns (`None` for a row that cannot be read).
 fn device(token_hash: &str, till: &str, role: &str, created_at: i64, last_seen_at: i64) -> Option<Device> {
     Some(Device {
@@ -175,20 +146,6 @@ pub enum PairError {
         len = crate::pairing::DEVICE_ID_LENGTH
     )]
     BadDevice(String),
-    /// No such store in the configuration.
-    #[error("there is no store '{0}' in the configuration")]
-    UnknownStore(String),
-    /// Not a name a manager can have.
-    #[error("a manager's name is 1 to 60 characters")]
-    BadName,
-    /// A manager of this name manages something else.
-    #[error("the manager {name} already manages {of}; choose another name")]
-    ManagesOther {
-        /// The name.
-        name: String,
-        /// What they manage.
-        of: String,
-    },
     /// The database could not be opened or written.
     #[error(transparent)]
     Store(#[from] StoreError),

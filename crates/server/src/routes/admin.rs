@@ -15,14 +15,11 @@ use kasse_api::{
 
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
-use crate::config::{SessionPolicy, TillConfig};
+use crate::config::TillConfig;
 use crate::error::ApiError;
 use crate::managers::{self, ManagerAccess};
 use crate::pairing::{self, Holder};
-use crate::store::{ManagerRow, SessionRow};
-
-/// The longest manager's name.
-const NAME_MAX: usize = 60;
+use crate::store::ManagerRow;
 
 /// The tills of the stores `manager` manages, in the configuration's order.
 fn tills_of<'a>(app: &'a AppState, manager: &ManagerRow) -> impl Iterator<Item = &'a TillConfig> {
@@ -70,35 +67,36 @@ pub async fn session(
     Ok(Json(manager_session_view(&app, &access.manager, access.ends_at)?))
 }
 
-fn ms(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Whether a session is live at `now` under `policy` (not revoked: the store lists only those).
-fn live(row: &SessionRow, policy: SessionPolicy, now: i64) -> bool {
-    now < row.created_at.saturating_add(ms(policy.lifetime))
-        && now < row.last_seen_at.saturating_add(ms(policy.idle))
+/// A device the manager may see, and its session's token hash (what unpairing ends).
+struct Visible {
+    device: Device,
+    token_hash: String,
 }
 
 /// The devices whose sessions are live and that `access` may see: tills and displays of their
 /// stores, and managers of their store (every manager, for a manager of every store).
-async fn visible_devices(app: &AppState, access: &ManagerAccess) -> Result<Vec<Device>, ApiError> {
+async fn visible_devices(app: &AppState, access: &ManagerAccess) -> Result<Vec<Visible>, ApiError> {
     let now = crate::now_ms();
-    let devices = app.config.sessions;
+    let (devices, managers_policy) = (app.config.sessions, app.config.manager_sessions);
+    // Asked for what either policy may keep alive, then each session judged by its own.
+    let widest = devices.widest(managers_policy);
     let rows = app
         .store
-        .live_sessions(now.saturating_sub(ms(devices.lifetime)), now.saturating_sub(ms(devices.idle)))
+        .live_sessions(now.saturating_sub(widest.lifetime_ms()), now.saturating_sub(widest.idle_ms()))
         .await?;
     let managers = app.store.managers().await?;
     let tills: Vec<&TillConfig> = tills_of(app, &access.manager).collect();
     let mut visible = Vec::new();
-    for row in &rows {
-        let (kind, of) = match pairing::holder_of_session(row) {
-            Some(Holder::Device { till, role }) if tills.iter().any(|t| t.id == till) => {
+    for row in rows {
+        let (kind, of) = match pairing::holder_of_session(&row) {
+            Some(Holder::Device { till, role })
+                if tills.iter().any(|t| t.id == till)
+                    && devices.is_live(row.created_at, row.last_seen_at, now) =>
+            {
                 let kind = if role == Role::Till { DeviceKind::Till } else { DeviceKind::Display };
                 (kind, till)
             }
-            Some(Holder::Manager(id)) if live(row, app.config.manager_sessions, now) => {
+            Some(Holder::Manager(id)) if managers_policy.is_live(row.created_at, row.last_seen_at, now) => {
                 let Some(manager) = managers.iter().find(|m| m.id == id) else { continue };
                 if !access.manages_every_store() && manager.store_id != access.manager.store_id {
                     continue;
@@ -107,13 +105,14 @@ async fn visible_devices(app: &AppState, access: &ManagerAccess) -> Result<Vec<D
             }
             _ => continue,
         };
-        visible.push(Device {
+        let device = Device {
             id: pairing::device_id(&row.token_hash).to_owned(),
             kind,
             of,
             paired_at_ms: row.created_at,
             last_seen_at_ms: row.last_seen_at,
-        });
+        };
+        visible.push(Visible { device, token_hash: row.token_hash });
     }
     Ok(visible)
 }
@@ -124,7 +123,8 @@ pub async fn devices(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
 ) -> Result<Json<Vec<Device>>, ApiError> {
-    let mut devices = visible_devices(&app, &access).await?;
+    let mut devices: Vec<Device> =
+        visible_devices(&app, &access).await?.into_iter().map(|v| v.device).collect();
     devices.sort_by(|a, b| {
         let rank = |kind| DeviceKind::ALL.iter().position(|k| *k == kind);
         (rank(a.kind), &a.of, a.paired_at_ms).cmp(&(rank(b.kind), &b.of, b.paired_at_ms))
@@ -142,29 +142,18 @@ pub async fn revoke(
 ) -> Result<Json<Vec<Device>>, ApiError> {
     let id = id.to_ascii_lowercase();
     let visible = visible_devices(&app, &access).await?;
-    let Some(device) = visible.into_iter().find(|d| d.id == id) else {
+    let Some(Visible { device, token_hash }) = visible.into_iter().find(|v| v.device.id == id) else {
         return Err(ApiError::not_found(
             ProblemCode::UnknownDevice,
             "No device of your stores has this id: it may have been unpaired already.",
         ));
     };
     managers::confirm_pin(&app, &access.manager, &confirmation.pin).await?;
-    app.store.revoke_sessions_by_prefix(&device.id, crate::now_ms()).await?;
+    // Its whole token hash: the id the manager sees is only its start.
+    app.store.revoke_sessions_by_prefix(&token_hash, crate::now_ms()).await?;
     crate::live::sessions_revoked();
     tracing::info!(manager = %access.manager.name, device = %device.id, of = %device.of, "device unpaired");
     Ok(Json(vec![device]))
-}
-
-/// A manager's name as typed: trimmed, 1 to [`NAME_MAX`] characters, no control characters.
-fn manager_name(typed: &str) -> Result<String, ApiError> {
-    let name = typed.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            ProblemCode::BadRequestBody,
-            format!("A manager's name is 1 to {NAME_MAX} characters."),
-        ));
-    }
-    Ok(name.to_owned())
 }
 
 /// Whom a code will be for, if `access` may make it.
@@ -172,7 +161,7 @@ async fn holder_for(
     app: &AppState,
     access: &ManagerAccess,
     pairing_for: &PairingFor,
-) -> Result<Holder, ApiError> {
+) -> Result<Pending, ApiError> {
     let own_till = |till: &str| {
         let Some(config) = app.config.till(till) else {
             return Err(ApiError::from(crate::sales::SaleError::UnknownTill(till.to_owned())));
@@ -184,10 +173,19 @@ async fn holder_for(
         }
     };
     match pairing_for {
-        PairingFor::Till { till } => Ok(Holder::Device { till: own_till(till)?, role: Role::Till }),
-        PairingFor::Display { till } => Ok(Holder::Device { till: own_till(till)?, role: Role::Display }),
+        PairingFor::Till { till } => {
+            Ok(Pending::Ready(Holder::Device { till: own_till(till)?, role: Role::Till }))
+        }
+        PairingFor::Display { till } => {
+            Ok(Pending::Ready(Holder::Device { till: own_till(till)?, role: Role::Display }))
+        }
         PairingFor::Manager { name, store } => {
-            let name = manager_name(name)?;
+            let name = managers::read_name(name).ok_or_else(|| {
+                ApiError::bad_request(
+                    ProblemCode::BadRequestBody,
+                    format!("A manager's name is 1 to {} characters.", managers::NAME_MAX),
+                )
+            })?;
             match store {
                 Some(store) if app.config.store(store).is_none() => {
                     return Err(ApiError::bad_request(
@@ -203,18 +201,26 @@ async fn holder_for(
                 }
                 _ => {}
             }
-            let fresh_id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-            let manager =
-                app.store.manager_for_pairing(&name, store.as_deref(), &fresh_id, crate::now_ms()).await?;
-            if manager.store_id != *store {
-                return Err(ApiError::manager_name_taken(format!(
-                    "A manager named {name} already manages {}.",
-                    manager.store_id.as_deref().unwrap_or("every store")
-                )));
+            // Only looked at here: the manager is added once the PIN is confirmed.
+            if app.store.manager_by_name(&name).await?.is_some_and(|m| m.store_id != *store) {
+                return Err(name_taken());
             }
-            Ok(Holder::Manager(manager.id))
+            Ok(Pending::Manager { name, store: store.clone() })
         }
     }
+}
+
+/// Whom a code will be for, once the PIN is confirmed.
+enum Pending {
+    /// A till or display, or a manager there is.
+    Ready(Holder),
+    /// A manager to add (or find) by name.
+    Manager { name: String, store: Option<String> },
+}
+
+/// 409 for a name another manager has: the other's stores are not said.
+fn name_taken() -> ApiError {
+    ApiError::manager_name_taken("Another manager has that name. Choose another.")
 }
 
 /// `POST /api/admin/pairing-codes`: a one-time code (and its address, for a QR code) that pairs
@@ -225,9 +231,19 @@ pub async fn pairing_code(
     ApiJson(request): ApiJson<NewPairingCode>,
 ) -> Result<(StatusCode, Json<PairingCode>), ApiError> {
     // The request is checked before the PIN, so a mistake costs no attempt.
-    let holder = holder_for(&app, &access, &request.pairing_for).await?;
+    let pending = holder_for(&app, &access, &request.pairing_for).await?;
     managers::confirm_pin(&app, &access.manager, &request.pin).await?;
     let now = crate::now_ms();
+    let holder = match pending {
+        Pending::Ready(holder) => holder,
+        Pending::Manager { name, store } => {
+            match managers::for_pairing(&app.store, &name, store.as_deref(), now).await {
+                Ok(manager) => Holder::Manager(manager.id),
+                Err(managers::AddError::NameTaken) => return Err(name_taken()),
+                Err(managers::AddError::Store(e)) => return Err(e.into()),
+            }
+        }
+    };
     let code = pairing::create_code_for(&app.store, &holder, now).await?;
     let mut url = app.public_url.join("pair").map_err(|_| ApiError::internal())?;
     url.query_pairs_mut().append_pair("code", &code);

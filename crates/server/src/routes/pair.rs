@@ -35,6 +35,13 @@ fn wrong_code() -> ApiError {
     )
 }
 
+/// The refusal of a PIN chosen for a manager who has one: the code is not spent.
+fn pin_chosen() -> ApiError {
+    ApiError::pin_chosen(
+        "This manager has chosen a PIN already, on another device. Pair without choosing one; the back office asks for that PIN.",
+    )
+}
+
 /// `POST /api/pair`: exchanges a one-time code for a session cookie.
 pub async fn pair(
     State(app): State<Arc<AppState>>,
@@ -57,26 +64,37 @@ pub async fn pair(
         return Err(wrong_code());
     };
     app.pairing_attempts.release(&address, now).await?;
-    // A manager pairing for the first time chooses a PIN; the code waits for it.
-    let new_pin = match &holder {
-        Holder::Manager(id) => {
-            let manager = app.store.manager(id).await?.ok_or_else(wrong_code)?;
-            match (&manager.pin_hash, request.pin.as_deref()) {
-                (Some(_), _) => None,
-                (None, None) => {
+    // A manager pairing for the first time chooses a PIN, set before the code is spent: without
+    // one the code waits, and a session never exists for a manager without a PIN.
+    if let Holder::Manager(id) = &holder {
+        let manager = app.store.manager(id).await?.ok_or_else(wrong_code)?;
+        if manager.pin_hash.is_some() && request.pin.is_some() {
+            // Chosen on another device: this one's would be dropped unsaid.
+            return Err(pin_chosen());
+        }
+        if manager.pin_hash.is_none() {
+            let pin = match request.pin {
+                None => {
                     return Err(ApiError::bad_request(
                         ProblemCode::PinRequired,
                         "Choose a PIN of 4 to 8 digits: the back office asks for it before it pairs or unpairs a device.",
                     ));
                 }
-                (None, Some(pin)) if !kasse_api::pin_is_well_formed(pin) => {
+                Some(pin) if !kasse_api::pin_is_well_formed(&pin) => {
                     return Err(ApiError::bad_request(ProblemCode::BadPin, "A PIN is 4 to 8 digits."));
                 }
-                (None, Some(pin)) => Some(pin.to_owned()),
+                Some(pin) => pin,
+            };
+            // The hash takes tens of milliseconds of CPU: off the async workers.
+            let hash = tokio::task::spawn_blocking(move || managers::hash_pin(&pin))
+                .await
+                .map_err(|_| ApiError::internal())?;
+            if !app.store.set_pin_once(id, &hash).await? {
+                // Another of this manager's codes was used a moment ago, with a PIN of its own.
+                return Err(pin_chosen());
             }
         }
-        Holder::Device { .. } => None,
-    };
+    }
     // Another browser may have used the code meanwhile: then it is spent.
     let Some((holder, token)) = pairing::redeem(&app.store, &request.code, now).await? else {
         return Err(wrong_code());
@@ -90,19 +108,9 @@ pub async fn pair(
             Ok(([(header::SET_COOKIE, cookie)], Json(Paired::Device(session))))
         }
         Holder::Manager(id) => {
-            if let Some(pin) = new_pin {
-                // The hash takes tens of milliseconds of CPU: off the async workers.
-                let hash = tokio::task::spawn_blocking(move || managers::hash_pin(&pin))
-                    .await
-                    .map_err(|_| ApiError::internal())?;
-                app.store.set_pin_once(&id, &hash).await?;
-            }
             let manager = app.store.manager(&id).await?.ok_or_else(wrong_code)?;
             tracing::info!(manager = %manager.name, "manager's browser paired");
-            let ends_at = now.saturating_add(
-                i64::try_from(app.config.manager_sessions.lifetime.as_millis()).unwrap_or(i64::MAX),
-            );
-            let session = manager_session_view(&app, &manager, ends_at)?;
+            let session = manager_session_view(&app, &manager, app.config.manager_sessions.ends_at(now))?;
             let cookie = pairing::cookie(&token, secure, app.config.manager_sessions);
             Ok(([(header::SET_COOKIE, cookie)], Json(Paired::Manager(session))))
         }

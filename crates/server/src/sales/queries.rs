@@ -68,27 +68,22 @@ impl Sales {
     /// [`HISTORY_LIMIT`] in all, with totals per status and currency.
     pub async fn history_of(&self, tills: &[&str], query: &HistoryQuery) -> Result<History, SaleError> {
         let search = Search::read(query.search.as_deref().unwrap_or_default())?;
-        let mut rows = Vec::new();
         for till_id in tills {
             self.till(till_id)?;
-            rows.extend(
-                self.inner
-                    .store
-                    .sales(&SalesQuery {
-                        till_id,
-                        since: query.since_ms.unwrap_or(0),
-                        until: query.until_ms.unwrap_or(i64::MAX),
-                        status: query.status,
-                        flow: query.flow,
-                        text: search.as_ref().map(Search::criteria),
-                        limit: HISTORY_LIMIT,
-                    })
-                    .await?,
-            );
         }
-        // Each till's come newest first; together, the same order and limit.
-        rows.sort_by(|a, b| (b.created_at, &b.reference).cmp(&(a.created_at, &a.reference)));
-        rows.truncate(usize::try_from(HISTORY_LIMIT).unwrap_or(usize::MAX));
+        let rows = self
+            .inner
+            .store
+            .sales(&SalesQuery {
+                till_ids: tills,
+                since: query.since_ms.unwrap_or(0),
+                until: query.until_ms.unwrap_or(i64::MAX),
+                status: query.status,
+                flow: query.flow,
+                text: search.as_ref().map(Search::criteria),
+                limit: HISTORY_LIMIT,
+            })
+            .await?;
         let sales: Vec<Sale> = rows.iter().map(sale_view).collect();
         let totals = Total::of(&sales);
         Ok(History { sales, totals })

@@ -4,6 +4,7 @@
 use super::backend::{StoreRow, on};
 use super::statement::query;
 use super::{Store, StoreError};
+use sqlx::Connection as _;
 
 /// A manager as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,39 @@ impl Store {
             .fetch_optional(&mut *db)
             .await?;
             row.as_ref().map(manager_row).transpose()
+        })
+    }
+
+    /// The manager of this name, unless revoked.
+    pub async fn manager_by_name(&self, name: &str) -> Result<Option<ManagerRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = query(&format!(
+                "SELECT {MANAGER_COLUMNS} FROM managers WHERE name = $1 AND revoked_at IS NULL"
+            ))
+            .bind(name)
+            .fetch_optional(&mut *db)
+            .await?;
+            row.as_ref().map(manager_row).transpose()
+        })
+    }
+
+    /// Removes the manager `id` and ends their sessions, in one transaction; false if there was
+    /// no such manager. Their name is free again.
+    pub async fn revoke_manager(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
+            let revoked = query("UPDATE managers SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            query("UPDATE sessions SET revoked_at = $1 WHERE role = 'manager' AND till_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(revoked.rows_affected() == 1)
         })
     }
 
@@ -168,6 +202,21 @@ mod tests {
             assert_eq!(store.manager("m-1").await.unwrap(), Some(ola));
             assert_eq!(store.manager("m-2").await.unwrap(), None);
             assert_eq!(store.managers().await.unwrap().len(), 1);
+            assert_eq!(store.manager_by_name("Ola").await.unwrap().map(|m| m.id), Some("m-1".into()));
+
+            store.insert_session("s-ola", "m-1", "manager", 2).await.unwrap();
+            store.insert_session("s-till", "m-1", "till", 2).await.unwrap();
+            assert!(store.revoke_manager("m-1", 3).await.unwrap());
+            assert!(!store.revoke_manager("m-1", 4).await.unwrap(), "once");
+            assert_eq!(store.manager("m-1").await.unwrap(), None);
+            assert_eq!(
+                store.session("s-ola").await.unwrap().unwrap().revoked_at,
+                Some(3),
+                "their session ends"
+            );
+            assert_eq!(store.session("s-till").await.unwrap().unwrap().revoked_at, None, "a till's does not");
+            let new = store.manager_for_pairing("Ola", None, "m-3", 5).await.unwrap();
+            assert_eq!(new.id, "m-3", "the name is free again");
         }
     }
 

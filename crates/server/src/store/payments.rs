@@ -119,7 +119,8 @@ impl PaymentRow {
 /// Which sales to list.
 #[derive(Debug, Clone, Copy)]
 pub struct SalesQuery<'a> {
-    pub till_id: &'a str,
+    /// The tills whose sales are listed, together.
+    pub till_ids: &'a [&'a str],
     pub since: i64,
     pub until: i64,
     pub status: Option<SaleStatus>,
@@ -297,33 +298,41 @@ impl Store {
     /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
     /// (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
+        if query.till_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         // With no search, every pattern is NULL and matches nothing, which the first test skips.
         let contains = query.text.map(|t| format!("%{}%", like_literal(t.contains)));
         let phone_ends = query.text.and_then(|t| t.phone_ends).map(|d| format!("%{}", like_literal(d)));
+        // The tills' parameters come after the others: $13, $14, …
+        let tills: Vec<String> = (0..query.till_ids.len()).map(|i| format!("${}", 13 + i)).collect();
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id IN ({}) AND created_at >= $1 AND created_at < $2 \
+             AND ($3 IS NULL OR status = $4) AND ($5 IS NULL OR flow = $6) \
+             AND ($8 IS NULL OR lower(reference) LIKE $9 ESCAPE '\\' \
+                  OR lower(COALESCE(order_id, '')) LIKE $10 ESCAPE '\\' \
+                  OR masked_phone LIKE $11 ESCAPE '\\' OR amount = $12) \
+             ORDER BY created_at DESC, reference DESC LIMIT $7",
+            tills.join(", ")
+        );
         on!(self.db().await?.conn(), |db| {
-            Ok(query_as(&format!(
-                "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id = $1 AND created_at >= $2 AND created_at < $3 \
-                 AND ($4 IS NULL OR status = $5) AND ($6 IS NULL OR flow = $7) \
-                 AND ($9 IS NULL OR lower(reference) LIKE $10 ESCAPE '\\' \
-                      OR lower(COALESCE(order_id, '')) LIKE $11 ESCAPE '\\' \
-                      OR masked_phone LIKE $12 ESCAPE '\\' OR amount = $13) \
-                 ORDER BY created_at DESC, reference DESC LIMIT $8"
-            ))
-            .bind(query.till_id)
-            .bind(query.since)
-            .bind(query.until)
-            .bind(query.status.map(SaleStatus::name))
-            .bind(query.status.map(SaleStatus::name))
-            .bind(query.flow.map(Flow::name))
-            .bind(query.flow.map(Flow::name))
-            .bind(query.limit)
-            .bind(query.text.map(|t| t.contains))
-            .bind(contains.clone())
-            .bind(contains.clone())
-            .bind(phone_ends.clone())
-            .bind(query.text.and_then(|t| t.amount))
-            .fetch_all(&mut *db)
-            .await?)
+            let mut statement = query_as(&sql)
+                .bind(query.since)
+                .bind(query.until)
+                .bind(query.status.map(SaleStatus::name))
+                .bind(query.status.map(SaleStatus::name))
+                .bind(query.flow.map(Flow::name))
+                .bind(query.flow.map(Flow::name))
+                .bind(query.limit)
+                .bind(query.text.map(|t| t.contains))
+                .bind(contains.clone())
+                .bind(contains.clone())
+                .bind(phone_ends.clone())
+                .bind(query.text.and_then(|t| t.amount));
+            for till in query.till_ids {
+                statement = statement.bind(*till);
+            }
+            Ok(statement.fetch_all(&mut *db).await?)
         })
     }
 

@@ -301,3 +301,42 @@ async fn the_back_office_finds_a_sale_of_any_till_by_day_and_search() {
     let (status, _) = manager.get("/api/admin/sales?till=till-9").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_manager_is_added_only_once_the_pin_is_right_and_a_taken_name_names_no_other_store() {
+    let app = two_stores().await;
+    let everywhere = manager(&app, "Eva", None).await;
+    let new_manager = |name: &str, store: Option<&str>, pin: &str| json!({ "for": { "kind": "manager", "name": name, "store": store }, "pin": pin });
+    // A wrong PIN adds nobody: the name is still free for any store afterwards.
+    let (status, body) =
+        everywhere.post("/api/admin/pairing-codes", &new_manager("Per", Some("norrebro"), "0000")).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)));
+    let made = everywhere.code_for(json!({ "kind": "manager", "name": "Per", "store": "grunerlokka" })).await;
+    assert_eq!(made.code.len(), 9);
+
+    let (status, body) =
+        everywhere.post("/api/admin/pairing-codes", &new_manager("Per", Some("norrebro"), PIN)).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::CONFLICT, Some(ProblemCode::ManagerNameTaken)));
+    assert!(!body.contains("grunerlokka") && !body.contains("Grünerløkka"), "{body}");
+}
+
+#[tokio::test]
+async fn of_two_codes_for_a_new_manager_the_first_pairing_chooses_the_pin_and_the_second_cannot_choose_another()
+ {
+    let app = spawn_app().await;
+    let first = app.running.manager_pairing_code("Ingrid", None).await.unwrap();
+    let second = app.running.manager_pairing_code("Ingrid", None).await.unwrap();
+    let (status, body, _) = pair(&app, json!({ "code": first, "pin": "1111" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, cookie) = pair(&app, json!({ "code": second, "pin": "2222" })).await;
+    assert_eq!((status, code_of(&body), cookie), (StatusCode::CONFLICT, Some(ProblemCode::PinChosen), None));
+    // The PIN is the first one's: it makes codes, the second's does not.
+    let (_, _, cookie) = pair(&app, json!({ "code": second })).await;
+    let ingrid = ManagerBrowser {
+        http: browser_with_cookie(cookie.unwrap().split(';').next().unwrap()),
+        base: app.base.clone(),
+    };
+    let body = |pin: &str| json!({ "for": { "kind": "till", "till": TILL }, "pin": pin });
+    assert_eq!(ingrid.post("/api/admin/pairing-codes", &body("2222")).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(ingrid.post("/api/admin/pairing-codes", &body("1111")).await.0, StatusCode::CREATED);
+}

@@ -531,16 +531,33 @@ async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_wit
         .await;
     let answer = answer.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
+    let answer_cookie =
+        answer.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     let paired: kasse_api::Paired = answer.json().await.unwrap();
     assert!(matches!(paired, kasse_api::Paired::Manager(ref s) if s.manager.name == "Ingrid"), "{paired:?}");
 
     for (args, says) in [
         (&["manager", "pair", "Ola", "--store", "nowhere"][..], "'nowhere'"),
-        (&["manager", "pair", "Ingrid", "--store", "grunerlokka"][..], "every store"),
+        (&["manager", "pair", "Ingrid", "--store", "grunerlokka"][..], "other stores"),
         (&["manager", "pair", " "][..], "1 to 60 characters"),
+        (&["manager", "revoke", "Nobody"][..], "no manager named Nobody"),
     ] {
         let (status, stdout, stderr) = operator(&data.url(), args).await;
         assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
         assert!(stdout.is_empty() && stderr.contains(says), "{args:?}: {stderr}");
     }
+
+    // Removed by the operator, from another process: the back office closes at once.
+    let cookie = answer_cookie;
+    let back_office = browser_with_cookie(&cookie);
+    let open = back_office.get(format!("{}/api/admin/session", app.base)).send().await.unwrap();
+    assert_eq!(open.status(), StatusCode::OK);
+    let (status, stdout, stderr) = operator(&data.url(), &["manager", "revoke", "Ingrid"]).await;
+    assert!(status.success(), "{status}: {stdout}{stderr}");
+    let closed = back_office.get(format!("{}/api/admin/session", app.base)).send().await.unwrap();
+    assert_eq!(closed.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(closed.json::<kasse_api::Problem>().await.unwrap().code, Some(ProblemCode::SessionRevoked));
+    let (status, _, _) =
+        operator(&data.url(), &["manager", "pair", "Ingrid", "--store", "grunerlokka"]).await;
+    assert!(status.success(), "the name is free again, for one store now");
 }

@@ -170,7 +170,7 @@ async fn till_payments(
     let rows = app
         .store
         .sales(&SalesQuery {
-            till_id: &till.id,
+            till_ids: &[till.id.as_str()],
             since: 0,
             until: i64::MAX,
             status: None,
