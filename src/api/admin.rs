@@ -34,26 +34,11 @@ pub async fn revoke(device: &str, pin: String) -> Result<Vec<Device>, Failure> {
 
 /// The sales `query` finds, of one till or of all the manager's.
 pub async fn sales(query: &AdminSalesQuery) -> Result<History, Failure> {
-    // Every field by name, so a field added to the query cannot be left out of the request.
-    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query;
-    let mut params: Vec<(&str, String)> = Vec::new();
+    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query.clone();
+    let mut params =
+        super::sales_params(&kasse_api::HistoryQuery { since_ms, until_ms, status, flow, search });
     if let Some(till) = till {
-        params.push(("till", till.clone()));
-    }
-    if let Some(since) = since_ms {
-        params.push(("sinceMs", since.to_string()));
-    }
-    if let Some(until) = until_ms {
-        params.push(("untilMs", until.to_string()));
-    }
-    if let Some(status) = status {
-        params.push(("status", status.as_str().to_owned()));
-    }
-    if let Some(flow) = flow {
-        params.push(("flow", flow.as_str().to_owned()));
-    }
-    if let Some(search) = search {
-        params.push(("search", search.clone()));
+        params.push(("till", till));
     }
     let request = Request::get("/api/admin/sales").query(params.iter().map(|(k, v)| (*k, v.as_str())));
     receive(request.build()).await

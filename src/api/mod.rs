@@ -205,6 +205,14 @@ pub async fn sale_log(till_id: &str, reference: &str) -> Result<Vec<SaleEvent>, 
 
 /// The till's sales matching `query`, with totals.
 pub async fn history(till_id: &str, query: &HistoryQuery) -> Result<History, Failure> {
+    let params = sales_params(query);
+    let request = Request::get(&format!("/api/tills/{till_id}/sales"))
+        .query(params.iter().map(|(k, v)| (*k, v.as_str())));
+    receive(request.build()).await
+}
+
+/// A sales query as the query string's parameters (the back office's adds its till).
+fn sales_params(query: &HistoryQuery) -> Vec<(&'static str, String)> {
     // Every field by name, so a field added to the query cannot be left out of the request.
     let HistoryQuery { since_ms, until_ms, status, flow, search } = query;
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -223,9 +231,7 @@ pub async fn history(till_id: &str, query: &HistoryQuery) -> Result<History, Fai
     if let Some(search) = search {
         params.push(("search", search.clone()));
     }
-    let request = Request::get(&format!("/api/tills/{till_id}/sales"))
-        .query(params.iter().map(|(k, v)| (*k, v.as_str())));
-    receive(request.build()).await
+    params
 }
 
 /// Presents an amount to the till's sticker.

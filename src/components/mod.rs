@@ -6,5 +6,6 @@ pub mod connection;
 pub mod keypad;
 pub mod leave;
 pub mod locale;
+pub mod pin;
 pub mod qr;
 pub mod sales_filters;

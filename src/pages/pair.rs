@@ -13,6 +13,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api;
 use crate::components::leave::leave_for;
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
+use crate::components::pin::PinField;
 use crate::i18n::{common, pair as text};
 use crate::state::pin::{self, PinMistake};
 use crate::state::till::Failure;
@@ -124,28 +125,8 @@ pub fn PairPage() -> impl IntoView {
                             view! {
                                 <div class="choose-pin" role="group" aria-labelledby="choose-pin-intro">
                                     <p id="choose-pin-intro">{tr(text::choose_pin)}</p>
-                                    <label for="new-pin">{tr(text::new_pin)}</label>
-                                    <input
-                                        id="new-pin"
-                                        type="password"
-                                        inputmode="numeric"
-                                        autocomplete="new-password"
-                                        maxlength="8"
-                                        required
-                                        prop:value=move || new_pin.get()
-                                        on:input=move |e| new_pin.set(event_target_value(&e))
-                                    />
-                                    <label for="new-pin-again">{tr(text::new_pin_again)}</label>
-                                    <input
-                                        id="new-pin-again"
-                                        type="password"
-                                        inputmode="numeric"
-                                        autocomplete="new-password"
-                                        maxlength="8"
-                                        required
-                                        prop:value=move || new_pin_again.get()
-                                        on:input=move |e| new_pin_again.set(event_target_value(&e))
-                                    />
+                                    <PinField id="new-pin" label=text::new_pin value=new_pin new=true/>
+                                    <PinField id="new-pin-again" label=text::new_pin_again value=new_pin_again new=true/>
                                 </div>
                             }
                         })

@@ -5,6 +5,7 @@
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
+use super::money::choose_a_week_ago;
 use super::*;
 
 /// The manager's PIN.
@@ -121,22 +122,7 @@ async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phon
     Journey::start("admin-sales")
         .await
         .run(async |j| {
-            // Kari paid 250.00 at the till, a week ago.
-            j.type_amount(&["2", "5", "0", "00"]).await?;
-            j.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
-            j.wait_for("#phone-number").await?.send_keys("912 34 567").await?;
-            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
-            j.wait_for(".sale[data-status='awaitingCustomer']").await?;
-            let reference = j.browser.find(Locator::Css(".reference code")).await?.text().await?;
-            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
-            sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
-            j.wait_for(".sale[data-status='captured']").await?;
-            let database = rusqlite::Connection::open(j.scratch.join("kasse.db"))?;
-            database.busy_timeout(PATIENCE)?;
-            database.execute(
-                "UPDATE payments SET created_at = created_at - 7 * 86400000 WHERE reference = ?1",
-                [&reference],
-            )?;
+            let reference = j.kari_paid_250_a_week_ago().await?;
 
             let tablet = SecondBrowser::open(j, "tablet").await;
             let outcome = async {
@@ -146,22 +132,7 @@ async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phon
                 b.find(Locator::Css("#nav-sales")).await?.click().await?;
                 wait_for_text(b, "#sales-heading", "Dagens salg").await?;
                 wait_in(b, "#no-sales").await?;
-                let week_ago = b
-                    .execute(
-                        "const d = new Date(Date.now() - 7 * 86400000);\
-                         return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
-                        vec![],
-                    )
-                    .await?;
-                let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
-                b.find(Locator::Css("#filter-day")).await?.select_by_value("date").await?;
-                let calendar = wait_in(b, "#filter-date").await?;
-                b.execute(
-                    "arguments[0].value = arguments[1];\
-                     arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
-                    vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
-                )
-                .await?;
+                choose_a_week_ago(b).await?;
                 b.find(Locator::Css("#filter-till")).await?.select_by_value("till-1").await?;
                 b.find(Locator::Css("#search")).await?.send_keys("567\u{E007}").await?;
                 let row = wait_in(b, &format!("#sales tr[data-reference='{reference}']")).await?;

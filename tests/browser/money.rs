@@ -5,6 +5,56 @@
 use super::display::{wait_for_text, wait_in};
 use super::*;
 
+impl Journey {
+    /// Kari pays 250.00 from her phone at the till (`+47 912 34 567`), and the sale is then
+    /// moved back a week in the server's database, as if paid then. Returns its reference.
+    pub(super) async fn kari_paid_250_a_week_ago(&self) -> Result<String, Box<dyn Error>> {
+        self.type_amount(&["2", "5", "0", "00"]).await?;
+        self.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
+        self.wait_for("#phone-number").await?.send_keys("912 34 567").await?;
+        self.browser.find(Locator::Css("#send-request")).await?.click().await?;
+        self.wait_for(".sale[data-status='awaitingCustomer']").await?;
+        let reference = self.browser.find(Locator::Css(".reference code")).await?.text().await?;
+        let sim = self.server.sim().ok_or("the simulator runs inside the server")?;
+        sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
+        self.wait_for(".sale[data-status='captured']").await?;
+        let database = rusqlite::Connection::open(self.scratch.join("kasse.db"))?;
+        database.busy_timeout(PATIENCE)?;
+        let moved = database.execute(
+            "UPDATE payments SET created_at = created_at - 7 * 86400000 WHERE reference = ?1",
+            [&reference],
+        )?;
+        if moved != 1 {
+            return Err(format!("{moved} sales moved back").into());
+        }
+        Ok(reference)
+    }
+}
+
+/// Chooses, in the sales filters `browser` shows, the day a week ago as its calendar has it;
+/// returns that day (`YYYY-MM-DD`).
+pub(super) async fn choose_a_week_ago(browser: &Client) -> Result<String, Box<dyn Error>> {
+    let week_ago = browser
+        .execute(
+            "const d = new Date(Date.now() - 7 * 86400000);\
+             return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
+            vec![],
+        )
+        .await?;
+    let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
+    wait_in(browser, "#filter-day").await?.select_by_value("date").await?;
+    let calendar = wait_in(browser, "#filter-date").await?;
+    // A date field takes keys in the browser's own order; the cashier's pick is its value.
+    browser
+        .execute(
+            "arguments[0].value = arguments[1];\
+             arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
+        )
+        .await?;
+    Ok(week_ago)
+}
+
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
 async fn with_manual_capture_a_cashier_takes_part_of_a_payment_and_refunds_some_of_it_from_the_detail_page() {
@@ -90,50 +140,12 @@ async fn a_cashier_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_p
     Journey::start("history-last-week")
         .await
         .run(async |j| {
-            // Kari paid 250.00 from her phone…
-            j.type_amount(&["2", "5", "0", "00"]).await?;
-            j.browser.find(Locator::Css("#flow-phone")).await?.click().await?;
-            j.wait_for("#phone-number").await?.send_keys("912 34 567").await?;
-            j.browser.find(Locator::Css("#send-request")).await?.click().await?;
-            j.wait_for(".sale[data-status='awaitingCustomer']").await?;
-            let reference = j.browser.find(Locator::Css(".reference code")).await?.text().await?;
-            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
-            sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
-            j.wait_for(".sale[data-status='captured']").await?;
-            // …a week ago: the sale is moved back in the server's database.
-            let database = rusqlite::Connection::open(j.scratch.join("kasse.db"))?;
-            database.busy_timeout(PATIENCE)?;
-            let moved = database.execute(
-                "UPDATE payments SET created_at = created_at - 7 * 86400000 WHERE reference = ?1",
-                [&reference],
-            )?;
-            if moved != 1 {
-                return Err(format!("{moved} sales moved back").into());
-            }
+            let reference = j.kari_paid_250_a_week_ago().await?;
 
             // Today's history does not have it.
             j.browser.goto(&j.url("till/history")).await?;
             j.wait_for("#no-sales").await?;
-            // The day of a week ago, as this browser's calendar has it.
-            let week_ago = j
-                .browser
-                .execute(
-                    "const d = new Date(Date.now() - 7 * 86400000);\
-                     return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
-                    vec![],
-                )
-                .await?;
-            let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
-            j.wait_for("#filter-day").await?.select_by_value("date").await?;
-            let calendar = j.wait_for("#filter-date").await?;
-            // A date field takes keys in the browser's own order; the cashier's pick is its value.
-            j.browser
-                .execute(
-                    "arguments[0].value = arguments[1];\
-                     arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
-                    vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
-                )
-                .await?;
+            let week_ago = choose_a_week_ago(&j.browser).await?;
             wait_for_text(&j.browser, "#history-heading", &week_ago).await?;
             j.wait_for(&format!("#sales tr[data-reference='{reference}']")).await?;
 
@@ -160,6 +172,7 @@ async fn a_cashier_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_p
             j.browser.find(Locator::Css("#refund")).await?.click().await?;
             wait_for_text(&j.browser, "[data-amount='refunded'] dd", "100.00").await?;
             wait_for_text(&j.browser, "#refundable", "150.00").await?;
+            let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
             let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
             if payment.aggregate.refunded_amount.value != 10_000 {
                 return Err(format!("the platform has {:?}", payment.aggregate).into());

@@ -8,6 +8,7 @@ use super::failure_sentence;
 use crate::api;
 use crate::components::clock::offset_minutes_at;
 use crate::components::locale::{tr, use_locale};
+use crate::components::pin::PinField;
 use crate::components::qr::QrCode;
 use crate::i18n::{admin as texts, common, pair as pair_texts};
 use crate::state::admin::{FormMistake, PairingForm, kind_from_choice, moment};
@@ -142,17 +143,7 @@ fn Unpair(id: String, confirming: RwSignal<Option<String>>, unpaired: Callback<(
         <tr class="confirm-row">
             <td colspan="5">
                 <form class="confirm" on:submit=submit>
-                    <label for=field.clone()>{tr(texts::pin)}</label>
-                    <input
-                        id=field
-                        class="pin"
-                        type="password"
-                        inputmode="numeric"
-                        autocomplete="off"
-                        maxlength="8"
-                        required
-                        on:input=move |e| typed.set(event_target_value(&e))
-                    />
+                    <PinField id=field label=texts::pin value=typed/>
                     <button type="submit" class="primary confirm-unpair" disabled=move || revoke.pending().get()>
                         {tr(texts::confirm_unpair)}
                     </button>
@@ -290,18 +281,7 @@ fn PairNew(stores: StoredValue<Vec<StoreSummary>>, manages_every_store: bool) ->
                     .into_any(),
                 }}
                 <div class="field">
-                    <label for="new-pin-confirm">{tr(texts::pin)}</label>
-                    <input
-                        id="new-pin-confirm"
-                        class="pin"
-                        type="password"
-                        inputmode="numeric"
-                        autocomplete="off"
-                        maxlength="8"
-                        required
-                        prop:value=move || typed_pin.get()
-                        on:input=move |e| typed_pin.set(event_target_value(&e))
-                    />
+                    <PinField id="new-pin-confirm" label=texts::pin value=typed_pin/>
                 </div>
                 <button type="submit" class="primary" id="make-code" disabled=move || make.pending().get()>
                     {tr(texts::make_code)}
