@@ -49,7 +49,7 @@ pub fn HistoryApp() -> impl IntoView {
     }
 }
 
-/// The manager's back office: devices, and the sales of any till and day.
+/// The manager's back office: devices, the sales of any till and day, and the end of day.
 #[component]
 pub fn AdminApp() -> impl IntoView {
     use pages::admin::{AdminPage, Section};
@@ -59,6 +59,7 @@ pub fn AdminApp() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/admin") view=|| view! { <AdminPage section=Section::Devices/> }/>
                 <Route path=path!("/admin/sales") view=|| view! { <AdminPage section=Section::Sales/> }/>
+                <Route path=path!("/admin/day") view=|| view! { <AdminPage section=Section::EndOfDay/> }/>
             </Routes>
         </Router>
     }

@@ -178,13 +178,9 @@ impl Journey {
         Ok(())
     }
 
-    /// Saves a README screenshot when `KASSE_SCREENSHOTS` names a folder.
+    /// Saves a README screenshot of the journey's browser when `KASSE_SCREENSHOTS` names a folder.
     async fn keep_screenshot(&self, file: &str) -> Outcome {
-        if let Some(folder) = std::env::var_os("KASSE_SCREENSHOTS") {
-            std::fs::create_dir_all(&folder)?;
-            std::fs::write(Path::new(&folder).join(file), self.browser.screenshot().await?)?;
-        }
-        Ok(())
+        keep_screenshot_of(&self.browser, file).await
     }
 
     /// Opens the till and types `keys` on its keypad.
@@ -223,6 +219,15 @@ impl Journey {
     async fn headline(&self) -> Result<String, Box<dyn Error>> {
         Ok(self.browser.find(Locator::Css(".sale .headline")).await?.text().await?)
     }
+}
+
+/// Saves a README screenshot of `browser` when `KASSE_SCREENSHOTS` names a folder.
+async fn keep_screenshot_of(browser: &Client, file: &str) -> Outcome {
+    if let Some(folder) = std::env::var_os("KASSE_SCREENSHOTS") {
+        std::fs::create_dir_all(&folder)?;
+        std::fs::write(Path::new(&folder).join(file), browser.screenshot().await?)?;
+    }
+    Ok(())
 }
 
 fn start_chromedriver() -> (Child, u16) {

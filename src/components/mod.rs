@@ -3,6 +3,7 @@
 pub mod camera;
 pub mod clock;
 pub mod connection;
+pub mod day_choice;
 pub mod keypad;
 pub mod leave;
 pub mod locale;

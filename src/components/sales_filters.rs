@@ -1,15 +1,15 @@
 //! The controls that choose which sales a list shows: one search field, then the day (today,
-//! yesterday or a day from the calendar), the status and the flow, and a refresh. The till's
+//! yesterday or a day from the calendar: `day_choice`), the status and the flow, and a refresh. The till's
 //! history and the back office's sales both use them, the back office with a till to choose too
 //! (its `children`, placed after the day).
 
 use kasse_api::Flow;
 use leptos::prelude::*;
 
-use crate::components::clock::{now_ms, offset_minutes_at};
+use crate::components::day_choice::DayChoice;
 use crate::components::locale::{tr, use_locale};
 use crate::i18n::{Locale, history as texts, till};
-use crate::state::history::{Date, Day, HistoryFilter, STATUS_CHOICES};
+use crate::state::history::{Day, HistoryFilter, STATUS_CHOICES};
 
 /// The heading of a day's sales: "Today's sales", "Yesterday's sales", "Sales of 05.12.2026".
 pub fn day_heading(day: Day, locale: Locale) -> String {
@@ -32,19 +32,6 @@ pub fn SalesFilters(
     children: Option<Children>,
 ) -> impl IntoView {
     let locale = use_locale();
-    let today = || Date::of(now_ms(), offset_minutes_at);
-    let day = move || filter.with(|f| f.day);
-    let choose_day = move |event: leptos::ev::Event| {
-        // Another day starts at yesterday's date, the likeliest to be looked for.
-        let day = Day::from_choice(&event_target_value(&event), today().previous());
-        filter.update(|f| f.day = day);
-    };
-    let choose_date = move |event: leptos::ev::Event| {
-        // A cleared calendar keeps the day shown until another is picked.
-        if let Some(date) = Date::parse(&event_target_value(&event)) {
-            filter.update(|f| f.day = Day::On(date));
-        }
-    };
     let choose_status = move |event: leptos::ev::Event| {
         filter.update(|f| *f = std::mem::take(f).with_status_choice(&event_target_value(&event)));
     };
@@ -76,23 +63,10 @@ pub fn SalesFilters(
         </form>
         <div class="filters" role="group" aria-labelledby="filters-label">
             <span id="filters-label" class="filters-label">{tr(texts::filters)}</span>
-            <div class="field">
-                <label for="filter-day">{tr(texts::filter_day)}</label>
-                <select id="filter-day" on:change=choose_day prop:value=move || day().choice()>
-                    <option value="today">{tr(texts::day_today)}</option>
-                    <option value="yesterday">{tr(texts::day_yesterday)}</option>
-                    <option value="date">{tr(texts::day_other)}</option>
-                </select>
-            </div>
-            {move || match day() {
-                Day::On(date) => Some(view! {
-                    <div class="field">
-                        <label for="filter-date">{tr(texts::filter_date)}</label>
-                        <input type="date" id="filter-date" max=today().iso() prop:value=date.iso() on:change=choose_date/>
-                    </div>
-                }),
-                Day::Today | Day::Yesterday => None,
-            }}
+            <DayChoice
+                day=Signal::derive(move || filter.with(|f| f.day))
+                choose=Callback::new(move |day| filter.update(|f| f.day = day))
+            />
             {children.map(|children| children())}
             <div class="field">
                 <label for="filter-status">{tr(texts::filter_status)}</label>

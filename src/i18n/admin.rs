@@ -17,6 +17,24 @@ super::texts! {
     nav_devices: "Devices", "Enheter", "Enheder", "Laitteet";
     /// The sales section.
     nav_sales: "Sales", "Salg", "Salg", "Myynnit";
+    /// The end-of-day section.
+    nav_day: "End of day", "Dagsoppgjør", "Dagsafslutning", "Päivän päätös";
+    /// The end of day's heading, before the day.
+    end_of_day: "End of day", "Dagsoppgjør", "Dagsafslutning", "Päivän päätös";
+    /// Downloads the day's sales.
+    csv: "Download the day's sales (CSV)", "Last ned dagens salg (CSV)", "Hent dagens salg (CSV)", "Lataa päivän myynnit (CSV)";
+    /// Prints the page.
+    print: "Print", "Skriv ut", "Udskriv", "Tulosta";
+    /// The money table's caption.
+    money_caption: "Money", "Penger", "Penge", "Rahat";
+    /// A column: the currency.
+    col_currency: "Currency", "Valuta", "Valuta", "Valuutta";
+    /// A column: taken after refunds.
+    col_net: "Net", "Netto", "Netto", "Netto";
+    /// A column: approved, not yet taken nor released (and how many sales).
+    col_open: "Approved, not yet taken (sales)", "Godkjent, ikke trukket (salg)", "Godkendt, ikke hævet (salg)", "Hyväksytty, ei veloitettu (myyntejä)";
+    /// The flows table's caption.
+    by_flow_caption: "What each way of paying took", "Hva hver betalingsmåte tok inn", "Hvad hver betalingsmåde tog ind", "Mitä kukin maksutapa toi";
     /// The devices section's heading.
     devices_heading: "Paired devices", "Tilkoblede enheter", "Parrede enheder", "Yhdistetyt laitteet";
     /// No device is paired.
@@ -71,6 +89,17 @@ super::texts! {
     cannot_load: "The back office cannot be shown right now.", "Administrasjonen kan ikke vises nå.", "Backoffice kan ikke vises lige nu.", "Hallintaa ei voi näyttää nyt.";
     /// A till's browser opened the back office.
     not_a_manager: "This browser is paired as a till. The back office needs a manager's pairing code.", "Denne nettleseren er koblet til som kasse. Administrasjonen trenger en tilkoblingskode for ledere.", "Denne browser er parret som kasse. Backoffice kræver en parringskode til ledere.", "Tämä selain on yhdistetty kassaksi. Hallinta vaatii esimiehen yhdistämiskoodin.";
+}
+
+/// How many sales a day started: "3 sales started".
+pub fn sales_started(count: u32, locale: Locale) -> String {
+    match (locale, count) {
+        (Locale::En, 1) => "1 sale started".to_owned(),
+        (Locale::En, n) => format!("{n} sales started"),
+        (Locale::Nb | Locale::Da, n) => format!("{n} salg startet"),
+        (Locale::Fi, 1) => "1 myynti aloitettu".to_owned(),
+        (Locale::Fi, n) => format!("{n} myyntiä aloitettu"),
+    }
 }
 
 /// A kind of device in words.

@@ -1,9 +1,9 @@
 //! The back office's logic: the form that asks for a new device's pairing code, the sales query
 //! of a day, a till and a search, and moments written for people.
 
-use kasse_api::{AdminSalesQuery, DeviceKind, PairingFor};
+use kasse_api::{AdminSalesQuery, DeviceKind, EndOfDayQuery, PairingFor};
 
-use super::history::{Date, HistoryFilter, clock};
+use super::history::{Date, Day, HistoryFilter, clock};
 use super::locale::Locale;
 use super::pin::{self, PinMistake};
 
@@ -73,6 +73,17 @@ pub fn sales_query(
     AdminSalesQuery { till, since_ms, until_ms, status, flow, search }
 }
 
+/// The end-of-day query for `day` at `now_ms` on a clock `offset_at` minutes east of UTC: the
+/// day's midnight to the next, and the day itself for the CSV file's name.
+pub fn day_query(day: Day, now_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy) -> EndOfDayQuery {
+    let date = day.date(Date::of(now_ms, offset_at));
+    EndOfDayQuery {
+        since_ms: date.midnight_ms(offset_at),
+        until_ms: date.next().midnight_ms(offset_at),
+        day: Some(date.iso()),
+    }
+}
+
 /// A moment for people: its local day and clock time (`05.12.2026 14:05` in Norwegian).
 pub fn moment(at_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy, locale: Locale) -> String {
     format!("{} {}", Date::of(at_ms, offset_at).written(locale), clock(at_ms, offset_at(at_ms), locale))
@@ -81,7 +92,6 @@ pub fn moment(at_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy, locale: Locale)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::history::Day;
 
     #[test]
     fn the_form_asks_for_a_till_a_display_or_a_manager_with_the_pin() {
@@ -114,6 +124,16 @@ mod tests {
         assert_eq!((query.since_ms, query.until_ms), (Some(1_741_478_400_000), Some(1_741_564_800_000)));
         assert_eq!(query.search.as_deref(), Some("567"));
         assert_eq!(sales_query(&filter, "", 0, |_| 0).till, None, "every till");
+    }
+
+    #[test]
+    fn the_end_of_day_runs_from_the_days_midnight_to_the_next_and_names_the_day() {
+        // 2025-03-10 01:30 UTC; Oslo (+1) has had Monday for two and a half hours.
+        let query = day_query(Day::Today, 1_741_570_200_000, |_| 60);
+        assert_eq!(query.since_ms, 1_741_564_800_000 - 3_600_000);
+        assert_eq!(query.until_ms - query.since_ms, 24 * 3_600_000);
+        assert_eq!(query.day.as_deref(), Some("2025-03-10"));
+        assert_eq!(day_query(Day::Yesterday, 1_741_570_200_000, |_| 60).day.as_deref(), Some("2025-03-09"));
     }
 
     #[test]

@@ -59,6 +59,7 @@ async fn a_manager_pairs_a_till_from_the_back_office_it_takes_a_sale_and_is_unpa
                     return Err(format!("the QR code says {address:?} for the code {code}").into());
                 }
                 audit_in(b, "back office with a code made").await?;
+                keep_screenshot_of(b, "admin-devices.png").await?;
 
                 // The till's browser scans it, pairs, and takes a sale.
                 j.browser.goto(&address).await?;
@@ -142,7 +143,61 @@ async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phon
                 }
                 wait_for_text(b, "#net-taken", "250,00").await?;
                 audit_in(b, "back office's sales, in Danish").await?;
-                j.keep_screenshot("admin-sales.png").await?;
+                keep_screenshot_of(b, "admin-sales.png").await?;
+                Ok(())
+            }
+            .await;
+            tablet.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them() {
+    Journey::start("admin-day")
+        .await
+        .run(async |j| {
+            // A sale of 100.00, paid, 10.00 of it then given back from its page.
+            j.type_amount(&["1", "0", "0", "00"]).await?;
+            let (reference, qr_text) = j.show_qr().await?;
+            j.customer_answers(&qr_text, "approve").await?;
+            j.wait_for(".sale[data-status='captured']").await?;
+            j.browser.goto(&j.url(&format!("till/sales/{reference}"))).await?;
+            j.wait_for("#refund-amount").await?.send_keys("10").await?;
+            j.browser.find(Locator::Css("#refund")).await?.click().await?;
+            wait_for_text(&j.browser, "[data-amount='refunded'] dd", "10.00").await?;
+
+            let tablet = SecondBrowser::open(j, "tablet").await;
+            let outcome = async {
+                let b = &tablet.client;
+                pair_manager(j, b, "Ingrid").await?;
+                b.find(Locator::Css("#nav-day")).await?.click().await?;
+                let till = "[data-till='till-1'] .money tr[data-currency='NOK']";
+                wait_for_text(b, &format!("{till} [data-figure='captured']"), "100.00").await?;
+                wait_for_text(b, &format!("{till} [data-figure='refunded']"), "10.00").await?;
+                wait_for_text(b, &format!("{till} [data-figure='net']"), "90.00").await?;
+                wait_for_text(b, "[data-till='till-1'] .by-status tr[data-status='captured'] [data-figure='count']", "1")
+                    .await?;
+                wait_for_text(b, "[data-store='grunerlokka'] > .table-scroll .money [data-figure='net']", "90.00").await?;
+                audit_in(b, "back office's end of day").await?;
+                keep_screenshot_of(b, "admin-day.png").await?;
+
+                // The CSV link downloads the day's sales.
+                let csv = b
+                    .execute_async(
+                        "const done = arguments[arguments.length - 1];\
+                         fetch(document.querySelector('#csv').href).then((r) => r.text()).then(done, (e) => done(String(e)));",
+                        vec![],
+                    )
+                    .await?;
+                let csv = csv.as_str().ok_or("the CSV's text")?;
+                let row = csv.lines().find(|l| l.contains(&reference)).ok_or_else(|| format!("no row in {csv:?}"))?;
+                if !row.ends_with(",NOK,100.00,100.00,10.00,0.00") {
+                    return Err(format!("the CSV row reads {row:?}").into());
+                }
+                wait_in(b, "#print").await?;
                 Ok(())
             }
             .await;

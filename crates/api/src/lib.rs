@@ -6,6 +6,7 @@
 //! on serde only, so it compiles unchanged to WebAssembly and to the server.
 
 mod admin;
+mod end_of_day;
 mod event;
 mod landing;
 mod money;
@@ -18,6 +19,7 @@ pub use admin::{
     AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession, NewPairingCode, Paired, PairingCode,
     PairingFor, PinConfirmation, StoreSummary, pin_is_well_formed,
 };
+pub use end_of_day::{DayFigures, DayMoney, EndOfDay, EndOfDayQuery, FlowTotal, StoreDay, TillDay};
 pub use event::TillEvent;
 pub use landing::{
     LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo,

@@ -2,6 +2,7 @@
 //! route drawn inside one frame: who is signed in, the sections, the language. A browser with no
 //! manager's session is sent to pairing; a till's browser is told it needs a manager's code.
 
+mod day;
 mod devices;
 mod sales;
 
@@ -21,6 +22,8 @@ pub enum Section {
     Devices,
     /// The sales of any till and day.
     Sales,
+    /// A day's figures, printable, and its sales as CSV.
+    EndOfDay,
 }
 
 impl Section {
@@ -28,6 +31,7 @@ impl Section {
         match self {
             Self::Devices => "/admin",
             Self::Sales => "/admin/sales",
+            Self::EndOfDay => "/admin/day",
         }
     }
 }
@@ -98,10 +102,14 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
                 <a href=Section::Sales.path() id="nav-sales" aria-current=mark(Section::Sales)>
                     {tr(texts::nav_sales)}
                 </a>
+                <a href=Section::EndOfDay.path() id="nav-day" aria-current=mark(Section::EndOfDay)>
+                    {tr(texts::nav_day)}
+                </a>
             </nav>
             {match section {
                 Section::Devices => view! { <devices::Devices stores manages_every_store/> }.into_any(),
                 Section::Sales => view! { <sales::Sales stores/> }.into_any(),
+                Section::EndOfDay => view! { <day::EndOfDayView/> }.into_any(),
             }}
         </main>
     }

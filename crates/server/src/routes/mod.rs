@@ -3,6 +3,7 @@
 
 mod admin;
 pub(crate) mod client;
+mod end_of_day;
 mod health;
 mod landing;
 mod live;
@@ -54,6 +55,8 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/admin/devices/{device}/revoke", post(admin::revoke))
         .route("/api/admin/pairing-codes", post(admin::pairing_code))
         .route("/api/admin/sales", get(admin::sales))
+        .route("/api/admin/end-of-day", get(end_of_day::figures))
+        .route("/api/admin/end-of-day.csv", get(end_of_day::csv))
         .route("/api/tills/{till}", get(till::snapshot))
         .route("/api/tills/{till}/sales", post(till::start_sale).get(till::history))
         .route("/api/tills/{till}/sales/{reference}", get(till::sale))

@@ -12,6 +12,8 @@ use crate::store::{PaymentRow, SalesQuery};
 
 /// The most sales one history page lists.
 const HISTORY_LIMIT: i64 = 500;
+/// The most sales one day's end counts: far beyond any shop's day, a bound all the same.
+const DAY_LIMIT: i64 = 100_000;
 
 impl Sales {
     /// The till as the browser knows it.
@@ -87,6 +89,24 @@ impl Sales {
         let sales: Vec<Sale> = rows.iter().map(sale_view).collect();
         let totals = Total::of(&sales);
         Ok(History { sales, totals })
+    }
+
+    /// Every sale of `tills` started from `since` to before `until`, newest first: a day's,
+    /// whole (at most [`DAY_LIMIT`]), for its end.
+    pub async fn day_of(&self, tills: &[&str], since: i64, until: i64) -> Result<Vec<Sale>, SaleError> {
+        for till_id in tills {
+            self.till(till_id)?;
+        }
+        let query = SalesQuery {
+            till_ids: tills,
+            since,
+            until,
+            status: None,
+            flow: None,
+            text: None,
+            limit: DAY_LIMIT,
+        };
+        Ok(self.inner.store.sales(&query).await?.iter().map(sale_view).collect())
     }
 
     /// A sale's event log, as the platform recorded it.

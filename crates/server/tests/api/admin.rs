@@ -137,6 +137,8 @@ async fn a_till_or_display_session_gets_403_on_every_manager_endpoint_and_no_ses
         ("GET", "/api/admin/session", Value::Null),
         ("GET", "/api/admin/devices", Value::Null),
         ("GET", "/api/admin/sales", Value::Null),
+        ("GET", "/api/admin/end-of-day?sinceMs=0&untilMs=1", Value::Null),
+        ("GET", "/api/admin/end-of-day.csv?sinceMs=0&untilMs=1", Value::Null),
         ("POST", "/api/admin/pairing-codes", json!({ "for": { "kind": "till", "till": TILL }, "pin": PIN })),
         ("POST", "/api/admin/devices/0123456789ab/revoke", json!({ "pin": PIN })),
     ];
@@ -339,4 +341,80 @@ async fn of_two_codes_for_a_new_manager_the_first_pairing_chooses_the_pin_and_th
     let body = |pin: &str| json!({ "for": { "kind": "till", "till": TILL }, "pin": pin });
     assert_eq!(ingrid.post("/api/admin/pairing-codes", &body("2222")).await.0, StatusCode::FORBIDDEN);
     assert_eq!(ingrid.post("/api/admin/pairing-codes", &body("1111")).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sales() {
+    let app = two_stores().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let paid = app.start_sale(12_550).await;
+    app.approve(&paid).await;
+    events.until_sale_is(&paid.reference, SaleStatus::Captured).await;
+    let refunded = app.start_sale(4_200).await;
+    app.approve(&refunded).await;
+    events.until_sale_is(&refunded.reference, SaleStatus::Captured).await;
+    let answer = app
+        .post_json(
+            &format!("/api/tills/{TILL}/sales/{}/refund", refunded.reference),
+            &json!({ "amount": { "value": 1_000, "currency": "NOK" } }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let cancelled = app.start_sale(900).await;
+    assert_eq!(app.cancel(&cancelled.reference).await.status, StatusCode::OK);
+
+    let ingrid = manager(&app, "Ingrid", None).await;
+    let day =
+        format!("?sinceMs={}&untilMs={}&day=2026-12-05", paid.created_at_ms, cancelled.created_at_ms + 1);
+    let (status, body) = ingrid.get(&format!("/api/admin/end-of-day{day}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let end: kasse_api::EndOfDay = serde_json::from_str(&body).unwrap();
+    assert_eq!(end.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["grunerlokka", "norrebro"]);
+    let oslo = &end.stores[0];
+    assert_eq!(oslo.figures, oslo.tills[0].figures, "one till: the store's figures are its");
+    let figures = &oslo.figures;
+    assert_eq!(figures.count, 3);
+    assert_eq!(figures.money.len(), 1);
+    let nok = &figures.money[0];
+    assert_eq!((nok.captured, nok.refunded, nok.net(), nok.open), (16_750, 1_000, 15_750, 0));
+    let captured = figures.by_status.iter().find(|t| t.status == SaleStatus::Captured).unwrap();
+    assert_eq!((captured.count, captured.captured, captured.refunded), (2, 16_750, 1_000));
+    assert!(figures.by_status.iter().any(|t| t.status == SaleStatus::Cancelled && t.count == 1));
+    assert_eq!(end.stores[1].figures.count, 0, "nothing sold in Nørrebro");
+
+    let answer = ingrid.http.get(format!("{}/api/admin/end-of-day.csv{day}", app.base)).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        answer.headers()["content-disposition"],
+        "attachment; filename=\"kasse-end-of-day-2026-12-05.csv\""
+    );
+    let csv = answer.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "store,till,reference,started_utc,status,flow,customer,currency,amount,captured,refunded,released"
+    );
+    assert_eq!(lines.len(), 4, "a header and the day's three sales, oldest first: {csv}");
+    assert!(
+        lines[1].contains(&paid.reference) && lines[1].ends_with(",NOK,125.50,125.50,0.00,0.00"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(&refunded.reference) && lines[2].ends_with(",42.00,42.00,10.00,0.00"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[3].contains(&cancelled.reference) && lines[3].contains(",cancelled,"), "{}", lines[3]);
+
+    // A store's manager sees only their store; a backward day is refused.
+    let ola = manager(&app, "Ola", Some("norrebro")).await;
+    let (_, body) = ola.get(&format!("/api/admin/end-of-day{day}")).await;
+    let theirs: kasse_api::EndOfDay = serde_json::from_str(&body).unwrap();
+    assert_eq!(theirs.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["norrebro"]);
+    let (_, csv) = ola.get(&format!("/api/admin/end-of-day.csv{day}")).await;
+    assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
+    let (status, body) = ingrid.get("/api/admin/end-of-day?sinceMs=10&untilMs=5").await;
+    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::BadQuery)));
 }

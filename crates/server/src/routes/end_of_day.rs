@@ -1,0 +1,156 @@
+//! The back office's end of day: `GET /api/admin/end-of-day` sums a day's sales per till and per
+//! store of the manager's stores (see `kasse_api::DayFigures`), and
+//! `GET /api/admin/end-of-day.csv` is the same day's sales, one row each, for the bookkeeping.
+//! The day is the browser's (its local midnight to the next); every sale of it counts, not a
+//! page of them.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Json, Response};
+use kasse_api::{
+    DayFigures, EndOfDay, EndOfDayQuery, Identified, Money, ProblemCode, Sale, StoreDay, TillDay,
+};
+
+use super::ApiQuery;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::managers::ManagerAccess;
+
+/// The day's sales of the manager's tills, with the store and till of each.
+async fn day_sales(
+    app: &AppState,
+    access: &ManagerAccess,
+    query: &EndOfDayQuery,
+) -> Result<Vec<Sale>, ApiError> {
+    if query.until_ms <= query.since_ms {
+        return Err(ApiError::bad_request(ProblemCode::BadQuery, "untilMs must be after sinceMs."));
+    }
+    let tills: Vec<&str> = app
+        .config
+        .tills
+        .iter()
+        .filter(|till| access.manages(&till.store))
+        .map(|till| till.id.as_str())
+        .collect();
+    Ok(app.sales.day_of(&tills, query.since_ms, query.until_ms).await?)
+}
+
+/// `GET /api/admin/end-of-day?sinceMs=…&untilMs=…`: the day's figures per store and till.
+pub async fn figures(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    ApiQuery(query): ApiQuery<EndOfDayQuery>,
+) -> Result<Json<EndOfDay>, ApiError> {
+    let sales = day_sales(&app, &access, &query).await?;
+    let mut stores = Vec::new();
+    for store in app.config.stores.iter().filter(|store| access.manages(&store.id)) {
+        let tills: Vec<TillDay> = app
+            .config
+            .tills
+            .iter()
+            .filter(|till| till.store == store.id)
+            .map(|till| {
+                let of_till: Vec<Sale> = sales.iter().filter(|s| s.till_id == till.id).cloned().collect();
+                TillDay { id: till.id.clone(), name: till.name.clone(), figures: DayFigures::of(&of_till) }
+            })
+            .collect();
+        let of_store: Vec<Sale> =
+            sales.iter().filter(|s| tills.iter().any(|t| t.id == s.till_id)).cloned().collect();
+        stores.push(StoreDay {
+            id: store.id.clone(),
+            name: store.name.clone(),
+            figures: DayFigures::of(&of_store),
+            tills,
+        });
+    }
+    Ok(Json(EndOfDay { stores }))
+}
+
+/// `GET /api/admin/end-of-day.csv?sinceMs=…&untilMs=…&day=YYYY-MM-DD`: the day's sales, oldest
+/// first, one row each (amounts in units with two decimals, times in UTC), as a download named
+/// after `day`.
+pub async fn csv(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    ApiQuery(query): ApiQuery<EndOfDayQuery>,
+) -> Result<Response, ApiError> {
+    let mut sales = day_sales(&app, &access, &query).await?;
+    sales.reverse();
+    let mut rows = csv::Writer::from_writer(Vec::new());
+    let written = rows
+        .write_record([
+            "store",
+            "till",
+            "reference",
+            "started_utc",
+            "status",
+            "flow",
+            "customer",
+            "currency",
+            "amount",
+            "captured",
+            "refunded",
+            "released",
+        ])
+        .and_then(|()| {
+            sales.iter().try_for_each(|sale| {
+                let till = app.config.till(&sale.till_id);
+                let store = till.and_then(|t| app.config.store(&t.store)).map_or("", |s| s.name.as_str());
+                let started = chrono::DateTime::from_timestamp_millis(sale.created_at_ms)
+                    .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                let customer = match &sale.customer {
+                    Some(Identified::Phone { masked } | Identified::StickerPhone { masked }) => {
+                        masked.clone()
+                    }
+                    Some(Identified::PersonalQr) => "personal QR".to_owned(),
+                    Some(Identified::CheckIn) => "check-in".to_owned(),
+                    None => String::new(),
+                };
+                rows.write_record([
+                    store,
+                    till.map_or(sale.till_id.as_str(), |t| t.name.as_str()),
+                    &sale.reference,
+                    &started,
+                    sale.status.as_str(),
+                    sale.flow.as_str(),
+                    &customer,
+                    sale.amount.currency.code(),
+                    &units(sale.amount),
+                    &units(sale.captured),
+                    &units(sale.refunded),
+                    &units(sale.cancelled),
+                ])
+            })
+        });
+    let text = written.ok().and_then(|()| rows.into_inner().ok()).ok_or_else(ApiError::internal)?;
+    // Only a day as the date input writes it names the file; anything else gets a plain name.
+    let day = query.day.filter(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
+    let file = format!("kasse-end-of-day-{}.csv", day.as_deref().unwrap_or("export"));
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+/// Minor units as units with two decimals (`12550` → `125.50`), as bookkeeping reads them.
+fn units(money: Money) -> String {
+    format!("{}.{:02}", money.value / 100, (money.value % 100).abs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_written_in_units_with_two_decimals() {
+        assert_eq!(units(Money::new(12_550, kasse_api::Currency::Nok)), "125.50");
+        assert_eq!(units(Money::new(5, kasse_api::Currency::Dkk)), "0.05");
+        assert_eq!(units(Money::new(0, kasse_api::Currency::Eur)), "0.00");
+    }
+}

@@ -1,0 +1,191 @@
+//! The end-of-day section: a day's figures per store and per till (what was taken, given back and
+//! is still open; counts and sums per status; what each way of paying took), printable, and the
+//! day's sales as a CSV download for the bookkeeping.
+
+use kasse_api::{DayFigures, EndOfDay, Money};
+use leptos::prelude::*;
+
+use super::failure_sentence;
+use crate::api;
+use crate::components::clock::{now_ms, offset_minutes_at};
+use crate::components::day_choice::DayChoice;
+use crate::components::locale::{tr, use_locale};
+use crate::components::sales_filters::day_heading;
+use crate::i18n::{Locale, admin as texts, common, history as history_texts, till};
+use crate::state::admin::day_query;
+use crate::state::history::{Day, ordered_totals};
+use crate::state::money::format_money;
+
+/// The section.
+#[component]
+pub fn EndOfDayView() -> impl IntoView {
+    let locale = use_locale();
+    let day = RwSignal::new(Day::Today);
+    // The day's bounds on this browser's clock, asked anew each time so today turns at midnight.
+    let query = move || day_query(day.get(), now_ms(), offset_minutes_at);
+    let loaded = LocalResource::new(move || {
+        let query = query();
+        async move { api::admin::end_of_day(&query).await }
+    });
+    let csv = move || api::admin::end_of_day_csv_url(&query());
+    let print = move |_| {
+        if let Some(window) = web_sys::window() {
+            // Nothing to say if the browser cannot print: its own dialog says so.
+            let _ = window.print();
+        }
+    };
+    view! {
+        <section class="end-of-day" aria-labelledby="day-heading">
+            <h1 id="day-heading">
+                {tr(texts::end_of_day)} ": " {move || day_heading(day.get(), locale.get())}
+            </h1>
+            <div class="filters day-actions" role="group" aria-labelledby="day-heading">
+                <DayChoice day=day choose=Callback::new(move |chosen| day.set(chosen))/>
+                <a class="button secondary" id="csv" href=csv download>{tr(texts::csv)}</a>
+                <button type="button" class="secondary" id="print" on:click=print>{tr(texts::print)}</button>
+            </div>
+            <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
+                {move || Suspend::new(async move {
+                    match loaded.await {
+                        Ok(day) => view! { <Stores day/> }.into_any(),
+                        Err(failure) => view! {
+                            <p class="notice" role="alert">{failure_sentence(&failure, locale.get_untracked())}</p>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Each store's figures, then its tills'.
+#[component]
+fn Stores(day: EndOfDay) -> impl IntoView {
+    day.stores
+        .into_iter()
+        .map(|store| {
+            let tills = store
+                .tills
+                .into_iter()
+                .map(|till| {
+                    view! {
+                        <section class="till-day" data-till=till.id.clone()>
+                            <h3>{till.name}</h3>
+                            <Figures figures=till.figures/>
+                        </section>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="store-day" data-store=store.id.clone()>
+                    <h2>{store.name}</h2>
+                    <Figures figures=store.figures/>
+                    {tills}
+                </section>
+            }
+        })
+        .collect_view()
+}
+
+/// One store's or till's figures.
+#[component]
+fn Figures(figures: DayFigures) -> impl IntoView {
+    let locale = use_locale();
+    if figures.count == 0 {
+        return view! { <p class="empty">{tr(history_texts::no_sales_day)}</p> }.into_any();
+    }
+    let view_of = move |locale: Locale| {
+        let money = |value, currency| format_money(Money::new(value, currency), locale);
+        let money_rows = figures
+            .money
+            .iter()
+            .map(|m| {
+                let open = format!("{} ({})", money(m.open, m.currency), m.open_count);
+                view! {
+                    <tr data-currency=m.currency.code()>
+                        <th scope="row">{m.currency.code()}</th>
+                        <td class="num" data-figure="captured">{money(m.captured, m.currency)}</td>
+                        <td class="num" data-figure="refunded">{money(m.refunded, m.currency)}</td>
+                        <td class="num" data-figure="net">{money(m.net(), m.currency)}</td>
+                        <td class="num" data-figure="open">{open}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let status_rows = ordered_totals(&figures.by_status)
+            .into_iter()
+            .map(|t| {
+                view! {
+                    <tr data-status=t.status.as_str() data-currency=t.currency.code()>
+                        <th scope="row">{till::headline(t.status, locale)}</th>
+                        <td class="num" data-figure="count">{t.count}</td>
+                        <td class="num">{money(t.amount, t.currency)}</td>
+                        <td class="num">{money(t.captured, t.currency)}</td>
+                        <td class="num">{money(t.refunded, t.currency)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let flow_rows = figures
+            .by_flow
+            .iter()
+            .map(|f| {
+                view! {
+                    <tr data-flow=f.flow.as_str() data-currency=f.currency.code()>
+                        <th scope="row">{history_texts::flow(f.flow, locale)}</th>
+                        <td class="num" data-figure="count">{f.count}</td>
+                        <td class="num">{money(f.captured, f.currency)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <p class="day-count" data-figure="sales">{texts::sales_started(figures.count, locale)}</p>
+            <div class="table-scroll">
+                <table class="sales money">
+                    <caption>{texts::money_caption(locale)}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{texts::col_currency(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_taken(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_refunded(locale)}</th>
+                            <th scope="col" class="num">{texts::col_net(locale)}</th>
+                            <th scope="col" class="num">{texts::col_open(locale)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{money_rows}</tbody>
+                </table>
+            </div>
+            <div class="table-scroll">
+                <table class="sales by-status">
+                    <caption>{history_texts::totals_caption(locale)}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{history_texts::col_status(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_count(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_asked(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_taken(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_refunded(locale)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{status_rows}</tbody>
+                </table>
+            </div>
+            <div class="table-scroll">
+                <table class="sales by-flow">
+                    <caption>{texts::by_flow_caption(locale)}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{history_texts::col_flow(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_count(locale)}</th>
+                            <th scope="col" class="num">{history_texts::col_taken(locale)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{flow_rows}</tbody>
+                </table>
+            </div>
+        }
+    };
+    (move || view_of(locale.get())).into_any()
+}
