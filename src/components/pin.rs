@@ -19,12 +19,15 @@ pub fn PinField(
     /// The PIN is being chosen (the browser may offer to remember it).
     #[prop(optional)]
     new: bool,
+    /// A narrow field, beside a button (the back office's), rather than the page's width.
+    #[prop(optional)]
+    narrow: bool,
 ) -> impl IntoView {
     view! {
         <label for=id.clone()>{tr(label)}</label>
         <input
             id=id
-            class="pin"
+            class:pin=narrow
             type="password"
             inputmode="numeric"
             autocomplete=if new { "new-password" } else { "off" }

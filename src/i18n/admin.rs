@@ -21,6 +21,8 @@ super::texts! {
     nav_day: "End of day", "Dagsoppgjør", "Dagsafslutning", "Päivän päätös";
     /// The end of day's heading, before the day.
     end_of_day: "End of day", "Dagsoppgjør", "Dagsafslutning", "Päivän päätös";
+    /// What the end of day counts.
+    day_note: "The sales started on this day, with their money as it stands now.", "Salgene som ble startet denne dagen, med pengene slik de står nå.", "Salgene, der blev startet denne dag, med pengene, som de står nu.", "Tänä päivänä aloitetut myynnit ja niiden rahat nykytilanteen mukaan.";
     /// Downloads the day's sales.
     csv: "Download the day's sales (CSV)", "Last ned dagens salg (CSV)", "Hent dagens salg (CSV)", "Lataa päivän myynnit (CSV)";
     /// Prints the page.

@@ -134,6 +134,13 @@ mod tests {
         assert_eq!(query.until_ms - query.since_ms, 24 * 3_600_000);
         assert_eq!(query.day.as_deref(), Some("2025-03-10"));
         assert_eq!(day_query(Day::Yesterday, 1_741_570_200_000, |_| 60).day.as_deref(), Some("2025-03-09"));
+
+        // Oslo's clocks go forward on 2025-03-30 (23 hours) and back on 2025-10-26 (25 hours).
+        let oslo = |ms: i64| if (1_743_296_400_000..1_761_440_400_000).contains(&ms) { 120 } else { 60 };
+        let spring = day_query(Day::On(Date::parse("2025-03-30").unwrap()), 1_761_500_000_000, oslo);
+        assert_eq!(spring.until_ms - spring.since_ms, 23 * 3_600_000);
+        let autumn = day_query(Day::On(Date::parse("2025-10-26").unwrap()), 1_761_500_000_000, oslo);
+        assert_eq!(autumn.until_ms - autumn.since_ms, 25 * 3_600_000);
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! The end of day (`/api/admin/end-of-day`): a day's sales summed per till and per store, as a
-//! shop closes its books: counts and sums per status, what each way of paying took, what was
-//! taken and given back, and what is approved but neither taken nor released yet.
+//! The end of day (`/api/admin/end-of-day`): the sales started on a day, summed per till and per
+//! store, as a shop closes its books: counts and sums per status, what each way of paying took,
+//! what was taken and given back, and what is approved but neither taken nor released yet. A
+//! sale counts on the day it started, with its money as it stands now (a refund made today of
+//! last week's sale is in last week's figures).
 
 use serde::{Deserialize, Serialize};
 
@@ -133,7 +135,11 @@ impl DayFigures {
             let day = &mut money[index];
             day.captured += sale.captured.value;
             day.refunded += sale.refunded.value;
-            let open = if sale.status == SaleStatus::Authorized { sale.capturable() } else { 0 };
+            // Approved and not all taken: nothing yet, or part (a partial capture leaves the sale
+            // Captured, and a refund of that part Refunded, with the rest still to take).
+            let holds =
+                matches!(sale.status, SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded);
+            let open = if holds { sale.capturable() } else { 0 };
             if open > 0 {
                 day.open += open;
                 day.open_count += 1;
@@ -186,20 +192,22 @@ mod tests {
         let sales = [
             sale(Flow::Qr, SaleStatus::Captured, 10_000, 10_000, 10_000, 0),
             sale(Flow::Phone, SaleStatus::Captured, 4_200, 4_200, 4_200, 1_000),
-            sale(Flow::Qr, SaleStatus::Authorized, 5_000, 5_000, 2_000, 0),
+            // Part taken by hand, the rest still open.
+            sale(Flow::Qr, SaleStatus::Captured, 5_000, 5_000, 2_000, 0),
+            sale(Flow::Phone, SaleStatus::Authorized, 1_500, 1_500, 0, 0),
             sale(Flow::Qr, SaleStatus::Declined, 700, 0, 0, 0),
             sale(Flow::Phone, SaleStatus::Refunded, 900, 900, 900, 900),
         ];
         let figures = DayFigures::of(&sales);
-        assert_eq!(figures.count, 5);
+        assert_eq!(figures.count, 6);
         assert_eq!(
             figures.money,
             [DayMoney {
                 currency: Currency::Nok,
                 captured: 17_100,
                 refunded: 1_900,
-                open: 3_000,
-                open_count: 1
+                open: 4_500,
+                open_count: 2
             }]
         );
         assert_eq!(figures.money[0].net(), 15_200);

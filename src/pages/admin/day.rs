@@ -10,10 +10,9 @@ use crate::api;
 use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::day_choice::DayChoice;
 use crate::components::locale::{tr, use_locale};
-use crate::components::sales_filters::day_heading;
 use crate::i18n::{Locale, admin as texts, common, history as history_texts, till};
 use crate::state::admin::day_query;
-use crate::state::history::{Day, ordered_totals};
+use crate::state::history::{Date, Day, ordered_totals};
 use crate::state::money::format_money;
 
 /// The section.
@@ -28,7 +27,10 @@ pub fn EndOfDayView() -> impl IntoView {
         async move { api::admin::end_of_day(&query).await }
     });
     let csv = move || api::admin::end_of_day_csv_url(&query());
+    // The date itself, on screen and on paper, whichever way the day was chosen.
+    let date = move || day.get().date(Date::of(now_ms(), offset_minutes_at)).written(locale.get());
     let print = move |_| {
+        // What is printed is what is shown: refresh first for the figures of this moment.
         if let Some(window) = web_sys::window() {
             // Nothing to say if the browser cannot print: its own dialog says so.
             let _ = window.print();
@@ -36,11 +38,13 @@ pub fn EndOfDayView() -> impl IntoView {
     };
     view! {
         <section class="end-of-day" aria-labelledby="day-heading">
-            <h1 id="day-heading">
-                {tr(texts::end_of_day)} ": " {move || day_heading(day.get(), locale.get())}
-            </h1>
+            <h1 id="day-heading">{tr(texts::end_of_day)} " " {date}</h1>
+            <p class="day-note">{tr(texts::day_note)}</p>
             <div class="filters day-actions" role="group" aria-labelledby="day-heading">
                 <DayChoice day=day choose=Callback::new(move |chosen| day.set(chosen))/>
+                <button type="button" class="secondary" id="refresh" on:click=move |_| loaded.refetch()>
+                    {tr(history_texts::refresh)}
+                </button>
                 <a class="button secondary" id="csv" href=csv download>{tr(texts::csv)}</a>
                 <button type="button" class="secondary" id="print" on:click=print>{tr(texts::print)}</button>
             </div>
@@ -71,16 +75,16 @@ fn Stores(day: EndOfDay) -> impl IntoView {
                 .map(|till| {
                     view! {
                         <section class="till-day" data-till=till.id.clone()>
-                            <h3>{till.name}</h3>
-                            <Figures figures=till.figures/>
+                            <h3>{till.name.clone()}</h3>
+                            <Figures figures=till.figures scope=till.name/>
                         </section>
                     }
                 })
                 .collect_view();
             view! {
                 <section class="store-day" data-store=store.id.clone()>
-                    <h2>{store.name}</h2>
-                    <Figures figures=store.figures/>
+                    <h2>{store.name.clone()}</h2>
+                    <Figures figures=store.figures scope=store.name/>
                     {tills}
                 </section>
             }
@@ -88,14 +92,15 @@ fn Stores(day: EndOfDay) -> impl IntoView {
         .collect_view()
 }
 
-/// One store's or till's figures.
+/// One store's or till's figures; `scope` names it in each table's caption.
 #[component]
-fn Figures(figures: DayFigures) -> impl IntoView {
+fn Figures(figures: DayFigures, scope: String) -> impl IntoView {
     let locale = use_locale();
     if figures.count == 0 {
         return view! { <p class="empty">{tr(history_texts::no_sales_day)}</p> }.into_any();
     }
     let view_of = move |locale: Locale| {
+        let caption = |what: &str| format!("{scope}: {what}");
         let money = |value, currency| format_money(Money::new(value, currency), locale);
         let money_rows = figures
             .money
@@ -142,9 +147,9 @@ fn Figures(figures: DayFigures) -> impl IntoView {
             .collect_view();
         view! {
             <p class="day-count" data-figure="sales">{texts::sales_started(figures.count, locale)}</p>
-            <div class="table-scroll">
+            <div class="table-scroll" role="region" tabindex="0" aria-label=caption(texts::money_caption(locale))>
                 <table class="sales money">
-                    <caption>{texts::money_caption(locale)}</caption>
+                    <caption>{caption(texts::money_caption(locale))}</caption>
                     <thead>
                         <tr>
                             <th scope="col">{texts::col_currency(locale)}</th>
@@ -157,9 +162,9 @@ fn Figures(figures: DayFigures) -> impl IntoView {
                     <tbody>{money_rows}</tbody>
                 </table>
             </div>
-            <div class="table-scroll">
+            <div class="table-scroll" role="region" tabindex="0" aria-label=caption(history_texts::totals_caption(locale))>
                 <table class="sales by-status">
-                    <caption>{history_texts::totals_caption(locale)}</caption>
+                    <caption>{caption(history_texts::totals_caption(locale))}</caption>
                     <thead>
                         <tr>
                             <th scope="col">{history_texts::col_status(locale)}</th>
@@ -172,9 +177,9 @@ fn Figures(figures: DayFigures) -> impl IntoView {
                     <tbody>{status_rows}</tbody>
                 </table>
             </div>
-            <div class="table-scroll">
+            <div class="table-scroll" role="region" tabindex="0" aria-label=caption(texts::by_flow_caption(locale))>
                 <table class="sales by-flow">
-                    <caption>{texts::by_flow_caption(locale)}</caption>
+                    <caption>{caption(texts::by_flow_caption(locale))}</caption>
                     <thead>
                         <tr>
                             <th scope="col">{history_texts::col_flow(locale)}</th>

@@ -143,7 +143,7 @@ fn Unpair(id: String, confirming: RwSignal<Option<String>>, unpaired: Callback<(
         <tr class="confirm-row">
             <td colspan="5">
                 <form class="confirm" on:submit=submit>
-                    <PinField id=field label=texts::pin value=typed/>
+                    <PinField id=field label=texts::pin value=typed narrow=true/>
                     <button type="submit" class="primary confirm-unpair" disabled=move || revoke.pending().get()>
                         {tr(texts::confirm_unpair)}
                     </button>
@@ -281,7 +281,7 @@ fn PairNew(stores: StoredValue<Vec<StoreSummary>>, manages_every_store: bool) ->
                     .into_any(),
                 }}
                 <div class="field">
-                    <PinField id="new-pin-confirm" label=texts::pin value=typed_pin/>
+                    <PinField id="new-pin-confirm" label=texts::pin value=typed_pin narrow=true/>
                 </div>
                 <button type="submit" class="primary" id="make-code" disabled=move || make.pending().get()>
                     {tr(texts::make_code)}

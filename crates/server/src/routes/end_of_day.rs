@@ -18,14 +18,21 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::managers::ManagerAccess;
 
+/// The longest span taken as a day.
+const MAX_DAY_MS: i64 = 26 * 60 * 60 * 1000;
+
 /// The day's sales of the manager's tills, with the store and till of each.
 async fn day_sales(
     app: &AppState,
     access: &ManagerAccess,
     query: &EndOfDayQuery,
 ) -> Result<Vec<Sale>, ApiError> {
-    if query.until_ms <= query.since_ms {
-        return Err(ApiError::bad_request(ProblemCode::BadQuery, "untilMs must be after sinceMs."));
+    // A day is 23 to 25 hours where the clocks change; a longer span is not a day's end.
+    if query.until_ms <= query.since_ms || query.until_ms - query.since_ms > MAX_DAY_MS {
+        return Err(ApiError::bad_request(
+            ProblemCode::BadQuery,
+            "untilMs must be after sinceMs, and a day is at most 26 hours.",
+        ));
     }
     let tills: Vec<&str> = app
         .config
@@ -109,14 +116,16 @@ pub async fn csv(
                     Some(Identified::CheckIn) => "check-in".to_owned(),
                     None => String::new(),
                 };
+                let (store, till) =
+                    (cell(store), cell(till.map_or(sale.till_id.as_str(), |t| t.name.as_str())));
                 rows.write_record([
-                    store,
-                    till.map_or(sale.till_id.as_str(), |t| t.name.as_str()),
+                    store.as_ref(),
+                    till.as_ref(),
                     &sale.reference,
                     &started,
                     sale.status.as_str(),
                     sale.flow.as_str(),
-                    &customer,
+                    cell(&customer).as_ref(),
                     sale.amount.currency.code(),
                     &units(sale.amount),
                     &units(sale.captured),
@@ -125,7 +134,9 @@ pub async fn csv(
                 ])
             })
         });
-    let text = written.ok().and_then(|()| rows.into_inner().ok()).ok_or_else(ApiError::internal)?;
+    let rows = written.ok().and_then(|()| rows.into_inner().ok()).ok_or_else(ApiError::internal)?;
+    // A byte order mark first: spreadsheets then read the file as UTF-8 (Grünerløkka, •••).
+    let text = [b"\xEF\xBB\xBF".as_slice(), &rows].concat();
     // Only a day as the date input writes it names the file; anything else gets a plain name.
     let day = query.day.filter(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
     let file = format!("kasse-end-of-day-{}.csv", day.as_deref().unwrap_or("export"));
@@ -140,7 +151,19 @@ pub async fn csv(
 
 /// Minor units as units with two decimals (`12550` → `125.50`), as bookkeeping reads them.
 fn units(money: Money) -> String {
-    format!("{}.{:02}", money.value / 100, (money.value % 100).abs())
+    let sign = if money.value < 0 { "-" } else { "" };
+    let value = money.value.unsigned_abs();
+    format!("{sign}{}.{:02}", value / 100, value % 100)
+}
+
+/// A text cell a spreadsheet will not run as a formula: one that begins with `=`, `+`, `-` or
+/// `@` (a masked phone number begins with `+`) gets a leading `'`, as spreadsheets show text.
+fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 #[cfg(test)]
@@ -152,5 +175,14 @@ mod tests {
         assert_eq!(units(Money::new(12_550, kasse_api::Currency::Nok)), "125.50");
         assert_eq!(units(Money::new(5, kasse_api::Currency::Dkk)), "0.05");
         assert_eq!(units(Money::new(0, kasse_api::Currency::Eur)), "0.00");
+        assert_eq!(units(Money::new(-5, kasse_api::Currency::Eur)), "-0.05");
+        assert_eq!(units(Money::new(-12_550, kasse_api::Currency::Eur)), "-125.50");
+    }
+
+    #[test]
+    fn a_text_cell_that_a_spreadsheet_would_run_is_kept_as_text() {
+        assert_eq!(cell("+47 •••••567"), "'+47 •••••567");
+        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(cell("Kasse 1"), "Kasse 1");
     }
 }
