@@ -190,7 +190,10 @@ pub(crate) fn run(workspace: &Workspace) -> Result<()> {
 /// with the default, durable settings (one instance and two), then memory per live stream. A
 /// cluster that cannot be started leaves the PostgreSQL figures out, saying why.
 fn server_benches(workspace: &Workspace) -> Result<()> {
-    let cluster = match postgres::cluster(&[]) {
+    // Room for two instances, as the README asks of a shared database (85 connections each at
+    // most); with PostgreSQL's default of 100 the second instance's statements were refused
+    // ("too many clients") and its figures were errors.
+    let cluster = match postgres::cluster(&[("max_connections", "200")]) {
         Ok(cluster) => Some(cluster),
         Err(error) => {
             announce(format!("no PostgreSQL cluster, so no PostgreSQL figures: {error}"));
