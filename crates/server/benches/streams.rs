@@ -31,6 +31,10 @@
 
 mod common;
 
+/// The server's own allocator (see `kasse-server`'s `main.rs`), so what is measured is what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};

@@ -40,6 +40,10 @@
 
 mod common;
 
+/// The server's own allocator (see `kasse-server`'s `main.rs`), so what is measured is what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
