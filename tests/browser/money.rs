@@ -33,6 +33,17 @@ impl Journey {
 
 /// Chooses, in the sales filters `browser` shows, the day a week ago as its calendar has it;
 /// returns that day (`YYYY-MM-DD`).
+/// Waits until the sales list shows the sale `reference` with every one of `parts` in its row.
+/// The row is looked up afresh at each look: the list is drawn anew whenever its query changes
+/// (a search typed, a field cleared), so a row found before that is gone.
+pub(super) async fn wait_for_sale_row(browser: &Client, reference: &str, parts: &[&str]) -> Outcome {
+    let row = format!("#sales tr[data-reference='{reference}']");
+    for part in parts {
+        wait_for_text(browser, &row, part).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn choose_a_week_ago(browser: &Client) -> Result<String, Box<dyn Error>> {
     let week_ago = browser
         .execute(
@@ -107,11 +118,7 @@ async fn with_manual_capture_a_cashier_takes_part_of_a_payment_and_refunds_some_
 
             // The day's history lists it, with totals.
             j.browser.find(Locator::Css("#nav-history")).await?.click().await?;
-            let row = j.wait_for(&format!("#sales tr[data-reference='{reference}']")).await?;
-            let text = row.text().await?.replace('\u{a0}', " ");
-            if !(text.contains("100.00") && text.contains("Paid") && text.contains("QR code")) {
-                return Err(format!("the history's row reads {text:?}").into());
-            }
+            wait_for_sale_row(&j.browser, &reference, &["100.00", "Paid", "QR code"]).await?;
             wait_for_text(&j.browser, "#totals tr[data-status='captured'] [data-total='captured']", "40.00")
                 .await?;
             wait_for_text(&j.browser, "#totals tr[data-status='captured'] [data-total='refunded']", "15.00")
@@ -157,16 +164,13 @@ async fn a_cashier_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_p
             let search = j.browser.find(Locator::Css("#search")).await?;
             search.clear().await?;
             search.send_keys("567\u{E007}").await?;
-            let row = j.wait_for(&format!("#sales tr[data-reference='{reference}']")).await?;
-            let text = row.text().await?.replace('\u{a0}', " ");
-            if !(text.contains("250.00") && text.contains("567") && text.contains("Paid")) {
-                return Err(format!("the row reads {text:?}").into());
-            }
+            wait_for_sale_row(&j.browser, &reference, &["250.00", "567", "Paid"]).await?;
             wait_for_text(&j.browser, "#net-taken", "250.00").await?;
             j.keep_screenshot("history-search.png").await?;
 
             // From its details, part of it is given back.
-            row.find(Locator::Css("a.details-link")).await?.click().await?;
+            let details = format!("#sales tr[data-reference='{reference}'] a.details-link");
+            j.browser.find(Locator::Css(&details)).await?.click().await?;
             wait_in(&j.browser, &format!("main.detail[data-reference='{reference}']")).await?;
             j.wait_for("#refund-amount").await?.send_keys("100").await?;
             j.browser.find(Locator::Css("#refund")).await?.click().await?;
