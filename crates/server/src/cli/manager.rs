@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use kasse_server::ops::managers;
 
-use super::output::{NOTHING_DONE, write_problems};
-use super::{ManagerPairArgs, ManagerRevokeArgs};
+use super::output::{NOTHING_DONE, emit, write_problems};
+use super::{ManagerListArgs, ManagerPairArgs, ManagerRevokeArgs};
 
 /// The configuration, or why not (said on stderr).
 fn load(config: &super::ConfigArgs) -> Result<kasse_server::Config, ExitCode> {
@@ -15,6 +15,55 @@ fn load(config: &super::ConfigArgs) -> Result<kasse_server::Config, ExitCode> {
         let _ = write_problems(&config.origin(), &problems, &mut io::stderr().lock());
         ExitCode::from(NOTHING_DONE)
     })
+}
+
+/// `kasse-server manager list [--json]`.
+pub(super) async fn list(args: &ManagerListArgs) -> ExitCode {
+    let config = match load(&args.config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let listed = match managers::list(&config).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            eprintln!("kasse-server: {e}");
+            return ExitCode::from(NOTHING_DONE);
+        }
+    };
+    let written = emit(args.output.json, &listed, |out| {
+        if listed.is_empty() {
+            return writeln!(out, "No manager is added: `kasse-server manager pair NAME` adds one.");
+        }
+        write_managers(out, &listed)
+    });
+    written.err().unwrap_or(ExitCode::SUCCESS)
+}
+
+/// The managers as a table: a device count and the newest use of any of them.
+fn write_managers(out: &mut dyn Write, listed: &[managers::Listed]) -> io::Result<()> {
+    let store = |m: &managers::Listed| m.store.clone().unwrap_or_else(|| "every store".to_owned());
+    let name_width = listed.iter().map(|m| m.name.chars().count()).max().unwrap_or(0).max("NAME".len());
+    let store_width = listed.iter().map(|m| store(m).chars().count()).max().unwrap_or(0).max("STORE".len());
+    writeln!(
+        out,
+        "{:<name_width$}  {:<store_width$}  {:<7}  {:<7}  LAST SEEN",
+        "NAME", "STORE", "PIN", "DEVICES"
+    )?;
+    for manager in listed {
+        let last_seen = manager.devices.iter().map(|d| d.last_seen_at).max().map_or_else(
+            || "-".to_owned(),
+            |at| at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+        );
+        writeln!(
+            out,
+            "{:<name_width$}  {:<store_width$}  {:<7}  {:<7}  {last_seen}",
+            manager.name,
+            store(manager),
+            if manager.pin_chosen { "chosen" } else { "not yet" },
+            manager.devices.len(),
+        )?;
+    }
+    Ok(())
 }
 
 /// `kasse-server manager revoke NAME`.

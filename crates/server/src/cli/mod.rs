@@ -264,9 +264,20 @@ enum ManagerCommand {
     /// Print a one-time code that pairs a browser as NAME's back office (valid ten minutes, once).
     /// A new manager chooses their PIN with it; an existing one pairs another device.
     Pair(ManagerPairArgs),
+    /// List the managers: their store, whether they have chosen their PIN, and their devices
+    /// with a live back office.
+    List(ManagerListArgs),
     /// Remove the manager NAME: their back office closes at once. A manager who forgot their PIN
     /// is removed and paired anew, choosing a new one.
     Revoke(ManagerRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ManagerListArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -416,6 +427,7 @@ pub async fn run() -> ExitCode {
         Command::Till(TillCommand::List(args)) => till::list(&args).await,
         Command::Till(TillCommand::Revoke(args)) => till::revoke(&args).await,
         Command::Manager(ManagerCommand::Pair(args)) => manager::pair(&args).await,
+        Command::Manager(ManagerCommand::List(args)) => manager::list(&args).await,
         Command::Manager(ManagerCommand::Revoke(args)) => manager::revoke(&args).await,
         Command::Integrator(IntegratorCommand::Add(args)) => integrator::add(&args).await,
         Command::Integrator(IntegratorCommand::List(args)) => integrator::list(&args).await,

@@ -1,7 +1,9 @@
-//! `kasse-server manager …`: one-time codes that pair a browser as a manager's back office, and
-//! removing a manager (their sessions end at once; a manager who forgot their PIN is removed and
-//! paired anew, choosing a new one). All work in the configured database whether or not a server
-//! is running.
+//! `kasse-server manager …`: one-time codes that pair a browser as a manager's back office, the
+//! managers and their back offices, and removing a manager (their sessions end at once; a manager
+//! who forgot their PIN is removed and paired anew, choosing a new one). All work in the
+//! configured database whether or not a server is running.
+
+use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::managers::{self, AddError};
@@ -35,6 +37,67 @@ pub async fn revoke(config: &Config, name: &str) -> Result<(), ManagerError> {
     db.revoke_manager(&manager.id, crate::now_ms()).await?;
     crate::live::sessions_revoked();
     Ok(())
+}
+
+/// A manager, as `kasse-server manager list` shows them.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    /// Their name.
+    pub name: String,
+    /// The store they manage, by id; `None` for every store.
+    pub store: Option<String>,
+    /// Whether they have chosen their PIN (at their first pairing): until then, the code printed
+    /// for them is the only way in.
+    pub pin_chosen: bool,
+    /// When they were added.
+    pub added_at: DateTime<Utc>,
+    /// Their devices with a live back-office session, oldest first.
+    pub devices: Vec<BackOffice>,
+}
+
+/// A device with a manager's live back-office session.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackOffice {
+    /// When it was paired.
+    pub paired_at: DateTime<Utc>,
+    /// When it was last used, to about a minute.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// Every manager not removed, by name, with their devices whose back-office session is live now
+/// (under `[sessions]`'s manager settings).
+pub async fn list(config: &Config) -> Result<Vec<Listed>, ManagerError> {
+    let db = Store::open(&config.database_url).await?;
+    let now = crate::now_ms();
+    let policy = config.manager_sessions;
+    let sessions = db
+        .live_sessions(now.saturating_sub(policy.lifetime_ms()), now.saturating_sub(policy.idle_ms()))
+        .await?;
+    let listed = db.managers().await?.into_iter().filter_map(|manager| {
+        let devices = sessions
+            .iter()
+            .filter(|row| {
+                matches!(pairing::holder_of_session(row), Some(Holder::Manager(id)) if id == manager.id)
+                    && policy.is_live(row.created_at, row.last_seen_at, now)
+            })
+            .filter_map(|row| {
+                Some(BackOffice {
+                    paired_at: DateTime::from_timestamp_millis(row.created_at)?,
+                    last_seen_at: DateTime::from_timestamp_millis(row.last_seen_at)?,
+                })
+            })
+            .collect();
+        Some(Listed {
+            added_at: DateTime::from_timestamp_millis(manager.created_at)?,
+            name: manager.name,
+            store: manager.store_id,
+            pin_chosen: manager.pin_hash.is_some(),
+            devices,
+        })
+    });
+    Ok(listed.collect())
 }
 
 /// Why a manager could not be paired or removed.

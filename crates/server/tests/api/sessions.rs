@@ -518,9 +518,14 @@ async fn the_operator_adds_a_pos_whose_printed_key_the_running_server_takes_and_
 async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_with_a_pin_chosen_there() {
     let data = DataDir::new();
     let app = spawn_app_on(&data).await;
+    let (status, stdout, stderr) = operator(&data.url(), &["manager", "list"]).await;
+    assert!(status.success() && stdout.contains("No manager is added"), "{stdout}{stderr}");
     let (status, stdout, stderr) = operator(&data.url(), &["manager", "pair", "Ingrid"]).await;
     assert!(status.success(), "{status}: {stdout}{stderr}");
-    let code = stdout.trim();
+    let code = stdout.trim().to_owned();
+    let (_, stdout, _) = operator(&data.url(), &["manager", "pair", "Ola", "--store", "grunerlokka"]).await;
+    assert_eq!(stdout.trim().len(), 9, "a second manager, for one store: {stdout}");
+    let code = code.as_str();
     assert_eq!(code.len(), 9, "the code alone on stdout: {stdout:?}");
     assert!(stderr.contains("/pair") && stderr.contains("every store"), "{stderr}");
 
@@ -535,6 +540,38 @@ async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_wit
         answer.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
     let paired: kasse_api::Paired = answer.json().await.unwrap();
     assert!(matches!(paired, kasse_api::Paired::Manager(ref s) if s.manager.name == "Ingrid"), "{paired:?}");
+
+    // The operator sees both: Ingrid with her PIN and her one back office, Ola still to pair.
+    let (status, stdout, stderr) = operator(&data.url(), &["manager", "list", "--json"]).await;
+    assert!(status.success(), "{stdout}{stderr}");
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let shown: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].clone(),
+                m["store"].clone(),
+                m["pinChosen"].clone(),
+                m["devices"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (json!("Ingrid"), json!(null), json!(true), 1),
+            (json!("Ola"), json!("grunerlokka"), json!(false), 0)
+        ],
+        "{stdout}"
+    );
+    let (_, stdout, _) = operator(&data.url(), &["manager", "list"]).await;
+    let rows: Vec<Vec<&str>> =
+        stdout.lines().map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect()).collect();
+    assert_eq!(rows[0], ["NAME", "STORE", "PIN", "DEVICES", "LAST SEEN"], "{stdout}");
+    assert_eq!(rows[1][..4], ["Ingrid", "every store", "chosen", "1"], "{stdout}");
+    assert_eq!(rows[2], ["Ola", "grunerlokka", "not yet", "0", "-"], "{stdout}");
 
     for (args, says) in [
         (&["manager", "pair", "Ola", "--store", "nowhere"][..], "'nowhere'"),
@@ -554,6 +591,11 @@ async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_wit
     assert_eq!(open.status(), StatusCode::OK);
     let (status, stdout, stderr) = operator(&data.url(), &["manager", "revoke", "Ingrid"]).await;
     assert!(status.success(), "{status}: {stdout}{stderr}");
+    let (_, stdout, _) = operator(&data.url(), &["manager", "list"]).await;
+    assert!(
+        !stdout.contains("Ingrid") && stdout.contains("Ola"),
+        "a removed manager is not listed: {stdout}"
+    );
     let closed = back_office.get(format!("{}/api/admin/session", app.base)).send().await.unwrap();
     assert_eq!(closed.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(closed.json::<kasse_api::Problem>().await.unwrap().code, Some(ProblemCode::SessionRevoked));
