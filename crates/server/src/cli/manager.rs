@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use kasse_server::ops::managers;
 
-use super::output::{NOTHING_DONE, emit, write_problems};
+use super::output::{NOTHING_DONE, emit, local_minute, write_problems};
 use super::{ManagerListArgs, ManagerPairArgs, ManagerRevokeArgs};
 
 /// The configuration, or why not (said on stderr).
@@ -50,10 +50,12 @@ fn write_managers(out: &mut dyn Write, listed: &[managers::Listed]) -> io::Resul
         "NAME", "STORE", "PIN", "DEVICES"
     )?;
     for manager in listed {
-        let last_seen = manager.devices.iter().map(|d| d.last_seen_at).max().map_or_else(
-            || "-".to_owned(),
-            |at| at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
-        );
+        let last_seen = manager
+            .devices
+            .iter()
+            .map(|d| d.last_seen_at)
+            .max()
+            .map_or_else(|| "-".to_owned(), |at| local_minute(&at));
         writeln!(
             out,
             "{:<name_width$}  {:<store_width$}  {:<7}  {:<7}  {last_seen}",

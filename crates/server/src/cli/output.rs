@@ -59,6 +59,11 @@ pub(super) fn emit<T: Serialize>(
     })
 }
 
+/// A moment as the operator's tables show it: the machine's local time, to the minute.
+pub(super) fn local_minute(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// 0 when nothing failed, else 1.
 pub(super) fn status(failed: usize) -> ExitCode {
     if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(SOME_FAILED) }

@@ -8,7 +8,7 @@ use kasse_api::Role;
 use kasse_server::Config;
 use kasse_server::ops::pairing::{self, Device, Devices, PairError};
 
-use super::output::{NOTHING_DONE, emit, write_problems};
+use super::output::{NOTHING_DONE, emit, local_minute, write_problems};
 use super::{ConfigArgs, PairArgs, RevokeArgs, TillListArgs};
 
 /// The configuration, or why not (said on stderr).
@@ -112,9 +112,6 @@ fn failed(e: &PairError) -> ExitCode {
 
 /// A table of devices, times in the machine's time zone.
 fn write_devices(out: &mut dyn Write, devices: &[Device]) -> io::Result<()> {
-    let local = |at: &chrono::DateTime<chrono::Utc>| {
-        at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string()
-    };
     let width = devices.iter().map(|d| d.till.chars().count()).max().unwrap_or(0).max("TILL".len());
     writeln!(out, "{:<12}  {:<width$}  {:<7}  {:<16}  LAST SEEN", "DEVICE", "TILL", "AS", "PAIRED")?;
     for device in devices {
@@ -128,8 +125,8 @@ fn write_devices(out: &mut dyn Write, devices: &[Device]) -> io::Result<()> {
             device.id,
             device.till,
             role,
-            local(&device.paired_at),
-            local(&device.last_seen_at)
+            local_minute(&device.paired_at),
+            local_minute(&device.last_seen_at)
         )?;
     }
     Ok(())
