@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Currency, Session, Till};
+use crate::{Currency, Money, Sale, Session, Till};
 
 /// A manager, as the back office shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +177,38 @@ pub struct AdminSalesQuery {
     /// Only sales this text finds, as in a till's history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
+}
+
+/// `GET /api/admin/sales/{reference}`: one sale as the back office shows it, with the till that
+/// took it and the store's rule for refunds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminSale {
+    /// The sale.
+    pub sale: Sale,
+    /// The id of the till that took it.
+    pub till: String,
+    /// A refund above this asks for the manager's PIN again (the store's `refund_pin_above`;
+    /// zero: every refund does).
+    pub refund_pin_above: Money,
+}
+
+impl AdminSale {
+    /// Whether refunding `amount` of it asks for the manager's PIN.
+    pub const fn refund_needs_pin(&self, amount: Money) -> bool {
+        amount.value > self.refund_pin_above.value
+    }
+}
+
+/// `POST /api/admin/sales/{reference}/refund`: give money back from the back office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminRefundRequest {
+    /// How much.
+    pub amount: Money,
+    /// The manager's PIN, when the amount asks for it ([`AdminSale::refund_needs_pin`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
 
 /// A PIN's rules: 4 to 8 digits.

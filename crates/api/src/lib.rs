@@ -16,8 +16,8 @@ mod problem;
 mod sale;
 
 pub use admin::{
-    AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession, NewPairingCode, Paired, PairingCode,
-    PairingFor, PinConfirmation, StoreSummary, pin_is_well_formed,
+    AdminRefundRequest, AdminSale, AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession,
+    NewPairingCode, Paired, PairingCode, PairingFor, PinConfirmation, StoreSummary, pin_is_well_formed,
 };
 pub use end_of_day::{DayFigures, DayMoney, EndOfDay, EndOfDayQuery, FlowTotal, StoreDay, TillDay};
 pub use event::TillEvent;

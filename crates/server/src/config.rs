@@ -162,6 +162,9 @@ pub struct StoreConfig {
     pub vat_number: Option<String>,
     /// Where it is, as v10 integrations read it.
     pub address: Address,
+    /// A refund from the back office above this amount, in minor units, asks for the manager's
+    /// PIN again; 0 (the default) asks for every one.
+    pub refund_pin_above: i64,
 }
 
 /// A store's address; each part optional.
@@ -391,6 +394,7 @@ impl Config {
                     zip_code: Some("0555".to_owned()),
                     city: Some("Oslo".to_owned()),
                 },
+                refund_pin_above: 0,
             }],
             tills: vec![TillConfig {
                 id: "till-1".to_owned(),

@@ -376,6 +376,13 @@ impl Judge<'_> {
         let client_secret = self.secret(&raw.id, "client_secret", raw.client_secret, needs_credentials);
         let subscription_key =
             self.secret(&raw.id, "subscription_key", raw.subscription_key, needs_credentials);
+        if raw.refund_pin_above < 0 {
+            self.problems.push(ConfigProblem::Invalid {
+                field: format!("[[stores]] {:?} refund_pin_above", raw.id),
+                value: raw.refund_pin_above.to_string(),
+                expected: "an amount in minor units, 0 or more",
+            });
+        }
         let client_id = raw.client_id.unwrap_or_default();
         if needs_credentials {
             rules::client_id(&raw.id, &client_id, &mut self.problems);
@@ -402,6 +409,7 @@ impl Judge<'_> {
             secrets_from,
             vat_number: raw.vat_number.map(|vat| vat.trim().to_ascii_uppercase()),
             address: Address { street: raw.street, zip_code: raw.zip_code, city: raw.city },
+            refund_pin_above: raw.refund_pin_above.max(0),
         };
         (store, currency.is_some())
     }

@@ -143,6 +143,8 @@ pub(super) struct RawStore {
     pub street: Option<String>,
     pub zip_code: Option<String>,
     pub city: Option<String>,
+    #[serde(default)]
+    pub refund_pin_above: i64,
 }
 
 /// `[[tills]]`.

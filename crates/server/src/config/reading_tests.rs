@@ -436,6 +436,7 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
         name = "Tromsø"
         msn = "34567"
         currency = "SEK"
+        refund_pin_above = -1
 
         [[tills]]
         id = "till-1"
@@ -459,7 +460,7 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
         [("KASSE_STORE_TROMSO_CLIENT_SECRET", "secret"), ("KASSE_STORE_TROMSO_SUBSCRIPTION_KEY", "key")];
     let problems = read_toml(text, &vars).unwrap_err();
     let fields = "expected one of `id`, `name`, `msn`, `currency`, `client_id`, `client_secret`, \
-                  `subscription_key`, `vat_number`, `street`, `zip_code`, `city`";
+                  `subscription_key`, `vat_number`, `street`, `zip_code`, `city`, `refund_pin_above`";
     let qr_id = "must be 1 to 128 letters (a-z, A-Z), digits, '_' or '-'";
     assert_eq!(
         sentences(&problems),
@@ -469,6 +470,8 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
              - kasse.toml, line 7, [[stores]] \"oslo\": unknown field `curency`, {fields}\n\
              - kasse.toml, line 13, [[stores]] \"bergen\": unknown field `curency`, {fields}\n\
              - [[stores]] \"tromso\" currency = \"SEK\" is not valid: the platform takes NOK, DKK or EUR\n\
+             - [[stores]] \"tromso\" refund_pin_above = \"-1\" is not valid: an amount in minor units, 0 or \
+             more\n\
              - [[stores]] \"tromso\" has no client_id, which the platform needs; copy it from the sales \
              unit's API keys in the merchant portal\n\
              - [[tills]] \"till-1\": redirect_sticker = \"tips jar\" {qr_id} (it is a QR id at the platform \

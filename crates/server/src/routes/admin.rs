@@ -1,6 +1,6 @@
 //! The back office's API (`/api/admin/…`), for managers only: who they are, the devices paired
-//! with their stores, pairing codes for new ones, taking one away, and the sales of any till and
-//! day. A till's or a display's session gets 403 on every one of them; an action that changes
+//! with their stores, pairing codes for new ones, and taking one away (the sales are in
+//! `admin_sales`). A till's or a display's session gets 403 on every one of them; an action that changes
 //! who can use the shop asks for the manager's PIN again (see `managers`).
 
 use std::sync::Arc;
@@ -9,11 +9,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Json;
 use kasse_api::{
-    AdminSalesQuery, Device, DeviceKind, History, HistoryQuery, Manager, ManagerSession, NewPairingCode,
-    PairingCode, PairingFor, PinConfirmation, ProblemCode, Role, StoreSummary,
+    Device, DeviceKind, Manager, ManagerSession, NewPairingCode, PairingCode, PairingFor, PinConfirmation,
+    ProblemCode, Role, StoreSummary,
 };
 
-use super::{ApiJson, ApiQuery};
+use super::ApiJson;
 use crate::AppState;
 use crate::config::TillConfig;
 use crate::error::ApiError;
@@ -22,7 +22,7 @@ use crate::pairing::{self, Holder};
 use crate::store::ManagerRow;
 
 /// The tills of the stores `manager` manages, in the configuration's order.
-fn tills_of<'a>(app: &'a AppState, manager: &ManagerRow) -> impl Iterator<Item = &'a TillConfig> {
+pub(super) fn tills_of<'a>(app: &'a AppState, manager: &ManagerRow) -> impl Iterator<Item = &'a TillConfig> {
     let own = manager.store_id.clone();
     app.config.tills.iter().filter(move |till| own.as_deref().is_none_or(|store| store == till.store))
 }
@@ -252,27 +252,4 @@ pub async fn pairing_code(
         StatusCode::CREATED,
         Json(PairingCode { code, url: url.into(), expires_at_ms: pairing::expires(now) }),
     ))
-}
-
-/// `GET /api/admin/sales`: the sales of one till or of every till the manager may see, of any
-/// day, filtered and searched as a till's history is.
-pub async fn sales(
-    State(app): State<Arc<AppState>>,
-    access: ManagerAccess,
-    ApiQuery(query): ApiQuery<AdminSalesQuery>,
-) -> Result<Json<History>, ApiError> {
-    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query;
-    let tills: Vec<&str> = match &till {
-        Some(till) => {
-            let config =
-                app.config.till(till).ok_or_else(|| crate::sales::SaleError::UnknownTill(till.clone()))?;
-            if !access.manages(&config.store) {
-                return Err(ApiError::forbidden("That till is not in a store you manage."));
-            }
-            vec![config.id.as_str()]
-        }
-        None => tills_of(&app, &access.manager).map(|t| t.id.as_str()).collect(),
-    };
-    let query = HistoryQuery { since_ms, until_ms, status, flow, search };
-    Ok(Json(app.sales.history_of(&tills, &query).await?))
 }

@@ -2,6 +2,7 @@
 //! (`live`), the built web app, and the security headers on everything.
 
 mod admin;
+mod admin_sales;
 pub(crate) mod client;
 mod end_of_day;
 mod health;
@@ -54,7 +55,13 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/admin/devices", get(admin::devices))
         .route("/api/admin/devices/{device}/revoke", post(admin::revoke))
         .route("/api/admin/pairing-codes", post(admin::pairing_code))
-        .route("/api/admin/sales", get(admin::sales))
+        .route("/api/admin/sales", get(admin_sales::sales))
+        .route("/api/admin/sales/{reference}", get(admin_sales::sale))
+        .route("/api/admin/sales/{reference}/log", get(admin_sales::log))
+        .route("/api/admin/sales/{reference}/capture", post(admin_sales::capture))
+        .route("/api/admin/sales/{reference}/cancel", post(admin_sales::cancel))
+        .route("/api/admin/sales/{reference}/refund", post(admin_sales::refund))
+        .route("/api/admin/sales/{reference}/reconcile", post(admin_sales::reconcile))
         .route("/api/admin/end-of-day", get(end_of_day::figures))
         .route("/api/admin/end-of-day.csv", get(end_of_day::csv))
         .route("/api/tills/{till}", get(till::snapshot))

@@ -21,7 +21,7 @@ use crate::sales::SaleError;
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// The browser's key for this action, if it sent a usable one.
-fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+pub(super) fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
     match value.to_str() {
         Ok(key) if (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
@@ -36,7 +36,7 @@ fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 
 /// A sale as the answer to an action: 200 (or `created`) when the platform answered, 202 when it
 /// has not yet and the action is kept and sent again (the till then follows the live events).
-fn answered(
+pub(super) fn answered(
     result: Result<Sale, SaleError>,
     created: StatusCode,
 ) -> Result<(StatusCode, Json<Sale>), ApiError> {

@@ -52,6 +52,12 @@ impl Sales {
         Ok(sale_view(&self.row_of_till(till_id, reference).await?))
     }
 
+    /// The id of the till that took the sale `reference`.
+    pub async fn till_of(&self, reference: &str) -> Result<String, SaleError> {
+        let row = self.inner.store.payment(reference).await?;
+        row.map(|row| row.till_id).ok_or_else(|| SaleError::NotFound(reference.to_owned()))
+    }
+
     pub(super) async fn row_of_till(&self, till_id: &str, reference: &str) -> Result<PaymentRow, SaleError> {
         self.inner
             .store

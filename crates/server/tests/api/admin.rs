@@ -11,21 +11,21 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// The manager's PIN in these tests.
-const PIN: &str = "4711";
+pub(crate) const PIN: &str = "4711";
 
 /// A browser paired as a manager: its client and the answer to its pairing.
-struct ManagerBrowser {
+pub(crate) struct ManagerBrowser {
     http: reqwest::Client,
     base: String,
 }
 
 impl ManagerBrowser {
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let answer = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
         (answer.status(), answer.text().await.unwrap())
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, String) {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> (StatusCode, String) {
         let answer = self.http.post(format!("{}{path}", self.base)).json(body).send().await.unwrap();
         (answer.status(), answer.text().await.unwrap())
     }
@@ -52,12 +52,12 @@ async fn pair(app: &TestApp, body: Value) -> (StatusCode, String, Option<String>
     (answer.status(), answer.text().await.unwrap(), cookie)
 }
 
-fn code_of(body: &str) -> Option<ProblemCode> {
+pub(crate) fn code_of(body: &str) -> Option<ProblemCode> {
     serde_json::from_str::<kasse_api::Problem>(body).ok().and_then(|p| p.code)
 }
 
 /// Pairs a new manager `name` (for `store`, or every store) with [`PIN`].
-async fn manager(app: &TestApp, name: &str, store: Option<&str>) -> ManagerBrowser {
+pub(crate) async fn manager(app: &TestApp, name: &str, store: Option<&str>) -> ManagerBrowser {
     let code = app.running.manager_pairing_code(name, store).await.unwrap();
     let (status, body, cookie) = pair(app, json!({ "code": code, "pin": PIN })).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -66,7 +66,7 @@ async fn manager(app: &TestApp, name: &str, store: Option<&str>) -> ManagerBrows
 }
 
 /// A second store, Nørrebro, with its own till `till-dk`.
-async fn two_stores() -> TestApp {
+pub(crate) async fn two_stores() -> TestApp {
     spawn_app_with(|config| {
         let mut store = config.stores[0].clone();
         "norrebro".clone_into(&mut store.id);
@@ -141,6 +141,16 @@ async fn a_till_or_display_session_gets_403_on_every_manager_endpoint_and_no_ses
         ("GET", "/api/admin/end-of-day.csv?sinceMs=0&untilMs=1", Value::Null),
         ("POST", "/api/admin/pairing-codes", json!({ "for": { "kind": "till", "till": TILL }, "pin": PIN })),
         ("POST", "/api/admin/devices/0123456789ab/revoke", json!({ "pin": PIN })),
+        ("GET", "/api/admin/sales/till-1-0123", Value::Null),
+        ("GET", "/api/admin/sales/till-1-0123/log", Value::Null),
+        ("POST", "/api/admin/sales/till-1-0123/capture", json!({})),
+        ("POST", "/api/admin/sales/till-1-0123/cancel", Value::Null),
+        (
+            "POST",
+            "/api/admin/sales/till-1-0123/refund",
+            json!({ "amount": { "value": 100, "currency": "NOK" }, "pin": PIN }),
+        ),
+        ("POST", "/api/admin/sales/till-1-0123/reconcile", Value::Null),
     ];
     for (who, client, expected) in [
         ("a till", &app.http, StatusCode::FORBIDDEN),

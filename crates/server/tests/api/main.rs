@@ -22,6 +22,7 @@ mod helpers;
 
 mod access;
 mod admin;
+mod admin_sales;
 mod cli;
 mod crash;
 mod flows;

@@ -1,0 +1,145 @@
+//! The back office's sales (`/api/admin/sales…`): the sales of any till and day the manager may
+//! see, one sale with its event log, and what a till's history can do with it: take all or part
+//! of a reservation, release the rest, refund, ask the platform again. A refund above the store's
+//! `refund_pin_above` asks for the manager's PIN.
+//!
+//! A sale of a store the manager does not manage answers as one that does not exist, so its
+//! reference tells them nothing.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Json;
+use kasse_api::{
+    AdminRefundRequest, AdminSale, AdminSalesQuery, CaptureRequest, History, HistoryQuery, Money,
+    RefundRequest, Sale, SaleEvent,
+};
+
+use super::admin::tills_of;
+use super::till::{answered, client_key};
+use super::{ApiJson, ApiQuery};
+use crate::AppState;
+use crate::config::{StoreConfig, TillConfig};
+use crate::error::ApiError;
+use crate::managers::{self, ManagerAccess};
+use crate::sales::SaleError;
+
+/// `GET /api/admin/sales`: the sales of one till or of every till the manager may see, of any
+/// day, filtered and searched as a till's history is.
+pub async fn sales(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    ApiQuery(query): ApiQuery<AdminSalesQuery>,
+) -> Result<Json<History>, ApiError> {
+    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query;
+    let tills: Vec<&str> = match &till {
+        Some(till) => {
+            let config = app.config.till(till).ok_or_else(|| SaleError::UnknownTill(till.clone()))?;
+            if !access.manages(&config.store) {
+                return Err(ApiError::forbidden("That till is not in a store you manage."));
+            }
+            vec![config.id.as_str()]
+        }
+        None => tills_of(&app, &access.manager).map(|t| t.id.as_str()).collect(),
+    };
+    let query = HistoryQuery { since_ms, until_ms, status, flow, search };
+    Ok(Json(app.sales.history_of(&tills, &query).await?))
+}
+
+/// The till and store of the sale `reference`, if the manager manages its store.
+async fn place_of<'a>(
+    app: &'a AppState,
+    access: &ManagerAccess,
+    reference: &str,
+) -> Result<(&'a TillConfig, &'a StoreConfig), ApiError> {
+    let till_id = app.sales.till_of(reference).await?;
+    let not_found = || ApiError::from(SaleError::NotFound(reference.to_owned()));
+    let till = app.config.till(&till_id).ok_or_else(not_found)?;
+    let store = app.config.store(&till.store).ok_or_else(not_found)?;
+    if !access.manages(&store.id) {
+        return Err(not_found());
+    }
+    Ok((till, store))
+}
+
+/// `GET /api/admin/sales/{reference}`: the sale, its till, and when a refund asks for the PIN.
+pub async fn sale(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+) -> Result<Json<AdminSale>, ApiError> {
+    let (till, store) = place_of(&app, &access, &reference).await?;
+    Ok(Json(AdminSale {
+        sale: app.sales.sale(&till.id, &reference).await?,
+        till: till.id.clone(),
+        refund_pin_above: Money::new(store.refund_pin_above, store.currency),
+    }))
+}
+
+/// `GET /api/admin/sales/{reference}/log`: the payment's event log at the platform.
+pub async fn log(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+) -> Result<Json<Vec<SaleEvent>>, ApiError> {
+    let (till, _) = place_of(&app, &access, &reference).await?;
+    Ok(Json(app.sales.events(&till.id, &reference).await?))
+}
+
+/// `POST /api/admin/sales/{reference}/capture`, as at the till.
+pub async fn capture(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CaptureRequest>,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    let (till, _) = place_of(&app, &access, &reference).await?;
+    let key = client_key(&headers)?;
+    tracing::info!(manager = %access.manager.name, %reference, amount = ?request.amount, "capture from the back office");
+    answered(app.sales.capture(&till.id, &reference, &request, key).await, StatusCode::OK)
+}
+
+/// `POST /api/admin/sales/{reference}/cancel`: release what is reserved and not taken.
+pub async fn cancel(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    let (till, _) = place_of(&app, &access, &reference).await?;
+    let key = client_key(&headers)?;
+    tracing::info!(manager = %access.manager.name, %reference, "release from the back office");
+    answered(app.sales.cancel(&till.id, &reference, key).await, StatusCode::OK)
+}
+
+/// `POST /api/admin/sales/{reference}/refund`: give back part or all of what was taken; above
+/// the store's `refund_pin_above`, with the manager's PIN.
+pub async fn refund(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<AdminRefundRequest>,
+) -> Result<(StatusCode, Json<Sale>), ApiError> {
+    let (till, store) = place_of(&app, &access, &reference).await?;
+    let key = client_key(&headers)?;
+    if request.amount.value > store.refund_pin_above {
+        // Asked before anything is sent: a wrong PIN refunds nothing.
+        managers::confirm_pin(&app, &access.manager, request.pin.as_deref().unwrap_or_default()).await?;
+    }
+    tracing::info!(manager = %access.manager.name, %reference, amount = request.amount.value, "refund from the back office");
+    let refund = RefundRequest { amount: request.amount };
+    answered(app.sales.refund(&till.id, &reference, &refund, key).await, StatusCode::OK)
+}
+
+/// `POST /api/admin/sales/{reference}/reconcile`: ask the platform now.
+pub async fn reconcile(
+    State(app): State<Arc<AppState>>,
+    access: ManagerAccess,
+    Path(reference): Path<String>,
+) -> Result<Json<Sale>, ApiError> {
+    let (till, _) = place_of(&app, &access, &reference).await?;
+    Ok(Json(app.sales.reconcile(&till.id, &reference).await?))
+}
