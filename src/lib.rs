@@ -49,7 +49,8 @@ pub fn HistoryApp() -> impl IntoView {
     }
 }
 
-/// The manager's back office: devices, the sales of any till and day, and the end of day.
+/// The manager's back office: devices, the sales of any till and day (each with its page), and
+/// the end of day.
 #[component]
 pub fn AdminApp() -> impl IntoView {
     use pages::admin::{AdminPage, Section};
@@ -59,6 +60,7 @@ pub fn AdminApp() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/admin") view=|| view! { <AdminPage section=Section::Devices/> }/>
                 <Route path=path!("/admin/sales") view=|| view! { <AdminPage section=Section::Sales/> }/>
+                <Route path=path!("/admin/sales/:reference") view=|| view! { <AdminPage section=Section::Sale/> }/>
                 <Route path=path!("/admin/day") view=|| view! { <AdminPage section=Section::EndOfDay/> }/>
             </Routes>
         </Router>

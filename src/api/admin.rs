@@ -1,13 +1,13 @@
 //! The back office's calls to the server (`/api/admin/…`), on the same client as the till's
 //! (see the parent module): a session that ended sends the browser to pairing from here too.
 
-use gloo_net::http::Request;
+use gloo_net::http::{Request, RequestBuilder};
 use kasse_api::{
-    AdminSalesQuery, Device, EndOfDay, EndOfDayQuery, History, ManagerSession, NewPairingCode, PairingCode,
-    PairingFor, PinConfirmation,
+    AdminRefundRequest, AdminSale, AdminSalesQuery, CaptureRequest, Device, EndOfDay, EndOfDayQuery, History,
+    ManagerSession, Money, NewPairingCode, PairingCode, PairingFor, PinConfirmation, Sale, SaleEvent,
 };
 
-use super::{receive, with_json};
+use super::{action_key, receive, with_json};
 use crate::state::till::Failure;
 
 /// Who this browser is paired as (401 when not a manager's; 403 for a till's).
@@ -42,6 +42,41 @@ pub async fn sales(query: &AdminSalesQuery) -> Result<History, Failure> {
     }
     let request = Request::get("/api/admin/sales").query(params.iter().map(|(k, v)| (*k, v.as_str())));
     receive(request.build()).await
+}
+
+/// One sale, its till, and the store's rule for refunds.
+pub async fn sale(reference: &str) -> Result<AdminSale, Failure> {
+    receive(Request::get(&format!("/api/admin/sales/{reference}")).build()).await
+}
+
+/// A sale's event log at the platform.
+pub async fn sale_log(reference: &str) -> Result<Vec<SaleEvent>, Failure> {
+    receive(Request::get(&format!("/api/admin/sales/{reference}/log")).build()).await
+}
+
+/// A manager's action on a sale, named by a fresh key (as a cashier's is).
+fn sale_action(reference: &str, action: &str) -> RequestBuilder {
+    Request::post(&format!("/api/admin/sales/{reference}/{action}")).header("Idempotency-Key", &action_key())
+}
+
+/// Captures `amount` of an approved sale, or all that is reserved.
+pub async fn capture(reference: &str, amount: Option<Money>) -> Result<Sale, Failure> {
+    receive(with_json(sale_action(reference, "capture"), &CaptureRequest { amount })).await
+}
+
+/// Releases what a sale reserved and did not take.
+pub async fn cancel(reference: &str) -> Result<Sale, Failure> {
+    receive(sale_action(reference, "cancel").build()).await
+}
+
+/// Refunds `amount` of what a sale took, with the PIN where the store asks for it.
+pub async fn refund(reference: &str, amount: Money, pin: Option<String>) -> Result<Sale, Failure> {
+    receive(with_json(sale_action(reference, "refund"), &AdminRefundRequest { amount, pin })).await
+}
+
+/// Asks the platform now what a sale's state is.
+pub async fn reconcile(reference: &str) -> Result<Sale, Failure> {
+    receive(Request::post(&format!("/api/admin/sales/{reference}/reconcile")).build()).await
 }
 
 /// The day's figures per store and till.

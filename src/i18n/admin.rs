@@ -87,6 +87,10 @@ super::texts! {
     every_till: "Every till", "Alle kasser", "Alle kasser", "Kaikki kassat";
     /// A column: the till.
     col_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// Back from a sale to the sales.
+    back_to_sales: "All sales", "Alle salg", "Alle salg", "Kaikki myynnit";
+    /// The till a sale was taken at, before its name.
+    taken_at: "Till:", "Kasse:", "Kasse:", "Kassa:";
     /// The page cannot be shown.
     cannot_load: "The back office cannot be shown right now.", "Administrasjonen kan ikke vises nå.", "Backoffice kan ikke vises lige nu.", "Hallintaa ei voi näyttää nyt.";
     /// A till's browser opened the back office.

@@ -58,6 +58,12 @@ super::texts! {
     refund_hint: "Leave empty to refund all that is left:", "La feltet stå tomt for å refundere alt som er igjen:", "Lad feltet stå tomt for at refundere alt, der er tilbage:", "Jätä tyhjäksi hyvittääksesi kaiken jäljellä olevan:";
     /// Refunds.
     refund: "Refund", "Refunder", "Refundér", "Hyvitä";
+    /// The PIN field of a refund in the back office.
+    refund_pin: "Your PIN, to confirm the refund", "Din PIN-kode, for å bekrefte refusjonen", "Din pinkode, for at bekræfte refunderingen", "PIN-koodisi hyvityksen vahvistamiseksi";
+    /// Before the store's limit: a refund above it asks for the PIN.
+    pin_above: "A refund of more than this asks for your PIN:", "En refusjon på mer enn dette krever PIN-koden din:", "En refundering på mere end dette kræver din pinkode:", "Tätä suurempi hyvitys vaatii PIN-koodisi:";
+    /// Every refund asks for the PIN (the store's limit is zero).
+    pin_always: "Every refund asks for your PIN.", "Hver refusjon krever PIN-koden din.", "Hver refundering kræver din pinkode.", "Jokainen hyvitys vaatii PIN-koodisi.";
     /// Asks the platform again.
     check_again: "Check again", "Sjekk igjen", "Tjek igen", "Tarkista uudelleen";
     /// Nothing can be done but asking again.

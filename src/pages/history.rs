@@ -113,7 +113,7 @@ fn HistoryView(till_id: String) -> impl IntoView {
                         Ok(history) => {
                             let (filtered, today) =
                                 filter.with_untracked(|f| (!f.is_everything(), f.day == Day::Today));
-                            view! { <Sales history filtered today details=true/> }.into_any()
+                            view! { <Sales history filtered today details="/till/sales/"/> }.into_any()
                         }
                         Err(failure) => {
                             let sentence = match failure {
@@ -136,14 +136,14 @@ fn HistoryView(till_id: String) -> impl IntoView {
 }
 
 /// The sales table and the totals; `today` when the day shown is still going on. With `tills`
-/// (each till's id and name), a column says which till took each sale; with `details`, each row
-/// links to the sale's page (a till's own).
+/// (each till's id and name), a column says which till took each sale. Each row links to the
+/// sale's page, at `details` followed by its reference (a till's own, or the back office's).
 #[component]
 pub(crate) fn Sales(
     history: History,
     filtered: bool,
     today: bool,
-    details: bool,
+    details: &'static str,
     #[prop(optional)] tills: Option<Vec<(String, String)>>,
 ) -> impl IntoView {
     let locale = use_locale();
@@ -188,11 +188,11 @@ pub(crate) fn Sales(
     .into_any()
 }
 
-/// One sale's row; with `tills`, its till's name; with `details`, a link to its page.
+/// One sale's row; with `tills`, its till's name; a link to its page, under `details`.
 fn row(
     sale: &Sale,
     tills: Option<&[(String, String)]>,
-    details: bool,
+    details: &'static str,
     locale: Locale,
 ) -> impl IntoView + use<> {
     let time = history::clock(sale.created_at_ms, offset_minutes_at(sale.created_at_ms), locale);
@@ -205,14 +205,12 @@ fn row(
         let name = tills.iter().find(|(id, _)| *id == sale.till_id).map_or(&sale.till_id, |(_, name)| name);
         view! { <td class="till">{name.clone()}</td> }
     });
-    let details = details.then(|| {
-        view! {
-            <a class="details-link" href=format!("/till/sales/{}", sale.reference)>
-                {texts::details(locale)}
-                <span class="visually-hidden">{context}</span>
-            </a>
-        }
-    });
+    let details = view! {
+        <a class="details-link" href=format!("{details}{}", sale.reference)>
+            {texts::details(locale)}
+            <span class="visually-hidden">{context}</span>
+        </a>
+    };
     view! {
         <tr data-reference=sale.reference.clone() data-status=sale.status.as_str()>
             <th scope="row"><time>{time}</time></th>

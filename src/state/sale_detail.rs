@@ -1,6 +1,7 @@
 //! The sale detail page's logic: what the cashier can still do with a sale (take all or part of a
 //! reservation, release the rest, refund), checking the amounts they type, and keeping the sale
-//! and its platform log as the server has them, live.
+//! and its platform log as the server has them, live. The back office's page is the same, with
+//! the manager's PIN asked for a refund above the store's limit.
 //!
 //! As on the till, the sale is never guessed: it changes only from a request's answer, a live
 //! event, or a fresh read. A request without an answer makes the page say so and read again.
@@ -8,6 +9,7 @@
 use kasse_api::{Money, Sale, SaleEvent, SaleStatus, TillEvent};
 
 pub use super::money::{AmountMistake, parse_amount};
+use super::pin;
 use super::till::{Connection, Failure, Notice};
 
 /// An action the cashier can take on the sale page.
@@ -26,14 +28,19 @@ pub enum Action {
 }
 
 /// A request the page should send, made from an action the cashier took.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     /// Capture this much, or everything reserved when `None`.
     Capture(Option<Money>),
     /// Cancel: release what is not captured.
     Release,
-    /// Refund this much.
-    Refund(Money),
+    /// Refund this much, confirmed by the manager's PIN where the store asks for it.
+    Refund {
+        /// How much.
+        amount: Money,
+        /// The PIN, in the back office when the amount is above the store's limit.
+        pin: Option<String>,
+    },
     /// Reconcile with the platform.
     Reconcile,
 }
@@ -59,6 +66,13 @@ pub struct SaleDetail {
     pub refund: String,
     /// Why the refund amount cannot be used.
     pub refund_mistake: Option<AmountMistake>,
+    /// In the back office, the store's limit above which a refund asks for the manager's PIN;
+    /// `None` at the till, which asks for none.
+    pub refund_pin_above: Option<Money>,
+    /// The manager's PIN as typed, for a refund that asks for it.
+    pub pin: String,
+    /// The PIN typed is not one (4 to 8 digits).
+    pub pin_mistake: bool,
     /// The till's live event stream.
     pub connection: Connection,
     last_event_id: u64,
@@ -77,11 +91,37 @@ impl SaleDetail {
             part_mistake: None,
             refund: String::new(),
             refund_mistake: None,
+            refund_pin_above: None,
+            pin: String::new(),
+            pin_mistake: false,
             connection: Connection::Connecting,
             last_event_id,
         };
         detail.set_log(log);
         detail
+    }
+
+    /// The page in the back office, where a refund above `limit` asks for the manager's PIN.
+    #[must_use]
+    pub const fn with_refund_pin_above(mut self, limit: Money) -> Self {
+        self.refund_pin_above = Some(limit);
+        self
+    }
+
+    /// Whether the refund as typed (everything left when nothing is) asks for the manager's PIN.
+    pub fn refund_needs_pin(&self) -> bool {
+        let Some(limit) = self.refund_pin_above else { return false };
+        let amount = self.refund_amount().map_or(self.refundable(), |amount| amount);
+        amount.value > limit.value
+    }
+
+    /// The amount of the refund as typed: everything left when nothing is.
+    fn refund_amount(&self) -> Result<Money, AmountMistake> {
+        if self.refund.trim().is_empty() {
+            Ok(self.refundable())
+        } else {
+            parse_amount(&self.refund, self.refundable())
+        }
     }
 
     /// The id of the newest event applied: the stream resumes after it.
@@ -128,6 +168,12 @@ impl SaleDetail {
         self.refund_mistake = None;
     }
 
+    /// The manager typed in the PIN field.
+    pub fn type_pin(&mut self, text: String) {
+        self.pin = text;
+        self.pin_mistake = false;
+    }
+
     /// The cashier pressed `action`: the request to send, or `None` when it cannot be taken now
     /// (another is on its way, the sale does not allow it, or the typed amount has a mistake,
     /// which is then set).
@@ -146,18 +192,23 @@ impl SaleDetail {
             },
             Action::Release if self.can_capture() => Request::Release,
             Action::Refund if self.can_refund() => {
-                let amount = if self.refund.trim().is_empty() {
-                    Ok(self.refundable())
-                } else {
-                    parse_amount(&self.refund, self.refundable())
-                };
-                match amount {
-                    Ok(amount) => Request::Refund(amount),
+                let amount = match self.refund_amount() {
+                    Ok(amount) => amount,
                     Err(mistake) => {
                         self.refund_mistake = Some(mistake);
                         return None;
                     }
-                }
+                };
+                let pin = if self.refund_needs_pin() {
+                    let Ok(pin) = pin::typed(&self.pin) else {
+                        self.pin_mistake = true;
+                        return None;
+                    };
+                    Some(pin)
+                } else {
+                    None
+                };
+                Request::Refund { amount, pin }
             }
             Action::CheckAgain => Request::Reconcile,
             _ => return None,
@@ -171,7 +222,10 @@ impl SaleDetail {
     pub fn answered(&mut self, sale: Sale) {
         match self.pending.take() {
             Some(Action::CapturePart) => self.part.clear(),
-            Some(Action::Refund) => self.refund.clear(),
+            Some(Action::Refund) => {
+                self.refund.clear();
+                self.pin.clear();
+            }
             _ => {}
         }
         self.unsure = false;
@@ -181,6 +235,8 @@ impl SaleDetail {
     /// The request did not succeed: a refusal's sentence is shown; without an answer the page
     /// says it is checking and reads the sale again.
     pub fn failed(&mut self, failure: Failure) {
+        // A PIN is typed afresh for each try, right or wrong.
+        self.pin.clear();
         self.pending = None;
         match failure {
             Failure::Refused(problem) => self.notice = Some(Notice::Refused(problem)),
@@ -294,7 +350,7 @@ mod tests {
     #[test]
     fn a_refund_gives_back_all_that_is_left_unless_an_amount_is_typed() {
         let mut page = SaleDetail::new(sale(SaleStatus::Captured, 10_000, 4_000, 6_000, 1_500), None, 0);
-        assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(2_500, Currency::Nok))));
+        assert_eq!(page.begin(Action::Refund), Some(refund(2_500, None)));
         let refusal = Problem::new(409, kasse_api::ProblemCode::NotCapturable, "No", "Not now.");
         page.failed(Failure::Refused(refusal.clone()));
         assert_eq!(page.notice, Some(Notice::Refused(refusal)));
@@ -305,8 +361,42 @@ mod tests {
             Some(AmountMistake::MoreThanLeft { left: Money::new(2_500, Currency::Nok) })
         );
         page.type_refund("15".into());
-        assert_eq!(page.begin(Action::Refund), Some(Request::Refund(Money::new(1_500, Currency::Nok))));
+        assert_eq!(page.begin(Action::Refund), Some(refund(1_500, None)));
         assert_eq!(page.notice, None, "a new action clears the old refusal");
+    }
+
+    fn refund(value: i64, pin: Option<&str>) -> Request {
+        Request::Refund { amount: Money::new(value, Currency::Nok), pin: pin.map(str::to_owned) }
+    }
+
+    #[test]
+    fn in_the_back_office_a_refund_above_the_stores_limit_asks_for_the_pin_and_one_below_does_not() {
+        let taken = sale(SaleStatus::Captured, 10_000, 10_000, 0, 0);
+        let mut page =
+            SaleDetail::new(taken.clone(), None, 0).with_refund_pin_above(Money::new(5_000, Currency::Nok));
+        assert!(page.refund_needs_pin(), "nothing typed: all 100.00");
+        page.type_refund("50".into());
+        assert!(!page.refund_needs_pin());
+        assert_eq!(page.begin(Action::Refund), Some(refund(5_000, None)), "up to the limit, no PIN");
+        page.answered(taken.clone());
+
+        page.type_refund("50,01".into());
+        assert!(page.refund_needs_pin());
+        assert_eq!(page.begin(Action::Refund), None, "no PIN typed");
+        assert!(page.pin_mistake && !page.busy());
+        page.type_pin("12".into());
+        assert!(!page.pin_mistake, "typing again clears the mistake");
+        assert_eq!(page.begin(Action::Refund), None, "too short");
+        page.type_pin("4711".into());
+        assert_eq!(page.begin(Action::Refund), Some(refund(5_001, Some("4711"))));
+        let wrong =
+            Problem::new(403, kasse_api::ProblemCode::WrongPin, "Wrong PIN", "That PIN is not right.");
+        page.failed(Failure::Refused(wrong));
+        assert!(page.pin.is_empty(), "a refused PIN is typed afresh");
+        assert_eq!(page.refund, "50,01", "the amount stays");
+
+        let at_the_till = SaleDetail::new(taken, None, 0);
+        assert!(!at_the_till.refund_needs_pin(), "the till asks for no PIN");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Browser journeys: the manager's back office on a tablet (a second browser beside the till):
 //! pairing as a manager with a PIN, pairing a till from the back office and taking a sale on it,
-//! unpairing it with the PIN, and finding a sale of last week among every till's; every screen
-//! of it audited, in Danish too.
+//! unpairing it with the PIN, and finding a sale of last week among every till's and refunding
+//! part of it with the PIN; every screen of it audited, in Danish too.
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
@@ -98,6 +98,16 @@ async fn a_manager_pairs_a_till_from_the_back_office_it_takes_a_sale_and_is_unpa
         .await;
 }
 
+/// Fails unless the platform has refunded `value` of the payment `reference`.
+fn refunded_at_the_platform(j: &Journey, reference: &str, value: i64) -> Outcome {
+    let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+    let payment = sim.payment(MSN, reference).ok_or("the platform has the payment")?;
+    if payment.aggregate.refunded_amount.value != value {
+        return Err(format!("the platform has {:?}, not {value} refunded", payment.aggregate).into());
+    }
+    Ok(())
+}
+
 /// Waits until `css` matches at least `count` elements; returns them.
 async fn wait_for_rows(
     browser: &Client,
@@ -119,7 +129,7 @@ async fn wait_for_rows(
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
-async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phones_last_digits() {
+async fn in_danish_a_manager_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_part_with_the_pin() {
     Journey::start("admin-sales")
         .await
         .run(async |j| {
@@ -146,6 +156,30 @@ async fn in_danish_a_manager_finds_last_weeks_sale_among_every_tills_by_the_phon
                 wait_for_text(b, "#net-taken", "250,00").await?;
                 audit_in(b, "back office's sales, in Danish").await?;
                 keep_screenshot_of(b, "admin-sales.png").await?;
+
+                // Its page: the till that took it and its log; part of it is given back, which
+                // asks for the PIN (the demo store asks for every refund's).
+                let details = format!("#sales tr[data-reference='{reference}'] a.details-link");
+                b.find(Locator::Css(&details)).await?.click().await?;
+                wait_in(b, &format!(".admin-sale [data-reference='{reference}']")).await?;
+                wait_for_text(b, "#sale-till", "Kasse 1").await?;
+                wait_in(b, "#log li[data-event='CAPTURED']").await?;
+                wait_for_text(b, "#refund-pin-rule", "pinkode").await?;
+                wait_in(b, "#refund-amount").await?.send_keys("100").await?;
+                b.find(Locator::Css("#refund")).await?.click().await?;
+                wait_for_text(b, "#refund-mistake", "4 til 8 cifre").await?;
+                wait_in(b, "#refund-pin").await?.send_keys("0000").await?;
+                b.find(Locator::Css("#refund")).await?.click().await?;
+                wait_in(b, "#refusal").await?;
+                refunded_at_the_platform(j, &reference, 0)?;
+                b.find(Locator::Css("#refund-pin")).await?.send_keys(PIN).await?;
+                audit_in(b, "back office's sale, in Danish").await?;
+                keep_screenshot_of(b, "admin-sale.png").await?;
+                b.find(Locator::Css("#refund")).await?.click().await?;
+                wait_for_text(b, "[data-amount='refunded'] dd", "100,00").await?;
+                wait_for_text(b, "#refundable", "150,00").await?;
+                wait_in(b, "#log li[data-event='REFUNDED']").await?;
+                refunded_at_the_platform(j, &reference, 10_000)?;
                 Ok(())
             }
             .await;

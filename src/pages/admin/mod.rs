@@ -4,6 +4,7 @@
 
 mod day;
 mod devices;
+mod sale;
 mod sales;
 
 use kasse_api::ManagerSession;
@@ -22,6 +23,8 @@ pub enum Section {
     Devices,
     /// The sales of any till and day.
     Sales,
+    /// One sale (its reference in the path), and what can be done with it.
+    Sale,
     /// A day's figures, printable, and its sales as CSV.
     EndOfDay,
 }
@@ -30,7 +33,7 @@ impl Section {
     const fn path(self) -> &'static str {
         match self {
             Self::Devices => "/admin",
-            Self::Sales => "/admin/sales",
+            Self::Sales | Self::Sale => "/admin/sales",
             Self::EndOfDay => "/admin/day",
         }
     }
@@ -85,7 +88,9 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
         let of = store_name.clone().unwrap_or_else(|| texts::every_store(locale.get()).to_owned());
         format!("{} ({of})", session.manager.name)
     };
-    let mark = move |shown: Section| (shown == section).then_some("page");
+    // A sale's page is within the sales.
+    let shown = if section == Section::Sale { Section::Sales } else { section };
+    let mark = move |tab: Section| (tab == shown).then_some("page");
     let stores = StoredValue::new(session.stores);
     let manages_every_store = session.manager.store.is_none();
     view! {
@@ -109,6 +114,7 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
             {match section {
                 Section::Devices => view! { <devices::Devices stores manages_every_store/> }.into_any(),
                 Section::Sales => view! { <sales::Sales stores/> }.into_any(),
+                Section::Sale => view! { <sale::Sale stores/> }.into_any(),
                 Section::EndOfDay => view! { <day::EndOfDayView/> }.into_any(),
             }}
         </main>

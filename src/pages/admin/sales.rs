@@ -52,7 +52,7 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
                         Ok(history) => {
                             let (filtered, today) = filter
                                 .with_untracked(|f| (!f.is_everything() || !till.get_untracked().is_empty(), f.day == Day::Today));
-                            view! { <SalesTable history filtered today details=false tills=names.get_value()/> }.into_any()
+                            view! { <SalesTable history filtered today details="/admin/sales/" tills=names.get_value()/> }.into_any()
                         }
                         Err(failure) => view! {
                             <p class="notice" role="alert">{failure_sentence(&failure, locale.get_untracked())}</p>

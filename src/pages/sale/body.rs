@@ -1,157 +1,27 @@
-//! `/till/sales/{reference}`: one sale's details, its amounts, its event log at the platform, and
-//! what can still be done: take all or part of an approved reservation, release the rest,
-//! refund, or ask the platform again. The page follows the till's live events, so it changes
-//! when this sale does.
+//! What a sale's page shows, at the till and in the back office alike: its amount and status,
+//! its facts and amounts, what can still be done with it, and its event log at the platform. The
+//! page around it says where the actions go (`act`) and keeps `model` as the server has it.
 
-use crate::components::leave::Leave;
-use kasse_api::{Money, Role, Sale, SaleEvent};
+use kasse_api::{Money, Sale};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
 
-use super::history::{CannotOpen, TillNav, tone_name};
-use crate::api;
 use crate::components::clock::offset_minutes_at;
 use crate::components::locale::{tr, use_locale};
-use crate::i18n::{common, history as history_texts, sale as texts, till};
+use crate::i18n::{
+    admin as admin_texts, common, history as history_texts, pair as pair_texts, sale as texts, till,
+};
+use crate::pages::history::tone_name;
 use crate::state::history::{clock, clock_with_seconds};
 use crate::state::money::format_money;
-use crate::state::sale_detail::{Action, Request, SaleDetail};
-use crate::state::till::{Connection, Failure};
+use crate::state::sale_detail::{Action, SaleDetail};
 
-/// What the page needs, read once on arrival.
-#[derive(Debug, Clone)]
-enum Loaded {
-    /// The sale of this browser's till.
-    Sale {
-        /// The till.
-        till_id: String,
-        /// The sale.
-        sale: Box<Sale>,
-        /// Its event log, unless it could not be read.
-        log: Option<Vec<SaleEvent>>,
-        /// The till's newest live event: the page follows from there.
-        last_event_id: u64,
-    },
-    /// This browser is a customer display: it has its own screen.
-    Display(String),
-}
-
-async fn load(reference: String) -> Result<Loaded, Failure> {
-    let session = api::session().await?;
-    let till_id = session.till.id;
-    if session.role == Role::Display {
-        return Ok(Loaded::Display(till_id));
-    }
-    // The snapshot first: events after its id cover every change after the sale is read.
-    let snapshot = api::till_snapshot(&till_id).await?;
-    let sale = api::sale(&till_id, &reference).await?;
-    let log = api::sale_log(&till_id, &reference).await.ok();
-    Ok(Loaded::Sale { till_id, sale: Box::new(sale), log, last_event_id: snapshot.last_event_id })
-}
-
-/// The sale detail page.
+/// The sale `model` holds; each action the reader takes goes to `act`.
 #[component]
-pub fn SalePage() -> impl IntoView {
+pub fn SaleBody(
+    model: RwSignal<SaleDetail>,
+    act: impl Fn(Action) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let locale = use_locale();
-    let params = use_params_map();
-    let loaded = LocalResource::new(move || {
-        let reference = params.read().get("reference").unwrap_or_default();
-        load(reference)
-    });
-    view! {
-        <Suspense fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok(Loaded::Sale { till_id, sale, log, last_event_id }) => {
-                        view! { <Detail till_id sale=*sale log last_event_id/> }.into_any()
-                    }
-                    Ok(Loaded::Display(till_id)) => view! { <Leave path=format!("/display/{till_id}")/> }.into_any(),
-                    Err(Failure::Refused(problem)) if problem.status == 401 => {
-                        view! { <Leave path="/pair"/> }.into_any()
-                    }
-                    Err(failure) => view! { <CannotOpen failure heading=texts::cannot_load/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-/// The page for a loaded sale.
-#[component]
-fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_id: u64) -> impl IntoView {
-    let locale = use_locale();
-    let model = RwSignal::new(SaleDetail::new(sale, log, last_event_id));
-    let reference = model.with_untracked(|m| m.sale.reference.clone());
-    let names = StoredValue::new((till_id.clone(), reference));
-
-    // Reads the log again (after the sale changed).
-    let reread_log = move || {
-        spawn_local(async move {
-            let Some((till_id, reference)) = names.try_get_value() else { return };
-            let log = api::sale_log(&till_id, &reference).await.ok();
-            model.try_update(|m| m.set_log(log));
-        });
-    };
-    // Reads the sale and its log again (after an unanswered request or a reconnect).
-    let reread = move || {
-        spawn_local(async move {
-            let Some((till_id, reference)) = names.try_get_value() else { return };
-            if let Ok(sale) = api::sale(&till_id, &reference).await {
-                model.try_update(|m| m.reread(sale));
-            }
-            let log = api::sale_log(&till_id, &reference).await.ok();
-            model.try_update(|m| m.set_log(log));
-        });
-    };
-
-    let events = api::till_events(
-        &till_id,
-        model.with_untracked(SaleDetail::last_event_id),
-        move |id, event| {
-            if model.try_update(|m| m.apply_event(id, event)).unwrap_or(false) {
-                reread_log();
-            }
-        },
-        move |connection| {
-            let Some(was) = model.try_with_untracked(|m| m.connection) else { return };
-            model.try_update(|m| m.set_connection(connection));
-            // Back after a drop: the stream replays what it missed, and a fresh read settles
-            // anything a request in the gap left unsure.
-            if was == Connection::Reconnecting && connection == Connection::Online {
-                reread();
-            }
-        },
-    );
-    // Closed when the page goes away.
-    StoredValue::new_local(events);
-
-    let act = move |action: Action| {
-        let Some(request) = model.try_update(|m| m.begin(action)).flatten() else { return };
-        spawn_local(async move {
-            let Some((till_id, reference)) = names.try_get_value() else { return };
-            let answer = match request {
-                Request::Capture(amount) => api::capture(&till_id, &reference, amount).await,
-                Request::Release => api::cancel_sale(&till_id, &reference).await,
-                Request::Refund(amount) => api::refund(&till_id, &reference, amount).await,
-                Request::Reconcile => api::reconcile(&till_id, &reference).await,
-            };
-            match answer {
-                Ok(sale) => {
-                    model.try_update(|m| m.answered(sale));
-                    reread_log();
-                }
-                Err(failure) => {
-                    let unsure = failure == Failure::NoAnswer;
-                    model.try_update(|m| m.failed(failure));
-                    if unsure {
-                        reread();
-                    }
-                }
-            }
-        });
-    };
-
     let sale = Memo::new(move |_| model.with(|m| m.sale.clone()));
     let money = move |value: Money| format_money(value, locale.get());
     let amount = move || money(sale.with(|s| s.amount));
@@ -161,9 +31,7 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
     let can_refund = move || model.with(SaleDetail::can_refund);
 
     view! {
-        <main class="page detail" data-reference=move || sale.with(|s| s.reference.clone())>
-            <TillNav current=""/>
-            <h1 class="detail-heading">
+            <h1 class="detail-heading" id="sale-heading">
                 <span class="detail-kind">{tr(texts::heading)}</span>
                 " "
                 <span id="sale-amount">{amount}</span>
@@ -216,7 +84,6 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
                 {move || model.with(|m| m.notice.as_ref().map(|n| common::notice(n, locale.get()))).map(|text| view! { <p class="notice" role="alert" id="refusal">{text}</p> })}
             </section>
             <Log model/>
-        </main>
     }
 }
 
@@ -320,6 +187,7 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
     let left = move || model.with(SaleDetail::refundable);
     let busy = move || model.with(SaleDetail::busy);
     let mistake = move || model.with(|m| m.refund_mistake).map(|m| texts::mistake(m, locale.get()));
+    let pin_mistake = move || model.with(|m| m.pin_mistake).then(|| pair_texts::pin_malformed(locale.get()));
     let submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         act(Action::Refund);
@@ -331,6 +199,7 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                 {tr(texts::refund_hint)} " "
                 <strong id="refundable">{move || format_money(left(), locale.get())}</strong>
             </p>
+            {move || model.with(|m| m.refund_pin_above).map(|limit| pin_rule(limit, locale.get()))}
             <div class="amount-row">
                 <input
                     id="refund-amount"
@@ -342,13 +211,39 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                     prop:value=move || model.with(|m| m.refund.clone())
                     on:input=move |e| model.update(|m| m.type_refund(event_target_value(&e)))
                 />
+                <Show when=move || model.with(SaleDetail::refund_needs_pin)>
+                    <label for="refund-pin" class="visually-hidden">{tr(texts::refund_pin)}</label>
+                    <input
+                        id="refund-pin"
+                        class="pin"
+                        type="password"
+                        inputmode="numeric"
+                        autocomplete="off"
+                        maxlength="8"
+                        placeholder=tr(admin_texts::pin)
+                        aria-invalid=move || model.with(|m| m.pin_mistake).then_some("true")
+                        aria-describedby="refund-mistake"
+                        prop:value=move || model.with(|m| m.pin.clone())
+                        on:input=move |e| model.update(|m| m.type_pin(event_target_value(&e)))
+                    />
+                </Show>
                 <button type="submit" class="secondary" id="refund" disabled=busy>
                     {tr(texts::refund)}
                 </button>
             </div>
-            <p class="field-mistake" id="refund-mistake" aria-live="polite">{mistake}</p>
+            <p class="field-mistake" id="refund-mistake" aria-live="polite">{mistake}{pin_mistake}</p>
         </form>
     }
+}
+
+/// The store's rule for refunds in the back office: above `limit`, the manager's PIN.
+fn pin_rule(limit: Money, locale: crate::i18n::Locale) -> impl IntoView + use<> {
+    let rule = if limit.value == 0 {
+        texts::pin_always(locale).to_owned()
+    } else {
+        format!("{} {}", texts::pin_above(locale), format_money(limit, locale))
+    };
+    view! { <p class="muted" id="refund-pin-rule">{rule}</p> }
 }
 
 /// The platform's event log of the sale, oldest first.
