@@ -8,6 +8,7 @@
 mod admin;
 mod end_of_day;
 mod event;
+mod health;
 mod landing;
 mod money;
 mod operations;
@@ -21,6 +22,7 @@ pub use admin::{
 };
 pub use end_of_day::{DayFigures, DayMoney, EndOfDay, EndOfDayQuery, FlowTotal, StoreDay, TillDay};
 pub use event::TillEvent;
+pub use health::{AdminHealth, ReconcilerRound, UnitHealth};
 pub use landing::{
     LandingEvent, LandingPayment, NewLandingPayment, OpenAmount, Presented, StickerInfo,
     sticker_in_landing_path,

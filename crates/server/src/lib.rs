@@ -215,6 +215,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             config.reconcile_every,
             store.clone(),
             config.retention,
+            Arc::clone(&metrics),
             shutdown.clone(),
         )),
         tokio::spawn(
@@ -352,6 +353,7 @@ async fn reconcile_forever(
     every: std::time::Duration,
     store: Store,
     retention: std::time::Duration,
+    metrics: Arc<metrics::Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     /// How often old rows are pruned: the retention is days, so an hour late is nothing.
@@ -368,16 +370,21 @@ async fn reconcile_forever(
         }
         let resent = sales.retry_pending(round).await;
         round = sales::Round::Later;
+        let mut ok = true;
         if let Err(e) = resent {
+            ok = false;
             tracing::error!(error = %e, "reconciler: resending failed");
         }
         if let Err(e) = sales.poll_due().await {
+            ok = false;
             tracing::error!(error = %e, "reconciler: polling failed");
         }
         if let Err(e) = sales.expire_check_ins().await {
+            ok = false;
             tracing::error!(error = %e, "reconciler: expiring check-ins failed");
         }
         inbox.notify_one();
+        metrics.reconciler_round(now_ms(), ok);
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
             match store.prune(now_ms().saturating_sub(retention_ms)).await {

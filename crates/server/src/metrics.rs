@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A counter family: one value per label set.
@@ -33,6 +33,10 @@ pub struct Metrics {
     streams: AtomicU64,
     /// Stored rows that could not be read (and so were not acted on).
     unreadable_rows: AtomicU64,
+    /// When the reconciler's last round ended (Unix ms; 0 before the first).
+    reconciler_round_at: AtomicI64,
+    /// Whether every part of that round worked.
+    reconciler_round_ok: AtomicBool,
 }
 
 impl Metrics {
@@ -54,6 +58,21 @@ impl Metrics {
     /// A stored row could not be read.
     pub fn unreadable_row(&self) {
         self.unreadable_rows.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The reconciler ended a round at `at_ms`; `ok` unless a part of it failed.
+    pub fn reconciler_round(&self, at_ms: i64, ok: bool) {
+        self.reconciler_round_ok.store(ok, Ordering::Relaxed);
+        self.reconciler_round_at.store(at_ms, Ordering::Release);
+    }
+
+    /// The reconciler's last round: when it ended and whether it all worked.
+    pub fn last_reconciler_round(&self) -> Option<kasse_api::ReconcilerRound> {
+        let at_ms = self.reconciler_round_at.load(Ordering::Acquire);
+        (at_ms > 0).then(|| kasse_api::ReconcilerRound {
+            at_ms,
+            ok: self.reconciler_round_ok.load(Ordering::Relaxed),
+        })
     }
 
     /// A live stream opened; the guard closes it.
@@ -92,6 +111,13 @@ impl Metrics {
             "# HELP kasse_unreadable_rows_total Stored rows that could not be read, so were not acted on.\n\
              # TYPE kasse_unreadable_rows_total counter\nkasse_unreadable_rows_total {unreadable}"
         );
+        let round_at = self.reconciler_round_at.load(Ordering::Acquire);
+        let _ = writeln!(
+            out,
+            "# HELP kasse_reconciler_last_round_seconds When the reconciler last ended a round (Unix time; 0 before the first).\n\
+             # TYPE kasse_reconciler_last_round_seconds gauge\nkasse_reconciler_last_round_seconds {}",
+            round_at / 1000
+        );
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
@@ -129,6 +155,14 @@ mod tests {
         assert!(text.contains("kasse_webhooks_total{outcome=\"refused\"} 1"));
         assert!(text.contains("kasse_live_streams 1"));
         assert!(text.contains("# TYPE kasse_operations_pending gauge\nkasse_operations_pending 3"));
+        assert!(text.contains("kasse_reconciler_last_round_seconds 0\n"));
+        assert_eq!(metrics.last_reconciler_round(), None);
+        metrics.reconciler_round(1_700_000_000_500, false);
+        assert!(metrics.render(&[]).contains("kasse_reconciler_last_round_seconds 1700000000\n"));
+        assert_eq!(
+            metrics.last_reconciler_round(),
+            Some(kasse_api::ReconcilerRound { at_ms: 1_700_000_000_500, ok: false })
+        );
         drop(open);
         assert!(metrics.render(&[]).contains("kasse_live_streams 0"));
     }

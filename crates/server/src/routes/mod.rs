@@ -2,6 +2,7 @@
 //! (`live`), the built web app, and the security headers on everything.
 
 mod admin;
+mod admin_health;
 mod admin_sales;
 pub(crate) mod client;
 mod end_of_day;
@@ -55,6 +56,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/admin/devices", get(admin::devices))
         .route("/api/admin/devices/{device}/revoke", post(admin::revoke))
         .route("/api/admin/pairing-codes", post(admin::pairing_code))
+        .route("/api/admin/health", get(admin_health::health))
         .route("/api/admin/sales", get(admin_sales::sales))
         .route("/api/admin/sales/{reference}", get(admin_sales::sale))
         .route("/api/admin/sales/{reference}/log", get(admin_sales::log))

@@ -141,6 +141,7 @@ async fn a_till_or_display_session_gets_403_on_every_manager_endpoint_and_no_ses
         ("GET", "/api/admin/end-of-day.csv?sinceMs=0&untilMs=1", Value::Null),
         ("POST", "/api/admin/pairing-codes", json!({ "for": { "kind": "till", "till": TILL }, "pin": PIN })),
         ("POST", "/api/admin/devices/0123456789ab/revoke", json!({ "pin": PIN })),
+        ("GET", "/api/admin/health", Value::Null),
         ("GET", "/api/admin/sales/till-1-0123", Value::Null),
         ("GET", "/api/admin/sales/till-1-0123/log", Value::Null),
         ("POST", "/api/admin/sales/till-1-0123/capture", json!({})),

@@ -1,7 +1,7 @@
 //! A sale in the back office: its detail and event log, and what a manager can do with it from
 //! there: refund (with the PIN above the store's limit, and nothing sent when the PIN is wrong),
 //! take part of a reservation and release the rest. A sale of a store the manager does not
-//! manage is not found.
+//! manage is not found (nor is its sales unit on their health page).
 
 use kasse_api::{AdminSale, Money, ProblemCode, Sale, SaleEvent, SaleStatus};
 use reqwest::StatusCode;
@@ -122,4 +122,9 @@ async fn a_sale_of_a_store_the_manager_does_not_manage_is_not_found() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = other.get("/api/admin/sales/till-1-nosuchsale").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Nor is the other store's sales unit on their health page.
+    let (status, body) = other.get("/api/admin/health").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let health: kasse_api::AdminHealth = serde_json::from_str(&body).unwrap();
+    assert_eq!(health.units.iter().map(|u| u.msn.as_str()).collect::<Vec<_>>(), ["234567"]);
 }

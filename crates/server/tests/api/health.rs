@@ -142,3 +142,46 @@ async fn tills_are_told_while_the_platform_fails_every_call_and_again_when_it_an
     assert!(app.snapshot().await.platform_reachable);
     assert_eq!(app.health().await.1["status"], "ok");
 }
+
+/// The back office's health page, read as `manager`.
+async fn admin_health(manager: &crate::admin::ManagerBrowser) -> kasse_api::AdminHealth {
+    let (status, body) = manager.get("/api/admin/health").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn the_back_office_says_which_store_cannot_reach_the_platform_and_what_waits_for_it() {
+    let app = spawn_app().await;
+    let manager = crate::admin::manager(&app, "Ingrid", None).await;
+    // The reconciler's first round runs as the server starts; its end is noted.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    let health = loop {
+        let health = admin_health(&manager).await;
+        if health.reconciler.is_some() || std::time::Instant::now() > deadline {
+            break health;
+        }
+        tokio::task::yield_now().await;
+    };
+    assert!(health.in_order(), "{health:?}");
+    assert!(health.reconciler.is_some_and(|round| round.ok), "{health:?}");
+    let unit = &health.units[0];
+    assert_eq!((unit.msn.as_str(), unit.webhooks_registered, unit.webhook_attempts), (MSN, true, 1));
+    assert_eq!(health.pending_writes, 0);
+
+    // The platform fails every call: a sale's create waits, and the page says why.
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.sim().set_faults(FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let answer =
+        app.try_start_sale(&json!({"amount": {"value": 5_000, "currency": "NOK"}, "flow": "qr"})).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    events.until_platform(false).await;
+    let health = admin_health(&manager).await;
+    assert!(!health.in_order() && !health.units[0].reachable, "{health:?}");
+    assert!(health.units[0].error.as_deref().is_some_and(|e| !e.is_empty()), "says why: {health:?}");
+    assert_eq!((health.pending_writes, health.sales_in_progress), (1, 1), "{health:?}");
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    events.until_platform(true).await;
+    assert!(admin_health(&manager).await.units[0].reachable);
+}
