@@ -3,8 +3,9 @@
 
 use gloo_net::http::{Request, RequestBuilder};
 use kasse_api::{
-    AdminRefundRequest, AdminSale, AdminSalesQuery, CaptureRequest, Device, EndOfDay, EndOfDayQuery, History,
-    ManagerSession, Money, NewPairingCode, PairingCode, PairingFor, PinConfirmation, Sale, SaleEvent,
+    AdminHealth, AdminRefundRequest, AdminSale, AdminSalesQuery, CaptureRequest, Device, EndOfDay,
+    EndOfDayQuery, History, ManagerSession, Money, NewPairingCode, PairingCode, PairingFor, PinConfirmation,
+    Sale, SaleEvent,
 };
 
 use super::{action_key, receive, with_json};
@@ -77,6 +78,11 @@ pub async fn refund(reference: &str, amount: Money, pin: Option<String>) -> Resu
 /// Asks the platform now what a sale's state is.
 pub async fn reconcile(reference: &str) -> Result<Sale, Failure> {
     receive(Request::post(&format!("/api/admin/sales/{reference}/reconcile")).build()).await
+}
+
+/// How the manager's stores stand with the platform, and what waits.
+pub async fn health() -> Result<AdminHealth, Failure> {
+    receive(Request::get("/api/admin/health").build()).await
 }
 
 /// The day's figures per store and till.

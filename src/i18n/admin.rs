@@ -87,6 +87,46 @@ super::texts! {
     every_till: "Every till", "Alle kasser", "Alle kasser", "Kaikki kassat";
     /// A column: the till.
     col_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// The health section.
+    nav_health: "Health", "Driftsstatus", "Driftsstatus", "Tila";
+    /// The health section's heading.
+    health: "Health of the service", "Tjenestens driftsstatus", "Tjenestens driftsstatus", "Palvelun tila";
+    /// Everything in order.
+    health_ok: "Everything is in order: every store reaches Vipps MobilePay and receives its updates.", "Alt er i orden: alle butikker når Vipps MobilePay og får oppdateringene sine.", "Alt er i orden: alle butikker når Vipps MobilePay og får deres opdateringer.", "Kaikki kunnossa: jokainen myymälä tavoittaa Vipps MobilePayn ja saa päivityksensä.";
+    /// Something is not.
+    health_not_ok: "Something needs attention: see below. Tills keep working, and payments catch up once it is mended.", "Noe trenger oppmerksomhet: se nedenfor. Kassene virker fortsatt, og betalingene tar seg inn når det er rettet.", "Noget kræver opmærksomhed: se nedenfor. Kasserne virker stadig, og betalingerne indhenter, når det er rettet.", "Jokin vaatii huomiota: katso alta. Kassat toimivat edelleen, ja maksut päivittyvät, kun vika on korjattu.";
+    /// The sales units' heading.
+    units_caption: "Each store at Vipps MobilePay", "Hver butikk hos Vipps MobilePay", "Hver butik hos Vipps MobilePay", "Jokainen myymälä Vipps MobilePayssa";
+    /// The merchant serial number.
+    col_msn: "Sales unit (MSN)", "Salgsenhet (MSN)", "Salgsenhed (MSN)", "Myyntiyksikkö (MSN)";
+    /// Whether the platform answers.
+    col_platform: "Vipps MobilePay", "Vipps MobilePay", "Vipps MobilePay", "Vipps MobilePay";
+    /// Webhook registration.
+    col_webhooks: "Updates (webhooks)", "Oppdateringer (webhooks)", "Opdateringer (webhooks)", "Päivitykset (webhookit)";
+    /// The platform answers.
+    reached: "Answers", "Svarer", "Svarer", "Vastaa";
+    /// The platform does not answer.
+    not_reached: "Does not answer", "Svarer ikke", "Svarer ikke", "Ei vastaa";
+    /// Webhooks registered.
+    registered: "Registered", "Registrert", "Registreret", "Rekisteröity";
+    /// Webhooks not registered yet.
+    not_registered: "Not registered yet; tries made:", "Ikke registrert ennå; forsøk:", "Ikke registreret endnu; forsøg:", "Ei vielä rekisteröity; yrityksiä:";
+    /// Before when the platform last answered or failed.
+    as_of: "as of", "per", "pr.", "tilanne";
+    /// What the server has waiting.
+    waiting_heading: "What is waiting", "Hva som venter", "Hvad der venter", "Mitä odottaa";
+    /// Platform writes not confirmed.
+    pending_writes: "Payment changes waiting for Vipps MobilePay's answer (sent again until it answers)", "Betalingsendringer som venter på svar fra Vipps MobilePay (sendes på nytt til det svarer)", "Betalingsændringer, der venter på svar fra Vipps MobilePay (sendes igen, til det svarer)", "Maksumuutokset, jotka odottavat Vipps MobilePayn vastausta (lähetetään uudelleen, kunnes se vastaa)";
+    /// Webhooks not processed.
+    unprocessed_webhooks: "Updates received, not yet acted on", "Oppdateringer mottatt, ikke behandlet ennå", "Opdateringer modtaget, ikke behandlet endnu", "Vastaanotetut päivitykset, joita ei ole vielä käsitelty";
+    /// Sales without an outcome.
+    sales_in_progress: "Payments still in progress", "Betalinger som fortsatt pågår", "Betalinger, der stadig er i gang", "Yhä käynnissä olevat maksut";
+    /// The reconciler's last round.
+    reconciler: "Last check of open payments by this server", "Siste kontroll av åpne betalinger på denne serveren", "Seneste kontrol af åbne betalinger på denne server", "Tämän palvelimen viimeisin avointen maksujen tarkistus";
+    /// It has not run yet.
+    reconciler_not_yet: "not yet", "ikke ennå", "ikke endnu", "ei vielä";
+    /// A part of it failed.
+    reconciler_failed: "with errors (see the server's log)", "med feil (se serverens logg)", "med fejl (se serverens log)", "virheitä (katso palvelimen loki)";
     /// Back from a sale to the sales.
     back_to_sales: "All sales", "Alle salg", "Alle salg", "Kaikki myynnit";
     /// The till a sale was taken at, before its name.

@@ -1,7 +1,8 @@
 //! Browser journeys: the manager's back office on a tablet (a second browser beside the till):
 //! pairing as a manager with a PIN, pairing a till from the back office and taking a sale on it,
 //! unpairing it with the PIN, and finding a sale of last week among every till's and refunding
-//! part of it with the PIN; every screen of it audited, in Danish too.
+//! part of it with the PIN, and the service's health as the platform stops answering and comes
+//! back; every screen of it audited, in Danish and Finnish too.
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
@@ -181,6 +182,54 @@ async fn in_danish_a_manager_finds_last_weeks_sale_by_the_phones_last_digits_and
                 wait_in(b, "#log li[data-event='REFUNDED']").await?;
                 refunded_at_the_platform(j, &reference, 10_000)?;
                 Ok(())
+            }
+            .await;
+            tablet.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn in_finnish_the_health_page_says_when_the_platform_stops_answering_and_what_waits_for_it() {
+    Journey::start("admin-health")
+        .await
+        .run(async |j| {
+            let tablet = SecondBrowser::open(j, "tablet").await;
+            let outcome = async {
+                let b = &tablet.client;
+                pair_manager(j, b, "Aino").await?;
+                wait_in(b, "#language").await?.select_by_value("fi").await?;
+                b.find(Locator::Css("#nav-health")).await?.click().await?;
+                wait_in(b, "#health-summary[data-tone='success']").await?;
+                wait_in(b, &format!("#units [data-msn='{MSN}'] [data-reachable='true']")).await?;
+                wait_in(b, &format!("#units [data-msn='{MSN}'] [data-registered='true']")).await?;
+                wait_for_text(b, "#pending-writes", "0").await?;
+                audit_in(b, "back office's health, in Finnish").await?;
+
+                // The platform fails every call: the till's sale is kept and sent again.
+                let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+                sim.set_faults(kasse_sim::FaultKnobs { error_rate: 1.0, ..Default::default() })?;
+                j.type_amount(&["4", "2", "00"]).await?;
+                j.browser.find(Locator::Css("#show-qr")).await?.click().await?;
+                j.wait_for(".sale[data-status='creating']").await?;
+                // Once the till is told the platform does not answer, so is the back office.
+                j.wait_for("#platform-down").await?;
+                b.find(Locator::Css("#refresh")).await?.click().await?;
+                wait_in(b, "#health-summary[data-tone='failure']").await?;
+                wait_in(b, &format!("#units [data-msn='{MSN}'] [data-reachable='false']")).await?;
+                wait_for_text(b, "#pending-writes", "1").await?;
+                wait_for_text(b, "#sales-in-progress", "1").await?;
+                audit_in(b, "back office's health with the platform down").await?;
+                keep_screenshot_of(b, "admin-health.png").await?;
+
+                // It answers again: the sale goes through, and the page says so once refreshed.
+                sim.set_faults(kasse_sim::FaultKnobs::default())?;
+                j.wait_for(".sale[data-status='awaitingCustomer']").await?;
+                b.find(Locator::Css("#refresh")).await?.click().await?;
+                wait_in(b, "#health-summary[data-tone='success']").await?;
+                wait_for_text(b, "#pending-writes", "0").await
             }
             .await;
             tablet.close().await;

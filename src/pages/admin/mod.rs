@@ -4,6 +4,7 @@
 
 mod day;
 mod devices;
+mod health;
 mod sale;
 mod sales;
 
@@ -27,6 +28,8 @@ pub enum Section {
     Sale,
     /// A day's figures, printable, and its sales as CSV.
     EndOfDay,
+    /// The platform and what waits for it.
+    Health,
 }
 
 impl Section {
@@ -35,6 +38,7 @@ impl Section {
             Self::Devices => "/admin",
             Self::Sales | Self::Sale => "/admin/sales",
             Self::EndOfDay => "/admin/day",
+            Self::Health => "/admin/health",
         }
     }
 }
@@ -110,12 +114,16 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
                 <a href=Section::EndOfDay.path() id="nav-day" aria-current=mark(Section::EndOfDay)>
                     {tr(texts::nav_day)}
                 </a>
+                <a href=Section::Health.path() id="nav-health" aria-current=mark(Section::Health)>
+                    {tr(texts::nav_health)}
+                </a>
             </nav>
             {match section {
                 Section::Devices => view! { <devices::Devices stores manages_every_store/> }.into_any(),
                 Section::Sales => view! { <sales::Sales stores/> }.into_any(),
                 Section::Sale => view! { <sale::Sale stores/> }.into_any(),
                 Section::EndOfDay => view! { <day::EndOfDayView/> }.into_any(),
+                Section::Health => view! { <health::Health/> }.into_any(),
             }}
         </main>
     }
