@@ -15,6 +15,7 @@ mod operations;
 mod phone;
 mod problem;
 mod sale;
+mod stickers;
 
 pub use admin::{
     AdminRefundRequest, AdminSale, AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession,
@@ -36,4 +37,7 @@ pub use problem::{Problem, ProblemCode};
 pub use sale::{
     Flow, Identified, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till,
     TillSnapshot,
+};
+pub use stickers::{
+    AdminStickers, MissingSticker, NewCallbackSticker, StickerKind, StickerSheetQuery, StickerSummary,
 };

@@ -4,6 +4,7 @@
 mod admin;
 mod admin_health;
 mod admin_sales;
+mod admin_stickers;
 pub(crate) mod client;
 mod end_of_day;
 mod health;
@@ -57,6 +58,9 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/api/admin/devices/{device}/revoke", post(admin::revoke))
         .route("/api/admin/pairing-codes", post(admin::pairing_code))
         .route("/api/admin/health", get(admin_health::health))
+        .route("/api/admin/stickers", get(admin_stickers::list).post(admin_stickers::create))
+        .route("/api/admin/stickers/sheet", get(admin_stickers::sheet))
+        .route("/api/admin/stickers/sheet.css", get(admin_stickers::sheet_css))
         .route("/api/admin/sales", get(admin_sales::sales))
         .route("/api/admin/sales/{reference}", get(admin_sales::sale))
         .route("/api/admin/sales/{reference}/log", get(admin_sales::log))

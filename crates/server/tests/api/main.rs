@@ -23,6 +23,7 @@ mod helpers;
 mod access;
 mod admin;
 mod admin_sales;
+mod admin_stickers;
 mod cli;
 mod crash;
 mod flows;

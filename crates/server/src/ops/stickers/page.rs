@@ -1,195 +1,22 @@
-//! `kasse-server qr stickers`: a print-ready sheet of every till's stickers, as one self-contained
-//! HTML page (A4, six stickers a page, cut lines; no scripts, no fonts or images from elsewhere).
-//! Print it from a browser, to paper or to PDF.
-//!
-//! Each sticker shows the store, the till (or what an open-amount sticker is for), its QR code and
-//! where a scan leads. The codes are drawn here, as SVG, from what the platform says each sticker's
-//! code must contain: a callback sticker's `qrContent` and a redirect sticker's target text
-//! (`Accept: text/targetUrl`). A sticker the platform does not have yet is listed as missing, with
-//! the command that puts it up; the sheet holds the others.
+//! The sticker sheet as one self-contained, print-ready HTML page (A4, six stickers a page, cut
+//! lines; no scripts, no fonts or images from elsewhere), in the store's language. Print it from
+//! a browser, to paper or to PDF. Each sticker shows the store, the till (or what an open-amount
+//! sticker is for), its QR code and where a scan leads.
 //!
 //! The page is written with `maud`, so every name, address and id on it is escaped by
-//! construction; only our own fixed CSS goes in as it is.
+//! construction; only our own fixed CSS goes in as it is. Written to a file (the command line),
+//! the CSS is in the page; served by the back office, whose pages allow no inline style, it is
+//! linked.
 
 use std::fmt::Write as _;
 
-use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use serde::Serialize;
 
-use super::Tools;
-use super::qr::{QrError, StickerKind, platform_failure};
-use crate::config::TillConfig;
-use crate::store::CallbackQrKind;
+use super::{Sheet, Sticker};
+use crate::ops::qr::StickerKind;
 
 /// Modules of white around a code, as the QR standard asks.
 const QUIET_ZONE: usize = 4;
-
-/// One sticker on the sheet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sticker {
-    /// Callback (rings a till) or redirect (opens our landing page).
-    pub kind: StickerKind,
-    /// Its id at the platform.
-    pub id: String,
-    /// The store's name.
-    pub store: String,
-    /// The till it belongs to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub till: Option<String>,
-    /// The till's name, or what an open-amount sticker is for.
-    pub title: String,
-    /// What its QR code says.
-    pub content: String,
-    /// Where a scan leads, in words or as the landing page's address.
-    pub target: String,
-}
-
-/// A sticker that cannot be on the sheet, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Missing {
-    /// Callback or redirect.
-    pub kind: StickerKind,
-    /// Its id.
-    pub id: String,
-    /// Its till.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub till: Option<String>,
-    /// Why, and what to run.
-    pub why: String,
-}
-
-/// What goes on the sheet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Sheet {
-    /// The stickers, till by till, then the open-amount ones.
-    pub stickers: Vec<Sticker>,
-    /// Stickers left off.
-    pub missing: Vec<Missing>,
-    /// Notes: a redirect sticker that leads somewhere else than its landing page.
-    pub notes: Vec<String>,
-    /// Platform calls sent again during the run.
-    pub retries: u64,
-}
-
-/// The stickers of the tills named (of every till, and the open-amount stickers, when none is),
-/// with what the platform says their codes contain.
-pub async fn collect(tools: &Tools, named: &[String]) -> Result<Sheet, QrError> {
-    let tills: Vec<&TillConfig> = if named.is_empty() {
-        tools.config.tills.iter().collect()
-    } else {
-        named
-            .iter()
-            .map(|id| tools.config.till(id).ok_or_else(|| QrError::UnknownTill(id.clone())))
-            .collect::<Result<_, _>>()?
-    };
-    let saved = tools.store.callback_qrs().await?;
-    let before = tools.retried();
-    let mut sheet = Sheet::default();
-    for till in tills {
-        let Some(store) = tools.config.store(&till.store) else { continue };
-        // Its callback stickers: the configured one, and new ones the tools made for it. Migrated
-        // beacons are printed already.
-        let mut callbacks: Vec<&str> = till.callback_qr.iter().map(String::as_str).collect();
-        for row in saved.iter().filter(|r| {
-            r.msn == store.msn && r.kind == CallbackQrKind::Callback && r.till_id.as_deref() == Some(&till.id)
-        }) {
-            if !callbacks.contains(&row.merchant_qr_id.as_str()) {
-                callbacks.push(&row.merchant_qr_id);
-            }
-        }
-        for id in callbacks {
-            callback(tools, &mut sheet, &store.msn, &store.name, till, id).await;
-        }
-        if let Some(id) = &till.redirect_sticker {
-            redirect(tools, &mut sheet, &store.msn, &store.name, Some(till), id, &till.name).await;
-        }
-    }
-    if named.is_empty() {
-        for sticker in &tools.config.stickers {
-            let Some(store) = tools.config.store(&sticker.store) else { continue };
-            redirect(tools, &mut sheet, &store.msn, &store.name, None, &sticker.id, &sticker.description)
-                .await;
-        }
-    }
-    sheet.retries = tools.retried() - before;
-    Ok(sheet)
-}
-
-async fn callback(tools: &Tools, sheet: &mut Sheet, msn: &str, store: &str, till: &TillConfig, id: &str) {
-    let missing = |why: String| Missing {
-        kind: StickerKind::Callback,
-        id: id.to_owned(),
-        till: Some(till.id.clone()),
-        why,
-    };
-    let Some((_, client)) = tools.unit(msn) else { return };
-    match client.get_callback_qr(id, CallbackQrImage::default()).await {
-        Ok(qr) => match qr.qr_content {
-            Some(content) => sheet.stickers.push(Sticker {
-                kind: StickerKind::Callback,
-                id: id.to_owned(),
-                store: store.to_owned(),
-                till: Some(till.id.clone()),
-                title: till.name.clone(),
-                content,
-                target: format!("checks in at {} (callback QR {id})", till.name),
-            }),
-            None => sheet.missing.push(missing("the platform did not say what its code contains".to_owned())),
-        },
-        Err(e) if e.status() == Some(404) => sheet.missing.push(missing(format!(
-            "it is not at the platform yet: run `kasse-server qr callback create {}`",
-            till.id
-        ))),
-        Err(e) => sheet.missing.push(missing(platform_failure(&e))),
-    }
-}
-
-async fn redirect(
-    tools: &Tools,
-    sheet: &mut Sheet,
-    msn: &str,
-    store: &str,
-    till: Option<&TillConfig>,
-    id: &str,
-    title: &str,
-) {
-    let missing = |why: String| Missing {
-        kind: StickerKind::Redirect,
-        id: id.to_owned(),
-        till: till.map(|t| t.id.clone()),
-        why,
-    };
-    let Some((_, client)) = tools.unit(msn) else { return };
-    match client.get_redirect_qr(id, RedirectQrFormat::TargetUrl, None).await {
-        Ok(qr) => {
-            let landing = tools.landing_url(id).to_string();
-            if qr.redirect_url != landing {
-                sheet.notes.push(format!(
-                    "redirect sticker {id} leads to {}, not to its landing page {landing}: run \
-                     `kasse-server qr redirect create {id}`",
-                    qr.redirect_url
-                ));
-            }
-            sheet.stickers.push(Sticker {
-                kind: StickerKind::Redirect,
-                id: id.to_owned(),
-                store: store.to_owned(),
-                till: till.map(|t| t.id.clone()),
-                title: title.to_owned(),
-                content: qr.url,
-                target: qr.redirect_url,
-            });
-        }
-        Err(e) if e.status() == Some(404) => sheet.missing.push(missing(format!(
-            "it is not at the platform yet: run `kasse-server qr redirect create {id}`"
-        ))),
-        Err(e) => sheet.missing.push(missing(platform_failure(&e))),
-    }
-}
 
 /// `content` as an SVG QR code (medium error correction, with its quiet zone), one dark path on a
 /// white square, in module units so it scales to any print size without blurring. `label` is what
@@ -224,9 +51,62 @@ pub fn qr_svg(content: &str, label: &str) -> Option<Markup> {
     })
 }
 
+/// The languages a sheet is printed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// English.
+    En,
+    /// Norwegian (bokmål).
+    Nb,
+    /// Danish.
+    Da,
+    /// Finnish.
+    Fi,
+}
+
+impl Language {
+    /// The language by its code (`en`, `nb`, `da`, `fi`).
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "en" => Some(Self::En),
+            "nb" => Some(Self::Nb),
+            "da" => Some(Self::Da),
+            "fi" => Some(Self::Fi),
+            _ => None,
+        }
+    }
+
+    /// The language of a store taking `currency`: Norway's, Denmark's or Finland's.
+    pub const fn of_store(currency: kasse_api::Currency) -> Self {
+        match currency {
+            kasse_api::Currency::Nok => Self::Nb,
+            kasse_api::Currency::Dkk => Self::Da,
+            kasse_api::Currency::Eur => Self::Fi,
+        }
+    }
+
+    const fn texts(self) -> &'static Texts {
+        match self {
+            Self::En => &ENGLISH,
+            Self::Nb => &NORWEGIAN,
+            Self::Da => &DANISH,
+            Self::Fi => &FINNISH,
+        }
+    }
+}
+
+/// Where the page's CSS is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Styling<'a> {
+    /// In the page: a file printed on its own.
+    Inline,
+    /// At this address ([`STYLE`] served there): a page served where inline style is refused.
+    Linked(&'a str),
+}
+
 /// Everything the page itself says in words, in one place, so that a translation is one more
-/// `Texts`. What `collect` writes into a sheet (a callback sticker's target, why a sticker is
-/// missing, the notes) is in English too, and not here.
+/// `Texts`. What `collect` writes into a sheet (why a sticker is missing, the notes, shown above
+/// the stickers and never printed) is in English.
 struct Texts {
     /// The page's `lang`.
     lang: &'static str,
@@ -244,6 +124,8 @@ struct Texts {
     scan_to_pay: &'static str,
     /// Before the store and title, for screen readers.
     qr_code_of: &'static str,
+    /// A callback sticker's target: before the till's name.
+    checks_in_at: &'static str,
 }
 
 const ENGLISH: Texts = Texts {
@@ -256,9 +138,50 @@ const ENGLISH: Texts = Texts {
     scan_to_pay_here: "Scan with Vipps or MobilePay to pay here",
     scan_to_pay: "Scan with your phone to pay",
     qr_code_of: "QR code of",
+    checks_in_at: "checks in at",
 };
 
-const STYLE: &str = "\
+const NORWEGIAN: Texts = Texts {
+    lang: "nb",
+    title: "kasse-klistremerker",
+    stickers: "klistremerker",
+    how_to_print: "Skriv ut i 100 % (ikke \u{ab}tilpass til siden\u{bb}) på A4, seks per side, og klipp \
+                   langs de stiplede linjene. Denne teksten skrives ikke ut.",
+    not_on_the_sheet: "Ikke på arket:",
+    scan_to_pay_here: "Skann med Vipps eller MobilePay for å betale her",
+    scan_to_pay: "Skann med telefonen for å betale",
+    qr_code_of: "QR-kode for",
+    checks_in_at: "sjekker inn ved",
+};
+
+const DANISH: Texts = Texts {
+    lang: "da",
+    title: "kasse-klistermærker",
+    stickers: "klistermærker",
+    how_to_print: "Udskriv i 100 % (ikke \u{bb}tilpas til siden\u{ab}) på A4, seks pr. side, og klip \
+                   langs de stiplede linjer. Denne tekst udskrives ikke.",
+    not_on_the_sheet: "Ikke på arket:",
+    scan_to_pay_here: "Scan med MobilePay eller Vipps for at betale her",
+    scan_to_pay: "Scan med din telefon for at betale",
+    qr_code_of: "QR-kode for",
+    checks_in_at: "tjekker ind ved",
+};
+
+const FINNISH: Texts = Texts {
+    lang: "fi",
+    title: "kasse-tarrat",
+    stickers: "tarraa",
+    how_to_print: "Tulosta 100 %:n koossa (ei \u{201d}sovita sivulle\u{201d}) A4-arkille, kuusi sivulle, ja \
+                   leikkaa katkoviivoja pitkin. Tätä tekstiä ei tulosteta.",
+    not_on_the_sheet: "Ei arkilla:",
+    scan_to_pay_here: "Skannaa MobilePaylla tai Vippsillä maksaaksesi täällä",
+    scan_to_pay: "Skannaa puhelimellasi maksaaksesi",
+    qr_code_of: "QR-koodi:",
+    checks_in_at: "kirjautuu kassalle",
+};
+
+/// The sheet's CSS.
+pub const STYLE: &str = "\
 @page { size: A4; margin: 12mm; }
 * { box-sizing: border-box; }
 html { background: #fff; color: #000; }
@@ -284,9 +207,14 @@ main { display: flex; flex-wrap: wrap; gap: 5mm; padding: 0 6mm 6mm; }
 }
 ";
 
-/// The sheet as one print-ready HTML page.
+/// The sheet as one print-ready HTML page, in English, its CSS in it.
 pub fn html(sheet: &Sheet) -> String {
-    let texts = &ENGLISH;
+    html_in(sheet, Language::En, Styling::Inline)
+}
+
+/// The sheet as one print-ready HTML page in `language`.
+pub fn html_in(sheet: &Sheet, language: Language, styling: Styling<'_>) -> String {
+    let texts = language.texts();
     html! {
         (DOCTYPE)
         html lang=(texts.lang) {
@@ -294,8 +222,11 @@ pub fn html(sheet: &Sheet) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (texts.title) }
-                // Our own fixed CSS, with nothing interpolated into it.
-                style { (PreEscaped(STYLE)) }
+                @match styling {
+                    // Our own fixed CSS, with nothing interpolated into it.
+                    Styling::Inline => style { (PreEscaped(STYLE)) },
+                    Styling::Linked(href) => link rel="stylesheet" href=(href);,
+                }
             }
             body {
                 header {
@@ -337,13 +268,17 @@ fn figure(sticker: &Sticker, texts: &Texts) -> Markup {
                 (svg)
             }
             p.what { (what) }
-            p.target { (sticker.target) }
+            @match sticker.kind {
+                StickerKind::Callback => p.target { (texts.checks_in_at) " " (sticker.title) " (" (sticker.id) ")" },
+                StickerKind::Redirect => p.target { (sticker.target) },
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::Missing;
     use super::*;
 
     fn sticker(content: &str) -> Sticker {
@@ -353,6 +288,7 @@ mod tests {
             store: "Kaffe & <Kake>".into(),
             till: Some("till-1".into()),
             title: "Kasse \"1\"".into(),
+            beacon: false,
             content: content.into(),
             target: "https://kasse.example.no/q/demo".into(),
         }
@@ -387,6 +323,31 @@ mod tests {
     }
 
     #[test]
+    fn a_danish_stores_sheet_says_everything_in_danish_and_served_links_its_style() {
+        let callback = Sticker {
+            kind: StickerKind::Callback,
+            id: "kasse-a".into(),
+            title: "Kasse A".into(),
+            ..sticker("https://qr.example/c/1")
+        };
+        let sheet = Sheet { stickers: vec![callback, sticker("https://qr.example/r/1")], ..Sheet::default() };
+        let page =
+            html_in(&sheet, Language::of_store(kasse_api::Currency::Dkk), Styling::Linked("/sheet.css"));
+        assert!(page.contains("<html lang=\"da\">"), "{page}");
+        for danish in [
+            "kasse-klistermærker",
+            "Scan med MobilePay eller Vipps for at betale her",
+            "Scan med din telefon",
+        ] {
+            assert!(page.contains(danish), "{danish}: {page}");
+        }
+        assert!(page.contains("<p class=\"target\">tjekker ind ved Kasse A (kasse-a)</p>"), "{page}");
+        assert!(page.contains("<link rel=\"stylesheet\" href=\"/sheet.css\">") && !page.contains("<style"));
+        assert_eq!(Language::from_code("fi"), Some(Language::Fi));
+        assert_eq!(Language::from_code("sv"), None);
+    }
+
+    #[test]
     fn a_store_name_or_location_holding_a_script_tag_ampersands_or_quotes_is_printed_as_text() {
         let store = "<script>alert(\"hi\")</script> & 'Bakst'";
         let location = "Disk 2 \"ved døra\" <b>& co</b>";
@@ -396,6 +357,7 @@ mod tests {
             store: store.into(),
             till: None,
             title: location.into(),
+            beacon: false,
             content: "https://x.example/q/tips?a=1&b='2'".into(),
             target: "https://kasse.example.no/q/tips\"><script>".into(),
         };
