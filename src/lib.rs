@@ -50,7 +50,7 @@ pub fn HistoryApp() -> impl IntoView {
 }
 
 /// The manager's back office: devices, the sales of any till and day (each with its page), the
-/// end of day, and the service's health.
+/// end of day, the QR stickers, and the service's health.
 #[component]
 pub fn AdminApp() -> impl IntoView {
     use pages::admin::{AdminPage, Section};
@@ -62,6 +62,7 @@ pub fn AdminApp() -> impl IntoView {
                 <Route path=path!("/admin/sales") view=|| view! { <AdminPage section=Section::Sales/> }/>
                 <Route path=path!("/admin/sales/:reference") view=|| view! { <AdminPage section=Section::Sale/> }/>
                 <Route path=path!("/admin/day") view=|| view! { <AdminPage section=Section::EndOfDay/> }/>
+                <Route path=path!("/admin/stickers") view=|| view! { <AdminPage section=Section::Stickers/> }/>
                 <Route path=path!("/admin/health") view=|| view! { <AdminPage section=Section::Health/> }/>
             </Routes>
         </Router>

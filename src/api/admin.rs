@@ -3,9 +3,9 @@
 
 use gloo_net::http::{Request, RequestBuilder};
 use kasse_api::{
-    AdminHealth, AdminRefundRequest, AdminSale, AdminSalesQuery, CaptureRequest, Device, EndOfDay,
-    EndOfDayQuery, History, ManagerSession, Money, NewPairingCode, PairingCode, PairingFor, PinConfirmation,
-    Sale, SaleEvent,
+    AdminHealth, AdminRefundRequest, AdminSale, AdminSalesQuery, AdminStickers, CaptureRequest, Device,
+    EndOfDay, EndOfDayQuery, History, ManagerSession, Money, NewCallbackSticker, NewPairingCode, PairingCode,
+    PairingFor, PinConfirmation, Sale, SaleEvent,
 };
 
 use super::{action_key, receive, with_json};
@@ -83,6 +83,16 @@ pub async fn reconcile(reference: &str) -> Result<Sale, Failure> {
 /// How the manager's stores stand with the platform, and what waits.
 pub async fn health() -> Result<AdminHealth, Failure> {
     receive(Request::get("/api/admin/health").build()).await
+}
+
+/// Every sticker of the manager's tills and stores, as the platform has them.
+pub async fn stickers() -> Result<AdminStickers, Failure> {
+    receive(Request::get("/api/admin/stickers").build()).await
+}
+
+/// Puts up a callback sticker for a till; every sticker after.
+pub async fn put_up_sticker(request: &NewCallbackSticker) -> Result<AdminStickers, Failure> {
+    receive(with_json(Request::post("/api/admin/stickers"), request)).await
 }
 
 /// The day's figures per store and till.

@@ -1,6 +1,6 @@
 //! The back office's texts: its sections, the devices and their pairing, and the sales of any day.
 
-use kasse_api::DeviceKind;
+use kasse_api::{DeviceKind, StickerKind};
 
 use super::Locale;
 
@@ -87,6 +87,42 @@ super::texts! {
     every_till: "Every till", "Alle kasser", "Alle kasser", "Kaikki kassat";
     /// A column: the till.
     col_till: "Till", "Kasse", "Kasse", "Kassa";
+    /// The stickers section.
+    nav_stickers: "Stickers", "Klistremerker", "Klistermærker", "Tarrat";
+    /// The stickers section's heading.
+    stickers_heading: "QR stickers", "QR-klistremerker", "QR-klistermærker", "QR-tarrat";
+    /// What the section is.
+    stickers_note: "The stickers of your tills and stores as Vipps MobilePay has them. A sheet opens on a page of its own, ready to print on A4.", "Klistremerkene til kassene og butikkene dine slik Vipps MobilePay har dem. Et ark åpnes på en egen side, klart til utskrift på A4.", "Klistermærkerne til dine kasser og butikker, som Vipps MobilePay har dem. Et ark åbnes på sin egen side, klar til udskrift på A4.", "Kassojesi ja myymälöidesi tarrat sellaisina kuin Vipps MobilePaylla on ne. Arkki avautuu omalle sivulleen valmiina tulostettavaksi A4-koossa.";
+    /// The sheet's language.
+    sheet_language: "Language of the sheet", "Arkets språk", "Arkets sprog", "Arkin kieli";
+    /// Each store's own language.
+    store_language: "The store's own", "Butikkens eget", "Butikkens eget", "Myymälän oma";
+    /// Prints every sticker.
+    print_all: "Print every sticker", "Skriv ut alle klistremerker", "Udskriv alle klistermærker", "Tulosta kaikki tarrat";
+    /// Prints one sticker (a link in its row).
+    print_one: "Print", "Skriv ut", "Udskriv", "Tulosta";
+    /// Prints a till's stickers.
+    print_till: "Print this till's", "Skriv ut kassens", "Udskriv kassens", "Tulosta kassan tarrat";
+    /// A column: the sticker's kind.
+    col_sticker: "Sticker", "Klistremerke", "Klistermærke", "Tarra";
+    /// A column: its id.
+    col_id: "Id", "Id", "Id", "Tunnus";
+    /// A column: where a scan leads.
+    col_leads_to: "A scan leads to", "En skanning fører til", "En scanning fører til", "Skannaus vie";
+    /// The list's caption.
+    stickers_caption: "Stickers at Vipps MobilePay", "Klistremerker hos Vipps MobilePay", "Klistermærker hos Vipps MobilePay", "Tarrat Vipps MobilePayssa";
+    /// No sticker is up.
+    no_stickers: "No sticker is at Vipps MobilePay yet.", "Ingen klistremerker er hos Vipps MobilePay ennå.", "Ingen klistermærker er hos Vipps MobilePay endnu.", "Vipps MobilePaylla ei ole vielä tarroja.";
+    /// Before the stickers that are not up.
+    not_up_yet: "Not at Vipps MobilePay yet:", "Ikke hos Vipps MobilePay ennå:", "Ikke hos Vipps MobilePay endnu:", "Ei vielä Vipps MobilePayssa:";
+    /// The form's heading.
+    put_up_heading: "A sticker that rings a till", "Et klistremerke som ringer på en kasse", "Et klistermærke, der ringer på en kasse", "Kassalle soittava tarra";
+    /// The sticker id field, optional.
+    sticker_id: "Its id (optional; the till's own by default)", "Id (valgfritt; kassens egen som standard)", "Id (valgfrit; kassens egen som standard)", "Tunnus (valinnainen; oletuksena kassan oma)";
+    /// Puts it up.
+    put_up: "Put it up", "Opprett det", "Opret det", "Luo tarra";
+    /// It is up.
+    put_up_done: "It is up at Vipps MobilePay: print it from the list.", "Det er opprettet hos Vipps MobilePay: skriv det ut fra listen.", "Det er oprettet hos Vipps MobilePay: udskriv det fra listen.", "Tarra on luotu Vipps MobilePayhin: tulosta se luettelosta.";
     /// The health section.
     nav_health: "Health", "Driftsstatus", "Driftsstatus", "Tila";
     /// The health section's heading.
@@ -157,11 +193,23 @@ pub const fn kind(kind: DeviceKind, locale: Locale) -> &'static str {
     }
 }
 
+/// A kind of sticker in words.
+pub const fn sticker_kind(kind: StickerKind, locale: Locale) -> &'static str {
+    match kind {
+        StickerKind::Callback => kinds::callback(locale),
+        StickerKind::Beacon => kinds::beacon(locale),
+        StickerKind::Redirect => kinds::redirect(locale),
+    }
+}
+
 mod kinds {
     super::super::texts! {
         till: "Till", "Kasse", "Kasse", "Kassa";
         display: "Customer display", "Kundeskjerm", "Kundeskærm", "Asiakasnäyttö";
         manager: "Manager", "Leder", "Leder", "Esimies";
+        callback: "Scanned in the app: rings the till", "Skannes i appen: ringer på kassen", "Scannes i appen: ringer på kassen", "Skannataan sovelluksessa: soittaa kassalle";
+        beacon: "Migrated MobilePay sticker: rings the till", "Overført MobilePay-klistremerke: ringer på kassen", "Overført MobilePay-klistermærke: ringer på kassen", "Siirretty MobilePay-tarra: soittaa kassalle";
+        redirect: "Any camera: opens the payment page", "Alle kameraer: åpner betalingssiden", "Alle kameraer: åbner betalingssiden", "Mikä tahansa kamera: avaa maksusivun";
     }
 }
 

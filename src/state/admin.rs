@@ -1,7 +1,7 @@
 //! The back office's logic: the form that asks for a new device's pairing code, the sales query
-//! of a day, a till and a search, and moments written for people.
+//! of a day, a till and a search, the address of a sticker sheet, and moments written for people.
 
-use kasse_api::{AdminSalesQuery, DeviceKind, EndOfDayQuery, PairingFor};
+use kasse_api::{AdminSalesQuery, DeviceKind, EndOfDayQuery, PairingFor, StickerSheetQuery};
 
 use super::history::{Date, Day, HistoryFilter, clock};
 use super::locale::Locale;
@@ -89,9 +89,36 @@ pub fn moment(at_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy, locale: Locale)
     format!("{} {}", Date::of(at_ms, offset_at).written(locale), clock(at_ms, offset_at(at_ms), locale))
 }
 
+/// The address of the sticker sheet `query` asks for. Till and sticker ids are letters, digits,
+/// `-` and `_` (the configuration and the platform allow no others), and a language is a code,
+/// so nothing needs escaping.
+pub fn sheet_url(query: &StickerSheetQuery) -> String {
+    let StickerSheetQuery { till, sticker, language } = query;
+    let params: Vec<String> = [("till", till), ("sticker", sticker), ("language", language)]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_ref().map(|value| format!("{name}={value}")))
+        .collect();
+    if params.is_empty() {
+        "/api/admin/stickers/sheet".to_owned()
+    } else {
+        format!("/api/admin/stickers/sheet?{}", params.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sheet_is_every_sticker_in_the_stores_language_unless_one_till_sticker_or_language_is_asked() {
+        assert_eq!(sheet_url(&StickerSheetQuery::default()), "/api/admin/stickers/sheet");
+        let one =
+            StickerSheetQuery { till: Some("till-1".into()), language: Some("da".into()), sticker: None };
+        assert_eq!(sheet_url(&one), "/api/admin/stickers/sheet?till=till-1&language=da");
+        let beacon =
+            StickerSheetQuery { sticker: Some("100000000000007".into()), ..StickerSheetQuery::default() };
+        assert_eq!(sheet_url(&beacon), "/api/admin/stickers/sheet?sticker=100000000000007");
+    }
 
     #[test]
     fn the_form_asks_for_a_till_a_display_or_a_manager_with_the_pin() {

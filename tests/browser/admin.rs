@@ -1,8 +1,9 @@
 //! Browser journeys: the manager's back office on a tablet (a second browser beside the till):
 //! pairing as a manager with a PIN, pairing a till from the back office and taking a sale on it,
 //! unpairing it with the PIN, and finding a sale of last week among every till's and refunding
-//! part of it with the PIN, and the service's health as the platform stops answering and comes
-//! back; every screen of it audited, in Danish and Finnish too.
+//! part of it with the PIN, putting up a till's sticker and printing its sheet in Danish, and the
+//! service's health as the platform stops answering and comes back; every screen of it audited,
+//! in Danish and Finnish too.
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
@@ -230,6 +231,65 @@ async fn in_finnish_the_health_page_says_when_the_platform_stops_answering_and_w
                 b.find(Locator::Css("#refresh")).await?.click().await?;
                 wait_in(b, "#health-summary[data-tone='success']").await?;
                 wait_for_text(b, "#pending-writes", "0").await
+            }
+            .await;
+            tablet.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_manager_puts_up_a_tills_sticker_and_prints_its_sheet_in_danish_every_code_reading_back() {
+    Journey::start("admin-stickers")
+        .await
+        .run(async |j| {
+            let tablet = SecondBrowser::open(j, "tablet").await;
+            let outcome = async {
+                let b = &tablet.client;
+                pair_manager(j, b, "Mette").await?;
+                wait_in(b, "#language").await?.select_by_value("da").await?;
+                b.find(Locator::Css("#nav-stickers")).await?.click().await?;
+                // Nothing is at the platform yet: the demo's three stickers are listed as missing.
+                wait_in(b, "#stickers-missing li[data-id='till-1']").await?;
+                audit_in(b, "back office's stickers, none up, in Danish").await?;
+
+                // The till's callback sticker, put up from here; the redirect ones by the tools.
+                b.find(Locator::Css("#put-up")).await?.click().await?;
+                wait_in(b, "#put-up-said.said").await?;
+                wait_in(b, "#stickers tr[data-id='till-1'][data-kind='callback']").await?;
+                kasse_server::ops::qr::create_redirect_qrs(&j.server.tools(), &[]).await?;
+                b.refresh().await?;
+                wait_in(b, "#stickers tr[data-id='donations'][data-kind='redirect']").await?;
+                audit_in(b, "back office's stickers, in Danish").await?;
+                keep_screenshot_of(b, "admin-stickers.png").await?;
+
+                // The till's sheet, in Danish: its two stickers, each code reading back as itself.
+                wait_in(b, "#sheet-language").await?.select_by_value("da").await?;
+                let link = b.find(Locator::Css("#stickers tr[data-id='till-1'] a.print-till")).await?;
+                let sheet = link.prop("href").await?.ok_or("the link has an address")?;
+                if !sheet.ends_with("/api/admin/stickers/sheet?till=till-1&language=da") {
+                    return Err(format!("the till's sheet is at {sheet}").into());
+                }
+                b.goto(&sheet).await?;
+                wait_in(b, "html[lang='da'] figure.sticker").await?;
+                wait_for_text(b, "figure[data-kind='callback'] .what", "Scan med MobilePay eller Vipps")
+                    .await?;
+                wait_for_text(b, "figure[data-kind='callback'] .target", "tjekker ind ved Kasse 1").await?;
+                let figures = b.find_all(Locator::Css("figure.sticker")).await?;
+                if figures.len() != 2 {
+                    return Err(format!("{} stickers on till-1's sheet, not its two", figures.len()).into());
+                }
+                for figure in figures {
+                    let content = figure.attr("data-content").await?.ok_or("data-content")?;
+                    let read = scan(&figure.find(Locator::Css("svg")).await?.screenshot().await?)?;
+                    if read != content {
+                        return Err(format!("a sticker reads {read:?}, not {content:?}").into());
+                    }
+                }
+                audit_in(b, "the sticker sheet, in Danish").await?;
+                Ok(())
             }
             .await;
             tablet.close().await;

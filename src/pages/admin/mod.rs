@@ -7,6 +7,7 @@ mod devices;
 mod health;
 mod sale;
 mod sales;
+mod stickers;
 
 use kasse_api::ManagerSession;
 use leptos::prelude::*;
@@ -28,6 +29,8 @@ pub enum Section {
     Sale,
     /// A day's figures, printable, and its sales as CSV.
     EndOfDay,
+    /// The QR stickers, and their sheets.
+    Stickers,
     /// The platform and what waits for it.
     Health,
 }
@@ -38,6 +41,7 @@ impl Section {
             Self::Devices => "/admin",
             Self::Sales | Self::Sale => "/admin/sales",
             Self::EndOfDay => "/admin/day",
+            Self::Stickers => "/admin/stickers",
             Self::Health => "/admin/health",
         }
     }
@@ -114,6 +118,9 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
                 <a href=Section::EndOfDay.path() id="nav-day" aria-current=mark(Section::EndOfDay)>
                     {tr(texts::nav_day)}
                 </a>
+                <a href=Section::Stickers.path() id="nav-stickers" aria-current=mark(Section::Stickers)>
+                    {tr(texts::nav_stickers)}
+                </a>
                 <a href=Section::Health.path() id="nav-health" aria-current=mark(Section::Health)>
                     {tr(texts::nav_health)}
                 </a>
@@ -123,6 +130,7 @@ fn Frame(session: ManagerSession, section: Section) -> impl IntoView {
                 Section::Sales => view! { <sales::Sales stores/> }.into_any(),
                 Section::Sale => view! { <sale::Sale stores/> }.into_any(),
                 Section::EndOfDay => view! { <day::EndOfDayView/> }.into_any(),
+                Section::Stickers => view! { <stickers::Stickers stores/> }.into_any(),
                 Section::Health => view! { <health::Health/> }.into_any(),
             }}
         </main>
