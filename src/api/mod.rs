@@ -183,9 +183,15 @@ pub async fn capture(till_id: &str, reference: &str, amount: Option<Money>) -> R
     receive(with_json(sale_action(till_id, reference, "capture"), &CaptureRequest { amount })).await
 }
 
-/// Refunds `amount` of what a sale took.
-pub async fn refund(till_id: &str, reference: &str, amount: Money) -> Result<Sale, Failure> {
-    receive(with_json(sale_action(till_id, reference, "refund"), &RefundRequest { amount })).await
+/// Refunds `amount` of what a sale took, with a manager's PIN where the store asks for one.
+pub async fn refund(
+    till_id: &str,
+    reference: &str,
+    amount: Money,
+    manager_pin: Option<String>,
+) -> Result<Sale, Failure> {
+    receive(with_json(sale_action(till_id, reference, "refund"), &RefundRequest { amount, manager_pin }))
+        .await
 }
 
 /// Asks the platform now what a sale's state is ("check again").

@@ -107,6 +107,7 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::PinChosen => p::pin_chosen,
         C::WrongPin => p::wrong_pin,
         C::PinLocked => p::pin_locked,
+        C::ManagerPinRequired => p::manager_pin_required,
         C::UnknownDevice => p::unknown_device,
         C::ManagerNameTaken => p::manager_name_taken,
         C::NotFound | C::MethodNotAllowed => p::not_found,
@@ -179,6 +180,7 @@ pub(crate) mod problems {
         bad_pin: "A PIN is 4 to 8 digits.", "En PIN-kode er 4 til 8 sifre.", "En pinkode er 4 til 8 cifre.", "PIN-koodi on 4–8 numeroa.";
         pin_chosen: "This manager has chosen a PIN already, on another device. Press Pair again without one; the back office asks for that PIN.", "Denne lederen har allerede valgt en PIN-kode på en annen enhet. Trykk Koble til igjen uten en; administrasjonen spør etter den PIN-koden.", "Denne leder har allerede valgt en pinkode på en anden enhed. Tryk Par igen uden en; backoffice beder om den pinkode.", "Tämä esimies on jo valinnut PIN-koodin toisella laitteella. Paina Yhdistä uudelleen ilman koodia; hallinta kysyy sitä PIN-koodia.";
         wrong_pin: "That PIN is not right.", "PIN-koden er feil.", "Pinkoden er forkert.", "PIN-koodi on väärä.";
+        manager_pin_required: "This payment is from an earlier day: a manager's PIN is needed to refund it.", "Denne betalingen er fra en tidligere dag: det trengs en leders PIN-kode for å refundere den.", "Denne betaling er fra en tidligere dag: der kræves en leders pinkode for at refundere den.", "Tämä maksu on aiemmalta päivältä: sen hyvittämiseen tarvitaan esimiehen PIN-koodi.";
         pin_locked: "Too many wrong PINs. Try again later.", "For mange feil PIN-koder. Prøv igjen senere.", "For mange forkerte pinkoder. Prøv igen senere.", "Liian monta väärää PIN-koodia. Yritä myöhemmin uudelleen.";
         unknown_device: "That device is no longer paired.", "Den enheten er ikke lenger koblet til.", "Den enhed er ikke længere parret.", "Laite ei ole enää yhdistetty.";
         manager_name_taken: "Another manager already has that name. Choose another.", "En annen leder har allerede det navnet. Velg et annet.", "En anden leder har allerede det navn. Vælg et andet.", "Toisella esimiehellä on jo tämä nimi. Valitse toinen.";

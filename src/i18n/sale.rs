@@ -62,6 +62,10 @@ super::texts! {
     refund_pin: "Your PIN, to confirm the refund", "Din PIN-kode, for å bekrefte refusjonen", "Din pinkode, for at bekræfte refunderingen", "PIN-koodisi hyvityksen vahvistamiseksi";
     /// Before the store's limit: a refund above it asks for the PIN.
     pin_above: "A refund of more than this asks for your PIN:", "En refusjon på mer enn dette krever PIN-koden din:", "En refundering på mere end dette kræver din pinkode:", "Tätä suurempi hyvitys vaatii PIN-koodisi:";
+    /// At the till: an earlier day's refund needs a manager's PIN.
+    manager_pin_needed: "This payment is from an earlier day: a manager types their PIN to refund it.", "Denne betalingen er fra en tidligere dag: en leder skriver inn PIN-koden sin for å refundere den.", "Denne betaling er fra en tidligere dag: en leder skriver sin pinkode for at refundere den.", "Tämä maksu on aiemmalta päivältä: esimies kirjoittaa PIN-koodinsa hyvittääkseen sen.";
+    /// The till's PIN field's placeholder.
+    manager_pin: "Manager's PIN", "Lederens PIN", "Lederens pinkode", "Esimiehen PIN";
     /// Every refund asks for the PIN (the store's limit is zero).
     pin_always: "Every refund asks for your PIN.", "Hver refusjon krever PIN-koden din.", "Hver refundering kræver din pinkode.", "Jokainen hyvitys vaatii PIN-koodisi.";
     /// Asks the platform again.

@@ -103,6 +103,7 @@ impl Refusal {
             | C::PinChosen
             | C::WrongPin
             | C::PinLocked
+            | C::ManagerPinRequired
             | C::UnknownDevice
             | C::ManagerNameTaken
             | C::UnknownTill

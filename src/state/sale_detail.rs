@@ -73,6 +73,9 @@ pub struct SaleDetail {
     pub pin: String,
     /// The PIN typed is not one (4 to 8 digits).
     pub pin_mistake: bool,
+    /// At the till: the server asked for a manager's PIN (a sale from an earlier day, at a store
+    /// that asks for one); every refund of this sale now carries it.
+    pub manager_pin_asked: bool,
     /// The till's live event stream.
     pub connection: Connection,
     last_event_id: u64,
@@ -94,6 +97,7 @@ impl SaleDetail {
             refund_pin_above: None,
             pin: String::new(),
             pin_mistake: false,
+            manager_pin_asked: false,
             connection: Connection::Connecting,
             last_event_id,
         };
@@ -238,6 +242,13 @@ impl SaleDetail {
         // A PIN is typed afresh for each try, right or wrong.
         self.pin.clear();
         self.pending = None;
+        if let Failure::Refused(problem) = &failure
+            && problem.code == Some(kasse_api::ProblemCode::ManagerPinRequired)
+        {
+            // Every refund of this sale needs one from now on: the field is shown.
+            self.manager_pin_asked = true;
+            self.refund_pin_above = Some(Money::new(0, self.sale.amount.currency));
+        }
         match failure {
             Failure::Refused(problem) => self.notice = Some(Notice::Refused(problem)),
             Failure::NoAnswer => self.unsure = true,
@@ -397,6 +408,21 @@ mod tests {
 
         let at_the_till = SaleDetail::new(taken, None, 0);
         assert!(!at_the_till.refund_needs_pin(), "the till asks for no PIN");
+    }
+
+    #[test]
+    fn at_the_till_an_earlier_days_refund_asks_for_a_managers_pin_once_the_server_says_so() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Captured, 10_000, 10_000, 0, 0), None, 0);
+        page.type_refund("20".into());
+        assert_eq!(page.begin(Action::Refund), Some(refund(2_000, None)), "nothing asks for a PIN yet");
+        let asked = Problem::new(403, kasse_api::ProblemCode::ManagerPinRequired, "PIN", "A manager's PIN.");
+        page.failed(Failure::Refused(asked));
+        assert!(page.manager_pin_asked && page.refund_needs_pin());
+        assert_eq!(page.refund, "20", "the amount stays");
+        assert_eq!(page.begin(Action::Refund), None, "no PIN typed yet");
+        assert!(page.pin_mistake);
+        page.type_pin("4711".into());
+        assert_eq!(page.begin(Action::Refund), Some(refund(2_000, Some("4711"))));
     }
 
     #[test]

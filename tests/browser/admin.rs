@@ -11,11 +11,11 @@ use super::money::{choose_a_week_ago, wait_for_sale_row};
 use super::*;
 
 /// The manager's PIN.
-const PIN: &str = "4711";
+pub(super) const PIN: &str = "4711";
 
 /// Pairs `tablet` as the manager `name` at the pairing page, choosing [`PIN`], and waits for the
 /// back office.
-async fn pair_manager(j: &Journey, tablet: &Client, name: &str) -> Outcome {
+pub(super) async fn pair_manager(j: &Journey, tablet: &Client, name: &str) -> Outcome {
     let code = j.server.manager_pairing_code(name, None).await?;
     tablet.goto(&j.url("pair")).await?;
     wait_in(tablet, "#pairing-code").await?.send_keys(&code).await?;

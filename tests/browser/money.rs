@@ -1,6 +1,7 @@
 //! Browser journeys: money after approval — taking part of a reservation by hand, refunding some
-//! of it from the sale's detail page — the day's history with its totals, and a sale of last
-//! week found by the customer's phone number and refunded.
+//! of it from the sale's detail page — the day's history with its totals, a sale of last week
+//! found by the customer's phone number and refunded, and, at a store that asks, that refund
+//! taking a manager's PIN.
 
 use super::display::{wait_for_text, wait_in};
 use super::*;
@@ -184,4 +185,46 @@ async fn a_cashier_finds_last_weeks_sale_by_the_phones_last_digits_and_refunds_p
             Ok(())
         })
         .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn at_a_store_that_asks_last_weeks_refund_at_the_till_takes_a_managers_pin() {
+    Journey::start_with("till-earlier-refund", |config| {
+        config.stores[0].earlier_day_refunds_need_manager = true;
+    })
+    .await
+    .run(async |j| {
+        // A manager of the store, paired on a tablet with their PIN.
+        let tablet = super::display::SecondBrowser::open(j, "tablet").await;
+        let paired = super::admin::pair_manager(j, &tablet.client, "Ingrid").await;
+        tablet.close().await;
+        paired?;
+        let reference = j.kari_paid_250_a_week_ago().await?;
+
+        // At the till, its page: the refund is refused until a manager types their PIN.
+        j.browser.goto(&j.url(&format!("till/sales/{reference}"))).await?;
+        j.wait_for("#refund-amount").await?.send_keys("100").await?;
+        j.browser.find(Locator::Css("#refund")).await?.click().await?;
+        wait_for_text(&j.browser, "#refund-pin-rule", "earlier day").await?;
+        wait_for_text(&j.browser, "#refusal", "manager").await?;
+        j.wait_for("#refund-pin").await?.send_keys("0000").await?;
+        j.browser.find(Locator::Css("#refund")).await?.click().await?;
+        wait_for_text(&j.browser, "#refusal", "PIN").await?;
+        let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+        if sim.payment(MSN, &reference).ok_or("at the platform")?.aggregate.refunded_amount.value != 0 {
+            return Err("a wrong PIN refunded".into());
+        }
+        j.browser.find(Locator::Css("#refund-pin")).await?.send_keys(super::admin::PIN).await?;
+        super::access::audit_in(&j.browser, "the till's sale asking for a manager's PIN").await?;
+        j.keep_screenshot("till-earlier-refund.png").await?;
+        j.browser.find(Locator::Css("#refund")).await?.click().await?;
+        wait_for_text(&j.browser, "[data-amount='refunded'] dd", "100.00").await?;
+        let refunded = sim.payment(MSN, &reference).ok_or("at the platform")?.aggregate.refunded_amount.value;
+        if refunded != 10_000 {
+            return Err(format!("the platform refunded {refunded}").into());
+        }
+        Ok(())
+    })
+    .await;
 }

@@ -21,6 +21,9 @@ pub struct CaptureRequest {
 pub struct RefundRequest {
     /// How much.
     pub amount: Money,
+    /// A manager's PIN, for a sale from an earlier day at a store that asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_pin: Option<String>,
 }
 
 /// One entry of a sale's event log, as the platform recorded it.

@@ -78,6 +78,9 @@ problem_codes! {
     WrongPin => "wrong-pin",
     /// Too many wrong PINs: the manager waits (`Retry-After`).
     PinLocked => "pin-locked",
+    /// A till's refund of a sale from an earlier day, at a store that asks for a manager's PIN
+    /// then: the request comes again with one (`managerPin`).
+    ManagerPinRequired => "manager-pin-required",
     /// No paired device has this id.
     UnknownDevice => "unknown-device",
     /// Another manager has this name (for another store).

@@ -165,6 +165,9 @@ pub struct StoreConfig {
     /// A refund from the back office above this amount, in minor units, asks for the manager's
     /// PIN again; 0 (the default) asks for every one.
     pub refund_pin_above: i64,
+    /// A till's refund of a sale from an earlier day (the store's day, see `local_day`) asks for
+    /// the PIN of a manager of the store.
+    pub earlier_day_refunds_need_manager: bool,
 }
 
 /// A store's address; each part optional.
@@ -395,6 +398,7 @@ impl Config {
                     city: Some("Oslo".to_owned()),
                 },
                 refund_pin_above: 0,
+                earlier_day_refunds_need_manager: false,
             }],
             tills: vec![TillConfig {
                 id: "till-1".to_owned(),

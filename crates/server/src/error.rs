@@ -65,6 +65,16 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN", "That PIN is not right.")
     }
 
+    /// 403 for a till's refund that needs a manager's PIN and came without one.
+    pub fn manager_pin_required() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            ProblemCode::ManagerPinRequired,
+            "Manager's PIN needed",
+            "This sale is from an earlier day: a manager of the store types their PIN to refund it.",
+        )
+    }
+
     /// 429 for a manager's PIN locked by wrong ones, for `wait_ms` more.
     pub fn pin_locked(wait_ms: i64) -> Self {
         Self::rate_limited(

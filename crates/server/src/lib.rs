@@ -13,6 +13,7 @@ mod inbox;
 mod keyed_locks;
 mod limits;
 mod live;
+mod local_day;
 mod managers;
 mod metrics;
 mod pairing;
@@ -109,6 +110,8 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     /// Pairing attempts per client address: a code cannot be guessed by trying.
     pairing_attempts: limits::SharedLimiter,
+    /// Managers' PINs typed at a till, per till: a till cannot be used to guess them.
+    till_pin_attempts: limits::SharedLimiter,
     /// The landing page's limits.
     landing_limits: routes::LandingLimits,
     /// Counters for `/metrics`.
@@ -232,6 +235,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         inbox,
         shutdown: shutdown.clone(),
         pairing_attempts: limits::SharedLimiter::new("pairing", 10, 60_000, &store),
+        till_pin_attempts: limits::SharedLimiter::new(
+            "till-manager-pin",
+            usize::try_from(managers::PIN_LIMIT.attempts).unwrap_or(5),
+            managers::PIN_LIMIT.lock_ms,
+            &store,
+        ),
         landing_limits: routes::LandingLimits::new(config.limits.requests_per_number_per_day, &store),
         metrics,
         platform: Arc::clone(&platform),

@@ -22,6 +22,7 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 
 use crate::AppState;
+use crate::config::TillConfig;
 use crate::error::ApiError;
 use crate::pairing::{self, ManagerState};
 use crate::store::{ManagerRow, PinLimit, StoreError};
@@ -148,6 +149,38 @@ pub async fn confirm_pin(app: &AppState, manager: &ManagerRow, pin: &str) -> Res
     }
     app.store.clear_pin_attempts(&manager.id).await?;
     Ok(())
+}
+
+/// Checks a PIN typed at `till` against every manager of its store (of that store, or of every
+/// store), for a till's action that needs one; the manager whose PIN it is. The attempts are
+/// counted per till, in the database ([`PIN_LIMIT`]): a till cannot be used to guess.
+pub async fn confirm_at_till(app: &AppState, till: &TillConfig, pin: &str) -> Result<ManagerRow, PinRefusal> {
+    if !kasse_api::pin_is_well_formed(pin) {
+        return Err(PinRefusal::Malformed);
+    }
+    let now = crate::now_ms();
+    let key = format!("till:{}", till.id);
+    if let Err(wait) = app.till_pin_attempts.attempt(&key, now).await? {
+        return Err(PinRefusal::Locked { until: now + wait });
+    }
+    let managers: Vec<ManagerRow> = app
+        .store
+        .managers()
+        .await?
+        .into_iter()
+        .filter(|m| m.pin_hash.is_some() && m.store_id.as_deref().is_none_or(|own| own == till.store))
+        .collect();
+    // Each hash takes tens of milliseconds of CPU: off the async workers, all in one task.
+    let typed = pin.to_owned();
+    let found = tokio::task::spawn_blocking(move || {
+        managers.into_iter().find(|m| m.pin_hash.as_deref().is_some_and(|stored| pin_matches(stored, &typed)))
+    })
+    .await
+    .ok()
+    .flatten();
+    let manager = found.ok_or(PinRefusal::Wrong)?;
+    app.till_pin_attempts.release(&key, now).await?;
+    Ok(manager)
 }
 
 /// A request from a manager's live session.

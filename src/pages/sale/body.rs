@@ -199,7 +199,10 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                 {tr(texts::refund_hint)} " "
                 <strong id="refundable">{move || format_money(left(), locale.get())}</strong>
             </p>
-            {move || model.with(|m| m.refund_pin_above).map(|limit| pin_rule(limit, locale.get()))}
+            {move || {
+                model.with(|m| m.refund_pin_above.map(|limit| (limit, m.manager_pin_asked)))
+                    .map(|(limit, at_the_till)| pin_rule(limit, at_the_till, locale.get()))
+            }}
             <div class="amount-row">
                 <input
                     id="refund-amount"
@@ -220,7 +223,13 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                         inputmode="numeric"
                         autocomplete="off"
                         maxlength="8"
-                        placeholder=tr(admin_texts::pin)
+                        placeholder=move || {
+                            if model.with(|m| m.manager_pin_asked) {
+                                texts::manager_pin(locale.get())
+                            } else {
+                                admin_texts::pin(locale.get())
+                            }
+                        }
                         aria-invalid=move || model.with(|m| m.pin_mistake).then_some("true")
                         aria-describedby="refund-mistake"
                         prop:value=move || model.with(|m| m.pin.clone())
@@ -236,9 +245,12 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
     }
 }
 
-/// The store's rule for refunds in the back office: above `limit`, the manager's PIN.
-fn pin_rule(limit: Money, locale: crate::i18n::Locale) -> impl IntoView + use<> {
-    let rule = if limit.value == 0 {
+/// The store's rule for refunds: in the back office, above `limit`, the manager's PIN; at the
+/// till, for an earlier day's sale, a manager's.
+fn pin_rule(limit: Money, at_the_till: bool, locale: crate::i18n::Locale) -> impl IntoView + use<> {
+    let rule = if at_the_till {
+        texts::manager_pin_needed(locale).to_owned()
+    } else if limit.value == 0 {
         texts::pin_always(locale).to_owned()
     } else {
         format!("{} {}", texts::pin_above(locale), format_money(limit, locale))

@@ -133,7 +133,7 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
             let answer = match request {
                 Request::Capture(amount) => api::capture(&till_id, &reference, amount).await,
                 Request::Release => api::cancel_sale(&till_id, &reference).await,
-                Request::Refund { amount, pin: _ } => api::refund(&till_id, &reference, amount).await,
+                Request::Refund { amount, pin } => api::refund(&till_id, &reference, amount, pin).await,
                 Request::Reconcile => api::reconcile(&till_id, &reference).await,
             };
             match answer {

@@ -410,6 +410,7 @@ impl Judge<'_> {
             vat_number: raw.vat_number.map(|vat| vat.trim().to_ascii_uppercase()),
             address: Address { street: raw.street, zip_code: raw.zip_code, city: raw.city },
             refund_pin_above: raw.refund_pin_above.max(0),
+            earlier_day_refunds_need_manager: raw.earlier_day_refunds_need_manager,
         };
         (store, currency.is_some())
     }

@@ -145,6 +145,8 @@ pub(super) struct RawStore {
     pub city: Option<String>,
     #[serde(default)]
     pub refund_pin_above: i64,
+    #[serde(default)]
+    pub earlier_day_refunds_need_manager: bool,
 }
 
 /// `[[tills]]`.

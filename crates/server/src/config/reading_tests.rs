@@ -460,7 +460,8 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
         [("KASSE_STORE_TROMSO_CLIENT_SECRET", "secret"), ("KASSE_STORE_TROMSO_SUBSCRIPTION_KEY", "key")];
     let problems = read_toml(text, &vars).unwrap_err();
     let fields = "expected one of `id`, `name`, `msn`, `currency`, `client_id`, `client_secret`, \
-                  `subscription_key`, `vat_number`, `street`, `zip_code`, `city`, `refund_pin_above`";
+                  `subscription_key`, `vat_number`, `street`, `zip_code`, `city`, `refund_pin_above`, \
+                  `earlier_day_refunds_need_manager`";
     let qr_id = "must be 1 to 128 letters (a-z, A-Z), digits, '_' or '-'";
     assert_eq!(
         sentences(&problems),

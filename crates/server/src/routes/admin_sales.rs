@@ -130,7 +130,7 @@ pub async fn refund(
         managers::confirm_pin(&app, &access.manager, request.pin.as_deref().unwrap_or_default()).await?;
     }
     tracing::info!(manager = %access.manager.name, %reference, amount = request.amount.value, "refund from the back office");
-    let refund = RefundRequest { amount: request.amount };
+    let refund = RefundRequest { amount: request.amount, manager_pin: None };
     answered(app.sales.refund(&till.id, &reference, &refund, key).await, StatusCode::OK)
 }
 

@@ -14,6 +14,7 @@ use kasse_api::{
 use super::{ApiJson, ApiQuery};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::managers;
 use crate::pairing::Paired;
 use crate::sales::SaleError;
 
@@ -130,7 +131,30 @@ pub async fn refund(
 ) -> Result<(StatusCode, Json<Sale>), ApiError> {
     paired.require_till()?;
     let key = client_key(&headers)?;
+    if let Some(manager) = manager_for_refund(&app, &paired.till, &reference, &request).await? {
+        tracing::info!(till = %paired.till, %reference, manager = %manager, "an earlier day's refund, with a manager's PIN");
+    }
     answered(app.sales.refund(&paired.till, &reference, &request, key).await, StatusCode::OK)
+}
+
+/// The manager whose PIN a refund of a sale from an earlier day needs, at a store that asks for
+/// one (`earlier_day_refunds_need_manager`); `None` when none is needed.
+async fn manager_for_refund(
+    app: &AppState,
+    till_id: &str,
+    reference: &str,
+    request: &RefundRequest,
+) -> Result<Option<String>, ApiError> {
+    let Some(till) = app.config.till(till_id) else { return Ok(None) };
+    let Some(store) = app.config.store(&till.store).filter(|s| s.earlier_day_refunds_need_manager) else {
+        return Ok(None);
+    };
+    let sale = app.sales.sale(till_id, reference).await?;
+    if sale.created_at_ms >= crate::local_day::start_of_day(crate::now_ms(), store.currency) {
+        return Ok(None);
+    }
+    let pin = request.manager_pin.as_deref().ok_or_else(ApiError::manager_pin_required)?;
+    Ok(Some(managers::confirm_at_till(app, till, pin).await?.name))
 }
 
 /// `POST …/reconcile`: ask the platform now ("check again").

@@ -382,3 +382,31 @@ pub(crate) fn metric(text: &str, series: &str) -> Option<i64> {
         Some(value.trim().parse().unwrap_or_else(|e| panic!("{series} is not a number ({e}): {line}")))
     })
 }
+
+/// A folder holding a test's database file, removed when dropped.
+pub(crate) struct DataDir(pub(crate) PathBuf);
+
+impl DataDir {
+    pub(crate) fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("kasse-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// The database URL, for the server's configuration and the operator's commands.
+    pub(crate) fn url(&self) -> String {
+        format!("sqlite://{}", self.0.join("kasse.db").display())
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A server on the database file in `data`.
+pub(crate) async fn spawn_app_on(data: &DataDir) -> TestApp {
+    let url = data.url();
+    spawn_app_with(move |config| config.database_url = url).await
+}

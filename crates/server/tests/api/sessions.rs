@@ -7,7 +7,6 @@
 //! Time passing is played by moving a session's stored times back in the server's database file
 //! (opened beside it, as another process would), never by waiting.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,34 +19,6 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use crate::helpers::*;
-
-/// A folder holding a test's database file, removed when dropped.
-struct DataDir(PathBuf);
-
-impl DataDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("kasse-sessions-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    /// The database URL, for the server's configuration and the operator's commands.
-    fn url(&self) -> String {
-        format!("sqlite://{}", self.0.join("kasse.db").display())
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A server on the database file in `data`.
-async fn spawn_app_on(data: &DataDir) -> TestApp {
-    let url = data.url();
-    spawn_app_with(move |config| config.database_url = url).await
-}
 
 /// Moves the stored times of every session back: pairing by `paired`, last use by `used`, as if
 /// that much time had passed.

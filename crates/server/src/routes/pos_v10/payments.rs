@@ -354,7 +354,7 @@ pub(super) async fn create_refund(
         )
         .of(&caller));
     }
-    let refund = RefundRequest { amount: Money::new(amount, sale.currency) };
+    let refund = RefundRequest { amount: Money::new(amount, sale.currency), manager_pin: None };
     match app
         .sales
         .refund(&sale.till_id, &sale.reference, &refund, Some(&sale_key(&refund_id, "refund")))

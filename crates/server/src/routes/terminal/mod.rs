@@ -317,7 +317,7 @@ async fn refund(
     let row = pos.payment(&app, &reference).await?;
     let request: RefundRequest = parse(&body)?;
     let (key, _) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
-    let request = kasse_api::RefundRequest { amount: request.amount.into() };
+    let request = kasse_api::RefundRequest { amount: request.amount.into(), manager_pin: None };
     let done = app.sales.refund(&row.till_id, &reference, &request, Some(&sale_key(&pos, &key))).await;
     answered(&app, done, StatusCode::OK).await
 }

@@ -1,0 +1,75 @@
+//! Where a store's day begins, for rules that speak of "an earlier day". A store keeps the time
+//! of its country, told by its currency: Norway's and Denmark's (CET) for NOK and DKK, Finland's
+//! (EET) for EUR, each on EU summer time, which starts on the last Sunday of March and ends on
+//! the last Sunday of October, both at 01:00 UTC. Written by hand: three zones on one rule do not
+//! need a time zone database.
+
+use chrono::{Datelike as _, NaiveDate, TimeZone as _, Utc, Weekday};
+use kasse_api::Currency;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// The store's standard offset from UTC, in ms.
+const fn standard_offset(currency: Currency) -> i64 {
+    match currency {
+        Currency::Nok | Currency::Dkk => HOUR_MS,
+        Currency::Eur => 2 * HOUR_MS,
+    }
+}
+
+/// 01:00 UTC on the last Sunday of `month` of `year`, in Unix ms.
+fn last_sunday_1am(year: i32, month: u32) -> i64 {
+    let next_month = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    let Some(mut day) = next_month.and_then(|d| d.pred_opt()) else { return 0 };
+    while day.weekday() != Weekday::Sun {
+        let Some(before) = day.pred_opt() else { return 0 };
+        day = before;
+    }
+    day.and_hms_opt(1, 0, 0).map_or(0, |at| Utc.from_utc_datetime(&at).timestamp_millis())
+}
+
+/// The store's offset from UTC at `at_ms`, summer time included, in ms.
+pub fn offset_at(at_ms: i64, currency: Currency) -> i64 {
+    let year = Utc.timestamp_millis_opt(at_ms).single().map_or(1970, |t| t.year());
+    let summer = (last_sunday_1am(year, 3)..last_sunday_1am(year, 10)).contains(&at_ms);
+    standard_offset(currency) + if summer { HOUR_MS } else { 0 }
+}
+
+/// When the store's day holding `now_ms` began, in Unix ms.
+pub fn start_of_day(now_ms: i64, currency: Currency) -> i64 {
+    let local_midnight = (now_ms + offset_at(now_ms, currency)).div_euclid(DAY_MS) * DAY_MS;
+    // The offset at midnight itself: on the days summer time starts or ends it differs from now's.
+    let guess = local_midnight - offset_at(now_ms, currency);
+    local_midnight - offset_at(guess, currency)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn an_oslo_day_begins_at_local_midnight_in_winter_and_in_summer() {
+        assert_eq!(start_of_day(utc("2026-01-15T12:00:00Z"), Currency::Nok), utc("2026-01-14T23:00:00Z"));
+        assert_eq!(start_of_day(utc("2026-07-15T12:00:00Z"), Currency::Dkk), utc("2026-07-14T22:00:00Z"));
+        // 23:30 UTC in winter is already the next day in Oslo.
+        assert_eq!(start_of_day(utc("2026-01-15T23:30:00Z"), Currency::Nok), utc("2026-01-15T23:00:00Z"));
+    }
+
+    #[test]
+    fn helsinki_is_an_hour_ahead_and_the_days_summer_time_starts_and_ends_begin_at_midnight() {
+        assert_eq!(start_of_day(utc("2026-01-15T12:00:00Z"), Currency::Eur), utc("2026-01-14T22:00:00Z"));
+        // 2026: summer time from 29 March to 25 October, at 01:00 UTC.
+        assert_eq!(start_of_day(utc("2026-03-29T12:00:00Z"), Currency::Nok), utc("2026-03-28T23:00:00Z"));
+        assert_eq!(start_of_day(utc("2026-10-25T12:00:00Z"), Currency::Nok), utc("2026-10-24T22:00:00Z"));
+        assert_eq!(start_of_day(utc("2026-03-30T12:00:00Z"), Currency::Eur), utc("2026-03-29T21:00:00Z"));
+    }
+}

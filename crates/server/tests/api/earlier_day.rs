@@ -1,0 +1,117 @@
+//! A till's refund of a sale from an earlier day, at a store that says a manager must agree
+//! (`earlier_day_refunds_need_manager`): today's sales refund as always; an earlier day's asks
+//! for the PIN of one of the store's managers, refunds nothing without the right one, and five
+//! wrong ones at a till lock it for a while.
+
+use kasse_api::{ProblemCode, Sale, SaleStatus};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::admin::{PIN, code_of, manager};
+use crate::helpers::*;
+
+/// A sale of 125.50 approved and taken.
+async fn taken_sale(app: &TestApp) -> Sale {
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(12_550).await;
+    app.approve(&sale).await;
+    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    sale
+}
+
+/// The till refunds `value` of `sale`, with `manager_pin` if any.
+async fn refund(app: &TestApp, sale: &Sale, value: i64, manager_pin: Option<&str>) -> (StatusCode, String) {
+    let body = json!({ "amount": { "value": value, "currency": "NOK" }, "managerPin": manager_pin });
+    let answer = app
+        .http
+        .post(format!("{}/api/tills/{TILL}/sales/{}/refund", app.base, sale.reference))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (answer.status(), answer.text().await.unwrap())
+}
+
+/// Moves `sale` back two days in the database, as if it had been taken then.
+fn two_days_ago(data: &DataDir, sale: &Sale) {
+    let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    conn.busy_timeout(PATIENCE).unwrap();
+    let moved = conn
+        .execute(
+            "UPDATE payments SET created_at = created_at - 2 * 86400000 WHERE reference = ?1",
+            [&sale.reference],
+        )
+        .unwrap();
+    assert_eq!(moved, 1);
+}
+
+/// What the platform has refunded of `sale`.
+fn refunded_at_platform(app: &TestApp, sale: &Sale) -> i64 {
+    app.sim().payment(MSN, &sale.reference).unwrap().aggregate.refunded_amount.value
+}
+
+#[tokio::test]
+async fn an_earlier_days_refund_at_the_till_needs_a_store_managers_pin_and_todays_does_not() {
+    let data = DataDir::new();
+    let url = data.url();
+    let app = spawn_app_with(move |config| {
+        config.database_url = url;
+        config.stores[0].earlier_day_refunds_need_manager = true;
+    })
+    .await;
+    let _ingrid = manager(&app, "Ingrid", None).await;
+
+    let today = taken_sale(&app).await;
+    let (status, body) = refund(&app, &today, 1_000, None).await;
+    assert_eq!(status, StatusCode::OK, "today's sale refunds as always: {body}");
+
+    let old = taken_sale(&app).await;
+    two_days_ago(&data, &old);
+    let (status, body) = refund(&app, &old, 2_000, None).await;
+    assert_eq!(
+        (status, code_of(&body)),
+        (StatusCode::FORBIDDEN, Some(ProblemCode::ManagerPinRequired)),
+        "{body}"
+    );
+    let (status, body) = refund(&app, &old, 2_000, Some("0000")).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");
+    assert_eq!(refunded_at_platform(&app, &old), 0, "nothing is refunded without the right PIN");
+
+    let (status, body) = refund(&app, &old, 2_000, Some(PIN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(refunded_at_platform(&app, &old), 2_000);
+}
+
+#[tokio::test]
+async fn five_wrong_manager_pins_at_a_till_lock_it_even_for_the_right_one_and_a_store_that_does_not_ask_never_does()
+ {
+    let data = DataDir::new();
+    let url = data.url();
+    let app = spawn_app_with(move |config| {
+        config.database_url = url;
+        config.stores[0].earlier_day_refunds_need_manager = true;
+    })
+    .await;
+    let _ingrid = manager(&app, "Ingrid", None).await;
+    let old = taken_sale(&app).await;
+    two_days_ago(&data, &old);
+    for _ in 0..5 {
+        let (status, _) = refund(&app, &old, 100, Some("9999")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, body) = refund(&app, &old, 100, Some(PIN)).await;
+    assert_eq!(
+        (status, code_of(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, Some(ProblemCode::PinLocked)),
+        "{body}"
+    );
+    assert_eq!(refunded_at_platform(&app, &old), 0);
+
+    // The demo store does not ask: an earlier day's sale refunds at the till as always.
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let old = taken_sale(&app).await;
+    two_days_ago(&data, &old);
+    let (status, body) = refund(&app, &old, 100, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
