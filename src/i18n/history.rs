@@ -80,6 +80,8 @@ super::texts! {
     caption_day: "Sales of the day, newest first", "Salg denne dagen, nyeste først", "Salg den dag, nyeste først", "Päivän myynnit, uusimmat ensin";
     /// Nothing sold on a day that has ended.
     no_sales_day: "No sales on this day.", "Ingen salg denne dagen.", "Ingen salg den dag.", "Ei myyntejä sinä päivänä.";
+    /// More sales match than are shown.
+    more_sales: "Only the newest 500 sales are shown, and the totals count only those: choose a narrower day, till or search to see the rest.", "Bare de 500 nyeste salgene vises, og summene teller bare dem: velg en smalere dag, kasse eller søk for å se resten.", "Kun de 500 nyeste salg vises, og summerne tæller kun dem: vælg en smallere dag, kasse eller søgning for at se resten.", "Vain 500 uusinta myyntiä näytetään, ja summat laskevat vain ne: valitse suppeampi päivä, kassa tai haku nähdäksesi loput.";
     /// Nothing of a day that has ended matches the filters.
     no_match_day: "None of this day's sales match these choices.", "Ingen av salgene denne dagen passer med valgene.", "Ingen af salgene den dag passer til valgene.", "Mikään päivän myynneistä ei vastaa valintoja.";
     /// What was taken on a day that has ended.

@@ -147,7 +147,7 @@ pub(crate) fn Sales(
     #[prop(optional)] tills: Option<Vec<(String, String)>>,
 ) -> impl IntoView {
     let locale = use_locale();
-    let History { sales, totals } = history;
+    let History { sales, totals, more } = history;
     if sales.is_empty() {
         let empty = move || match (filtered, today) {
             (true, true) => texts::no_match(locale.get()),
@@ -164,6 +164,7 @@ pub(crate) fn Sales(
     };
     let caption = move || if today { texts::caption(locale.get()) } else { texts::caption_day(locale.get()) };
     view! {
+        {more.then(|| view! { <p class="notice" role="status" id="more-sales">{tr(texts::more_sales)}</p> })}
         <div class="table-scroll" role="region" aria-labelledby="sales-caption" tabindex="0">
             <table class="sales" id="sales">
                 <caption id="sales-caption">{caption}</caption>

@@ -164,8 +164,11 @@ impl Total {
 pub struct History {
     /// The sales.
     pub sales: Vec<Sale>,
-    /// Totals per status and currency.
+    /// Totals per status and currency, of the sales shown.
     pub totals: Vec<Total>,
+    /// More sales match than are shown: only the newest are (500), and the totals count those.
+    #[serde(default)]
+    pub more: bool,
 }
 
 /// A customer who scanned the till's callback sticker and can be asked to pay.

@@ -73,7 +73,8 @@ impl Sales {
     }
 
     /// The sales of `tills` (the back office's: any number of them), newest first, at most
-    /// [`HISTORY_LIMIT`] in all, with totals per status and currency.
+    /// [`HISTORY_LIMIT`] in all (`more` says when there were more), with the totals of those per
+    /// status and currency.
     pub async fn history_of(&self, tills: &[&str], query: &HistoryQuery) -> Result<History, SaleError> {
         let search = Search::read(query.search.as_deref().unwrap_or_default())?;
         for till_id in tills {
@@ -89,12 +90,15 @@ impl Sales {
                 status: query.status,
                 flow: query.flow,
                 text: search.as_ref().map(Search::criteria),
-                limit: HISTORY_LIMIT,
+                // One more than is shown, to know whether there are more.
+                limit: HISTORY_LIMIT + 1,
             })
             .await?;
-        let sales: Vec<Sale> = rows.iter().map(sale_view).collect();
+        let shown = usize::try_from(HISTORY_LIMIT).unwrap_or(usize::MAX);
+        let more = rows.len() > shown;
+        let sales: Vec<Sale> = rows.iter().take(shown).map(sale_view).collect();
         let totals = Total::of(&sales);
-        Ok(History { sales, totals })
+        Ok(History { sales, totals, more })
     }
 
     /// Every sale of `tills` started from `since` to before `until`, newest first: a day's,

@@ -554,3 +554,21 @@ async fn a_second_capture_over_the_rest_while_the_first_waits_for_the_platform_i
         app.received(r)
     );
 }
+
+#[tokio::test]
+async fn past_five_hundred_sales_the_history_shows_the_newest_and_says_there_are_more() {
+    let app = spawn_app().await;
+    let mut last = None;
+    for n in 0..501 {
+        let sale = app.start_sale(1_000 + n).await;
+        let cancelled = app.cancel(&sale.reference).await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        last = Some(sale);
+    }
+    let all = app.history("").await;
+    assert_eq!((all.sales.len(), all.more), (500, true));
+    assert_eq!(all.sales[0].reference, last.unwrap().reference, "the newest first");
+    assert_eq!(all.totals.iter().map(|t| t.count).sum::<u32>(), 500, "the totals are of those shown");
+    let found = app.history("?search=10%2C00").await;
+    assert_eq!((found.sales.len(), found.more), (1, false), "a narrower search shows all it finds");
+}
