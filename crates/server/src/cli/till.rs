@@ -91,6 +91,16 @@ pub(super) async fn revoke(args: &RevokeArgs) -> ExitCode {
         Err(e) => return failed(&e),
     };
     let written = emit(args.output.json, &revoked, |out| {
+        if revoked.is_empty()
+            && let (None, Some(device)) = (&args.all, &args.device)
+        {
+            // A device id that ended a session, yet no till's or display's: a manager's.
+            return writeln!(
+                out,
+                "Revoked {device} at once: a manager's back office, sent back to pairing \
+                 (`kasse-server manager list` shows the manager's other devices)."
+            );
+        }
         if revoked.is_empty() {
             return writeln!(
                 out,

@@ -496,6 +496,7 @@ async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_wit
     let code = stdout.trim().to_owned();
     let (_, stdout, _) = operator(&data.url(), &["manager", "pair", "Ola", "--store", "grunerlokka"]).await;
     assert_eq!(stdout.trim().len(), 9, "a second manager, for one store: {stdout}");
+    let ola_code = stdout.trim().to_owned();
     let code = code.as_str();
     assert_eq!(code.len(), 9, "the code alone on stdout: {stdout:?}");
     assert!(stderr.contains("/pair") && stderr.contains("every store"), "{stderr}");
@@ -554,6 +555,23 @@ async fn the_operators_manager_pair_prints_a_code_that_opens_the_back_office_wit
         assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
         assert!(stdout.is_empty() && stderr.contains(says), "{args:?}: {stderr}");
     }
+
+    // One back office of a manager, revoked by its device id (as the back office shows it).
+    let ola =
+        browser().post(format!("{}/api/pair", app.base)).json(&json!({ "code": ola_code, "pin": "1234" }));
+    let ola = ola.send().await.unwrap();
+    assert_eq!(ola.status(), StatusCode::OK);
+    let ola_cookie =
+        ola.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let ola = browser_with_cookie(&ola_cookie);
+    let devices: Vec<kasse_api::Device> =
+        ola.get(format!("{}/api/admin/devices", app.base)).send().await.unwrap().json().await.unwrap();
+    let own = devices.iter().find(|d| d.of == "Ola").expect("Ola's own device is listed");
+    let (status, stdout, stderr) = operator(&data.url(), &["till", "revoke", &own.id]).await;
+    assert!(status.success(), "{status}: {stdout}{stderr}");
+    assert!(stdout.contains(&own.id) && stdout.contains("manager's back office"), "{stdout}");
+    let closed = ola.get(format!("{}/api/admin/session", app.base)).send().await.unwrap();
+    assert_eq!(closed.status(), StatusCode::UNAUTHORIZED);
 
     // Removed by the operator, from another process: the back office closes at once.
     let cookie = answer_cookie;
