@@ -163,6 +163,8 @@ super::texts! {
     reconciler_not_yet: "not yet", "ikke ennå", "ikke endnu", "ei vielä";
     /// A part of it failed.
     reconciler_failed: "with errors (see the server's log)", "med feil (se serverens logg)", "med fejl (se serverens log)", "virheitä (katso palvelimen loki)";
+    /// The last day of a span of days (optional).
+    filter_through: "Through (optional)", "Til og med (valgfritt)", "Til og med (valgfrit)", "Päättyen (valinnainen)";
     /// Back from a sale to the sales.
     back_to_sales: "All sales", "Alle salg", "Alle salg", "Kaikki myynnit";
     /// The till a sale was taken at, before its name.

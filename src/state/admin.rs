@@ -59,18 +59,35 @@ pub fn kind_from_choice(choice: &str) -> DeviceKind {
     DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == choice).unwrap_or(DeviceKind::Till)
 }
 
-/// The server query for the sales `filter` and `till` (empty: every till) choose, at `now_ms` on
-/// a clock `offset_at` minutes east of UTC.
+/// The server query for the sales `filter` and `till` (empty: every till) choose, from the
+/// filter's day through `through` (a later day, when one is chosen), at `now_ms` on a clock
+/// `offset_at` minutes east of UTC.
 pub fn sales_query(
     filter: &HistoryFilter,
     till: &str,
+    through: Option<Date>,
     now_ms: i64,
     offset_at: impl Fn(i64) -> i32 + Copy,
 ) -> AdminSalesQuery {
-    let kasse_api::HistoryQuery { since_ms, until_ms, status, flow, search } =
+    let kasse_api::HistoryQuery { since_ms, mut until_ms, status, flow, search } =
         filter.query(now_ms, offset_at);
+    if let Some(last) = through_day(filter.day, through, now_ms, offset_at) {
+        until_ms = Some(last.next().midnight_ms(offset_at));
+    }
     let till = (!till.is_empty()).then(|| till.to_owned());
     AdminSalesQuery { till, since_ms, until_ms, status, flow, search }
+}
+
+/// The last day of a span that starts on `day` and runs through `through`, if that is a later
+/// day; a `through` on or before the first day leaves the span that one day.
+pub fn through_day(
+    day: Day,
+    through: Option<Date>,
+    now_ms: i64,
+    offset_at: impl Fn(i64) -> i32 + Copy,
+) -> Option<Date> {
+    let first = day.date(Date::of(now_ms, offset_at));
+    through.filter(|last| *last > first)
 }
 
 /// The end-of-day query for `day` at `now_ms` on a clock `offset_at` minutes east of UTC: the
@@ -110,6 +127,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_span_of_days_runs_from_the_first_days_midnight_to_the_midnight_after_its_last() {
+        let utc = |_| 0;
+        // 2026-12-06 12:00 UTC.
+        let now = 1_796_558_400_000;
+        let first = Date::parse("2026-12-01").unwrap();
+        let filter = HistoryFilter { day: Day::On(first), ..HistoryFilter::default() };
+        let one_day = sales_query(&filter, "", None, now, utc);
+        assert_eq!(
+            (one_day.since_ms, one_day.until_ms),
+            (Some(first.midnight_ms(utc)), Some(first.next().midnight_ms(utc)))
+        );
+        let last = Date::parse("2026-12-04").unwrap();
+        let span = sales_query(&filter, "till-1", Some(last), now, utc);
+        assert_eq!(
+            (span.since_ms, span.until_ms),
+            (Some(first.midnight_ms(utc)), Some(last.next().midnight_ms(utc)))
+        );
+        assert_eq!(span.till.as_deref(), Some("till-1"));
+        let backwards = sales_query(&filter, "", Some(Date::parse("2026-11-20").unwrap()), now, utc);
+        assert_eq!(backwards.until_ms, one_day.until_ms, "a last day before the first is no span");
+        assert_eq!(through_day(Day::Today, Some(last), now, utc), None, "nothing comes after today");
+    }
+
+    #[test]
     fn a_sheet_is_every_sticker_in_the_stores_language_unless_one_till_sticker_or_language_is_asked() {
         assert_eq!(sheet_url(&StickerSheetQuery::default()), "/api/admin/stickers/sheet");
         let one =
@@ -146,11 +187,11 @@ mod tests {
     fn the_sales_query_is_the_histories_with_the_till_chosen() {
         let filter = HistoryFilter { day: Day::Yesterday, ..HistoryFilter::default() }.with_search("567");
         // 2025-03-10 01:30 UTC.
-        let query = sales_query(&filter, "till-1", 1_741_570_200_000, |_| 0);
+        let query = sales_query(&filter, "till-1", None, 1_741_570_200_000, |_| 0);
         assert_eq!(query.till.as_deref(), Some("till-1"));
         assert_eq!((query.since_ms, query.until_ms), (Some(1_741_478_400_000), Some(1_741_564_800_000)));
         assert_eq!(query.search.as_deref(), Some("567"));
-        assert_eq!(sales_query(&filter, "", 0, |_| 0).till, None, "every till");
+        assert_eq!(sales_query(&filter, "", None, 0, |_| 0).till, None, "every till");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
-use super::money::{choose_a_week_ago, wait_for_sale_row};
+use super::money::{choose_a_week_ago, days_ago, pick_date, wait_for_sale_row};
 use super::*;
 
 /// The manager's PIN.
@@ -145,6 +145,15 @@ async fn in_danish_a_manager_finds_last_weeks_sale_by_the_phones_last_digits_and
                 b.find(Locator::Css("#nav-sales")).await?.click().await?;
                 wait_for_text(b, "#sales-heading", "Dagens salg").await?;
                 wait_in(b, "#no-sales").await?;
+                // Eight days ago alone has nothing; through today, the span holds the sale.
+                wait_in(b, "#filter-day").await?.select_by_value("date").await?;
+                pick_date(b, "#filter-date", &days_ago(b, 8).await?).await?;
+                wait_in(b, "#no-sales").await?;
+                pick_date(b, "#filter-through", &days_ago(b, 0).await?).await?;
+                wait_for_text(b, "#sales-heading", "–").await?;
+                wait_for_sale_row(b, &reference, &["Kasse 1"]).await?;
+                // Then that day alone.
+                pick_date(b, "#filter-through", "").await?;
                 choose_a_week_ago(b).await?;
                 b.find(Locator::Css("#filter-till")).await?.select_by_value("till-1").await?;
                 wait_for_sale_row(b, &reference, &["Kasse 1"]).await?;

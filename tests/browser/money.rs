@@ -32,8 +32,6 @@ impl Journey {
     }
 }
 
-/// Chooses, in the sales filters `browser` shows, the day a week ago as its calendar has it;
-/// returns that day (`YYYY-MM-DD`).
 /// Waits until the sales list shows the sale `reference` with every one of `parts` in its row.
 /// The row is looked up afresh at each look: the list is drawn anew whenever its query changes
 /// (a search typed, a field cleared), so a row found before that is gone.
@@ -45,25 +43,38 @@ pub(super) async fn wait_for_sale_row(browser: &Client, reference: &str, parts: 
     Ok(())
 }
 
-pub(super) async fn choose_a_week_ago(browser: &Client) -> Result<String, Box<dyn Error>> {
-    let week_ago = browser
+/// The day `days` ago as `browser`'s calendar has it (`YYYY-MM-DD`).
+pub(super) async fn days_ago(browser: &Client, days: u32) -> Result<String, Box<dyn Error>> {
+    let day = browser
         .execute(
-            "const d = new Date(Date.now() - 7 * 86400000);\
+            "const d = new Date(Date.now() - arguments[0] * 86400000);\
              return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;",
-            vec![],
+            vec![days.into()],
         )
         .await?;
-    let week_ago = week_ago.as_str().ok_or("a date")?.to_owned();
-    wait_in(browser, "#filter-day").await?.select_by_value("date").await?;
-    let calendar = wait_in(browser, "#filter-date").await?;
-    // A date field takes keys in the browser's own order; the cashier's pick is its value.
+    Ok(day.as_str().ok_or("a date")?.to_owned())
+}
+
+/// Picks `day` (`YYYY-MM-DD`) in the date field `css` shows.
+pub(super) async fn pick_date(browser: &Client, css: &str, day: &str) -> Outcome {
+    let calendar = wait_in(browser, css).await?;
+    // A date field takes keys in the browser's own order; the user's pick is its value.
     browser
         .execute(
             "arguments[0].value = arguments[1];\
              arguments[0].dispatchEvent(new Event('change', { bubbles: true }));",
-            vec![serde_json::to_value(&calendar)?, week_ago.clone().into()],
+            vec![serde_json::to_value(&calendar)?, day.into()],
         )
         .await?;
+    Ok(())
+}
+
+/// Chooses, in the sales filters `browser` shows, the day a week ago as its calendar has it;
+/// returns that day (`YYYY-MM-DD`).
+pub(super) async fn choose_a_week_ago(browser: &Client) -> Result<String, Box<dyn Error>> {
+    let week_ago = days_ago(browser, 7).await?;
+    wait_in(browser, "#filter-day").await?.select_by_value("date").await?;
+    pick_date(browser, "#filter-date", &week_ago).await?;
     Ok(week_ago)
 }
 

@@ -1,5 +1,5 @@
-//! The sales section: the sales of every till the manager may see, or of one, of any day, found
-//! by the same search and filters as a till's history, with their totals.
+//! The sales section: the sales of every till the manager may see, or of one, of any day or span
+//! of days, found by the same search and filters as a till's history, with their totals.
 
 use kasse_api::StoreSummary;
 use leptos::prelude::*;
@@ -11,8 +11,8 @@ use crate::components::locale::{tr, use_locale};
 use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{admin as texts, common};
 use crate::pages::history::Sales as SalesTable;
-use crate::state::admin::sales_query;
-use crate::state::history::{Day, HistoryFilter};
+use crate::state::admin::{sales_query, through_day};
+use crate::state::history::{Date, Day, HistoryFilter};
 
 /// The section.
 #[component]
@@ -21,10 +21,22 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
     let filter = RwSignal::new(HistoryFilter::default());
     // Empty: every till.
     let till = RwSignal::new(String::new());
+    // The last day of a span of days, when one is chosen after the filter's day.
+    let through = RwSignal::new(None::<Date>);
     let loaded = LocalResource::new(move || {
-        let query = filter.with(|f| sales_query(f, &till.get(), now_ms(), offset_minutes_at));
+        let query = filter.with(|f| sales_query(f, &till.get(), through.get(), now_ms(), offset_minutes_at));
         async move { api::admin::sales(&query).await }
     });
+    let last_day = move || through_day(filter.with(|f| f.day), through.get(), now_ms(), offset_minutes_at);
+    let heading = move || {
+        let locale = locale.get();
+        let first = filter.with(|f| day_heading(f.day, locale));
+        match last_day() {
+            Some(last) => format!("{first} – {}", last.written(locale)),
+            None => first,
+        }
+    };
+    let today = || Date::of(now_ms(), offset_minutes_at).iso();
     let tills: Vec<(String, String)> = stores.with_value(|stores| {
         stores
             .iter()
@@ -36,8 +48,18 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
         tills.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view();
     view! {
         <section class="history" aria-labelledby="sales-heading">
-            <h1 id="sales-heading">{move || filter.with(|f| day_heading(f.day, locale.get()))}</h1>
+            <h1 id="sales-heading">{heading}</h1>
             <SalesFilters filter refresh=Callback::new(move |()| loaded.refetch())>
+                <div class="field">
+                    <label for="filter-through">{tr(texts::filter_through)}</label>
+                    <input
+                        type="date"
+                        id="filter-through"
+                        max=today
+                        prop:value=move || through.get().map(Date::iso).unwrap_or_default()
+                        on:change=move |e| through.set(Date::parse(&event_target_value(&e)))
+                    />
+                </div>
                 <div class="field">
                     <label for="filter-till">{tr(texts::filter_till)}</label>
                     <select id="filter-till" prop:value=move || till.get() on:change=move |e| till.set(event_target_value(&e))>
