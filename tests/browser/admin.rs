@@ -3,7 +3,7 @@
 //! unpairing it with the PIN, and finding a sale of last week among every till's and refunding
 //! part of it with the PIN, putting up a till's sticker and printing its sheet in Danish, and the
 //! service's health as the platform stops answering and comes back; every screen of it audited,
-//! in Danish and Finnish too.
+//! in Danish and Finnish too, and every section again on a desktop's screen.
 
 use super::access::audit_in;
 use super::display::{SecondBrowser, wait_for_text, wait_in};
@@ -352,6 +352,20 @@ async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them() {
                     return Err(format!("the CSV row reads {row:?}").into());
                 }
                 wait_in(b, "#print").await?;
+
+                // On a desktop's screen, every section, audited.
+                b.set_window_size(1280, 800).await?;
+                for (tab, shown, what) in [
+                    ("#nav-devices", "#devices", "devices"),
+                    ("#nav-sales", "#sales", "sales"),
+                    ("#nav-day", "#day-heading", "end of day"),
+                    ("#nav-stickers", "#stickers-missing", "stickers"),
+                    ("#nav-health", "#health-summary", "health"),
+                ] {
+                    b.find(Locator::Css(tab)).await?.click().await?;
+                    wait_in(b, shown).await?;
+                    audit_in(b, &format!("back office's {what} on a desktop")).await?;
+                }
                 Ok(())
             }
             .await;
