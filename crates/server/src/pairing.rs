@@ -95,6 +95,29 @@ pub fn holder_of_session(row: &SessionRow) -> Option<Holder> {
     Holder::of(row.till_id.clone(), &row.role)
 }
 
+/// Every session live at `now` with who holds it: a till's or a display's judged by `devices`,
+/// a manager's by `managers`. Sessions of a role this build does not know are left out.
+pub async fn live_holders(
+    store: &Store,
+    devices: SessionPolicy,
+    managers: SessionPolicy,
+    now: i64,
+) -> Result<Vec<(SessionRow, Holder)>, StoreError> {
+    // Asked for what either policy may keep alive, then each session judged by its own.
+    let widest = devices.widest(managers);
+    let rows = store
+        .live_sessions(now.saturating_sub(widest.lifetime_ms()), now.saturating_sub(widest.idle_ms()))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let holder = holder_of_session(&row)?;
+            let policy = if matches!(holder, Holder::Manager(_)) { managers } else { devices };
+            policy.is_live(row.created_at, row.last_seen_at, now).then_some((row, holder))
+        })
+        .collect())
+}
+
 /// Parses a stored role name.
 pub fn parse_role(s: &str) -> Option<Role> {
     match s {

@@ -70,17 +70,13 @@ pub struct BackOffice {
 /// (under `[sessions]`'s manager settings).
 pub async fn list(config: &Config) -> Result<Vec<Listed>, ManagerError> {
     let db = Store::open(&config.database_url).await?;
-    let now = crate::now_ms();
     let policy = config.manager_sessions;
-    let sessions = db
-        .live_sessions(now.saturating_sub(policy.lifetime_ms()), now.saturating_sub(policy.idle_ms()))
-        .await?;
+    let sessions = pairing::live_holders(&db, config.sessions, policy, crate::now_ms()).await?;
     let listed = db.managers().await?.into_iter().filter_map(|manager| {
         let devices = sessions
             .iter()
-            // Asked for under the managers' own policy: every row is live.
-            .filter(|row| matches!(pairing::holder_of_session(row), Some(Holder::Manager(id)) if id == manager.id))
-            .filter_map(|row| {
+            .filter(|(_, holder)| matches!(holder, Holder::Manager(id) if *id == manager.id))
+            .filter_map(|(row, _)| {
                 Some(BackOffice {
                     paired_at: DateTime::from_timestamp_millis(row.created_at)?,
                     last_seen_at: DateTime::from_timestamp_millis(row.last_seen_at)?,

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::Tools;
 use crate::config::{Config, SessionPolicy};
-use crate::pairing::{device_id, parse_role};
+use crate::pairing::{Holder, device_id, live_holders, parse_role};
 use crate::store::{Store, StoreError};
 
 /// Makes a one-time pairing code for a till of `config` (what `kasse-server till pair` prints),
@@ -69,13 +69,12 @@ impl Devices {
     /// Every device whose session is live now (neither revoked nor expired), by till and then
     /// pairing time.
     pub async fn list(&self) -> Result<Vec<Device>, PairError> {
-        let now = crate::now_ms();
-        let paired_after = now.saturating_sub(self.policy.lifetime_ms());
-        let used_after = now.saturating_sub(self.policy.idle_ms());
-        let rows = self.store.live_sessions(paired_after, used_after).await?;
-        Ok(rows
+        // Managers' back offices are not devices of a till: `manager list` shows them.
+        let live = live_holders(&self.store, self.policy, self.policy, crate::now_ms()).await?;
+        Ok(live
             .iter()
-            .filter_map(|row| {
+            .filter(|(_, holder)| matches!(holder, Holder::Device { .. }))
+            .filter_map(|(row, _)| {
                 device(&row.token_hash, &row.till_id, &row.role, row.created_at, row.last_seen_at)
             })
             .collect())

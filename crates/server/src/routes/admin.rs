@@ -76,34 +76,25 @@ struct Visible {
 /// The devices whose sessions are live and that `access` may see: tills and displays of their
 /// stores, and managers of their store (every manager, for a manager of every store).
 async fn visible_devices(app: &AppState, access: &ManagerAccess) -> Result<Vec<Visible>, ApiError> {
-    let now = crate::now_ms();
     let (devices, managers_policy) = (app.config.sessions, app.config.manager_sessions);
-    // Asked for what either policy may keep alive, then each session judged by its own.
-    let widest = devices.widest(managers_policy);
-    let rows = app
-        .store
-        .live_sessions(now.saturating_sub(widest.lifetime_ms()), now.saturating_sub(widest.idle_ms()))
-        .await?;
+    let live = pairing::live_holders(&app.store, devices, managers_policy, crate::now_ms()).await?;
     let managers = app.store.managers().await?;
     let tills: Vec<&TillConfig> = tills_of(app, &access.manager).collect();
     let mut visible = Vec::new();
-    for row in rows {
-        let (kind, of) = match pairing::holder_of_session(&row) {
-            Some(Holder::Device { till, role })
-                if tills.iter().any(|t| t.id == till)
-                    && devices.is_live(row.created_at, row.last_seen_at, now) =>
-            {
+    for (row, holder) in live {
+        let (kind, of) = match holder {
+            Holder::Device { till, role } if tills.iter().any(|t| t.id == till) => {
                 let kind = if role == Role::Till { DeviceKind::Till } else { DeviceKind::Display };
                 (kind, till)
             }
-            Some(Holder::Manager(id)) if managers_policy.is_live(row.created_at, row.last_seen_at, now) => {
+            Holder::Manager(id) => {
                 let Some(manager) = managers.iter().find(|m| m.id == id) else { continue };
                 if !access.manages_every_store() && manager.store_id != access.manager.store_id {
                     continue;
                 }
                 (DeviceKind::Manager, manager.name.clone())
             }
-            _ => continue,
+            Holder::Device { .. } => continue,
         };
         let device = Device {
             id: pairing::device_id(&row.token_hash).to_owned(),
