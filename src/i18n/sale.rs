@@ -60,8 +60,8 @@ super::texts! {
     refund: "Refund", "Refunder", "Refundér", "Hyvitä";
     /// The PIN field of a refund in the back office.
     refund_pin: "Your PIN, to confirm the refund", "Din PIN-kode, for å bekrefte refusjonen", "Din pinkode, for at bekræfte refunderingen", "PIN-koodisi hyvityksen vahvistamiseksi";
-    /// Before the store's limit: a refund above it asks for the PIN.
-    pin_above: "A refund of more than this asks for your PIN:", "En refusjon på mer enn dette krever PIN-koden din:", "En refundering på mere end dette kræver din pinkode:", "Tätä suurempi hyvitys vaatii PIN-koodisi:";
+    /// Before the store's limit: a sale's refunds above it in all ask for the PIN.
+    pin_above: "Refunds of this payment of more than this in all ask for your PIN:", "Refusjoner av denne betalingen på mer enn dette til sammen krever PIN-koden din:", "Refunderinger af denne betaling på mere end dette i alt kræver din pinkode:", "Tämän maksun hyvitykset, jotka ylittävät yhteensä tämän, vaativat PIN-koodisi:";
     /// At the till: an earlier day's refund needs a manager's PIN.
     manager_pin_needed: "This payment is from an earlier day: a manager types their PIN to refund it.", "Denne betalingen er fra en tidligere dag: en leder skriver inn PIN-koden sin for å refundere den.", "Denne betaling er fra en tidligere dag: en leder skriver sin pinkode for at refundere den.", "Tämä maksu on aiemmalta päivältä: esimies kirjoittaa PIN-koodinsa hyvittääkseen sen.";
     /// The till's PIN field's placeholder.
@@ -74,6 +74,8 @@ super::texts! {
     nothing_to_do: "Nothing more can be taken or refunded.", "Ingenting mer kan trekkes eller refunderes.", "Intet mere kan trækkes eller refunderes.", "Mitään ei voi enää veloittaa tai hyvittää.";
     /// A request is on its way.
     sending: "Sending…", "Sender…", "Sender…", "Lähetetään…";
+    /// A write kept by the server, not yet answered by the platform.
+    waiting: "Sent. Waiting for Vipps MobilePay's answer before anything else is done…", "Sendt. Venter på svar fra Vipps MobilePay før noe annet gjøres…", "Sendt. Venter på svar fra Vipps MobilePay, før noget andet gøres…", "Lähetetty. Odotetaan Vipps MobilePayn vastausta ennen muita toimia…";
     /// No answer while a request was on its way.
     unsure: "No answer from the server. Checking what happened…", "Ingen svar fra serveren. Sjekker hva som skjedde…", "Intet svar fra serveren. Tjekker hvad der skete…", "Palvelin ei vastannut. Tarkistetaan mitä tapahtui…";
     /// The event log's heading.

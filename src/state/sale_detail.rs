@@ -45,6 +45,41 @@ pub enum Request {
     Reconcile,
 }
 
+/// When a refund asks for a PIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundPin {
+    /// Never: at the till, until the server says otherwise.
+    Never,
+    /// In the back office: when the sale's refunds would come to more than this in all (the
+    /// store's limit), the manager's own.
+    AboveInAll(Money),
+    /// At the till, for a sale from an earlier day at a store that asks: a manager's, always.
+    Manager,
+}
+
+impl RefundPin {
+    /// The rule the page states, if any.
+    pub const fn rule(self) -> Option<PinRule> {
+        match self {
+            Self::Never => None,
+            Self::Manager => Some(PinRule::Manager),
+            Self::AboveInAll(limit) if limit.value == 0 => Some(PinRule::Always),
+            Self::AboveInAll(limit) => Some(PinRule::Above(limit)),
+        }
+    }
+}
+
+/// A refund rule the page states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinRule {
+    /// Every refund asks for the manager's PIN.
+    Always,
+    /// Refunds of more than this in all do.
+    Above(Money),
+    /// This sale is from an earlier day: a manager's PIN.
+    Manager,
+}
+
 /// The sale detail page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleDetail {
@@ -56,6 +91,13 @@ pub struct SaleDetail {
     pub pending: Option<Action>,
     /// A request got no answer: the sale is being read again.
     pub unsure: bool,
+    /// A write was kept by the server but not yet answered by the platform (or may have been:
+    /// the request got no answer), and the sale has not changed since: no other action starts
+    /// until it does, so the same refund is not sent twice under two keys.
+    pub waiting: bool,
+    /// The sale's money when a write on its way was sent: an answer showing the same was kept
+    /// by the server, not yet done (live events may have shown the change before the answer).
+    money_when_sent: Option<[i64; 4]>,
     /// The server's sentence about the last refusal.
     pub notice: Option<Notice>,
     /// What is typed in the "take part" field.
@@ -66,16 +108,12 @@ pub struct SaleDetail {
     pub refund: String,
     /// Why the refund amount cannot be used.
     pub refund_mistake: Option<AmountMistake>,
-    /// In the back office, the store's limit above which a refund asks for the manager's PIN;
-    /// `None` at the till, which asks for none.
-    pub refund_pin_above: Option<Money>,
+    /// When a refund asks for a PIN.
+    pub refund_pin: RefundPin,
     /// The manager's PIN as typed, for a refund that asks for it.
     pub pin: String,
     /// The PIN typed is not one (4 to 8 digits).
     pub pin_mistake: bool,
-    /// At the till: the server asked for a manager's PIN (a sale from an earlier day, at a store
-    /// that asks for one); every refund of this sale now carries it.
-    pub manager_pin_asked: bool,
     /// The till's live event stream.
     pub connection: Connection,
     last_event_id: u64,
@@ -89,15 +127,16 @@ impl SaleDetail {
             log: None,
             pending: None,
             unsure: false,
+            waiting: false,
+            money_when_sent: None,
             notice: None,
             part: String::new(),
             part_mistake: None,
             refund: String::new(),
             refund_mistake: None,
-            refund_pin_above: None,
+            refund_pin: RefundPin::Never,
             pin: String::new(),
             pin_mistake: false,
-            manager_pin_asked: false,
             connection: Connection::Connecting,
             last_event_id,
         };
@@ -108,15 +147,20 @@ impl SaleDetail {
     /// The page in the back office, where a refund above `limit` asks for the manager's PIN.
     #[must_use]
     pub const fn with_refund_pin_above(mut self, limit: Money) -> Self {
-        self.refund_pin_above = Some(limit);
+        self.refund_pin = RefundPin::AboveInAll(limit);
         self
     }
 
-    /// Whether the refund as typed (everything left when nothing is) asks for the manager's PIN.
+    /// Whether the refund as typed (everything left when nothing is) asks for the manager's PIN:
+    /// the sale's refunds would then come to more than the limit in all.
     pub fn refund_needs_pin(&self) -> bool {
-        let Some(limit) = self.refund_pin_above else { return false };
+        let limit = match self.refund_pin {
+            RefundPin::Never => return false,
+            RefundPin::Manager => return true,
+            RefundPin::AboveInAll(limit) => limit,
+        };
         let amount = self.refund_amount().map_or(self.refundable(), |amount| amount);
-        amount.value > limit.value
+        self.sale.refunded.value + amount.value > limit.value
     }
 
     /// The amount of the refund as typed: everything left when nothing is.
@@ -155,9 +199,15 @@ impl SaleDetail {
         self.sale.refundable() > 0
     }
 
-    /// True while a request is on its way.
+    /// True while a request is on its way, or a write waits for the platform's answer.
     pub const fn busy(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || self.waiting
+    }
+
+    /// The page stops waiting for a write that has not shown (it was never made, or the platform
+    /// is very slow: the server keeps it and bounds what can be refunded or taken either way).
+    pub fn give_up_waiting(&mut self) {
+        self.waiting = false;
     }
 
     /// The cashier typed in the "take part" field.
@@ -218,12 +268,17 @@ impl SaleDetail {
             _ => return None,
         };
         self.pending = Some(action);
+        self.money_when_sent = Some(money_of(&self.sale));
         self.notice = None;
         Some(request)
     }
 
-    /// The request was answered with the sale as it is now; the field it used is cleared.
+    /// The request was answered with the sale as it is now; the field it used is cleared. A
+    /// write answered with the sale unchanged is kept by the server until the platform answers:
+    /// the page waits for the sale to change.
     pub fn answered(&mut self, sale: Sale) {
+        self.waiting = self.moves_money() && self.money_when_sent == Some(money_of(&sale));
+        self.money_when_sent = None;
         match self.pending.take() {
             Some(Action::CapturePart) => self.part.clear(),
             Some(Action::Refund) => {
@@ -241,17 +296,22 @@ impl SaleDetail {
     pub fn failed(&mut self, failure: Failure) {
         // A PIN is typed afresh for each try, right or wrong.
         self.pin.clear();
+        let moved_money = self.moves_money();
         self.pending = None;
+        self.money_when_sent = None;
         if let Failure::Refused(problem) = &failure
             && problem.code == Some(kasse_api::ProblemCode::ManagerPinRequired)
         {
             // Every refund of this sale needs one from now on: the field is shown.
-            self.manager_pin_asked = true;
-            self.refund_pin_above = Some(Money::new(0, self.sale.amount.currency));
+            self.refund_pin = RefundPin::Manager;
         }
         match failure {
             Failure::Refused(problem) => self.notice = Some(Notice::Refused(problem)),
-            Failure::NoAnswer => self.unsure = true,
+            Failure::NoAnswer => {
+                self.unsure = true;
+                // It may have reached the server: wait for the sale to show it.
+                self.waiting = moved_money;
+            }
         }
     }
 
@@ -291,11 +351,28 @@ impl SaleDetail {
         self.connection = connection;
     }
 
+    /// Whether the request on its way takes, releases or gives back money.
+    const fn moves_money(&self) -> bool {
+        matches!(
+            self.pending,
+            Some(Action::CaptureAll | Action::CapturePart | Action::Release | Action::Refund)
+        )
+    }
+
     fn show(&mut self, sale: Sale) {
         if sale.reference == self.sale.reference {
+            if sale != self.sale {
+                // What was waited for has shown (or something else changed it): act anew.
+                self.waiting = false;
+            }
             self.sale = sale;
         }
     }
+}
+
+/// What a sale's money stands at: reserved, taken, released, given back.
+const fn money_of(sale: &Sale) -> [i64; 4] {
+    [sale.authorized.value, sale.captured.value, sale.cancelled.value, sale.refunded.value]
 }
 
 #[cfg(test)]
@@ -389,9 +466,11 @@ mod tests {
         page.type_refund("50".into());
         assert!(!page.refund_needs_pin());
         assert_eq!(page.begin(Action::Refund), Some(refund(5_000, None)), "up to the limit, no PIN");
-        page.answered(taken.clone());
+        page.answered(sale(SaleStatus::Captured, 10_000, 10_000, 0, 5_000));
 
-        page.type_refund("50,01".into());
+        // The sale's refunds would come to more than the limit in all: however small, one more
+        // asks for the PIN.
+        page.type_refund("0,01".into());
         assert!(page.refund_needs_pin());
         assert_eq!(page.begin(Action::Refund), None, "no PIN typed");
         assert!(page.pin_mistake && !page.busy());
@@ -399,12 +478,12 @@ mod tests {
         assert!(!page.pin_mistake, "typing again clears the mistake");
         assert_eq!(page.begin(Action::Refund), None, "too short");
         page.type_pin("4711".into());
-        assert_eq!(page.begin(Action::Refund), Some(refund(5_001, Some("4711"))));
+        assert_eq!(page.begin(Action::Refund), Some(refund(1, Some("4711"))));
         let wrong =
             Problem::new(403, kasse_api::ProblemCode::WrongPin, "Wrong PIN", "That PIN is not right.");
         page.failed(Failure::Refused(wrong));
         assert!(page.pin.is_empty(), "a refused PIN is typed afresh");
-        assert_eq!(page.refund, "50,01", "the amount stays");
+        assert_eq!(page.refund, "0,01", "the amount stays");
 
         let at_the_till = SaleDetail::new(taken, None, 0);
         assert!(!at_the_till.refund_needs_pin(), "the till asks for no PIN");
@@ -417,12 +496,51 @@ mod tests {
         assert_eq!(page.begin(Action::Refund), Some(refund(2_000, None)), "nothing asks for a PIN yet");
         let asked = Problem::new(403, kasse_api::ProblemCode::ManagerPinRequired, "PIN", "A manager's PIN.");
         page.failed(Failure::Refused(asked));
-        assert!(page.manager_pin_asked && page.refund_needs_pin());
+        assert!(page.refund_pin == RefundPin::Manager && page.refund_needs_pin());
         assert_eq!(page.refund, "20", "the amount stays");
         assert_eq!(page.begin(Action::Refund), None, "no PIN typed yet");
         assert!(page.pin_mistake);
         page.type_pin("4711".into());
         assert_eq!(page.begin(Action::Refund), Some(refund(2_000, Some("4711"))));
+    }
+
+    #[test]
+    fn a_refund_the_platform_has_not_answered_pauses_the_page_until_the_sale_shows_it() {
+        let taken = sale(SaleStatus::Captured, 10_000, 10_000, 0, 0);
+        let mut page = SaleDetail::new(taken.clone(), None, 0);
+        page.type_refund("30".into());
+        assert!(page.begin(Action::Refund).is_some());
+        // 202: kept, not yet answered; the sale comes back as it was.
+        page.answered(taken.clone());
+        assert!(page.waiting && page.busy());
+        page.type_refund("30".into());
+        assert_eq!(page.begin(Action::Refund), None, "not sent again under a new key");
+        page.reread(taken.clone());
+        assert!(page.busy(), "still as it was");
+        page.reread(sale(SaleStatus::Captured, 10_000, 10_000, 0, 3_000));
+        assert!(!page.busy(), "the refund shows: the page acts again");
+
+        // The change shown by a live event before the answer came: nothing to wait for.
+        let mut page = SaleDetail::new(taken.clone(), None, 0);
+        page.type_refund("30".into());
+        assert!(page.begin(Action::Refund).is_some());
+        let refunded = sale(SaleStatus::Captured, 10_000, 10_000, 0, 3_000);
+        page.apply_event(1, TillEvent::Sale { sale: refunded.clone() });
+        page.answered(refunded);
+        assert!(!page.busy(), "done, as the event showed");
+
+        // No answer at all: it may have reached the server.
+        let approved = sale(SaleStatus::Authorized, 10_000, 0, 0, 0);
+        let mut page = SaleDetail::new(approved.clone(), None, 0);
+        assert!(page.begin(Action::CaptureAll).is_some());
+        page.failed(Failure::NoAnswer);
+        assert!(page.waiting && page.busy());
+        page.give_up_waiting();
+        assert!(!page.busy(), "after a while the page lets the cashier act");
+        // Asking the platform moves no money: its answer never makes the page wait.
+        page.begin(Action::CheckAgain);
+        page.answered(approved);
+        assert!(!page.busy());
     }
 
     #[test]
@@ -439,10 +557,10 @@ mod tests {
         let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), None, 0);
         page.begin(Action::CaptureAll);
         page.failed(Failure::NoAnswer);
-        assert!(page.unsure && !page.busy());
+        assert!(page.unsure && page.busy(), "it may have reached the server: wait for the sale");
         assert_eq!(page.notice, None, "no answer is not a refusal");
         page.reread(sale(SaleStatus::Captured, 10_000, 10_000, 0, 0));
-        assert!(!page.unsure);
+        assert!(!page.unsure && !page.busy());
         assert_eq!(page.sale.status, SaleStatus::Captured);
     }
 

@@ -191,6 +191,23 @@ async fn in_danish_a_manager_finds_last_weeks_sale_by_the_phones_last_digits_and
                 wait_for_text(b, "#refundable", "150,00").await?;
                 wait_in(b, "#log li[data-event='REFUNDED']").await?;
                 refunded_at_the_platform(j, &reference, 10_000)?;
+
+                // The platform stops answering: a refund is kept, and the page waits for it
+                // rather than let a second one go out under another key.
+                let sim = j.server.sim().ok_or("the simulator runs inside the server")?;
+                sim.set_faults(kasse_sim::FaultKnobs { error_rate: 1.0, ..Default::default() })?;
+                b.find(Locator::Css("#refund-amount")).await?.send_keys("10").await?;
+                b.find(Locator::Css("#refund-pin")).await?.send_keys(PIN).await?;
+                b.find(Locator::Css("#refund")).await?.click().await?;
+                wait_for_text(b, ".detail-actions .sending", "Venter på svar").await?;
+                if b.find(Locator::Css("#refund")).await?.attr("disabled").await?.is_none() {
+                    return Err("the refund button is live while a refund waits".into());
+                }
+                // It answers again: the kept refund goes through once, and the page shows it.
+                sim.set_faults(kasse_sim::FaultKnobs::default())?;
+                wait_for_text(b, "[data-amount='refunded'] dd", "110,00").await?;
+                wait_in(b, "#refund:not([disabled])").await?;
+                refunded_at_the_platform(j, &reference, 11_000)?;
                 Ok(())
             }
             .await;

@@ -188,16 +188,9 @@ pub struct AdminSale {
     pub sale: Sale,
     /// The id of the till that took it.
     pub till: String,
-    /// A refund above this asks for the manager's PIN again (the store's `refund_pin_above`;
-    /// zero: every refund does).
+    /// Refunds of the sale that would come to more than this in all ask for the manager's PIN
+    /// (the store's `refund_pin_above`; zero: every refund does).
     pub refund_pin_above: Money,
-}
-
-impl AdminSale {
-    /// Whether refunding `amount` of it asks for the manager's PIN.
-    pub const fn refund_needs_pin(&self, amount: Money) -> bool {
-        amount.value > self.refund_pin_above.value
-    }
 }
 
 /// `POST /api/admin/sales/{reference}/refund`: give money back from the back office.
@@ -206,7 +199,8 @@ impl AdminSale {
 pub struct AdminRefundRequest {
     /// How much.
     pub amount: Money,
-    /// The manager's PIN, when the amount asks for it ([`AdminSale::refund_needs_pin`]).
+    /// The manager's PIN, when the sale's refunds would come to more than
+    /// [`AdminSale::refund_pin_above`] in all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
 }

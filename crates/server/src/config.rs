@@ -162,8 +162,8 @@ pub struct StoreConfig {
     pub vat_number: Option<String>,
     /// Where it is, as v10 integrations read it.
     pub address: Address,
-    /// A refund from the back office above this amount, in minor units, asks for the manager's
-    /// PIN again; 0 (the default) asks for every one.
+    /// Refunds of a sale from the back office that would come to more than this amount in all,
+    /// in minor units, ask for the manager's PIN again; 0 (the default) asks for every one.
     pub refund_pin_above: i64,
     /// A till's refund of a sale from an earlier day (the store's day, see `local_day`) asks for
     /// the PIN of a manager of the store.

@@ -206,6 +206,14 @@ impl From<SaleError> for ApiError {
                 ProblemCode::AmountOutOfRange,
                 format!("The amount must be more than zero and at most {}.{:02}.", left / 100, left % 100),
             ),
+            SaleError::ConfirmationNeeded { limit } => Self::bad_request(
+                ProblemCode::PinRequired,
+                format!(
+                    "Refunds of this payment of more than {}.{:02} in all ask for your PIN.",
+                    limit / 100,
+                    limit % 100
+                ),
+            ),
             SaleError::Phone(e) => Self::bad_request(ProblemCode::BadPhoneNumber, e.to_string()),
             SaleError::BadPersonalQr => Self::bad_request(
                 ProblemCode::BadPersonalQr,

@@ -13,7 +13,7 @@ mod inbox;
 mod keyed_locks;
 mod limits;
 mod live;
-mod local_day;
+pub mod local_day;
 mod managers;
 mod metrics;
 mod pairing;
@@ -110,7 +110,7 @@ pub(crate) struct AppState {
     shutdown: watch::Receiver<bool>,
     /// Pairing attempts per client address: a code cannot be guessed by trying.
     pairing_attempts: limits::SharedLimiter,
-    /// Managers' PINs typed at a till, per till: a till cannot be used to guess them.
+    /// Managers' PINs typed at a till, per till and per store: tills cannot be used to guess them.
     till_pin_attempts: limits::SharedLimiter,
     /// The landing page's limits.
     landing_limits: routes::LandingLimits,

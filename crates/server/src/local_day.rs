@@ -72,4 +72,26 @@ mod tests {
         assert_eq!(start_of_day(utc("2026-10-25T12:00:00Z"), Currency::Nok), utc("2026-10-24T22:00:00Z"));
         assert_eq!(start_of_day(utc("2026-03-30T12:00:00Z"), Currency::Eur), utc("2026-03-29T21:00:00Z"));
     }
+
+    #[test]
+    fn just_after_midnight_on_the_days_summer_time_starts_or_ends_and_at_new_year() {
+        let cases = [
+            // 00:30 in Oslo on the day summer time starts, still in winter time.
+            ("2026-03-28T23:30:00Z", Currency::Nok, "2026-03-28T23:00:00Z"),
+            // 04:30 in Helsinki that morning, in summer time since 03:00 (01:00 UTC).
+            ("2026-03-29T01:30:00Z", Currency::Eur, "2026-03-28T22:00:00Z"),
+            // 00:30 in Oslo on the day summer time ends, still in summer time.
+            ("2026-10-24T22:30:00Z", Currency::Nok, "2026-10-24T22:00:00Z"),
+            // 02:30 in Oslo, twice: before and after the clocks go back.
+            ("2026-10-25T00:30:00Z", Currency::Nok, "2026-10-24T22:00:00Z"),
+            ("2026-10-25T01:30:00Z", Currency::Nok, "2026-10-24T22:00:00Z"),
+            // 00:30 on New Year's Day in Helsinki is still 2026 in UTC.
+            ("2026-12-31T22:30:00Z", Currency::Eur, "2026-12-31T22:00:00Z"),
+            // 2027 ends summer time on 31 October, a month's last day that is a Sunday.
+            ("2027-10-31T12:00:00Z", Currency::Dkk, "2027-10-30T22:00:00Z"),
+        ];
+        for (now, currency, start) in cases {
+            assert_eq!(start_of_day(utc(now), currency), utc(start), "{now} {currency:?}");
+        }
+    }
 }

@@ -152,16 +152,24 @@ pub async fn confirm_pin(app: &AppState, manager: &ManagerRow, pin: &str) -> Res
 }
 
 /// Checks a PIN typed at `till` against every manager of its store (of that store, or of every
-/// store), for a till's action that needs one; the manager whose PIN it is. The attempts are
-/// counted per till, in the database ([`PIN_LIMIT`]): a till cannot be used to guess.
+/// store), for a till's action that needs one; the manager whose PIN it is. Attempts are counted
+/// before the check, per till and per store ([`PIN_LIMIT`]'s five in a quarter of an hour; shared
+/// by every instance on PostgreSQL), and a right PIN gives its attempts back: a till cannot be
+/// used to guess, nor can the store's tills together.
 pub async fn confirm_at_till(app: &AppState, till: &TillConfig, pin: &str) -> Result<ManagerRow, PinRefusal> {
     if !kasse_api::pin_is_well_formed(pin) {
         return Err(PinRefusal::Malformed);
     }
     let now = crate::now_ms();
-    let key = format!("till:{}", till.id);
-    if let Err(wait) = app.till_pin_attempts.attempt(&key, now).await? {
-        return Err(PinRefusal::Locked { until: now + wait });
+    let keys = [format!("till:{}", till.id), format!("store:{}", till.store)];
+    for (counted, key) in keys.iter().enumerate() {
+        if let Err(wait) = app.till_pin_attempts.attempt(key, now).await? {
+            // The attempts counted before this refusal are given back: it was never checked.
+            for key in &keys[..counted] {
+                app.till_pin_attempts.release(key, now).await?;
+            }
+            return Err(PinRefusal::Locked { until: now + wait });
+        }
     }
     let managers: Vec<ManagerRow> = app
         .store
@@ -179,7 +187,9 @@ pub async fn confirm_at_till(app: &AppState, till: &TillConfig, pin: &str) -> Re
     .ok()
     .flatten();
     let manager = found.ok_or(PinRefusal::Wrong)?;
-    app.till_pin_attempts.release(&key, now).await?;
+    for key in &keys {
+        app.till_pin_attempts.release(key, now).await?;
+    }
     Ok(manager)
 }
 

@@ -16,6 +16,10 @@ use crate::pages::sale::SaleBody;
 use crate::state::sale_detail::{Request, SaleDetail};
 use crate::state::till::Failure;
 
+/// How often a sale whose write waits for the platform is read again, and how many times.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+const POLLS: u32 = 30;
+
 /// The section.
 #[component]
 pub fn Sale(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
@@ -76,6 +80,29 @@ fn Detail(
             model.try_update(|m| m.set_log(log));
         });
     };
+    // While a write waits for the platform, the sale is read again now and then until it shows
+    // (the back office follows no live events), for a minute at most.
+    let poll = move || {
+        fn again(model: RwSignal<SaleDetail>, reference: StoredValue<String>, left: u32) {
+            if left == 0 || !model.try_with_untracked(|m| m.waiting).unwrap_or(false) {
+                model.try_update(SaleDetail::give_up_waiting);
+                return;
+            }
+            set_timeout(
+                move || {
+                    spawn_local(async move {
+                        let Some(reference) = reference.try_get_value() else { return };
+                        if let Ok(shown) = api::admin::sale(&reference).await {
+                            model.try_update(|m| m.reread(shown.sale));
+                        }
+                        again(model, StoredValue::new(reference), left - 1);
+                    });
+                },
+                POLL_EVERY,
+            );
+        }
+        again(model, reference, POLLS);
+    };
     let act = move |action| {
         let Some(request) = model.try_update(|m| m.begin(action)).flatten() else { return };
         spawn_local(async move {
@@ -92,6 +119,7 @@ fn Detail(
             };
             // The log after the action, and the sale as it settled when no answer came.
             reread();
+            poll();
         });
     };
     view! {

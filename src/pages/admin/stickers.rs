@@ -117,9 +117,10 @@ fn row(
     locale: Locale,
 ) -> impl IntoView + use<> {
     let (id, till) = (sticker.id.clone(), sticker.till.clone());
+    // With its till: another store's sticker may have the same id.
     let one = {
-        let id = id.clone();
-        move || print.run((None, Some(id.clone())))
+        let (id, till) = (id.clone(), till.clone());
+        move || print.run((till.clone(), Some(id.clone())))
     };
     let whole_till = till.clone().map(|till| {
         let href = move || print.run((Some(till.clone()), None));

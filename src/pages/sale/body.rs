@@ -13,7 +13,7 @@ use crate::i18n::{
 use crate::pages::history::tone_name;
 use crate::state::history::{clock, clock_with_seconds};
 use crate::state::money::format_money;
-use crate::state::sale_detail::{Action, SaleDetail};
+use crate::state::sale_detail::{Action, PinRule, RefundPin, SaleDetail};
 
 /// The sale `model` holds; each action the reader takes goes to `act`.
 #[component]
@@ -76,7 +76,13 @@ pub fn SaleBody(
                     {tr(texts::check_again)}
                 </button>
                 <p class="sending" role="status">
-                    {move || busy().then(|| texts::sending(locale.get()))}
+                    {move || {
+                        if model.with(|m| m.waiting) {
+                            Some(texts::waiting(locale.get()))
+                        } else {
+                            busy().then(|| texts::sending(locale.get()))
+                        }
+                    }}
                 </p>
                 <Show when=move || model.with(|m| m.unsure)>
                     <p class="notice" role="status" id="unsure">{tr(texts::unsure)}</p>
@@ -200,8 +206,7 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                 <strong id="refundable">{move || format_money(left(), locale.get())}</strong>
             </p>
             {move || {
-                model.with(|m| m.refund_pin_above.map(|limit| (limit, m.manager_pin_asked)))
-                    .map(|(limit, at_the_till)| pin_rule(limit, at_the_till, locale.get()))
+                model.with(|m| m.refund_pin).rule().map(|rule| pin_rule(rule, locale.get()))
             }}
             <div class="amount-row">
                 <input
@@ -224,7 +229,7 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
                         autocomplete="off"
                         maxlength="8"
                         placeholder=move || {
-                            if model.with(|m| m.manager_pin_asked) {
+                            if model.with(|m| m.refund_pin == RefundPin::Manager) {
                                 texts::manager_pin(locale.get())
                             } else {
                                 admin_texts::pin(locale.get())
@@ -245,15 +250,14 @@ fn Refund(model: RwSignal<SaleDetail>, act: impl Fn(Action) + Copy + Send + Sync
     }
 }
 
-/// The store's rule for refunds: in the back office, above `limit`, the manager's PIN; at the
-/// till, for an earlier day's sale, a manager's.
-fn pin_rule(limit: Money, at_the_till: bool, locale: crate::i18n::Locale) -> impl IntoView + use<> {
-    let rule = if at_the_till {
-        texts::manager_pin_needed(locale).to_owned()
-    } else if limit.value == 0 {
-        texts::pin_always(locale).to_owned()
-    } else {
-        format!("{} {}", texts::pin_above(locale), format_money(limit, locale))
+/// The store's rule for refunds, in words: in the back office, when the sale's refunds would
+/// come to more than its limit in all, the manager's PIN; at the till, for an earlier day's sale,
+/// a manager's.
+fn pin_rule(rule: PinRule, locale: crate::i18n::Locale) -> impl IntoView + use<> {
+    let rule = match rule {
+        PinRule::Manager => texts::manager_pin_needed(locale).to_owned(),
+        PinRule::Always => texts::pin_always(locale).to_owned(),
+        PinRule::Above(limit) => format!("{} {}", texts::pin_above(locale), format_money(limit, locale)),
     };
     view! { <p class="muted" id="refund-pin-rule">{rule}</p> }
 }

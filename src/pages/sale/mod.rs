@@ -20,6 +20,9 @@ use crate::i18n::{common, sale as texts};
 use crate::state::sale_detail::{Action, Request, SaleDetail};
 use crate::state::till::{Connection, Failure};
 
+/// How long the page waits for a write the platform has not answered to show.
+const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_mins(1);
+
 /// What the page needs, read once on arrival.
 #[derive(Debug, Clone)]
 enum Loaded {
@@ -148,6 +151,16 @@ fn Detail(till_id: String, sale: Sale, log: Option<Vec<SaleEvent>>, last_event_i
                         reread();
                     }
                 }
+            }
+            // A write waiting for the platform shows in a live event; should none come (it was
+            // never made), the page lets the cashier act again after a minute.
+            if model.try_with_untracked(|m| m.waiting).unwrap_or(false) {
+                set_timeout(
+                    move || {
+                        model.try_update(SaleDetail::give_up_waiting);
+                    },
+                    GIVE_UP_AFTER,
+                );
             }
         });
     };

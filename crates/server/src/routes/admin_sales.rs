@@ -114,8 +114,9 @@ pub async fn cancel(
     answered(app.sales.cancel(&till.id, &reference, key).await, StatusCode::OK)
 }
 
-/// `POST /api/admin/sales/{reference}/refund`: give back part or all of what was taken; above
-/// the store's `refund_pin_above`, with the manager's PIN.
+/// `POST /api/admin/sales/{reference}/refund`: give back part or all of what was taken. When the
+/// sale's refunds would come to more than the store's `refund_pin_above` in all (so that several
+/// small refunds are no way around it), only with the manager's PIN.
 pub async fn refund(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
@@ -125,13 +126,22 @@ pub async fn refund(
 ) -> Result<(StatusCode, Json<Sale>), ApiError> {
     let (till, store) = place_of(&app, &access, &reference).await?;
     let key = client_key(&headers)?;
-    if request.amount.value > store.refund_pin_above {
-        // Asked before anything is sent: a wrong PIN refunds nothing.
-        managers::confirm_pin(&app, &access.manager, request.pin.as_deref().unwrap_or_default()).await?;
+    if request.amount.currency != store.currency {
+        // Refused before a PIN is checked: a mistake costs no attempt.
+        return Err(SaleError::WrongCurrency { expected: store.currency }.into());
     }
-    tracing::info!(manager = %access.manager.name, %reference, amount = request.amount.value, "refund from the back office");
+    // With a PIN, checked before anything is sent (a wrong one refunds nothing), and then no
+    // limit; without one, the store's limit, judged with the sale's other refunds.
+    let limit = match request.pin.as_deref() {
+        Some(pin) => {
+            managers::confirm_pin(&app, &access.manager, pin).await?;
+            None
+        }
+        None => Some(store.refund_pin_above),
+    };
+    tracing::info!(manager = %access.manager.name, %reference, amount = request.amount.value, confirmed = limit.is_none(), "refund from the back office");
     let refund = RefundRequest { amount: request.amount, manager_pin: None };
-    answered(app.sales.refund(&till.id, &reference, &refund, key).await, StatusCode::OK)
+    answered(app.sales.refund_unconfirmed(&till.id, &reference, &refund, key, limit).await, StatusCode::OK)
 }
 
 /// `POST /api/admin/sales/{reference}/reconcile`: ask the platform now.

@@ -47,11 +47,14 @@ fn own_till<'a>(app: &'a AppState, access: &ManagerAccess, till: &str) -> Result
     }
 }
 
-/// The stickers of `till`, or of every till and open-amount sticker of the manager's stores.
+/// The stickers of `till`, or of every till and open-amount sticker of the manager's stores;
+/// with `beacons`, the migrated MobilePay beacons too (printed by MobilePay already: listed, and
+/// printed again only when one is asked for).
 fn selection<'a>(
     app: &'a AppState,
     access: &ManagerAccess,
     till: Option<&str>,
+    beacons: bool,
 ) -> Result<Selection<'a>, ApiError> {
     let selection = match till {
         Some(till) => Selection { tills: vec![own_till(app, access, till)?], ..Selection::default() },
@@ -61,7 +64,7 @@ fn selection<'a>(
             ..Selection::default()
         },
     };
-    Ok(Selection { beacons: true, ..selection })
+    Ok(Selection { beacons, ..selection })
 }
 
 /// The stickers of `selection`, as the platform has them.
@@ -115,7 +118,7 @@ pub async fn list(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
 ) -> Result<Json<AdminStickers>, ApiError> {
-    let selection = selection(&app, &access, None)?;
+    let selection = selection(&app, &access, None, true)?;
     Ok(Json(listing(gather(&app, &selection).await?)))
 }
 
@@ -136,11 +139,12 @@ pub async fn create(
         return Err(crate::sales::SaleError::Platform(sentence).into());
     }
     tracing::info!(manager = %access.manager.name, till = %till.id, report = %report.summary(), "callback sticker from the back office");
-    let selection = selection(&app, &access, None)?;
+    let selection = selection(&app, &access, None, true)?;
     Ok((StatusCode::CREATED, Json(listing(gather(&app, &selection).await?))))
 }
 
-/// `GET /api/admin/stickers/sheet`: the print-ready sheet, as an HTML page of its own.
+/// `GET /api/admin/stickers/sheet`: the print-ready sheet, as an HTML page of its own. A
+/// sticker's id is one store's (another's may have the same): with its till, one sticker.
 pub async fn sheet(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
@@ -153,7 +157,7 @@ pub async fn sheet(
             ApiError::bad_request(ProblemCode::BadRequestBody, "The language is one of en, nb, da and fi.")
         })?),
     };
-    let selection = selection(&app, &access, till.as_deref())?;
+    let selection = selection(&app, &access, till.as_deref(), sticker.is_some())?;
     let mut sheet = gather(&app, &selection).await?;
     if let Some(id) = &sticker {
         sheet.stickers.retain(|s| s.id == *id);
@@ -166,13 +170,12 @@ pub async fn sheet(
             ));
         }
     }
-    // The store's own language: the first store's on the sheet (a sheet is usually one store's).
+    // The store's own language: the first sticker's store's (a sheet is usually one store's).
     let language = language.unwrap_or_else(|| {
-        let store = selection
-            .tills
-            .first()
-            .map(|t| t.store.as_str())
-            .or_else(|| selection.open_amount.first().map(|s| s.store.as_str()));
+        let store = sheet.stickers.first().and_then(|sticker| match &sticker.till {
+            Some(till) => app.config.till(till).map(|t| t.store.as_str()),
+            None => app.config.stickers.iter().find(|s| s.id == sticker.id).map(|s| s.store.as_str()),
+        });
         let currency =
             store.and_then(|id| app.config.store(id)).map_or(kasse_api::Currency::Nok, |s| s.currency);
         Language::of_store(currency)

@@ -145,7 +145,7 @@ async fn manager_for_refund(
     reference: &str,
     request: &RefundRequest,
 ) -> Result<Option<String>, ApiError> {
-    let Some(till) = app.config.till(till_id) else { return Ok(None) };
+    let till = app.config.till(till_id).ok_or_else(|| SaleError::UnknownTill(till_id.to_owned()))?;
     let Some(store) = app.config.store(&till.store).filter(|s| s.earlier_day_refunds_need_manager) else {
         return Ok(None);
     };

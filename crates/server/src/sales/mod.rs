@@ -117,6 +117,13 @@ pub enum SaleError {
         /// What is left.
         left: i64,
     },
+    /// Refunds of the sale would come to more than `limit` in all, which needs a confirmation
+    /// (the manager's PIN) that the request did not carry.
+    #[error("refunds of more than {limit} minor units in all need a confirmation")]
+    ConfirmationNeeded {
+        /// What the sale's refunds may come to without one.
+        limit: i64,
+    },
     /// The browser's idempotency key was used before for a different request.
     #[error("the idempotency key was used for another request")]
     KeyReused,

@@ -135,13 +135,28 @@ impl Sales {
     }
 
     /// Refunds `amount` of what a sale captured.
-    #[tracing::instrument(name = "refund", skip_all, fields(%reference))]
     pub async fn refund(
         &self,
         till_id: &str,
         reference: &str,
         request: &RefundRequest,
         client_key: Option<&str>,
+    ) -> Result<Sale, SaleError> {
+        self.refund_unconfirmed(till_id, reference, request, client_key, None).await
+    }
+
+    /// Refunds `amount` of what a sale captured, unless the sale's refunds (those made, those
+    /// waiting for the platform, and this one) would then come to more than `limit`, which needs
+    /// a confirmation this request does not carry. Judged under the payment's lock, so two
+    /// refunds at once cannot each pass it alone.
+    #[tracing::instrument(name = "refund", skip_all, fields(%reference))]
+    pub async fn refund_unconfirmed(
+        &self,
+        till_id: &str,
+        reference: &str,
+        request: &RefundRequest,
+        client_key: Option<&str>,
+        limit: Option<i64>,
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await?;
         let mut row = self.row_of_till(till_id, reference).await?;
@@ -155,6 +170,11 @@ impl Sales {
         }
         let waiting = self.waiting(&row.reference, OperationKind::Refund).await?;
         let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded - waiting)?;
+        if let Some(limit) = limit
+            && row.refunded + waiting + amount > limit
+        {
+            return Err(SaleError::ConfirmationNeeded { limit });
+        }
         let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));
         let key = self.record(&row, &write, client_key).await?;
         match self.send(&mut row, &key).await? {

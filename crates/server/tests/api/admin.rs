@@ -15,7 +15,7 @@ pub(crate) const PIN: &str = "4711";
 
 /// A browser paired as a manager: its client and the answer to its pairing.
 pub(crate) struct ManagerBrowser {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base: String,
 }
 
@@ -67,6 +67,11 @@ pub(crate) async fn manager(app: &TestApp, name: &str, store: Option<&str>) -> M
 
 /// A second store, Nørrebro, with its own till `till-dk`.
 pub(crate) async fn two_stores() -> TestApp {
+    two_stores_with(|_| {}).await
+}
+
+/// [`two_stores`], then changed by `configure`.
+pub(crate) async fn two_stores_with(configure: impl FnOnce(&mut kasse_server::Config)) -> TestApp {
     spawn_app_with(|config| {
         let mut store = config.stores[0].clone();
         "norrebro".clone_into(&mut store.id);
@@ -81,6 +86,7 @@ pub(crate) async fn two_stores() -> TestApp {
         till.callback_qr = None;
         till.redirect_sticker = None;
         config.tills.push(till);
+        configure(config);
     })
     .await
 }

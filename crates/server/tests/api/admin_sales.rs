@@ -49,7 +49,7 @@ async fn a_manager_opens_any_days_sale_with_its_log_and_refunds_part_of_it_with_
 
     // No PIN, or a wrong one: refused, and nothing is refunded.
     let (status, body) = manager.refund(&sale.reference, 2_000, None).await;
-    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::BadPin)), "{body}");
+    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::PinRequired)), "{body}");
     let (status, body) = manager.refund(&sale.reference, 2_000, Some("0000")).await;
     assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");
     assert_eq!(manager.sale(&sale.reference).await.sale.refunded.value, 0);
@@ -72,19 +72,31 @@ async fn a_manager_opens_any_days_sale_with_its_log_and_refunds_part_of_it_with_
 }
 
 #[tokio::test]
-async fn a_refund_up_to_the_stores_limit_needs_no_pin_and_one_above_it_does() {
+async fn refunds_up_to_the_stores_limit_in_all_need_no_pin_and_any_past_it_does() {
     let app = spawn_app_with(|config| config.stores[0].refund_pin_above = 5_000).await;
     let sale = taken_sale(&app).await;
     let manager = manager(&app, "Ingrid", None).await;
     assert_eq!(manager.sale(&sale.reference).await.refund_pin_above.value, 5_000);
 
-    let (status, body) = manager.refund(&sale.reference, 5_000, None).await;
+    let (status, body) = manager.refund(&sale.reference, 3_000, None).await;
     assert_eq!(status, StatusCode::OK, "up to the limit: {body}");
-    let (status, body) = manager.refund(&sale.reference, 5_001, None).await;
-    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::BadPin)), "{body}");
+    let (status, body) = manager.refund(&sale.reference, 2_000, None).await;
+    assert_eq!(status, StatusCode::OK, "5 000 in all, still up to the limit: {body}");
+    // One more, however small, would make more than the limit in all: small refunds are no way
+    // around it.
+    let (status, body) = manager.refund(&sale.reference, 1, None).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::BAD_REQUEST, Some(ProblemCode::PinRequired)), "{body}");
     let (status, body) = manager.refund(&sale.reference, 5_001, Some(PIN)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(manager.sale(&sale.reference).await.sale.refunded.value, 10_001);
+    // A refund in another currency is refused before its PIN costs an attempt.
+    let body = json!({ "amount": { "value": 100, "currency": "DKK" }, "pin": "0000" });
+    let (status, answer) = manager.post(&format!("/api/admin/sales/{}/refund", sale.reference), &body).await;
+    assert_eq!(
+        (status, code_of(&answer)),
+        (StatusCode::BAD_REQUEST, Some(ProblemCode::WrongCurrency)),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

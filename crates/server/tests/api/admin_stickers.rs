@@ -77,15 +77,22 @@ async fn a_manager_puts_up_a_tills_callback_sticker_sees_every_sticker_and_print
         page.contains("<html lang=\"nb\">") && page.contains("Skann med Vipps eller MobilePay"),
         "{page}"
     );
-    assert_eq!(page.matches("<figure class=\"sticker\"").count(), 4);
+    assert_eq!(page.matches("<figure class=\"sticker\"").count(), 3, "the beacon is printed already");
+    let headers = manager.http.get(format!("{}/api/admin/stickers/sheet", app.base)).send().await.unwrap();
+    let header = |name: &str| headers.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(
+        (header("content-type"), header("cache-control")),
+        ("text/html; charset=utf-8".to_owned(), "no-store".to_owned())
+    );
     let (_, danish) = manager.get(&format!("/api/admin/stickers/sheet?till={TILL}&language=da")).await;
     assert!(danish.contains("<html lang=\"da\">") && danish.contains("tjekker ind ved Kasse 1"), "{danish}");
     assert_eq!(
         danish.matches("<figure class=\"sticker\"").count(),
-        3,
-        "the till's own: no open-amount sticker"
+        2,
+        "the till's own: no open-amount sticker, no beacon"
     );
-    let (_, one) = manager.get("/api/admin/stickers/sheet?sticker=100000000000007").await;
+    let (_, one) =
+        manager.get(&format!("/api/admin/stickers/sheet?till={TILL}&sticker=100000000000007")).await;
     assert_eq!(one.matches("<figure class=\"sticker\"").count(), 1, "{one}");
     assert!(one.contains("data-id=\"100000000000007\""));
     let (status, body) = manager.get("/api/admin/stickers/sheet?sticker=nosuch").await;
@@ -114,4 +121,11 @@ async fn a_store_manager_sees_puts_up_and_prints_only_their_own_stores_stickers(
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, page) = other.get("/api/admin/stickers/sheet").await;
     assert!(page.contains("<html lang=\"da\">"), "a DKK store's sheet is Danish: {page}");
+    let (status, _) = other.get("/api/admin/stickers/sheet?sticker=till-1").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another store's sticker is none of theirs");
+    // A manager of every store prints one DKK sticker: in Danish, though their first store is
+    // a Norwegian one.
+    let every = manager(&app, "Ingrid", None).await;
+    let (_, one) = every.get("/api/admin/stickers/sheet?till=till-dk&sticker=till-dk").await;
+    assert!(one.contains("<html lang=\"da\">") && one.matches("<figure").count() == 1, "{one}");
 }

@@ -1,7 +1,8 @@
 //! A till's refund of a sale from an earlier day, at a store that says a manager must agree
-//! (`earlier_day_refunds_need_manager`): today's sales refund as always; an earlier day's asks
-//! for the PIN of one of the store's managers, refunds nothing without the right one, and five
-//! wrong ones at a till lock it for a while.
+//! (`earlier_day_refunds_need_manager`): a sale of the store's day (from its own midnight)
+//! refunds as always; one from a minute before asks for the PIN of one of the store's managers
+//! (never another store's), refunds nothing without the right one, and five wrong ones at a till
+//! lock it for a while.
 
 use kasse_api::{ProblemCode, Sale, SaleStatus};
 use reqwest::StatusCode;
@@ -32,17 +33,27 @@ async fn refund(app: &TestApp, sale: &Sale, value: i64, manager_pin: Option<&str
     (answer.status(), answer.text().await.unwrap())
 }
 
-/// Moves `sale` back two days in the database, as if it had been taken then.
-fn two_days_ago(data: &DataDir, sale: &Sale) {
+/// Sets when `sale` was started, in the database, as if it had been then.
+fn started_at(data: &DataDir, sale: &Sale, at_ms: i64) {
     let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
     conn.busy_timeout(PATIENCE).unwrap();
     let moved = conn
-        .execute(
-            "UPDATE payments SET created_at = created_at - 2 * 86400000 WHERE reference = ?1",
-            [&sale.reference],
-        )
+        .execute("UPDATE payments SET created_at = ?1 WHERE reference = ?2", (at_ms, &sale.reference))
         .unwrap();
     assert_eq!(moved, 1);
+}
+
+/// Moves `sale` back two days, as if it had been taken then.
+fn two_days_ago(data: &DataDir, sale: &Sale) {
+    started_at(data, sale, sale.created_at_ms - 2 * 86_400_000);
+}
+
+/// When the demo store's day began (Oslo's midnight).
+fn store_midnight() -> i64 {
+    let now = i64::try_from(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis(),
+    );
+    kasse_server::local_day::start_of_day(now.unwrap(), kasse_api::Currency::Nok)
 }
 
 /// What the platform has refunded of `sale`.
@@ -61,12 +72,15 @@ async fn an_earlier_days_refund_at_the_till_needs_a_store_managers_pin_and_today
     .await;
     let _ingrid = manager(&app, "Ingrid", None).await;
 
+    // Started at the store's midnight: today's, refunded as always.
     let today = taken_sale(&app).await;
+    started_at(&data, &today, store_midnight());
     let (status, body) = refund(&app, &today, 1_000, None).await;
     assert_eq!(status, StatusCode::OK, "today's sale refunds as always: {body}");
 
+    // A minute before it: yesterday's.
     let old = taken_sale(&app).await;
-    two_days_ago(&data, &old);
+    started_at(&data, &old, store_midnight() - 60_000);
     let (status, body) = refund(&app, &old, 2_000, None).await;
     assert_eq!(
         (status, code_of(&body)),
@@ -114,4 +128,22 @@ async fn five_wrong_manager_pins_at_a_till_lock_it_even_for_the_right_one_and_a_
     two_days_ago(&data, &old);
     let (status, body) = refund(&app, &old, 100, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn the_pin_of_another_stores_manager_refunds_nothing_at_this_stores_till() {
+    let data = DataDir::new();
+    let url = data.url();
+    let app = crate::admin::two_stores_with(move |config| {
+        config.database_url = url;
+        config.stores[0].earlier_day_refunds_need_manager = true;
+    })
+    .await;
+    // Mette manages Nørrebro only; her PIN is the same digits as any other's in these tests.
+    let _mette = manager(&app, "Mette", Some("norrebro")).await;
+    let old = taken_sale(&app).await;
+    two_days_ago(&data, &old);
+    let (status, body) = refund(&app, &old, 100, Some(PIN)).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");
+    assert_eq!(refunded_at_platform(&app, &old), 0);
 }
