@@ -299,10 +299,7 @@ async fn a_store_manager_sees_pairs_and_finds_only_their_own_stores_tills() {
 #[tokio::test]
 async fn the_back_office_finds_a_sale_of_any_till_by_day_and_search() {
     let app = spawn_app().await;
-    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
-    let sale = app.start_sale(12_550).await;
-    app.approve(&sale).await;
-    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    let sale = app.taken_sale(12_550).await;
     let manager = manager(&app, "Ingrid", None).await;
 
     let history = |query: String| {

@@ -10,15 +10,6 @@ use serde_json::json;
 use crate::admin::{ManagerBrowser, PIN, code_of, manager, two_stores};
 use crate::helpers::*;
 
-/// A sale of 125.50 approved at the till and, with automatic capture, taken.
-async fn taken_sale(app: &TestApp) -> Sale {
-    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
-    let sale = app.start_sale(12_550).await;
-    app.approve(&sale).await;
-    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
-    sale
-}
-
 impl ManagerBrowser {
     async fn sale(&self, reference: &str) -> AdminSale {
         let (status, body) = self.get(&format!("/api/admin/sales/{reference}")).await;
@@ -35,7 +26,7 @@ impl ManagerBrowser {
 #[tokio::test]
 async fn a_manager_opens_any_days_sale_with_its_log_and_refunds_part_of_it_with_the_pin() {
     let app = spawn_app().await;
-    let sale = taken_sale(&app).await;
+    let sale = app.taken_sale(12_550).await;
     let manager = manager(&app, "Ingrid", None).await;
 
     let shown = manager.sale(&sale.reference).await;
@@ -74,7 +65,7 @@ async fn a_manager_opens_any_days_sale_with_its_log_and_refunds_part_of_it_with_
 #[tokio::test]
 async fn refunds_up_to_the_stores_limit_in_all_need_no_pin_and_any_past_it_does() {
     let app = spawn_app_with(|config| config.stores[0].refund_pin_above = 5_000).await;
-    let sale = taken_sale(&app).await;
+    let sale = app.taken_sale(12_550).await;
     let manager = manager(&app, "Ingrid", None).await;
     assert_eq!(manager.sale(&sale.reference).await.refund_pin_above.value, 5_000);
 
@@ -124,7 +115,7 @@ async fn a_manager_takes_part_of_a_reservation_and_releases_the_rest() {
 #[tokio::test]
 async fn a_sale_of_a_store_the_manager_does_not_manage_is_not_found() {
     let app = two_stores().await;
-    let sale = taken_sale(&app).await;
+    let sale = app.taken_sale(12_550).await;
     let other = manager(&app, "Mette", Some("norrebro")).await;
     for path in ["", "/log"] {
         let (status, body) = other.get(&format!("/api/admin/sales/{}{path}", sale.reference)).await;

@@ -4,20 +4,22 @@
 //! (never another store's), refunds nothing without the right one, and five wrong ones at a till
 //! lock it for a while.
 
-use kasse_api::{ProblemCode, Sale, SaleStatus};
+use kasse_api::{ProblemCode, Sale};
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::admin::{PIN, code_of, manager};
 use crate::helpers::*;
 
-/// A sale of 125.50 approved and taken.
-async fn taken_sale(app: &TestApp) -> Sale {
-    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
-    let sale = app.start_sale(12_550).await;
-    app.approve(&sale).await;
-    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
-    sale
+/// The demo on the database file in `data`, its store asking for a manager's PIN to refund an
+/// earlier day's sale at the till.
+async fn asking_store(data: &DataDir) -> TestApp {
+    let url = data.url();
+    spawn_app_with(move |config| {
+        config.database_url = url;
+        config.stores[0].earlier_day_refunds_need_manager = true;
+    })
+    .await
 }
 
 /// The till refunds `value` of `sale`, with `manager_pin` if any.
@@ -64,22 +66,17 @@ fn refunded_at_platform(app: &TestApp, sale: &Sale) -> i64 {
 #[tokio::test]
 async fn an_earlier_days_refund_at_the_till_needs_a_store_managers_pin_and_todays_does_not() {
     let data = DataDir::new();
-    let url = data.url();
-    let app = spawn_app_with(move |config| {
-        config.database_url = url;
-        config.stores[0].earlier_day_refunds_need_manager = true;
-    })
-    .await;
+    let app = asking_store(&data).await;
     let _ingrid = manager(&app, "Ingrid", None).await;
 
     // Started at the store's midnight: today's, refunded as always.
-    let today = taken_sale(&app).await;
+    let today = app.taken_sale(12_550).await;
     started_at(&data, &today, store_midnight());
     let (status, body) = refund(&app, &today, 1_000, None).await;
     assert_eq!(status, StatusCode::OK, "today's sale refunds as always: {body}");
 
     // A minute before it: yesterday's.
-    let old = taken_sale(&app).await;
+    let old = app.taken_sale(12_550).await;
     started_at(&data, &old, store_midnight() - 60_000);
     let (status, body) = refund(&app, &old, 2_000, None).await;
     assert_eq!(
@@ -100,14 +97,9 @@ async fn an_earlier_days_refund_at_the_till_needs_a_store_managers_pin_and_today
 async fn five_wrong_manager_pins_at_a_till_lock_it_even_for_the_right_one_and_a_store_that_does_not_ask_never_does()
  {
     let data = DataDir::new();
-    let url = data.url();
-    let app = spawn_app_with(move |config| {
-        config.database_url = url;
-        config.stores[0].earlier_day_refunds_need_manager = true;
-    })
-    .await;
+    let app = asking_store(&data).await;
     let _ingrid = manager(&app, "Ingrid", None).await;
-    let old = taken_sale(&app).await;
+    let old = app.taken_sale(12_550).await;
     two_days_ago(&data, &old);
     for _ in 0..5 {
         let (status, _) = refund(&app, &old, 100, Some("9999")).await;
@@ -124,7 +116,7 @@ async fn five_wrong_manager_pins_at_a_till_lock_it_even_for_the_right_one_and_a_
     // The demo store does not ask: an earlier day's sale refunds at the till as always.
     let data = DataDir::new();
     let app = spawn_app_on(&data).await;
-    let old = taken_sale(&app).await;
+    let old = app.taken_sale(12_550).await;
     two_days_ago(&data, &old);
     let (status, body) = refund(&app, &old, 100, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -141,7 +133,7 @@ async fn the_pin_of_another_stores_manager_refunds_nothing_at_this_stores_till()
     .await;
     // Mette manages Nørrebro only; her PIN is the same digits as any other's in these tests.
     let _mette = manager(&app, "Mette", Some("norrebro")).await;
-    let old = taken_sale(&app).await;
+    let old = app.taken_sale(12_550).await;
     two_days_ago(&data, &old);
     let (status, body) = refund(&app, &old, 100, Some(PIN)).await;
     assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");

@@ -246,6 +246,16 @@ impl TestApp {
         answer.json()
     }
 
+    /// A QR sale of `value` øre, approved by the customer and, as the demo's till captures
+    /// automatically, taken.
+    pub(crate) async fn taken_sale(&self, value: i64) -> Sale {
+        let mut events = self.events_after(self.snapshot().await.last_event_id).await;
+        let sale = self.start_sale(value).await;
+        self.approve(&sale).await;
+        events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+        sale
+    }
+
     /// A sale as the till reads it.
     pub(crate) async fn sale(&self, reference: &str) -> Sale {
         let answer = self.get(&format!("/api/tills/{TILL}/sales/{reference}")).await;
