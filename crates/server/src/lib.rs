@@ -120,6 +120,9 @@ pub(crate) struct AppState {
     platform: Arc<Platform>,
     /// MobilePay PoS v10 payments' sales: started, and moved to customers who check in.
     v10: pos_v10::Pairing,
+    /// The operator's tools on this server's own configuration, database and platform, for the
+    /// back office's stickers.
+    tools: Tools,
 }
 
 /// A running server.
@@ -173,7 +176,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         public_url: public_url.clone(),
     };
     let (stop, shutdown) = watch::channel(false);
-    let registering = tokio::spawn(register_webhooks_forever(tools, shutdown.clone()));
+    let registering = tokio::spawn(register_webhooks_forever(tools.clone(), shutdown.clone()));
     let first_round = platform.health().until_registration_rounds(1);
     if tokio::time::timeout(FIRST_REGISTRATION_PATIENCE, first_round).await.is_err() {
         tracing::warn!("the platform has not answered yet; serving, and registering webhooks when it does");
@@ -245,6 +248,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics,
         platform: Arc::clone(&platform),
         v10,
+        tools,
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());
     let server = tokio::spawn(serving::serve(listener, router, shutdown));

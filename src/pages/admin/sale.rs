@@ -91,11 +91,12 @@ fn Detail(
             set_timeout(
                 move || {
                     spawn_local(async move {
-                        let Some(reference) = reference.try_get_value() else { return };
-                        if let Ok(shown) = api::admin::sale(&reference).await {
+                        let Some(name) = reference.try_get_value() else { return };
+                        if let Ok(shown) = api::admin::sale(&name).await {
                             model.try_update(|m| m.reread(shown.sale));
                         }
-                        again(model, StoredValue::new(reference), left - 1);
+                        // The page's own stored reference: nothing new is made each round.
+                        again(model, reference, left - 1);
                     });
                 },
                 POLL_EVERY,

@@ -19,22 +19,11 @@ use crate::AppState;
 use crate::config::TillConfig;
 use crate::error::ApiError;
 use crate::managers::ManagerAccess;
-use crate::ops::Tools;
 use crate::ops::qr::{self, Change, QrError};
 use crate::ops::stickers::{self, Language, Selection, Sheet, Styling};
 
 /// Where the sheet's CSS is served (the back office's pages allow no inline style).
 const SHEET_CSS: &str = "/api/admin/stickers/sheet.css";
-
-/// The operator's tools, on this server's own configuration, database and platform.
-fn tools(app: &AppState) -> Tools {
-    Tools {
-        config: Arc::clone(&app.config),
-        store: app.store.clone(),
-        platform: Arc::clone(&app.platform),
-        public_url: app.public_url.clone(),
-    }
-}
 
 /// `till`, if it is one of the manager's.
 fn own_till<'a>(app: &'a AppState, access: &ManagerAccess, till: &str) -> Result<&'a TillConfig, ApiError> {
@@ -69,7 +58,7 @@ fn selection<'a>(
 
 /// The stickers of `selection`, as the platform has them.
 async fn gather(app: &AppState, selection: &Selection<'_>) -> Result<Sheet, ApiError> {
-    stickers::gather(&tools(app), selection).await.map_err(qr_refusal)
+    stickers::gather(&app.tools, selection).await.map_err(qr_refusal)
 }
 
 fn qr_refusal(error: QrError) -> ApiError {
@@ -130,7 +119,7 @@ pub async fn create(
     ApiJson(request): ApiJson<NewCallbackSticker>,
 ) -> Result<(StatusCode, Json<AdminStickers>), ApiError> {
     let till = own_till(&app, &access, &request.till)?;
-    let report = qr::create_callback_qrs(&tools(&app), std::slice::from_ref(&till.id), request.id.as_deref())
+    let report = qr::create_callback_qrs(&app.tools, std::slice::from_ref(&till.id), request.id.as_deref())
         .await
         .map_err(qr_refusal)?;
     if let Some(failed) = report.stickers.iter().find(|s| s.change == Change::Failed) {
