@@ -116,20 +116,26 @@ async fn process_one(
     delivery: Delivery,
 ) -> Result<bool, crate::store::StoreError> {
     let Some(_claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };
-    // Read again once claimed: another instance may have finished it meanwhile.
-    if store.unprocessed_delivery(id).await?.is_none() {
+    if let Delivery::Payment(event) = &delivery {
+        // Read again once claimed, in the same turn as the event is recorded: another instance
+        // may have finished it meanwhile.
+        let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
+        tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
+        if taken.settled {
+            return Ok(true);
+        }
+        // A repeated event is read back too (the payment may have moved on since), unless it
+        // echoes what the payment's row holds.
+        if let Err(e) = sales.on_payment_event(event).await {
+            tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
+        }
+    } else if store.unprocessed_delivery(id).await?.is_none() {
+        // Read again once claimed: another instance may have finished it meanwhile.
         return Ok(false);
     }
     match delivery {
-        Delivery::Payment(event) => {
-            let new = store.insert_payment_event(&event).await?;
-            tracing::info!(reference = %event.reference, name = ?event.name, new, "payment event");
-            // A repeated event is read back too (the payment may have moved on since), unless it
-            // echoes what the payment's row already holds.
-            if let Err(e) = sales.on_payment_event(&event).await {
-                tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
-            }
-        }
+        // Acted on above.
+        Delivery::Payment(_) => {}
         Delivery::CheckIn(check_in) => {
             if let Err(e) = sales.check_in(&check_in).await {
                 tracing::error!(merchant_qr_id = %check_in.merchant_qr_id, error = %e, "could not record a check-in");

@@ -8,7 +8,7 @@ use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::{SaleError, Sales, withdrawn};
 use crate::config::CapturePolicy;
-use crate::store::{OperationKind, OperationStatus, PaymentRow};
+use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow, StoreError, TakenEvent};
 
 impl Sales {
     /// Reads the payment from the platform (and sends again anything it has pending), now.
@@ -30,28 +30,44 @@ impl Sales {
         Ok(sale_view(&self.payment(reference).await?))
     }
 
-    /// Acts on a webhook about a payment: reads the payment back from the platform
-    /// ([`Sales::refresh`]) unless the event only echoes what the payment's row already holds.
-    pub async fn on_payment_event(&self, event: &WebhookEvent) -> Result<(), SaleError> {
+    /// Takes the stored webhook `id` about a payment (see [`Store::take_payment_event`]): records
+    /// the event and, when it only echoes what the payment's row holds or is about no payment of
+    /// ours, marks the webhook processed, all in one turn at the database. `None` if another
+    /// instance processed it meanwhile. One not settled this way goes to
+    /// [`Sales::on_payment_event`].
+    ///
+    /// [`Store::take_payment_event`]: crate::store::Store::take_payment_event
+    pub async fn take_payment_event(
+        &self,
+        id: i64,
+        event: &WebhookEvent,
+    ) -> Result<Option<TakenEvent>, StoreError> {
         // Read without the payment's lock: what makes an echo (a platform state, a confirmed
         // write) never goes away once stored, so a decision to skip cannot be made stale.
-        let Some(row) = self.inner.store.payment(&event.reference).await? else { return Ok(()) };
-        let ours = match (event.name, event.idempotency_key.as_deref()) {
-            (PaymentEventName::Captured, Some(key)) => Some((OperationKind::Capture, key)),
-            (PaymentEventName::Refunded, Some(key)) => Some((OperationKind::Refund, key)),
-            _ => None,
+        let settles =
+            |row: Option<&PaymentRow>, operation: Option<&OperationRow>| settles(event, row, operation);
+        let key = our_write(event).map(|(_, key)| key);
+        self.inner.store.take_payment_event(id, event, key, settles, crate::now_ms()).await
+    }
+
+    /// Acts on a webhook about a payment that [`Sales::take_payment_event`] did not settle: reads
+    /// the payment back from the platform ([`Sales::refresh`]) unless, once the payment's lock is
+    /// ours, the event only echoes what its row holds after all.
+    pub async fn on_payment_event(&self, event: &WebhookEvent) -> Result<(), SaleError> {
+        // A webhook often overtakes the answer to the write that caused it (the platform sends it
+        // as it answers), and that answer is stored under the payment's lock: reading the payment
+        // back then would be a call to the platform for nothing.
+        let _guard = self.inner.locks.lock(&event.reference).await?;
+        let store = &self.inner.store;
+        let row = store.payment(&event.reference).await?;
+        let operation = match our_write(event) {
+            Some((_, key)) => store.operation(key).await?,
+            None => None,
         };
-        let confirmed = match ours {
-            Some((kind, key)) => self.inner.store.operation(key).await?.is_some_and(|op| {
-                op.reference == row.reference && op.kind == kind && op.status == OperationStatus::Done
-            }),
-            None => false,
-        };
-        if is_echo(&row, event, confirmed) {
-            tracing::debug!(reference = %event.reference, name = ?event.name, "the event echoes what is stored");
+        if settles(event, row.as_ref(), operation.as_ref()) {
             return Ok(());
         }
-        self.refresh(&event.reference).await
+        self.refresh_locked(&event.reference).await
     }
 
     /// Reads the payment from the platform and shows it; captures it if it is due.
@@ -244,6 +260,31 @@ impl Sales {
 /// that write's key, and the answer was applied), or anything once the payment reached a state
 /// the platform never leaves. Everything else (an approval, a refusal, a capture in the
 /// merchant portal, a failed event) is read back, as the platform asks before money moves.
+/// Whether `event` leaves nothing to do: it is about no payment of ours (`row` is `None`), or
+/// only echoes what the payment's row holds, `operation` being the one stored under the key of
+/// the write the event names as ours ([`our_write`]), if any.
+fn settles(event: &WebhookEvent, row: Option<&PaymentRow>, operation: Option<&OperationRow>) -> bool {
+    let Some(row) = row else { return true };
+    let confirmed = our_write(event).zip(operation).is_some_and(|((kind, _), op)| {
+        op.reference == row.reference && op.kind == kind && op.status == OperationStatus::Done
+    });
+    let echo = is_echo(row, event, confirmed);
+    if echo {
+        tracing::debug!(reference = %event.reference, name = ?event.name, "the event echoes what is stored");
+    }
+    echo
+}
+
+/// The write of ours that `event` reports by its idempotency key, if it names one: a capture or
+/// a refund (the key alone does not make it ours; [`settles`] checks the stored operation).
+fn our_write(event: &WebhookEvent) -> Option<(OperationKind, &str)> {
+    match (event.name, event.idempotency_key.as_deref()) {
+        (PaymentEventName::Captured, Some(key)) => Some((OperationKind::Capture, key)),
+        (PaymentEventName::Refunded, Some(key)) => Some((OperationKind::Refund, key)),
+        _ => None,
+    }
+}
+
 fn is_echo(row: &PaymentRow, event: &WebhookEvent, confirmed: bool) -> bool {
     if !event.success || row.withdrawn() || matches!(row.status(), SaleStatus::Creating | SaleStatus::Failed)
     {

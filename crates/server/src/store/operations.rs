@@ -141,14 +141,7 @@ impl Store {
 
     /// The operation sent with this idempotency key.
     pub async fn operation(&self, key: &str) -> Result<Option<OperationRow>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let row =
-                query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"))
-                    .bind(key)
-                    .fetch_optional(&mut *db)
-                    .await?;
-            Ok(row.as_ref().map(operation_from).transpose()?)
-        })
+        Ok(read_operation(self.db().await?.conn(), key).await?)
     }
 
     /// Starts one more attempt at a pending operation: counts it and returns the operation, or
@@ -241,6 +234,19 @@ impl Store {
             Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
         })
     }
+}
+
+/// The operation sent with this idempotency key, read on `conn`.
+pub(super) async fn read_operation(conn: Conn<'_>, key: &str) -> Result<Option<OperationRow>, sqlx::Error> {
+    on!(conn, |conn| {
+        query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(conn)
+            .await?
+            .as_ref()
+            .map(operation_from)
+            .transpose()
+    })
 }
 
 pub(super) async fn insert_operation(

@@ -211,12 +211,7 @@ impl Store {
 
     /// A payment by reference.
     pub async fn payment(&self, reference: &str) -> Result<Option<PaymentRow>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            Ok(query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
-                .bind(reference)
-                .fetch_optional(&mut *db)
-                .await?)
-        })
+        Ok(read_payment(self.db().await?.conn(), reference).await?)
     }
 
     /// The till's sale in progress, or else its newest one.
@@ -345,6 +340,14 @@ impl Store {
                 .await?)
         })
     }
+}
+
+/// A payment by reference, read on `conn` (a turn's connection, or a transaction's).
+pub(super) async fn read_payment(conn: Conn<'_>, reference: &str) -> Result<Option<PaymentRow>, sqlx::Error> {
+    on!(conn, |conn| query_as(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1"))
+        .bind(reference)
+        .fetch_optional(conn)
+        .await)
 }
 
 pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
