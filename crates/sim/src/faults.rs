@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,9 @@ const INJECTED_KEPT: usize = 1000;
 const HELD_BODY_LIMIT: usize = 1 << 20;
 /// The path of the ePayment API's create.
 const CREATE_PATH: &str = "/epayment/v1/payments";
+
+/// The furthest `clock_skew_seconds` puts the platform's clock off: a day.
+const MAX_SKEW_SECONDS: u64 = 86_400;
 
 /// The fault settings, as `GET/PUT /sim/control/faults` reads and writes them. A field left out
 /// of a PUT is off.
@@ -62,6 +65,10 @@ pub struct FaultKnobs {
     /// in the order they came, whether or not their senders are still there: a create that
     /// reaches the platform after its sender gave up, or died.
     pub hold_creates: bool,
+    /// How far the platform's clock is off, in seconds (ahead when positive): the `Date` of every
+    /// API answer says so. What `kasse-server doctor` measures, since webhook signatures carry
+    /// the platform's time.
+    pub clock_skew_seconds: i64,
     /// Seeds the random draws. Setting the knobs starts the draws afresh from it.
     pub seed: u64,
 }
@@ -82,6 +89,9 @@ impl FaultKnobs {
         }
         if self.error_status.is_some_and(|s| s != 500 && s != 503) {
             return Err(SimError::validation("errorStatus", "An injected error is a 500 or a 503."));
+        }
+        if self.clock_skew_seconds.unsigned_abs() > MAX_SKEW_SECONDS {
+            return Err(SimError::validation("clockSkewSeconds", "A clock is off by a day at most."));
         }
         Ok(())
     }
@@ -253,6 +263,22 @@ pub async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
     tracing::debug!(path, status = injected.status(), "injected a fault");
     let retry_after = (injected == Injected::Throttled).then_some(1);
     with_retry_after(api.refuse(injected.error(api).at(&path)), retry_after)
+}
+
+/// Middleware over every route: when the knobs put the platform's clock off
+/// (`clock_skew_seconds`), every answer's `Date` says the platform's time; otherwise the server
+/// dates it, by ours.
+pub async fn date(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
+    let skew = sim.faults.knobs().clock_skew_seconds;
+    let mut response = next.run(request).await;
+    if skew != 0 {
+        let at = chrono::Utc::now() + chrono::Duration::seconds(skew);
+        // An HTTP date (RFC 9110 §5.6.7) is always in GMT.
+        if let Ok(value) = HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+            response.headers_mut().insert(header::DATE, value);
+        }
+    }
+    response
 }
 
 /// Answers a create `504 Gateway Timeout` and keeps it, read whole, for a late delivery.

@@ -45,6 +45,7 @@ mod error;
 mod faults;
 mod http;
 mod limits;
+mod management;
 mod phone;
 mod qr;
 mod recent;
@@ -311,11 +312,13 @@ fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .merge(api::router())
         .merge(qr::router())
+        .merge(management::router())
         .merge(phone::router())
         .merge(control::router())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), faults::inject))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&sim), faults::date))
         .with_state(sim)
 }
 

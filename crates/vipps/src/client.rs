@@ -308,6 +308,35 @@ impl Client {
         self.json(Method::GET, url, None::<&()>, None).await
     }
 
+    /// `GET /management/v1/sales-units/{msn}`: this client's sales unit as the Management API
+    /// describes it.
+    pub async fn sales_unit(&self) -> Result<crate::management::SalesUnit, Error> {
+        let url = self.endpoint(&["management", "v1", "sales-units", &self.config.credentials.msn])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// The platform's clock: the `Date` of its answer to a harmless call (the webhook
+    /// registrations), `None` if the answer had none. Webhook signatures carry the platform's
+    /// time, and ours is what they are judged by.
+    pub async fn platform_date(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, Error> {
+        let call = Call::new(Method::GET, self.endpoint(&["webhooks", "v1", "webhooks"])?);
+        let token = self.access_token().await?;
+        let response =
+            self.request(&call, &token).send().await.map_err(|e| Error::Unreachable(without_url(&e)))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.unwrap_or_default();
+            return Err(Error::Rejected {
+                status: status.as_u16(),
+                problem: Box::new(problem_from(status, &bytes)),
+            });
+        }
+        let date = response.headers().get(header::DATE).and_then(|v| v.to_str().ok());
+        Ok(date
+            .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+            .map(|d| d.with_timezone(&chrono::Utc)))
+    }
+
     /// `DELETE /webhooks/v1/webhooks/{id}`.
     pub async fn delete_webhook(&self, id: &str) -> Result<(), Error> {
         let url = self.endpoint(&["webhooks", "v1", "webhooks", id])?;

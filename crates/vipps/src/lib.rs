@@ -9,6 +9,7 @@
 pub mod client;
 pub mod epayment;
 pub mod headers;
+pub mod management;
 pub mod problem;
 pub mod qr;
 mod retry;
