@@ -8,6 +8,7 @@
 //! (bad configuration or input).
 
 mod check_config;
+mod doctor;
 mod integrator;
 mod manager;
 mod output;
@@ -42,6 +43,10 @@ enum Command {
     Serve(ServeArgs),
     /// Read the configuration and explain every problem in it; exit status 1 if there is one.
     CheckConfig(ConfigArgs),
+    /// Before go-live: check the configuration against the platform (keys and MSNs, currency,
+    /// push messages, webhooks, stickers, the clock) and say what to do about each finding; exit
+    /// status 1 if one is a problem, 2 if something could not be checked.
+    Doctor(DoctorArgs),
     /// Manage tills.
     #[command(subcommand)]
     Till(TillCommand),
@@ -248,6 +253,14 @@ struct StickersArgs {
 }
 
 #[derive(Debug, Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
 struct SyncArgs {
     #[command(flatten)]
     config: ConfigArgs,
@@ -446,6 +459,10 @@ pub async fn run() -> ExitCode {
                 QrCommand::Redirect(RedirectCommand::Delete(args)) => qr::redirect_delete(&args).await,
                 QrCommand::Stickers(args) => qr::qr_stickers(&args).await,
             }
+        }
+        Command::Doctor(args) => {
+            output::quiet_logs();
+            doctor::doctor(&args.config, &args.output).await
         }
         Command::Webhooks(WebhooksCommand::Sync(args)) => {
             output::quiet_logs();

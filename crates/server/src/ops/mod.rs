@@ -13,6 +13,7 @@
 //! `serve`: it lives inside that process and forgets everything when it stops. A `kasse-sim` running
 //! on its own (`[platform] base_url`) is fine, and so are the test and production platforms.
 
+pub mod doctor;
 pub mod integrators;
 pub mod managers;
 pub mod migrate;

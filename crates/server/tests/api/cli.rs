@@ -12,19 +12,24 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// A simulator on its own, a configuration file naming it, and a database folder.
-struct Operator {
-    sim: SimHandle,
+pub(crate) struct Operator {
+    pub(crate) sim: SimHandle,
     dir: PathBuf,
-    config: PathBuf,
+    pub(crate) config: PathBuf,
     /// The stores' secrets, as the environment gives them to the binary.
-    env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Operator {
     /// Two stores (NOK and DKK) and three tills on a fresh simulator.
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
+        Self::on(SimConfig::demo()).await
+    }
+
+    /// The same on a simulator of `config` (which has the demo's sales units).
+    pub(crate) async fn on(config: SimConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sim = kasse_sim::start(SimConfig::demo(), listener).unwrap();
+        let sim = kasse_sim::start(config, listener).unwrap();
         let dir = std::env::temp_dir().join(format!("kasse-cli-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let unit = |msn: &str| sim.config().sales_unit(msn).unwrap().clone();
@@ -95,9 +100,14 @@ store = "norrebro"
 
     /// Runs `kasse-server ARGS --config FILE` to its end, off the runtime's threads (the
     /// simulator it talks to keeps serving meanwhile).
-    async fn run(&self, args: &[&str]) -> Output {
+    pub(crate) async fn run(&self, args: &[&str]) -> Output {
+        self.run_as(&self.config, &self.env, args).await
+    }
+
+    /// [`Operator::run`] with another configuration file and environment.
+    pub(crate) async fn run_as(&self, config: &Path, env: &[(String, String)], args: &[&str]) -> Output {
         let mut command = Command::new(BINARY);
-        command.args(args).arg("--config").arg(&self.config).envs(self.env.iter().cloned());
+        command.args(args).arg("--config").arg(config).envs(env.iter().cloned());
         for variable in [
             "KASSE_CONFIG",
             "KASSE_LISTEN",
@@ -113,14 +123,14 @@ store = "norrebro"
     }
 
     /// A file in this operator's folder with `text` in it.
-    fn file(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.join(name);
         std::fs::write(&path, text).unwrap();
         path
     }
 
     /// A client of the Oslo store, as the merchant's own tools would have.
-    fn oslo(&self) -> kasse_vipps::Client {
+    pub(crate) fn oslo(&self) -> kasse_vipps::Client {
         let unit = self.sim.config().sales_unit("123456").unwrap();
         kasse_vipps::Client::new(kasse_vipps::ClientConfig {
             base_url: self.sim.base_url().clone(),
@@ -149,7 +159,7 @@ impl Drop for Operator {
     }
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 

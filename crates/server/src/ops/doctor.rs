@@ -1,0 +1,406 @@
+//! `kasse-server doctor`: the configuration checked against the platform before the first sale,
+//! each finding said in a sentence with what to do. Several set-up mistakes otherwise show only
+//! when a customer is waiting: keys or an MSN typed wrong, push messages not allowed (error 5080
+//! on four of the five flows), webhooks missing or registered twice, stickers that ring no till,
+//! a clock the webhook signatures disagree with.
+//!
+//! Checked, for each store (sales unit):
+//! - its keys give a token and its MSN belongs to them (one harmless read, the webhook list);
+//! - from the Management API: its business's country fits the store's currency, and it may
+//!   skip the landing page (`userFlow: PUSH_MESSAGE`); a setting the API leaves out is reported
+//!   as not checked, since the API says a missing one proves nothing;
+//! - exactly one webhook registration at our URL, with every event we need, and none of another
+//!   system's;
+//! - every callback sticker at the platform rings a till, and every till's configured sticker
+//!   is at the platform;
+//!
+//! and once: our clock against the `Date` of the platform's answers.
+//!
+//! Not checked: whether a unit may capture less than all (the Management API does not say; the
+//! first partial capture does, error 6140), and push messages when the Management API does not
+//! say (a probe payment would be needed).
+
+use std::collections::BTreeSet;
+
+use kasse_api::Currency;
+use kasse_vipps::Client;
+use kasse_vipps::qr::CallbackQrImage;
+use kasse_vipps::webhooks::Webhook;
+use serde::Serialize;
+
+use super::Tools;
+use super::webhooks::our_events;
+use crate::config::StoreConfig;
+
+/// How far our clock may be from the platform's before webhook signatures are at risk. The
+/// endpoint allows `webhook_max_skew` (five minutes by default); a minute leaves room.
+const CLOCK_TOLERANCE_SECONDS: i64 = 60;
+
+/// What a check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// In order.
+    Ok,
+    /// Wrong: the sentence says what to do.
+    Problem,
+    /// Could not be checked: the sentence says why.
+    NotChecked,
+}
+
+/// Which check a finding comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// The keys give a token, and the MSN is theirs.
+    Credentials,
+    /// The sales unit's business is in the store's currency's country.
+    Currency,
+    /// The sales unit may send push messages (skip the landing page).
+    PushMessages,
+    /// Our webhook registration.
+    Webhooks,
+    /// Another system's webhook registration on the same sales unit.
+    ForeignWebhook,
+    /// Callback stickers and the tills they ring.
+    Stickers,
+    /// Our clock against the platform's.
+    Clock,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    /// The check.
+    pub check: Check,
+    /// What it found.
+    pub verdict: Verdict,
+    /// The store's id, for a store's finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// What it means and what to do, in a sentence or two.
+    pub says: String,
+}
+
+/// Everything `doctor` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The findings, store by store, then the clock.
+    pub findings: Vec<Finding>,
+    /// Platform calls sent again during the run.
+    pub retries: u64,
+}
+
+impl Report {
+    /// How many findings have `verdict`.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.findings.iter().filter(|f| f.verdict == verdict).count()
+    }
+
+    fn push(&mut self, check: Check, verdict: Verdict, store: Option<&StoreConfig>, says: String) {
+        self.findings.push(Finding { check, verdict, store: store.map(|s| s.id.clone()), says });
+    }
+}
+
+/// Checks `tools`' configuration against the platform.
+pub async fn check(tools: &Tools) -> Report {
+    let before = tools.retried();
+    let mut report = Report::default();
+    for (store, client) in tools.units() {
+        check_store(tools, &mut report, store, &client).await;
+    }
+    if let Some((_, client)) = tools.units().first() {
+        check_clock(&mut report, client).await;
+    }
+    report.retries = tools.retried().saturating_sub(before);
+    report
+}
+
+async fn check_store(tools: &Tools, report: &mut Report, store: &StoreConfig, client: &Client) {
+    use Verdict::{NotChecked, Ok, Problem};
+    let name = format!("{} (MSN {})", store.name, store.msn);
+    let registrations = match client.list_webhooks().await {
+        Result::Ok(answer) => answer.webhooks,
+        Err(e) => {
+            let (verdict, says) = match e.status() {
+                Some(401) => (
+                    Problem,
+                    format!(
+                        "The platform refused the keys of {name}: check its client_id, client_secret and \
+                         subscription key against the portal (Utvikler / For developers). Nothing else of \
+                         this store was checked."
+                    ),
+                ),
+                Some(403) => (
+                    Problem,
+                    format!(
+                        "MSN {} does not belong to the keys of {}: every sale would be refused. Use the MSN \
+                         the keys were made for, or that sales unit's keys. Nothing else of this store was \
+                         checked.",
+                        store.msn, store.name
+                    ),
+                ),
+                _ => (NotChecked, format!("The platform could not be asked about {name}: {e}.")),
+            };
+            report.push(Check::Credentials, verdict, Some(store), says);
+            return;
+        }
+    };
+    report.push(
+        Check::Credentials,
+        Ok,
+        Some(store),
+        format!("The keys of {name} give a token, and the MSN is theirs."),
+    );
+    check_sales_unit(report, store, client, &name).await;
+    check_webhooks(tools, report, store, &registrations);
+    check_stickers(tools, report, store, client).await;
+}
+
+/// The country whose business takes `currency` at a till (the sales unit's business must be in it).
+fn country_of(currency: Currency) -> &'static str {
+    match currency {
+        Currency::Nok => "NO",
+        Currency::Dkk => "DK",
+        Currency::Eur => "FI",
+    }
+}
+
+async fn check_sales_unit(report: &mut Report, store: &StoreConfig, client: &Client, name: &str) {
+    use Verdict::{NotChecked, Ok, Problem};
+    let unit = match client.sales_unit().await {
+        Result::Ok(unit) => unit,
+        Err(e) => {
+            let says = format!(
+                "The Management API did not describe {name} ({e}), so its currency and push messages were \
+                 not checked. The keys need access to the Management API in the portal."
+            );
+            report.push(Check::PushMessages, NotChecked, Some(store), says);
+            return;
+        }
+    };
+    let wanted = country_of(store.currency);
+    match unit.business_identifier.country() {
+        Some(country) if country == wanted => report.push(
+            Check::Currency,
+            Ok,
+            Some(store),
+            format!("{name} belongs to a business in {country}, where {} is the currency.", store.currency),
+        ),
+        Some(country) => report.push(
+            Check::Currency,
+            Problem,
+            Some(store),
+            format!(
+                "{name} belongs to a business in {country}, but the store takes {}: the platform takes a \
+                 sales unit's own currency only. Set the store's currency, or use the MSN of the business \
+                 in {wanted}.",
+                store.currency
+            ),
+        ),
+        None => report.push(
+            Check::Currency,
+            NotChecked,
+            Some(store),
+            format!("The Management API gave {name} no country ({}).", unit.business_identifier.scheme),
+        ),
+    }
+    let push = unit.configuration.and_then(|c| c.skip_landing_page_allowed);
+    let (verdict, says) = match push {
+        Some(true) => {
+            (Ok, format!("{name} may send push messages to customers' phones (from the Management API)."))
+        }
+        Some(false) => (
+            Problem,
+            format!(
+                "{name} may not send push messages (the Management API says so): a sale to a phone number, \
+                 a customer's QR, a check-in or a MobilePay sticker is refused with error 5080. Ask Vipps \
+                 MobilePay to allow skipping the landing page for the sales unit (\"POS integration in a \
+                 physical store\")."
+            ),
+        ),
+        None => (
+            NotChecked,
+            format!(
+                "The Management API does not say whether {name} may send push messages; the first such sale will."
+            ),
+        ),
+    };
+    report.push(Check::PushMessages, verdict, Some(store), says);
+}
+
+fn check_webhooks(tools: &Tools, report: &mut Report, store: &StoreConfig, registrations: &[Webhook]) {
+    use Verdict::{Ok, Problem};
+    let url = tools.webhook_url();
+    let (ours, others): (Vec<&Webhook>, Vec<&Webhook>) =
+        registrations.iter().partition(|w| w.url == url.as_str());
+    let (verdict, says) = match ours.as_slice() {
+        [] => (
+            Problem,
+            format!(
+                "{} has no webhook registration at {url}: tills learn of approvals only by polling, and \
+                 callback stickers ring no till. Run `kasse-server webhooks sync`.",
+                store.name
+            ),
+        ),
+        [one] => {
+            let have: BTreeSet<&str> = one.events.iter().map(String::as_str).collect();
+            let missing: Vec<String> =
+                our_events().into_iter().filter(|e| !have.contains(e.as_str())).collect();
+            if missing.is_empty() {
+                (
+                    Ok,
+                    format!(
+                        "{} has one webhook registration at {url}, with every event kasse needs.",
+                        store.name
+                    ),
+                )
+            } else {
+                (
+                    Problem,
+                    format!(
+                        "The webhook registration of {} at {url} lacks {}. Run `kasse-server webhooks sync`.",
+                        store.name,
+                        missing.join(", ")
+                    ),
+                )
+            }
+        }
+        several => (
+            Problem,
+            format!(
+                "{} has {} webhook registrations at {url}: every event arrives {} times. Run `kasse-server \
+                 webhooks sync`, which keeps one.",
+                store.name,
+                several.len(),
+                several.len()
+            ),
+        ),
+    };
+    report.push(Check::Webhooks, verdict, Some(store), says);
+    for other in others {
+        let check_ins = other.events.iter().any(|e| e.starts_with("user.checked-in"));
+        let what = if check_ins {
+            "It holds the sales unit's one registration for check-ins, so kasse's cannot have them: a customer who \
+             scans a callback sticker is checked in at that system, and no till rings."
+        } else {
+            "It is told of every payment of the sales unit."
+        };
+        report.push(
+            Check::ForeignWebhook,
+            Problem,
+            Some(store),
+            format!(
+                "{} has a webhook registration of another system, {} at {}. {what} If nothing uses it any \
+                 more (an old MobilePay PoS integration), delete it with the Webhooks API; kasse leaves \
+                 other systems' registrations alone.",
+                store.name, other.id, other.url
+            ),
+        );
+    }
+}
+
+async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig, client: &Client) {
+    use Verdict::{NotChecked, Ok, Problem};
+    let at_platform = match client.list_callback_qrs(CallbackQrImage::default()).await {
+        Result::Ok(stickers) => stickers,
+        Err(e) => {
+            let says = format!("The callback stickers of {} could not be listed: {e}.", store.name);
+            report.push(Check::Stickers, NotChecked, Some(store), says);
+            return;
+        }
+    };
+    let saved = match tools.store.callback_qrs().await {
+        Result::Ok(rows) => rows,
+        Err(e) => {
+            let says = format!("The database could not be read: {e}.");
+            report.push(Check::Stickers, NotChecked, Some(store), says);
+            return;
+        }
+    };
+    let tills: Vec<_> = tools.config.tills.iter().filter(|t| t.store == store.id).collect();
+    let rings = |id: &str| {
+        tills.iter().any(|t| t.callback_qr.as_deref() == Some(id))
+            || saved.iter().any(|r| r.msn == store.msn && r.merchant_qr_id == id && r.till_id.is_some())
+    };
+    let mut problems = 0;
+    for sticker in &at_platform {
+        let Some(id) = sticker.merchant_qr_id.as_deref() else { continue };
+        if !rings(id) {
+            problems += 1;
+            let place = sticker.location_description.as_deref().unwrap_or("no description");
+            report.push(
+                Check::Stickers,
+                Problem,
+                Some(store),
+                format!(
+                    "Callback sticker {id} ({place}) of {} rings no till: a customer who scans it is checked \
+                     in nowhere. Give a till `callback_qr = \"{id}\"`, or take it down with `kasse-server qr \
+                     callback delete {id}`.",
+                    store.name
+                ),
+            );
+        }
+    }
+    let up: BTreeSet<&str> = at_platform.iter().filter_map(|s| s.merchant_qr_id.as_deref()).collect();
+    for till in &tills {
+        let Some(id) = till.callback_qr.as_deref() else { continue };
+        if !up.contains(id) {
+            problems += 1;
+            report.push(
+                Check::Stickers,
+                Problem,
+                Some(store),
+                format!(
+                    "The callback sticker {id} of {} is not at the platform: scanning it does nothing. Run \
+                     `kasse-server qr callback create {}`.",
+                    till.name, till.id
+                ),
+            );
+        }
+    }
+    if problems == 0 {
+        let says = format!(
+            "{} has {} callback stickers at the platform, each ringing a till, and every till's sticker is up.",
+            store.name,
+            at_platform.len()
+        );
+        report.push(Check::Stickers, Ok, Some(store), says);
+    }
+}
+
+async fn check_clock(report: &mut Report, client: &Client) {
+    use Verdict::{NotChecked, Ok, Problem};
+    let asked = chrono::Utc::now();
+    let (verdict, says) = match client.platform_date().await {
+        Result::Ok(Some(theirs)) => {
+            // The answer's date was set between asking and now: judged against the middle.
+            let ours = asked + (chrono::Utc::now() - asked) / 2;
+            let off = (theirs - ours).num_seconds();
+            if off.abs() <= CLOCK_TOLERANCE_SECONDS {
+                (
+                    Ok,
+                    format!(
+                        "This machine's clock and the platform's agree (within {CLOCK_TOLERANCE_SECONDS} s)."
+                    ),
+                )
+            } else {
+                let way = if off > 0 { "behind" } else { "ahead of" };
+                (
+                    Problem,
+                    format!(
+                        "This machine's clock is {} s {way} the platform's: webhooks are signed with the \
+                         platform's time, and past five minutes kasse refuses them. Keep the clock set by NTP \
+                         (systemd-timesyncd or chrony).",
+                        off.abs()
+                    ),
+                )
+            }
+        }
+        Result::Ok(None) => (NotChecked, "The platform's answer had no Date header.".to_owned()),
+        Err(e) => (NotChecked, format!("The platform's clock could not be read: {e}.")),
+    };
+    report.push(Check::Clock, verdict, None, says);
+}

@@ -1,0 +1,142 @@
+//! `kasse-server doctor`, the real binary against a `kasse-sim` of its own: a clean set-up
+//! passes, and each set-up mistake the simulator can be made to show is found, said, and turns
+//! the exit status to 1.
+
+use kasse_sim::{FaultKnobs, SimConfig};
+use kasse_vipps::qr::MerchantCallbackPutRequest;
+use kasse_vipps::webhooks::RegisterRequest;
+use serde_json::Value;
+
+use crate::cli::{Operator, text};
+
+/// `doctor --json` as `operator` runs it: its exit status and report.
+async fn doctor(operator: &Operator) -> (Option<i32>, Value) {
+    let out = operator.run(&["doctor", "--json"]).await;
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    (out.status.code(), report)
+}
+
+/// The findings of `check` with `verdict`, as (store, sentence).
+fn found(report: &Value, check: &str, verdict: &str) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check && f["verdict"] == verdict)
+        .map(|f| (f["store"].as_str().unwrap_or("").to_owned(), f["says"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The operator's set-up made ready: webhooks registered, till-1's sticker put up.
+async fn ready(operator: &Operator) {
+    for args in [&["webhooks", "sync"][..], &["qr", "callback", "create", "till-1"]] {
+        let out = operator.run(args).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_check_passes() {
+    let operator = Operator::new().await;
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1), "{report:#}");
+    let missing = found(&report, "webhooks", "problem");
+    assert_eq!(missing.len(), 2, "both stores: {report:#}");
+    assert!(missing[0].1.contains("kasse-server webhooks sync"), "says what to do: {}", missing[0].1);
+    let stickers = found(&report, "stickers", "problem");
+    assert_eq!(stickers.len(), 1, "{report:#}");
+    assert!(stickers[0].1.contains("qr callback create till-1"), "{}", stickers[0].1);
+
+    ready(&operator).await;
+    let out = operator.run(&["doctor"]).await;
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("0 problems, 0 not checked"), "{said}");
+    for check in ["credentials", "currency", "push-messages", "webhooks", "stickers"] {
+        let (_, report) = doctor(&operator).await;
+        assert_eq!(found(&report, check, "ok").len(), 2, "{check} for each store: {report:#}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_systems_webhook_a_sticker_that_rings_no_till_and_a_skewed_clock_are_each_found() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    let oslo = operator.oslo();
+    let old = oslo
+        .register_webhook(&RegisterRequest {
+            url: "https://old-pos.example/callbacks".to_owned(),
+            events: vec!["epayments.payment.authorized.v1".to_owned()],
+        })
+        .await
+        .unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let foreign = found(&report, "foreign-webhook", "problem");
+    assert_eq!(foreign.len(), 1, "{report:#}");
+    assert_eq!(foreign[0].0, "grunerlokka");
+    assert!(foreign[0].1.contains(&old.id) && foreign[0].1.contains("old-pos.example"), "{}", foreign[0].1);
+    oslo.delete_webhook(&old.id).await.unwrap();
+
+    let lost = MerchantCallbackPutRequest { location_description: "By the door".to_owned(), category: None };
+    oslo.put_callback_qr("lost-1", &lost).await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let stickers = found(&report, "stickers", "problem");
+    assert_eq!(stickers.len(), 1, "{report:#}");
+    assert!(stickers[0].1.contains("lost-1") && stickers[0].1.contains("rings no till"), "{}", stickers[0].1);
+    oslo.delete_callback_qr("lost-1").await.unwrap();
+
+    operator.sim.set_faults(FaultKnobs { clock_skew_seconds: 600, ..FaultKnobs::default() }).unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let clock = found(&report, "clock", "problem");
+    assert_eq!(clock.len(), 1, "{report:#}");
+    assert!(clock[0].1.contains("behind the platform's"), "{}", clock[0].1);
+    // Within a minute is in order.
+    operator.sim.set_faults(FaultKnobs { clock_skew_seconds: -30, ..FaultKnobs::default() }).unwrap();
+    assert_eq!(doctor(&operator).await.0, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_messages_not_allowed_wrong_keys_and_a_wrong_currency_are_each_found() {
+    let mut config = SimConfig::demo();
+    config.sales_units.iter_mut().find(|u| u.msn == "123456").unwrap().push_allowed = false;
+    let operator = Operator::on(config).await;
+    ready(&operator).await;
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let push = found(&report, "push-messages", "problem");
+    assert_eq!(push.len(), 1, "{report:#}");
+    assert_eq!(push[0].0, "grunerlokka");
+    assert!(push[0].1.contains("5080"), "{}", push[0].1);
+
+    // The Danish store's keys typed wrong: nothing more of it can be checked.
+    let mut env = operator.env.clone();
+    for (name, value) in &mut env {
+        if name == "KASSE_STORE_NORREBRO_CLIENT_SECRET" {
+            value.push('x');
+        }
+    }
+    let out = operator.run_as(&operator.config, &env, &["doctor", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = found(&report, "credentials", "problem");
+    assert_eq!(keys.len(), 1, "{report:#}");
+    assert_eq!(keys[0].0, "norrebro");
+    assert!(keys[0].1.contains("refused the keys"), "{}", keys[0].1);
+    assert!(found(&report, "webhooks", "ok").iter().all(|(store, _)| store != "norrebro"));
+
+    // The Oslo store set to take kroner of Denmark, on a Norwegian sales unit.
+    let toml = std::fs::read_to_string(&operator.config).unwrap().replacen(
+        "currency = \"NOK\"",
+        "currency = \"DKK\"",
+        1,
+    );
+    let wrong = operator.file("wrong-currency.toml", &toml);
+    let out = operator.run_as(&wrong, &operator.env, &["doctor", "--json"]).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let currency = found(&report, "currency", "problem");
+    assert_eq!(currency.len(), 1, "{report:#}");
+    assert!(currency[0].1.contains("a business in NO") && currency[0].1.contains("DKK"), "{}", currency[0].1);
+}
