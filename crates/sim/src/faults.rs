@@ -65,9 +65,9 @@ pub struct FaultKnobs {
     /// in the order they came, whether or not their senders are still there: a create that
     /// reaches the platform after its sender gave up, or died.
     pub hold_creates: bool,
-    /// How far the platform's clock is off, in seconds (ahead when positive): the `Date` of every
-    /// API answer says so. What `kasse-server doctor` measures, since webhook signatures carry
-    /// the platform's time.
+    /// How far the platform's clock is off, in seconds (ahead when positive), as the `Date` of
+    /// every API answer says: what `kasse-server doctor` compares with its own. Webhooks are
+    /// still signed by the true time.
     pub clock_skew_seconds: i64,
     /// Seeds the random draws. Setting the knobs starts the draws afresh from it.
     pub seed: u64,
@@ -266,10 +266,12 @@ pub async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
 }
 
 /// Middleware over every route: when the knobs put the platform's clock off
-/// (`clock_skew_seconds`), every answer's `Date` says the platform's time; otherwise the server
-/// dates it, by ours.
+/// (`clock_skew_seconds`), every platform API answer's `Date` says the platform's time;
+/// otherwise (and on `/sim/…`) the server dates it, by ours.
 pub async fn date(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> Response {
-    let skew = sim.faults.knobs().clock_skew_seconds;
+    let path = request.uri().path();
+    let skew =
+        if path == "/sim" || path.starts_with("/sim/") { 0 } else { sim.faults.knobs().clock_skew_seconds };
     let mut response = next.run(request).await;
     if skew != 0 {
         let at = chrono::Utc::now() + chrono::Duration::seconds(skew);

@@ -1,16 +1,16 @@
 //! kasse-sim: an offline simulator of the Vipps MobilePay platform.
 //!
-//! It answers the Access Token, ePayment, Webhooks and QR APIs on the platform's own paths, with
-//! their headers, status codes, error bodies and error codes, so that a client which works against
-//! it works against the real test environment. Simulated customers approve or decline on a plain
+//! It answers the Access Token, ePayment, Webhooks and QR APIs and the Management API's sales
+//! unit on the platform's own paths, with their headers, status codes, error bodies and error
+//! codes, so that a client which works against it works against the real test environment. Simulated customers approve or decline on a plain
 //! "phone" page, scan merchant redirect and callback stickers there (a check-in sends
 //! `user.checked-in.v1`), and every change is delivered as a signed webhook. It runs inside the
 //! kasse server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
 //!
 //! It keeps the platform's rate limits (`SimConfig::limits`), the test environment's magic amounts
 //! and each sales unit's capabilities and deadlines (`SalesUnit`). Fault knobs add latency, 5xx
-//! and 429 answers, creates delivered after their sender gave up, and dropped, duplicated or
-//! reordered webhooks, to the platform APIs only.
+//! and 429 answers, creates delivered after their sender gave up, dropped, duplicated or
+//! reordered webhooks, and a clock that is off, to the platform APIs only.
 //!
 //! # Control API
 //!
@@ -23,7 +23,7 @@
 //! - `GET /sim/control/webhook-attempts`: the newest 10 000 webhook delivery attempts.
 //! - `GET /sim/control/faults`, `PUT /sim/control/faults` with `{latencyMs, errorRate,
 //!   errorStatus, throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks,
-//!   holdCreates, seed}` (left out is off); `GET /sim/control/faults/injected`: the newest 1000
+//!   holdCreates, clockSkewSeconds, seed}` (left out is off); `GET /sim/control/faults/injected`: the newest 1000
 //!   API calls the knobs delayed, held or answered with a fault; `POST
 //!   /sim/control/faults/deliver-held`: delivers the creates `holdCreates` held, in the order
 //!   they came, and answers `{delivered}` once the platform has processed them.

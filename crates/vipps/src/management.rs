@@ -68,6 +68,9 @@ pub enum CaptureType {
     DirectCapture,
     /// Neither applies.
     NotApplicable,
+    /// A value this client does not know yet (the spec says the API may grow).
+    #[serde(other)]
+    Other,
 }
 
 #[cfg(test)]

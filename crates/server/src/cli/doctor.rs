@@ -15,7 +15,8 @@ pub(super) async fn doctor(config: &ConfigArgs, output: &OutputArgs) -> ExitCode
         Ok(tools) => tools,
         Err(code) => return code,
     };
-    eprintln!("checking {} stores against the platform", tools.config().stores.len());
+    let stores = tools.config().stores.len();
+    eprintln!("checking {stores} {} against the platform", if stores == 1 { "store" } else { "stores" });
     let report = doctor::check(&tools).await;
     let (problems, unchecked) = (report.count(Verdict::Problem), report.count(Verdict::NotChecked));
     let written = emit(output.json, &report, |out| {

@@ -9,31 +9,34 @@
 //! - from the Management API: its business's country fits the store's currency, and it may
 //!   skip the landing page (`userFlow: PUSH_MESSAGE`); a setting the API leaves out is reported
 //!   as not checked, since the API says a missing one proves nothing;
-//! - exactly one webhook registration at our URL, with every event we need, and none of another
-//!   system's;
-//! - every callback sticker at the platform rings a till, and every till's configured sticker
-//!   is at the platform;
+//! - exactly one webhook registration of ours (as `webhooks sync` judges it: at our URL, with
+//!   the secret we keep, and every event we need), and none of another system's;
+//! - every callback sticker at the platform rings a till (as the running server routes a
+//!   check-in), and every till's configured sticker is at the platform;
 //!
 //! and once: our clock against the `Date` of the platform's answers.
 //!
-//! Not checked: whether a unit may capture less than all (the Management API does not say; the
-//! first partial capture does, error 6140), and push messages when the Management API does not
-//! say (a probe payment would be needed).
+//! Not checked yet: whether a unit may capture less than all (the Management API does not say; the
+//! first partial capture does, error 6140); push messages when the Management API leaves the
+//! setting out (that needs a probe payment); the Management API's `paymentAllowed` and
+//! `captureType`; redirect stickers; and callback stickers saved in the database but gone from
+//! the platform.
 
 use std::collections::BTreeSet;
 
 use kasse_api::Currency;
 use kasse_vipps::Client;
 use kasse_vipps::qr::CallbackQrImage;
-use kasse_vipps::webhooks::Webhook;
+use kasse_vipps::webhooks::{USER_CHECKED_IN, Webhook};
 use serde::Serialize;
 
 use super::Tools;
-use super::webhooks::our_events;
+use super::webhooks::{our_events, same_url};
 use crate::config::StoreConfig;
+use crate::sales::routing::{Route, route, same_qr_id};
 
-/// How far our clock may be from the platform's before webhook signatures are at risk. The
-/// endpoint allows `webhook_max_skew` (five minutes by default); a minute leaves room.
+/// How far our clock may be from the platform's, at most, before it is a problem: a minute, or
+/// half of what the webhook endpoint allows (`webhook_max_skew`) when that is less.
 const CLOCK_TOLERANCE_SECONDS: i64 = 60;
 
 /// What a check found.
@@ -112,7 +115,7 @@ pub async fn check(tools: &Tools) -> Report {
         check_store(tools, &mut report, store, &client).await;
     }
     if let Some((_, client)) = tools.units().first() {
-        check_clock(&mut report, client).await;
+        check_clock(&mut report, client, tools.config.webhook_max_skew).await;
     }
     report.retries = tools.retried().saturating_sub(before);
     report
@@ -155,7 +158,7 @@ async fn check_store(tools: &Tools, report: &mut Report, store: &StoreConfig, cl
         format!("The keys of {name} give a token, and the MSN is theirs."),
     );
     check_sales_unit(report, store, client, &name).await;
-    check_webhooks(tools, report, store, &registrations);
+    check_webhooks(tools, report, store, &registrations).await;
     check_stickers(tools, report, store, client).await;
 }
 
@@ -177,6 +180,7 @@ async fn check_sales_unit(report: &mut Report, store: &StoreConfig, client: &Cli
                 "The Management API did not describe {name} ({e}), so its currency and push messages were \
                  not checked. The keys need access to the Management API in the portal."
             );
+            report.push(Check::Currency, NotChecked, Some(store), says.clone());
             report.push(Check::PushMessages, NotChecked, Some(store), says);
             return;
         }
@@ -231,17 +235,46 @@ async fn check_sales_unit(report: &mut Report, store: &StoreConfig, client: &Cli
     report.push(Check::PushMessages, verdict, Some(store), says);
 }
 
-fn check_webhooks(tools: &Tools, report: &mut Report, store: &StoreConfig, registrations: &[Webhook]) {
-    use Verdict::{Ok, Problem};
+async fn check_webhooks(tools: &Tools, report: &mut Report, store: &StoreConfig, registrations: &[Webhook]) {
+    use Verdict::{NotChecked, Ok, Problem};
     let url = tools.webhook_url();
-    let (ours, others): (Vec<&Webhook>, Vec<&Webhook>) =
-        registrations.iter().partition(|w| w.url == url.as_str());
+    let saved = match tools.store.webhook_registrations().await {
+        Result::Ok(saved) => saved.into_iter().find(|r| r.msn == store.msn),
+        Err(e) => {
+            let says = format!(
+                "The database could not be read, so the webhooks of {} were not checked: {e}.",
+                store.name
+            );
+            report.push(Check::Webhooks, NotChecked, Some(store), says);
+            return;
+        }
+    };
+    // Ours as `webhooks sync` judges it: at our address, or the one whose secret we keep.
+    let is_ours =
+        |w: &Webhook| same_url(&w.url, url.as_str()) || saved.as_ref().is_some_and(|s| s.webhook_id == w.id);
+    let (ours, others): (Vec<&Webhook>, Vec<&Webhook>) = registrations.iter().partition(|w| is_ours(w));
+    let sync = "Run `kasse-server webhooks sync`.";
     let (verdict, says) = match ours.as_slice() {
         [] => (
             Problem,
             format!(
                 "{} has no webhook registration at {url}: tills learn of approvals only by polling, and \
-                 callback stickers ring no till. Run `kasse-server webhooks sync`.",
+                 callback stickers ring no till. {sync}",
+                store.name
+            ),
+        ),
+        [one] if !same_url(&one.url, url.as_str()) => (
+            Problem,
+            format!(
+                "The webhook registration of {} delivers to {}, an address kasse had before, not {url}. {sync}",
+                store.name, one.url
+            ),
+        ),
+        [one] if saved.as_ref().is_none_or(|s| s.webhook_id != one.id) => (
+            Problem,
+            format!(
+                "The webhook registration of {} at {url} has a secret kasse does not keep, so every delivery \
+                 is refused as unsigned. {sync}",
                 store.name
             ),
         ),
@@ -258,30 +291,26 @@ fn check_webhooks(tools: &Tools, report: &mut Report, store: &StoreConfig, regis
                     ),
                 )
             } else {
+                let missing = missing.join(", ");
                 (
                     Problem,
-                    format!(
-                        "The webhook registration of {} at {url} lacks {}. Run `kasse-server webhooks sync`.",
-                        store.name,
-                        missing.join(", ")
-                    ),
+                    format!("The webhook registration of {} at {url} lacks {missing}. {sync}", store.name),
                 )
             }
         }
         several => (
             Problem,
             format!(
-                "{} has {} webhook registrations at {url}: every event arrives {} times. Run `kasse-server \
-                 webhooks sync`, which keeps one.",
+                "{} has {} webhook registrations of kasse's: every event arrives more than once. {sync} It \
+                 keeps one.",
                 store.name,
-                several.len(),
                 several.len()
             ),
         ),
     };
     report.push(Check::Webhooks, verdict, Some(store), says);
     for other in others {
-        let check_ins = other.events.iter().any(|e| e.starts_with("user.checked-in"));
+        let check_ins = other.events.iter().any(|e| e == USER_CHECKED_IN);
         let what = if check_ins {
             "It holds the sales unit's one registration for check-ins, so kasse's cannot have them: a customer who \
              scans a callback sticker is checked in at that system, and no till rings."
@@ -312,42 +341,40 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
             return;
         }
     };
-    let saved = match tools.store.callback_qrs().await {
-        Result::Ok(rows) => rows,
-        Err(e) => {
-            let says = format!("The database could not be read: {e}.");
-            report.push(Check::Stickers, NotChecked, Some(store), says);
-            return;
-        }
-    };
-    let tills: Vec<_> = tools.config.tills.iter().filter(|t| t.store == store.id).collect();
-    let rings = |id: &str| {
-        tills.iter().any(|t| t.callback_qr.as_deref() == Some(id))
-            || saved.iter().any(|r| r.msn == store.msn && r.merchant_qr_id == id && r.till_id.is_some())
-    };
     let mut problems = 0;
     for sticker in &at_platform {
         let Some(id) = sticker.merchant_qr_id.as_deref() else { continue };
-        if !rings(id) {
-            problems += 1;
-            let place = sticker.location_description.as_deref().unwrap_or("no description");
-            report.push(
-                Check::Stickers,
-                Problem,
-                Some(store),
-                format!(
-                    "Callback sticker {id} ({place}) of {} rings no till: a customer who scans it is checked \
-                     in nowhere. Give a till `callback_qr = \"{id}\"`, or take it down with `kasse-server qr \
-                     callback delete {id}`.",
-                    store.name
-                ),
-            );
-        }
+        let place = sticker.location_description.as_deref().unwrap_or("no description");
+        // Where a check-in at it goes, as the running server decides it.
+        let says = match route(&tools.config, &tools.store, &store.msn, id).await {
+            Result::Ok(Route::Till(_)) => continue,
+            Result::Ok(Route::Nobody) => format!(
+                "Callback sticker {id} ({place}) of {} rings no till: a customer who scans it is checked in \
+                 nowhere. Give it to a till with `kasse-server qr callback create TILL --id {id}`, or take it \
+                 down with `kasse-server qr callback delete {id} --store {}`.",
+                store.name, store.id
+            ),
+            Result::Ok(Route::Conflict(conflict)) => format!(
+                "Callback sticker {id} ({place}) of {} rings no till: the configuration gives it to {} and the \
+                 database to {}. Make the till's `callback_qr` and the database agree (`kasse-server qr callback \
+                 list` shows both).",
+                store.name, conflict.configured, conflict.saved
+            ),
+            Err(e) => {
+                let says = format!("Where callback sticker {id} leads could not be read: {e}.");
+                report.push(Check::Stickers, NotChecked, Some(store), says);
+                continue;
+            }
+        };
+        problems += 1;
+        report.push(Check::Stickers, Problem, Some(store), says);
     }
-    let up: BTreeSet<&str> = at_platform.iter().filter_map(|s| s.merchant_qr_id.as_deref()).collect();
-    for till in &tills {
+    let up = |id: &str| {
+        at_platform.iter().filter_map(|s| s.merchant_qr_id.as_deref()).any(|up| same_qr_id(up, id))
+    };
+    for till in tools.config.tills.iter().filter(|t| t.store == store.id) {
         let Some(id) = till.callback_qr.as_deref() else { continue };
-        if !up.contains(id) {
+        if !up(id) {
             problems += 1;
             report.push(
                 Check::Stickers,
@@ -363,7 +390,8 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
     }
     if problems == 0 {
         let says = format!(
-            "{} has {} callback stickers at the platform, each ringing a till, and every till's sticker is up.",
+            "{} has {} callback stickers at the platform, each ringing a till, and every till's configured \
+             sticker is up.",
             store.name,
             at_platform.len()
         );
@@ -371,29 +399,26 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
     }
 }
 
-async fn check_clock(report: &mut Report, client: &Client) {
+async fn check_clock(report: &mut Report, client: &Client, allowed: std::time::Duration) {
     use Verdict::{NotChecked, Ok, Problem};
+    let allowed = i64::try_from(allowed.as_secs()).unwrap_or(i64::MAX);
+    let tolerance = CLOCK_TOLERANCE_SECONDS.min(allowed / 2);
     let asked = chrono::Utc::now();
     let (verdict, says) = match client.platform_date().await {
         Result::Ok(Some(theirs)) => {
             // The answer's date was set between asking and now: judged against the middle.
             let ours = asked + (chrono::Utc::now() - asked) / 2;
             let off = (theirs - ours).num_seconds();
-            if off.abs() <= CLOCK_TOLERANCE_SECONDS {
-                (
-                    Ok,
-                    format!(
-                        "This machine's clock and the platform's agree (within {CLOCK_TOLERANCE_SECONDS} s)."
-                    ),
-                )
+            if off.abs() <= tolerance {
+                (Ok, format!("This machine's clock and the platform's agree (within {tolerance} s)."))
             } else {
                 let way = if off > 0 { "behind" } else { "ahead of" };
                 (
                     Problem,
                     format!(
                         "This machine's clock is {} s {way} the platform's: webhooks are signed with the \
-                         platform's time, and past five minutes kasse refuses them. Keep the clock set by NTP \
-                         (systemd-timesyncd or chrony).",
+                         platform's time, and kasse refuses those more than {allowed} s off its own. Keep the \
+                         clock set by NTP (systemd-timesyncd or chrony).",
                         off.abs()
                     ),
                 )

@@ -115,7 +115,7 @@ impl SyncReport {
 }
 
 /// Two URLs are one address when they parse to the same URL.
-fn same_url(a: &str, b: &str) -> bool {
+pub(super) fn same_url(a: &str, b: &str) -> bool {
     match (Url::parse(a), Url::parse(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

@@ -53,6 +53,7 @@ impl Sales {
     /// Acts on a webhook about a payment that [`Sales::take_payment_event`] did not settle: reads
     /// the payment back from the platform ([`Sales::refresh`]) unless, once the payment's lock is
     /// ours, the event only echoes what its row holds after all.
+    #[tracing::instrument(name = "payment_event", skip_all, fields(reference = %event.reference))]
     pub async fn on_payment_event(&self, event: &WebhookEvent) -> Result<(), SaleError> {
         // A webhook often overtakes the answer to the write that caused it (the platform sends it
         // as it answers), and that answer is stored under the payment's lock: reading the payment
@@ -254,12 +255,6 @@ impl Sales {
     }
 }
 
-/// Whether a webhook tells nothing the row does not already hold, so reading the payment back
-/// would change nothing: its creation once the platform's state is known (our create's answer
-/// said so), the effect of a write of ours the platform answered (`confirmed`: the event names
-/// that write's key, and the answer was applied), or anything once the payment reached a state
-/// the platform never leaves. Everything else (an approval, a refusal, a capture in the
-/// merchant portal, a failed event) is read back, as the platform asks before money moves.
 /// Whether `event` leaves nothing to do: it is about no payment of ours (`row` is `None`), or
 /// only echoes what the payment's row holds, `operation` being the one stored under the key of
 /// the write the event names as ours ([`our_write`]), if any.
@@ -285,6 +280,12 @@ fn our_write(event: &WebhookEvent) -> Option<(OperationKind, &str)> {
     }
 }
 
+/// Whether a webhook tells nothing the row does not already hold, so reading the payment back
+/// would change nothing: its creation once the platform's state is known (our create's answer
+/// said so), the effect of a write of ours the platform answered (`confirmed`: the event names
+/// that write's key, and the answer was applied), or anything once the payment reached a state
+/// the platform never leaves. Everything else (an approval, a refusal, a capture in the
+/// merchant portal, a failed event) is read back, as the platform asks before money moves.
 fn is_echo(row: &PaymentRow, event: &WebhookEvent, confirmed: bool) -> bool {
     if !event.success || row.withdrawn() || matches!(row.status(), SaleStatus::Creating | SaleStatus::Failed)
     {

@@ -52,10 +52,59 @@ async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
     assert!(said.contains("0 problems, 0 not checked"), "{said}");
+    let (_, report) = doctor(&operator).await;
     for check in ["credentials", "currency", "push-messages", "webhooks", "stickers"] {
-        let (_, report) = doctor(&operator).await;
         assert_eq!(found(&report, check, "ok").len(), 2, "{check} for each store: {report:#}");
     }
+    assert_eq!(found(&report, "clock", "ok").len(), 1, "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_registration_of_ours_and_one_whose_secret_we_lost_are_problems_and_sync_mends_both() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    let oslo = operator.oslo();
+    let ours = "http://127.0.0.1:9/webhooks/vipps".to_owned();
+    let second =
+        RegisterRequest { url: ours.clone(), events: vec!["epayments.payment.authorized.v1".to_owned()] };
+    oslo.register_webhook(&second).await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let webhooks = found(&report, "webhooks", "problem");
+    assert_eq!(webhooks.len(), 1, "{report:#}");
+    assert!(webhooks[0].1.contains("2 webhook registrations"), "{}", webhooks[0].1);
+    assert!(
+        found(&report, "foreign-webhook", "problem").is_empty(),
+        "ours, not another system's: {report:#}"
+    );
+
+    // The one whose secret we keep gone: the other is ours by its address, but cannot be verified.
+    let saved = operator.oslo().list_webhooks().await.unwrap().webhooks;
+    let kept = saved.iter().find(|w| w.events.len() > 1).unwrap();
+    oslo.delete_webhook(&kept.id).await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let webhooks = found(&report, "webhooks", "problem");
+    assert!(webhooks[0].1.contains("secret kasse does not keep"), "{report:#}");
+
+    let out = operator.run(&["webhooks", "sync"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(doctor(&operator).await.0, Some(0), "mended");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_that_does_not_answer_leaves_everything_unchecked_and_the_status_says_so() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    operator.sim.set_faults(FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(2), "nothing wrong found, but nothing checked: {report:#}");
+    assert_eq!(found(&report, "credentials", "not-checked").len(), 2, "{report:#}");
+    assert_eq!(found(&report, "clock", "not-checked").len(), 1, "{report:#}");
+    assert!(
+        report["findings"].as_array().unwrap().iter().all(|f| f["verdict"] == "not-checked"),
+        "{report:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,6 +134,7 @@ async fn another_systems_webhook_a_sticker_that_rings_no_till_and_a_skewed_clock
     let stickers = found(&report, "stickers", "problem");
     assert_eq!(stickers.len(), 1, "{report:#}");
     assert!(stickers[0].1.contains("lost-1") && stickers[0].1.contains("rings no till"), "{}", stickers[0].1);
+    assert!(stickers[0].1.contains("qr callback delete lost-1 --store grunerlokka"), "{}", stickers[0].1);
     oslo.delete_callback_qr("lost-1").await.unwrap();
 
     operator.sim.set_faults(FaultKnobs { clock_skew_seconds: 600, ..FaultKnobs::default() }).unwrap();
@@ -93,6 +143,10 @@ async fn another_systems_webhook_a_sticker_that_rings_no_till_and_a_skewed_clock
     let clock = found(&report, "clock", "problem");
     assert_eq!(clock.len(), 1, "{report:#}");
     assert!(clock[0].1.contains("behind the platform's"), "{}", clock[0].1);
+    operator.sim.set_faults(FaultKnobs { clock_skew_seconds: -120, ..FaultKnobs::default() }).unwrap();
+    let (_, report) = doctor(&operator).await;
+    let clock = found(&report, "clock", "problem");
+    assert!(clock.len() == 1 && clock[0].1.contains("ahead of the platform's"), "{report:#}");
     // Within a minute is in order.
     operator.sim.set_faults(FaultKnobs { clock_skew_seconds: -30, ..FaultKnobs::default() }).unwrap();
     assert_eq!(doctor(&operator).await.0, Some(0));
@@ -127,6 +181,19 @@ async fn push_messages_not_allowed_wrong_keys_and_a_wrong_currency_are_each_foun
     assert!(keys[0].1.contains("refused the keys"), "{}", keys[0].1);
     assert!(found(&report, "webhooks", "ok").iter().all(|(store, _)| store != "norrebro"));
 
+    // The Oslo store's MSN typed wrong: its keys are another sales unit's.
+    let toml = std::fs::read_to_string(&operator.config).unwrap().replacen(
+        "msn = \"123456\"",
+        "msn = \"123457\"",
+        1,
+    );
+    let wrong = operator.file("wrong-msn.toml", &toml);
+    let out = operator.run_as(&wrong, &operator.env, &["doctor", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let msn = found(&report, "credentials", "problem");
+    assert!(msn.len() == 1 && msn[0].1.contains("MSN 123457 does not belong"), "{report:#}");
+
     // The Oslo store set to take kroner of Denmark, on a Norwegian sales unit.
     let toml = std::fs::read_to_string(&operator.config).unwrap().replacen(
         "currency = \"NOK\"",
@@ -139,4 +206,23 @@ async fn push_messages_not_allowed_wrong_keys_and_a_wrong_currency_are_each_foun
     let currency = found(&report, "currency", "problem");
     assert_eq!(currency.len(), 1, "{report:#}");
     assert!(currency[0].1.contains("a business in NO") && currency[0].1.contains("DKK"), "{}", currency[0].1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_system_holding_the_check_ins_is_said_to_keep_them_from_the_tills() {
+    let operator = Operator::new().await;
+    let old = RegisterRequest {
+        url: "https://old-pos.example/check-ins".to_owned(),
+        events: vec![kasse_vipps::webhooks::USER_CHECKED_IN.to_owned()],
+    };
+    operator.oslo().register_webhook(&old).await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let foreign = found(&report, "foreign-webhook", "problem");
+    assert_eq!(foreign.len(), 1, "{report:#}");
+    assert!(
+        foreign[0].1.contains("one registration for check-ins") && foreign[0].1.contains("no till rings"),
+        "{}",
+        foreign[0].1
+    );
 }
