@@ -13,20 +13,21 @@
 //!   the secret we keep, and every event we need), and none of another system's;
 //! - every callback sticker at the platform rings a till (as the running server routes a
 //!   check-in), and every till's configured sticker is at the platform;
+//! - every redirect sticker of the configuration is at the platform and leads to its landing
+//!   page, and none at the platform leads to a landing page of ours the configuration lacks;
 //!
 //! and once: our clock against the `Date` of the platform's answers.
 //!
 //! Not checked yet: whether a unit may capture less than all (the Management API does not say; the
 //! first partial capture does, error 6140); push messages when the Management API leaves the
 //! setting out (that needs a probe payment); the Management API's `paymentAllowed` and
-//! `captureType`; redirect stickers; and callback stickers saved in the database but gone from
-//! the platform.
+//! `captureType`; and callback stickers saved in the database but gone from the platform.
 
 use std::collections::BTreeSet;
 
 use kasse_api::Currency;
 use kasse_vipps::Client;
-use kasse_vipps::qr::CallbackQrImage;
+use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
 use kasse_vipps::webhooks::{USER_CHECKED_IN, Webhook};
 use serde::Serialize;
 
@@ -67,6 +68,8 @@ pub enum Check {
     ForeignWebhook,
     /// Callback stickers and the tills they ring.
     Stickers,
+    /// Redirect stickers and the landing pages they lead to.
+    RedirectStickers,
     /// Our clock against the platform's.
     Clock,
 }
@@ -160,6 +163,7 @@ async fn check_store(tools: &Tools, report: &mut Report, store: &StoreConfig, cl
     check_sales_unit(report, store, client, &name).await;
     check_webhooks(tools, report, store, &registrations).await;
     check_stickers(tools, report, store, client).await;
+    check_redirect_stickers(tools, report, store, client).await;
 }
 
 /// The country whose business takes `currency` at a till (the sales unit's business must be in it).
@@ -396,6 +400,65 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
             at_platform.len()
         );
         report.push(Check::Stickers, Ok, Some(store), says);
+    }
+}
+
+async fn check_redirect_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig, client: &Client) {
+    use Verdict::{NotChecked, Ok, Problem};
+    let at_platform = match client.list_redirect_qrs(RedirectQrFormat::TargetUrl, None).await {
+        Result::Ok(stickers) => stickers,
+        Err(e) => {
+            let says = format!("The redirect stickers of {} could not be listed: {e}.", store.name);
+            report.push(Check::RedirectStickers, NotChecked, Some(store), says);
+            return;
+        }
+    };
+    // The store's redirect stickers: its tills' and its open-amount ones.
+    let tills = tools.config.tills.iter().filter(|t| t.store == store.id);
+    let configured: BTreeSet<&str> = tills
+        .filter_map(|t| t.redirect_sticker.as_deref())
+        .chain(tools.config.stickers.iter().filter(|s| s.store == store.id).map(|s| s.id.as_str()))
+        .collect();
+    let mut problems = Vec::new();
+    for id in &configured {
+        let landing = tools.landing_url(id);
+        match at_platform.iter().find(|qr| qr.id == *id) {
+            None => problems.push(format!(
+                "Redirect sticker {id} of {} is not at the platform: its prints lead nowhere. Run `kasse-server \
+                 qr redirect create {id}`.",
+                store.name
+            )),
+            Some(qr) if !same_url(&qr.redirect_url, landing.as_str()) => problems.push(format!(
+                "Redirect sticker {id} of {} leads to {}, not to its landing page {landing}. Run `kasse-server \
+                 qr redirect create {id}`.",
+                store.name, qr.redirect_url
+            )),
+            Some(_) => {}
+        }
+    }
+    // One leading to our landing pages that the configuration does not have: a scan finds no
+    // sticker there. Others lead elsewhere on purpose (a menu, a web shop) and are not ours.
+    let ours = tools.landing_url("");
+    for qr in at_platform.iter().filter(|qr| !configured.contains(qr.id.as_str())) {
+        if qr.redirect_url.starts_with(ours.as_str()) {
+            problems.push(format!(
+                "Redirect sticker {} of {} leads to {}, a landing page of kasse's, but the configuration has no \
+                 such sticker: a customer who scans it is told it is unknown. Add it to the configuration, or \
+                 take it down with `kasse-server qr redirect delete {} --store {}`.",
+                qr.id, store.name, qr.redirect_url, qr.id, store.id
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let says = format!(
+            "{} has {} redirect stickers configured, each at the platform and leading to its landing page.",
+            store.name,
+            configured.len()
+        );
+        report.push(Check::RedirectStickers, Ok, Some(store), says);
+    }
+    for says in problems {
+        report.push(Check::RedirectStickers, Problem, Some(store), says);
     }
 }
 

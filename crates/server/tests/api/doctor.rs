@@ -3,7 +3,7 @@
 //! the exit status to 1.
 
 use kasse_sim::{FaultKnobs, SimConfig};
-use kasse_vipps::qr::MerchantCallbackPutRequest;
+use kasse_vipps::qr::{MerchantCallbackPutRequest, MerchantRedirectQrRequest, RedirectQrFormat};
 use kasse_vipps::webhooks::RegisterRequest;
 use serde_json::Value;
 
@@ -27,9 +27,11 @@ fn found(report: &Value, check: &str, verdict: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The operator's set-up made ready: webhooks registered, till-1's sticker put up.
+/// The operator's set-up made ready: webhooks registered, till-1's stickers put up.
 async fn ready(operator: &Operator) {
-    for args in [&["webhooks", "sync"][..], &["qr", "callback", "create", "till-1"]] {
+    for args in
+        [&["webhooks", "sync"][..], &["qr", "callback", "create", "till-1"], &["qr", "redirect", "create"]]
+    {
         let out = operator.run(args).await;
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
     }
@@ -46,6 +48,9 @@ async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_
     let stickers = found(&report, "stickers", "problem");
     assert_eq!(stickers.len(), 1, "{report:#}");
     assert!(stickers[0].1.contains("qr callback create till-1"), "{}", stickers[0].1);
+    let redirect = found(&report, "redirect-stickers", "problem");
+    assert_eq!(redirect.len(), 1, "{report:#}");
+    assert!(redirect[0].1.contains("qr redirect create kasse-1"), "{}", redirect[0].1);
 
     ready(&operator).await;
     let out = operator.run(&["doctor"]).await;
@@ -53,7 +58,7 @@ async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
     assert!(said.contains("0 problems, 0 not checked"), "{said}");
     let (_, report) = doctor(&operator).await;
-    for check in ["credentials", "currency", "push-messages", "webhooks", "stickers"] {
+    for check in ["credentials", "currency", "push-messages", "webhooks", "stickers", "redirect-stickers"] {
         assert_eq!(found(&report, check, "ok").len(), 2, "{check} for each store: {report:#}");
     }
     assert_eq!(found(&report, "clock", "ok").len(), 1, "{report:#}");
@@ -136,6 +141,33 @@ async fn another_systems_webhook_a_sticker_that_rings_no_till_and_a_skewed_clock
     assert!(stickers[0].1.contains("lost-1") && stickers[0].1.contains("rings no till"), "{}", stickers[0].1);
     assert!(stickers[0].1.contains("qr callback delete lost-1 --store grunerlokka"), "{}", stickers[0].1);
     oslo.delete_callback_qr("lost-1").await.unwrap();
+
+    // A redirect sticker led elsewhere, and one leading to our landing pages that the
+    // configuration does not have.
+    let elsewhere = "https://example.com/menu";
+    oslo.update_redirect_qr("kasse-1", elsewhere, RedirectQrFormat::TargetUrl, None).await.unwrap();
+    let stray = MerchantRedirectQrRequest {
+        id: "kasse-9".to_owned(),
+        redirect_url: "http://127.0.0.1:9/q/kasse-9".to_owned(),
+        ttl: None,
+    };
+    oslo.create_redirect_qr(&stray, RedirectQrFormat::TargetUrl, None).await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let redirect = found(&report, "redirect-stickers", "problem");
+    assert_eq!(redirect.len(), 2, "{report:#}");
+    assert!(
+        redirect.iter().any(|(_, says)| says.contains("kasse-1") && says.contains(elsewhere)),
+        "{report:#}"
+    );
+    assert!(
+        redirect.iter().any(|(_, says)| says.contains("kasse-9")
+            && says.contains("redirect delete kasse-9 --store grunerlokka")),
+        "{report:#}"
+    );
+    oslo.delete_redirect_qr("kasse-9").await.unwrap();
+    let out = operator.run(&["qr", "redirect", "create", "kasse-1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 
     operator.sim.set_faults(FaultKnobs { clock_skew_seconds: 600, ..FaultKnobs::default() }).unwrap();
     let (status, report) = doctor(&operator).await;
