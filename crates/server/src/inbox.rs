@@ -2,9 +2,11 @@
 //! processed oldest first whenever one arrives (and at every reconciler round, for any left).
 //!
 //! Processing is idempotent: an event seen before changes nothing, and the payment's state always
-//! comes from the platform's own `GET`. Instances sharing a database each claim a delivery before
-//! working on it, so one delivery is worked on once at a time; one held by another instance is
-//! left to it (and taken up by the next round here if that instance dies).
+//! comes from the platform's own `GET`. A payment event is recorded, and settled at once when it
+//! only echoes what its payment holds, whichever instance gets there; one to act on is acted on
+//! under its payment's lock, which holds across instances. A check-in is claimed first, so that
+//! instances sharing a database record it once: one held by another instance is left to it (and
+//! taken up by the next round here if that instance dies).
 
 use std::sync::Arc;
 
@@ -115,24 +117,33 @@ async fn process_one(
     id: i64,
     delivery: Delivery,
 ) -> Result<bool, crate::store::StoreError> {
-    let Some(_claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };
-    if let Delivery::Payment(event) = &delivery {
-        // Read again once claimed, in the same turn as the event is recorded: another instance
-        // may have finished it meanwhile.
-        let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
-        tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
-        if taken.settled {
-            return Ok(true);
+    let _claim = match &delivery {
+        Delivery::Payment(event) => {
+            // Unclaimed: an echo is settled as it is recorded, and settling one twice (two
+            // instances at once) changes nothing. One that is not acts under the payment's lock,
+            // and looks again once it holds it: of two instances acting on one delivery, the
+            // second finds the first's reading and stops there.
+            let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
+            tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
+            if taken.settled {
+                return Ok(true);
+            }
+            // A repeated event is read back too (the payment may have moved on since), unless it
+            // echoes what the payment's row holds.
+            if let Err(e) = sales.on_payment_event(event).await {
+                tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
+            }
+            None
         }
-        // A repeated event is read back too (the payment may have moved on since), unless it
-        // echoes what the payment's row holds.
-        if let Err(e) = sales.on_payment_event(event).await {
-            tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
+        Delivery::CheckIn(_) | Delivery::Unknown => {
+            let Some(claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };
+            // Read again once claimed: another instance may have finished it meanwhile.
+            if store.unprocessed_delivery(id).await?.is_none() {
+                return Ok(false);
+            }
+            Some(claim)
         }
-    } else if store.unprocessed_delivery(id).await?.is_none() {
-        // Read again once claimed: another instance may have finished it meanwhile.
-        return Ok(false);
-    }
+    };
     match delivery {
         // Acted on above.
         Delivery::Payment(_) => {}

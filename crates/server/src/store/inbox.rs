@@ -1,13 +1,15 @@
 //! Webhook deliveries as received, and the platform's payment events, once each.
 
-use super::statement::{query, query_scalar};
+use sqlx::postgres::PgConnection;
 use sqlx::{Connection as _, Row as _};
+
+use super::statement::{FromStoreRow, query, query_as, query_scalar};
 
 use kasse_vipps::epayment::WebhookEvent;
 
-use super::backend::{Conn, on};
+use super::backend::{Backend, Conn, StoreRow, on};
 use super::operations::read_operation;
-use super::payments::read_payment;
+use super::payments::{PAYMENT_COLUMNS, read_payment};
 use super::{OperationRow, PaymentRow, Store, StoreError};
 
 impl Store {
@@ -63,13 +65,17 @@ impl Store {
         Ok(mark_processed(self.db().await?.conn(), id, now).await?)
     }
 
-    /// Takes the stored delivery `id` of the payment event `event` for processing, in one turn
-    /// at the database: `None` if it has been processed meanwhile (by another instance).
-    /// Otherwise the event is recorded among the payment's events, and `settled` is shown the
-    /// payment (`None`: not one of ours) and the operation stored under `operation_key`, to say
-    /// whether the event leaves nothing to do; if so, the delivery is marked processed in the
-    /// same transaction. A webhook that only echoes what its payment's row holds (most of them:
-    /// the platform announces every write it answers) costs one turn this way, not four.
+    /// Takes the stored delivery `id` of the payment event `event` for processing: `None` if it
+    /// has been processed meanwhile (by another instance). Otherwise the event is recorded among
+    /// the payment's events, and `settled` is shown the payment (`None`: not one of ours) and the
+    /// operation stored under `operation_key`, to say whether the event leaves nothing to do; if
+    /// so, the delivery is marked processed. A webhook that only echoes what its payment's row
+    /// holds (most of them: the platform announces every write it answers) costs one turn at
+    /// SQLite this way, not four, and two round trips to PostgreSQL, not eight.
+    ///
+    /// Recording is idempotent and so is the decision, so nothing needs the two to be one
+    /// transaction: a delivery recorded but not marked (a crash between) is taken again, and two
+    /// instances taking one delivery at once record its event once and mark it twice.
     pub async fn take_payment_event(
         &self,
         id: i64,
@@ -78,7 +84,11 @@ impl Store {
         settled: impl FnOnce(Option<&PaymentRow>, Option<&OperationRow>) -> bool + Send,
         now: i64,
     ) -> Result<Option<TakenEvent>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
+        let mut db = self.db().await?;
+        if let Backend::Postgres(conn) = db.conn() {
+            return take_in_one_statement(conn, id, event, operation_key, settled, now).await;
+        }
+        on!(db.conn(), |db| {
             let mut tx = db.begin().await?;
             let unprocessed = query("SELECT 1 FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL")
                 .bind(id)
@@ -127,6 +137,70 @@ pub struct TakenEvent {
 /// How a value is spelt on the wire (the platform's `"AUTHORIZED"`, `"NOK"`), as stored.
 fn wire_name(value: impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// [`Store::take_payment_event`] on PostgreSQL, where every statement is a round trip between
+/// processes (measured: half the machine's time went to switching between them): the delivery's
+/// check, the event's record and the payment's read are one statement, and the mark a second.
+async fn take_in_one_statement(
+    conn: &mut PgConnection,
+    id: i64,
+    event: &WebhookEvent,
+    operation_key: Option<&str>,
+    settled: impl FnOnce(Option<&PaymentRow>, Option<&OperationRow>) -> bool + Send,
+    now: i64,
+) -> Result<Option<TakenEvent>, StoreError> {
+    let taken: Taken = query_as(&format!(
+        "WITH unprocessed AS (SELECT id FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL), \
+         recorded AS (INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
+         SELECT $2, $3, $4, $5, $6, $7, $8 FROM unprocessed ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM unprocessed) AS unprocessed, EXISTS (SELECT 1 FROM recorded) AS recorded, \
+         {PAYMENT_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN payments ON payments.reference = $2"
+    ))
+    .bind(id)
+    .bind(&event.reference)
+    .bind(&event.psp_reference)
+    .bind(wire_name(event.name))
+    .bind(event.amount.value)
+    .bind(wire_name(event.amount.currency))
+    .bind(event.timestamp.to_rfc3339())
+    .bind(event.success)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !taken.unprocessed {
+        return Ok(None);
+    }
+    let operation = match operation_key {
+        Some(key) => read_operation((&mut *conn).into(), key).await?,
+        None => None,
+    };
+    let settled = settled(taken.payment.as_ref(), operation.as_ref());
+    if settled {
+        mark_processed((&mut *conn).into(), id, now).await?;
+    }
+    Ok(Some(TakenEvent { new: taken.recorded, settled }))
+}
+
+/// What [`take_in_one_statement`]'s statement reads.
+struct Taken {
+    /// Whether the delivery was there to take.
+    unprocessed: bool,
+    /// Whether its event was new among the payment's events.
+    recorded: bool,
+    /// The payment, if it is ours.
+    payment: Option<PaymentRow>,
+}
+
+impl FromStoreRow for Taken {
+    fn from_row(row: &impl StoreRow) -> Result<Self, sqlx::Error> {
+        // No payment of that reference: the left join's columns are all NULL.
+        let ours = row.read::<Option<String>>("reference")?.is_some();
+        Ok(Self {
+            unprocessed: row.read("unprocessed")?,
+            recorded: row.read("recorded")?,
+            payment: if ours { Some(PaymentRow::from_row(row)?) } else { None },
+        })
+    }
 }
 
 async fn mark_processed(conn: Conn<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
