@@ -1,6 +1,8 @@
-//! The Management API, as far as kasse reads it: `GET /management/v1/sales-units/{msn}`, a
-//! sales unit with its business and what it is allowed (`management-api/swagger.yaml`,
-//! `SalesUnit`). The merchant's credentials read their own unit; another MSN is a 403.
+//! The Management API, as far as kasse reads it (`management-api/swagger.yaml`):
+//! `GET /management/v1/sales-units/{msn}`, a sales unit with its business and what it is allowed
+//! (`SalesUnit`); `GET /management/v1/merchants/{scheme}/{id}`, a merchant (`Merchant`); and
+//! `…/sales-units`, its sales units (`MsnInfo`). The merchant's credentials read their own unit
+//! and their own business; another MSN, or another business, is a 403.
 //!
 //! The simulator keeps no business registry: a unit belongs to the demo business of its
 //! currency's country (a Norwegian one for NOK, a Danish one for DKK, a Finnish one for EUR).
@@ -13,7 +15,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kasse_vipps::Currency;
-use kasse_vipps::management::{BusinessIdentifier, CaptureType, SalesUnit, SalesUnitConfiguration};
+use kasse_vipps::management::{
+    BusinessIdentifier, CaptureType, Merchant, MerchantStatus, SalesUnit, SalesUnitConfiguration,
+    SalesUnitSummary,
+};
 
 use crate::Sim;
 use crate::config;
@@ -22,7 +27,81 @@ use crate::http::{Msn, authenticate, json};
 
 /// The Management API's routes.
 pub fn router() -> Router<Arc<Sim>> {
-    Router::new().route("/management/v1/sales-units/{msn}", get(sales_unit))
+    Router::new()
+        .route("/management/v1/sales-units/{msn}", get(sales_unit))
+        .route("/management/v1/merchants/{scheme}/{id}", get(merchant))
+        .route("/management/v1/merchants/{scheme}/{id}/sales-units", get(merchant_sales_units))
+}
+
+/// The demo business of `currency`'s country: its registration, its name and its country.
+fn business(currency: Currency) -> (BusinessIdentifier, &'static str, &'static str) {
+    let (scheme, id, name, country) = match currency {
+        Currency::Nok => ("business:NO:ORG", "987654321", "Kaffebrenneriet AS", "NO"),
+        Currency::Dkk => ("business:DK:CVR", "12345678", "Bageriet Nørrebro ApS", "DK"),
+        Currency::Eur => ("business:FI:Y-tunnus", "1234567-8", "Kahvila Kallio Oy", "FI"),
+    };
+    (BusinessIdentifier { scheme: scheme.to_owned(), id: id.to_owned() }, name, country)
+}
+
+/// The business the caller asks about, if it is the caller's own: a 403 if it is another
+/// merchant's, a 404 if the simulator knows no such business.
+fn own_business(
+    sim: &Sim,
+    headers: &HeaderMap,
+    asked: &BusinessIdentifier,
+) -> Result<(BusinessIdentifier, &'static str, &'static str, Currency), SimError> {
+    let unit = authenticate(&sim.world(), headers, Msn::Optional, sim.clock.now())?;
+    let (own, name, country) = business(unit.currency);
+    if own == *asked {
+        return Ok((own, name, country, unit.currency));
+    }
+    if [Currency::Nok, Currency::Dkk, Currency::Eur].into_iter().any(|c| business(c).0 == *asked) {
+        Err(SimError::forbidden("This merchant is not the one of these credentials."))
+    } else {
+        Err(SimError::not_found("No merchant is registered with this business identifier."))
+    }
+}
+
+async fn merchant(
+    State(sim): State<Arc<Sim>>,
+    Path((scheme, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    match own_business(&sim, &headers, &BusinessIdentifier { scheme, id }) {
+        Ok((business_identifier, name, country, _)) => json(
+            StatusCode::OK,
+            &Merchant {
+                business_identifier,
+                name: name.to_owned(),
+                status: Some(MerchantStatus::Active),
+                country_code: Some(country.to_owned()),
+            },
+        ),
+        Err(e) => e.at(uri.path()).into_response(),
+    }
+}
+
+async fn merchant_sales_units(
+    State(sim): State<Arc<Sim>>,
+    Path((scheme, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    match own_business(&sim, &headers, &BusinessIdentifier { scheme, id }) {
+        Ok((.., currency)) => {
+            let units: Vec<SalesUnitSummary> = sim
+                .world()
+                .config
+                .sales_units
+                .iter()
+                .filter(|unit| unit.currency == currency)
+                .map(|unit| SalesUnitSummary { msn: unit.msn.clone(), name: unit.name.clone() })
+                .collect();
+            json(StatusCode::OK, &units)
+        }
+        Err(e) => e.at(uri.path()).into_response(),
+    }
 }
 
 async fn sales_unit(
@@ -43,15 +122,10 @@ async fn sales_unit(
 
 /// `unit` as the Management API describes it.
 fn described(unit: &config::SalesUnit) -> SalesUnit {
-    let (scheme, id) = match unit.currency {
-        Currency::Nok => ("business:NO:ORG", "987654321"),
-        Currency::Dkk => ("business:DK:CVR", "12345678"),
-        Currency::Eur => ("business:FI:Y-tunnus", "1234567-8"),
-    };
     SalesUnit {
         msn: unit.msn.clone(),
         name: unit.name.clone(),
-        business_identifier: BusinessIdentifier { scheme: scheme.to_owned(), id: id.to_owned() },
+        business_identifier: business(unit.currency).0,
         configuration: Some(SalesUnitConfiguration {
             payment_allowed: Some(true),
             capture_type: Some(CaptureType::ReserveCapture),

@@ -315,6 +315,26 @@ impl Client {
         self.json(Method::GET, url, None::<&()>, None).await
     }
 
+    /// `GET /management/v1/merchants/{scheme}/{id}`: the merchant registered as `business`.
+    pub async fn merchant(
+        &self,
+        business: &crate::management::BusinessIdentifier,
+    ) -> Result<crate::management::Merchant, Error> {
+        let url = self.endpoint(&["management", "v1", "merchants", &business.scheme, &business.id])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `GET /management/v1/merchants/{scheme}/{id}/sales-units`: the sales units of the merchant
+    /// registered as `business` (of those these keys may see).
+    pub async fn merchant_sales_units(
+        &self,
+        business: &crate::management::BusinessIdentifier,
+    ) -> Result<Vec<crate::management::SalesUnitSummary>, Error> {
+        let url =
+            self.endpoint(&["management", "v1", "merchants", &business.scheme, &business.id, "sales-units"])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
     /// The platform's clock: the `Date` of its answer to a harmless call (the webhook
     /// registrations), `None` if the answer had none. Webhook signatures carry the platform's
     /// time, and ours is what they are judged by.

@@ -1,6 +1,8 @@
-//! The Management API's sales unit (`GET /management/v1/sales-units/{msn}`), as far as kasse
-//! reads it: whose it is and what it is allowed. Written by hand from
-//! `specs/management-api/swagger.yaml` (`SalesUnit`, `BusinessIdentifier`, `configuration`).
+//! The Management API as far as kasse reads it: a sales unit (`GET
+//! /management/v1/sales-units/{msn}`), whose it is and what it is allowed; a merchant by its
+//! business registration (`GET /management/v1/merchants/{scheme}/{id}`) and its sales units
+//! (`…/sales-units`). Written by hand from `specs/management-api/swagger.yaml` (`SalesUnit`,
+//! `businessIdentifier`, `configuration`, `Merchant`, `MsnInfo`).
 //!
 //! The spec says any field of `configuration` may be missing, and that a missing one does not
 //! mean the setting is off: each is an `Option`, and `None` is "the platform did not say".
@@ -38,6 +40,44 @@ impl BusinessIdentifier {
         let mut parts = self.scheme.split(':');
         (parts.next() == Some("business")).then(|| parts.next()).flatten()
     }
+}
+
+/// A merchant: a business with one or more sales units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Merchant {
+    /// Its registration.
+    pub business_identifier: BusinessIdentifier,
+    /// Its name (the business's, not a sales unit's).
+    pub name: String,
+    /// `ACTIVE` or `DEACTIVATED`, where the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MerchantStatus>,
+    /// Its country, ISO 3166 (`NO`), where the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+}
+
+/// Whether a merchant is in business with the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MerchantStatus {
+    /// It is.
+    Active,
+    /// It is no longer.
+    Deactivated,
+    /// A value this client does not know yet.
+    #[serde(other)]
+    Other,
+}
+
+/// One of a merchant's sales units, as the list of them gives it (`MsnInfo`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalesUnitSummary {
+    /// The merchant serial number.
+    pub msn: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// A sales unit's settings. Each may be missing (see the module's note).
@@ -96,5 +136,23 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((bare.configuration, bare.business_identifier.country()), (None, None));
+    }
+
+    #[test]
+    fn a_merchant_and_its_sales_units_read_as_the_spec_spells_them() {
+        let merchant: Merchant = serde_json::from_value(serde_json::json!({
+            "businessIdentifier": {"scheme": "business:NO:ORG", "id": "987654321"},
+            "name": "Kaffebrenneriet AS",
+            "status": "ACTIVE",
+            "createdAt": "2022-09-02T06:45:25.921251Z",
+            "countryCode": "NO",
+            "businessAddress": {"lines": ["Thorvald Meyers gate 48"], "postCode": "0555", "city": "Oslo"}
+        }))
+        .unwrap();
+        assert_eq!(merchant.status, Some(MerchantStatus::Active));
+        assert_eq!(merchant.country_code.as_deref(), Some("NO"));
+        let units: Vec<SalesUnitSummary> =
+            serde_json::from_value(serde_json::json!([{"msn": "123456", "name": "Grünerløkka"}])).unwrap();
+        assert_eq!(units, [SalesUnitSummary { msn: "123456".into(), name: "Grünerløkka".into() }]);
     }
 }

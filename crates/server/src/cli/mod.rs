@@ -15,6 +15,7 @@ mod output;
 mod qr;
 mod serve;
 mod sticker;
+mod stores;
 mod till;
 mod webhooks;
 
@@ -47,6 +48,9 @@ enum Command {
     /// push messages, webhooks, stickers, the clock) and say what to do about each finding; exit
     /// status 1 if one is a problem, 2 if something could not be checked.
     Doctor(DoctorArgs),
+    /// The configuration's stores, from the platform.
+    #[command(subcommand)]
+    Stores(StoresCommand),
     /// Manage tills.
     #[command(subcommand)]
     Till(TillCommand),
@@ -66,6 +70,36 @@ enum Command {
     /// Open-amount stickers: switch one off (its page offers nothing to pay) and on again.
     #[command(subcommand)]
     Sticker(StickerCommand),
+}
+
+/// `kasse-server stores …`.
+#[derive(Debug, Subcommand)]
+enum StoresCommand {
+    /// List the merchant's sales units from the Management API and write them into the
+    /// configuration file's [[stores]]: new units as new stores, names and currencies as the
+    /// platform has them. Secrets are never written; comments are kept.
+    Import(StoresImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct StoresImportArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The merchant's organisation number (Norway: 9 digits; Denmark: the CVR number; Finland:
+    /// the Y-tunnus, 1234567-8).
+    #[arg(long, value_name = "ORGNO")]
+    org: String,
+    /// Its registry, when the number does not tell, e.g. business:NO:ORG.
+    #[arg(long, value_name = "SCHEME")]
+    scheme: Option<String>,
+    /// The configured store whose keys ask the platform (default: the first store).
+    #[arg(long, value_name = "STORE")]
+    using: Option<String>,
+    /// Say what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// `kasse-server sticker …`.
@@ -463,6 +497,10 @@ pub async fn run() -> ExitCode {
         Command::Doctor(args) => {
             output::quiet_logs();
             doctor::doctor(&args.config, &args.output).await
+        }
+        Command::Stores(StoresCommand::Import(args)) => {
+            output::quiet_logs();
+            stores::import(&args).await
         }
         Command::Webhooks(WebhooksCommand::Sync(args)) => {
             output::quiet_logs();

@@ -21,6 +21,7 @@ pub mod pairing;
 pub mod qr;
 pub mod sticker_switch;
 pub mod stickers;
+pub mod stores_import;
 pub mod webhooks;
 
 use std::sync::Arc;

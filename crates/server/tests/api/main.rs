@@ -41,6 +41,7 @@ mod proxy;
 mod qr_flow;
 mod sessions;
 mod stickers;
+mod stores_import;
 mod subscriptions;
 mod terminal;
 mod webhooks;
