@@ -526,7 +526,9 @@ async fn force_approve(
         }
         // Whoever approves must be old enough: the customer named here, else the one it was for.
         let approver = customer.map(str::to_owned).or_else(|| payment.customer_phone.clone());
-        world.approve(&unit.msn, &reference, approver.as_deref(), now)
+        // Nobody is asked anything on a forced approval, so nothing is shared: consent is
+        // given on the phone page only.
+        world.approve(&unit.msn, &reference, approver.as_deref(), false, now)
     })();
     sim.flush(&mut world);
     drop(world);

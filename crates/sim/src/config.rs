@@ -90,14 +90,28 @@ impl SimCustomer {
         self.phone_number.starts_with("45") || self.phone_number.starts_with("358")
     }
 
+    /// This customer's `sub`, the Userinfo API's stable identifier of a user: a UUID-shaped
+    /// string derived from the number, the same every run, so tests can compute it.
+    pub fn sub(&self) -> String {
+        let high = self.fnv("kasse-sim sub ");
+        let low = self.fnv("kasse-sim sub, again ");
+        uuid::Uuid::from_u64_pair(high, low).to_string()
+    }
+
     /// 128 bits derived from the number (FNV-1a, twice): the same every run, and not the number.
     fn qr_token(&self) -> String {
-        let fnv = |salt: &str| {
-            format!("{salt}{}", self.phone_number).bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-            })
-        };
-        format!("{:016x}{:016x}", fnv("kasse-sim personal qr "), fnv("kasse-sim personal qr, again "))
+        format!(
+            "{:016x}{:016x}",
+            self.fnv("kasse-sim personal qr "),
+            self.fnv("kasse-sim personal qr, again ")
+        )
+    }
+
+    /// FNV-1a of `salt` followed by the number: different salts give unrelated values.
+    fn fnv(&self, salt: &str) -> u64 {
+        format!("{salt}{}", self.phone_number).bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
     }
 }
 

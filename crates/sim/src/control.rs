@@ -1,6 +1,7 @@
-//! The control API, for tests and demos: see what the platform received, set the fault knobs, move
-//! its clock, and read the sales units' credentials. Not part of the real platform; everything
-//! lives under `/sim/control`, and no fault knob ever touches it.
+//! The control API, for tests and demos: see what the platform received (payments, webhook
+//! attempts, loyalty check-ins), set the fault knobs, move its clock, and read the sales units'
+//! credentials. Not part of the real platform; everything lives under `/sim/control`, and no fault
+//! knob ever touches it.
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use kasse_vipps::epayment::{Aggregate, Amount, State as PaymentState, UserFlow};
 use serde::{Deserialize, Serialize};
 
 use crate::Sim;
+use crate::check_in_api::LoyaltyCheckInRecord;
 use crate::delivery::Attempt;
 use crate::error::SimError;
 use crate::faults::{FaultKnobs, InjectedFault};
@@ -32,6 +34,7 @@ pub fn router() -> Router<Arc<Sim>> {
         .route("/sim/control/faults/deliver-held", post(deliver_held))
         .route("/sim/control/clock", post(advance_clock))
         .route("/sim/control/sales-units", get(sales_units))
+        .route("/sim/control/loyalty-check-ins", get(loyalty_check_ins))
 }
 
 /// A payment as the control API reports it: the platform's view plus what was received.
@@ -118,6 +121,11 @@ struct Delivered {
 /// Delivers the creates the knob `holdCreates` held, and answers once they are processed.
 async fn deliver_held(State(sim): State<Arc<Sim>>) -> Json<Delivered> {
     Json(Delivered { delivered: sim.faults.deliver_held().await })
+}
+
+/// `GET /sim/control/loyalty-check-ins`: the Check-in API's loyalty check-ins, oldest first.
+async fn loyalty_check_ins(State(sim): State<Arc<Sim>>) -> Json<Vec<LoyaltyCheckInRecord>> {
+    Json(sim.loyalty_check_ins.all())
 }
 
 async fn attempts(State(sim): State<Arc<Sim>>) -> Json<Vec<Attempt>> {

@@ -1,8 +1,10 @@
 //! The simulator's errors, answered as each platform API answers them. The ePayment API (and the
 //! control API) answer `application/problem+json` with a `traceId`, the request path as
 //! `instance`, and the numeric error code in `extraDetails`; the Access Token and Webhooks APIs
-//! the same without error codes; the QR API its own `QrErrorResponse`, or on the exchange
-//! endpoints `QrExchangeErrorResponse`. [`Api::of`] tells them apart by path.
+//! the same without error codes (and so does the Userinfo API, whose `UserinfoError` is much the
+//! same); the QR API its own `QrErrorResponse`, or on the exchange endpoints
+//! `QrExchangeErrorResponse`; the Check-in API its `ErrorResponse`, which has the shape of
+//! `QrErrorResponse`. [`Api::of`] tells them apart by path.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -50,6 +52,19 @@ impl SimError {
             fields: vec![(field.to_owned(), reason.to_owned())],
             ..Self::plain(400, "Bad Request", "See extraDetails for further details")
         }
+    }
+
+    /// Validation errors of several fields at once, each with its reason.
+    pub fn invalid_fields(fields: &[(&str, &str)]) -> Self {
+        Self {
+            fields: fields.iter().map(|(name, reason)| ((*name).to_owned(), (*reason).to_owned())).collect(),
+            ..Self::plain(400, "Bad Request", "See extraDetails for further details")
+        }
+    }
+
+    /// 400 for a request this caller may not make, without error code or field errors.
+    pub fn bad_request(detail: &str) -> Self {
+        Self::plain(400, "Bad Request", detail)
     }
 
     /// 401, as the API gateway answers it.
@@ -167,7 +182,10 @@ pub enum Api {
     Qr,
     /// `/qr/v1/exchange` and `/qr/v1/exchange/customer`: `QrExchangeErrorResponse`.
     QrExchange,
-    /// `/accesstoken/…`, `/webhooks/…` and paths of no API: a problem without error codes.
+    /// `/point-of-sale/…`, the Check-in API: `ErrorResponse`, the same shape as `QrErrorResponse`.
+    CheckIn,
+    /// `/accesstoken/…`, `/webhooks/…`, `/management/…`, `/vipps-userinfo-api/…` and paths of no
+    /// API: a problem without error codes.
     Plain,
 }
 
@@ -180,6 +198,8 @@ impl Api {
             Self::QrExchange
         } else if path.starts_with("/qr/") {
             Self::Qr
+        } else if path.starts_with("/point-of-sale/") {
+            Self::CheckIn
         } else {
             Self::Plain
         }
@@ -192,7 +212,7 @@ impl Api {
             Self::Epayment => e.into_response(),
             _ if e.status == 401 => SimError { code: None, ..e }.into_response(),
             Self::Plain => SimError { code: None, ..e }.into_response(),
-            Self::Qr | Self::QrExchange => qr_refusal(e, self == Self::QrExchange),
+            Self::Qr | Self::QrExchange | Self::CheckIn => qr_refusal(e, self == Self::QrExchange),
         }
     }
 }
@@ -281,6 +301,8 @@ mod tests {
         assert_eq!(Api::of("/qr/v1/exchanges"), Api::Qr);
         assert_eq!(Api::of("/webhooks/v1/webhooks"), Api::Plain);
         assert_eq!(Api::of("/accesstoken/get"), Api::Plain);
+        assert_eq!(Api::of("/point-of-sale/v1/loyalty-check-in"), Api::CheckIn);
+        assert_eq!(Api::of("/vipps-userinfo-api/userinfo/s"), Api::Plain);
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! kasse-sim: an offline simulator of the Vipps MobilePay platform.
 //!
-//! It answers the Access Token, ePayment, Webhooks and QR APIs and the Management API's sales
-//! unit on the platform's own paths, with their headers, status codes, error bodies and error
-//! codes, so that a client which works against it works against the real test environment. Simulated customers approve or decline on a plain
-//! "phone" page, scan merchant redirect and callback stickers there (a check-in sends
-//! `user.checked-in.v1`), and every change is delivered as a signed webhook. It runs inside the
-//! kasse server (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
+//! It answers the Access Token, ePayment, Webhooks, QR, Userinfo and Check-in APIs and the
+//! Management API's sales unit on the platform's own paths, with their headers, status codes,
+//! error bodies and error codes, so that a client which works against it works against the real
+//! test environment. Simulated customers approve or decline on a plain "phone" page (sharing the
+//! profile data a payment asks for, if they say yes), scan merchant redirect and callback stickers
+//! there (a check-in sends `user.checked-in.v1`), and see the merchant's loyalty check-ins; every
+//! change to a payment is delivered as a signed webhook. It runs inside the kasse server
+//! (`provider = "sim"`), on its own as the `kasse-sim` binary, and inside tests.
 //!
 //! It keeps the platform's rate limits (`SimConfig::limits`), the test environment's magic amounts
 //! and each sales unit's capabilities and deadlines (`SalesUnit`). Fault knobs add latency, 5xx
@@ -31,11 +33,14 @@
 //!   ten years at a time.
 //! - `GET /sim/control/sales-units`: each sales unit's MSN, name, currency and (made-up, local)
 //!   API credentials, for configuring a client of a stand-alone `kasse-sim`.
+//! - `GET /sim/control/loyalty-check-ins`: the Check-in API's loyalty check-ins, the newest 1000,
+//!   as `[{msn, phoneNumber, isMember, at}]` ([`LoyaltyCheckInRecord`]).
 //!
 //! The records are bounded so that a simulator can run for days: each payment keeps its newest
 //! 100 received writes, and check-ins and access tokens are forgotten once expired.
 
 mod api;
+mod check_in_api;
 mod clock;
 pub mod config;
 mod control;
@@ -49,6 +54,7 @@ mod management;
 mod phone;
 mod qr;
 mod recent;
+mod userinfo;
 mod validate;
 mod world;
 
@@ -65,6 +71,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
+pub use check_in_api::LoyaltyCheckInRecord;
 pub use config::{DeliveryPolicy, Limits, SalesUnit, SimConfig, SimCustomer};
 pub use control::PaymentRecord;
 pub use delivery::Attempt;
@@ -85,6 +92,8 @@ pub(crate) struct Sim {
     qr: qr::Qr,
     faults: faults::Faults,
     limits: limits::RateLimiter,
+    /// The Check-in API's loyalty check-ins.
+    loyalty_check_ins: check_in_api::LoyaltyCheckIns,
     base_url: Url,
 }
 
@@ -191,7 +200,8 @@ impl SimHandle {
     }
 
     /// The customer of a payment waiting for them answers in the app: approves (as
-    /// `phone_number`, if given) or declines.
+    /// `phone_number`, if given) or declines. Sharing no profile data: see
+    /// [`SimHandle::answer_with_consent`].
     pub fn answer(
         &self,
         msn: &str,
@@ -199,10 +209,25 @@ impl SimHandle {
         phone_number: Option<&str>,
         approve: bool,
     ) -> Result<(), SimError> {
+        self.answer_with_consent(msn, reference, phone_number, approve, false)
+    }
+
+    /// Like [`SimHandle::answer`], with the customer's answer to the payment's profile question:
+    /// with `share`, an approval by a known customer of a payment that asked for `profile.scope`
+    /// shares it with the sales unit (the payment's `profile.sub` names them, and the Userinfo API
+    /// answers). Without a scope asked, nothing is shared either way.
+    pub fn answer_with_consent(
+        &self,
+        msn: &str,
+        reference: &str,
+        phone_number: Option<&str>,
+        approve: bool,
+        share: bool,
+    ) -> Result<(), SimError> {
         let now = self.sim.clock.now();
         let mut world = self.sim.world();
         let answered = if approve {
-            world.approve(msn, reference, phone_number, now)
+            world.approve(msn, reference, phone_number, share, now)
         } else {
             world.decline(msn, reference, now)
         };
@@ -240,6 +265,11 @@ impl SimHandle {
     /// The webhook delivery attempts so far (the newest 10 000), oldest first.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.sim.deliveries.attempts()
+    }
+
+    /// The Check-in API's loyalty check-ins so far (the newest 1000), oldest first.
+    pub fn loyalty_check_ins(&self) -> Vec<LoyaltyCheckInRecord> {
+        self.sim.loyalty_check_ins.all()
     }
 
     /// How many webhook deliveries were attempted in all, counted as each is sent (the list of
@@ -313,6 +343,8 @@ fn router(sim: Arc<Sim>) -> Router {
         .merge(api::router())
         .merge(qr::router())
         .merge(management::router())
+        .merge(userinfo::router())
+        .merge(check_in_api::router())
         .merge(phone::router())
         .merge(control::router())
         .method_not_allowed_fallback(method_not_allowed)
@@ -351,6 +383,7 @@ pub fn start(config: SimConfig, listener: TcpListener) -> std::io::Result<SimHan
         qr: qr::Qr::default(),
         faults: faults::Faults::default(),
         limits: limits::RateLimiter::new(config.limits.clone()),
+        loyalty_check_ins: check_in_api::LoyaltyCheckIns::default(),
         base_url,
     });
     let (stop, stopped) = oneshot::channel::<()>();

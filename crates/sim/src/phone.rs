@@ -1,5 +1,8 @@
 //! The simulated customer's phone: plain HTML pages (no scripts) where one picks a customer, sees
 //! their payment requests, and approves or declines, as the Vipps MobilePay app would let them.
+//! A payment that asks for profile data (`profile.scope`) asks the customer, above the buttons,
+//! whether to share it (radio buttons `share`, `yes` or `no`, one needed to approve); a merchant's
+//! loyalty check-ins (Check-in API) show on the phone page for 15 minutes.
 //!
 //! `/sim/pay/{token}` is also where a payment's QR code and landing-page link point, so scanning a
 //! till's QR with a real phone on the same network opens the same approve/decline page. The same
@@ -31,6 +34,7 @@ use crate::Sim;
 use crate::config::SimCustomer;
 use crate::drawing::{self, Format};
 use crate::qr::{Sticker, StickerKind};
+use crate::userinfo::{asked_for, scope_words};
 use crate::world::Payment;
 
 /// The edge of a payment's QR code as a PNG, in pixels.
@@ -73,6 +77,8 @@ struct Offer {
     merchant: String,
     amount: Amount,
     token: String,
+    /// The profile data it asks for, in words (`your phone number`), if any.
+    asks: Option<String>,
 }
 
 /// What the phone page of one customer shows, copied out of the world.
@@ -100,6 +106,7 @@ impl PhoneView {
             merchant: merchants.get(&p.msn).cloned().unwrap_or_default(),
             amount: p.request.amount,
             token: p.token.clone(),
+            asks: asks(p),
         };
         let open: Vec<_> =
             world.payments().into_iter().filter(|p| p.state == PaymentState::Created).collect();
@@ -122,6 +129,7 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
     let stickers = sim.qr.stickers(sim.clock.now());
     let me = &view.me;
     let checked_in = query.checked_in.as_deref().and_then(|p| stickers.iter().find(|s| s.print == p));
+    let loyalty = sim.loyalty_check_ins.showing(&me.phone_number, sim.clock.now());
     let body = html! {
         nav aria-label="Customers" {
             ul.customers {
@@ -142,6 +150,12 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
                 "Checked in at " (view.merchant(&sticker.msn)) ", " (sticker.location_description)
             }
         }
+        // The app's loyalty screen, one line per merchant that checked the customer in lately.
+        @for c in &loyalty {
+            p.loyalty.ok role="status" data-msn=(c.msn) {
+                "Checked in at " (view.merchant(&c.msn)) ": " (if c.is_member { "member" } else { "not a member" })
+            }
+        }
 
         h2 { "Payment requests" }
         @if view.requests.is_empty() {
@@ -150,7 +164,7 @@ async fn phone(State(sim): State<Arc<Sim>>, Query(query): Query<CustomerQuery>) 
         @for p in &view.requests {
             section.request data-reference=(p.reference) {
                 p { strong { (p.merchant) } " asks for " strong { (format_amount(p.amount)) } }
-                (answer_form(&p.token, &me.phone_number))
+                (answer_form(p, &me.phone_number))
             }
         }
 
@@ -296,21 +310,43 @@ async fn scan_callback_sticker(
 }
 
 /// A push request's answer form on the phone page, for `customer`.
-fn answer_form(token: &str, customer: &str) -> Markup {
+fn answer_form(offer: &Offer, customer: &str) -> Markup {
     html! {
-        form method="post" action={ "/sim/pay/" (token) } {
+        form method="post" action={ "/sim/pay/" (offer.token) } {
             input type="hidden" name="customer" value=(customer);
+            (consent_question(&offer.merchant, offer.asks.as_deref()))
             (answer_buttons())
         }
     }
 }
 
-/// The approve and decline buttons of a payment's form.
+/// The profile data `payment` asks for, in the app's words, if any.
+fn asks(payment: &Payment) -> Option<String> {
+    asked_for(&scope_words(payment.profile_scope()))
+}
+
+/// Above the buttons of a payment that asks for profile data: `merchant` asks for `asks`; share
+/// it or not. Neither is preselected, and approving needs one: nothing is ever shared silently.
+fn consent_question(merchant: &str, asks: Option<&str>) -> Markup {
+    html! {
+        @if let Some(asks) = asks {
+            fieldset.consent {
+                legend { (merchant) " asks for " (asks) "." }
+                label { input type="radio" name="share" value="yes" required; " Share it" }
+                " "
+                label { input type="radio" name="share" value="no" required; " Don't share" }
+            }
+        }
+    }
+}
+
+/// The approve and decline buttons of a payment's form. Declining answers no question, so it
+/// skips the form's `required` checks.
 fn answer_buttons() -> Markup {
     html! {
         button name="action" value="approve" class="approve" { "Approve" }
         " "
-        button name="action" value="decline" class="decline" { "Decline" }
+        button name="action" value="decline" class="decline" formnovalidate { "Decline" }
     }
 }
 
@@ -337,12 +373,17 @@ async fn pay_page(
         @if let Some(description) = &payment.request.payment_description {
             p { (description) }
         }
-        (status_block(&payment, &customers, query.customer.as_deref()))
+        (status_block(&payment, &merchant, &customers, query.customer.as_deref()))
     };
     page(&format!("Pay {merchant}"), &body).into_response()
 }
 
-fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&str>) -> Markup {
+fn status_block(
+    payment: &Payment,
+    merchant: &str,
+    customers: &[SimCustomer],
+    wanted: Option<&str>,
+) -> Markup {
     match payment.state {
         PaymentState::Created => {
             let fixed = payment.customer().and_then(|c| c.phone_number.clone());
@@ -356,6 +397,7 @@ fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&st
                             select name="customer" { (customer_options(customers, wanted)) }
                         }
                     }
+                    (consent_question(merchant, asks(payment).as_deref()))
                     p { (answer_buttons()) }
                 }
             }
@@ -371,10 +413,13 @@ fn status_block(payment: &Payment, customers: &[SimCustomer], wanted: Option<&st
 struct PayForm {
     action: String,
     customer: Option<String>,
+    /// The answer to the profile question: `yes` shares; anything else, or none, does not.
+    share: Option<String>,
 }
 
 /// `POST /sim/pay/{token}`: the customer approves or declines. Whoever approves must be old
-/// enough for the payment's `minimumUserAge`.
+/// enough for the payment's `minimumUserAge`, and shares the profile data it asks for only with
+/// `share=yes`.
 async fn pay_answer(
     State(sim): State<Arc<Sim>>,
     Path(token): Path<String>,
@@ -385,7 +430,10 @@ async fn pay_answer(
     let Some(payment) = world.payment_by_token(&token).cloned() else { return payment_gone() };
     let (msn, reference) = (&payment.msn, &payment.reference);
     let outcome = match form.action.as_str() {
-        "approve" => world.approve(msn, reference, form.customer.as_deref(), now),
+        "approve" => {
+            let shares = form.share.as_deref() == Some("yes");
+            world.approve(msn, reference, form.customer.as_deref(), shares, now)
+        }
         "decline" => world.decline(msn, reference, now),
         _ => return refusal(StatusCode::BAD_REQUEST, "Bad request", "Unknown action"),
     };
@@ -484,7 +532,9 @@ button{font:inherit;min-height:44px;min-width:44px;padding:.5rem 1.25rem;border-
 .approve{background:#ff5b24;color:#fff}.decline{background:#e2ddd8}.outcome{font-size:1.5rem;font-weight:700}.ok{color:#0a7d32}\
 select{font:inherit;min-height:44px}code{word-break:break-all}\
 .scan{display:inline-flex;align-items:center;min-height:44px;padding:0 .25rem}.sticker{background:#fff;border-radius:.75rem;padding:.75rem 1rem;margin:.5rem 0}\
-.my-qr{margin:0}.my-qr svg{display:block;width:12rem;height:auto;background:#fff}";
+.my-qr{margin:0}.my-qr svg{display:block;width:12rem;height:auto;background:#fff}\
+.consent{border:0;padding:0;margin:.5rem 0}.consent legend{padding:0;margin-bottom:.25rem}\
+.consent label{display:inline-flex;align-items:center;gap:.25rem;min-height:44px;margin-right:.75rem}";
 
 #[cfg(test)]
 mod tests {

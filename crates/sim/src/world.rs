@@ -20,6 +20,7 @@ use kasse_vipps::epayment::{
 use crate::config::{SalesUnit, SimConfig};
 use crate::error::SimError;
 use crate::recent::Recent;
+use crate::userinfo::{self, Consents};
 use crate::validate;
 
 /// How many received writes a payment's record keeps: the newest. A client stuck retrying into a
@@ -134,12 +135,19 @@ pub struct Payment {
     pub received: Recent<ReceivedWrite>,
     /// While the result of the customer's authorization is unknown (test amount 201): until when.
     pub processing_until: Option<DateTime<Utc>>,
+    /// The `sub` of the customer who approved and shared the profile scope asked for.
+    pub profile_sub: Option<String>,
 }
 
 impl Payment {
     /// The customer the payment was addressed to, if any.
     pub fn customer(&self) -> Option<&Customer> {
         self.request.customer.as_ref()
+    }
+
+    /// The profile data the create request asks the customer to share (`profile.scope`), if any.
+    pub fn profile_scope(&self) -> Option<&str> {
+        self.request.profile.as_ref().and_then(|p| p.scope.as_deref())
     }
 
     /// The GET view of the payment.
@@ -149,7 +157,7 @@ impl Payment {
             amount: self.request.amount,
             state: self.state,
             payment_method: PaymentMethodResponse { kind: self.request.payment_method.kind, card_bin: None },
-            profile: ProfileResponse::default(),
+            profile: ProfileResponse { sub: self.profile_sub.clone() },
             psp_reference: self.events.first().map(|e| e.psp_reference.clone()).unwrap_or_default(),
             redirect_url: None,
             reference: self.reference.clone(),
@@ -292,6 +300,8 @@ pub struct World {
     /// call looks only at what is due (entries for payments answered since are skipped).
     due: BTreeSet<(DateTime<Utc>, (String, String))>,
     outgoing: Vec<Outgoing>,
+    /// The profile scopes customers shared with sales units.
+    consents: Consents,
 }
 
 impl World {
@@ -307,6 +317,7 @@ impl World {
             idempotency: HashMap::new(),
             due: BTreeSet::new(),
             outgoing: Vec::new(),
+            consents: Consents::default(),
         }
     }
 
@@ -397,6 +408,11 @@ impl World {
         self.idempotency.insert((msn.to_owned(), key.to_owned()), replay);
     }
 
+    /// The profile scopes customers shared with sales units.
+    pub fn consents(&self) -> &Consents {
+        &self.consents
+    }
+
     /// Takes the webhooks queued by the operations so far.
     pub fn take_outgoing(&mut self) -> Vec<Outgoing> {
         std::mem::take(&mut self.outgoing)
@@ -440,6 +456,7 @@ impl World {
             events: Vec::new(),
             received: Recent::new(RECEIVED_KEPT),
             processing_until: None,
+            profile_sub: None,
             request,
         };
         let amount = payment.request.amount;
@@ -449,19 +466,22 @@ impl World {
         Ok(token)
     }
 
-    /// The customer with phone number `approver` (if known) approves in the app. One younger than
-    /// the payment's `minimumUserAge` may not (7010), and a magic test amount makes the
-    /// authorization fail: the error says why, for the phone page.
+    /// The customer with phone number `approver` (if known) approves in the app, sharing the
+    /// profile scope the payment asks for if they say so (`shares`). One younger than the
+    /// payment's `minimumUserAge` may not (7010), and a magic test amount makes the authorization
+    /// fail: the error says why, for the phone page.
     pub fn approve(
         &mut self,
         msn: &str,
         reference: &str,
         approver: Option<&str>,
+        shares: bool,
         now: DateTime<Utc>,
     ) -> Result<(), SimError> {
         let mut payment = self.take_open(msn, reference, now)?;
-        let too_young = approver
-            .and_then(|phone| self.config.customers.iter().find(|c| c.phone_number == phone))
+        let customer = approver.and_then(|phone| self.config.customer(phone)).cloned();
+        let too_young = customer
+            .as_ref()
             .and_then(|customer| validate::old_enough(payment.request.minimum_user_age, customer).err());
         if let Some(refusal) = too_young {
             // The app does not let them pay; anyone else still may.
@@ -474,6 +494,12 @@ impl World {
             None => {
                 payment.state = State::Authorized;
                 payment.aggregate.authorized_amount = amount;
+                if let Some((sub, words)) =
+                    userinfo::consent(payment.profile_scope(), customer.as_ref(), shares)
+                {
+                    self.consents.grant(msn, &sub, &words);
+                    payment.profile_sub = Some(sub);
+                }
                 self.record(&mut payment, PaymentEventName::Authorized, amount, key, now, true);
                 Ok(())
             }
@@ -920,7 +946,7 @@ mod tests {
 
     fn authorized(world: &mut World, reference: &str, value: i64) {
         world.create(MSN, request(reference, value), Some("k".into()), None, now()).unwrap();
-        world.approve(MSN, reference, None, now()).unwrap();
+        world.approve(MSN, reference, None, false, now()).unwrap();
     }
 
     #[test]
@@ -945,7 +971,7 @@ mod tests {
         let mut w = world();
         w.create(MSN, request("ref-00002", 1000), None, None, now()).unwrap();
         assert_eq!(w.capture(MSN, "ref-00002", nok(1000), None, now()).unwrap_err().code, Some(6080));
-        w.approve(MSN, "ref-00002", None, now()).unwrap();
+        w.approve(MSN, "ref-00002", None, false, now()).unwrap();
         assert_eq!(w.capture(MSN, "ref-00002", nok(1001), None, now()).unwrap_err().code, Some(6090));
         w.capture(MSN, "ref-00002", nok(1000), None, now()).unwrap();
         assert_eq!(w.cancel(MSN, "ref-00002", false, None, now()).unwrap_err().code, Some(6040));
@@ -971,7 +997,7 @@ mod tests {
         assert_eq!(w.payment(MSN, "ref-00005").unwrap().state, State::Created);
         w.expire_due(now() + chrono::Duration::seconds(600));
         assert_eq!(w.payment(MSN, "ref-00005").unwrap().state, State::Expired);
-        assert!(w.approve(MSN, "ref-00005", None, now()).is_err());
+        assert!(w.approve(MSN, "ref-00005", None, false, now()).is_err());
     }
 
     #[test]
@@ -1008,7 +1034,7 @@ mod tests {
     fn a_magic_amount_fails_the_approval_with_a_failed_authorized_event_and_leaves_it_open() {
         let mut w = world();
         w.create(MSN, request("ref-00009", 151), Some("k".into()), None, now()).unwrap();
-        let err = w.approve(MSN, "ref-00009", None, now()).unwrap_err();
+        let err = w.approve(MSN, "ref-00009", None, false, now()).unwrap_err();
         assert!(err.detail.contains("Insufficient funds"), "{err}");
         let p = w.payment(MSN, "ref-00009").unwrap();
         assert_eq!(p.state, State::Created);
@@ -1023,13 +1049,13 @@ mod tests {
     fn an_unknown_result_holds_the_payment_for_an_hour_then_fails_and_expires() {
         let mut w = world();
         w.create(MSN, request("ref-00010", 201), None, None, now()).unwrap();
-        assert!(w.approve(MSN, "ref-00010", None, now()).is_err());
+        assert!(w.approve(MSN, "ref-00010", None, false, now()).is_err());
         w.expire_due(now() + chrono::Duration::minutes(59));
         let p = w.payment(MSN, "ref-00010").unwrap();
         assert_eq!((p.state, p.events.len()), (State::Created, 1));
         let later = now() + chrono::Duration::minutes(30);
         assert_eq!(w.cancel(MSN, "ref-00010", true, None, later).unwrap_err().code, Some(6250));
-        assert_eq!(w.approve(MSN, "ref-00010", None, later).unwrap_err().code, Some(10020));
+        assert_eq!(w.approve(MSN, "ref-00010", None, false, later).unwrap_err().code, Some(10020));
         w.expire_due(now() + chrono::Duration::hours(1));
         let p = w.payment(MSN, "ref-00010").unwrap();
         let log: Vec<_> = p.events.iter().map(|e| (e.name, e.success)).collect();

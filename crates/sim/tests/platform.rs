@@ -35,6 +35,8 @@ use tokio::sync::mpsc;
 use url::Url;
 
 // Larger topics have their own files in this one test binary.
+#[path = "platform/check_in.rs"]
+mod check_in;
 #[path = "platform/control.rs"]
 mod control;
 #[path = "platform/errors.rs"]
@@ -45,6 +47,8 @@ mod faults;
 mod limits;
 #[path = "platform/magic.rs"]
 mod magic;
+#[path = "platform/profile.rs"]
+mod profile;
 #[path = "platform/qr.rs"]
 mod qr;
 #[path = "platform/sales_units.rs"]

@@ -1,4 +1,5 @@
-//! A typed client for the platform's Access Token, ePayment, Webhooks and QR APIs.
+//! A typed client for the platform's Access Token, ePayment, Webhooks, QR, Management, Userinfo and
+//! Check-in APIs.
 //!
 //! It adds every header of reference/vipps-apis.md §1 to every call, fetches and caches the access
 //! token (refreshing it before it expires, and once more if the platform says it is no longer
@@ -333,6 +334,24 @@ impl Client {
         let url =
             self.endpoint(&["management", "v1", "merchants", &business.scheme, &business.id, "sales-units"])?;
         self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `GET /vipps-userinfo-api/userinfo/{sub}`: the profile data the customer `sub` (a
+    /// payment's `profile.sub`) consented to share with this merchant. A 403 or 404 means there
+    /// is nothing to read for these credentials.
+    pub async fn userinfo(&self, sub: &str) -> Result<crate::userinfo::Userinfo, Error> {
+        let url = self.endpoint(&["vipps-userinfo-api", "userinfo", sub])?;
+        self.json(Method::GET, url, None::<&()>, None).await
+    }
+
+    /// `POST /point-of-sale/v1/loyalty-check-in` (Vipps in Norway only): shows the customer on
+    /// their phone that they are checked in here, as a loyalty member or not. The answer's id is
+    /// of no use to us and is dropped.
+    pub async fn loyalty_check_in(&self, request: &crate::check_in::LoyaltyCheckIn) -> Result<(), Error> {
+        let url = self.endpoint(&["point-of-sale", "v1", "loyalty-check-in"])?;
+        // No idempotency key: the API takes none, and a retry after a lost answer only shows the
+        // customer the same check-in screen again, which is harmless.
+        self.send(Call::new(Method::POST, url).body(Some(request))?).await.map(drop)
     }
 
     /// The platform's clock: the `Date` of its answer to a harmless call (the webhook
@@ -775,6 +794,9 @@ mod tests {
         // would first show in the server, far from the cause. These are built, never run.
         spawnable(&client.get_payment("ref"));
         spawnable(&client.delete_webhook("id"));
+        spawnable(&client.userinfo("sub"));
+        let check_in = crate::check_in::LoyaltyCheckIn { phone_number: "4791234567".into(), is_member: true };
+        spawnable(&client.loyalty_check_in(&check_in));
         spawnable(&client.fetch_token());
     }
 
