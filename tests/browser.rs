@@ -32,6 +32,8 @@ mod display;
 mod flows;
 #[path = "browser/landing.rs"]
 mod landing;
+#[path = "browser/loyalty.rs"]
+mod loyalty;
 #[path = "browser/money.rs"]
 mod money;
 #[path = "browser/pos.rs"]

@@ -149,6 +149,27 @@ pub(crate) mod identities {
     }
 }
 
+/// What a store with loyalty learnt of a sale's customer, in the reader's language: a member
+/// with the member list's name, not a member, or did not share their number.
+pub fn loyalty(loyalty: &kasse_api::Loyalty, locale: super::Locale) -> String {
+    use kasse_api::Loyalty as L;
+    match loyalty {
+        L::Member { name: Some(name) } => format!("{}: {name}", loyalties::member(locale)),
+        L::Member { name: None } => loyalties::member(locale).to_owned(),
+        L::NotMember => loyalties::not_member(locale).to_owned(),
+        L::NotShared => loyalties::not_shared(locale).to_owned(),
+    }
+}
+
+/// The sentences of [`loyalty`].
+pub(crate) mod loyalties {
+    super::super::texts! {
+        member: "Member", "Medlem", "Medlem", "Jäsen";
+        not_member: "Not a member", "Ikke medlem", "Ikke medlem", "Ei jäsen";
+        not_shared: "Did not share their number", "Delte ikke nummeret sitt", "Delte ikke sit nummer", "Ei jakanut numeroaan";
+    }
+}
+
 /// The sentences of [`problem`], by the server's problem codes.
 pub(crate) mod problems {
     super::super::texts! {

@@ -50,6 +50,7 @@ mod tests {
             super::common::phone::all(),
             super::common::problems::all(),
             super::common::identities::all(),
+            super::common::loyalties::all(),
             super::till::all(),
             super::history::all(),
             super::sale::all(),

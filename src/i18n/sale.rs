@@ -24,6 +24,8 @@ super::texts! {
     customer: "Customer", "Kunde", "Kunde", "Asiakas";
     /// No customer is known.
     no_customer: "Not known", "Ukjent", "Ukendt", "Ei tiedossa";
+    /// At a store with loyalty: whether the customer is a member.
+    loyalty: "Loyalty", "Fordelsprogram", "Kundeklub", "Kanta-asiakkuus";
     /// How the customer was asked.
     flow: "How", "Hvordan", "Hvordan", "Tapa";
     /// When it started.

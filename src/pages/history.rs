@@ -202,6 +202,11 @@ fn row(
     let customer = sale.customer.as_ref().map(|c| common::identified(c, locale));
     let known = customer.is_some();
     let customer = customer.unwrap_or_else(|| texts::no_customer(locale).to_owned());
+    // A member is worth the cashier's eye in the list; the sale's page says the rest.
+    let member = matches!(sale.loyalty, Some(kasse_api::Loyalty::Member { .. }))
+        .then(|| sale.loyalty.as_ref().map(|l| common::loyalty(l, locale)))
+        .flatten()
+        .map(|text| view! { <span class="member">{text}</span> });
     let till = tills.map(|tills| {
         let name = tills.iter().find(|(id, _)| *id == sale.till_id).map_or(&sale.till_id, |(_, name)| name);
         view! { <td class="till">{name.clone()}</td> }
@@ -218,7 +223,7 @@ fn row(
             {till}
             <td class="num">{amount}</td>
             <td>{texts::flow(sale.flow, locale)}</td>
-            <td class:muted=!known>{customer}</td>
+            <td class:muted=!known>{customer}{member}</td>
             <td class="status" data-tone=tone_name(sale.status)>{till::headline(sale.status, locale)}</td>
             <td>{details}</td>
         </tr>

@@ -643,6 +643,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
     };
     let amount = move || sale.get().map(|s| format_money(s.amount, locale.get())).unwrap_or_default();
     let customer = move || sale.get().and_then(|s| s.customer).map(|c| common::identified(&c, locale.get()));
+    let loyalty = move || sale.get().and_then(|s| s.loyalty).map(|l| common::loyalty(&l, locale.get()));
     let reference = move || sale.get().map(|s| s.reference).unwrap_or_default();
     let qr_text = Memo::new(move |_| model.with(|m| m.qr_here().map(str::to_owned)));
     let qr_elsewhere = move || model.with(TillModel::qr_elsewhere);
@@ -687,6 +688,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
                 <h1 class="headline">{headline}</h1>
                 <p class="sale-amount">{amount}</p>
                 {move || customer().map(|c| view! { <p class="customer">{c}</p> })}
+                {move || loyalty().map(|l| view! { <p class="loyalty">{l}</p> })}
                 {move || sale.get().and_then(|s| s.description).map(|d| view! { <p class="sale-description">{d}</p> })}
                 <SaleReceipt model/>
             </div>

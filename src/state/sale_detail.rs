@@ -401,6 +401,7 @@ mod tests {
             refunded: nok(refunded),
             failure: None,
             created_at_ms: 0,
+            loyalty: None,
         }
     }
 

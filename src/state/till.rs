@@ -507,6 +507,7 @@ mod tests {
             refunded: Money::zero(Currency::Nok),
             failure: None,
             created_at_ms,
+            loyalty: None,
         }
     }
 

@@ -35,7 +35,7 @@ pub use operations::{
 pub use phone::{Country, Msisdn, PhoneError};
 pub use problem::{Problem, ProblemCode};
 pub use sale::{
-    Flow, Identified, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till,
+    Flow, Identified, Loyalty, NewSale, PairRequest, Payer, Role, Sale, SaleLine, SaleStatus, Session, Till,
     TillSnapshot,
 };
 pub use stickers::{

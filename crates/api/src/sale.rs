@@ -273,6 +273,28 @@ pub struct Sale {
     pub failure: Option<String>,
     /// When the till started it, in milliseconds since the Unix epoch.
     pub created_at_ms: i64,
+    /// At a store with loyalty: whether the customer who approved it is a member, as far as they
+    /// let the store know. `None` at other stores, and until the sale is approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<Loyalty>,
+}
+
+/// What a store with loyalty learnt of the customer of an approved sale. The customer is asked
+/// in the app, for each payment, whether to share their phone number with the store; only then
+/// is it looked up in the store's member list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "is", rename_all = "camelCase")]
+pub enum Loyalty {
+    /// A member of the store's loyalty programme, with the name the member list gives.
+    Member {
+        /// The member's name, if the list has one.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Shared their phone number, and is not a member.
+    NotMember,
+    /// Chose not to share their phone number.
+    NotShared,
 }
 
 impl Sale {

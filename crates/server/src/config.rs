@@ -168,6 +168,35 @@ pub struct StoreConfig {
     /// A till's refund of a sale from an earlier day (the store's day, see `local_day`) asks for
     /// the PIN of a manager of the store.
     pub earlier_day_refunds_need_manager: bool,
+    /// Its loyalty programme, if it has one (README: "Loyalty").
+    pub loyalty: Option<LoyaltyConfig>,
+}
+
+/// A store's loyalty programme: customers are asked in the app, at each payment, to share their
+/// phone number with the store, and a shared one is looked up in the member list.
+#[derive(Debug, Clone)]
+pub struct LoyaltyConfig {
+    /// Where members are looked up.
+    pub members: MemberList,
+    /// Norway only: a member whose phone number the cashier types is shown the app's loyalty
+    /// check-in screen (the Check-in API).
+    pub check_in_screen: bool,
+}
+
+/// Where a store's members are looked up.
+#[derive(Debug, Clone)]
+pub enum MemberList {
+    /// A CSV file the merchant keeps: a header line, then `phone_number,name` per member. It is
+    /// read at each lookup, so a change counts at once.
+    File(PathBuf),
+    /// The merchant's loyalty system: kasse posts `{"phoneNumber": …, "store": …}`, signed as the
+    /// platform signs its webhooks, and it answers `{"member": true|false, "name": …}`.
+    Callback {
+        /// Where to post.
+        url: Url,
+        /// The signing key.
+        secret: kasse_vipps::Secret,
+    },
 }
 
 /// A store's address; each part optional.
@@ -399,6 +428,7 @@ impl Config {
                 },
                 refund_pin_above: 0,
                 earlier_day_refunds_need_manager: false,
+                loyalty: None,
             }],
             tills: vec![TillConfig {
                 id: "till-1".to_owned(),

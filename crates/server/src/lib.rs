@@ -14,6 +14,7 @@ mod keyed_locks;
 mod limits;
 mod live;
 pub mod local_day;
+mod loyalty;
 mod managers;
 mod metrics;
 mod pairing;

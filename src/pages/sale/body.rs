@@ -104,6 +104,7 @@ fn Facts(sale: Memo<Sale>) -> impl IntoView {
         sale.with(|s| s.customer.as_ref().map(|c| common::identified(c, locale.get())))
             .unwrap_or_else(|| texts::no_customer(locale.get()).to_owned())
     };
+    let loyalty = move || sale.with(|s| s.loyalty.as_ref().map(|l| common::loyalty(l, locale.get())));
     let started = move || {
         let at = sale.with(|s| s.created_at_ms);
         clock(at, offset_minutes_at(at), locale.get())
@@ -120,6 +121,12 @@ fn Facts(sale: Memo<Sale>) -> impl IntoView {
                     <dt>{tr(texts::customer)}</dt>
                     <dd>{customer}</dd>
                 </div>
+                {move || loyalty().map(|text| view! {
+                    <div class="loyalty">
+                        <dt>{tr(texts::loyalty)}</dt>
+                        <dd>{text}</dd>
+                    </div>
+                })}
                 <div>
                     <dt>{tr(texts::flow)}</dt>
                     <dd>{move || history_texts::flow(sale.with(|s| s.flow), locale.get())}</dd>

@@ -10,6 +10,7 @@
 mod check_config;
 mod doctor;
 mod integrator;
+mod loyalty;
 mod manager;
 mod output;
 mod qr;
@@ -70,6 +71,27 @@ enum Command {
     /// Open-amount stickers: switch one off (its page offers nothing to pay) and on again.
     #[command(subcommand)]
     Sticker(StickerCommand),
+    /// Loyalty members' data kasse keeps.
+    #[command(subcommand)]
+    Loyalty(LoyaltyCommand),
+}
+
+/// `kasse-server loyalty …`.
+#[derive(Debug, Subcommand)]
+enum LoyaltyCommand {
+    /// Forget a member's name on every sale that shows it, at once (the retention job does after
+    /// retention_days anyway); the sales still say their customer was a member.
+    Forget(LoyaltyForgetArgs),
+}
+
+#[derive(Debug, Args)]
+struct LoyaltyForgetArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// The member's name, exactly as the member list (or the loyalty system) gave it.
+    name: String,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// `kasse-server stores …`.
@@ -479,6 +501,7 @@ pub async fn run() -> ExitCode {
         Command::Integrator(IntegratorCommand::Add(args)) => integrator::add(&args).await,
         Command::Integrator(IntegratorCommand::List(args)) => integrator::list(&args).await,
         Command::Integrator(IntegratorCommand::Revoke(args)) => integrator::revoke(&args).await,
+        Command::Loyalty(LoyaltyCommand::Forget(args)) => loyalty::forget(&args).await,
         Command::Sticker(StickerCommand::Off(args)) => sticker::switch(&args, false).await,
         Command::Sticker(StickerCommand::On(args)) => sticker::switch(&args, true).await,
         Command::Qr(command) => {

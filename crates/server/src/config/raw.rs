@@ -147,6 +147,11 @@ pub(super) struct RawStore {
     pub refund_pin_above: i64,
     #[serde(default)]
     pub earlier_day_refunds_need_manager: bool,
+    pub loyalty_members: Option<PathBuf>,
+    pub loyalty_callback: Option<String>,
+    pub loyalty_callback_secret: Option<SecretRef>,
+    #[serde(default)]
+    pub loyalty_check_in: bool,
 }
 
 /// `[[tills]]`.

@@ -461,7 +461,8 @@ fn a_value_wrong_in_several_ways_or_a_mistake_repeated_is_named_once_each_at_its
     let problems = read_toml(text, &vars).unwrap_err();
     let fields = "expected one of `id`, `name`, `msn`, `currency`, `client_id`, `client_secret`, \
                   `subscription_key`, `vat_number`, `street`, `zip_code`, `city`, `refund_pin_above`, \
-                  `earlier_day_refunds_need_manager`";
+                  `earlier_day_refunds_need_manager`, `loyalty_members`, `loyalty_callback`, \
+                  `loyalty_callback_secret`, `loyalty_check_in`";
     let qr_id = "must be 1 to 128 letters (a-z, A-Z), digits, '_' or '-'";
     assert_eq!(
         sentences(&problems),
@@ -722,4 +723,49 @@ fn a_managers_session_is_half_an_hour_unused_or_twelve_hours_unless_set_and_neve
             "[sessions] manager_idle_minutes = \"600\" is not valid: it must be no longer than manager_max_hours, which ends a manager's session however much it is used",
         ]
     );
+}
+
+#[test]
+fn loyalty_needs_one_member_list_that_can_be_read_and_its_check_in_screen_is_norways() {
+    let dir = std::env::temp_dir().join(format!("kasse-loyalty-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let members = dir.join("members.csv");
+    std::fs::write(&members, "phone_number,name\n4791234567,Kari\n").unwrap();
+    let store = |currency: &str, loyalty: &str| {
+        format!(
+            "[[stores]]\nid = \"a\"\nname = \"A\"\nmsn = \"1234\"\ncurrency = \"{currency}\"\n{loyalty}\n\
+             [[tills]]\nid = \"t\"\nname = \"T\"\nstore = \"a\"\n"
+        )
+    };
+    let read =
+        |text: &str, vars: &[(&str, &str)]| Config::from_toml(text, Path::new("kasse.toml"), &env(vars));
+
+    let file = format!("loyalty_members = \"{}\"\nloyalty_check_in = true", members.display());
+    let config = read(&store("NOK", &file), &[]).unwrap();
+    let loyalty = config.stores[0].loyalty.as_ref().unwrap();
+    assert!(matches!(&loyalty.members, crate::config::MemberList::File(path) if *path == members));
+    assert!(loyalty.check_in_screen);
+    assert!(read(&store("NOK", ""), &[]).unwrap().stores[0].loyalty.is_none(), "off unless set");
+
+    let callback = "loyalty_callback = \"https://loyalty.example.no/member\"";
+    let config = read(&store("DKK", callback), &[("KASSE_STORE_A_LOYALTY_CALLBACK_SECRET", "s")]).unwrap();
+    let loyalty = config.stores[0].loyalty.as_ref().unwrap();
+    assert!(
+        matches!(&loyalty.members, crate::config::MemberList::Callback { secret, .. } if secret.expose() == "s")
+    );
+
+    for (text, says) in [
+        (
+            store("NOK", "loyalty_members = \"/nowhere/members.csv\""),
+            "a CSV file of members that kasse can read",
+        ),
+        (store("NOK", &format!("{file}\n{callback}")), "not both"),
+        (store("DKK", &file), "NOK stores only"),
+        (store("NOK", "loyalty_check_in = true"), "it needs a member list"),
+        (store("NOK", "loyalty_callback = \"http://loyalty.example.no/\""), "an https:// URL"),
+        (store("NOK", callback), "KASSE_STORE_A_LOYALTY_CALLBACK_SECRET"),
+    ] {
+        let problems = read(&text, &[]).unwrap_err();
+        assert!(sentences(&problems).contains(says), "{says}: {}", sentences(&problems));
+    }
 }

@@ -15,6 +15,7 @@
 
 pub mod doctor;
 pub mod integrators;
+pub mod loyalty;
 pub mod managers;
 pub mod migrate;
 pub mod pairing;

@@ -343,6 +343,7 @@ mod tests {
             refunded: nok(0),
             failure: None,
             created_at_ms: 0,
+            loyalty: None,
         };
         serde_json::to_string(&TillEvent::Sale { sale }).unwrap()
     }

@@ -47,6 +47,9 @@ impl Sales {
         };
         tracing::info!(till = %till.id, merchant_qr_id = %event.merchant_qr_id, "customer checked in");
         self.publish_check_in(&row, None).await;
+        if let Some(store) = self.inner.config.store(&till.store) {
+            self.greet(store, &kasse_vipps::epayment::Customer::customer_token(&event.customer_token));
+        }
         if till.charge_on_check_in
             && let Some(presented) = self.inner.store.take_presented(&till.id).await?
         {

@@ -11,6 +11,7 @@
 mod check_ins;
 mod landing;
 mod locks;
+mod loyalty;
 mod queries;
 mod reconcile;
 mod record;
@@ -166,6 +167,8 @@ struct Inner {
     live: Arc<Live>,
     metrics: Arc<Metrics>,
     locks: PaymentLocks,
+    /// Loyalty programmes' member lists.
+    members: crate::loyalty::Members,
     /// Poked when a payment a PoS started changes: its callback is due.
     pos_changes: Arc<tokio::sync::Notify>,
 }
@@ -203,7 +206,17 @@ impl Sales {
         let locks = PaymentLocks::new(store.clone());
         let pos_changes = Arc::new(tokio::sync::Notify::new());
         Self {
-            inner: Arc::new(Inner { public_url, store, platform, config, live, metrics, locks, pos_changes }),
+            inner: Arc::new(Inner {
+                public_url,
+                store,
+                platform,
+                config,
+                live,
+                metrics,
+                locks,
+                members: crate::loyalty::Members::default(),
+                pos_changes,
+            }),
         }
     }
 

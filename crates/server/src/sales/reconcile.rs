@@ -113,7 +113,13 @@ impl Sales {
             // Nothing the till shows changed (a repeated webhook, a poll): store the poll time only.
             self.inner.store.update_payment(&row).await?;
         }
-        if row.withdrawn() { self.enforce_withdrawal(row).await } else { self.capture_if_due(row).await }
+        if row.withdrawn() {
+            return self.enforce_withdrawal(row).await;
+        }
+        self.capture_if_due(row).await?;
+        // After the till has shown the approval and the capture is on its way: a member list
+        // never holds up a payment.
+        self.recognise(reference, remote.profile.sub.as_deref()).await
     }
 
     /// Captures the whole amount of an approved sale, once, if its till captures automatically.

@@ -84,6 +84,10 @@ impl Sales {
         let receipt = receipt_of(&new.lines, new.amount, &till.id)?;
         let (customer, masked_phone, check_in) =
             self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
+        if let (Some(customer), None) = (&customer, &check_in) {
+            // A number typed or a personal QR scanned (a check-in was greeted as it came).
+            self.greet(store, customer);
+        }
         let draft = Draft {
             till_id,
             reference_prefix: &till.id,
@@ -152,7 +156,7 @@ impl Sales {
             return_url: draft.return_url,
             minimum_user_age: None,
             industry_data: None,
-            profile: None,
+            profile: super::loyalty::profile_for(store),
             expires_at: None,
             receipt: draft.receipt,
             metadata: None,
@@ -187,6 +191,7 @@ impl Sales {
             watch_until: None,
             integrator_id: draft.pos.map(|pos| pos.integrator_id.to_owned()),
             order_id: draft.pos.and_then(|pos| pos.order_id.map(str::to_owned)),
+            loyalty: None,
         };
         let write = Write::Create(Box::new(request));
         let key = idempotency_key(&reference, OperationKind::Create, 1);

@@ -89,6 +89,7 @@ pub fn sale_view(row: &PaymentRow) -> Sale {
         refunded: Money::new(row.refunded, currency),
         failure: row.failure.clone(),
         created_at_ms: row.created_at,
+        loyalty: row.loyalty.clone(),
     }
 }
 
@@ -164,6 +165,7 @@ mod tests {
             watch_until: None,
             integrator_id: None,
             order_id: None,
+            loyalty: None,
         }
     }
 

@@ -146,6 +146,7 @@ mod tests {
             watch_until: Some(WATCH_MS),
             integrator_id: None,
             order_id: None,
+            loyalty: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod inbox;
 mod integrators;
 mod locks;
 mod managers;
+mod members;
 mod names;
 mod operations;
 mod payments;
@@ -35,6 +36,7 @@ pub use inbox::TakenEvent;
 pub use integrators::{IntegratorRow, KeyUse};
 pub use locks::SharedLock;
 pub use managers::{ManagerRow, PinLimit};
+pub use members::Forgotten;
 pub use names::Named;
 pub use operations::{NewOperation, OperationKind, OperationRow, OperationStatus};
 pub use payments::{PaymentRow, SalesQuery, SalesText};
@@ -288,6 +290,7 @@ pub(crate) mod fixtures {
             watch_until: None,
             integrator_id: None,
             order_id: None,
+            loyalty: None,
         }
     }
 

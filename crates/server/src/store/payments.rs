@@ -2,7 +2,7 @@
 
 use super::backend::{Conn, StoreRow, on};
 use super::statement::{FromStoreRow, query, query_as};
-use kasse_api::{Currency, Flow, SaleStatus};
+use kasse_api::{Currency, Flow, Loyalty, SaleStatus};
 use kasse_vipps::epayment::State;
 use sqlx::Connection as _;
 
@@ -13,7 +13,8 @@ use super::{NewOperation, NewTillEvent, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
      expires_at, authorized, captured, cancelled, refunded, failure, next_poll_at, created_at, updated_at, \
-     description, masked_phone, client_key, sticker_id, landing_token, withdrawn_at, watch_until, integrator_id, order_id";
+     description, masked_phone, client_key, sticker_id, landing_token, withdrawn_at, watch_until, integrator_id, order_id, \
+     loyalty, member_name";
 
 /// A payment row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub struct PaymentRow {
     pub integrator_id: Option<String>,
     /// The PoS's own order id, as it gave it.
     pub order_id: Option<String>,
+    /// At a store with loyalty, once approved: what the customer let the store know.
+    pub loyalty: Option<Loyalty>,
 }
 
 impl FromStoreRow for PaymentRow {
@@ -86,6 +89,7 @@ impl FromStoreRow for PaymentRow {
             watch_until: row.read("watch_until")?,
             integrator_id: row.read("integrator_id")?,
             order_id: row.read("order_id")?,
+            loyalty: read_loyalty(row)?,
         })
     }
 }
@@ -166,7 +170,7 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             let mut tx = db.begin().await?;
             let inserted = query(&format!(
-                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
+                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
             ))
             .bind(&row.reference)
             .bind(&row.till_id)
@@ -196,6 +200,8 @@ impl Store {
             .bind(row.watch_until)
             .bind(&row.integrator_id)
             .bind(&row.order_id)
+            .bind(row.loyalty.as_ref().map(loyalty_name))
+            .bind(member_name(row.loyalty.as_ref()))
             .execute(&mut *tx)
             .await;
             match inserted {
@@ -355,7 +361,7 @@ pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<()
         query(
         "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
          captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
-         watch_until = $14 WHERE reference = $15",
+         watch_until = $14, loyalty = $15, member_name = $16 WHERE reference = $17",
     )
     .bind(row.status.name())
     .bind(row.active)
@@ -371,10 +377,46 @@ pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<()
     .bind(row.updated_at)
     .bind(row.withdrawn_at)
     .bind(row.watch_until)
+    .bind(row.loyalty.as_ref().map(loyalty_name))
+    .bind(member_name(row.loyalty.as_ref()))
     .bind(&row.reference)
     .execute(conn)
     .await
     .map(drop)
+    })
+}
+
+/// How [`Loyalty`] is stored in the `loyalty` column.
+const fn loyalty_name(loyalty: &Loyalty) -> &'static str {
+    match loyalty {
+        Loyalty::Member { .. } => "member",
+        Loyalty::NotMember => "not-member",
+        Loyalty::NotShared => "not-shared",
+    }
+}
+
+/// What goes into the `member_name` column: a member's name, and nothing for anyone else.
+fn member_name(loyalty: Option<&Loyalty>) -> Option<String> {
+    match loyalty {
+        Some(Loyalty::Member { name }) => name.clone(),
+        _ => None,
+    }
+}
+
+/// The `loyalty` and `member_name` columns of `row`, read back.
+fn read_loyalty(row: &impl StoreRow) -> Result<Option<Loyalty>, sqlx::Error> {
+    let name: Option<String> = row.read("loyalty")?;
+    Ok(match name.as_deref() {
+        None => None,
+        Some("member") => Some(Loyalty::Member { name: row.read("member_name")? }),
+        Some("not-member") => Some(Loyalty::NotMember),
+        Some("not-shared") => Some(Loyalty::NotShared),
+        Some(other) => {
+            return Err(sqlx::Error::ColumnDecode {
+                index: "loyalty".to_owned(),
+                source: format!("{other:?} is no loyalty kasse knows").into(),
+            });
+        }
     })
 }
 

@@ -3,8 +3,9 @@
 //!
 //! Gone are processed webhook deliveries, till events, sessions that were revoked (or are older
 //! than the retention, so long expired), pairing codes used or expired, the Idempotency-Keys of PoS
-//! systems' requests (a retry that late is a new request), and the landing tokens of
-//! finished payments (a customer's page cannot follow a payment that old any more). Payments,
+//! systems' requests (a retry that late is a new request), the landing tokens of finished
+//! payments (a customer's page cannot follow a payment that old any more), and the names of
+//! loyalty members on payments (whether a sale's customer was a member stays). Payments,
 //! their platform event logs and their writes are kept for good: they are the merchant's books.
 //! A delivery not yet processed is kept whatever its age, and each till keeps its newest event,
 //! so the numbering a reconnecting browser replays from never starts over.
@@ -37,6 +38,8 @@ pub struct Pruned {
     pub rate_attempts: u64,
     /// PoS systems' Idempotency-Keys.
     pub idempotency_keys: u64,
+    /// Payments whose loyalty member's name was forgotten.
+    pub member_names: u64,
 }
 
 impl Pruned {
@@ -49,6 +52,7 @@ impl Pruned {
             + self.landing_tokens
             + self.rate_attempts
             + self.idempotency_keys
+            + self.member_names
     }
 }
 
@@ -110,6 +114,13 @@ impl Store {
             .rows_affected();
             (sessions, pairing_codes, landing_tokens)
         });
+        let member_names = on!(self.db().await?.conn(), |db| {
+            query("UPDATE payments SET member_name = NULL WHERE member_name IS NOT NULL AND created_at < $1")
+                .bind(before_ms)
+                .execute(&mut *db)
+                .await?
+                .rows_affected()
+        });
         let rate_attempts = self.prune_rate_attempts(before_ms).await?;
         Ok(Pruned {
             inbox,
@@ -119,6 +130,7 @@ impl Store {
             landing_tokens,
             rate_attempts,
             idempotency_keys,
+            member_names,
         })
     }
 
@@ -329,6 +341,29 @@ mod tests {
             let paid = store.payment("old-paid").await.unwrap().unwrap();
             assert_eq!((paid.status, paid.amount, paid.landing_token), (SaleStatus::Captured, 1000, None));
             assert!(store.payment_by_landing_token("token-old-paid").await.unwrap().is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn an_old_sales_member_name_is_forgotten_and_that_the_customer_was_a_member_kept() {
+        use kasse_api::Loyalty;
+        for store in crate::store::testing::stores().await {
+            let kari = Loyalty::Member { name: Some("Kari Nordmann".into()) };
+            for (reference, at) in [("old", OLD), ("recent", RECENT)] {
+                let mut row = fixtures::row(reference, "");
+                row.set_status(SaleStatus::Captured);
+                row.loyalty = Some(kari.clone());
+                (row.created_at, row.updated_at) = (at, at);
+                store
+                    .insert_sale(&row, fixtures::create(&format!("{reference}-create")), None)
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(store.prune(CUT).await.unwrap().member_names, 1);
+            let old = store.payment("old").await.unwrap().unwrap();
+            assert_eq!(old.loyalty, Some(Loyalty::Member { name: None }), "a member, no longer named");
+            assert_eq!(store.payment("recent").await.unwrap().unwrap().loyalty, Some(kari));
+            assert_eq!(store.prune(CUT).await.unwrap().member_names, 0, "once");
         }
     }
 

@@ -33,6 +33,7 @@ mod health;
 mod instances;
 mod landing;
 mod late_create;
+mod loyalty;
 mod migration;
 mod money;
 mod operations;
