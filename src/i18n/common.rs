@@ -88,6 +88,7 @@ pub fn problem(problem: &kasse_api::Problem, locale: super::Locale) -> String {
         C::AmountOutOfRange => p::amount_out_of_range,
         C::WrongCurrency => p::wrong_currency,
         C::BadPersonalQr => p::bad_personal_qr,
+        C::NoLoyalty => p::no_loyalty,
         C::BadLines => p::bad_lines,
         C::BadDescription => p::bad_description,
         C::CheckInGone => p::check_in_gone,
@@ -150,14 +151,13 @@ pub(crate) mod identities {
 }
 
 /// What a store with loyalty learnt of a sale's customer, in the reader's language: a member
-/// with the member list's name, not a member, or did not share their number.
+/// with the member list's name, or not a member.
 pub fn loyalty(loyalty: &kasse_api::Loyalty, locale: super::Locale) -> String {
     use kasse_api::Loyalty as L;
     match loyalty {
         L::Member { name: Some(name) } => format!("{}: {name}", loyalties::member(locale)),
         L::Member { name: None } => loyalties::member(locale).to_owned(),
         L::NotMember => loyalties::not_member(locale).to_owned(),
-        L::NotShared => loyalties::not_shared(locale).to_owned(),
     }
 }
 
@@ -166,7 +166,6 @@ pub(crate) mod loyalties {
     super::super::texts! {
         member: "Member", "Medlem", "Medlem", "Jäsen";
         not_member: "Not a member", "Ikke medlem", "Ikke medlem", "Ei jäsen";
-        not_shared: "Did not share their number", "Delte ikke nummeret sitt", "Delte ikke sit nummer", "Ei jakanut numeroaan";
     }
 }
 
@@ -184,6 +183,7 @@ pub(crate) mod problems {
         amount_out_of_range: "The amount must be more than zero and no more than what is left.", "Beløpet må være over null og ikke mer enn det som gjenstår.", "Beløbet skal være over nul og ikke mere end det, der er tilbage.", "Summan on oltava yli nolla eikä enempää kuin mitä on jäljellä.";
         wrong_currency: "This store takes payments in another currency.", "Denne butikken tar betalt i en annen valuta.", "Denne butik tager imod betalinger i en anden valuta.", "Tämä myymälä ottaa maksut toisessa valuutassa.";
         bad_personal_qr: "That is not a personal QR code. Ask the customer to show the code in their app again.", "Det er ikke en personlig QR-kode. Be kunden vise koden i appen sin igjen.", "Det er ikke en personlig QR-kode. Bed kunden vise koden i sin app igen.", "Se ei ole henkilökohtainen QR-koodi. Pyydä asiakasta näyttämään koodi sovelluksessaan uudelleen.";
+        no_loyalty: "This store has no loyalty programme.", "Denne butikken har ikke noe fordelsprogram.", "Denne butik har ingen kundeklub.", "Tällä myymälällä ei ole kanta-asiakasohjelmaa.";
         bad_lines: "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.", "Hver linje trenger et navn, et antall fra 1 til 9999, en pris og en mva-sats, og linjene må summere seg til beløpet.", "Hver linje skal have et navn, et antal fra 1 til 9999, en pris og en momssats, og linjerne skal give beløbet.", "Jokaisella rivillä on oltava nimi, määrä 1–9999, hinta ja arvonlisäverokanta, ja rivien on täsmättävä summaan.";
         bad_description: "The description must be 3 to 100 characters.", "Beskrivelsen må være 3 til 100 tegn.", "Beskrivelsen skal være 3 til 100 tegn.", "Kuvauksen on oltava 3–100 merkkiä.";
         check_in_gone: "That check-in can no longer be charged. Ask the customer to scan the sticker again.", "Den innsjekkingen kan ikke lenger belastes. Be kunden skanne klistremerket igjen.", "Den check-in kan ikke længere opkræves. Bed kunden scanne klistermærket igen.", "Tätä sisäänkirjautumista ei voi enää veloittaa. Pyydä asiakasta skannaamaan tarra uudelleen.";

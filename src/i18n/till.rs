@@ -19,6 +19,8 @@ super::texts! {
     show_qr: "Show QR", "Vis QR", "Vis QR", "Näytä QR";
     /// Where the QR code shows: on the customer display.
     qr_on_display: "QR on the customer display", "QR på kundeskjermen", "QR på kundeskærmen", "QR asiakasnäytöllä";
+    /// At a store with loyalty: the next sale asks the customer to share their number.
+    ask_loyalty: "Member: ask for their number", "Medlem: be om nummeret", "Medlem: bed om nummeret", "Jäsen: pyydä numero";
     /// Said on the till instead of the QR code shown on the customer display.
     qr_is_on_display: "The customer scans the QR code on the customer display.", "Kunden skanner QR-koden på kundeskjermen.", "Kunden scanner QR-koden på kundeskærmen.", "Asiakas skannaa QR-koodin asiakasnäytöltä.";
     /// The phone-number flow.

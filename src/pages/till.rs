@@ -22,7 +22,7 @@ use crate::components::qr::QrCode;
 use crate::i18n::{common, sale as sale_text, till as text};
 use crate::state::keypad::Key;
 use crate::state::money::{format_money, parse_amount};
-use crate::state::till::{self, Connection, Failure, Panel, TillModel, Tone};
+use crate::state::till::{self, AskLoyalty, Connection, Failure, Panel, TillModel, Tone};
 
 /// `/till`: loads the till this browser works for.
 #[component]
@@ -329,6 +329,20 @@ fn Entry(
                 />
                 <span>{tr(text::qr_on_display)}</span>
             </label>
+            <Show when=move || model.with(|m| m.till.loyalty)>
+                <label class="toggle">
+                    <input
+                        type="checkbox"
+                        id="ask-loyalty"
+                        prop:checked=move || model.with(|m| m.ask_loyalty == AskLoyalty::Yes)
+                        on:change=move |e| {
+                            let ask = if event_target_checked(&e) { AskLoyalty::Yes } else { AskLoyalty::No };
+                            model.update(|m| m.ask_loyalty = ask);
+                        }
+                    />
+                    <span>{tr(text::ask_loyalty)}</span>
+                </label>
+            </Show>
             <Waiting model till_id/>
             </div>
         </section>

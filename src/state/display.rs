@@ -170,6 +170,7 @@ mod tests {
             id: "till-1".into(),
             name: "Kasse 1".into(),
             store_name: "Kaffe".into(),
+            loyalty: false,
             currency: Currency::Nok,
         }
     }

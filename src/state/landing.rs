@@ -110,6 +110,7 @@ impl Refusal {
             | C::TillBusy
             | C::AmountOutOfRange
             | C::BadPersonalQr
+            | C::NoLoyalty
             | C::BadLines
             | C::BadDescription
             | C::CheckInGone

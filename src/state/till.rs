@@ -86,6 +86,16 @@ pub enum Panel {
     Lines,
 }
 
+/// Whether a sale asks the customer to share their phone number for the store's loyalty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AskLoyalty {
+    /// It does not (the default: nobody is asked unless they said so at the counter).
+    #[default]
+    No,
+    /// It does.
+    Yes,
+}
+
 /// The till screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TillModel {
@@ -122,6 +132,9 @@ pub struct TillModel {
     pub connection: Connection,
     /// The QR code shows on the paired customer display, not on the till.
     pub qr_on_display: bool,
+    /// At a store with loyalty: whether the next sale asks the customer to share their number
+    /// (they said at the counter that they are a member). Back to `No` as the sale starts.
+    pub ask_loyalty: AskLoyalty,
     /// Whether the server can reach the payment platform (while it cannot, the till shows a
     /// banner).
     pub platform: PlatformReach,
@@ -149,6 +162,7 @@ impl TillModel {
             notice: None,
             connection: Connection::Connecting,
             qr_on_display: false,
+            ask_loyalty: AskLoyalty::No,
             platform: PlatformReach::from_reachable(snapshot.platform_reachable),
             last_event_id: snapshot.last_event_id,
         }
@@ -217,7 +231,9 @@ impl TillModel {
         self.busy = true;
         self.notice = None;
         let description = Some(self.description.trim().to_owned()).filter(|d| !d.is_empty());
-        Some(NewSale { amount: self.amount(), description, lines: self.lines.clone(), payer })
+        // Asked for this sale only: the next customer is asked again at the counter.
+        let loyalty = self.till.loyalty && std::mem::take(&mut self.ask_loyalty) == AskLoyalty::Yes;
+        Some(NewSale { amount: self.amount(), description, lines: self.lines.clone(), payer, loyalty })
     }
 
     /// A QR sale of the amount.
@@ -487,6 +503,7 @@ mod tests {
             name: "Kasse 1".into(),
             store_name: "Kaffe".into(),
             currency: Currency::Nok,
+            loyalty: false,
         }
     }
 
@@ -553,6 +570,23 @@ mod tests {
         assert_eq!(request.payer, Payer::Qr);
         assert!(m.busy);
         assert_eq!(m.start_qr(), None, "a second press while the first is on its way does nothing");
+    }
+
+    #[test]
+    fn a_sale_asks_for_loyalty_only_when_the_cashier_ticked_it_at_a_store_that_has_it_and_only_once() {
+        let mut m = model(None);
+        m.till.loyalty = true;
+        typed(&mut m, &[5, 0, 0]);
+        m.ask_loyalty = AskLoyalty::Yes;
+        assert!(m.start_qr().unwrap().loyalty, "ticked: the customer is asked");
+        assert_eq!(m.ask_loyalty, AskLoyalty::No, "cleared for the next customer");
+        m.busy = false;
+        assert!(!m.start_qr().unwrap().loyalty, "the next sale asks nothing unless ticked again");
+
+        let mut elsewhere = model(None);
+        typed(&mut elsewhere, &[5, 0, 0]);
+        elsewhere.ask_loyalty = AskLoyalty::Yes;
+        assert!(!elsewhere.start_qr().unwrap().loyalty, "a store without loyalty never asks");
     }
 
     #[test]

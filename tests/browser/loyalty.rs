@@ -1,6 +1,6 @@
-//! Browser journey: loyalty by consent. At a store with a member list, the customer's app asks
-//! whether to share their phone number; Kari shares it, and the till shows her as a member by
-//! name, as do the sale's page and the history.
+//! Browser journey: loyalty by consent. At a store with a member list the cashier ticks "Member:
+//! ask for their number"; the customer's app asks Kari to share it, she does, and the till shows
+//! her as a member by name, as do the sale's page and the history.
 
 use super::display::wait_for_text;
 use super::money::wait_for_sale_row;
@@ -8,7 +8,8 @@ use super::*;
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
-async fn a_member_who_shares_her_number_is_shown_as_a_member_on_the_till_the_sale_and_in_the_history() {
+async fn a_member_asked_at_the_till_shares_her_number_and_is_shown_as_a_member_on_the_till_the_sale_and_the_history()
+ {
     let members = std::env::temp_dir().join(format!("kasse-members-{}.csv", std::process::id()));
     std::fs::write(&members, "phone_number,name\n+47 912 34 567,Kari Nordmann\n").unwrap();
     Journey::start_with("loyalty", |config| {
@@ -19,6 +20,7 @@ async fn a_member_who_shares_her_number_is_shown_as_a_member_on_the_till_the_sal
     .await
     .run(async |j| {
         j.type_amount(&["4", "2", "00"]).await?;
+        j.wait_for("#ask-loyalty").await?.click().await?;
         let (reference, qr) = j.show_qr().await?;
         // Kari scans it; her app asks first, and she shares.
         let till = j.browser.window().await?;

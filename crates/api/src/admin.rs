@@ -217,7 +217,13 @@ mod tests {
     #[test]
     fn a_device_pairing_answer_reads_as_the_session_it_always_was() {
         let session = Session {
-            till: Till { id: "t".into(), name: "T".into(), store_name: "S".into(), currency: Currency::Nok },
+            till: Till {
+                id: "t".into(),
+                name: "T".into(),
+                store_name: "S".into(),
+                currency: Currency::Nok,
+                loyalty: false,
+            },
             role: crate::Role::Till,
         };
         let json = serde_json::to_value(Paired::Device(session.clone())).unwrap();

@@ -127,6 +127,8 @@ problem_codes! {
     BadPhoneNumber => "bad-phone-number",
     /// The scanned code is not a personal QR code.
     BadPersonalQr => "bad-personal-qr",
+    /// A sale asks the customer to share their number at a store without loyalty.
+    NoLoyalty => "no-loyalty",
     /// The receipt lines are malformed or do not add up.
     BadLines => "bad-lines",
     /// The description is not 3 to 100 characters.

@@ -132,6 +132,10 @@ pub struct Till {
     pub store_name: String,
     /// The currency the store takes.
     pub currency: Currency,
+    /// Whether the store has a loyalty programme: the cashier may then ask a customer, sale by
+    /// sale, to share their phone number in the app ([`NewSale::loyalty`]).
+    #[serde(default)]
+    pub loyalty: bool,
 }
 
 /// Who pays, and how the till reaches them.
@@ -214,6 +218,11 @@ pub struct NewSale {
     /// Who pays, and how.
     #[serde(flatten)]
     pub payer: Payer,
+    /// At a store with loyalty, when the customer wants their membership to count: the app asks
+    /// them to share their phone number with the store, and they pay only if they agree (the
+    /// platform's rule), so a till asks this only of a customer who said yes at the counter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub loyalty: bool,
 }
 
 /// How the customer of a sale was identified, for the cashier: each app says it in the reader's
@@ -273,15 +282,16 @@ pub struct Sale {
     pub failure: Option<String>,
     /// When the till started it, in milliseconds since the Unix epoch.
     pub created_at_ms: i64,
-    /// At a store with loyalty: whether the customer who approved it is a member, as far as they
-    /// let the store know. `None` at other stores, and until the sale is approved.
+    /// For a sale that asked the customer to share their number: whether they are a member of
+    /// the store's loyalty programme. `None` for other sales, and until it is approved and
+    /// looked up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loyalty: Option<Loyalty>,
 }
 
-/// What a store with loyalty learnt of the customer of an approved sale. The customer is asked
-/// in the app, for each payment, whether to share their phone number with the store; only then
-/// is it looked up in the store's member list.
+/// What a store with loyalty learnt of the customer of an approved sale whose till asked them to
+/// share their phone number ([`NewSale::loyalty`]): the number is looked up in the store's
+/// member list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "is", rename_all = "camelCase")]
 pub enum Loyalty {
@@ -293,8 +303,6 @@ pub enum Loyalty {
     },
     /// Shared their phone number, and is not a member.
     NotMember,
-    /// Chose not to share their phone number.
-    NotShared,
 }
 
 impl Sale {
@@ -413,6 +421,7 @@ mod tests {
             description: None,
             lines: Vec::new(),
             payer: Payer::Qr,
+            loyalty: false,
         };
         assert_eq!(
             serde_json::to_value(&qr).unwrap(),
@@ -432,6 +441,7 @@ mod tests {
             description: None,
             lines: Vec::new(),
             payer: Payer::PersonalQr { personal_qr: "https://qr.vipps.no/28/2/01/031/4791234567?v=1".into() },
+            loyalty: false,
         };
         let json = serde_json::to_value(&scanned).unwrap();
         assert_eq!(json["flow"], "personalQr");

@@ -40,6 +40,7 @@ use url::Url;
 
 pub use database::redacted_database_url;
 pub use problem::{ConfigProblem, Table};
+pub(crate) use secrets::default_variable;
 pub use secrets::{SecretError, SecretSource, SecretSources};
 
 /// `[server] retention_days` when the file does not say: a quarter.

@@ -219,6 +219,10 @@ impl From<SaleError> for ApiError {
                 ProblemCode::BadPersonalQr,
                 "That is not a personal QR code. Ask the customer to show the code in their app again.",
             ),
+            SaleError::NoLoyalty => Self::bad_request(
+                ProblemCode::NoLoyalty,
+                "This store has no loyalty programme, so a customer's number is not asked for.",
+            ),
             SaleError::BadLines => Self::bad_request(
                 ProblemCode::BadLines,
                 "Each line needs a name, a quantity of 1 to 9999, a price and a VAT rate, and the lines must add up to the amount.",

@@ -120,9 +120,9 @@ async fn process_one(
     let _claim = match &delivery {
         Delivery::Payment(event) => {
             // Unclaimed: an echo is settled as it is recorded, and settling one twice (two
-            // instances at once) changes nothing. One that is not acts under the payment's lock,
-            // and looks again once it holds it: of two instances acting on one delivery, the
-            // second finds the first's reading and stops there.
+            // instances at once) changes nothing. One that is not is acted on under the payment's
+            // lock, and marked processed before the lock is let go: of two instances at one
+            // delivery, the second finds it processed once it holds the lock, and stops there.
             let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
             tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
             if taken.settled {
@@ -130,10 +130,14 @@ async fn process_one(
             }
             // A repeated event is read back too (the payment may have moved on since), unless it
             // echoes what the payment's row holds.
-            if let Err(e) = sales.on_payment_event(event).await {
-                tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
-            }
-            None
+            return match sales.on_payment_event(id, event).await {
+                Ok(acted) => Ok(acted),
+                Err(e) => {
+                    tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
+                    store.mark_processed(id, crate::now_ms()).await?;
+                    Ok(true)
+                }
+            };
         }
         Delivery::CheckIn(_) | Delivery::Unknown => {
             let Some(claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };

@@ -90,6 +90,9 @@ pub enum StartError {
     /// The platform could not be set up.
     #[error(transparent)]
     Platform(#[from] platform::PlatformError),
+    /// The HTTP client that asks merchants' loyalty systems could not be made.
+    #[error("cannot make the loyalty lookups' HTTP client: {0}")]
+    Loyalty(reqwest::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -202,6 +205,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         live: Arc::clone(&live),
         public_url: public_url.clone(),
         metrics: Arc::clone(&metrics),
+        members: loyalty::Members::new().map_err(StartError::Loyalty)?,
     });
     let inbox = Arc::new(Notify::new());
     let v10 = pos_v10::Pairing::new(store.clone(), sales.clone());

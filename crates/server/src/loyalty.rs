@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kasse_api::{Currency, Loyalty};
+use kasse_api::{Country, Currency, Loyalty, Msisdn};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -65,19 +65,17 @@ pub struct Members {
     http: reqwest::Client,
 }
 
-impl Default for Members {
-    fn default() -> Self {
+impl Members {
+    /// The lookups' HTTP client, which gives merchants' loyalty systems [`ANSWER_WITHIN`].
+    pub fn new() -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(ANSWER_WITHIN)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("kasse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Self { http }
+            .build()?;
+        Ok(Self { http })
     }
-}
 
-impl Members {
     /// Whether `phone` (MSISDN digits, as Userinfo gives it) is a member of store `store`'s
     /// programme, whose currency says which country its numbers are from.
     pub async fn look_up(
@@ -93,7 +91,7 @@ impl Members {
                     path: path.display().to_string(),
                     reason: e.to_string(),
                 })?;
-                find_in_list(&text, path, country_code(currency), phone)
+                find_in_list(&text, path, Country::of_currency(currency), phone)
             }
             MemberList::Callback { url, secret } => self.ask(url, secret.expose(), store, phone).await,
         }
@@ -129,21 +127,21 @@ impl Members {
     }
 }
 
-/// The calling code of the country whose currency a store takes.
-const fn country_code(currency: Currency) -> &'static str {
-    match currency {
-        Currency::Nok => "47",
-        Currency::Dkk => "45",
-        Currency::Eur => "358",
-    }
-}
-
 /// Finds `phone` in a member list: CSV with a header line, a `phone_number` column (or `phone`)
-/// and an optional `name` column. A number in the list may be written as people write them
-/// (`+47 912 34 567`, `0047…`, or without the country's code).
-fn find_in_list(text: &[u8], path: &Path, country: &str, phone: &str) -> Result<Loyalty, LoyaltyError> {
+/// and an optional `name` column, separated by commas or, as Danish and Finnish spreadsheets
+/// save them, semicolons. A number in the list may be written as people write them (`+47 912 34
+/// 567`, `0047…`, or as dialled in the store's `country`, `040 123 4567` in Finland).
+pub fn find_in_list(
+    text: &[u8],
+    path: &Path,
+    country: Country,
+    phone: &str,
+) -> Result<Loyalty, LoyaltyError> {
     let unreadable = |reason: String| LoyaltyError::List { path: path.display().to_string(), reason };
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).from_reader(text);
+    let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = if header.contains(&b';') && !header.contains(&b',') { b';' } else { b',' };
+    let mut reader =
+        csv::ReaderBuilder::new().delimiter(delimiter).trim(csv::Trim::All).flexible(true).from_reader(text);
     let headers = reader.headers().map_err(|e| unreadable(e.to_string()))?.clone();
     let column =
         |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
@@ -160,19 +158,11 @@ fn find_in_list(text: &[u8], path: &Path, country: &str, phone: &str) -> Result<
     Ok(Loyalty::NotMember)
 }
 
-/// Whether `listed`, as a merchant wrote it, is the MSISDN `phone`.
-fn same_number(listed: &str, country: &str, phone: &str) -> bool {
-    let digits: String = listed.chars().filter(char::is_ascii_digit).collect();
-    let digits = match digits.strip_prefix("00") {
-        Some(international) if listed.trim_start().starts_with("00") => international.to_owned(),
-        _ => digits,
-    };
-    if digits.is_empty() {
-        return false;
-    }
-    let written_internationally =
-        listed.trim_start().starts_with('+') || listed.trim_start().starts_with("00");
-    digits == phone || (!written_internationally && format!("{country}{digits}") == phone)
+/// Whether `listed`, as a merchant wrote it, is the MSISDN `phone`: read as a till reads a
+/// typed number, with the store's `country` for one written without its calling code. What is
+/// no phone number matches nothing.
+fn same_number(listed: &str, country: Country, phone: &str) -> bool {
+    Msisdn::parse(listed, country).is_ok_and(|number| number.as_str() == phone)
 }
 
 #[cfg(test)]
@@ -183,7 +173,7 @@ mod tests {
         "phone_number,name\n+47 912 34 567,Kari Nordmann\n98765432,\n0045 20 03 18 01,Mette Hansen\n";
 
     fn look(phone: &str) -> Loyalty {
-        find_in_list(LIST.as_bytes(), Path::new("members.csv"), "47", phone).unwrap()
+        find_in_list(LIST.as_bytes(), Path::new("members.csv"), Country::No, phone).unwrap()
     }
 
     #[test]
@@ -198,15 +188,26 @@ mod tests {
 
     #[test]
     fn a_list_without_a_phone_column_is_an_error_not_an_empty_list() {
-        let e = find_in_list(b"name\nKari\n", Path::new("m.csv"), "47", "4791234567").unwrap_err();
+        let e = find_in_list(b"name\nKari\n", Path::new("m.csv"), Country::No, "4791234567").unwrap_err();
         assert!(e.to_string().contains("phone_number"), "{e}");
     }
 
     #[test]
+    fn a_finnish_list_saved_with_semicolons_and_local_numbers_is_read() {
+        let list = "phone_number;name\n040 123 4567;Aino Virtanen\n";
+        let found = find_in_list(list.as_bytes(), Path::new("m.csv"), Country::Fi, "358401234567").unwrap();
+        assert_eq!(found, Loyalty::Member { name: Some("Aino Virtanen".into()) });
+    }
+
+    #[test]
     fn numbers_match_whole_never_in_part() {
-        assert!(!same_number("1234567", "47", "4791234567"));
-        assert!(!same_number("", "47", "47"));
-        assert!(same_number("+4791234567", "45", "4791234567"));
-        assert!(!same_number("+91234567", "47", "4791234567"), "written internationally: no country added");
+        assert!(!same_number("1234567", Country::No, "4791234567"));
+        assert!(!same_number("", Country::No, "47"));
+        assert!(same_number("+4791234567", Country::Dk, "4791234567"));
+        assert!(
+            !same_number("+91234567", Country::No, "4791234567"),
+            "written internationally: no country added"
+        );
+        assert!(!same_number("not a number", Country::No, "4791234567"));
     }
 }

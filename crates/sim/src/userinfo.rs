@@ -3,7 +3,9 @@
 //! (`specs/userinfo-api/swagger.yaml`): `GET /vipps-userinfo-api/userinfo/{sub}`.
 //!
 //! The phone asks the customer, naming the merchant and what it asks for; only a customer who
-//! says yes is shared, and only with that sales unit. The approved payment's `profile.sub` then
+//! says yes is shared, and only with that sales unit. One who says no cannot pay: the payment
+//! fails, as the platform's guide says. (The real app does not ask again a customer who agreed
+//! before; the simulator always asks.) The approved payment's `profile.sub` then
 //! names them, and the Userinfo API answers that unit's credentials with the consented fields
 //! only: `phoneNumber` gives `phone_number`, `name` gives `name`, `given_name` and `family_name`.
 //! The simulated customers have nothing else to share (no e-mail, address or birth date), so the
@@ -156,6 +158,8 @@ async fn userinfo(
 
 #[cfg(test)]
 mod tests {
+    use kasse_vipps::epayment::State;
+
     use super::*;
 
     fn words(scope: &str) -> Vec<String> {
@@ -205,25 +209,30 @@ mod tests {
         let now = chrono::Utc::now();
         let mut world = World::new(crate::config::SimConfig::demo());
         let kari = world.config.customer("4791234567").unwrap().clone();
-        let mut sub_of = |reference: &str, scope: Option<&str>, approver: Option<&str>, shares: bool| {
-            let mut body = serde_json::json!({
-                "amount": { "currency": "NOK", "value": 1000 },
-                "paymentMethod": { "type": "WALLET" },
-                "reference": reference,
-                "userFlow": "QR",
-            });
-            if let Some(scope) = scope {
-                body["profile"] = serde_json::json!({ "scope": scope });
-            }
-            world.create("123456", serde_json::from_value(body).unwrap(), None, None, now).unwrap();
-            world.approve("123456", reference, approver, shares, now).unwrap();
-            world.payment("123456", reference).unwrap().view().profile.sub
-        };
+        let mut sub_of =
+            |reference: &str, scope: Option<&str>, approver: Option<&str>, shares: bool| -> Option<String> {
+                let mut body = serde_json::json!({
+                    "amount": { "currency": "NOK", "value": 1000 },
+                    "paymentMethod": { "type": "WALLET" },
+                    "reference": reference,
+                    "userFlow": "QR",
+                });
+                if let Some(scope) = scope {
+                    body["profile"] = serde_json::json!({ "scope": scope });
+                }
+                world.create("123456", serde_json::from_value(body).unwrap(), None, None, now).unwrap();
+                let approved = world.approve("123456", reference, approver, shares, now);
+                let payment = world.payment("123456", reference).unwrap().view();
+                // Refusing to share is refusing to pay: the payment fails.
+                assert_eq!(approved.is_err(), payment.state == State::Aborted, "{reference}");
+                payment.profile.sub
+            };
         assert_eq!(sub_of("shared-01", Some("phoneNumber"), Some("4791234567"), true), Some(kari.sub()));
         assert_eq!(sub_of("refused-01", Some("phoneNumber"), Some("4791234567"), false), None);
         assert_eq!(sub_of("unasked-01", None, Some("4791234567"), true), None);
         assert_eq!(sub_of("nobody-001", Some("name"), None, true), None);
         assert_eq!(sub_of("stranger-1", Some("name"), Some("4700000000"), true), None);
+        assert_eq!(world.payment("123456", "refused-01").unwrap().view().state, State::Aborted);
         let shared: Vec<_> = world.consents().scope("123456", &kari.sub()).unwrap().iter().cloned().collect();
         assert_eq!(shared, ["phoneNumber"], "only the yes was recorded");
     }

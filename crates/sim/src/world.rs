@@ -466,10 +466,12 @@ impl World {
         Ok(token)
     }
 
-    /// The customer with phone number `approver` (if known) approves in the app, sharing the
-    /// profile scope the payment asks for if they say so (`shares`). One younger than the
-    /// payment's `minimumUserAge` may not (7010), and a magic test amount makes the authorization
-    /// fail: the error says why, for the phone page.
+    /// The customer with phone number `approver` (if known) approves in the app. A payment that
+    /// asks for profile data (`profile.scope`) shows its consent screen first: a customer who
+    /// shares it (`shares`) pays and is named by the payment's `profile.sub`; one who does not
+    /// cannot pay, and the payment fails (aborted), as the platform's profile sharing guide
+    /// says. One younger than the payment's `minimumUserAge` may not pay (7010), and a magic
+    /// test amount makes the authorization fail: the error says why, for the phone page.
     pub fn approve(
         &mut self,
         msn: &str,
@@ -490,6 +492,16 @@ impl World {
         }
         let key = payment.create_key.clone();
         let amount = payment.request.amount;
+        let asked = userinfo::asked_for(&userinfo::scope_words(payment.profile_scope()));
+        if let (Some(asked), Some(_), false) = (&asked, &customer, shares) {
+            // "If the user doesn't consent, the payment will fail."
+            payment.state = State::Aborted;
+            self.record(&mut payment, PaymentEventName::Aborted, amount, key, now, true);
+            self.put(payment);
+            return Err(approve_failed(&format!(
+                "You did not agree to share {asked}, so the payment was cancelled: the app lets no one pay without it."
+            )));
+        }
         let outcome = match MagicAmount::of(amount.value) {
             None => {
                 payment.state = State::Authorized;

@@ -542,10 +542,10 @@ impl Client {
             |attempt| self.attempt(&call, attempt, &refreshed_token),
             |attempt, error| match error {
                 Error::Rejected { status, .. } => {
-                    tracing::warn!(url = %call.url.path(), attempt, status = *status, "platform busy, retrying");
+                    tracing::warn!(url = %logged(&call.url), attempt, status = *status, "platform busy, retrying");
                 }
                 Error::Unreachable(reason) | Error::UnexpectedAnswer(reason) => {
-                    tracing::warn!(url = %call.url.path(), attempt, error = %reason, "platform unreachable, retrying");
+                    tracing::warn!(url = %logged(&call.url), attempt, error = %reason, "platform unreachable, retrying");
                 }
             },
         )
@@ -575,7 +575,7 @@ impl Client {
                 Ok(bytes) => bytes,
                 Err(e) => return Outcome::Done(Err(Error::Unreachable(without_url(&e)))),
             };
-            tracing::debug!(method = %call.method, url = %call.url.path(), status = status.as_u16(), attempt, "platform call");
+            tracing::debug!(method = %call.method, url = %logged(&call.url), status = status.as_u16(), attempt, "platform call");
             if status.is_success() {
                 return Outcome::Done(Ok(bytes.to_vec()));
             }
@@ -737,9 +737,27 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
+/// `url`'s path as the logs may show it: a customer's `sub` in a Userinfo path is personal data
+/// that only the call needs, so the logs say `{sub}`.
+fn logged(url: &Url) -> std::borrow::Cow<'_, str> {
+    const USERINFO: &str = "/vipps-userinfo-api/userinfo/";
+    match url.path().strip_prefix(USERINFO) {
+        Some(_) => std::borrow::Cow::Owned(format!("{USERINFO}{{sub}}")),
+        None => std::borrow::Cow::Borrowed(url.path()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_customers_sub_never_reaches_the_logs() {
+        let url = Url::parse("https://api.vipps.no/vipps-userinfo-api/userinfo/c06c4afe-d9e1").unwrap();
+        assert_eq!(logged(&url), "/vipps-userinfo-api/userinfo/{sub}");
+        let other = Url::parse("https://api.vipps.no/epayment/v1/payments/ref-1").unwrap();
+        assert_eq!(logged(&other), "/epayment/v1/payments/ref-1");
+    }
 
     #[test]
     fn backoff_grows_and_stays_within_the_cap() {

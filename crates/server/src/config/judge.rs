@@ -28,10 +28,11 @@ use super::raw::{
 use super::rules::{self, StoreFound};
 use super::secrets::{default_variable, read_secret};
 use super::{
-    Address, CapturePolicy, Config, ConfigProblem, DEFAULT_RETENTION_DAYS, Limits, LoyaltyConfig, MemberList,
-    Provider, ProviderKind, SecretSource, SecretSources, SessionPolicy, StickerConfig, StoreConfig, Table,
-    TillConfig,
+    Address, CapturePolicy, Config, ConfigProblem, DEFAULT_RETENTION_DAYS, Limits, Provider, ProviderKind,
+    SecretSource, SecretSources, SessionPolicy, StickerConfig, StoreConfig, Table, TillConfig,
 };
+
+mod loyalty;
 
 /// `[server] listen`.
 const LISTEN: &str = "KASSE_LISTEN";
@@ -417,71 +418,6 @@ impl Judge<'_> {
             loyalty,
         };
         (store, currency.is_some())
-    }
-
-    /// A store's loyalty programme: a member list (a file, or the merchant's system), and the
-    /// Check-in API's screen, which only Norwegian stores have.
-    fn loyalty(
-        &mut self,
-        raw: &RawStore,
-        currency: Option<Currency>,
-        callback_secret: Option<SecretRef>,
-    ) -> Option<LoyaltyConfig> {
-        let field = |name: &str| format!("[[stores]] {:?} {name}", raw.id);
-        let members = match (&raw.loyalty_members, &raw.loyalty_callback) {
-            (None, None) => {
-                if raw.loyalty_check_in {
-                    self.problems.push(ConfigProblem::Invalid {
-                        field: field("loyalty_check_in"),
-                        value: "true".to_owned(),
-                        expected: "it needs a member list: loyalty_members or loyalty_callback",
-                    });
-                }
-                return None;
-            }
-            (Some(_), Some(callback)) => {
-                self.problems.push(ConfigProblem::Invalid {
-                    field: field("loyalty_callback"),
-                    value: callback.clone(),
-                    expected: "a store has one member list: loyalty_members (a file) or loyalty_callback, not both",
-                });
-                return None;
-            }
-            (Some(path), None) => {
-                if let Err(e) = std::fs::metadata(path) {
-                    self.problems.push(ConfigProblem::Invalid {
-                        field: field("loyalty_members"),
-                        value: format!("{} ({e})", path.display()),
-                        expected: "a CSV file of members that kasse can read",
-                    });
-                }
-                MemberList::File(path.clone())
-            }
-            (None, Some(callback)) => {
-                let url = Url::parse(callback).ok().filter(|url| {
-                    url.scheme() == "https"
-                        || (url.scheme() == "http"
-                            && url.host_str().is_some_and(|h| h == "localhost" || h == "127.0.0.1"))
-                });
-                if url.is_none() {
-                    self.problems.push(ConfigProblem::Invalid {
-                        field: field("loyalty_callback"),
-                        value: callback.clone(),
-                        expected: "an https:// URL (http:// only on this machine)",
-                    });
-                }
-                let secret = self.secret(&raw.id, "loyalty_callback_secret", callback_secret, true);
-                MemberList::Callback { url: url?, secret: secret?.0 }
-            }
-        };
-        if raw.loyalty_check_in && currency != Some(Currency::Nok) {
-            self.problems.push(ConfigProblem::Invalid {
-                field: field("loyalty_check_in"),
-                value: "true".to_owned(),
-                expected: "the app's loyalty check-in screen is Vipps's, in Norway: NOK stores only",
-            });
-        }
-        Some(LoyaltyConfig { members, check_in_screen: raw.loyalty_check_in })
     }
 
     /// Says what is wrong with how the file names one of a store's secrets (a secret written into

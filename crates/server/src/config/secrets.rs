@@ -71,7 +71,7 @@ pub(super) fn read_secret(
 }
 
 /// `KASSE_STORE_<ID>_<FIELD>`: where a store's secret is read from when the file names no place.
-pub(super) fn default_variable(store: &str, field: &str) -> String {
+pub(crate) fn default_variable(store: &str, field: &str) -> String {
     format!("KASSE_STORE_{}_{}", store.to_ascii_uppercase().replace('-', "_"), field.to_ascii_uppercase())
 }
 

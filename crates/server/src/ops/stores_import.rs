@@ -18,6 +18,7 @@ use serde::Serialize;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
 use super::Tools;
+use crate::config::default_variable;
 
 /// What to import, and how.
 #[derive(Debug, Clone)]
@@ -27,7 +28,7 @@ pub struct Request {
     pub org: String,
     /// The registry, when the number does not tell (`business:NO:ORG`).
     pub scheme: Option<String>,
-    /// The store whose keys ask the platform; the first store when `None`.
+    /// The store whose keys ask the platform; the first store with keys when `None`.
     pub using: Option<String>,
     /// Only say what would change.
     pub dry_run: bool,
@@ -248,11 +249,11 @@ fn merge(
             stores.push(table);
             changes.push(StoreChange {
                 says: format!(
-                    "{id}: new, MSN {}, \"{}\", {currency}; add its keys (client_id here, \
-                     KASSE_STORE_{env}_CLIENT_SECRET and KASSE_STORE_{env}_SUBSCRIPTION_KEY) and its [[tills]]",
+                    "{id}: new, MSN {}, \"{}\", {currency}; add its keys (client_id here, {} and {}) and its [[tills]]",
                     unit.msn,
                     unit.name,
-                    env = id.to_uppercase().replace('-', "_"),
+                    default_variable(&id, "client_secret"),
+                    default_variable(&id, "subscription_key"),
                 ),
                 store: id.clone(),
                 msn: unit.msn.clone(),
@@ -334,20 +335,27 @@ fn new_id(name: &str, msn: &str, taken: &[String]) -> String {
         id = format!("store-{msn}");
     }
     if taken.contains(&id) {
-        id = format!("{}-{msn}", fit(&id, 31 - msn.len()));
+        id = format!("{}-{msn}", fit(&id, 31_usize.saturating_sub(msn.len())));
     }
     id
 }
 
-/// Writes `text` to `path` by replacing the file whole, with the old file's permissions.
+/// Writes `text` to `path` by replacing the file whole, with the old file's permissions: the
+/// new text is written beside it and made durable first, so a crash leaves the old file or the
+/// new one. A symbolic link is followed, so the file it names is the one replaced.
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let path = std::fs::canonicalize(path)?;
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".import");
     let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, text)?;
-    let written = std::fs::metadata(path)
+    let written = std::fs::File::create(&temporary)
+        .and_then(|mut file| file.write_all(text.as_bytes()).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::metadata(&path))
         .and_then(|old| std::fs::set_permissions(&temporary, old.permissions()))
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        // The rename itself is made durable with the folder's entry.
+        .and_then(|()| path.parent().map_or(Ok(()), |folder| std::fs::File::open(folder)?.sync_all()));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }

@@ -58,6 +58,7 @@ impl Pairing {
             description: payment.label.clone().filter(|l| (3..=100).contains(&l.chars().count())),
             lines: Vec::new(),
             payer,
+            loyalty: false,
         };
         let order = PosOrder { integrator_id: &payment.integrator_id, order_id: Some(&payment.order_id) };
         let key = sale_key(&payment.payment_id, what);

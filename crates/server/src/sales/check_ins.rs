@@ -60,6 +60,7 @@ impl Sales {
                 description: presented.description.clone(),
                 lines: Vec::new(),
                 payer: Payer::CheckIn { check_in: row.id.clone() },
+                loyalty: false,
             };
             if let Err(e) = self.start(&till.id, new, None).await {
                 tracing::warn!(till = %till.id, error = %e, "could not charge a check-in; the amount stays presented");

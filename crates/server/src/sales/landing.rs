@@ -258,6 +258,7 @@ impl Sales {
             sticker_id: Some(id),
             landing_token: Some(token.clone()),
             pos: None,
+            loyalty: false,
         };
         let created = self.create(draft, None).await;
         if !claimed {

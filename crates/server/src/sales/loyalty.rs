@@ -1,73 +1,98 @@
-//! Loyalty at a sale (see [`crate::loyalty`]): a store with loyalty asks, with each payment, for
-//! the customer's phone number, and once the payment is approved its sale says whether the
-//! customer is a member, did not share, or is not one. A Norwegian store may also greet a
-//! customer who makes themselves known at the till (a number typed, a personal QR scanned, a
-//! check-in at a sticker) with the app's loyalty check-in screen (the Check-in API).
+//! Loyalty at a sale (see [`crate::loyalty`]): a till at a store with loyalty may ask a
+//! customer, sale by sale, to share their phone number ([`kasse_api::NewSale::loyalty`]); the
+//! app then asks them, and they pay only if they agree. Once such a payment is approved its
+//! sale says whether the customer is a member. A Norwegian store may also greet a customer who
+//! makes themselves known at the till (a number typed, a personal QR scanned, a check-in at a
+//! sticker) with the app's loyalty check-in screen (the Check-in API).
 
 use kasse_api::Loyalty;
 use kasse_vipps::check_in::LoyaltyCheckIn;
 use kasse_vipps::epayment::{Customer, ProfileRequest};
 
+use super::status::POLL_EVERY_MS;
 use super::{SaleError, Sales};
 use crate::config::StoreConfig;
 
-/// The `profile.scope` a store with loyalty asks for: the phone number, nothing more.
+/// The `profile.scope` a sale that asks for loyalty asks for: the phone number, nothing more.
 const SCOPE: &str = "phoneNumber";
+/// How long after a sale started a failed lookup is tried again (at the pace of polling): the
+/// platform keeps a payment's `sub` readable far longer, but a member is rung up at the counter.
+const LOOK_UP_FOR_MS: i64 = 3_600_000;
 
-/// The `profile` of `store`'s payments: the customer's phone number at a store with loyalty, so
-/// the app asks them whether to share it, at each payment.
-pub(super) fn profile_for(store: &StoreConfig) -> Option<ProfileRequest> {
-    store.loyalty.as_ref().map(|_| ProfileRequest { scope: Some(SCOPE.to_owned()) })
+/// The `profile` of a sale that asks the customer to share their number.
+pub(super) fn profile() -> ProfileRequest {
+    ProfileRequest { scope: Some(SCOPE.to_owned()) }
 }
 
 impl Sales {
-    /// Learns, once, what the customer of the approved payment `reference` let its store know:
-    /// with `sub` (they shared), their number from Userinfo looked up in the member list;
-    /// without, that they did not share. Called under the payment's lock. A lookup that fails is
-    /// logged and leaves the sale as it was, so the next reading of the payment tries again.
-    pub(super) async fn recognise(&self, reference: &str, sub: Option<&str>) -> Result<(), SaleError> {
-        let mut row = self.payment(reference).await?;
+    /// Looks up, on its own task, the customer of the approved payment `reference`, who shared
+    /// their number (the payment's `sub`): the payment's lock is not held meanwhile, so nothing
+    /// waits for Userinfo or a member list.
+    pub(super) fn recognise_later(&self, reference: &str, sub: String) {
+        let (sales, reference) = (self.clone(), reference.to_owned());
+        tokio::spawn(async move {
+            if let Err(e) = sales.recognise(&reference, &sub).await {
+                tracing::warn!(%reference, error = %e, "could not record whether the customer is a member");
+            }
+        });
+    }
+
+    /// Learns, once, whether the customer of `reference` who shared their number (`sub`) is a
+    /// member: the number from Userinfo, looked up in the member list; then, under the payment's
+    /// lock, the sale says so. A lookup that fails is logged and the payment read again a little
+    /// later, which tries again, for an hour after the sale started.
+    async fn recognise(&self, reference: &str, sub: &str) -> Result<(), SaleError> {
+        let row = self.payment(reference).await?;
         let Some(store) = self.inner.config.store_by_msn(&row.msn) else { return Ok(()) };
         let Some(loyalty) = &store.loyalty else { return Ok(()) };
-        if row.loyalty.is_some() || row.authorized == 0 {
+        if row.loyalty.is_some() {
             return Ok(());
         }
-        let learnt = match sub {
-            None => Loyalty::NotShared,
-            Some(sub) => {
-                let userinfo = match self.client(&row.msn)?.userinfo(sub).await {
-                    Ok(userinfo) => userinfo,
-                    Err(e) => {
-                        tracing::warn!(%reference, error = %e, "could not read the customer's shared phone number");
-                        return Ok(());
-                    }
-                };
-                let Some(phone) = userinfo.phone_number else {
-                    // Shared, but not the number: nothing to look up.
-                    tracing::warn!(%reference, "Userinfo gave no phone number for a consented payment");
-                    return Ok(());
-                };
-                match self.inner.members.look_up(&store.id, store.currency, loyalty, &phone).await {
-                    Ok(found) => found,
-                    Err(e) => {
-                        tracing::warn!(%reference, error = %e, "could not look the customer up in the member list");
-                        return Ok(());
-                    }
-                }
-            }
+        let found = match self.client(&row.msn)?.userinfo(sub).await {
+            // The error says what the platform answered; it names neither the sub nor the number.
+            Err(e) => Err(format!("the customer's shared number could not be read: {e}")),
+            Ok(userinfo) => match userinfo.phone_number {
+                None => Err("Userinfo gave no phone number for a payment that asked for it".to_owned()),
+                Some(phone) => self
+                    .inner
+                    .members
+                    .look_up(&store.id, store.currency, loyalty, &phone)
+                    .await
+                    .map_err(|e| e.to_string()),
+            },
         };
-        tracing::info!(%reference, loyalty = ?std::mem::discriminant(&learnt), "customer recognised");
-        row.loyalty = Some(learnt);
-        self.save(&mut row).await
+        let _guard = self.inner.locks.lock(reference).await?;
+        let mut row = self.payment(reference).await?;
+        if row.loyalty.is_some() {
+            return Ok(());
+        }
+        match found {
+            Ok(learnt) => {
+                let member = matches!(learnt, Loyalty::Member { .. });
+                tracing::info!(%reference, member, "customer recognised");
+                row.loyalty = Some(learnt);
+                self.save(&mut row).await
+            }
+            Err(why) => {
+                let now = crate::now_ms();
+                if now - row.created_at < LOOK_UP_FOR_MS {
+                    row.next_poll_at =
+                        Some(row.next_poll_at.map_or(now + POLL_EVERY_MS, |at| at.min(now + POLL_EVERY_MS)));
+                    self.inner.store.update_payment(&row).await?;
+                }
+                tracing::warn!(%reference, %why, "could not look the customer up; will try again");
+                Ok(())
+            }
+        }
     }
 }
 
 impl Sales {
     /// At a Norwegian store with `loyalty_check_in`: shows `customer`, who has just made
-    /// themselves known at one of its tills, the app's loyalty check-in screen, saying whether
-    /// they are a member. Runs on its own, so the sale never waits for it; what fails is logged.
-    /// The number is asked of the platform (a personal QR, a check-in's token), looked up, and
-    /// kept nowhere.
+    /// themselves known at one of its tills, the app's loyalty check-in screen if they are a
+    /// member. Runs on its own, after the sale is made, so the sale never waits for it; what fails
+    /// is logged. The number is asked of the platform (a personal QR, a check-in's token), looked
+    /// up, and kept nowhere.
     pub(super) fn greet(&self, store: &StoreConfig, customer: &Customer) {
         let Some(loyalty) = store.loyalty.clone().filter(|l| l.check_in_screen) else { return };
         let Ok(client) = self.client(&store.msn) else { return };
@@ -90,15 +115,17 @@ impl Sales {
                 // The screen is Vipps's, in Norway: a Danish or Finnish app has none to show.
                 return;
             }
-            let is_member = match members.look_up(&store_id, currency, &loyalty, &phone).await {
-                Ok(found) => matches!(found, Loyalty::Member { .. }),
+            match members.look_up(&store_id, currency, &loyalty, &phone).await {
+                Ok(Loyalty::Member { .. }) => {}
+                // The screen is a member's welcome: nobody else is shown one.
+                Ok(Loyalty::NotMember) => return,
                 Err(e) => {
                     return tracing::warn!(store = %store_id, error = %e, "could not look a customer up");
                 }
-            };
-            let greeting = LoyaltyCheckIn { phone_number: phone, is_member };
+            }
+            let greeting = LoyaltyCheckIn { phone_number: phone, is_member: true };
             match client.loyalty_check_in(&greeting).await {
-                Ok(()) => tracing::info!(store = %store_id, is_member, "the app showed its loyalty check-in"),
+                Ok(()) => tracing::info!(store = %store_id, "the app showed a member its loyalty check-in"),
                 Err(e) => tracing::warn!(store = %store_id, error = %e, "the loyalty check-in failed"),
             }
         });

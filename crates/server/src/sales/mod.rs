@@ -66,6 +66,9 @@ pub enum SaleError {
     /// The scanned text is not a personal QR code.
     #[error("the scanned code is not a personal QR code")]
     BadPersonalQr,
+    /// The sale asks the customer to share their number, at a store without loyalty.
+    #[error("the store has no loyalty programme")]
+    NoLoyalty,
     /// The receipt lines are malformed or do not add up to the amount.
     #[error("the receipt lines do not add up to the amount")]
     BadLines,
@@ -187,6 +190,8 @@ pub struct Parts {
     pub public_url: url::Url,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// Loyalty programmes' member lists.
+    pub members: crate::loyalty::Members,
 }
 
 /// The outcome of sending one recorded write.
@@ -202,7 +207,7 @@ pub(super) enum Sent {
 impl Sales {
     /// The engine over these parts.
     pub fn new(parts: Parts) -> Self {
-        let Parts { store, platform, config, live, public_url, metrics } = parts;
+        let Parts { store, platform, config, live, public_url, metrics, members } = parts;
         let locks = PaymentLocks::new(store.clone());
         let pos_changes = Arc::new(tokio::sync::Notify::new());
         Self {
@@ -214,7 +219,7 @@ impl Sales {
                 live,
                 metrics,
                 locks,
-                members: crate::loyalty::Members::default(),
+                members,
                 pos_changes,
             }),
         }

@@ -24,6 +24,7 @@ impl Sales {
             id: till.id.clone(),
             name: till.name.clone(),
             store_name: store.name.clone(),
+            loyalty: store.loyalty.is_some(),
             currency: store.currency,
         })
     }

@@ -50,25 +50,31 @@ impl Sales {
         self.inner.store.take_payment_event(id, event, key, settles, crate::now_ms()).await
     }
 
-    /// Acts on a webhook about a payment that [`Sales::take_payment_event`] did not settle: reads
-    /// the payment back from the platform ([`Sales::refresh`]) unless, once the payment's lock is
-    /// ours, the event only echoes what its row holds after all.
+    /// Acts on the stored webhook `id` about a payment that [`Sales::take_payment_event`] did not
+    /// settle: reads the payment back from the platform ([`Sales::refresh`]) unless, once the
+    /// payment's lock is ours, the delivery has been processed meanwhile (by another instance) or
+    /// the event only echoes what its row holds after all; then marks the delivery processed,
+    /// still under the lock. Whether this call processed it.
     #[tracing::instrument(name = "payment_event", skip_all, fields(reference = %event.reference))]
-    pub async fn on_payment_event(&self, event: &WebhookEvent) -> Result<(), SaleError> {
+    pub async fn on_payment_event(&self, id: i64, event: &WebhookEvent) -> Result<bool, SaleError> {
         // A webhook often overtakes the answer to the write that caused it (the platform sends it
         // as it answers), and that answer is stored under the payment's lock: reading the payment
         // back then would be a call to the platform for nothing.
         let _guard = self.inner.locks.lock(&event.reference).await?;
         let store = &self.inner.store;
+        if store.unprocessed_delivery(id).await?.is_none() {
+            return Ok(false);
+        }
         let row = store.payment(&event.reference).await?;
         let operation = match our_write(event) {
             Some((_, key)) => store.operation(key).await?,
             None => None,
         };
-        if settles(event, row.as_ref(), operation.as_ref()) {
-            return Ok(());
+        if !settles(event, row.as_ref(), operation.as_ref()) {
+            self.refresh_locked(&event.reference).await?;
         }
-        self.refresh_locked(&event.reference).await
+        store.mark_processed(id, crate::now_ms()).await?;
+        Ok(true)
     }
 
     /// Reads the payment from the platform and shows it; captures it if it is due.
@@ -116,10 +122,13 @@ impl Sales {
         if row.withdrawn() {
             return self.enforce_withdrawal(row).await;
         }
+        let unrecognised = row.loyalty.is_none() && row.authorized > 0;
         self.capture_if_due(row).await?;
-        // After the till has shown the approval and the capture is on its way: a member list
-        // never holds up a payment.
-        self.recognise(reference, remote.profile.sub.as_deref()).await
+        if let Some(sub) = remote.profile.sub.filter(|_| unrecognised) {
+            // The customer shared their number: looked up beside the payment, never holding it up.
+            self.recognise_later(reference, sub);
+        }
+        Ok(())
     }
 
     /// Captures the whole amount of an approved sale, once, if its till captures automatically.

@@ -35,6 +35,8 @@ pub(super) struct Draft<'a> {
     pub(super) landing_token: Option<String>,
     /// The PoS system that started it through the terminal API, if one did.
     pub(super) pos: Option<PosOrder<'a>>,
+    /// Whether the customer is asked to share their number for the store's loyalty programme.
+    pub(super) loyalty: bool,
 }
 
 /// Who started a sale from a PoS system, and for which of its orders.
@@ -81,13 +83,15 @@ impl Sales {
             Some(_) => return Err(SaleError::BadDescription),
             None => format!("{}, {}", store.name, till.name),
         };
+        if new.loyalty && store.loyalty.is_none() {
+            return Err(SaleError::NoLoyalty);
+        }
         let receipt = receipt_of(&new.lines, new.amount, &till.id)?;
         let (customer, masked_phone, check_in) =
             self.customer_for(till, store, &new.payer, crate::now_ms()).await?;
-        if let (Some(customer), None) = (&customer, &check_in) {
-            // A number typed or a personal QR scanned (a check-in was greeted as it came).
-            self.greet(store, customer);
-        }
+        // A number typed or a personal QR scanned is greeted once the sale is made (a check-in
+        // was greeted as it came).
+        let greeting = customer.clone().filter(|_| check_in.is_none());
         let draft = Draft {
             till_id,
             reference_prefix: &till.id,
@@ -103,8 +107,13 @@ impl Sales {
             sticker_id: None,
             landing_token: None,
             pos,
+            loyalty: new.loyalty,
         };
-        Self::settled(&self.create(draft, check_in).await?)
+        let created = self.create(draft, check_in).await?;
+        if let Some(customer) = greeting {
+            self.greet(store, &customer);
+        }
+        Self::settled(&created)
     }
 
     /// A started sale as the answer to its start: `Pending` while the platform has not confirmed
@@ -156,7 +165,7 @@ impl Sales {
             return_url: draft.return_url,
             minimum_user_age: None,
             industry_data: None,
-            profile: super::loyalty::profile_for(store),
+            profile: draft.loyalty.then(super::loyalty::profile),
             expires_at: None,
             receipt: draft.receipt,
             metadata: None,

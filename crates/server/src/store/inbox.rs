@@ -71,7 +71,8 @@ impl Store {
     /// operation stored under `operation_key`, to say whether the event leaves nothing to do; if
     /// so, the delivery is marked processed. A webhook that only echoes what its payment's row
     /// holds (most of them: the platform announces every write it answers) costs one turn at
-    /// SQLite this way, not four, and two round trips to PostgreSQL, not eight.
+    /// SQLite this way, not four, and two round trips to PostgreSQL, not eight (three when the
+    /// event names a write of ours).
     ///
     /// Recording is idempotent and so is the decision, so nothing needs the two to be one
     /// transaction: a delivery recorded but not marked (a crash between) is taken again, and two

@@ -14,6 +14,9 @@ pub struct Forgotten {
     pub till_events: u64,
 }
 
+/// How a sale's member looks in a stored till event once their name is forgotten.
+const UNNAMED: &str = "\"is\":\"member\",\"name\":null";
+
 impl Store {
     /// Forgets the member `name` wherever a sale names them: the payments keep that their
     /// customer was a member, without the name, and the stored till events (which a browser
@@ -27,12 +30,13 @@ impl Store {
                 .execute(&mut *db)
                 .await?
                 .rows_affected();
-            let till_events =
-                query("UPDATE till_events SET payload = REPLACE(payload, $1, $2) WHERE payload LIKE $3")
-                    .bind(shown.as_str())
-                    .bind("\"is\":\"member\",\"name\":null")
-                    // A `%` or `_` in a name only widens the events looked at; REPLACE is exact.
-                    .bind(format!("%{shown}%"))
+            // Exact text compared as text, not a LIKE pattern, whose escapes the two databases read
+            // differently (a name with a quote or a backslash is written with backslashes).
+            let till_events = query(
+                "UPDATE till_events SET payload = REPLACE(payload, $1, $2) WHERE REPLACE(payload, $1, $2) <> payload",
+            )
+            .bind(shown.as_str())
+            .bind(UNNAMED)
                     .execute(&mut *db)
                     .await?
                     .rows_affected();
@@ -52,7 +56,8 @@ mod tests {
     async fn a_members_name_is_forgotten_on_their_sales_and_in_the_events_that_showed_them_and_nowhere_else()
     {
         for store in crate::store::testing::stores().await {
-            for (reference, name) in [("a", "Kari Nordmann"), ("b", "Kari Nordmann"), ("c", "Ola Nordmann")] {
+            let kari = r#"Kari "Kaja" Nordmann\Berg"#;
+            for (reference, name) in [("a", kari), ("b", kari), ("c", "Ola Nordmann")] {
                 let mut row = fixtures::row(reference, "");
                 row.loyalty = Some(Loyalty::Member { name: Some(name.into()) });
                 store
@@ -63,7 +68,7 @@ mod tests {
                     serde_json::json!({"type": "sale", "sale": {"loyalty": {"is": "member", "name": name}}});
                 store.insert_till_event("till-1", &shown.to_string(), 1).await.unwrap();
             }
-            let forgotten = store.forget_member("Kari Nordmann").await.unwrap();
+            let forgotten = store.forget_member(kari).await.unwrap();
             assert_eq!(forgotten, Forgotten { payments: 2, till_events: 2 });
             assert_eq!(
                 store.payment("a").await.unwrap().unwrap().loyalty,
@@ -75,7 +80,7 @@ mod tests {
             let text: Vec<&str> = events.iter().map(|(_, payload)| payload.as_str()).collect();
             assert!(text.iter().all(|p| !p.contains("Kari")), "{text:?}");
             assert_eq!(text.iter().filter(|p| p.contains("Ola Nordmann")).count(), 1);
-            assert_eq!(store.forget_member("Kari Nordmann").await.unwrap(), Forgotten::default(), "once");
+            assert_eq!(store.forget_member(kari).await.unwrap(), Forgotten::default(), "once");
         }
     }
 }

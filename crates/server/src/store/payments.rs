@@ -356,12 +356,16 @@ pub(super) async fn read_payment(conn: Conn<'_>, reference: &str) -> Result<Opti
         .await)
 }
 
+/// Writes a payment's mutable columns. What loyalty learnt is written once: a row read before it
+/// was learnt never clears it, and one read before `loyalty forget` or the retention job forgot
+/// a member's name never writes the name back.
 pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
     on!(conn, |conn| {
         query(
         "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
          captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
-         watch_until = $14, loyalty = $15, member_name = $16 WHERE reference = $17",
+         watch_until = $14, loyalty = COALESCE(loyalty, $15), \
+         member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END WHERE reference = $17",
     )
     .bind(row.status.name())
     .bind(row.active)
@@ -391,7 +395,6 @@ const fn loyalty_name(loyalty: &Loyalty) -> &'static str {
     match loyalty {
         Loyalty::Member { .. } => "member",
         Loyalty::NotMember => "not-member",
-        Loyalty::NotShared => "not-shared",
     }
 }
 
@@ -410,7 +413,6 @@ fn read_loyalty(row: &impl StoreRow) -> Result<Option<Loyalty>, sqlx::Error> {
         None => None,
         Some("member") => Some(Loyalty::Member { name: row.read("member_name")? }),
         Some("not-member") => Some(Loyalty::NotMember),
-        Some("not-shared") => Some(Loyalty::NotShared),
         Some(other) => {
             return Err(sqlx::Error::ColumnDecode {
                 index: "loyalty".to_owned(),

@@ -10,12 +10,16 @@
 //! A delivery not yet processed is kept whatever its age, and each till keeps its newest event,
 //! so the numbering a reconnecting browser replays from never starts over.
 
-use super::statement::query;
+use super::statement::{query, query_as};
 use kasse_api::SaleStatus;
 
 use super::backend::on;
 use super::names::Named as _;
 use super::{Store, StoreError};
+
+/// A stored till event showing a named member (a LIKE pattern with no `_` or backslash, so both
+/// databases read it alike).
+const NAMED_MEMBER: &str = "%\"is\":\"member\",\"name\":\"%";
 
 /// Rows of the big tables deleted per statement: a first prune after a long time deletes in
 /// short writes, between which the tills' own writes get their turn.
@@ -38,7 +42,7 @@ pub struct Pruned {
     pub rate_attempts: u64,
     /// PoS systems' Idempotency-Keys.
     pub idempotency_keys: u64,
-    /// Payments whose loyalty member's name was forgotten.
+    /// Payments, and kept till events, whose loyalty member's name was forgotten.
     pub member_names: u64,
 }
 
@@ -121,6 +125,8 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        // Its own statement: the turn above is let go at the end of the one it is in.
+        let member_names = member_names + self.unname_old_events(before_ms).await?;
         let rate_attempts = self.prune_rate_attempts(before_ms).await?;
         Ok(Pruned {
             inbox,
@@ -132,6 +138,35 @@ impl Store {
             idempotency_keys,
             member_names,
         })
+    }
+
+    /// Forgets the member names in the till events older than `before_ms` that are kept (each
+    /// till's newest): the event still shows the sale, its member unnamed. How many were changed.
+    async fn unname_old_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let named: Vec<(i64, String)> = on!(self.db().await?.conn(), |db| {
+            query_as("SELECT id, payload FROM till_events WHERE created_at < $1 AND payload LIKE $2")
+                .bind(before_ms)
+                .bind(NAMED_MEMBER)
+                .fetch_all(&mut *db)
+                .await?
+        });
+        let mut changed = 0;
+        for (id, payload) in named {
+            let Ok(mut event) = serde_json::from_str::<serde_json::Value>(&payload) else { continue };
+            let Some(name) = event.pointer_mut("/sale/loyalty/name").filter(|name| !name.is_null()) else {
+                continue;
+            };
+            *name = serde_json::Value::Null;
+            changed += on!(self.db().await?.conn(), |db| {
+                query("UPDATE till_events SET payload = $1 WHERE id = $2")
+                    .bind(event.to_string())
+                    .bind(id)
+                    .execute(&mut *db)
+                    .await?
+                    .rows_affected()
+            });
+        }
+        Ok(changed)
     }
 
     /// Runs `statement` (binding `before_ms`, then the batch size) until it deletes less than a
@@ -359,7 +394,13 @@ mod tests {
                     .await
                     .unwrap();
             }
-            assert_eq!(store.prune(CUT).await.unwrap().member_names, 1);
+            // The till's newest event, kept whatever its age, showed the old sale.
+            let shown = r#"{"type":"sale","sale":{"reference":"old","loyalty":{"is":"member","name":"Kari Nordmann"}}}"#;
+            store.insert_till_event("till-9", shown, OLD).await.unwrap();
+            assert_eq!(store.prune(CUT).await.unwrap().member_names, 2, "the payment and the kept event");
+            let kept = store.till_events_after("till-9", 0, 10).await.unwrap();
+            assert_eq!(kept.len(), 1, "still kept");
+            assert!(kept[0].1.contains(r#""loyalty":{"is":"member","name":null}"#), "{}", kept[0].1);
             let old = store.payment("old").await.unwrap().unwrap();
             assert_eq!(old.loyalty, Some(Loyalty::Member { name: None }), "a member, no longer named");
             assert_eq!(store.payment("recent").await.unwrap().unwrap().loyalty, Some(kari));

@@ -96,5 +96,11 @@ pub async fn new_sale(
             vat_rate: line.vat_rate,
         })
         .collect();
-    Ok(NewSale { amount: request.amount.into(), description: request.description, lines, payer })
+    Ok(NewSale {
+        amount: request.amount.into(),
+        description: request.description,
+        lines,
+        payer,
+        loyalty: false,
+    })
 }

@@ -75,19 +75,26 @@ async fn a_customer_who_shares_is_named_by_profile_sub_and_userinfo_answers_only
 }
 
 #[tokio::test]
-async fn nothing_is_shared_when_the_customer_says_no_or_leaves_it_or_no_scope_was_asked() {
+async fn a_customer_who_will_not_share_cannot_pay_and_nothing_asked_is_nothing_shared() {
     let sim = spawn_sim().await;
-    let declined = sim.create_asking("profile-no-01", Some("phoneNumber name")).await;
-    sim.kari_approves(&declined, Some("no")).await;
-    let unanswered = sim.create_asking("profile-no-02", Some("phoneNumber")).await;
-    sim.kari_approves(&unanswered, None).await;
+    // Saying no, or leaving the question, is refusing the consent screen: the payment fails.
+    for (reference, share) in [("profile-no-01", Some("no")), ("profile-no-02", None)] {
+        let token = sim.create_asking(reference, Some("phoneNumber name")).await;
+        let mut form = vec![("action", "approve"), ("customer", KARI)];
+        form.extend(share.map(|s| ("share", s)));
+        let answer = sim.send(sim.http.post(sim.url(&format!("sim/pay/{token}"))).form(&form)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.text());
+        assert!(answer.text().contains("You did not agree to share"), "{}", answer.text());
+        let payment = sim.client().get_payment(reference).await.unwrap();
+        assert_eq!((payment.state, payment.profile.sub), (PaymentState::Aborted, None), "{reference}");
+    }
     // Kari says yes, but nothing was asked: nothing is shared silently.
     let unasked = sim.create_asking("profile-no-03", None).await;
     sim.kari_approves(&unasked, Some("yes")).await;
     let empty = sim.create_asking("profile-no-04", Some(" ")).await;
     sim.kari_approves(&empty, Some("yes")).await;
 
-    for reference in ["profile-no-01", "profile-no-02", "profile-no-03", "profile-no-04"] {
+    for reference in ["profile-no-03", "profile-no-04"] {
         let payment = sim.client().get_payment(reference).await.unwrap();
         assert_eq!(payment.state, PaymentState::Authorized);
         assert_eq!(payment.profile.sub, None, "{reference}");
