@@ -23,6 +23,7 @@ mod pos_v10;
 mod routes;
 mod sales;
 mod serving;
+mod signed_post;
 mod store;
 mod terminal;
 

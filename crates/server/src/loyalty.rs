@@ -102,20 +102,9 @@ impl Members {
         let failed = |reason: String| LoyaltyError::Callback { url: url.to_string(), reason };
         let body = serde_json::to_vec(&MemberQuestion { phone_number: phone, store })
             .map_err(|e| failed(e.to_string()))?;
-        let date = kasse_vipps::signing::http_date(chrono::Utc::now());
-        let signed =
-            kasse_vipps::signing::sign(secret, url, &date, &body).map_err(|e| failed(e.to_string()))?;
-        let answer = self
-            .http
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("x-ms-date", signed.date)
-            .header("x-ms-content-sha256", signed.content_sha256)
-            .header(reqwest::header::AUTHORIZATION, signed.authorization)
-            .body(body)
-            .send()
+        let answer = crate::signed_post::post(&self.http, url, secret, chrono::Utc::now(), body)
             .await
-            .map_err(|e| failed(format!("did not answer: {e}")))?;
+            .map_err(failed)?;
         if !answer.status().is_success() {
             return Err(failed(format!("answered {}", answer.status())));
         }

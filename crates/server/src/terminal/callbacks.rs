@@ -137,19 +137,7 @@ impl Deliverer {
     /// Posts one signed callback; `Err` says why it did not reach the PoS.
     async fn post(&self, url: &Url, secret: &str, callback: &Callback) -> Result<(), String> {
         let body = serde_json::to_vec(callback).map_err(|e| e.to_string())?;
-        let date = kasse_vipps::signing::http_date(callback.sent_at);
-        let signed = kasse_vipps::signing::sign(secret, url, &date, &body).map_err(|e| e.to_string())?;
-        let answer = self
-            .http
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("x-ms-date", signed.date)
-            .header("x-ms-content-sha256", signed.content_sha256)
-            .header(reqwest::header::AUTHORIZATION, signed.authorization)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("no answer: {e}"))?;
+        let answer = crate::signed_post::post(&self.http, url, secret, callback.sent_at, body).await?;
         if answer.status().is_success() { Ok(()) } else { Err(format!("answered {}", answer.status())) }
     }
 }
