@@ -133,7 +133,8 @@ pub struct TillModel {
     /// The QR code shows on the paired customer display, not on the till.
     pub qr_on_display: bool,
     /// At a store with loyalty: whether the next sale asks the customer to share their number
-    /// (they said at the counter that they are a member). Back to `No` as the sale starts.
+    /// (they said at the counter that they are a member). Back to `No` once a new sale is on
+    /// screen, whoever started it.
     pub ask_loyalty: AskLoyalty,
     /// Whether the server can reach the payment platform (while it cannot, the till shows a
     /// banner).
@@ -231,8 +232,9 @@ impl TillModel {
         self.busy = true;
         self.notice = None;
         let description = Some(self.description.trim().to_owned()).filter(|d| !d.is_empty());
-        // Asked for this sale only: the next customer is asked again at the counter.
-        let loyalty = self.till.loyalty && std::mem::take(&mut self.ask_loyalty) == AskLoyalty::Yes;
+        // Kept until a sale is on screen: a start that was refused or went unanswered is tried
+        // again as the cashier ticked it.
+        let loyalty = self.till.loyalty && self.ask_loyalty == AskLoyalty::Yes;
         Some(NewSale { amount: self.amount(), description, lines: self.lines.clone(), payer, loyalty })
     }
 
@@ -427,6 +429,10 @@ impl TillModel {
             None => true,
         };
         if newer {
+            if self.sale.as_ref().is_none_or(|current| current.reference != sale.reference) {
+                // A new sale on screen, whoever started it: the tick was for one customer.
+                self.ask_loyalty = AskLoyalty::No;
+            }
             self.sale = Some(sale);
         }
     }
@@ -579,8 +585,13 @@ mod tests {
         typed(&mut m, &[5, 0, 0]);
         m.ask_loyalty = AskLoyalty::Yes;
         assert!(m.start_qr().unwrap().loyalty, "ticked: the customer is asked");
-        assert_eq!(m.ask_loyalty, AskLoyalty::No, "cleared for the next customer");
-        m.busy = false;
+        m.request_failed(Failure::NoAnswer);
+        assert!(m.start_qr().unwrap().loyalty, "tried again as ticked");
+        m.request_answered(sale("a", SaleStatus::AwaitingCustomer, 1));
+        assert_eq!(m.ask_loyalty, AskLoyalty::No, "cleared once the sale is on screen");
+        m.request_answered(sale("a", SaleStatus::Cancelled, 1));
+        m.next_sale();
+        typed(&mut m, &[5, 0, 0]);
         assert!(!m.start_qr().unwrap().loyalty, "the next sale asks nothing unless ticked again");
 
         let mut elsewhere = model(None);

@@ -131,16 +131,20 @@ pub fn find_in_list(
     let delimiter = if header.contains(&b';') && !header.contains(&b',') { b';' } else { b',' };
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).trim(csv::Trim::All).flexible(true).from_reader(text);
-    let headers = reader.headers().map_err(|e| unreadable(e.to_string()))?.clone();
+    // Read as bytes and decoded leniently: a spreadsheet may save names in Windows-1252, and a
+    // name it cannot spell must not hide a member.
+    let text = |field: &[u8]| String::from_utf8_lossy(field).trim_start_matches('\u{feff}').to_owned();
+    let headers: Vec<String> =
+        reader.byte_headers().map_err(|e| unreadable(e.to_string()))?.iter().map(text).collect();
     let column =
         |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
     let number = column(&["phone_number", "phone", "phoneNumber"])
         .ok_or_else(|| unreadable("it has no phone_number column".to_owned()))?;
     let name = column(&["name"]);
-    for record in reader.records() {
+    for record in reader.byte_records() {
         let record = record.map_err(|e| unreadable(e.to_string()))?;
-        if record.get(number).is_some_and(|listed| same_number(listed, country, phone)) {
-            let name = name.and_then(|i| record.get(i)).filter(|n| !n.is_empty()).map(str::to_owned);
+        if record.get(number).is_some_and(|listed| same_number(&text(listed), country, phone)) {
+            let name = name.and_then(|i| record.get(i)).map(text).filter(|n| !n.is_empty());
             return Ok(Loyalty::Member { name });
         }
     }
@@ -179,6 +183,13 @@ mod tests {
     fn a_list_without_a_phone_column_is_an_error_not_an_empty_list() {
         let e = find_in_list(b"name\nKari\n", Path::new("m.csv"), Country::No, "4791234567").unwrap_err();
         assert!(e.to_string().contains("phone_number"), "{e}");
+    }
+
+    #[test]
+    fn a_spreadsheets_byte_order_mark_and_windows_1252_names_do_not_hide_a_member() {
+        let list = b"\xef\xbb\xbfphone_number;name\n91234567;Kari S\xf8rby\n";
+        let found = find_in_list(list, Path::new("m.csv"), Country::No, "4791234567").unwrap();
+        assert!(matches!(found, Loyalty::Member { name: Some(name) } if name.starts_with("Kari S")));
     }
 
     #[test]

@@ -493,7 +493,8 @@ impl World {
         let key = payment.create_key.clone();
         let amount = payment.request.amount;
         let asked = userinfo::asked_for(&userinfo::scope_words(payment.profile_scope()));
-        if let (Some(asked), Some(_), false) = (&asked, &customer, shares) {
+        // Nobody known to share with is nobody who agreed.
+        if let (Some(asked), false) = (&asked, shares && customer.is_some()) {
             // "If the user doesn't consent, the payment will fail."
             payment.state = State::Aborted;
             self.record(&mut payment, PaymentEventName::Aborted, amount, key, now, true);

@@ -5,6 +5,9 @@
 //! makes themselves known at the till (a number typed, a personal QR scanned, a check-in at a
 //! sticker) with the app's loyalty check-in screen (the Check-in API).
 
+use std::collections::HashSet;
+use std::sync::PoisonError;
+
 use kasse_api::Loyalty;
 use kasse_vipps::check_in::LoyaltyCheckIn;
 use kasse_vipps::epayment::{Customer, ProfileRequest};
@@ -12,12 +15,27 @@ use kasse_vipps::epayment::{Customer, ProfileRequest};
 use super::status::POLL_EVERY_MS;
 use super::{SaleError, Sales};
 use crate::config::StoreConfig;
+use crate::store::PaymentRow;
 
 /// The `profile.scope` a sale that asks for loyalty asks for: the phone number, nothing more.
 const SCOPE: &str = "phoneNumber";
-/// How long after a sale started a failed lookup is tried again (at the pace of polling): the
+/// How long after a sale started its customer is looked up, and a failed lookup tried again: the
 /// platform keeps a payment's `sub` readable far longer, but a member is rung up at the counter.
 const LOOK_UP_FOR_MS: i64 = 3_600_000;
+/// The longest wait between two tries.
+const LOOK_AGAIN_AT_MOST_MS: i64 = 60_000;
+
+/// Whether the customer of the approved sale `row` is still to be looked up at `now`.
+pub(super) fn still_looking(row: &PaymentRow, now: i64) -> bool {
+    row.loyalty.is_none() && row.authorized > 0 && now - row.created_at < LOOK_UP_FOR_MS
+}
+
+/// When to read `row`'s payment again to look its customer up: soon at first, then less often
+/// (a tenth of the sale's age, 2 s to a minute), and never later than a poll already due.
+pub(super) fn next_look(row: &PaymentRow, now: i64) -> i64 {
+    let wait = ((now - row.created_at) / 10).clamp(POLL_EVERY_MS, LOOK_AGAIN_AT_MOST_MS);
+    row.next_poll_at.map_or(now + wait, |at| at.min(now + wait))
+}
 
 /// The `profile` of a sale that asks the customer to share their number.
 pub(super) fn profile() -> ProfileRequest {
@@ -29,11 +47,19 @@ impl Sales {
     /// their number (the payment's `sub`): the payment's lock is not held meanwhile, so nothing
     /// waits for Userinfo or a member list.
     pub(super) fn recognise_later(&self, reference: &str, sub: String) {
+        let looking = |set: &mut HashSet<String>, add: bool| {
+            if add { set.insert(reference.to_owned()) } else { set.remove(reference) }
+        };
+        // One lookup of a payment at a time here: polls come faster than a slow list answers.
+        if !looking(&mut self.inner.recognising.lock().unwrap_or_else(PoisonError::into_inner), true) {
+            return;
+        }
         let (sales, reference) = (self.clone(), reference.to_owned());
         tokio::spawn(async move {
             if let Err(e) = sales.recognise(&reference, &sub).await {
                 tracing::warn!(%reference, error = %e, "could not record whether the customer is a member");
             }
+            sales.inner.recognising.lock().unwrap_or_else(PoisonError::into_inner).remove(&reference);
         });
     }
 
@@ -75,12 +101,13 @@ impl Sales {
             }
             Err(why) => {
                 let now = crate::now_ms();
-                if now - row.created_at < LOOK_UP_FOR_MS {
-                    row.next_poll_at =
-                        Some(row.next_poll_at.map_or(now + POLL_EVERY_MS, |at| at.min(now + POLL_EVERY_MS)));
+                if still_looking(&row, now) {
+                    row.next_poll_at = Some(next_look(&row, now));
                     self.inner.store.update_payment(&row).await?;
+                    tracing::warn!(%reference, %why, "could not look the customer up; will try again");
+                } else {
+                    tracing::warn!(%reference, %why, "could not look the customer up; gave up after an hour");
                 }
-                tracing::warn!(%reference, %why, "could not look the customer up; will try again");
                 Ok(())
             }
         }

@@ -172,6 +172,8 @@ struct Inner {
     locks: PaymentLocks,
     /// Loyalty programmes' member lists.
     members: crate::loyalty::Members,
+    /// The payments whose customer this instance is looking up now.
+    recognising: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Poked when a payment a PoS started changes: its callback is due.
     pos_changes: Arc<tokio::sync::Notify>,
 }
@@ -220,6 +222,7 @@ impl Sales {
                 metrics,
                 locks,
                 members,
+                recognising: std::sync::Mutex::default(),
                 pos_changes,
             }),
         }

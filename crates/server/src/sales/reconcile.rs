@@ -113,6 +113,13 @@ impl Sales {
         };
         let changed = apply(&mut row, remote.state, &remote.aggregate);
         self.schedule_poll(&mut row);
+        let now = crate::now_ms();
+        let look_up = remote.profile.sub.filter(|_| super::loyalty::still_looking(&row, now));
+        if look_up.is_some() {
+            // Written down with the reading, so that a crash before the lookup's answer loses
+            // nothing: the payment is read again, and looked up again, until it is done.
+            row.next_poll_at = Some(super::loyalty::next_look(&row, now));
+        }
         if changed {
             self.save(&mut row).await?;
         } else {
@@ -122,9 +129,8 @@ impl Sales {
         if row.withdrawn() {
             return self.enforce_withdrawal(row).await;
         }
-        let unrecognised = row.loyalty.is_none() && row.authorized > 0;
         self.capture_if_due(row).await?;
-        if let Some(sub) = remote.profile.sub.filter(|_| unrecognised) {
+        if let Some(sub) = look_up {
             // The customer shared their number: looked up beside the payment, never holding it up.
             self.recognise_later(reference, sub);
         }

@@ -88,8 +88,10 @@ impl Judge<'_> {
 /// Whether the member list at `path` can be read and its header line names a `phone_number` (or
 /// `phone`) column, commas or semicolons between: what each lookup needs of it.
 fn member_list_header(path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let header = text.lines().next().unwrap_or_default();
+    // As the lookups read it: whatever the encoding, and with a spreadsheet's byte-order mark.
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&bytes);
+    let header = text.lines().next().unwrap_or_default().trim_start_matches('\u{feff}');
     let named = header.split([',', ';']).map(|column| column.trim().trim_matches('"')).any(|column| {
         ["phone_number", "phone", "phoneNumber"].iter().any(|n| column.eq_ignore_ascii_case(n))
     });
