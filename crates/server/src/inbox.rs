@@ -117,39 +117,34 @@ async fn process_one(
     id: i64,
     delivery: Delivery,
 ) -> Result<bool, crate::store::StoreError> {
-    let _claim = match &delivery {
-        Delivery::Payment(event) => {
-            // Unclaimed: an echo is settled as it is recorded, and settling one twice (two
-            // instances at once) changes nothing. One that is not is acted on under the payment's
-            // lock, and marked processed before the lock is let go: of two instances at one
-            // delivery, the second finds it processed once it holds the lock, and stops there.
-            let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
-            tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
-            if taken.settled {
-                return Ok(true);
-            }
-            // A repeated event is read back too (the payment may have moved on since), unless it
-            // echoes what the payment's row holds.
-            return match sales.on_payment_event(id, event).await {
-                Ok(acted) => Ok(acted),
-                Err(e) => {
-                    tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
-                    store.mark_processed(id, crate::now_ms()).await?;
-                    Ok(true)
-                }
-            };
+    if let Delivery::Payment(event) = &delivery {
+        // Unclaimed: an echo is settled as it is recorded, and settling one twice (two instances
+        // at once) changes nothing. One that is not is acted on under the payment's lock, and
+        // marked processed before the lock is let go: of two instances at one delivery, the
+        // second finds it processed once it holds the lock, and stops there.
+        let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
+        tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
+        if taken.settled {
+            return Ok(true);
         }
-        Delivery::CheckIn(_) | Delivery::Unknown => {
-            let Some(claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };
-            // Read again once claimed: another instance may have finished it meanwhile.
-            if store.unprocessed_delivery(id).await?.is_none() {
-                return Ok(false);
+        // A repeated event is read back too (the payment may have moved on since), unless it
+        // echoes what the payment's row holds.
+        return match sales.on_payment_event(id, event).await {
+            Ok(acted) => Ok(acted),
+            Err(e) => {
+                tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
+                store.mark_processed(id, crate::now_ms()).await?;
+                Ok(true)
             }
-            Some(claim)
-        }
-    };
+        };
+    }
+    let Some(_claim) = store.try_lock(&format!("inbox:{id}")).await? else { return Ok(false) };
+    // Read again once claimed: another instance may have finished it meanwhile.
+    if store.unprocessed_delivery(id).await?.is_none() {
+        return Ok(false);
+    }
     match delivery {
-        // Acted on above.
+        // Taken above.
         Delivery::Payment(_) => {}
         Delivery::CheckIn(check_in) => {
             if let Err(e) = sales.check_in(&check_in).await {

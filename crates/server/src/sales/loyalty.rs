@@ -5,7 +5,6 @@
 //! makes themselves known at the till (a number typed, a personal QR scanned, a check-in at a
 //! sticker) with the app's loyalty check-in screen (the Check-in API).
 
-use std::collections::HashSet;
 use std::sync::PoisonError;
 
 use kasse_api::Loyalty;
@@ -47,11 +46,14 @@ impl Sales {
     /// their number (the payment's `sub`): the payment's lock is not held meanwhile, so nothing
     /// waits for Userinfo or a member list.
     pub(super) fn recognise_later(&self, reference: &str, sub: String) {
-        let looking = |set: &mut HashSet<String>, add: bool| {
-            if add { set.insert(reference.to_owned()) } else { set.remove(reference) }
-        };
         // One lookup of a payment at a time here: polls come faster than a slow list answers.
-        if !looking(&mut self.inner.recognising.lock().unwrap_or_else(PoisonError::into_inner), true) {
+        let started = self
+            .inner
+            .recognising
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(reference.to_owned());
+        if !started {
             return;
         }
         let (sales, reference) = (self.clone(), reference.to_owned());
