@@ -1,7 +1,11 @@
 //! Live events for tills: each is stored with an increasing id (so a reconnecting browser can
 //! replay what it missed, from its `Last-Event-ID`) and then broadcast to the browsers listening.
 //! On PostgreSQL the browsers listening at every instance hear it: the database announces each
-//! event and every instance's [`Live::fan_out`] passes on those of its open channels, once each.
+//! event as it commits, with its payload, and every instance's [`Live::fan_out`] passes on those
+//! of its open channels, once each. While that announcement is heard, it is the only way an event
+//! reaches browsers, this instance's own events too: the announcements come in the order the
+//! events committed, which is a channel's id order, so a browser never gets an event after a
+//! newer one of its channel, whichever instances wrote them.
 //!
 //! The hub's work is bounded: a channel (a till's, or a landing payment's) exists only while
 //! someone listens and is dropped with its last listener, and listeners are capped per channel
@@ -14,7 +18,7 @@
 //! [`Live::revocations`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -108,6 +112,9 @@ pub struct Live {
     heard: AtomicI64,
     /// Whether the hub hears the events other instances announce (always, on SQLite).
     hearing: watch::Sender<bool>,
+    /// Whether the database's announcements are heard now, so this instance's own events are
+    /// delivered from them, in commit order, and not as they are stored (never, on SQLite).
+    echoed: AtomicBool,
     /// The ids of sessions revoked lately.
     revoked: watch::Sender<Arc<HashSet<String>>>,
 }
@@ -121,6 +128,7 @@ impl Live {
             turns: KeyedLocks::default(),
             heard: AtomicI64::new(0),
             hearing: watch::Sender::new(false),
+            echoed: AtomicBool::new(false),
             revoked: watch::Sender::new(Arc::new(HashSet::new())),
         }
     }
@@ -192,30 +200,40 @@ impl Live {
             };
             wait = FAN_OUT_RETRY_FIRST;
             tracing::info!("listening for other instances' live events");
+            // From now on every event is announced to this listener; what committed before is
+            // read below.
+            live.echoed.store(true, Ordering::Release);
             live.hearing.send_replace(true);
-            // Whatever was announced before this listener listened.
             live.catch_up(None).await;
             drop(live);
-            loop {
+            let lost = loop {
                 let heard = listener.try_recv().await;
                 let Some(live) = hub.upgrade() else { return };
                 match heard {
                     Ok(Some(notification)) => {
-                        let Some((id, till_id)) = notification.payload().split_once(' ') else { continue };
-                        if let Ok(id) = id.parse::<i64>() {
-                            live.heard.fetch_max(id, Ordering::Relaxed);
-                            live.catch_up(Some((till_id, id))).await;
+                        let Some(announced) = Announced::parse(notification.payload()) else { continue };
+                        live.heard.fetch_max(announced.id, Ordering::Relaxed);
+                        match announced.payload {
+                            Some(payload) => live.deliver(
+                                announced.channel,
+                                LiveEvent { id: announced.id, payload: payload.into() },
+                            ),
+                            // Too long to announce whole: read from the store.
+                            None => live.catch_up(Some((announced.channel, announced.id))).await,
                         }
                     }
-                    // The connection was lost; the next receive makes a new one.
-                    Ok(None) => live.catch_up(None).await,
+                    // The connection was lost. The listener would connect again by itself, but
+                    // without knowing what was announced meanwhile: listen afresh and catch up.
+                    Ok(None) => break live,
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the database's live events; listening again");
-                        live.hearing.send_replace(false);
-                        break;
+                        break live;
                     }
                 }
-            }
+            };
+            // Until heard again, this instance's own events go out as they are stored.
+            lost.echoed.store(false, Ordering::Release);
+            lost.hearing.send_replace(false);
         }
     }
 
@@ -375,11 +393,33 @@ impl Announcement<'_> {
         NewTillEvent { channel: &self.channel, payload: &self.payload, at: self.at }
     }
 
-    /// Sends the event, stored under `id`, to the channel's listeners here (other instances hear
-    /// of it from the database).
+    /// Sends the event, stored under `id`, to the channel's listeners here, unless the database
+    /// announces it to them (and to other instances) in commit order.
     pub fn stored(self, id: i64) {
-        let payload: Arc<str> = self.payload.as_str().into();
-        self.live.deliver(&self.channel, LiveEvent { id, payload });
+        if !self.live.echoed.load(Ordering::Acquire) {
+            let payload: Arc<str> = self.payload.as_str().into();
+            self.live.deliver(&self.channel, LiveEvent { id, payload });
+        }
+    }
+}
+
+/// An announcement of an event as the database sends it: `"<id> <channel>"`, then a line break
+/// and the event's JSON unless that was too long to announce (see `store::insert_event`).
+#[derive(Debug, PartialEq, Eq)]
+struct Announced<'a> {
+    id: i64,
+    channel: &'a str,
+    payload: Option<&'a str>,
+}
+
+impl<'a> Announced<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let (head, payload) = match text.split_once('\n') {
+            Some((head, payload)) => (head, Some(payload)),
+            None => (text, None),
+        };
+        let (id, channel) = head.split_once(' ')?;
+        Some(Self { id: id.parse().ok()?, channel, payload })
     }
 }
 
@@ -529,5 +569,53 @@ mod tests {
         assert_eq!(at_b.recv().await.unwrap().id, third);
         assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err(), "nothing twice");
         assert!(elsewhere.try_recv().is_err(), "another till hears nothing of it");
+
+        // Too long to announce whole: read from the store, at both.
+        let long = "x".repeat(10_000);
+        let fourth = b.publish("till-1", &long).await.unwrap();
+        for receiver in [&mut at_a, &mut at_b] {
+            let event = receiver.recv().await.unwrap();
+            assert_eq!((event.id, event.payload.len()), (fourth, long.len() + 2), "the whole event");
+        }
+    }
+
+    #[tokio::test]
+    async fn events_two_instances_store_at_once_reach_every_listener_in_id_order() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
+        a.until_hearing_others().await;
+        b.until_hearing_others().await;
+        let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
+        let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
+        // Each round both write to the one till at once, so one instance's event often commits
+        // just before the other's: a browser must still get the older one first.
+        for round in 0..20 {
+            let (from_a, from_b) = tokio::join!(a.publish("till-1", &round), b.publish("till-1", &round));
+            let mut stored = [from_a.unwrap(), from_b.unwrap()];
+            stored.sort_unstable();
+            for receiver in [&mut at_a, &mut at_b] {
+                // A skipped event never comes: bounded, so that fails rather than hangs.
+                let mut next = async || {
+                    let heard = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await;
+                    heard.unwrap_or_else(|_| panic!("round {round}: an event was skipped")).unwrap().id
+                };
+                let heard = [next().await, next().await];
+                assert_eq!(heard, stored, "round {round}: both events, oldest first");
+            }
+        }
+        assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err(), "nothing twice");
+    }
+
+    #[test]
+    fn an_announcement_names_its_event_and_carries_it_when_it_fits() {
+        let whole = Announced::parse("42 till-1\n{\"sale\":\"a b\\nc\"}").unwrap();
+        assert_eq!(whole, Announced { id: 42, channel: "till-1", payload: Some("{\"sale\":\"a b\\nc\"}") });
+        let named = Announced::parse("43 landing:abc").unwrap();
+        assert_eq!(named, Announced { id: 43, channel: "landing:abc", payload: None });
+        assert_eq!(Announced::parse("x till-1"), None, "an id is a number");
+        assert_eq!(Announced::parse("44"), None, "a channel is named");
     }
 }

@@ -1,8 +1,9 @@
 //! The live events pushed to tills, numbered, so a reconnecting browser replays what it missed.
 //!
 //! On PostgreSQL every instance hears of every event: each is announced on [`LIVE_CHANNEL`] as
-//! it commits (`"<id> <till>"`), and one till's events commit in the order of their ids (they
-//! are written under a lock on the till), so "everything after id N" is all a browser missed,
+//! it commits (`"<id> <till>"`, then a line break and the event's JSON unless that would make
+//! the announcement too long), and one till's events commit in the order of their ids (they are
+//! written under a lock on the till), so "everything after id N" is all a browser missed,
 //! whichever instance it reconnects to.
 
 use super::statement::{query, query_scalar};
@@ -14,6 +15,10 @@ use super::{Store, StoreError};
 
 /// The PostgreSQL notification channel that announces live events.
 pub const LIVE_CHANNEL: &str = "kasse_live";
+
+/// The longest channel name and event together that an announcement carries whole. PostgreSQL
+/// refuses announcements of 8 000 bytes or more; the id, a space and a line break fit in the rest.
+const ANNOUNCED_WHOLE_AT_MOST: i32 = 7_900;
 
 /// A live event to store together with the change it announces, so that both commit or
 /// neither does, in one transaction.
@@ -30,7 +35,7 @@ pub struct NewTillEvent<'a> {
 /// Appends a live event on `conn` (a transaction's, or one of its own) and returns its id. On
 /// PostgreSQL, in one round trip: ids are handed out under the channel's lock, held to the
 /// commit, so one channel's events commit in the order of their ids; and the commit announces
-/// the event to every instance.
+/// the event to every instance, with its payload when it fits, so no instance has to read it back.
 pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Result<i64, sqlx::Error> {
     match conn {
         Backend::Sqlite(conn) => {
@@ -49,12 +54,15 @@ pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Res
                 "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))), \
                  stored AS (INSERT INTO till_events (till_id, payload, created_at) \
                             SELECT $1, $2, $3 FROM turn RETURNING id) \
-                 SELECT id FROM stored, LATERAL (SELECT pg_notify($4, id || ' ' || $1)) AS announced",
+                 SELECT id FROM stored, LATERAL (SELECT pg_notify($4, id || ' ' || $1 || \
+                   CASE WHEN octet_length($1) + octet_length($2) <= $5 THEN E'\\n' || $2 ELSE '' END)) \
+                 AS announced",
             )
             .bind(event.channel)
             .bind(event.payload)
             .bind(event.at)
             .bind(LIVE_CHANNEL)
+            .bind(ANNOUNCED_WHOLE_AT_MOST)
             .fetch_one(conn)
             .await
         }
