@@ -5,7 +5,8 @@
 //! of its open channels, once each. While that announcement is heard, it is the only way an event
 //! reaches browsers, this instance's own events too: the announcements come in the order the
 //! events committed, which is a channel's id order, so a browser never gets an event after a
-//! newer one of its channel, whichever instances wrote them.
+//! newer one of its channel, whichever instances wrote them. While it is not heard, an instance
+//! reads its channel from the store up to its own event, which brings any older one along.
 //!
 //! The hub's work is bounded: a channel (a till's, or a landing payment's) exists only while
 //! someone listens and is dropped with its last listener, and listeners are capped per channel
@@ -32,6 +33,13 @@ const FAN_OUT_RETRY_FIRST: Duration = Duration::from_millis(250);
 const FAN_OUT_RETRY_MAX: Duration = Duration::from_secs(10);
 /// How long making the listening connection may take.
 const FAN_OUT_CONNECT_PATIENCE: Duration = Duration::from_secs(5);
+/// After this long without an announcement the hub announces one of its own, and if that is not
+/// heard within [`FAN_OUT_PING_PATIENCE`] the connection is taken for dead and made again: a
+/// connection dropped silently (a NAT or a failover) would otherwise never say it was lost.
+const FAN_OUT_QUIET: Duration = Duration::from_secs(15);
+const FAN_OUT_PING_PATIENCE: Duration = Duration::from_secs(5);
+/// The most events one read of the store returns; a channel that missed more is read again.
+const READ_AT_MOST: i64 = 500;
 
 /// How often the hub looks for sessions revoked by another process.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -50,7 +58,7 @@ pub fn sessions_revoked() {
 /// One stored event, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveEvent {
-    /// Its id, increasing per server.
+    /// Its id, from the database: a channel's events have increasing ids.
     pub id: i64,
     /// The JSON of a `TillEvent`.
     pub payload: Arc<str>,
@@ -106,7 +114,8 @@ pub struct Live {
     store: Store,
     channels: Mutex<Channels>,
     /// A channel's events are stored and sent one at a time, under its turn, so its browsers
-    /// receive them in id order.
+    /// receive them in id order when this instance sends its own (on SQLite); on PostgreSQL it
+    /// only spares the database's lock on the channel the waiting.
     turns: KeyedLocks,
     /// The newest event id this hub has sent or heard announced.
     heard: AtomicI64,
@@ -141,7 +150,7 @@ impl Live {
     pub async fn publish<E: serde::Serialize>(&self, till_id: &str, event: &E) -> Result<i64, StoreError> {
         let announcement = self.announce(till_id, event).await;
         let id = self.store.insert_till_event(till_id, &announcement.payload, announcement.at).await?;
-        announcement.stored(id);
+        announcement.stored(id).await;
         Ok(id)
     }
 
@@ -173,9 +182,10 @@ impl Live {
         let _ = self.hearing.subscribe().wait_for(|hearing| *hearing).await;
     }
 
-    /// Passes on the events other instances announce through the database, for as long as the
-    /// hub lives; nothing to do on SQLite, where this instance is the only one. A lost
-    /// connection is made again, and each open channel then gets what it missed meanwhile.
+    /// Passes on the events every instance, this one too, announces through the database, for as
+    /// long as the hub lives; nothing to do on SQLite, where this instance is the only one and
+    /// sends its own. A lost connection is made again, and each open channel is then read from
+    /// the store after the last event it was sent.
     pub async fn fan_out(hub: Weak<Self>) {
         let mut wait = FAN_OUT_RETRY_FIRST;
         loop {
@@ -206,9 +216,26 @@ impl Live {
             live.hearing.send_replace(true);
             live.catch_up(None).await;
             drop(live);
+            let mut pinged = false;
             let lost = loop {
-                let heard = listener.try_recv().await;
+                let patience = if pinged { FAN_OUT_PING_PATIENCE } else { FAN_OUT_QUIET };
+                let heard = tokio::time::timeout(patience, listener.try_recv()).await;
                 let Some(live) = hub.upgrade() else { return };
+                let heard = match heard {
+                    Ok(heard) => heard,
+                    Err(_) if pinged => {
+                        tracing::warn!("the database's live events went silent; listening again");
+                        break live;
+                    }
+                    Err(_) => {
+                        pinged = true;
+                        if let Err(e) = live.store.announce_ping().await {
+                            tracing::warn!(error = %e, "cannot ask the database for a sign of life");
+                        }
+                        continue;
+                    }
+                };
+                pinged = false;
                 match heard {
                     Ok(Some(notification)) => {
                         let Some(announced) = Announced::parse(notification.payload()) else { continue };
@@ -222,16 +249,16 @@ impl Live {
                             None => live.catch_up(Some((announced.channel, announced.id))).await,
                         }
                     }
-                    // The connection was lost. The listener would connect again by itself, but
-                    // without knowing what was announced meanwhile: listen afresh and catch up.
-                    Ok(None) => break live,
+                    // The connection was lost and made again, listening anew; what was announced
+                    // in between is read from the store.
+                    Ok(None) => live.catch_up(None).await,
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the database's live events; listening again");
                         break live;
                     }
                 }
             };
-            // Until heard again, this instance's own events go out as they are stored.
+            // Until heard again, this instance's own events are read back as they are stored.
             lost.echoed.store(false, Ordering::Release);
             lost.hearing.send_replace(false);
         }
@@ -242,16 +269,12 @@ impl Live {
     async fn catch_up(&self, announced: Option<(&str, i64)>) {
         let due: Vec<(String, i64)> = {
             let channels = self.channels();
-            // A channel nothing was sent on yet replayed the store when it opened; reading a
-            // little more than it may have missed is harmless, since a stream sends each id once.
-            let after =
-                |channel: &Channel, id: i64| channel.last_id.unwrap_or(channel.opened_after.min(id - 1));
             match announced {
                 Some((name, id)) => channels
                     .open
                     .get(name)
                     .filter(|open| open.last_id.is_none_or(|last| last < id))
-                    .map(|open| vec![(name.to_owned(), after(open, id))])
+                    .map(|open| vec![(name.to_owned(), catch_up_after(open, id))])
                     .unwrap_or_default(),
                 None => channels
                     .open
@@ -261,9 +284,28 @@ impl Live {
             }
         };
         for (channel, after) in due {
-            match self.since(&channel, after).await {
-                Ok(events) => events.into_iter().for_each(|event| self.deliver(&channel, event)),
-                Err(e) => tracing::warn!(error = %e, %channel, "cannot read live events to pass on"),
+            self.read_and_deliver(&channel, after).await;
+        }
+    }
+
+    /// Delivers `channel`'s stored events after `after`, however many.
+    async fn read_and_deliver(&self, channel: &str, mut after: i64) {
+        loop {
+            match self.store.till_events_after(channel, after, READ_AT_MOST).await {
+                Ok(events) => {
+                    let whole = i64::try_from(events.len()).unwrap_or(i64::MAX) < READ_AT_MOST;
+                    for (id, payload) in events {
+                        after = id;
+                        self.deliver(channel, LiveEvent { id, payload: payload.into() });
+                    }
+                    if whole {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, %channel, "cannot read live events to pass on");
+                    return;
+                }
             }
         }
     }
@@ -357,7 +399,7 @@ impl Live {
     pub async fn since(&self, till_id: &str, after: i64) -> Result<Vec<LiveEvent>, StoreError> {
         Ok(self
             .store
-            .till_events_after(till_id, after, 500)
+            .till_events_after(till_id, after, READ_AT_MOST)
             .await?
             .into_iter()
             .map(|(id, payload)| LiveEvent { id, payload: payload.into() })
@@ -375,9 +417,16 @@ impl Live {
     }
 }
 
+/// Where to read `channel` from to reach event `id`: after the last event it was sent, or, when
+/// nothing was sent on it yet, after what its listeners replayed when it opened (reading a little
+/// more than it may have missed is harmless, since a stream sends each id once).
+fn catch_up_after(channel: &Channel, id: i64) -> i64 {
+    channel.last_id.unwrap_or(channel.opened_after.min(id - 1))
+}
+
 /// An event being stored with the change it announces, holding its channel's turn: the store
 /// writes [`Announcement::event`] in the change's transaction, then [`Announcement::stored`]
-/// sends it with the id it got. Dropped unsent (the transaction failed), nothing is sent.
+/// sees it sent with the id it got. Dropped unsent (the transaction failed), nothing is sent.
 #[must_use = "the event is sent by `stored`"]
 pub struct Announcement<'a> {
     live: &'a Live,
@@ -393,12 +442,20 @@ impl Announcement<'_> {
         NewTillEvent { channel: &self.channel, payload: &self.payload, at: self.at }
     }
 
-    /// Sends the event, stored under `id`, to the channel's listeners here, unless the database
-    /// announces it to them (and to other instances) in commit order.
-    pub fn stored(self, id: i64) {
-        if !self.live.echoed.load(Ordering::Acquire) {
+    /// Sees the event, stored under `id`, sent to the channel's listeners here. On SQLite it is
+    /// sent now; on PostgreSQL the database's announcement sends it, in commit order, and while
+    /// that is not heard the channel is read from the store up to it: an event another instance
+    /// committed just before is older, and must not be overtaken (its browsers would never get
+    /// it, since a stream sends only ids newer than its last).
+    pub async fn stored(self, id: i64) {
+        if !self.live.store.postgres() {
             let payload: Arc<str> = self.payload.as_str().into();
             self.live.deliver(&self.channel, LiveEvent { id, payload });
+        } else if !self.live.echoed.load(Ordering::Acquire) {
+            let after = self.live.channels().open.get(&self.channel).map(|open| catch_up_after(open, id));
+            if let Some(after) = after {
+                self.live.read_and_deliver(&self.channel, after).await;
+            }
         }
     }
 }
@@ -609,6 +666,46 @@ mod tests {
         assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err(), "nothing twice");
     }
 
+    #[tokio::test]
+    async fn after_the_database_drops_the_listening_connections_every_event_still_arrives_in_order() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let operator = sqlx::PgPool::connect(&url).await.unwrap();
+        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
+        a.until_hearing_others().await;
+        b.until_hearing_others().await;
+        let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
+        let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
+        for round in 0..3 {
+            // As a failover or an operator would: every listening connection is ended.
+            let ended: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE query LIKE 'LISTEN%' AND datname = current_database()) AS ended",
+            )
+            .fetch_one(&operator)
+            .await
+            .unwrap();
+            assert_eq!(ended, 2, "round {round}: both instances listen");
+            let (from_a, from_b) = tokio::join!(a.publish("till-1", &round), b.publish("till-1", &round));
+            let mut stored = [from_a.unwrap(), from_b.unwrap()];
+            stored.sort_unstable();
+            for receiver in [&mut at_a, &mut at_b] {
+                let mut next = async || {
+                    let heard = tokio::time::timeout(Duration::from_secs(20), receiver.recv()).await;
+                    heard.unwrap_or_else(|_| panic!("round {round}: an event was lost")).unwrap().id
+                };
+                let heard = [next().await, next().await];
+                assert_eq!(heard, stored, "round {round}: both events, oldest first");
+            }
+            // Both listen again before the next round ends them.
+            for hub in [&a, &b] {
+                tokio::time::timeout(Duration::from_secs(20), hub.until_hearing_others()).await.unwrap();
+            }
+        }
+    }
+
     #[test]
     fn an_announcement_names_its_event_and_carries_it_when_it_fits() {
         let whole = Announced::parse("42 till-1\n{\"sale\":\"a b\\nc\"}").unwrap();
@@ -617,5 +714,6 @@ mod tests {
         assert_eq!(named, Announced { id: 43, channel: "landing:abc", payload: None });
         assert_eq!(Announced::parse("x till-1"), None, "an id is a number");
         assert_eq!(Announced::parse("44"), None, "a channel is named");
+        assert_eq!(Announced::parse("ping"), None, "a sign of life is no event");
     }
 }

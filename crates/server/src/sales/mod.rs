@@ -271,7 +271,7 @@ impl Sales {
         id: Option<i64>,
     ) {
         if let (Some(announcement), Some(id)) = (announcement, id) {
-            announcement.stored(id);
+            announcement.stored(id).await;
         }
         if row.integrator_id.is_some() {
             self.inner.pos_changes.notify_one();

@@ -91,6 +91,18 @@ impl Store {
         })
     }
 
+    /// Announces a sign of life (no event) to every instance's listener: a listener that does
+    /// not hear it has lost its connection. Nothing on SQLite.
+    pub async fn announce_ping(&self) -> Result<(), StoreError> {
+        if !self.postgres() {
+            return Ok(());
+        }
+        on!(self.db().await?.conn(), |db| {
+            query("SELECT pg_notify($1, 'ping')").bind(LIVE_CHANNEL).execute(&mut *db).await?;
+            Ok(())
+        })
+    }
+
     /// A listener for the live events every instance announces; `None` on SQLite, where this
     /// instance is the only one.
     pub async fn live_listener(&self) -> Result<Option<PgListener>, StoreError> {
@@ -134,6 +146,25 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_is_announced_whole_up_to_the_limit_and_by_its_id_beyond() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let store = Store::open(&url).await.unwrap();
+        let mut listener = store.live_listener().await.unwrap().unwrap();
+        let limit = usize::try_from(ANNOUNCED_WHOLE_AT_MOST).unwrap() - "till-1".len();
+        // Bytes count, not characters: 3 000 euro signs are 9 000 bytes.
+        let payloads = ["x".repeat(limit), "x".repeat(limit + 1), "€".repeat(3_000)];
+        for payload in &payloads {
+            let id = store.insert_till_event("till-1", payload, 1).await.unwrap();
+            let heard = listener.recv().await.unwrap();
+            let (head, whole) = heard.payload().split_once('\n').unwrap_or((heard.payload(), ""));
+            assert_eq!(head, format!("{id} till-1"));
+            let expected = if payload.len() <= limit { payload.as_str() } else { "" };
+            assert_eq!(whole, expected, "{} bytes", payload.len());
+        }
+    }
 
     #[tokio::test]
     async fn till_events_replay_after_a_given_id_in_order() {
