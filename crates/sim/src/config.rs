@@ -1,9 +1,11 @@
 //! What a simulated platform holds at start: sales units with their credentials, and customers.
 
+use kasse_vipps::management::CaptureType;
 use kasse_vipps::{Currency, Secret};
 
 /// A sales unit (merchant serial number) and the API credentials that act for it.
 #[derive(Debug, Clone)]
+#[expect(clippy::struct_excessive_bools, reason = "each is a setting of its own at the platform")]
 pub struct SalesUnit {
     /// The MSN, 4 to 6 digits.
     pub msn: String,
@@ -23,6 +25,13 @@ pub struct SalesUnit {
     pub long_living_allowed: bool,
     /// May capture less than the rest of a reservation; otherwise error 6140.
     pub partial_capture_allowed: bool,
+    /// May take payments at all; otherwise a create is refused (a unit approved for Login only).
+    pub payment_allowed: bool,
+    /// Reserve then capture (the default), or capture the whole amount at approval.
+    pub capture_type: CaptureType,
+    /// Whether the Management API describes the unit's settings (`configuration`); the API says
+    /// a setting it leaves out proves nothing, and some units are described without them.
+    pub settings_described: bool,
     /// How long after authorization a capture is possible (error 6100 after it): 180 days in
     /// Norway, 14 days in Denmark and Finland (reference/vipps-apis.md §3.7, §9).
     pub capture_deadline: chrono::Duration,
@@ -49,6 +58,9 @@ impl SalesUnit {
             push_allowed: true,
             long_living_allowed: true,
             partial_capture_allowed: true,
+            payment_allowed: true,
+            capture_type: CaptureType::ReserveCapture,
+            settings_described: true,
             capture_deadline: chrono::Duration::days(capture_days),
             cancel_period: chrono::Duration::days(180),
             refund_window: chrono::Duration::days(365),

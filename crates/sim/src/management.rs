@@ -16,8 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kasse_vipps::Currency;
 use kasse_vipps::management::{
-    BusinessIdentifier, CaptureType, Merchant, MerchantStatus, SalesUnit, SalesUnitConfiguration,
-    SalesUnitSummary,
+    BusinessIdentifier, Merchant, MerchantStatus, SalesUnit, SalesUnitConfiguration, SalesUnitSummary,
 };
 
 use crate::Sim;
@@ -126,9 +125,9 @@ fn described(unit: &config::SalesUnit) -> SalesUnit {
         msn: unit.msn.clone(),
         name: unit.name.clone(),
         business_identifier: business(unit.currency).0,
-        configuration: Some(SalesUnitConfiguration {
-            payment_allowed: Some(true),
-            capture_type: Some(CaptureType::ReserveCapture),
+        configuration: unit.settings_described.then_some(SalesUnitConfiguration {
+            payment_allowed: Some(unit.payment_allowed),
+            capture_type: Some(unit.capture_type),
             skip_landing_page_allowed: Some(unit.push_allowed),
             recurring_allowed: Some(false),
         }),

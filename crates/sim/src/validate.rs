@@ -1,6 +1,7 @@
 //! The field rules of a create request (reference/vipps-apis.md §3.2), checked in the order the
-//! platform reports them, each with the platform's error; what the sales unit may do: push
-//! payments (5080) and long-living ones (5050); and who may pay: `minimumUserAge` (7010).
+//! platform reports them, each with the platform's error; what the sales unit may do: take
+//! payments at all, push payments (5080) and long-living ones (5050); and who may pay:
+//! `minimumUserAge` (7010).
 
 use chrono::{DateTime, Utc};
 use kasse_vipps::epayment::{CreatePaymentRequest, PaymentMethodType, UserFlow};
@@ -61,6 +62,10 @@ pub fn create_request(
                 "The field PaymentDescription must be between 3 and 100 characters.",
             ));
         }
+    }
+    if !unit.payment_allowed {
+        // What the platform answers is not documented; a refusal naming the reason is enough.
+        return Err(SimError::forbidden("This sales unit may not take payments."));
     }
     if request.user_flow == UserFlow::PushMessage && !unit.push_allowed {
         return Err(SimError::domain(
@@ -361,6 +366,9 @@ mod tests {
         let no_long = SalesUnit { long_living_allowed: false, ..unit() };
         let err = create_request(&request, &no_long, &default_customers(), now()).unwrap_err();
         assert_eq!(err.code, Some(5050));
+        let login_only = SalesUnit { payment_allowed: false, ..unit() };
+        let err = create_request(&request, &login_only, &default_customers(), now()).unwrap_err();
+        assert_eq!(err.status, 403, "a unit that may not take payments takes none");
     }
 
     #[test]

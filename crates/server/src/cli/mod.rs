@@ -312,6 +312,10 @@ struct StickersArgs {
 struct DoctorArgs {
     #[command(flatten)]
     config: ConfigArgs,
+    /// Your own phone number: where the Management API does not say whether a store may send
+    /// push messages, a payment request of 1.00 is sent to it and cancelled at once.
+    #[arg(long, value_name = "NUMBER")]
+    probe_phone: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -519,7 +523,7 @@ pub async fn run() -> ExitCode {
         }
         Command::Doctor(args) => {
             output::quiet_logs();
-            doctor::doctor(&args.config, &args.output).await
+            doctor::doctor(&args.config, args.probe_phone.clone(), &args.output).await
         }
         Command::Stores(StoresCommand::Import(args)) => {
             output::quiet_logs();

@@ -6,26 +6,23 @@
 //!
 //! Checked, for each store (sales unit):
 //! - its keys give a token and its MSN belongs to them (one harmless read, the webhook list);
-//! - from the Management API: its business's country fits the store's currency, and it may
-//!   skip the landing page (`userFlow: PUSH_MESSAGE`); a setting the API leaves out is reported
-//!   as not checked, since the API says a missing one proves nothing;
+//! - from the Management API ([`sales_unit`]): its business's country fits the store's currency,
+//!   it may take payments, it reserves and captures later, and it may skip the landing page
+//!   (`userFlow: PUSH_MESSAGE`); a setting the API leaves out is reported as not checked, since
+//!   the API says a missing one proves nothing, except push messages, which a probe payment to the
+//!   operator's phone can show (`--probe-phone`); and for a store whose tills capture by hand,
+//!   whether a partial capture went through;
 //! - exactly one webhook registration of ours (as `webhooks sync` judges it: at our URL, with
 //!   the secret we keep, and every event we need), and none of another system's;
 //! - every callback sticker at the platform rings a till (as the running server routes a
-//!   check-in), and every till's configured sticker is at the platform;
+//!   check-in), and every till's sticker, configured or saved by the QR tools, is at the platform;
 //! - every redirect sticker of the configuration is at the platform and leads to its landing
 //!   page, and none at the platform leads to a landing page of ours the configuration lacks;
 //!
 //! and once: our clock against the `Date` of the platform's answers.
-//!
-//! Not checked yet: whether a unit may capture less than all (the Management API does not say; the
-//! first partial capture does, error 6140); push messages when the Management API leaves the
-//! setting out (that needs a probe payment); the Management API's `paymentAllowed` and
-//! `captureType`; and callback stickers saved in the database but gone from the platform.
 
 use std::collections::BTreeSet;
 
-use kasse_api::Currency;
 use kasse_vipps::Client;
 use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
 use kasse_vipps::webhooks::{USER_CHECKED_IN, Webhook};
@@ -35,6 +32,8 @@ use super::Tools;
 use super::webhooks::{our_events, same_url};
 use crate::config::StoreConfig;
 use crate::sales::routing::{Route, route, same_qr_id};
+
+mod sales_unit;
 
 /// How far our clock may be from the platform's, at most, before it is a problem: a minute, or
 /// half of what the webhook endpoint allows (`webhook_max_skew`) when that is less.
@@ -60,6 +59,12 @@ pub enum Check {
     Credentials,
     /// The sales unit's business is in the store's currency's country.
     Currency,
+    /// The sales unit may take payments.
+    Payments,
+    /// The sales unit reserves and captures later.
+    Capture,
+    /// The sales unit may capture part of a payment (for a store whose tills capture by hand).
+    PartialCapture,
     /// The sales unit may send push messages (skip the landing page).
     PushMessages,
     /// Our webhook registration.
@@ -110,12 +115,20 @@ impl Report {
     }
 }
 
+/// How `doctor` may check what the platform does not say.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The operator's own phone number, for a probe payment request (cancelled at once) to a sales
+    /// unit whose push messages the Management API does not describe.
+    pub probe_phone: Option<String>,
+}
+
 /// Checks `tools`' configuration against the platform.
-pub async fn check(tools: &Tools) -> Report {
+pub async fn check(tools: &Tools, options: &Options) -> Report {
     let before = tools.retried();
     let mut report = Report::default();
     for (store, client) in tools.units() {
-        check_store(tools, &mut report, store, &client).await;
+        check_store(tools, options, &mut report, store, &client).await;
     }
     if let Some((_, client)) = tools.units().first() {
         check_clock(&mut report, client, tools.config.webhook_max_skew).await;
@@ -124,7 +137,13 @@ pub async fn check(tools: &Tools) -> Report {
     report
 }
 
-async fn check_store(tools: &Tools, report: &mut Report, store: &StoreConfig, client: &Client) {
+async fn check_store(
+    tools: &Tools,
+    options: &Options,
+    report: &mut Report,
+    store: &StoreConfig,
+    client: &Client,
+) {
     use Verdict::{NotChecked, Ok, Problem};
     let name = format!("{} (MSN {})", store.name, store.msn);
     let registrations = match client.list_webhooks().await {
@@ -160,83 +179,10 @@ async fn check_store(tools: &Tools, report: &mut Report, store: &StoreConfig, cl
         Some(store),
         format!("The keys of {name} give a token, and the MSN is theirs."),
     );
-    check_sales_unit(report, store, client, &name).await;
+    sales_unit::check(tools, options, report, store, client, &name).await;
     check_webhooks(tools, report, store, &registrations).await;
     check_stickers(tools, report, store, client).await;
     check_redirect_stickers(tools, report, store, client).await;
-}
-
-/// The country whose business takes `currency` at a till (the sales unit's business must be in it).
-fn country_of(currency: Currency) -> &'static str {
-    match currency {
-        Currency::Nok => "NO",
-        Currency::Dkk => "DK",
-        Currency::Eur => "FI",
-    }
-}
-
-async fn check_sales_unit(report: &mut Report, store: &StoreConfig, client: &Client, name: &str) {
-    use Verdict::{NotChecked, Ok, Problem};
-    let unit = match client.sales_unit().await {
-        Result::Ok(unit) => unit,
-        Err(e) => {
-            let says = format!(
-                "The Management API did not describe {name} ({e}), so its currency and push messages were \
-                 not checked. The keys need access to the Management API in the portal."
-            );
-            report.push(Check::Currency, NotChecked, Some(store), says.clone());
-            report.push(Check::PushMessages, NotChecked, Some(store), says);
-            return;
-        }
-    };
-    let wanted = country_of(store.currency);
-    match unit.business_identifier.country() {
-        Some(country) if country == wanted => report.push(
-            Check::Currency,
-            Ok,
-            Some(store),
-            format!("{name} belongs to a business in {country}, where {} is the currency.", store.currency),
-        ),
-        Some(country) => report.push(
-            Check::Currency,
-            Problem,
-            Some(store),
-            format!(
-                "{name} belongs to a business in {country}, but the store takes {}: the platform takes a \
-                 sales unit's own currency only. Set the store's currency, or use the MSN of the business \
-                 in {wanted}.",
-                store.currency
-            ),
-        ),
-        None => report.push(
-            Check::Currency,
-            NotChecked,
-            Some(store),
-            format!("The Management API gave {name} no country ({}).", unit.business_identifier.scheme),
-        ),
-    }
-    let push = unit.configuration.and_then(|c| c.skip_landing_page_allowed);
-    let (verdict, says) = match push {
-        Some(true) => {
-            (Ok, format!("{name} may send push messages to customers' phones (from the Management API)."))
-        }
-        Some(false) => (
-            Problem,
-            format!(
-                "{name} may not send push messages (the Management API says so): a sale to a phone number, \
-                 a customer's QR, a check-in or a MobilePay sticker is refused with error 5080. Ask Vipps \
-                 MobilePay to allow skipping the landing page for the sales unit (\"POS integration in a \
-                 physical store\")."
-            ),
-        ),
-        None => (
-            NotChecked,
-            format!(
-                "The Management API does not say whether {name} may send push messages; the first such sale will."
-            ),
-        ),
-    };
-    report.push(Check::PushMessages, verdict, Some(store), says);
 }
 
 async fn check_webhooks(tools: &Tools, report: &mut Report, store: &StoreConfig, registrations: &[Webhook]) {
@@ -345,7 +291,7 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
             return;
         }
     };
-    let mut problems = 0;
+    let before = report.findings.len();
     for sticker in &at_platform {
         let Some(id) = sticker.merchant_qr_id.as_deref() else { continue };
         let place = sticker.location_description.as_deref().unwrap_or("no description");
@@ -370,7 +316,6 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
                 continue;
             }
         };
-        problems += 1;
         report.push(Check::Stickers, Problem, Some(store), says);
     }
     let up = |id: &str| {
@@ -379,7 +324,6 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
     for till in tools.config.tills.iter().filter(|t| t.store == store.id) {
         let Some(id) = till.callback_qr.as_deref() else { continue };
         if !up(id) {
-            problems += 1;
             report.push(
                 Check::Stickers,
                 Problem,
@@ -392,7 +336,42 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
             );
         }
     }
-    if problems == 0 {
+    // The stickers the QR tools gave to tills: one taken down at the platform (by the portal, or
+    // another tool) still hangs in the shop.
+    match tools.store.callback_qrs().await {
+        Result::Ok(saved) => {
+            for sticker in saved.iter().filter(|s| s.msn == store.msn && !up(&s.merchant_qr_id)) {
+                let Some(till) = sticker.till_id.as_deref() else { continue };
+                // A configured sticker was reported above.
+                let configured = tools.config.tills.iter().any(|t| {
+                    t.store == store.id
+                        && t.callback_qr.as_deref().is_some_and(|id| same_qr_id(id, &sticker.merchant_qr_id))
+                });
+                if configured {
+                    continue;
+                }
+                let id = &sticker.merchant_qr_id;
+                report.push(
+                    Check::Stickers,
+                    Problem,
+                    Some(store),
+                    format!(
+                        "The callback sticker {id} ({}) the QR tools gave to till {till} is not at the platform \
+                         any more: scanning it does nothing. Put it up again with `kasse-server qr callback \
+                         create {till} --id {id}`, or forget it with `kasse-server qr callback delete {id} \
+                         --store {}`.",
+                        sticker.location_description, store.id
+                    ),
+                );
+            }
+        }
+        Err(e) => {
+            let says = format!("The callback stickers the QR tools saved could not be read: {e}.");
+            report.push(Check::Stickers, NotChecked, Some(store), says);
+        }
+    }
+    // Said only when nothing else was.
+    if report.findings.len() == before {
         let says = format!(
             "{} has {} callback stickers at the platform, each ringing a till, and every till's configured \
              sticker is up.",

@@ -11,6 +11,17 @@ use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
 
+/// A confirmed capture of part of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartialCapture {
+    /// The sale.
+    pub reference: String,
+    /// What that capture took, in minor units.
+    pub captured: i64,
+    /// What the customer approved, in minor units.
+    pub authorized: i64,
+}
+
 /// What kind of platform write an operation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationKind {
@@ -136,6 +147,30 @@ impl Store {
             .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
+        })
+    }
+
+    /// The newest capture of less than the whole authorized amount that the platform confirmed at
+    /// sales unit `msn`: proof the unit may capture in part (one that may not answers error 6140).
+    pub async fn partial_capture_seen(&self, msn: &str) -> Result<Option<PartialCapture>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let row = query(
+                "SELECT o.reference, o.amount, p.authorized FROM operations o \
+                 JOIN payments p ON p.reference = o.reference \
+                 WHERE p.msn = $1 AND o.kind = 'capture' AND o.status = 'done' AND o.amount < p.authorized \
+                 ORDER BY o.updated_at DESC LIMIT 1",
+            )
+            .bind(msn)
+            .fetch_optional(&mut *db)
+            .await?;
+            let read = |row: &_| -> Result<PartialCapture, sqlx::Error> {
+                Ok(PartialCapture {
+                    reference: StoreRow::read(row, "reference")?,
+                    captured: StoreRow::read(row, "amount")?,
+                    authorized: StoreRow::read(row, "authorized")?,
+                })
+            };
+            Ok(row.as_ref().map(read).transpose()?)
         })
     }
 
@@ -346,6 +381,49 @@ mod tests {
                 store.operations_for("till-2-bbbb").await.is_err(),
                 "a listing that cannot be read whole says so"
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_capture_of_part_of_a_payment_is_found_and_whole_or_refused_ones_are_not() {
+        for store in crate::store::testing::stores().await {
+            let capture = |key, reference, amount| NewOperation {
+                key,
+                reference,
+                kind: OperationKind::Capture,
+                amount: Some(amount),
+                request: "{}",
+                client_key: None,
+                reason: None,
+            };
+            let authorized = |reference, till| PaymentRow { authorized: 1000, ..row(reference, till) };
+            // A whole capture, and a partial one the platform refused (error 6140).
+            store
+                .insert_sale(&row("till-1-whole", "till-1"), create("till-1-whole-create"), None)
+                .await
+                .unwrap();
+            store.begin_operation(capture("whole-capture", "till-1-whole", 1000), 1).await.unwrap();
+            store.confirm(&["whole-capture"], &authorized("till-1-whole", "till-1"), 2, None).await.unwrap();
+            store
+                .insert_sale(&row("till-2-part", "till-2"), create("till-2-part-create"), None)
+                .await
+                .unwrap();
+            store.begin_operation(capture("refused-capture", "till-2-part", 400), 3).await.unwrap();
+            store
+                .finish_operation("refused-capture", Some("6140 Must capture full amount"), 4)
+                .await
+                .unwrap();
+            store.update_payment(&authorized("till-2-part", "till-2")).await.unwrap();
+            assert_eq!(store.partial_capture_seen("123456").await.unwrap(), None);
+
+            store.begin_operation(capture("part-capture", "till-2-part", 400), 5).await.unwrap();
+            store.confirm(&["part-capture"], &authorized("till-2-part", "till-2"), 6, None).await.unwrap();
+            let seen = store.partial_capture_seen("123456").await.unwrap().unwrap();
+            assert_eq!(
+                seen,
+                PartialCapture { reference: "till-2-part".into(), captured: 400, authorized: 1000 }
+            );
+            assert_eq!(store.partial_capture_seen("234567").await.unwrap(), None, "another unit's");
         }
     }
 

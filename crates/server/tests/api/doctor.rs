@@ -3,6 +3,8 @@
 //! the exit status to 1.
 
 use kasse_sim::{FaultKnobs, SimConfig};
+use kasse_vipps::epayment::State;
+use kasse_vipps::management::CaptureType;
 use kasse_vipps::qr::{MerchantCallbackPutRequest, MerchantRedirectQrRequest, RedirectQrFormat};
 use kasse_vipps::webhooks::RegisterRequest;
 use serde_json::Value;
@@ -58,7 +60,16 @@ async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
     assert!(said.contains("0 problems, 0 not checked"), "{said}");
     let (_, report) = doctor(&operator).await;
-    for check in ["credentials", "currency", "push-messages", "webhooks", "stickers", "redirect-stickers"] {
+    for check in [
+        "credentials",
+        "currency",
+        "payments",
+        "capture",
+        "push-messages",
+        "webhooks",
+        "stickers",
+        "redirect-stickers",
+    ] {
         assert_eq!(found(&report, check, "ok").len(), 2, "{check} for each store: {report:#}");
     }
     assert_eq!(found(&report, "clock", "ok").len(), 1, "{report:#}");
@@ -257,4 +268,111 @@ async fn another_system_holding_the_check_ins_is_said_to_keep_them_from_the_till
         "{}",
         foreign[0].1
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unit_that_may_not_take_payments_one_that_captures_at_approval_and_one_described_without_settings()
+{
+    let mut config = SimConfig::demo();
+    let oslo = config.sales_units.iter_mut().find(|u| u.msn == "123456").unwrap();
+    oslo.payment_allowed = false;
+    oslo.capture_type = CaptureType::DirectCapture;
+    config.sales_units.iter_mut().find(|u| u.msn == "234567").unwrap().settings_described = false;
+    let operator = Operator::on(config).await;
+    ready(&operator).await;
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1), "{report:#}");
+    let payments = found(&report, "payments", "problem");
+    assert!(payments.len() == 1 && payments[0].0 == "grunerlokka", "{report:#}");
+    assert!(payments[0].1.contains("may not take payments"), "{}", payments[0].1);
+    let capture = found(&report, "capture", "problem");
+    assert!(capture.len() == 1 && capture[0].0 == "grunerlokka", "{report:#}");
+    assert!(capture[0].1.contains("reserve capture"), "says what to ask for: {}", capture[0].1);
+    // Not described is not "no": each is said to be unknown, and push messages say how to find out.
+    for check in ["payments", "capture", "push-messages"] {
+        let unknown = found(&report, check, "not-checked");
+        assert!(unknown.len() == 1 && unknown[0].0 == "norrebro", "{check}: {report:#}");
+    }
+    let push = &found(&report, "push-messages", "not-checked")[0].1;
+    assert!(push.contains("--probe-phone"), "{push}");
+    assert!(operator.sim.payment_records().is_empty(), "nothing is sent without --probe-phone");
+
+    // The probe: a payment request to the operator's phone, cancelled at once.
+    let out = operator.run(&["doctor", "--json", "--probe-phone", "20031801"]).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let push = found(&report, "push-messages", "ok");
+    let probed = push.iter().find(|(store, _)| store == "norrebro").expect("found out by the probe");
+    assert!(probed.1.contains("probe payment") && probed.1.contains("cancelled at once"), "{}", probed.1);
+    let records = operator.sim.payment_records();
+    assert_eq!(records.len(), 1, "one probe, for the one unit the API did not describe");
+    let probe = &records[0];
+    assert_eq!((probe.msn.as_str(), probe.amount.value), ("234567", 100));
+    assert!(probed.1.contains(&probe.reference), "names the payment: {}", probed.1);
+    let at_platform = operator.sim.payment("234567", &probe.reference).unwrap();
+    assert_eq!(at_platform.state, State::Terminated, "cancelled before anyone could approve it");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_probe_refused_with_5080_is_a_problem_and_a_number_that_is_no_number_is_said() {
+    let mut config = SimConfig::demo();
+    let copenhagen = config.sales_units.iter_mut().find(|u| u.msn == "234567").unwrap();
+    copenhagen.settings_described = false;
+    copenhagen.push_allowed = false;
+    let operator = Operator::on(config).await;
+    ready(&operator).await;
+    let out = operator.run(&["doctor", "--json", "--probe-phone", "+45 20 03 18 01"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let push = found(&report, "push-messages", "problem");
+    assert!(push.len() == 1 && push[0].0 == "norrebro", "{report:#}");
+    assert!(push[0].1.contains("5080") && push[0].1.contains("probe"), "{}", push[0].1);
+
+    let out = operator.run(&["doctor", "--json", "--probe-phone", "not a number"]).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let push = found(&report, "push-messages", "not-checked");
+    assert!(push.len() == 1 && push[0].1.contains("not a phone number"), "{report:#}");
+    assert!(operator.sim.payment_records().is_empty(), "a refused probe leaves no payment");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_captures_by_hand_is_told_partial_capture_is_unknown_until_one_went_through() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    let toml = std::fs::read_to_string(&operator.config)
+        .unwrap()
+        .replace("store = \"norrebro\"\n", "store = \"norrebro\"\ncapture = \"manual\"\n");
+    let manual = operator.file("manual.toml", &toml);
+    let out = operator.run_as(&manual, &operator.env, &["doctor", "--json"]).await;
+    assert_eq!(out.status.code(), Some(2), "nothing wrong, one thing unknown");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let partial = found(&report, "partial-capture", "not-checked");
+    assert!(partial.len() == 1 && partial[0].0 == "norrebro", "{report:#}");
+    assert!(partial[0].1.contains("Kasse A") && partial[0].1.contains("6140"), "{}", partial[0].1);
+    assert!(
+        found(&report, "partial-capture", "ok").is_empty(),
+        "automatic tills are never asked: {report:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sticker_the_qr_tools_gave_a_till_and_then_gone_from_the_platform_is_found() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    let out = operator.run(&["qr", "callback", "create", "till-2", "--id", "shelf-2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(doctor(&operator).await.0, Some(0), "up and ringing till-2");
+    // Taken down at the platform by someone else; the database still gives it to till-2.
+    operator.oslo().delete_callback_qr("shelf-2").await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let stickers = found(&report, "stickers", "problem");
+    assert_eq!(stickers.len(), 1, "{report:#}");
+    assert!(
+        stickers[0].1.contains("shelf-2")
+            && stickers[0].1.contains("till till-2")
+            && stickers[0].1.contains("qr callback create till-2 --id shelf-2"),
+        "{}",
+        stickers[0].1
+    );
+    assert!(found(&report, "stickers", "ok").iter().all(|(store, _)| store != "grunerlokka"), "{report:#}");
 }
