@@ -27,7 +27,8 @@ pub struct SalesUnit {
     pub partial_capture_allowed: bool,
     /// May take payments at all; otherwise a create is refused (a unit approved for Login only).
     pub payment_allowed: bool,
-    /// Reserve then capture (the default), or capture the whole amount at approval.
+    /// How the Management API says the unit captures. Only what it says: direct capture belongs to
+    /// the eCom and Recurring APIs, and an ePayment payment is reserved whatever this is.
     pub capture_type: CaptureType,
     /// Whether the Management API describes the unit's settings (`configuration`); the API says
     /// a setting it leaves out proves nothing, and some units are described without them.

@@ -22,7 +22,6 @@ use crate::error::SimError;
 use crate::recent::Recent;
 use crate::userinfo::{self, Consents};
 use crate::validate;
-use kasse_vipps::management::CaptureType;
 
 /// How many received writes a payment's record keeps: the newest. A client stuck retrying into a
 /// rate limit would otherwise grow it forever.
@@ -514,14 +513,7 @@ impl World {
                     self.consents.grant(msn, &sub, &words);
                     payment.profile_sub = Some(sub);
                 }
-                self.record(&mut payment, PaymentEventName::Authorized, amount, key.clone(), now, true);
-                let direct =
-                    self.config.sales_unit(msn).is_some_and(|u| u.capture_type == CaptureType::DirectCapture);
-                if direct {
-                    // The whole amount is taken at approval; nothing is left to capture or cancel.
-                    payment.aggregate.captured_amount = amount;
-                    self.record(&mut payment, PaymentEventName::Captured, amount, key, now, true);
-                }
+                self.record(&mut payment, PaymentEventName::Authorized, amount, key, now, true);
                 Ok(())
             }
             Some(MagicAmount::Refused(reason)) => {
@@ -985,19 +977,6 @@ mod tests {
         assert_eq!(w.refund(MSN, "ref-00001", nok(101), None, now()).unwrap_err().code, Some(6150));
         let last = w.refund(MSN, "ref-00001", nok(100), None, now()).unwrap();
         assert_eq!(last.aggregate.refunded_amount.value, 400);
-    }
-
-    #[test]
-    fn a_unit_with_direct_capture_takes_the_whole_amount_at_approval() {
-        let mut config = SimConfig::demo();
-        config.sales_units.iter_mut().find(|u| u.msn == MSN).unwrap().capture_type =
-            CaptureType::DirectCapture;
-        let mut w = World::new(config);
-        authorized(&mut w, "ref-direct", 1000);
-        let payment = w.payment(MSN, "ref-direct").unwrap().view();
-        assert_eq!(payment.aggregate.captured_amount.value, 1000);
-        assert_eq!(w.capture(MSN, "ref-direct", nok(1000), None, now()).unwrap_err().code, Some(6170));
-        assert_eq!(w.cancel(MSN, "ref-direct", false, None, now()).unwrap_err().code, Some(6040));
     }
 
     #[test]

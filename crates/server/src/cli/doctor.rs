@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use kasse_api::{Country, Msisdn};
 use kasse_server::ops::doctor::{self, Verdict};
 
 use super::output::{NOTHING_DONE, SOME_FAILED, emit, open_tools};
@@ -15,6 +16,13 @@ pub(super) async fn doctor(
     probe_phone: Option<String>,
     output: &OutputArgs,
 ) -> ExitCode {
+    let probe_phone = match probe_phone.as_deref().map(international).transpose() {
+        Ok(phone) => phone,
+        Err(e) => {
+            eprintln!("kasse-server: --probe-phone {e}; nothing was checked");
+            return ExitCode::from(NOTHING_DONE);
+        }
+    };
     let tools = match open_tools(config).await {
         Ok(tools) => tools,
         Err(code) => return code,
@@ -50,4 +58,15 @@ pub(super) async fn doctor(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// The operator's phone number, written with its country code: a number without one would be read
+/// as a number of each store's country, and a request could go to a stranger's phone.
+fn international(typed: &str) -> Result<Msisdn, String> {
+    let trimmed = typed.trim();
+    if !(trimmed.starts_with('+') || trimmed.starts_with("00")) {
+        return Err(format!("{typed:?} needs its country code, like +47 912 34 567"));
+    }
+    // The country given is not used: the number names its own.
+    Msisdn::parse(trimmed, Country::No).map_err(|e| format!("{typed:?} is not a mobile number: {e}"))
 }

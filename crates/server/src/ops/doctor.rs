@@ -7,11 +7,11 @@
 //! Checked, for each store (sales unit):
 //! - its keys give a token and its MSN belongs to them (one harmless read, the webhook list);
 //! - from the Management API ([`sales_unit`]): its business's country fits the store's currency,
-//!   it may take payments, it reserves and captures later, and it may skip the landing page
-//!   (`userFlow: PUSH_MESSAGE`); a setting the API leaves out is reported as not checked, since
-//!   the API says a missing one proves nothing, except push messages, which a probe payment to the
-//!   operator's phone can show (`--probe-phone`); and for a store whose tills capture by hand,
-//!   whether a partial capture went through;
+//!   it may take payments, and it may skip the landing page (`userFlow: PUSH_MESSAGE`); a setting
+//!   the API leaves out is reported as not checked, since the API says a missing one proves
+//!   nothing, except push messages, which a probe payment to the operator's phone can show
+//!   (`--probe-phone`); and for a store whose tills capture by hand, whether a partial capture
+//!   went through or was refused;
 //! - exactly one webhook registration of ours (as `webhooks sync` judges it: at our URL, with
 //!   the secret we keep, and every event we need), and none of another system's;
 //! - every callback sticker at the platform rings a till (as the running server routes a
@@ -23,6 +23,7 @@
 
 use std::collections::BTreeSet;
 
+use kasse_api::Msisdn;
 use kasse_vipps::Client;
 use kasse_vipps::qr::{CallbackQrImage, RedirectQrFormat};
 use kasse_vipps::webhooks::{USER_CHECKED_IN, Webhook};
@@ -32,6 +33,7 @@ use super::Tools;
 use super::webhooks::{our_events, same_url};
 use crate::config::StoreConfig;
 use crate::sales::routing::{Route, route, same_qr_id};
+use crate::store::CallbackQrKind;
 
 mod sales_unit;
 
@@ -61,8 +63,6 @@ pub enum Check {
     Currency,
     /// The sales unit may take payments.
     Payments,
-    /// The sales unit reserves and captures later.
-    Capture,
     /// The sales unit may capture part of a payment (for a store whose tills capture by hand).
     PartialCapture,
     /// The sales unit may send push messages (skip the landing page).
@@ -120,7 +120,7 @@ impl Report {
 pub struct Options {
     /// The operator's own phone number, for a probe payment request (cancelled at once) to a sales
     /// unit whose push messages the Management API does not describe.
-    pub probe_phone: Option<String>,
+    pub probe_phone: Option<Msisdn>,
 }
 
 /// Checks `tools`' configuration against the platform.
@@ -351,16 +351,30 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
                     continue;
                 }
                 let id = &sticker.merchant_qr_id;
+                let forget = format!("kasse-server qr callback delete {id} --store {}", store.id);
+                let till_here = tools.config.tills.iter().any(|t| t.id == till && t.store == store.id);
+                let what_to_do = match sticker.kind {
+                    _ if !till_here => format!(
+                        "Till {till} is no longer a till of {}: forget the sticker with `{forget}`.",
+                        store.name
+                    ),
+                    CallbackQrKind::Beacon => format!(
+                        "It is a MobilePay beacon moved over: move it again with `kasse-server qr migrate` \
+                         (its row in the list), or forget it with `{forget}`."
+                    ),
+                    CallbackQrKind::Callback => format!(
+                        "Put it up again with `kasse-server qr callback create {till} --id {id}`, or forget it \
+                         with `{forget}`."
+                    ),
+                };
                 report.push(
                     Check::Stickers,
                     Problem,
                     Some(store),
                     format!(
                         "The callback sticker {id} ({}) the QR tools gave to till {till} is not at the platform \
-                         any more: scanning it does nothing. Put it up again with `kasse-server qr callback \
-                         create {till} --id {id}`, or forget it with `kasse-server qr callback delete {id} \
-                         --store {}`.",
-                        sticker.location_description, store.id
+                         any more: scanning it does nothing. {what_to_do}",
+                        sticker.location_description
                     ),
                 );
             }

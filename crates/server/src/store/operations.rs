@@ -11,15 +11,17 @@ use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
 
-/// A confirmed capture of part of a payment.
+/// A capture of part of a payment, and the platform's answer to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartialCapture {
     /// The sale.
     pub reference: String,
-    /// What that capture took, in minor units.
-    pub captured: i64,
+    /// What that capture asked for, in minor units.
+    pub amount: i64,
     /// What the customer approved, in minor units.
     pub authorized: i64,
+    /// Confirmed (true), or refused with error 6140 (false).
+    pub allowed: bool,
 }
 
 /// What kind of platform write an operation is.
@@ -150,14 +152,18 @@ impl Store {
         })
     }
 
-    /// The newest capture of less than the whole authorized amount that the platform confirmed at
-    /// sales unit `msn`: proof the unit may capture in part (one that may not answers error 6140).
-    pub async fn partial_capture_seen(&self, msn: &str) -> Result<Option<PartialCapture>, StoreError> {
+    /// What the platform last answered a capture of less than the whole authorized amount at
+    /// sales unit `msn`: confirmed (the unit may capture in part) or refused with error 6140 ("Must
+    /// capture full amount"; the refusal is stored as the client's error says it, code in
+    /// brackets). `None` when no such capture was sent.
+    pub async fn partial_capture_answer(&self, msn: &str) -> Result<Option<PartialCapture>, StoreError> {
         on!(self.db().await?.conn(), |db| {
             let row = query(
-                "SELECT o.reference, o.amount, p.authorized FROM operations o \
+                "SELECT o.reference, o.amount, p.authorized, o.status = 'done' AS allowed FROM operations o \
                  JOIN payments p ON p.reference = o.reference \
-                 WHERE p.msn = $1 AND o.kind = 'capture' AND o.status = 'done' AND o.amount < p.authorized \
+                 WHERE p.msn = $1 AND o.kind = 'capture' \
+                   AND ((o.status = 'done' AND o.amount < p.authorized) \
+                        OR (o.status = 'failed' AND o.error LIKE '%[6140]%')) \
                  ORDER BY o.updated_at DESC LIMIT 1",
             )
             .bind(msn)
@@ -166,8 +172,9 @@ impl Store {
             let read = |row: &_| -> Result<PartialCapture, sqlx::Error> {
                 Ok(PartialCapture {
                     reference: StoreRow::read(row, "reference")?,
-                    captured: StoreRow::read(row, "amount")?,
+                    amount: StoreRow::read(row, "amount")?,
                     authorized: StoreRow::read(row, "authorized")?,
+                    allowed: StoreRow::read(row, "allowed")?,
                 })
             };
             Ok(row.as_ref().map(read).transpose()?)
@@ -385,7 +392,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_confirmed_capture_of_part_of_a_payment_is_found_and_whole_or_refused_ones_are_not() {
+    async fn the_newest_answer_to_a_partial_capture_is_found_and_whole_captures_say_nothing() {
         for store in crate::store::testing::stores().await {
             let capture = |key, reference, amount| NewOperation {
                 key,
@@ -397,33 +404,53 @@ mod tests {
                 reason: None,
             };
             let authorized = |reference, till| PaymentRow { authorized: 1000, ..row(reference, till) };
-            // A whole capture, and a partial one the platform refused (error 6140).
             store
                 .insert_sale(&row("till-1-whole", "till-1"), create("till-1-whole-create"), None)
                 .await
                 .unwrap();
             store.begin_operation(capture("whole-capture", "till-1-whole", 1000), 1).await.unwrap();
             store.confirm(&["whole-capture"], &authorized("till-1-whole", "till-1"), 2, None).await.unwrap();
+            assert_eq!(
+                store.partial_capture_answer("123456").await.unwrap(),
+                None,
+                "a whole capture says nothing"
+            );
+
+            // Refused as the client says it: the error as the sale stores it.
+            let refusal = kasse_vipps::Error::Rejected {
+                status: 400,
+                problem: serde_json::from_value(serde_json::json!({
+                    "title": "Must capture full amount",
+                    "extraDetails": [{"name": "ErrorCode", "reason": "6140"}],
+                }))
+                .unwrap(),
+            };
             store
                 .insert_sale(&row("till-2-part", "till-2"), create("till-2-part-create"), None)
                 .await
                 .unwrap();
             store.begin_operation(capture("refused-capture", "till-2-part", 400), 3).await.unwrap();
-            store
-                .finish_operation("refused-capture", Some("6140 Must capture full amount"), 4)
-                .await
-                .unwrap();
+            store.finish_operation("refused-capture", Some(&refusal.to_string()), 4).await.unwrap();
             store.update_payment(&authorized("till-2-part", "till-2")).await.unwrap();
-            assert_eq!(store.partial_capture_seen("123456").await.unwrap(), None);
+            let refused = PartialCapture {
+                reference: "till-2-part".into(),
+                amount: 400,
+                authorized: 1000,
+                allowed: false,
+            };
+            assert_eq!(store.partial_capture_answer("123456").await.unwrap(), Some(refused));
 
+            // Allowed since (the sales unit's setting changed): the newest answer counts.
             store.begin_operation(capture("part-capture", "till-2-part", 400), 5).await.unwrap();
             store.confirm(&["part-capture"], &authorized("till-2-part", "till-2"), 6, None).await.unwrap();
-            let seen = store.partial_capture_seen("123456").await.unwrap().unwrap();
-            assert_eq!(
-                seen,
-                PartialCapture { reference: "till-2-part".into(), captured: 400, authorized: 1000 }
-            );
-            assert_eq!(store.partial_capture_seen("234567").await.unwrap(), None, "another unit's");
+            let allowed = PartialCapture {
+                reference: "till-2-part".into(),
+                amount: 400,
+                authorized: 1000,
+                allowed: true,
+            };
+            assert_eq!(store.partial_capture_answer("123456").await.unwrap(), Some(allowed));
+            assert_eq!(store.partial_capture_answer("234567").await.unwrap(), None, "another unit's");
         }
     }
 

@@ -60,16 +60,9 @@ async fn a_new_set_up_lacks_webhooks_and_stickers_and_once_they_are_there_every_
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
     assert!(said.contains("0 problems, 0 not checked"), "{said}");
     let (_, report) = doctor(&operator).await;
-    for check in [
-        "credentials",
-        "currency",
-        "payments",
-        "capture",
-        "push-messages",
-        "webhooks",
-        "stickers",
-        "redirect-stickers",
-    ] {
+    for check in
+        ["credentials", "currency", "payments", "push-messages", "webhooks", "stickers", "redirect-stickers"]
+    {
         assert_eq!(found(&report, check, "ok").len(), 2, "{check} for each store: {report:#}");
     }
     assert_eq!(found(&report, "clock", "ok").len(), 1, "{report:#}");
@@ -271,25 +264,22 @@ async fn another_system_holding_the_check_ins_is_said_to_keep_them_from_the_till
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_unit_that_may_not_take_payments_one_that_captures_at_approval_and_one_described_without_settings()
+async fn a_unit_described_without_settings_is_unknown_until_a_probe_payment_to_the_operators_phone_shows_it()
 {
     let mut config = SimConfig::demo();
-    let oslo = config.sales_units.iter_mut().find(|u| u.msn == "123456").unwrap();
-    oslo.payment_allowed = false;
-    oslo.capture_type = CaptureType::DirectCapture;
+    // Direct capture is the eCom and Recurring APIs' alone: said, and no problem for ePayment.
+    config.sales_units.iter_mut().find(|u| u.msn == "123456").unwrap().capture_type =
+        CaptureType::DirectCapture;
     config.sales_units.iter_mut().find(|u| u.msn == "234567").unwrap().settings_described = false;
     let operator = Operator::on(config).await;
     ready(&operator).await;
     let (status, report) = doctor(&operator).await;
-    assert_eq!(status, Some(1), "{report:#}");
-    let payments = found(&report, "payments", "problem");
+    assert_eq!(status, Some(2), "nothing wrong, something unknown: {report:#}");
+    let payments = found(&report, "payments", "ok");
     assert!(payments.len() == 1 && payments[0].0 == "grunerlokka", "{report:#}");
-    assert!(payments[0].1.contains("may not take payments"), "{}", payments[0].1);
-    let capture = found(&report, "capture", "problem");
-    assert!(capture.len() == 1 && capture[0].0 == "grunerlokka", "{report:#}");
-    assert!(capture[0].1.contains("reserve capture"), "says what to ask for: {}", capture[0].1);
+    assert!(payments[0].1.contains("eCom and Recurring APIs only"), "{}", payments[0].1);
     // Not described is not "no": each is said to be unknown, and push messages say how to find out.
-    for check in ["payments", "capture", "push-messages"] {
+    for check in ["payments", "push-messages"] {
         let unknown = found(&report, check, "not-checked");
         assert!(unknown.len() == 1 && unknown[0].0 == "norrebro", "{check}: {report:#}");
     }
@@ -298,11 +288,12 @@ async fn a_unit_that_may_not_take_payments_one_that_captures_at_approval_and_one
     assert!(operator.sim.payment_records().is_empty(), "nothing is sent without --probe-phone");
 
     // The probe: a payment request to the operator's phone, cancelled at once.
-    let out = operator.run(&["doctor", "--json", "--probe-phone", "20031801"]).await;
+    let out = operator.run(&["doctor", "--json", "--probe-phone", "+45 20 03 18 01"]).await;
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let push = found(&report, "push-messages", "ok");
     let probed = push.iter().find(|(store, _)| store == "norrebro").expect("found out by the probe");
     assert!(probed.1.contains("probe payment") && probed.1.contains("cancelled at once"), "{}", probed.1);
+    assert!(!probed.1.contains("20031801"), "the number is masked: {}", probed.1);
     let records = operator.sim.payment_records();
     assert_eq!(records.len(), 1, "one probe, for the one unit the API did not describe");
     let probe = &records[0];
@@ -313,25 +304,33 @@ async fn a_unit_that_may_not_take_payments_one_that_captures_at_approval_and_one
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_probe_refused_with_5080_is_a_problem_and_a_number_that_is_no_number_is_said() {
+async fn a_probe_refused_with_5080_a_unit_that_takes_no_payments_and_a_number_without_its_country_are_said() {
     let mut config = SimConfig::demo();
+    config.sales_units.iter_mut().find(|u| u.msn == "123456").unwrap().payment_allowed = false;
     let copenhagen = config.sales_units.iter_mut().find(|u| u.msn == "234567").unwrap();
     copenhagen.settings_described = false;
     copenhagen.push_allowed = false;
     let operator = Operator::on(config).await;
     ready(&operator).await;
-    let out = operator.run(&["doctor", "--json", "--probe-phone", "+45 20 03 18 01"]).await;
+    let out = operator.run(&["doctor", "--json", "--probe-phone", "004520031801"]).await;
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let payments = found(&report, "payments", "problem");
+    assert!(payments.len() == 1 && payments[0].0 == "grunerlokka", "{report:#}");
+    assert!(payments[0].1.contains("may not take payments"), "{}", payments[0].1);
     let push = found(&report, "push-messages", "problem");
     assert!(push.len() == 1 && push[0].0 == "norrebro", "{report:#}");
     assert!(push[0].1.contains("5080") && push[0].1.contains("probe"), "{}", push[0].1);
-
-    let out = operator.run(&["doctor", "--json", "--probe-phone", "not a number"]).await;
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let push = found(&report, "push-messages", "not-checked");
-    assert!(push.len() == 1 && push[0].1.contains("not a phone number"), "{report:#}");
     assert!(operator.sim.payment_records().is_empty(), "a refused probe leaves no payment");
+
+    // A number without its country code could be a stranger's in another store's country.
+    for typed in ["20031801", "not a number", "+99 123"] {
+        let out = operator.run(&["doctor", "--json", "--probe-phone", typed]).await;
+        assert_eq!(out.status.code(), Some(2), "{typed}");
+        assert!(text(&out.stderr).contains("nothing was checked"), "{typed}: {}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "{typed}: no report");
+    }
+    assert!(operator.sim.payment_records().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -375,4 +374,20 @@ async fn a_sticker_the_qr_tools_gave_a_till_and_then_gone_from_the_platform_is_f
         stickers[0].1
     );
     assert!(found(&report, "stickers", "ok").iter().all(|(store, _)| store != "grunerlokka"), "{report:#}");
+
+    // Its till gone from the configuration: only forgetting it is offered.
+    let toml = std::fs::read_to_string(&operator.config)
+        .unwrap()
+        .replace("[[tills]]\nid = \"till-2\"\nname = \"Kasse 2\"\nstore = \"grunerlokka\"\n", "");
+    let without = operator.file("without-till-2.toml", &toml);
+    let out = operator.run_as(&without, &operator.env, &["doctor", "--json"]).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stickers = found(&report, "stickers", "problem");
+    assert_eq!(stickers.len(), 1, "{report:#}");
+    assert!(
+        stickers[0].1.contains("no longer a till") && stickers[0].1.contains("qr callback delete shelf-2"),
+        "{}",
+        stickers[0].1
+    );
+    assert!(!stickers[0].1.contains("qr callback create"), "{}", stickers[0].1);
 }

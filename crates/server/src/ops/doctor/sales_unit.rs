@@ -1,11 +1,18 @@
 //! What `doctor` asks about a sales unit itself: from the Management API, its business's country
-//! (against the store's currency), whether it may take payments, how it captures, and whether it
-//! may send push messages; where the API leaves the last out, a probe payment to the operator's
-//! own phone, cancelled at once; and, for a store whose tills capture by hand, whether it may
-//! capture less than the whole amount, which only a partial capture shows (the platform answers
-//! error 6140 to a unit that may not), so the database's sales are asked for one that went through.
+//! (against the store's currency), whether it may take payments and whether it may send push
+//! messages; where the API leaves the last out, a probe payment to the operator's own phone,
+//! cancelled at once; and, for a store whose tills capture by hand, whether it may capture less
+//! than the whole amount, which only a capture shows (the platform answers error 6140 to a unit
+//! that may not), so the database's sales are asked for the newest one that went through or was
+//! refused so.
+//!
+//! The Management API's `captureType` is read but judged nothing: direct capture belongs to the
+//! eCom and Recurring APIs only, and an ePayment payment, which kasse makes, is always reserved
+//! first (developer.vippsmobilepay.com/docs/knowledge-base/reserve-and-capture).
 
-use kasse_api::{Country, Currency, Msisdn};
+use std::time::Duration;
+
+use kasse_api::{Currency, Msisdn};
 use kasse_vipps::Client;
 use kasse_vipps::epayment::{
     Amount, CreatePaymentRequest, Customer, CustomerInteraction, PaymentMethod, PaymentMethodType, UserFlow,
@@ -17,8 +24,12 @@ use crate::config::{CapturePolicy, StoreConfig};
 use crate::ops::Tools;
 use crate::platform::to_vipps;
 
-/// The probe payment's amount, in minor units: the least a payment may be (1 krone, 1 euro).
+/// The probe payment's amount, in minor units: 1 krone or 1 euro, small and plainly a test.
 const PROBE_AMOUNT: i64 = 100;
+/// How often the probe's cancel is tried, and how long apart: right after a create the platform
+/// may still be processing it.
+const CANCEL_ATTEMPTS: u32 = 3;
+const CANCEL_PAUSE: Duration = Duration::from_secs(1);
 
 /// The country whose business takes `currency` at a till (the sales unit's business must be in it).
 fn country_of(currency: Currency) -> &'static str {
@@ -29,8 +40,8 @@ fn country_of(currency: Currency) -> &'static str {
     }
 }
 
-/// The sales unit's checks, in the report's order: currency, payments, capture, partial capture,
-/// push messages.
+/// The sales unit's checks, in the report's order: currency, payments, partial capture, push
+/// messages.
 pub(super) async fn check(
     tools: &Tools,
     options: &Options,
@@ -40,7 +51,7 @@ pub(super) async fn check(
     name: &str,
 ) {
     use Verdict::{NotChecked, Ok, Problem};
-    let settings = match client.sales_unit().await {
+    let (settings, unanswered) = match client.sales_unit().await {
         Result::Ok(unit) => {
             let wanted = country_of(store.currency);
             let (verdict, says) = match unit.business_identifier.country() {
@@ -69,26 +80,45 @@ pub(super) async fn check(
                 ),
             };
             report.push(Check::Currency, verdict, Some(store), says);
-            unit.configuration.unwrap_or_default()
+            (unit.configuration.unwrap_or_default(), None)
         }
         Err(e) => {
             let says = format!(
-                "The Management API did not describe {name} ({e}), so whether its currency, payments and \
-                 capture fit was not checked. The keys need access to the Management API in the portal."
+                "The Management API did not describe {name} ({e}), so whether its business fits the currency \
+                 was not checked. The keys need access to the Management API in the portal."
             );
             report.push(Check::Currency, NotChecked, Some(store), says);
-            SalesUnitConfiguration::default()
+            (SalesUnitConfiguration::default(), Some(format!("the Management API did not answer ({e})")))
         }
     };
-    report_payments(report, store, name, settings.payment_allowed);
-    report_capture(report, store, name, settings.capture_type);
+    let unknown = |what: &str| match &unanswered {
+        Some(why) => format!("Whether {name} {what} was not checked: {why}."),
+        None => format!("The Management API does not say whether {name} {what}."),
+    };
+    report_payments(report, store, name, &settings, &unknown("may take payments"));
     check_partial_capture(tools, report, store, name).await;
-    check_push(options, report, store, client, name, settings.skip_landing_page_allowed).await;
+    let push_unknown = unknown("may send push messages");
+    check_push(options, report, store, client, name, &settings, push_unknown).await;
 }
 
-fn report_payments(report: &mut Report, store: &StoreConfig, name: &str, allowed: Option<bool>) {
-    let (verdict, says) = match allowed {
-        Some(true) => (Verdict::Ok, format!("{name} may take payments (from the Management API).")),
+fn report_payments(
+    report: &mut Report,
+    store: &StoreConfig,
+    name: &str,
+    settings: &SalesUnitConfiguration,
+    unknown: &str,
+) {
+    let (verdict, says) = match settings.payment_allowed {
+        Some(true) => {
+            // Said, so a merchant who reads "direct capture" in the portal is not alarmed.
+            let capture = if settings.capture_type == Some(CaptureType::DirectCapture) {
+                " Its direct capture applies to the eCom and Recurring APIs only: kasse's ePayment payments \
+                 are reserved at approval and captured by kasse."
+            } else {
+                ""
+            };
+            (Verdict::Ok, format!("{name} may take payments (from the Management API).{capture}"))
+        }
         Some(false) => (
             Verdict::Problem,
             format!(
@@ -97,37 +127,9 @@ fn report_payments(report: &mut Report, store: &StoreConfig, name: &str, allowed
                  for the ePayment API."
             ),
         ),
-        None => (
-            Verdict::NotChecked,
-            format!("The Management API does not say whether {name} may take payments; the first sale will."),
-        ),
+        None => (Verdict::NotChecked, format!("{unknown} The first sale will show it.")),
     };
     report.push(Check::Payments, verdict, Some(store), says);
-}
-
-fn report_capture(report: &mut Report, store: &StoreConfig, name: &str, capture: Option<CaptureType>) {
-    let (verdict, says) = match capture {
-        Some(CaptureType::ReserveCapture) => (
-            Verdict::Ok,
-            format!(
-                "{name} reserves at approval and captures after, as kasse's tills need (from the Management API)."
-            ),
-        ),
-        Some(CaptureType::DirectCapture) => (
-            Verdict::Problem,
-            format!(
-                "{name} captures at approval (direct capture, the Management API says): the money is taken \
-                 before the till has it, a sale stopped after approval must be refunded rather than released, \
-                 and a till that captures by hand finds nothing to capture. Ask Vipps MobilePay to set the \
-                 sales unit to reserve capture, as they advise."
-            ),
-        ),
-        Some(CaptureType::NotApplicable | CaptureType::Other) | None => (
-            Verdict::NotChecked,
-            format!("The Management API does not say how {name} captures payments; the first sale will."),
-        ),
-    };
-    report.push(Check::Capture, verdict, Some(store), says);
 }
 
 /// For a store with a till that captures by hand: a partial capture that went through shows the
@@ -145,14 +147,26 @@ async fn check_partial_capture(tools: &Tools, report: &mut Report, store: &Store
         return;
     }
     let tills = by_hand.join(", ");
-    let (verdict, says) = match tools.store.partial_capture_seen(&store.msn).await {
-        Result::Ok(Some(seen)) => (
+    let (verdict, says) = match tools.store.partial_capture_answer(&store.msn).await {
+        Result::Ok(Some(answer)) if answer.allowed => (
             Verdict::Ok,
             format!(
-                "{name} may capture part of a payment: sale {} had {} of {} captured ({tills} capture by hand).",
-                seen.reference,
-                minor(seen.captured),
-                minor(seen.authorized)
+                "{name} may capture part of a payment: sale {} had a capture of {} of {} confirmed ({tills} \
+                 capture by hand).",
+                answer.reference,
+                minor(answer.amount),
+                minor(answer.authorized)
+            ),
+        ),
+        Result::Ok(Some(answer)) => (
+            Verdict::Problem,
+            format!(
+                "{name} may not capture part of a payment: the platform refused {} of {} on sale {} with \
+                 error 6140 (\"Must capture full amount\"). {tills} capture by hand: capture whole amounts \
+                 there, or ask Vipps MobilePay to allow partial capture for the sales unit.",
+                minor(answer.amount),
+                minor(answer.authorized),
+                answer.reference
             ),
         ),
         Result::Ok(None) => (
@@ -180,7 +194,8 @@ async fn check_push(
     store: &StoreConfig,
     client: &Client,
     name: &str,
-    allowed: Option<bool>,
+    settings: &SalesUnitConfiguration,
+    unknown: String,
 ) {
     let refused = |how: &str| {
         format!(
@@ -189,64 +204,71 @@ async fn check_push(
              landing page for the sales unit (\"POS integration in a physical store\")."
         )
     };
-    let (verdict, says) = match (allowed, options.probe_phone.as_deref()) {
+    let (verdict, says) = match (settings.skip_landing_page_allowed, options.probe_phone.as_ref()) {
         (Some(true), _) => (
             Verdict::Ok,
             format!("{name} may send push messages to customers' phones (from the Management API)."),
         ),
         (Some(false), _) => (Verdict::Problem, refused("the Management API says so")),
+        // A unit that may take no payments would refuse the probe too, and say nothing of push.
+        (None, Some(_)) if settings.payment_allowed == Some(false) => (
+            Verdict::NotChecked,
+            format!("{unknown} No probe was sent: {name} may not take payments at all."),
+        ),
         (None, None) => (
             Verdict::NotChecked,
             format!(
-                "The Management API does not say whether {name} may send push messages. `doctor --probe-phone \
-                 YOUR_NUMBER` finds out with a payment request of {} {} to that phone, cancelled at once.",
+                "{unknown} `doctor --probe-phone +CC NUMBER` (your own) finds out with a payment request of {} {} \
+                 to that phone, cancelled at once.",
                 minor(PROBE_AMOUNT),
                 store.currency
             ),
         ),
-        (None, Some(phone)) => match probe(client, store, phone).await {
-            Probe::Sent { reference, cancelled: Result::Ok(()) } => (
-                Verdict::Ok,
-                format!(
-                    "{name} may send push messages: the probe payment {reference} reached {phone} and was \
-                     cancelled at once."
+        (None, Some(phone)) => {
+            let to = phone.masked();
+            match probe(client, store, phone).await {
+                Probe::Taken { reference, cancelled: Result::Ok(()) } => (
+                    Verdict::Ok,
+                    format!(
+                        "{name} may send push messages: the platform took the probe payment {reference} to {to}, \
+                         and it was cancelled at once."
+                    ),
                 ),
-            ),
-            Probe::Sent { reference, cancelled: Err(e) } => (
-                Verdict::Ok,
-                format!(
-                    "{name} may send push messages: the probe payment {reference} reached {phone}, but could not \
-                     be cancelled ({e}); it expires by itself, and nothing is taken unless it is approved."
+                Probe::Taken { reference, cancelled: Err(e) } => (
+                    Verdict::Ok,
+                    format!(
+                        "{name} may send push messages: the platform took the probe payment {reference} to {to}, \
+                         but it could not be cancelled ({e}). Decline it in the app, or let it expire: if it was \
+                         approved, {} {} stays reserved until cancelled by its reference.",
+                        minor(PROBE_AMOUNT),
+                        store.currency
+                    ),
                 ),
-            ),
-            Probe::Refused5080 => (Verdict::Problem, refused("a probe payment was refused")),
-            Probe::Failed(why) => (
-                Verdict::NotChecked,
-                format!("Whether {name} may send push messages was not found out: {why}."),
-            ),
-        },
+                Probe::Refused5080 => (Verdict::Problem, refused("the platform refused a probe payment")),
+                Probe::Failed(why) => {
+                    (Verdict::NotChecked, format!("{unknown} The probe did not tell: {why}."))
+                }
+            }
+        }
     };
     report.push(Check::PushMessages, verdict, Some(store), says);
 }
 
 /// What a probe payment showed.
 enum Probe {
-    /// Created (so push messages are allowed), and then cancelled or not.
-    Sent { reference: String, cancelled: Result<(), kasse_vipps::Error> },
+    /// The platform took it (so push messages are allowed), and it was then cancelled or not.
+    Taken { reference: String, cancelled: Result<(), kasse_vipps::Error> },
     /// Refused with error 5080: push messages are not allowed.
     Refused5080,
     /// Neither: why.
     Failed(String),
 }
 
-/// Sends the smallest payment request to `phone` as a push message, and cancels it at once: the
-/// phone shows a request that goes away; nothing is reserved unless someone approves it in the
-/// moment, and then the cancel releases it.
-async fn probe(client: &Client, store: &StoreConfig, phone: &str) -> Probe {
-    let phone = match Msisdn::parse(phone, Country::of_currency(store.currency)) {
-        Result::Ok(phone) => phone,
-        Err(e) => return Probe::Failed(format!("{phone} is not a phone number kasse can send to ({e})")),
-    };
+/// Sends a payment request of [`PROBE_AMOUNT`] to `phone` as a push message, and cancels it at
+/// once: the phone shows a request that goes away; nothing is reserved unless someone approves it
+/// in that moment, and then the cancel releases it. A create whose answer was lost is cancelled
+/// too, in case the platform has it.
+async fn probe(client: &Client, store: &StoreConfig, phone: &Msisdn) -> Probe {
     let reference = format!("kasse-doctor-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     let request = CreatePaymentRequest {
         amount: Amount::new(PROBE_AMOUNT, to_vipps(store.currency)),
@@ -268,10 +290,42 @@ async fn probe(client: &Client, store: &StoreConfig, phone: &str) -> Probe {
     };
     match client.create_payment(&request, &format!("{reference}-create")).await {
         Result::Ok(_) => {
-            let cancelled = client.cancel_payment(&reference, false, &format!("{reference}-cancel")).await;
-            Probe::Sent { reference, cancelled: cancelled.map(drop) }
+            let cancelled = cancel(client, &reference).await;
+            Probe::Taken { reference, cancelled }
         }
         Err(e) if e.error_code() == Some(5080) => Probe::Refused5080,
-        Err(e) => Probe::Failed(format!("the probe payment was refused ({e})")),
+        Err(e) if e.outcome_unknown() => {
+            let why = match cancel(client, &reference).await {
+                Result::Ok(()) => {
+                    format!("no answer to the probe payment {reference} ({e}); it was cancelled")
+                }
+                Err(gone) if gone.status() == Some(404) => {
+                    format!("no answer to the probe payment ({e}), and the platform does not have it")
+                }
+                Err(other) => format!(
+                    "no answer to the probe payment {reference} ({e}), and it could not be cancelled ({other}); \
+                     if the phone shows it, decline it"
+                ),
+            };
+            Probe::Failed(why)
+        }
+        Err(e) => Probe::Failed(format!("the platform refused the probe payment ({e})")),
+    }
+}
+
+/// Cancels the probe, trying again a little later while the platform is still busy with it.
+async fn cancel(client: &Client, reference: &str) -> Result<(), kasse_vipps::Error> {
+    let key = format!("{reference}-cancel");
+    let mut attempt = 1;
+    loop {
+        match client.cancel_payment(reference, false, &key).await {
+            Result::Ok(_) => return Result::Ok(()),
+            Err(e) if attempt < CANCEL_ATTEMPTS && e.status() != Some(404) => {
+                attempt += 1;
+                tracing::debug!(error = %e, "the probe's cancel failed; trying again");
+                tokio::time::sleep(CANCEL_PAUSE).await;
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
