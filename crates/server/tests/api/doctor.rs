@@ -334,7 +334,7 @@ async fn a_probe_refused_with_5080_a_unit_that_takes_no_payments_and_a_number_wi
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_store_that_captures_by_hand_is_told_partial_capture_is_unknown_until_one_went_through() {
+async fn a_store_that_captures_by_hand_learns_partial_capture_from_the_newest_one_its_tills_tried() {
     let operator = Operator::new().await;
     ready(&operator).await;
     let toml = std::fs::read_to_string(&operator.config)
@@ -347,10 +347,53 @@ async fn a_store_that_captures_by_hand_is_told_partial_capture_is_unknown_until_
     let partial = found(&report, "partial-capture", "not-checked");
     assert!(partial.len() == 1 && partial[0].0 == "norrebro", "{report:#}");
     assert!(partial[0].1.contains("Kasse A") && partial[0].1.contains("6140"), "{}", partial[0].1);
+    let findings = report["findings"].as_array().unwrap();
+    let about_grunerlokka =
+        findings.iter().filter(|f| f["check"] == "partial-capture" && f["store"] == "grunerlokka");
+    assert_eq!(about_grunerlokka.count(), 0, "a store whose tills capture automatically is never asked");
+
+    // Kasse A tried to capture 4.00 of 10.00 and the platform refused it, as the sale stores that.
+    let refusal = kasse_vipps::Error::Rejected {
+        status: 400,
+        problem: serde_json::from_value(serde_json::json!({
+            "title": "Must capture full amount",
+            "extraDetails": [{"name": "ErrorCode", "reason": "6140"}],
+        }))
+        .unwrap(),
+    };
+    let db = rusqlite::Connection::open(operator.config.with_file_name("kasse.db")).unwrap();
+    db.execute(
+        "INSERT INTO payments (reference, till_id, msn, flow, currency, amount, status, active, authorized, \
+         captured, cancelled, refunded, created_at, updated_at) \
+         VALUES ('kasse-a-1234', 'kasse-a', '234567', 'qr', 'DKK', 1000, 'authorized', 0, 1000, 0, 0, 0, 1, 1)",
+        (),
+    )
+    .unwrap();
+    let capture = |key: &str, status: &str, error: Option<String>, at: i64| {
+        db.execute(
+            "INSERT INTO operations (idempotency_key, reference, kind, amount, status, error, attempts, created_at, \
+             updated_at, request) VALUES (?1, 'kasse-a-1234', 'capture', 400, ?2, ?3, 1, ?4, ?4, '{}')",
+            (key, status, error, at),
+        )
+        .unwrap();
+    };
+    capture("kasse-a-1234-capture-1", "failed", Some(refusal.to_string()), 2);
+    let out = operator.run_as(&manual, &operator.env, &["doctor", "--json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let refused = found(&report, "partial-capture", "problem");
     assert!(
-        found(&report, "partial-capture", "ok").is_empty(),
-        "automatic tills are never asked: {report:#}"
+        refused.len() == 1 && refused[0].1.contains("refused 4.00 of 10.00 on sale kasse-a-1234"),
+        "{report:#}"
     );
+
+    // Allowed since: the newest answer counts.
+    capture("kasse-a-1234-capture-2", "done", None, 3);
+    let out = operator.run_as(&manual, &operator.env, &["doctor", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let allowed = found(&report, "partial-capture", "ok");
+    assert!(allowed.len() == 1 && allowed[0].1.contains("a capture of 4.00 of 10.00"), "{report:#}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
