@@ -533,6 +533,28 @@ mod tests {
 
     const ROOMY: Caps = Caps { per_channel: 10, total: 10 };
 
+    /// Two hubs on one PostgreSQL database, each hearing the other's events.
+    async fn two_instances(url: &str) -> (Arc<Live>, Arc<Live>) {
+        let a = Arc::new(Live::new(Store::open(url).await.unwrap()));
+        let b = Arc::new(Live::new(Store::open(url).await.unwrap()));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
+        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
+        a.until_hearing_others().await;
+        b.until_hearing_others().await;
+        (a, b)
+    }
+
+    /// The ids of the next two events `receiver` hears. A skipped event never comes: bounded, so
+    /// that fails rather than hangs.
+    async fn next_two(receiver: &mut broadcast::Receiver<LiveEvent>) -> [i64; 2] {
+        let mut ids = [0; 2];
+        for id in &mut ids {
+            let heard = tokio::time::timeout(Duration::from_secs(20), receiver.recv()).await;
+            *id = heard.expect("an event was skipped").unwrap().id;
+        }
+        ids
+    }
+
     #[tokio::test]
     async fn requests_waiting_on_a_channel_hear_it_and_never_take_its_browsers_places() {
         let live = Arc::new(Live::new(Store::open("sqlite::memory:").await.unwrap()));
@@ -604,12 +626,7 @@ mod tests {
     #[tokio::test]
     async fn an_event_published_at_one_instance_reaches_listeners_at_another_once_and_in_order() {
         let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
-        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
-        a.until_hearing_others().await;
-        b.until_hearing_others().await;
+        let (a, b) = two_instances(&url).await;
         let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
         let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
         let (mut elsewhere, _place) = b.listen("till-2", ROOMY).unwrap();
@@ -639,12 +656,7 @@ mod tests {
     #[tokio::test]
     async fn events_two_instances_store_at_once_reach_every_listener_in_id_order() {
         let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
-        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
-        a.until_hearing_others().await;
-        b.until_hearing_others().await;
+        let (a, b) = two_instances(&url).await;
         let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
         let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
         // Each round both write to the one till at once, so one instance's event often commits
@@ -654,13 +666,7 @@ mod tests {
             let mut stored = [from_a.unwrap(), from_b.unwrap()];
             stored.sort_unstable();
             for receiver in [&mut at_a, &mut at_b] {
-                // A skipped event never comes: bounded, so that fails rather than hangs.
-                let mut next = async || {
-                    let heard = tokio::time::timeout(Duration::from_secs(10), receiver.recv()).await;
-                    heard.unwrap_or_else(|_| panic!("round {round}: an event was skipped")).unwrap().id
-                };
-                let heard = [next().await, next().await];
-                assert_eq!(heard, stored, "round {round}: both events, oldest first");
+                assert_eq!(next_two(receiver).await, stored, "round {round}: both events, oldest first");
             }
         }
         assert!(at_a.try_recv().is_err() && at_b.try_recv().is_err(), "nothing twice");
@@ -670,12 +676,7 @@ mod tests {
     async fn after_the_database_drops_the_listening_connections_every_event_still_arrives_in_order() {
         let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
         let operator = sqlx::PgPool::connect(&url).await.unwrap();
-        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&a)));
-        tokio::spawn(Live::fan_out(Arc::downgrade(&b)));
-        a.until_hearing_others().await;
-        b.until_hearing_others().await;
+        let (a, b) = two_instances(&url).await;
         let (mut at_a, _place_a) = a.listen("till-1", ROOMY).unwrap();
         let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
         for round in 0..3 {
@@ -692,12 +693,7 @@ mod tests {
             let mut stored = [from_a.unwrap(), from_b.unwrap()];
             stored.sort_unstable();
             for receiver in [&mut at_a, &mut at_b] {
-                let mut next = async || {
-                    let heard = tokio::time::timeout(Duration::from_secs(20), receiver.recv()).await;
-                    heard.unwrap_or_else(|_| panic!("round {round}: an event was lost")).unwrap().id
-                };
-                let heard = [next().await, next().await];
-                assert_eq!(heard, stored, "round {round}: both events, oldest first");
+                assert_eq!(next_two(receiver).await, stored, "round {round}: both events, oldest first");
             }
             // Both listen again before the next round ends them.
             for hub in [&a, &b] {
