@@ -95,9 +95,10 @@ struct Channel {
     /// The id of the newest event sent on it, once one was: what came before it was sent or
     /// replayed already.
     last_id: Option<i64>,
-    /// The newest id the hub had heard of when the channel opened: its listeners replayed the
-    /// store up to about there.
-    opened_after: i64,
+    /// The lowest id up to which a listener replayed the store when it joined (see
+    /// [`Live::replayed`]), until an event is sent: reading the store after it misses nothing
+    /// of this channel, whose events commit in id order.
+    replayed_to: Option<i64>,
 }
 
 /// Every channel with listeners, and the count of all listeners.
@@ -209,6 +210,10 @@ impl Live {
                 }
             };
             wait = FAN_OUT_RETRY_FIRST;
+            // A lost connection is made again here, under this loop's patience, and followed by a
+            // catch-up: inside `try_recv` a reconnect could be cut short by the quiet timer, and
+            // what was announced meanwhile never read.
+            listener.eager_reconnect(false);
             tracing::info!("listening for other instances' live events");
             // From now on every event is announced to this listener; what committed before is
             // read below.
@@ -229,7 +234,10 @@ impl Live {
                     }
                     Err(_) => {
                         pinged = true;
-                        if let Err(e) = live.store.announce_ping().await {
+                        // Bounded: on the very connection loss this looks for, the ping can hang too.
+                        let ping =
+                            tokio::time::timeout(FAN_OUT_PING_PATIENCE, live.store.announce_ping()).await;
+                        if let Ok(Err(e)) = ping {
                             tracing::warn!(error = %e, "cannot ask the database for a sign of life");
                         }
                         continue;
@@ -249,9 +257,10 @@ impl Live {
                             None => live.catch_up(Some((announced.channel, announced.id))).await,
                         }
                     }
-                    // The connection was lost and made again, listening anew; what was announced
-                    // in between is read from the store.
-                    Ok(None) => live.catch_up(None).await,
+                    Ok(None) => {
+                        tracing::warn!("lost the database's live events; listening again");
+                        break live;
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "lost the database's live events; listening again");
                         break live;
@@ -279,7 +288,11 @@ impl Live {
                 None => channels
                     .open
                     .iter()
-                    .map(|(name, open)| (name.clone(), open.last_id.unwrap_or(open.opened_after)))
+                    // A channel whose listener is still replaying reads after the newest id heard:
+                    // its replay, just read, holds what came before.
+                    .map(|(name, open)| {
+                        (name.clone(), open.last_id.or(open.replayed_to).unwrap_or_else(|| self.heard()))
+                    })
                     .collect(),
             }
         };
@@ -344,14 +357,13 @@ impl Live {
         if !waiting && channels.open.get(channel).map_or(0, |open| open.listeners) >= caps.per_channel {
             return Err(Full::Channel);
         }
-        let heard = self.heard.load(Ordering::Relaxed);
         let open = channels.open.entry(channel.to_owned()).or_insert_with(|| Channel {
             // A browser that falls this far behind is dropped, and replays from the store.
             sender: broadcast::channel(16).0,
             listeners: 0,
             waiting: 0,
             last_id: None,
-            opened_after: heard,
+            replayed_to: None,
         });
         if waiting {
             open.waiting += 1;
@@ -366,6 +378,18 @@ impl Live {
         }
         drop(channels);
         Ok((receiver, Place { live: Arc::clone(self), channel: channel.to_owned(), waiting }))
+    }
+
+    /// A listener of `channel` replayed the store up to event `upto` (its backlog's newest, or
+    /// where it asked to start): what it may miss comes after that.
+    pub fn replayed(&self, channel: &str, upto: i64) {
+        if let Some(open) = self.channels().open.get_mut(channel) {
+            open.replayed_to = Some(open.replayed_to.map_or(upto, |was| was.min(upto)));
+        }
+    }
+
+    fn heard(&self) -> i64 {
+        self.heard.load(Ordering::Relaxed)
     }
 
     /// A listener left `channel`: the channel goes with its last one.
@@ -418,10 +442,11 @@ impl Live {
 }
 
 /// Where to read `channel` from to reach event `id`: after the last event it was sent, or, when
-/// nothing was sent on it yet, after what its listeners replayed when it opened (reading a little
-/// more than it may have missed is harmless, since a stream sends each id once).
+/// nothing was sent on it yet, after what its listeners replayed when they joined, or, while the
+/// first is still replaying, just before `id` (the replay holds what came before). Reading a
+/// little more than a listener missed is harmless: a stream sends each id once.
 fn catch_up_after(channel: &Channel, id: i64) -> i64 {
-    channel.last_id.unwrap_or(channel.opened_after.min(id - 1))
+    channel.last_id.or(channel.replayed_to).unwrap_or(id - 1).min(id - 1)
 }
 
 /// An event being stored with the change it announces, holding its channel's turn: the store
@@ -700,6 +725,35 @@ mod tests {
                 tokio::time::timeout(Duration::from_secs(20), hub.until_hearing_others()).await.unwrap();
             }
         }
+    }
+
+    #[test]
+    fn a_channel_is_read_after_what_it_was_sent_or_its_listeners_replayed_and_never_past_the_event() {
+        let channel = |last_id, replayed_to| Channel {
+            sender: broadcast::channel(1).0,
+            listeners: 1,
+            waiting: 0,
+            last_id,
+            replayed_to,
+        };
+        assert_eq!(catch_up_after(&channel(Some(90), Some(50)), 100), 90, "after what it was sent");
+        // An event of another till with a higher id says nothing of this one: only its replay does.
+        assert_eq!(catch_up_after(&channel(None, Some(50)), 100), 50, "after its replay");
+        assert_eq!(catch_up_after(&channel(None, None), 100), 99, "still replaying: the event itself");
+        assert_eq!(catch_up_after(&channel(Some(120), None), 100), 99, "the event is always read");
+    }
+
+    #[tokio::test]
+    async fn the_lowest_replay_of_a_channels_listeners_is_kept_until_an_event_is_sent() {
+        let live = Arc::new(Live::new(Store::open("sqlite::memory:").await.unwrap()));
+        let (_first, _first_place) = live.listen("till-1", ROOMY).unwrap();
+        let (_second, _second_place) = live.listen("till-1", ROOMY).unwrap();
+        live.replayed("till-1", 40);
+        live.replayed("till-1", 30);
+        live.replayed("till-1", 45);
+        live.replayed("till-2", 1);
+        assert_eq!(live.channels().open["till-1"].replayed_to, Some(30));
+        assert!(!live.channels().open.contains_key("till-2"), "no channel is made for it");
     }
 
     #[test]

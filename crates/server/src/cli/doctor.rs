@@ -64,7 +64,8 @@ pub(super) async fn doctor(
 /// as a number of each store's country, and a request could go to a stranger's phone.
 fn international(typed: &str) -> Result<Msisdn, String> {
     let trimmed = typed.trim();
-    if !(trimmed.starts_with('+') || trimmed.starts_with("00")) {
+    let start = trimmed.trim_start_matches(['(', ' ']);
+    if !(start.starts_with('+') || start.starts_with("00")) {
         return Err(format!("{typed:?} needs its country code, like +47 912 34 567"));
     }
     // The country given is not used: the number names its own.

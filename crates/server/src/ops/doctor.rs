@@ -359,8 +359,8 @@ async fn check_stickers(tools: &Tools, report: &mut Report, store: &StoreConfig,
                         store.name
                     ),
                     CallbackQrKind::Beacon => format!(
-                        "It is a MobilePay beacon moved over: move it again with `kasse-server qr migrate` \
-                         (its row in the list), or forget it with `{forget}`."
+                        "It is a MobilePay beacon moved over: move it again with `kasse-server qr migrate \
+                         --from FILE` (your PoS list, with its row), or forget it with `{forget}`."
                     ),
                     CallbackQrKind::Callback => format!(
                         "Put it up again with `kasse-server qr callback create {till} --id {id}`, or forget it \

@@ -191,6 +191,7 @@ pub async fn stream_channel(
     };
     let stored = app.live.since(channel.name, after).await?;
     let mut last_sent = stored.last().map_or(after, |e| e.id);
+    app.live.replayed(channel.name, last_sent);
     let mut audience = channel.audience;
     let backlog: Vec<LiveEvent> = stored.into_iter().filter(|e| audience.replays(e)).collect();
     let live = BroadcastStream::new(receiver)

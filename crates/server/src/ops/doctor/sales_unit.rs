@@ -238,8 +238,9 @@ async fn check_push(
                     Verdict::Ok,
                     format!(
                         "{name} may send push messages: the platform took the probe payment {reference} to {to}, \
-                         but it could not be cancelled ({e}). Decline it in the app, or let it expire: if it was \
-                         approved, {} {} stays reserved until cancelled by its reference.",
+                         but it could not be cancelled ({e}). Decline it in the app, or let it expire; if it was \
+                         approved, {} {} stays reserved until it is cancelled through the ePayment API (POST \
+                         /epayment/v1/payments/{reference}/cancel).",
                         minor(PROBE_AMOUNT),
                         store.currency
                     ),
@@ -290,12 +291,13 @@ async fn probe(client: &Client, store: &StoreConfig, phone: &Msisdn) -> Probe {
     };
     match client.create_payment(&request, &format!("{reference}-create")).await {
         Result::Ok(_) => {
-            let cancelled = cancel(client, &reference).await;
+            let cancelled = cancel(client, &reference, false).await;
             Probe::Taken { reference, cancelled }
         }
         Err(e) if e.error_code() == Some(5080) => Probe::Refused5080,
         Err(e) if e.outcome_unknown() => {
-            let why = match cancel(client, &reference).await {
+            // The create may still be landing: a 404 is asked again before it is believed.
+            let why = match cancel(client, &reference, true).await {
                 Result::Ok(()) => {
                     format!("no answer to the probe payment {reference} ({e}); it was cancelled")
                 }
@@ -313,14 +315,16 @@ async fn probe(client: &Client, store: &StoreConfig, phone: &Msisdn) -> Probe {
     }
 }
 
-/// Cancels the probe, trying again a little later while the platform is still busy with it.
-async fn cancel(client: &Client, reference: &str) -> Result<(), kasse_vipps::Error> {
-    let key = format!("{reference}-cancel");
+/// Cancels the probe, trying again a little later while the platform is still busy with it
+/// (and, with `until_found`, while it does not know the payment yet). Each attempt has a key of
+/// its own: the platform answers a key it refused with the same refusal.
+async fn cancel(client: &Client, reference: &str, until_found: bool) -> Result<(), kasse_vipps::Error> {
     let mut attempt = 1;
     loop {
+        let key = format!("{reference}-cancel-{attempt}");
         match client.cancel_payment(reference, false, &key).await {
             Result::Ok(_) => return Result::Ok(()),
-            Err(e) if attempt < CANCEL_ATTEMPTS && e.status() != Some(404) => {
+            Err(e) if attempt < CANCEL_ATTEMPTS && (until_found || e.status() != Some(404)) => {
                 attempt += 1;
                 tracing::debug!(error = %e, "the probe's cancel failed; trying again");
                 tokio::time::sleep(CANCEL_PAUSE).await;
