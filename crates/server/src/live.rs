@@ -19,7 +19,7 @@
 //! [`Live::revocations`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
@@ -120,11 +120,10 @@ pub struct Live {
     turns: KeyedLocks,
     /// The newest event id this hub has sent or heard announced.
     heard: AtomicI64,
-    /// Whether the hub hears the events other instances announce (always, on SQLite).
+    /// Whether the hub hears the events every instance announces (always, on SQLite). On
+    /// PostgreSQL, while it does, this instance's own events are delivered from those
+    /// announcements, in commit order, and not as they are stored.
     hearing: watch::Sender<bool>,
-    /// Whether the database's announcements are heard now, so this instance's own events are
-    /// delivered from them, in commit order, and not as they are stored (never, on SQLite).
-    echoed: AtomicBool,
     /// The ids of sessions revoked lately.
     revoked: watch::Sender<Arc<HashSet<String>>>,
 }
@@ -138,7 +137,6 @@ impl Live {
             turns: KeyedLocks::default(),
             heard: AtomicI64::new(0),
             hearing: watch::Sender::new(false),
-            echoed: AtomicBool::new(false),
             revoked: watch::Sender::new(Arc::new(HashSet::new())),
         }
     }
@@ -217,7 +215,6 @@ impl Live {
             tracing::info!("listening for other instances' live events");
             // From now on every event is announced to this listener; what committed before is
             // read below.
-            live.echoed.store(true, Ordering::Release);
             live.hearing.send_replace(true);
             live.catch_up(None).await;
             drop(live);
@@ -268,7 +265,6 @@ impl Live {
                 }
             };
             // Until heard again, this instance's own events are read back as they are stored.
-            lost.echoed.store(false, Ordering::Release);
             lost.hearing.send_replace(false);
         }
     }
@@ -476,7 +472,7 @@ impl Announcement<'_> {
         if !self.live.store.postgres() {
             let payload: Arc<str> = self.payload.as_str().into();
             self.live.deliver(&self.channel, LiveEvent { id, payload });
-        } else if !self.live.echoed.load(Ordering::Acquire) {
+        } else if !*self.live.hearing.borrow() {
             let after = self.live.channels().open.get(&self.channel).map(|open| catch_up_after(open, id));
             if let Some(after) = after {
                 self.live.read_and_deliver(&self.channel, after).await;

@@ -65,6 +65,19 @@ impl TestApp {
         answer.status()
     }
 
+    /// A QR sale that does not ask: the phone page asks nothing, the payment goes through, and
+    /// nothing is shared or looked up.
+    async fn pays_without_asking(&self) {
+        let mut events = self.events_after(self.snapshot().await.last_event_id).await;
+        let sale = self.start_sale(2_500).await;
+        let page = self.http.get(sale.qr.as_deref().unwrap()).send().await.unwrap().text().await.unwrap();
+        assert!(!page.contains("asks for"), "{page}");
+        self.approve(&sale).await;
+        let captured = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+        assert_eq!(captured.last().unwrap().sale().loyalty, None);
+        assert!(self.platform_payment(&sale.reference).profile.sub.is_none(), "nothing shared");
+    }
+
     /// A QR sale that asks, approved by `customer`, who shares; the sale once the till has been
     /// told whether they are a member.
     async fn recognised_sale(&self, customer: &str) -> Sale {
@@ -110,13 +123,7 @@ async fn a_customer_who_will_not_share_cannot_pay_that_way_and_the_till_rings_it
     assert_eq!(ended.last().unwrap().sale().loyalty, None, "nothing looked up");
 
     // Rung up again without asking: no question, and the payment goes through.
-    let sale = app.start_sale(2_500).await;
-    let page = app.http.get(sale.qr.as_deref().unwrap()).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains("asks for"), "{page}");
-    app.approve(&sale).await;
-    let captured = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
-    assert_eq!(captured.last().unwrap().sale().loyalty, None);
-    assert!(app.platform_payment(&sale.reference).profile.sub.is_none(), "nothing shared");
+    app.pays_without_asking().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -191,14 +198,7 @@ async fn a_store_without_loyalty_asks_nothing_and_refuses_a_sale_that_would() {
     assert_eq!(refused.json::<Value>()["code"], "no-loyalty", "{}", refused.body);
     assert!(app.sim().payment_records().is_empty(), "nothing sent");
 
-    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
-    let sale = app.start_sale(2_500).await;
-    let page = app.http.get(sale.qr.as_deref().unwrap()).send().await.unwrap().text().await.unwrap();
-    assert!(!page.contains("asks for"), "{page}");
-    app.approve(&sale).await;
-    let captured = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
-    assert_eq!(captured.last().unwrap().sale().loyalty, None);
-    assert!(app.platform_payment(&sale.reference).profile.sub.is_none());
+    app.pays_without_asking().await;
 }
 
 impl TestApp {
