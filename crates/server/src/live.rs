@@ -99,6 +99,9 @@ struct Channel {
     /// [`Live::replayed`]), until an event is sent: reading the store after it misses nothing
     /// of this channel, whose events commit in id order.
     replayed_to: Option<i64>,
+    /// The newest id the hub had heard of when the channel opened: where to read from while no
+    /// listener has said how far it replayed (a request waiting on the channel replays nothing).
+    opened_after: i64,
 }
 
 /// Every channel with listeners, and the count of all listeners.
@@ -284,10 +287,8 @@ impl Live {
                 None => channels
                     .open
                     .iter()
-                    // A channel whose listener is still replaying reads after the newest id heard:
-                    // its replay, just read, holds what came before.
                     .map(|(name, open)| {
-                        (name.clone(), open.last_id.or(open.replayed_to).unwrap_or_else(|| self.heard()))
+                        (name.clone(), open.last_id.or(open.replayed_to).unwrap_or(open.opened_after))
                     })
                     .collect(),
             }
@@ -353,6 +354,7 @@ impl Live {
         if !waiting && channels.open.get(channel).map_or(0, |open| open.listeners) >= caps.per_channel {
             return Err(Full::Channel);
         }
+        let heard = self.heard();
         let open = channels.open.entry(channel.to_owned()).or_insert_with(|| Channel {
             // A browser that falls this far behind is dropped, and replays from the store.
             sender: broadcast::channel(16).0,
@@ -360,6 +362,7 @@ impl Live {
             waiting: 0,
             last_id: None,
             replayed_to: None,
+            opened_after: heard,
         });
         if waiting {
             open.waiting += 1;
@@ -438,11 +441,11 @@ impl Live {
 }
 
 /// Where to read `channel` from to reach event `id`: after the last event it was sent, or, when
-/// nothing was sent on it yet, after what its listeners replayed when they joined, or, while the
-/// first is still replaying, just before `id` (the replay holds what came before). Reading a
-/// little more than a listener missed is harmless: a stream sends each id once.
+/// nothing was sent on it yet, after what its listeners replayed when they joined, or, while none
+/// has said, after the newest id heard when it opened. Reading a little more than a listener
+/// missed is harmless: a stream sends each id once.
 fn catch_up_after(channel: &Channel, id: i64) -> i64 {
-    channel.last_id.or(channel.replayed_to).unwrap_or(id - 1).min(id - 1)
+    channel.last_id.or(channel.replayed_to).unwrap_or(channel.opened_after).min(id - 1)
 }
 
 /// An event being stored with the change it announces, holding its channel's turn: the store
@@ -731,11 +734,12 @@ mod tests {
             waiting: 0,
             last_id,
             replayed_to,
+            opened_after: 60,
         };
         assert_eq!(catch_up_after(&channel(Some(90), Some(50)), 100), 90, "after what it was sent");
         // An event of another till with a higher id says nothing of this one: only its replay does.
         assert_eq!(catch_up_after(&channel(None, Some(50)), 100), 50, "after its replay");
-        assert_eq!(catch_up_after(&channel(None, None), 100), 99, "still replaying: the event itself");
+        assert_eq!(catch_up_after(&channel(None, None), 100), 60, "no replay said: after what was heard");
         assert_eq!(catch_up_after(&channel(Some(120), None), 100), 99, "the event is always read");
     }
 
