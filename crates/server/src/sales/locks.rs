@@ -16,6 +16,14 @@ pub(super) struct PaymentGuard {
     _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
+/// A payment's lock in this process only (see [`PaymentLocks::lock_here`]).
+#[must_use = "the lock is released when dropped"]
+pub(super) struct LocalGuard {
+    guard: tokio::sync::OwnedMutexGuard<()>,
+    /// Whether a request of this process held it first.
+    pub waited: bool,
+}
+
 /// The payment locks of this process.
 pub(super) struct PaymentLocks {
     local: KeyedLocks,
@@ -29,9 +37,27 @@ impl PaymentLocks {
 
     /// Waits for `reference`'s lock.
     pub(super) async fn lock(&self, reference: &str) -> Result<PaymentGuard, StoreError> {
-        let local = self.local.lock(reference).await;
+        let here = self.lock_here(reference).await;
+        self.lock_everywhere(here, reference).await
+    }
+
+    /// Waits for `reference`'s lock in this process only: enough to wait out a request of this
+    /// instance that is working on the payment, without a round trip to the database.
+    pub(super) async fn lock_here(&self, reference: &str) -> LocalGuard {
+        match self.local.try_lock(reference) {
+            Some(guard) => LocalGuard { guard, waited: false },
+            None => LocalGuard { guard: self.local.lock(reference).await, waited: true },
+        }
+    }
+
+    /// Waits for the rest of `reference`'s lock, at every instance, once `here` is held.
+    pub(super) async fn lock_everywhere(
+        &self,
+        here: LocalGuard,
+        reference: &str,
+    ) -> Result<PaymentGuard, StoreError> {
         let shared = self.store.lock(&format!("payment:{reference}")).await?;
-        Ok(PaymentGuard { _shared: shared, _local: local })
+        Ok(PaymentGuard { _shared: shared, _local: here.guard })
     }
 
     /// Takes `reference`'s lock if nobody, here or elsewhere, is working on the payment: what the

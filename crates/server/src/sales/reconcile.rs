@@ -54,13 +54,28 @@ impl Sales {
     /// settle: reads the payment back from the platform ([`Sales::refresh`]) unless, once the
     /// payment's lock is ours, the delivery has been processed meanwhile (by another instance) or
     /// the event only echoes what its row holds after all; then marks the delivery processed,
-    /// still under the lock. Whether this call processed it.
+    /// still under the lock. When a request of this instance had the payment, the event is
+    /// taken again once that request is done, before the lock is taken at the database: it most
+    /// often settles then. Whether this call processed it.
     #[tracing::instrument(name = "payment_event", skip_all, fields(reference = %event.reference))]
     pub async fn on_payment_event(&self, id: i64, event: &WebhookEvent) -> Result<bool, SaleError> {
         // A webhook often overtakes the answer to the write that caused it (the platform sends it
         // as it answers), and that answer is stored under the payment's lock: reading the payment
         // back then would be a call to the platform for nothing.
-        let _guard = self.inner.locks.lock(&event.reference).await?;
+        let here = self.inner.locks.lock_here(&event.reference).await;
+        if here.waited {
+            // A request of this instance had the payment, most often that very write: once its
+            // answer is stored the event settles unlocked, as it would have at first, with no
+            // lock taken at the database. (Waiting before the first take as well held up events
+            // that settle at once behind requests still at the platform: the p95 of the
+            // webhook-to-till latency across instances went from about 42 to 87-176 ms.)
+            match self.take_payment_event(id, event).await? {
+                None => return Ok(false),
+                Some(taken) if taken.settled => return Ok(true),
+                Some(_) => {}
+            }
+        }
+        let _guard = self.inner.locks.lock_everywhere(here, &event.reference).await?;
         let store = &self.inner.store;
         if store.unprocessed_delivery(id).await?.is_none() {
             return Ok(false);

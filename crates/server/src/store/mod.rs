@@ -9,6 +9,7 @@ mod access;
 pub(crate) mod backend;
 mod callback_qrs;
 mod check_ins;
+mod combined;
 mod inbox;
 mod integrators;
 mod locks;

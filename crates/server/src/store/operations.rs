@@ -1,12 +1,14 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
-use super::backend::{Conn, StoreRow, on};
-use super::statement::query;
-use sqlx::Connection as _;
+use std::borrow::Cow;
+
+use super::backend::{Backend, Conn, StoreRow, on};
+use super::combined::{Combined, Write};
+use super::statement::{Bind as _, query};
 
 use super::names::{Named, decode};
-use super::payments::write_payment;
-use super::till_events::insert_event_if;
+use super::payments::payment_update;
+use super::till_events::insert_event;
 use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
@@ -125,9 +127,8 @@ impl Store {
     /// already recorded (someone else is doing it).
     pub async fn begin_operation(&self, operation: NewOperation<'_>, now: i64) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let conn = &mut *db;
-            match insert_operation((&mut *conn).into(), operation, now).await {
-                Ok(()) => Ok(true),
+            match operation_insert(operation, now).execute(&mut *db).await {
+                Ok(_) => Ok(true),
                 Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
                 Err(e) => Err(e.into()),
             }
@@ -211,23 +212,26 @@ impl Store {
         now: i64,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let mut tx = db.begin().await?;
-            for key in keys {
-                query(
-                    "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
-                     WHERE idempotency_key = $2 AND status = 'pending'",
-                )
-                .bind(now)
-                .bind(*key)
-                .execute(&mut *tx)
-                .await?;
+        match self.db().await?.conn() {
+            Backend::Postgres(conn) => {
+                let confirmed =
+                    keys.iter().fold(Combined::default(), |all, key| all.with(operation_confirm(key, now)));
+                Ok(confirmed.with(payment_update(row)).run(conn, event).await?)
             }
-            write_payment((&mut *tx).into(), row).await?;
-            let id = insert_event_if((&mut *tx).into(), event).await?;
-            tx.commit().await?;
-            Ok(id)
-        })
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                for key in keys {
+                    operation_confirm(key, now).execute(&mut *tx).await?;
+                }
+                payment_update(row).execute(&mut *tx).await?;
+                let id = match event {
+                    Some(event) => Some(insert_event(&mut tx, event).await?),
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
     }
 
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
@@ -291,27 +295,36 @@ pub(super) async fn read_operation(conn: Conn<'_>, key: &str) -> Result<Option<O
     })
 }
 
-pub(super) async fn insert_operation(
-    conn: Conn<'_>,
-    operation: NewOperation<'_>,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    on!(conn, |conn| query(
-        "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
-         reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
-    )
-    .bind(operation.key)
-    .bind(operation.reference)
-    .bind(operation.kind.as_str())
-    .bind(operation.amount)
-    .bind(operation.request)
-    .bind(operation.client_key)
-    .bind(operation.reason)
-    .bind(now)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(drop))
+/// The statement that records a new pending operation.
+pub(super) fn operation_insert(operation: NewOperation<'_>, now: i64) -> Write<'_> {
+    Write {
+        sql: Cow::Borrowed(
+            "INSERT INTO operations (idempotency_key, reference, kind, amount, status, request, client_key, \
+             reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)",
+        ),
+        params: vec![
+            operation.key.param(),
+            operation.reference.param(),
+            operation.kind.as_str().param(),
+            operation.amount.param(),
+            operation.request.param(),
+            operation.client_key.param(),
+            operation.reason.param(),
+            now.param(),
+            now.param(),
+        ],
+    }
+}
+
+/// The statement that marks the pending operation `key` confirmed.
+fn operation_confirm(key: &str, now: i64) -> Write<'_> {
+    Write {
+        sql: Cow::Borrowed(
+            "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \
+             WHERE idempotency_key = $2 AND status = 'pending'",
+        ),
+        params: vec![now.param(), key.param()],
+    }
 }
 
 /// A row of `operations`; a value that cannot be read is an error naming its column.

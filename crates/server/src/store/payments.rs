@@ -1,14 +1,17 @@
 //! Payments: one row per sale attempt, and the one sale in progress per till.
 
-use super::backend::{Conn, StoreRow, on};
-use super::statement::{FromStoreRow, query, query_as};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use super::backend::{Backend, Conn, StoreRow, on};
+use super::combined::{Combined, Write};
+use super::statement::{Bind as _, FromStoreRow, query_as};
 use kasse_api::{Currency, Flow, Loyalty, SaleStatus};
 use kasse_vipps::epayment::State;
-use sqlx::Connection as _;
 
 use super::names::{Named as _, decode, decode_optional};
-use super::operations::insert_operation;
-use super::till_events::insert_event_if;
+use super::operations::operation_insert;
+use super::till_events::insert_event;
 use super::{NewOperation, NewTillEvent, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
@@ -167,52 +170,40 @@ impl Store {
         create: NewOperation<'_>,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let mut tx = db.begin().await?;
-            let inserted = query(&format!(
-                "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
-            ))
-            .bind(&row.reference)
-            .bind(&row.till_id)
-            .bind(&row.msn)
-            .bind(row.flow.name())
-            .bind(row.currency.name())
-            .bind(row.amount)
-            .bind(row.status.name())
-            .bind(row.active)
-            .bind(row.platform_state.map(State::name))
-            .bind(&row.qr)
-            .bind(row.expires_at)
-            .bind(row.authorized)
-            .bind(row.captured)
-            .bind(row.cancelled)
-            .bind(row.refunded)
-            .bind(&row.failure)
-            .bind(row.next_poll_at)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .bind(&row.description)
-            .bind(&row.masked_phone)
-            .bind(&row.client_key)
-            .bind(&row.sticker_id)
-            .bind(&row.landing_token)
-            .bind(row.withdrawn_at)
-            .bind(row.watch_until)
-            .bind(&row.integrator_id)
-            .bind(&row.order_id)
-            .bind(row.loyalty.as_ref().map(loyalty_name))
-            .bind(member_name(row.loyalty.as_ref()))
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(StoreError::TillBusy),
-                other => other?,
-            };
-            insert_operation((&mut *tx).into(), create, row.created_at).await?;
-            let id = insert_event_if((&mut *tx).into(), event).await?;
-            tx.commit().await?;
-            Ok(id)
-        })
+        let operation = operation_insert(create, row.created_at);
+        match self.db().await?.conn() {
+            Backend::Postgres(conn) => {
+                Combined::default().with(payment_insert(row)).with(operation).run(conn, event).await.map_err(
+                    |e| {
+                        // Any of the payment's unique indexes; the operation's would be a fault of ours.
+                        match &e {
+                            sqlx::Error::Database(db)
+                                if db.is_unique_violation() && db.table() == Some("payments") =>
+                            {
+                                StoreError::TillBusy
+                            }
+                            _ => e.into(),
+                        }
+                    },
+                )
+            }
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                match payment_insert(row).execute(&mut *tx).await {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                        return Err(StoreError::TillBusy);
+                    }
+                    other => other?,
+                };
+                operation.execute(&mut *tx).await?;
+                let id = match event {
+                    Some(event) => Some(insert_event(&mut tx, event).await?),
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
     }
 
     /// A payment by reference.
@@ -258,13 +249,21 @@ impl Store {
         row: &PaymentRow,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let mut tx = db.begin().await?;
-            write_payment((&mut *tx).into(), row).await?;
-            let id = insert_event_if((&mut *tx).into(), event).await?;
-            tx.commit().await?;
-            Ok(id)
-        })
+        match self.db().await?.conn() {
+            Backend::Postgres(conn) => {
+                Ok(Combined::default().with(payment_update(row)).run(conn, event).await?)
+            }
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                payment_update(row).execute(&mut *tx).await?;
+                let id = match event {
+                    Some(event) => Some(insert_event(&mut tx, event).await?),
+                    None => None,
+                };
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
     }
 
     /// Payments whose next poll is due.
@@ -360,34 +359,81 @@ pub(super) async fn read_payment(conn: Conn<'_>, reference: &str) -> Result<Opti
 /// was learnt never clears it, and one read before `loyalty forget` or the retention job forgot
 /// a member's name never writes the name back.
 pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
-    on!(conn, |conn| {
-        query(
-        "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
-         captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
-         watch_until = $14, loyalty = COALESCE(loyalty, $15), \
-         member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END WHERE reference = $17",
-    )
-    .bind(row.status.name())
-    .bind(row.active)
-    .bind(row.platform_state.map(State::name))
-    .bind(&row.qr)
-    .bind(row.expires_at)
-    .bind(row.authorized)
-    .bind(row.captured)
-    .bind(row.cancelled)
-    .bind(row.refunded)
-    .bind(&row.failure)
-    .bind(row.next_poll_at)
-    .bind(row.updated_at)
-    .bind(row.withdrawn_at)
-    .bind(row.watch_until)
-    .bind(row.loyalty.as_ref().map(loyalty_name))
-    .bind(member_name(row.loyalty.as_ref()))
-    .bind(&row.reference)
-    .execute(conn)
-    .await
-    .map(drop)
-    })
+    on!(conn, |conn| payment_update(row).execute(conn).await.map(drop))
+}
+
+/// The statement of [`write_payment`].
+pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
+    Write {
+        sql: Cow::Borrowed(
+            "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
+             captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
+             watch_until = $14, loyalty = COALESCE(loyalty, $15), \
+             member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END WHERE reference = $17",
+        ),
+        params: vec![
+            row.status.name().param(),
+            row.active.param(),
+            row.platform_state.map(State::name).param(),
+            (&row.qr).param(),
+            row.expires_at.param(),
+            row.authorized.param(),
+            row.captured.param(),
+            row.cancelled.param(),
+            row.refunded.param(),
+            (&row.failure).param(),
+            row.next_poll_at.param(),
+            row.updated_at.param(),
+            row.withdrawn_at.param(),
+            row.watch_until.param(),
+            row.loyalty.as_ref().map(loyalty_name).param(),
+            member_name(row.loyalty.as_ref()).param(),
+            (&row.reference).param(),
+        ],
+    }
+}
+
+/// The statement that inserts a new payment.
+fn payment_insert(row: &PaymentRow) -> Write<'_> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let params: Vec<String> = (1..=PAYMENT_COLUMNS.split(',').count()).map(|i| format!("${i}")).collect();
+        format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({})", params.join(", "))
+    });
+    Write {
+        sql: Cow::Borrowed(SQL.as_str()),
+        params: vec![
+            (&row.reference).param(),
+            (&row.till_id).param(),
+            (&row.msn).param(),
+            row.flow.name().param(),
+            row.currency.name().param(),
+            row.amount.param(),
+            row.status.name().param(),
+            row.active.param(),
+            row.platform_state.map(State::name).param(),
+            (&row.qr).param(),
+            row.expires_at.param(),
+            row.authorized.param(),
+            row.captured.param(),
+            row.cancelled.param(),
+            row.refunded.param(),
+            (&row.failure).param(),
+            row.next_poll_at.param(),
+            row.created_at.param(),
+            row.updated_at.param(),
+            (&row.description).param(),
+            (&row.masked_phone).param(),
+            (&row.client_key).param(),
+            (&row.sticker_id).param(),
+            (&row.landing_token).param(),
+            row.withdrawn_at.param(),
+            row.watch_until.param(),
+            (&row.integrator_id).param(),
+            (&row.order_id).param(),
+            row.loyalty.as_ref().map(loyalty_name).param(),
+            member_name(row.loyalty.as_ref()).param(),
+        ],
+    }
 }
 
 /// How [`Loyalty`] is stored in the `loyalty` column.

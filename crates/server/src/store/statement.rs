@@ -94,6 +94,11 @@ pub fn query(sql: &str) -> Query<'_> {
     Query { sql, params: Vec::new() }
 }
 
+/// A statement with its parameters bound already.
+pub fn query_from<'q>(sql: &'q str, params: Vec<Param<'q>>) -> Query<'q> {
+    Query { sql, params }
+}
+
 /// A statement whose rows are read as `T`s.
 pub fn query_as<T: FromStoreRow>(sql: &str) -> QueryAs<'_, T> {
     QueryAs { query: query(sql), row: PhantomData }

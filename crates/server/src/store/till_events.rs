@@ -6,11 +6,13 @@
 //! written under a lock on the till), so "everything after id N" is all a browser missed,
 //! whichever instance it reconnects to.
 
-use super::statement::{query, query_scalar};
+use super::combined::Combined;
+use super::sqlite::SqliteConn;
+use super::statement::{Bind as _, Param, query, query_scalar};
 use sqlx::Row as _;
 use sqlx::postgres::PgListener;
 
-use super::backend::{Backend, Conn, on};
+use super::backend::{Backend, on};
 use super::{Store, StoreError};
 
 /// The PostgreSQL notification channel that announces live events.
@@ -32,52 +34,53 @@ pub struct NewTillEvent<'a> {
     pub at: i64,
 }
 
-/// Appends a live event on `conn` (a transaction's, or one of its own) and returns its id. On
-/// PostgreSQL, in one round trip: ids are handed out under the channel's lock, held to the
-/// commit, so one channel's events commit in the order of their ids; and the commit announces
-/// the event to every instance, with its payload when it fits, so no instance has to read it back.
-pub(super) async fn insert_event(conn: Conn<'_>, event: NewTillEvent<'_>) -> Result<i64, sqlx::Error> {
-    match conn {
-        Backend::Sqlite(conn) => {
-            query_scalar(
-                "INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id",
-            )
-            .bind(event.channel)
-            .bind(event.payload)
-            .bind(event.at)
-            .fetch_one(conn)
-            .await
-        }
-        Backend::Postgres(conn) => {
-            // The insert reads from the lock's row, so the lock is taken before the id is drawn.
-            query_scalar(
-                "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended('till:' || $1, 0))), \
-                 stored AS (INSERT INTO till_events (till_id, payload, created_at) \
-                            SELECT $1, $2, $3 FROM turn RETURNING id) \
-                 SELECT id FROM stored, LATERAL (SELECT pg_notify($4, id || ' ' || $1 || \
-                   CASE WHEN octet_length($1) + octet_length($2) <= $5 THEN E'\\n' || $2 ELSE '' END)) \
-                 AS announced",
-            )
-            .bind(event.channel)
-            .bind(event.payload)
-            .bind(event.at)
-            .bind(LIVE_CHANNEL)
-            .bind(ANNOUNCED_WHOLE_AT_MOST)
-            .fetch_one(conn)
-            .await
-        }
-    }
+/// Appends a live event on SQLite's connection (a transaction's, or its own) and returns its id.
+/// PostgreSQL's events go with the writes they announce, as one statement (see `combined`).
+pub(super) async fn insert_event(conn: &mut SqliteConn, event: NewTillEvent<'_>) -> Result<i64, sqlx::Error> {
+    query_scalar("INSERT INTO till_events (till_id, payload, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(event.channel)
+        .bind(event.payload)
+        .bind(event.at)
+        .fetch_one(conn)
+        .await
 }
 
-/// Appends `event`, if any, on `conn`.
-pub(super) async fn insert_event_if(
-    conn: Conn<'_>,
-    event: Option<NewTillEvent<'_>>,
-) -> Result<Option<i64>, sqlx::Error> {
-    match event {
-        Some(event) => Ok(Some(insert_event(conn, event).await?)),
-        None => Ok(None),
-    }
+/// The end of a PostgreSQL statement that appends a live event after the writes `after` (the
+/// names of its `WITH` queries) and returns its id; its parameters start at `$first` (see
+/// [`event_params`]). Ids are drawn under the channel's lock, held to the commit, so one
+/// channel's events commit in the order of their ids; the lock is taken once the writes are done,
+/// so every statement takes a row's lock before a channel's, and none waits on another for both.
+/// The commit announces the event to every instance, with its payload when it fits, so no
+/// instance has to read it back.
+pub(super) fn announced_insert(first: usize, after: &[String]) -> String {
+    let [channel, payload, at, live, whole] = [0, 1, 2, 3, 4].map(|i| format!("${}", first + i));
+    // Counting a write's rows runs it to the end before the lock is taken.
+    let after = if after.is_empty() {
+        String::new()
+    } else {
+        let counted: Vec<String> =
+            after.iter().map(|name| format!("(SELECT count(*) FROM {name}) AS {name}_done")).collect();
+        format!(" FROM {}", counted.join(", "))
+    };
+    format!(
+        "turn AS (SELECT pg_advisory_xact_lock(hashtextextended('till:' || {channel}, 0)){after}), \
+         stored AS (INSERT INTO till_events (till_id, payload, created_at) \
+                    SELECT {channel}, {payload}, {at} FROM turn RETURNING id) \
+         SELECT id FROM stored, LATERAL (SELECT pg_notify({live}, id || ' ' || {channel} || \
+           CASE WHEN octet_length({channel}) + octet_length({payload}) <= {whole} THEN E'\\n' || {payload} ELSE '' END)) \
+         AS announced"
+    )
+}
+
+/// The parameters of [`announced_insert`], in order.
+pub(super) fn event_params(event: NewTillEvent<'_>) -> [Param<'_>; 5] {
+    [
+        event.channel.param(),
+        event.payload.param(),
+        event.at.param(),
+        LIVE_CHANNEL.param(),
+        ANNOUNCED_WHOLE_AT_MOST.param(),
+    ]
 }
 
 impl Store {
@@ -85,10 +88,12 @@ impl Store {
     pub async fn insert_till_event(&self, till_id: &str, payload: &str, now: i64) -> Result<i64, StoreError> {
         let event = NewTillEvent { channel: till_id, payload, at: now };
         // One statement is its own transaction: on PostgreSQL the channel's lock lasts to its commit.
-        on!(self.db().await?.conn(), |db| {
-            let conn = &mut *db;
-            Ok(insert_event((&mut *conn).into(), event).await?)
-        })
+        match self.db().await?.conn() {
+            Backend::Sqlite(conn) => Ok(insert_event(conn, event).await?),
+            Backend::Postgres(conn) => {
+                Ok(Combined::default().run(conn, Some(event)).await?.ok_or(sqlx::Error::RowNotFound)?)
+            }
+        }
     }
 
     /// Announces a sign of life (no event) to every instance's listener: a listener that does

@@ -1,0 +1,221 @@
+//! Writes that commit together, sent to PostgreSQL as one statement.
+//!
+//! On PostgreSQL every statement is a round trip between processes, and a transaction costs two
+//! more (`BEGIN` and `COMMIT`). Under load half the machine's time went to switching between the
+//! server and PostgreSQL's backends at each of them, while PostgreSQL's own work took under half a
+//! core. So the writes a change is made of (a payment's row, the operations it confirms, and the
+//! live event that announces it) go as one statement: each write a data-modifying `WITH` query,
+//! then the event. One statement is one transaction, so they still commit together or not at
+//! all. SQLite keeps its transactions, which are one turn at its connection there.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use sqlx::postgres::PgConnection;
+
+use super::statement::{Done, Executor, Param, query_from};
+use super::till_events::{NewTillEvent, announced_insert, event_params};
+
+/// One write: a statement whose parameters are numbered from `$1`.
+#[derive(Debug, Clone)]
+pub(super) struct Write<'q> {
+    /// The statement: an `INSERT` or `UPDATE` without `RETURNING`.
+    pub sql: Cow<'static, str>,
+    /// Its parameters, in order.
+    pub params: Vec<Param<'q>>,
+}
+
+impl Write<'_> {
+    /// Runs it alone (on SQLite, in a transaction of the caller's).
+    pub async fn execute<E: Executor>(self, db: E) -> Result<Done, sqlx::Error> {
+        query_from(&self.sql, self.params).execute(db).await
+    }
+}
+
+/// Writes gathered into one statement, in the order they were added.
+#[derive(Debug, Default)]
+#[must_use = "nothing is written until the statement runs"]
+pub(super) struct Combined<'q> {
+    /// The `WITH` queries so far, comma-separated.
+    ctes: String,
+    /// Their names.
+    names: Vec<String>,
+    params: Vec<Param<'q>>,
+}
+
+impl<'q> Combined<'q> {
+    /// Adds `write`.
+    pub fn with(mut self, write: Write<'q>) -> Self {
+        let name = format!("write{}", self.names.len());
+        let sql = renumbered(&write.sql, self.params.len());
+        if !self.ctes.is_empty() {
+            self.ctes.push_str(", ");
+        }
+        // A write in `WITH` can only be read from (to order the event after it) if it returns rows.
+        let _ = write!(self.ctes, "{name} AS ({sql} RETURNING 1)");
+        self.names.push(name);
+        self.params.extend(write.params);
+        self
+    }
+
+    /// Runs the writes and then, if there is one, appends `event` to its channel (under the
+    /// channel's lock, announced to every instance at the commit), all in one statement. Returns
+    /// the event's id.
+    pub async fn run(
+        mut self,
+        conn: &mut PgConnection,
+        event: Option<NewTillEvent<'q>>,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        let sql = match event {
+            Some(event) => {
+                let tail = announced_insert(self.params.len() + 1, &self.names);
+                self.params.extend(event_params(event));
+                if self.ctes.is_empty() {
+                    format!("WITH {tail}")
+                } else {
+                    format!("WITH {}, {tail}", self.ctes)
+                }
+            }
+            None => format!("WITH {} SELECT NULL::BIGINT", self.ctes),
+        };
+        let row = query_from(&sql, self.params).fetch_one(conn).await?;
+        super::backend::StoreRow::read_at(&row, 0)
+    }
+}
+
+/// `sql` with each parameter `$n` renumbered `$(n + by)`. The store's statements have no other
+/// `$` (no dollar quoting), which a unit test of each combined statement would show.
+fn renumbered(sql: &str, by: usize) -> Cow<'_, str> {
+    if by == 0 {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => {
+                let _ = write!(out, "{}", n + by);
+            }
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fixtures::{create, row};
+    use crate::store::{NewOperation, OperationKind, OperationStatus, StoreError};
+    use kasse_api::SaleStatus;
+
+    fn event(channel: &str) -> NewTillEvent<'_> {
+        NewTillEvent { channel, payload: r#"{"shown":"new sale"}"#, at: 5 }
+    }
+
+    // The statements of this module run through the store's own methods, on both databases:
+    // what a till is shown must commit with the change it shows, or neither must.
+
+    #[tokio::test]
+    async fn a_sale_its_create_and_its_event_are_written_together_or_not_at_all() {
+        for store in crate::store::testing::stores().await {
+            let id = store
+                .insert_sale(
+                    &row("till-1-aaaa", "till-1"),
+                    create("till-1-aaaa-create"),
+                    Some(event("till-1")),
+                )
+                .await
+                .unwrap()
+                .expect("the event's id");
+            assert_eq!(
+                store.till_events_after("till-1", 0, 10).await.unwrap(),
+                [(id, event("till-1").payload.to_owned())]
+            );
+            assert_eq!(store.operations_for("till-1-aaaa").await.unwrap().len(), 1);
+
+            // Another till's sale whose create clashes with a recorded one: an error of ours, not
+            // a busy till, and none of it is written.
+            let clash = NewOperation { reference: "till-2-bbbb", ..create("till-1-aaaa-create") };
+            let refused = store
+                .insert_sale(&row("till-2-bbbb", "till-2"), clash, Some(event("till-2")))
+                .await
+                .unwrap_err();
+            assert!(!matches!(refused, StoreError::TillBusy), "{refused:?}");
+            assert_eq!(store.payment("till-2-bbbb").await.unwrap(), None);
+            assert!(store.till_events_after("till-2", 0, 10).await.unwrap().is_empty());
+
+            // A second sale at a busy till: the till is busy, and nothing of it is written either.
+            let busy = store
+                .insert_sale(
+                    &row("till-1-cccc", "till-1"),
+                    create("till-1-cccc-create"),
+                    Some(event("till-1")),
+                )
+                .await;
+            assert!(matches!(busy, Err(StoreError::TillBusy)), "{busy:?}");
+            assert!(store.operations_for("till-1-cccc").await.unwrap().is_empty());
+            assert_eq!(store.till_events_after("till-1", 0, 10).await.unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_confirmation_writes_its_operations_the_payment_and_the_event_as_one() {
+        for store in crate::store::testing::stores().await {
+            let mut payment = row("till-1-aaaa", "till-1");
+            store.insert_sale(&payment, create("till-1-aaaa-create"), None).await.unwrap();
+            let cancel = NewOperation {
+                key: "till-1-aaaa-cancel",
+                kind: OperationKind::Cancel,
+                amount: None,
+                ..create("till-1-aaaa-create")
+            };
+            assert!(store.begin_operation(cancel, 2).await.unwrap());
+
+            payment.set_status(SaleStatus::Cancelled);
+            payment.updated_at = 3;
+            let id = store
+                .confirm(&["till-1-aaaa-create", "till-1-aaaa-cancel"], &payment, 3, Some(event("till-1")))
+                .await
+                .unwrap()
+                .expect("the event's id");
+
+            let operations = store.operations_for("till-1-aaaa").await.unwrap();
+            assert_eq!(operations.len(), 2);
+            assert!(
+                operations.iter().all(|op| op.status == OperationStatus::Done && op.updated_at == 3),
+                "{operations:?}"
+            );
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
+            assert_eq!(
+                store.till_events_after("till-1", 0, 10).await.unwrap(),
+                [(id, event("till-1").payload.to_owned())]
+            );
+
+            // Saved with no event: the row alone, and no id.
+            payment.failure = Some("shown".to_owned());
+            assert_eq!(store.save_payment(&payment, None).await.unwrap(), None);
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
+            let next = store.save_payment(&payment, Some(event("till-1"))).await.unwrap().expect("an id");
+            assert!(next > id, "one till's events are numbered in order");
+        }
+    }
+
+    #[test]
+    fn parameters_are_renumbered_after_the_ones_before_and_nothing_else_changes() {
+        assert_eq!(
+            renumbered("UPDATE t SET a = $1, b = $12 WHERE c = $2", 0),
+            "UPDATE t SET a = $1, b = $12 WHERE c = $2"
+        );
+        assert_eq!(
+            renumbered("UPDATE t SET a = $1, b = $12 WHERE c = $2", 9),
+            "UPDATE t SET a = $10, b = $21 WHERE c = $11"
+        );
+        assert_eq!(renumbered("SELECT E'\\n' || $3", 1), "SELECT E'\\n' || $4");
+    }
+}
