@@ -8,9 +8,8 @@
 //! instances sharing a database record it once: one held by another instance is left to it (and
 //! taken up by the next round here if that instance dies).
 
+use std::collections::HashSet;
 use std::sync::Arc;
-
-use futures_util::StreamExt as _;
 
 use kasse_vipps::epayment::WebhookEvent;
 use kasse_vipps::webhooks::UserCheckedIn;
@@ -22,16 +21,16 @@ use crate::store::Store;
 /// Processes stored deliveries, oldest first, whenever woken.
 pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
     loop {
-        if let Err(e) = process_inbox(&store, &sales).await {
+        if let Err(e) = process_inbox(&store, &sales, &wake).await {
             tracing::error!(error = %e, "webhook inbox processing failed");
         }
         wake.notified().await;
     }
 }
 
-/// How many deliveries are worked on at once. One at a time, each waiting for a platform read,
-/// fell behind a busy shop's webhooks by seconds (measured); a payment's deliveries still go one
-/// after the other, and so do check-ins.
+/// How many payments' (or the check-ins') deliveries are worked on at once. One at a time, each
+/// waiting for a platform read, fell behind a busy shop's webhooks by seconds (measured); a
+/// payment's deliveries still go one after the other, and so do check-ins.
 const AT_ONCE: usize = 16;
 /// How many stored deliveries are read at a time.
 const BATCH: i64 = 50;
@@ -66,48 +65,112 @@ impl Delivery {
 
 /// Processes every stored delivery not yet processed, ahead of the tills' own requests at the
 /// database (see [`crate::store::urgently`]): what the platform says happened is shown first.
-pub async fn process_inbox(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
-    crate::store::urgently(process_all(store, sales)).await
+/// Deliveries stored meanwhile (`wake`) are taken up as they come, not after the ones in hand.
+pub async fn process_inbox(
+    store: &Store,
+    sales: &Sales,
+    wake: &Notify,
+) -> Result<(), crate::store::StoreError> {
+    crate::store::urgently(process_all(store, sales, wake)).await
 }
 
-async fn process_all(store: &Store, sales: &Sales) -> Result<(), crate::store::StoreError> {
+/// One key's deliveries, in the order received, worked on one after the other.
+type Queue = (String, Vec<(i64, Delivery)>);
+
+/// How one queue went: its key and ids, and whether each delivery was this instance's to do.
+type Done = (String, Vec<i64>, Result<Vec<bool>, crate::store::StoreError>);
+
+async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), crate::store::StoreError> {
+    // A delivery waiting on a payment's lock (its write still at the platform) must not hold up
+    // one stored after it about another payment: each key's queue is started as soon as there is
+    // room, and the inbox read again when a delivery arrives or a queue ends. Each queue is a
+    // task of its own, so that it goes on while this one reads the inbox: a queue left waiting
+    // here could hold the very connection the read waits for (measured: stalls of seconds).
+    let mut running = tokio::task::JoinSet::new();
+    let mut busy_keys: HashSet<String> = HashSet::new();
+    let mut in_hand: HashSet<i64> = HashSet::new();
+    // Deliveries another instance is working on (or has done): left to it for this round.
+    let mut left: HashSet<i64> = HashSet::new();
+    let mut failed = None;
+    // Whether the inbox may hold deliveries not in hand: at first, once one arrives, and while a
+    // read left some for later (a full read, or a key already running).
+    let mut look = true;
     loop {
-        let batch = store.unprocessed_inbox(BATCH).await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        // A delivery stored from now on wakes the processing again: no need to look once more.
-        let last = i64::try_from(batch.len()).is_ok_and(|read| read < BATCH);
-        // Oldest first within each key; the keys side by side.
-        let mut queues: Vec<(String, Vec<(i64, Delivery)>)> = Vec::new();
-        for (id, body) in batch {
-            let delivery = Delivery::read(&body);
-            let key = delivery.key();
-            match queues.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, queue)) => queue.push((id, delivery)),
-                None => queues.push((key, vec![(id, delivery)])),
+        if look && failed.is_none() && running.len() < AT_ONCE {
+            look = false;
+            match store.unprocessed_inbox(BATCH).await {
+                Ok(batch) => {
+                    look = i64::try_from(batch.len()).is_ok_and(|read| read >= BATCH);
+                    // What another instance did is gone from the inbox: keep only what is still there.
+                    left.retain(|id| batch.iter().any(|(read, _)| read == id));
+                    let fresh =
+                        batch.into_iter().filter(|(id, _)| !in_hand.contains(id) && !left.contains(id));
+                    for (key, queue) in queues(fresh) {
+                        if running.len() >= AT_ONCE || busy_keys.contains(&key) {
+                            look = true;
+                            continue;
+                        }
+                        busy_keys.insert(key.clone());
+                        in_hand.extend(queue.iter().map(|(id, _)| *id));
+                        let (store, sales) = (store.clone(), sales.clone());
+                        running.spawn(crate::store::urgently(work_through(store, sales, key, queue)));
+                    }
+                }
+                Err(e) => failed = Some(e),
             }
         }
-        let outcomes: Vec<Result<bool, crate::store::StoreError>> = futures_util::stream::iter(queues)
-            .map(|(_, queue)| async move {
-                let mut worked = false;
-                for (id, delivery) in queue {
-                    worked |= process_one(store, sales, id, delivery).await?;
-                }
-                Ok(worked)
-            })
-            .buffer_unordered(AT_ONCE)
-            .collect()
-            .await;
-        let mut worked = false;
-        for outcome in outcomes {
-            worked |= outcome?;
+        if running.is_empty() {
+            return failed.map_or(Ok(()), Err);
         }
-        if last || !worked {
-            // Nothing left, or nothing left that another instance is not working on.
-            return Ok(());
+        tokio::select! {
+            Some(joined) = running.join_next() => match joined {
+                Ok((key, ids, outcome)) => {
+                    busy_keys.remove(&key);
+                    for id in &ids {
+                        in_hand.remove(id);
+                    }
+                    match outcome {
+                        Ok(worked) => {
+                            left.extend(ids.iter().zip(worked).filter(|(_, worked)| !worked).map(|(id, _)| *id));
+                        }
+                        // The others in hand are finished (never stopped halfway); the next round
+                        // tries again.
+                        Err(e) => failed = failed.or(Some(e)),
+                    }
+                }
+                // Its key stays busy for this round; the next tries its deliveries again.
+                Err(e) => failed = failed.or(Some(crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}")))),
+            },
+            () = wake.notified(), if failed.is_none() => look = true,
         }
     }
+}
+
+/// `deliveries` (oldest first) as queues by key, in the order of each key's oldest.
+fn queues(deliveries: impl Iterator<Item = (i64, String)>) -> Vec<Queue> {
+    let mut queues: Vec<Queue> = Vec::new();
+    for (id, body) in deliveries {
+        let delivery = Delivery::read(&body);
+        let key = delivery.key();
+        match queues.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, queue)) => queue.push((id, delivery)),
+            None => queues.push((key, vec![(id, delivery)])),
+        }
+    }
+    queues
+}
+
+/// Works through one key's queue, stopping at the first error.
+async fn work_through(store: Store, sales: Sales, key: String, queue: Vec<(i64, Delivery)>) -> Done {
+    let ids: Vec<i64> = queue.iter().map(|(id, _)| *id).collect();
+    let mut worked = Vec::with_capacity(queue.len());
+    for (id, delivery) in queue {
+        match process_one(&store, &sales, id, delivery).await {
+            Ok(ours) => worked.push(ours),
+            Err(e) => return (key, ids, Err(e)),
+        }
+    }
+    (key, ids, Ok(worked))
 }
 
 /// Processes one delivery, unless another instance has it. Whether it was this one's to do.

@@ -65,7 +65,7 @@ pub(crate) struct TestApp {
     pub(crate) seen: Arc<Mutex<Vec<String>>>,
     /// The PostgreSQL database made for this server (`KASSE_TEST_DATABASE=postgres`), dropped after
     /// the server (last of the fields).
-    _postgres: Option<database::PostgresDatabase>,
+    postgres: Option<database::PostgresDatabase>,
 }
 
 /// Starts a server on port 0 with the demo configuration (one NOK store, till `till-1`, the
@@ -100,7 +100,7 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestA
     let cookie = pair(&running, &base, Role::Till).await;
     // Talk to 127.0.0.1 directly, whatever proxy the environment names, as the paired till.
     let http = browser_with_cookie(&cookie);
-    TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())), _postgres: postgres }
+    TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())), postgres }
 }
 
 /// Pairs a browser with the till as `role`, the way the pairing page does; returns its cookie.
@@ -236,6 +236,11 @@ impl TestApp {
     /// Asks the till for a QR sale of `body`, whatever the answer.
     pub(crate) async fn try_start_sale(&self, body: &Value) -> Answer {
         self.post_json(&format!("/api/tills/{TILL}/sales"), body).await
+    }
+
+    /// The URL of this server's PostgreSQL database, when it runs on one.
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(database::PostgresDatabase::url)
     }
 
     /// Starts a QR sale of `value` øre and checks it was accepted.

@@ -14,12 +14,13 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use chrono::{DateTime, TimeDelta, Utc};
-use kasse_api::{Currency, Money, ProblemCode, Sale, SaleStatus};
+use kasse_api::{Currency, Money, ProblemCode, Role, Sale, SaleStatus};
 use kasse_sim::FaultKnobs;
 use kasse_vipps::epayment::{PaymentEventName, WebhookEvent};
 use kasse_vipps::signing::{self, SignedHeaders};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
+use sqlx::Connection as _;
 use tokio::sync::mpsc;
 use url::Url;
 
@@ -414,4 +415,93 @@ async fn a_genuine_delivery_replayed_byte_for_byte_is_recognised_and_changes_not
     let received = app.received(&sale.reference);
     assert_eq!(writes(&received, "capture").len(), 1, "no second capture: {received:#?}");
     assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 12_350);
+}
+
+/// A webhook whose payment another instance is working on (here: its lock held at the database,
+/// as an instance holds it in the middle of a capture) waits for it, and holds up no webhook about
+/// another payment stored after it. PostgreSQL only: on SQLite the one instance's own lock is all
+/// there is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_waiting_for_its_payment_holds_up_no_webhook_about_another_payment() {
+    let app = spawn_app_with(|config| {
+        let second = kasse_server::TillConfig {
+            id: "till-2".to_owned(),
+            name: "Kasse 2".to_owned(),
+            callback_qr: None,
+            redirect_sticker: None,
+            ..config.tills[0].clone()
+        };
+        config.tills.push(second);
+    })
+    .await;
+    let Some(url) = app.postgres_url().map(str::to_owned) else {
+        eprintln!("not on PostgreSQL (KASSE_TEST_DATABASE=postgres): this test checks nothing");
+        return;
+    };
+    let till_2 = browser_with_cookie(&pair_with_till(&app.running, &app.base, "till-2", Role::Till).await);
+    let held = app.start_sale(4_000).await;
+    let started = app
+        .send(
+            till_2
+                .post(format!("{}/api/tills/till-2/sales", app.base))
+                .json(&serde_json::json!({"amount": {"value": 5_000, "currency": "NOK"}, "flow": "qr"})),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let other: Sale = started.json();
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+
+    let mut instance = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtextextended('payment:' || $1, 0))")
+        .bind(&held.reference)
+        .execute(&mut instance)
+        .await
+        .unwrap();
+    app.approve(&held).await;
+    // Its webhook has come, and waits for the lock.
+    let observer = sqlx::PgPool::connect(&url).await.unwrap();
+    until(|| async {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                .fetch_one(&observer)
+                .await
+                .unwrap();
+        waiting > 0
+    })
+    .await;
+
+    let accepted = app.webhooks_counted("accepted").await;
+    app.approve(&other).await;
+    until(|| async { app.webhooks_counted("accepted").await > accepted }).await;
+    // The other payment's webhook is done while the first still waits.
+    app.until_unprocessed_webhooks(|n| n == 1).await;
+    assert_eq!(app.sale(&held.reference).await.status, SaleStatus::AwaitingCustomer, "still waiting");
+
+    // The other instance is done: the first webhook is worked on, and the sale is taken.
+    sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut instance).await.unwrap();
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    let mut events = app.events_after(0).await;
+    events.until_sale_is(&held.reference, SaleStatus::Captured).await;
+}
+
+/// Waits, checking now and then, until `done` says so; fails the test after 30 s.
+async fn until<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "waited 30 s in vain");
+}
+
+impl TestApp {
+    /// Waits until the count of webhooks stored and not processed is one `wanted` takes.
+    async fn until_unprocessed_webhooks(&self, wanted: impl Fn(i64) -> bool) {
+        until(|| async {
+            let text = self.metrics_text().await;
+            metric(&text, "kasse_webhooks_unprocessed").is_some_and(&wanted)
+        })
+        .await;
+    }
 }
