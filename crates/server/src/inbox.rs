@@ -5,11 +5,12 @@
 //! comes from the platform's own `GET`. A payment event is recorded, and settled at once when it
 //! only echoes what its payment holds, whichever instance gets there; one to act on is acted on
 //! under its payment's lock, which holds across instances. A check-in is claimed first, so that
-//! instances sharing a database record it once: one held by another instance is left to it (and
-//! taken up by the next round here if that instance dies).
+//! instances sharing a database record it once: one held by another instance is left to it for
+//! [`LEFT_FOR`] (and taken up here after that if that instance died).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use kasse_vipps::epayment::WebhookEvent;
 use kasse_vipps::webhooks::UserCheckedIn;
@@ -34,6 +35,8 @@ pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
 const AT_ONCE: usize = 16;
 /// How many stored deliveries are read at a time.
 const BATCH: i64 = 50;
+/// How long a delivery another instance had claimed is left to it before it is looked at again.
+const LEFT_FOR: Duration = Duration::from_secs(1);
 
 /// A stored delivery, read.
 enum Delivery {
@@ -77,8 +80,13 @@ pub async fn process_inbox(
 /// One key's deliveries, in the order received, worked on one after the other.
 type Queue = (String, Vec<(i64, Delivery)>);
 
-/// How one queue went: its key and ids, and whether each delivery was this instance's to do.
-type Done = (String, Vec<i64>, Result<Vec<bool>, crate::store::StoreError>);
+/// How one queue went.
+struct Done {
+    key: String,
+    ids: Vec<i64>,
+    /// Whether each delivery was this instance's to do, or the error that stopped the queue.
+    worked: Result<Vec<bool>, crate::store::StoreError>,
+}
 
 async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), crate::store::StoreError> {
     // A delivery waiting on a payment's lock (its write still at the platform) must not hold up
@@ -89,8 +97,8 @@ async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), 
     let mut running = tokio::task::JoinSet::new();
     let mut busy_keys: HashSet<String> = HashSet::new();
     let mut in_hand: HashSet<i64> = HashSet::new();
-    // Deliveries another instance is working on (or has done): left to it for this round.
-    let mut left: HashSet<i64> = HashSet::new();
+    // Deliveries another instance had claimed, and since when they are left to it.
+    let mut left: HashMap<i64, Instant> = HashMap::new();
     let mut failed = None;
     // Whether the inbox may hold deliveries not in hand: at first, once one arrives, and while a
     // read left some for later (a full read, or a key already running).
@@ -101,10 +109,13 @@ async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), 
             match store.unprocessed_inbox(BATCH).await {
                 Ok(batch) => {
                     look = i64::try_from(batch.len()).is_ok_and(|read| read >= BATCH);
-                    // What another instance did is gone from the inbox: keep only what is still there.
-                    left.retain(|id| batch.iter().any(|(read, _)| read == id));
+                    // What another instance did is gone from the inbox; what it still has not
+                    // done after a while is looked at again, in case it died.
+                    left.retain(|id, since| {
+                        since.elapsed() < LEFT_FOR && batch.iter().any(|(read, _)| read == id)
+                    });
                     let fresh =
-                        batch.into_iter().filter(|(id, _)| !in_hand.contains(id) && !left.contains(id));
+                        batch.into_iter().filter(|(id, _)| !in_hand.contains(id) && !left.contains_key(id));
                     for (key, queue) in queues(fresh) {
                         if running.len() >= AT_ONCE || busy_keys.contains(&key) {
                             look = true;
@@ -124,14 +135,16 @@ async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), 
         }
         tokio::select! {
             Some(joined) = running.join_next() => match joined {
-                Ok((key, ids, outcome)) => {
-                    busy_keys.remove(&key);
-                    for id in &ids {
+                Ok(done) => {
+                    busy_keys.remove(&done.key);
+                    for id in &done.ids {
                         in_hand.remove(id);
                     }
-                    match outcome {
+                    match done.worked {
                         Ok(worked) => {
-                            left.extend(ids.iter().zip(worked).filter(|(_, worked)| !worked).map(|(id, _)| *id));
+                            let now = Instant::now();
+                            let theirs = done.ids.iter().zip(worked).filter(|(_, ours)| !ours);
+                            left.extend(theirs.map(|(id, _)| (*id, now)));
                         }
                         // The others in hand are finished (never stopped halfway); the next round
                         // tries again.
@@ -139,7 +152,10 @@ async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), 
                     }
                 }
                 // Its key stays busy for this round; the next tries its deliveries again.
-                Err(e) => failed = failed.or(Some(crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}")))),
+                Err(e) => {
+                    let e = crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}"));
+                    failed = failed.or(Some(e));
+                }
             },
             () = wake.notified(), if failed.is_none() => look = true,
         }
@@ -167,10 +183,10 @@ async fn work_through(store: Store, sales: Sales, key: String, queue: Vec<(i64, 
     for (id, delivery) in queue {
         match process_one(&store, &sales, id, delivery).await {
             Ok(ours) => worked.push(ours),
-            Err(e) => return (key, ids, Err(e)),
+            Err(e) => return Done { key, ids, worked: Err(e) },
         }
     }
-    (key, ids, Ok(worked))
+    Done { key, ids, worked: Ok(worked) }
 }
 
 /// Processes one delivery, unless another instance has it. Whether it was this one's to do.

@@ -40,6 +40,7 @@ pub(super) struct Combined<'q> {
     ctes: String,
     /// Their names.
     names: Vec<String>,
+    /// Their parameters, in order: `$1` onwards.
     params: Vec<Param<'q>>,
 }
 
@@ -76,6 +77,8 @@ impl<'q> Combined<'q> {
                     format!("WITH {}, {tail}", self.ctes)
                 }
             }
+            // Nothing to write is a caller's mistake: nothing is sent.
+            None if self.ctes.is_empty() => return Ok(None),
             None => format!("WITH {} SELECT NULL::BIGINT", self.ctes),
         };
         let row = query_from(&sql, self.params).fetch_one(conn).await?;
@@ -83,8 +86,8 @@ impl<'q> Combined<'q> {
     }
 }
 
-/// `sql` with each parameter `$n` renumbered `$(n + by)`. The store's statements have no other
-/// `$` (no dollar quoting), which a unit test of each combined statement would show.
+/// `sql` with each parameter `$n` renumbered `$(n + by)`. The statements combined have no other
+/// `$` (no dollar quoting), as a unit test checks of each.
 fn renumbered(sql: &str, by: usize) -> Cow<'_, str> {
     if by == 0 {
         return Cow::Borrowed(sql);
@@ -203,6 +206,32 @@ mod tests {
             assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
             let next = store.save_payment(&payment, Some(event("till-1"))).await.unwrap().expect("an id");
             assert!(next > id, "one till's events are numbered in order");
+        }
+    }
+
+    #[test]
+    fn each_write_combined_numbers_its_parameters_one_to_as_many_as_it_binds_and_has_no_other_dollar() {
+        let payment = row("till-1-aaaa", "till-1");
+        let writes = [
+            crate::store::payments::payment_insert(&payment),
+            crate::store::payments::payment_update(&payment),
+            crate::store::operations::operation_insert(create("till-1-aaaa-create"), 1),
+            crate::store::operations::operation_confirm("till-1-aaaa-create", 1),
+        ];
+        for write in writes {
+            let numbers: Vec<usize> = write
+                .sql
+                .split('$')
+                .skip(1)
+                .map(|after| {
+                    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse().unwrap_or_else(|_| panic!("a `$` that is no parameter in {}", write.sql))
+                })
+                .collect();
+            let mut distinct = numbers.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct, (1..=write.params.len()).collect::<Vec<_>>(), "{}", write.sql);
         }
     }
 

@@ -317,7 +317,7 @@ pub(super) fn operation_insert(operation: NewOperation<'_>, now: i64) -> Write<'
 }
 
 /// The statement that marks the pending operation `key` confirmed.
-fn operation_confirm(key: &str, now: i64) -> Write<'_> {
+pub(super) fn operation_confirm(key: &str, now: i64) -> Write<'_> {
     Write {
         sql: Cow::Borrowed(
             "UPDATE operations SET status = 'done', error = NULL, updated_at = $1 \

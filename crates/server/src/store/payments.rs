@@ -394,7 +394,7 @@ pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
 }
 
 /// The statement that inserts a new payment.
-fn payment_insert(row: &PaymentRow) -> Write<'_> {
+pub(super) fn payment_insert(row: &PaymentRow) -> Write<'_> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let params: Vec<String> = (1..=PAYMENT_COLUMNS.split(',').count()).map(|i| format!("${i}")).collect();
         format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({})", params.join(", "))

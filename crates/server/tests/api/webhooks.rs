@@ -461,11 +461,17 @@ async fn a_webhook_waiting_for_its_payment_holds_up_no_webhook_about_another_pay
     // Its webhook has come, and waits for the lock.
     let observer = sqlx::PgPool::connect(&url).await.unwrap();
     until(|| async {
-        let waiting: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                .fetch_one(&observer)
-                .await
-                .unwrap();
+        // A 64-bit advisory key is shown in two halves: `classid` the high, `objid` the low.
+        let waiting: i64 = sqlx::query_scalar(
+            "WITH held AS (SELECT hashtextextended('payment:' || $1, 0) AS key) \
+             SELECT count(*) FROM pg_locks, held WHERE locktype = 'advisory' AND NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND classid = ((key >> 32) & 4294967295)::oid AND objid = (key & 4294967295)::oid",
+        )
+        .bind(&held.reference)
+        .fetch_one(&observer)
+        .await
+        .unwrap();
         waiting > 0
     })
     .await;
