@@ -8,7 +8,7 @@ use super::statement::{Bind as _, query};
 
 use super::names::{Named, decode};
 use super::payments::payment_update;
-use super::till_events::insert_event;
+use super::till_events::insert_event_if;
 use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
@@ -224,10 +224,7 @@ impl Store {
                     operation_confirm(key, now).execute(&mut *tx).await?;
                 }
                 payment_update(row).execute(&mut *tx).await?;
-                let id = match event {
-                    Some(event) => Some(insert_event(&mut tx, event).await?),
-                    None => None,
-                };
+                let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(id)
             }

@@ -5,13 +5,13 @@ use std::sync::LazyLock;
 
 use super::backend::{Backend, Conn, StoreRow, on};
 use super::combined::{Combined, Write};
-use super::statement::{Bind as _, FromStoreRow, query_as};
+use super::statement::{Bind as _, FromStoreRow, Param, query_as};
 use kasse_api::{Currency, Flow, Loyalty, SaleStatus};
 use kasse_vipps::epayment::State;
 
 use super::names::{Named as _, decode, decode_optional};
 use super::operations::operation_insert;
-use super::till_events::insert_event;
+use super::till_events::insert_event_if;
 use super::{NewOperation, NewTillEvent, Store, StoreError};
 
 pub(super) const PAYMENT_COLUMNS: &str = "reference, till_id, msn, flow, currency, amount, status, active, platform_state, qr, \
@@ -196,10 +196,7 @@ impl Store {
                     other => other?,
                 };
                 operation.execute(&mut *tx).await?;
-                let id = match event {
-                    Some(event) => Some(insert_event(&mut tx, event).await?),
-                    None => None,
-                };
+                let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -256,10 +253,7 @@ impl Store {
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
                 payment_update(row).execute(&mut *tx).await?;
-                let id = match event {
-                    Some(event) => Some(insert_event(&mut tx, event).await?),
-                    None => None,
-                };
+                let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -371,26 +365,37 @@ pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
              watch_until = $14, loyalty = COALESCE(loyalty, $15), \
              member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END WHERE reference = $17",
         ),
-        params: vec![
-            row.status.name().param(),
-            row.active.param(),
-            row.platform_state.map(State::name).param(),
-            (&row.qr).param(),
-            row.expires_at.param(),
-            row.authorized.param(),
-            row.captured.param(),
-            row.cancelled.param(),
-            row.refunded.param(),
-            (&row.failure).param(),
-            row.next_poll_at.param(),
-            row.updated_at.param(),
-            row.withdrawn_at.param(),
-            row.watch_until.param(),
-            row.loyalty.as_ref().map(loyalty_name).param(),
-            member_name(row.loyalty.as_ref()).param(),
-            (&row.reference).param(),
-        ],
+        params: [
+            state_params(row).as_slice(),
+            &[
+                row.updated_at.param(),
+                row.withdrawn_at.param(),
+                row.watch_until.param(),
+                row.loyalty.as_ref().map(loyalty_name).param(),
+                member_name(row.loyalty.as_ref()).param(),
+                (&row.reference).param(),
+            ],
+        ]
+        .concat(),
     }
+}
+
+/// The parameters of a payment's state, in the order both the update above and the insert below
+/// bind them.
+fn state_params(row: &PaymentRow) -> [Param<'_>; 11] {
+    [
+        row.status.name().param(),
+        row.active.param(),
+        row.platform_state.map(State::name).param(),
+        (&row.qr).param(),
+        row.expires_at.param(),
+        row.authorized.param(),
+        row.captured.param(),
+        row.cancelled.param(),
+        row.refunded.param(),
+        (&row.failure).param(),
+        row.next_poll_at.param(),
+    ]
 }
 
 /// The statement that inserts a new payment.
@@ -401,38 +406,33 @@ pub(super) fn payment_insert(row: &PaymentRow) -> Write<'_> {
     });
     Write {
         sql: Cow::Borrowed(SQL.as_str()),
-        params: vec![
-            (&row.reference).param(),
-            (&row.till_id).param(),
-            (&row.msn).param(),
-            row.flow.name().param(),
-            row.currency.name().param(),
-            row.amount.param(),
-            row.status.name().param(),
-            row.active.param(),
-            row.platform_state.map(State::name).param(),
-            (&row.qr).param(),
-            row.expires_at.param(),
-            row.authorized.param(),
-            row.captured.param(),
-            row.cancelled.param(),
-            row.refunded.param(),
-            (&row.failure).param(),
-            row.next_poll_at.param(),
-            row.created_at.param(),
-            row.updated_at.param(),
-            (&row.description).param(),
-            (&row.masked_phone).param(),
-            (&row.client_key).param(),
-            (&row.sticker_id).param(),
-            (&row.landing_token).param(),
-            row.withdrawn_at.param(),
-            row.watch_until.param(),
-            (&row.integrator_id).param(),
-            (&row.order_id).param(),
-            row.loyalty.as_ref().map(loyalty_name).param(),
-            member_name(row.loyalty.as_ref()).param(),
-        ],
+        params: [
+            &[
+                (&row.reference).param(),
+                (&row.till_id).param(),
+                (&row.msn).param(),
+                row.flow.name().param(),
+                row.currency.name().param(),
+                row.amount.param(),
+            ],
+            state_params(row).as_slice(),
+            &[
+                row.created_at.param(),
+                row.updated_at.param(),
+                (&row.description).param(),
+                (&row.masked_phone).param(),
+                (&row.client_key).param(),
+                (&row.sticker_id).param(),
+                (&row.landing_token).param(),
+                row.withdrawn_at.param(),
+                row.watch_until.param(),
+                (&row.integrator_id).param(),
+                (&row.order_id).param(),
+                row.loyalty.as_ref().map(loyalty_name).param(),
+                member_name(row.loyalty.as_ref()).param(),
+            ],
+        ]
+        .concat(),
     }
 }
 

@@ -45,6 +45,17 @@ pub(super) async fn insert_event(conn: &mut SqliteConn, event: NewTillEvent<'_>)
         .await
 }
 
+/// Appends `event`, if any, on SQLite's connection (a transaction's).
+pub(super) async fn insert_event_if(
+    conn: &mut SqliteConn,
+    event: Option<NewTillEvent<'_>>,
+) -> Result<Option<i64>, sqlx::Error> {
+    match event {
+        Some(event) => Ok(Some(insert_event(conn, event).await?)),
+        None => Ok(None),
+    }
+}
+
 /// The end of a PostgreSQL statement that appends a live event after the writes `after` (the
 /// names of its `WITH` queries) and returns its id; its parameters start at `$first` (see
 /// [`event_params`]). Ids are drawn under the channel's lock, held to the commit, so one

@@ -3,7 +3,6 @@
 //! requests from other sites.
 
 use kasse_api::{Currency, ProblemCode, Role, Sale, SaleStatus, Session, TillSnapshot};
-use kasse_server::TillConfig;
 use kasse_vipps::epayment::State;
 use reqwest::StatusCode;
 use reqwest::header;
@@ -100,17 +99,7 @@ async fn every_till_endpoint_refuses_a_browser_without_a_session_or_with_a_made_
 
 #[tokio::test]
 async fn a_till_reaches_neither_another_tills_paths_nor_its_sales() {
-    let app = spawn_app_with(|config| {
-        let second = TillConfig {
-            id: "till-2".to_owned(),
-            name: "Kasse 2".to_owned(),
-            callback_qr: None,
-            redirect_sticker: None,
-            ..config.tills[0].clone()
-        };
-        config.tills.push(second);
-    })
-    .await;
+    let app = spawn_app_with(second_till).await;
     let till_2 = browser_with_cookie(&pair_with_till(&app.running, &app.base, "till-2", Role::Till).await);
     let started = app
         .send_from(

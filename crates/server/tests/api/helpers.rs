@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kasse_api::{CheckIn, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
-use kasse_server::{Config, Running};
+use kasse_server::{Config, Running, TillConfig};
 use kasse_sim::{ReceivedWrite, SalesUnit, SimHandle};
 use kasse_vipps::epayment::{GetPaymentResponse, PaymentEvent};
 use kasse_vipps::signing::SignedHeaders;
@@ -101,6 +101,18 @@ pub(crate) async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestA
     // Talk to 127.0.0.1 directly, whatever proxy the environment names, as the paired till.
     let http = browser_with_cookie(&cookie);
     TestApp { running, base, http, dir, seen: Arc::new(Mutex::new(Vec::new())), postgres }
+}
+
+/// The second till of the demo store, with no stickers of its own in the configuration.
+pub(crate) fn second_till(config: &mut Config) {
+    let till = TillConfig {
+        id: "till-2".to_owned(),
+        name: "Kasse 2".to_owned(),
+        callback_qr: None,
+        redirect_sticker: None,
+        ..config.tills[0].clone()
+    };
+    config.tills.push(till);
 }
 
 /// Pairs a browser with the till as `role`, the way the pairing page does; returns its cookie.

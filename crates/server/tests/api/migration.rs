@@ -4,26 +4,12 @@
 //! beacon rings, also when the configuration and the saved mapping disagree.
 
 use kasse_api::Currency;
-use kasse_server::Config;
-use kasse_server::config::TillConfig;
 use kasse_server::ops::migrate::{self, Outcome, PosRow};
 use kasse_server::ops::qr;
 use kasse_sim::FaultKnobs;
 use kasse_vipps::qr::{CallbackQrImage, MerchantCallbackMobilePayPutRequest};
 
 use crate::helpers::*;
-
-/// The second till of the demo store, with no stickers of its own in the configuration.
-fn second_till(config: &mut Config) {
-    let till = TillConfig {
-        id: "till-2".to_owned(),
-        name: "Kasse 2".to_owned(),
-        callback_qr: None,
-        redirect_sticker: None,
-        ..config.tills[0].clone()
-    };
-    config.tills.push(till);
-}
 
 /// The demo with two tills, whose first till has no callback sticker in the configuration.
 async fn two_tills() -> TestApp {

@@ -197,17 +197,7 @@ async fn revoking_a_device_closes_its_open_event_stream_at_once_and_refuses_its_
 
 #[tokio::test]
 async fn revoking_every_device_of_a_till_ends_its_till_and_display_sessions_and_no_other_tills() {
-    let app = spawn_app_with(|config| {
-        let second = kasse_server::TillConfig {
-            id: "till-2".to_owned(),
-            name: "Kasse 2".to_owned(),
-            callback_qr: None,
-            redirect_sticker: None,
-            ..config.tills[0].clone()
-        };
-        config.tills.push(second);
-    })
-    .await;
+    let app = spawn_app_with(second_till).await;
     let display = browser_with_cookie(&pair(&app.running, &app.base, Role::Display).await);
     let other = app.browser_of("till-2").await;
     let till_stream = app.open_stream(&app.http, &format!("/api/tills/{TILL}/events")).await.stream();

@@ -423,17 +423,7 @@ async fn a_genuine_delivery_replayed_byte_for_byte_is_recognised_and_changes_not
 /// there is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_waiting_for_its_payment_holds_up_no_webhook_about_another_payment() {
-    let app = spawn_app_with(|config| {
-        let second = kasse_server::TillConfig {
-            id: "till-2".to_owned(),
-            name: "Kasse 2".to_owned(),
-            callback_qr: None,
-            redirect_sticker: None,
-            ..config.tills[0].clone()
-        };
-        config.tills.push(second);
-    })
-    .await;
+    let app = spawn_app_with(second_till).await;
     let Some(url) = app.postgres_url().map(str::to_owned) else {
         eprintln!("not on PostgreSQL (KASSE_TEST_DATABASE=postgres): this test checks nothing");
         return;
