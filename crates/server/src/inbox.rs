@@ -1,15 +1,21 @@
 //! The webhook inbox: deliveries the endpoint ([`crate::routes::webhooks`]) verified and stored,
-//! processed oldest first whenever one arrives (and at every reconciler round, for any left).
+//! processed as they arrive, and swept for at every reconciler round (deliveries left over by a
+//! failure, or stored by an instance that died before it processed them).
+//!
+//! The endpoint hands each delivery it stores to this instance's processing ([`Inbox::hand`]),
+//! which works on it without reading it back: on PostgreSQL a read of the inbox for every
+//! delivery was two round trips a sale of the 21 left. A sweep ([`Inbox::sweep`]) reads every
+//! unprocessed delivery in the store, a page at a time.
 //!
 //! Processing is idempotent: an event seen before changes nothing, and the payment's state always
 //! comes from the platform's own `GET`. A payment event is recorded, and settled at once when it
 //! only echoes what its payment holds, whichever instance gets there; one to act on is acted on
 //! under its payment's lock, which holds across instances. A check-in is claimed first, so that
 //! instances sharing a database record it once: one held by another instance is left to it for
-//! [`LEFT_FOR`] (and taken up here after that if that instance died).
+//! [`LEFT_FOR`] (and taken up by a sweep after that if that instance died).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use kasse_vipps::epayment::WebhookEvent;
@@ -19,24 +25,81 @@ use tokio::sync::Notify;
 use crate::sales::Sales;
 use crate::store::Store;
 
-/// Processes stored deliveries, oldest first, whenever woken.
-pub async fn process_forever(store: Store, sales: Sales, wake: Arc<Notify>) {
-    loop {
-        if let Err(e) = process_inbox(&store, &sales, &wake).await {
-            tracing::error!(error = %e, "webhook inbox processing failed");
-        }
-        wake.notified().await;
-    }
-}
-
 /// How many payments' (or the check-ins') deliveries are worked on at once. One at a time, each
 /// waiting for a platform read, fell behind a busy shop's webhooks by seconds (measured); a
 /// payment's deliveries still go one after the other, and so do check-ins.
 const AT_ONCE: usize = 16;
-/// How many stored deliveries are read at a time.
-const BATCH: i64 = 50;
-/// How long a delivery another instance had claimed is left to it before it is looked at again.
+/// How many stored deliveries a sweep reads at a time.
+const BATCH: usize = 50;
+/// How many deliveries are held in memory, worked on or waiting for their turn: past that, the
+/// endpoint's are left in the store for a sweep to read when there is room.
+const IN_HAND: usize = 500;
+/// How long a delivery another instance had claimed is left to it before a sweep takes it up.
 const LEFT_FOR: Duration = Duration::from_secs(1);
+
+/// This instance's way into the inbox's processing: deliveries the endpoint stored, handed over
+/// as they were stored, and whether the whole store is to be swept.
+#[derive(Debug)]
+pub struct Inbox {
+    handed: Mutex<Handed>,
+    wake: Notify,
+}
+
+#[derive(Debug)]
+struct Handed {
+    deliveries: VecDeque<(i64, String)>,
+    /// Whether the store is to be swept: at first, at every reconciler round, after a failure, and
+    /// when the endpoint handed more than there is room for.
+    sweep: bool,
+}
+
+impl Default for Inbox {
+    fn default() -> Self {
+        Self { handed: Mutex::new(Handed { deliveries: VecDeque::new(), sweep: true }), wake: Notify::new() }
+    }
+}
+
+impl Inbox {
+    /// The delivery `id` with `body`, just stored: processed without reading it back.
+    pub fn hand(&self, id: i64, body: &str) {
+        {
+            let mut handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
+            if handed.deliveries.len() < IN_HAND {
+                handed.deliveries.push_back((id, body.to_owned()));
+            } else {
+                // Stored all the same: a sweep reads it when there is room.
+                handed.sweep = true;
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Has every unprocessed delivery in the store looked at.
+    pub fn sweep(&self) {
+        self.handed.lock().unwrap_or_else(PoisonError::into_inner).sweep = true;
+        self.wake.notify_one();
+    }
+
+    /// Up to `room` of the deliveries handed over, oldest first, and whether to sweep.
+    fn take(&self, room: usize) -> (Vec<(i64, String)>, bool) {
+        let mut handed = self.handed.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = room.min(handed.deliveries.len());
+        let deliveries = handed.deliveries.drain(..count).collect();
+        (deliveries, std::mem::take(&mut handed.sweep))
+    }
+}
+
+/// Processes deliveries as they are handed over or swept for, whenever woken.
+pub async fn process_forever(store: Store, sales: Sales, inbox: Arc<Inbox>) {
+    loop {
+        if let Err(e) = process_inbox(&store, &sales, &inbox).await {
+            tracing::error!(error = %e, "webhook inbox processing failed");
+            // What was in hand is still stored unprocessed.
+            inbox.handed.lock().unwrap_or_else(PoisonError::into_inner).sweep = true;
+        }
+        inbox.wake.notified().await;
+    }
+}
 
 /// A stored delivery, read.
 enum Delivery {
@@ -66,15 +129,16 @@ impl Delivery {
     }
 }
 
-/// Processes every stored delivery not yet processed, ahead of the tills' own requests at the
-/// database (see [`crate::store::urgently`]): what the platform says happened is shown first.
-/// Deliveries stored meanwhile (`wake`) are taken up as they come, not after the ones in hand.
+/// Processes what has been handed over and, when asked, every delivery stored and not processed,
+/// ahead of the tills' own requests at the database (see [`crate::store::urgently`]): what the
+/// platform says happened is shown first. Deliveries handed over meanwhile are taken up as they
+/// come, not after the ones in hand. Returns when nothing is left in hand.
 pub async fn process_inbox(
     store: &Store,
     sales: &Sales,
-    wake: &Notify,
+    inbox: &Inbox,
 ) -> Result<(), crate::store::StoreError> {
-    crate::store::urgently(process_all(store, sales, wake)).await
+    crate::store::urgently(process_all(store, sales, inbox)).await
 }
 
 /// One key's deliveries, in the order received, worked on one after the other.
@@ -88,49 +152,50 @@ struct Done {
     worked: Result<Vec<bool>, crate::store::StoreError>,
 }
 
-async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), crate::store::StoreError> {
+async fn process_all(store: &Store, sales: &Sales, inbox: &Inbox) -> Result<(), crate::store::StoreError> {
     // A delivery waiting on a payment's lock (its write still at the platform) must not hold up
     // one stored after it about another payment: each key's queue is started as soon as there is
-    // room, and the inbox read again when a delivery arrives or a queue ends. Each queue is a
-    // task of its own, so that it goes on while this one reads the inbox: a queue left waiting
-    // here could hold the very connection the read waits for (measured: stalls of seconds).
+    // room. Each queue is a task of its own, so that it goes on while this one reads the store:
+    // a queue left waiting here could hold the very connection the read waits for (measured:
+    // stalls of seconds).
     let mut running = tokio::task::JoinSet::new();
     let mut busy_keys: HashSet<String> = HashSet::new();
+    // Every delivery running or waiting, by id.
     let mut in_hand: HashSet<i64> = HashSet::new();
+    // Queues whose key is running, or that wait for room, in the order of each one's oldest.
+    let mut waiting: Vec<Queue> = Vec::new();
     // Deliveries another instance had claimed, and since when they are left to it.
     let mut left: HashMap<i64, Instant> = HashMap::new();
+    // Where a sweep of the store has got to (the last id read), while one is under way.
+    let mut sweeping: Option<i64> = None;
     let mut failed = None;
-    // Whether the inbox may hold deliveries not in hand: at first, once one arrives, and while a
-    // read left some for later (a full read, or a key already running).
-    let mut look = true;
     loop {
-        if look && failed.is_none() && running.len() < AT_ONCE {
-            look = false;
-            match store.unprocessed_inbox(BATCH).await {
-                Ok(batch) => {
-                    look = i64::try_from(batch.len()).is_ok_and(|read| read >= BATCH);
-                    // What another instance did is gone from the inbox; what it still has not
-                    // done after a while is looked at again, in case it died.
-                    left.retain(|id, since| {
-                        since.elapsed() < LEFT_FOR && batch.iter().any(|(read, _)| read == id)
-                    });
-                    let fresh =
-                        batch.into_iter().filter(|(id, _)| !in_hand.contains(id) && !left.contains_key(id));
-                    for (key, queue) in queues(fresh) {
-                        if running.len() >= AT_ONCE || busy_keys.contains(&key) {
-                            look = true;
-                            continue;
-                        }
-                        busy_keys.insert(key.clone());
-                        in_hand.extend(queue.iter().map(|(id, _)| *id));
-                        let (store, sales) = (store.clone(), sales.clone());
-                        running.spawn(crate::store::urgently(work_through(store, sales, key, queue)));
-                    }
-                }
-                Err(e) => failed = Some(e),
+        if failed.is_none() {
+            let (handed, sweep) = inbox.take(IN_HAND.saturating_sub(in_hand.len()));
+            if sweep {
+                sweeping = Some(0);
             }
+            // Read before the handed deliveries are queued, so that a delivery read as well as
+            // handed keeps its place among the older ones read.
+            if let Some(after) = sweeping.filter(|_| in_hand.len() + handed.len() + BATCH <= IN_HAND) {
+                let limit = i64::try_from(BATCH).unwrap_or(i64::MAX);
+                match store.unprocessed_inbox(after, limit).await {
+                    Ok(page) => {
+                        sweeping = page.last().map(|(id, _)| *id).filter(|_| page.len() >= BATCH);
+                        // What another instance still has not done after a while is taken up,
+                        // in case it died.
+                        left.retain(|_, since| since.elapsed() < LEFT_FOR);
+                        let fresh = page.into_iter().filter(|(id, _)| !left.contains_key(id));
+                        add(&mut waiting, &mut in_hand, fresh);
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            add(&mut waiting, &mut in_hand, handed.into_iter());
+            start(&mut waiting, &mut running, &mut busy_keys, store, sales);
         }
-        if running.is_empty() {
+        let nothing_to_start = failed.is_some() || (waiting.is_empty() && sweeping.is_none());
+        if running.is_empty() && nothing_to_start {
             return failed.map_or(Ok(()), Err);
         }
         tokio::select! {
@@ -146,34 +211,61 @@ async fn process_all(store: &Store, sales: &Sales, wake: &Notify) -> Result<(), 
                             let theirs = done.ids.iter().zip(worked).filter(|(_, ours)| !ours);
                             left.extend(theirs.map(|(id, _)| (*id, now)));
                         }
-                        // The others in hand are finished (never stopped halfway); the next round
-                        // tries again.
+                        // The others in hand are finished (never stopped halfway); a sweep tries
+                        // again.
                         Err(e) => failed = failed.or(Some(e)),
                     }
                 }
-                // Its key stays busy for this round; the next tries its deliveries again.
+                // Its key stays busy for this round; a sweep tries its deliveries again.
                 Err(e) => {
                     let e = crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}"));
                     failed = failed.or(Some(e));
                 }
             },
-            () = wake.notified(), if failed.is_none() => look = true,
+            () = inbox.wake.notified(), if failed.is_none() => {}
         }
     }
 }
 
-/// `deliveries` (oldest first) as queues by key, in the order of each key's oldest.
-fn queues(deliveries: impl Iterator<Item = (i64, String)>) -> Vec<Queue> {
-    let mut queues: Vec<Queue> = Vec::new();
+/// Adds `deliveries` (oldest first) not already in hand to the queues by key, in the order of
+/// each key's oldest.
+fn add(
+    waiting: &mut Vec<Queue>,
+    in_hand: &mut HashSet<i64>,
+    deliveries: impl Iterator<Item = (i64, String)>,
+) {
     for (id, body) in deliveries {
+        if !in_hand.insert(id) {
+            continue;
+        }
         let delivery = Delivery::read(&body);
         let key = delivery.key();
-        match queues.iter_mut().find(|(k, _)| *k == key) {
+        match waiting.iter_mut().find(|(k, _)| *k == key) {
             Some((_, queue)) => queue.push((id, delivery)),
-            None => queues.push((key, vec![(id, delivery)])),
+            None => waiting.push((key, vec![(id, delivery)])),
         }
     }
-    queues
+}
+
+/// Starts the waiting queues whose key is not running, oldest first, while there is room.
+fn start(
+    waiting: &mut Vec<Queue>,
+    running: &mut tokio::task::JoinSet<Done>,
+    busy_keys: &mut HashSet<String>,
+    store: &Store,
+    sales: &Sales,
+) {
+    let mut still = Vec::new();
+    for (key, queue) in waiting.drain(..) {
+        if running.len() >= AT_ONCE || busy_keys.contains(&key) {
+            still.push((key, queue));
+            continue;
+        }
+        busy_keys.insert(key.clone());
+        let (store, sales) = (store.clone(), sales.clone());
+        running.spawn(crate::store::urgently(work_through(store, sales, key, queue)));
+    }
+    *waiting = still;
 }
 
 /// Works through one key's queue, stopping at the first error.
@@ -197,10 +289,11 @@ async fn process_one(
     delivery: Delivery,
 ) -> Result<bool, crate::store::StoreError> {
     if let Delivery::Payment(event) = &delivery {
-        // Unclaimed: an echo is settled as it is recorded, and settling one twice (two instances
-        // at once) changes nothing. One that is not is acted on under the payment's lock, and
-        // marked processed before the lock is let go: of two instances at one delivery, the
-        // second finds it processed once it holds the lock, and stops there.
+        // Unclaimed at the database: an echo is settled as it is recorded, and settling one twice
+        // (two instances at once) changes nothing. One that is not is acted on under the
+        // payment's lock at every instance, and marked processed before the lock is let go: of
+        // two instances at one delivery, the second finds it processed once it holds the lock,
+        // and stops there.
         let Some(taken) = sales.take_payment_event(id, event).await? else { return Ok(false) };
         tracing::info!(reference = %event.reference, name = ?event.name, new = taken.new, "payment event");
         if taken.settled {
@@ -208,7 +301,7 @@ async fn process_one(
         }
         // A repeated event is read back too (the payment may have moved on since), unless it
         // echoes what the payment's row holds.
-        return match sales.on_payment_event(id, event).await {
+        return match sales.on_payment_event(id, event, taken).await {
             Ok(acted) => Ok(acted),
             Err(e) => {
                 tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");

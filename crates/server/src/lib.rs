@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 #[cfg(feature = "sim")]
 use kasse_sim::SimHandle;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -55,7 +55,8 @@ use store::Store;
 /// A crash-safety test hook: with `KASSE_TEST_CRASH_AT=<point>` in its environment the process
 /// aborts at that point, as if killed there. Without it (always, in real use) it does nothing.
 /// Points: `after-record:<kind>` (a platform write is recorded, not sent) and `after-send:<kind>`
-/// (the platform answered, the answer is not recorded), for kinds create, capture, cancel, refund.
+/// (the platform answered, the answer is not recorded), for kinds create, capture, cancel, refund;
+/// `after-store:webhook` (a webhook is stored, not answered or worked on).
 pub(crate) fn crash_point(point: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     if AT.get_or_init(|| std::env::var("KASSE_TEST_CRASH_AT").ok()).as_deref() == Some(point) {
@@ -111,7 +112,7 @@ pub(crate) struct AppState {
     store: Store,
     sales: Sales,
     live: Arc<Live>,
-    inbox: Arc<Notify>,
+    inbox: Arc<inbox::Inbox>,
     shutdown: watch::Receiver<bool>,
     /// Pairing attempts per client address: a code cannot be guessed by trying.
     pairing_attempts: limits::SharedLimiter,
@@ -208,7 +209,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: Arc::clone(&metrics),
         members: loyalty::Members::new().map_err(StartError::Loyalty)?,
     });
-    let inbox = Arc::new(Notify::new());
+    let inbox = Arc::new(inbox::Inbox::default());
     let v10 = pos_v10::Pairing::new(store.clone(), sales.clone());
 
     let tasks = vec![
@@ -368,7 +369,7 @@ async fn tell_tills_forever(
 /// its first round and then at most once an hour.
 async fn reconcile_forever(
     sales: Sales,
-    inbox: Arc<Notify>,
+    inbox: Arc<inbox::Inbox>,
     every: std::time::Duration,
     store: Store,
     retention: std::time::Duration,
@@ -402,7 +403,7 @@ async fn reconcile_forever(
             ok = false;
             tracing::error!(error = %e, "reconciler: expiring check-ins failed");
         }
-        inbox.notify_one();
+        inbox.sweep();
         metrics.reconciler_round(now_ms(), ok);
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + PRUNE_EVERY;

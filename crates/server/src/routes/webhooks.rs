@@ -114,17 +114,21 @@ pub async fn receive(State(app): State<Arc<AppState>>, headers: HeaderMap, body:
     let hash = delivery_hash(content_sha256, authorization);
     // The platform sends the next webhook when this one is answered: storing it goes first.
     match crate::store::urgently(app.store.insert_inbox(event_type, text, &hash, crate::now_ms())).await {
-        Ok(Some(_)) => {
+        Ok(Some(id)) => {
+            crate::crash_point("after-store:webhook");
             if age == Age::Late {
                 tracing::info!(%msn, %date, "accepted a late webhook: what it says still matters");
             }
             app.metrics.webhook("accepted");
-            app.inbox.notify_one();
+            app.inbox.hand(id, text);
             StatusCode::OK.into_response()
         }
         Ok(None) => {
             tracing::info!(%msn, "acknowledged a webhook delivered before, without acting on it again");
             app.metrics.webhook("duplicate");
+            // Delivered again because the first was not answered: the instance that stored it
+            // may have died before it worked on it.
+            app.inbox.sweep();
             StatusCode::OK.into_response()
         }
         // Not stored means not acknowledged: the platform will deliver it again.

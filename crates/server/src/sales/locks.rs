@@ -20,8 +20,6 @@ pub(super) struct PaymentGuard {
 #[must_use = "the lock is released when dropped"]
 pub(super) struct LocalGuard {
     guard: tokio::sync::OwnedMutexGuard<()>,
-    /// Whether a request of this process held it first.
-    pub waited: bool,
 }
 
 /// The payment locks of this process.
@@ -44,10 +42,7 @@ impl PaymentLocks {
     /// Waits for `reference`'s lock in this process only: enough to wait out a request of this
     /// instance that is working on the payment, without a round trip to the database.
     pub(super) async fn lock_here(&self, reference: &str) -> LocalGuard {
-        match self.local.try_lock(reference) {
-            Some(guard) => LocalGuard { guard, waited: false },
-            None => LocalGuard { guard: self.local.lock(reference).await, waited: true },
-        }
+        LocalGuard { guard: self.local.lock(reference).await }
     }
 
     /// Waits for the rest of `reference`'s lock, at every instance, once `here` is held.

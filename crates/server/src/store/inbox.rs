@@ -38,14 +38,16 @@ impl Store {
         })
     }
 
-    /// The oldest unprocessed deliveries.
-    pub async fn unprocessed_inbox(&self, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    /// The oldest unprocessed deliveries of those stored after `after` (an id; 0 for all).
+    pub async fn unprocessed_inbox(&self, after: i64, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let rows =
-                query("SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1")
-                    .bind(limit)
-                    .fetch_all(&mut *db)
-                    .await?;
+            let rows = query(
+                "SELECT id, body FROM webhook_inbox WHERE processed_at IS NULL AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *db)
+            .await?;
             rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
         })
     }
@@ -224,7 +226,9 @@ mod tests {
             assert!(first.is_some());
             assert_eq!(store.insert_inbox(Some("user.checked-in.v1"), "{}", "h1", 2).await.unwrap(), None);
             assert!(store.insert_inbox(None, "{}", "h2", 3).await.unwrap().is_some(), "another delivery");
-            assert_eq!(store.unprocessed_inbox(10).await.unwrap().len(), 2);
+            assert_eq!(store.unprocessed_inbox(0, 10).await.unwrap().len(), 2);
+            let after_first = store.unprocessed_inbox(first.unwrap(), 10).await.unwrap();
+            assert_eq!(after_first.len(), 1, "a sweep goes on after the last it read");
         }
     }
 
@@ -260,12 +264,12 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(unsettled, Some(TakenEvent { new: true, settled: false }));
-            assert_eq!(store.unprocessed_inbox(10).await.unwrap().len(), 2, "left to process");
+            assert_eq!(store.unprocessed_inbox(0, 10).await.unwrap().len(), 2, "left to process");
 
             let settled = store.take_payment_event(second, &event, None, |_, _| true, 4).await.unwrap();
             assert_eq!(settled, Some(TakenEvent { new: false, settled: true }), "the same event, once");
             let left: Vec<i64> =
-                store.unprocessed_inbox(10).await.unwrap().into_iter().map(|(id, _)| id).collect();
+                store.unprocessed_inbox(0, 10).await.unwrap().into_iter().map(|(id, _)| id).collect();
             assert_eq!(left, [first]);
             assert_eq!(
                 store.take_payment_event(second, &event, None, |_, _| true, 5).await.unwrap(),
@@ -289,7 +293,7 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(seen, Some(TakenEvent { new: false, settled: true }));
-            assert!(store.unprocessed_inbox(10).await.unwrap().is_empty());
+            assert!(store.unprocessed_inbox(0, 10).await.unwrap().is_empty());
         }
     }
 }

@@ -114,6 +114,26 @@ async fn a_sale_started_through_a_is_approved_the_webhook_reaches_b_and_the_till
     assert_eq!(replayed.statuses(&sale.reference), shown.statuses(&sale.reference), "the same events");
 }
 
+/// B stores the platform's webhook and dies before it answers or works on it (the platform tries
+/// B again, in vain): A finds the delivery in the database at its reconciler's next round and
+/// processes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_stored_by_an_instance_that_died_before_working_on_it_is_processed_by_the_other() {
+    const UNPROCESSED: &str = "kasse_webhooks_unprocessed";
+    let Some(mut journey) = Journey::two_instances().await else { return };
+    let (a, b) = (journey.instance("A"), journey.instance("B"));
+    let b_run = journey.start_on(&b, Some("after-store:webhook")).await;
+    let _a_run = journey.start_on(&a, None).await;
+    let till = journey.pair_through(&a).await;
+    let answer = start_qr_sale(&journey, &till, 7_300).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::CREATED, "the sale starts on A\n{}", journey.logs());
+    // The create's webhook reaches B, which stores it and dies.
+    journey.until_crashed(b_run, "after-store:webhook").await;
+    let on_a = journey.metric_on(&a, WEBHOOKS_ACCEPTED).await.unwrap_or(0);
+    assert_eq!(on_a, 0, "delivered to B only\n{}", journey.logs());
+    journey.until_metric_on(&a, UNPROCESSED, "A processing what B stored", |n| n == 0).await;
+}
+
 /// A dies at `point` while it creates a sale of `value` øre for the till; B, running on, finishes
 /// the create, the till (loaded from B now) shows the sale awaiting Kari, she approves, and B has
 /// it captured once. The creates the platform received.
