@@ -1,11 +1,11 @@
 //! The webhook inbox: deliveries the endpoint ([`crate::routes::webhooks`]) verified and stored,
-//! processed as they arrive, and swept for at every reconciler round (deliveries left over by a
+//! processed as they arrive, and swept for every [`SWEEP_EVERY`] (deliveries left over by a
 //! failure, or stored by an instance that died before it processed them).
 //!
 //! The endpoint hands each delivery it stores to this instance's processing ([`Inbox::hand`]),
-//! which works on it without reading it back: on PostgreSQL a read of the inbox for every
-//! delivery was two round trips a sale of the 21 left. A sweep ([`Inbox::sweep`]) reads every
-//! unprocessed delivery in the store, a page at a time.
+//! which works on it without reading it back: on PostgreSQL, reading the inbox for every delivery
+//! was two of a sale's 23 round trips. A sweep reads every unprocessed delivery in the store, a
+//! page at a time, oldest first.
 //!
 //! Processing is idempotent: an event seen before changes nothing, and the payment's state always
 //! comes from the platform's own `GET`. A payment event is recorded, and settled at once when it
@@ -36,6 +36,8 @@ const BATCH: usize = 50;
 const IN_HAND: usize = 500;
 /// How long a delivery another instance had claimed is left to it before a sweep takes it up.
 const LEFT_FOR: Duration = Duration::from_secs(1);
+/// How often the store is swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// This instance's way into the inbox's processing: deliveries the endpoint stored, handed over
 /// as they were stored, and whether the whole store is to be swept.
@@ -48,8 +50,8 @@ pub struct Inbox {
 #[derive(Debug)]
 struct Handed {
     deliveries: VecDeque<(i64, String)>,
-    /// Whether the store is to be swept: at first, at every reconciler round, after a failure, and
-    /// when the endpoint handed more than there is room for.
+    /// Whether the store is to be swept: at first, every [`SWEEP_EVERY`], after a failure, when a
+    /// delivery comes again, and when the endpoint handed more than there is room for.
     sweep: bool,
 }
 
@@ -76,8 +78,13 @@ impl Inbox {
 
     /// Has every unprocessed delivery in the store looked at.
     pub fn sweep(&self) {
-        self.handed.lock().unwrap_or_else(PoisonError::into_inner).sweep = true;
+        self.ask_sweep();
         self.wake.notify_one();
+    }
+
+    /// Asks for a sweep at the next look, without waking processing for it.
+    fn ask_sweep(&self) {
+        self.handed.lock().unwrap_or_else(PoisonError::into_inner).sweep = true;
     }
 
     /// Up to `room` of the deliveries handed over, oldest first, and whether to sweep.
@@ -89,15 +96,22 @@ impl Inbox {
     }
 }
 
-/// Processes deliveries as they are handed over or swept for, whenever woken.
+/// Processes deliveries as they are handed over, and sweeps the store for others every
+/// [`SWEEP_EVERY`].
 pub async fn process_forever(store: Store, sales: Sales, inbox: Arc<Inbox>) {
+    let mut sweeps = tokio::time::interval(SWEEP_EVERY);
+    sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        if let Err(e) = process_inbox(&store, &sales, &inbox).await {
+        if let Err(e) = process_inbox(&store, &sales, &inbox, &mut sweeps).await {
             tracing::error!(error = %e, "webhook inbox processing failed");
-            // What was in hand is still stored unprocessed.
-            inbox.handed.lock().unwrap_or_else(PoisonError::into_inner).sweep = true;
+            // What was in hand is still stored unprocessed: the next sweep, not at once, so that
+            // a database that is down is not asked again and again.
+            inbox.ask_sweep();
         }
-        inbox.wake.notified().await;
+        tokio::select! {
+            () = inbox.wake.notified() => {}
+            _ = sweeps.tick() => inbox.ask_sweep(),
+        }
     }
 }
 
@@ -137,8 +151,9 @@ pub async fn process_inbox(
     store: &Store,
     sales: &Sales,
     inbox: &Inbox,
+    sweeps: &mut tokio::time::Interval,
 ) -> Result<(), crate::store::StoreError> {
-    crate::store::urgently(process_all(store, sales, inbox)).await
+    crate::store::urgently(process_all(store, sales, inbox, sweeps)).await
 }
 
 /// One key's deliveries, in the order received, worked on one after the other.
@@ -152,77 +167,160 @@ struct Done {
     worked: Result<Vec<bool>, crate::store::StoreError>,
 }
 
-async fn process_all(store: &Store, sales: &Sales, inbox: &Inbox) -> Result<(), crate::store::StoreError> {
-    // A delivery waiting on a payment's lock (its write still at the platform) must not hold up
-    // one stored after it about another payment: each key's queue is started as soon as there is
-    // room. Each queue is a task of its own, so that it goes on while this one reads the store:
-    // a queue left waiting here could hold the very connection the read waits for (measured:
-    // stalls of seconds).
-    let mut running = tokio::task::JoinSet::new();
-    let mut busy_keys: HashSet<String> = HashSet::new();
-    // Every delivery running or waiting, by id.
-    let mut in_hand: HashSet<i64> = HashSet::new();
-    // Queues whose key is running, or that wait for room, in the order of each one's oldest.
-    let mut waiting: Vec<Queue> = Vec::new();
-    // Deliveries another instance had claimed, and since when they are left to it.
-    let mut left: HashMap<i64, Instant> = HashMap::new();
-    // Where a sweep of the store has got to (the last id read), while one is under way.
-    let mut sweeping: Option<i64> = None;
-    let mut failed = None;
+async fn process_all(
+    store: &Store,
+    sales: &Sales,
+    inbox: &Inbox,
+    sweeps: &mut tokio::time::Interval,
+) -> Result<(), crate::store::StoreError> {
+    let mut round = Round::new(store, sales);
     loop {
-        if failed.is_none() {
-            let (handed, sweep) = inbox.take(IN_HAND.saturating_sub(in_hand.len()));
-            if sweep {
-                sweeping = Some(0);
-            }
-            // Read before the handed deliveries are queued, so that a delivery read as well as
-            // handed keeps its place among the older ones read.
-            if let Some(after) = sweeping.filter(|_| in_hand.len() + handed.len() + BATCH <= IN_HAND) {
-                let limit = i64::try_from(BATCH).unwrap_or(i64::MAX);
-                match store.unprocessed_inbox(after, limit).await {
-                    Ok(page) => {
-                        sweeping = page.last().map(|(id, _)| *id).filter(|_| page.len() >= BATCH);
-                        // What another instance still has not done after a while is taken up,
-                        // in case it died.
-                        left.retain(|_, since| since.elapsed() < LEFT_FOR);
-                        let fresh = page.into_iter().filter(|(id, _)| !left.contains_key(id));
-                        add(&mut waiting, &mut in_hand, fresh);
-                    }
-                    Err(e) => failed = Some(e),
-                }
-            }
-            add(&mut waiting, &mut in_hand, handed.into_iter());
-            start(&mut waiting, &mut running, &mut busy_keys, store, sales);
+        if round.failed.is_none() {
+            round.take_in(inbox).await;
+            round.start();
         }
-        let nothing_to_start = failed.is_some() || (waiting.is_empty() && sweeping.is_none());
-        if running.is_empty() && nothing_to_start {
-            return failed.map_or(Ok(()), Err);
+        if round.running.is_empty() && round.nothing_to_start() {
+            return round.failed.map_or(Ok(()), Err);
         }
-        tokio::select! {
-            Some(joined) = running.join_next() => match joined {
-                Ok(done) => {
-                    busy_keys.remove(&done.key);
-                    for id in &done.ids {
-                        in_hand.remove(id);
-                    }
-                    match done.worked {
-                        Ok(worked) => {
-                            let now = Instant::now();
-                            let theirs = done.ids.iter().zip(worked).filter(|(_, ours)| !ours);
-                            left.extend(theirs.map(|(id, _)| (*id, now)));
-                        }
-                        // The others in hand are finished (never stopped halfway); a sweep tries
-                        // again.
-                        Err(e) => failed = failed.or(Some(e)),
-                    }
-                }
-                // Its key stays busy for this round; a sweep tries its deliveries again.
+        let finished = tokio::select! {
+            Some(joined) = round.running.join_next() => Some(joined),
+            () = inbox.wake.notified(), if round.failed.is_none() => None,
+            _ = sweeps.tick(), if round.failed.is_none() => {
+                inbox.ask_sweep();
+                None
+            }
+        };
+        if let Some(joined) = finished {
+            round.finished(joined);
+        }
+    }
+}
+
+/// What one round of processing has in hand.
+///
+/// A delivery waiting on a payment's lock (its write still at the platform) must not hold up
+/// one about another payment: each key's queue is started as soon as there is room. Each queue is
+/// a task of its own, so that it goes on while the round reads the store: a queue left waiting
+/// here could hold the very connection the read waits for (measured: stalls of seconds).
+struct Round<'a> {
+    store: &'a Store,
+    sales: &'a Sales,
+    running: tokio::task::JoinSet<Done>,
+    busy_keys: HashSet<String>,
+    /// Every delivery running or waiting, by id.
+    in_hand: HashSet<i64>,
+    /// Queues whose key is running, or that wait for room, in the order of each one's oldest.
+    waiting: Vec<Queue>,
+    /// Deliveries another instance had claimed, and since when they are left to it.
+    left: HashMap<i64, Instant>,
+    /// Where a sweep of the store has got to (the last id read), while one is under way.
+    sweeping: Option<i64>,
+    /// Whether another sweep was asked for while one was under way.
+    sweep_again: bool,
+    failed: Option<crate::store::StoreError>,
+}
+
+impl<'a> Round<'a> {
+    fn new(store: &'a Store, sales: &'a Sales) -> Self {
+        Self {
+            store,
+            sales,
+            running: tokio::task::JoinSet::new(),
+            busy_keys: HashSet::new(),
+            in_hand: HashSet::new(),
+            waiting: Vec::new(),
+            left: HashMap::new(),
+            sweeping: None,
+            sweep_again: false,
+            failed: None,
+        }
+    }
+
+    fn nothing_to_start(&self) -> bool {
+        self.failed.is_some() || (self.waiting.is_empty() && self.sweeping.is_none())
+    }
+
+    /// Takes in what was handed over and, when a sweep is asked for or under way, the store's
+    /// unprocessed deliveries, page after page, as far as there is room.
+    async fn take_in(&mut self, inbox: &Inbox) {
+        // Handed deliveries leave room for a sweep's page, so that sweeps go on under any load.
+        let (handed, asked) = inbox.take(IN_HAND.saturating_sub(self.in_hand.len() + BATCH));
+        if asked {
+            if self.sweeping.is_some() {
+                self.sweep_again = true;
+            } else {
+                self.sweeping = Some(0);
+            }
+        }
+        // Read before the handed deliveries are queued, so that a delivery read as well as
+        // handed keeps its place among the older ones read.
+        while let Some(after) = self.sweeping
+            && self.in_hand.len() + handed.len() + BATCH <= IN_HAND
+        {
+            let limit = i64::try_from(BATCH).unwrap_or(i64::MAX);
+            let page = match self.store.unprocessed_inbox(after, limit).await {
+                Ok(page) => page,
                 Err(e) => {
-                    let e = crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}"));
-                    failed = failed.or(Some(e));
+                    self.failed = Some(e);
+                    return;
                 }
-            },
-            () = inbox.wake.notified(), if failed.is_none() => {}
+            };
+            self.sweeping = page.last().map(|(id, _)| *id).filter(|_| page.len() >= BATCH);
+            if self.sweeping.is_none() && std::mem::take(&mut self.sweep_again) {
+                self.sweeping = Some(0);
+            }
+            // What another instance still has not done after a while is taken up, in case it
+            // died.
+            self.left.retain(|_, since| since.elapsed() < LEFT_FOR);
+            let fresh = page.into_iter().filter(|(id, _)| !self.left.contains_key(id));
+            add(&mut self.waiting, &mut self.in_hand, fresh);
+        }
+        // A handed delivery the sweep under way has yet to reach is left to it (it is stored), so
+        // that each payment's deliveries still go in the order they were stored.
+        let ahead = self.sweeping;
+        let handed = handed.into_iter().filter(|(id, _)| ahead.is_none_or(|after| *id <= after));
+        add(&mut self.waiting, &mut self.in_hand, handed);
+    }
+
+    /// Starts the waiting queues whose key is not running, oldest first, while there is room.
+    fn start(&mut self) {
+        let mut still = Vec::new();
+        for (key, queue) in self.waiting.drain(..) {
+            if self.running.len() >= AT_ONCE || self.busy_keys.contains(&key) {
+                still.push((key, queue));
+                continue;
+            }
+            self.busy_keys.insert(key.clone());
+            let (store, sales) = (self.store.clone(), self.sales.clone());
+            self.running.spawn(crate::store::urgently(work_through(store, sales, key, queue)));
+        }
+        self.waiting = still;
+    }
+
+    /// Takes note of a queue's end.
+    fn finished(&mut self, joined: Result<Done, tokio::task::JoinError>) {
+        let done = match joined {
+            Ok(done) => done,
+            // Its key stays busy for this round; a sweep tries its deliveries again.
+            Err(e) => {
+                let e = crate::store::StoreError::Webhook(format!("a delivery's processing failed: {e}"));
+                self.failed = self.failed.take().or(Some(e));
+                return;
+            }
+        };
+        self.busy_keys.remove(&done.key);
+        for id in &done.ids {
+            self.in_hand.remove(id);
+        }
+        match done.worked {
+            Ok(worked) => {
+                let now = Instant::now();
+                self.left.retain(|_, since| since.elapsed() < LEFT_FOR);
+                let theirs = done.ids.iter().zip(worked).filter(|(_, ours)| !ours);
+                self.left.extend(theirs.map(|(id, _)| (*id, now)));
+            }
+            // The others in hand are finished (never stopped halfway); a sweep tries again.
+            Err(e) => self.failed = self.failed.take().or(Some(e)),
         }
     }
 }
@@ -245,27 +343,6 @@ fn add(
             None => waiting.push((key, vec![(id, delivery)])),
         }
     }
-}
-
-/// Starts the waiting queues whose key is not running, oldest first, while there is room.
-fn start(
-    waiting: &mut Vec<Queue>,
-    running: &mut tokio::task::JoinSet<Done>,
-    busy_keys: &mut HashSet<String>,
-    store: &Store,
-    sales: &Sales,
-) {
-    let mut still = Vec::new();
-    for (key, queue) in waiting.drain(..) {
-        if running.len() >= AT_ONCE || busy_keys.contains(&key) {
-            still.push((key, queue));
-            continue;
-        }
-        busy_keys.insert(key.clone());
-        let (store, sales) = (store.clone(), sales.clone());
-        running.spawn(crate::store::urgently(work_through(store, sales, key, queue)));
-    }
-    *waiting = still;
 }
 
 /// Works through one key's queue, stopping at the first error.

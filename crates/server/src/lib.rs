@@ -224,7 +224,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(inbox::process_forever(store.clone(), sales.clone(), Arc::clone(&inbox))),
         tokio::spawn(reconcile_forever(
             sales.clone(),
-            Arc::clone(&inbox),
             config.reconcile_every,
             store.clone(),
             config.retention,
@@ -364,12 +363,11 @@ async fn tell_tills_forever(
     }
 }
 
-/// The reconciler: resends recorded-but-unconfirmed writes, polls open payments, and picks up
-/// any webhook left unprocessed. It also prunes from `store` what is older than `retention`, at
+/// The reconciler: resends recorded-but-unconfirmed writes, polls open payments and expires
+/// check-ins (webhooks left unprocessed are the inbox's own sweeps', [`inbox`]). It also prunes from `store` what is older than `retention`, at
 /// its first round and then at most once an hour.
 async fn reconcile_forever(
     sales: Sales,
-    inbox: Arc<inbox::Inbox>,
     every: std::time::Duration,
     store: Store,
     retention: std::time::Duration,
@@ -403,7 +401,6 @@ async fn reconcile_forever(
             ok = false;
             tracing::error!(error = %e, "reconciler: expiring check-ins failed");
         }
-        inbox.sweep();
         metrics.reconciler_round(now_ms(), ok);
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + PRUNE_EVERY;

@@ -478,6 +478,28 @@ async fn webhooks_waiting_for_their_payment_hold_up_no_webhook_about_another_pay
     until(|| async { app.webhooks_counted("accepted").await > accepted }).await;
     // The other payment's webhook is done while the first's still wait.
     app.until_unprocessed_webhooks(|n| n == 1 + BEHIND).await;
+    // So is one the endpoint did not hand over, found in the database by a sweep past all those
+    // (as one stored by an instance that died before it worked on it is).
+    let stored_only = payment_event(&other.reference);
+    sqlx::query(
+        "INSERT INTO webhook_inbox (received_at, event_type, body, delivery_hash) \
+         VALUES (0, 'AUTHORIZED', $1, 'stored-by-an-instance-that-died')",
+    )
+    .bind(&stored_only)
+    .execute(&mut instance)
+    .await
+    .unwrap();
+    until(|| async {
+        let processed: Option<i64> = sqlx::query_scalar(
+            "SELECT processed_at FROM webhook_inbox WHERE delivery_hash = 'stored-by-an-instance-that-died'",
+        )
+        .fetch_one(&observer)
+        .await
+        .unwrap();
+        processed.is_some()
+    })
+    .await;
+    app.until_unprocessed_webhooks(|n| n == 1 + BEHIND).await;
     assert_eq!(app.sale(&held.reference).await.status, SaleStatus::AwaitingCustomer, "still waiting");
 
     // The other instance is done: the first webhook is worked on, and the sale is taken.
