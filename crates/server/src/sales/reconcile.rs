@@ -7,6 +7,7 @@ use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
 
 use super::locks::LocalGuard;
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
+use super::writes::Attempt;
 use super::{SaleError, Sales, withdrawn};
 use crate::config::CapturePolicy;
 use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow, StoreError};
@@ -59,10 +60,12 @@ impl Sales {
         // request of this instance that has the payment, most often that very write, costs no
         // round trip to the database, and the event then settles at once: taken before, it did
         // not, and was taken a second time (two statements a sale more on PostgreSQL). Only this
-        // payment's deliveries wait meanwhile: each payment's are a queue of their own
-        // (`crate::inbox`). With the inbox's earlier batches, where every delivery read together
-        // waited for the slowest, waiting here held up events about other payments: the p95 of
-        // the webhook-to-till latency across instances went from about 42 to 87-176 ms.
+        // payment's deliveries wait meanwhile, each payment's being a queue of their own
+        // (`crate::inbox`), which holds one of the inbox's places to work as it waits (as it did
+        // when it waited after its first take). With the inbox's earlier batches, where every
+        // delivery read together waited for the slowest, waiting here held up events about other
+        // payments: the p95 of the webhook-to-till latency across instances went from about 42
+        // to 87-176 ms.
         let here = self.inner.locks.lock_here(&event.reference).await;
         // Read without the payment's lock at the database: what makes an echo (a platform state,
         // a confirmed write) never goes away once stored, so a decision to skip cannot be made
@@ -247,7 +250,7 @@ impl Sales {
         let row = self.payment(reference).await?;
         let result = match operation.kind {
             OperationKind::Create => self.send_create(reference).await.map(drop),
-            OperationKind::Cancel => self.send_cancel(row, key).await.map(drop),
+            OperationKind::Cancel => self.send_cancel(row, key, Attempt::Again).await.map(drop),
             OperationKind::Capture | OperationKind::Refund => {
                 let mut row = row;
                 self.send(&mut row, key).await.map(drop)

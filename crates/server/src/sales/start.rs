@@ -9,6 +9,7 @@ use kasse_vipps::epayment::{
 
 use super::record::{Write, idempotency_key};
 use super::status::{refusal_sentence, sale_view};
+use super::writes::Attempt;
 use super::{SaleError, Sales, Sent};
 use crate::config::{StoreConfig, TillConfig};
 use crate::live::Announcement;
@@ -240,7 +241,7 @@ impl Sales {
             self.publish_check_in(&check_in, Some(&reference)).await;
         }
         let mut row = row;
-        self.send_recorded_create(&mut row, &key).await?;
+        self.send_recorded_create(&mut row, &key, Attempt::First(&write)).await?;
         Ok(row)
     }
 
@@ -315,13 +316,18 @@ impl Sales {
             }
             return Ok(row);
         }
-        self.send_recorded_create(&mut row, &key).await?;
+        self.send_recorded_create(&mut row, &key, Attempt::Again).await?;
         Ok(row)
     }
 
-    /// Sends the create recorded under `key` for `row`, a sale still being created.
-    async fn send_recorded_create(&self, row: &mut PaymentRow, key: &str) -> Result<(), SaleError> {
-        match self.send(row, key).await? {
+    /// Sends the create recorded under `key` for `row`, a sale still being created, as `attempt`.
+    async fn send_recorded_create(
+        &self,
+        row: &mut PaymentRow,
+        key: &str,
+        attempt: Attempt<'_>,
+    ) -> Result<(), SaleError> {
+        match self.send_as(row, key, attempt).await? {
             Sent::Confirmed | Sent::Unknown => {}
             Sent::Refused(e) => {
                 row.set_status(SaleStatus::Failed);

@@ -13,6 +13,7 @@ use kasse_vipps::epayment::State;
 
 use super::record::{Write, idempotency_key};
 use super::status::{PLATFORM_TIMEOUT_MS, POLL_AUTHORIZED_MS, POLL_EVERY_MS};
+use super::writes::Attempt;
 use super::{SaleError, Sales, Sent};
 use crate::store::{Named as _, NewOperation, OperationKind, OperationStatus, PaymentRow};
 
@@ -96,7 +97,7 @@ impl Sales {
             return Ok(());
         }
         tracing::warn!(reference = %row.reference, %state, "a sale cancelled at the till reached the platform late; cancelling it there");
-        match self.send(&mut row, &key).await? {
+        match self.send_as(&mut row, &key, Attempt::First(&write)).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, released = row.cancelled, "the late payment is cancelled; nothing was charged");
             }

@@ -39,18 +39,23 @@ impl Sales {
             other => return Err(SaleError::WrongStatus { status: other, action: Action::Cancel }),
         };
         let write = Write::Cancel { transaction_only };
-        let key = self.record(&row, &write, client_key).await?;
+        let (key, attempt) = self.record(&row, &write, client_key).await?;
         if transaction_only && status != SaleStatus::Cancelling {
             row.set_status(SaleStatus::Cancelling);
             self.save(&mut row).await?;
         }
-        self.send_cancel(row, &key).await
+        self.send_cancel(row, &key, attempt).await
     }
 
-    pub(super) async fn send_cancel(&self, mut row: PaymentRow, key: &str) -> Result<Sale, SaleError> {
+    pub(super) async fn send_cancel(
+        &self,
+        mut row: PaymentRow,
+        key: &str,
+        attempt: Attempt<'_>,
+    ) -> Result<Sale, SaleError> {
         let create_key = idempotency_key(&row.reference, OperationKind::Create, 1);
         // The platform having the payment means a create still recorded as unconfirmed did arrive.
-        match self.send_confirming(&mut row, key, Some(&create_key)).await? {
+        match self.send_confirming(&mut row, key, Some(&create_key), attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, "cancelled");
                 Ok(sale_view(&row))
@@ -115,8 +120,8 @@ impl Sales {
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
         let write = Write::Capture(Amount::new(amount, to_vipps(row.currency)));
-        let key = self.record(&row, &write, client_key).await?;
-        match self.send(&mut row, &key).await? {
+        let (key, attempt) = self.record(&row, &write, client_key).await?;
+        match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "captured");
                 if row.failure.take().is_some() {
@@ -176,8 +181,8 @@ impl Sales {
             return Err(SaleError::ConfirmationNeeded { limit });
         }
         let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));
-        let key = self.record(&row, &write, client_key).await?;
-        match self.send(&mut row, &key).await? {
+        let (key, attempt) = self.record(&row, &write, client_key).await?;
+        match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "refunded");
                 Ok(sale_view(&row))
@@ -242,20 +247,21 @@ impl Sales {
             // Sent again as its kind is sent: a cancel the platform answers "no such payment" must
             // withdraw the sale, as the first cancel would have, or its create waits on it forever.
             if kind == OperationKind::Cancel {
-                return self.send_cancel(row, &operation.idempotency_key).await.map(Some);
+                return self.send_cancel(row, &operation.idempotency_key, Attempt::Again).await.map(Some);
             }
             self.send(&mut row, &operation.idempotency_key).await?;
         }
         Ok(Some(sale_view(&row)))
     }
 
-    /// Records a write with the next key of its kind; returns the key.
-    pub(super) async fn record(
+    /// Records a write with the next key of its kind; returns the key, and which attempt sending
+    /// it next is.
+    pub(super) async fn record<'w>(
         &self,
         row: &PaymentRow,
-        write: &Write,
+        write: &'w Write,
         client_key: Option<&str>,
-    ) -> Result<String, SaleError> {
+    ) -> Result<(String, Attempt<'w>), SaleError> {
         let kind = write.kind();
         let earlier = self.inner.store.operations_for(&row.reference).await?;
         let body = write.body();
@@ -264,44 +270,69 @@ impl Sales {
             && let Some(same) =
                 earlier.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
         {
-            return Ok(same.idempotency_key.clone());
+            return Ok((same.idempotency_key.clone(), Attempt::Again));
         }
         let n = earlier.iter().filter(|op| op.kind == kind).count() + 1;
         let key = idempotency_key(&row.reference, kind, n);
-        self.inner.store.begin_operation(write.record(row, &key, &body, client_key), crate::now_ms()).await?;
+        let fresh = self
+            .inner
+            .store
+            .begin_operation(write.record(row, &key, &body, client_key), crate::now_ms())
+            .await?;
         crate::crash_point(&format!("after-record:{}", kind.as_str()));
-        Ok(key)
+        Ok((key, if fresh { Attempt::First(write) } else { Attempt::Again }))
     }
 
     /// Sends a recorded write with its key and stored body, and applies the platform's answer.
     pub(super) async fn send(&self, row: &mut PaymentRow, key: &str) -> Result<Sent, SaleError> {
-        self.send_confirming(row, key, None).await
+        self.send_confirming(row, key, None, Attempt::Again).await
     }
 
-    /// [`Sales::send`], and if the platform confirms, records the write `also` as done with it.
+    /// [`Sales::send`], as `attempt`.
+    pub(super) async fn send_as(
+        &self,
+        row: &mut PaymentRow,
+        key: &str,
+        attempt: Attempt<'_>,
+    ) -> Result<Sent, SaleError> {
+        self.send_confirming(row, key, None, attempt).await
+    }
+
+    /// [`Sales::send_as`], and if the platform confirms, records the write `also` as done with it.
     pub(super) async fn send_confirming(
         &self,
         row: &mut PaymentRow,
         key: &str,
         also: Option<&str>,
+        attempt: Attempt<'_>,
     ) -> Result<Sent, SaleError> {
         let store = &self.inner.store;
-        let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
-            // Not pending: confirmed or refused already (another attempt finished it), or unknown.
-            return match store.operation(key).await? {
-                Some(_) => Ok(Sent::Confirmed),
-                None => Err(SaleError::NotFound(key.to_owned())),
-            };
-        };
-        let Some(write) = Write::from_stored(&operation) else {
-            store.finish_operation(key, Some("the recorded request cannot be read"), crate::now_ms()).await?;
-            return Err(SaleError::Platform(
-                "A recorded request could not be read; it was not sent.".to_owned(),
-            ));
+        let read_back;
+        let write = match attempt {
+            Attempt::First(write) => write,
+            Attempt::Again => {
+                let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
+                    // Not pending: confirmed or refused already (another attempt finished it), or
+                    // unknown.
+                    return match store.operation(key).await? {
+                        Some(_) => Ok(Sent::Confirmed),
+                        None => Err(SaleError::NotFound(key.to_owned())),
+                    };
+                };
+                let Some(write) = Write::from_stored(&operation) else {
+                    let unreadable = Some("the recorded request cannot be read");
+                    store.finish_operation(key, unreadable, crate::now_ms()).await?;
+                    return Err(SaleError::Platform(
+                        "A recorded request could not be read; it was not sent.".to_owned(),
+                    ));
+                };
+                read_back = write;
+                &read_back
+            }
         };
         let client = self.client(&row.msn)?;
         let reference = row.reference.clone();
-        let answer = match &write {
+        let answer = match write {
             Write::Create(request) => client.create_payment(request, key).await.map(|created| {
                 let now = crate::now_ms();
                 row.platform_state = Some(State::Created);
@@ -324,7 +355,7 @@ impl Sales {
                 .await
                 .map(|done| apply(row, done.state, &done.aggregate)),
         };
-        let kind = operation.kind.as_str();
+        let kind = write.kind().as_str();
         // Whether the platform answered at all is what tills are told when it stops answering.
         self.inner.platform.note(&row.msn, &answer);
         match answer {
@@ -343,16 +374,33 @@ impl Sales {
             }
             Err(e) if e.outcome_unknown() => {
                 self.inner.metrics.platform_write(kind, "unknown");
+                if let Attempt::First(_) = attempt {
+                    // Counted now, not before it went: a resend backs off as after any attempt.
+                    store.begin_attempt(key, crate::now_ms()).await?;
+                }
                 // The platform may or may not have it: the same key and body go again later.
-                tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "no answer; will send again with the same key");
+                tracing::warn!(%reference, kind, error = %e, "no answer; will send again with the same key");
                 Ok(Sent::Unknown)
             }
             Err(e) => {
                 self.inner.metrics.platform_write(kind, "refused");
-                tracing::warn!(%reference, kind = operation.kind.as_str(), error = %e, "the platform refused");
+                tracing::warn!(%reference, kind, error = %e, "the platform refused");
                 store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
                 Ok(Sent::Refused(e))
             }
         }
     }
+}
+
+/// Which sending of a recorded write this is.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Attempt<'w> {
+    /// Its first, by the request that has just recorded it, under the payment's lock, with the
+    /// write at hand: nothing is read back, and the attempt is counted only if the platform does
+    /// not answer (it counts for the resends' backoff). That spares a round trip at the database
+    /// for every write sent at once, which is nearly all of them.
+    First(&'w Write),
+    /// Any other: the attempt is counted and the write read back as recorded, in one statement,
+    /// which finds out too whether another attempt has finished it meanwhile.
+    Again,
 }
