@@ -101,11 +101,14 @@ impl Inbox {
 pub async fn process_forever(store: Store, sales: Sales, inbox: Arc<Inbox>) {
     let mut sweeps = tokio::time::interval(SWEEP_EVERY);
     sweeps.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Deliveries another instance had claimed, and since when they are left to it.
+    let mut left = HashMap::new();
     loop {
-        if let Err(e) = process_inbox(&store, &sales, &inbox, &mut sweeps).await {
+        if let Err(e) = process_inbox(&store, &sales, &inbox, &mut sweeps, &mut left).await {
             tracing::error!(error = %e, "webhook inbox processing failed");
-            // What was in hand is still stored unprocessed: the next sweep, not at once, so that
-            // a database that is down is not asked again and again.
+            // What was in hand is still stored unprocessed: the next sweep looks again (or the
+            // next delivery's round), not a loop here, so that a database that is down is not
+            // asked again and again.
             inbox.ask_sweep();
         }
         tokio::select! {
@@ -152,8 +155,9 @@ pub async fn process_inbox(
     sales: &Sales,
     inbox: &Inbox,
     sweeps: &mut tokio::time::Interval,
+    left: &mut HashMap<i64, Instant>,
 ) -> Result<(), crate::store::StoreError> {
-    crate::store::urgently(process_all(store, sales, inbox, sweeps)).await
+    crate::store::urgently(process_all(store, sales, inbox, sweeps, left)).await
 }
 
 /// One key's deliveries, in the order received, worked on one after the other.
@@ -172,8 +176,9 @@ async fn process_all(
     sales: &Sales,
     inbox: &Inbox,
     sweeps: &mut tokio::time::Interval,
+    left: &mut HashMap<i64, Instant>,
 ) -> Result<(), crate::store::StoreError> {
-    let mut round = Round::new(store, sales);
+    let mut round = Round::new(store, sales, left);
     loop {
         if round.failed.is_none() {
             round.take_in(inbox).await;
@@ -211,8 +216,9 @@ struct Round<'a> {
     in_hand: HashSet<i64>,
     /// Queues whose key is running, or that wait for room, in the order of each one's oldest.
     waiting: Vec<Queue>,
-    /// Deliveries another instance had claimed, and since when they are left to it.
-    left: HashMap<i64, Instant>,
+    /// Deliveries another instance had claimed, and since when they are left to it (kept from
+    /// one round to the next).
+    left: &'a mut HashMap<i64, Instant>,
     /// Where a sweep of the store has got to (the last id read), while one is under way.
     sweeping: Option<i64>,
     /// Whether another sweep was asked for while one was under way.
@@ -221,7 +227,7 @@ struct Round<'a> {
 }
 
 impl<'a> Round<'a> {
-    fn new(store: &'a Store, sales: &'a Sales) -> Self {
+    fn new(store: &'a Store, sales: &'a Sales, left: &'a mut HashMap<i64, Instant>) -> Self {
         Self {
             store,
             sales,
@@ -229,7 +235,7 @@ impl<'a> Round<'a> {
             busy_keys: HashSet::new(),
             in_hand: HashSet::new(),
             waiting: Vec::new(),
-            left: HashMap::new(),
+            left,
             sweeping: None,
             sweep_again: false,
             failed: None,

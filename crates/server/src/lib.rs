@@ -364,8 +364,9 @@ async fn tell_tills_forever(
 }
 
 /// The reconciler: resends recorded-but-unconfirmed writes, polls open payments and expires
-/// check-ins (webhooks left unprocessed are the inbox's own sweeps', [`inbox`]). It also prunes from `store` what is older than `retention`, at
-/// its first round and then at most once an hour.
+/// check-ins (webhooks left unprocessed are found by the inbox's own sweeps, [`inbox`]). It also
+/// prunes from `store` what is older than `retention`, at its first round and then at most once
+/// an hour.
 async fn reconcile_forever(
     sales: Sales,
     every: std::time::Duration,

@@ -64,8 +64,12 @@ impl Write {
 
     /// The write a stored operation records.
     pub fn from_stored(operation: &OperationRow) -> Option<Self> {
-        let body = operation.request.as_deref()?;
-        Some(match operation.kind {
+        Self::from_body(operation.kind, operation.request.as_deref()?)
+    }
+
+    /// The write of `kind` whose body is `body`.
+    pub fn from_body(kind: OperationKind, body: &str) -> Option<Self> {
+        Some(match kind {
             OperationKind::Create => Self::Create(Box::new(serde_json::from_str(body).ok()?)),
             OperationKind::Capture => Self::Capture(serde_json::from_str(body).ok()?),
             OperationKind::Refund => Self::Refund(serde_json::from_str(body).ok()?),

@@ -39,11 +39,12 @@ impl Sales {
             other => return Err(SaleError::WrongStatus { status: other, action: Action::Cancel }),
         };
         let write = Write::Cancel { transaction_only };
-        let (key, attempt) = self.record(&row, &write, client_key).await?;
-        if transaction_only && status != SaleStatus::Cancelling {
+        let (key, attempt) = if transaction_only && status != SaleStatus::Cancelling {
             row.set_status(SaleStatus::Cancelling);
-            self.save(&mut row).await?;
-        }
+            self.record_saving(&mut row, &write, client_key).await?
+        } else {
+            self.record(&row, &write, client_key).await?
+        };
         self.send_cancel(row, &key, attempt).await
     }
 
@@ -262,6 +263,43 @@ impl Sales {
         write: &'w Write,
         client_key: Option<&str>,
     ) -> Result<(String, Attempt<'w>), SaleError> {
+        let (key, body) = match self.next_key(row, write).await? {
+            NextKey::Earlier(key) => return Ok((key, Attempt::Again)),
+            NextKey::New(key, body) => (key, body),
+        };
+        let operation = write.record(row, &key, &body, client_key);
+        let fresh = self.inner.store.begin_operation(operation, crate::now_ms()).await?;
+        crate::crash_point(&format!("after-record:{}", write.kind().as_str()));
+        Ok((key, if fresh { Attempt::First(write) } else { Attempt::Again }))
+    }
+
+    /// [`Sales::record`], saving `row` as it now is with it (with the till's event showing it),
+    /// together: one statement on PostgreSQL, where the two apart were a round trip more.
+    async fn record_saving<'w>(
+        &self,
+        row: &mut PaymentRow,
+        write: &'w Write,
+        client_key: Option<&str>,
+    ) -> Result<(String, Attempt<'w>), SaleError> {
+        let (key, body) = match self.next_key(row, write).await? {
+            NextKey::Earlier(key) => {
+                self.save(row).await?;
+                return Ok((key, Attempt::Again));
+            }
+            NextKey::New(key, body) => (key, body),
+        };
+        row.touch();
+        let announcement = self.announcement(row).await;
+        let operation = write.record(row, &key, &body, client_key);
+        let event = announcement.as_ref().map(Announcement::event);
+        let id = self.inner.store.begin_operation_saving(operation, crate::now_ms(), row, event).await?;
+        self.announced(row, announcement, id).await;
+        crate::crash_point(&format!("after-record:{}", write.kind().as_str()));
+        Ok((key, Attempt::First(write)))
+    }
+
+    /// The key to record `write` under on `row`'s payment, with its body if it is new.
+    async fn next_key(&self, row: &PaymentRow, write: &Write) -> Result<NextKey, SaleError> {
         let kind = write.kind();
         let earlier = self.inner.store.operations_for(&row.reference).await?;
         let body = write.body();
@@ -270,17 +308,10 @@ impl Sales {
             && let Some(same) =
                 earlier.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
         {
-            return Ok((same.idempotency_key.clone(), Attempt::Again));
+            return Ok(NextKey::Earlier(same.idempotency_key.clone()));
         }
         let n = earlier.iter().filter(|op| op.kind == kind).count() + 1;
-        let key = idempotency_key(&row.reference, kind, n);
-        let fresh = self
-            .inner
-            .store
-            .begin_operation(write.record(row, &key, &body, client_key), crate::now_ms())
-            .await?;
-        crate::crash_point(&format!("after-record:{}", kind.as_str()));
-        Ok((key, if fresh { Attempt::First(write) } else { Attempt::Again }))
+        Ok(NextKey::New(idempotency_key(&row.reference, kind, n), body))
     }
 
     /// Sends a recorded write with its key and stored body, and applies the platform's answer.
@@ -307,9 +338,10 @@ impl Sales {
         attempt: Attempt<'_>,
     ) -> Result<Sent, SaleError> {
         let store = &self.inner.store;
-        let read_back;
-        let write = match attempt {
-            Attempt::First(write) => write,
+        // The write as recorded, byte for byte: what is sent under a key must be what every
+        // resend sends.
+        let recorded = match attempt {
+            Attempt::First(write) => Write::from_body(write.kind(), &write.body()),
             Attempt::Again => {
                 let Some(operation) = store.begin_attempt(key, crate::now_ms()).await? else {
                     // Not pending: confirmed or refused already (another attempt finished it), or
@@ -319,20 +351,18 @@ impl Sales {
                         None => Err(SaleError::NotFound(key.to_owned())),
                     };
                 };
-                let Some(write) = Write::from_stored(&operation) else {
-                    let unreadable = Some("the recorded request cannot be read");
-                    store.finish_operation(key, unreadable, crate::now_ms()).await?;
-                    return Err(SaleError::Platform(
-                        "A recorded request could not be read; it was not sent.".to_owned(),
-                    ));
-                };
-                read_back = write;
-                &read_back
+                Write::from_stored(&operation)
             }
+        };
+        let Some(write) = recorded else {
+            store.finish_operation(key, Some("the recorded request cannot be read"), crate::now_ms()).await?;
+            return Err(SaleError::Platform(
+                "A recorded request could not be read; it was not sent.".to_owned(),
+            ));
         };
         let client = self.client(&row.msn)?;
         let reference = row.reference.clone();
-        let answer = match write {
+        let answer = match &write {
             Write::Create(request) => client.create_payment(request, key).await.map(|created| {
                 let now = crate::now_ms();
                 row.platform_state = Some(State::Created);
@@ -374,9 +404,13 @@ impl Sales {
             }
             Err(e) if e.outcome_unknown() => {
                 self.inner.metrics.platform_write(kind, "unknown");
-                if let Attempt::First(_) = attempt {
-                    // Counted now, not before it went: a resend backs off as after any attempt.
-                    store.begin_attempt(key, crate::now_ms()).await?;
+                if let Attempt::First(_) = attempt
+                    && let Err(counting) = store.begin_attempt(key, crate::now_ms()).await
+                {
+                    // Counted now, not before it went, so a resend backs off from the end of this
+                    // attempt. Not counted, it is sent again at the reconciler's next round: what
+                    // the caller must hear is still that the outcome is unknown.
+                    tracing::warn!(%reference, kind, error = %counting, "could not count an attempt that had no answer");
                 }
                 // The platform may or may not have it: the same key and body go again later.
                 tracing::warn!(%reference, kind, error = %e, "no answer; will send again with the same key");
@@ -392,13 +426,22 @@ impl Sales {
     }
 }
 
+/// The key a write is to be recorded under.
+enum NextKey {
+    /// That of the same intent, recorded before.
+    Earlier(String),
+    /// A new one, with the write's body.
+    New(String, String),
+}
+
 /// Which sending of a recorded write this is.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Attempt<'w> {
     /// Its first, by the request that has just recorded it, under the payment's lock, with the
-    /// write at hand: nothing is read back, and the attempt is counted only if the platform does
-    /// not answer (it counts for the resends' backoff). That spares a round trip at the database
-    /// for every write sent at once, which is nearly all of them.
+    /// write at hand: nothing is read back from the database, and the attempt is counted only if
+    /// the platform does not answer (it counts for the resends' backoff, which then runs from the
+    /// end of this attempt). That spares a round trip for every write sent at once, which is
+    /// nearly all of them.
     First(&'w Write),
     /// Any other: the attempt is counted and the write read back as recorded, in one statement,
     /// which finds out too whether another attempt has finished it meanwhile.

@@ -209,6 +209,52 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_write_recorded_with_the_payment_as_it_is_meanwhile_is_written_with_it_or_not_at_all() {
+        for store in crate::store::testing::stores().await {
+            let mut payment = row("till-1-aaaa", "till-1");
+            store.insert_sale(&payment, create("till-1-aaaa-create"), None).await.unwrap();
+            let cancel = |key| NewOperation {
+                key,
+                kind: OperationKind::Cancel,
+                amount: None,
+                ..create("till-1-aaaa-create")
+            };
+            payment.set_status(SaleStatus::Cancelling);
+            payment.updated_at = 2;
+            let id = store
+                .begin_operation_saving(cancel("till-1-aaaa-cancel-1"), 2, &payment, Some(event("till-1")))
+                .await
+                .unwrap()
+                .expect("the event's id");
+            let operations = store.operations_for("till-1-aaaa").await.unwrap();
+            let recorded: Vec<_> =
+                operations.iter().map(|op| (op.idempotency_key.as_str(), op.status)).collect();
+            assert_eq!(
+                recorded,
+                [
+                    ("till-1-aaaa-create", OperationStatus::Pending),
+                    ("till-1-aaaa-cancel-1", OperationStatus::Pending)
+                ]
+            );
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
+            assert_eq!(
+                store.till_events_after("till-1", 0, 10).await.unwrap(),
+                [(id, event("till-1").payload.to_owned())]
+            );
+
+            // Under a key already recorded: an error, and neither the row nor an event is written.
+            let mut again = payment.clone();
+            again.failure = Some("not saved".to_owned());
+            let refused = store
+                .begin_operation_saving(cancel("till-1-aaaa-cancel-1"), 3, &again, Some(event("till-1")))
+                .await;
+            assert!(refused.is_err(), "{refused:?}");
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
+            assert_eq!(store.till_events_after("till-1", 0, 10).await.unwrap().len(), 1);
+        }
+    }
+
     #[test]
     fn each_write_combined_numbers_its_parameters_one_to_as_many_as_it_binds_and_has_no_other_dollar() {
         let payment = row("till-1-aaaa", "till-1");

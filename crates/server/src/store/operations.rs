@@ -135,6 +135,34 @@ impl Store {
         })
     }
 
+    /// Records the intent of a platform write and saves the payment as it is while the write is
+    /// on its way, with the live event that shows it: together or not at all (on PostgreSQL, one
+    /// statement; see `combined`). Returns the event's id. A write already recorded under the key
+    /// is an error here, not a `false`: the caller holds the payment's lock, and took a key no
+    /// write of the payment has.
+    pub async fn begin_operation_saving(
+        &self,
+        operation: NewOperation<'_>,
+        now: i64,
+        row: &PaymentRow,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        let insert = operation_insert(operation, now);
+        match self.db().await?.conn() {
+            Backend::Postgres(conn) => {
+                Ok(Combined::default().with(insert).with(payment_update(row)).run(conn, event).await?)
+            }
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                insert.execute(&mut *tx).await?;
+                payment_update(row).execute(&mut *tx).await?;
+                let id = insert_event_if(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+        }
+    }
+
     /// The operation a browser's key asked for on a payment, if any.
     pub async fn operation_by_client_key(
         &self,
