@@ -104,7 +104,10 @@ pub async fn process_forever(store: Store, sales: Sales, inbox: Arc<Inbox>) {
     // Deliveries another instance had claimed, and since when they are left to it.
     let mut left = HashMap::new();
     loop {
-        if let Err(e) = process_inbox(&store, &sales, &inbox, &mut sweeps, &mut left).await {
+        // Ahead of the tills' own requests at the database: what the platform says happened is
+        // shown first.
+        let round = process_round(&store, &sales, &inbox, &mut sweeps, &mut left);
+        if let Err(e) = crate::store::urgently(round).await {
             tracing::error!(error = %e, "webhook inbox processing failed");
             // What was in hand is still stored unprocessed: the next sweep looks again (or the
             // next delivery's round), not a loop here, so that a database that is down is not
@@ -146,20 +149,6 @@ impl Delivery {
     }
 }
 
-/// Processes what has been handed over and, when asked, every delivery stored and not processed,
-/// ahead of the tills' own requests at the database (see [`crate::store::urgently`]): what the
-/// platform says happened is shown first. Deliveries handed over meanwhile are taken up as they
-/// come, not after the ones in hand. Returns when nothing is left in hand.
-pub async fn process_inbox(
-    store: &Store,
-    sales: &Sales,
-    inbox: &Inbox,
-    sweeps: &mut tokio::time::Interval,
-    left: &mut HashMap<i64, Instant>,
-) -> Result<(), crate::store::StoreError> {
-    crate::store::urgently(process_all(store, sales, inbox, sweeps, left)).await
-}
-
 /// One key's deliveries, in the order received, worked on one after the other.
 type Queue = (String, Vec<(i64, Delivery)>);
 
@@ -171,7 +160,10 @@ struct Done {
     worked: Result<Vec<bool>, crate::store::StoreError>,
 }
 
-async fn process_all(
+/// Processes what has been handed over and, when asked, every delivery stored and not processed.
+/// Deliveries handed over meanwhile are taken up as they come, not after the ones in hand. Returns
+/// when nothing is left in hand.
+async fn process_round(
     store: &Store,
     sales: &Sales,
     inbox: &Inbox,
