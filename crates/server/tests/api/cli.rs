@@ -163,7 +163,8 @@ pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn path_arg(path: &Path) -> &str {
+/// A temporary path, as a command-line argument.
+pub(crate) fn path_arg(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
 

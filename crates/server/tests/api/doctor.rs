@@ -9,7 +9,7 @@ use kasse_vipps::qr::{MerchantCallbackPutRequest, MerchantRedirectQrRequest, Red
 use kasse_vipps::webhooks::RegisterRequest;
 use serde_json::Value;
 
-use crate::cli::{Operator, text};
+use crate::cli::{Operator, path_arg, text};
 
 /// `doctor --json` as `operator` runs it: its exit status and report.
 async fn doctor(operator: &Operator) -> (Option<i32>, Value) {
@@ -433,4 +433,29 @@ async fn a_sticker_the_qr_tools_gave_a_till_and_then_gone_from_the_platform_is_f
         stickers[0].1
     );
     assert!(!stickers[0].1.contains("qr callback create"), "{}", stickers[0].1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_beacon_moved_over_and_then_gone_from_the_platform_is_found_and_moving_it_again_is_offered() {
+    let operator = Operator::new().await;
+    ready(&operator).await;
+    let list = operator.file("pos.csv", "beaconId,posName,msn,till\n100000000000007,Kasse 2,123456,till-2\n");
+    let out = operator.run(&["qr", "migrate", "--from", path_arg(&list)]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(doctor(&operator).await.0, Some(0), "moved over and ringing till-2");
+    // Taken down at the platform by someone else; the database still gives it to till-2.
+    operator.oslo().delete_callback_qr("100000000000007").await.unwrap();
+    let (status, report) = doctor(&operator).await;
+    assert_eq!(status, Some(1));
+    let stickers = found(&report, "stickers", "problem");
+    assert_eq!(stickers.len(), 1, "{report:#}");
+    let said = &stickers[0].1;
+    assert!(said.contains("100000000000007") && said.contains("till till-2"), "{said}");
+    assert!(
+        said.contains("MobilePay beacon") && said.contains("kasse-server qr migrate --from FILE"),
+        "{said}"
+    );
+    assert!(said.contains("qr callback delete 100000000000007 --store grunerlokka"), "{said}");
+    // A beacon's id is not one `qr callback create` would put up again.
+    assert!(!said.contains("qr callback create"), "{said}");
 }
