@@ -726,6 +726,24 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn an_instance_not_hearing_the_database_sends_its_own_event_after_an_older_one_read_from_the_store()
+    {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        // Neither hears the database's announcements (no fan-out runs), as while an instance makes
+        // its listening connection again: what A sends, it sends by reading the store.
+        let a = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        let b = Arc::new(Live::new(Store::open(&url).await.unwrap()));
+        let (mut at_a, _place) = a.listen("till-1", ROOMY).unwrap();
+        let older = b.publish("till-1", &"from B").await.unwrap();
+        assert!(at_a.try_recv().is_err(), "A has not heard of B's event");
+        let own = a.publish("till-1", &"from A").await.unwrap();
+        assert_eq!(next_two(&mut at_a).await, [older, own], "B's older event first, then A's own");
+        let next = a.publish("till-1", &"again").await.unwrap();
+        assert_eq!(at_a.recv().await.unwrap().id, next);
+        assert!(at_a.try_recv().is_err(), "nothing twice");
+    }
+
     #[test]
     fn a_channel_is_read_after_what_it_was_sent_or_its_listeners_replayed_and_never_past_the_event() {
         let channel = |last_id, replayed_to| Channel {
