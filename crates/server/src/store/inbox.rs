@@ -8,9 +8,12 @@ use super::statement::{FromStoreRow, query, query_as, query_scalar};
 use kasse_vipps::epayment::WebhookEvent;
 
 use super::backend::{Backend, Conn, StoreRow, on};
+use super::names::Named as _;
 use super::operations::read_operation;
 use super::payments::{PAYMENT_COLUMNS, read_payment};
 use super::{OperationRow, PaymentRow, Store, StoreError};
+use kasse_api::SaleStatus;
+use kasse_vipps::epayment::State;
 
 impl Store {
     /// Stores a verified webhook delivery under its `delivery_hash` (see the migration
@@ -73,8 +76,9 @@ impl Store {
     /// operation stored under `operation_key`, to say whether the event leaves nothing to do; if
     /// so, the delivery is marked processed. A webhook that only echoes what its payment's row
     /// holds (most of them: the platform announces every write it answers) costs one turn at
-    /// SQLite this way, not four, and two round trips to PostgreSQL, not eight (three when the
-    /// event names a write of ours).
+    /// SQLite this way, not four, and one round trip to PostgreSQL, not eight, when `settles_if`
+    /// lets the database see the decision coming (two when it does not, three when the event
+    /// names a write of ours).
     ///
     /// Recording is idempotent and so is the decision, so nothing needs the two to be one
     /// transaction: a delivery recorded but not marked (a crash between) is taken again, and two
@@ -85,11 +89,13 @@ impl Store {
         event: &WebhookEvent,
         operation_key: Option<&str>,
         settled: impl FnOnce(Option<&PaymentRow>, Option<&OperationRow>) -> bool + Send,
+        settles_if: Option<SettlesIf<'_>>,
         now: i64,
     ) -> Result<Option<TakenEvent>, StoreError> {
         let mut db = self.db().await?;
         if let Backend::Postgres(conn) = db.conn() {
-            return take_in_one_statement(conn, id, event, operation_key, settled, now).await;
+            let take = Take { id, event, operation_key, settles_if, now };
+            return take_in_one_statement(conn, take, settled).await;
         }
         on!(db.conn(), |db| {
             let mut tx = db.begin().await?;
@@ -142,34 +148,80 @@ fn wire_name(value: impl serde::Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
+/// A condition on the row of a payment event's payment that the database checks as it takes the
+/// event ([`Store::take_payment_event`]), to mark the delivery processed in the same statement:
+/// there is no payment of the event's reference, or its row is not withdrawn, its sale status is
+/// none of `status_not`, and its platform state is one of `platform_state` (any the platform has
+/// told, when that is `None`).
+///
+/// The caller's own decision stays the one that counts; this is how the database sees it coming.
+#[derive(Debug, Clone, Copy)]
+pub struct SettlesIf<'a> {
+    pub status_not: &'a [SaleStatus],
+    pub platform_state: Option<&'a [State]>,
+}
+
+impl SettlesIf<'_> {
+    /// Whether `row` (`None`: no payment of that reference) meets the condition, as the database
+    /// decides it.
+    #[cfg(test)]
+    pub(crate) fn holds(&self, row: Option<&PaymentRow>) -> bool {
+        let Some(row) = row else { return true };
+        let state = match (row.platform_state, self.platform_state) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(state), Some(states)) => states.contains(&state),
+        };
+        !row.withdrawn() && !self.status_not.contains(&row.status()) && state
+    }
+
+    /// The condition in SQL, its values bound from `$first` on; and those values.
+    fn sql(&self, first: usize) -> (String, Vec<&'static str>) {
+        let names: Vec<&'static str> = self.status_not.iter().map(|status| status.name()).collect();
+        let states: Vec<&'static str> =
+            self.platform_state.unwrap_or_default().iter().map(|state| state.name()).collect();
+        let list = |from: usize, count: usize| {
+            (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        };
+        let status = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" AND status NOT IN ({})", list(first, names.len()))
+        };
+        let state = match self.platform_state {
+            None => "platform_state IS NOT NULL".to_owned(),
+            Some([]) => "FALSE".to_owned(),
+            Some(_) => format!("platform_state IN ({})", list(first + names.len(), states.len())),
+        };
+        let sql = format!(
+            "(NOT EXISTS (SELECT 1 FROM payments WHERE reference = $2) OR EXISTS (SELECT 1 FROM payments \
+             WHERE reference = $2 AND withdrawn_at IS NULL{status} AND {state}))"
+        );
+        (sql, names.into_iter().chain(states).collect())
+    }
+}
+
+/// What [`take_in_one_statement`] is asked to take.
+#[derive(Clone, Copy)]
+struct Take<'a> {
+    id: i64,
+    event: &'a WebhookEvent,
+    operation_key: Option<&'a str>,
+    settles_if: Option<SettlesIf<'a>>,
+    now: i64,
+}
+
 /// [`Store::take_payment_event`] on PostgreSQL, where every statement is a round trip between
 /// processes (measured: half the machine's time went to switching between them): the delivery's
-/// check, the event's record and the payment's read are one statement, and the mark a second.
+/// check, the event's record, the payment's read and, when the row meets `settles_if`, the mark
+/// are one statement; otherwise the mark is a second.
 async fn take_in_one_statement(
     conn: &mut PgConnection,
-    id: i64,
-    event: &WebhookEvent,
-    operation_key: Option<&str>,
+    take: Take<'_>,
     settled: impl FnOnce(Option<&PaymentRow>, Option<&OperationRow>) -> bool + Send,
-    now: i64,
 ) -> Result<Option<TakenEvent>, StoreError> {
-    let taken: Taken = query_as(&format!(
-        "WITH unprocessed AS (SELECT id FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL), \
-         recorded AS (INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
-         SELECT $2, $3, $4, $5, $6, $7, $8 FROM unprocessed ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT EXISTS (SELECT 1 FROM unprocessed) AS unprocessed, EXISTS (SELECT 1 FROM recorded) AS recorded, \
-         {PAYMENT_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN payments ON payments.reference = $2"
-    ))
-    .bind(id)
-    .bind(&event.reference)
-    .bind(&event.psp_reference)
-    .bind(wire_name(event.name))
-    .bind(event.amount.value)
-    .bind(wire_name(event.amount.currency))
-    .bind(event.timestamp.to_rfc3339())
-    .bind(event.success)
-    .fetch_one(&mut *conn)
-    .await?;
+    let Take { id, event, operation_key, now, .. } = take;
+    let taken = take_statement(conn, &take).await?;
     if !taken.unprocessed {
         return Ok(None);
     }
@@ -178,10 +230,57 @@ async fn take_in_one_statement(
         None => None,
     };
     let settled = settled(taken.payment.as_ref(), operation.as_ref());
-    if settled {
+    if settled && !taken.marked {
         mark_processed((&mut *conn).into(), id, now).await?;
+    } else if taken.marked && !settled {
+        // The condition and the decision disagree (a test checks they do not): the decision
+        // counts, and the delivery is processed as it asks.
+        tracing::error!(inbox = id, reference = %event.reference, "a webhook marked processed at the database is not settled; processing it");
+        unmark_processed((&mut *conn).into(), id).await?;
     }
     Ok(Some(TakenEvent { new: taken.recorded, settled }))
+}
+
+/// The statement of [`take_in_one_statement`].
+async fn take_statement(conn: &mut PgConnection, take: &Take<'_>) -> Result<Taken, StoreError> {
+    let Take { id, event, operation_key, settles_if, now } = *take;
+    // A write of ours the event names is read with a statement of its own; so is its mark.
+    let settles_if = settles_if.filter(|_| operation_key.is_none());
+    let (marking, values) = match settles_if {
+        Some(condition) => {
+            let (sql, values) = condition.sql(10);
+            let marking = format!(
+                ", marked AS (UPDATE webhook_inbox SET processed_at = $9 \
+                 WHERE id = $1 AND processed_at IS NULL AND {sql} RETURNING 1)"
+            );
+            (marking, values)
+        }
+        None => (String::new(), Vec::new()),
+    };
+    let marked = if settles_if.is_some() { "EXISTS (SELECT 1 FROM marked)" } else { "FALSE" };
+    let statement = format!(
+        "WITH unprocessed AS (SELECT id FROM webhook_inbox WHERE id = $1 AND processed_at IS NULL), \
+         recorded AS (INSERT INTO payment_events (reference, psp_reference, name, amount, currency, occurred_at, success) \
+         SELECT $2, $3, $4, $5, $6, $7, $8 FROM unprocessed ON CONFLICT DO NOTHING RETURNING 1){marking} \
+         SELECT EXISTS (SELECT 1 FROM unprocessed) AS unprocessed, EXISTS (SELECT 1 FROM recorded) AS recorded, \
+         {marked} AS marked, {PAYMENT_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN payments ON payments.reference = $2"
+    );
+    let mut statement = query_as(&statement)
+        .bind(id)
+        .bind(&event.reference)
+        .bind(&event.psp_reference)
+        .bind(wire_name(event.name))
+        .bind(event.amount.value)
+        .bind(wire_name(event.amount.currency))
+        .bind(event.timestamp.to_rfc3339())
+        .bind(event.success);
+    if settles_if.is_some() {
+        statement = statement.bind(now);
+        for value in values {
+            statement = statement.bind(value);
+        }
+    }
+    Ok(statement.fetch_one(&mut *conn).await?)
 }
 
 /// What [`take_in_one_statement`]'s statement reads.
@@ -190,6 +289,8 @@ struct Taken {
     unprocessed: bool,
     /// Whether its event was new among the payment's events.
     recorded: bool,
+    /// Whether the database marked it processed (its payment's row met the condition).
+    marked: bool,
     /// The payment, if it is ours.
     payment: Option<PaymentRow>,
 }
@@ -201,6 +302,7 @@ impl FromStoreRow for Taken {
         Ok(Self {
             unprocessed: row.read("unprocessed")?,
             recorded: row.read("recorded")?,
+            marked: row.read("marked")?,
             payment: if ours { Some(PaymentRow::from_row(row)?) } else { None },
         })
     }
@@ -209,6 +311,15 @@ impl FromStoreRow for Taken {
 async fn mark_processed(conn: Conn<'_>, id: i64, now: i64) -> Result<(), sqlx::Error> {
     on!(conn, |conn| query("UPDATE webhook_inbox SET processed_at = $1 WHERE id = $2")
         .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop))
+}
+
+/// Takes a delivery's mark back.
+async fn unmark_processed(conn: Conn<'_>, id: i64) -> Result<(), sqlx::Error> {
+    on!(conn, |conn| query("UPDATE webhook_inbox SET processed_at = NULL WHERE id = $1")
         .bind(id)
         .execute(conn)
         .await
@@ -260,19 +371,19 @@ mod tests {
 
             // The settling decision sees the payment as stored.
             let unsettled = store
-                .take_payment_event(first, &event, None, |payment, _| payment.is_none(), 3)
+                .take_payment_event(first, &event, None, |payment, _| payment.is_none(), None, 3)
                 .await
                 .unwrap();
             assert_eq!(unsettled, Some(TakenEvent { new: true, settled: false }));
             assert_eq!(store.unprocessed_inbox(0, 10).await.unwrap().len(), 2, "left to process");
 
-            let settled = store.take_payment_event(second, &event, None, |_, _| true, 4).await.unwrap();
+            let settled = store.take_payment_event(second, &event, None, |_, _| true, None, 4).await.unwrap();
             assert_eq!(settled, Some(TakenEvent { new: false, settled: true }), "the same event, once");
             let left: Vec<i64> =
                 store.unprocessed_inbox(0, 10).await.unwrap().into_iter().map(|(id, _)| id).collect();
             assert_eq!(left, [first]);
             assert_eq!(
-                store.take_payment_event(second, &event, None, |_, _| true, 5).await.unwrap(),
+                store.take_payment_event(second, &event, None, |_, _| true, None, 5).await.unwrap(),
                 None,
                 "processed already: nothing to take"
             );
@@ -288,12 +399,93 @@ mod tests {
                         payment.is_some_and(|p| p.reference == "till-1-aaaa")
                             && op.is_some_and(|op| op.idempotency_key == key)
                     },
+                    None,
                     6,
                 )
                 .await
                 .unwrap();
             assert_eq!(seen, Some(TakenEvent { new: false, settled: true }));
             assert!(store.unprocessed_inbox(0, 10).await.unwrap().is_empty());
+        }
+    }
+
+    #[tokio::test]
+    async fn on_postgresql_a_delivery_is_marked_as_its_event_is_taken_exactly_when_its_payment_meets_the_condition()
+     {
+        use crate::store::fixtures::{create, row};
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let store = Store::open(&url).await.unwrap();
+        let conditions = [
+            SettlesIf { status_not: &[SaleStatus::Creating, SaleStatus::Failed], platform_state: None },
+            SettlesIf {
+                status_not: &[SaleStatus::Failed],
+                platform_state: Some(&[State::Aborted, State::Terminated]),
+            },
+            SettlesIf { status_not: &[], platform_state: Some(&[]) },
+        ];
+        let states = [
+            None,
+            Some(State::Created),
+            Some(State::Authorized),
+            Some(State::Aborted),
+            Some(State::Terminated),
+        ];
+        // Every status, state and withdrawal, and a payment that is not ours.
+        let mut references = vec!["someone-elses".to_owned()];
+        for status in SaleStatus::ALL {
+            for state in states {
+                for withdrawn in [false, true] {
+                    let till = format!("till-{}", references.len());
+                    let reference = format!("{till}-abcd");
+                    let key = format!("{reference}-create");
+                    let mut payment = row(&reference, &till);
+                    store.insert_sale(&payment, create(&key), None).await.unwrap();
+                    payment.set_status(status);
+                    payment.platform_state = state;
+                    payment.withdrawn_at = withdrawn.then_some(5);
+                    store.update_payment(&payment).await.unwrap();
+                    references.push(reference);
+                }
+            }
+        }
+        let (mut marked, mut left) = (0, 0);
+        for reference in &references {
+            for settles_if in conditions {
+                let hash = format!("{reference}-{marked}-{left}");
+                let id = store.insert_inbox(None, "{}", &hash, 1).await.unwrap().unwrap();
+                let mut event = created(reference);
+                event.name = kasse_vipps::epayment::PaymentEventName::Authorized;
+                let take =
+                    Take { id, event: &event, operation_key: None, settles_if: Some(settles_if), now: 2 };
+                let taken = {
+                    let mut db = store.db().await.unwrap();
+                    let Backend::Postgres(conn) = db.conn() else { unreachable!("a PostgreSQL store") };
+                    take_statement(conn, &take).await.unwrap()
+                };
+                let holds = settles_if.holds(taken.payment.as_ref());
+                let payment = taken.payment.as_ref().map(|p| (p.status(), p.platform_state, p.withdrawn()));
+                assert_eq!(taken.marked, holds, "{settles_if:?} at {payment:?}");
+                let processed = store.unprocessed_delivery(id).await.unwrap().is_none();
+                assert_eq!(processed, holds, "marked in the store as the statement said");
+                if holds { marked += 1 } else { left += 1 }
+            }
+        }
+        assert!(marked > 20 && left > 20, "both ways, many times: {marked} marked, {left} left");
+
+        // Where the condition and the caller's decision disagree, the decision counts.
+        let event = created("someone-elses");
+        let always = SettlesIf { status_not: &[], platform_state: None };
+        let never = SettlesIf { status_not: &[], platform_state: Some(&[]) };
+        for (settles_if, settled) in [(always, false), (never, true)] {
+            let id =
+                store.insert_inbox(None, "{}", &format!("disagree-{settled}"), 1).await.unwrap().unwrap();
+            let taken = store.take_payment_event(id, &event, None, |_, _| settled, Some(settles_if), 2);
+            assert_eq!(taken.await.unwrap(), Some(TakenEvent { new: false, settled }));
+            assert_eq!(
+                store.unprocessed_delivery(id).await.unwrap().is_none(),
+                settled,
+                "processed as decided"
+            );
         }
     }
 }
