@@ -10,7 +10,9 @@ use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::writes::Attempt;
 use super::{SaleError, Sales, withdrawn};
 use crate::config::CapturePolicy;
-use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow, SettlesIf, StoreError};
+use crate::store::{
+    OperationKind, OperationRow, OperationStatus, PaymentRow, SettlesIf, StoreError, TakenEvent,
+};
 
 /// A payment event taken from the webhook inbox ([`Sales::take_payment_event`]), its payment held
 /// by this process until it is dropped or acted on ([`Sales::on_payment_event`]).
@@ -70,13 +72,7 @@ impl Sales {
         // Read without the payment's lock at the database: what makes an echo (a platform state,
         // a confirmed write) never goes away once stored, so a decision to skip cannot be made
         // stale.
-        let settles =
-            |row: Option<&PaymentRow>, operation: Option<&OperationRow>| settles(event, row, operation);
-        let key = our_write(event).map(|(_, key)| key);
-        let store = &self.inner.store;
-        let taken = store
-            .take_payment_event(id, event, key, settles, settles_at_the_database(event), crate::now_ms())
-            .await?;
+        let taken = self.take(id, event).await?;
         Ok(taken.map(|taken| TakenPaymentEvent { new: taken.new, settled: taken.settled, here }))
     }
 
@@ -93,20 +89,27 @@ impl Sales {
         taken: TakenPaymentEvent,
     ) -> Result<bool, SaleError> {
         let _guard = self.inner.locks.lock_everywhere(taken.here, &event.reference).await?;
-        let store = &self.inner.store;
-        if store.unprocessed_delivery(id).await?.is_none() {
-            return Ok(false);
-        }
-        let row = store.payment(&event.reference).await?;
-        let operation = match our_write(event) {
-            Some((_, key)) => store.operation(key).await?,
-            None => None,
-        };
-        if !settles(event, row.as_ref(), operation.as_ref()) {
+        // Taken again, now under the lock: the request that had the payment (at another instance,
+        // most often) may have stored what makes the event an echo, and then it settles in the
+        // same statement (on PostgreSQL) that finds whether it is processed and reads the row.
+        let Some(again) = self.take(id, event).await? else { return Ok(false) };
+        if !again.settled {
             self.refresh_locked(&event.reference).await?;
+            self.inner.store.mark_processed(id, crate::now_ms()).await?;
         }
-        store.mark_processed(id, crate::now_ms()).await?;
         Ok(true)
+    }
+
+    /// Takes the stored webhook `id` about a payment (see [`Store::take_payment_event`]), settling
+    /// it if it only echoes what its payment's row holds.
+    ///
+    /// [`Store::take_payment_event`]: crate::store::Store::take_payment_event
+    async fn take(&self, id: i64, event: &WebhookEvent) -> Result<Option<TakenEvent>, StoreError> {
+        let settles =
+            |row: Option<&PaymentRow>, operation: Option<&OperationRow>| settles(event, row, operation);
+        let key = our_write(event).map(|(_, key)| key);
+        let at_the_database = settles_at_the_database(event);
+        self.inner.store.take_payment_event(id, event, key, settles, at_the_database, crate::now_ms()).await
     }
 
     /// Reads the payment from the platform and shows it; captures it if it is due.

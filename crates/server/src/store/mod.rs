@@ -33,7 +33,7 @@ mod turns;
 pub use access::SessionRow;
 pub use callback_qrs::{CallbackQrKind, CallbackQrRow};
 pub use check_ins::CheckInRow;
-pub use inbox::SettlesIf;
+pub use inbox::{SettlesIf, TakenEvent};
 pub use integrators::{IntegratorRow, KeyUse};
 pub use locks::SharedLock;
 pub use managers::{ManagerRow, PinLimit};
