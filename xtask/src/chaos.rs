@@ -37,12 +37,13 @@ mod journal;
 mod killer;
 mod platform;
 mod processes;
+mod report;
 mod rng;
+mod settle;
 mod till;
 mod verdict;
 
-use std::collections::{BTreeSet, HashSet};
-use std::fmt::Write as _;
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -50,7 +51,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use crate::error::{Context, Error, Result};
 use crate::http::{Request, Response};
@@ -59,12 +60,13 @@ use crate::process::{self, announce, format_duration};
 use crate::workspace::Workspace;
 pub(crate) use database::Database;
 use journal::Journal;
-use killer::Kills;
 use platform::{Knobs, Platform};
 use processes::{ServerProcess, SimProcess, StoreSetup};
+use report::{Log, RunFacts, report};
 use rng::Rng;
+use settle::settle;
 use till::TillSetup;
-use verdict::{Action, Figures, Finding, Intent, KasseSale, Totals};
+use verdict::{Action, Figures};
 
 /// What `cargo xtask chaos` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -593,401 +595,6 @@ fn pair(server: &ServerProcess, till: &str) -> Result<String> {
     }
 }
 
-/// A server instance's log, for the report.
-struct Log {
-    /// `server`, or `instance N`.
-    name: String,
-    path: PathBuf,
-}
-
-/// How the run went, besides the sales: for the report.
-struct RunFacts {
-    instances: usize,
-    database: Database,
-    /// Requests a till sent to another instance because its own did not answer.
-    rerouted: usize,
-    /// How long the drive phase took.
-    drove: Duration,
-    /// How long the whole run took.
-    took: Duration,
-}
-
-/// The state of things once the run has settled.
-struct Settled {
-    figures: Figures,
-    findings: Vec<Finding>,
-    kills: Kills,
-    /// Operations the server still had pending at the end, if it said.
-    pending: Option<u64>,
-    /// Sales cancelled at the end because nobody had finished them.
-    closed_up: usize,
-    settle_took: Duration,
-}
-
-/// Faults off, held creates delivered, the last late approvals; then waits until the server has
-/// nothing pending and the comparison is clean, or the settling time is up; compares.
-fn settle(
-    servers: &mut [ServerProcess],
-    shared: &Shared,
-    tills: &[TillSetup],
-    intents: &mut [Intent],
-    mut kills: Kills,
-    seed: u64,
-) -> Result<Settled> {
-    let started = Instant::now();
-    for server in servers.iter_mut() {
-        if !server.running() {
-            // The killer leaves every instance up: this one stopped by itself.
-            kills.stopped_by_themselves += usize::from(server.started());
-            shared.journal.note(format_args!("settling: {} is down, starting it again", server.name()));
-            killer::restart(server, shared)?;
-        }
-    }
-    shared.platform.set_faults(Knobs::OFF)?;
-    let delivered = shared.platform.deliver_held()?;
-    shared.journal.note(format_args!("settling: faults off, {delivered} held creates delivered"));
-    kills.delivered_late += delivered;
-    kills.approved_late += killer::approve_withdrawn(shared, &mut Rng::new(seed, "settle"), 0.6);
-
-    let until = Instant::now() + SETTLING;
-    let mut closed_up = None;
-    let mut last = None;
-    let mut pending = None;
-    loop {
-        pending = shared.servers.iter().find_map(|server| operations_pending(server)).or(pending);
-        if pending == Some(0) {
-            if closed_up.is_none() {
-                closed_up = Some(close_up(shared, tills, intents));
-                continue;
-            }
-            if let Ok(findings) = compare(shared, tills, intents) {
-                let clean = findings.is_empty();
-                last = Some(findings);
-                if clean {
-                    break;
-                }
-            }
-        }
-        if Instant::now() >= until {
-            break;
-        }
-        thread::sleep(Duration::from_secs(1));
-    }
-    let mut findings = match last {
-        Some(findings) if pending == Some(0) => findings,
-        // Never settled: compare as things are.
-        _ => compare(shared, tills, intents)?,
-    };
-    if pending != Some(0) {
-        let logs: Vec<&Path> = servers.iter().map(ServerProcess::log).collect();
-        findings.extend(unfinished_operations(&logs, pending));
-        findings.sort();
-    }
-    shared.journal.note(format_args!("settled in {:.1?}: {} findings", started.elapsed(), findings.len()));
-    for finding in &findings {
-        shared.journal.note(format_args!(
-            "FINDING {} {}: {}",
-            finding.kind.as_str(),
-            finding.reference,
-            finding.detail
-        ));
-    }
-    Ok(Settled {
-        figures: Figures::of(&findings),
-        findings,
-        kills,
-        pending,
-        closed_up: closed_up.unwrap_or(0),
-        settle_took: started.elapsed(),
-    })
-}
-
-/// How long the server's log is watched for resends when writes stay pending at the end.
-const RESEND_WATCH: Duration = Duration::from_secs(10);
-
-/// The writes the servers still had pending once the settling time was up, as stuck findings:
-/// the references their reconcilers send a write again for while the `logs` are watched (faults
-/// are off, so nothing should be left to send), or one finding for them all if they name none.
-fn unfinished_operations(logs: &[&Path], pending: Option<u64>) -> Vec<Finding> {
-    let from: Vec<u64> = logs.iter().map(|log| fs::metadata(log).map_or(0, |m| m.len())).collect();
-    thread::sleep(RESEND_WATCH);
-    let mut tail = String::new();
-    for (log, from) in logs.iter().zip(from) {
-        let text = fs::read(log).unwrap_or_default();
-        tail.push_str(&String::from_utf8_lossy(
-            text.get(usize::try_from(from).unwrap_or(0)..).unwrap_or_default(),
-        ));
-    }
-    let pending = pending.map_or_else(|| "unknown (no /metrics)".to_owned(), |n| n.to_string());
-    let resent = resends(&tail);
-    if resent.is_empty() {
-        return vec![Finding {
-            kind: verdict::Kind::Stuck,
-            reference: "(operations)".to_owned(),
-            detail: format!("kasse_operations_pending is {pending} at the end"),
-        }];
-    }
-    resent
-        .into_iter()
-        .map(|(reference, (kind, times))| Finding {
-            kind: verdict::Kind::Stuck,
-            detail: format!(
-                "its {kind} is still pending at the end (kasse_operations_pending {pending}): sent again \
-                 {times} times in {}s with the platform's faults off",
-                RESEND_WATCH.as_secs()
-            ),
-            reference,
-        })
-        .collect()
-}
-
-/// The references the log says are sent a recorded write again, each with the write's kind and
-/// how many times.
-fn resends(log: &str) -> std::collections::BTreeMap<String, (String, usize)> {
-    let mut resent = std::collections::BTreeMap::new();
-    for line in log.lines().filter(|line| line.contains("sending a recorded write again")) {
-        let field = |name: &str| {
-            let at = line.rfind(&format!(" {name}="))? + name.len() + 2;
-            let value = line[at..].split_whitespace().next()?;
-            Some(value.trim_matches('"').to_owned())
-        };
-        if let Some(reference) = field("reference") {
-            let kind = field("kind").unwrap_or_else(|| "write".to_owned());
-            resent.entry(reference).or_insert((kind, 0)).1 += 1;
-        }
-    }
-    resent
-}
-
-/// `kasse_operations_pending` from the server's `/metrics`, if it answers.
-fn operations_pending(server: &str) -> Option<u64> {
-    let answer = Request::get(format!("{server}/metrics")).send().ok().filter(Response::is_success)?;
-    metric(&answer.text(), "kasse_operations_pending")
-}
-
-/// The value of the metric `name` in Prometheus text.
-fn metric(text: &str, name: &str) -> Option<u64> {
-    text.lines().find_map(|line| {
-        let value = line.strip_prefix(name)?.strip_prefix(' ')?;
-        let value = value.trim().parse::<f64>().ok()?;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a count")]
-        Some(value.max(0.0) as u64)
-    })
-}
-
-/// Cancels, as a cashier closing up, every sale still waiting for its customer that nobody is
-/// finishing any more (a start never answered, a cashier who ran out of time); how many.
-fn close_up(shared: &Shared, tills: &[TillSetup], intents: &mut [Intent]) -> usize {
-    let mut closed = 0;
-    for till in tills {
-        let Ok(sales) = history(shared, till) else { continue };
-        for sale in sales.iter().filter(|s| s.status == "awaitingCustomer") {
-            let answer = shared.send(till.home, |server| {
-                Request::post(format!("{server}/api/tills/{}/sales/{}/cancel", till.id, sale.reference))
-                    .header("Cookie", till.cookie.clone())
-                    .header("Idempotency-Key", format!("close-up-{}", sale.reference))
-            });
-            shared.journal.note(format_args!(
-                "closing up {} (awaiting its customer at the end): {:?}",
-                sale.reference,
-                answer.map(|a| a.status)
-            ));
-            if let Some(intent) = intents.iter_mut().find(|i| i.till == till.id && i.amount == sale.amount) {
-                intent.actions.push(Action::ClosedUp);
-            }
-            closed += 1;
-        }
-    }
-    closed
-}
-
-/// Every sale of `till` as its history lists it.
-fn history(shared: &Shared, till: &TillSetup) -> Result<Vec<KasseSale>> {
-    let answer = shared.send(till.home, |server| {
-        Request::get(format!("{server}/api/tills/{}/sales", till.id))
-            .header("Cookie", till.cookie.clone())
-            .timeout(Duration::from_secs(30))
-    })?;
-    if answer.status != 200 {
-        return Err(Error::new(format!(
-            "{}'s history was answered {}: {}",
-            till.id,
-            answer.status,
-            answer.text()
-        )));
-    }
-    let body = answer.json()?;
-    let sales = body
-        .get("sales")
-        .and_then(Json::as_array)
-        .ok_or_else(|| Error::new(format!("{}'s history has no sales: {body}", till.id)))?;
-    Ok(sales
-        .iter()
-        .map(|sale| {
-            let text = |name: &str| sale.get(name).and_then(Json::as_str).unwrap_or_default().to_owned();
-            let value = |name: &str| {
-                sale.pointer(&format!("/{name}/value")).and_then(Json::as_i64).unwrap_or_default()
-            };
-            KasseSale {
-                reference: text("reference"),
-                till: till.id.clone(),
-                amount: value("amount"),
-                status: text("status"),
-                totals: Totals {
-                    authorized: value("authorized"),
-                    captured: value("captured"),
-                    cancelled: value("cancelled"),
-                    refunded: value("refunded"),
-                },
-            }
-        })
-        .collect())
-}
-
-/// Reads every till's history and the platform's records, and compares them with the tills'
-/// intents.
-fn compare(shared: &Shared, tills: &[TillSetup], intents: &[Intent]) -> Result<Vec<Finding>> {
-    let mut kasse = Vec::new();
-    for till in tills {
-        kasse.extend(history(shared, till)?);
-    }
-    let platform = shared.platform.payments()?;
-    let msns: Vec<String> =
-        tills.iter().map(|t| t.msn.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    Ok(verdict::check(intents, &kasse, &platform, &msns))
-}
-
-/// The figures, what happened, and each problem sale with the servers' log lines about it.
-fn report(intents: &[Intent], settled: &Settled, logs: &[Log], run: &RunFacts) -> String {
-    let count = |action: Action| intents.iter().filter(|i| i.actions.contains(&action)).count();
-    let f = settled.figures;
-    let mut text = String::from("\nchaos figures\n");
-    let figures = [
-        ("sales", intents.len()),
-        ("kills", settled.kills.sent),
-        ("lost", f.lost),
-        ("doubled", f.doubled),
-        ("stuck", f.stuck),
-        ("mismatched", f.mismatched),
-    ];
-    // Writing to a String cannot fail.
-    for (name, value) in figures {
-        let _ = writeln!(text, "  {name:<10}  {value}");
-    }
-    let unanswered = intents.iter().filter(|i| i.reference.is_none()).count();
-    let _ = writeln!(
-        text,
-        "\n  approved {}, declined {}, cancelled {} ({} while still being created), closed up {} ({} at \
-         the end); starts refused or never answered {unanswered}",
-        count(Action::Approved),
-        count(Action::Declined),
-        count(Action::Cancelled) + count(Action::CancelledWhileCreating),
-        count(Action::CancelledWhileCreating),
-        count(Action::ClosedUp),
-        settled.closed_up,
-    );
-    let _ = writeln!(
-        text,
-        "  kills with creates held {}, creates delivered after their sender died {}, payments of \
-         cancelled sales approved late {}",
-        settled.kills.with_held_creates, settled.kills.delivered_late, settled.kills.approved_late,
-    );
-    if run.instances > 1 {
-        let per_instance: Vec<String> = settled.kills.per_instance[..run.instances.min(MAX_INSTANCES)]
-            .iter()
-            .enumerate()
-            .map(|(number, kills)| format!("instance {} {kills}", number + 1))
-            .collect();
-        let _ = writeln!(
-            text,
-            "  {} instances on {} (webhooks to instance 1): kills {}; requests a till sent to the \
-             other instance while its own did not answer {}",
-            run.instances,
-            run.database.as_str(),
-            per_instance.join(", "),
-            run.rerouted,
-        );
-    } else if run.database == Database::Postgres {
-        let _ = writeln!(text, "  one instance on postgres");
-    }
-    if settled.kills.stopped_by_themselves > 0 {
-        let _ = writeln!(
-            text,
-            "  SERVER RUNS THAT STOPPED WITHOUT BEING KILLED: {} (see chaos.log and the server logs)",
-            settled.kills.stopped_by_themselves
-        );
-    }
-    if let Some(slowest) = intents.iter().max_by_key(|i| i.creating).filter(|i| !i.creating.is_zero()) {
-        let _ = writeln!(
-            text,
-            "  longest a till showed a sale \"creating\": {:.1}s ({})",
-            slowest.creating.as_secs_f64(),
-            slowest.reference.as_deref().unwrap_or("?"),
-        );
-    }
-    let _ = writeln!(
-        text,
-        "  driving {}, settling {} (operations still pending: {}), in all {}",
-        format_duration(run.drove),
-        format_duration(settled.settle_took),
-        settled.pending.map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-        format_duration(run.took),
-    );
-    if settled.findings.is_empty() {
-        return text;
-    }
-    text.push_str("\nproblems:\n");
-    let logs: Vec<(&str, String)> = logs
-        .iter()
-        .map(|log| (log.name.as_str(), fs::read_to_string(&log.path).unwrap_or_default()))
-        .collect();
-    let several = logs.len() > 1;
-    let mut shown = BTreeSet::new();
-    for finding in &settled.findings {
-        let _ = writeln!(text, "  {} {}: {}", finding.kind.as_str(), finding.reference, finding.detail);
-        if let Some(intent) =
-            intents.iter().find(|i| i.reference.as_deref() == Some(finding.reference.as_str()))
-        {
-            let _ = writeln!(
-                text,
-                "    the till: {} {} by {}, shown {}, did {:?}",
-                intent.till,
-                intent.amount,
-                intent.flow,
-                intent.shown.join(" → "),
-                intent.actions
-            );
-        }
-        if !shown.insert(finding.reference.clone()) {
-            continue;
-        }
-        for (name, log) in &logs {
-            let lines: Vec<&str> =
-                log.lines().filter(|line| line.contains(finding.reference.as_str())).collect();
-            if several && !lines.is_empty() {
-                let _ = writeln!(text, "    {name}:");
-            }
-            // Its beginning and its end: how it started, and what it came to.
-            let half = LOG_LINES_PER_SALE / 2;
-            let (head, tail) = if lines.len() > LOG_LINES_PER_SALE {
-                (&lines[..half], &lines[lines.len() - half..])
-            } else {
-                (&lines[..], &lines[..0])
-            };
-            for line in head {
-                let _ = writeln!(text, "    | {line}");
-            }
-            if !tail.is_empty() {
-                let _ = writeln!(text, "    | … {} more lines …", lines.len() - 2 * half);
-            }
-            for line in tail {
-                let _ = writeln!(text, "    | {line}");
-            }
-        }
-    }
-    text
-}
-
 /// A loopback port free now, below the range the system hands out for outgoing connections, so
 /// that none of the run's thousands of requests takes it while the server is down between runs.
 fn fixed_port() -> Result<u16> {
@@ -1026,30 +633,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_pending_operations_are_read_from_the_metrics() {
-        let text = "# HELP kasse_operations_pending Writes recorded, not confirmed.\n\
-                    # TYPE kasse_operations_pending gauge\nkasse_operations_pending 3\nkasse_operations_pending_total 9\n";
-        assert_eq!(metric(text, "kasse_operations_pending"), Some(3));
-        assert_eq!(metric("kasse_operations_pending 0\n", "kasse_operations_pending"), Some(0));
-        assert_eq!(metric("other 1\n", "kasse_operations_pending"), None);
-    }
-
-    #[test]
-    fn the_writes_sent_again_are_read_from_the_servers_log() {
-        let log = "\
-2026-12-05T00:29:25.917602Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-3-7fd4e1870d8f kind=\"create\" attempts=5
-2026-12-05T00:29:26.000000Z  WARN resend{reference=chaos-3-7fd4e1870d8f}: kasse_vipps::client: platform busy, retrying
-2026-12-05T00:29:26.917519Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-3-7fd4e1870d8f kind=\"create\" attempts=5
-2026-12-05T00:29:27.100000Z  INFO kasse_server::sales::reconcile: sending a recorded write again reference=chaos-1-aaa kind=\"capture\" attempts=1
-";
-        let resent = resends(log);
-        assert_eq!(resent.len(), 2);
-        assert_eq!(resent["chaos-3-7fd4e1870d8f"], ("create".to_owned(), 2));
-        assert_eq!(resent["chaos-1-aaa"], ("capture".to_owned(), 1));
-        assert!(resends("nothing to see\n").is_empty());
-    }
-
-    #[test]
     fn the_short_run_is_the_one_the_issue_asks_for_and_the_long_one_is_bigger() {
         assert_eq!((Options::SHORT.sales, Options::SHORT.tills), (60, 8));
         assert_eq!((Options::SHORT.instances, Options::SHORT.database), (2, Database::Postgres));
@@ -1084,81 +667,5 @@ mod tests {
             .and_then(|range| range.split_whitespace().next().and_then(|low| low.parse::<u16>().ok()))
             .unwrap_or(32_768);
         assert!(port < low.max(1_026), "{port}");
-    }
-
-    #[test]
-    fn the_report_prints_the_six_figures_and_each_problem_with_its_log_lines() {
-        let intent = Intent {
-            number: 0,
-            till: "chaos-1".to_owned(),
-            msn: "123456".to_owned(),
-            amount: 1_001,
-            flow: "qr",
-            key: "k".to_owned(),
-            reference: Some("chaos-1-abc".to_owned()),
-            shown: vec!["awaitingCustomer".to_owned(), "authorized".to_owned()],
-            actions: vec![Action::Approved],
-            creating: Duration::from_millis(1_500),
-        };
-        let finding = Finding {
-            kind: verdict::Kind::Stuck,
-            reference: "chaos-1-abc".to_owned(),
-            detail: "kasse still says authorized at the end".to_owned(),
-        };
-        let settled = Settled {
-            figures: Figures::of(std::slice::from_ref(&finding)),
-            findings: vec![finding],
-            kills: Kills { sent: 8, per_instance: [5, 3], ..Kills::default() },
-            pending: Some(0),
-            closed_up: 0,
-            settle_took: Duration::from_secs(3),
-        };
-        let log = |n: usize| {
-            let path =
-                std::env::temp_dir().join(format!("xtask-chaos-report-{}-{n}.log", std::process::id()));
-            Log { name: format!("instance {n}"), path }
-        };
-        let logs = [log(1), log(2)];
-        fs::write(&logs[0].path, "a line about chaos-1-abc\nanother sale\n").unwrap();
-        fs::write(&logs[1].path, "the other instance on chaos-1-abc\n").unwrap();
-        let mut run = RunFacts {
-            instances: 1,
-            database: Database::Sqlite,
-            rerouted: 0,
-            drove: Duration::from_secs(50),
-            took: Duration::from_mins(1),
-        };
-        let single = report(std::slice::from_ref(&intent), &settled, &logs[..1], &run);
-        run.instances = 2;
-        run.database = Database::Postgres;
-        run.rerouted = 17;
-        let double = report(&[intent], &settled, &logs, &run);
-        for log in &logs {
-            let _ = fs::remove_file(&log.path);
-        }
-        assert!(!single.contains("instance"), "{single}");
-        for expected in [
-            "2 instances on postgres (webhooks to instance 1): kills instance 1 5, instance 2 3; requests a \
-             till sent to the other instance while its own did not answer 17",
-            "    instance 1:\n    | a line about chaos-1-abc\n    instance 2:\n    | the other instance on chaos-1-abc\n",
-        ] {
-            assert!(double.contains(expected), "{expected:?} is missing from:\n{double}");
-        }
-        let text = single;
-        for expected in [
-            "  sales       1\n",
-            "  kills       8\n",
-            "  lost        0\n",
-            "  doubled     0\n",
-            "  stuck       1\n",
-            "  mismatched  0\n",
-            "stuck chaos-1-abc: kasse still says authorized at the end",
-            "the till: chaos-1 1001 by qr, shown awaitingCustomer → authorized, did [Approved]",
-            "longest a till showed a sale \"creating\": 1.5s (chaos-1-abc)",
-            "    | a line about chaos-1-abc\n",
-        ] {
-            assert!(text.contains(expected), "{expected:?} is missing from:\n{text}");
-        }
-        assert!(!text.contains("another sale"), "{text}");
     }
 }
