@@ -24,6 +24,7 @@ impl TillClient {
         let answer = self
             .http
             .post(format!("{}api/tills/{}/sales", self.base, self.till))
+            .header("Idempotency-Key", action_key())
             .json(&json!({"amount": {"value": 1000, "currency": "NOK"}, "flow": "qr"}))
             .send()
             .await
@@ -44,6 +45,7 @@ impl TillClient {
         let cancelled = self
             .http
             .post(format!("{}api/tills/{}/sales/{reference}/cancel", self.base, self.till))
+            .header("Idempotency-Key", action_key())
             .send()
             .await
             .map_err(|e| format!("cancel: {e}"))?;
@@ -54,6 +56,12 @@ impl TillClient {
         }
         Ok(latency)
     }
+}
+
+/// A fresh key for a till's action, as the browser till sends with each (`src/api`): the server
+/// looks a keyed request up before acting on it.
+fn action_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// What one load measured.
