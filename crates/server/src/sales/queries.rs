@@ -8,7 +8,7 @@ use kasse_vipps::epayment::PaymentEventName;
 use super::search::Search;
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
-use crate::store::{PaymentRow, SalesQuery};
+use crate::store::{OperationRow, PaymentRow, SalesQuery};
 
 /// The most sales one history page lists.
 const HISTORY_LIMIT: i64 = 500;
@@ -57,6 +57,21 @@ impl Sales {
     pub async fn till_of(&self, reference: &str) -> Result<String, SaleError> {
         let row = self.inner.store.payment(reference).await?;
         row.map(|row| row.till_id).ok_or_else(|| SaleError::NotFound(reference.to_owned()))
+    }
+
+    /// [`Sales::row_of_till`], with every operation of the payment, oldest first: what a till's
+    /// write needs to know before it is recorded, read at once.
+    pub(super) async fn row_of_till_with_operations(
+        &self,
+        till_id: &str,
+        reference: &str,
+    ) -> Result<(PaymentRow, Vec<OperationRow>), SaleError> {
+        self.inner
+            .store
+            .payment_with_operations(reference)
+            .await?
+            .filter(|(row, _)| row.till_id == till_id)
+            .ok_or_else(|| SaleError::NotFound(reference.to_owned()))
     }
 
     pub(super) async fn row_of_till(&self, till_id: &str, reference: &str) -> Result<PaymentRow, SaleError> {

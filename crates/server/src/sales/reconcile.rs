@@ -183,7 +183,7 @@ impl Sales {
             return Ok(());
         }
         let amount = row.authorized;
-        match self.capture_locked(row, amount, None).await {
+        match self.capture_locked(row, &earlier, amount, None).await {
             Ok(_) | Err(SaleError::Pending(_) | SaleError::Platform(_)) => Ok(()),
             Err(e) => Err(e),
         }

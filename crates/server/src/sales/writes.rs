@@ -13,7 +13,7 @@ use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, refusal_sentence,
 use super::{Action, SaleError, Sales, Sent};
 use crate::live::Announcement;
 use crate::platform::to_vipps;
-use crate::store::{OperationKind, OperationStatus, PaymentRow};
+use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
 
 impl Sales {
     /// Cancels a sale. Before the customer approves, only the request is cancelled
@@ -27,8 +27,8 @@ impl Sales {
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await?;
-        let mut row = self.row_of_till(till_id, reference).await?;
-        if let Some(done) = self.replayed(&row, client_key, OperationKind::Cancel, None).await? {
+        let (mut row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
+        if let Some(done) = self.replayed(&row, &operations, client_key, OperationKind::Cancel, None).await? {
             return Ok(done);
         }
         let status = row.status();
@@ -41,9 +41,9 @@ impl Sales {
         let write = Write::Cancel { transaction_only };
         let (key, attempt) = if transaction_only && status != SaleStatus::Cancelling {
             row.set_status(SaleStatus::Cancelling);
-            self.record_saving(&mut row, &write, client_key).await?
+            self.record_saving(&mut row, &operations, &write, client_key).await?
         } else {
-            self.record(&row, &write, client_key).await?
+            self.record(&row, &operations, &write, client_key).await?
         };
         self.send_cancel(row, &key, attempt).await
     }
@@ -99,29 +99,32 @@ impl Sales {
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await?;
-        let row = self.row_of_till(till_id, reference).await?;
+        let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
+        let amount = request.amount.map(|a| a.value);
         if let Some(done) =
-            self.replayed(&row, client_key, OperationKind::Capture, request.amount.map(|a| a.value)).await?
+            self.replayed(&row, &operations, client_key, OperationKind::Capture, amount).await?
         {
             return Ok(done);
         }
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Capture });
         }
-        let waiting = self.waiting(&row.reference, OperationKind::Capture).await?;
-        let left = row.authorized - row.captured - row.cancelled - waiting;
+        let left =
+            row.authorized - row.captured - row.cancelled - waiting(&operations, OperationKind::Capture);
         let amount = Self::amount_within(&row, request.amount, left)?;
-        self.capture_locked(row, amount, client_key).await
+        self.capture_locked(row, &operations, amount, client_key).await
     }
 
+    /// Captures `amount` of `row`'s payment, whose `operations` are these, under its lock.
     pub(super) async fn capture_locked(
         &self,
         mut row: PaymentRow,
+        operations: &[OperationRow],
         amount: i64,
         client_key: Option<&str>,
     ) -> Result<Sale, SaleError> {
         let write = Write::Capture(Amount::new(amount, to_vipps(row.currency)));
-        let (key, attempt) = self.record(&row, &write, client_key).await?;
+        let (key, attempt) = self.record(&row, operations, &write, client_key).await?;
         match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "captured");
@@ -165,16 +168,17 @@ impl Sales {
         limit: Option<i64>,
     ) -> Result<Sale, SaleError> {
         let _guard = self.inner.locks.lock(reference).await?;
-        let mut row = self.row_of_till(till_id, reference).await?;
+        let (mut row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
+        let amount = Some(request.amount.value);
         if let Some(done) =
-            self.replayed(&row, client_key, OperationKind::Refund, Some(request.amount.value)).await?
+            self.replayed(&row, &operations, client_key, OperationKind::Refund, amount).await?
         {
             return Ok(done);
         }
         if row.captured == 0 {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Refund });
         }
-        let waiting = self.waiting(&row.reference, OperationKind::Refund).await?;
+        let waiting = waiting(&operations, OperationKind::Refund);
         let amount = Self::amount_within(&row, Some(request.amount), row.captured - row.refunded - waiting)?;
         if let Some(limit) = limit
             && row.refunded + waiting + amount > limit
@@ -182,7 +186,7 @@ impl Sales {
             return Err(SaleError::ConfirmationNeeded { limit });
         }
         let write = Write::Refund(Amount::new(amount, to_vipps(row.currency)));
-        let (key, attempt) = self.record(&row, &write, client_key).await?;
+        let (key, attempt) = self.record(&row, &operations, &write, client_key).await?;
         match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "refunded");
@@ -191,20 +195,6 @@ impl Sales {
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
             Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
         }
-    }
-
-    /// What the writes of `kind` on a payment that still wait for the platform's answer move:
-    /// recorded, maybe applied, and sent again until answered.
-    async fn waiting(&self, reference: &str, kind: OperationKind) -> Result<i64, SaleError> {
-        Ok(self
-            .inner
-            .store
-            .operations_for(reference)
-            .await?
-            .iter()
-            .filter(|op| op.kind == kind && op.status == OperationStatus::Pending)
-            .filter_map(|op| op.amount)
-            .sum())
     }
 
     /// Checks an amount asked for against what is `left`; `None` means all of it.
@@ -225,17 +215,18 @@ impl Sales {
         Ok(amount)
     }
 
-    /// If the browser's key already asked for a write on this sale, the sale as it is now (the
-    /// write still pending is sent again first).
+    /// If the browser's key already asked for a write on this sale (among its `operations`), the
+    /// sale as it is now (the write still pending is sent again first).
     pub(super) async fn replayed(
         &self,
         row: &PaymentRow,
+        operations: &[OperationRow],
         client_key: Option<&str>,
         kind: OperationKind,
         amount: Option<i64>,
     ) -> Result<Option<Sale>, SaleError> {
         let Some(client_key) = client_key else { return Ok(None) };
-        let Some(operation) = self.inner.store.operation_by_client_key(&row.reference, client_key).await?
+        let Some(operation) = operations.iter().find(|op| op.client_key.as_deref() == Some(client_key))
         else {
             return Ok(None);
         };
@@ -255,15 +246,16 @@ impl Sales {
         Ok(Some(sale_view(&row)))
     }
 
-    /// Records a write with the next key of its kind; returns the key, and which attempt sending
-    /// it next is.
+    /// Records a write with the next key of its kind among the payment's `operations` (read with
+    /// its row, under its lock); returns the key, and which attempt sending it next is.
     pub(super) async fn record<'w>(
         &self,
         row: &PaymentRow,
+        operations: &[OperationRow],
         write: &'w Write,
         client_key: Option<&str>,
     ) -> Result<(String, Attempt<'w>), SaleError> {
-        let (key, body) = match self.next_key(row, write).await? {
+        let (key, body) = match next_key(row, operations, write) {
             NextKey::Earlier(key) => return Ok((key, Attempt::Again)),
             NextKey::New(key, body) => (key, body),
         };
@@ -278,10 +270,11 @@ impl Sales {
     async fn record_saving<'w>(
         &self,
         row: &mut PaymentRow,
+        operations: &[OperationRow],
         write: &'w Write,
         client_key: Option<&str>,
     ) -> Result<(String, Attempt<'w>), SaleError> {
-        let (key, body) = match self.next_key(row, write).await? {
+        let (key, body) = match next_key(row, operations, write) {
             NextKey::Earlier(key) => {
                 self.save(row).await?;
                 return Ok((key, Attempt::Again));
@@ -296,22 +289,6 @@ impl Sales {
         self.announced(row, announcement, id).await;
         crate::crash_point(&format!("after-record:{}", write.kind().as_str()));
         Ok((key, Attempt::First(write)))
-    }
-
-    /// The key to record `write` under on `row`'s payment, with its body if it is new.
-    async fn next_key(&self, row: &PaymentRow, write: &Write) -> Result<NextKey, SaleError> {
-        let kind = write.kind();
-        let earlier = self.inner.store.operations_for(&row.reference).await?;
-        let body = write.body();
-        // A cancel of the same kind is one intent however often it is asked for: reuse its key.
-        if let Write::Cancel { .. } = write
-            && let Some(same) =
-                earlier.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
-        {
-            return Ok(NextKey::Earlier(same.idempotency_key.clone()));
-        }
-        let n = earlier.iter().filter(|op| op.kind == kind).count() + 1;
-        Ok(NextKey::New(idempotency_key(&row.reference, kind, n), body))
     }
 
     /// Sends a recorded write with its key and stored body, and applies the platform's answer.
@@ -446,4 +423,30 @@ pub(super) enum Attempt<'w> {
     /// Any other: the attempt is counted and the write read back as recorded, in one statement,
     /// which finds out too whether another attempt has finished it meanwhile.
     Again,
+}
+
+/// What the writes of `kind` among a payment's `operations` that still wait for the platform's
+/// answer move: recorded, maybe applied, and sent again until answered.
+fn waiting(operations: &[OperationRow], kind: OperationKind) -> i64 {
+    operations
+        .iter()
+        .filter(|op| op.kind == kind && op.status == OperationStatus::Pending)
+        .filter_map(|op| op.amount)
+        .sum()
+}
+
+/// The key to record `write` under on `row`'s payment, whose `operations` are these, with its body
+/// if it is new.
+fn next_key(row: &PaymentRow, operations: &[OperationRow], write: &Write) -> NextKey {
+    let kind = write.kind();
+    let body = write.body();
+    // A cancel of the same kind is one intent however often it is asked for: reuse its key.
+    if let Write::Cancel { .. } = write
+        && let Some(same) =
+            operations.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
+    {
+        return NextKey::Earlier(same.idempotency_key.clone());
+    }
+    let n = operations.iter().filter(|op| op.kind == kind).count() + 1;
+    NextKey::New(idempotency_key(&row.reference, kind, n), body)
 }

@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 
-use super::backend::{Backend, Conn, StoreRow, on};
+use super::backend::{Backend, Conn, StoreRow, Value, on};
 use super::combined::{Combined, Write};
-use super::statement::{Bind as _, query};
+use super::statement::{Bind as _, FromStoreRow as _, query};
 
 use super::names::{Named, decode};
-use super::payments::payment_update;
+use super::payments::{PAYMENT_COLUMNS, payment_update};
 use super::till_events::insert_event_if;
 use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
@@ -305,6 +305,51 @@ impl Store {
             Ok(rows.iter().map(operation_from).collect::<Result<_, _>>()?)
         })
     }
+
+    /// A payment and every operation of it, oldest first, read together: one statement, where a
+    /// till's write read the payment, the write its key named, the writes still waiting and those
+    /// of the same kind, each apart (on PostgreSQL, a round trip each).
+    pub async fn payment_with_operations(
+        &self,
+        reference: &str,
+    ) -> Result<Option<(PaymentRow, Vec<OperationRow>)>, StoreError> {
+        // The operations' columns are named apart from the payment's, which share some names.
+        let operation_columns: Vec<String> =
+            OPERATION_COLUMNS.split(", ").map(|column| format!("{column} AS op_{column}")).collect();
+        let statement = format!(
+            "SELECT p.*, o.* FROM (SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1) AS p \
+             LEFT JOIN (SELECT {}, created_at AS op_created_at FROM operations WHERE reference = $1) AS o ON TRUE \
+             ORDER BY o.op_created_at, o.op_idempotency_key",
+            operation_columns.join(", ")
+        );
+        on!(self.db().await?.conn(), |db| {
+            let rows = query(&statement).bind(reference).fetch_all(&mut *db).await?;
+            let Some(first) = rows.first() else { return Ok(None) };
+            let payment = PaymentRow::from_row(first)?;
+            let mut operations = Vec::with_capacity(rows.len());
+            for row in &rows {
+                // A payment with no operation: one row, the operation's columns NULL.
+                if row.read::<Option<String>>("op_idempotency_key")?.is_some() {
+                    operations.push(operation_from(&Prefixed(row))?);
+                }
+            }
+            Ok(Some((payment, operations)))
+        })
+    }
+}
+
+/// A row's operation columns, named `op_…` (see [`Store::payment_with_operations`]).
+struct Prefixed<'r, R>(&'r R);
+
+impl<R: StoreRow> StoreRow for Prefixed<'_, R> {
+    fn read<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.0.read(&format!("op_{column}"))
+    }
+
+    fn read_at<T: Value>(&self, index: usize) -> Result<T, sqlx::Error> {
+        // Positions are the whole row's; only names are the operation's own.
+        Err(sqlx::Error::ColumnNotFound(format!("{index} (an operation's columns are read by name)")))
+    }
 }
 
 /// The operation sent with this idempotency key, read on `conn`.
@@ -373,6 +418,57 @@ fn operation_from(row: &impl StoreRow) -> Result<OperationRow, sqlx::Error> {
 mod tests {
     use super::*;
     use crate::store::fixtures::{create, row};
+
+    #[tokio::test]
+    async fn a_payment_is_read_with_its_own_operations_oldest_first_each_column_its_own() {
+        for store in crate::store::testing::stores().await {
+            assert_eq!(store.payment_with_operations("till-1-none").await.unwrap(), None, "no such payment");
+            let mut payment = row("till-1-aaaa", "till-1");
+            payment.client_key = Some("browser-start".into());
+            store.insert_sale(&payment, create("till-1-aaaa-create"), None).await.unwrap();
+            store
+                .insert_sale(&row("till-2-bbbb", "till-2"), create("till-2-bbbb-create"), None)
+                .await
+                .unwrap();
+            let capture = NewOperation {
+                key: "till-1-aaaa-capture-1",
+                reference: "till-1-aaaa",
+                kind: OperationKind::Capture,
+                amount: Some(400),
+                request: r#"{"modificationAmount":{"value":400}}"#,
+                client_key: Some("browser-capture"),
+                reason: None,
+            };
+            assert!(store.begin_operation(capture, 5).await.unwrap());
+            store.finish_operation("till-1-aaaa-create", None, 6).await.unwrap();
+
+            let (read, operations) = store.payment_with_operations("till-1-aaaa").await.unwrap().unwrap();
+            assert_eq!(read, store.payment("till-1-aaaa").await.unwrap().unwrap(), "the payment as stored");
+            assert_eq!(
+                operations,
+                store.operations_for("till-1-aaaa").await.unwrap(),
+                "its operations as stored"
+            );
+            let seen: Vec<_> = operations
+                .iter()
+                .map(|op| (op.idempotency_key.as_str(), op.amount, op.status, op.client_key.as_deref()))
+                .collect();
+            assert_eq!(
+                seen,
+                [
+                    ("till-1-aaaa-create", Some(1000), OperationStatus::Done, None),
+                    ("till-1-aaaa-capture-1", Some(400), OperationStatus::Pending, Some("browser-capture")),
+                ]
+            );
+
+            let (alone, none) = store.payment_with_operations("till-2-bbbb").await.unwrap().unwrap();
+            assert_eq!(
+                (alone.reference.as_str(), none.len()),
+                ("till-2-bbbb", 1),
+                "another payment's own only"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_sale_is_recorded_with_its_pending_create_intent() {
