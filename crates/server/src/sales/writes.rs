@@ -246,8 +246,8 @@ impl Sales {
         Ok(Some(sale_view(&row)))
     }
 
-    /// Records a write with the next key of its kind among the payment's `operations` (read with
-    /// its row, under its lock); returns the key, and which attempt sending it next is.
+    /// Records a write with the next key of its kind among the payment's `operations` (read under
+    /// its lock); returns the key, and which attempt sending it next is.
     pub(super) async fn record<'w>(
         &self,
         row: &PaymentRow,

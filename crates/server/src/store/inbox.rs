@@ -225,18 +225,29 @@ async fn take_in_one_statement(
     if !taken.unprocessed {
         return Ok(None);
     }
+    let payment = match taken.payment {
+        Ok(payment) => payment,
+        Err(e) => {
+            // A row this build cannot read (written by a newer one, say) decides nothing: the
+            // delivery is left for a later round, as it was before the database marked it.
+            if taken.marked {
+                unmark_processed((&mut *conn).into(), id, now).await?;
+            }
+            return Err(e.into());
+        }
+    };
     let operation = match operation_key {
         Some(key) => read_operation((&mut *conn).into(), key).await?,
         None => None,
     };
-    let settled = settled(taken.payment.as_ref(), operation.as_ref());
+    let settled = settled(payment.as_ref(), operation.as_ref());
     if settled && !taken.marked {
         mark_processed((&mut *conn).into(), id, now).await?;
     } else if taken.marked && !settled {
         // The condition and the decision disagree (a test checks they do not): the decision
         // counts, and the delivery is processed as it asks.
         tracing::error!(inbox = id, reference = %event.reference, "a webhook marked processed at the database is not settled; processing it");
-        unmark_processed((&mut *conn).into(), id).await?;
+        unmark_processed((&mut *conn).into(), id, now).await?;
     }
     Ok(Some(TakenEvent { new: taken.recorded, settled }))
 }
@@ -291,8 +302,8 @@ struct Taken {
     recorded: bool,
     /// Whether the database marked it processed (its payment's row met the condition).
     marked: bool,
-    /// The payment, if it is ours.
-    payment: Option<PaymentRow>,
+    /// The payment, if it is ours; an error if this build cannot read its row.
+    payment: Result<Option<PaymentRow>, sqlx::Error>,
 }
 
 impl FromStoreRow for Taken {
@@ -303,7 +314,8 @@ impl FromStoreRow for Taken {
             unprocessed: row.read("unprocessed")?,
             recorded: row.read("recorded")?,
             marked: row.read("marked")?,
-            payment: if ours { Some(PaymentRow::from_row(row)?) } else { None },
+            // Read apart from the rest, so that what the statement did is known either way.
+            payment: if ours { PaymentRow::from_row(row).map(Some) } else { Ok(None) },
         })
     }
 }
@@ -317,13 +329,16 @@ async fn mark_processed(conn: Conn<'_>, id: i64, now: i64) -> Result<(), sqlx::E
         .map(drop))
 }
 
-/// Takes a delivery's mark back.
-async fn unmark_processed(conn: Conn<'_>, id: i64) -> Result<(), sqlx::Error> {
-    on!(conn, |conn| query("UPDATE webhook_inbox SET processed_at = NULL WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(drop))
+/// Takes back the mark this take put on a delivery at `marked_at` (another instance's stays).
+async fn unmark_processed(conn: Conn<'_>, id: i64, marked_at: i64) -> Result<(), sqlx::Error> {
+    on!(conn, |conn| query(
+        "UPDATE webhook_inbox SET processed_at = NULL WHERE id = $1 AND processed_at = $2"
+    )
+    .bind(id)
+    .bind(marked_at)
+    .execute(conn)
+    .await
+    .map(drop))
 }
 
 #[cfg(test)]
@@ -415,8 +430,14 @@ mod tests {
         use crate::store::fixtures::{create, row};
         let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
         let store = Store::open(&url).await.unwrap();
+        let not_yet_or_never = &[SaleStatus::Creating, SaleStatus::Failed];
         let conditions = [
-            SettlesIf { status_not: &[SaleStatus::Creating, SaleStatus::Failed], platform_state: None },
+            // The two that the sales engine asks for (a creation, anything else), and two others.
+            SettlesIf { status_not: not_yet_or_never, platform_state: None },
+            SettlesIf {
+                status_not: not_yet_or_never,
+                platform_state: Some(&[State::Aborted, State::Expired, State::Terminated]),
+            },
             SettlesIf {
                 status_not: &[SaleStatus::Failed],
                 platform_state: Some(&[State::Aborted, State::Terminated]),
@@ -428,6 +449,7 @@ mod tests {
             Some(State::Created),
             Some(State::Authorized),
             Some(State::Aborted),
+            Some(State::Expired),
             Some(State::Terminated),
         ];
         // Every status, state and withdrawal, and a payment that is not ours.
@@ -462,8 +484,9 @@ mod tests {
                     let Backend::Postgres(conn) = db.conn() else { unreachable!("a PostgreSQL store") };
                     take_statement(conn, &take).await.unwrap()
                 };
-                let holds = settles_if.holds(taken.payment.as_ref());
-                let payment = taken.payment.as_ref().map(|p| (p.status(), p.platform_state, p.withdrawn()));
+                let read = taken.payment.as_ref().expect("a row this build reads");
+                let holds = settles_if.holds(read.as_ref());
+                let payment = read.as_ref().map(|p| (p.status(), p.platform_state, p.withdrawn()));
                 assert_eq!(taken.marked, holds, "{settles_if:?} at {payment:?}");
                 let processed = store.unprocessed_delivery(id).await.unwrap().is_none();
                 assert_eq!(processed, holds, "marked in the store as the statement said");
@@ -473,19 +496,41 @@ mod tests {
         assert!(marked > 20 && left > 20, "both ways, many times: {marked} marked, {left} left");
 
         // Where the condition and the caller's decision disagree, the decision counts.
-        let event = created("someone-elses");
         let always = SettlesIf { status_not: &[], platform_state: None };
         let never = SettlesIf { status_not: &[], platform_state: Some(&[]) };
-        for (settles_if, settled) in [(always, false), (never, true)] {
+        for (reference, settles_if, settled) in
+            [("someone-elses", always, false), (references[1].as_str(), never, true)]
+        {
+            let event = created(reference);
             let id =
                 store.insert_inbox(None, "{}", &format!("disagree-{settled}"), 1).await.unwrap().unwrap();
             let taken = store.take_payment_event(id, &event, None, |_, _| settled, Some(settles_if), 2);
-            assert_eq!(taken.await.unwrap(), Some(TakenEvent { new: false, settled }));
+            assert_eq!(taken.await.unwrap().map(|t| t.settled), Some(settled));
             assert_eq!(
                 store.unprocessed_delivery(id).await.unwrap().is_none(),
                 settled,
                 "processed as decided"
             );
         }
+
+        // A row this build cannot read decides nothing: the delivery stays for a later round.
+        let reference = references[2].as_str();
+        {
+            let mut db = store.db().await.unwrap();
+            let Backend::Postgres(conn) = db.conn() else { unreachable!("a PostgreSQL store") };
+            sqlx::query(
+                "UPDATE payments SET status = 'settled-by-a-newer-build', platform_state = 'ABORTED', \
+                 withdrawn_at = NULL WHERE reference = $1",
+            )
+            .bind(reference)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+        let id = store.insert_inbox(None, "{}", "unreadable", 1).await.unwrap().unwrap();
+        let event = created(reference);
+        let taken = store.take_payment_event(id, &event, None, |_, _| true, Some(always), 2).await;
+        assert!(taken.is_err(), "the row cannot be read: {taken:?}");
+        assert!(store.unprocessed_delivery(id).await.unwrap().is_some(), "not marked processed");
     }
 }

@@ -461,12 +461,25 @@ mod tests {
                 ]
             );
 
-            let (alone, none) = store.payment_with_operations("till-2-bbbb").await.unwrap().unwrap();
+            let (alone, own) = store.payment_with_operations("till-2-bbbb").await.unwrap().unwrap();
             assert_eq!(
-                (alone.reference.as_str(), none.len()),
+                (alone.reference.as_str(), own.len()),
                 ("till-2-bbbb", 1),
                 "another payment's own only"
             );
+
+            // A payment without any operation (none is stored without its create, but an operator
+            // may have cleaned up) is read alone.
+            let mut db = store.db().await.unwrap();
+            on!(db.conn(), |db| query("DELETE FROM operations WHERE reference = $1")
+                .bind("till-2-bbbb")
+                .execute(&mut *db)
+                .await
+                .map(drop))
+            .unwrap();
+            drop(db);
+            let (alone, none) = store.payment_with_operations("till-2-bbbb").await.unwrap().unwrap();
+            assert_eq!((alone, none), (store.payment("till-2-bbbb").await.unwrap().unwrap(), vec![]));
         }
     }
 
