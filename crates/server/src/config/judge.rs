@@ -53,6 +53,12 @@ const DEFAULT_DATABASE_URL: &str = "sqlite://data/kasse.db";
 /// `[server] webhook_max_skew_secs` when the file does not say.
 const DEFAULT_WEBHOOK_SKEW_SECS: u64 = 300;
 
+/// `[server] reconcile_every_secs` when the file does not say.
+const DEFAULT_RECONCILE_EVERY_SECS: u64 = 1;
+/// The longest `[server] reconcile_every_secs`: a write the platform did not answer is sent again,
+/// and a payment without webhooks polled, no later than this.
+const MAX_RECONCILE_EVERY_SECS: u64 = 3_600;
+
 /// Judges the tables of `raw` (read from `file`) with `env` on top: the configuration they
 /// describe, or every problem with them.
 pub(super) fn judge(
@@ -146,6 +152,7 @@ impl Judge<'_> {
                 expected: "it must be at least [sessions] max_days, so no session is pruned while it may still be used",
             });
         }
+        let reconcile_every_secs = self.reconcile_every_secs(server.reconcile_every_secs);
         let limits = self.limits(limits);
 
         // The built-in simulator makes its own credentials; anything else needs ours.
@@ -167,7 +174,7 @@ impl Judge<'_> {
             tills,
             stickers,
             webhook_max_skew: Duration::from_secs(webhook_skew_secs),
-            reconcile_every: Duration::from_secs(1),
+            reconcile_every: Duration::from_secs(reconcile_every_secs),
             trusted_proxies,
             sessions,
             manager_sessions,
@@ -219,6 +226,22 @@ impl Judge<'_> {
             Some(n) => n,
             None => default,
         }
+    }
+
+    /// `[server] reconcile_every_secs`: from 1 to [`MAX_RECONCILE_EVERY_SECS`].
+    fn reconcile_every_secs(&mut self, written: Option<u64>) -> u64 {
+        const FIELD: &str = "[server] reconcile_every_secs";
+        let n = self.count(FIELD, written, DEFAULT_RECONCILE_EVERY_SECS);
+        if n > MAX_RECONCILE_EVERY_SECS {
+            self.problems.push(ConfigProblem::Invalid {
+                field: FIELD.to_owned(),
+                value: n.to_string(),
+                expected: "it must be at most 3600: a write the platform did not answer waits that long \
+                           before it is sent again",
+            });
+            return DEFAULT_RECONCILE_EVERY_SECS;
+        }
+        n
     }
 
     /// `[database] statements_at_once`: from 1 to the connections an instance keeps.

@@ -88,6 +88,7 @@ pub(super) struct RawServer {
     pub webhook_max_skew_secs: Option<u64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub retention_days: Option<u64>,
+    pub reconcile_every_secs: Option<u64>,
 }
 
 /// `[database]`.

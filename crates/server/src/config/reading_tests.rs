@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
@@ -587,6 +588,28 @@ fn statements_at_once_is_four_unless_written_and_from_one_to_the_connections_kep
         read("[database]\nstatements_at_once = 17"),
         Err("- [database] statements_at_once = \"17\" is not valid: it must be at most 16, the connections \
              each instance keeps for its statements\n"
+            .to_owned())
+    );
+}
+
+#[test]
+fn the_reconciler_looks_every_second_unless_written_and_at_most_every_hour() {
+    let read = |table: &str| {
+        read_toml(&format!("{table}\n{MINIMAL}"), &[])
+            .map(|config| config.reconcile_every)
+            .map_err(|problems| sentences(&problems))
+    };
+    assert_eq!(read(""), Ok(Duration::from_secs(1)));
+    assert_eq!(read("[server]\nreconcile_every_secs = 30"), Ok(Duration::from_secs(30)));
+    assert_eq!(read("[server]\nreconcile_every_secs = 3600"), Ok(Duration::from_hours(1)));
+    assert_eq!(
+        read("[server]\nreconcile_every_secs = 0"),
+        Err("- [server] reconcile_every_secs = \"0\" is not valid: it must be at least 1\n".to_owned())
+    );
+    assert_eq!(
+        read("[server]\nreconcile_every_secs = 3601"),
+        Err("- [server] reconcile_every_secs = \"3601\" is not valid: it must be at most 3600: a write the \
+             platform did not answer waits that long before it is sent again\n"
             .to_owned())
     );
 }

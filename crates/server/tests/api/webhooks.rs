@@ -1,5 +1,5 @@
-//! Webhooks as the platform really delivers them, faults included: none at all (the till still
-//! learns everything by polling), each twice and pairs the wrong way round (state only moves
+//! Webhooks as the platform really delivers them, faults included: the webhooks alone, nothing
+//! polling (they move the till), none at all (the till still learns everything by polling), each twice and pairs the wrong way round (state only moves
 //! forward, the money is taken once), and a genuine delivery replayed byte for byte later
 //! (acknowledged, recognised, harmless). Late deliveries, as the platform's retries bring them,
 //! count while what they say still matters; unsigned, forged and malformed ones are refused even
@@ -210,6 +210,23 @@ async fn the_till_learns_a_sale_is_captured_by_polling_when_the_platform_deliver
     let received = app.received(&sale.reference);
     assert_eq!(writes(&received, "capture").len(), 1, "captured once: {received:#?}");
     assert_eq!(app.sale(&sale.reference).await.status, SaleStatus::Captured);
+}
+
+#[tokio::test]
+async fn the_till_learns_a_sale_is_captured_from_the_platform_s_webhook_alone_when_nothing_polls() {
+    // The counterpart of the test above: the reconciler looks for work at the start and not again
+    // while the test lasts, so no poll can be what moves the till; the webhook must.
+    let app = spawn_app_with(|config| config.reconcile_every = Duration::from_hours(1)).await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(12_350).await;
+    app.approve(&sale).await;
+
+    let seen = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    forward_only(&seen, &sale.reference);
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 12_350);
+    let received = app.received(&sale.reference);
+    assert_eq!(writes(&received, "capture").len(), 1, "captured once: {received:#?}");
+    assert_all_deliveries_acknowledged(&app);
 }
 
 #[tokio::test]

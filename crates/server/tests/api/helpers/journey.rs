@@ -69,6 +69,17 @@ pub(crate) struct Instance {
     pub(crate) base: String,
 }
 
+impl Instance {
+    /// Sets this instance's reconciler to look for work once an hour from its next start (at the
+    /// start, then not again while a test lasts): nothing it shows a till then comes from polling
+    /// the platform, only from the platform's webhooks.
+    pub(crate) fn polling_nothing(&self) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let text = text.replacen("[server]\n", "[server]\nreconcile_every_secs = 3600\n", 1);
+        std::fs::write(&self.config, text).unwrap();
+    }
+}
+
 /// A simulator of its own, a folder with the configuration files (and the SQLite database, or the
 /// PostgreSQL database made for it), one fixed port per instance, and the output of every run of
 /// the server so far.
