@@ -304,6 +304,13 @@ impl Deliveries {
         lock(&self.attempts).to_vec()
     }
 
+    /// Those of the newest 10 000 attempts sent at or after `since_ms` (Unix ms), oldest first:
+    /// [`Deliveries::attempts`] without copying the older ones, which a receiver's latency
+    /// measured while thousands are sent a second cannot afford.
+    pub fn attempts_sent_since(&self, since_ms: f64) -> Vec<Attempt> {
+        lock(&self.attempts).iter().filter(|a| a.sent_at_ms >= since_ms).cloned().collect()
+    }
+
     /// How many attempts were made in all.
     pub fn attempts_made(&self) -> u64 {
         self.attempts_made.load(Ordering::Relaxed)
@@ -493,6 +500,22 @@ mod tests {
         }
         let kept = deliveries.attempts();
         assert_eq!((kept.len(), kept[0].webhook_id.as_str()), (ATTEMPTS_KEPT, "5"));
+    }
+
+    #[test]
+    fn the_attempts_sent_since_a_moment_are_those_sent_then_or_later_oldest_first() {
+        let deliveries = Deliveries::new(DeliveryPolicy::default());
+        // Noted as answered, so not quite in the order they were sent.
+        for (n, sent_at_ms) in [10.0, 30.0, 20.0, 40.0].into_iter().enumerate() {
+            let attempt =
+                Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None, sent_at_ms };
+            lock(&deliveries.attempts).push(attempt);
+        }
+        let since =
+            |ms| deliveries.attempts_sent_since(ms).into_iter().map(|a| a.webhook_id).collect::<Vec<_>>();
+        assert_eq!(since(20.0), ["1", "2", "3"]);
+        assert_eq!(since(25.0), ["1", "3"]);
+        assert_eq!(since(41.0), Vec::<String>::new());
     }
 
     #[test]

@@ -272,6 +272,13 @@ impl SimHandle {
         self.sim.loyalty_check_ins.all()
     }
 
+    /// The webhook delivery attempts sent at or after `since_ms` (milliseconds since the Unix
+    /// epoch on the machine's clock, as [`Attempt::sent_at_ms`]), oldest first, among the newest
+    /// 10 000: cheap where [`SimHandle::webhook_attempts`] copies them all.
+    pub fn webhook_attempts_sent_since(&self, since_ms: f64) -> Vec<Attempt> {
+        self.sim.deliveries.attempts_sent_since(since_ms)
+    }
+
     /// How many webhook deliveries were attempted in all, counted as each is sent (the list of
     /// [`SimHandle::webhook_attempts`] keeps only the newest).
     pub fn webhook_attempts_made(&self) -> u64 {

@@ -200,11 +200,13 @@ pub(super) async fn approvals(
 /// The `authorized` webhook's event type.
 const AUTHORIZED: &str = "epayments.payment.authorized.v1";
 
-/// When the simulator sent each `authorized` webhook the server took (Unix ms).
-fn authorized_sends(sim: &SimHandle) -> Vec<f64> {
-    let attempts = sim.webhook_attempts();
+/// When the simulator first sent an `authorized` webhook the server took, at or after `since_ms`
+/// (Unix ms). Only the attempts since are copied: copying all it keeps (10 000) every few
+/// milliseconds, under the lock its deliveries take to note theirs, slowed the load it measures.
+fn authorized_sent_since(sim: &SimHandle, since_ms: f64) -> Option<f64> {
+    let attempts = sim.webhook_attempts_sent_since(since_ms);
     let taken = attempts.iter().filter(|a| a.event_type == AUTHORIZED && a.status.is_some_and(|s| s < 300));
-    taken.map(|a| a.sent_at_ms).collect()
+    taken.map(|a| a.sent_at_ms).reduce(f64::min)
 }
 
 /// How one approval reached the till.
@@ -230,8 +232,9 @@ async fn approve_once(
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    // Only this till's sales are approved, one at a time: the next `authorized` webhook is this one's.
-    let before = authorized_sends(sim);
+    // Only this till's sales are approved, one at a time: the first `authorized` webhook sent
+    // after the press is this one's.
+    let pressed_ms = common::unix_ms_now();
     let started = Instant::now();
     let phone = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     phone
@@ -266,8 +269,7 @@ async fn approve_once(
     // the till; and under load its webhook may not have been sent yet at all.
     let waiting = Instant::now();
     let sent_ms = loop {
-        let sent = authorized_sends(sim).into_iter().filter(|t| !before.contains(t)).reduce(f64::min);
-        if let Some(sent) = sent {
+        if let Some(sent) = authorized_sent_since(sim, pressed_ms) {
             break sent;
         }
         if waiting.elapsed() > APPROVAL_PATIENCE {
