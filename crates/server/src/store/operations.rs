@@ -1,6 +1,7 @@
 //! Platform writes, each recorded with its idempotency key and exact body before it is sent.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use super::backend::{Backend, Conn, StoreRow, Value, on};
 use super::combined::{Combined, Write};
@@ -313,17 +314,8 @@ impl Store {
         &self,
         reference: &str,
     ) -> Result<Option<(PaymentRow, Vec<OperationRow>)>, StoreError> {
-        // The operations' columns are named apart from the payment's, which share some names.
-        let operation_columns: Vec<String> =
-            OPERATION_COLUMNS.split(", ").map(|column| format!("{column} AS op_{column}")).collect();
-        let statement = format!(
-            "SELECT p.*, o.* FROM (SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1) AS p \
-             LEFT JOIN (SELECT {}, created_at AS op_created_at FROM operations WHERE reference = $1) AS o ON TRUE \
-             ORDER BY o.op_created_at, o.op_idempotency_key",
-            operation_columns.join(", ")
-        );
         on!(self.db().await?.conn(), |db| {
-            let rows = query(&statement).bind(reference).fetch_all(&mut *db).await?;
+            let rows = query(&PAYMENT_WITH_OPERATIONS).bind(reference).fetch_all(&mut *db).await?;
             let Some(first) = rows.first() else { return Ok(None) };
             let payment = PaymentRow::from_row(first)?;
             let mut operations = Vec::with_capacity(rows.len());
@@ -337,6 +329,19 @@ impl Store {
         })
     }
 }
+
+/// The statement of [`Store::payment_with_operations`], made once: the operations' columns are
+/// named apart from the payment's (`op_…`), which share some names.
+static PAYMENT_WITH_OPERATIONS: LazyLock<String> = LazyLock::new(|| {
+    let operation_columns: Vec<String> =
+        OPERATION_COLUMNS.split(", ").map(|column| format!("{column} AS op_{column}")).collect();
+    format!(
+        "SELECT p.*, o.* FROM (SELECT {PAYMENT_COLUMNS} FROM payments WHERE reference = $1) AS p \
+         LEFT JOIN (SELECT {}, created_at AS op_created_at FROM operations WHERE reference = $1) AS o ON TRUE \
+         ORDER BY o.op_created_at, o.op_idempotency_key",
+        operation_columns.join(", ")
+    )
+});
 
 /// A row's operation columns, named `op_…` (see [`Store::payment_with_operations`]).
 struct Prefixed<'r, R>(&'r R);
