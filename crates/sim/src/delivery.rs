@@ -49,6 +49,9 @@ pub struct Attempt {
     pub webhook_id: String,
     /// The event type.
     pub event_type: String,
+    /// What the event is kept in order with: its payment's reference (`check-in:` and the
+    /// sticker's id for a check-in).
+    pub order: String,
     /// The receiver's HTTP status, if it answered.
     pub status: Option<u16>,
     /// When the request was sent, in milliseconds (with fractions) since the Unix epoch, on the
@@ -299,14 +302,14 @@ impl Deliveries {
         }
     }
 
-    /// The newest 10 000 attempts, oldest first.
+    /// The newest 10 000 attempts, in the order they were answered.
     pub fn attempts(&self) -> Vec<Attempt> {
         lock(&self.attempts).to_vec()
     }
 
-    /// Those of the newest 10 000 attempts sent at or after `since_ms` (Unix ms), oldest first:
-    /// [`Deliveries::attempts`] without copying the older ones, which a receiver's latency
-    /// measured while thousands are sent a second cannot afford.
+    /// Those of the newest 10 000 attempts sent at or after `since_ms` (Unix ms), in the order they
+    /// were answered: [`Deliveries::attempts`] without copying the older ones, which a receiver's
+    /// latency measured while thousands are sent a second cannot afford.
     pub fn attempts_sent_since(&self, since_ms: f64) -> Vec<Attempt> {
         lock(&self.attempts).iter().filter(|a| a.sent_at_ms >= since_ms).cloned().collect()
     }
@@ -372,7 +375,7 @@ async fn deliver_one(
     policy: DeliveryPolicy,
     log: Log,
 ) -> u64 {
-    let Item { event_type, body, .. } = queued.item;
+    let Item { event_type, order, body } = queued.item;
     let mut attempt: u32 = 0;
     loop {
         attempt += 1;
@@ -382,6 +385,7 @@ async fn deliver_one(
         lock(&log.kept).push(Attempt {
             webhook_id: target.id.clone(),
             event_type: event_type.to_owned(),
+            order: order.to_string(),
             status,
             sent_at_ms,
         });
@@ -494,8 +498,13 @@ mod tests {
     fn only_the_newest_ten_thousand_attempts_are_kept() {
         let deliveries = Deliveries::new(DeliveryPolicy::default());
         for n in 0..ATTEMPTS_KEPT + 5 {
-            let attempt =
-                Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None, sent_at_ms: 0.0 };
+            let attempt = Attempt {
+                webhook_id: n.to_string(),
+                event_type: "e".into(),
+                order: "p".into(),
+                status: None,
+                sent_at_ms: 0.0,
+            };
             lock(&deliveries.attempts).push(attempt);
         }
         let kept = deliveries.attempts();
@@ -507,8 +516,13 @@ mod tests {
         let deliveries = Deliveries::new(DeliveryPolicy::default());
         // Noted as answered, so not quite in the order they were sent.
         for (n, sent_at_ms) in [10.0, 30.0, 20.0, 40.0].into_iter().enumerate() {
-            let attempt =
-                Attempt { webhook_id: n.to_string(), event_type: "e".into(), status: None, sent_at_ms };
+            let attempt = Attempt {
+                webhook_id: n.to_string(),
+                event_type: "e".into(),
+                order: "p".into(),
+                status: None,
+                sent_at_ms,
+            };
             lock(&deliveries.attempts).push(attempt);
         }
         let since =

@@ -262,7 +262,7 @@ impl SimHandle {
         self.sim.deliveries.delete(msn, id)
     }
 
-    /// The webhook delivery attempts so far (the newest 10 000), oldest first.
+    /// The webhook delivery attempts so far (the newest 10 000), in the order they were answered.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.sim.deliveries.attempts()
     }
@@ -273,8 +273,8 @@ impl SimHandle {
     }
 
     /// The webhook delivery attempts sent at or after `since_ms` (milliseconds since the Unix
-    /// epoch on the machine's clock, as [`Attempt::sent_at_ms`]), oldest first, among the newest
-    /// 10 000: cheap where [`SimHandle::webhook_attempts`] copies them all.
+    /// epoch on the machine's clock, as [`Attempt::sent_at_ms`]), in the order they were answered,
+    /// among the newest 10 000: cheap where [`SimHandle::webhook_attempts`] copies them all.
     pub fn webhook_attempts_sent_since(&self, since_ms: f64) -> Vec<Attempt> {
         self.sim.deliveries.attempts_sent_since(since_ms)
     }

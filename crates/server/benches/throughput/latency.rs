@@ -200,12 +200,15 @@ pub(super) async fn approvals(
 /// The `authorized` webhook's event type.
 const AUTHORIZED: &str = "epayments.payment.authorized.v1";
 
-/// When the simulator first sent an `authorized` webhook the server took, at or after `since_ms`
-/// (Unix ms). Only the attempts since are copied: copying all it keeps (10 000) every few
-/// milliseconds, under the lock its deliveries take to note theirs, slowed the load it measures.
-fn authorized_sent_since(sim: &SimHandle, since_ms: f64) -> Option<f64> {
+/// When the simulator first sent the `authorized` webhook of payment `reference` that the server
+/// took, looking among the attempts sent at or after `since_ms` (Unix ms) only: copying all it
+/// keeps (10 000) every few milliseconds, under the lock its deliveries note theirs with, slowed
+/// the load being measured.
+fn authorized_sent_since(sim: &SimHandle, reference: &str, since_ms: f64) -> Option<f64> {
     let attempts = sim.webhook_attempts_sent_since(since_ms);
-    let taken = attempts.iter().filter(|a| a.event_type == AUTHORIZED && a.status.is_some_and(|s| s < 300));
+    let taken = attempts
+        .iter()
+        .filter(|a| a.event_type == AUTHORIZED && a.order == reference && a.status.is_some_and(|s| s < 300));
     taken.map(|a| a.sent_at_ms).reduce(f64::min)
 }
 
@@ -226,14 +229,14 @@ async fn approve_once(
 ) -> Result<Reached, String> {
     let (_, sale) = seller.start_qr_sale().await?;
     let qr = sale["qr"].as_str().ok_or_else(|| format!("no QR code: {sale}"))?.to_owned();
+    let reference = sale["reference"].as_str().ok_or_else(|| format!("no reference: {sale}"))?.to_owned();
     let mut events = follower
         .http
         .get(format!("{}api/tills/{}/events", follower.base, follower.till))
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    // Only this till's sales are approved, one at a time: the first `authorized` webhook sent
-    // after the press is this one's.
+    // The sale's `authorized` webhook cannot be sent before the press.
     let pressed_ms = common::unix_ms_now();
     let started = Instant::now();
     let phone = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -269,7 +272,7 @@ async fn approve_once(
     // the till; and under load its webhook may not have been sent yet at all.
     let waiting = Instant::now();
     let sent_ms = loop {
-        if let Some(sent) = authorized_sent_since(sim, pressed_ms) {
+        if let Some(sent) = authorized_sent_since(sim, &reference, pressed_ms) {
             break sent;
         }
         if waiting.elapsed() > APPROVAL_PATIENCE {

@@ -55,8 +55,8 @@ const DEFAULT_WEBHOOK_SKEW_SECS: u64 = 300;
 
 /// `[server] reconcile_every_secs` when the file does not say.
 const DEFAULT_RECONCILE_EVERY_SECS: u64 = 1;
-/// The longest `[server] reconcile_every_secs`: a write the platform did not answer is sent again,
-/// and a payment without webhooks polled, no later than this.
+/// The longest `[server] reconcile_every_secs`: no more than this between the reconciler's rounds,
+/// which send again what the platform did not answer and read back payments whose webhooks are late.
 const MAX_RECONCILE_EVERY_SECS: u64 = 3_600;
 
 /// Judges the tables of `raw` (read from `file`) with `env` on top: the configuration they
@@ -140,6 +140,7 @@ impl Judge<'_> {
         }
         let webhook_skew_secs = server.webhook_max_skew_secs.unwrap_or(DEFAULT_WEBHOOK_SKEW_SECS);
         rules::webhook_skew(webhook_skew_secs, &mut self.problems);
+        let reconcile_every_secs = self.reconcile_every_secs(server.reconcile_every_secs);
         let trusted_proxies = self.trusted_proxies(server.trusted_proxies.unwrap_or_default());
         let retention_days =
             self.count("[server] retention_days", server.retention_days, DEFAULT_RETENTION_DAYS);
@@ -152,7 +153,6 @@ impl Judge<'_> {
                 expected: "it must be at least [sessions] max_days, so no session is pruned while it may still be used",
             });
         }
-        let reconcile_every_secs = self.reconcile_every_secs(server.reconcile_every_secs);
         let limits = self.limits(limits);
 
         // The built-in simulator makes its own credentials; anything else needs ours.
@@ -236,8 +236,8 @@ impl Judge<'_> {
             self.problems.push(ConfigProblem::Invalid {
                 field: FIELD.to_owned(),
                 value: n.to_string(),
-                expected: "it must be at most 3600: a write the platform did not answer waits that long \
-                           before it is sent again",
+                expected: "it must be at most 3600, so that no more than an hour passes between the \
+                           reconciler's rounds",
             });
             return DEFAULT_RECONCILE_EVERY_SECS;
         }

@@ -608,8 +608,8 @@ fn the_reconciler_looks_every_second_unless_written_and_at_most_every_hour() {
     );
     assert_eq!(
         read("[server]\nreconcile_every_secs = 3601"),
-        Err("- [server] reconcile_every_secs = \"3601\" is not valid: it must be at most 3600: a write the \
-             platform did not answer waits that long before it is sent again\n"
+        Err("- [server] reconcile_every_secs = \"3601\" is not valid: it must be at most 3600, so that no \
+             more than an hour passes between the reconciler's rounds\n"
             .to_owned())
     );
 }

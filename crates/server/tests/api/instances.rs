@@ -130,7 +130,7 @@ async fn a_sale_started_through_a_is_approved_the_webhook_reaches_b_and_the_till
 }
 
 /// B stores the platform's webhook and dies before it answers or works on it (the platform tries
-/// B again, in vain): A finds the delivery in the database at its reconciler's next round and
+/// B again, in vain): A's inbox finds the delivery in the database at its next sweep and
 /// processes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_stored_by_an_instance_that_died_before_working_on_it_is_processed_by_the_other() {

@@ -1,7 +1,7 @@
 //! Webhooks as the platform really delivers them, faults included: the webhooks alone, nothing
-//! polling (they move the till), none at all (the till still learns everything by polling), each twice and pairs the wrong way round (state only moves
-//! forward, the money is taken once), and a genuine delivery replayed byte for byte later
-//! (acknowledged, recognised, harmless). Late deliveries, as the platform's retries bring them,
+//! polling (they move the till), none at all (the till still learns everything by polling), each
+//! twice and pairs the wrong way round (state only moves forward, the money is taken once), and a
+//! genuine delivery replayed byte for byte later (acknowledged, recognised, harmless). Late deliveries, as the platform's retries bring them,
 //! count while what they say still matters; unsigned, forged and malformed ones are refused even
 //! without a database. `/metrics` counts what was accepted, refused, seen before, or too late.
 //!

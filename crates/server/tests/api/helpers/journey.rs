@@ -76,6 +76,8 @@ impl Instance {
     pub(crate) fn polling_nothing(&self) {
         let text = std::fs::read_to_string(&self.config).unwrap();
         let text = text.replacen("[server]\n", "[server]\nreconcile_every_secs = 3600\n", 1);
+        // Missed, the tests it serves would pass on a poll again, proving nothing.
+        assert!(text.contains("reconcile_every_secs = 3600"), "no [server] table in {text}");
         std::fs::write(&self.config, text).unwrap();
     }
 }
