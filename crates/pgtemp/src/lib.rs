@@ -165,6 +165,39 @@ impl Cluster {
         &self.dir
     }
 
+    /// Stops the server as a restart or a failover of a real database does (`pg_ctl stop -m
+    /// fast`, which ends every connection), keeping the cluster for [`Cluster::resume`].
+    ///
+    /// # Errors
+    ///
+    /// When the server could not be stopped; its output is in the message.
+    pub fn pause(&self) -> io::Result<()> {
+        stop_server(&self.bin_dir, &self.data_dir(), &self.identity)
+    }
+
+    /// Starts the server of a [`Cluster::pause`]d cluster again, on the same port, and waits
+    /// until it accepts connections.
+    ///
+    /// # Errors
+    ///
+    /// When the server did not start (another program took its port meanwhile, say); the last
+    /// lines of its log are in the message.
+    pub fn resume(&self) -> io::Result<()> {
+        let log = self.log_file();
+        let logged_before = fs::metadata(&log).map_or(0, |metadata| metadata.len());
+        run(&mut self.start_command(), "pg_ctl start").map_err(|error| {
+            let logged = read_from(&log, logged_before);
+            io::Error::new(
+                error.kind(),
+                format!(
+                    "{error}\nlast lines of the server log {}:\n{}",
+                    log.display(),
+                    tail(&logged, LOG_TAIL_LINES)
+                ),
+            )
+        })
+    }
+
     /// Stops the server (`pg_ctl stop -m fast`, then `-m immediate` if that fails) and removes the
     /// directory. Dropping the cluster does the same, ignoring errors.
     ///
@@ -224,15 +257,7 @@ impl Cluster {
         for attempt in 1..=START_ATTEMPTS {
             self.port = free_port()?;
             let logged_before = fs::metadata(&log).map_or(0, |metadata| metadata.len());
-            let mut pg_ctl = self.command("pg_ctl");
-            pg_ctl
-                .args(["start", "-w", "-t", START_TIMEOUT_SECONDS, "-D"])
-                .arg(self.data_dir())
-                .arg("-l")
-                .arg(&log)
-                .arg("-o")
-                .arg(format!("-p {}", self.port));
-            let Err(error) = run(&mut pg_ctl, "pg_ctl start") else {
+            let Err(error) = run(&mut self.start_command(), "pg_ctl start") else {
                 return Ok(());
             };
             let logged = read_from(&log, logged_before);
@@ -250,6 +275,20 @@ impl Cluster {
         }
         // The loop returns on its last attempt.
         Err(io::Error::other("the PostgreSQL server could not be started"))
+    }
+
+    /// `pg_ctl start` on [`Cluster::port`], logging to the server's log, waiting until the server
+    /// accepts connections.
+    fn start_command(&self) -> Command {
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl
+            .args(["start", "-w", "-t", START_TIMEOUT_SECONDS, "-D"])
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_file())
+            .arg("-o")
+            .arg(format!("-p {}", self.port));
+        pg_ctl
     }
 
     /// Stops the server if it runs and removes the directory, once.

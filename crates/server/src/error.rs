@@ -8,12 +8,16 @@ use kasse_api::{MoneyError, Problem, ProblemCode};
 use crate::sales::{Action, SaleError};
 use crate::store::StoreError;
 
+/// How long a request answered [`ApiError::unavailable`] is asked to wait, in seconds: a database
+/// restart takes a few, and the pool connects again as soon as it is back.
+const UNAVAILABLE_RETRY_AFTER_S: i64 = 2;
+
 /// An error answer.
 #[derive(Debug)]
 pub struct ApiError {
     problem: Problem,
-    /// For a rate limit: whole seconds until a new attempt is allowed, sent as `Retry-After`
-    /// so that a page can say when in its own language.
+    /// For a rate limit or a database out of reach: whole seconds until a new attempt is worth
+    /// making, sent as `Retry-After` so that a page can say when in its own language.
     retry_after_s: Option<i64>,
 }
 
@@ -306,11 +310,28 @@ impl From<SaleError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "store failure");
+        if e.unavailable() {
+            return Self::unavailable();
+        }
         Self::internal()
     }
 }
 
 impl ApiError {
+    /// 503: the database cannot be reached (restarting, failing over), so nothing was done; the
+    /// same request may be sent again in a moment, as `Retry-After` says. `/healthz` answers 503
+    /// meanwhile too, so a load balancer can tell.
+    pub fn unavailable() -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::Internal,
+            "Database unavailable",
+            "The server cannot reach its database just now. Try again in a moment.",
+        );
+        error.retry_after_s = Some(UNAVAILABLE_RETRY_AFTER_S);
+        error
+    }
+
     /// 500: something went wrong on the server (said in its log).
     pub fn internal() -> Self {
         Self::new(

@@ -87,6 +87,28 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database could not be reached, rather than refusing what was asked: no
+    /// connection (the server restarting, failing over, or out of reach), one it ended (an
+    /// administrator's or a crash's shutdown, SQLSTATE 57P01 to 57P03), one lost mid-way (class
+    /// 08), or no answer in time. The same request may well succeed in a moment.
+    pub fn unavailable(&self) -> bool {
+        match self {
+            Self::TimedOut(_)
+            | Self::Database(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_),
+            ) => true,
+            Self::Database(sqlx::Error::Database(e)) => {
+                e.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0"))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -312,6 +334,27 @@ pub(crate) mod fixtures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_told_apart_from_one_that_refused() {
+        let lost = || std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unavailable in [
+            StoreError::Database(sqlx::Error::Io(lost())),
+            StoreError::Database(sqlx::Error::PoolTimedOut),
+            StoreError::Database(sqlx::Error::PoolClosed),
+            StoreError::TimedOut("a statement"),
+        ] {
+            assert!(unavailable.unavailable(), "{unavailable}");
+        }
+        for refused in [
+            StoreError::TillBusy,
+            StoreError::Database(sqlx::Error::RowNotFound),
+            StoreError::Database(sqlx::Error::ColumnNotFound("amount".to_owned())),
+            StoreError::Webhook("no such payment".to_owned()),
+        ] {
+            assert!(!refused.unavailable(), "{refused}");
+        }
+    }
 
     #[tokio::test]
     async fn a_sale_an_earlier_version_cancelled_on_a_404_is_looked_at_again_after_the_upgrade() {

@@ -26,6 +26,7 @@ mod admin_sales;
 mod admin_stickers;
 mod cli;
 mod crash;
+mod database_restart;
 mod doctor;
 mod earlier_day;
 mod flows;

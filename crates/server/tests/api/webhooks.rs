@@ -381,10 +381,12 @@ async fn unsigned_forged_and_malformed_deliveries_are_refused_even_without_a_dat
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "malformed: {}", answer.body);
     assert_eq!(answer.problem().code, Some(ProblemCode::BadWebhook));
 
-    // A genuine delivery is kept before it is acknowledged: without a database it is not.
+    // A genuine delivery is kept before it is acknowledged: without a database it is not, and
+    // the answer says to come back (the platform delivers it again).
     let genuine = signing::sign(&secret, &url, &now, event.as_bytes()).unwrap();
     let answer = app.deliver_webhook(event.as_bytes(), &genuine).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", answer.body);
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{}", answer.body);
+    assert!(answer.header("retry-after").is_some(), "{}", answer.body);
 }
 
 #[tokio::test]

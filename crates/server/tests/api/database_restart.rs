@@ -1,0 +1,70 @@
+//! The PostgreSQL database restarting under a running server, as a managed database's failover or
+//! maintenance does: a cluster of the test's own (`kasse-pgtemp`), stopped and started again on
+//! its port while a till is paired, in the middle of a sale, and following its live events.
+//! Meanwhile the server says in `/healthz` that its store is down and answers the till's requests
+//! 503 with a problem and a `Retry-After`, having done nothing; afterwards it serves again on new
+//! connections, and the stream the till kept open shows the sale paid, captured once.
+//!
+//! Needs Debian's PostgreSQL server binaries (`cargo xtask test` installs them); without them the
+//! test says so and checks nothing.
+
+use kasse_api::{ProblemCode, SaleStatus};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_restarts_the_till_is_answered_503_and_afterwards_its_sale_is_paid_and_shown() {
+    if !kasse_pgtemp::installed() {
+        eprintln!(
+            "no PostgreSQL server binaries, so this test checks nothing (`cargo xtask test` installs them)"
+        );
+        return;
+    }
+    let cluster = tokio::task::block_in_place(|| kasse_pgtemp::Cluster::start(&[])).unwrap();
+    let url = cluster.url("postgres");
+    let app = spawn_app_with(move |config| config.database_url = url).await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(4_900).await;
+    assert_eq!(sale.status, SaleStatus::AwaitingCustomer);
+    let sale_path = format!("/api/tills/{TILL}/sales/{}", sale.reference);
+
+    tokio::task::block_in_place(|| cluster.pause()).unwrap();
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{}", health.body);
+    assert_eq!(health.json::<Value>()["store"]["ok"], false, "{}", health.body);
+    let refused = app.get(&sale_path).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.body);
+    assert_eq!(refused.problem().code, Some(ProblemCode::Internal), "{}", refused.body);
+    assert!(refused.header("retry-after").is_some(), "says when to try again: {}", refused.body);
+    let cancel = app.cancel(&sale.reference).await;
+    assert_eq!(cancel.status, StatusCode::SERVICE_UNAVAILABLE, "{}", cancel.body);
+
+    tokio::task::block_in_place(|| cluster.resume()).unwrap();
+    // No event says the database is back; a load balancer asks `/healthz`, and so does this.
+    let back = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while app.get("/healthz").await.status != StatusCode::OK {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(back.is_ok(), "the server never found its database again");
+    assert_eq!(
+        app.sale(&sale.reference).await.status,
+        SaleStatus::AwaitingCustomer,
+        "the cancel did nothing"
+    );
+
+    app.approve(&sale).await;
+    let seen = events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    let captured = seen.last().unwrap().sale();
+    assert_eq!(captured.captured.value, 4_900, "{captured:?}");
+    let received = app.received(&sale.reference);
+    assert_eq!(
+        writes(&received, "cancel").len(),
+        0,
+        "the refused cancel never reached the platform: {received:#?}"
+    );
+    assert_eq!(writes(&received, "capture").len(), 1, "captured once: {received:#?}");
+}
