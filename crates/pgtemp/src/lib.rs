@@ -166,7 +166,8 @@ impl Cluster {
     }
 
     /// Stops the server as a restart or a failover of a real database does (`pg_ctl stop -m
-    /// fast`, which ends every connection), keeping the cluster for [`Cluster::resume`].
+    /// fast`, which ends every connection; `-m immediate`, as a crash would, if that fails),
+    /// keeping the cluster for [`Cluster::resume`]. A paused cluster's pause does nothing.
     ///
     /// # Errors
     ///

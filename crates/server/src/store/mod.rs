@@ -90,9 +90,15 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the database could not be reached, rather than refusing what was asked: no
     /// connection (the server restarting, failing over, or out of reach), one it ended (an
-    /// administrator's or a crash's shutdown, SQLSTATE 57P01 to 57P03), one lost mid-way (class
-    /// 08), or no answer in time. The same request may well succeed in a moment.
+    /// administrator's or a crash's shutdown), one lost mid-way, a standby not yet promoted that
+    /// refuses writes, no answer in time, or SQLite's file held by another process. The same
+    /// request may well succeed in a moment.
     pub fn unavailable(&self) -> bool {
+        /// PostgreSQL's SQLSTATEs for it: the connection exceptions (not 08P01, a protocol
+        /// violation, which a statement with the wrong parameters also gets), a write to a
+        /// read-only standby (25006, in a failover), and the shutdowns (57P01 to 57P03).
+        const OUT_OF_REACH: &[&str] =
+            &["08000", "08001", "08003", "08004", "08006", "25006", "57P01", "57P02", "57P03"];
         match self {
             Self::TimedOut(_)
             | Self::Database(
@@ -102,7 +108,7 @@ impl StoreError {
                 | sqlx::Error::Tls(_),
             ) => true,
             Self::Database(sqlx::Error::Database(e)) => {
-                e.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P0"))
+                sqlite::busy(e.as_ref()) || e.code().is_some_and(|code| OUT_OF_REACH.contains(&code.as_ref()))
             }
             _ => false,
         }
@@ -156,6 +162,8 @@ impl Store {
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             let locks = PgPoolOptions::new()
                 .max_connections(LOCK_CONNECTIONS)
+                // As the statements' pool: a database out of reach is said within seconds.
+                .acquire_timeout(Duration::from_secs(3))
                 .test_before_acquire(false)
                 .min_connections(0)
                 .connect_lazy(url)?;
@@ -353,6 +361,26 @@ mod tests {
             StoreError::Webhook("no such payment".to_owned()),
         ] {
             assert!(!refused.unavailable(), "{refused}");
+        }
+        // SQLite's answers as the store reads them: its file busy past the timeout, or locked, is
+        // out of reach for now; a constraint is a refusal.
+        let sqlite = |code| {
+            StoreError::Database(sqlite::error(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            )))
+        };
+        for code in
+            [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_BUSY_SNAPSHOT, rusqlite::ffi::SQLITE_LOCKED]
+        {
+            assert!(sqlite(code).unavailable(), "{code}");
+        }
+        for code in [
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_CORRUPT,
+        ] {
+            assert!(!sqlite(code).unavailable(), "{code}");
         }
     }
 

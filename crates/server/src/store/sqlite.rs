@@ -316,13 +316,16 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
-/// Which constraint SQLite held, if one.
+/// Which constraint SQLite held, if one; or that the file was busy.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Unique,
     ForeignKey,
     NotNull,
     Check,
+    /// Another process (an operator's command) held the file past `busy_timeout`: nothing was
+    /// done, and the same statement may well succeed in a moment.
+    Busy,
     Other,
 }
 
@@ -362,9 +365,14 @@ impl DatabaseError for SqliteError {
             Kind::ForeignKey => ErrorKind::ForeignKeyViolation,
             Kind::NotNull => ErrorKind::NotNullViolation,
             Kind::Check => ErrorKind::CheckViolation,
-            Kind::Other => ErrorKind::Other,
+            Kind::Busy | Kind::Other => ErrorKind::Other,
         }
     }
+}
+
+/// Whether `e` is SQLite's file being busy (see [`Kind::Busy`]).
+pub(super) fn busy(e: &dyn DatabaseError) -> bool {
+    e.try_downcast_ref::<SqliteError>().is_some_and(|e| matches!(e.kind, Kind::Busy))
 }
 
 /// `e` as a statement error.
@@ -381,6 +389,7 @@ pub(super) fn error(e: rusqlite::Error) -> sqlx::Error {
                 (ErrorCode::ConstraintViolation, ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => Kind::ForeignKey,
                 (ErrorCode::ConstraintViolation, ffi::SQLITE_CONSTRAINT_NOTNULL) => Kind::NotNull,
                 (ErrorCode::ConstraintViolation, ffi::SQLITE_CONSTRAINT_CHECK) => Kind::Check,
+                (ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked, _) => Kind::Busy,
                 _ => Kind::Other,
             };
             (kind, Cow::Owned(failure.extended_code.to_string()))
