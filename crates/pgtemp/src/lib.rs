@@ -186,17 +186,8 @@ impl Cluster {
     pub fn resume(&self) -> io::Result<()> {
         let log = self.log_file();
         let logged_before = fs::metadata(&log).map_or(0, |metadata| metadata.len());
-        run(&mut self.start_command(), "pg_ctl start").map_err(|error| {
-            let logged = read_from(&log, logged_before);
-            io::Error::new(
-                error.kind(),
-                format!(
-                    "{error}\nlast lines of the server log {}:\n{}",
-                    log.display(),
-                    tail(&logged, LOG_TAIL_LINES)
-                ),
-            )
-        })
+        run(&mut self.start_command(), "pg_ctl start")
+            .map_err(|error| with_log_tail(&error, &log, &read_from(&log, logged_before)))
     }
 
     /// Stops the server (`pg_ctl stop -m fast`, then `-m immediate` if that fails) and removes the
@@ -265,14 +256,7 @@ impl Cluster {
             if attempt < START_ATTEMPTS && port_was_taken(&logged) {
                 continue;
             }
-            return Err(io::Error::new(
-                error.kind(),
-                format!(
-                    "{error}\nlast lines of the server log {}:\n{}",
-                    log.display(),
-                    tail(&logged, LOG_TAIL_LINES)
-                ),
-            ));
+            return Err(with_log_tail(&error, &log, &logged));
         }
         // The loop returns on its last attempt.
         Err(io::Error::other("the PostgreSQL server could not be started"))
@@ -422,6 +406,14 @@ fn stop_server(bin_dir: &Path, data: &Path, identity: &Identity) -> io::Result<(
         Err(fast) => stop("immediate")
             .map_err(|immediate| io::Error::new(immediate.kind(), format!("{fast}; then {immediate}"))),
     }
+}
+
+/// `error` of a start, with the last lines the server wrote to `log` meanwhile (`logged`).
+fn with_log_tail(error: &io::Error, log: &Path, logged: &str) -> io::Error {
+    io::Error::new(
+        error.kind(),
+        format!("{error}\nlast lines of the server log {}:\n{}", log.display(), tail(logged, LOG_TAIL_LINES)),
+    )
 }
 
 /// Stops and removes the clusters under `base` whose makers died without doing so: their lock
