@@ -67,6 +67,10 @@ fn qr_refusal(error: QrError) -> ApiError {
             tracing::error!(error = %e, "stickers: the database failed");
             ApiError::internal()
         }
+        QrError::Unavailable(e) => {
+            tracing::error!(error = %e, "stickers: the database cannot be reached");
+            ApiError::unavailable()
+        }
         other => ApiError::bad_request(ProblemCode::BadRequestBody, other.to_string()),
     }
 }
@@ -177,4 +181,20 @@ pub async fn sheet(
 /// `GET /api/admin/stickers/sheet.css`: the sheet's CSS.
 pub async fn sheet_css(_access: ManagerAccess) -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], stickers::STYLE).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_database_out_of_reach_is_a_503_to_come_back_from_and_a_failing_one_a_500() {
+        let answer = |e: sqlx::Error| qr_refusal(StoreError::Database(e).into()).into_response();
+        let unreachable = answer(sqlx::Error::PoolClosed);
+        assert_eq!(unreachable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(unreachable.headers().contains_key(header::RETRY_AFTER));
+        let failed = answer(sqlx::Error::RowNotFound);
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -351,3 +351,19 @@ async fn the_cashier_can_cancel_a_payment_a_pos_started_and_a_wait_ends_with_the
     assert_eq!(waited.json::<Value>()["status"], "cancelled", "the PoS hears it at once");
     assert_eq!(app.sale(&reference).await.status, SaleStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn without_its_database_the_api_says_when_to_come_back_as_its_document_declares() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    app.running.close_database().await;
+
+    // Each answer is checked against the served document, which must declare 503 and its header.
+    let listed = pos.get("/terminal/v1/tills").await;
+    let started = pos.post(START, "outage-1", &payment(2_000, &json!({"payer": {"flow": "qr"}}))).await;
+    for answer in [&listed, &started] {
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{}", answer.body);
+        assert!(answer.header("retry-after").is_some_and(|s| s.parse::<u32>().is_ok_and(|s| s >= 1)));
+    }
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+}

@@ -172,11 +172,15 @@ pub enum QrError {
     /// The database failed.
     #[error("the database failed: {0}")]
     Store(String),
+    /// The database could not be reached (restarting, failing over): the same command may be
+    /// run again in a moment.
+    #[error("the database cannot be reached just now: {0}")]
+    Unavailable(String),
 }
 
 impl From<StoreError> for QrError {
     fn from(e: StoreError) -> Self {
-        Self::Store(e.to_string())
+        if e.unavailable() { Self::Unavailable(e.to_string()) } else { Self::Store(e.to_string()) }
     }
 }
 

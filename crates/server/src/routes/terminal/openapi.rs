@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use kasse_api::ProblemCode;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -131,17 +132,30 @@ impl Modify for Problems {
                 "The Idempotency-Key named another request (`key-reused`), or the payment cannot do that now (`till-busy`, `not-capturable`, …).",
             ),
             ("413", "The body is too large."),
-            ("429", "Too many requests at once."),
+            ("429", "Too many requests at once; `Retry-After` says when to try again."),
             ("500", "The server failed; try again."),
             ("502", "The payment platform refused; `detail` says why."),
+            (
+                "503",
+                "The server cannot reach its database just now (restarting, failing over); send the same \
+                 request again, with the same Idempotency-Key, after `Retry-After` seconds.",
+            ),
         ];
+        // The statuses that say when to come back.
+        let retry_after = HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)))
+            .description(Some("Seconds to wait before sending the request again."))
+            .build();
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
                 for (status, description) in answers {
-                    let response = ResponseBuilder::new()
+                    let mut response = ResponseBuilder::new()
                         .description(description)
-                        .content(kasse_api::Problem::CONTENT_TYPE, problem.clone())
-                        .build();
+                        .content(kasse_api::Problem::CONTENT_TYPE, problem.clone());
+                    if matches!(status, "429" | "503") {
+                        response = response.header("Retry-After", retry_after.clone());
+                    }
+                    let response = response.build();
                     operation.responses.responses.entry(status.to_owned()).or_insert(RefOr::T(response));
                 }
                 operation.security =
@@ -203,6 +217,8 @@ mod tests {
                     "{method} {path}"
                 );
                 assert!(operation["responses"]["403"].is_object(), "{method} {path}");
+                let unavailable = &operation["responses"]["503"];
+                assert!(unavailable["headers"]["Retry-After"].is_object(), "{method} {path}: {unavailable}");
             }
         }
         let codes = &document["components"]["schemas"]["Problem"]["properties"]["code"]["enum"];
