@@ -218,13 +218,21 @@ fn sticker_read_early(path: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("</api/stickers/{id}>; rel=preload; as=fetch; crossorigin")).ok()
 }
 
-/// Hashed build outputs never change, so browsers keep them; everything else is revalidated.
+/// Hashed build outputs never change, so browsers keep them; everything else is revalidated. A
+/// live event stream is also marked for nginx not to buffer, whatever its `location` says: each
+/// event must reach the page at once, and a proxy set up for the tills' streams alone would
+/// otherwise hold a sticker page's in its buffer.
 async fn cache_control(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
     let value = if is_hashed_asset(&path) { "public, max-age=31536000, immutable" } else { "no-cache" };
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    if crate::serving::is_event_stream(response.headers()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
     }
     response
 }

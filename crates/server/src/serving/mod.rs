@@ -162,7 +162,7 @@ async fn with_hyper(io: Replayed, peer: SocketAddr, router: Router, mut stopping
 }
 
 /// Whether an answer is a live event stream.
-fn is_event_stream(headers: &HeaderMap) -> bool {
+pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -159,6 +159,7 @@ fn assert_streaming_here(head: &Head) {
     assert_eq!(head.header("transfer-encoding"), None, "not chunked: {head:?}");
     assert!(head.header("date").is_some(), "{head:?}");
     assert_eq!(head.header("x-content-type-options"), Some("nosniff"), "the router's layers ran: {head:?}");
+    assert_eq!(head.header("x-accel-buffering"), Some("no"), "a proxy passes it on unbuffered: {head:?}");
 }
 
 /// The number of live streams `/metrics` counts.

@@ -117,9 +117,16 @@ pub(crate) struct EventStream {
 }
 
 impl EventStream {
-    /// Reads `response` (an open event stream) as one, recording what it sends in `seen`.
+    /// Reads `response` (an open event stream) as one, recording what it sends in `seen`. Every
+    /// stream, the tills' and the landing pages' alike, tells a proxy not to buffer it.
     pub(crate) fn new(response: reqwest::Response, seen: &Arc<Mutex<Vec<String>>>) -> Self {
         let headers = response.headers().clone();
+        assert_eq!(
+            headers.get("x-accel-buffering").and_then(|v| v.to_str().ok()),
+            Some("no"),
+            "{} is sent on at once by a proxy: {headers:?}",
+            response.url().path()
+        );
         Self { response, headers, pending: Vec::new(), seen: Arc::clone(seen) }
     }
 
