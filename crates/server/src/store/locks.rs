@@ -7,9 +7,17 @@
 //! connection their own work needs. An instance that dies loses its connections, and with them
 //! its locks, at once. On SQLite, one instance has the database, and the process's own lock (in
 //! `sales::locks`) is all there is to hold.
+//!
+//! Asking for a lock is cancel-safe: the caller may stop waiting (its request dropped by a client
+//! that went away) and the lock is still let go. PostgreSQL would grant the abandoned wait all the
+//! same, and sqlx returns a connection whose statement was cut off to its pool once the answer has
+//! come, so the lock would stay held by an idle connection, blocking that payment at every
+//! instance until the connection closed. So the lock is asked for by a task of its own, which
+//! lets go at once of a lock nobody waits for any more.
 
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::Postgres;
+use sqlx::postgres::{PgPool, Postgres};
+use tokio::sync::oneshot;
 
 use super::{Store, StoreError};
 
@@ -20,30 +28,64 @@ pub struct SharedLock {
     held: Option<(PoolConnection<Postgres>, String)>,
 }
 
-/// The advisory lock key of a name: a 64-bit hash, computed by the database so that every
-/// instance agrees whatever its build.
-const KEY: &str = "hashtextextended($1, 0)";
+// A name's advisory lock key is a 64-bit hash, `hashtextextended($1, 0)`, computed by the
+// database so that every instance agrees whatever its build.
+/// Waits for the lock named `$1`.
+const WAIT: &str = "SELECT pg_advisory_lock(hashtextextended($1, 0))";
+/// Takes the lock named `$1` if it is free: whether it did.
+const TRY: &str = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
+/// Lets go of the lock named `$1`: whether this connection held it.
+const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
+
+/// How a lock is asked for.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// Waiting for as long as it takes.
+    Wait,
+    /// Only if nobody holds it now.
+    Try,
+}
 
 impl Store {
     /// Waits for the lock `name`.
     pub async fn lock(&self, name: &str) -> Result<SharedLock, StoreError> {
         let Some(locks) = &self.locks else { return Ok(SharedLock { held: None }) };
-        let mut conn = locks.acquire().await?;
-        sqlx::query(&format!("SELECT pg_advisory_lock({KEY})")).bind(name).execute(&mut *conn).await?;
-        Ok(SharedLock { held: Some((conn, name.to_owned())) })
+        let taken = take(locks, name, Ask::Wait).await?;
+        // A wait ends with the lock.
+        taken.ok_or(StoreError::Database(sqlx::Error::WorkerCrashed))
     }
 
     /// Takes the lock `name` if nobody holds it: `None` when another request, here or at another
     /// instance, has it.
     pub async fn try_lock(&self, name: &str) -> Result<Option<SharedLock>, StoreError> {
         let Some(locks) = &self.locks else { return Ok(Some(SharedLock { held: None })) };
-        let mut conn = locks.acquire().await?;
-        let taken: bool = sqlx::query_scalar(&format!("SELECT pg_try_advisory_lock({KEY})"))
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?;
-        Ok(taken.then(|| SharedLock { held: Some((conn, name.to_owned())) }))
+        take(locks, name, Ask::Try).await
     }
+}
+
+/// Asks for the lock `name` on a connection of `locks`, in a task of its own (see the module's
+/// docs): a lock taken once the caller has stopped waiting is dropped there, and so let go.
+async fn take(locks: &PgPool, name: &str, ask: Ask) -> Result<Option<SharedLock>, StoreError> {
+    let (locks, name) = (locks.clone(), name.to_owned());
+    let (answer, answered) = oneshot::channel();
+    tokio::spawn(async move {
+        let taken = async {
+            let mut conn = locks.acquire().await?;
+            let taken = match ask {
+                Ask::Wait => {
+                    sqlx::query(WAIT).bind(&name).execute(&mut *conn).await?;
+                    true
+                }
+                Ask::Try => sqlx::query_scalar(TRY).bind(&name).fetch_one(&mut *conn).await?,
+            };
+            Ok::<_, StoreError>(taken.then(|| SharedLock { held: Some((conn, name)) }))
+        }
+        .await;
+        // Whoever asked is gone when this fails: the lock drops with the answer, and goes.
+        drop(answer.send(taken));
+    });
+    // The task only ends without answering if it panicked.
+    answered.await.unwrap_or(Err(StoreError::Database(sqlx::Error::WorkerCrashed)))
 }
 
 impl Drop for SharedLock {
@@ -55,15 +97,60 @@ impl Drop for SharedLock {
             return;
         };
         runtime.spawn(async move {
-            let unlocked = sqlx::query_scalar::<_, bool>(&format!("SELECT pg_advisory_unlock({KEY})"))
-                .bind(&name)
-                .fetch_one(&mut *conn)
-                .await;
+            let unlocked = sqlx::query_scalar::<_, bool>(UNLOCK).bind(&name).fetch_one(&mut *conn).await;
             if !matches!(unlocked, Ok(true)) {
                 // A connection that may still hold the lock never goes back to the pool.
                 tracing::warn!(lock = %name, ?unlocked, "a lock was not released cleanly; closing its connection");
                 drop(conn.detach());
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::Connection as _;
+
+    use super::*;
+
+    /// Waits at `url` until a session waits for an advisory lock.
+    async fn someone_waits(url: &str) {
+        let mut watcher = sqlx::PgConnection::connect(url).await.unwrap();
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            )
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap();
+            if waiting > 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_given_up_leaves_the_lock_free_for_the_next_at_any_instance() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let (here, there) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
+        let held = here.lock("payment:r").await.unwrap();
+        // A request waits for the payment, and its client goes away while it waits.
+        let mut given_up = Box::pin(here.lock("payment:r"));
+        tokio::select! {
+            _ = &mut given_up => panic!("the lock is held: the wait cannot end"),
+            () = someone_waits(&url) => {}
+        }
+        drop(given_up);
+        drop(held);
+        // Were the abandoned wait granted to a connection back in the pool, this would wait for
+        // as long as that connection lived.
+        let next = tokio::time::timeout(Duration::from_secs(20), there.lock("payment:r"))
+            .await
+            .expect("the lock is free again")
+            .unwrap();
+        drop(next);
     }
 }
