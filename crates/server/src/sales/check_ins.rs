@@ -2,7 +2,7 @@
 //! it is, charged by the till (or at once, if the till is set to), and forgotten after the
 //! platform's 15 minutes.
 
-use kasse_api::{CheckIn, Money, NewSale, Payer, TillEvent};
+use kasse_api::{CheckIn, Money, NewSale, Payer, SaleStatus, TillEvent};
 
 use super::{SaleError, Sales, routing};
 use crate::store::CheckInRow;
@@ -39,6 +39,13 @@ impl Sales {
             received_at: now,
         };
         if !self.inner.store.insert_check_in(&row).await? {
+            // Seen before: delivered again, or this delivery worked on again after it was cut
+            // short (a crash, the database gone a moment), maybe before the till heard of it. The
+            // till is told again, as the check-in stands now; it is never charged from here
+            // again, since the till may present the next customer's amount by now.
+            if let Some(stored) = self.inner.store.check_in(&row.id).await? {
+                self.publish_check_in(&stored, None).await?;
+            }
             return Ok(());
         }
         let Some(till) = till else {
@@ -46,7 +53,8 @@ impl Sales {
             return Ok(());
         };
         tracing::info!(till = %till.id, merchant_qr_id = %event.merchant_qr_id, "customer checked in");
-        self.publish_check_in(&row, None).await;
+        // Not told means not acted on: the delivery is worked on again, and the till told then.
+        self.publish_check_in(&row, None).await?;
         if let Some(store) = self.inner.config.store(&till.store) {
             self.greet(store, &kasse_vipps::epayment::Customer::customer_token(&event.customer_token));
         }
@@ -62,13 +70,33 @@ impl Sales {
                 payer: Payer::CheckIn { check_in: row.id.clone() },
                 loyalty: false,
             };
-            if let Err(e) = self.start(&till.id, new, None).await {
-                tracing::warn!(till = %till.id, error = %e, "could not charge a check-in; the amount stays presented");
-                self.inner.store.present(&presented, crate::now_ms()).await?;
-                self.sticker_changed(till).await;
+            let started = self.start(&till.id, new, None).await;
+            // The amount is the till's again only if no sale carries it. A create whose answer
+            // never came goes ahead (the reconciler sends it again, with its key), so its amount
+            // must not be offered to the next customer as well.
+            match self.charged(&row.id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let why = started.map_or_else(|e| e.to_string(), |sale| format!("{:?}", sale.status));
+                    tracing::warn!(till = %till.id, why, "could not charge a check-in; the amount is presented again");
+                    self.inner.store.present(&presented, crate::now_ms()).await?;
+                    self.sticker_changed(till).await;
+                }
+                Err(e) => {
+                    tracing::error!(till = %till.id, error = %e, "cannot tell whether a check-in was charged; its amount is not presented again");
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether a sale charges check-in `id`: one took it, and the platform has not refused it.
+    async fn charged(&self, id: &str) -> Result<bool, SaleError> {
+        let Some(reference) = self.inner.store.check_in(id).await?.and_then(|c| c.charged_by) else {
+            return Ok(false);
+        };
+        let sale = self.inner.store.payment(&reference).await?;
+        Ok(sale.is_some_and(|sale| sale.status() != SaleStatus::Failed))
     }
 
     /// Forgets the platform tokens of check-ins past their 15 minutes.
@@ -93,12 +121,16 @@ impl Sales {
             .collect())
     }
 
-    pub(super) async fn publish_check_in(&self, row: &CheckInRow, charged_by: Option<&str>) {
-        let Some(till_id) = &row.till_id else { return };
+    /// Tells the till whose sticker it is of a check-in (charged by `charged_by`, or as stored).
+    pub(super) async fn publish_check_in(
+        &self,
+        row: &CheckInRow,
+        charged_by: Option<&str>,
+    ) -> Result<(), SaleError> {
+        let Some(till_id) = &row.till_id else { return Ok(()) };
         let event = TillEvent::CheckIn { check_in: check_in_view(row, charged_by) };
-        if let Err(e) = self.inner.live.publish(till_id, &event).await {
-            tracing::error!(error = %e, "could not publish a check-in");
-        }
+        self.inner.live.publish(till_id, &event).await?;
+        Ok(())
     }
 }
 

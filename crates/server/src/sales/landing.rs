@@ -264,6 +264,19 @@ impl Sales {
         if !claimed {
             return created.map(|row| self.landing_view(&row));
         }
+        let created = match created {
+            // Recorded, then cut short (the database failing once the create was sent, say): the
+            // payment goes ahead, its create sent again by the reconciler with its key, so it
+            // keeps the claim; given up, the amount would be the next customer's to pay too.
+            Err(e) => match self.inner.store.payment_by_landing_token(&token).await? {
+                Some(row) => {
+                    tracing::warn!(reference = %row.reference, error = %e, "a sticker payment was cut short after it was recorded; it goes ahead");
+                    Ok(row)
+                }
+                None => Err(e),
+            },
+            made => made,
+        };
         let row = match created {
             Ok(row) if row.status() != SaleStatus::Failed => row,
             failed => {

@@ -238,7 +238,10 @@ impl Sales {
         }
         tracing::info!(%reference, till = %draft.till_id, flow = draft.flow.as_str(), amount = amount.value, "sale recorded");
         if let Some(check_in) = check_in {
-            self.publish_check_in(&check_in, Some(&reference)).await;
+            // The sale goes on: a till still offering the check-in hears it is gone if tapped.
+            if let Err(e) = self.publish_check_in(&check_in, Some(&reference)).await {
+                tracing::error!(error = %e, "could not tell the till its check-in was charged");
+            }
         }
         let mut row = row;
         self.send_recorded_create(&mut row, &key, Attempt::First(&write)).await?;

@@ -247,6 +247,82 @@ async fn a_customer_who_scans_the_tills_callback_sticker_appears_at_the_till_and
 }
 
 #[tokio::test]
+async fn a_till_charging_at_check_in_offers_its_amount_again_only_while_no_payment_carries_it() {
+    let app = spawn_app_with(|config| config.tills[0].charge_on_check_in = true).await;
+    app.put_up_callback_sticker().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let charged = |c: &CheckIn| c.charged_by.is_some();
+
+    // Kari checks in while the till presents 49 kr: she is asked for it, and it is used up.
+    app.present(4_900).await;
+    app.scan_callback_sticker(KARI, TILL).await;
+    let kari = events.until_check_in("Kari's check-in, charged", charged).await.charged_by.unwrap();
+    events.until_sale_is(&kari, SaleStatus::AwaitingCustomer).await;
+    assert!(app.on_phone(KARI, &kari).await, "the request is on Kari's phone");
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    assert_eq!(app.presented_at_till().await, None, "the amount is Kari's to pay");
+    app.approve_on_phone(KARI, &kari).await;
+    events.until_sale_is(&kari, SaleStatus::Captured).await;
+
+    // A check-in the platform refuses to charge (its token is none it gave out): the till
+    // offers the amount again.
+    app.present(3_000).await;
+    let unknown = UserCheckedIn {
+        customer_token: "dW5rbm93biB0byB0aGUgcGxhdGZvcm0gb2YgdGhpcyB0ZXN0".to_owned(),
+        merchant_qr_id: TILL.to_owned(),
+        msn: MSN.to_owned(),
+        initiated_at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let body = serde_json::to_vec(&unknown).unwrap();
+    let secret = app.webhook_secret().await;
+    let signed = signing::sign(&secret, &app.webhook_url(), &signing::http_date(Utc::now()), &body).unwrap();
+    assert_eq!(app.deliver_webhook(&body, &signed).await.status, StatusCode::OK);
+    let refused = events.until_check_in("the unknown check-in, charged", charged).await.charged_by.unwrap();
+    events.until_sale_is(&refused, SaleStatus::Failed).await;
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    let offered = app.presented_at_till().await.map(|p| p.amount);
+    assert_eq!(offered, Some(Money::new(3_000, Currency::Nok)), "offered again after the refusal");
+
+    // The same check-in delivered again (as after an answer lost on its way, or a delivery cut
+    // short): the till is told of it as it stands, and it is not charged again.
+    let a_minute_ago = signing::http_date(Utc::now() - chrono::Duration::minutes(1));
+    let again = signing::sign(&secret, &app.webhook_url(), &a_minute_ago, &body).unwrap();
+    assert_eq!(app.deliver_webhook(&body, &again).await.status, StatusCode::OK);
+    let told = events.until_check_in("the check-in told again", |c| c.charged_by.is_some()).await;
+    assert_eq!(told.charged_by.as_deref(), Some(refused.as_str()));
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    assert_eq!(app.presented_at_till().await.map(|p| p.amount), offered, "still offered");
+    assert_eq!(app.sim().payment_records().len(), 1, "only Kari's payment reached the platform");
+
+    // Ola checks in, and the platform takes the create but its answers never come back: his
+    // payment goes ahead (sent again with its key), so the amount is not offered to anyone else.
+    app.sim().set_faults(FaultKnobs { hold_creates: true, ..FaultKnobs::default() }).unwrap();
+    app.scan_callback_sticker(OLA, TILL).await;
+    let ola = events
+        .until_check_in("Ola's check-in, charged", |c| c.charged_by.as_ref().is_some_and(|r| *r != refused))
+        .await
+        .charged_by
+        .unwrap();
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    assert_eq!(app.sale(&ola).await.status, SaleStatus::Creating, "its create is unanswered");
+    assert_eq!(app.presented_at_till().await, None, "Ola's payment carries the amount");
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    assert!(app.sim().deliver_held_creates().await >= 1);
+    events.until_sale_is(&ola, SaleStatus::AwaitingCustomer).await;
+    app.approve_on_phone(OLA, &ola).await;
+    events.until_sale_is(&ola, SaleStatus::Captured).await;
+
+    // Kari comes back and checks in again: nothing is presented, so nothing is charged.
+    app.scan_callback_sticker(KARI, TILL).await;
+    events.until_check_in("Kari's new check-in", |c| c.charged_by.is_none()).await;
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    let mut paid: Vec<i64> = app.sim().payment_records().iter().map(|p| p.amount.value).collect();
+    paid.sort_unstable();
+    assert_eq!(paid, [3_000, 4_900], "Kari paid 49 kr and Ola 30 kr, once each");
+    assert_eq!(app.platform_payment(&ola).aggregate.captured_amount.value, 3_000);
+}
+
+#[tokio::test]
 async fn a_check_in_that_arrives_after_its_fifteen_minutes_cannot_be_charged() {
     let app = spawn_app().await;
     app.put_up_callback_sticker().await;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kasse_api::{CheckIn, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
+use kasse_api::{CheckIn, Presented, Problem, Role, Sale, SaleStatus, TillEvent, TillSnapshot};
 use kasse_server::{Config, Running, TillConfig};
 use kasse_sim::{ReceivedWrite, SalesUnit, SimHandle};
 use kasse_vipps::epayment::{GetPaymentResponse, PaymentEvent};
@@ -399,6 +399,52 @@ pub(crate) fn assert_all_deliveries_acknowledged(app: &TestApp) {
         attempts.iter().all(|a| a.status.is_some_and(|s| (200..300).contains(&s))),
         "the server refused a genuine delivery: {attempts:#?}"
     );
+}
+
+impl TestApp {
+    /// `/metrics`, read whole.
+    pub(crate) async fn metrics_text(&self) -> String {
+        let answer = self.get("/metrics").await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.body
+    }
+
+    /// Waits until the count of webhooks stored and not processed is one `wanted` takes.
+    pub(crate) async fn until_unprocessed_webhooks(&self, wanted: impl Fn(i64) -> bool) {
+        until(|| async {
+            let text = self.metrics_text().await;
+            metric(&text, "kasse_webhooks_unprocessed").is_some_and(&wanted)
+        })
+        .await;
+    }
+
+    /// The till presents `value` øre to its sticker.
+    pub(crate) async fn present(&self, value: i64) {
+        let request = self
+            .http
+            .put(format!("{}/api/tills/{TILL}/presented", self.base))
+            .json(&json!({ "amount": { "value": value, "currency": "NOK" } }));
+        let answer = self.send(request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+
+    /// What the till presents and who claimed it, as the till reads it.
+    pub(crate) async fn presented_at_till(&self) -> Option<Presented> {
+        let answer = self.get(&format!("/api/tills/{TILL}/presented")).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        answer.json()
+    }
+}
+
+/// Waits, checking now and then, until `done` says so; fails the test after 30 s.
+pub(crate) async fn until<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "waited 30 s in vain");
 }
 
 /// The value of the sample `series` (a metric name with its labels, as exposed) in Prometheus

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use kasse_api::{
-    Country, Currency, Flow, LandingEvent, LandingPayment, Money, Msisdn, PhoneError, Presented, ProblemCode,
+    Country, Currency, Flow, LandingEvent, LandingPayment, Money, Msisdn, PhoneError, ProblemCode,
     SaleStatus, StickerInfo,
 };
 use kasse_vipps::epayment::UserFlow;
@@ -78,25 +78,9 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// What the till presents and who claimed it, as the till reads it.
-    async fn presented_at_till(&self) -> Option<Presented> {
-        let answer = self.get(&format!("/api/tills/{TILL}/presented")).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.json()
-    }
-
     /// The till takes back what it presents.
     async fn withdraw(&self) -> Answer {
         self.send(self.http.delete(format!("{}/api/tills/{TILL}/presented", self.base))).await
-    }
-
-    /// The till presents `value` øre to its sticker.
-    async fn present(&self, value: i64) {
-        let request = self.http.put(format!("{}/api/tills/{TILL}/presented", self.base)).json(&json!({
-            "amount": nok(value)
-        }));
-        let answer = self.send(request).await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     }
 
     /// A landing-page payment by its token, as the customer's page reads it.

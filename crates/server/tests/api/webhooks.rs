@@ -133,13 +133,6 @@ fn forward_only(events: &[SseEvent], reference: &str) -> Vec<SaleStatus> {
 }
 
 impl TestApp {
-    /// `/metrics`, read whole.
-    async fn metrics_text(&self) -> String {
-        let answer = self.get("/metrics").await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        answer.body
-    }
-
     /// `kasse_webhooks_total` for `outcome`, 0 while there was none.
     async fn webhooks_counted(&self, outcome: &str) -> i64 {
         let text = self.metrics_text().await;
@@ -526,26 +519,4 @@ async fn webhooks_waiting_for_their_payment_hold_up_no_webhook_about_another_pay
     app.until_unprocessed_webhooks(|n| n == 0).await;
     let mut events = app.events_after(0).await;
     events.until_sale_is(&held.reference, SaleStatus::Captured).await;
-}
-
-/// Waits, checking now and then, until `done` says so; fails the test after 30 s.
-async fn until<F: std::future::Future<Output = bool>>(mut done: impl FnMut() -> F) {
-    let waited = tokio::time::timeout(Duration::from_secs(30), async {
-        while !done().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
-    assert!(waited.is_ok(), "waited 30 s in vain");
-}
-
-impl TestApp {
-    /// Waits until the count of webhooks stored and not processed is one `wanted` takes.
-    async fn until_unprocessed_webhooks(&self, wanted: impl Fn(i64) -> bool) {
-        until(|| async {
-            let text = self.metrics_text().await;
-            metric(&text, "kasse_webhooks_unprocessed").is_some_and(&wanted)
-        })
-        .await;
-    }
 }
