@@ -47,7 +47,15 @@ pub fn derive_status(row: &PaymentRow) -> SaleStatus {
         Some(State::Aborted) => SaleStatus::Declined,
         Some(State::Expired) => SaleStatus::Expired,
         Some(State::Terminated) => SaleStatus::Cancelled,
-        Some(State::Authorized) if row.captured > 0 && row.refunded >= row.captured => SaleStatus::Refunded,
+        // Refunded only once nothing is left reserved either: part captured and all of that given
+        // back, the rest can still be captured or released.
+        Some(State::Authorized)
+            if row.captured > 0
+                && row.refunded >= row.captured
+                && row.authorized <= row.captured + row.cancelled =>
+        {
+            SaleStatus::Refunded
+        }
         Some(State::Authorized) if row.captured > 0 => SaleStatus::Captured,
         Some(State::Authorized) if row.cancelled > 0 => SaleStatus::Cancelled,
         Some(State::Authorized) => SaleStatus::Authorized,
@@ -187,6 +195,10 @@ mod tests {
             (State::Authorized, aggregate(1000, 400, 0, 0), SaleStatus::Captured),
             (State::Authorized, aggregate(1000, 400, 600, 100), SaleStatus::Captured),
             (State::Authorized, aggregate(1000, 1000, 0, 1000), SaleStatus::Refunded),
+            // Part captured and all of that given back: the rest is still reserved, to capture or
+            // release, until it is released.
+            (State::Authorized, aggregate(1000, 400, 0, 400), SaleStatus::Captured),
+            (State::Authorized, aggregate(1000, 400, 600, 400), SaleStatus::Refunded),
             (State::Authorized, aggregate(1000, 0, 1000, 0), SaleStatus::Cancelled),
             (State::Aborted, aggregate(0, 0, 0, 0), SaleStatus::Declined),
             (State::Expired, aggregate(0, 0, 0, 0), SaleStatus::Expired),

@@ -31,6 +31,10 @@ impl Sales {
         if let Some(done) = self.replayed(&row, &operations, client_key, OperationKind::Cancel, None).await? {
             return Ok(done);
         }
+        // A key whose cancel the platform refused asks again (see `replayed`): the new attempt is
+        // recorded without it, which stays with the first.
+        let client_key =
+            client_key.filter(|k| !operations.iter().any(|op| op.client_key.as_deref() == Some(*k)));
         let status = row.status();
         let transaction_only = match status {
             SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => true,
@@ -216,7 +220,11 @@ impl Sales {
     }
 
     /// If the browser's key already asked for a write on this sale (among its `operations`), the
-    /// sale as it is now (the write still pending is sent again first).
+    /// answer the first request had, as things stand now: the sale, once the write is done (one
+    /// still pending is sent again first, and is still pending, or refused, if the platform says
+    /// so); the refusal again, if the platform refused it. A cancel refused while the customer was
+    /// still at it (their approval being processed, say) is asked for again, as pressing Cancel
+    /// again would: `None`, as for a key not seen before.
     pub(super) async fn replayed(
         &self,
         row: &PaymentRow,
@@ -235,15 +243,34 @@ impl Sales {
             return Err(SaleError::KeyReused);
         }
         let mut row = row.clone();
-        if operation.status == OperationStatus::Pending {
+        match operation.status {
+            OperationStatus::Done => Ok(Some(sale_view(&row))),
             // Sent again as its kind is sent: a cancel the platform answers "no such payment" must
             // withdraw the sale, as the first cancel would have, or its create waits on it forever.
-            if kind == OperationKind::Cancel {
-                return self.send_cancel(row, &operation.idempotency_key, Attempt::Again).await.map(Some);
+            OperationStatus::Pending if kind == OperationKind::Cancel => {
+                self.send_cancel(row, &operation.idempotency_key, Attempt::Again).await.map(Some)
             }
-            self.send(&mut row, &operation.idempotency_key).await?;
+            OperationStatus::Pending => match self.send(&mut row, &operation.idempotency_key).await? {
+                Sent::Confirmed => Ok(Some(sale_view(&row))),
+                Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
+                Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
+            },
+            OperationStatus::Failed if kind == OperationKind::Cancel => {
+                let lost_to_approval =
+                    matches!(Write::from_stored(operation), Some(Write::Cancel { transaction_only: true }))
+                        && !matches!(
+                            row.status(),
+                            SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling
+                        );
+                // A request-only cancel the customer's approval overtook stays what it was: never
+                // a release of the money they approved.
+                if lost_to_approval { Err(SaleError::AlreadyApproved) } else { Ok(None) }
+            }
+            OperationStatus::Failed => Err(SaleError::Platform(format!(
+                "The payment service refused this request when it was first sent ({}).",
+                operation.error.as_deref().unwrap_or("no reason recorded")
+            ))),
         }
-        Ok(Some(sale_view(&row)))
     }
 
     /// Records a write with the next key of its kind among the payment's `operations` (read under
@@ -440,10 +467,12 @@ fn waiting(operations: &[OperationRow], kind: OperationKind) -> i64 {
 fn next_key(row: &PaymentRow, operations: &[OperationRow], write: &Write) -> NextKey {
     let kind = write.kind();
     let body = write.body();
-    // A cancel of the same kind is one intent however often it is asked for: reuse its key.
+    // A cancel of the same kind is one intent however often it is asked for: reuse its key,
+    // unless the platform refused it (a refusal stays with its key, so asking again needs a new one).
     if let Write::Cancel { .. } = write
-        && let Some(same) =
-            operations.iter().find(|op| op.kind == kind && op.request.as_deref() == Some(&body))
+        && let Some(same) = operations.iter().find(|op| {
+            op.kind == kind && op.request.as_deref() == Some(&body) && op.status != OperationStatus::Failed
+        })
     {
         return NextKey::Earlier(same.idempotency_key.clone());
     }

@@ -225,6 +225,62 @@ async fn cancelling_after_a_partial_capture_releases_the_rest_and_the_platform_a
 }
 
 #[tokio::test]
+async fn a_part_captured_and_all_given_back_still_leaves_the_rest_to_capture_or_release() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+    app.done(r, "capture", &json!({ "amount": nok(4_000) })).await;
+
+    let refunded = app.done(r, "refund", &json!({ "amount": nok(4_000) })).await;
+    assert_eq!(refunded.status, SaleStatus::Captured, "60 kr are still reserved: {refunded:?}");
+    assert_eq!(refunded.capturable(), 6_000);
+    let rest = app.done(r, "capture", &json!({})).await;
+    assert_eq!(rest.captured, Money::new(10_000, Currency::Nok), "the rest is taken");
+    assert_eq!(app.platform_payment(r).aggregate.captured_amount.value, 10_000);
+
+    // The same, released instead: then it is refunded, and nothing is left.
+    let other = app.approved_sale(&mut events, 5_000, SaleStatus::Authorized).await;
+    let o = other.reference.as_str();
+    app.done(o, "capture", &json!({ "amount": nok(2_000) })).await;
+    app.done(o, "refund", &json!({ "amount": nok(2_000) })).await;
+    let released = app.done(o, "cancel", &json!({})).await;
+    assert_eq!((released.status, released.cancelled.value), (SaleStatus::Refunded, 3_000));
+}
+
+#[tokio::test]
+async fn a_refused_write_is_refused_again_when_retried_with_its_key_and_a_refused_cancel_can_be_asked_again()
+{
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    // A refund the platform refuses (its year is over): the retry with the same key hears so too.
+    let paid = app.approved_sale(&mut events, 10_000, SaleStatus::Captured).await;
+    app.sim().advance_clock(chrono::Duration::days(366));
+    let refund = json!({ "amount": nok(1_000) });
+    let first = app.act_with_key(&paid.reference, "refund", &refund, "late-refund").await;
+    assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{}", first.body);
+    let again = app.act_with_key(&paid.reference, "refund", &refund, "late-refund").await;
+    assert_eq!(again.status, StatusCode::BAD_GATEWAY, "not \"refunded\": {}", again.body);
+    assert_eq!(again.problem().code.map(ProblemCode::as_str), Some("platform-refused"));
+    assert_eq!(app.sale(&paid.reference).await.refunded.value, 0);
+
+    // The customer approves, and the result is a while coming (test amount 201): a cancel is
+    // refused meanwhile. Asked again, with its key or by pressing Cancel again, it is sent again
+    // (with a new key of its own: the refusal stays with the first), never answered as done.
+    let sale = app.start_phone_sale(201).await;
+    let r = sale.reference.as_str();
+    let _ = app.answer_request_on_phone(CUSTOMER, r, "approve").await;
+    let first = app.act_with_key(r, "cancel", &json!({}), "cancel-1").await;
+    assert_eq!(first.status, StatusCode::BAD_GATEWAY, "{}", first.body);
+    let retried = app.act_with_key(r, "cancel", &json!({}), "cancel-1").await;
+    assert_eq!(retried.status, StatusCode::BAD_GATEWAY, "not \"cancelled\": {}", retried.body);
+    let pressed = app.act_with_key(r, "cancel", &json!({}), "cancel-2").await;
+    assert_eq!(pressed.status, StatusCode::BAD_GATEWAY, "{}", pressed.body);
+    assert_eq!(keys_of(&app, r, "cancel").len(), 3, "each one reached the platform");
+}
+
+#[tokio::test]
 async fn money_cannot_be_taken_before_approval_or_from_a_declined_sale_nor_given_back_before_it_was_taken() {
     let app = spawn_manual_capture_app().await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;
