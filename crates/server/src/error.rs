@@ -41,11 +41,6 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden, "Forbidden", detail)
     }
 
-    /// 429 with a sentence a person understands.
-    pub fn too_many(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::TOO_MANY_REQUESTS, ProblemCode::TooManyRequests, "Too many requests", detail)
-    }
-
     /// 429 for one of the landing page's limits: its own `code`, a sentence, and the wait in
     /// milliseconds (sent, rounded up to whole seconds, as `Retry-After`).
     pub fn rate_limited(code: ProblemCode, detail: impl Into<String>, wait_ms: i64) -> Self {

@@ -55,10 +55,14 @@ pub async fn pair(
     // count back, so a burst of guesses sent at once cannot all slip in while the first are
     // being checked.
     if let Err(wait) = app.pairing_attempts.attempt(&address, now).await? {
-        return Err(ApiError::too_many(format!(
-            "Too many wrong pairing codes from this device. Try again in {}.",
-            limits::wait_in_words(wait)
-        )));
+        return Err(ApiError::rate_limited(
+            ProblemCode::TooManyRequests,
+            format!(
+                "Too many wrong pairing codes from this device. Try again in {}.",
+                limits::wait_in_words(wait)
+            ),
+            wait,
+        ));
     }
     let Some(holder) = pairing::holder_of(&app.store, &request.code, now).await? else {
         return Err(wrong_code());

@@ -252,6 +252,8 @@ async fn after_ten_wrong_pairing_codes_in_a_minute_a_device_is_refused_even_with
     let problem = limited.problem();
     assert_eq!(problem.code.map(ProblemCode::as_str), Some("too-many-requests"));
     assert!(problem.sentence().contains("Try again in"), "the sentence says to wait: {problem:?}");
+    let wait: u64 = limited.header("retry-after").expect("and so does Retry-After").parse().unwrap();
+    assert!(wait >= 1, "{wait}");
 
     let good = app.running.pairing_code(TILL, Role::Till).await.unwrap();
     let refused = app.try_pair(&good, &[]).await;

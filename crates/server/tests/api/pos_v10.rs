@@ -310,8 +310,15 @@ impl V10 {
 
 /// A server with a Danish store (v10 took DKK and EUR) and its till, and a v10 integrator for it.
 async fn danish_shop() -> (TestApp, Added) {
+    danish_shop_beside(None).await
+}
+
+/// [`danish_shop`], the Norwegian store beside it a merchant of its own if it has a VAT number.
+async fn danish_shop_beside(norwegian_vat: Option<&str>) -> (TestApp, Added) {
     let app = spawn_app_with(|config| {
+        config.stores[0].vat_number = norwegian_vat.map(str::to_owned);
         let mut store = config.stores[0].clone();
+        store.vat_number = None;
         "norrebro".clone_into(&mut store.id);
         "Bageriet Nørrebro".clone_into(&mut store.name);
         "234567".clone_into(&mut store.msn);
@@ -551,4 +558,31 @@ fn danish_push(app: &TestApp, value: i64) -> kasse_sim::PaymentRecord {
                 && r.user_flow == kasse_vipps::epayment::UserFlow::PushMessage
         })
         .expect("the platform has the push payment")
+}
+
+#[tokio::test]
+async fn a_caller_narrowed_to_one_merchant_neither_sees_nor_acts_on_another_merchants_payments() {
+    let (app, added) = danish_shop_beside(Some("NO987654321")).await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "scoped-1", 10.0).await;
+    let as_merchant = |method: reqwest::Method, path: &str, vat: &str| {
+        v10.request(method, path).header("X-MobilePay-Merchant-VAT-Number", vat)
+    };
+    let path = format!("/pos/v10/payments/{payment}");
+
+    let danish = V10::send(as_merchant(reqwest::Method::GET, &path, "DK12345678")).await;
+    assert_eq!(danish.status, StatusCode::OK, "{}", danish.body);
+    let listed = V10::send(as_merchant(reqwest::Method::GET, "/pos/v10/payments", "DK12345678")).await;
+    assert!(listed.body.contains(&payment), "{}", listed.body);
+
+    // The same key, narrowed to the Norwegian merchant: the Danish payment is not its.
+    let read = V10::send(as_merchant(reqwest::Method::GET, &path, "NO987654321")).await;
+    assert_eq!(read.status, StatusCode::FORBIDDEN, "{}", read.body);
+    let listed = V10::send(as_merchant(reqwest::Method::GET, "/pos/v10/payments", "NO987654321")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert!(!listed.body.contains(&payment), "{}", listed.body);
+    let cancel = as_merchant(reqwest::Method::POST, &format!("{path}/cancel"), "NO987654321");
+    assert_eq!(V10::send(cancel).await.status, StatusCode::FORBIDDEN);
+    assert_ne!(v10.payment(&payment).await.status, Status::CancelledByClient, "nothing was done");
 }

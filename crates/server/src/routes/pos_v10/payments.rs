@@ -1,6 +1,7 @@
 //! v10 payments and refunds, each a sale of the point of sale's till (see `crate::pos_v10`), and
 //! the simulated customer's answer.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -156,17 +157,43 @@ pub(super) async fn prepare(
     Ok(Json(PaymentInitiatedResponse { payment_id: row.payment_id }))
 }
 
-/// The caller's payment `id`: 404 if there is none, 403 if another integrator's.
+/// The caller's payment `id`: 404 if there is none, 403 if another integrator's, or made at a
+/// store outside the merchant the caller is narrowed to (a token bound to one, or its VAT number).
 async fn own_payment(app: &AppState, caller: &V10Caller, id: &str) -> Result<V10PaymentRow, V10Error> {
     let payment = app
         .store
         .v10_payment(&id.to_ascii_lowercase())
         .await?
         .ok_or_else(|| V10Error::not_found().of(caller))?;
-    if payment.integrator_id != caller.integrator.id {
-        return Err(V10Error::forbidden("This payment was created by another integrator.").of(caller));
+    let store = app.store.v10_pos(&payment.pos_id).await?.map(|pos| pos.store_id);
+    if payment.integrator_id != caller.integrator.id || !store.is_some_and(|s| caller.stores.contains(&s)) {
+        return Err(
+            V10Error::forbidden("This payment was created by another integrator or merchant.").of(caller)
+        );
     }
     Ok(payment)
+}
+
+/// The caller's payments, of the stores it may act in now (see [`own_payment`]), points of sale
+/// deleted since included.
+async fn own_payments(app: &AppState, caller: &V10Caller) -> Result<Vec<V10PaymentRow>, V10Error> {
+    let payments = app.store.v10_payments(&caller.integrator.id).await?;
+    let mut reachable: HashMap<String, bool> = HashMap::new();
+    let mut own = Vec::with_capacity(payments.len());
+    for payment in payments {
+        let reaches = if let Some(reaches) = reachable.get(&payment.pos_id) {
+            *reaches
+        } else {
+            let store = app.store.v10_pos(&payment.pos_id).await?.map(|pos| pos.store_id);
+            let reaches = store.is_some_and(|s| caller.stores.contains(&s));
+            reachable.insert(payment.pos_id.clone(), reaches);
+            reaches
+        };
+        if reaches {
+            own.push(payment);
+        }
+    }
+    Ok(own)
 }
 
 /// The sale of a payment, if it started.
@@ -260,7 +287,7 @@ pub(super) async fn payments(
     Query(query): Query<PaymentsQuery>,
 ) -> Result<Json<QueryPaymentIdsResponse>, V10Error> {
     let mut payment_ids = Vec::new();
-    for payment in app.store.v10_payments(&caller.integrator.id).await? {
+    for payment in own_payments(&app, &caller).await? {
         if query.pos_id.as_ref().is_some_and(|p| !p.eq_ignore_ascii_case(&payment.pos_id))
             || query.order_id.as_ref().is_some_and(|o| *o != payment.order_id)
         {
@@ -430,8 +457,7 @@ pub(super) async fn refunds(
     caller: V10Caller,
     Query(query): Query<RefundsQuery>,
 ) -> Result<Json<QueryRefundIdsResponse>, V10Error> {
-    let own: Vec<String> =
-        app.store.v10_payments(&caller.integrator.id).await?.into_iter().map(|p| p.payment_id).collect();
+    let own: Vec<String> = own_payments(&app, &caller).await?.into_iter().map(|p| p.payment_id).collect();
     let refund_ids = app
         .store
         .v10_refunds()

@@ -219,8 +219,11 @@ async fn payment(
     // Listen before reading again, so a change between the two is heard.
     let (mut changes, _place) =
         app.live.wait_on(&row.till_id, app.config.limits.streams_total).map_err(|_| {
-            ApiError::too_many(
+            // A place frees as soon as any wait ends: a second is time enough, as declared.
+            ApiError::rate_limited(
+                ProblemCode::TooManyRequests,
                 "The server has as many requests waiting as it may. Ask again without waiting.",
+                1_000,
             )
         })?;
     let until = tokio::time::Instant::now() + Duration::from_secs(wait);
