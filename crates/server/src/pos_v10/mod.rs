@@ -88,7 +88,10 @@ pub fn status(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> PaymentStat
     let paid = sale.is_some_and(|s| {
         matches!(s.status(), SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded)
     });
-    if payment.cancelled_at.is_some() && !paid {
+    // A cancel on its way is not an outcome: the customer's approval may still win it, and a PoS
+    // stops polling at a final state.
+    let cancelling = sale.is_some_and(|s| s.status() == SaleStatus::Cancelling);
+    if payment.cancelled_at.is_some() && !paid && !cancelling {
         return PaymentStatus::CancelledByClient;
     }
     let Some(sale) = sale else {
@@ -105,18 +108,14 @@ pub fn status(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> PaymentStat
         {
             PaymentStatus::Paired
         }
-        SaleStatus::Creating | SaleStatus::AwaitingCustomer => {
-            if sale.flow == Flow::Qr {
-                PaymentStatus::Initiated
-            } else {
-                PaymentStatus::IssuedToUser
-            }
+        SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => {
+            if sale.flow == Flow::Qr { PaymentStatus::Initiated } else { PaymentStatus::IssuedToUser }
         }
         SaleStatus::Authorized => PaymentStatus::Reserved,
         SaleStatus::Captured | SaleStatus::Refunded => PaymentStatus::Captured,
         SaleStatus::Declined => PaymentStatus::CancelledByUser,
         SaleStatus::Expired => PaymentStatus::ExpiredAndCancelled,
-        SaleStatus::Cancelling | SaleStatus::Cancelled => PaymentStatus::CancelledByClient,
+        SaleStatus::Cancelled => PaymentStatus::CancelledByClient,
         SaleStatus::Failed => PaymentStatus::CancelledByMobilePay,
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use kasse_server::ops::integrators::{Added, Integrators};
+use kasse_sim::FaultKnobs;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -585,4 +586,24 @@ async fn a_caller_narrowed_to_one_merchant_neither_sees_nor_acts_on_another_merc
     let cancel = as_merchant(reqwest::Method::POST, &format!("{path}/cancel"), "NO987654321");
     assert_eq!(V10::send(cancel).await.status, StatusCode::FORBIDDEN);
     assert_ne!(v10.payment(&payment).await.status, Status::CancelledByClient, "nothing was done");
+}
+
+#[tokio::test]
+async fn a_cancel_the_platform_has_not_answered_is_no_outcome_until_it_is_one() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "slow-cancel", 10.0).await;
+    until(|| async { !app.sim().payment_records().is_empty() }).await;
+
+    // The platform stops answering: the cancel is kept and sent again, and v10 said 200.
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+    let cancel = v10.post(&format!("/pos/v10/payments/{payment}/cancel"), None, &json!({})).await;
+    assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
+    let meanwhile = v10.payment(&payment).await.status;
+    assert_eq!(meanwhile, Status::Initiated, "not cancelled before the platform says so");
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    v10.until(&payment, Status::CancelledByClient).await;
 }
