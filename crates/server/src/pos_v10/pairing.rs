@@ -34,7 +34,7 @@ impl Pairing {
     /// Starts the sale of a payment whose amount is known: pushed to the customer checked in at
     /// the till's sticker if exactly one is, otherwise a QR code on the till. Returns its reference.
     pub async fn start(&self, payment: &V10PaymentRow, pos: &V10PosRow) -> Result<String, SaleError> {
-        let check_ins = self.sales.open_check_ins(&pos.till_id).await?;
+        let check_ins = self.check_ins_for(payment, pos).await?;
         let (payer, what) = match check_ins.as_slice() {
             [only] => (Payer::CheckIn { check_in: only.id.clone() }, format!("check-in:{}", only.id)),
             _ => (Payer::Qr, "qr".to_owned()),
@@ -70,6 +70,21 @@ impl Pairing {
         self.store.set_v10_sale(&payment.payment_id, Some(&sale.reference), None).await?;
         tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
         Ok(sale.reference)
+    }
+
+    /// The check-ins at the till's sticker that may pay `payment`: every open one, or with
+    /// `requirePaymentBeforeCheckin` only those made after the payment was (a customer who checked
+    /// in earlier was there for something else, and may have gone).
+    async fn check_ins_for(
+        &self,
+        payment: &V10PaymentRow,
+        pos: &V10PosRow,
+    ) -> Result<Vec<kasse_api::CheckIn>, SaleError> {
+        let mut check_ins = self.sales.open_check_ins(&pos.till_id).await?;
+        if pos.require_payment_before_checkin {
+            check_ins.retain(|c| c.at_ms >= payment.created_at);
+        }
+        Ok(check_ins)
     }
 
     /// Looks at payments in play every second until `shutdown`.
@@ -111,7 +126,7 @@ impl Pairing {
         let id = &payment.payment_id;
         match (&payment.pairing_check_in, sale.status()) {
             (None, SaleStatus::Creating | SaleStatus::AwaitingCustomer) if sale.flow == Flow::Qr => {
-                let check_ins = self.sales.open_check_ins(&pos.till_id).await?;
+                let check_ins = self.check_ins_for(payment, &pos).await?;
                 let [only] = check_ins.as_slice() else { return Ok(()) };
                 tracing::info!(payment = %id, check_in = %only.id, "a customer checked in: the v10 payment moves to them");
                 self.store.set_v10_sale(id, Some(&sale.reference), Some(&only.id)).await?;

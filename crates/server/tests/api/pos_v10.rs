@@ -342,6 +342,11 @@ async fn danish_shop_beside(norwegian_vat: Option<&str>) -> (TestApp, Added) {
 
 /// The Danish store's v10 id and a point of sale on its till with the beacon [`BEACON`].
 async fn point_of_sale(v10: &V10) -> String {
+    point_of_sale_requiring(v10, false).await
+}
+
+/// [`point_of_sale`], with `requirePaymentBeforeCheckin` as given.
+async fn point_of_sale_requiring(v10: &V10, payment_before_check_in: bool) -> String {
     let stores = v10
         .request(reqwest::Method::GET, "/pos/v10/stores")
         .header("X-MobilePay-Merchant-VAT-Number", "DK12345678");
@@ -353,7 +358,7 @@ async fn point_of_sale(v10: &V10) -> String {
         "name": "Kasse A",
         "beaconId": BEACON,
         "supportedBeaconTypes": ["QR"],
-        "requirePaymentBeforeCheckin": false,
+        "requirePaymentBeforeCheckin": payment_before_check_in,
     });
     let created = v10.post("/pos/v10/pointofsales", Some("pos-1"), &body).await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.body);
@@ -606,4 +611,25 @@ async fn a_cancel_the_platform_has_not_answered_is_no_outcome_until_it_is_one() 
 
     app.sim().set_faults(FaultKnobs::default()).unwrap();
     v10.until(&payment, Status::CancelledByClient).await;
+}
+
+#[tokio::test]
+async fn a_point_of_sale_requiring_the_payment_first_pays_by_a_check_in_made_after_it_only() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale_requiring(&v10, true).await;
+
+    // Mette checks in before there is a payment: the next one is not sent to her phone.
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let checked_in = format!("/pos/v10/pointofsales/{pos_id}/checkin");
+    until(|| async { v10.get(&checked_in).await.read::<GetCheckInResponse>().is_user_checked_in }).await;
+    let payment = initiate(&v10, &pos_id, "after-1", 20.0).await;
+    until(|| async { !app.sim().payment_records().is_empty() }).await;
+    assert_eq!(v10.payment(&payment).await.status, Status::Initiated, "a QR code on the till");
+    let flows: Vec<_> = app.sim().payment_records().iter().map(|p| p.user_flow).collect();
+    assert_eq!(flows, [kasse_vipps::epayment::UserFlow::Qr]);
+
+    // She checks in again, after the payment was made: now it moves to her.
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::IssuedToUser).await;
 }
