@@ -18,6 +18,22 @@ pub struct DueCallback {
     pub version: i64,
 }
 
+/// The failed deliveries of a payment's callback so far, and the change they were for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedSoFar {
+    /// How many.
+    pub attempts: i64,
+    /// The payment's version they told.
+    pub version: Option<i64>,
+}
+
+impl FailedSoFar {
+    /// How many of them told `version`: a later change starts its own count.
+    pub fn telling(self, version: i64) -> i64 {
+        if self.version == Some(version) { self.attempts } else { 0 }
+    }
+}
+
 impl Store {
     /// PoS payments changed since `since` whose change is not yet delivered and not being
     /// delivered (or waiting for its next try), oldest change first, at most `limit`. Only
@@ -50,26 +66,29 @@ impl Store {
     }
 
     /// Claims the delivery of a payment's callback until `lease_until`, unless another delivery
-    /// holds it (or waits to try again) past `now`. Returns how often delivering it failed so far.
+    /// holds it (or waits to try again) past `now`. Returns the deliveries that failed so far.
     pub async fn claim_callback(
         &self,
         reference: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<i64>, StoreError> {
+    ) -> Result<Option<FailedSoFar>, StoreError> {
         on!(self.db().await?.conn(), |db| {
             let row = query(
                 "INSERT INTO terminal_callbacks (reference, next_attempt_at) VALUES ($1, $2) \
                  ON CONFLICT (reference) DO UPDATE SET next_attempt_at = $2 \
                  WHERE terminal_callbacks.next_attempt_at IS NULL OR terminal_callbacks.next_attempt_at <= $3 \
-                 RETURNING attempts",
+                 RETURNING attempts, attempts_for",
             )
             .bind(reference)
             .bind(lease_until)
             .bind(now)
             .fetch_optional(&mut *db)
             .await?;
-            Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?)
+            let failed = row.map(|r| {
+                Ok::<_, sqlx::Error>(FailedSoFar { attempts: r.try_get(0)?, version: r.try_get(1)? })
+            });
+            Ok(failed.transpose()?)
         })
     }
 
@@ -84,7 +103,7 @@ impl Store {
             query(
                 "UPDATE terminal_callbacks SET \
                  delivered_upto = CASE WHEN delivered_upto > $1 THEN delivered_upto ELSE $1 END, \
-                 attempts = 0, next_attempt_at = NULL, last_error = $2 WHERE reference = $3",
+                 attempts = 0, attempts_for = NULL, next_attempt_at = NULL, last_error = $2 WHERE reference = $3",
             )
             .bind(version)
             .bind(error)
@@ -95,21 +114,24 @@ impl Store {
         })
     }
 
-    /// A delivery failed with `error`: try again at `next_attempt_at`.
+    /// A delivery telling `version` failed with `error`: try again at `next_attempt_at`.
     pub async fn callback_failed(
         &self,
         reference: &str,
+        version: i64,
         next_attempt_at: i64,
         error: &str,
     ) -> Result<(), StoreError> {
         on!(self.db().await?.conn(), |db| {
             query(
-                "UPDATE terminal_callbacks SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 \
-                 WHERE reference = $3",
+                "UPDATE terminal_callbacks SET \
+                 attempts = CASE WHEN attempts_for = $4 THEN attempts + 1 ELSE 1 END, attempts_for = $4, \
+                 next_attempt_at = $1, last_error = $2 WHERE reference = $3",
             )
             .bind(next_attempt_at)
             .bind(error)
             .bind(reference)
+            .bind(version)
             .execute(&mut *db)
             .await?;
             Ok(())
@@ -158,14 +180,20 @@ mod tests {
 
             let due = store.due_callbacks(1_000, 0, 10).await.unwrap();
             assert_eq!(due, [DueCallback { reference: "till-1-aaaa".to_owned(), version: 100 }]);
-            assert_eq!(store.claim_callback("till-1-aaaa", 1_000, 31_000).await.unwrap(), Some(0));
+            let none = FailedSoFar { attempts: 0, version: None };
+            assert_eq!(store.claim_callback("till-1-aaaa", 1_000, 31_000).await.unwrap(), Some(none));
             assert_eq!(store.claim_callback("till-1-aaaa", 1_001, 31_001).await.unwrap(), None, "leased");
             assert!(store.due_callbacks(1_001, 0, 10).await.unwrap().is_empty(), "not due while leased");
 
-            store.callback_failed("till-1-aaaa", 2_000, "503").await.unwrap();
+            store.callback_failed("till-1-aaaa", 100, 2_000, "503").await.unwrap();
             assert!(store.due_callbacks(1_999, 0, 10).await.unwrap().is_empty(), "waits for its next try");
             assert_eq!(store.due_callbacks(2_000, 0, 10).await.unwrap().len(), 1);
-            assert_eq!(store.claim_callback("till-1-aaaa", 2_000, 32_000).await.unwrap(), Some(1));
+            let failed = store.claim_callback("till-1-aaaa", 2_000, 32_000).await.unwrap().unwrap();
+            assert_eq!((failed.telling(100), failed.telling(150)), (1, 0), "a later change starts anew");
+            store.callback_failed("till-1-aaaa", 100, 2_000, "503").await.unwrap();
+            store.callback_failed("till-1-aaaa", 150, 2_000, "503").await.unwrap();
+            let failed = store.claim_callback("till-1-aaaa", 2_000, 32_000).await.unwrap().unwrap();
+            assert_eq!((failed.telling(100), failed.telling(150)), (0, 1), "each change its own count");
             store.callback_done("till-1-aaaa", 100, None).await.unwrap();
             assert!(store.due_callbacks(3_000, 0, 10).await.unwrap().is_empty(), "delivered");
 
@@ -174,10 +202,10 @@ mod tests {
             store.update_payment(&changed).await.unwrap();
             assert_eq!(store.due_callbacks(3_000, 0, 10).await.unwrap()[0].version, 150);
             assert!(store.due_callbacks(3_000, 150, 10).await.unwrap().is_empty(), "older than asked");
-            assert_eq!(store.claim_callback("till-1-aaaa", 3_000, 33_000).await.unwrap(), Some(0));
+            assert_eq!(store.claim_callback("till-1-aaaa", 3_000, 33_000).await.unwrap(), Some(none));
 
             assert!(store.revoke_integrator("Acme", 4_000).await.unwrap());
-            store.callback_failed("till-1-aaaa", 0, "timeout").await.unwrap();
+            store.callback_failed("till-1-aaaa", 150, 0, "timeout").await.unwrap();
             assert!(
                 store.due_callbacks(5_000, 0, 10).await.unwrap().is_empty(),
                 "a revoked key hears nothing"

@@ -100,6 +100,8 @@ impl Deliverer {
             return Ok(());
         };
         let Some(row) = self.store.payment(&due.reference).await? else { return Ok(()) };
+        // The tries of this change: one made while an earlier change was retried gets all its own.
+        let failed = failed.telling(row.updated_at);
         let Some(integrator) =
             self.store.integrator(row.integrator_id.as_deref().unwrap_or_default()).await?
         else {
@@ -129,7 +131,7 @@ impl Deliverer {
             Err(why) => {
                 let wait = backoff_ms(failed + 1);
                 tracing::warn!(reference = %row.reference, integrator = %integrator.name, %why, wait_ms = wait, "PoS callback failed; will try again");
-                self.store.callback_failed(&row.reference, crate::now_ms() + wait, &why).await
+                self.store.callback_failed(&row.reference, row.updated_at, crate::now_ms() + wait, &why).await
             }
         }
     }
