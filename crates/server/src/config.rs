@@ -314,6 +314,15 @@ pub struct Limits {
     pub requests_per_number_per_day: u32,
 }
 
+impl Limits {
+    /// Live event streams the landing pages, which anyone may open, may hold in all: three
+    /// quarters of [`Limits::streams_total`], so that however many a stranger opens, the last
+    /// quarter is left for the tills and displays, whose reconnects would otherwise be refused.
+    pub const fn public_streams(&self) -> usize {
+        self.streams_total - self.streams_total / 4
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

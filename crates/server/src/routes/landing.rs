@@ -148,7 +148,7 @@ pub async fn sticker_events(
         .await?
         .map_err(|wait| Limit::Reads.refusal(wait))?;
     let limits = app.config.limits;
-    let caps = Caps { per_channel: limits.streams_per_sticker, total: limits.streams_total };
+    let caps = Caps { per_channel: limits.streams_per_sticker, total: limits.public_streams() };
     // Listen before reading, so a change in between is not missed.
     let (changes, place) = app
         .live

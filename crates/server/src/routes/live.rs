@@ -170,16 +170,18 @@ pub async fn stream_channel(
     headers: &HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, StreamRefused> {
     let limits = app.config.limits;
-    let per_channel = match channel.following {
-        Following::Till => limits.streams_per_till,
-        Following::Payment => limits.streams_per_payment,
-        Following::Sticker => limits.streams_per_sticker,
+    let caps = match channel.following {
+        Following::Till => Caps { per_channel: limits.streams_per_till, total: limits.streams_total },
+        Following::Payment => {
+            Caps { per_channel: limits.streams_per_payment, total: limits.public_streams() }
+        }
+        Following::Sticker => {
+            Caps { per_channel: limits.streams_per_sticker, total: limits.public_streams() }
+        }
     };
     // Listen before reading the backlog, so nothing falls between the two.
-    let (receiver, place) = app
-        .live
-        .listen(channel.name, Caps { per_channel, total: limits.streams_total })
-        .map_err(|full| StreamRefused::Full(full, channel.following))?;
+    let (receiver, place) =
+        app.live.listen(channel.name, caps).map_err(|full| StreamRefused::Full(full, channel.following))?;
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

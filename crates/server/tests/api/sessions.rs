@@ -432,6 +432,19 @@ async fn a_server_with_as_many_streams_open_as_allowed_refuses_one_more_with_503
 }
 
 #[tokio::test]
+async fn streams_anyone_may_open_leave_a_quarter_of_the_servers_places_to_the_tills() {
+    let app = spawn_app_with(|config| config.limits.streams_total = 4).await;
+    let path = "/api/stickers/donations/events";
+    let mut strangers = Vec::new();
+    for _ in 0..3 {
+        strangers.push(app.open_stream(&browser(), path).await.stream());
+    }
+    let refused = app.open_stream(&browser(), path).await.refusal();
+    assert_too_many_streams(&refused, StatusCode::SERVICE_UNAVAILABLE, "a fourth stranger's stream");
+    app.open_stream(&app.http, &format!("/api/tills/{TILL}/events")).await.stream();
+}
+
+#[tokio::test]
 async fn the_operator_adds_a_pos_whose_printed_key_the_running_server_takes_and_revokes_it_at_once() {
     let data = DataDir::new();
     let app = spawn_app_on(&data).await;
