@@ -116,18 +116,20 @@ fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
     says_for.then_some(hops)
 }
 
-/// Every hop of every `X-Forwarded-For` header, in order; `None` when there is none.
+/// Every hop of every `X-Forwarded-For` header, in order; `None` when there is none. Split as
+/// bytes: a hop the client wrote that is not text spoils only itself, never the address a proxy
+/// appended after it (read whole, it made the line unreadable, and the request the proxy's own).
 fn x_forwarded_for_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
     let mut hops = Vec::new();
     for value in headers.get_all("x-forwarded-for") {
-        match value.to_str() {
-            Ok(text) => {
-                hops.extend(
-                    text.split(',').filter(|hop| !hop.trim().is_empty()).map(|hop| node_address(hop.trim())),
-                );
-            }
-            Err(_) => hops.push(None),
-        }
+        hops.extend(
+            value
+                .as_bytes()
+                .split(|b| *b == b',')
+                .map(<[u8]>::trim_ascii)
+                .filter(|hop| !hop.is_empty())
+                .map(|hop| std::str::from_utf8(hop).ok().and_then(node_address)),
+        );
     }
     (!hops.is_empty()).then_some(hops)
 }
@@ -267,6 +269,17 @@ mod tests {
         }
         // Junk to the left of the client is the client's own writing, and does not matter.
         assert_eq!(client("127.0.0.1", &[("x-forwarded-for", "junk, 203.0.113.7")]), ip("203.0.113.7"));
+        // Even when it is not text at all (nginx's $proxy_add_x_forwarded_for appends to it).
+        let mut bytes = HeaderMap::new();
+        bytes.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").unwrap());
+        assert_eq!(ClientAddr::resolve(ip("127.0.0.1"), &bytes, &loopback()).ip, ip("203.0.113.7"));
+        let mut bytes = HeaderMap::new();
+        bytes.append("x-forwarded-for", HeaderValue::from_bytes(b"203.0.113.7, \xff").unwrap());
+        assert_eq!(
+            ClientAddr::resolve(ip("127.0.0.1"), &bytes, &loopback()).ip,
+            ip("127.0.0.1"),
+            "nearest unreadable"
+        );
     }
 
     #[test]
