@@ -21,8 +21,9 @@ pub use landing::LandingLimits;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -260,6 +261,43 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
             Err(rejection) => {
                 Err(ApiError::bad_request(ProblemCode::BadRequestBody, rejection_sentence(&rejection)))
             }
+        }
+    }
+}
+
+/// A request body as bytes whose rejection (too large, cut off) is a problem, not plain text.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(Self(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::too_large())
+            }
+            Err(rejection) => Err(ApiError::bad_request(
+                ProblemCode::BadRequestBody,
+                format!("The request body could not be read: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// The address's parameters whose rejection (not text, not a number) is a problem, not plain text.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::bad_request(
+                ProblemCode::BadQuery,
+                format!("The address is not understood: {}", rejection.body_text()),
+            )),
         }
     }
 }

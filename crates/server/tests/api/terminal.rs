@@ -367,3 +367,17 @@ async fn without_its_database_the_api_says_when_to_come_back_as_its_document_dec
     }
     assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
 }
+
+#[tokio::test]
+async fn a_body_too_large_or_an_address_that_is_not_text_is_a_problem_as_the_document_declares() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+
+    // Each answer is checked against the document: status, problem+json, and its schema.
+    let huge = payment(2_000, &json!({"payer": {"flow": "qr"}, "orderId": "x".repeat(70 * 1024)}));
+    let too_large = pos.post(START, "too-large", &huge).await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_large.body);
+    let not_text = pos.get("/terminal/v1/tills/%FF/payments").await;
+    assert_eq!(not_text.status, StatusCode::BAD_REQUEST, "{}", not_text.body);
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+}

@@ -12,15 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, State};
+use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use kasse_api::{ProblemCode, Sale};
 use serde::Deserialize;
 
-use super::ApiQuery;
+use super::{ApiBytes, ApiPath, ApiQuery};
 use crate::AppState;
 use crate::config::CapturePolicy;
 use crate::error::ApiError;
@@ -113,10 +112,10 @@ async fn tills(State(app): State<Arc<AppState>>, pos: Integrator) -> Json<TillLi
 async fn start_payment(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(till): Path<String>,
+    ApiPath(till): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let till = pos.till(&app, &till)?;
     let request: PaymentRequest = parse(&body)?;
@@ -159,7 +158,7 @@ struct ListQuery {
 async fn till_payments(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(till): Path<String>,
+    ApiPath(till): ApiPath<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<PaymentList>, ApiError> {
     let till = pos.till(&app, &till)?;
@@ -201,7 +200,7 @@ struct WaitQuery {
 async fn payment(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(reference): Path<String>,
+    ApiPath(reference): ApiPath<String>,
     ApiQuery(query): ApiQuery<WaitQuery>,
 ) -> Result<Json<Payment>, ApiError> {
     let row = pos.payment(&app, &reference).await?;
@@ -266,10 +265,10 @@ fn has_outcome(app: &AppState, row: &PaymentRow, payment: &Payment) -> bool {
 async fn cancel(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(reference): Path<String>,
+    ApiPath(reference): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let (key, _) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
@@ -288,10 +287,10 @@ async fn cancel(
 async fn capture(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(reference): Path<String>,
+    ApiPath(reference): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: CaptureRequest = if body.is_empty() { CaptureRequest::default() } else { parse(&body)? };
@@ -312,10 +311,10 @@ async fn capture(
 async fn refund(
     State(app): State<Arc<AppState>>,
     pos: Integrator,
-    Path(reference): Path<String>,
+    ApiPath(reference): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: RefundRequest = parse(&body)?;
