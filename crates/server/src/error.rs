@@ -314,8 +314,8 @@ impl From<StoreError> for ApiError {
 
 impl ApiError {
     /// 503: the database cannot be reached (restarting, failing over); the same request may be
-    /// sent again in a moment, as `Retry-After` says (a write with its key is applied once). `/healthz` answers 503
-    /// meanwhile too, so a load balancer can tell.
+    /// sent again in a moment, as `Retry-After` says (a write with its key is applied once).
+    /// `/healthz` answers 503 meanwhile too, so a load balancer can tell.
     pub fn unavailable() -> Self {
         let mut error = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
