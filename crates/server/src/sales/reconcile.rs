@@ -128,7 +128,20 @@ impl Sales {
             // Not confirmed created: the pending create decides what happens.
             return Ok(());
         }
-        let remote = match self.client(&row.msn)?.get_payment(reference).await {
+        let client = match self.client(&row.msn) {
+            Ok(client) => client,
+            Err(e) => {
+                // Its sales unit left the configuration, and nothing can read the payment until
+                // it is back. Looked at again later, not first in every round: a hundred such
+                // payments, the oldest due, would fill every round and no other would be polled.
+                if row.next_poll_at.is_some() {
+                    row.next_poll_at = Some(crate::now_ms() + POLL_AUTHORIZED_MS);
+                    self.inner.store.update_payment(&row).await?;
+                }
+                return Err(e);
+            }
+        };
+        let remote = match client.get_payment(reference).await {
             Ok(remote) => remote,
             Err(e) if row.withdrawn() && e.status() == Some(404) => {
                 // Its create has not arrived (and may never): watch on, or stop when it is time.
@@ -289,13 +302,7 @@ impl Sales {
 
     /// Schedules the next poll of a payment by where it stands.
     pub(super) fn schedule_poll(&self, row: &mut PaymentRow) {
-        let now = crate::now_ms();
-        row.next_poll_at = match row.status() {
-            _ if row.withdrawn() => withdrawn::next_look(row, now),
-            s if s.is_final() => None,
-            SaleStatus::Authorized if !self.captures_automatically(row) => Some(now + POLL_AUTHORIZED_MS),
-            _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
-        };
+        row.next_poll_at = next_poll(row, self.captures_automatically(row), crate::now_ms());
     }
 
     pub(super) fn captures_automatically(&self, row: &PaymentRow) -> bool {
@@ -308,6 +315,21 @@ impl Sales {
             // An open-amount sticker's payment has no cashier to take it by hand.
             None => row.till_id.is_empty(),
         }
+    }
+}
+
+/// When a payment is next read from the platform, by where it stands at `now`: never once it is
+/// final; every [`POLL_AUTHORIZED_MS`] while approved and waiting for a person (a cashier's
+/// capture, or, where the automatic capture was refused, someone to see why: kasse does not
+/// try that capture again, so reading it every 2 s would only ask the platform for nothing
+/// until the reservation runs out); every [`POLL_EVERY_MS`] while anything else is under way.
+fn next_poll(row: &PaymentRow, captures_automatically: bool, now: i64) -> Option<i64> {
+    let waits_for_a_person = !captures_automatically || row.failure.is_some();
+    match row.status() {
+        _ if row.withdrawn() => withdrawn::next_look(row, now),
+        s if s.is_final() => None,
+        SaleStatus::Authorized if waits_for_a_person => Some(now + POLL_AUTHORIZED_MS),
+        _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
     }
 }
 
@@ -454,6 +476,28 @@ mod tests {
         let mut withdrawn = terminated.clone();
         withdrawn.withdrawn_at = Some(1);
         assert!(!is_echo(&withdrawn, &event(Cancelled, None), false), "a withdrawn sale is always watched");
+    }
+
+    #[test]
+    fn an_approved_payment_waiting_for_a_person_is_read_every_half_minute_not_every_two_seconds() {
+        let now = 1_000_000;
+        let approved = at(Some(State::Authorized), SaleStatus::Authorized);
+        assert_eq!(next_poll(&approved, false, now), Some(now + POLL_AUTHORIZED_MS), "captured by hand");
+        assert_eq!(
+            next_poll(&approved, true, now),
+            Some(now + POLL_EVERY_MS),
+            "its automatic capture on its way: watched closely"
+        );
+        let mut refused = approved.clone();
+        refused.failure = Some("Approved, but taking the money failed: refused".into());
+        assert_eq!(
+            next_poll(&refused, true, now),
+            Some(now + POLL_AUTHORIZED_MS),
+            "its automatic capture refused, and not tried again"
+        );
+        let waiting = at(Some(State::Created), SaleStatus::AwaitingCustomer);
+        assert_eq!(next_poll(&waiting, false, now), Some(now + POLL_EVERY_MS));
+        assert_eq!(next_poll(&at(Some(State::Aborted), SaleStatus::Cancelled), true, now), None, "final");
     }
 
     #[test]

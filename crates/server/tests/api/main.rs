@@ -38,6 +38,7 @@ mod loyalty;
 mod migration;
 mod money;
 mod operations;
+mod polling;
 mod pos_v10;
 mod proxy;
 mod qr_flow;
