@@ -33,13 +33,16 @@ pub async fn revoke(device: &str, pin: String) -> Result<Vec<Device>, Failure> {
     receive(with_json(Request::post(&path), &PinConfirmation { pin })).await
 }
 
-/// The sales `query` finds, of one till or of all the manager's.
+/// The sales `query` finds, of one till or open-amount sticker or of all the manager's.
 pub async fn sales(query: &AdminSalesQuery) -> Result<History, Failure> {
-    let AdminSalesQuery { till, since_ms, until_ms, status, flow, search } = query.clone();
+    let AdminSalesQuery { till, sticker, since_ms, until_ms, status, flow, search } = query.clone();
     let mut params =
         super::sales_params(&kasse_api::HistoryQuery { since_ms, until_ms, status, flow, search });
     if let Some(till) = till {
         params.push(("till", till));
+    }
+    if let Some(sticker) = sticker {
+        params.push(("sticker", sticker));
     }
     let request = Request::get("/api/admin/sales").query(params.iter().map(|(k, v)| (*k, v.as_str())));
     receive(request.build()).await

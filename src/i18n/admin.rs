@@ -85,6 +85,10 @@ super::texts! {
     filter_till: "Till", "Kasse", "Kasse", "Kassa";
     /// The till filter's "every till" choice.
     every_till: "Every till", "Alle kasser", "Alle kasser", "Kaikki kassat";
+    /// The till filter's group of tills.
+    tills_group: "Tills", "Kasser", "Kasser", "Kassat";
+    /// The till filter's group of open-amount stickers, which take payments with no till.
+    stickers_group: "Open-amount stickers", "Klistremerker med valgfritt beløp", "Klistermærker med valgfrit beløb", "Vapaan summan tarrat";
     /// A column: the till.
     col_till: "Till", "Kasse", "Kasse", "Kassa";
     /// The stickers section.
@@ -169,6 +173,8 @@ super::texts! {
     back_to_sales: "All sales", "Alle salg", "Alle salg", "Kaikki myynnit";
     /// The till a sale was taken at, before its name.
     taken_at: "Till:", "Kasse:", "Kasse:", "Kassa:";
+    /// Before the open-amount sticker a payment was made on (no till took it).
+    paid_on_sticker: "Paid on the sticker:", "Betalt på klistremerket:", "Betalt på klistermærket:", "Maksettu tarralla:";
     /// The page cannot be shown.
     cannot_load: "The back office cannot be shown right now.", "Administrasjonen kan ikke vises nå.", "Backoffice kan ikke vises lige nu.", "Hallintaa ei voi näyttää nyt.";
     /// A till's browser opened the back office.

@@ -13,6 +13,7 @@ use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::locale::{LanguageSwitcher, tr, use_locale};
 use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{Locale, common, history as texts, till};
+use crate::state::admin::Place;
 use crate::state::history::{self, Day, HistoryFilter};
 use crate::state::money::format_money;
 use crate::state::till::Failure;
@@ -136,15 +137,16 @@ fn HistoryView(till_id: String) -> impl IntoView {
 }
 
 /// The sales table and the totals; `today` when the day shown is still going on. With `tills`
-/// (each till's id and name), a column says which till took each sale. Each row links to the
-/// sale's page, at `details` followed by its reference (a till's own, or the back office's).
+/// (each till and open-amount sticker, with its name), a column says which took each sale. Each
+/// row links to the sale's page, at `details` followed by its reference (a till's own, or the
+/// back office's).
 #[component]
 pub(crate) fn Sales(
     history: History,
     filtered: bool,
     today: bool,
     details: &'static str,
-    #[prop(optional)] tills: Option<Vec<(String, String)>>,
+    #[prop(optional)] tills: Option<Vec<(Place, String)>>,
 ) -> impl IntoView {
     let locale = use_locale();
     let History { sales, totals, more } = history;
@@ -189,10 +191,11 @@ pub(crate) fn Sales(
     .into_any()
 }
 
-/// One sale's row; with `tills`, its till's name; a link to its page, under `details`.
+/// One sale's row; with `tills`, the name of its till (or open-amount sticker); a link to its
+/// page, under `details`.
 fn row(
     sale: &Sale,
-    tills: Option<&[(String, String)]>,
+    tills: Option<&[(Place, String)]>,
     details: &'static str,
     locale: Locale,
 ) -> impl IntoView + use<> {
@@ -208,7 +211,9 @@ fn row(
         .flatten()
         .map(|text| view! { <span class="member">{text}</span> });
     let till = tills.map(|tills| {
-        let name = tills.iter().find(|(id, _)| *id == sale.till_id).map_or(&sale.till_id, |(_, name)| name);
+        let place = Place::of(sale);
+        let unnamed = sale.sticker_id.as_ref().unwrap_or(&sale.till_id);
+        let name = tills.iter().find(|(p, _)| *p == place).map_or(unnamed, |(_, name)| name);
         view! { <td class="till">{name.clone()}</td> }
     });
     let details = view! {

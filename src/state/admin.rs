@@ -1,7 +1,10 @@
 //! The back office's logic: the form that asks for a new device's pairing code, the sales query
-//! of a day, a till and a search, the address of a sticker sheet, and moments written for people.
+//! of a day, a till or open-amount sticker and a search, the address of a sticker sheet, and
+//! moments written for people.
 
-use kasse_api::{AdminSalesQuery, DeviceKind, EndOfDayQuery, PairingFor, StickerSheetQuery};
+use kasse_api::{
+    AdminSalesQuery, DeviceKind, EndOfDayQuery, PairingFor, Sale, StickerSheetQuery, StoreSummary,
+};
 
 use super::history::{Date, Day, HistoryFilter, clock};
 use super::locale::Locale;
@@ -59,12 +62,70 @@ pub fn kind_from_choice(choice: &str) -> DeviceKind {
     DeviceKind::ALL.into_iter().find(|kind| kind.as_str() == choice).unwrap_or(DeviceKind::Till)
 }
 
-/// The server query for the sales `filter` and `till` (empty: every till) choose, from the
-/// filter's day through `through` (a later day, when one is chosen), at `now_ms` on a clock
-/// `offset_at` minutes east of UTC.
+/// Where sales are taken, as the back office's sales filter chooses it: everywhere the manager
+/// may see, at one till, or on one open-amount sticker's landing page (which no till takes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Place {
+    /// Every till and open-amount sticker.
+    #[default]
+    Everywhere,
+    /// The till with this id.
+    Till(String),
+    /// The open-amount sticker with this id.
+    Sticker(String),
+}
+
+impl Place {
+    /// Where `sale` was taken.
+    pub fn of(sale: &Sale) -> Self {
+        match &sale.sticker_id {
+            Some(sticker) => Self::Sticker(sticker.clone()),
+            None => Self::Till(sale.till_id.clone()),
+        }
+    }
+
+    /// As a select element's value: empty, `till:{id}` or `sticker:{id}` (a till and a sticker
+    /// may share an id).
+    pub fn choice(&self) -> String {
+        match self {
+            Self::Everywhere => String::new(),
+            Self::Till(id) => format!("till:{id}"),
+            Self::Sticker(id) => format!("sticker:{id}"),
+        }
+    }
+
+    /// A select element's value, read back; anything else is everywhere.
+    pub fn from_choice(choice: &str) -> Self {
+        if let Some(id) = choice.strip_prefix("till:") {
+            Self::Till(id.to_owned())
+        } else if let Some(id) = choice.strip_prefix("sticker:") {
+            Self::Sticker(id.to_owned())
+        } else {
+            Self::Everywhere
+        }
+    }
+}
+
+/// Every till and open-amount sticker of `stores`, each with its name and its store's
+/// ("Kasse 1 · Grünerløkka"): tills first, store by store, then stickers.
+pub fn place_names(stores: &[StoreSummary]) -> Vec<(Place, String)> {
+    let tills = stores.iter().flat_map(|s| {
+        s.tills.iter().map(move |t| (Place::Till(t.id.clone()), format!("{} · {}", t.name, s.name)))
+    });
+    let stickers = stores.iter().flat_map(|s| {
+        s.stickers
+            .iter()
+            .map(move |k| (Place::Sticker(k.id.clone()), format!("{} · {}", k.description, s.name)))
+    });
+    tills.chain(stickers).collect()
+}
+
+/// The server query for the sales `filter` and `place` choose, from the filter's day through
+/// `through` (a later day, when one is chosen), at `now_ms` on a clock `offset_at` minutes east
+/// of UTC.
 pub fn sales_query(
     filter: &HistoryFilter,
-    till: &str,
+    place: &Place,
     through: Option<Date>,
     now_ms: i64,
     offset_at: impl Fn(i64) -> i32 + Copy,
@@ -74,8 +135,12 @@ pub fn sales_query(
     if let Some(last) = through_day(filter.day, through, now_ms, offset_at) {
         until_ms = Some(last.next().midnight_ms(offset_at));
     }
-    let till = (!till.is_empty()).then(|| till.to_owned());
-    AdminSalesQuery { till, since_ms, until_ms, status, flow, search }
+    let (till, sticker) = match place {
+        Place::Everywhere => (None, None),
+        Place::Till(id) => (Some(id.clone()), None),
+        Place::Sticker(id) => (None, Some(id.clone())),
+    };
+    AdminSalesQuery { till, sticker, since_ms, until_ms, status, flow, search }
 }
 
 /// The last day of a span that starts on `day` and runs through `through`, if that is a later
@@ -133,19 +198,20 @@ mod tests {
         let now = 1_796_558_400_000;
         let first = Date::parse("2026-12-01").unwrap();
         let filter = HistoryFilter { day: Day::On(first), ..HistoryFilter::default() };
-        let one_day = sales_query(&filter, "", None, now, utc);
+        let one_day = sales_query(&filter, &Place::Everywhere, None, now, utc);
         assert_eq!(
             (one_day.since_ms, one_day.until_ms),
             (Some(first.midnight_ms(utc)), Some(first.next().midnight_ms(utc)))
         );
         let last = Date::parse("2026-12-04").unwrap();
-        let span = sales_query(&filter, "till-1", Some(last), now, utc);
+        let span = sales_query(&filter, &Place::Till("till-1".to_owned()), Some(last), now, utc);
         assert_eq!(
             (span.since_ms, span.until_ms),
             (Some(first.midnight_ms(utc)), Some(last.next().midnight_ms(utc)))
         );
         assert_eq!(span.till.as_deref(), Some("till-1"));
-        let backwards = sales_query(&filter, "", Some(Date::parse("2026-11-20").unwrap()), now, utc);
+        let backwards =
+            sales_query(&filter, &Place::Everywhere, Some(Date::parse("2026-11-20").unwrap()), now, utc);
         assert_eq!(backwards.until_ms, one_day.until_ms, "a last day before the first is no span");
         assert_eq!(through_day(Day::Today, Some(last), now, utc), None, "nothing comes after today");
     }
@@ -184,14 +250,51 @@ mod tests {
     }
 
     #[test]
-    fn the_sales_query_is_the_histories_with_the_till_chosen() {
+    fn the_sales_query_is_the_histories_with_the_till_or_sticker_chosen() {
         let filter = HistoryFilter { day: Day::Yesterday, ..HistoryFilter::default() }.with_search("567");
         // 2025-03-10 01:30 UTC.
-        let query = sales_query(&filter, "till-1", None, 1_741_570_200_000, |_| 0);
-        assert_eq!(query.till.as_deref(), Some("till-1"));
+        let till = Place::Till("till-1".to_owned());
+        let query = sales_query(&filter, &till, None, 1_741_570_200_000, |_| 0);
+        assert_eq!((query.till.as_deref(), query.sticker), (Some("till-1"), None));
         assert_eq!((query.since_ms, query.until_ms), (Some(1_741_478_400_000), Some(1_741_564_800_000)));
         assert_eq!(query.search.as_deref(), Some("567"));
-        assert_eq!(sales_query(&filter, "", None, 0, |_| 0).till, None, "every till");
+        let sticker = sales_query(&filter, &Place::Sticker("donations".to_owned()), None, 0, |_| 0);
+        assert_eq!((sticker.till, sticker.sticker.as_deref()), (None, Some("donations")));
+        let everywhere = sales_query(&filter, &Place::Everywhere, None, 0, |_| 0);
+        assert_eq!((everywhere.till, everywhere.sticker), (None, None), "every till and sticker");
+    }
+
+    #[test]
+    fn a_till_and_a_sticker_of_one_id_are_two_places_each_named_with_its_store() {
+        let store = StoreSummary {
+            id: "oslo".to_owned(),
+            name: "Grünerløkka".to_owned(),
+            currency: kasse_api::Currency::Nok,
+            tills: vec![kasse_api::Till {
+                id: "kaffe".to_owned(),
+                name: "Kasse 1".to_owned(),
+                store_name: "Grünerløkka".to_owned(),
+                loyalty: false,
+                currency: kasse_api::Currency::Nok,
+            }],
+            stickers: vec![kasse_api::OpenSticker {
+                id: "kaffe".to_owned(),
+                description: "Kaffefondet".to_owned(),
+            }],
+        };
+        let names = place_names(&[store]);
+        assert_eq!(
+            names,
+            [
+                (Place::Till("kaffe".to_owned()), "Kasse 1 · Grünerløkka".to_owned()),
+                (Place::Sticker("kaffe".to_owned()), "Kaffefondet · Grünerløkka".to_owned()),
+            ]
+        );
+        for (place, _) in &names {
+            assert_eq!(&Place::from_choice(&place.choice()), place, "{place:?} through a select element");
+        }
+        assert_eq!(Place::from_choice(""), Place::Everywhere);
+        assert_eq!(Place::from_choice("kaffe"), Place::Everywhere, "neither a till's nor a sticker's");
     }
 
     #[test]

@@ -179,6 +179,7 @@ mod tests {
         Sale {
             reference: reference.into(),
             till_id: "till-1".into(),
+            sticker_id: None,
             amount: Money::new(10_000, Currency::Nok),
             description: None,
             flow,

@@ -388,6 +388,7 @@ mod tests {
         Sale {
             reference: "kasse-till-1-a".into(),
             till_id: "till-1".into(),
+            sticker_id: None,
             amount: nok(10_000),
             description: None,
             flow: Flow::Qr,

@@ -517,6 +517,7 @@ mod tests {
         Sale {
             reference: reference.into(),
             till_id: "till-1".into(),
+            sticker_id: None,
             amount: Money::new(12_350, Currency::Nok),
             description: None,
             flow: Flow::Qr,

@@ -110,6 +110,44 @@ fn refunded_at_the_platform(j: &Journey, reference: &str, value: i64) -> Outcome
     Ok(())
 }
 
+impl Journey {
+    /// A customer gives 25.00 on the open-amount (donations) sticker's landing page with Kari's
+    /// number, and approves; returns the payment's reference once it is captured.
+    async fn donated_2500(&self) -> Result<String, Box<dyn Error>> {
+        let status = self
+            .browser
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 fetch('/api/stickers/donations/payments', {
+                     method: 'POST',
+                     headers: { 'content-type': 'application/json' },
+                     body: JSON.stringify({ amount: { value: 2500, currency: 'NOK' }, phoneNumber: '+4791234567' }),
+                 }).then((r) => done(r.status), () => done(0));",
+                vec![],
+            )
+            .await?;
+        if status != serde_json::json!(201) {
+            return Err(format!("the donation was answered {status}").into());
+        }
+        let sim = self.server.sim().ok_or("the simulator runs inside the server")?;
+        let reference = sim
+            .payment_records()
+            .into_iter()
+            .find(|p| p.amount.value == 2_500)
+            .ok_or("the platform has the donation")?
+            .reference;
+        sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while sim.payment(MSN, &reference).is_none_or(|p| p.aggregate.captured_amount.value != 2_500) {
+            if std::time::Instant::now() > deadline {
+                return Err("the donation was never captured".into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(reference)
+    }
+}
+
 /// Waits until `css` matches at least `count` elements; returns them.
 async fn wait_for_rows(
     browser: &Client,
@@ -155,7 +193,7 @@ async fn in_danish_a_manager_finds_last_weeks_sale_by_the_phones_last_digits_and
                 // Then that day alone.
                 pick_date(b, "#filter-through", "").await?;
                 choose_a_week_ago(b).await?;
-                b.find(Locator::Css("#filter-till")).await?.select_by_value("till-1").await?;
+                b.find(Locator::Css("#filter-till")).await?.select_by_value("till:till-1").await?;
                 wait_for_sale_row(b, &reference, &["Kasse 1"]).await?;
                 // Other digits find nothing; the phone's last ones find it again.
                 let search = b.find(Locator::Css("#search")).await?;
@@ -326,7 +364,7 @@ async fn a_manager_puts_up_a_tills_sticker_and_prints_its_sheet_in_danish_every_
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
-async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them() {
+async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them_a_stickers_donation_too() {
     Journey::start("admin-day")
         .await
         .run(async |j| {
@@ -339,19 +377,25 @@ async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them() {
             j.wait_for("#refund-amount").await?.send_keys("10").await?;
             j.browser.find(Locator::Css("#refund")).await?.click().await?;
             wait_for_text(&j.browser, "[data-amount='refunded'] dd", "10.00").await?;
+            // And a donation of 25.00 on the open-amount sticker, which no till takes.
+            let donation = j.donated_2500().await?;
 
             let tablet = SecondBrowser::open(j, "tablet").await;
             let outcome = async {
                 let b = &tablet.client;
                 pair_manager(j, b, "Ingrid").await?;
                 b.find(Locator::Css("#nav-day")).await?.click().await?;
+                let sticker = "[data-sticker='donations'] .money tr[data-currency='NOK']";
+                wait_for_text(b, &format!("{sticker} [data-figure='captured']"), "25.00").await?;
+                wait_for_text(b, "[data-sticker='donations'] h3", "Donation to the coffee fund").await?;
                 let till = "[data-till='till-1'] .money tr[data-currency='NOK']";
                 wait_for_text(b, &format!("{till} [data-figure='captured']"), "100.00").await?;
                 wait_for_text(b, &format!("{till} [data-figure='refunded']"), "10.00").await?;
                 wait_for_text(b, &format!("{till} [data-figure='net']"), "90.00").await?;
                 wait_for_text(b, "[data-till='till-1'] .by-status tr[data-status='captured'] [data-figure='count']", "1")
                     .await?;
-                wait_for_text(b, "[data-store='grunerlokka'] > .table-scroll .money [data-figure='net']", "90.00").await?;
+                // The store's: the till's and the sticker's.
+                wait_for_text(b, "[data-store='grunerlokka'] > .table-scroll .money [data-figure='net']", "115.00").await?;
                 audit_in(b, "back office's end of day").await?;
                 keep_screenshot_of(b, "admin-day.png").await?;
 
@@ -368,7 +412,20 @@ async fn the_end_of_day_matches_the_days_sales_and_its_csv_lists_them() {
                 if !row.ends_with(",NOK,100.00,100.00,10.00,0.00") {
                     return Err(format!("the CSV row reads {row:?}").into());
                 }
+                let row = csv.lines().find(|l| l.contains(&donation)).ok_or_else(|| format!("no donation in {csv:?}"))?;
+                if !row.contains(",Donation to the coffee fund,") || !row.ends_with(",NOK,25.00,25.00,0.00,0.00") {
+                    return Err(format!("the donation's CSV row reads {row:?}").into());
+                }
                 wait_in(b, "#print").await?;
+
+                // The sales section finds it by its sticker, and its page names the sticker.
+                b.find(Locator::Css("#nav-sales")).await?.click().await?;
+                wait_in(b, "#filter-till").await?.select_by_value("sticker:donations").await?;
+                wait_for_sale_row(b, &donation, &["Donation to the coffee fund", "25.00"]).await?;
+                let details = format!("#sales tr[data-reference='{donation}'] a.details-link");
+                b.find(Locator::Css(&details)).await?.click().await?;
+                wait_for_text(b, "#sale-till", "Paid on the sticker: Donation to the coffee fund").await?;
+                b.find(Locator::Css("#nav-day")).await?.click().await?;
 
                 // On a desktop's screen, every section, audited.
                 b.set_window_size(1280, 800).await?;

@@ -33,6 +33,19 @@ pub struct StoreSummary {
     pub currency: Currency,
     /// Its tills.
     pub tills: Vec<Till>,
+    /// Its open-amount stickers, which take payments with no till.
+    #[serde(default)]
+    pub stickers: Vec<OpenSticker>,
+}
+
+/// An open-amount sticker, as the back office names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenSticker {
+    /// Its id (its landing page's `/q/{id}`).
+    pub id: String,
+    /// What its payments are for, as its customers read it.
+    pub description: String,
 }
 
 /// `GET /api/admin/session`: who this browser is paired as, and what they may see.
@@ -154,14 +167,17 @@ pub struct PinConfirmation {
     pub pin: String,
 }
 
-/// `GET /api/admin/sales`: the sales of one till, or of every till the manager may see, filtered
-/// as a till's history is (see [`crate::HistoryQuery`]).
+/// `GET /api/admin/sales`: the sales of one till or open-amount sticker, or of every one the
+/// manager may see, filtered as a till's history is (see [`crate::HistoryQuery`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminSalesQuery {
     /// Only this till's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub till: Option<String>,
+    /// Only this open-amount sticker's (not with `till`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker: Option<String>,
     /// Started at or after this time (ms since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_ms: Option<i64>,
@@ -186,7 +202,8 @@ pub struct AdminSalesQuery {
 pub struct AdminSale {
     /// The sale.
     pub sale: Sale,
-    /// The id of the till that took it.
+    /// The id of the till that took it; empty for an open-amount sticker's (the sale's
+    /// `sticker_id`).
     pub till: String,
     /// Refunds of the sale that would come to more than this in all ask for the manager's PIN
     /// (the store's `refund_pin_above`; zero: every refund does).

@@ -1,8 +1,8 @@
-//! The end of day (`/api/admin/end-of-day`): the sales started on a day, summed per till and per
-//! store, as a shop closes its books: counts and sums per status, what each way of paying took,
-//! what was taken and given back, and what is approved but neither taken nor released yet. A
-//! sale counts on the day it started, with its money as it stands now (a refund made today of
-//! last week's sale is in last week's figures).
+//! The end of day (`/api/admin/end-of-day`): the sales started on a day, summed per till, per
+//! open-amount sticker and per store, as a shop closes its books: counts and sums per status,
+//! what each way of paying took, what was taken and given back, and what is approved but neither
+//! taken nor released yet. A sale counts on the day it started, with its money as it stands now
+//! (a refund made today of last week's sale is in last week's figures).
 
 use serde::{Deserialize, Serialize};
 
@@ -37,10 +37,25 @@ pub struct StoreDay {
     pub id: String,
     /// Its name.
     pub name: String,
-    /// Its tills' figures together.
+    /// Its tills' and open-amount stickers' figures together.
     pub figures: DayFigures,
     /// Each till's.
     pub tills: Vec<TillDay>,
+    /// Each open-amount sticker's: what customers paid on its landing page, with no till.
+    #[serde(default)]
+    pub stickers: Vec<StickerDay>,
+}
+
+/// An open-amount sticker's day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StickerDay {
+    /// Its id.
+    pub id: String,
+    /// What its payments are for.
+    pub description: String,
+    /// Its figures.
+    pub figures: DayFigures,
 }
 
 /// A till's day.
@@ -171,6 +186,7 @@ mod tests {
         Sale {
             reference: format!("r-{amount}-{captured}"),
             till_id: "till-1".into(),
+            sticker_id: None,
             amount: nok(amount),
             description: None,
             flow,

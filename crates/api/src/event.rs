@@ -47,6 +47,7 @@ mod tests {
             sale: Sale {
                 reference: "kasse-till-1-abc".into(),
                 till_id: "till-1".into(),
+                sticker_id: None,
                 amount: Money::new(100, Currency::Nok),
                 description: None,
                 flow: Flow::Qr,

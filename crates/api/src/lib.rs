@@ -19,9 +19,12 @@ mod stickers;
 
 pub use admin::{
     AdminRefundRequest, AdminSale, AdminSalesQuery, Device, DeviceKind, Manager, ManagerSession,
-    NewPairingCode, Paired, PairingCode, PairingFor, PinConfirmation, StoreSummary, pin_is_well_formed,
+    NewPairingCode, OpenSticker, Paired, PairingCode, PairingFor, PinConfirmation, StoreSummary,
+    pin_is_well_formed,
 };
-pub use end_of_day::{DayFigures, DayMoney, EndOfDay, EndOfDayQuery, FlowTotal, StoreDay, TillDay};
+pub use end_of_day::{
+    DayFigures, DayMoney, EndOfDay, EndOfDayQuery, FlowTotal, StickerDay, StoreDay, TillDay,
+};
 pub use event::TillEvent;
 pub use health::{AdminHealth, ReconcilerRound, UnitHealth};
 pub use landing::{

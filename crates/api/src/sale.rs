@@ -252,8 +252,12 @@ pub enum Identified {
 pub struct Sale {
     /// The platform reference: unique, also shown on receipts.
     pub reference: String,
-    /// The till that took it.
+    /// The till that took it; empty for an open-amount sticker's ([`Sale::sticker_id`]).
     pub till_id: String,
+    /// For a sale no till took: the open-amount sticker whose landing page the customer paid
+    /// on (a till's own sticker's sales are the till's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticker_id: Option<String>,
     /// What the customer is asked to pay.
     pub amount: Money,
     /// What it is for.

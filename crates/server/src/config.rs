@@ -516,6 +516,11 @@ impl Config {
         self.tills.iter().find(|t| t.id == id)
     }
 
+    /// The open-amount sticker with this id.
+    pub fn sticker(&self, id: &str) -> Option<&StickerConfig> {
+        self.stickers.iter().find(|s| s.id == id)
+    }
+
     /// The store with this id.
     pub fn store(&self, id: &str) -> Option<&StoreConfig> {
         self.stores.iter().find(|s| s.id == id)

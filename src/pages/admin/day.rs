@@ -1,6 +1,6 @@
-//! The end-of-day section: a day's figures per store and per till (what was taken, given back and
-//! is still open; counts and sums per status; what each way of paying took), printable, and the
-//! day's sales as a CSV download for the bookkeeping.
+//! The end-of-day section: a day's figures per store, per till and per open-amount sticker (what
+//! was taken, given back and is still open; counts and sums per status; what each way of paying
+//! took), printable, and the day's sales as a CSV download for the bookkeeping.
 
 use kasse_api::{DayFigures, EndOfDay, Money};
 use leptos::prelude::*;
@@ -63,7 +63,7 @@ pub fn EndOfDayView() -> impl IntoView {
     }
 }
 
-/// Each store's figures, then its tills'.
+/// Each store's figures, then its tills' and its open-amount stickers'.
 #[component]
 fn Stores(day: EndOfDay) -> impl IntoView {
     day.stores
@@ -81,11 +81,24 @@ fn Stores(day: EndOfDay) -> impl IntoView {
                     }
                 })
                 .collect_view();
+            let stickers = store
+                .stickers
+                .into_iter()
+                .map(|sticker| {
+                    view! {
+                        <section class="till-day" data-sticker=sticker.id.clone()>
+                            <h3>{tr(texts::paid_on_sticker)} " " {sticker.description.clone()}</h3>
+                            <Figures figures=sticker.figures scope=sticker.description/>
+                        </section>
+                    }
+                })
+                .collect_view();
             view! {
                 <section class="store-day" data-store=store.id.clone()>
                     <h2>{store.name.clone()}</h2>
                     <Figures figures=store.figures scope=store.name/>
                     {tills}
+                    {stickers}
                 </section>
             }
         })

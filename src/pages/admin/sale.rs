@@ -1,7 +1,7 @@
-//! `/admin/sales/{reference}`: one sale of any till and day, as a till's sale page shows it (its
-//! amounts, what can still be done, its event log), for a manager: a refund above the store's
-//! limit asks for their PIN. The back office follows no till's live events: the sale is read again
-//! after each action, and on "Check again".
+//! `/admin/sales/{reference}`: one sale of any till (or open-amount sticker) and day, as a till's
+//! sale page shows it (its amounts, what can still be done, its event log), for a manager: a
+//! refund above the store's limit asks for their PIN. The back office follows no till's live
+//! events: the sale is read again after each action, and on "Check again".
 
 use kasse_api::{AdminSale, StoreSummary};
 use leptos::prelude::*;
@@ -13,6 +13,7 @@ use crate::api;
 use crate::components::locale::{tr, use_locale};
 use crate::i18n::{admin as texts, common, sale as sale_texts};
 use crate::pages::sale::SaleBody;
+use crate::state::admin::{Place, place_names};
 use crate::state::sale_detail::{Request, SaleDetail};
 use crate::state::till::Failure;
 
@@ -60,11 +61,15 @@ fn Detail(
     stores: StoredValue<Vec<StoreSummary>>,
 ) -> impl IntoView {
     let AdminSale { sale, till, refund_pin_above } = sale;
+    let place = Place::of(&sale);
+    // A payment on an open-amount sticker's landing page was taken by no till.
+    let taken_at = if matches!(place, Place::Sticker(_)) { texts::paid_on_sticker } else { texts::taken_at };
     let till_name = stores.with_value(|stores| {
-        stores
-            .iter()
-            .find_map(|s| s.tills.iter().find(|t| t.id == till).map(|t| format!("{} · {}", t.name, s.name)))
-            .unwrap_or(till)
+        let unnamed = match &place {
+            Place::Sticker(id) => id.clone(),
+            _ => till,
+        };
+        place_names(stores).into_iter().find(|(p, _)| *p == place).map_or(unnamed, |(_, name)| name)
     });
     let reference = StoredValue::new(sale.reference.clone());
     let model = RwSignal::new(SaleDetail::new(sale, log, 0).with_refund_pin_above(refund_pin_above));
@@ -125,7 +130,7 @@ fn Detail(
     };
     view! {
         <div data-reference=move || model.with(|m| m.sale.reference.clone())>
-            <p class="muted" id="sale-till">{tr(texts::taken_at)} " " {till_name}</p>
+            <p class="muted" id="sale-till">{tr(taken_at)} " " {till_name}</p>
             <SaleBody model act/>
         </div>
     }

@@ -1,5 +1,6 @@
-//! The sales section: the sales of every till the manager may see, or of one, of any day or span
-//! of days, found by the same search and filters as a till's history, with their totals.
+//! The sales section: the sales of every till and open-amount sticker the manager may see, or of
+//! one, of any day or span of days, found by the same search and filters as a till's history,
+//! with their totals.
 
 use kasse_api::StoreSummary;
 use leptos::prelude::*;
@@ -11,7 +12,7 @@ use crate::components::locale::{tr, use_locale};
 use crate::components::sales_filters::{SalesFilters, day_heading};
 use crate::i18n::{admin as texts, common};
 use crate::pages::history::Sales as SalesTable;
-use crate::state::admin::{sales_query, through_day};
+use crate::state::admin::{Place, place_names, sales_query, through_day};
 use crate::state::history::{Date, Day, HistoryFilter};
 
 /// The section.
@@ -19,12 +20,12 @@ use crate::state::history::{Date, Day, HistoryFilter};
 pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
     let locale = use_locale();
     let filter = RwSignal::new(HistoryFilter::default());
-    // Empty: every till.
-    let till = RwSignal::new(String::new());
+    let place = RwSignal::new(Place::Everywhere);
     // The last day of a span of days, when one is chosen after the filter's day.
     let through = RwSignal::new(None::<Date>);
     let loaded = LocalResource::new(move || {
-        let query = filter.with(|f| sales_query(f, &till.get(), through.get(), now_ms(), offset_minutes_at));
+        let query =
+            filter.with(|f| place.with(|p| sales_query(f, p, through.get(), now_ms(), offset_minutes_at)));
         async move { api::admin::sales(&query).await }
     });
     let last_day = move || through_day(filter.with(|f| f.day), through.get(), now_ms(), offset_minutes_at);
@@ -37,15 +38,17 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
         }
     };
     let today = || Date::of(now_ms(), offset_minutes_at).iso();
-    let tills: Vec<(String, String)> = stores.with_value(|stores| {
-        stores
+    let places = stores.with_value(|stores| place_names(stores));
+    let options = |stickers: bool| {
+        places
             .iter()
-            .flat_map(|s| s.tills.iter().map(move |t| (t.id.clone(), format!("{} · {}", t.name, s.name))))
-            .collect()
-    });
-    let names = StoredValue::new(tills.clone());
-    let till_options =
-        tills.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view();
+            .filter(|(place, _)| matches!(place, Place::Sticker(_)) == stickers)
+            .map(|(place, name)| view! { <option value=place.choice()>{name.clone()}</option> })
+            .collect_view()
+    };
+    let (till_options, sticker_options) = (options(false), options(true));
+    let any_sticker = places.iter().any(|(place, _)| matches!(place, Place::Sticker(_)));
+    let names = StoredValue::new(places);
     view! {
         <section class="history" aria-labelledby="sales-heading">
             <h1 id="sales-heading">{heading}</h1>
@@ -62,9 +65,16 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="filter-till">{tr(texts::filter_till)}</label>
-                    <select id="filter-till" prop:value=move || till.get() on:change=move |e| till.set(event_target_value(&e))>
+                    <select
+                        id="filter-till"
+                        prop:value=move || place.with(Place::choice)
+                        on:change=move |e| place.set(Place::from_choice(&event_target_value(&e)))
+                    >
                         <option value="">{tr(texts::every_till)}</option>
-                        {till_options}
+                        <optgroup label=tr(texts::tills_group)>{till_options}</optgroup>
+                        {any_sticker.then(|| view! {
+                            <optgroup label=tr(texts::stickers_group)>{sticker_options}</optgroup>
+                        })}
                     </select>
                 </div>
             </SalesFilters>
@@ -73,7 +83,7 @@ pub fn Sales(stores: StoredValue<Vec<StoreSummary>>) -> impl IntoView {
                     match loaded.await {
                         Ok(history) => {
                             let (filtered, today) = filter
-                                .with_untracked(|f| (!f.is_everything() || !till.get_untracked().is_empty(), f.day == Day::Today));
+                                .with_untracked(|f| (!f.is_everything() || place.with_untracked(|p| *p != Place::Everywhere), f.day == Day::Today));
                             view! { <SalesTable history filtered today details="/admin/sales/" tills=names.get_value()/> }.into_any()
                         }
                         Err(failure) => view! {

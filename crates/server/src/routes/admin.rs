@@ -9,13 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Json;
 use kasse_api::{
-    Device, DeviceKind, Manager, ManagerSession, NewPairingCode, PairingCode, PairingFor, PinConfirmation,
-    ProblemCode, Role, StoreSummary,
+    Device, DeviceKind, Manager, ManagerSession, NewPairingCode, OpenSticker, PairingCode, PairingFor,
+    PinConfirmation, ProblemCode, Role, StoreSummary,
 };
 
 use super::ApiJson;
 use crate::AppState;
-use crate::config::TillConfig;
+use crate::config::{StickerConfig, TillConfig};
 use crate::error::ApiError;
 use crate::managers::{self, ManagerAccess};
 use crate::pairing::{self, Holder};
@@ -25,6 +25,18 @@ use crate::store::ManagerRow;
 pub(super) fn tills_of<'a>(app: &'a AppState, manager: &ManagerRow) -> impl Iterator<Item = &'a TillConfig> {
     let own = manager.store_id.clone();
     app.config.tills.iter().filter(move |till| own.as_deref().is_none_or(|store| store == till.store))
+}
+
+/// The open-amount stickers of the stores `manager` manages, in the configuration's order.
+pub(super) fn stickers_of<'a>(
+    app: &'a AppState,
+    manager: &ManagerRow,
+) -> impl Iterator<Item = &'a StickerConfig> {
+    let own = manager.store_id.clone();
+    app.config
+        .stickers
+        .iter()
+        .filter(move |sticker| own.as_deref().is_none_or(|store| store == sticker.store))
 }
 
 /// What the back office shows of `manager`'s session, ending at `ends_at`.
@@ -50,6 +62,16 @@ pub fn manager_session_view(
             name: store.name.clone(),
             currency: store.currency,
             tills,
+            stickers: app
+                .config
+                .stickers
+                .iter()
+                .filter(|sticker| sticker.store == store.id)
+                .map(|sticker| OpenSticker {
+                    id: sticker.id.clone(),
+                    description: sticker.description.clone(),
+                })
+                .collect(),
         });
     }
     Ok(ManagerSession { manager: manager_view(manager), stores, ends_at_ms: ends_at })

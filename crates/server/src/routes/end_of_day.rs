@@ -1,5 +1,5 @@
-//! The back office's end of day: `GET /api/admin/end-of-day` sums a day's sales per till and per
-//! store of the manager's stores (see `kasse_api::DayFigures`), and
+//! The back office's end of day: `GET /api/admin/end-of-day` sums a day's sales per till, per
+//! open-amount sticker and per store of the manager's stores (see `kasse_api::DayFigures`), and
 //! `GET /api/admin/end-of-day.csv` is the same day's sales, one row each, for the bookkeeping.
 //! The day is the browser's (its local midnight to the next); every sale of it counts, not a
 //! page of them.
@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
 use kasse_api::{
-    DayFigures, EndOfDay, EndOfDayQuery, Identified, Money, ProblemCode, Sale, StoreDay, TillDay,
+    DayFigures, EndOfDay, EndOfDayQuery, Identified, Money, ProblemCode, Sale, StickerDay, StoreDay, TillDay,
 };
 
 use super::ApiQuery;
@@ -21,7 +21,7 @@ use crate::managers::ManagerAccess;
 /// The longest span taken as a day.
 const MAX_DAY_MS: i64 = 26 * 60 * 60 * 1000;
 
-/// The day's sales of the manager's tills, with the store and till of each.
+/// The day's sales of the manager's tills and open-amount stickers.
 async fn day_sales(
     app: &AppState,
     access: &ManagerAccess,
@@ -41,10 +41,18 @@ async fn day_sales(
         .filter(|till| access.manages(&till.store))
         .map(|till| till.id.as_str())
         .collect();
-    Ok(app.sales.day_of(&tills, query.since_ms, query.until_ms).await?)
+    let stickers: Vec<&str> = app
+        .config
+        .stickers
+        .iter()
+        .filter(|sticker| access.manages(&sticker.store))
+        .map(|sticker| sticker.id.as_str())
+        .collect();
+    Ok(app.sales.day_of(&tills, &stickers, query.since_ms, query.until_ms).await?)
 }
 
-/// `GET /api/admin/end-of-day?sinceMs=…&untilMs=…`: the day's figures per store and till.
+/// `GET /api/admin/end-of-day?sinceMs=…&untilMs=…`: the day's figures per store, till and
+/// open-amount sticker.
 pub async fn figures(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
@@ -63,13 +71,38 @@ pub async fn figures(
                 TillDay { id: till.id.clone(), name: till.name.clone(), figures: DayFigures::of(&of_till) }
             })
             .collect();
-        let of_store: Vec<Sale> =
-            sales.iter().filter(|s| tills.iter().any(|t| t.id == s.till_id)).cloned().collect();
+        let stickers: Vec<StickerDay> = app
+            .config
+            .stickers
+            .iter()
+            .filter(|sticker| sticker.store == store.id)
+            .map(|sticker| {
+                let of_sticker: Vec<Sale> = sales
+                    .iter()
+                    .filter(|s| s.sticker_id.as_deref() == Some(sticker.id.as_str()))
+                    .cloned()
+                    .collect();
+                StickerDay {
+                    id: sticker.id.clone(),
+                    description: sticker.description.clone(),
+                    figures: DayFigures::of(&of_sticker),
+                }
+            })
+            .collect();
+        let of_store: Vec<Sale> = sales
+            .iter()
+            .filter(|s| match &s.sticker_id {
+                Some(id) => stickers.iter().any(|k| k.id == *id),
+                None => tills.iter().any(|t| t.id == s.till_id),
+            })
+            .cloned()
+            .collect();
         stores.push(StoreDay {
             id: store.id.clone(),
             name: store.name.clone(),
             figures: DayFigures::of(&of_store),
             tills,
+            stickers,
         });
     }
     Ok(Json(EndOfDay { stores }))
@@ -103,8 +136,15 @@ pub async fn csv(
         ])
         .and_then(|()| {
             sales.iter().try_for_each(|sale| {
-                let till = app.config.till(&sale.till_id);
-                let store = till.and_then(|t| app.config.store(&t.store)).map_or("", |s| s.name.as_str());
+                // Where it was paid: at a till, or on an open-amount sticker's landing page.
+                let (store, place) = if let Some(id) = &sale.sticker_id {
+                    let sticker = app.config.sticker(id);
+                    (sticker.map(|s| s.store.as_str()), sticker.map(|s| s.description.as_str()))
+                } else {
+                    let till = app.config.till(&sale.till_id);
+                    (till.map(|t| t.store.as_str()), till.map(|t| t.name.as_str()))
+                };
+                let store = store.and_then(|id| app.config.store(id)).map_or("", |s| s.name.as_str());
                 let started = chrono::DateTime::from_timestamp_millis(sale.created_at_ms)
                     .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                     .unwrap_or_default();
@@ -116,8 +156,7 @@ pub async fn csv(
                     Some(Identified::CheckIn) => "check-in".to_owned(),
                     None => String::new(),
                 };
-                let (store, till) =
-                    (cell(store), cell(till.map_or(sale.till_id.as_str(), |t| t.name.as_str())));
+                let (store, till) = (cell(store), cell(place.unwrap_or(sale.till_id.as_str())));
                 rows.write_record([
                     store.as_ref(),
                     till.as_ref(),

@@ -333,6 +333,7 @@ mod tests {
         let sale = Sale {
             reference: reference.to_owned(),
             till_id: "till-1".to_owned(),
+            sticker_id: None,
             amount: nok(100),
             description: None,
             flow: Flow::Qr,

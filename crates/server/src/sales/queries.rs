@@ -1,4 +1,5 @@
-//! What a till reads: the till, its current sale, a sale, its history and its event log.
+//! What a till reads: the till, its current sale, a sale, its history and its event log; and
+//! what the back office reads of several tills and open-amount stickers at once.
 
 use kasse_api::{
     History, HistoryQuery, Money, Sale, SaleEvent, SaleEventName, SaleStatus, Till, TillSnapshot, Total,
@@ -53,10 +54,11 @@ impl Sales {
         Ok(sale_view(&self.row_of_till(till_id, reference).await?))
     }
 
-    /// The id of the till that took the sale `reference`.
-    pub async fn till_of(&self, reference: &str) -> Result<String, SaleError> {
+    /// What took the sale `reference`: the id of its till (empty for none), and of its sticker
+    /// if a customer paid on a sticker's landing page.
+    pub async fn taken_by(&self, reference: &str) -> Result<(String, Option<String>), SaleError> {
         let row = self.inner.store.payment(reference).await?;
-        row.map(|row| row.till_id).ok_or_else(|| SaleError::NotFound(reference.to_owned()))
+        row.map(|row| (row.till_id, row.sticker_id)).ok_or_else(|| SaleError::NotFound(reference.to_owned()))
     }
 
     /// [`Sales::row_of_till`], with every operation of the payment, oldest first: what a till's
@@ -85,22 +87,26 @@ impl Sales {
 
     /// A till's sales, newest first, with totals per status and currency.
     pub async fn history(&self, till_id: &str, query: &HistoryQuery) -> Result<History, SaleError> {
-        self.history_of(&[till_id], query).await
+        self.history_of(&[till_id], &[], query).await
     }
 
-    /// The sales of `tills` (the back office's: any number of them), newest first, at most
-    /// [`HISTORY_LIMIT`] in all (`more` says when there were more), with the totals of those per
-    /// status and currency.
-    pub async fn history_of(&self, tills: &[&str], query: &HistoryQuery) -> Result<History, SaleError> {
+    /// The sales of `tills` and of the open-amount `stickers` (the back office's: any number of
+    /// them), newest first, at most [`HISTORY_LIMIT`] in all (`more` says when there were more),
+    /// with the totals of those per status and currency.
+    pub async fn history_of(
+        &self,
+        tills: &[&str],
+        stickers: &[&str],
+        query: &HistoryQuery,
+    ) -> Result<History, SaleError> {
         let search = Search::read(query.search.as_deref().unwrap_or_default())?;
-        for till_id in tills {
-            self.till(till_id)?;
-        }
+        self.known(tills, stickers)?;
         let rows = self
             .inner
             .store
             .sales(&SalesQuery {
                 till_ids: tills,
+                sticker_ids: stickers,
                 since: query.since_ms.unwrap_or(0),
                 until: query.until_ms.unwrap_or(i64::MAX),
                 status: query.status,
@@ -117,14 +123,19 @@ impl Sales {
         Ok(History { sales, totals, more })
     }
 
-    /// Every sale of `tills` started from `since` to before `until`, newest first: a day's,
-    /// whole (at most [`DAY_LIMIT`]), for its end.
-    pub async fn day_of(&self, tills: &[&str], since: i64, until: i64) -> Result<Vec<Sale>, SaleError> {
-        for till_id in tills {
-            self.till(till_id)?;
-        }
+    /// Every sale of `tills` and of the open-amount `stickers` started from `since` to before
+    /// `until`, newest first: a day's, whole (at most [`DAY_LIMIT`]), for its end.
+    pub async fn day_of(
+        &self,
+        tills: &[&str],
+        stickers: &[&str],
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<Sale>, SaleError> {
+        self.known(tills, stickers)?;
         let query = SalesQuery {
             till_ids: tills,
+            sticker_ids: stickers,
             since,
             until,
             status: None,
@@ -133,6 +144,17 @@ impl Sales {
             limit: DAY_LIMIT,
         };
         Ok(self.inner.store.sales(&query).await?.iter().map(sale_view).collect())
+    }
+
+    /// Refuses a till or open-amount sticker the configuration does not have.
+    fn known(&self, tills: &[&str], stickers: &[&str]) -> Result<(), SaleError> {
+        for till_id in tills {
+            self.till(till_id)?;
+        }
+        for id in stickers {
+            self.inner.config.sticker(id).ok_or_else(|| SaleError::UnknownSticker((*id).to_owned()))?;
+        }
+        Ok(())
     }
 
     /// A sale's event log, as the platform recorded it.

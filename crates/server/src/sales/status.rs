@@ -84,6 +84,7 @@ pub fn sale_view(row: &PaymentRow) -> Sale {
     Sale {
         reference: row.reference.clone(),
         till_id: row.till_id.clone(),
+        sticker_id: row.sticker_id.clone().filter(|_| row.till_id.is_empty()),
         amount: Money::new(row.amount, currency),
         description: row.description.clone(),
         flow: row.flow,

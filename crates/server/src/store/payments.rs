@@ -128,6 +128,8 @@ impl PaymentRow {
 pub struct SalesQuery<'a> {
     /// The tills whose sales are listed, together.
     pub till_ids: &'a [&'a str],
+    /// The open-amount stickers whose sales (those no till took) are listed with them.
+    pub sticker_ids: &'a [&'a str],
     pub since: i64,
     pub until: i64,
     pub status: Option<SaleStatus>,
@@ -289,25 +291,35 @@ impl Store {
         })
     }
 
-    /// A till's sales started in `[since, until)`, newest first, optionally of one status and flow
-    /// (at most `limit`).
+    /// The sales of the query's tills and open-amount stickers started in `[since, until)`, newest
+    /// first, optionally of one status and flow (at most `limit`).
     pub async fn sales(&self, query: &SalesQuery<'_>) -> Result<Vec<PaymentRow>, StoreError> {
-        if query.till_ids.is_empty() {
+        if query.till_ids.is_empty() && query.sticker_ids.is_empty() {
             return Ok(Vec::new());
         }
         // With no search, every pattern is NULL and matches nothing, which the first test skips.
         let contains = query.text.map(|t| format!("%{}%", like_literal(t.contains)));
         let phone_ends = query.text.and_then(|t| t.phone_ends).map(|d| format!("%{}", like_literal(d)));
-        // The tills' parameters come after the others: $13, $14, …
-        let tills: Vec<String> = (0..query.till_ids.len()).map(|i| format!("${}", 13 + i)).collect();
+        // The tills' parameters come after the others ($13, $14, …), then the stickers'.
+        let params = |from: usize, count: usize| -> String {
+            (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+        };
+        let mut takers = Vec::new();
+        if !query.till_ids.is_empty() {
+            takers.push(format!("till_id IN ({})", params(13, query.till_ids.len())));
+        }
+        if !query.sticker_ids.is_empty() {
+            let stickers = params(13 + query.till_ids.len(), query.sticker_ids.len());
+            takers.push(format!("(till_id = '' AND sticker_id IN ({stickers}))"));
+        }
         let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE till_id IN ({}) AND created_at >= $1 AND created_at < $2 \
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE ({}) AND created_at >= $1 AND created_at < $2 \
              AND ($3 IS NULL OR status = $4) AND ($5 IS NULL OR flow = $6) \
              AND ($8 IS NULL OR lower(reference) LIKE $9 ESCAPE '\\' \
                   OR lower(COALESCE(order_id, '')) LIKE $10 ESCAPE '\\' \
                   OR masked_phone LIKE $11 ESCAPE '\\' OR amount = $12) \
              ORDER BY created_at DESC, reference DESC LIMIT $7",
-            tills.join(", ")
+            takers.join(" OR ")
         );
         on!(self.db().await?.conn(), |db| {
             let mut statement = query_as(&sql)
@@ -323,8 +335,8 @@ impl Store {
                 .bind(contains.clone())
                 .bind(phone_ends.clone())
                 .bind(query.text.and_then(|t| t.amount));
-            for till in query.till_ids {
-                statement = statement.bind(*till);
+            for id in query.till_ids.iter().chain(query.sticker_ids) {
+                statement = statement.bind(*id);
             }
             Ok(statement.fetch_all(&mut *db).await?)
         })

@@ -1,14 +1,19 @@
 //! A sale in the back office: its detail and event log, and what a manager can do with it from
 //! there: refund (with the PIN above the store's limit, and nothing sent when the PIN is wrong),
 //! take part of a reservation and release the rest. A sale of a store the manager does not
-//! manage is not found (nor is its sales unit on their health page).
+//! manage is not found (nor is its sales unit on their health page). A payment on an open-amount
+//! sticker, which no till took, is its store's all the same: listed, counted and refundable.
 
-use kasse_api::{AdminSale, Money, ProblemCode, Sale, SaleEvent, SaleStatus};
+use kasse_api::{
+    AdminSale, EndOfDay, History, ManagerSession, Money, OpenSticker, ProblemCode, Sale, SaleEvent,
+    SaleStatus,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::admin::{ManagerBrowser, PIN, code_of, manager, two_stores};
 use crate::helpers::*;
+use crate::landing::{DONATIONS, KARI_TYPED, nok};
 
 impl ManagerBrowser {
     async fn sale(&self, reference: &str) -> AdminSale {
@@ -130,4 +135,74 @@ async fn a_sale_of_a_store_the_manager_does_not_manage_is_not_found() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let health: kasse_api::AdminHealth = serde_json::from_str(&body).unwrap();
     assert_eq!(health.units.iter().map(|u| u.msn.as_str()).collect::<Vec<_>>(), ["234567"]);
+}
+
+#[tokio::test]
+async fn a_payment_on_an_open_amount_sticker_is_in_its_stores_sales_end_of_day_and_csv_and_refunds_there() {
+    let app = two_stores().await;
+    let payment = app.paid_at(DONATIONS, &json!({ "amount": nok(2_000), "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&payment.token).await;
+    let reference = app.reference_of_amount(2_000);
+    app.approve_on_phone(CUSTOMER, &reference).await;
+    events.until_landing_is(SaleStatus::Captured).await;
+    let ingrid = manager(&app, "Ingrid", None).await;
+
+    // The store lists its sticker, and the sale is the sticker's, not a till's.
+    let (_, body) = ingrid.get("/api/admin/session").await;
+    let session: ManagerSession = serde_json::from_str(&body).unwrap();
+    let donations =
+        OpenSticker { id: DONATIONS.to_owned(), description: "Donation to the coffee fund".to_owned() };
+    assert_eq!(session.stores[0].stickers, [donations]);
+    assert!(session.stores[1].stickers.is_empty());
+    let shown = ingrid.sale(&reference).await;
+    assert_eq!((shown.till.as_str(), shown.sale.sticker_id.as_deref()), ("", Some(DONATIONS)));
+    assert_eq!(shown.sale.captured.value, 2_000);
+    let listed = |query: &'static str| {
+        let ingrid = &ingrid;
+        async move {
+            let (status, body) = ingrid.get(&format!("/api/admin/sales{query}")).await;
+            assert_eq!(status, StatusCode::OK, "{query}: {body}");
+            let history: History = serde_json::from_str(&body).unwrap();
+            history.sales.into_iter().map(|s| s.reference).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("").await, [reference.as_str()], "every till's and sticker's");
+    assert_eq!(listed("?sticker=donations").await, [reference.as_str()]);
+    assert!(listed("?till=till-1").await.is_empty(), "no till took it");
+    for (query, status, code) in [
+        ("?till=till-1&sticker=donations", StatusCode::BAD_REQUEST, ProblemCode::BadQuery),
+        ("?sticker=no-such-sticker", StatusCode::NOT_FOUND, ProblemCode::UnknownSticker),
+    ] {
+        let (answered, body) = ingrid.get(&format!("/api/admin/sales{query}")).await;
+        assert_eq!((answered, code_of(&body)), (status, Some(code)), "{query}: {body}");
+    }
+
+    // Its day: the sticker's figures, in its store's, and a line of the CSV named after it.
+    let day = format!("?sinceMs={}&untilMs={}", shown.sale.created_at_ms, shown.sale.created_at_ms + 1);
+    let (_, body) = ingrid.get(&format!("/api/admin/end-of-day{day}")).await;
+    let end: EndOfDay = serde_json::from_str(&body).unwrap();
+    let oslo = &end.stores[0];
+    assert_eq!(oslo.stickers.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [DONATIONS]);
+    assert_eq!(oslo.stickers[0].figures, oslo.figures, "the store's one sale is the sticker's");
+    assert_eq!((oslo.figures.count, oslo.figures.money[0].captured), (1, 2_000));
+    assert_eq!(oslo.tills[0].figures.count, 0, "the till sold nothing");
+    let (_, csv) = ingrid.get(&format!("/api/admin/end-of-day.csv{day}")).await;
+    let line = csv.lines().find(|l| l.contains(&reference)).unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        line.starts_with("Kaffebrenneriet Grünerløkka,Donation to the coffee fund,")
+            && line.ends_with(",NOK,20.00,20.00,0.00,0.00"),
+        "{line}"
+    );
+
+    // Refunded from the back office, as the platform has it.
+    let (status, body) = ingrid.refund(&reference, 500, Some(PIN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.sim().payment(MSN, &reference).unwrap().aggregate.refunded_amount.value, 500);
+
+    // Another store's manager sees none of it.
+    let ola = manager(&app, "Ola", Some("norrebro")).await;
+    assert_eq!(ola.get(&format!("/api/admin/sales/{reference}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(ola.get("/api/admin/sales?sticker=donations").await.0, StatusCode::FORBIDDEN);
+    let (_, body) = ola.get("/api/admin/sales").await;
+    assert!(!body.contains(&reference), "{body}");
 }

@@ -23,14 +23,14 @@ use crate::helpers::*;
 /// The demo till's Merchant Redirect QR sticker.
 const STICKER: &str = "demo";
 /// The demo's open-amount sticker: 10.00 to 1000.00.
-const DONATIONS: &str = "donations";
+pub(crate) const DONATIONS: &str = "donations";
 /// Kari's number as a customer types it, and Ola's.
-const KARI_TYPED: &str = "912 34 567";
+pub(crate) const KARI_TYPED: &str = "912 34 567";
 const OLA_TYPED: &str = "987 65 432";
 const OLA: &str = "4798765432";
 
 /// NOK in øre, as the browser sends it.
-fn nok(value: i64) -> Value {
+pub(crate) fn nok(value: i64) -> Value {
     json!({ "value": value, "currency": "NOK" })
 }
 
@@ -48,13 +48,13 @@ impl TestApp {
     }
 
     /// A customer asks to pay at `sticker` with `body`, without a session.
-    async fn pay_at(&self, sticker: &str, body: &Value) -> Answer {
+    pub(crate) async fn pay_at(&self, sticker: &str, body: &Value) -> Answer {
         let request = browser().post(format!("{}/api/stickers/{sticker}/payments", self.base)).json(body);
         self.send(request).await
     }
 
     /// Like [`TestApp::pay_at`], insisting the payment was started; the payment.
-    async fn paid_at(&self, sticker: &str, body: &Value) -> LandingPayment {
+    pub(crate) async fn paid_at(&self, sticker: &str, body: &Value) -> LandingPayment {
         let answer = self.pay_at(sticker, body).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{body}: {}", answer.body);
         answer.json()
@@ -89,7 +89,7 @@ impl TestApp {
     }
 
     /// The live events of a landing-page payment, opened without a session.
-    async fn landing_events(&self, token: &str) -> EventStream {
+    pub(crate) async fn landing_events(&self, token: &str) -> EventStream {
         let response = browser()
             .get(format!("{}/api/payments/{token}/events", self.base))
             .header(header::ACCEPT, "text/event-stream")
@@ -113,7 +113,7 @@ impl TestApp {
     }
 
     /// The reference of the one payment at the platform for `value` øre.
-    fn reference_of_amount(&self, value: i64) -> String {
+    pub(crate) fn reference_of_amount(&self, value: i64) -> String {
         let records = self.sim().payment_records();
         let found: Vec<_> = records.iter().filter(|p| p.amount.value == value).collect();
         assert_eq!(found.len(), 1, "one payment of {value} at the platform: {records:#?}");
@@ -142,7 +142,7 @@ impl EventStream {
     }
 
     /// Reads a landing payment's events until it shows `status`; the statuses shown on the way.
-    async fn until_landing_is(&mut self, status: SaleStatus) -> Vec<SaleStatus> {
+    pub(crate) async fn until_landing_is(&mut self, status: SaleStatus) -> Vec<SaleStatus> {
         let events = self
             .next_event_until(&format!("showing the payment {status:?}"), |e| landing_status(e) == status)
             .await;

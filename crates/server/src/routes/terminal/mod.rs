@@ -170,6 +170,7 @@ async fn till_payments(
         .store
         .sales(&SalesQuery {
             till_ids: &[till.id.as_str()],
+            sticker_ids: &[],
             since: 0,
             until: i64::MAX,
             status: None,
