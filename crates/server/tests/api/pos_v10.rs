@@ -540,6 +540,18 @@ async fn v10_requests_without_what_v10_required_are_refused_as_v10_refused_them(
     );
     let reused = v10.post("/pos/v10/payments", Some("busy-1"), &json!({"posId": pos_id, "orderId": "Z", "amount": 12, "currencyCode": "DKK", "plannedCaptureDelay": "None"})).await;
     assert_eq!(reused.status, StatusCode::CONFLICT, "{}", reused.body);
+    // A query, an address or a body axum cannot read is v10's 400, in v10's shape, not plain text.
+    for (what, refused) in [
+        ("an unknown state", v10.get("/pos/v10/payments?state=Bogus").await),
+        ("an address that is not text", v10.get("/pos/v10/payments/%FF%FE").await),
+        (
+            "a body past 64 KiB",
+            v10.post("/pos/v10/payments", Some("huge"), &json!({ "orderId": "X".repeat(70_000) })).await,
+        ),
+    ] {
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{what}: {}", refused.body);
+        assert!(refused.error().message.is_some_and(|m| !m.is_empty()), "{what}");
+    }
     let other_merchant = v10
         .request(reqwest::Method::GET, "/pos/v10/stores")
         .header("X-MobilePay-Merchant-VAT-Number", "DK99999999");

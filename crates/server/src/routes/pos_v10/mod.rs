@@ -2,13 +2,15 @@
 //! `/pos/v10/…` and, with the built-in simulator, `/pos/app/usersimulation/…`. Paths, headers,
 //! status codes, field names and error bodies (`{code, message, correlationId}`) are v10's
 //! (`pos.yaml` 10.2.6); what is done is kasse's (`crate::pos_v10`). The stores, points of sale
-//! and payments are in `setup` and `payments`.
+//! and payments are in `setup` and `payments`; `extract` reads addresses, queries and bodies,
+//! refusing them in v10's error shape.
 //!
 //! Access: a token from the token endpoint (client id: the integrator's id; client secret: its
 //! kasse API key), or the API key itself, as the bearer token. `X-MobilePay-Client-System-Version`
 //! is required, as in v10; `X-MobilePay-Merchant-VAT-Number` (or the token's `merchant_vat`)
 //! narrows the key's stores to that merchant's.
 
+mod extract;
 mod payments;
 mod setup;
 
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -58,6 +60,7 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/pos/app/usersimulation/checkin", post(setup::simulate_check_in))
         .route("/pos/app/usersimulation/acceptpayment", post(payments::simulate_accept))
         .route("/pos/app/usersimulation/cancelpaymentbyuser", post(payments::simulate_cancel))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .with_state(Arc::clone(app))
 }
 
@@ -177,6 +180,7 @@ impl FromRequestParts<Arc<AppState>> for V10Caller {
         let correlation_id = text("correlationid")
             .filter(|c| c.len() <= 100)
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        parts.extensions.insert(extract::Correlation(correlation_id.clone()));
         let named = |e: V10Error| V10Error { correlation_id: correlation_id.clone(), ..e };
         let bearer = text("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         let Some(bearer) = bearer else { return Err(named(V10Error::unauthorized())) };

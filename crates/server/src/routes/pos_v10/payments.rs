@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use kasse_api::{CaptureRequest, Money, ProblemCode, RefundRequest, SaleStatus};
 use serde::Deserialize;
 
+use super::extract::{V10Body, V10Path, V10Query};
 use super::setup::{Act, own_pos, simulate, simulated_pos};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
@@ -76,7 +76,7 @@ pub(super) async fn initiate(
     caller: V10Caller,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<Json<PaymentInitiatedResponse>, V10Error> {
     let request: InitiatePaymentRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
@@ -133,7 +133,7 @@ pub(super) async fn prepare(
     caller: V10Caller,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<Json<PaymentInitiatedResponse>, V10Error> {
     let request: PreparePaymentRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
@@ -208,8 +208,8 @@ async fn sale_of(app: &AppState, payment: &V10PaymentRow) -> Result<Option<Payme
 pub(super) async fn ready(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
-    body: Bytes,
+    V10Path(id): V10Path<String>,
+    V10Body(body): V10Body,
 ) -> Result<StatusCode, V10Error> {
     let request: PaymentReadyRequest = parse(&caller, &body)?;
     let payment = own_payment(&app, &caller, &id).await?;
@@ -264,7 +264,7 @@ fn query_response(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> QueryPa
 pub(super) async fn payment(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<Json<QueryPaymentResponse>, V10Error> {
     let payment = own_payment(&app, &caller, &id).await?;
     let sale = sale_of(&app, &payment).await?;
@@ -284,7 +284,7 @@ pub(super) struct PaymentsQuery {
 pub(super) async fn payments(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Query(query): Query<PaymentsQuery>,
+    V10Query(query): V10Query<PaymentsQuery>,
 ) -> Result<Json<QueryPaymentIdsResponse>, V10Error> {
     let mut payment_ids = Vec::new();
     for payment in own_payments(&app, &caller).await? {
@@ -321,8 +321,8 @@ async fn started(
 pub(super) async fn capture(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
-    body: Bytes,
+    V10Path(id): V10Path<String>,
+    V10Body(body): V10Body,
 ) -> Result<StatusCode, V10Error> {
     let request: PaymentCaptureRequest = parse(&caller, &body)?;
     let payment = own_payment(&app, &caller, &id).await?;
@@ -343,7 +343,7 @@ pub(super) async fn capture(
 pub(super) async fn cancel(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     let payment = own_payment(&app, &caller, &id).await?;
     app.store.cancel_v10_payment(&payment.payment_id, crate::now_ms()).await?;
@@ -365,7 +365,7 @@ pub(super) async fn create_refund(
     caller: V10Caller,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<Json<CreateRefundResponse>, V10Error> {
     let request: CreateRefundRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
@@ -421,7 +421,7 @@ async fn own_refund(
 pub(super) async fn refund(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<Json<GetRefundResponse>, V10Error> {
     let (refund, payment) = own_refund(&app, &caller, &id).await?;
     let reference = payment.reference.clone().unwrap_or_default();
@@ -455,7 +455,7 @@ pub(super) struct RefundsQuery {
 pub(super) async fn refunds(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Query(query): Query<RefundsQuery>,
+    V10Query(query): V10Query<RefundsQuery>,
 ) -> Result<Json<QueryRefundIdsResponse>, V10Error> {
     let own: Vec<String> = own_payments(&app, &caller).await?.into_iter().map(|p| p.payment_id).collect();
     let refund_ids = app
@@ -474,7 +474,7 @@ pub(super) async fn refunds(
 pub(super) async fn capture_refund(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     own_refund(&app, &caller, &id).await?;
     Ok(StatusCode::OK)
@@ -484,7 +484,7 @@ pub(super) async fn capture_refund(
 pub(super) async fn cancel_refund(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     own_refund(&app, &caller, &id).await?;
     Err(V10Error::conflict(
@@ -510,7 +510,7 @@ async fn waiting_sale(
 pub(super) async fn simulate_accept(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<StatusCode, V10Error> {
     let request: UserSimulationRequest = parse(&caller, &body)?;
     let (_, sale) = waiting_sale(&app, &caller, &request.beacon_id).await?;
@@ -528,7 +528,7 @@ pub(super) async fn simulate_accept(
 pub(super) async fn simulate_cancel(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<StatusCode, V10Error> {
     let request: UserSimulationRequest = parse(&caller, &body)?;
     let (_, sale) = waiting_sale(&app, &caller, &request.beacon_id).await?;

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
 use kasse_api::ProblemCode;
 use serde::Deserialize;
 
+use super::extract::{V10Body, V10Path, V10Query};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
 use crate::config::StoreConfig;
@@ -67,7 +67,7 @@ fn store_by_v10_id<'a>(app: &'a AppState, caller: &V10Caller, id: &str) -> Optio
 pub(super) async fn stores(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Query(query): Query<StoreQuery>,
+    V10Query(query): V10Query<StoreQuery>,
 ) -> Json<StoreIdsResponse> {
     Json(StoreIdsResponse {
         store_ids: matching(&app, &caller, &query).iter().map(|s| store_id(&s.id)).collect(),
@@ -78,7 +78,7 @@ pub(super) async fn stores(
 pub(super) async fn detailed_stores(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Query(query): Query<StoreQuery>,
+    V10Query(query): V10Query<StoreQuery>,
 ) -> Json<Vec<StoreResponse>> {
     Json(matching(&app, &caller, &query).into_iter().map(store_response).collect())
 }
@@ -87,7 +87,7 @@ pub(super) async fn detailed_stores(
 pub(super) async fn store(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(id): Path<String>,
+    V10Path(id): V10Path<String>,
 ) -> Result<Json<StoreResponse>, V10Error> {
     let store = store_by_v10_id(&app, &caller, &id).ok_or_else(|| V10Error::not_found().of(&caller))?;
     Ok(Json(store_response(store)))
@@ -124,7 +124,7 @@ pub(super) async fn create_pos(
     caller: V10Caller,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<Json<CreatePosResponse>, V10Error> {
     let request: CreatePosRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
@@ -234,7 +234,7 @@ pub(super) struct PosQuery {
 pub(super) async fn points_of_sale(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Query(query): Query<PosQuery>,
+    V10Query(query): V10Query<PosQuery>,
 ) -> Result<Json<PosIdsResponse>, V10Error> {
     let all = app
         .store
@@ -256,7 +256,7 @@ pub(super) async fn points_of_sale(
 pub(super) async fn pos(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(pos_id): Path<String>,
+    V10Path(pos_id): V10Path<String>,
 ) -> Result<Json<PosResponse>, V10Error> {
     Ok(Json(pos_response(&own_pos(&app, &caller, &pos_id).await?)))
 }
@@ -265,7 +265,7 @@ pub(super) async fn pos(
 pub(super) async fn delete_pos(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(pos_id): Path<String>,
+    V10Path(pos_id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     let pos = own_pos(&app, &caller, &pos_id).await?;
     app.store
@@ -280,7 +280,7 @@ pub(super) async fn delete_pos(
 pub(super) async fn check_in(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    Path(pos_id): Path<String>,
+    V10Path(pos_id): V10Path<String>,
 ) -> Result<Json<GetCheckInResponse>, V10Error> {
     let pos = own_pos(&app, &caller, &pos_id).await?;
     let open = app.sales.open_check_ins(&pos.till_id).await.map_err(|e| V10Error::from(e).of(&caller))?;
@@ -298,7 +298,7 @@ pub(super) async fn check_in(
 pub(super) async fn simulate_check_in(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
-    body: Bytes,
+    V10Body(body): V10Body,
 ) -> Result<StatusCode, V10Error> {
     let request: UserSimulationRequest = parse(&caller, &body)?;
     let pos = simulated_pos(&app, &caller, &request.beacon_id).await?;
