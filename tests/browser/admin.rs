@@ -114,21 +114,7 @@ impl Journey {
     /// A customer gives 25.00 on the open-amount (donations) sticker's landing page with Kari's
     /// number, and approves; returns the payment's reference once it is captured.
     async fn donated_2500(&self) -> Result<String, Box<dyn Error>> {
-        let status = self
-            .browser
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 fetch('/api/stickers/donations/payments', {
-                     method: 'POST',
-                     headers: { 'content-type': 'application/json' },
-                     body: JSON.stringify({ amount: { value: 2500, currency: 'NOK' }, phoneNumber: '+4791234567' }),
-                 }).then((r) => done(r.status), () => done(0));",
-                vec![],
-            )
-            .await?;
-        if status != serde_json::json!(201) {
-            return Err(format!("the donation was answered {status}").into());
-        }
+        self.donate_from_kari(2_500).await?;
         let sim = self.server.sim().ok_or("the simulator runs inside the server")?;
         let reference = sim
             .payment_records()
