@@ -215,7 +215,12 @@ async fn holder_for(
                 _ => {}
             }
             // Only looked at here: the manager is added once the PIN is confirmed.
-            if app.store.manager_by_name(&name).await?.is_some_and(|m| m.store_id != *store) {
+            if app
+                .store
+                .manager_by_name(&name)
+                .await?
+                .is_some_and(|m| m.store_id != *store || someone_else(&m, &access.manager))
+            {
                 return Err(name_taken());
             }
             Ok(Pending::Manager { name, store: store.clone() })
@@ -229,6 +234,14 @@ enum Pending {
     Ready(Holder),
     /// A manager to add (or find) by name.
     Manager { name: String, store: Option<String> },
+}
+
+/// Whether `manager` is a manager other than `caller` who has chosen a PIN: a code for them
+/// would open their back office with no PIN asked (their next device's pairing asks none), so
+/// only they make one. One who has not chosen a PIN yet is still being added, and has no
+/// session to take over.
+fn someone_else(manager: &ManagerRow, caller: &ManagerRow) -> bool {
+    manager.id != caller.id && manager.pin_hash.is_some()
 }
 
 /// 409 for a name another manager has: the other's stores are not said.
@@ -251,6 +264,8 @@ pub async fn pairing_code(
         Pending::Ready(holder) => holder,
         Pending::Manager { name, store } => {
             match managers::for_pairing(&app.store, &name, store.as_deref(), now).await {
+                // Asked again as it is now: they may have chosen their PIN meanwhile.
+                Ok(manager) if someone_else(&manager, &access.manager) => return Err(name_taken()),
                 Ok(manager) => Holder::Manager(manager.id),
                 Err(managers::AddError::NameTaken) => return Err(name_taken()),
                 Err(managers::AddError::Store(e)) => return Err(e.into()),

@@ -297,6 +297,39 @@ async fn a_store_manager_sees_pairs_and_finds_only_their_own_stores_tills() {
 }
 
 #[tokio::test]
+async fn a_manager_makes_codes_for_their_own_devices_and_new_managers_but_never_for_another_manager() {
+    let app = spawn_app().await;
+    let ola = manager(&app, "Ola", Some("grunerlokka")).await;
+    let kari = manager(&app, "Kari", Some("grunerlokka")).await;
+    let everywhere = manager(&app, "Eva", None).await;
+    let code_for = |name: &str, store: Option<&str>| json!({ "for": { "kind": "manager", "name": name, "store": store }, "pin": PIN });
+
+    // A code for Kari would be Kari's back office without Kari's PIN: nobody else gets one, not
+    // even a manager of every store.
+    for (who, asking, store) in
+        [("Ola", &ola, Some("grunerlokka")), ("Eva", &everywhere, Some("grunerlokka"))]
+    {
+        let (status, body) = asking.post("/api/admin/pairing-codes", &code_for("Kari", store)).await;
+        assert_eq!(
+            (status, code_of(&body)),
+            (StatusCode::CONFLICT, Some(ProblemCode::ManagerNameTaken)),
+            "{who} asked for Kari's code: {body}"
+        );
+    }
+    // Kari's own second device, and a new manager, are made as before.
+    let second = kari.code_for(json!({ "kind": "manager", "name": "Kari", "store": "grunerlokka" })).await;
+    let (status, body, cookie) = pair(&app, json!({ "code": second.code })).await;
+    assert_eq!((status, cookie.is_some()), (StatusCode::OK, true), "{body}");
+    let new = ola.code_for(json!({ "kind": "manager", "name": "Per", "store": "grunerlokka" })).await;
+    // Per has chosen no PIN yet: a second code for Per, from whoever added him, is still fine.
+    ola.code_for(json!({ "kind": "manager", "name": "Per", "store": "grunerlokka" })).await;
+    let (status, body, _) = pair(&app, json!({ "code": new.code, "pin": "2468" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = ola.post("/api/admin/pairing-codes", &code_for("Per", Some("grunerlokka"))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "Per has chosen his PIN: his devices are his to pair");
+}
+
+#[tokio::test]
 async fn the_back_office_finds_a_sale_of_any_till_by_day_and_search() {
     let app = spawn_app().await;
     let sale = app.taken_sale(12_550).await;
