@@ -155,7 +155,9 @@ pub async fn confirm_pin(app: &AppState, manager: &ManagerRow, pin: &str) -> Res
 /// store), for a till's action that needs one; the manager whose PIN it is. Attempts are counted
 /// before the check, per till and per store ([`PIN_LIMIT`]'s five in a quarter of an hour; shared
 /// by every instance on PostgreSQL), and a right PIN gives its attempts back: a till cannot be
-/// used to guess, nor can the store's tills together.
+/// used to guess, nor can the store's tills together. A manager whose PIN wrong ones locked in
+/// the back office is not among them until it opens: the till is no way around that lock. Their
+/// PIN is then answered as any wrong one, so that the answer never says a guess was right.
 pub async fn confirm_at_till(app: &AppState, till: &TillConfig, pin: &str) -> Result<ManagerRow, PinRefusal> {
     if !kasse_api::pin_is_well_formed(pin) {
         return Err(PinRefusal::Malformed);
@@ -177,6 +179,7 @@ pub async fn confirm_at_till(app: &AppState, till: &TillConfig, pin: &str) -> Re
         .await?
         .into_iter()
         .filter(|m| m.pin_hash.is_some() && m.store_id.as_deref().is_none_or(|own| own == till.store))
+        .filter(|m| !m.pin_locked_at(now))
         .collect();
     // Each hash takes tens of milliseconds of CPU: off the async workers, all in one task.
     let typed = pin.to_owned();

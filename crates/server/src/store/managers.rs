@@ -19,9 +19,19 @@ pub struct ManagerRow {
     pub pin_hash: Option<String>,
     /// When they were added.
     pub created_at: i64,
+    /// Until when wrong PINs have locked their PIN (ms since the epoch): past, or `None`, it is
+    /// not locked.
+    pub pin_locked_until: Option<i64>,
 }
 
-const MANAGER_COLUMNS: &str = "id, name, store_id, pin_hash, created_at";
+impl ManagerRow {
+    /// Whether wrong PINs have locked their PIN at `now`.
+    pub fn pin_locked_at(&self, now: i64) -> bool {
+        self.pin_locked_until.is_some_and(|until| until > now)
+    }
+}
+
+const MANAGER_COLUMNS: &str = "id, name, store_id, pin_hash, created_at, pin_locked_until";
 
 fn manager_row(row: &impl StoreRow) -> Result<ManagerRow, StoreError> {
     Ok(ManagerRow {
@@ -30,6 +40,7 @@ fn manager_row(row: &impl StoreRow) -> Result<ManagerRow, StoreError> {
         store_id: row.read("store_id")?,
         pin_hash: row.read("pin_hash")?,
         created_at: row.read("created_at")?,
+        pin_locked_until: row.read("pin_locked_until")?,
     })
 }
 

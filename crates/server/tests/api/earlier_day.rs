@@ -2,7 +2,7 @@
 //! (`earlier_day_refunds_need_manager`): a sale of the store's day (from its own midnight)
 //! refunds as always; one from a minute before asks for the PIN of one of the store's managers
 //! (never another store's), refunds nothing without the right one, and five wrong ones at a till
-//! lock it for a while.
+//! lock it for a while. A manager's PIN locked in the back office is not taken at a till either.
 
 use kasse_api::{ProblemCode, Sale};
 use reqwest::StatusCode;
@@ -120,6 +120,41 @@ async fn five_wrong_manager_pins_at_a_till_lock_it_even_for_the_right_one_and_a_
     two_days_ago(&data, &old);
     let (status, body) = refund(&app, &old, 100, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_managers_pin_locked_by_wrong_ones_in_the_back_office_is_not_taken_at_a_till_until_it_opens() {
+    let data = DataDir::new();
+    let app = asking_store(&data).await;
+    let ingrid = manager(&app, "Ingrid", None).await;
+    let old = app.taken_sale(12_550).await;
+    two_days_ago(&data, &old);
+
+    // Five wrong PINs in the back office, and the sixth try finds it locked.
+    let code_with = |pin: &str| json!({ "for": { "kind": "till", "till": TILL }, "pin": pin });
+    for _ in 0..5 {
+        let (status, body) = ingrid.post("/api/admin/pairing-codes", &code_with("0000")).await;
+        assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");
+    }
+    let (status, body) = ingrid.post("/api/admin/pairing-codes", &code_with(PIN)).await;
+    assert_eq!(
+        (status, code_of(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, Some(ProblemCode::PinLocked)),
+        "{body}"
+    );
+
+    // The right PIN at a till is no way around it, and says no more than a wrong one.
+    let (status, body) = refund(&app, &old, 2_000, Some(PIN)).await;
+    assert_eq!((status, code_of(&body)), (StatusCode::FORBIDDEN, Some(ProblemCode::WrongPin)), "{body}");
+    assert_eq!(refunded_at_platform(&app, &old), 0);
+
+    // Once the lock has run out, the till takes it.
+    let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    conn.busy_timeout(PATIENCE).unwrap();
+    conn.execute("UPDATE managers SET pin_locked_until = 1 WHERE name = 'Ingrid'", []).unwrap();
+    let (status, body) = refund(&app, &old, 2_000, Some(PIN)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(refunded_at_platform(&app, &old), 2_000);
 }
 
 #[tokio::test]
