@@ -14,6 +14,7 @@ use kasse_api::{
 };
 
 use super::ApiQuery;
+use super::admin::{stickers_of, tills_of};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::managers::ManagerAccess;
@@ -34,20 +35,8 @@ async fn day_sales(
             "untilMs must be after sinceMs, and a day is at most 26 hours.",
         ));
     }
-    let tills: Vec<&str> = app
-        .config
-        .tills
-        .iter()
-        .filter(|till| access.manages(&till.store))
-        .map(|till| till.id.as_str())
-        .collect();
-    let stickers: Vec<&str> = app
-        .config
-        .stickers
-        .iter()
-        .filter(|sticker| access.manages(&sticker.store))
-        .map(|sticker| sticker.id.as_str())
-        .collect();
+    let tills: Vec<&str> = tills_of(app, &access.manager).map(|till| till.id.as_str()).collect();
+    let stickers: Vec<&str> = stickers_of(app, &access.manager).map(|sticker| sticker.id.as_str()).collect();
     Ok(app.sales.day_of(&tills, &stickers, query.since_ms, query.until_ms).await?)
 }
 

@@ -115,8 +115,10 @@ impl From<ApiError> for V10Error {
     fn from(e: ApiError) -> Self {
         let problem = e.into_problem();
         let code = problem.code.unwrap_or(ProblemCode::Unknown);
-        // v10 declares 400, 401, 403, 404, 409 and 500: the rest is said as the nearest of them.
+        // v10 declares 400, 401, 403, 404, 409 and 500: the rest is said as the nearest of them
+        // (a body too large is a request v10 would refuse as bad).
         let status = match problem.status {
+            413 => StatusCode::BAD_REQUEST,
             400 | 401 | 403 | 404 | 409 => {
                 StatusCode::from_u16(problem.status).unwrap_or(StatusCode::CONFLICT)
             }
