@@ -165,8 +165,7 @@ async fn own_payment(app: &AppState, caller: &V10Caller, id: &str) -> Result<V10
         .v10_payment(&id.to_ascii_lowercase())
         .await?
         .ok_or_else(|| V10Error::not_found().of(caller))?;
-    let store = app.store.v10_pos(&payment.pos_id).await?.map(|pos| pos.store_id);
-    if payment.integrator_id != caller.integrator.id || !store.is_some_and(|s| caller.stores.contains(&s)) {
+    if payment.integrator_id != caller.integrator.id || !reaches(app, caller, &payment.pos_id).await? {
         return Err(
             V10Error::forbidden("This payment was created by another integrator or merchant.").of(caller)
         );
@@ -181,19 +180,26 @@ async fn own_payments(app: &AppState, caller: &V10Caller) -> Result<Vec<V10Payme
     let mut reachable: HashMap<String, bool> = HashMap::new();
     let mut own = Vec::with_capacity(payments.len());
     for payment in payments {
-        let reaches = if let Some(reaches) = reachable.get(&payment.pos_id) {
-            *reaches
+        let own_store = if let Some(known) = reachable.get(&payment.pos_id) {
+            *known
         } else {
-            let store = app.store.v10_pos(&payment.pos_id).await?.map(|pos| pos.store_id);
-            let reaches = store.is_some_and(|s| caller.stores.contains(&s));
-            reachable.insert(payment.pos_id.clone(), reaches);
-            reaches
+            let found = reaches(app, caller, &payment.pos_id).await?;
+            reachable.insert(payment.pos_id.clone(), found);
+            found
         };
-        if reaches {
+        if own_store {
             own.push(payment);
         }
     }
     Ok(own)
+}
+
+/// Whether the point of sale `pos_id` is at a store the caller may act in now: one of the
+/// merchant it is narrowed to. A deleted one counts by the store it was at; an unknown one
+/// reaches none.
+async fn reaches(app: &AppState, caller: &V10Caller, pos_id: &str) -> Result<bool, V10Error> {
+    let store = app.store.v10_pos(pos_id).await?.map(|pos| pos.store_id);
+    Ok(store.is_some_and(|s| caller.stores.contains(&s)))
 }
 
 /// The sale of a payment, if it started.
