@@ -213,12 +213,21 @@ impl Sales {
                     // stays.
                     return Err(SaleError::AmountChanged);
                 } else {
-                    let earlier = self.again_at(id, till, request.again.as_deref()).await?;
+                    let (earlier, earlier_token) = self.again_at(id, till, request.again.as_deref()).await?;
                     let amount = Money::new(earlier.amount, store.currency);
                     if request.amount.is_some_and(|seen| seen != amount) {
                         return Err(SaleError::AmountChanged);
                     }
-                    (till.id.as_str(), amount, earlier.description.unwrap_or_default(), false)
+                    // The earlier payment's claim becomes this one's, while the till still
+                    // presents it: taken back or replaced, there is nothing to send again, and a
+                    // withdrawal or new amount after this cancels this request as it would the first.
+                    let moved =
+                        self.inner.store.move_claim(&till.id, earlier_token, &token, masked_phone.as_deref());
+                    if moved.await?.is_none() {
+                        return Err(SaleError::NothingToPay);
+                    }
+                    self.sticker_changed(till).await;
+                    (till.id.as_str(), amount, earlier.description.unwrap_or_default(), true)
                 }
             }
             Sticker::Open(open) => {
@@ -301,16 +310,17 @@ impl Sales {
         Ok(self.landing_view(now.as_ref().unwrap_or(&row)))
     }
 
-    /// The earlier payment a customer's "send again" at a till's sticker asks for once more: it
-    /// was started at this sticker, the customer declined it or let it expire, and it is still
-    /// the till's newest sale (the till has moved on to nothing else). Anything else has nothing
-    /// to pay: the till must present the amount again.
-    async fn again_at(
+    /// The earlier payment a customer's "send again" at a till's sticker asks for once more, with
+    /// its landing token: it was started at this sticker, the customer declined it or let it
+    /// expire, and it is still the till's newest sale (the till has started no other). Anything
+    /// else has nothing to pay: the till must present the amount again. (That the till still
+    /// presents what it claimed is checked as the claim moves.)
+    async fn again_at<'t>(
         &self,
         sticker: &str,
         till: &TillConfig,
-        token: Option<&str>,
-    ) -> Result<PaymentRow, SaleError> {
+        token: Option<&'t str>,
+    ) -> Result<(PaymentRow, &'t str), SaleError> {
         let Some(token) = token else { return Err(SaleError::NothingToPay) };
         let earlier = self
             .inner
@@ -326,7 +336,7 @@ impl Sales {
             .current_payment(&till.id)
             .await?
             .is_some_and(|current| current.reference == earlier.reference);
-        if unpaid && newest { Ok(earlier) } else { Err(SaleError::NothingToPay) }
+        if unpaid && newest { Ok((earlier, token)) } else { Err(SaleError::NothingToPay) }
     }
 
     /// A landing-page payment by its token.

@@ -153,6 +153,32 @@ impl Store {
         })
     }
 
+    /// Moves the claim `from` (a customer's payment that was declined or expired) to the payment
+    /// with landing token `to`, sent to `phone` (masked), for a "send again": only while the till
+    /// still presents what `from` claimed. Returns what it presents; `None` once the till took the
+    /// amount back or presented another, so nothing is sent again after the till moved on, and a
+    /// withdrawal or a new amount reaches the payment sent again as it reaches the first.
+    pub async fn move_claim(
+        &self,
+        till_id: &str,
+        from: &str,
+        to: &str,
+        phone: Option<&str>,
+    ) -> Result<Option<PresentedRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            Ok(query_as(&format!(
+                "UPDATE presented SET claimed_by = $1, claimed_phone = $2, claim_reference = NULL \
+                 WHERE till_id = $3 AND claimed_by = $4 RETURNING {RETURNED}"
+            ))
+            .bind(to)
+            .bind(phone)
+            .bind(till_id)
+            .bind(from)
+            .fetch_optional(&mut *db)
+            .await?)
+        })
+    }
+
     /// Gives up the claim `token` (its payment could not be made), leaving the amount for the
     /// next customer, unless the till took it back or presented another since.
     pub async fn release_claim(&self, till_id: &str, token: &str) -> Result<(), StoreError> {
@@ -302,6 +328,40 @@ mod tests {
             );
             store.release_claim("till-1", "ola").await.unwrap();
             assert_eq!(store.presented("till-1").await.unwrap(), None, "a release does not bring it back");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claim_moves_to_a_payment_sent_again_only_while_the_till_presents_what_it_claimed() {
+        for store in crate::store::testing::stores().await {
+            store.present(&presented(4500), 0).await.unwrap();
+            store.claim_presented("till-1", "kari", None, None).await.unwrap().unwrap();
+            payment(&store, "till-1-a", "kari", false).await;
+            assert!(store.confirm_claim("till-1", "kari", "till-1-a").await.unwrap());
+
+            assert_eq!(
+                store.move_claim("till-1", "ola", "ola-2", None).await.unwrap(),
+                None,
+                "not Ola's claim"
+            );
+            let moved = store.move_claim("till-1", "kari", "kari-2", Some("+47 ••• •• 567")).await.unwrap();
+            assert_eq!(moved.map(|row| row.amount), Some(4500));
+            let row = store.presented("till-1").await.unwrap().unwrap();
+            assert_eq!(
+                (row.claimed_by.as_deref(), row.claim_reference.as_deref(), row.used_up()),
+                (Some("kari-2"), None, false),
+                "claimed by the new payment, which is not recorded yet"
+            );
+            assert_eq!(
+                store.withdraw_presented("till-1").await.unwrap().and_then(|row| row.claimed_by).as_deref(),
+                Some("kari-2"),
+                "a withdrawal names the payment sent again"
+            );
+            assert_eq!(
+                store.move_claim("till-1", "kari-2", "kari-3", None).await.unwrap(),
+                None,
+                "taken back"
+            );
         }
     }
 

@@ -770,6 +770,54 @@ async fn a_customer_who_declined_sends_the_same_amount_again_until_the_till_move
     assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
 }
 
+/// Kari declines 45.00 at the till's sticker; returns her payment's token and reference.
+async fn declined_at_the_sticker(app: &TestApp) -> (String, String) {
+    app.present(4_500).await;
+    let first = app.paid_at(STICKER, &json!({ "phoneNumber": KARI_TYPED })).await;
+    let mut events = app.landing_events(&first.token).await;
+    let reference = app.reference_of_amount(4_500);
+    app.decline_on_phone(CUSTOMER, &reference).await;
+    events.until_landing_is(SaleStatus::Declined).await;
+    (first.token, reference)
+}
+
+#[tokio::test]
+async fn nothing_is_sent_again_once_the_till_took_the_amount_back() {
+    let app = spawn_app().await;
+    let (token, _) = declined_at_the_sticker(&app).await;
+    // The customer declined; the cashier takes cash and takes the amount back.
+    assert_eq!(app.withdraw().await.status, StatusCode::NO_CONTENT);
+    let again = json!({ "amount": nok(4_500), "phoneNumber": KARI_TYPED, "again": token });
+    app.refused_at(STICKER, &again, StatusCode::CONFLICT, "nothing-to-pay").await;
+    assert_eq!(app.sim().payment_records().len(), 1, "nothing more reached the platform");
+}
+
+#[tokio::test]
+async fn a_request_sent_again_is_the_tills_to_take_back_as_the_first_was() {
+    let app = spawn_app().await;
+    let (token, first_reference) = declined_at_the_sticker(&app).await;
+    let again = json!({ "amount": nok(4_500), "phoneNumber": KARI_TYPED, "again": token });
+    let second = app.paid_at(STICKER, &again).await;
+    let second_reference = app
+        .sim()
+        .payment_records()
+        .into_iter()
+        .find(|p| p.reference != first_reference)
+        .map(|p| p.reference)
+        .expect("sent again");
+    let claimed = app.presented_at_till().await.expect("the till presents it, claimed again");
+    assert_eq!((claimed.claimed, claimed.claimed_by.as_deref()), (true, Some(kari_masked().as_str())));
+
+    // The cashier moves on to the next customer's amount: Kari's request is taken back.
+    let mut events = app.landing_events(&second.token).await;
+    app.present(6_000).await;
+    events.until_landing_is(SaleStatus::Cancelled).await;
+    assert_eq!(app.sale(&second_reference).await.status, SaleStatus::Cancelled);
+    assert!(!app.on_phone(CUSTOMER, &second_reference).await, "gone from Kari's phone");
+    let presented = app.presented_at_till().await.expect("the new amount");
+    assert_eq!((presented.amount.value, presented.claimed), (6_000, false), "free for the next customer");
+}
+
 #[tokio::test]
 async fn send_again_cannot_reuse_a_payment_from_another_sticker_or_after_the_till_started_a_sale() {
     let app = spawn_app().await;
