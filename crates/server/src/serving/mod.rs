@@ -14,6 +14,12 @@
 //! The server speaks no HTTP/2 (axum's `http2` feature is off), so the auto-detecting builder
 //! `axum::serve` used had nothing to detect; hyper's HTTP/1 builder serves directly.
 //!
+//! Nobody holds a connection by sending slowly: a request head must arrive whole within
+//! [`HEAD_WITHIN`] (the first here, later ones on a kept-alive connection by hyper's timer, which
+//! also lets a kept-alive connection go once it has sent nothing for that long), and a request
+//! body within [`BODY_WITHIN`] of being asked for. hyper's own 30-second head timeout needs a
+//! timer it is given, and without one is silently off.
+//!
 //! Shutdown is graceful, as `axum::serve` made it: when `stopping` turns true no new connection is
 //! accepted, a connection that has not sent a whole request head is closed, hyper finishes the
 //! request it is answering and then closes, and a live event stream ends by itself (each stream
@@ -21,15 +27,19 @@
 
 mod event_streams;
 
+use std::future::Future as _;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, header};
-use hyper_util::rt::TokioIo;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -40,6 +50,12 @@ const HEAD_FIRST: usize = 1024;
 /// The most of a first request head read here; a larger one is hyper's to answer (it allows more,
 /// and says 431 beyond that).
 const HEAD_AT_MOST: usize = 16 * 1024;
+/// How long a request head may take to arrive whole, from the moment one is awaited (hyper's
+/// default): a connection that sends none, or half of one, is closed after this.
+const HEAD_WITHIN: Duration = Duration::from_secs(30);
+/// How long a request body may take to arrive whole, once the handler asks for it. The largest
+/// body taken is 64 KiB: seconds over the slowest phone line.
+const BODY_WITHIN: Duration = Duration::from_secs(30);
 
 /// Serves `router` on `listener` until `stopping` turns true, then waits for every connection to
 /// close. Each connection's peer reaches the router as [`ConnectInfo<SocketAddr>`].
@@ -83,7 +99,10 @@ async fn connection(
     let first = tokio::select! {
         // Boxed, like the other phases: the task keeps, for as long as a stream is open, only
         // what streaming needs, not the room the largest phase took.
-        first = Box::pin(first_request(&mut stream)) => first,
+        first = Box::pin(tokio::time::timeout(HEAD_WITHIN, first_request(&mut stream))) => {
+            // No whole head in time: closed, as hyper closes one.
+            first.unwrap_or(First::Gone)
+        }
         // As hyper closes a connection that has not sent a whole request head when shutting down.
         _ = stopping.wait_for(|stop| *stop) => return,
     };
@@ -126,26 +145,29 @@ async fn first_request(stream: &mut (impl AsyncRead + Unpin)) -> First {
 /// Serves a connection with hyper (HTTP/1, keep-alive), gracefully shutting it down when
 /// `stopping` turns true.
 async fn with_hyper(io: Replayed, peer: SocketAddr, router: Router, mut stopping: watch::Receiver<bool>) {
-    let service =
-        hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            // A clone of the router is a reference count; layering it here would rebuild its routes.
-            let answered = router.clone().oneshot(request);
-            async move {
-                let mut response = answered.await?;
-                if is_event_stream(response.headers()) {
-                    // A stream asked for on a kept-alive connection ends with it too, and says
-                    // so: a client that stops listening then closes the connection at once.
-                    // Chromium reads on a closed chunked stream of a reusable connection, to
-                    // reuse it, holding one of the six connections it keeps to a server: the
-                    // landing page's next cold load waited for them (`cargo xtask bench`: a
-                    // median of 1.28 s, 0.95 s with this).
-                    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                Ok::<_, std::convert::Infallible>(response)
+    let service = hyper::service::service_fn(move |request: axum::http::Request<Incoming>| {
+        let mut request = request.map(|body| axum::body::Body::new(BodyWithin::new(body)));
+        request.extensions_mut().insert(ConnectInfo(peer));
+        // A clone of the router is a reference count; layering it here would rebuild its routes.
+        let answered = router.clone().oneshot(request);
+        async move {
+            let mut response = answered.await?;
+            if is_event_stream(response.headers()) {
+                // A stream asked for on a kept-alive connection ends with it too, and says
+                // so: a client that stops listening then closes the connection at once.
+                // Chromium reads on a closed chunked stream of a reusable connection, to
+                // reuse it, holding one of the six connections it keeps to a server: the
+                // landing page's next cold load waited for them (`cargo xtask bench`: a
+                // median of 1.28 s, 0.95 s with this).
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-        });
-    let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service);
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_WITHIN)
+        .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     tokio::select! {
         served = connection.as_mut() => {
@@ -167,6 +189,53 @@ pub(crate) fn is_event_stream(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
+/// A request body that must arrive whole within [`BODY_WITHIN`] of the first time it is read: a
+/// client sending a byte now and then cannot hold a connection and a handler for ever. (Not
+/// tower-http's `TimeoutBody`, which waits that long between any two pieces, however many.)
+struct BodyWithin {
+    body: Incoming,
+    /// Set at the first read.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl BodyWithin {
+    const fn new(body: Incoming) -> Self {
+        Self { body, deadline: None }
+    }
+}
+
+/// A request body that did not arrive in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {} seconds", BODY_WITHIN.as_secs())]
+struct BodyTooSlow;
+
+impl Body for BodyWithin {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if !this.body.is_end_stream() {
+            let deadline = this.deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(BODY_WITHIN)));
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Some(Err(BodyTooSlow.into())));
+            }
+        }
+        Pin::new(&mut this.body).poll_frame(cx).map_err(Into::into)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// A connection whose first bytes were read already: they are read again first, then the
@@ -282,6 +351,61 @@ mod tests {
         let First::Other(read) = first_of(&pieces).await else { panic!("hyper's") };
         assert_eq!(read.len(), HEAD_AT_MOST, "read up to the most, and no further");
         assert_eq!(read, line.as_bytes()[..HEAD_AT_MOST]);
+    }
+
+    /// A server on a free port whose every answer says how many body bytes it read.
+    async fn serving() -> (SocketAddr, watch::Sender<bool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = listener.local_addr().unwrap();
+        let router = Router::new().fallback(|body: Bytes| async move { format!("{} bytes", body.len()) });
+        let (stop, stopping) = watch::channel(false);
+        tokio::spawn(serve(listener, router, stopping));
+        (at, stop)
+    }
+
+    /// What the server sends on `client` until it closes the connection; `None` if it still holds
+    /// it after ten minutes (of the test's paused clock, which runs ahead whenever all is idle).
+    async fn until_closed(client: &mut TcpStream) -> Option<String> {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_mins(10), client.read_to_end(&mut answer)).await;
+        read.ok().map(|_| String::from_utf8_lossy(&answer).into_owned())
+    }
+
+    async fn sent(at: SocketAddr, bytes: &[u8]) -> TcpStream {
+        let mut client = TcpStream::connect(at).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut client, bytes).await.unwrap();
+        client
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_never_sends_a_whole_request_head_is_closed_not_held() {
+        let (at, _stop) = serving().await;
+        let mut silent = sent(at, b"").await;
+        assert_eq!(until_closed(&mut silent).await.as_deref(), Some(""), "nothing sent");
+        let mut half = sent(at, b"POST /api/pair HTTP/1.1\r\nHost: x\r\n").await;
+        assert_eq!(until_closed(&mut half).await.as_deref(), Some(""), "half a head");
+        let mut stream = sent(at, b"GET /api/tills/t/events HTTP/1.1\r\nHost: x\r\n").await;
+        assert_eq!(until_closed(&mut stream).await.as_deref(), Some(""), "half a stream's head");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_alive_connection_that_goes_quiet_or_a_body_that_stops_coming_is_let_go() {
+        let (at, _stop) = serving().await;
+        let mut quiet = sent(at, b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc").await;
+        let answer = until_closed(&mut quiet).await.expect("closed once quiet");
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("3 bytes"),
+            "answered first: {answer}"
+        );
+
+        let mut trickle = sent(at, b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc").await;
+        for _ in 0..5 {
+            // A byte every 20 s: never quiet for as long as a head may take, yet never done.
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            let _ = tokio::io::AsyncWriteExt::write_all(&mut trickle, b"d").await;
+        }
+        let answer = until_closed(&mut trickle).await.expect("closed");
+        assert!(answer.starts_with("HTTP/1.1 400"), "refused, not served: {answer}");
     }
 
     #[tokio::test]
