@@ -552,6 +552,9 @@ async fn v10_requests_without_what_v10_required_are_refused_as_v10_refused_them(
         assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{what}: {}", refused.body);
         assert!(refused.error().message.is_some_and(|m| !m.is_empty()), "{what}");
     }
+    let wrong_method = V10::send(v10.request(reqwest::Method::DELETE, "/pos/v10/payments")).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED, "{}", wrong_method.body);
+    assert!(wrong_method.error().message.is_some_and(|m| !m.is_empty()), "in v10's shape");
     let other_merchant = v10
         .request(reqwest::Method::GET, "/pos/v10/stores")
         .header("X-MobilePay-Merchant-VAT-Number", "DK99999999");

@@ -379,5 +379,21 @@ async fn a_body_too_large_or_an_address_that_is_not_text_is_a_problem_as_the_doc
     assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", too_large.body);
     let not_text = pos.get("/terminal/v1/tills/%FF/payments").await;
     assert_eq!(not_text.status, StatusCode::BAD_REQUEST, "{}", not_text.body);
+    // A method an address does not take is a problem too, not an empty answer.
+    for (method, path) in [(reqwest::Method::DELETE, "/terminal/v1/tills"), (reqwest::Method::GET, CANCEL_X)]
+    {
+        let request = browser().request(method.clone(), format!("{}{path}", app.base));
+        let answer = app.send(request.bearer_auth(&pos.added.api_key)).await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_eq!(
+            answer.problem().code,
+            Some(ProblemCode::MethodNotAllowed),
+            "{method} {path}: {}",
+            answer.body
+        );
+    }
     assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
 }
+
+/// A payment's cancel, which only takes `POST`.
+const CANCEL_X: &str = "/terminal/v1/payments/till-1-x/cancel";

@@ -60,6 +60,10 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/pos/app/usersimulation/checkin", post(setup::simulate_check_in))
         .route("/pos/app/usersimulation/acceptpayment", post(payments::simulate_accept))
         .route("/pos/app/usersimulation/cancelpaymentbyuser", post(payments::simulate_cancel))
+        // The main router's fallback covers only its own routes, and answers in problem+json.
+        .method_not_allowed_fallback(|headers: HeaderMap| async move {
+            V10Error { correlation_id: correlation_id(&headers), ..V10Error::method_not_allowed() }
+        })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .with_state(Arc::clone(app))
 }
@@ -96,6 +100,16 @@ impl V10Error {
     /// 404, without a body.
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound.as_str(), "")
+    }
+
+    /// 405: v10 has the address, not for this method. (v10 declared no such answer; an HTTP
+    /// client knows what it means, and v10's error shape is what its integrations parse.)
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ProblemCode::MethodNotAllowed.as_str(),
+            "This address does not take that kind of request.",
+        )
     }
 
     /// 409: the request cannot be done now (v10's "could not be …").
@@ -171,6 +185,16 @@ pub struct V10Caller {
     pub correlation_id: String,
 }
 
+/// A request's correlation id: its `CorrelationId` header, or a new one.
+fn correlation_id(headers: &HeaderMap) -> String {
+    headers
+        .get("correlationid")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && c.len() <= 100)
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
 impl FromRequestParts<Arc<AppState>> for V10Caller {
     type Rejection = V10Error;
 
@@ -179,9 +203,7 @@ impl FromRequestParts<Arc<AppState>> for V10Caller {
         let text = |name: &str| {
             headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
         };
-        let correlation_id = text("correlationid")
-            .filter(|c| c.len() <= 100)
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let correlation_id = correlation_id(headers);
         parts.extensions.insert(extract::Correlation(correlation_id.clone()));
         let named = |e: V10Error| V10Error { correlation_id: correlation_id.clone(), ..e };
         let bearer = text("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);

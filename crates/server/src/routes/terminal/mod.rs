@@ -47,6 +47,8 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/terminal/v1/payments/{reference}/capture", post(capture))
         .route("/terminal/v1/payments/{reference}/refund", post(refund))
         .route("/terminal/v1/{*rest}", axum::routing::any(|| async { ApiError::no_such_endpoint() }))
+        // The main router's fallback covers only its own routes, not those merged into it.
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(Arc::clone(app))
 }
