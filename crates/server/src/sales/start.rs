@@ -210,32 +210,21 @@ impl Sales {
         let _guard = self.inner.locks.lock(&reference).await?;
         let announcement = self.announcement(&row).await;
         let event = announcement.as_ref().map(Announcement::event);
-        let announced =
-            match self.inner.store.insert_sale(&row, write.record(&row, &key, &body, None), event).await {
-                Ok(id) => id,
-                Err(StoreError::TillBusy) => {
-                    drop(announcement);
-                    return Err(self.busy(draft.till_id, draft.client_key).await?);
-                }
-                Err(e) => return Err(e.into()),
-            };
+        let record = write.record(&row, &key, &body, None);
+        let charging = check_in.as_ref().map(|c| c.id.as_str());
+        let announced = match self.inner.store.insert_sale_charging(&row, record, event, charging).await {
+            Ok(id) => id,
+            Err(StoreError::TillBusy) => {
+                drop(announcement);
+                return Err(self.busy(draft.till_id, draft.client_key).await?);
+            }
+            // Charged by another sale a moment ago: nothing of this one was recorded.
+            Err(StoreError::CheckInGone) => return Err(SaleError::CheckInGone),
+            Err(e) => return Err(e.into()),
+        };
         self.announced(&row, announcement, announced).await;
         self.inner.metrics.sale_started(draft.flow.as_str());
         crate::crash_point("after-record:create");
-        if let Some(check_in) = &check_in
-            && !self.inner.store.charge_check_in(&check_in.id, &reference, now).await?
-        {
-            // Charged by another sale a moment ago: this one must never reach the platform.
-            let mut row = row;
-            self.inner
-                .store
-                .finish_operation(&key, Some("the check-in was charged by another sale"), now)
-                .await?;
-            row.set_status(SaleStatus::Failed);
-            row.failure = Some("That check-in was already used. Ask the customer to scan again.".to_owned());
-            self.save(&mut row).await?;
-            return Err(SaleError::CheckInGone);
-        }
         tracing::info!(%reference, till = %draft.till_id, flow = draft.flow.as_str(), amount = amount.value, "sale recorded");
         if let Some(check_in) = check_in {
             // The sale goes on: a till still offering the check-in hears it is gone if tapped.

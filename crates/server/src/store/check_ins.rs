@@ -85,22 +85,6 @@ impl Store {
         })
     }
 
-    /// Marks a check-in charged by a sale, unless something charged it first. Returns whether
-    /// this sale got it.
-    pub async fn charge_check_in(&self, id: &str, reference: &str, now: i64) -> Result<bool, StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let result = query(
-                "UPDATE check_ins SET charged_by = $1 WHERE id = $2 AND charged_by IS NULL AND expires_at > $3",
-            )
-            .bind(reference)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *db)
-            .await?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
     /// Forgets the platform's tokens of check-ins that can no longer be charged.
     pub async fn expire_check_ins(&self, now: i64) -> Result<u64, StoreError> {
         on!(self.db().await?.conn(), |db| {
@@ -118,6 +102,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::PaymentRow;
+    use crate::store::fixtures;
 
     #[tokio::test]
     async fn a_check_in_is_charged_once_and_only_while_it_lasts() {
@@ -136,9 +122,29 @@ mod tests {
             assert!(store.insert_check_in(&check_in).await.unwrap());
             assert!(!store.insert_check_in(&check_in).await.unwrap(), "a repeated webhook stores nothing");
             assert_eq!(store.open_check_ins("till-1", 1).await.unwrap().len(), 1);
-            assert!(!store.charge_check_in("c1", "sale-a", 900_000).await.unwrap(), "expired");
-            assert!(store.charge_check_in("c1", "sale-a", 1).await.unwrap());
-            assert!(!store.charge_check_in("c1", "sale-b", 2).await.unwrap(), "charged once");
+            // A sale charging it is recorded with the charge, or not at all.
+            let sale = |reference: &str, at: i64| PaymentRow {
+                created_at: at,
+                ..fixtures::row(reference, "till-1")
+            };
+            let charging = |row: PaymentRow| {
+                let store = store.clone();
+                async move {
+                    let key = format!("{}-create", row.reference);
+                    store.insert_sale_charging(&row, fixtures::create(&key), None, Some("c1")).await
+                }
+            };
+            let late = charging(sale("till-1-late", 900_000)).await;
+            assert!(matches!(late, Err(StoreError::CheckInGone)), "expired: {late:?}");
+            assert_eq!(store.payment("till-1-late").await.unwrap(), None, "and the sale was not recorded");
+            charging(sale("till-1-a", 1)).await.unwrap();
+            assert_eq!(store.check_in("c1").await.unwrap().unwrap().charged_by.as_deref(), Some("till-1-a"));
+            // Another till's sale, so only the check-in stands in its way.
+            let other = PaymentRow { till_id: "till-2".into(), ..sale("till-2-b", 2) };
+            let twice = charging(other).await;
+            assert!(matches!(twice, Err(StoreError::CheckInGone)), "charged once: {twice:?}");
+            assert_eq!(store.payment("till-2-b").await.unwrap(), None);
+            assert!(store.operation("till-2-b-create").await.unwrap().is_none(), "nor its create");
             assert!(store.open_check_ins("till-1", 2).await.unwrap().is_empty());
             assert_eq!(store.expire_check_ins(900_000).await.unwrap(), 1);
             assert_eq!(

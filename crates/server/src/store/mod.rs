@@ -65,6 +65,9 @@ pub enum StoreError {
     /// The till already has a sale in progress.
     #[error("the till already has a payment in progress")]
     TillBusy,
+    /// The check-in a new sale was to charge was charged by another sale, or expired.
+    #[error("the check-in was charged by another sale or has expired")]
+    CheckInGone,
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),

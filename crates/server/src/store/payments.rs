@@ -5,9 +5,10 @@ use std::sync::LazyLock;
 
 use super::backend::{Backend, Conn, StoreRow, on};
 use super::combined::{Combined, Write};
-use super::statement::{Bind as _, FromStoreRow, Param, query_as};
+use super::statement::{Bind as _, FromStoreRow, Param, Query, query, query_as};
 use kasse_api::{Currency, Flow, Loyalty, SaleStatus};
 use kasse_vipps::epayment::State;
+use sqlx::Connection as _;
 
 use super::names::{Named as _, decode, decode_optional};
 use super::operations::operation_insert;
@@ -166,38 +167,61 @@ fn like_literal(text: &str) -> String {
 impl Store {
     /// Records a new sale, the intent to create it at the platform and the live event that
     /// announces it, in one transaction. Returns the event's id.
+    #[cfg(test)]
     pub async fn insert_sale(
         &self,
         row: &PaymentRow,
         create: NewOperation<'_>,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
+        self.insert_sale_charging(row, create, event, None).await
+    }
+
+    /// [`Store::insert_sale`], charging the check-in `check_in` (if any) to the sale in the same
+    /// transaction: a sale recorded to charge a check-in's customer holds that check-in, or is
+    /// not recorded at all ([`StoreError::CheckInGone`]: charged by another sale, or expired).
+    /// Apart, a crash between the two left a sale whose recorded create the reconciler sends,
+    /// charging the customer, beside a check-in still offered to the till for the next sale.
+    pub async fn insert_sale_charging(
+        &self,
+        row: &PaymentRow,
+        create: NewOperation<'_>,
+        event: Option<NewTillEvent<'_>>,
+        check_in: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
         let operation = operation_insert(create, row.created_at);
+        // Any of the payment's unique indexes; the operation's would be a fault of ours.
+        let busy_or = |e: sqlx::Error| match &e {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() && db.table().is_none_or(|t| t == "payments") =>
+            {
+                StoreError::TillBusy
+            }
+            _ => e.into(),
+        };
         match self.db().await?.conn() {
             Backend::Postgres(conn) => {
-                Combined::default().with(payment_insert(row)).with(operation).run(conn, event).await.map_err(
-                    |e| {
-                        // Any of the payment's unique indexes; the operation's would be a fault of ours.
-                        match &e {
-                            sqlx::Error::Database(db)
-                                if db.is_unique_violation() && db.table() == Some("payments") =>
-                            {
-                                StoreError::TillBusy
-                            }
-                            _ => e.into(),
-                        }
-                    },
-                )
+                let combined = Combined::default().with(payment_insert(row)).with(operation);
+                let Some(check_in) = check_in else {
+                    return combined.run(conn, event).await.map_err(busy_or);
+                };
+                let mut tx = conn.begin().await?;
+                if charge(check_in, row).execute(&mut *tx).await?.rows_affected() != 1 {
+                    return Err(StoreError::CheckInGone);
+                }
+                let id = combined.run(&mut tx, event).await.map_err(busy_or)?;
+                tx.commit().await?;
+                Ok(id)
             }
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
-                match payment_insert(row).execute(&mut *tx).await {
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                        return Err(StoreError::TillBusy);
-                    }
-                    other => other?,
-                };
+                payment_insert(row).execute(&mut *tx).await.map_err(busy_or)?;
                 operation.execute(&mut *tx).await?;
+                if let Some(check_in) = check_in
+                    && charge(check_in, row).execute(&mut *tx).await?.rows_affected() != 1
+                {
+                    return Err(StoreError::CheckInGone);
+                }
                 let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
                 Ok(id)
@@ -408,6 +432,14 @@ fn state_params(row: &PaymentRow) -> [Param<'_>; 11] {
         (&row.failure).param(),
         row.next_poll_at.param(),
     ]
+}
+
+/// The statement that charges check-in `id` to the sale `row`, while it is free and unexpired.
+fn charge<'q>(id: &'q str, row: &'q PaymentRow) -> Query<'q> {
+    query("UPDATE check_ins SET charged_by = $1 WHERE id = $2 AND charged_by IS NULL AND expires_at > $3")
+        .bind(&row.reference)
+        .bind(id)
+        .bind(row.created_at)
 }
 
 /// The statement that inserts a new payment.

@@ -3,9 +3,10 @@
 //! sending it and recording the answer; then started again on the same database file, with the
 //! same simulator (the [`Journey`] harness in `helpers/journey.rs`).
 
-use kasse_api::{Currency, Money, Sale, SaleStatus};
+use kasse_api::{Currency, Flow, Money, Sale, SaleStatus};
 use kasse_vipps::epayment::State;
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::helpers::journey::{Journey, approve, start_qr_sale};
 use crate::helpers::*;
@@ -67,6 +68,38 @@ async fn a_server_killed_after_sending_a_create_sends_it_again_after_restart_and
         "and the platform answered it as a replay: {creates:#?}"
     );
     approve_and_capture_once(&journey, &till, &sale, 8_800).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_after_recording_a_check_in_sale_comes_back_with_the_check_in_charged_to_it() {
+    let mut journey = Journey::new().await;
+    let first = journey.start(Some("after-record:create")).await;
+    let till = journey.pair().await;
+    journey.command_on(&journey.first(), &["qr", "callback", "create", TILL]).await;
+    scan_callback_sticker(&journey.sim, CUSTOMER, TILL).await;
+    let check_in = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(check_in) = journey.snapshot(&till).await.check_ins.pop() {
+                return check_in;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("Kari's check-in reached the till\n{}", journey.logs()));
+
+    let charge =
+        json!({"amount": {"value": 4_900, "currency": "NOK"}, "flow": "checkIn", "checkIn": check_in.id});
+    let answer = till.post(format!("{}/api/tills/{TILL}/sales", journey.base)).json(&charge).send().await;
+    assert!(answer.is_err(), "the server died before answering: {answer:?}\n{}", journey.logs());
+    journey.until_crashed(first, "after-record:create").await;
+
+    let _second = journey.start(None).await;
+    let sale = journey.until_till_shows(&till, SaleStatus::AwaitingCustomer).await;
+    assert_eq!((sale.flow, sale.amount), (Flow::CheckIn, Money::new(4_900, Currency::Nok)));
+    journey.applied_once(&sale.reference, "create");
+    // The sale asks Kari to pay; her check-in went with it, so no next sale can ask her again.
+    assert_eq!(journey.snapshot(&till).await.check_ins, Vec::new(), "the check-in is no longer offered");
 }
 
 /// The capture journeys: a sale approved while the server runs with `point`, the server dying

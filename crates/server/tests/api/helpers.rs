@@ -32,7 +32,7 @@ pub(crate) mod database;
 pub(crate) mod journey;
 pub(crate) mod pos;
 
-pub(crate) use phone::{answer_request_on_phone, attribute_after, phone_page};
+pub(crate) use phone::{answer_request_on_phone, attribute_after, phone_page, scan_callback_sticker};
 pub(crate) use sse::{EventStream, SseEvent, statuses};
 
 /// The demo till and its store's sales unit.

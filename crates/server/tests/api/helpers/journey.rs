@@ -399,17 +399,7 @@ impl Journey {
     /// Pairs a browser with the till through `instance` (its configuration for the command, its
     /// address for the pairing page); the browser.
     pub(crate) async fn pair_through(&self, instance: &Instance) -> reqwest::Client {
-        let mut command = Command::new(BINARY);
-        command
-            .args(["till", "pair", TILL, "-c"])
-            .arg(&instance.config)
-            .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .current_dir(&self.dir);
-        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert!(output.status.success(), "till pair failed: {}\n{stdout}\n{stderr}", output.status);
+        let stdout = self.command_on(instance, &["till", "pair", TILL]).await;
         let code = stdout.trim();
         let answer =
             browser().post(format!("{}/api/pair", instance.base)).json(&json!({ "code": code })).send().await;
@@ -418,6 +408,24 @@ impl Journey {
         assert_eq!(answer.status(), StatusCode::OK, "pairing with {code:?} works\n{}", self.logs());
         let set_cookie = answer.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         browser_with_cookie(set_cookie.split(';').next().unwrap())
+    }
+
+    /// Runs `kasse-server ARGS -c CONFIG` with `instance`'s configuration, as its operator would;
+    /// what it printed. Panics if it fails.
+    pub(crate) async fn command_on(&self, instance: &Instance, args: &[&str]) -> String {
+        let mut command = Command::new(BINARY);
+        command
+            .args(args)
+            .arg("-c")
+            .arg(&instance.config)
+            .env_clear()
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(&self.dir);
+        let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{args:?} failed: {}\n{stdout}\n{stderr}", output.status);
+        stdout
     }
 
     /// The till as its page loads it.

@@ -74,18 +74,21 @@ impl TestApp {
 
     /// `customer` scans the callback sticker `merchant_qr_id` with the phone page's Scan button.
     pub(crate) async fn scan_callback_sticker(&self, customer: &str, merchant_qr_id: &str) {
-        let page = self.phone_page(customer).await;
-        let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{merchant_qr_id}\""), "action")
-            .unwrap_or_else(|| panic!("sticker {merchant_qr_id} is on the phone page: {page}"));
-        let url = self.sim().base_url().join(action).unwrap();
-        let camera = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let scanned = camera.post(url).form(&[("customer", customer)]).send().await.unwrap();
-        assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked {customer} in");
+        scan_callback_sticker(self.sim(), customer, merchant_qr_id).await;
     }
+}
+
+/// `customer` scans the callback sticker `merchant_qr_id` at `sim` with the phone page's Scan
+/// button.
+pub(crate) async fn scan_callback_sticker(sim: &SimHandle, customer: &str, merchant_qr_id: &str) {
+    let page = phone_page(sim, customer).await;
+    let action = attribute_after(&page, &format!("data-merchant-qr-id=\"{merchant_qr_id}\""), "action")
+        .unwrap_or_else(|| panic!("sticker {merchant_qr_id} is on the phone page: {page}"));
+    let url = sim.base_url().join(action).unwrap();
+    let camera =
+        reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let scanned = camera.post(url).form(&[("customer", customer)]).send().await.unwrap();
+    assert_eq!(scanned.status(), StatusCode::SEE_OTHER, "the scan checked {customer} in");
 }
 
 /// The page of a simulated customer's phone (`customer` is their number).
