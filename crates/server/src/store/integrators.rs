@@ -185,6 +185,18 @@ impl Store {
         request_hash: &str,
         now: i64,
     ) -> Result<KeyUse, StoreError> {
+        Ok(self.use_idempotency_key_since(integrator_id, key, request_hash, now).await?.0)
+    }
+
+    /// [`Store::use_idempotency_key`], and since when the key has named its request (`now` when
+    /// it never named one; its first use when it did).
+    pub async fn use_idempotency_key_since(
+        &self,
+        integrator_id: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+    ) -> Result<(KeyUse, i64), StoreError> {
         on!(self.db().await?.conn(), |db| {
             let inserted = query(
                 "INSERT INTO terminal_requests (integrator_id, idempotency_key, request_hash, created_at) \
@@ -197,17 +209,17 @@ impl Store {
             .execute(&mut *db)
             .await?;
             if inserted.rows_affected() == 1 {
-                return Ok(KeyUse::First);
+                return Ok((KeyUse::First, now));
             }
-            let earlier: String = query(
-                "SELECT request_hash FROM terminal_requests WHERE integrator_id = $1 AND idempotency_key = $2",
+            let earlier = query(
+                "SELECT request_hash, created_at FROM terminal_requests WHERE integrator_id = $1 AND idempotency_key = $2",
             )
             .bind(integrator_id)
             .bind(key)
             .fetch_one(&mut *db)
-            .await?
-            .try_get(0)?;
-            Ok(if earlier == request_hash { KeyUse::Again } else { KeyUse::Reused })
+            .await?;
+            let (hash, since): (String, i64) = (earlier.try_get(0)?, earlier.try_get(1)?);
+            Ok((if hash == request_hash { KeyUse::Again } else { KeyUse::Reused }, since))
         })
     }
 }
@@ -265,6 +277,12 @@ mod tests {
             assert_eq!(use_key("int-1", "k1", "h1").await, KeyUse::Again);
             assert_eq!(use_key("int-1", "k1", "h2").await, KeyUse::Reused);
             assert_eq!(use_key("int-2", "k1", "h2").await, KeyUse::First, "keys are per integrator");
+            let since = store.use_idempotency_key_since("int-1", "k1", "h1", 5).await.unwrap();
+            assert_eq!(since, (KeyUse::Again, 1), "named its request since its first use");
+            assert_eq!(
+                store.use_idempotency_key_since("int-1", "k2", "h1", 5).await.unwrap(),
+                (KeyUse::First, 5)
+            );
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use super::backend::{Backend, Conn, StoreRow, Value, on};
 use super::combined::{Combined, Write};
-use super::statement::{Bind as _, FromStoreRow as _, query};
+use super::statement::{Bind as _, FromStoreRow as _, query, query_scalar};
 
 use super::names::{Named, decode};
 use super::payments::{PAYMENT_COLUMNS, payment_update};
@@ -179,6 +179,21 @@ impl Store {
             .fetch_optional(&mut *db)
             .await?;
             Ok(row.as_ref().map(operation_from).transpose()?)
+        })
+    }
+
+    /// When the operation a browser's key asked for on a payment was recorded, if there is one.
+    pub async fn operation_by_client_key_made_at(
+        &self,
+        reference: &str,
+        client_key: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            Ok(query_scalar("SELECT created_at FROM operations WHERE reference = $1 AND client_key = $2")
+                .bind(reference)
+                .bind(client_key)
+                .fetch_optional(&mut *db)
+                .await?)
         })
     }
 

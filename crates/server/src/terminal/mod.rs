@@ -24,16 +24,47 @@ use wire::{Payer, PaymentRequest};
 /// The header a PoS names each write with.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// A write request's Idempotency-Key, recorded for this request: `Again` when the same request
-/// named it before (a retry, which must find what the first did). 400 without a usable key,
-/// 409 when the key named another request.
+/// How much older than its key's record a payment or write under that key must be to have been
+/// an earlier use of it, forgotten with the retention (at least a day): far more than any step of
+/// the clock between recording a key and acting on it, so a retry always finds the first's.
+const FORGOTTEN_USE_MS: i64 = 60 * 60 * 1000;
+
+/// A write request's Idempotency-Key, as recorded for it.
+#[derive(Debug, Clone)]
+pub struct RequestKey {
+    /// The PoS's key.
+    pub key: String,
+    /// `Again` when the same request named it before: a retry, which must find what the first did.
+    pub used: KeyUse,
+    /// Since when it has named this request (Unix ms).
+    pub since: i64,
+}
+
+impl RequestKey {
+    /// The key the sales engine knows this request's payment or write by: [`sale_key`], unless
+    /// what that names was made before this key's record by more than [`FORGOTTEN_USE_MS`]
+    /// (`earlier`, when it was made). Then it was an earlier use of the key, whose record the
+    /// retention deleted: the README promises such a request is a new one, so it gets a key of
+    /// its own, made unique by its record's time, the same for every retry of it.
+    pub fn for_engine(&self, pos: &Integrator, earlier: Option<i64>) -> String {
+        let key = sale_key(pos, &self.key);
+        if earlier.is_some_and(|made| made + FORGOTTEN_USE_MS < self.since) {
+            format!("{key}@{}", self.since)
+        } else {
+            key
+        }
+    }
+}
+
+/// A write request's Idempotency-Key, recorded for this request (see [`RequestKey`]). 400 without
+/// a usable key, 409 when the key named another request.
 pub async fn idempotency_key(
     app: &AppState,
     pos: &Integrator,
     headers: &HeaderMap,
     request: &str,
     body: &[u8],
-) -> Result<(String, KeyUse), ApiError> {
+) -> Result<RequestKey, ApiError> {
     let key = match headers.get(IDEMPOTENCY_KEY).map(|v| v.to_str()) {
         None => return Err(ApiError::idempotency_key_required()),
         Some(Ok(key)) if (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => key,
@@ -48,11 +79,11 @@ pub async fn idempotency_key(
     // another operation or another amount is another request.
     let hash =
         crate::hex(&Sha256::new().chain_update(request).chain_update([0]).chain_update(body).finalize());
-    let used = app.store.use_idempotency_key(&pos.0.id, key, &hash, crate::now_ms()).await?;
+    let (used, since) = app.store.use_idempotency_key_since(&pos.0.id, key, &hash, crate::now_ms()).await?;
     if used == KeyUse::Reused {
         return Err(crate::sales::SaleError::KeyReused.into());
     }
-    Ok((key.to_owned(), used))
+    Ok(RequestKey { key: key.to_owned(), used, since })
 }
 
 /// The key the sales engine knows a PoS's write by: the PoS's own key, made unique among

@@ -181,6 +181,48 @@ async fn a_retried_write_finds_what_the_first_did_and_a_key_used_for_another_req
     assert_eq!(listed["payments"].as_array().unwrap().len(), 1, "nothing else was started: {listed}");
 }
 
+/// 91 days on, as the retention job leaves it: the PoS's keys forgotten, what they made kept.
+fn ninety_one_days_on(data: &DataDir) {
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    db.busy_timeout(PATIENCE).unwrap();
+    let days = 91 * 24 * 60 * 60 * 1000_i64;
+    db.execute("UPDATE payments SET created_at = created_at - ?1, updated_at = updated_at - ?1", [days])
+        .unwrap();
+    db.execute("UPDATE operations SET created_at = created_at - ?1, updated_at = updated_at - ?1", [days])
+        .unwrap();
+    db.execute("DELETE FROM terminal_requests", []).unwrap();
+}
+
+#[tokio::test]
+async fn a_key_used_again_after_the_retention_forgot_it_is_a_new_request_never_the_old_payment() {
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let body = payment(4_500, &json!({"payer": {"flow": "qr"}}));
+    let first: Value = pos.post(START, "rcpt-17", &body).await.json();
+    let old = field(&first, "reference").to_owned();
+    approve(field(&first, "qr")).await;
+    let paid: Value = pos.get(&format!("/terminal/v1/payments/{old}?wait=30")).await.json();
+    assert_eq!(paid["status"], "captured", "{paid}");
+    let refund = format!("/terminal/v1/payments/{old}/refund");
+    let ten = json!({"amount": {"value": 1_000, "currency": "NOK"}});
+    assert_eq!(pos.post(&refund, "r-1", &ten).await.json::<Value>()["refunded"]["value"], 1_000);
+
+    // The PoS's receipt counter started over: the same key, the same till and amount, a new sale.
+    ninety_one_days_on(&data);
+    let second = pos.post(START, "rcpt-17", &body).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    let second: Value = second.json();
+    assert_ne!(field(&second, "reference"), old, "not the payment of 91 days ago: {second}");
+    assert_eq!(second["status"], "awaitingCustomer", "the customer is asked to pay: {second}");
+    let retried: Value = pos.post(START, "rcpt-17", &body).await.json();
+    assert_eq!(field(&retried, "reference"), field(&second, "reference"), "and its retry finds it");
+    // A refund under a forgotten key gives back again, once.
+    assert_eq!(pos.post(&refund, "r-1", &ten).await.json::<Value>()["refunded"]["value"], 2_000);
+    assert_eq!(pos.post(&refund, "r-1", &ten).await.json::<Value>()["refunded"]["value"], 2_000, "once");
+    assert_eq!(app.platform_payment(&old).aggregate.refunded_amount.value, 2_000);
+}
+
 #[tokio::test]
 async fn a_pos_captures_and_refunds_in_parts_and_a_retried_refund_gives_back_once() {
     let app = spawn_app_with(|config| config.tills[0].capture = CapturePolicy::Manual).await;

@@ -121,9 +121,10 @@ async fn start_payment(
 ) -> Result<Response, ApiError> {
     let till = pos.till(&app, &till)?;
     let request: PaymentRequest = parse(&body)?;
-    let (key, used) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
-    let sale_key = sale_key(&pos, &key);
-    if used == KeyUse::Again
+    let key = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let named = app.store.payment_by_client_key(&till.id, &sale_key(&pos, &key.key)).await?;
+    let sale_key = key.for_engine(&pos, named.map(|payment| payment.created_at));
+    if key.used == KeyUse::Again
         && let Some(earlier) = app.store.payment_by_client_key(&till.id, &sale_key).await?
     {
         // A retry: what the first request started, however the till would choose now.
@@ -142,6 +143,21 @@ async fn start_payment(
         tracing::info!(reference = %sale.reference, till = %till.id, integrator = %pos.0.name, order = ?order_id, "PoS started a payment");
     }
     answered(&app, started, StatusCode::CREATED).await
+}
+
+/// The key the sales engine knows a write on payment `reference` by (see
+/// [`crate::terminal::RequestKey::for_engine`]), its Idempotency-Key recorded for this request.
+async fn write_key(
+    app: &AppState,
+    pos: &Integrator,
+    reference: &str,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let key = idempotency_key(app, pos, headers, &format!("POST {}", uri.path()), body).await?;
+    let named = app.store.operation_by_client_key_made_at(reference, &sale_key(pos, &key.key)).await?;
+    Ok(key.for_engine(pos, named))
 }
 
 /// `?limit=`.
@@ -274,8 +290,8 @@ async fn cancel(
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
-    let (key, _) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
-    let done = app.sales.cancel(&row.till_id, &reference, Some(&sale_key(&pos, &key))).await;
+    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
+    let done = app.sales.cancel(&row.till_id, &reference, Some(&key)).await;
     answered(&app, done, StatusCode::OK).await
 }
 
@@ -297,9 +313,9 @@ async fn capture(
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: CaptureRequest = if body.is_empty() { CaptureRequest::default() } else { parse(&body)? };
-    let (key, _) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
     let request = kasse_api::CaptureRequest { amount: request.amount.map(Into::into) };
-    let done = app.sales.capture(&row.till_id, &reference, &request, Some(&sale_key(&pos, &key))).await;
+    let done = app.sales.capture(&row.till_id, &reference, &request, Some(&key)).await;
     answered(&app, done, StatusCode::OK).await
 }
 
@@ -321,8 +337,8 @@ async fn refund(
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: RefundRequest = parse(&body)?;
-    let (key, _) = idempotency_key(&app, &pos, &headers, &format!("POST {}", uri.path()), &body).await?;
+    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
     let request = kasse_api::RefundRequest { amount: request.amount.into(), manager_pin: None };
-    let done = app.sales.refund(&row.till_id, &reference, &request, Some(&sale_key(&pos, &key))).await;
+    let done = app.sales.refund(&row.till_id, &reference, &request, Some(&key)).await;
     answered(&app, done, StatusCode::OK).await
 }
