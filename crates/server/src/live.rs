@@ -109,6 +109,8 @@ struct Channel {
 struct Channels {
     open: HashMap<String, Channel>,
     listeners: usize,
+    /// Of the listeners, requests waiting for a change ([`Live::wait_on`]).
+    waiting: usize,
     /// Whether the task reading revocations runs (it stops when nobody listens).
     watching: bool,
 }
@@ -331,8 +333,8 @@ impl Live {
     }
 
     /// Listens to a channel's new events for a while, to answer a request when something changes
-    /// (a PoS waiting for a payment's outcome): only the server's total counts, so waiting
-    /// requests never take a till's browsers' places on its channel.
+    /// (a PoS waiting for a payment's outcome): only `total` counts, so waiting requests never
+    /// take a till's browsers' places on its channel.
     pub fn wait_on(
         self: &Arc<Self>,
         channel: &str,
@@ -371,6 +373,7 @@ impl Live {
         }
         let receiver = open.sender.subscribe();
         channels.listeners += 1;
+        channels.waiting += usize::from(waiting);
         if !channels.watching {
             channels.watching = true;
             tokio::spawn(watch_revocations(Arc::downgrade(self)));
@@ -395,6 +398,7 @@ impl Live {
     fn leave(&self, channel: &str, waiting: bool) {
         let mut channels = self.channels();
         channels.listeners = channels.listeners.saturating_sub(1);
+        channels.waiting = channels.waiting.saturating_sub(usize::from(waiting));
         if let Some(open) = channels.open.get_mut(channel) {
             if waiting {
                 open.waiting = open.waiting.saturating_sub(1);
@@ -405,6 +409,11 @@ impl Live {
                 channels.open.remove(channel);
             }
         }
+    }
+
+    /// How many requests wait for a change now ([`Live::wait_on`]).
+    pub fn waiting(&self) -> usize {
+        self.channels().waiting
     }
 
     /// How many channels have listeners now.

@@ -147,6 +147,11 @@ async fn metrics(State(app): State<Arc<AppState>>) -> Result<Response, ApiError>
         ("kasse_operations_pending", "Platform writes recorded and not yet confirmed.", pending),
         ("kasse_sales_in_progress", "Sales that have not reached an outcome.", active),
         ("kasse_webhooks_unprocessed", "Webhook deliveries stored and not yet processed.", inbox),
+        (
+            "kasse_terminal_waits",
+            "PoS requests waiting for a payment's outcome (?wait=).",
+            i64::try_from(app.live.waiting()).unwrap_or(i64::MAX),
+        ),
     ]);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }

@@ -181,6 +181,27 @@ async fn a_retried_write_finds_what_the_first_did_and_a_key_used_for_another_req
     assert_eq!(listed["payments"].as_array().unwrap().len(), 1, "nothing else was started: {listed}");
 }
 
+#[tokio::test]
+async fn waiting_requests_however_many_leave_the_tills_their_quarter_of_the_servers_streams() {
+    let app = spawn_app_with(|config| config.limits.streams_total = 4).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let started: Value =
+        pos.post(START, "start", &payment(4_500, &json!({"payer": {"flow": "qr"}}))).await.json();
+    let wait = format!("/terminal/v1/payments/{}?wait=60", field(&started, "reference"));
+    let mut waiting = Vec::new();
+    for _ in 0..3 {
+        let request = browser().get(format!("{}{wait}", app.base)).bearer_auth(&pos.added.api_key);
+        waiting.push(tokio::spawn(request.send()));
+    }
+    until(|| async { metric(&app.metrics_text().await, "kasse_terminal_waits") == Some(3) }).await;
+    let fourth = pos.get(&wait).await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS, "{}", fourth.body);
+    assert_eq!(fourth.problem().code, Some(ProblemCode::TooManyRequests));
+    // The tills' browsers still follow their sales.
+    let _till = app.events_after(0).await;
+    waiting.iter().for_each(tokio::task::JoinHandle::abort);
+}
+
 /// 91 days on, as the retention job leaves it: the PoS's keys forgotten, what they made kept.
 fn ninety_one_days_on(data: &DataDir) {
     let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();

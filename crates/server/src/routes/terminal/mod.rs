@@ -234,9 +234,10 @@ async fn payment(
     if wait == 0 || has_outcome(&app, &row, &now) {
         return Ok(Json(now));
     }
-    // Listen before reading again, so a change between the two is heard.
+    // Listen before reading again, so a change between the two is heard. Waits count with the
+    // streams anyone may open, so however many a PoS keeps open the tills keep their quarter.
     let (mut changes, _place) =
-        app.live.wait_on(&row.till_id, app.config.limits.streams_total).map_err(|_| {
+        app.live.wait_on(&row.till_id, app.config.limits.public_streams()).map_err(|_| {
             // A place frees as soon as any wait ends: a second is time enough, as declared.
             ApiError::rate_limited(
                 ProblemCode::TooManyRequests,
