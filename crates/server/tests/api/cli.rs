@@ -270,6 +270,19 @@ async fn webhooks_sync_run_twice_registers_every_store_once_and_changes_nothing_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_mobilepay_beacons_id_is_never_put_up_as_an_ordinary_callback_sticker() {
+    let operator = Operator::new().await;
+    for beacon in ["100000000000001", "4f9c3a52-6b1e-4d4e-9a2b-0c7d5e1f2a3b"] {
+        let out = operator.run(&["qr", "callback", "create", "till-1", "--id", beacon]).await;
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{beacon}: {stdout}");
+        assert!(stdout.contains("MobilePay PoS beacon") && stdout.contains("qr migrate"), "{stdout}");
+    }
+    let listed = operator.oslo().list_callback_qrs(CallbackQrImage::default()).await.unwrap();
+    assert!(listed.is_empty(), "nothing put up: {listed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn stickers_put_up_by_the_binary_end_up_on_the_printed_sheet() {
     let operator = Operator::new().await;
     let callbacks = operator.run(&["qr", "callback", "create"]).await;

@@ -303,7 +303,12 @@ impl TestApp {
     /// A platform client acting for the demo store with its own credentials, as the merchant's
     /// other tools would (never through the server).
     pub(crate) fn merchant_client(&self) -> kasse_vipps::Client {
-        let unit = self.sales_unit();
+        self.merchant_client_of(MSN)
+    }
+
+    /// [`TestApp::merchant_client`] for the sales unit `msn` of the simulator.
+    pub(crate) fn merchant_client_of(&self, msn: &str) -> kasse_vipps::Client {
+        let unit = self.sim().config().sales_unit(msn).expect("the simulator has the sales unit");
         kasse_vipps::Client::new(kasse_vipps::ClientConfig {
             base_url: self.sim().base_url().clone(),
             credentials: kasse_vipps::Credentials {

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use kasse_server::ops::integrators::{Added, Integrators};
+use kasse_server::ops::qr::{self, CallbackQrKind};
 use kasse_sim::FaultKnobs;
+use kasse_vipps::qr::MerchantCallbackPutRequest;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -19,6 +21,8 @@ use crate::helpers::*;
 const METTE: &str = "+4520031801";
 const TILL_DK: &str = "kasse-a";
 const BEACON: &str = "4f9c3a52-6b1e-4d4e-9a2b-0c7d5e1f2a3b";
+/// The Danish store's sales unit.
+const DANISH_MSN: &str = "234567";
 
 // The spec's response shapes.
 
@@ -398,6 +402,15 @@ async fn a_v10_integration_registers_a_point_of_sale_and_a_customer_who_checks_i
     assert_eq!(pos.supported_beacon_types, [BeaconType::Qr]);
     let listed: PosIdsResponse = v10.get(&format!("/pos/v10/pointofsales?beaconId={BEACON}")).await.read();
     assert_eq!(listed.pos_ids, std::slice::from_ref(&pos_id));
+    // The integration's printed beacon was migrated as `qr migrate` migrates one: with the
+    // platform's endpoint for MobilePay beacons, so the ordinary callback QR endpoint may not
+    // touch it, and kasse records it as a beacon of the till.
+    let ordinary = MerchantCallbackPutRequest::at("Kasse A");
+    let ordinary = app.merchant_client_of(DANISH_MSN).put_callback_qr(BEACON, &ordinary).await;
+    assert_eq!(ordinary.err().and_then(|e| e.status()), Some(409), "a migrated beacon at the platform");
+    let listed = qr::list_callback_qrs(&app.running.tools()).await.unwrap();
+    let sticker = listed.iter().flat_map(|store| &store.stickers).find(|s| s.id == BEACON).expect("listed");
+    assert_eq!((sticker.kind, sticker.till.as_deref()), (Some(CallbackQrKind::Beacon), Some(TILL_DK)));
 
     let payment_id = initiate(&v10, &pos_id, "pay-1", 12.5).await;
     let initiated = v10.payment(&payment_id).await;

@@ -21,7 +21,7 @@ mod report;
 mod run;
 
 pub use input::{InputError, PosRow, parse_csv, parse_json, read_pos_list};
-pub use plan::{Job, plan, shorten};
+pub use plan::{Job, beacon_id, plan, shorten};
 pub use report::{Counts, MigrationReport, Outcome, RowProblem, RowReport};
 pub use run::{Options, run};
 

@@ -55,8 +55,9 @@ fn refused(row: &PosRow, problem: RowProblem) -> RowReport {
     }
 }
 
-/// The beacon id as the platform keeps it, or why it is none.
-fn beacon_id(raw: &str) -> Option<String> {
+/// The MobilePay PoS beacon id `raw` names (15 digits, or a GUID), as the platform keeps it;
+/// `None` when it names none.
+pub fn beacon_id(raw: &str) -> Option<String> {
     let id = raw.trim();
     if id.len() == 15 && id.bytes().all(|b| b.is_ascii_digit()) {
         Some(id.to_owned())

@@ -67,6 +67,16 @@ async fn create_callback_qr(tools: &Tools, till: &TillConfig, id: &str) -> Stick
         );
         return change;
     }
+    if crate::ops::migrate::beacon_id(id).is_some() {
+        // Put up as an ordinary callback QR, a printed MobilePay code would never work: the QR API
+        // has an endpoint of its own for migrating beacons, and the ordinary one is not it.
+        change.detail = Some(
+            "it is a MobilePay PoS beacon's id (15 digits, or a GUID); move the beacon with \
+             `kasse-server qr migrate`"
+                .to_owned(),
+        );
+        return change;
+    }
     let existing = match client.get_callback_qr(id, CallbackQrImage::default()).await {
         Ok(qr) => qr.location_description,
         Err(e) if e.status() == Some(404) => None,

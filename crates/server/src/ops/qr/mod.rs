@@ -33,6 +33,8 @@ use crate::config::{Config, TillConfig};
 use crate::store::StoreError;
 
 pub use crate::sales::routing::Conflict;
+/// Whether a callback sticker is a migrated MobilePay beacon ([`CallbackEntry::kind`]).
+pub use crate::store::CallbackQrKind;
 
 /// Every callback sticker the configuration and the database send to different tills.
 pub async fn conflicts(tools: &Tools) -> Result<Vec<Conflict>, StoreError> {

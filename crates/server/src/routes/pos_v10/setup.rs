@@ -186,26 +186,54 @@ pub(super) async fn create_pos(
 }
 
 /// Makes check-ins at `beacon` reach `till`: nothing to do when they do already (the till's
-/// `callback_qr`, or a beacon `qr migrate` moved to it), else a callback sticker with that id is
-/// put up at the platform, as `qr callback create` does. The sentence when it cannot.
+/// `callback_qr`, or a beacon `qr migrate` moved to it). A MobilePay PoS beacon (15 digits, or a
+/// GUID: the sticker the integration printed) is migrated to the till as `qr migrate` does, with
+/// the platform's endpoint for migrating beacons, which alone makes a printed MobilePay code work
+/// (the QR API says integrators migrating QRs cannot use the ordinary one); any other id becomes a
+/// callback sticker, as `qr callback create` makes one. The sentence when it cannot.
 async fn link_beacon(
     app: &AppState,
     till: &crate::config::TillConfig,
     msn: &str,
     beacon: &str,
 ) -> Result<(), String> {
+    use crate::sales::routing::Route;
     let route = crate::sales::routing::route(&app.config, &app.store, msn, beacon)
         .await
         .map_err(|e| e.to_string())?;
-    if matches!(route, crate::sales::routing::Route::Till(t) if t.id == till.id) {
-        return Ok(());
-    }
+    let rings = match route {
+        Route::Till(t) if t.id == till.id => return Ok(()),
+        Route::Till(other) => Some(other.id.clone()),
+        Route::Nobody | Route::Conflict(_) => None,
+    };
     let tools = crate::Tools {
         config: Arc::clone(&app.config),
         store: app.store.clone(),
         platform: Arc::clone(&app.platform),
         public_url: app.public_url.clone(),
     };
+    if let Some(beacon) = crate::ops::migrate::beacon_id(beacon) {
+        if let Some(other) = rings {
+            return Err(format!("The beacon rings till {other}; a beacon serves one till."));
+        }
+        let row = crate::ops::migrate::PosRow {
+            row: 1,
+            beacon_id: Some(beacon),
+            pos_name: Some(till.name.clone()),
+            msn: Some(msn.to_owned()),
+            till: Some(till.id.clone()),
+        };
+        let options = crate::ops::migrate::Options::default();
+        let report = crate::ops::migrate::run(&tools, std::slice::from_ref(&row), options, &|_| {}).await;
+        return match report.rows.first().and_then(|row| row.problem.as_ref()) {
+            None if !report.rows.is_empty() => Ok(()),
+            problem => Err(format!(
+                "The beacon could not be migrated to till {}: {}",
+                till.id,
+                problem.map_or_else(|| "no answer".to_owned(), ToString::to_string)
+            )),
+        };
+    }
     let report = crate::ops::qr::create_callback_qrs(&tools, std::slice::from_ref(&till.id), Some(beacon))
         .await
         .map_err(|e| e.to_string())?;
