@@ -41,6 +41,17 @@ impl ClientAddr {
         }
     }
 
+    /// Whether the client is on the operator's own networks: this machine, a private or
+    /// link-local range, or one of the `trusted` proxies. That is where monitoring and load
+    /// balancers ask from; a customer on the internet never is.
+    pub fn is_operators(&self, trusted: &[IpNet]) -> bool {
+        let own = match self.ip {
+            IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+            IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+        };
+        own || trusted.iter().any(|net| net.contains(&self.ip))
+    }
+
     /// The client of a request from `peer` with `headers`, trusting forwarding headers only from
     /// `trusted` peers.
     pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Self {
@@ -288,6 +299,28 @@ mod tests {
         assert_eq!(unquote(r#""a\"b""#).as_deref(), Some("a\"b"));
         assert_eq!(unquote("token").as_deref(), Some("token"));
         assert_eq!(unquote(r#""open"#), None);
+    }
+
+    #[test]
+    fn the_operators_networks_are_this_machine_private_and_link_local_ranges_and_the_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["198.51.100.0/24".parse().unwrap()];
+        let operators = |text: &str| ClientAddr { ip: ip(text) }.is_operators(&trusted);
+        for own in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.9",
+            "192.168.1.20",
+            "169.254.0.1",
+            "::1",
+            "fd00::5",
+            "fe80::1",
+            "198.51.100.7",
+        ] {
+            assert!(operators(own), "{own}");
+        }
+        for stranger in ["203.0.113.9", "8.8.8.8", "172.32.0.1", "2001:db8::1", "2a00:1450::1"] {
+            assert!(!operators(stranger), "{stranger}");
+        }
     }
 
     #[test]

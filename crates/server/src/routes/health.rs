@@ -10,6 +10,9 @@
 //! saying `"ok"` or `"degraded"` (the platform or a registration is not in order: tills,
 //! history and the landing page still work, and payments catch up when the platform is back),
 //! and 503 only when the store does not answer, which nothing can work without.
+//!
+//! The parts (sales units, errors as the database and the platform said them) are shown to the
+//! operator's own networks only ([`ClientAddr::is_operators`]); anyone else gets the status.
 
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 
+use super::client::ClientAddr;
 use crate::AppState;
 use crate::platform::health::{Reach, Registration};
 
@@ -52,8 +56,14 @@ struct Unit<T> {
     state: T,
 }
 
+/// What anyone else is told: the status alone.
+#[derive(Debug, Serialize)]
+struct Status {
+    status: &'static str,
+}
+
 /// `GET /healthz`.
-pub async fn healthz(State(app): State<Arc<AppState>>) -> Response {
+pub async fn healthz(State(app): State<Arc<AppState>>, client: ClientAddr) -> Response {
     let store = match app.store.ping().await {
         Ok(()) => StoreHealth { ok: true, error: None },
         Err(e) => {
@@ -72,5 +82,9 @@ pub async fn healthz(State(app): State<Arc<AppState>>) -> Response {
         (true, false) => (StatusCode::OK, "degraded"),
         (true, true) => (StatusCode::OK, "ok"),
     };
-    (code, Json(Health { status, store, platform, webhooks })).into_response()
+    if client.is_operators(&app.config.trusted_proxies) {
+        (code, Json(Health { status, store, platform, webhooks })).into_response()
+    } else {
+        (code, Json(Status { status })).into_response()
+    }
 }

@@ -35,6 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
+use client::ClientAddr;
 
 /// The Content-Security-Policy of every response: our own scripts and WebAssembly only, nothing
 /// inline, no framing.
@@ -141,7 +142,12 @@ async fn same_origin_only(State(app): State<Arc<AppState>>, request: Request, ne
 }
 
 /// `GET /metrics`: Prometheus text.
-async fn metrics(State(app): State<Arc<AppState>>) -> Result<Response, ApiError> {
+/// `GET /metrics`, for the operator's own networks only ([`ClientAddr::is_operators`]): a shop's
+/// sales volume is nobody else's business. Not found for anyone else.
+async fn metrics(State(app): State<Arc<AppState>>, client: ClientAddr) -> Result<Response, ApiError> {
+    if !client.is_operators(&app.config.trusted_proxies) {
+        return Err(ApiError::no_such_endpoint());
+    }
     let (pending, active, inbox) = app.store.gauges().await?;
     let text = app.metrics.render(&[
         ("kasse_operations_pending", "Platform writes recorded and not yet confirmed.", pending),

@@ -8,7 +8,7 @@
 //! The tests' requests all come from 127.0.0.1, which plays the proxy.
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -122,6 +122,33 @@ async fn two_ipv6_addresses_in_one_64_share_a_limit_and_another_64_has_its_own()
     assert!(limited(&same_64), "a new address in the same /64 is the same client: {}", same_64.body);
     let next_64 = wrong_code(&app, "forwarded", r#"for="[2001:db8:1:3::1]:4711""#).await;
     assert_eq!(next_64.status, StatusCode::UNAUTHORIZED, "another /64 is another client: {}", next_64.body);
+}
+
+#[tokio::test]
+async fn health_details_and_metrics_are_for_the_operators_networks_not_for_customers_on_the_internet() {
+    let app = spawn_app_with(behind_a_proxy).await;
+    let from = |path: &str, client: &str| {
+        let request = browser().get(format!("{}{path}", app.base)).header("x-forwarded-for", client);
+        app.send(request)
+    };
+    // Monitoring on the operator's own network sees everything.
+    let health = from("/healthz", "10.1.2.3").await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert!(health.json::<Value>()["platform"].is_array(), "the parts: {}", health.body);
+    assert!(from("/metrics", "10.1.2.3").await.body.contains("kasse_sales_in_progress"));
+    // A customer through the proxy learns whether the server is up, and nothing of the shop.
+    let health = from("/healthz", ANNA).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(
+        health.json::<Value>(),
+        json!({ "status": health.json::<Value>()["status"] }),
+        "{}",
+        health.body
+    );
+    assert!(!health.body.contains(MSN), "{}", health.body);
+    let metrics = from("/metrics", ANNA).await;
+    assert_eq!(metrics.status, StatusCode::NOT_FOUND, "{}", metrics.body);
+    assert!(!metrics.body.contains("kasse_"), "{}", metrics.body);
 }
 
 #[tokio::test]
