@@ -8,8 +8,9 @@ use kasse_api::{LandingPayment, NewLandingPayment, Problem, StickerInfo};
 use serde::de::DeserializeOwned;
 use web_sys::MessageEvent;
 
-use super::{Listening, Sendable, Stream, from_json_text, read_json, with_json};
+use super::{Listening, Owner, Sendable, Stream, from_json_text, read_json, with_json};
 use crate::state::landing::{Refusal, Trouble};
+use crate::state::stream::Reopening;
 use crate::state::till::Connection;
 
 /// What a sticker's landing page shows: the merchant, and what there is to pay.
@@ -77,7 +78,7 @@ pub fn payment_events(
             on_payment(event.payment);
         }
     };
-    listen(&format!("/api/payments/{token}/events?after=0"), on_message, on_connection)
+    listen(Reopening::resuming(format!("/api/payments/{token}/events"), 0), on_message, on_connection)
 }
 
 /// Listens to what `sticker` offers, for a landing page waiting there: the sticker as it is when
@@ -95,15 +96,17 @@ pub fn sticker_events(
             on_sticker(event.sticker);
         }
     };
-    listen(&format!("/api/stickers/{sticker}/events"), on_message, on_connection)
+    listen(Reopening::afresh(format!("/api/stickers/{sticker}/events")), on_message, on_connection)
 }
 
-/// Opens a landing page's stream. A refused one (a limit reached) stays down, and the page says
-/// so: the customer has "Check again" while waiting, and a reload while paying.
+/// Opens a landing page's stream. A refused one (a limit reached, a server restarting) opens
+/// again after a wait; meanwhile the page says it is reconnecting, and the customer has "Check
+/// again" while waiting, and a reload while paying.
 fn listen(
-    url: &str,
+    reopening: Reopening,
     on_message: impl Fn(MessageEvent) + 'static,
     on_connection: impl Fn(Connection) + 'static,
 ) -> Option<Listening> {
-    Stream::open(url, on_message, on_connection, || {}).map(|stream| Listening { _stream: stream })
+    Stream::open(reopening, on_message, on_connection, Owner::Anyone)
+        .map(|stream| Listening { _stream: stream })
 }

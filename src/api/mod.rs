@@ -8,14 +8,15 @@
 //!
 //! A browser whose session ended (401 with `session-expired` or `session-revoked`) is sent to the
 //! pairing page with the reason, from whichever request found out, and that request never
-//! answers: nothing else is to happen on a page being left. A till's event stream that the server
-//! closed for good asks the server why, so a revoked till leaves at once, not at its next tap.
+//! answers: nothing else is to happen on a page being left. A till's event stream that the browser
+//! gave up on asks the server why, so a revoked till leaves at once, not at its next tap; any other
+//! stream given up on opens again after a wait, from the last event it heard.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_util::StreamExt as _;
-use gloo_net::eventsource::futures::EventSource;
+use gloo_net::eventsource::futures::{EventSource, EventSourceSubscription};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use kasse_api::{
     CaptureRequest, History, HistoryQuery, Money, NewSale, PairRequest, Paired, Presented, Problem,
@@ -27,6 +28,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::MessageEvent;
 
+use crate::state::stream::{GaveUp, Next, Reopening};
 use crate::state::till::{Connection, Failure};
 
 pub mod admin;
@@ -250,72 +252,170 @@ pub async fn withdraw(till_id: &str) -> Result<(), Failure> {
     receive_nothing(Request::delete(&format!("/api/tills/{till_id}/presented")).build()).await
 }
 
-/// After the server closed a till's event stream for good (it refused the reconnection), asks
-/// why: a session that ended leaves for pairing with its reason (in [`refused`]); a browser the
-/// server no longer knows goes to pairing too. Anything else (too many streams) leaves the page
-/// as it is, showing the connection lost.
-async fn stream_refused() {
-    if let Err(Failure::Refused(problem)) = session().await
-        && problem.status == 401
-    {
-        crate::components::leave::leave_for("/pair");
+/// After the browser gave up on a till's event stream (the server, or a proxy before it, refused
+/// the reconnection), asks why: a session that ended leaves for pairing with its reason (in
+/// [`refused`]); a browser the server no longer knows goes to pairing too. Anything else (too
+/// many streams, a server restarting, no answer) is a refusal that passes.
+async fn stream_refused() -> GaveUp {
+    match session().await {
+        Err(Failure::Refused(problem)) if problem.status == 401 => {
+            crate::components::leave::leave_for("/pair");
+            GaveUp::SessionEnded
+        }
+        _ => GaveUp::Refused,
     }
+}
+
+/// Whom a stream belongs to, which says how to learn why the browser gave up on it.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// A paired till or display: its session may have ended.
+    Session,
+    /// Anyone (a landing page): no session to end.
+    Anyone,
+}
+
+impl Owner {
+    /// Why the browser gave up on a stream of this owner's.
+    async fn why_refused(self) -> GaveUp {
+        match self {
+            Self::Session => stream_refused().await,
+            Self::Anyone => GaveUp::Refused,
+        }
+    }
+}
+
+/// What one `EventSource` is heard saying: its messages, openings and errors, merged.
+type Heard = futures_util::stream::Select<
+    EventSourceSubscription,
+    futures_util::stream::Select<EventSourceSubscription, EventSourceSubscription>,
+>;
+
+/// How listening to one `EventSource` ended.
+enum Ended {
+    /// This side closed the stream.
+    Here,
+    /// The browser gave up on it.
+    GaveUp,
 }
 
 /// A live event stream: gloo-net's `EventSource`, and a task handing on what it hears. The
 /// browser reconnects by itself after a drop, sending `Last-Event-ID`, so the server replays
-/// what was missed. Closed when dropped.
+/// what was missed; when it gives up instead (a reconnection answered with anything but a 200),
+/// the task opens a new `EventSource` after a wait, from the last event heard, as
+/// [`Reopening`] decides. Closed when dropped.
 struct Stream {
-    _source: EventSource,
+    /// The `EventSource` open now; none while waiting to open one again.
+    source: Rc<RefCell<Option<EventSource>>>,
     /// Set when this side closes it: the task then stops without a word.
     closed_here: Rc<Cell<bool>>,
 }
 
 impl Stream {
-    /// Opens `url`, handing each message to `on_message`, telling `on_connection` when the
-    /// stream opens or drops, and calling `on_refused` when the browser gives up reconnecting
-    /// because the server refused the stream (an answer other than 200).
+    /// Opens the stream `reopening` names, handing each message to `on_message` and telling
+    /// `on_connection` when the stream opens or drops. Should the browser give up on it, asks
+    /// `owner` why, and unless a session ended opens it again.
     fn open(
-        url: &str,
+        mut reopening: Reopening,
         on_message: impl Fn(MessageEvent) + 'static,
         on_connection: impl Fn(Connection) + 'static,
-        on_refused: fn(),
+        owner: Owner,
     ) -> Option<Self> {
-        let mut source = EventSource::new(url).ok()?;
-        let messages = source.subscribe("message").ok()?;
-        let opens = source.subscribe("open").ok()?;
-        // Every "error" event: the browser lost the stream, and is connecting again or gave up.
-        let drops = source.subscribe("error").ok()?;
+        let (source, mut heard) = connect(&reopening.url())?;
+        let source = Rc::new(RefCell::new(Some(source)));
         let closed_here = Rc::new(Cell::new(false));
-        let closed = Rc::clone(&closed_here);
+        let (current, closed) = (Rc::clone(&source), Rc::clone(&closed_here));
         spawn_local(async move {
-            let mut heard =
-                futures_util::stream::select(messages, futures_util::stream::select(opens, drops));
-            while let Some(heard) = heard.next().await {
+            loop {
+                if let Ended::Here =
+                    listen(&mut heard, &closed, &mut reopening, &on_message, &on_connection).await
+                {
+                    return;
+                }
+                on_connection(Connection::Reconnecting);
+                // Its listeners first, so the closing source's last error is heard by nobody.
+                drop(heard);
+                drop(current.borrow_mut().take());
+                let Next::Reopen { url, wait_ms } = reopening.gave_up(owner.why_refused().await) else {
+                    return;
+                };
+                sleep(wait_ms).await;
                 if closed.get() {
                     return;
                 }
-                match heard {
-                    Ok((kind, message)) if kind == "message" => on_message(message),
-                    Ok((kind, _)) if kind == "open" => on_connection(Connection::Online),
-                    Ok(_) => on_connection(Connection::Reconnecting),
-                    // The browser gave up: the server refused the stream.
-                    Err(_) => {
-                        on_connection(Connection::Reconnecting);
-                        on_refused();
-                        return;
-                    }
-                }
+                let Some((source, listening)) = connect(&url) else { return };
+                *current.borrow_mut() = Some(source);
+                heard = listening;
             }
         });
-        Some(Self { _source: source, closed_here })
+        Some(Self { source, closed_here })
     }
+}
+
+/// A new `EventSource` on `url`, and what it is heard saying.
+fn connect(url: &str) -> Option<(EventSource, Heard)> {
+    let mut source = EventSource::new(url).ok()?;
+    let messages = source.subscribe("message").ok()?;
+    let opens = source.subscribe("open").ok()?;
+    // Every "error" event: the browser lost the stream, and is connecting again or gave up.
+    let drops = source.subscribe("error").ok()?;
+    let heard = futures_util::stream::select(messages, futures_util::stream::select(opens, drops));
+    Some((source, heard))
+}
+
+/// Hands on what one `EventSource` says until this side closes it or the browser gives up.
+async fn listen(
+    heard: &mut Heard,
+    closed: &Cell<bool>,
+    reopening: &mut Reopening,
+    on_message: &impl Fn(MessageEvent),
+    on_connection: &impl Fn(Connection),
+) -> Ended {
+    while let Some(said) = heard.next().await {
+        if closed.get() {
+            return Ended::Here;
+        }
+        match said {
+            Ok((kind, message)) if kind == "message" => {
+                reopening.heard(&message.last_event_id());
+                on_message(message);
+            }
+            Ok((kind, _)) if kind == "open" => {
+                reopening.opened();
+                on_connection(Connection::Online);
+            }
+            Ok(_) => on_connection(Connection::Reconnecting),
+            // The browser gave up: the server (or a proxy) refused the stream.
+            Err(_) => return Ended::GaveUp,
+        }
+    }
+    // The subscriptions hold their own senders, so this is not reached while they are held;
+    // should it be, there is nothing more to hear.
+    Ended::Here
+}
+
+/// Resolves after `ms` milliseconds (at once without a window, where nothing is streamed).
+async fn sleep(ms: u32) {
+    let timer = js_sys::Promise::new(&mut |resolve, _| {
+        let set = web_sys::window().map(|w| {
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                &resolve,
+                i32::try_from(ms).unwrap_or(i32::MAX),
+            )
+        });
+        if !matches!(set, Some(Ok(_))) {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = JsFuture::from(timer).await;
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        // Before the source closes (its fields drop after this), which its task then hears.
+        // Before the source closes, which its task then hears (or, waiting to open it again,
+        // finds when the wait is over).
         self.closed_here.set(true);
+        drop(self.source.borrow_mut().take());
     }
 }
 
@@ -339,9 +439,9 @@ pub fn till_events(
             on_event(id, event);
         }
     };
-    let url = format!("/api/tills/{till_id}/events?after={after}");
-    let on_refused = || spawn_local(stream_refused());
-    Stream::open(&url, on_message, on_connection, on_refused).map(|stream| Listening { _stream: stream })
+    let reopening = Reopening::resuming(format!("/api/tills/{till_id}/events"), after);
+    Stream::open(reopening, on_message, on_connection, Owner::Session)
+        .map(|stream| Listening { _stream: stream })
 }
 
 #[cfg(test)]

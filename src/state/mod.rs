@@ -13,4 +13,5 @@ pub mod pin;
 pub mod qr;
 pub mod sale_detail;
 pub mod scanner;
+pub mod stream;
 pub mod till;

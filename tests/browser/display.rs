@@ -1,11 +1,13 @@
 //! Browser journeys: the customer display beside the till, and the till's screen surviving a
-//! reload and a dropped connection.
+//! reload, a dropped connection, and a proxy refusing its live stream while the server is away.
 //!
 //! A display is a second device. Two windows of one browser share its cookies, so the second
 //! window would turn the till itself into a display when it pairs: the display here is a second
 //! browser (its own chromedriver and profile), as in a shop.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use kasse_api::Role;
@@ -103,15 +105,29 @@ async fn pair_display(j: &Journey, browser: &Client) -> Outcome {
 
 /// A cable between the browser and the server that the journey can pull out: a TCP proxy in
 /// front of the server. Pulled, it drops every connection through it (the live stream too) and
-/// refuses new ones; put back, it carries them again.
+/// refuses new ones; put back, it carries them again. It can also stand for a reverse proxy whose
+/// server is away: every connection through it dropped, and each new request answered 502.
 ///
 /// Chromium's offline emulation (DevTools `Network.emulateNetworkConditions`, as chromedriver's
 /// network conditions use it) stops new requests but leaves an open event stream flowing, so it
 /// cannot show what a dropped connection does.
 struct Cable {
     url: String,
-    pulled: tokio::sync::watch::Sender<bool>,
+    plug: tokio::sync::watch::Sender<Plug>,
+    /// Event streams answered 502 so far.
+    streams_refused: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// How the cable stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plug {
+    /// It carries every connection.
+    In,
+    /// It carries none: a connection is dropped at once.
+    Out,
+    /// It answers every request with a proxy's 502 Bad Gateway.
+    BadGateway,
 }
 
 impl Cable {
@@ -119,14 +135,22 @@ impl Cable {
     async fn lay(server: SocketAddr) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port for the cable");
         let url = format!("http://{}/", listener.local_addr().expect("its address"));
-        let (pulled, _) = tokio::sync::watch::channel(false);
-        let watch = pulled.clone();
+        let (plug, _) = tokio::sync::watch::channel(Plug::In);
+        let watch = plug.clone();
+        let streams_refused = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::clone(&streams_refused);
         let task = tokio::spawn(async move {
             while let Ok((browser, _)) = listener.accept().await {
-                if *watch.borrow() {
-                    continue; // dropped at once: the connection fails
+                let now = *watch.borrow();
+                match now {
+                    Plug::Out => continue, // dropped at once: the connection fails
+                    Plug::BadGateway => {
+                        tokio::spawn(bad_gateway(browser, Arc::clone(&refused)));
+                        continue;
+                    }
+                    Plug::In => {}
                 }
-                let mut pulled = watch.subscribe();
+                let mut plug = watch.subscribe();
                 tokio::spawn(async move {
                     let Ok(server) = tokio::net::TcpStream::connect(server).await else { return };
                     let (from_browser, to_browser) = browser.into_split();
@@ -134,22 +158,40 @@ impl Cable {
                     tokio::select! {
                         _ = carry(&from_browser, &to_server) => {}
                         _ = carry(&from_server, &to_browser) => {}
-                        _ = pulled.wait_for(|pulled| *pulled) => {}
+                        _ = plug.wait_for(|plug| *plug != Plug::In) => {}
                     }
                 });
             }
         });
-        Self { url, pulled, task }
+        Self { url, plug, streams_refused, task }
     }
 
     /// Pulls the cable out.
     fn pull(&self) {
-        self.pulled.send_replace(true);
+        self.plug.send_replace(Plug::Out);
+    }
+
+    /// Stands for a proxy whose server is away: drops every connection, answers 502 from now on.
+    fn answer_bad_gateway(&self) {
+        self.plug.send_replace(Plug::BadGateway);
     }
 
     /// Puts it back.
     fn put_back(&self) {
-        self.pulled.send_replace(false);
+        self.plug.send_replace(Plug::In);
+    }
+
+    /// Waits until `count` event streams in all were answered 502.
+    async fn until_streams_refused(&self, count: usize) -> Outcome {
+        let deadline = Instant::now() + PATIENCE;
+        while self.streams_refused.load(Ordering::SeqCst) < count {
+            if Instant::now() > deadline {
+                let refused = self.streams_refused.load(Ordering::SeqCst);
+                return Err(format!("{refused} event streams were answered 502, not {count}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
     }
 }
 
@@ -157,6 +199,28 @@ impl Drop for Cable {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// Answers the request on `browser` as a reverse proxy does when its server is away: 502 Bad
+/// Gateway, then the connection closes. Counts it in `streams_refused` if it asked for an event
+/// stream.
+async fn bad_gateway(mut browser: tokio::net::TcpStream, streams_refused: Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match browser.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => head.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let request_line = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    if String::from_utf8_lossy(request_line).contains("/events") {
+        streams_refused.fetch_add(1, Ordering::SeqCst);
+    }
+    let answer = "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 12\r\nconnection: close\r\n\r\n<h1>502</h1>";
+    let _ = browser.write_all(answer.as_bytes()).await;
+    let _ = browser.shutdown().await;
 }
 
 /// Copies bytes one way until either side closes.
@@ -352,4 +416,146 @@ async fn the_tills_display_survives_a_dropped_connection() {
         Ok(())
     })
     .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_till_comes_back_after_a_proxy_answered_its_reconnections_with_502() {
+    // The browser reaches the server through the cable, standing for a reverse proxy: while the
+    // server is away (restarting), the proxy answers 502, and the browser's EventSource gives up
+    // on the stream for good at the first one.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let cable = Cable::lay(server).await;
+    Journey::start_with("stream-refused", |c| {
+        c.listen = server;
+        c.public_url = Some(cable.url.parse().unwrap());
+    })
+    .await
+    .run(async |j| {
+        j.type_amount(&["4", "7", "00"]).await?;
+        let (reference, qr_text) = j.show_qr().await?;
+        j.wait_for(".connection[data-state='online']").await?;
+
+        cable.answer_bad_gateway();
+        j.wait_for(".connection[data-state='reconnecting']").await?;
+        // The browser's own reconnection is refused, and the page's next attempt too.
+        cable.until_streams_refused(2).await?;
+
+        // The customer approves meanwhile (the phone reaches the platform on its own).
+        j.customer_answers(&qr_text, "approve").await?;
+        let sim = j.server.sim().ok_or("simulator")?;
+        let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+        if payment.state != kasse_vipps::epayment::State::Authorized {
+            return Err(format!("the platform says {:?} after the approval", payment.state).into());
+        }
+
+        // The server is back: the till opens its stream again, hears what it missed, and shows
+        // the payment.
+        cable.put_back();
+        j.wait_for(".sale[data-status='captured']").await?;
+        j.wait_for(".connection[data-state='online']").await?;
+        if j.headline().await? != "Paid" {
+            return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A customer display somewhere else, paired without a browser: its session cookie, with which
+/// it follows the till's live stream.
+struct FarDisplay {
+    cookie: String,
+}
+
+impl FarDisplay {
+    /// Pairs one with till-1.
+    async fn pair(j: &Journey) -> Result<Self, Box<dyn Error>> {
+        let code = j.server.pairing_code("till-1", Role::Display).await?;
+        let paired = reqwest::Client::new()
+            .post(j.url("api/pair"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let cookie = paired
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .ok_or("pairing set no cookie")?
+            .to_owned();
+        Ok(Self { cookie })
+    }
+
+    /// Opens its live stream, waiting (up to [`PATIENCE`]) for the server to have room for it.
+    async fn follow(&self, j: &Journey) -> Result<reqwest::Response, Box<dyn Error>> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let answer = reqwest::Client::new()
+                .get(j.url("api/tills/till-1/events"))
+                .header(reqwest::header::COOKIE, &self.cookie)
+                .send()
+                .await?;
+            if answer.status() == 200 {
+                return Ok(answer);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("the display's stream was answered {}", answer.status()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// The id of till-1's one device as `role`.
+async fn device_of(j: &Journey, role: Role) -> Result<String, Box<dyn Error>> {
+    let devices = kasse_server::ops::pairing::Devices::of(&j.server.tools()).list().await?;
+    let mut ids = devices.into_iter().filter(|d| d.role == role && d.till == "till-1").map(|d| d.id);
+    match (ids.next(), ids.next()) {
+        (Some(id), None) => Ok(id),
+        _ => Err(format!("till-1 has not one {role:?}").into()),
+    }
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_till_turned_away_for_too_many_streams_follows_its_sale_once_one_is_free() {
+    // One live stream in all: while a display holds it, the server answers the till's stream
+    // 503 (too many streams), and the browser's EventSource gives up on it at once.
+    Journey::start_with("stream-limit", |c| c.limits.streams_total = 1)
+        .await
+        .run(async |j| {
+            let devices = kasse_server::ops::pairing::Devices::of(&j.server.tools());
+            let display = FarDisplay::pair(j).await?;
+            // The till holds the one stream now. Its session ends (which ends its stream at once,
+            // and sends it to pairing), and the display takes the stream.
+            devices.revoke(&device_of(j, Role::Till).await?).await?;
+            j.wait_for(".pair .reason").await?;
+            let holder = display.follow(j).await?;
+
+            // Paired again, the till is turned away.
+            j.pair().await;
+            j.wait_for(".connection[data-state='reconnecting']").await?;
+            j.type_amount(&["3", "8", "00"]).await?;
+            let (reference, qr_text) = j.show_qr().await?;
+            j.customer_answers(&qr_text, "approve").await?;
+            let sim = j.server.sim().ok_or("simulator")?;
+            let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
+            if payment.state != kasse_vipps::epayment::State::Authorized {
+                return Err(format!("the platform says {:?} after the approval", payment.state).into());
+            }
+            if j.browser.find(Locator::Css(".sale[data-status='awaitingCustomer']")).await.is_err() {
+                return Err("the turned-away till changed its sale without hearing from the server".into());
+            }
+
+            // The display is unpaired, which ends its stream: the till's next attempt gets it,
+            // and the till hears what it missed.
+            devices.revoke(&device_of(j, Role::Display).await?).await?;
+            drop(holder);
+            j.wait_for(".sale[data-status='captured']").await?;
+            j.wait_for(".connection[data-state='online']").await?;
+            Ok(())
+        })
+        .await;
 }
