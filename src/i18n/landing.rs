@@ -64,6 +64,8 @@ mod steps {
     super::super::texts! {
         finishing: "Approved", "Godkjent", "Godkendt", "Hyväksytty";
         finishing_line: "Finishing the payment…", "Fullfører betalingen…", "Gennemfører betalingen…", "Viimeistellään maksua…";
+        cancelling: "Cancelling…", "Avbryter…", "Annullerer…", "Perutaan…";
+        cancelling_line: "The shop is cancelling the payment.", "Butikken avbryter betalingen.", "Butikken annullerer betalingen.", "Kauppa on perumassa maksua.";
         paid: "Paid", "Betalt", "Betalt", "Maksettu";
         paid_line: "Thank you! You can put your phone away.", "Takk! Du kan legge bort telefonen.", "Tak! Du kan lægge telefonen væk.", "Kiitos! Voit laittaa puhelimen pois.";
         refunded: "Refunded", "Refundert", "Refunderet", "Hyvitetty";
@@ -113,6 +115,7 @@ pub const fn step(step: Step, locale: Locale) -> (&'static str, &'static str) {
         Step::Approve => (approve_in_app(locale), sent_to(locale)),
         Step::OpenApp => (open_the_app(locale), open_the_app_line(locale)),
         Step::Finishing => (steps::finishing(locale), steps::finishing_line(locale)),
+        Step::Cancelling => (steps::cancelling(locale), steps::cancelling_line(locale)),
         Step::Paid => (steps::paid(locale), steps::paid_line(locale)),
         Step::Refunded => (steps::refunded(locale), steps::refunded_line(locale)),
         Step::Declined => (steps::declined(locale), steps::declined_line(locale)),
@@ -304,6 +307,7 @@ mod tests {
             Step::Approve,
             Step::OpenApp,
             Step::Finishing,
+            Step::Cancelling,
             Step::Paid,
             Step::Refunded,
             Step::Declined,

@@ -151,6 +151,8 @@ pub enum Step {
     OpenApp,
     /// Approved; the shop is taking the money.
     Finishing,
+    /// The shop is cancelling it (before or after the customer approved): not to be paid.
+    Cancelling,
     /// Paid.
     Paid,
     /// The money was given back.
@@ -172,7 +174,9 @@ impl Step {
             SaleStatus::Creating => Self::Sending,
             SaleStatus::AwaitingCustomer if payment.phone.is_none() => Self::OpenApp,
             SaleStatus::AwaitingCustomer => Self::Approve,
-            SaleStatus::Authorized | SaleStatus::Cancelling => Self::Finishing,
+            SaleStatus::Authorized => Self::Finishing,
+            // Not "approved": whatever the customer did, the shop is stopping this payment.
+            SaleStatus::Cancelling => Self::Cancelling,
             SaleStatus::Captured => Self::Paid,
             SaleStatus::Refunded => Self::Refunded,
             SaleStatus::Declined => Self::Declined,
@@ -707,6 +711,21 @@ mod tests {
         m.apply_event(payment("t1", SaleStatus::Captured, Some("+47 •••••567")));
         assert_eq!(m.stage(), Stage::Payment(Step::Paid));
         assert_eq!(m.seconds_left(0), None, "no countdown once paid");
+    }
+
+    #[test]
+    fn a_payment_the_shop_is_cancelling_is_shown_as_cancelling_not_as_approved() {
+        let mut m = LandingModel::new("demo".into(), Some("t1".into()), None);
+        m.sticker_loaded(sticker(None, None));
+        m.apply_event(payment("t1", SaleStatus::Authorized, Some("+47 •••••567")));
+        assert_eq!(m.stage(), Stage::Payment(Step::Finishing));
+        m.apply_event(payment("t1", SaleStatus::Cancelling, Some("+47 •••••567")));
+        assert_eq!(m.stage(), Stage::Payment(Step::Cancelling));
+        let step = Step::Cancelling;
+        assert!(!step.is_final(), "the page follows it until it is cancelled");
+        assert!(!step.can_send_again(), "the shop stopped it");
+        m.apply_event(payment("t1", SaleStatus::Cancelled, Some("+47 •••••567")));
+        assert_eq!(m.stage(), Stage::Payment(Step::Cancelled));
     }
 
     #[test]

@@ -411,6 +411,7 @@ fn status(payment: &LandingPayment, locale: Locale, step: Step, countdown: &Coun
         Step::Approve => ("approve", "waiting"),
         Step::OpenApp => ("open-app", "waiting"),
         Step::Finishing => ("finishing", "success"),
+        Step::Cancelling => ("cancelling", "waiting"),
         Step::Paid => ("paid", "success"),
         Step::Refunded => ("refunded", "waiting"),
         Step::Declined => ("declined", "failure"),
