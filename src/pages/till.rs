@@ -438,7 +438,13 @@ fn Lines(model: RwSignal<TillModel>) -> impl IntoView {
                     </label>
                     <label>
                         <span>{tr(text::vat)}</span>
-                        <select id="line-vat" on:change=move |e| rate.set(event_target_value(&e).parse().unwrap_or(0))>
+                        // The rate outlives the form, which is made anew each time the panel
+                        // opens: the select shows the rate a line is added with.
+                        <select
+                            id="line-vat"
+                            prop:value=move || rate.get().to_string()
+                            on:change=move |e| rate.set(event_target_value(&e).parse().unwrap_or(0))
+                        >
                             {rates.iter().map(|r| view! { <option value=r.to_string()>{till::format_vat(*r)}</option> }).collect_view()}
                         </select>
                     </label>

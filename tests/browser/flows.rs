@@ -1,6 +1,6 @@
 //! Browser journeys: the till's flows besides the dynamic QR code — a phone number, a scanned
 //! personal QR code, a check-in at the till's sticker — a payment that expires, and how the
-//! customer was identified, said in the cashier's language.
+//! customer was identified, said in the cashier's language; the receipt's lines.
 
 use super::display::{wait_for_text, wait_in};
 use super::*;
@@ -275,6 +275,32 @@ async fn in_norwegian_a_sale_paid_by_a_scanned_personal_qr_says_so_in_norwegian_
             j.browser.find(Locator::Css("#nav-history")).await?.click().await?;
             let row = format!("#sales tr[data-reference='{reference}']");
             wait_for_text(&j.browser, &row, "Personlig QR-kode").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_receipt_line_is_added_at_the_vat_rate_the_form_shows_after_it_was_closed_and_opened() {
+    Journey::start("line-vat")
+        .await
+        .run(async |j| {
+            j.browser.goto(&j.url("till")).await?;
+            j.wait_for("#show-qr").await?;
+            j.browser.find(Locator::Css("#flow-lines")).await?.click().await?;
+            j.wait_for("#line-vat").await?.select_by_value("1500").await?;
+            // Closed and opened again: the form is made anew, and shows the rate still chosen.
+            j.browser.find(Locator::Css("#flow-lines")).await?.click().await?;
+            j.browser.find(Locator::Css("#flow-lines")).await?.click().await?;
+            let shown = j.wait_for("#line-vat").await?.prop("value").await?;
+            if shown.as_deref() != Some("1500") {
+                return Err(format!("the reopened form shows the rate {shown:?}, chosen was 15 %").into());
+            }
+            j.browser.find(Locator::Css("#line-name")).await?.send_keys("Kaffe").await?;
+            j.browser.find(Locator::Css("#line-price")).await?.send_keys("45").await?;
+            j.browser.find(Locator::Css("#line-add")).await?.click().await?;
+            wait_for_text(&j.browser, ".lines .line-list li .vat", "15 %").await?;
             Ok(())
         })
         .await;
