@@ -7,6 +7,8 @@ super::texts! {
     connecting: "Connecting…", "Kobler til…", "Forbinder…", "Yhdistetään…";
     /// The badge after a drop.
     reconnecting: "Reconnecting…", "Kobler til igjen…", "Forbinder igen…", "Yhdistetään uudelleen…";
+    /// A QR code's spoken label, before the amount (on the till and the customer display).
+    qr_label: "QR code to pay", "QR-kode for å betale", "QR-kode til betaling af", "QR-koodi maksamiseen:";
     /// The language switcher's label.
     language: "Language", "Språk", "Sprog", "Kieli";
     /// No answer from the server.

@@ -17,8 +17,6 @@ super::texts! {
     approve_in_app: "Approve in your app", "Godkjenn i appen din", "Godkend i din app", "Hyväksy sovelluksessasi";
     /// The till is starting or stopping a request.
     one_moment: "One moment…", "Et øyeblikk…", "Et øjeblik…", "Hetkinen…";
-    /// The QR code's spoken label, before the amount.
-    qr_label: "QR code to pay", "QR-kode for å betale", "QR-kode til betaling af", "QR-koodi maksamiseen:";
     /// The display cannot show its till.
     cannot_show: "This display cannot show its till right now.", "Denne skjermen kan ikke vise kassen nå.", "Denne skærm kan ikke vise kassen lige nu.", "Tämä näyttö ei voi näyttää kassaa nyt.";
     /// The display is paired with another till.

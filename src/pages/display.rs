@@ -171,7 +171,7 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
                     Screen::Pay { amount, qr } => {
                         let prompt = if qr.is_some() { texts::scan(locale.get()) } else { texts::approve_in_app(locale.get()) };
                         let code = qr.map(|text| {
-                            let label = format!("{} {}", texts::qr_label(locale.get()), format_money(amount, locale.get()));
+                            let label = format!("{} {}", common::qr_label(locale.get()), format_money(amount, locale.get()));
                             view! { <figure class="display-qr"><QrCode text label/></figure> }
                         });
                         view! {

@@ -714,7 +714,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
             </div>
             <div class="sale-pay">
                 {move || qr_text.get().map(|text| {
-                    let label = format!("QR code to pay {}", amount());
+                    let label = format!("{} {}", common::qr_label(locale.get()), amount());
                     view! { <figure class="qr-frame"><QrCode text label/></figure> }
                 })}
                 <Show when=qr_elsewhere>

@@ -1,6 +1,7 @@
 //! Browser journeys: the till for people who use it without a mouse, with a screen reader, or
 //! with less than perfect sight — usable by keyboard alone, every control named, touch targets
-//! of at least 44 px, text at WCAG AA contrast, focus always visible.
+//! of at least 44 px, text at WCAG AA contrast, focus always visible — and named in the cashier's
+//! language.
 
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -257,6 +258,32 @@ async fn a_till_whose_session_the_manager_revokes_is_sent_to_pairing_with_a_sent
             j.wait_for("#pairing-code").await?.send_keys(&code).await?;
             j.browser.find(Locator::Css("#pair")).await?.click().await?;
             j.wait_for("#show-qr").await?;
+            Ok(())
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn the_keypad_and_the_qr_code_are_named_in_the_cashiers_language() {
+    Journey::start("spoken-norwegian")
+        .await
+        .run(async |j| {
+            j.browser.find(Locator::Css("#language")).await?.select_by_value("nb").await?;
+            j.type_amount(&["4", "2", "00"]).await?;
+            for (key, spoken) in [("00", "dobbel null"), ("⌫", "slett siste siffer"), ("7", "7")] {
+                let button = j.browser.find(Locator::Css(&format!("button[data-key='{key}']"))).await?;
+                let label = button.attr("aria-label").await?;
+                if label.as_deref() != Some(spoken) {
+                    return Err(format!("the key {key} is read out as {label:?}, not {spoken:?}").into());
+                }
+            }
+            j.browser.find(Locator::Css("#show-qr")).await?.click().await?;
+            let code = j.wait_for(".sale[data-status='awaitingCustomer'] svg.qr").await?;
+            let label = code.attr("aria-label").await?.unwrap_or_default().replace('\u{a0}', " ");
+            if !label.starts_with("QR-kode for å betale") || !label.contains("42,00") {
+                return Err(format!("the QR code is read out as {label:?}").into());
+            }
             Ok(())
         })
         .await;
