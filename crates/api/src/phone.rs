@@ -136,13 +136,14 @@ fn check_national(country: Country, national: &str) -> Result<String, PhoneError
         Country::No => fixed_length(national, 8, b"49"),
         // Denmark: 8 digits; no number starts with 0 or 1.
         Country::Dk => fixed_length(national, 8, b"23456789"),
-        // Finland: a trunk 0 when written nationally, then 7 to 10 digits; mobiles start 4 or 5.
+        // Finland: a trunk 0 when written nationally, then 7 to 10 digits. Mobiles are 04x and
+        // 050; 05 followed by any other digit is a landline's area code (Kotka, 05 234 5678).
         Country::Fi => {
             let national = national.strip_prefix('0').unwrap_or(national);
             match national.len() {
                 0..=6 => Err(PhoneError::TooShort),
                 11.. => Err(PhoneError::TooLong),
-                _ if !national.starts_with(['4', '5']) => Err(PhoneError::NotMobile),
+                _ if !(national.starts_with('4') || national.starts_with("50")) => Err(PhoneError::NotMobile),
                 _ => Ok(national.to_owned()),
             }
         }
@@ -177,6 +178,23 @@ mod tests {
         assert_eq!(parsed("040 123 4567", Country::Fi), Ok("358401234567".into()));
         assert_eq!(parsed("+358 40 1234567", Country::No), Ok("358401234567".into()));
         assert_eq!(parsed("(+45) 20.03.18.01", Country::No), Ok("4520031801".into()));
+    }
+
+    #[test]
+    fn finnish_mobiles_are_04x_and_050_and_other_05_numbers_are_landlines() {
+        for (typed, msisdn) in [
+            ("040 123 4567", "358401234567"),
+            ("044 987 6543", "358449876543"),
+            ("045 1234567", "358451234567"),
+            ("0457 123 4567", "3584571234567"),
+            ("050 123 4567", "358501234567"),
+            ("+358 50 1234567", "358501234567"),
+        ] {
+            assert_eq!(parsed(typed, Country::Fi), Ok(msisdn.into()), "{typed}");
+        }
+        for landline in ["05 234 5678", "+358 5 234 5678", "051 234 5678", "055 123 4567", "059 876 5432"] {
+            assert_eq!(parsed(landline, Country::Fi), Err(PhoneError::NotMobile), "{landline}");
+        }
     }
 
     #[test]
