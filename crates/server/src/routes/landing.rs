@@ -233,8 +233,17 @@ pub async fn pay(
     State(app): State<Arc<AppState>>,
     Path(sticker): Path<String>,
     client: ClientAddr,
+    headers: HeaderMap,
     body: Result<ApiJson<NewLandingPayment>, ApiError>,
 ) -> Result<(StatusCode, Json<LandingPayment>), ApiError> {
+    let key = super::till::client_key(&headers)?;
+    if let Some(key) = key
+        && let Some(earlier) = app.sales.landing_payment_by_key(&sticker, key).await?
+    {
+        // A retry of a request whose answer the customer's page never got: the payment it made,
+        // counted once already.
+        return Ok((StatusCode::CREATED, Json(earlier)));
+    }
     let now = crate::now_ms();
     let limits = &app.landing_limits;
     let address = client.limit_key();
@@ -261,7 +270,7 @@ pub async fn pay(
         // Checked again as it counts: two requests racing past the checks cannot both slip in.
         limiter.attempt(key, now).await?.map_err(|wait| limit.refusal(wait))?;
     }
-    let paid = app.sales.pay_at_sticker(&sticker, request).await;
+    let paid = app.sales.pay_at_sticker(&sticker, request, key).await;
     if paid.is_ok() {
         // Counted only now that a payment was made, so junk never uses up a sticker for real
         // customers. Payments racing past the check together may all count, a few over the limit:

@@ -82,6 +82,18 @@ impl Sales {
         Ok(Presented { amount: presented.amount, description, claimed: false, claimed_by: None })
     }
 
+    /// The till started a sale of its own (a QR code, a number, a check-in): what it presented at
+    /// its sticker goes, so the customer who paid the other way is not asked again there, nor the
+    /// next customer who scans it. A claim on it can only be a payment that will not be made (the
+    /// till has one sale in progress at a time, and this is it) or one that finished.
+    pub(super) async fn take_back_presented(&self, till: &TillConfig) -> Result<(), SaleError> {
+        if self.inner.store.withdraw_presented(&till.id).await?.is_some() {
+            tracing::info!(till = %till.id, "the till took a sale another way: its sticker's amount is taken back");
+            self.sticker_changed(till).await;
+        }
+        Ok(())
+    }
+
     /// Takes back what the till presented. When a customer claimed it, their request is
     /// cancelled too, as the till's cancel does it; `AlreadyApproved` when they approved first.
     pub async fn withdraw(&self, till_id: &str) -> Result<(), SaleError> {
@@ -167,13 +179,32 @@ impl Sales {
         })
     }
 
+    /// The payment the customer's page started at sticker `id` with its Idempotency-Key `key`,
+    /// if one did: a retry of a request whose answer never reached the page finds it.
+    pub async fn landing_payment_by_key(
+        &self,
+        id: &str,
+        key: &str,
+    ) -> Result<Option<LandingPayment>, SaleError> {
+        let (sticker, _) = self.sticker_of(id)?;
+        let till_id = match sticker {
+            Sticker::Till(till) => till.id.as_str(),
+            Sticker::Open(_) => "",
+        };
+        let found = self.inner.store.payment_by_client_key(till_id, &landing_key(id, key)).await?;
+        Ok(found.map(|row| self.landing_view(&row)))
+    }
+
     /// A customer asks to pay at a sticker: by phone number (a push to the app), or by opening
-    /// the app from the page (an app switch that returns to the page).
+    /// the app from the page (an app switch that returns to the page). `key` is the page's
+    /// Idempotency-Key for this request, if it sent one ([`Sales::landing_payment_by_key`]).
     pub async fn pay_at_sticker(
         &self,
         id: &str,
         request: NewLandingPayment,
+        key: Option<&str>,
     ) -> Result<LandingPayment, SaleError> {
+        let client_key = key.map(|key| landing_key(id, key));
         let (sticker, store) = self.sticker_of(id)?;
         // Read the number before anything is claimed: a mistyped number changes nothing.
         let msisdn = request
@@ -263,7 +294,7 @@ impl Sales {
             masked_phone,
             return_url,
             receipt: None,
-            client_key: None,
+            client_key: client_key.as_deref(),
             sticker_id: Some(id),
             landing_token: Some(token.clone()),
             pos: None,
@@ -384,6 +415,12 @@ impl Sales {
             tracing::error!(reference = %row.reference, error = %e, "could not publish a landing event");
         }
     }
+}
+
+/// The key a landing page's payment is stored under: its Idempotency-Key, made apart from tills'
+/// and PoS systems' keys and from other stickers'.
+fn landing_key(sticker: &str, key: &str) -> String {
+    format!("sticker:{sticker}:{key}")
 }
 
 /// The live-event channel of a landing-page payment (till ids never contain `:`).

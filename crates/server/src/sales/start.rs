@@ -110,7 +110,13 @@ impl Sales {
             pos,
             loyalty: new.loyalty,
         };
-        let created = self.create(draft, check_in).await?;
+        let created = self.create(draft, check_in).await;
+        if matches!(&created, Ok(row) if row.status() != SaleStatus::Failed)
+            || matches!(created, Err(SaleError::Pending(_)))
+        {
+            self.take_back_presented(till).await?;
+        }
+        let created = created?;
         if let Some(customer) = greeting {
             self.greet(store, &customer);
         }

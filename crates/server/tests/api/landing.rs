@@ -770,6 +770,47 @@ async fn a_customer_who_declined_sends_the_same_amount_again_until_the_till_move
     assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
 }
 
+#[tokio::test]
+async fn a_payment_request_sent_again_with_its_key_finds_the_payment_the_first_made() {
+    let app = spawn_app().await;
+    let keyed = |key: &str, value: i64| {
+        let body = json!({ "amount": nok(value), "phoneNumber": KARI_TYPED });
+        browser()
+            .post(format!("{}/api/stickers/{DONATIONS}/payments", app.base))
+            .header("idempotency-key", key)
+            .json(&body)
+    };
+    let first = app.send(keyed("tap-1", 5_000)).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let first: LandingPayment = first.json();
+    // The answer never reached the phone; the page sends the same request again.
+    let again = app.send(keyed("tap-1", 5_000)).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
+    assert_eq!(again.json::<LandingPayment>(), first, "the same payment, followed by the same token");
+    assert_eq!(app.sim().payment_records().len(), 1, "one request on Kari's phone");
+    // A new tap is a new payment.
+    let second: LandingPayment = app.send(keyed("tap-2", 5_000)).await.json();
+    assert_ne!(second.token, first.token);
+    assert_eq!(app.sim().payment_records().len(), 2);
+}
+
+#[tokio::test]
+async fn an_amount_presented_at_the_sticker_goes_when_the_till_takes_the_sale_another_way() {
+    let app = spawn_app().await;
+    app.present(4_500).await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    // The customer cannot use the sticker: the cashier shows a QR code for the same amount.
+    let sale = app.start_sale(4_500).await;
+    assert_eq!(app.sticker(STICKER).await.presented, None, "the sticker no longer offers it");
+    assert_eq!(app.presented_at_till().await, None);
+    app.approve(&sale).await;
+    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    // The next customer who scans the sticker is asked for nothing.
+    app.refused_at(STICKER, &json!({ "phoneNumber": OLA_TYPED }), StatusCode::CONFLICT, "nothing-to-pay")
+        .await;
+    assert_eq!(app.sim().payment_records().len(), 1, "only the QR payment");
+}
+
 /// Kari declines 45.00 at the till's sticker; returns her payment's token and reference.
 async fn declined_at_the_sticker(app: &TestApp) -> (String, String) {
     app.present(4_500).await;
