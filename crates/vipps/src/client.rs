@@ -135,18 +135,25 @@ impl Error {
         }
     }
 
-    /// True when the request may or may not have taken effect (no answer, or 5xx/429 on the last
-    /// attempt): ask the platform, or retry with the same idempotency key, but never assume.
+    /// True when the request may or may not have taken effect, or may take effect if sent again
+    /// (no answer, or on the last attempt an answer saying "not now": see `is_retryable`): ask the
+    /// platform, or retry with the same idempotency key, but never assume.
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Unreachable(_) | Self::UnexpectedAnswer(_) => true,
-            Self::Rejected { status, .. } => is_retryable(*status),
+            Self::Rejected { status, problem } => is_retryable(*status, problem.error_code()),
         }
     }
 }
 
-fn is_retryable(status: u16) -> bool {
-    status == 429 || status >= 500
+/// Whether an answer says "not now" rather than "no", so the same request with the same key may
+/// succeed later: 429, a 5xx, 423 Locked (another operation on the payment is under way), and
+/// ePayment's 6160 ("Order processing, retry shortly"). Taken as a refusal, an automatic capture
+/// asked while the platform was finishing an approval was never asked again. (6250, "Cannot
+/// cancel processing payment", stays a refusal: the cashier hears the cancel cannot be done while
+/// the customer's approval is being processed, and may press Cancel again.)
+fn is_retryable(status: u16, code: Option<u32>) -> bool {
+    status == 429 || status == 423 || status >= 500 || code == Some(6160)
 }
 
 struct CachedToken {
@@ -585,9 +592,10 @@ impl Client {
                 *self.token.lock().await = None;
                 continue;
             }
-            let rejected =
-                Error::Rejected { status: status.as_u16(), problem: Box::new(problem_from(status, &bytes)) };
-            if !is_retryable(status.as_u16()) {
+            let problem = problem_from(status, &bytes);
+            let retryable = is_retryable(status.as_u16(), problem.error_code());
+            let rejected = Error::Rejected { status: status.as_u16(), problem: Box::new(problem) };
+            if !retryable {
                 return Outcome::Done(Err(rejected));
             }
             return match retry_after {
@@ -686,7 +694,7 @@ impl Client {
                             status: status.as_u16(),
                             problem: Box::new(problem_from(status, &bytes)),
                         };
-                        if is_retryable(status.as_u16()) {
+                        if rejected.outcome_unknown() {
                             Outcome::Backoff(rejected)
                         } else {
                             Outcome::Done(Err(rejected))
@@ -775,9 +783,13 @@ mod tests {
     }
 
     #[test]
-    fn only_5xx_and_429_are_retried() {
-        assert!(is_retryable(500) && is_retryable(503) && is_retryable(429));
-        assert!(!is_retryable(400) && !is_retryable(409) && !is_retryable(404));
+    fn only_answers_that_say_not_now_are_retried() {
+        let retried = |status, code| is_retryable(status, code);
+        assert!(retried(500, None) && retried(503, None) && retried(429, None) && retried(423, None));
+        assert!(retried(400, Some(6160)), "order processing, retry shortly");
+        assert!(!retried(400, None) && !retried(409, None) && !retried(404, None));
+        assert!(!retried(400, Some(6060)) && !retried(400, Some(6140)), "refusals that stand");
+        assert!(!retried(400, Some(6250)), "a cancel while the approval is processed: the cashier hears so");
     }
 
     #[test]
