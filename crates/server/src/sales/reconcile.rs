@@ -8,7 +8,7 @@ use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
 use super::locks::LocalGuard;
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::writes::Attempt;
-use super::{SaleError, Sales, withdrawn};
+use super::{SaleError, Sales, Sent, withdrawn};
 use crate::config::CapturePolicy;
 use crate::store::{
     OperationKind, OperationRow, OperationStatus, PaymentRow, SettlesIf, StoreError, TakenEvent,
@@ -272,7 +272,10 @@ impl Sales {
             OperationKind::Cancel => self.send_cancel(row, key, Attempt::Again).await.map(drop),
             OperationKind::Capture | OperationKind::Refund => {
                 let mut row = row;
-                self.send(&mut row, key).await.map(drop)
+                match self.send(&mut row, key).await {
+                    Ok(Sent::Refused(e)) => self.refused_when_sent_again(row, operation.kind, &e).await,
+                    sent => sent.map(drop),
+                }
             }
         };
         match result {
@@ -281,6 +284,25 @@ impl Sales {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A capture or refund the platform refused when it was sent again, after its first sending
+    /// had no answer: said on the sale, as a first refusal is said to the cashier at once, so the
+    /// till and the back office show it (and a refused automatic capture waits for a person, as
+    /// [`next_poll`] has it) instead of the write being dropped unseen.
+    async fn refused_when_sent_again(
+        &self,
+        mut row: PaymentRow,
+        kind: OperationKind,
+        refusal: &kasse_vipps::Error,
+    ) -> Result<(), SaleError> {
+        let sentence = super::status::refusal_sentence(refusal);
+        row.failure = Some(match kind {
+            OperationKind::Refund => format!("A refund was refused: {sentence}"),
+            _ => format!("Approved, but taking the money failed: {sentence}"),
+        });
+        self.schedule_poll(&mut row);
+        self.save(&mut row).await
     }
 
     /// Polls every payment whose poll is due.

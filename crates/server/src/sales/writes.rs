@@ -194,6 +194,10 @@ impl Sales {
         match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "refunded");
+                // A refund refused when sent again is said on the sale until one goes through.
+                if row.failure.take().is_some() {
+                    self.save(&mut row).await?;
+                }
                 Ok(sale_view(&row))
             }
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),

@@ -281,6 +281,30 @@ async fn a_refused_write_is_refused_again_when_retried_with_its_key_and_a_refuse
 }
 
 #[tokio::test]
+async fn a_refund_the_platform_refuses_only_when_it_is_sent_again_is_said_on_the_sale_not_dropped() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let paid = app.approved_sale(&mut events, 10_000, SaleStatus::Captured).await;
+    let r = paid.reference.as_str();
+    // The refund gets no answer: the cashier hears it is kept and sent again.
+    app.sim().set_faults(FaultKnobs { error_rate: 1.0, ..FaultKnobs::default() }).unwrap();
+    let kept = app.act(r, "refund", &json!({ "amount": nok(1_000) })).await;
+    assert_eq!(kept.status, StatusCode::ACCEPTED, "{}", kept.body);
+    // By the time the platform answers again, the refund's year is over: the resend is refused.
+    app.sim().advance_clock(chrono::Duration::days(366));
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    let told = events
+        .next_event_until("the refused refund said on the sale", |e| {
+            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
+        })
+        .await;
+    let sale = told.last().unwrap().sale();
+    assert!(sale.failure.as_deref().is_some_and(|f| f.starts_with("A refund was refused")), "{sale:?}");
+    assert_eq!((sale.status, sale.refunded.value), (SaleStatus::Captured, 0), "nothing was given back");
+    assert_eq!(app.sale(r).await.failure, sale.failure, "a reloaded till sees it too");
+}
+
+#[tokio::test]
 async fn money_cannot_be_taken_before_approval_or_from_a_declined_sale_nor_given_back_before_it_was_taken() {
     let app = spawn_manual_capture_app().await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;
