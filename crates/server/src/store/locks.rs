@@ -133,6 +133,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lock_connection_has_the_database_notice_a_vanished_instance_in_seconds_not_hours() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let store = Store::open(&url).await.unwrap();
+        let Some(locks) = &store.locks else { panic!("PostgreSQL has a lock pool") };
+        let mut conn = locks.acquire().await.unwrap();
+        let mut settings = Vec::new();
+        for name in
+            ["tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout"]
+        {
+            let shown: String =
+                sqlx::query_scalar(&format!("SHOW {name}")).fetch_one(&mut *conn).await.unwrap();
+            settings.push(shown);
+        }
+        assert_eq!(settings, ["10", "5", "3", "30000"], "as the session set them (seconds; ms for the last)");
+    }
+
+    #[tokio::test]
     async fn a_wait_given_up_leaves_the_lock_free_for_the_next_at_any_instance() {
         let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
         let (here, there) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());

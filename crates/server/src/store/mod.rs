@@ -141,6 +141,23 @@ pub const STATEMENTS_AT_ONCE: u32 = 4;
 /// once. Fewer than the tills working at once starves the webhook inbox (measured).
 const LOCK_CONNECTIONS: u32 = 64;
 
+/// Has PostgreSQL notice within about half a minute that the instance at the other end of
+/// `conn` is gone (its host lost power or its network, so no socket was closed), and end the
+/// session, letting go of its locks: keep-alive probes after 10 s of silence, every 5 s, three
+/// missed; and 30 s for data sent and never acknowledged. The operating system's defaults take
+/// over two hours, for all of which a payment locked by the lost instance stays locked at every
+/// other one. Set per session (not as startup options, which PgBouncer refuses); ignored on a
+/// Unix socket, where a peer cannot vanish so.
+async fn notice_dead_peers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor as _;
+    conn.execute(
+        "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; \
+         SET tcp_user_timeout = 30000",
+    )
+    .await
+    .map(drop)
+}
+
 impl Store {
     /// Opens the database at `url` and applies the migrations: `postgres://…` (the database must
     /// exist), or SQLite, e.g. `sqlite://data/kasse.db` (created if needed) or `sqlite::memory:`.
@@ -154,6 +171,7 @@ impl Store {
         if is_postgres(url) {
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
+                .after_connect(|conn, _| Box::pin(notice_dead_peers(conn)))
                 .test_before_acquire(false)
                 // A statement that waits longer than this for a connection fails: the database is
                 // down or overwhelmed, and a load balancer's health check must hear so in time.
@@ -165,6 +183,7 @@ impl Store {
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             let locks = PgPoolOptions::new()
                 .max_connections(LOCK_CONNECTIONS)
+                .after_connect(|conn, _| Box::pin(notice_dead_peers(conn)))
                 // As the statements' pool: a database out of reach is said within seconds.
                 .acquire_timeout(Duration::from_secs(3))
                 .test_before_acquire(false)
