@@ -378,6 +378,11 @@ async fn process_one(
         // echoes what the payment's row holds.
         return match sales.on_payment_event(id, event, taken).await {
             Ok(acted) => Ok(acted),
+            // The database out of reach for a moment (restarting, failing over): left unprocessed
+            // for the next round, as a check-in is. Marked done, it was acted on by nobody, and a
+            // payment nothing polls (a refund made in the merchant portal on a captured sale)
+            // never showed it.
+            Err(crate::sales::SaleError::Store(e)) if e.unavailable() => Err(e),
             Err(e) => {
                 tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
                 store.mark_processed(id, crate::now_ms()).await?;
