@@ -87,6 +87,10 @@ impl Sales {
     /// next customer who scans it. A claim on it can only be a payment that will not be made (the
     /// till has one sale in progress at a time, and this is it) or one that finished.
     pub(super) async fn take_back_presented(&self, till: &TillConfig) -> Result<(), SaleError> {
+        if till.redirect_sticker.is_none() {
+            // No sticker, so nobody can be asked for what it presents: a statement saved a sale.
+            return Ok(());
+        }
         if self.inner.store.withdraw_presented(&till.id).await?.is_some() {
             tracing::info!(till = %till.id, "the till took a sale another way: its sticker's amount is taken back");
             self.sticker_changed(till).await;
