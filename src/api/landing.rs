@@ -4,12 +4,12 @@
 //! a rate limit lasts (`Retry-After`).
 
 use gloo_net::http::Request;
-use kasse_api::{LandingPayment, NewLandingPayment, Problem, StickerInfo};
+use kasse_api::{LandingPayment, Problem, StickerInfo};
 use serde::de::DeserializeOwned;
 use web_sys::MessageEvent;
 
 use super::{Listening, Owner, Sendable, Stream, from_json_text, read_json, with_json};
-use crate::state::landing::{Refusal, Trouble};
+use crate::state::landing::{Refusal, Sending, Trouble};
 use crate::state::stream::Reopening;
 use crate::state::till::Connection;
 
@@ -18,9 +18,13 @@ pub async fn sticker(sticker: &str) -> Result<StickerInfo, Trouble> {
     answer(Request::get(&format!("/api/stickers/{sticker}")).build()).await
 }
 
-/// A customer asks to pay at a sticker: by a request to their number, or by opening the app.
-pub async fn pay_at_sticker(sticker: &str, request: &NewLandingPayment) -> Result<LandingPayment, Trouble> {
-    answer(with_json(Request::post(&format!("/api/stickers/{sticker}/payments")), request)).await
+/// A customer asks to pay at a sticker: by a request to their number, or by opening the app. The
+/// request goes with its Idempotency-Key, so that the same request sent again after no answer
+/// gets the payment the first one started rather than a second.
+pub async fn pay_at_sticker(sticker: &str, sending: &Sending) -> Result<LandingPayment, Trouble> {
+    let request =
+        Request::post(&format!("/api/stickers/{sticker}/payments")).header("Idempotency-Key", &sending.key);
+    answer(with_json(request, &sending.request)).await
 }
 
 /// A sticker payment, by the token that names it to its customer.

@@ -126,9 +126,9 @@ fn pairing_page_for(problem: &Problem) -> Option<&'static str> {
     }
 }
 
-/// A fresh key naming one action of the cashier's, so that the server does it once however often
-/// the request arrives.
-fn action_key() -> String {
+/// A fresh key naming one action of the cashier's (or of a customer's on a landing page), so that
+/// the server does it once however often the request arrives.
+pub fn action_key() -> String {
     let mut bytes = [0u8; 16];
     // getRandomValues works on plain-http LAN addresses too, unlike randomUUID.
     let filled = web_sys::window()

@@ -8,6 +8,11 @@
 //! payment live. The payment is the server's: this model only ever shows what a request's answer
 //! or a live event said, and the page keeps its token in the address so a reload, or the switch
 //! back from the app, finds the same payment.
+//!
+//! A request that got no answer may still have started a payment (the answer can be lost on the
+//! way back). The page then has no token for it, so each request carries an Idempotency-Key, and
+//! the same request sent again after no answer carries the same one: the server answers it with
+//! the payment the first started, if it started one, instead of starting a second ([`Attempt`]).
 
 use kasse_api::{
     Country, LandingPayment, Money, Msisdn, NewLandingPayment, PhoneError, Problem, SaleStatus, StickerInfo,
@@ -225,6 +230,51 @@ pub enum Live {
     Sticker(String),
 }
 
+/// A payment request the page sent and got no answer to (its Idempotency-Key, and what it
+/// asked), so that the same request sent again is known to the server as the same payment. The
+/// page keeps it in the tab's session storage, so a reload meanwhile keeps it too. It is forgotten
+/// once an answer comes (a payment, or a refusal: then nothing started).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// The request's Idempotency-Key.
+    pub key: String,
+    /// What it asked ([`asked`]): another request (a changed amount or number) is another
+    /// payment, under a key of its own.
+    asked: String,
+}
+
+impl Attempt {
+    /// The attempt as the page keeps it: the key, a space, what it asked.
+    pub fn stored(&self) -> String {
+        format!("{} {}", self.key, self.asked)
+    }
+
+    /// An attempt as the page kept it; `None` for anything else.
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        let (key, asked) = stored.split_once(' ')?;
+        // The server takes 1 to 100 visible ASCII characters.
+        let usable = (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+        usable.then(|| Self { key: key.to_owned(), asked: asked.to_owned() })
+    }
+}
+
+/// What a request asks, to tell one payment request from another: the amount, the number (or
+/// the app), and the earlier payment it sends again.
+fn asked(request: &NewLandingPayment) -> String {
+    let amount = request.amount.map(|m| format!("{}{}", m.value, m.currency)).unwrap_or_default();
+    let phone = request.phone_number.as_deref().unwrap_or("app");
+    format!("{amount}|{phone}|{}", request.again.as_deref().unwrap_or_default())
+}
+
+/// A payment request to send: its body, and the Idempotency-Key it goes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sending {
+    /// The body.
+    pub request: NewLandingPayment,
+    /// The key: fresh for a new request, the earlier one's for the same request sent again.
+    pub key: String,
+}
+
 /// An earlier payment the customer sends again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Again {
@@ -270,6 +320,8 @@ pub struct LandingModel {
     following: Option<String>,
     /// "Send again": the earlier, unpaid payment the next request repeats.
     again: Option<Again>,
+    /// The request sent without an answer yet, whose key the same request sent again reuses.
+    attempt: Option<Attempt>,
 }
 
 impl LandingModel {
@@ -293,7 +345,21 @@ impl LandingModel {
             chosen: None,
             following: token,
             again: None,
+            attempt: None,
         }
+    }
+
+    /// The same page, with the request this tab sent without an answer before a reload (as
+    /// [`Attempt::stored`] kept it; anything else is ignored).
+    #[must_use]
+    pub fn with_attempt(mut self, stored: Option<&str>) -> Self {
+        self.attempt = stored.and_then(Attempt::from_stored);
+        self
+    }
+
+    /// The request sent without an answer yet, for the page to keep across a reload.
+    pub const fn attempt(&self) -> Option<&Attempt> {
+        self.attempt.as_ref()
     }
 
     /// What the page shows now.
@@ -412,7 +478,8 @@ impl LandingModel {
 
     /// Pay: a payment request to the typed number. A mistyped number or amount is refused here,
     /// with its reason, and nothing is sent. `None` while a request is already on its way.
-    pub fn pay(&mut self) -> Option<NewLandingPayment> {
+    /// `fresh_key` makes the Idempotency-Key of a new request (not of one sent again).
+    pub fn pay(&mut self, fresh_key: impl FnOnce() -> String) -> Option<Sending> {
         if self.busy {
             return None;
         }
@@ -423,12 +490,13 @@ impl LandingModel {
             Ok((msisdn, amount)) => {
                 // The device now keeps the number, or none, as the box says.
                 self.kept = self.number_to_remember();
-                Some(self.send(NewLandingPayment {
+                let request = NewLandingPayment {
                     amount,
                     phone_number: Some(format!("+{msisdn}")),
                     country: Some(self.country),
                     again: None,
-                }))
+                };
+                Some(self.send(request, fresh_key))
             }
             Err(mistake) => {
                 self.notice = Some(Notice::Mistake(mistake));
@@ -439,14 +507,16 @@ impl LandingModel {
 
     /// Open the app instead: an app-switch payment, no number needed. The page goes to the
     /// platform's address once the answer has it (see [`LandingModel::app_to_open`]).
-    pub fn open_app(&mut self) -> Option<NewLandingPayment> {
+    /// `fresh_key` as for [`LandingModel::pay`].
+    pub fn open_app(&mut self, fresh_key: impl FnOnce() -> String) -> Option<Sending> {
         if self.busy {
             return None;
         }
         match self.amount_to_pay() {
             Ok(amount) => {
                 self.opening_app = true;
-                Some(self.send(NewLandingPayment { amount, phone_number: None, country: None, again: None }))
+                let request = NewLandingPayment { amount, phone_number: None, country: None, again: None };
+                Some(self.send(request, fresh_key))
             }
             Err(mistake) => {
                 self.notice = Some(Notice::Mistake(mistake));
@@ -455,17 +525,26 @@ impl LandingModel {
         }
     }
 
-    fn send(&mut self, mut request: NewLandingPayment) -> NewLandingPayment {
+    /// Sends `request`: under the key of the same request sent earlier without an answer (which
+    /// may have started a payment the page never heard of), else under a fresh one.
+    fn send(&mut self, mut request: NewLandingPayment, fresh_key: impl FnOnce() -> String) -> Sending {
         self.busy = true;
         self.notice = None;
         request.again = self.again.as_ref().map(|again| again.token.clone());
-        request
+        let asked = asked(&request);
+        let key = match self.attempt.take() {
+            Some(earlier) if earlier.asked == asked => earlier.key,
+            _ => fresh_key(),
+        };
+        self.attempt = Some(Attempt { key: key.clone(), asked });
+        Sending { request, key }
     }
 
     /// Send again, after a payment was declined, expired or failed: the same payment once more.
     /// Sent at once when the page has what it needs (the number is still typed, or it was an app
-    /// switch); otherwise the form shows, ready to send it.
-    pub fn send_again(&mut self) -> Option<NewLandingPayment> {
+    /// switch); otherwise the form shows, ready to send it. `fresh_key` as for
+    /// [`LandingModel::pay`].
+    pub fn send_again(&mut self, fresh_key: impl FnOnce() -> String) -> Option<Sending> {
         let payment = self.payment.take_if(|p| Step::of(p).can_send_again())?;
         if self.sticker.as_ref().is_some_and(|s| s.open.is_some()) && self.amount.trim().is_empty() {
             self.amount = plain_amount(payment.amount);
@@ -473,11 +552,11 @@ impl LandingModel {
         self.again = Some(Again { token: payment.token, amount: payment.amount });
         self.following = None;
         if payment.phone.is_none() {
-            self.open_app()
+            self.open_app(fresh_key)
         } else if self.phone.trim().is_empty() {
             None
         } else {
-            self.pay()
+            self.pay(fresh_key)
         }
     }
 
@@ -491,14 +570,20 @@ impl LandingModel {
         self.busy = false;
         self.notice = None;
         self.again = None;
+        // Answered: the next request is a new one.
+        self.attempt = None;
         self.following = Some(payment.token.clone());
         self.payment = Some(payment);
     }
 
-    /// A request did not succeed: nothing was started.
+    /// A request did not succeed: refused, it started nothing; without an answer it may have, and
+    /// the same request sent again keeps its key.
     pub fn failed(&mut self, trouble: Trouble) {
         self.busy = false;
         self.opening_app = false;
+        if let Trouble::Refused(_) = trouble {
+            self.attempt = None;
+        }
         match &trouble {
             // The payment the address named does not exist: start over from the sticker.
             Trouble::Refused(Refusal::UnknownPayment) => {
@@ -590,6 +675,11 @@ mod tests {
         }
     }
 
+    /// The Idempotency-Key of a new request, in tests that look at other things.
+    fn key() -> String {
+        "k".into()
+    }
+
     fn page(info: StickerInfo) -> LandingModel {
         let mut m = LandingModel::new("demo".into(), None, None);
         m.sticker_loaded(info);
@@ -616,7 +706,7 @@ mod tests {
         let mut m = page(sticker(Some(4_500), None));
         assert_eq!(m.stage(), Stage::Form);
         m.phone = "912 34 567".into();
-        let request = m.pay().unwrap();
+        let request = m.pay(key).unwrap().request;
         assert_eq!(request.phone_number.as_deref(), Some("+4791234567"));
         assert_eq!(
             request.amount,
@@ -625,7 +715,79 @@ mod tests {
         );
         assert_eq!(request.again, None);
         assert!(m.busy);
-        assert_eq!(m.pay(), None, "a second press while the first is on its way sends nothing");
+        assert_eq!(m.pay(key), None, "a second press while the first is on its way sends nothing");
+    }
+
+    /// A key maker that must not be called: the request is sent again under its earlier key.
+    fn no_new_key() -> String {
+        panic!("a request sent again after no answer got a new key")
+    }
+
+    #[test]
+    fn a_donation_sent_again_after_no_answer_goes_under_the_same_key_so_it_starts_one_payment() {
+        let mut m = page(sticker(None, Some((1_000, 100_000))));
+        m.amount = "45".into();
+        m.phone = "91234567".into();
+        let first = m.pay(|| "k1".into()).unwrap();
+        assert_eq!(first.key, "k1");
+        // The network dropped as the answer came back: the payment may have started.
+        m.failed(Trouble::NoAnswer);
+        assert!(!m.busy, "Pay can be pressed again");
+        let again = m.pay(no_new_key).unwrap();
+        assert_eq!(again, first, "the same request under the same key");
+        m.failed(Trouble::NoAnswer);
+        let again = m.pay(no_new_key).unwrap();
+        assert_eq!(again.key, "k1", "and again");
+        // The server answers with the payment the first one started.
+        m.answered(payment("t1", SaleStatus::AwaitingCustomer, Some("+47 •••••567")));
+        assert_eq!(m.attempt(), None, "answered: nothing to send again under that key");
+
+        // Opening the app is a request like any other.
+        let mut m = page(sticker(Some(4_500), None));
+        assert_eq!(m.open_app(|| "a1".into()).unwrap().key, "a1");
+        m.failed(Trouble::NoAnswer);
+        assert_eq!(m.open_app(no_new_key).unwrap().key, "a1");
+    }
+
+    #[test]
+    fn a_refusal_or_another_amount_or_number_is_a_new_request_under_a_new_key() {
+        let mut m = page(sticker(None, Some((1_000, 100_000))));
+        m.amount = "45".into();
+        m.phone = "91234567".into();
+        assert_eq!(m.pay(|| "k1".into()).unwrap().key, "k1");
+        m.failed(Trouble::NoAnswer);
+        m.amount = "50".into();
+        assert_eq!(m.pay(|| "k2".into()).unwrap().key, "k2", "another amount: another payment");
+        m.failed(Trouble::NoAnswer);
+        m.phone = "98765432".into();
+        assert_eq!(m.pay(|| "k3".into()).unwrap().key, "k3", "another number: another payment");
+        m.failed(Trouble::NoAnswer);
+        assert_eq!(m.open_app(|| "k4".into()).unwrap().key, "k4", "the app instead of the number");
+        m.failed(Trouble::Refused(Refusal::StickerBusy(Some(5))));
+        assert_eq!(m.attempt(), None, "refused: nothing started");
+        assert_eq!(m.open_app(|| "k5".into()).unwrap().key, "k5");
+    }
+
+    #[test]
+    fn a_reload_while_the_customer_sends_again_keeps_the_key() {
+        let mut m = page(sticker(None, Some((1_000, 100_000))));
+        m.amount = "45".into();
+        m.phone = "91234567".into();
+        m.pay(|| "0123456789abcdef0123456789abcdef".into()).unwrap();
+        m.failed(Trouble::NoAnswer);
+        let kept = m.attempt().map(Attempt::stored).unwrap();
+
+        let mut reloaded = LandingModel::new("demo".into(), None, None).with_attempt(Some(&kept));
+        reloaded.sticker_loaded(sticker(None, Some((1_000, 100_000))));
+        reloaded.amount = "45,00".into();
+        reloaded.phone = "912 34 567".into();
+        assert_eq!(reloaded.pay(no_new_key).unwrap().key, "0123456789abcdef0123456789abcdef");
+
+        let too_long = format!("{} x", "k".repeat(101));
+        for stored in ["", "no-space", " nothing", too_long.as_str(), "ké x"] {
+            let m = LandingModel::new("demo".into(), None, None).with_attempt(Some(stored));
+            assert_eq!(m.attempt(), None, "{stored:?} is not a kept request");
+        }
     }
 
     #[test]
@@ -638,12 +800,12 @@ mod tests {
             ("", PhoneError::Empty),
         ] {
             m.phone = typed.into();
-            assert_eq!(m.pay(), None, "{typed:?}");
+            assert_eq!(m.pay(key), None, "{typed:?}");
             assert_eq!(m.notice, Some(Notice::Mistake(Mistake::Phone(mistake))), "{typed:?}");
             assert!(!m.busy, "{typed:?}: nothing on its way");
         }
         m.phone = "912 34 567".into();
-        assert!(m.pay().is_some());
+        assert!(m.pay(key).is_some());
         assert_eq!(m.notice, None, "the mistake is gone once the number is right");
     }
 
@@ -654,7 +816,7 @@ mod tests {
         m.sticker_loaded(sticker(Some(4_500), None));
         assert_eq!(m.country, Country::Dk, "the customer's choice stands");
         m.phone = "20 03 18 01".into();
-        assert_eq!(m.pay().unwrap().phone_number.as_deref(), Some("+4520031801"));
+        assert_eq!(m.pay(key).unwrap().request.phone_number.as_deref(), Some("+4520031801"));
 
         let mut finnish = LandingModel::new("kahvila".into(), None, None);
         finnish.sticker_loaded(StickerInfo { country: Country::Fi, ..sticker(Some(500), None) });
@@ -677,17 +839,21 @@ mod tests {
             ("", Mistake::Amount(AmountMistake::Empty)),
         ] {
             m.amount = typed.into();
-            assert_eq!(m.pay(), None, "{typed:?}");
+            assert_eq!(m.pay(key), None, "{typed:?}");
             assert_eq!(m.notice, Some(Notice::Mistake(mistake)), "{typed:?}");
         }
         m.amount = "1000".into();
-        assert_eq!(m.pay().unwrap().amount, Some(Money::new(100_000, NOK)), "the bound itself is allowed");
+        assert_eq!(
+            m.pay(key).unwrap().request.amount,
+            Some(Money::new(100_000, NOK)),
+            "the bound itself is allowed"
+        );
     }
 
     #[test]
     fn opening_the_app_needs_no_number_and_goes_to_the_platform_once() {
         let mut m = page(sticker(Some(4_500), None));
-        let request = m.open_app().unwrap();
+        let request = m.open_app(key).unwrap().request;
         assert_eq!((request.phone_number, request.amount), (None, Some(Money::new(4_500, NOK))));
         m.answered(payment("t1", SaleStatus::Creating, None));
         assert_eq!(m.app_to_open(), None, "not before the platform gave its address");
@@ -741,14 +907,14 @@ mod tests {
     fn send_again_repeats_an_unpaid_push_to_the_same_number_naming_the_earlier_payment() {
         let mut m = page(sticker(Some(4_500), None));
         m.phone = "91234567".into();
-        m.pay().unwrap();
+        m.pay(key).unwrap();
         m.answered(payment("t1", SaleStatus::AwaitingCustomer, Some("+47 •••••567")));
         // The till's amount is taken now.
         m.sticker_loaded(sticker(None, None));
-        assert_eq!(m.send_again(), None, "nothing to send again while the payment is live");
+        assert_eq!(m.send_again(key), None, "nothing to send again while the payment is live");
         m.apply_event(payment("t1", SaleStatus::Expired, Some("+47 •••••567")));
         assert!(Step::of(m.payment.as_ref().unwrap()).can_send_again());
-        let again = m.send_again().unwrap();
+        let again = m.send_again(key).unwrap().request;
         assert_eq!(again.again.as_deref(), Some("t1"));
         assert_eq!(again.phone_number.as_deref(), Some("+4791234567"));
         assert_eq!(again.amount, Some(Money::new(4_500, NOK)), "the amount the customer saw");
@@ -761,11 +927,11 @@ mod tests {
         let mut m = LandingModel::new("donations".into(), Some("t1".into()), None);
         m.sticker_loaded(sticker(None, Some((1_000, 100_000))));
         m.answered(payment("t1", SaleStatus::Declined, Some("+47 •••••567")));
-        assert_eq!(m.send_again(), None, "the number is not known after a reload");
+        assert_eq!(m.send_again(key), None, "the number is not known after a reload");
         assert_eq!(m.stage(), Stage::Form);
         assert_eq!(m.amount, "45.00");
         m.phone = "91234567".into();
-        let request = m.pay().unwrap();
+        let request = m.pay(key).unwrap().request;
         assert_eq!((request.amount, request.again.as_deref()), (Some(Money::new(4_500, NOK)), Some("t1")));
     }
 
@@ -774,7 +940,7 @@ mod tests {
         let mut m = LandingModel::new("demo".into(), Some("t1".into()), None);
         m.sticker_loaded(sticker(None, None));
         m.answered(payment("t1", SaleStatus::Declined, None));
-        let request = m.send_again().unwrap();
+        let request = m.send_again(key).unwrap().request;
         assert_eq!(
             (request.phone_number, request.again.as_deref()),
             (None, Some("t1")),
@@ -791,7 +957,7 @@ mod tests {
             let mut m = page(sticker(Some(4_500), None));
             m.phone = "91234567".into();
             m.answered(payment("t1", status, Some("+47 •••••567")));
-            assert_eq!(m.send_again(), None, "{status:?}");
+            assert_eq!(m.send_again(key), None, "{status:?}");
             assert!(m.payment.is_some(), "{status:?}: still shown");
         }
     }
@@ -810,7 +976,7 @@ mod tests {
         assert_eq!(back.phone, "+4791234567", "the form is filled in");
         back.remember = false;
         back.sticker_loaded(sticker(Some(4_500), None));
-        back.pay().unwrap();
+        back.pay(key).unwrap();
         assert_eq!(back.number_to_remember(), None, "unticked when paying: forgotten");
         assert_eq!(back.kept, None);
         let mut back = LandingModel::new("demo".into(), None, Some("+4791234567".into()));
@@ -856,11 +1022,11 @@ mod tests {
         let mut m = page(sticker(Some(4_500), None));
         assert_eq!(m.live(), sticker_live);
         m.phone = "91234567".into();
-        m.pay().unwrap();
+        m.pay(key).unwrap();
         assert_eq!(m.live(), None, "the request claims the amount: its answer is awaited");
         m.failed(Trouble::NoAnswer);
         assert_eq!(m.live(), sticker_live, "nothing started: the page waits at the sticker again");
-        m.pay().unwrap();
+        m.pay(key).unwrap();
         m.answered(payment("t1", SaleStatus::AwaitingCustomer, Some("+47 ••• •• 567")));
         assert_eq!(m.live(), Some(Live::Payment("t1".into())), "the payment's page now");
         m.apply_event(payment("t1", SaleStatus::Captured, Some("+47 ••• •• 567")));
@@ -873,7 +1039,7 @@ mod tests {
     fn a_changed_amount_makes_the_page_read_the_sticker_again() {
         let mut m = page(sticker(Some(4_000), None));
         m.phone = "91234567".into();
-        m.pay().unwrap();
+        m.pay(key).unwrap();
         m.failed(Trouble::Refused(Refusal::AmountChanged));
         assert!(m.sticker_is_stale() && !m.busy);
         let reads = m.sticker_reads;

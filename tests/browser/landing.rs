@@ -507,6 +507,56 @@ async fn too_many_requests_to_one_number_get_a_sentence_in_the_customers_languag
         .await;
 }
 
+/// Makes the page lose the answer to its first payment request, as a phone's connection that
+/// drops while the answer comes back: the request reaches the server, and the page hears only
+/// that the network failed. Each payment request's Idempotency-Key is noted in
+/// `window.paymentKeys`.
+const LOSE_FIRST_ANSWER: &str = "
+window.paymentKeys = [];
+const realFetch = window.fetch;
+let lost = false;
+window.fetch = async function (input, init) {
+    const pay = input instanceof Request && input.method === 'POST' && input.url.endsWith('/payments');
+    if (pay) window.paymentKeys.push(input.headers.get('Idempotency-Key'));
+    const response = await realFetch.call(window, input, init);
+    if (pay && !lost) {
+        lost = true;
+        throw new TypeError('Failed to fetch');
+    }
+    return response;
+};";
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
+async fn a_donation_paid_again_after_its_answer_was_lost_starts_one_payment_not_two() {
+    Journey::start("landing-lost-answer")
+        .await
+        .run(async |j| {
+            j.scan_sticker(DONATIONS).await?;
+            j.browser.execute(LOSE_FIRST_ANSWER, vec![]).await?;
+            j.wait_for("#amount-input").await?.send_keys("50").await?;
+            let before = j.references()?;
+            j.pay_with(KARI_TYPED).await?;
+            j.wait_for("#notice").await?;
+            // The customer taps Pay again.
+            j.wait_for("#pay:not([disabled])").await?.click().await?;
+            j.step_is("approve").await?;
+            let reference = j.pushed(&before, 5_000)?;
+            let keys = j.browser.execute("return window.paymentKeys;", vec![]).await?;
+            let sent: Vec<&str> = keys.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            if sent.len() != 2 || sent[0] != sent[1] {
+                return Err(format!("the two requests went with the keys {keys}").into());
+            }
+            j.answer_on_phone(KARI, &reference, "approve").await?;
+            j.step_is("paid").await?;
+            if j.references()?.len() != before.len() + 1 {
+                return Err("a second payment reached the platform".into());
+            }
+            Ok(())
+        })
+        .await;
+}
+
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
 async fn a_reload_while_the_customer_approves_shows_the_same_payment_and_its_outcome() {

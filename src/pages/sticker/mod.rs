@@ -7,7 +7,7 @@
 //! a reload or the switch back from the app names) from the address. The logic is
 //! `state::landing`; this module wires it to the DOM (`view`), the server (`api::landing`) and
 //! the device (`localStorage` for a number the customer asked to remember, the address for the
-//! payment).
+//! payment, `sessionStorage` for a payment request sent without an answer and its key).
 //!
 //! Unlike the till's pages it is not built with Leptos: its budget (80 KB with brotli for
 //! everything the phone downloads) leaves no room for Leptos's renderer and reactive graph,
@@ -20,7 +20,7 @@ mod view;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use kasse_api::{Country, NewLandingPayment};
+use kasse_api::Country;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::spawn_local;
@@ -29,7 +29,9 @@ use web_sys::{Element, Event, HtmlInputElement};
 use crate::api;
 use crate::components::locale;
 use crate::i18n::Locale;
-use crate::state::landing::{self, LandingModel, Live, PAYMENT_PARAMETER, Refusal, Stage, Trouble};
+use crate::state::landing::{
+    self, Attempt, LandingModel, Live, PAYMENT_PARAMETER, Refusal, Sending, Stage, Trouble,
+};
 use crate::state::till::Connection;
 use dom::DomResult;
 use view::{Moment, Screen};
@@ -39,6 +41,31 @@ const NUMBER_KEY: &str = "kasse.phone";
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+/// Where this tab keeps the payment request it sent to `sticker` without an answer, with its
+/// Idempotency-Key: a reload keeps it, so the request sent again after it still starts no second
+/// payment. Session storage: it belongs to this tab's payment, not to the device.
+fn attempt_key(sticker: &str) -> String {
+    format!("kasse.attempt.{sticker}")
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// The request this tab sent to `sticker` without an answer, as kept before a reload.
+fn kept_attempt(sticker: &str) -> Option<String> {
+    session_storage()?.get_item(&attempt_key(sticker)).ok().flatten()
+}
+
+/// Keeps (or forgets) the request sent to `sticker` without an answer, as the model has it now.
+fn keep_attempt(sticker: &str, attempt: Option<&Attempt>) {
+    let Some(storage) = session_storage() else { return };
+    let _ = match attempt {
+        Some(attempt) => storage.set_item(&attempt_key(sticker), &attempt.stored()),
+        None => storage.remove_item(&attempt_key(sticker)),
+    };
 }
 
 fn now_ms() -> i64 {
@@ -76,8 +103,10 @@ pub fn start() -> DomResult<()> {
     let remembered = local_storage().and_then(|s| s.get_item(NUMBER_KEY).ok().flatten());
     let sticker_id = landing::sticker_in_path(&path);
     let known = sticker_id.is_some();
-    let mut model =
-        LandingModel::new(sticker_id.unwrap_or_default(), landing::token_in_query(&query), remembered);
+    let sticker_id = sticker_id.unwrap_or_default();
+    let attempt = kept_attempt(&sticker_id);
+    let mut model = LandingModel::new(sticker_id, landing::token_in_query(&query), remembered)
+        .with_attempt(attempt.as_deref());
     if !known {
         model.sticker_failed(Trouble::Refused(Refusal::UnknownSticker));
     }
@@ -226,13 +255,13 @@ impl Page {
         match (event.type_().as_str(), target.id().as_str()) {
             ("submit", _) => {
                 event.prevent_default();
-                if let Some(request) = self.update(LandingModel::pay).flatten() {
+                if let Some(sending) = self.update(|m| m.pay(api::action_key)).flatten() {
                     keep_number(self.model.borrow().kept.as_deref());
-                    self.send(request);
+                    self.send(sending);
                 }
             }
-            ("click", "open-app") => self.send_if(LandingModel::open_app),
-            ("click", "send-again") => self.send_if(LandingModel::send_again),
+            ("click", "open-app") => self.send_if(|m| m.open_app(api::action_key)),
+            ("click", "send-again") => self.send_if(|m| m.send_again(api::action_key)),
             ("click", "check-again") => {
                 // The sticker's stream is down (or was refused): it opens anew, with a reading.
                 self.streaming.replace(None);
@@ -275,10 +304,17 @@ impl Page {
     }
 
     /// Sends the request `ask` makes of the model, if it makes one.
-    fn send_if(self: &Rc<Self>, ask: impl FnOnce(&mut LandingModel) -> Option<NewLandingPayment>) {
-        if let Some(request) = self.update(ask).flatten() {
-            self.send(request);
+    fn send_if(self: &Rc<Self>, ask: impl FnOnce(&mut LandingModel) -> Option<Sending>) {
+        if let Some(sending) = self.update(ask).flatten() {
+            self.send(sending);
         }
+    }
+
+    /// Keeps the request sent without an answer in this tab's storage, or forgets it, as the
+    /// model has it now.
+    fn keep_attempt(&self) {
+        let model = self.model.borrow();
+        keep_attempt(&model.sticker_id, model.attempt());
     }
 
     /// Reads (or, after a refusal that says it changed, reads again) what the sticker offers.
@@ -305,17 +341,21 @@ impl Page {
     }
 
     /// Sends a payment request and shows what the server answers.
-    fn send(self: &Rc<Self>, request: NewLandingPayment) {
+    fn send(self: &Rc<Self>, sending: Sending) {
+        // Kept before it goes: a reload while it is on its way sends it again under its key.
+        self.keep_attempt();
         let page = Rc::clone(self);
         let sticker = self.model.borrow().sticker_id.clone();
         spawn_local(async move {
-            match api::landing::pay_at_sticker(&sticker, &request).await {
+            match api::landing::pay_at_sticker(&sticker, &sending).await {
                 Ok(payment) => {
                     page.update(|m| m.answered(payment));
+                    page.keep_attempt();
                     page.open_app_when_ready();
                 }
                 Err(trouble) => {
                     page.update(|m| m.failed(trouble));
+                    page.keep_attempt();
                     if page.model.borrow().sticker_is_stale() {
                         page.load_sticker();
                     }
