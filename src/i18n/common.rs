@@ -31,6 +31,22 @@ super::texts! {
     to_till: "Go to the till", "Gå til kassen", "Gå til kassen", "Siirry kassalle";
     /// A link to the pairing page.
     to_pairing: "Go to pairing", "Gå til tilkobling", "Gå til parring", "Siirry yhdistämiseen";
+    /// What a capture took of the amount asked, when it took only part: both amounts go in.
+    taken_of: "{taken} of {amount}", "{taken} av {amount}", "{taken} af {amount}", "{taken} / {amount}";
+}
+
+/// A sale's amount as the till and the customer display show it (see
+/// [`crate::state::till::charged`]): the amount, or what a capture took of it, "NOK 40.00 of
+/// NOK 100.00".
+pub fn charged(charged: crate::state::till::Charged, locale: super::Locale) -> String {
+    use crate::state::money::format_money;
+    use crate::state::till::Charged;
+    match charged {
+        Charged::Whole(amount) => format_money(amount, locale),
+        Charged::Part { taken, of } => taken_of(locale)
+            .replace("{taken}", &format_money(taken, locale))
+            .replace("{amount}", &format_money(of, locale)),
+    }
 }
 
 /// Why a typed phone number cannot be sent a payment request, said to whoever typed it.
@@ -64,6 +80,7 @@ pub fn notice(notice: &crate::state::till::Notice, locale: super::Locale) -> Str
     match notice {
         crate::state::till::Notice::Refused(refusal) => problem(refusal, locale),
         crate::state::till::Notice::Said(sentence) => sentence.clone(),
+        crate::state::till::Notice::NotAPersonalQr => problems::bad_personal_qr(locale).to_owned(),
     }
 }
 
@@ -215,10 +232,22 @@ pub(crate) mod problems {
 
 #[cfg(test)]
 mod tests {
-    use kasse_api::PhoneError;
+    use kasse_api::{Currency, Money, PhoneError};
 
     use super::*;
     use crate::i18n::Locale;
+    use crate::state::till::Charged;
+
+    #[test]
+    fn an_amount_taken_in_part_reads_as_what_was_taken_of_the_amount_in_every_language() {
+        let (taken, of) = (Money::new(4_000, Currency::Nok), Money::new(10_000, Currency::Nok));
+        let part = |locale| charged(Charged::Part { taken, of }, locale).replace('\u{a0}', " ");
+        assert_eq!(part(Locale::En), "NOK 40.00 of NOK 100.00");
+        assert_eq!(part(Locale::Nb), "kr 40,00 av kr 100,00");
+        assert_eq!(part(Locale::Da), "40,00 NOK af 100,00 NOK");
+        assert_eq!(part(Locale::Fi), "40,00 NOK / 100,00 NOK");
+        assert_eq!(charged(Charged::Whole(of), Locale::En).replace('\u{a0}', " "), "NOK 100.00");
+    }
 
     #[test]
     fn each_phone_mistake_has_its_own_sentence_in_every_language() {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use kasse_api::{Money, SaleStatus, TillSnapshot};
+use kasse_api::{SaleStatus, TillSnapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
@@ -20,7 +20,7 @@ use crate::components::qr::QrCode;
 use crate::i18n::{common, display as texts};
 use crate::state::display::{self, DisplayModel, Screen, Tone};
 use crate::state::money::format_money;
-use crate::state::till::{Connection, Failure};
+use crate::state::till::{Charged, Connection, Failure};
 
 /// How long a display that lost the server waits before trying again.
 const RETRY: Duration = Duration::from_secs(5);
@@ -164,7 +164,7 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
                     }
                     .into_any(),
                     Screen::OneMoment { amount } => view! {
-                        <Amount amount/>
+                        <Amount amount=Charged::Whole(amount)/>
                         <h1 class="display-prompt">{texts::one_moment(locale.get())}</h1>
                     }
                     .into_any(),
@@ -175,7 +175,7 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
                             view! { <figure class="display-qr"><QrCode text label/></figure> }
                         });
                         view! {
-                            <Amount amount/>
+                            <Amount amount=Charged::Whole(amount)/>
                             {code}
                             <h1 class="display-prompt">{prompt}</h1>
                         }
@@ -192,10 +192,11 @@ fn Display(snapshot: TillSnapshot) -> impl IntoView {
     }
 }
 
-/// The amount to pay (or, once the payment ended, the amount it was for).
+/// The amount to pay (or, once the payment ended, the amount it was for, or what was taken of
+/// it when a capture took only part).
 #[component]
 fn Amount(
-    amount: Money,
+    amount: Charged,
     /// The payment has ended: the amount is no longer "to pay".
     #[prop(optional)]
     paid: bool,
@@ -203,7 +204,7 @@ fn Amount(
     let locale = use_locale();
     view! {
         {(!paid).then(|| view! { <p class="display-label">{tr(texts::to_pay)}</p> })}
-        <p class="display-amount" id="display-amount">{move || format_money(amount, locale.get())}</p>
+        <p class="display-amount" id="display-amount">{move || common::charged(amount, locale.get())}</p>
     }
 }
 

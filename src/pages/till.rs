@@ -22,6 +22,7 @@ use crate::components::qr::QrCode;
 use crate::i18n::{common, sale as sale_text, till as text};
 use crate::state::keypad::Key;
 use crate::state::money::{format_money, parse_amount};
+use crate::state::scanner::{self, KeyBursts, Typed};
 use crate::state::till::{self, AskLoyalty, Connection, Failure, Panel, TillModel, Tone};
 
 /// `/till`: loads the till this browser works for.
@@ -67,6 +68,12 @@ fn resync(model: RwSignal<TillModel>, till_id: String) {
             model.update(|m| m.apply_snapshot(snapshot));
         }
     });
+}
+
+/// The page's clock for the keypad's key bursts: milliseconds since the page opened, which never
+/// goes back as the wall clock can.
+fn clock_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 fn now_ms() -> i64 {
@@ -186,22 +193,31 @@ fn Till(snapshot: TillSnapshot) -> impl IntoView {
         on_cleanup(move || ticker.clear());
     }
 
-    let press = move |key: Key| model.update(|m| m.press(key));
     let start_qr = move || {
         if let Some(request) = model.try_update(TillModel::start_qr).flatten() {
             send_start(model, till_id.get_value(), request);
         }
     };
 
+    // Keys typed on the keypad screen, read in bursts so that a scanner's is never an amount.
+    let bursts = StoredValue::new(KeyBursts::default());
+    let typed = move |typed: Option<Typed>| {
+        if let Some(request) = typed.and_then(|typed| model.try_update(|m| m.typed(typed)).flatten()) {
+            send_start(model, till_id.get_value(), request);
+        }
+    };
     let keyboard = {
         window_event_listener(leptos::ev::keydown, move |event| {
             if typed_into_a_field(&event) || model.with_untracked(|m| m.panel != Panel::Keypad) {
                 return;
             }
-            if event.key() == "Enter" {
-                start_qr();
-            } else if let Some(key) = Key::from_keyboard(&event.key()) {
-                press(key);
+            typed(bursts.try_update_value(|b| b.key(&event.key(), clock_ms())).flatten());
+            if bursts.with_value(KeyBursts::holding) {
+                // The keys held are pressed once a pause shows that the burst is over.
+                set_timeout(
+                    move || typed(bursts.try_update_value(|b| b.settle(clock_ms())).flatten()),
+                    Duration::from_millis(u64::from(scanner::BURST_GAP_MS) + 10),
+                );
             }
         })
     };
@@ -662,6 +678,9 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
         }
     };
     let amount = move || sale.get().map(|s| format_money(s.amount, locale.get())).unwrap_or_default();
+    // What was taken of the amount, once a capture took only part of it.
+    let charged =
+        move || sale.get().map(|s| common::charged(till::charged(&s), locale.get())).unwrap_or_default();
     let customer = move || sale.get().and_then(|s| s.customer).map(|c| common::identified(&c, locale.get()));
     let loyalty = move || sale.get().and_then(|s| s.loyalty).map(|l| common::loyalty(&l, locale.get()));
     let reference = move || sale.get().map(|s| s.reference).unwrap_or_default();
@@ -706,7 +725,7 @@ fn SalePanel(model: RwSignal<TillModel>, now: RwSignal<i64>, till_id: StoredValu
         <section class="sale" data-status=status_name data-tone=tone_name aria-live="polite">
             <div class="sale-facts">
                 <h1 class="headline">{headline}</h1>
-                <p class="sale-amount">{amount}</p>
+                <p class="sale-amount">{charged}</p>
                 {move || customer().map(|c| view! { <p class="customer">{c}</p> })}
                 {move || loyalty().map(|l| view! { <p class="loyalty">{l}</p> })}
                 {move || sale.get().and_then(|s| s.description).map(|d| view! { <p class="sale-description">{d}</p> })}

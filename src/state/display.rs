@@ -4,7 +4,7 @@
 
 use kasse_api::{Flow, Money, Sale, SaleStatus, Till, TillEvent, TillSnapshot};
 
-use super::till::Connection;
+use super::till::{Charged, Connection, charged, moves_forward};
 
 /// How long an outcome stays on the display after it happened, unless the next sale starts.
 pub const OUTCOME_MS: i64 = 60_000;
@@ -28,8 +28,8 @@ pub enum Screen {
     },
     /// How it ended (or, for a till that captures by hand, that it was approved).
     Outcome {
-        /// The amount.
-        amount: Money,
+        /// The amount, or what was taken of it when a capture took only part.
+        amount: Charged,
         /// The status in words on screen.
         status: SaleStatus,
     },
@@ -103,9 +103,13 @@ impl DisplayModel {
         }
     }
 
-    /// The till's state read again (after the stream came back), at `now_ms`.
+    /// The till's state read again (after the stream came back), at `now_ms`. A snapshot read
+    /// before events the display has applied is older than what it shows, and changes nothing.
     pub fn apply_snapshot(&mut self, snapshot: TillSnapshot, now_ms: i64) {
-        self.last_event_id = self.last_event_id.max(snapshot.last_event_id);
+        if snapshot.last_event_id < self.last_event_id {
+            return;
+        }
+        self.last_event_id = snapshot.last_event_id;
         if let Some(sale) = snapshot.sale {
             self.show(sale, now_ms);
         }
@@ -131,13 +135,14 @@ impl DisplayModel {
                 }
             }
             status => match self.outcome_seen_at_ms {
-                Some(seen) if now_ms - seen < OUTCOME_MS => Screen::Outcome { amount, status },
+                Some(seen) if now_ms - seen < OUTCOME_MS => Screen::Outcome { amount: charged(sale), status },
                 _ => Screen::Idle,
             },
         }
     }
 
-    /// Shows `sale` unless it is older than the one on screen, noting when an outcome appears.
+    /// Shows `sale` unless it is older than the one on screen (another sale started before it, or
+    /// the same sale as it was earlier), noting when an outcome appears.
     fn show(&mut self, sale: Sale, now_ms: i64) {
         let previous = match &self.sale {
             Some(current)
@@ -145,7 +150,12 @@ impl DisplayModel {
             {
                 return;
             }
-            Some(current) if current.reference == sale.reference => Some(current.status),
+            Some(current) if current.reference == sale.reference => {
+                if !moves_forward(current, &sale) {
+                    return;
+                }
+                Some(current.status)
+            }
             _ => None,
         };
         let is_outcome = |status: SaleStatus| status.is_final() || status == SaleStatus::Authorized;
@@ -223,7 +233,10 @@ mod tests {
         d.apply_event(7, event(sale("a", Flow::Qr, SaleStatus::AwaitingCustomer, 0)), 1);
         assert_eq!(d.screen(1), Screen::Pay { amount: AMOUNT, qr: Some("http://sim/pay/t".into()) });
         d.apply_event(8, event(sale("a", Flow::Qr, SaleStatus::Captured, 0)), 1_000);
-        assert_eq!(d.screen(2_000), Screen::Outcome { amount: AMOUNT, status: SaleStatus::Captured });
+        assert_eq!(
+            d.screen(2_000),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Captured }
+        );
         assert_eq!(d.screen(1_000 + OUTCOME_MS), Screen::Idle, "the next customer sees the welcome");
     }
 
@@ -238,7 +251,10 @@ mod tests {
     fn the_next_sale_replaces_an_outcome_at_once() {
         let mut d = display(None);
         d.apply_event(6, event(sale("a", Flow::Qr, SaleStatus::Declined, 0)), 0);
-        assert_eq!(d.screen(0), Screen::Outcome { amount: AMOUNT, status: SaleStatus::Declined });
+        assert_eq!(
+            d.screen(0),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Declined }
+        );
         d.apply_event(7, event(sale("b", Flow::Qr, SaleStatus::AwaitingCustomer, 10)), 10);
         assert!(matches!(d.screen(10), Screen::Pay { .. }));
     }
@@ -256,9 +272,15 @@ mod tests {
         let mut d = display(None);
         d.apply_event(6, event(sale("a", Flow::Qr, SaleStatus::AwaitingCustomer, 0)), 0);
         d.apply_event(7, event(sale("a", Flow::Qr, SaleStatus::Authorized, 0)), 100);
-        assert_eq!(d.screen(100), Screen::Outcome { amount: AMOUNT, status: SaleStatus::Authorized });
+        assert_eq!(
+            d.screen(100),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Authorized }
+        );
         d.apply_event(8, event(sale("a", Flow::Qr, SaleStatus::Captured, 0)), 50_000);
-        assert_eq!(d.screen(50_000), Screen::Outcome { amount: AMOUNT, status: SaleStatus::Captured });
+        assert_eq!(
+            d.screen(50_000),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Captured }
+        );
         assert_eq!(d.screen(100 + OUTCOME_MS), Screen::Idle);
     }
 
@@ -286,8 +308,65 @@ mod tests {
             },
             500,
         );
-        assert_eq!(d.screen(600), Screen::Outcome { amount: AMOUNT, status: SaleStatus::Captured });
+        assert_eq!(
+            d.screen(600),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Captured }
+        );
         assert_eq!(d.last_event_id(), 9);
+    }
+
+    fn snapshot(sale: Sale, last_event_id: u64) -> TillSnapshot {
+        TillSnapshot {
+            till: till(),
+            sale: Some(sale),
+            presented: None,
+            check_ins: Vec::new(),
+            last_event_id,
+            platform_reachable: true,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_older_than_the_events_applied_does_not_move_the_sale_back() {
+        let mut d = display(None);
+        d.apply_event(6, event(sale("a", Flow::Qr, SaleStatus::AwaitingCustomer, 0)), 0);
+        d.apply_event(7, event(sale("a", Flow::Qr, SaleStatus::Captured, 0)), 10);
+        // Read before the payment was approved, answered after the events.
+        d.apply_snapshot(snapshot(sale("a", Flow::Qr, SaleStatus::AwaitingCustomer, 0), 6), 20);
+        assert_eq!(
+            d.screen(30),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Captured }
+        );
+        assert_eq!(d.last_event_id(), 7);
+    }
+
+    #[test]
+    fn a_finished_sale_never_turns_back_into_one_to_pay() {
+        let mut d = display(None);
+        d.apply_event(6, event(sale("a", Flow::Qr, SaleStatus::Cancelled, 0)), 0);
+        // A snapshot as new as the events, with an answer the server had before the cancel.
+        d.apply_snapshot(snapshot(sale("a", Flow::Qr, SaleStatus::AwaitingCustomer, 0), 6), 10);
+        assert_eq!(
+            d.screen(10),
+            Screen::Outcome { amount: Charged::Whole(AMOUNT), status: SaleStatus::Cancelled }
+        );
+    }
+
+    #[test]
+    fn a_payment_taken_in_part_shows_what_was_taken_of_the_amount() {
+        let mut d = display(None);
+        d.apply_event(6, event(sale("a", Flow::Qr, SaleStatus::Authorized, 0)), 0);
+        let part = Sale {
+            authorized: AMOUNT,
+            captured: Money::new(4_000, Currency::Nok),
+            ..sale("a", Flow::Qr, SaleStatus::Captured, 0)
+        };
+        d.apply_event(7, event(part), 100);
+        let taken = Money::new(4_000, Currency::Nok);
+        assert_eq!(
+            d.screen(200),
+            Screen::Outcome { amount: Charged::Part { taken, of: AMOUNT }, status: SaleStatus::Captured }
+        );
     }
 
     #[test]

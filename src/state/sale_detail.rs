@@ -10,7 +10,7 @@ use kasse_api::{Money, Sale, SaleEvent, SaleStatus, TillEvent};
 
 pub use super::money::{AmountMistake, parse_amount};
 use super::pin;
-use super::till::{Connection, Failure, Notice};
+use super::till::{Connection, Failure, Notice, moves_forward};
 
 /// An action the cashier can take on the sale page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,7 +277,11 @@ impl SaleDetail {
     /// write answered with the sale unchanged is kept by the server until the platform answers:
     /// the page waits for the sale to change.
     pub fn answered(&mut self, sale: Sale) {
-        self.waiting = self.moves_money() && self.money_when_sent == Some(money_of(&sale));
+        // Kept but not done: the answer shows the money as it was when sent, and nothing (a live
+        // event before the answer) has shown it moving since.
+        let as_sent = Some(money_of(&sale));
+        self.waiting =
+            self.moves_money() && self.money_when_sent == as_sent && Some(money_of(&self.sale)) == as_sent;
         self.money_when_sent = None;
         match self.pending.take() {
             Some(Action::CapturePart) => self.part.clear(),
@@ -359,8 +363,10 @@ impl SaleDetail {
         )
     }
 
+    /// Shows `sale` if it is this page's and not older than what the page shows (an answer or a
+    /// read that left before a live event brought the sale further).
     fn show(&mut self, sale: Sale) {
-        if sale.reference == self.sale.reference {
+        if sale.reference == self.sale.reference && moves_forward(&self.sale, &sale) {
             if sale != self.sale {
                 // What was waited for has shown (or something else changed it): act anew.
                 self.waiting = false;
@@ -581,6 +587,29 @@ mod tests {
         );
         assert_eq!(page.sale.status, SaleStatus::Captured);
         assert_eq!(page.last_event_id(), 12);
+    }
+
+    #[test]
+    fn an_answer_older_than_a_live_event_does_not_move_the_sale_back() {
+        let mut page = SaleDetail::new(sale(SaleStatus::Authorized, 10_000, 0, 0, 0), None, 10);
+        assert!(page.begin(Action::CheckAgain).is_some());
+        let paid = sale(SaleStatus::Captured, 10_000, 10_000, 0, 0);
+        assert!(page.apply_event(11, TillEvent::Sale { sale: paid.clone() }));
+        // The platform's answer to "check again" was read before the capture.
+        page.answered(sale(SaleStatus::Authorized, 10_000, 0, 0, 0));
+        assert_eq!(page.sale, paid, "a final status is not replaced by an older unfinished one");
+        assert!(!page.busy());
+
+        // A refund shown live before the answer that kept it: the page neither goes back nor waits.
+        page.type_refund("30".into());
+        assert!(page.begin(Action::Refund).is_some());
+        let refunded = sale(SaleStatus::Captured, 10_000, 10_000, 0, 3_000);
+        page.apply_event(12, TillEvent::Sale { sale: refunded.clone() });
+        page.answered(paid.clone());
+        assert_eq!(page.sale, refunded, "no money comes back");
+        assert!(!page.busy(), "what the answer said it kept has shown already");
+        page.reread(paid);
+        assert_eq!(page.sale, refunded, "nor from a read that left before the event");
     }
 
     #[test]

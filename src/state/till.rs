@@ -12,7 +12,7 @@ use kasse_api::{
 };
 
 use super::keypad::{AmountEntry, Key};
-use super::scanner;
+use super::scanner::{self, Typed};
 
 /// The live connection to the server's event stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,9 @@ pub enum Notice {
     Refused(Problem),
     /// Already in the cashier's words.
     Said(String),
+    /// A scan the till could not use as a customer's personal QR code (said as the server's
+    /// refusal of one is).
+    NotAPersonalQr,
 }
 
 /// What the cashier should take from the screen at a glance.
@@ -257,6 +260,42 @@ impl TillModel {
         self.start(Payer::PersonalQr { personal_qr: code })
     }
 
+    /// What keys typed at the keypad screen came to (see [`scanner::KeyBursts`]): a person's keys
+    /// are pressed, and their Enter starts a QR sale; a scanner's burst is a customer's personal
+    /// QR code, as if scanned in the scan panel, never an amount. Returns the request to send.
+    pub fn typed(&mut self, typed: Typed) -> Option<NewSale> {
+        match typed {
+            Typed::Keys(keys) => {
+                for key in keys {
+                    self.press(key);
+                }
+                None
+            }
+            Typed::Enter(keys) => {
+                for key in keys {
+                    self.press(key);
+                }
+                self.start_qr()
+            }
+            Typed::Scan(text) => self.keypad_scan(&text),
+        }
+    }
+
+    /// A scanner's burst at the keypad screen: a push to the customer whose personal QR code it
+    /// is, for the amount typed. When no sale can start from it (no amount typed yet, or nothing
+    /// in it that could be a code) nothing is sent, and the cashier is told it was no personal QR
+    /// code; with a sale on screen or a request on its way it is ignored, as the keypad is.
+    pub fn keypad_scan(&mut self, text: &str) -> Option<NewSale> {
+        if self.sale.is_some() || self.busy {
+            return None;
+        }
+        let request = self.scanned(text);
+        if request.is_none() {
+            self.notice = Some(Notice::NotAPersonalQr);
+        }
+        request
+    }
+
     /// A push to a checked-in customer.
     pub fn charge(&mut self, check_in: &str) -> Option<NewSale> {
         self.start(Payer::CheckIn { check_in: check_in.to_owned() })
@@ -278,7 +317,7 @@ impl TillModel {
     /// payment that could not start leaves the amount for the next customer, a finished one uses
     /// it up): the page reads what the till presents anew whenever this changes.
     pub fn sticker_sale(&self) -> Option<(String, SaleStatus)> {
-        let sale = self.sale.as_ref().filter(|s| matches!(s.flow, Flow::Sticker | Flow::AppSwitch))?;
+        let sale = self.sale.as_ref().filter(|s| is_sticker_sale(s))?;
         Some((sale.reference.clone(), sale.status))
     }
 
@@ -334,17 +373,38 @@ impl TillModel {
     }
 
     /// The server's state, fetched anew (on load, after an unanswered request, after a reconnect).
+    /// A snapshot older than what the till already shows (read before events or an answer that
+    /// came first) changes nothing of it: it only ends the wait for an answer.
     pub fn apply_snapshot(&mut self, snapshot: TillSnapshot) {
         self.unsure = false;
-        self.last_event_id = self.last_event_id.max(snapshot.last_event_id);
+        if self.is_older(&snapshot) {
+            return;
+        }
+        self.last_event_id = snapshot.last_event_id;
         self.platform = PlatformReach::from_reachable(snapshot.platform_reachable);
-        self.presented = snapshot.presented;
         self.check_ins = snapshot.check_ins;
         match snapshot.sale {
             Some(sale) => self.show(sale),
             // A final sale the cashier already put away stays away.
             None => self.sale = None,
         }
+        // After the sale: what the server presents now is the truth, whatever a new sale on
+        // screen cleared.
+        self.presented = snapshot.presented;
+    }
+
+    /// Whether `snapshot` is older than what the till shows: it was read before an event the till
+    /// has applied, or (an answer to a start can come before the events that announce the
+    /// sale) it has none of the sale on screen, or an older one in its place. The server always
+    /// names the till's newest sale, so a snapshot without it was read before it started.
+    fn is_older(&self, snapshot: &TillSnapshot) -> bool {
+        if snapshot.last_event_id < self.last_event_id {
+            return true;
+        }
+        let Some(shown) = &self.sale else { return false };
+        snapshot.sale.as_ref().is_none_or(|theirs| {
+            theirs.reference != shown.reference && theirs.created_at_ms < shown.created_at_ms
+        })
     }
 
     /// A live event. Events already applied (by id) are ignored.
@@ -417,24 +477,31 @@ impl TillModel {
         }
     }
 
-    /// Shows `sale` unless it is older than the sale on screen.
+    /// Shows `sale` unless it is older than the sale on screen (another sale started before it,
+    /// or the same sale as an older answer had it).
     fn show(&mut self, sale: Sale) {
         if self.is_put_away(&sale) {
             return;
         }
         let newer = match &self.sale {
-            Some(current) => {
-                current.reference == sale.reference || sale.created_at_ms >= current.created_at_ms
-            }
+            Some(current) if current.reference == sale.reference => moves_forward(current, &sale),
+            Some(current) => sale.created_at_ms >= current.created_at_ms,
             None => true,
         };
-        if newer {
-            if self.sale.as_ref().is_none_or(|current| current.reference != sale.reference) {
-                // A new sale on screen, whoever started it: the tick was for one customer.
-                self.ask_loyalty = AskLoyalty::No;
-            }
-            self.sale = Some(sale);
+        if !newer {
+            return;
         }
+        if self.sale.as_ref().is_none_or(|current| current.reference != sale.reference) {
+            // A new sale on screen, whoever started it: the tick was for one customer.
+            self.ask_loyalty = AskLoyalty::No;
+            // The server takes back an amount left waiting at the sticker when the till starts
+            // a sale, so that no customer pays it there as well; only the sticker's own sale
+            // (the customer who claimed it) keeps it.
+            if !is_sticker_sale(&sale) {
+                self.presented = None;
+            }
+        }
+        self.sale = Some(sale);
     }
 
     /// The QR code the till itself shows: the sale's, unless the customer display shows it.
@@ -452,6 +519,56 @@ impl TillModel {
     pub fn seconds_left(&self, now_ms: i64) -> Option<i64> {
         let sale = self.sale.as_ref().filter(|s| s.status == SaleStatus::AwaitingCustomer)?;
         sale.expires_at_ms.map(|at| ((at - now_ms) / 1000).max(0))
+    }
+}
+
+/// Whether a customer started `sale` at the till's sticker (by a number, or by opening the app),
+/// claiming what the till presents there.
+fn is_sticker_sale(sale: &Sale) -> bool {
+    matches!(sale.flow, Flow::Sticker | Flow::AppSwitch)
+}
+
+/// Whether `heard`, news of the same sale as `shown`, may replace it. A sale only moves forward
+/// (the platform's totals only grow, and a final state is never left for an unfinished one), so
+/// news that turns a final status back into an unfinished one, or shows less reserved, taken,
+/// released or given back, is an older answer arriving late.
+pub fn moves_forward(shown: &Sale, heard: &Sale) -> bool {
+    let back_to_unfinished = shown.status.is_final() && !heard.status.is_final();
+    let less_money = [
+        (heard.authorized, shown.authorized),
+        (heard.captured, shown.captured),
+        (heard.cancelled, shown.cancelled),
+        (heard.refunded, shown.refunded),
+    ]
+    .iter()
+    .any(|(heard, shown)| heard.value < shown.value);
+    !back_to_unfinished && !less_money
+}
+
+/// What a sale's amount reads as once it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charged {
+    /// The amount asked (paid in full, or not paid at all).
+    Whole(Money),
+    /// A capture took only part of the amount asked (an approved reservation taken in part):
+    /// saying "Paid" with the whole amount would tell the cashier and the customer a sum that
+    /// was never taken.
+    Part {
+        /// What was taken.
+        taken: Money,
+        /// The amount asked.
+        of: Money,
+    },
+}
+
+/// What `sale`'s amount reads as: what was taken of it when a capture took another sum than the
+/// amount asked, else the amount asked.
+pub fn charged(sale: &Sale) -> Charged {
+    let taken = sale.captured.value;
+    if sale.status == SaleStatus::Captured && taken > 0 && taken != sale.amount.value {
+        Charged::Part { taken: sale.captured, of: sale.amount }
+    } else {
+        Charged::Whole(sale.amount)
     }
 }
 
@@ -635,6 +752,68 @@ mod tests {
         assert_eq!(m.scanned("\r\n"), None, "an empty scan starts nothing");
     }
 
+    /// Types `keys` at the keypad screen `gap_ms` apart from `start_ms`, as the page does; returns
+    /// the requests they made.
+    fn keyboard(m: &mut TillModel, keys: &[&str], start_ms: f64, gap_ms: f64) -> Vec<NewSale> {
+        let mut bursts = scanner::KeyBursts::default();
+        let mut at = start_ms;
+        let mut requests = Vec::new();
+        for key in keys.iter().copied().chain(["(pause)"]) {
+            let typed = if key == "(pause)" { bursts.settle(at + 1_000.0) } else { bursts.key(key, at) };
+            requests.extend(typed.and_then(|typed| m.typed(typed)));
+            at += gap_ms;
+        }
+        requests
+    }
+
+    /// The keys a scanner types for `code`, then Enter.
+    fn scan_keys(code: &str) -> Vec<String> {
+        code.chars().map(String::from).chain(["Enter".to_owned()]).collect()
+    }
+
+    #[test]
+    fn a_customers_code_scanned_at_the_keypad_never_becomes_the_amount_or_a_qr_sale() {
+        let code = "https://qr.vipps.no/28/2/01/031/4791234567?v=1";
+        let keys = scan_keys(code);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+
+        // An amount typed first: the scan pays it by the customer's code.
+        let mut m = model(None);
+        assert!(keyboard(&mut m, &["4", "5", "0", "0"], 0.0, 300.0).is_empty());
+        assert_eq!(m.amount().value, 4_500);
+        let requests = keyboard(&mut m, &keys, 5_000.0, 10.0);
+        assert_eq!(m.amount().value, 4_500, "the scan typed nothing into the amount");
+        let [request] = requests.as_slice() else { panic!("one request: {requests:?}") };
+        assert_eq!(request.payer, Payer::PersonalQr { personal_qr: code.to_owned() });
+        assert_eq!(request.amount, Money::new(4_500, Currency::Nok));
+
+        // Nothing typed: no sale at all, and the cashier is told.
+        let mut m = model(None);
+        assert!(keyboard(&mut m, &keys, 0.0, 10.0).is_empty());
+        assert!(m.entry.is_empty() && !m.busy);
+        assert_eq!(m.notice, Some(Notice::NotAPersonalQr));
+
+        // A long number (a product's barcode) is no amount either.
+        let mut m = model(None);
+        typed(&mut m, &[5]);
+        let barcode = scan_keys("7038010069307");
+        let barcode: Vec<&str> = barcode.iter().map(String::as_str).collect();
+        let requests = keyboard(&mut m, &barcode, 0.0, 10.0);
+        assert_eq!(m.amount().value, 5);
+        assert!(requests.iter().all(|r| r.payer != Payer::Qr), "no QR sale: {requests:?}");
+    }
+
+    #[test]
+    fn digits_and_enter_typed_by_a_person_make_the_amount_and_show_the_qr_code() {
+        let mut m = model(None);
+        let requests = keyboard(&mut m, &["4", "2", "5", "0", "Enter"], 0.0, 150.0);
+        assert_eq!(m.amount().value, 4_250);
+        assert_eq!(requests.iter().map(|r| &r.payer).collect::<Vec<_>>(), [&Payer::Qr]);
+        let mut quick = model(None);
+        let requests = keyboard(&mut quick, &["9", "9", "Enter"], 0.0, 15.0);
+        assert_eq!((quick.amount().value, requests.len()), (99, 1), "a quick person too");
+    }
+
     #[test]
     fn lines_make_the_amount_and_lock_the_keypad() {
         let mut m = model(None);
@@ -701,6 +880,119 @@ mod tests {
         let mut m = model(Some(sale("new", SaleStatus::AwaitingCustomer, 200)));
         m.apply_event(11, TillEvent::Sale { sale: sale("old", SaleStatus::Captured, 100) });
         assert_eq!(m.sale.as_ref().unwrap().reference, "new");
+    }
+
+    fn presented(claimed: bool) -> Presented {
+        Presented { amount: Money::new(4_500, Currency::Nok), description: None, claimed, claimed_by: None }
+    }
+
+    #[test]
+    fn a_sale_the_till_starts_takes_back_what_waited_at_the_sticker_and_an_older_snapshot_does_not_bring_it_back()
+     {
+        let mut m = model(None);
+        m.set_presented(Some(presented(false)));
+        typed(&mut m, &[4, 5, 0, 0]);
+        m.start_qr().unwrap();
+        m.request_answered(sale("a", SaleStatus::AwaitingCustomer, 1));
+        assert_eq!(m.presented, None, "the server took it back as the sale started");
+        // A resync read before the sale started comes back after its answer.
+        m.apply_snapshot(TillSnapshot { presented: Some(presented(false)), ..snapshot(None, 10) });
+        assert_eq!(m.presented, None, "read before the sale: nothing presented comes back");
+        assert_eq!(m.sale.as_ref().map(|s| s.reference.as_str()), Some("a"), "nor does the sale go");
+        // The server's own word after the sale started: nothing presented.
+        m.apply_snapshot(snapshot(Some(sale("a", SaleStatus::AwaitingCustomer, 1)), 11));
+        assert_eq!(m.presented, None);
+
+        // A sale the till learns of live (a PoS started it) takes it back too.
+        let mut m = model(Some(sale("old", SaleStatus::Captured, 1)));
+        m.next_sale();
+        m.set_presented(Some(presented(false)));
+        m.apply_event(11, TillEvent::Sale { sale: sale("pos", SaleStatus::Creating, 2) });
+        assert_eq!(m.presented, None, "a sale of the till's own, not the sticker's");
+        m.apply_snapshot(TillSnapshot {
+            presented: Some(presented(false)),
+            ..snapshot(Some(sale("old", SaleStatus::Captured, 1)), 10)
+        });
+        assert_eq!(m.presented, None, "an older snapshot does not bring it back");
+        assert_eq!(m.sale.as_ref().map(|s| s.reference.as_str()), Some("pos"));
+    }
+
+    #[test]
+    fn the_sale_of_the_customer_who_claimed_the_amount_at_the_sticker_keeps_it() {
+        let mut m = model(None);
+        m.set_presented(Some(presented(true)));
+        let at_sticker = Sale { flow: Flow::Sticker, ..sale("s", SaleStatus::AwaitingCustomer, 2) };
+        m.apply_event(11, TillEvent::Sale { sale: at_sticker });
+        assert_eq!(m.presented, Some(presented(true)), "claimed by that very sale");
+        let mut m = model(None);
+        m.set_presented(Some(presented(true)));
+        let app_switch = Sale { flow: Flow::AppSwitch, ..sale("s", SaleStatus::Creating, 2) };
+        m.apply_event(11, TillEvent::Sale { sale: app_switch });
+        assert!(m.presented.is_some(), "opening the app claims it too");
+    }
+
+    #[test]
+    fn a_snapshot_older_than_the_events_applied_does_not_move_the_sale_back() {
+        let mut m = model(Some(sale("a", SaleStatus::AwaitingCustomer, 1)));
+        m.apply_event(12, TillEvent::Sale { sale: sale("b", SaleStatus::Creating, 2) });
+        m.apply_snapshot(snapshot(Some(sale("a", SaleStatus::Cancelled, 1)), 11));
+        assert_eq!(
+            m.sale.as_ref().map(|s| (s.reference.as_str(), s.status)),
+            Some(("b", SaleStatus::Creating))
+        );
+        assert_eq!(m.last_event_id(), 12, "the stream still resumes after the newest event");
+        m.apply_snapshot(snapshot(None, 11));
+        assert!(m.sale.is_some(), "an older snapshot without a sale clears nothing");
+        m.apply_snapshot(snapshot(Some(sale("b", SaleStatus::AwaitingCustomer, 2)), 13));
+        assert_eq!(m.sale.as_ref().map(|s| s.status), Some(SaleStatus::AwaitingCustomer));
+        assert_eq!(m.last_event_id(), 13);
+        // The cashier cancels; a snapshot read before that still says awaiting the customer.
+        m.apply_event(14, TillEvent::Sale { sale: sale("b", SaleStatus::Cancelling, 2) });
+        m.apply_snapshot(snapshot(Some(sale("b", SaleStatus::AwaitingCustomer, 2)), 13));
+        assert_eq!(m.sale.as_ref().map(|s| s.status), Some(SaleStatus::Cancelling));
+    }
+
+    #[test]
+    fn an_older_answer_never_turns_a_finished_sale_back_or_shows_less_money() {
+        let mut m = model(Some(sale("a", SaleStatus::AwaitingCustomer, 1)));
+        m.request_sent();
+        m.apply_event(11, TillEvent::Sale { sale: sale("a", SaleStatus::Cancelled, 1) });
+        // The answer to "cancel" left before the event: it says cancelling.
+        m.request_answered(sale("a", SaleStatus::Cancelling, 1));
+        assert_eq!(m.sale.as_ref().map(|s| s.status), Some(SaleStatus::Cancelled));
+        assert!(!m.busy, "the request is answered all the same");
+
+        let taken = |captured, refunded| Sale {
+            authorized: Money::new(12_350, Currency::Nok),
+            captured: Money::new(captured, Currency::Nok),
+            refunded: Money::new(refunded, Currency::Nok),
+            ..sale("p", SaleStatus::Captured, 1)
+        };
+        let mut m = model(Some(Sale { status: SaleStatus::Refunded, ..taken(12_350, 12_350) }));
+        m.apply_snapshot(snapshot(Some(taken(12_350, 0)), 10));
+        assert_eq!(m.sale.as_ref().map(|s| s.status), Some(SaleStatus::Refunded), "no money comes back");
+        m.apply_snapshot(snapshot(Some(Sale { status: SaleStatus::Authorized, ..taken(0, 0) }), 10));
+        assert_eq!(m.sale.as_ref().map(|s| s.status), Some(SaleStatus::Refunded));
+        let mut m = model(Some(taken(4_000, 0)));
+        m.apply_event(11, TillEvent::Sale { sale: taken(12_350, 0) });
+        assert_eq!(m.sale.as_ref().map(|s| s.captured.value), Some(12_350), "a final sale still moves on");
+    }
+
+    #[test]
+    fn a_capture_that_took_part_of_the_amount_reads_as_what_was_taken_of_it() {
+        let of = Money::new(10_000, Currency::Nok);
+        let captured = |value| Sale {
+            amount: of,
+            authorized: of,
+            captured: Money::new(value, Currency::Nok),
+            ..sale("a", SaleStatus::Captured, 1)
+        };
+        assert_eq!(charged(&captured(4_000)), Charged::Part { taken: Money::new(4_000, Currency::Nok), of });
+        assert_eq!(charged(&captured(10_000)), Charged::Whole(of), "all of it: the amount");
+        let approved = Sale { status: SaleStatus::Authorized, ..captured(0) };
+        assert_eq!(charged(&approved), Charged::Whole(of), "nothing taken yet: the amount asked");
+        let declined = Sale { status: SaleStatus::Declined, ..captured(0) };
+        assert_eq!(charged(&declined), Charged::Whole(of));
     }
 
     #[test]

@@ -308,6 +308,42 @@ async fn the_qr_code_shows_on_a_customer_display_paired_in_a_second_window() {
 
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
+async fn after_part_of_a_payment_is_taken_the_till_and_the_display_say_what_was_taken_of_the_amount() {
+    Journey::start_with("display-partial", |c| c.tills[0].capture = kasse_server::CapturePolicy::Manual)
+        .await
+        .run(async |j| {
+            let display = SecondBrowser::open(j, "display").await;
+            let outcome = async {
+                let screen = &display.client;
+                pair_display(j, screen).await?;
+                j.type_amount(&["1", "0", "0", "00"]).await?;
+                let (reference, qr_text) = j.show_qr().await?;
+                j.customer_answers(&qr_text, "approve").await?;
+                j.wait_for(".sale[data-status='authorized']").await?;
+                wait_in(screen, "#display-result[data-status='authorized']").await?;
+
+                // 40.00 of the 100.00 approved is taken, from the sale's page.
+                j.browser.goto(&j.url(&format!("till/sales/{reference}"))).await?;
+                j.wait_for("#capture-part").await?.send_keys("40").await?;
+                j.browser.find(Locator::Css("#capture-part-submit")).await?.click().await?;
+                wait_for_text(&j.browser, "[data-amount='captured'] dd", "40.00").await?;
+
+                j.browser.goto(&j.url("till")).await?;
+                j.wait_for(".sale[data-status='captured']").await?;
+                wait_for_text(&j.browser, ".sale .sale-amount", "NOK 40.00 of NOK 100.00").await?;
+                wait_in(screen, "#display-result[data-status='captured']").await?;
+                wait_for_text(screen, "#display-amount", "NOK 40.00 of NOK 100.00").await?;
+                Ok(())
+            }
+            .await;
+            display.close().await;
+            outcome
+        })
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "browser journey: run by `cargo xtask test`"]
 async fn a_till_set_to_show_its_qr_on_the_display_shows_it_only_there() {
     Journey::start("qr-on-display-only")
         .await
