@@ -21,6 +21,11 @@ const SHORTEST: usize = 5;
 /// anyway. Generous, because a scan cut in two by a pause would have its tail read as typing.
 pub const BURST_GAP_MS: u32 = 100;
 
+/// How long after a scanner's burst its Enter may still come: a wireless scanner's Enter can lag
+/// the code (as can a test driver's). A lone Enter this soon after a burst that could only be a
+/// scan ends that scan, never starts a sale for the amount typed before it.
+pub const SCAN_ENTER_MS: u32 = 1_000;
+
 /// The most digits an amount can have (the largest payment's, in minor units).
 const AMOUNT_DIGITS: usize = MAX_PAYMENT_MINOR.ilog10() as usize + 1;
 
@@ -44,6 +49,9 @@ pub struct KeyBursts {
     keys: Vec<Key>,
     /// When the burst's last key came, in milliseconds; `None` while there is no burst.
     last_ms: Option<f64>,
+    /// A burst that could only be a scan, ended by a pause before its Enter came: its text, and
+    /// when its last key came ([`SCAN_ENTER_MS`]).
+    late_scan: Option<(String, f64)>,
 }
 
 impl KeyBursts {
@@ -63,6 +71,13 @@ impl KeyBursts {
                 let text = std::mem::take(self).text;
                 return Some(Typed::Scan(text));
             }
+            if before.is_none()
+                && !self.holding()
+                && let Some((text, last)) = self.late_scan.take()
+                && at_ms - last <= f64::from(SCAN_ENTER_MS)
+            {
+                return Some(Typed::Scan(text));
+            }
             let mut keys = match before {
                 Some(Typed::Keys(keys)) => keys,
                 _ => Vec::new(),
@@ -75,19 +90,28 @@ impl KeyBursts {
         }
         self.keys.extend(keypad);
         self.last_ms = Some(at_ms);
+        // Someone typed on: whatever Enter comes next is theirs, not a late scan's.
+        self.late_scan = None;
         before
     }
 
     /// The burst held, once `at_ms` is a pause after its last key: a person's keys, to press. A
-    /// scanner's burst that ended without Enter is dropped (it is no amount either).
+    /// scanner's burst that ended without Enter is no amount either: it is kept a moment for a
+    /// late Enter ([`SCAN_ENTER_MS`]), then dropped.
     pub fn settle(&mut self, at_ms: f64) -> Option<Typed> {
         let last = self.last_ms?;
         if at_ms - last < f64::from(BURST_GAP_MS) {
             return None;
         }
         let scan = self.is_scan();
-        let burst = std::mem::take(self);
-        (!scan).then_some(Typed::Keys(burst.keys))
+        let (text, keys) = (std::mem::take(&mut self.text), std::mem::take(&mut self.keys));
+        self.last_ms = None;
+        if scan {
+            self.late_scan = Some((text, last));
+            None
+        } else {
+            Some(Typed::Keys(keys))
+        }
     }
 
     /// Whether keys are held, waiting for a pause (or Enter) to end their burst.
@@ -96,9 +120,18 @@ impl KeyBursts {
     }
 
     /// Whether the burst held cannot be a person typing an amount: it has characters other than
-    /// digits, or more digits than an amount has.
+    /// digits and the decimal separators a person types in an amount (which the keypad passes
+    /// over: "12,50" is typed as 1, 2, 5, 0), or more digits than an amount has.
     fn is_scan(&self) -> bool {
-        self.text.chars().any(|c| !c.is_ascii_digit()) || self.text.chars().count() > AMOUNT_DIGITS
+        let mut digits = 0;
+        for c in self.text.chars() {
+            match c {
+                '0'..='9' => digits += 1,
+                ',' | '.' => {}
+                _ => return true,
+            }
+        }
+        digits > AMOUNT_DIGITS
     }
 }
 
@@ -197,6 +230,43 @@ mod tests {
         assert!(!bursts.holding(), "nothing held");
         assert_eq!(bursts.key("Escape", 2_000.0), None);
         assert_eq!(bursts.settle(2_100.0), Some(Typed::Keys(vec![Key::Clear])));
+    }
+
+    #[test]
+    fn a_cashier_typing_an_amount_with_its_decimal_comma_quickly_keeps_every_digit() {
+        let mut bursts = KeyBursts::default();
+        // 1, then 2 and the numpad's comma a moment apart, then 5 0: 12,50.
+        let mut pressed = Vec::new();
+        for (key, at) in [("1", 0.0), ("2", 150.0), (",", 210.0), ("5", 400.0), ("0", 460.0)] {
+            if let Some(Typed::Keys(keys)) = bursts.key(key, at) {
+                pressed.extend(keys);
+            }
+        }
+        if let Some(Typed::Keys(keys)) = bursts.settle(1_000.0) {
+            pressed.extend(keys);
+        }
+        assert_eq!(pressed, [1, 2, 5, 0].map(Key::Digit), "the amount is 12,50, not 1,50");
+    }
+
+    #[test]
+    fn a_scans_enter_that_comes_late_still_ends_the_scan_and_starts_no_sale() {
+        let code = "https://qr.vipps.no/28/2/01/031/4791234567?v=1";
+        let keys = scanned(code);
+        let keys: Vec<&str> = keys[..keys.len() - 1].iter().map(String::as_str).collect();
+        let mut bursts = KeyBursts::default();
+        assert_eq!(feed(&mut bursts, &keys, 0.0, 5.0), []);
+        assert_eq!(bursts.settle(1_000.0), None, "held for its Enter");
+        assert_eq!(bursts.key("Enter", 1_100.0), Some(Typed::Scan(code.to_owned())));
+        // Too late, or after the cashier typed on: the Enter is the cashier's.
+        assert_eq!(feed(&mut bursts, &keys, 5_000.0, 5.0), []);
+        assert_eq!(bursts.key("Enter", 7_000.0), Some(Typed::Enter(Vec::new())), "two seconds on");
+        assert_eq!(feed(&mut bursts, &keys, 10_000.0, 5.0), []);
+        assert_eq!(bursts.key("4", 10_500.0), None);
+        assert_eq!(
+            bursts.key("Enter", 10_550.0),
+            Some(Typed::Enter(vec![Key::Digit(4)])),
+            "the cashier typed"
+        );
     }
 
     #[test]

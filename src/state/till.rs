@@ -496,8 +496,9 @@ impl TillModel {
             self.ask_loyalty = AskLoyalty::No;
             // The server takes back an amount left waiting at the sticker when the till starts
             // a sale, so that no customer pays it there as well; only the sticker's own sale
-            // (the customer who claimed it) keeps it.
-            if !is_sticker_sale(&sale) {
+            // (the customer who claimed it) keeps it. An older sale's news (a refund, a poll)
+            // is no new sale: what is presented stays.
+            if !is_sticker_sale(&sale) && !sale.status.is_final() {
                 self.presented = None;
             }
         }
@@ -915,6 +916,15 @@ mod tests {
         });
         assert_eq!(m.presented, None, "an older snapshot does not bring it back");
         assert_eq!(m.sale.as_ref().map(|s| s.reference.as_str()), Some("pos"));
+    }
+
+    #[test]
+    fn news_of_a_finished_sale_is_no_new_sale_and_leaves_what_waits_at_the_sticker() {
+        let mut m = model(None);
+        m.set_presented(Some(presented(false)));
+        // An older sale refunded from its page, or read by a poll: the till shows it, nothing more.
+        m.apply_event(11, TillEvent::Sale { sale: sale("old", SaleStatus::Refunded, 1) });
+        assert_eq!(m.presented, Some(presented(false)), "still up at the sticker");
     }
 
     #[test]
