@@ -80,6 +80,31 @@ impl FromRequestParts<Arc<AppState>> for ClientAddr {
     }
 }
 
+/// Whether a request comes from the operator's own networks ([`ClientAddr::is_operators`]),
+/// for what only they may read (`/metrics`, the parts of `/healthz`). A request that names a
+/// client in a forwarding header but came from a peer outside `trusted_proxies` came through a
+/// proxy kasse was not told of (every client would look like the proxy's own address, this
+/// machine's), so it is not the operator's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromOperator(pub bool);
+
+impl FromRequestParts<Arc<AppState>> for FromOperator {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let trusted = &app.config.trusted_proxies;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip().to_canonical());
+        let forwarded = ["forwarded", "x-forwarded-for"].iter().any(|name| parts.headers.contains_key(*name));
+        if forwarded && !trusted.iter().any(|net| net.contains(&peer)) {
+            return Ok(Self(false));
+        }
+        Ok(Self(ClientAddr::resolve(peer, &parts.headers, trusted).is_operators(trusted)))
+    }
+}
+
 /// One hop a forwarding header lists: an address, or something that is not one (`unknown`, an
 /// obfuscated name, junk).
 type Hop = Option<IpAddr>;

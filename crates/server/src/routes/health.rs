@@ -12,7 +12,7 @@
 //! and 503 only when the store does not answer, which nothing can work without.
 //!
 //! The parts (sales units, errors as the database and the platform said them) are shown to the
-//! operator's own networks only ([`ClientAddr::is_operators`]); anyone else gets the status.
+//! operator's own networks only ([`FromOperator`]); anyone else gets the status.
 
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 
-use super::client::ClientAddr;
+use super::client::FromOperator;
 use crate::AppState;
 use crate::platform::health::{Reach, Registration};
 
@@ -63,7 +63,7 @@ struct Status {
 }
 
 /// `GET /healthz`.
-pub async fn healthz(State(app): State<Arc<AppState>>, client: ClientAddr) -> Response {
+pub async fn healthz(State(app): State<Arc<AppState>>, FromOperator(operator): FromOperator) -> Response {
     let store = match app.store.ping().await {
         Ok(()) => StoreHealth { ok: true, error: None },
         Err(e) => {
@@ -82,7 +82,7 @@ pub async fn healthz(State(app): State<Arc<AppState>>, client: ClientAddr) -> Re
         (true, false) => (StatusCode::OK, "degraded"),
         (true, true) => (StatusCode::OK, "ok"),
     };
-    if client.is_operators(&app.config.trusted_proxies) {
+    if operator {
         (code, Json(Health { status, store, platform, webhooks })).into_response()
     } else {
         (code, Json(Status { status })).into_response()

@@ -35,7 +35,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
-use client::ClientAddr;
+use client::FromOperator;
 
 /// The Content-Security-Policy of every response: our own scripts and WebAssembly only, nothing
 /// inline, no framing.
@@ -142,10 +142,13 @@ async fn same_origin_only(State(app): State<Arc<AppState>>, request: Request, ne
 }
 
 /// `GET /metrics`: Prometheus text.
-/// `GET /metrics`, for the operator's own networks only ([`ClientAddr::is_operators`]): a shop's
-/// sales volume is nobody else's business. Not found for anyone else.
-async fn metrics(State(app): State<Arc<AppState>>, client: ClientAddr) -> Result<Response, ApiError> {
-    if !client.is_operators(&app.config.trusted_proxies) {
+/// `GET /metrics`, for the operator's own networks only ([`FromOperator`]): a shop's sales volume
+/// is nobody else's business. Not found for anyone else.
+async fn metrics(
+    State(app): State<Arc<AppState>>,
+    FromOperator(operator): FromOperator,
+) -> Result<Response, ApiError> {
+    if !operator {
         return Err(ApiError::no_such_endpoint());
     }
     let (pending, active, inbox) = app.store.gauges().await?;

@@ -82,9 +82,10 @@ impl Sales {
         Ok(Presented { amount: presented.amount, description, claimed: false, claimed_by: None })
     }
 
-    /// The till started a sale of its own (a QR code, a number, a check-in): what it presented at
-    /// its sticker goes, so the customer who paid the other way is not asked again there, nor the
-    /// next customer who scans it. A claim on it can only be a payment that will not be made (the
+    /// The till started a sale of its own (a QR code, a number, a check-in), even one the platform
+    /// then refused: what it presented at its sticker goes, as the till's screen shows it gone,
+    /// so the customer who paid the other way is not asked again there, nor the next customer
+    /// who scans it. A claim on it can only be a payment that will not be made (the
     /// till has one sale in progress at a time, and this is it) or one that finished.
     pub(super) async fn take_back_presented(&self, till: &TillConfig) -> Result<(), SaleError> {
         if till.redirect_sticker.is_none() {

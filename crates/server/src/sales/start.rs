@@ -111,10 +111,12 @@ impl Sales {
             loyalty: new.loyalty,
         };
         let created = self.create(draft, check_in).await;
-        if matches!(&created, Ok(row) if row.status() != SaleStatus::Failed)
-            || matches!(created, Err(SaleError::Pending(_)))
+        if matches!(created, Ok(_) | Err(SaleError::Pending(_)))
+            && let Err(e) = self.take_back_presented(till).await
         {
-            self.take_back_presented(till).await?;
+            // The sale is made, and is the answer. The amount stays up; the till, which stopped
+            // showing it as the sale started, shows it again at its next resync, to take back.
+            tracing::warn!(till = %till.id, error = %e, "could not take back what the till presented");
         }
         let created = created?;
         if let Some(customer) = greeting {

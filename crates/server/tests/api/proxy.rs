@@ -149,6 +149,17 @@ async fn health_details_and_metrics_are_for_the_operators_networks_not_for_custo
     let metrics = from("/metrics", ANNA).await;
     assert_eq!(metrics.status, StatusCode::NOT_FOUND, "{}", metrics.body);
     assert!(!metrics.body.contains("kasse_"), "{}", metrics.body);
+
+    // Behind a proxy kasse was not told of, every client looks like this machine: a request
+    // naming a client it forwards for is not the operator's, whoever it names.
+    let untold = spawn_app().await;
+    let through = |path: &str| {
+        let request = browser().get(format!("{}{path}", untold.base)).header("x-forwarded-for", ANNA);
+        untold.send(request)
+    };
+    assert_eq!(through("/metrics").await.status, StatusCode::NOT_FOUND);
+    assert!(through("/healthz").await.json::<Value>().get("platform").is_none());
+    assert_eq!(untold.get("/metrics").await.status, StatusCode::OK, "asked on this machine itself");
 }
 
 #[tokio::test]
