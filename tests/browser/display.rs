@@ -411,6 +411,28 @@ async fn a_reload_in_the_middle_of_a_payment_shows_the_same_payment() {
         .await;
 }
 
+/// The customer approves the sale `reference` by its QR code `qr_text` on the phone, which reaches
+/// the platform on its own, and the platform has it approved.
+async fn approved_at_the_platform(j: &Journey, reference: &str, qr_text: &str) -> Outcome {
+    j.customer_answers(qr_text, "approve").await?;
+    let sim = j.server.sim().ok_or("simulator")?;
+    let payment = sim.payment(MSN, reference).ok_or("the platform has the payment")?;
+    if payment.state != kasse_vipps::epayment::State::Authorized {
+        return Err(format!("the platform says {:?} after the approval", payment.state).into());
+    }
+    Ok(())
+}
+
+/// The till, connected again, shows its sale paid.
+async fn shows_paid_online(j: &Journey) -> Outcome {
+    j.wait_for(".sale[data-status='captured']").await?;
+    j.wait_for(".connection[data-state='online']").await?;
+    if j.headline().await? != "Paid" {
+        return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
+    }
+    Ok(())
+}
+
 #[tokio::test]
 #[ignore = "browser journey: run by `cargo xtask test`"]
 async fn the_tills_display_survives_a_dropped_connection() {
@@ -432,24 +454,14 @@ async fn the_tills_display_survives_a_dropped_connection() {
 
         // The customer approves while the till is cut off (the phone reaches the platform on
         // its own); the server learns of it, the till cannot yet.
-        j.customer_answers(&qr_text, "approve").await?;
-        let sim = j.server.sim().ok_or("simulator")?;
-        let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
-        if payment.state != kasse_vipps::epayment::State::Authorized {
-            return Err(format!("the platform says {:?} after the approval", payment.state).into());
-        }
+        approved_at_the_platform(j, &reference, &qr_text).await?;
         if j.browser.find(Locator::Css(".sale[data-status='awaitingCustomer']")).await.is_err() {
             return Err("the cut-off till changed its sale without hearing from the server".into());
         }
 
         // Back: the stream resumes after the last event it had and the till shows the outcome.
         cable.put_back();
-        j.wait_for(".sale[data-status='captured']").await?;
-        j.wait_for(".connection[data-state='online']").await?;
-        if j.headline().await? != "Paid" {
-            return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
-        }
-        Ok(())
+        shows_paid_online(j).await
     })
     .await;
 }
@@ -478,22 +490,12 @@ async fn the_till_comes_back_after_a_proxy_answered_its_reconnections_with_502()
         cable.until_streams_refused(2).await?;
 
         // The customer approves meanwhile (the phone reaches the platform on its own).
-        j.customer_answers(&qr_text, "approve").await?;
-        let sim = j.server.sim().ok_or("simulator")?;
-        let payment = sim.payment(MSN, &reference).ok_or("the platform has the payment")?;
-        if payment.state != kasse_vipps::epayment::State::Authorized {
-            return Err(format!("the platform says {:?} after the approval", payment.state).into());
-        }
+        approved_at_the_platform(j, &reference, &qr_text).await?;
 
         // The server is back: the till opens its stream again, hears what it missed, and shows
         // the payment.
         cable.put_back();
-        j.wait_for(".sale[data-status='captured']").await?;
-        j.wait_for(".connection[data-state='online']").await?;
-        if j.headline().await? != "Paid" {
-            return Err(format!("the till says {:?}, not Paid", j.headline().await?).into());
-        }
-        Ok(())
+        shows_paid_online(j).await
     })
     .await;
 }
