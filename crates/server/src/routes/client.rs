@@ -70,14 +70,18 @@ impl FromRequestParts<Arc<AppState>> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        // The server is always served with its peers' addresses; were it not, every request would
-        // count as one client, which errs on the side of limiting.
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip());
-        Ok(Self::resolve(peer, &parts.headers, &app.config.trusted_proxies))
+        Ok(Self::resolve(peer_of(parts), &parts.headers, &app.config.trusted_proxies))
     }
+}
+
+/// The TCP peer of a request, canonical (an IPv4 address mapped into IPv6 as IPv4). The server
+/// is always served with its peers' addresses; were it not, every request would count as one
+/// client, which errs on the side of limiting.
+fn peer_of(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip().to_canonical())
 }
 
 /// Whether a request comes from the operator's own networks ([`ClientAddr::is_operators`]),
@@ -93,10 +97,7 @@ impl FromRequestParts<Arc<AppState>> for FromOperator {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let trusted = &app.config.trusted_proxies;
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(peer)| peer.ip().to_canonical());
+        let peer = peer_of(parts);
         let forwarded = ["forwarded", "x-forwarded-for"].iter().any(|name| parts.headers.contains_key(*name));
         if forwarded && !trusted.iter().any(|net| net.contains(&peer)) {
             return Ok(Self(false));
