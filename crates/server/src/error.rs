@@ -308,6 +308,9 @@ impl From<StoreError> for ApiError {
         if e.unavailable() {
             return Self::unavailable();
         }
+        if let StoreError::ChangedMeanwhile(_) = e {
+            return Self::changed_meanwhile();
+        }
         Self::internal()
     }
 }
@@ -322,6 +325,21 @@ impl ApiError {
             ProblemCode::Internal,
             "Database unavailable",
             "The server cannot reach its database just now. Try again in a moment.",
+        );
+        error.retry_after_s = Some(UNAVAILABLE_RETRY_AFTER_S);
+        error
+    }
+
+    /// 503: the sale changed at another request while this one worked on it (this instance lost
+    /// its hold on the payment: see [`StoreError::ChangedMeanwhile`]); nothing of this request's
+    /// last step was written. Sent again, it is worked out over the sale as it is now, and a
+    /// write it made at the platform, under its key, is not made twice.
+    pub fn changed_meanwhile() -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::Internal,
+            "Sale changed meanwhile",
+            "The sale changed while this request was on its way. Try again in a moment.",
         );
         error.retry_after_s = Some(UNAVAILABLE_RETRY_AFTER_S);
         error

@@ -23,7 +23,7 @@ use kasse_vipps::webhooks::UserCheckedIn;
 use tokio::sync::Notify;
 
 use crate::sales::Sales;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// How many payments' (or the check-ins') deliveries are worked on at once. One at a time, each
 /// waiting for a platform read, fell behind a busy shop's webhooks by seconds (measured); a
@@ -382,7 +382,13 @@ async fn process_one(
             // for the next round, as a check-in is. Marked done, it was acted on by nobody, and a
             // payment nothing polls (a refund made in the merchant portal on a captured sale)
             // never showed it.
-            Err(crate::sales::SaleError::Store(e)) if e.unavailable() => Err(e),
+            // So is one whose payment changed under it (its lock lost with its connection): read
+            // again next round, over the payment as it is then.
+            Err(crate::sales::SaleError::Store(e))
+                if e.unavailable() || matches!(e, StoreError::ChangedMeanwhile(_)) =>
+            {
+                Err(e)
+            }
             Err(e) => {
                 tracing::warn!(reference = %event.reference, error = %e, "could not act on a payment event; polling will");
                 store.mark_processed(id, crate::now_ms()).await?;

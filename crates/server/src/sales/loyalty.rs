@@ -105,7 +105,7 @@ impl Sales {
                 let now = crate::now_ms();
                 if still_looking(&row, now) {
                     row.next_poll_at = Some(next_look(&row, now));
-                    self.inner.store.update_payment(&row).await?;
+                    self.inner.store.update_payment(&mut row).await?;
                     tracing::warn!(%reference, %why, "could not look the customer up; will try again");
                 } else {
                     tracing::warn!(%reference, %why, "could not look the customer up; gave up after an hour");

@@ -136,7 +136,7 @@ impl Sales {
                 // payments, the oldest due, would fill every round and no other would be polled.
                 if row.next_poll_at.is_some() {
                     row.next_poll_at = Some(crate::now_ms() + POLL_AUTHORIZED_MS);
-                    self.inner.store.update_payment(&row).await?;
+                    self.inner.store.update_payment(&mut row).await?;
                 }
                 return Err(e);
             }
@@ -149,13 +149,13 @@ impl Sales {
                 if row.next_poll_at.is_none() {
                     tracing::info!(%reference, "the cancelled sale never reached the platform; no longer watching");
                 }
-                self.inner.store.update_payment(&row).await?;
+                self.inner.store.update_payment(&mut row).await?;
                 return Ok(());
             }
             Err(e) => {
                 tracing::warn!(%reference, error = %e, "could not read the payment; will poll again");
                 row.next_poll_at = Some(crate::now_ms() + POLL_EVERY_MS);
-                self.inner.store.update_payment(&row).await?;
+                self.inner.store.update_payment(&mut row).await?;
                 return Ok(());
             }
         };
@@ -172,7 +172,7 @@ impl Sales {
             self.save(&mut row).await?;
         } else {
             // Nothing the till shows changed (a repeated webhook, a poll): store the poll time only.
-            self.inner.store.update_payment(&row).await?;
+            self.inner.store.update_payment(&mut row).await?;
         }
         if row.withdrawn() {
             return self.enforce_withdrawal(row).await;

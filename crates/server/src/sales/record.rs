@@ -4,7 +4,7 @@
 
 use kasse_vipps::epayment::{Amount, CreatePaymentRequest};
 
-use crate::store::{NewOperation, OperationKind, OperationRow, PaymentRow};
+use crate::store::{NewOperation, OperationKind, OperationRow};
 
 /// One write to the platform, with everything needed to send it again identically.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,17 +79,17 @@ impl Write {
         })
     }
 
-    /// The record of this write for `row`, under `key`.
+    /// The record of this write for the payment `reference`, under `key`.
     pub fn record<'a>(
         &self,
-        row: &'a PaymentRow,
+        reference: &'a str,
         key: &'a str,
         body: &'a str,
         client_key: Option<&'a str>,
     ) -> NewOperation<'a> {
         NewOperation {
             key,
-            reference: &row.reference,
+            reference,
             kind: self.kind(),
             amount: self.amount(),
             request: body,

@@ -200,6 +200,7 @@ impl Sales {
             next_poll_at: None,
             created_at: now,
             updated_at: now,
+            read_version: now,
             description: Some(description),
             masked_phone: draft.masked_phone,
             client_key: draft.client_key.map(str::to_owned),
@@ -218,7 +219,7 @@ impl Sales {
         let _guard = self.inner.locks.lock(&reference).await?;
         let announcement = self.announcement(&row).await;
         let event = announcement.as_ref().map(Announcement::event);
-        let record = write.record(&row, &key, &body, None);
+        let record = write.record(&row.reference, &key, &body, None);
         let charging = check_in.as_ref().map(|c| c.id.as_str());
         let announced = match self.inner.store.insert_sale_charging(&row, record, event, charging).await {
             Ok(id) => id,

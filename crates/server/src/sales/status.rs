@@ -165,6 +165,7 @@ mod tests {
             next_poll_at: None,
             created_at: 0,
             updated_at: 0,
+            read_version: 0,
             description: None,
             masked_phone: None,
             client_key: None,

@@ -92,7 +92,8 @@ impl Sales {
         let write = Write::Cancel { transaction_only: false };
         let key = idempotency_key(&row.reference, OperationKind::Cancel, cancels.count() + 1);
         let body = write.body();
-        let operation = NewOperation { reason: Some(&reason), ..write.record(&row, &key, &body, None) };
+        let operation =
+            NewOperation { reason: Some(&reason), ..write.record(&row.reference, &key, &body, None) };
         if !store.begin_operation(operation, crate::now_ms()).await? {
             return Ok(());
         }
@@ -106,7 +107,7 @@ impl Sales {
                 // Still open there: look again a little later, with a new key.
                 tracing::error!(reference = %row.reference, error = %e, "the platform refused to cancel a late payment; trying again");
                 row.next_poll_at = Some(crate::now_ms() + POLL_AUTHORIZED_MS);
-                store.update_payment(&row).await?;
+                store.update_payment(&mut row).await?;
             }
         }
         Ok(())
@@ -138,6 +139,7 @@ mod tests {
             next_poll_at: None,
             created_at: 0,
             updated_at: 0,
+            read_version: 0,
             description: None,
             masked_phone: None,
             client_key: None,

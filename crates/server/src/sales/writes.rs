@@ -290,7 +290,7 @@ impl Sales {
             NextKey::Earlier(key) => return Ok((key, Attempt::Again)),
             NextKey::New(key, body) => (key, body),
         };
-        let operation = write.record(row, &key, &body, client_key);
+        let operation = write.record(&row.reference, &key, &body, client_key);
         let fresh = self.inner.store.begin_operation(operation, crate::now_ms()).await?;
         crate::crash_point(&format!("after-record:{}", write.kind().as_str()));
         Ok((key, if fresh { Attempt::First(write) } else { Attempt::Again }))
@@ -314,7 +314,9 @@ impl Sales {
         };
         row.touch();
         let announcement = self.announcement(row).await;
-        let operation = write.record(row, &key, &body, client_key);
+        // The payment's row is written with the record, so the record borrows its own reference.
+        let reference = row.reference.clone();
+        let operation = write.record(&reference, &key, &body, client_key);
         let event = announcement.as_ref().map(Announcement::event);
         let id = self.inner.store.begin_operation_saving(operation, crate::now_ms(), row, event).await?;
         self.announced(row, announcement, id).await;

@@ -183,7 +183,12 @@ mod tests {
             payment.set_status(SaleStatus::Cancelled);
             payment.updated_at = 3;
             let id = store
-                .confirm(&["till-1-aaaa-create", "till-1-aaaa-cancel"], &payment, 3, Some(event("till-1")))
+                .confirm(
+                    &["till-1-aaaa-create", "till-1-aaaa-cancel"],
+                    &mut payment,
+                    3,
+                    Some(event("till-1")),
+                )
                 .await
                 .unwrap()
                 .expect("the event's id");
@@ -202,9 +207,9 @@ mod tests {
 
             // Saved with no event: the row alone, and no id.
             payment.failure = Some("shown".to_owned());
-            assert_eq!(store.save_payment(&payment, None).await.unwrap(), None);
+            assert_eq!(store.save_payment(&mut payment, None).await.unwrap(), None);
             assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
-            let next = store.save_payment(&payment, Some(event("till-1"))).await.unwrap().expect("an id");
+            let next = store.save_payment(&mut payment, Some(event("till-1"))).await.unwrap().expect("an id");
             assert!(next > id, "one till's events are numbered in order");
         }
     }
@@ -223,7 +228,12 @@ mod tests {
             payment.set_status(SaleStatus::Cancelling);
             payment.updated_at = 2;
             let id = store
-                .begin_operation_saving(cancel("till-1-aaaa-cancel-1"), 2, &payment, Some(event("till-1")))
+                .begin_operation_saving(
+                    cancel("till-1-aaaa-cancel-1"),
+                    2,
+                    &mut payment,
+                    Some(event("till-1")),
+                )
                 .await
                 .unwrap()
                 .expect("the event's id");
@@ -247,11 +257,67 @@ mod tests {
             let mut again = payment.clone();
             again.failure = Some("not saved".to_owned());
             let refused = store
-                .begin_operation_saving(cancel("till-1-aaaa-cancel-1"), 3, &again, Some(event("till-1")))
+                .begin_operation_saving(cancel("till-1-aaaa-cancel-1"), 3, &mut again, Some(event("till-1")))
                 .await;
             assert!(refused.is_err(), "{refused:?}");
             assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
             assert_eq!(store.till_events_after("till-1", 0, 10).await.unwrap().len(), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_lost_the_payment_to_another_writes_nothing_over_what_the_other_wrote() {
+        for store in crate::store::testing::stores().await {
+            store
+                .insert_sale(&row("till-1-aaaa", "till-1"), create("till-1-aaaa-create"), None)
+                .await
+                .unwrap();
+            // Two requests read the payment: one whose lock went with its connection (a database
+            // restart, a cut link), and one, here or at another instance, that took it over.
+            let mut lost = store.payment("till-1-aaaa").await.unwrap().unwrap();
+            let mut took_over = lost.clone();
+            took_over.set_status(SaleStatus::Cancelled);
+            took_over.touch();
+            store.save_payment(&mut took_over, Some(event("till-1"))).await.unwrap();
+            // Its own next change goes over its own write.
+            took_over.failure = Some("shown to the cashier".to_owned());
+            took_over.touch();
+            store.save_payment(&mut took_over, Some(event("till-1"))).await.unwrap();
+
+            // The first now writes what it saw, each way a change is written: refused, and
+            // nothing of it written, not the operation it records nor the event it announces.
+            lost.set_status(SaleStatus::Authorized);
+            lost.touch();
+            let cancel = NewOperation {
+                key: "till-1-aaaa-cancel-1",
+                kind: OperationKind::Cancel,
+                amount: None,
+                ..create("till-1-aaaa-create")
+            };
+            let refusals = [
+                store.save_payment(&mut lost.clone(), Some(event("till-1"))).await,
+                store.begin_operation_saving(cancel, 5, &mut lost.clone(), Some(event("till-1"))).await,
+                store.confirm(&["till-1-aaaa-create"], &mut lost.clone(), 5, Some(event("till-1"))).await,
+                store.update_payment(&mut lost.clone()).await.map(|()| None),
+            ];
+            for refused in refusals {
+                assert!(
+                    matches!(&refused, Err(StoreError::ChangedMeanwhile(r)) if r == "till-1-aaaa"),
+                    "{refused:?}"
+                );
+            }
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&took_over));
+            assert_eq!(store.till_events_after("till-1", 0, 10).await.unwrap().len(), 2);
+            let operations = store.operations_for("till-1-aaaa").await.unwrap();
+            let recorded: Vec<_> =
+                operations.iter().map(|op| (op.idempotency_key.as_str(), op.status)).collect();
+            assert_eq!(recorded, [("till-1-aaaa-create", OperationStatus::Pending)]);
+
+            // Read again, its change is made over the payment as it is now.
+            let mut again = store.payment("till-1-aaaa").await.unwrap().unwrap();
+            again.next_poll_at = Some(9);
+            store.update_payment(&mut again).await.unwrap();
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap(), Some(again));
         }
     }
 

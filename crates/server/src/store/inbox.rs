@@ -465,7 +465,7 @@ mod tests {
                     payment.set_status(status);
                     payment.platform_state = state;
                     payment.withdrawn_at = withdrawn.then_some(5);
-                    store.update_payment(&payment).await.unwrap();
+                    store.update_payment(&mut payment).await.unwrap();
                     references.push(reference);
                 }
             }

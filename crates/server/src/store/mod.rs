@@ -68,6 +68,12 @@ pub enum StoreError {
     /// The check-in a new sale was to charge was charged by another sale, or expired.
     #[error("the check-in was charged by another sale or has expired")]
     CheckInGone,
+    /// A payment's row moved on since its writer read it: the writer no longer held the
+    /// payment's lock (its lock's connection was cut, or the database restarted), and another
+    /// request or instance took the payment on meanwhile. Nothing was written; what the writer
+    /// was doing is for it to do again over the row as it is now.
+    #[error("payment {0} changed meanwhile")]
+    ChangedMeanwhile(String),
     /// The database refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -334,6 +340,7 @@ pub(crate) mod fixtures {
             next_poll_at: None,
             created_at: 1,
             updated_at: 1,
+            read_version: 1,
             description: None,
             masked_phone: None,
             client_key: None,

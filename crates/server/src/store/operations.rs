@@ -8,7 +8,7 @@ use super::combined::{Combined, Write};
 use super::statement::{Bind as _, FromStoreRow as _, query, query_scalar};
 
 use super::names::{Named, decode};
-use super::payments::{PAYMENT_COLUMNS, payment_update};
+use super::payments::{PAYMENT_COLUMNS, changed_meanwhile, payment_update, write_sqlite_payment};
 use super::till_events::insert_event_if;
 use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
@@ -145,23 +145,28 @@ impl Store {
         &self,
         operation: NewOperation<'_>,
         now: i64,
-        row: &PaymentRow,
+        row: &mut PaymentRow,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
         let insert = operation_insert(operation, now);
-        match self.db().await?.conn() {
-            Backend::Postgres(conn) => {
-                Ok(Combined::default().with(insert).with(payment_update(row)).run(conn, event).await?)
-            }
+        let id = match self.db().await?.conn() {
+            Backend::Postgres(conn) => Combined::default()
+                .with(insert)
+                .with(payment_update(row))
+                .run(conn, event)
+                .await
+                .map_err(changed_meanwhile(row))?,
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
                 insert.execute(&mut *tx).await?;
-                payment_update(row).execute(&mut *tx).await?;
+                write_sqlite_payment(&mut tx, row).await?;
                 let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
-                Ok(id)
+                id
             }
-        }
+        };
+        row.written();
+        Ok(id)
     }
 
     /// The operation a browser's key asked for on a payment, if any.
@@ -252,27 +257,29 @@ impl Store {
     pub async fn confirm(
         &self,
         keys: &[&str],
-        row: &PaymentRow,
+        row: &mut PaymentRow,
         now: i64,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        match self.db().await?.conn() {
+        let id = match self.db().await?.conn() {
             Backend::Postgres(conn) => {
                 let confirmed =
                     keys.iter().fold(Combined::default(), |all, key| all.with(operation_confirm(key, now)));
-                Ok(confirmed.with(payment_update(row)).run(conn, event).await?)
+                confirmed.with(payment_update(row)).run(conn, event).await.map_err(changed_meanwhile(row))?
             }
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
                 for key in keys {
                     operation_confirm(key, now).execute(&mut *tx).await?;
                 }
-                payment_update(row).execute(&mut *tx).await?;
+                write_sqlite_payment(&mut tx, row).await?;
                 let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
-                Ok(id)
+                id
             }
-        }
+        };
+        row.written();
+        Ok(id)
     }
 
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
@@ -576,7 +583,10 @@ mod tests {
                 .await
                 .unwrap();
             store.begin_operation(capture("whole-capture", "till-1-whole", 1000), 1).await.unwrap();
-            store.confirm(&["whole-capture"], &authorized("till-1-whole", "till-1"), 2, None).await.unwrap();
+            store
+                .confirm(&["whole-capture"], &mut authorized("till-1-whole", "till-1"), 2, None)
+                .await
+                .unwrap();
             assert_eq!(
                 store.partial_capture_answer("123456").await.unwrap(),
                 None,
@@ -598,7 +608,7 @@ mod tests {
                 .unwrap();
             store.begin_operation(capture("refused-capture", "till-2-part", 400), 3).await.unwrap();
             store.finish_operation("refused-capture", Some(&refusal.to_string()), 4).await.unwrap();
-            store.update_payment(&authorized("till-2-part", "till-2")).await.unwrap();
+            store.update_payment(&mut authorized("till-2-part", "till-2")).await.unwrap();
             let refused = PartialCapture {
                 reference: "till-2-part".into(),
                 amount: 400,
@@ -609,7 +619,10 @@ mod tests {
 
             // Allowed since (the sales unit's setting changed): the newest answer counts.
             store.begin_operation(capture("part-capture", "till-2-part", 400), 5).await.unwrap();
-            store.confirm(&["part-capture"], &authorized("till-2-part", "till-2"), 6, None).await.unwrap();
+            store
+                .confirm(&["part-capture"], &mut authorized("till-2-part", "till-2"), 6, None)
+                .await
+                .unwrap();
             let allowed = PartialCapture {
                 reference: "till-2-part".into(),
                 amount: 400,

@@ -12,6 +12,7 @@ use sqlx::Connection as _;
 
 use super::names::{Named as _, decode, decode_optional};
 use super::operations::operation_insert;
+use super::sqlite::SqliteConn;
 use super::till_events::insert_event_if;
 use super::{NewOperation, NewTillEvent, Store, StoreError};
 
@@ -43,7 +44,12 @@ pub struct PaymentRow {
     pub failure: Option<String>,
     pub next_poll_at: Option<i64>,
     pub created_at: i64,
+    /// The row's version: it moves forward with every change a till or a PoS is shown (see
+    /// [`PaymentRow::touch`]).
     pub updated_at: i64,
+    /// The version this row had in the store when it was read, or last written from here: the
+    /// store writes the row only over that same version (see [`PaymentRow::written`]).
+    pub read_version: i64,
     pub description: Option<String>,
     /// For the phone flows: the customer's number, masked for the cashier.
     pub masked_phone: Option<String>,
@@ -84,6 +90,7 @@ impl FromStoreRow for PaymentRow {
             next_poll_at: row.read("next_poll_at")?,
             created_at: row.read("created_at")?,
             updated_at: row.read("updated_at")?,
+            read_version: row.read("updated_at")?,
             description: row.read("description")?,
             masked_phone: row.read("masked_phone")?,
             client_key: row.read("client_key")?,
@@ -116,6 +123,11 @@ impl PaymentRow {
     /// change, so it versions the row (a PoS's callbacks say which version they delivered).
     pub fn touch(&mut self) {
         self.updated_at = crate::now_ms().max(self.updated_at + 1);
+    }
+
+    /// Notes that the store now holds this row as it is: the next write is made over this version.
+    pub(super) const fn written(&mut self) {
+        self.read_version = self.updated_at;
     }
 
     /// Whether the cashier cancelled the sale before the platform had its payment.
@@ -256,34 +268,46 @@ impl Store {
         })
     }
 
-    /// Writes every mutable column of a payment.
-    pub async fn update_payment(&self, row: &PaymentRow) -> Result<(), StoreError> {
-        on!(self.db().await?.conn(), |db| {
-            let conn = &mut *db;
-            write_payment((&mut *conn).into(), row).await?;
-            Ok(())
-        })
-    }
-
-    /// Writes every mutable column of a payment, and the live event that announces the change,
-    /// in one transaction. Returns the event's id.
-    pub async fn save_payment(
-        &self,
-        row: &PaymentRow,
-        event: Option<NewTillEvent<'_>>,
-    ) -> Result<Option<i64>, StoreError> {
+    /// Writes every mutable column of a payment, over the version it was read at:
+    /// [`StoreError::ChangedMeanwhile`], and nothing written, if the row moved on since.
+    pub async fn update_payment(&self, row: &mut PaymentRow) -> Result<(), StoreError> {
         match self.db().await?.conn() {
             Backend::Postgres(conn) => {
-                Ok(Combined::default().with(payment_update(row)).run(conn, event).await?)
+                payment_update(row).execute(conn).await.map_err(changed_meanwhile(row))?;
             }
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
-                payment_update(row).execute(&mut *tx).await?;
-                let id = insert_event_if(&mut tx, event).await?;
+                write_sqlite_payment(&mut tx, row).await?;
                 tx.commit().await?;
-                Ok(id)
             }
         }
+        row.written();
+        Ok(())
+    }
+
+    /// Writes every mutable column of a payment, over the version it was read at, and the live
+    /// event that announces the change, in one transaction. Returns the event's id.
+    pub async fn save_payment(
+        &self,
+        row: &mut PaymentRow,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        let id = match self.db().await?.conn() {
+            Backend::Postgres(conn) => Combined::default()
+                .with(payment_update(row))
+                .run(conn, event)
+                .await
+                .map_err(changed_meanwhile(row))?,
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                write_sqlite_payment(&mut tx, row).await?;
+                let id = insert_event_if(&mut tx, event).await?;
+                tx.commit().await?;
+                id
+            }
+        };
+        row.written();
+        Ok(id)
     }
 
     /// Payments whose next poll is due.
@@ -385,22 +409,60 @@ pub(super) async fn read_payment(conn: Conn<'_>, reference: &str) -> Result<Opti
         .await)
 }
 
-/// Writes a payment's mutable columns. What loyalty learnt is written once: a row read before it
-/// was learnt never clears it, and one read before `loyalty forget` or the retention job forgot
-/// a member's name never writes the name back.
-pub(super) async fn write_payment(conn: Conn<'_>, row: &PaymentRow) -> Result<(), sqlx::Error> {
-    on!(conn, |conn| payment_update(row).execute(conn).await.map(drop))
+/// The columns a payment's write sets but its version: `$1` to `$16` but `$12`, the version it
+/// sets (its reference is `$17`, the version it was read at `$18`). What loyalty learnt is written
+/// once: a row read before it was learnt never clears it, and one read before `loyalty forget` or
+/// the retention job forgot a member's name never writes the name back.
+const PAYMENT_SET: &str = "status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
+     captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, withdrawn_at = $13, \
+     watch_until = $14, loyalty = COALESCE(loyalty, $15), \
+     member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END";
+
+/// A payment's write on PostgreSQL. A version that moved on since the row was read fails the
+/// statement, so the writes sent with it in one statement (see `combined`) are undone with it;
+/// `kasse_changed_meanwhile` (migration 0019) says why. A payment that is not there is written
+/// as nothing, as on SQLite.
+static POSTGRES_UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE payments SET {PAYMENT_SET}, \
+         updated_at = CASE WHEN updated_at = $18 THEN $12 ELSE kasse_changed_meanwhile(reference) END \
+         WHERE reference = $17"
+    )
+});
+
+/// A payment's write on SQLite, where its transaction checks what it changed.
+static SQLITE_UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!("UPDATE payments SET {PAYMENT_SET}, updated_at = $12 WHERE reference = $17 AND updated_at = $18")
+});
+
+/// The statement that writes a payment's mutable columns on PostgreSQL, over the version the row
+/// was read at.
+pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
+    payment_write(&POSTGRES_UPDATE, row)
 }
 
-/// The statement of [`write_payment`].
-pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
+/// Writes a payment's mutable columns on SQLite, in the caller's transaction `tx`, over the
+/// version the row was read at: [`StoreError::ChangedMeanwhile`] if the row moved on since (the
+/// transaction is then the caller's to drop, undoing what else it wrote).
+pub(super) async fn write_sqlite_payment(tx: &mut SqliteConn, row: &PaymentRow) -> Result<(), StoreError> {
+    if payment_write(&SQLITE_UPDATE, row).execute(&mut *tx).await?.rows_affected() == 1 {
+        return Ok(());
+    }
+    // Nothing written: a payment that is not there is written as nothing, as on PostgreSQL.
+    match query_as::<(i64,)>("SELECT updated_at FROM payments WHERE reference = $1")
+        .bind(&row.reference)
+        .fetch_optional(&mut *tx)
+        .await?
+    {
+        Some(_) => Err(StoreError::ChangedMeanwhile(row.reference.clone())),
+        None => Ok(()),
+    }
+}
+
+/// `sql`, one of the two above, with `row`'s parameters.
+fn payment_write<'q>(sql: &'static str, row: &'q PaymentRow) -> Write<'q> {
     Write {
-        sql: Cow::Borrowed(
-            "UPDATE payments SET status = $1, active = $2, platform_state = $3, qr = $4, expires_at = $5, authorized = $6, \
-             captured = $7, cancelled = $8, refunded = $9, failure = $10, next_poll_at = $11, updated_at = $12, withdrawn_at = $13, \
-             watch_until = $14, loyalty = COALESCE(loyalty, $15), \
-             member_name = CASE WHEN loyalty IS NULL THEN $16 ELSE member_name END WHERE reference = $17",
-        ),
+        sql: Cow::Borrowed(sql),
         params: [
             state_params(row).as_slice(),
             &[
@@ -410,11 +472,26 @@ pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
                 row.loyalty.as_ref().map(loyalty_name).param(),
                 member_name(row.loyalty.as_ref()).param(),
                 (&row.reference).param(),
+                row.read_version.param(),
             ],
         ]
         .concat(),
     }
 }
+
+/// What a PostgreSQL statement writing `row` failed with: [`StoreError::ChangedMeanwhile`] when
+/// the payment's version had moved on (see [`payment_update`]).
+pub(super) fn changed_meanwhile(row: &PaymentRow) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    |e| match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(SERIALIZATION_FAILURE) => {
+            StoreError::ChangedMeanwhile(row.reference.clone())
+        }
+        _ => e.into(),
+    }
+}
+
+/// PostgreSQL's SQLSTATE `serialization_failure`, raised by `kasse_changed_meanwhile`.
+const SERIALIZATION_FAILURE: &str = "40001";
 
 /// The parameters of a payment's state, in the order both the update above and the insert below
 /// bind them.
@@ -537,7 +614,7 @@ mod tests {
 
             let mut done = store.payment("till-1-aaaa").await.unwrap().unwrap();
             done.active = false;
-            store.update_payment(&done).await.unwrap();
+            store.update_payment(&mut done).await.unwrap();
             store
                 .insert_sale(&row("till-1-bbbb", "till-1"), create("till-1-bbbb-create"), None)
                 .await

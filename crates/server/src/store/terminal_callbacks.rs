@@ -199,7 +199,7 @@ mod tests {
 
             let mut changed = store.payment("till-1-aaaa").await.unwrap().unwrap();
             changed.updated_at = 150;
-            store.update_payment(&changed).await.unwrap();
+            store.update_payment(&mut changed).await.unwrap();
             assert_eq!(store.due_callbacks(3_000, 0, 10).await.unwrap()[0].version, 150);
             assert!(store.due_callbacks(3_000, 150, 10).await.unwrap().is_empty(), "older than asked");
             assert_eq!(store.claim_callback("till-1-aaaa", 3_000, 33_000).await.unwrap(), Some(none));

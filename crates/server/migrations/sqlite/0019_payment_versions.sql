@@ -1,0 +1,3 @@
+-- PostgreSQL's 0019 adds the function that refuses a payment's write over a version that moved
+-- on. SQLite needs none: its store writes a payment in a transaction of its own, and checks there
+-- that the version its writer read is still the row's.
