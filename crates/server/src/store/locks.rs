@@ -13,7 +13,10 @@
 //! same, and sqlx returns a connection whose statement was cut off to its pool once the answer has
 //! come, so the lock would stay held by an idle connection, blocking that payment at every
 //! instance until the connection closed. So the lock is asked for by a task of its own, which
-//! lets go at once of a lock nobody waits for any more.
+//! lets go at once of a lock nobody waits for any more. That task asks again each
+//! [`ASKED_AGAIN_AFTER_MS`] while it waits, rather than once for as long as it takes: a wait its
+//! asker gave up on ends within that, where it kept its connection until the lock was granted,
+//! and clients that gave up and asked again and again could take the pool's every connection.
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, Postgres};
@@ -34,6 +37,11 @@ pub struct SharedLock {
 const WAIT: &str = "SELECT pg_advisory_lock(hashtextextended($1, 0))";
 /// Takes the lock named `$1` if it is free: whether it did.
 const TRY: &str = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
+/// How long one wait for a lock lasts before PostgreSQL ends it (`lock_timeout`, set on each lock
+/// connection), and it is asked for again if its asker still waits.
+pub(super) const ASKED_AGAIN_AFTER_MS: u32 = 1_000;
+/// PostgreSQL's SQLSTATE `lock_not_available`: a wait ended by `lock_timeout`.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 /// Lets go of the lock named `$1`: whether this connection held it.
 const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
 
@@ -72,10 +80,18 @@ async fn take(locks: &PgPool, name: &str, ask: Ask) -> Result<Option<SharedLock>
         let taken = async {
             let mut conn = locks.acquire().await?;
             let taken = match ask {
-                Ask::Wait => {
-                    sqlx::query(WAIT).bind(&name).execute(&mut *conn).await?;
-                    true
-                }
+                Ask::Wait => loop {
+                    match sqlx::query(WAIT).bind(&name).execute(&mut *conn).await {
+                        Ok(_) => break true,
+                        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+                            if answer.is_closed() {
+                                // Nobody waits any more: the connection goes back, holding nothing.
+                                break false;
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                },
                 Ask::Try => sqlx::query_scalar(TRY).bind(&name).fetch_one(&mut *conn).await?,
             };
             Ok::<_, StoreError>(taken.then(|| SharedLock { held: Some((conn, name)) }))
@@ -147,6 +163,55 @@ mod tests {
             settings.push(shown);
         }
         assert_eq!(settings, ["10", "5", "3", "30000"], "as the session set them (seconds; ms for the last)");
+    }
+
+    /// Sessions at `url` waiting for an advisory lock.
+    async fn waiting(url: &str) -> i64 {
+        let mut watcher = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            .fetch_one(&mut watcher)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_wait_given_up_lets_its_connection_go_while_the_lock_is_still_held() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let (here, there) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
+        let _held = here.lock("payment:r").await.unwrap();
+        // Clients that give up while a payment is worked on elsewhere, and ask again: each wait
+        // given up must end, or enough of them hold every lock connection an instance has.
+        for _ in 0..3 {
+            let mut given_up = Box::pin(there.lock("payment:r"));
+            tokio::select! {
+                _ = &mut given_up => panic!("the lock is held: the wait cannot end"),
+                () = someone_waits(&url) => {}
+            }
+        }
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while waiting(&url).await > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "{} waits nobody wants still hold their connections", waiting(&url).await);
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_one_ask_still_ends_with_the_lock() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let (here, there) = (Store::open(&url).await.unwrap(), Store::open(&url).await.unwrap());
+        let held = here.lock("payment:r").await.unwrap();
+        let mut waits = Box::pin(there.lock("payment:r"));
+        // Held past two of the waiter's asks: what is tested is that time passing.
+        let past = Duration::from_millis(u64::from(ASKED_AGAIN_AFTER_MS) * 5 / 2);
+        tokio::select! {
+            _ = &mut waits => panic!("the lock is held: the wait cannot end"),
+            () = tokio::time::sleep(past) => {}
+        }
+        drop(held);
+        let taken = tokio::time::timeout(Duration::from_secs(20), waits).await.expect("the wait ends");
+        assert!(taken.is_ok(), "{taken:?}");
     }
 
     #[tokio::test]

@@ -164,6 +164,14 @@ async fn notice_dead_peers(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Er
     .map(drop)
 }
 
+/// Sets up a connection of the lock pool (see `locks`): [`notice_dead_peers`], and a wait for a
+/// lock that ends after [`locks::ASKED_AGAIN_AFTER_MS`], to be asked again if still wanted.
+async fn hold_locks(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Executor as _;
+    notice_dead_peers(conn).await?;
+    conn.execute(format!("SET lock_timeout = {}", locks::ASKED_AGAIN_AFTER_MS).as_str()).await.map(drop)
+}
+
 impl Store {
     /// Opens the database at `url` and applies the migrations: `postgres://…` (the database must
     /// exist), or SQLite, e.g. `sqlite://data/kasse.db` (created if needed) or `sqlite::memory:`.
@@ -189,7 +197,7 @@ impl Store {
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             let locks = PgPoolOptions::new()
                 .max_connections(LOCK_CONNECTIONS)
-                .after_connect(|conn, _| Box::pin(notice_dead_peers(conn)))
+                .after_connect(|conn, _| Box::pin(hold_locks(conn)))
                 // As the statements' pool: a database out of reach is said within seconds.
                 .acquire_timeout(Duration::from_secs(3))
                 .test_before_acquire(false)
