@@ -162,6 +162,8 @@ pub(crate) struct Shared {
     /// Requests a till sent to another instance because its own did not answer.
     rerouted: AtomicUsize,
     pub(crate) platform: Platform,
+    /// The instances' PostgreSQL database, whose connections the killer cuts now and then.
+    pub(crate) database: Option<database::Shared>,
     pub(crate) journal: Journal,
     /// How many sales to start in all.
     pub(crate) sales: usize,
@@ -287,9 +289,12 @@ pub(crate) fn run(workspace: &Workspace, options: &Options) -> Result<()> {
     let dir = data_directory(workspace, options.data.as_deref())?;
     // The run's own cluster, if it needs one: stopped below, or by its drop on any other way out.
     let mut own_cluster = None;
-    let database_url = match (options.database, &options.cluster) {
+    let made = |cluster: &database::Cluster| {
+        database::create(cluster).map(|url| database::Shared { url, psql: database::psql(&cluster.bin_dir) })
+    };
+    let database = match (options.database, &options.cluster) {
         (Database::Sqlite, _) => None,
-        (Database::Postgres, Some(given)) => Some(database::create(given)?),
+        (Database::Postgres, Some(given)) => Some(made(given)?),
         (Database::Postgres, None) => {
             let started = postgres::cluster(&postgres::THROWAWAY)?;
             let cluster = database::Cluster {
@@ -297,10 +302,10 @@ pub(crate) fn run(workspace: &Workspace, options: &Options) -> Result<()> {
                 bin_dir: started.bin_dir().to_path_buf(),
             };
             own_cluster = Some(started);
-            Some(database::create(&cluster)?)
+            Some(made(&cluster)?)
         }
     };
-    let outcome = chaos(&binaries, &dir, options, database_url.as_deref(), seed);
+    let outcome = chaos(&binaries, &dir, options, database.as_ref(), seed);
     if let Some(cluster) = own_cluster
         && let Err(error) = postgres::stop(cluster)
     {
@@ -373,16 +378,16 @@ struct Report {
     text: String,
 }
 
-/// The run proper, once the programs are built, with the instances' database at
-/// `database_url` (PostgreSQL; `None` for SQLite in `dir`); the report, or an error if it could
-/// not run.
+/// The run proper, once the programs are built, with the instances' `database` (PostgreSQL;
+/// `None` for SQLite in `dir`); the report, or an error if it could not run.
 fn chaos(
     binaries: &Path,
     dir: &Path,
     options: &Options,
-    database_url: Option<&str>,
+    database: Option<&database::Shared>,
     seed: u64,
 ) -> Result<Report> {
+    let database_url = database.map(|database| database.url.as_str());
     let started = Instant::now();
     let journal = Journal::create(&dir.join("chaos.log"))?;
     journal.note(format_args!("seed {seed}, {options:?}"));
@@ -489,6 +494,7 @@ fn chaos(
         servers: bases,
         rerouted: AtomicUsize::new(0),
         platform,
+        database: database.cloned(),
         journal,
         sales: options.sales,
         claimed: AtomicUsize::new(0),

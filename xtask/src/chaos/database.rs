@@ -6,7 +6,7 @@
 //! (`cargo xtask test` hands down its suite's cluster). The instances get its URL in
 //! `KASSE_DATABASE_URL` and make their tables themselves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::error::{Context, Error, Result};
@@ -48,15 +48,56 @@ pub(crate) struct Cluster {
     pub(crate) bin_dir: PathBuf,
 }
 
+/// The run's PostgreSQL database, as the killer reaches it to cut its connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shared {
+    /// Its URL, as the instances have it.
+    pub(crate) url: String,
+    /// The `psql` to reach it with.
+    pub(crate) psql: PathBuf,
+}
+
+impl Shared {
+    /// Ends every session of the database but the one asking, as a failover, a database restart
+    /// or a pooler's restart does, while the instances stay up: whatever an instance was doing
+    /// under a payment's lock goes on without the lock, while the other instance may take the
+    /// payment on. How many sessions ended.
+    pub(crate) fn cut_connections(&self) -> Result<u64> {
+        let output = Command::new(&self.psql)
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &self.url])
+            .args([
+                "-c",
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .context(|| format!("running {}", self.psql.display()))?;
+        if !output.status.success() {
+            return Err(Error::new(format!(
+                "psql could not cut the database's connections ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        let said = String::from_utf8_lossy(&output.stdout);
+        said.trim().parse().map_err(|_| Error::new(format!("psql said `{}`, not a count", said.trim())))
+    }
+}
+
+/// `psql` of the cluster whose programs are in `bin_dir`; else Debian's wrapper on PATH.
+pub(crate) fn psql(bin_dir: &Path) -> PathBuf {
+    let psql = bin_dir.join("psql");
+    if psql.exists() { psql } else { PathBuf::from("psql") }
+}
+
 /// The name of the run's database in the cluster.
 pub(crate) const NAME: &str = "chaos";
 
 /// Makes the database [`NAME`] in `cluster`, dropping one an earlier run left
 /// there (and its connections) first; its URL.
 pub(crate) fn create(cluster: &Cluster) -> Result<String> {
-    // The cluster's own version; else Debian's wrapper on PATH.
-    let psql = cluster.bin_dir.join("psql");
-    let psql = if psql.exists() { psql } else { PathBuf::from("psql") };
+    let psql = psql(&cluster.bin_dir);
     let output = Command::new(&psql)
         .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &cluster.admin_url])
         // Each `-c` is a transaction of its own: DROP and CREATE DATABASE refuse to run in one.

@@ -11,6 +11,12 @@
 //! them: the platform has no such payment yet, and then it arrives. A customer who saw such a
 //! request on their phone approves some of them anyway: kasse has to cancel or release those,
 //! never capture them.
+//!
+//! On PostgreSQL some of the waits between kills are cut in two by the database ending every
+//! session of the instances ([`Shared::cut_connections`](super::database::Shared)), as a
+//! failover or a pooler's restart does, while the instances stay up: a request working on a
+//! payment goes on without that payment's lock, and another request, or the other instance, may
+//! take the payment on meanwhile. Whatever the first then writes must not undo the second's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -37,6 +43,8 @@ pub(crate) struct Kills {
     pub(crate) delivered_late: u64,
     /// Payments of cancelled sales a customer approved after their create landed late.
     pub(crate) approved_late: usize,
+    /// Times the database ended every session of the instances (PostgreSQL only).
+    pub(crate) cuts: usize,
 }
 
 /// The least time a server run is left up before it is killed.
@@ -80,6 +88,16 @@ pub(crate) fn kill_repeatedly(
             shared.platform.set_faults(Knobs { hold_creates: true, ..knobs })?;
         }
         let until_kill = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(500));
+        // Every third wait without held creates, halfway: the instances' connections are cut.
+        if let Some(database) = shared.database.as_ref().filter(|_| !hold && done.sent % 3 == 2) {
+            if !sleep_unless(until_kill / 2, &stopped) {
+                return Ok(done);
+            }
+            let ended = database.cut_connections()?;
+            done.cuts += 1;
+            shared.journal.note(format_args!("CUT {}: the database ended {ended} sessions", done.cuts));
+        }
+        let until_kill = next.saturating_duration_since(Instant::now()).max(Duration::from_millis(200));
         if !sleep_unless(until_kill, &stopped) {
             if hold {
                 // The settling delivers what was held.

@@ -85,6 +85,13 @@ pub(super) fn report(intents: &[Intent], settled: &Settled, logs: &[Log], run: &
     } else if run.database == Database::Postgres {
         let _ = writeln!(text, "  one instance on postgres");
     }
+    if run.database == Database::Postgres {
+        let _ = writeln!(
+            text,
+            "  the database's connections cut {} times, the instances left running",
+            settled.kills.cuts
+        );
+    }
     if settled.kills.stopped_by_themselves > 0 {
         let _ = writeln!(
             text,
