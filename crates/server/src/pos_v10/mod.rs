@@ -88,10 +88,11 @@ pub fn status(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> PaymentStat
     let paid = sale.is_some_and(|s| {
         matches!(s.status(), SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded)
     });
-    // A cancel on its way is not an outcome: the customer's approval may still win it, and a PoS
-    // stops polling at a final state.
-    let cancelling = sale.is_some_and(|s| s.status() == SaleStatus::Cancelling);
-    if payment.cancelled_at.is_some() && !paid && !cancelling {
+    // A sale still open is not cancelled whatever its PoS asked (a cancel on its way, or one the
+    // platform refused as the customer approved): the approval may still win, and a PoS stops
+    // polling at a final state.
+    let open = sale.is_some_and(|s| !s.status().is_final());
+    if payment.cancelled_at.is_some() && !paid && !open {
         return PaymentStatus::CancelledByClient;
     }
     let Some(sale) = sale else {

@@ -67,7 +67,16 @@ impl Pairing {
             Err(SaleError::Pending(sale)) => *sale,
             Err(e) => return Err(e),
         };
-        self.store.set_v10_sale(&payment.payment_id, Some(&sale.reference), None).await?;
+        if !self.store.set_v10_sale(&payment.payment_id, Some(&sale.reference), None).await? {
+            // Its PoS cancelled the payment while this sale started: the sale is withdrawn (or
+            // released, if its customer approved that moment), as the PoS was told it would be.
+            tracing::info!(payment = %payment.payment_id, reference = %sale.reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
+            let key = sale_key(&payment.payment_id, &format!("withdrawn:{what}"));
+            return match self.sales.cancel(&pos.till_id, &sale.reference, Some(&key)).await {
+                Ok(_) | Err(SaleError::Pending(_)) => Ok(sale.reference),
+                Err(e) => Err(e),
+            };
+        }
         tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
         Ok(sale.reference)
     }
@@ -129,7 +138,9 @@ impl Pairing {
                 let check_ins = self.check_ins_for(payment, &pos).await?;
                 let [only] = check_ins.as_slice() else { return Ok(()) };
                 tracing::info!(payment = %id, check_in = %only.id, "a customer checked in: the v10 payment moves to them");
-                self.store.set_v10_sale(id, Some(&sale.reference), Some(&only.id)).await?;
+                if !self.store.set_v10_sale(id, Some(&sale.reference), Some(&only.id)).await? {
+                    return Ok(()); // Cancelled by its PoS meanwhile.
+                }
                 let moving = V10PaymentRow { pairing_check_in: Some(only.id.clone()), ..payment.clone() };
                 Box::pin(self.settle(&moving)).await
             }
@@ -137,9 +148,12 @@ impl Pairing {
                 match self.sales.cancel(&pos.till_id, &sale.reference, Some(&sale_key(id, "move"))).await {
                     Ok(_) | Err(SaleError::Pending(_)) => Ok(()),
                     // Paid by QR after all: it stays so.
-                    Err(SaleError::AlreadyApproved) => {
-                        self.store.set_v10_sale(id, Some(&sale.reference), None).await.map_err(Into::into)
-                    }
+                    Err(SaleError::AlreadyApproved) => self
+                        .store
+                        .set_v10_sale(id, Some(&sale.reference), None)
+                        .await
+                        .map(drop)
+                        .map_err(Into::into),
                     Err(e) => Err(e),
                 }
             }
@@ -156,7 +170,7 @@ impl Pairing {
                 }
             }
             (Some(_), _) => {
-                self.store.set_v10_sale(id, Some(&sale.reference), None).await.map_err(Into::into)
+                self.store.set_v10_sale(id, Some(&sale.reference), None).await.map(drop).map_err(Into::into)
             }
             (None, _) => Ok(()),
         }

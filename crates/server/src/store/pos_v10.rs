@@ -314,30 +314,48 @@ impl Store {
         })
     }
 
-    /// Names the sale taking a payment, and the check-in it is moving to (if any).
+    /// Names the sale taking a payment, and the check-in it is moving to (if any), unless its
+    /// PoS cancelled it meanwhile: whether it did.
     pub async fn set_v10_sale(
         &self,
         payment_id: &str,
         reference: Option<&str>,
         pairing_check_in: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            query("UPDATE v10_payments SET reference = $1, pairing_check_in = $2 WHERE payment_id = $3")
-                .bind(reference)
-                .bind(pairing_check_in)
-                .bind(payment_id)
-                .execute(&mut *db)
-                .await?;
-            Ok(())
+            let done = query(
+                "UPDATE v10_payments SET reference = $1, pairing_check_in = $2 \
+                 WHERE payment_id = $3 AND cancelled_at IS NULL",
+            )
+            .bind(reference)
+            .bind(pairing_check_in)
+            .bind(payment_id)
+            .execute(&mut *db)
+            .await?;
+            Ok(done.rows_affected() == 1)
         })
     }
 
-    /// Marks a payment cancelled by its PoS: it is never started or moved again.
-    pub async fn cancel_v10_payment(&self, payment_id: &str, now: i64) -> Result<(), StoreError> {
+    /// Marks a payment cancelled by its PoS at `now`: it is never started or moved again.
+    /// Whether this marked it (`false`: it was already).
+    pub async fn cancel_v10_payment(&self, payment_id: &str, now: i64) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            query("UPDATE v10_payments SET cancelled_at = $1, pairing_check_in = NULL WHERE payment_id = $2 AND cancelled_at IS NULL")
+            let done = query("UPDATE v10_payments SET cancelled_at = $1, pairing_check_in = NULL WHERE payment_id = $2 AND cancelled_at IS NULL")
                 .bind(now)
                 .bind(payment_id)
+                .execute(&mut *db)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Takes back the cancel [`Store::cancel_v10_payment`] marked at `at`, when the sale's own
+    /// cancel could not be made: the payment is in play again, as its PoS was told.
+    pub async fn uncancel_v10_payment(&self, payment_id: &str, at: i64) -> Result<(), StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            query("UPDATE v10_payments SET cancelled_at = NULL WHERE payment_id = $1 AND cancelled_at = $2")
+                .bind(payment_id)
+                .bind(at)
                 .execute(&mut *db)
                 .await?;
             Ok(())

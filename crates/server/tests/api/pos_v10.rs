@@ -661,3 +661,73 @@ async fn a_point_of_sale_requiring_the_payment_first_pays_by_a_check_in_made_aft
     simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
     v10.until(&payment, Status::IssuedToUser).await;
 }
+
+#[tokio::test]
+async fn a_payment_its_pos_cancels_while_its_sale_starts_is_never_left_open_for_the_customer() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    // The platform slow to answer: the PoS gives up on its payment while kasse is still creating
+    // it there, and cancels it (v10 integrations time out within seconds).
+    app.sim().set_faults(FaultKnobs { latency_ms: 1_500, ..FaultKnobs::default() }).unwrap();
+    let listed = format!("/pos/v10/payments?posId={pos_id}");
+    let (payment, cancelled) = tokio::join!(initiate(&v10, &pos_id, "given-up", 30.0), async {
+        let id = loop {
+            let active: QueryPaymentIdsResponse = v10.get(&listed).await.read();
+            if let [id] = active.payment_ids.as_slice() {
+                break id.clone();
+            }
+            tokio::task::yield_now().await;
+        };
+        v10.post(&format!("/pos/v10/payments/{id}/cancel"), None, &json!({})).await
+    });
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+
+    // The sale that started meanwhile is withdrawn: the customer cannot pay what the PoS let go.
+    v10.until(&payment, Status::CancelledByClient).await;
+    until(|| async {
+        app.sim().payment_records().iter().all(|p| p.state != kasse_vipps::epayment::State::Created)
+    })
+    .await;
+    let states: Vec<_> = app.sim().payment_records().iter().map(|p| p.state).collect();
+    assert_eq!(states, [kasse_vipps::epayment::State::Terminated], "cancelled at the platform");
+}
+
+#[tokio::test]
+async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "to-refund", 40.0).await;
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+    let captured =
+        v10.post(&format!("/pos/v10/payments/{payment}/capture"), None, &json!({"amount": 40.0})).await;
+    assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
+
+    // The platform stops answering: the refund is kept and sent again, but not given back yet.
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+    let body =
+        json!({"paymentId": payment, "refundOrderId": "REFUND-9", "amount": 15.0, "currencyCode": "DKK"});
+    let refund = v10.post("/pos/v10/refunds", Some("refund-9"), &body).await;
+    assert_eq!(refund.status, StatusCode::OK, "{}", refund.body);
+    let refund_id = refund.read::<CreateRefundResponse>().refund_id;
+    let capture = format!("/pos/v10/refunds/{refund_id}/capture");
+    let early = v10.post(&capture, None, &json!({})).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "nothing given back yet: {}", early.body);
+    assert_eq!(early.error().code.as_deref(), Some("refund-on-its-way"));
+    assert_eq!(danish_push(&app, 4_000).aggregate.refunded_amount.value, 0);
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    until(|| async {
+        v10.get(&format!("/pos/v10/refunds/{refund_id}")).await.read::<GetRefundResponse>().status
+            == RefundState::Captured
+    })
+    .await;
+    let done = v10.post(&capture, None, &json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(danish_push(&app, 4_000).aggregate.refunded_amount.value, 1_500, "given back once");
+}

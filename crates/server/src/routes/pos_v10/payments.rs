@@ -117,6 +117,8 @@ async fn start(
 ) -> Result<(), V10Error> {
     match app.v10.start(row, pos).await {
         Ok(reference) => {
+            // Named by the start already, unless its PoS cancelled it meanwhile (the start then
+            // withdrew the sale); naming it again changes nothing.
             app.store.set_v10_sale(&row.payment_id, Some(&reference), None).await?;
             Ok(())
         }
@@ -352,7 +354,9 @@ pub(super) async fn cancel(
     V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     let payment = own_payment(&app, &caller, &id).await?;
-    app.store.cancel_v10_payment(&payment.payment_id, crate::now_ms()).await?;
+    // Marked first, so the pairing round neither starts nor moves it meanwhile.
+    let now = crate::now_ms();
+    let marked = app.store.cancel_v10_payment(&payment.payment_id, now).await?;
     let Some(sale) = sale_of(&app, &payment).await? else { return Ok(StatusCode::OK) };
     if sale.status().is_final() && sale.status() != SaleStatus::Captured {
         return Ok(StatusCode::OK);
@@ -360,7 +364,14 @@ pub(super) async fn cancel(
     let key = sale_key(&payment.payment_id, "cancel");
     match app.sales.cancel(&sale.till_id, &sale.reference, Some(&key)).await {
         Ok(_) | Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
-        Err(e) => Err(V10Error::from(e).of(&caller)),
+        Err(e) => {
+            // Not cancelled (the customer approving at that moment, the database away): the
+            // payment stays in play, as the PoS is told, and its customer may still pay it.
+            if marked {
+                app.store.uncancel_v10_payment(&payment.payment_id, now).await?;
+            }
+            Err(V10Error::from(e).of(&caller))
+        }
     }
 }
 
@@ -423,6 +434,22 @@ async fn own_refund(
     Ok((refund, payment))
 }
 
+/// Where a refund stands: given back (`Captured`: an ePayment refund is one step), refused by
+/// the platform, or on its way (recorded, and sent again with its key until the platform answers).
+async fn refund_state(
+    app: &AppState,
+    refund: &crate::store::V10RefundRow,
+    payment: &V10PaymentRow,
+) -> Result<RefundState, V10Error> {
+    let reference = payment.reference.clone().unwrap_or_default();
+    let write = app.store.operation_by_client_key(&reference, &sale_key(&refund.refund_id, "refund")).await?;
+    Ok(match write.map(|w| w.status) {
+        Some(OperationStatus::Done) => RefundState::Captured,
+        Some(OperationStatus::Failed) => RefundState::CancelledByMobilePay,
+        Some(OperationStatus::Pending) | None => RefundState::Initiated,
+    })
+}
+
 /// `GET /pos/v10/refunds/{refundid}`.
 pub(super) async fn refund(
     State(app): State<Arc<AppState>>,
@@ -430,13 +457,7 @@ pub(super) async fn refund(
     V10Path(id): V10Path<String>,
 ) -> Result<Json<GetRefundResponse>, V10Error> {
     let (refund, payment) = own_refund(&app, &caller, &id).await?;
-    let reference = payment.reference.clone().unwrap_or_default();
-    let write = app.store.operation_by_client_key(&reference, &sale_key(&refund.refund_id, "refund")).await?;
-    let state = match write.map(|w| w.status) {
-        Some(OperationStatus::Done) => RefundState::Captured,
-        Some(OperationStatus::Failed) => RefundState::CancelledByMobilePay,
-        Some(OperationStatus::Pending) | None => RefundState::Initiated,
-    };
+    let state = refund_state(&app, &refund, &payment).await?;
     let currency_code =
         kasse_api::Currency::from_name(&refund.currency).and_then(currency_code).unwrap_or(CurrencyCode::Dkk);
     Ok(Json(GetRefundResponse {
@@ -476,14 +497,29 @@ pub(super) async fn refunds(
     Ok(Json(QueryRefundIdsResponse { refund_ids }))
 }
 
-/// `POST /pos/v10/refunds/{refundid}/capture`: an ePayment refund is done when made; nothing to do.
+/// `POST /pos/v10/refunds/{refundid}/capture`: an ePayment refund is given back when made, so
+/// there is nothing to do but say whether it was: 200 once the platform has given it back, 409
+/// while it is still on its way (as v10 refused to capture a refund not yet reserved: poll it)
+/// or when the platform refused it.
 pub(super) async fn capture_refund(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
     V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
-    own_refund(&app, &caller, &id).await?;
-    Ok(StatusCode::OK)
+    let (refund, payment) = own_refund(&app, &caller, &id).await?;
+    match refund_state(&app, &refund, &payment).await? {
+        RefundState::Captured => Ok(StatusCode::OK),
+        RefundState::CancelledByMobilePay => Err(V10Error::conflict(
+            "refund-refused",
+            "The payment service refused this refund; nothing was given back. Poll the payment, and make a new refund.",
+        )
+        .of(&caller)),
+        _ => Err(V10Error::conflict(
+            "refund-on-its-way",
+            "The refund is on its way to the customer and not confirmed yet; poll it until it is Captured.",
+        )
+        .of(&caller)),
+    }
 }
 
 /// `POST /pos/v10/refunds/{refundid}/cancel`: not possible on ePayment, where a refund is final.
