@@ -406,11 +406,22 @@ impl Sales {
                 row.touch();
                 let keys: Vec<&str> = std::iter::once(key).chain(also).collect();
                 let announcement = self.announcement(row).await;
-                let id = store
-                    .confirm(&keys, row, row.updated_at, announcement.as_ref().map(Announcement::event))
-                    .await?;
-                self.announced(row, announcement, id).await;
-                Ok(Sent::Confirmed)
+                let event = announcement.as_ref().map(Announcement::event);
+                match store.confirm(&keys, row, row.updated_at, event).await {
+                    Ok(id) => {
+                        self.announced(row, announcement, id).await;
+                        Ok(Sent::Confirmed)
+                    }
+                    // Applied at the platform, but not written down here (the database away, or
+                    // the payment taken on elsewhere when this request lost its lock): the write
+                    // stays recorded and is sent again with its key, which finds it applied. The
+                    // caller hears so, never that it failed: a cashier told to try again would
+                    // make the refund a second time, under a new key.
+                    Err(e) => {
+                        tracing::warn!(%reference, kind, error = %e, "applied at the platform but not recorded; will confirm it by sending it again");
+                        Ok(Sent::Unknown)
+                    }
+                }
             }
             Err(e) if e.outcome_unknown() => {
                 self.inner.metrics.platform_write(kind, "unknown");

@@ -9,6 +9,7 @@
 //! test says so and checks nothing.
 
 use kasse_api::{ProblemCode, SaleStatus};
+use kasse_sim::FaultKnobs;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -67,4 +68,49 @@ async fn while_the_database_restarts_the_till_is_answered_503_and_afterwards_its
         "the refused cancel never reached the platform: {received:#?}"
     );
     assert_eq!(writes(&received, "capture").len(), 1, "captured once: {received:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_the_platform_made_while_the_database_went_away_is_kept_and_confirmed_never_failed() {
+    if !kasse_pgtemp::installed() {
+        eprintln!(
+            "no PostgreSQL server binaries, so this test checks nothing (`cargo xtask test` installs them)"
+        );
+        return;
+    }
+    let cluster = tokio::task::block_in_place(|| kasse_pgtemp::Cluster::start(&[])).unwrap();
+    let url = cluster.url("postgres");
+    let app = spawn_app_with(move |config| config.database_url = url).await;
+    let sale = app.taken_sale(8_000).await;
+
+    // The refund is on its way to a slow platform when the database goes away: the platform gives
+    // the money back, and kasse cannot write down that it did.
+    app.sim().set_faults(FaultKnobs { latency_ms: 1_500, ..FaultKnobs::default() }).unwrap();
+    let refund = tokio::spawn({
+        let (http, url) =
+            (app.http.clone(), format!("{}/api/tills/{TILL}/sales/{}/refund", app.base, sale.reference));
+        async move {
+            let body = serde_json::json!({ "amount": { "value": 3_000, "currency": "NOK" } });
+            let answer = http.post(url).json(&body).send().await.unwrap();
+            (answer.status(), answer.text().await.unwrap())
+        }
+    });
+    until(|| async { app.sim().injected_faults().iter().any(|f| f.path.ends_with("/refund")) }).await;
+    tokio::task::block_in_place(|| cluster.pause()).unwrap();
+    let (status, body) = refund.await.unwrap();
+    // Not "try again": the cashier would refund a second time, under a new key.
+    assert_eq!(status, StatusCode::ACCEPTED, "kept and sent again: {body}");
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+
+    tokio::task::block_in_place(|| cluster.resume()).unwrap();
+    until(|| async { app.sim().payment_records().iter().all(|p| p.aggregate.refunded_amount.value > 0) })
+        .await;
+    // Sent again with its key, it is found applied, and written down once.
+    until(|| async {
+        let answer = app.get(&format!("/api/tills/{TILL}/sales/{}", sale.reference)).await;
+        answer.status == StatusCode::OK && answer.json::<kasse_api::Sale>().refunded.value == 3_000
+    })
+    .await;
+    let record = app.sim().payment_records().into_iter().find(|p| p.reference == sale.reference).unwrap();
+    assert_eq!(record.aggregate.refunded_amount.value, 3_000, "given back once");
 }
