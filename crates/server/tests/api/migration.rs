@@ -284,3 +284,21 @@ async fn a_beacon_the_configuration_and_the_saved_mapping_send_to_different_till
     drop((app, before));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_migrated_beacon_deleted_by_its_id_in_capitals_is_deleted_at_the_platform_not_only_forgotten() {
+    let app = two_tills().await;
+    let guid = "27072f82-c4b6-4e7a-9d1c-5b3a2e8f0a11";
+    let mut rows = pos_list(1);
+    rows[0].beacon_id = Some(guid.to_ascii_uppercase());
+    let report = migrate_rows(&app, &rows, false).await;
+    assert_eq!(report.rows[0].outcome, Outcome::Migrated, "{report:#?}");
+
+    // Typed as MobilePay's own lists spell it: the platform still takes the sticker down.
+    let tools = app.running.tools();
+    let deleted = qr::delete_callback_qr(&tools, &guid.to_ascii_uppercase(), None).await.unwrap();
+    let change = deleted.stickers.iter().map(|s| s.change).collect::<Vec<_>>();
+    assert_eq!(change, [qr::Change::Deleted], "{deleted:#?}");
+    let again = qr::delete_callback_qr(&tools, guid, None).await.unwrap();
+    assert_eq!(again.stickers.iter().map(|s| s.change).collect::<Vec<_>>(), [qr::Change::NotThere]);
+}

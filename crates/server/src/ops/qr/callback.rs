@@ -234,6 +234,14 @@ pub async fn delete_callback_qr(
     store: Option<&str>,
 ) -> Result<ChangeReport, QrError> {
     let saved = tools.store.callback_qrs().await?;
+    // A beacon's GUID is matched whatever its case, but the platform holds it as it was put up
+    // (`qr migrate` lower-cases it): asked in another case, it says the sticker is not there.
+    let id = saved
+        .iter()
+        .map(|s| s.merchant_qr_id.as_str())
+        .chain(tools.config.tills.iter().filter_map(|t| t.callback_qr.as_deref()))
+        .find(|known| same_qr_id(known, id))
+        .unwrap_or(id);
     let tied: Vec<String> = saved
         .iter()
         .filter(|s| same_qr_id(&s.merchant_qr_id, id))
