@@ -29,7 +29,8 @@ async fn day_sales(
     query: &EndOfDayQuery,
 ) -> Result<Vec<Sale>, ApiError> {
     // A day is 23 to 25 hours where the clocks change; a longer span is not a day's end.
-    if query.until_ms <= query.since_ms || query.until_ms - query.since_ms > MAX_DAY_MS {
+    let span = query.until_ms.checked_sub(query.since_ms);
+    if span.is_none_or(|span| span <= 0 || span > MAX_DAY_MS) {
         return Err(ApiError::bad_request(
             ProblemCode::BadQuery,
             "untilMs must be after sinceMs, and a day is at most 26 hours.",

@@ -467,8 +467,14 @@ async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sale
     assert_eq!(theirs.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["norrebro"]);
     let (_, csv) = ola.get(&format!("/api/admin/end-of-day.csv{day}")).await;
     assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
-    for (what, span) in [("backward", "sinceMs=10&untilMs=5"), ("three days", "sinceMs=0&untilMs=259200000")]
-    {
+    for (what, span) in [
+        ("backward", "sinceMs=10&untilMs=5"),
+        ("three days", "sinceMs=0&untilMs=259200000"),
+        (
+            "all of time, its span past what a number holds",
+            "sinceMs=-9223372036854775808&untilMs=1800000000000",
+        ),
+    ] {
         let (status, body) = ingrid.get(&format!("/api/admin/end-of-day?{span}")).await;
         assert_eq!(
             (status, code_of(&body)),
