@@ -195,6 +195,20 @@ async fn code_hash(store: &Store, code: &str, now: i64) -> Result<String, StoreE
     Ok(crate::hex(&hmac_sha256(&key, code.as_bytes())))
 }
 
+/// Sets the PIN (its hash) of the manager `id`, who has none yet, as they pair with the code
+/// `typed`, spending their other unused codes; whether it was set (`false`: chosen meanwhile,
+/// with another of their codes).
+pub async fn choose_pin(
+    store: &Store,
+    typed: &str,
+    id: &str,
+    pin_hash: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let code = code_hash(store, &normalise_code(typed), now).await?;
+    store.set_pin_once((id, MANAGER_ROLE), pin_hash, &code, now).await
+}
+
 /// Makes a one-time pairing code for `till_id` in `role`. Returns the code to show.
 pub async fn create_code(store: &Store, till_id: &str, role: Role, now: i64) -> Result<String, StoreError> {
     create_code_for(store, &Holder::Device { till: till_id.to_owned(), role }, now).await

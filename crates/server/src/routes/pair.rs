@@ -93,7 +93,7 @@ pub async fn pair(
             let hash = tokio::task::spawn_blocking(move || managers::hash_pin(&pin))
                 .await
                 .map_err(|_| ApiError::internal())?;
-            if !app.store.set_pin_once(id, &hash).await? {
+            if !pairing::choose_pin(&app.store, &request.code, id, &hash, now).await? {
                 // Another of this manager's codes was used a moment ago, with a PIN of its own.
                 return Err(pin_chosen());
             }

@@ -142,15 +142,39 @@ impl Store {
         })
     }
 
-    /// Sets a manager's PIN hash if they have none yet; true if it was set.
-    pub async fn set_pin_once(&self, id: &str, pin_hash: &str) -> Result<bool, StoreError> {
+    /// Sets a manager's PIN hash if they have none yet, as they pair with the pairing code
+    /// `code_hash`; true if it was set. Their other unused codes (stored for `id` in `role`) are
+    /// spent with it: made while they were being added, by whoever added them, they would
+    /// otherwise open a session as them, with no PIN asked, after they had chosen theirs.
+    pub async fn set_pin_once(
+        &self,
+        (id, role): (&str, &str),
+        pin_hash: &str,
+        code_hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         on!(self.db().await?.conn(), |db| {
+            let mut tx = db.begin().await?;
             let set = query("UPDATE managers SET pin_hash = $1 WHERE id = $2 AND pin_hash IS NULL")
                 .bind(pin_hash)
                 .bind(id)
-                .execute(&mut *db)
+                .execute(&mut *tx)
                 .await?;
-            Ok(set.rows_affected() == 1)
+            if set.rows_affected() != 1 {
+                return Ok(false);
+            }
+            query(
+                "UPDATE pairing_codes SET used_at = $1 \
+                 WHERE till_id = $2 AND role = $3 AND used_at IS NULL AND code_hash <> $4",
+            )
+            .bind(now)
+            .bind(id)
+            .bind(role)
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -235,8 +259,8 @@ mod tests {
     async fn a_pin_is_set_once() {
         for store in crate::store::testing::stores().await {
             store.manager_for_pairing("Kari", None, "m-1", 0).await.unwrap();
-            assert!(store.set_pin_once("m-1", "hash-1").await.unwrap());
-            assert!(!store.set_pin_once("m-1", "hash-2").await.unwrap());
+            assert!(store.set_pin_once(("m-1", "manager"), "hash-1", "code-1", 5).await.unwrap());
+            assert!(!store.set_pin_once(("m-1", "manager"), "hash-2", "code-2", 6).await.unwrap());
             assert_eq!(store.manager("m-1").await.unwrap().unwrap().pin_hash.as_deref(), Some("hash-1"));
         }
     }
