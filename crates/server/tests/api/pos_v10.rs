@@ -502,8 +502,15 @@ async fn a_prepared_payment_is_paid_by_a_customer_checked_in_before_it_is_ready_
         Status::IssuedToUser,
         "pushed to the checked-in customer"
     );
+    // Sent again, as a PoS that gave up waiting does: the same payment, still with Mette.
     let twice = v10.post(&format!("/pos/v10/payments/{payment_id}/ready"), None, &ready).await;
-    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.body);
+    assert_eq!(twice.status, StatusCode::OK, "{}", twice.body);
+    assert_eq!(v10.payment(&payment_id).await.status, Status::IssuedToUser);
+    assert_eq!(app.sim().payment_records().len(), 1, "one payment at the platform");
+    // Another amount for a payment made ready already: refused.
+    let other = json!({"currencyCode": "DKK", "amount": 50, "plannedCaptureDelay": "LessThan24Hours"});
+    let changed = v10.post(&format!("/pos/v10/payments/{payment_id}/ready"), None, &other).await;
+    assert_eq!(changed.status, StatusCode::CONFLICT, "{}", changed.body);
 
     // The customer declines; a new payment, cancelled by the PoS before anyone pays.
     simulate(&v10, "cancelpaymentbyuser", &json!({"beaconId": BEACON})).await;

@@ -223,6 +223,19 @@ pub(super) async fn ready(
     let payment = own_payment(&app, &caller, &id).await?;
     let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
     let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
+    let currency_name = currency(request.currency_code).name();
+    let delay = request.planned_capture_delay.name();
+    let label = request.merchant_payment_label.as_deref();
+    let same_again = payment.amount == Some(amount)
+        && payment.currency.as_deref() == Some(currency_name)
+        && payment.capture_delay.as_deref() == Some(delay)
+        && payment.label.as_deref() == label;
+    if same_again && payment.cancelled_at.is_none() {
+        // The same ready sent again (v10 integrations give up waiting within seconds, and the
+        // first starts the sale at the platform): done as the first was. Should the first have
+        // stopped before its sale started, the pairing round starts it.
+        return Ok(StatusCode::OK);
+    }
     if payment.amount.is_some() || payment.cancelled_at.is_some() {
         return Err(V10Error::conflict(
             "not-prepared",
@@ -231,9 +244,6 @@ pub(super) async fn ready(
         .of(&caller));
     }
     till_free(&app, &caller, &pos).await?;
-    let currency_name = currency(request.currency_code).name();
-    let delay = request.planned_capture_delay.name();
-    let label = request.merchant_payment_label.as_deref();
     if !app.store.ready_v10_payment(&payment.payment_id, currency_name, amount, delay, label).await? {
         return Err(V10Error::conflict("not-prepared", "The payment was made ready already.").of(&caller));
     }
