@@ -273,6 +273,26 @@ impl Store {
         })
     }
 
+    /// An integrator's payments that may be active or reserved, oldest first: not started yet,
+    /// or with a sale not yet final, or moving to a checked-in customer. (What a PoS asks for when
+    /// it starts again, to find the payment it was taking; the others grow with every sale.)
+    pub async fn v10_payments_open(&self, integrator_id: &str) -> Result<Vec<V10PaymentRow>, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let rows = query(&format!(
+                "SELECT {} FROM v10_payments v LEFT JOIN payments p ON p.reference = v.reference \
+                 WHERE v.integrator_id = $1 AND (p.reference IS NULL \
+                 OR p.status IN ('creating', 'awaitingCustomer', 'cancelling', 'authorized') \
+                 OR (v.pairing_check_in IS NOT NULL AND p.status = 'cancelled')) \
+                 ORDER BY v.created_at, v.payment_id",
+                PAYMENT_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
+            ))
+            .bind(integrator_id)
+            .fetch_all(&mut *db)
+            .await?;
+            Ok(rows.iter().map(payment_row).collect::<Result<_, _>>()?)
+        })
+    }
+
     /// Payments whose sale may still move: none started yet though ready, a QR code nobody has
     /// paid, or a move to a check-in under way.
     pub async fn v10_payments_in_play(&self) -> Result<Vec<V10PaymentRow>, StoreError> {
@@ -404,5 +424,71 @@ impl Store {
                     .await?;
             Ok(rows.iter().map(refund_row).collect::<Result<_, _>>()?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kasse_api::SaleStatus;
+
+    use super::*;
+    use crate::store::fixtures::{create, row};
+
+    fn payment(id: &str, reference: Option<&str>, at: i64) -> V10PaymentRow {
+        V10PaymentRow {
+            payment_id: id.to_owned(),
+            integrator_id: "pos-vendor".to_owned(),
+            pos_id: "pos-1".to_owned(),
+            order_id: format!("order-{id}"),
+            currency: Some("DKK".to_owned()),
+            amount: Some(1_000),
+            capture_delay: Some("None".to_owned()),
+            label: None,
+            reference: reference.map(str::to_owned),
+            pairing_check_in: None,
+            cancelled_at: None,
+            created_at: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_open_payments_are_those_not_started_under_way_reserved_or_moving_and_no_finished_one() {
+        for store in crate::store::testing::stores().await {
+            let sales = [
+                ("awaiting", SaleStatus::AwaitingCustomer),
+                ("reserved", SaleStatus::Authorized),
+                ("captured", SaleStatus::Captured),
+                ("declined", SaleStatus::Declined),
+                ("moving", SaleStatus::Cancelled),
+            ];
+            for (n, (name, status)) in sales.into_iter().enumerate() {
+                let reference = format!("till-{n}-{name}");
+                let mut sale = row(&reference, &format!("till-{n}"));
+                store.insert_sale(&sale, create(&format!("{reference}-create")), None).await.unwrap();
+                sale.set_status(status);
+                sale.touch();
+                store.update_payment(&mut sale).await.unwrap();
+                let at = i64::try_from(n).unwrap() + 1;
+                store.insert_v10_payment(&payment(name, Some(&reference), at)).await.unwrap();
+            }
+            store.set_v10_sale("moving", Some("till-4-moving"), Some("check-in-1")).await.unwrap();
+            store.insert_v10_payment(&payment("not-started", None, 9)).await.unwrap();
+            store
+                .insert_v10_payment(&V10PaymentRow {
+                    integrator_id: "another".to_owned(),
+                    ..payment("theirs", None, 10)
+                })
+                .await
+                .unwrap();
+
+            let open: Vec<String> = store
+                .v10_payments_open("pos-vendor")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.payment_id)
+                .collect();
+            assert_eq!(open, ["awaiting", "reserved", "moving", "not-started"]);
+        }
     }
 }

@@ -175,10 +175,18 @@ async fn own_payment(app: &AppState, caller: &V10Caller, id: &str) -> Result<V10
     Ok(payment)
 }
 
-/// The caller's payments, of the stores it may act in now (see [`own_payment`]), points of sale
-/// deleted since included.
+/// The caller's payments, of the stores it may act in now (see [`own_payments_of`]).
 async fn own_payments(app: &AppState, caller: &V10Caller) -> Result<Vec<V10PaymentRow>, V10Error> {
-    let payments = app.store.v10_payments(&caller.integrator.id).await?;
+    own_payments_of(app, caller, app.store.v10_payments(&caller.integrator.id).await?).await
+}
+
+/// Of `payments`, the caller's at the stores it may act in now (see [`own_payment`]), points of
+/// sale deleted since included.
+async fn own_payments_of(
+    app: &AppState,
+    caller: &V10Caller,
+    payments: Vec<V10PaymentRow>,
+) -> Result<Vec<V10PaymentRow>, V10Error> {
     let mut reachable: HashMap<String, bool> = HashMap::new();
     let mut own = Vec::with_capacity(payments.len());
     for payment in payments {
@@ -304,8 +312,14 @@ pub(super) async fn payments(
     caller: V10Caller,
     V10Query(query): V10Query<PaymentsQuery>,
 ) -> Result<Json<QueryPaymentIdsResponse>, V10Error> {
+    // Without a state asked for, only active and reserved ones are listed: those alone are read,
+    // so a PoS starting again finds its payment however many it took before.
+    let candidates = match query.state {
+        None => app.store.v10_payments_open(&caller.integrator.id).await?,
+        Some(_) => app.store.v10_payments(&caller.integrator.id).await?,
+    };
     let mut payment_ids = Vec::new();
-    for payment in own_payments(&app, &caller).await? {
+    for payment in own_payments_of(&app, &caller, candidates).await? {
         if query.pos_id.as_ref().is_some_and(|p| !p.eq_ignore_ascii_case(&payment.pos_id))
             || query.order_id.as_ref().is_some_and(|o| *o != payment.order_id)
         {
