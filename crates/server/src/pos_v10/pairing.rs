@@ -67,15 +67,15 @@ impl Pairing {
             Err(SaleError::Pending(sale)) => *sale,
             Err(e) => return Err(e),
         };
-        if !self.store.set_v10_sale(&payment.payment_id, Some(&sale.reference), None).await? {
-            // Its PoS cancelled the payment while this sale started: the sale is withdrawn (or
-            // released, if its customer approved that moment), as the PoS was told it would be.
+        if self.store.name_v10_sale(&payment.payment_id, &sale.reference).await? {
+            // Its PoS cancelled the payment while this sale started: the sale is withdrawn, now
+            // or by the next rounds (see `withdraw`).
             tracing::info!(payment = %payment.payment_id, reference = %sale.reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
-            let key = sale_key(&payment.payment_id, &format!("withdrawn:{what}"));
-            return match self.sales.cancel(&pos.till_id, &sale.reference, Some(&key)).await {
-                Ok(_) | Err(SaleError::Pending(_)) => Ok(sale.reference),
-                Err(e) => Err(e),
-            };
+            let named = V10PaymentRow { reference: Some(sale.reference.clone()), ..payment.clone() };
+            if let Err(e) = self.withdraw(&named, pos).await {
+                tracing::warn!(payment = %payment.payment_id, error = %e, "could not withdraw the sale yet; will try again");
+            }
+            return Ok(sale.reference);
         }
         tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
         Ok(sale.reference)
@@ -116,12 +116,34 @@ impl Pairing {
         }
     }
 
+    /// The open sale of a payment its PoS cancelled (it started as the PoS gave up on it),
+    /// withdrawn as the PoS was told: its request cancelled, or, if its customer approved
+    /// meanwhile, the approval released. Asked each round until the sale is final; each step
+    /// under a key of its own, so asking again repeats nothing.
+    async fn withdraw(&self, payment: &V10PaymentRow, pos: &V10PosRow) -> Result<(), SaleError> {
+        let Some(reference) = &payment.reference else { return Ok(()) };
+        let Some(sale) = self.store.payment(reference).await? else { return Ok(()) };
+        let step = match sale.status() {
+            // The PoS's own cancel's key: a cancel it already made is that one.
+            SaleStatus::Creating | SaleStatus::AwaitingCustomer => "cancel",
+            SaleStatus::Authorized => "release",
+            // Final, or a cancel on its way, which the reconciler finishes.
+            _ => return Ok(()),
+        };
+        let key = sale_key(&payment.payment_id, step);
+        match self.sales.cancel(&pos.till_id, reference, Some(&key)).await {
+            // Approved meanwhile: released by the next round.
+            Ok(_) | Err(SaleError::Pending(_) | SaleError::AlreadyApproved) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Moves one payment on, as far as it can go now.
     async fn settle(&self, payment: &V10PaymentRow) -> Result<(), SaleError> {
-        if payment.cancelled_at.is_some() {
-            return Ok(());
-        }
         let Some(pos) = self.store.v10_pos(&payment.pos_id).await? else { return Ok(()) };
+        if payment.cancelled_at.is_some() {
+            return self.withdraw(payment, &pos).await;
+        }
         let sale = match &payment.reference {
             Some(reference) => self.store.payment(reference).await?,
             None => None,

@@ -132,9 +132,7 @@ impl Sales {
         match self.send_as(&mut row, &key, attempt).await? {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "captured");
-                if row.failure.take().is_some() {
-                    self.save(&mut row).await?;
-                }
+                self.clear_failure(&mut row).await;
                 Ok(sale_view(&row))
             }
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
@@ -195,13 +193,22 @@ impl Sales {
             Sent::Confirmed => {
                 tracing::info!(reference = %row.reference, amount, "refunded");
                 // A refund refused when sent again is said on the sale until one goes through.
-                if row.failure.take().is_some() {
-                    self.save(&mut row).await?;
-                }
+                self.clear_failure(&mut row).await;
                 Ok(sale_view(&row))
             }
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
             Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
+        }
+    }
+
+    /// Clears what the sale said had failed, once a capture or refund has gone through. Not
+    /// storing that is logged, never the write's answer: the write is done and recorded, and a
+    /// cashier told it failed would make it again, under a new key.
+    async fn clear_failure(&self, row: &mut PaymentRow) {
+        if row.failure.take().is_some()
+            && let Err(e) = self.save(row).await
+        {
+            tracing::warn!(reference = %row.reference, error = %e, "a write went through, but clearing the sale's earlier failure was not stored");
         }
     }
 

@@ -5,7 +5,7 @@
 //! Ids the integration names things by are made from its idempotency keys (see `pos_v10`), so a
 //! retried create inserts nothing and finds the first one's row.
 
-use super::statement::query;
+use super::statement::{query, query_as};
 use sqlx::Row as _;
 
 use super::backend::{StoreRow, on};
@@ -294,13 +294,15 @@ impl Store {
     }
 
     /// Payments whose sale may still move: none started yet though ready, a QR code nobody has
-    /// paid, or a move to a check-in under way.
+    /// paid, or a move to a check-in under way; or cancelled by their PoS while their sale, which
+    /// started as the PoS gave up on it, is still open.
     pub async fn v10_payments_in_play(&self) -> Result<Vec<V10PaymentRow>, StoreError> {
         on!(self.db().await?.conn(), |db| {
             let rows = query(&format!(
                 "SELECT {} FROM v10_payments v LEFT JOIN payments p ON p.reference = v.reference \
-                 WHERE v.cancelled_at IS NULL AND ((v.reference IS NULL AND v.amount IS NOT NULL) \
-                 OR v.pairing_check_in IS NOT NULL OR (p.flow = 'qr' AND p.status IN ('creating', 'awaitingCustomer')))",
+                 WHERE (v.cancelled_at IS NULL AND ((v.reference IS NULL AND v.amount IS NOT NULL) \
+                 OR v.pairing_check_in IS NOT NULL OR (p.flow = 'qr' AND p.status IN ('creating', 'awaitingCustomer')))) \
+                 OR (v.cancelled_at IS NOT NULL AND p.status IN ('creating', 'awaitingCustomer', 'authorized'))",
                 PAYMENT_COLUMNS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ")
             ))
             .fetch_all(&mut *db)
@@ -353,6 +355,23 @@ impl Store {
             .execute(&mut *db)
             .await?;
             Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Names the sale that started to take a payment (from a QR code, or for a checked-in
+    /// customer): whether its PoS cancelled the payment meanwhile, so that the sale is to be
+    /// withdrawn. Named all the same, so the payment shows that sale until it is.
+    pub async fn name_v10_sale(&self, payment_id: &str, reference: &str) -> Result<bool, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let cancelled: Option<(Option<i64>,)> = query_as(
+                "UPDATE v10_payments SET reference = $1, pairing_check_in = NULL WHERE payment_id = $2 \
+                 RETURNING cancelled_at",
+            )
+            .bind(reference)
+            .bind(payment_id)
+            .fetch_optional(&mut *db)
+            .await?;
+            Ok(cancelled.is_some_and(|(at,)| at.is_some()))
         })
     }
 
@@ -460,6 +479,8 @@ mod tests {
                 ("captured", SaleStatus::Captured),
                 ("declined", SaleStatus::Declined),
                 ("moving", SaleStatus::Cancelled),
+                ("creating", SaleStatus::Creating),
+                ("cancelling", SaleStatus::Cancelling),
             ];
             for (n, (name, status)) in sales.into_iter().enumerate() {
                 let reference = format!("till-{n}-{name}");
@@ -472,11 +493,11 @@ mod tests {
                 store.insert_v10_payment(&payment(name, Some(&reference), at)).await.unwrap();
             }
             store.set_v10_sale("moving", Some("till-4-moving"), Some("check-in-1")).await.unwrap();
-            store.insert_v10_payment(&payment("not-started", None, 9)).await.unwrap();
+            store.insert_v10_payment(&payment("not-started", None, 19)).await.unwrap();
             store
                 .insert_v10_payment(&V10PaymentRow {
                     integrator_id: "another".to_owned(),
-                    ..payment("theirs", None, 10)
+                    ..payment("theirs", None, 20)
                 })
                 .await
                 .unwrap();
@@ -488,7 +509,7 @@ mod tests {
                 .into_iter()
                 .map(|p| p.payment_id)
                 .collect();
-            assert_eq!(open, ["awaiting", "reserved", "moving", "not-started"]);
+            assert_eq!(open, ["awaiting", "reserved", "moving", "creating", "cancelling", "not-started"]);
         }
     }
 }

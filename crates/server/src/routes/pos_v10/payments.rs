@@ -116,12 +116,8 @@ async fn start(
     pos: &V10PosRow,
 ) -> Result<(), V10Error> {
     match app.v10.start(row, pos).await {
-        Ok(reference) => {
-            // Named by the start already, unless its PoS cancelled it meanwhile (the start then
-            // withdrew the sale); naming it again changes nothing.
-            app.store.set_v10_sale(&row.payment_id, Some(&reference), None).await?;
-            Ok(())
-        }
+        // Named on the payment by the start (and withdrawn, if its PoS cancelled it meanwhile).
+        Ok(_) => Ok(()),
         Err(e) => {
             app.store.cancel_v10_payment(&row.payment_id, crate::now_ms()).await?;
             Err(V10Error::from(e).of(caller))
