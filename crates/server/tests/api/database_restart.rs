@@ -15,17 +15,24 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn while_the_database_restarts_the_till_is_answered_503_and_afterwards_its_sale_is_paid_and_shown() {
+/// A PostgreSQL cluster of the test's own, to stop and start, and a server on it; `None` (said
+/// on stderr) without PostgreSQL's server binaries.
+async fn on_a_cluster_of_its_own() -> Option<(kasse_pgtemp::Cluster, TestApp)> {
     if !kasse_pgtemp::installed() {
         eprintln!(
             "no PostgreSQL server binaries, so this test checks nothing (`cargo xtask test` installs them)"
         );
-        return;
+        return None;
     }
     let cluster = tokio::task::block_in_place(|| kasse_pgtemp::Cluster::start(&[])).unwrap();
     let url = cluster.url("postgres");
     let app = spawn_app_with(move |config| config.database_url = url).await;
+    Some((cluster, app))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_database_restarts_the_till_is_answered_503_and_afterwards_its_sale_is_paid_and_shown() {
+    let Some((cluster, app)) = on_a_cluster_of_its_own().await else { return };
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;
     let sale = app.start_sale(4_900).await;
     assert_eq!(sale.status, SaleStatus::AwaitingCustomer);
@@ -72,15 +79,7 @@ async fn while_the_database_restarts_the_till_is_answered_503_and_afterwards_its
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_the_platform_made_while_the_database_went_away_is_kept_and_confirmed_never_failed() {
-    if !kasse_pgtemp::installed() {
-        eprintln!(
-            "no PostgreSQL server binaries, so this test checks nothing (`cargo xtask test` installs them)"
-        );
-        return;
-    }
-    let cluster = tokio::task::block_in_place(|| kasse_pgtemp::Cluster::start(&[])).unwrap();
-    let url = cluster.url("postgres");
-    let app = spawn_app_with(move |config| config.database_url = url).await;
+    let Some((cluster, app)) = on_a_cluster_of_its_own().await else { return };
     let sale = app.taken_sale(8_000).await;
 
     // The refund is on its way to a slow platform when the database goes away: the platform gives
