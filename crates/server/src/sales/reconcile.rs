@@ -273,7 +273,8 @@ impl Sales {
             OperationKind::Capture | OperationKind::Refund => {
                 let mut row = row;
                 match self.send(&mut row, key).await {
-                    Ok(Sent::Refused(e)) => self.refused_when_sent_again(row, operation.kind, &e).await,
+                    // Said on the sale as the refusal was recorded (see `writes::refusal_note`).
+                    Ok(Sent::Refused(_)) => Ok(()),
                     sent => sent.map(drop),
                 }
             }
@@ -284,25 +285,6 @@ impl Sales {
             }
             Err(e) => Err(e),
         }
-    }
-
-    /// A capture or refund the platform refused when it was sent again, after its first sending
-    /// had no answer: said on the sale, as a first refusal is said to the cashier at once, so the
-    /// till and the back office show it (and a refused automatic capture waits for a person, as
-    /// [`next_poll`] has it) instead of the write being dropped unseen.
-    async fn refused_when_sent_again(
-        &self,
-        mut row: PaymentRow,
-        kind: OperationKind,
-        refusal: &kasse_vipps::Error,
-    ) -> Result<(), SaleError> {
-        let sentence = super::status::refusal_sentence(refusal);
-        row.failure = Some(match kind {
-            OperationKind::Refund => format!("A refund was refused: {sentence}"),
-            _ => format!("Approved, but taking the money failed: {sentence}"),
-        });
-        self.schedule_poll(&mut row);
-        self.save(&mut row).await
     }
 
     /// Polls every payment whose poll is due.

@@ -136,12 +136,8 @@ impl Sales {
                 Ok(sale_view(&row))
             }
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
-            Sent::Refused(e) => {
-                let sentence = refusal_sentence(&e);
-                row.failure = Some(format!("Approved, but taking the money failed: {sentence}"));
-                self.save(&mut row).await?;
-                Err(SaleError::Platform(sentence))
-            }
+            // Said on the sale as the refusal was recorded (see `refusal_note`).
+            Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
         }
     }
 
@@ -447,10 +443,37 @@ impl Sales {
             Err(e) => {
                 self.inner.metrics.platform_write(kind, "refused");
                 tracing::warn!(%reference, kind, error = %e, "the platform refused");
-                store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
+                let Some(note) = refusal_note(write.kind(), attempt, &e) else {
+                    store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
+                    return Ok(Sent::Refused(e));
+                };
+                // Said on the sale in the same statement that records the refusal: apart, a
+                // database gone between the two left the write refused and nobody told (a refused
+                // automatic capture then waited unseen until its reservation ran out). Not
+                // written, the write stays pending, and its resend hears the refusal again.
+                row.failure = Some(note);
+                self.schedule_poll(row);
+                row.touch();
+                let announcement = self.announcement(row).await;
+                let event = announcement.as_ref().map(Announcement::event);
+                let id = store.refuse(key, &e.to_string(), crate::now_ms(), row, event).await?;
+                self.announced(row, announcement, id).await;
                 Ok(Sent::Refused(e))
             }
         }
+    }
+}
+
+/// What the sale says when the platform refuses a write of `kind`, sent as `attempt`: a capture
+/// always (the money was approved and is not taken; an automatic one then waits for a person);
+/// a refund when it was sent again (its cashier, told it was kept, heard nothing since; a first
+/// refusal is said to the cashier at once). `None` for the others, whose callers say it.
+fn refusal_note(kind: OperationKind, attempt: Attempt<'_>, refusal: &kasse_vipps::Error) -> Option<String> {
+    let sentence = refusal_sentence(refusal);
+    match (kind, attempt) {
+        (OperationKind::Capture, _) => Some(format!("Approved, but taking the money failed: {sentence}")),
+        (OperationKind::Refund, Attempt::Again) => Some(format!("A refund was refused: {sentence}")),
+        _ => None,
     }
 }
 

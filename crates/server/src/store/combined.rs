@@ -299,6 +299,9 @@ mod tests {
                 store.begin_operation_saving(cancel, 5, &mut lost.clone(), Some(event("till-1"))).await,
                 store.confirm(&["till-1-aaaa-create"], &mut lost.clone(), 5, Some(event("till-1"))).await,
                 store.update_payment(&mut lost.clone()).await.map(|()| None),
+                store
+                    .refuse("till-1-aaaa-create", "refused", 5, &mut lost.clone(), Some(event("till-1")))
+                    .await,
             ];
             for refused in refusals {
                 assert!(
@@ -321,6 +324,30 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_refusal_is_recorded_with_the_sale_saying_so_and_its_event_or_not_at_all() {
+        for store in crate::store::testing::stores().await {
+            let mut payment = row("till-1-aaaa", "till-1");
+            store.insert_sale(&payment, create("till-1-aaaa-create"), None).await.unwrap();
+            payment.failure = Some("Approved, but taking the money failed: too late.".to_owned());
+            payment.touch();
+            let id = store
+                .refuse("till-1-aaaa-create", "too late", 7, &mut payment, Some(event("till-1")))
+                .await
+                .unwrap()
+                .expect("the event's id");
+            let operations = store.operations_for("till-1-aaaa").await.unwrap();
+            let refused: Vec<_> =
+                operations.iter().map(|op| (op.status, op.error.as_deref(), op.updated_at)).collect();
+            assert_eq!(refused, [(OperationStatus::Failed, Some("too late"), 7)]);
+            assert_eq!(store.payment("till-1-aaaa").await.unwrap().as_ref(), Some(&payment));
+            assert_eq!(
+                store.till_events_after("till-1", 0, 10).await.unwrap(),
+                [(id, event("till-1").payload.to_owned())]
+            );
+        }
+    }
+
     #[test]
     fn each_write_combined_numbers_its_parameters_one_to_as_many_as_it_binds_and_has_no_other_dollar() {
         let payment = row("till-1-aaaa", "till-1");
@@ -329,6 +356,7 @@ mod tests {
             crate::store::payments::payment_update(&payment),
             crate::store::operations::operation_insert(create("till-1-aaaa-create"), 1),
             crate::store::operations::operation_confirm("till-1-aaaa-create", 1),
+            crate::store::operations::operation_refused("till-1-aaaa-create", "refused", 1),
         ];
         for write in writes {
             let numbers: Vec<usize> = write

@@ -282,6 +282,39 @@ impl Store {
         Ok(id)
     }
 
+    /// Records in one transaction that the platform refused the pending operation `key` (saying
+    /// `error`), the payment as that leaves it (the refusal said on the sale), and the live event
+    /// that announces it: together or not at all, so a refusal is never recorded unsaid. Returns
+    /// the event's id.
+    pub async fn refuse(
+        &self,
+        key: &str,
+        error: &str,
+        now: i64,
+        row: &mut PaymentRow,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
+        let refused = operation_refused(key, error, now);
+        let id = match self.db().await?.conn() {
+            Backend::Postgres(conn) => Combined::default()
+                .with(refused)
+                .with(payment_update(row))
+                .run(conn, event)
+                .await
+                .map_err(changed_meanwhile(row))?,
+            Backend::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                refused.execute(&mut *tx).await?;
+                write_sqlite_payment(&mut tx, row).await?;
+                let id = insert_event_if(&mut tx, event).await?;
+                tx.commit().await?;
+                id
+            }
+        };
+        row.written();
+        Ok(id)
+    }
+
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An
     /// operation already finished stays as it was.
     pub async fn finish_operation(&self, key: &str, error: Option<&str>, now: i64) -> Result<(), StoreError> {
@@ -421,6 +454,17 @@ pub(super) fn operation_confirm(key: &str, now: i64) -> Write<'_> {
              WHERE idempotency_key = $2 AND status = 'pending'",
         ),
         params: vec![now.param(), key.param()],
+    }
+}
+
+/// The statement that marks the pending operation `key` refused by the platform, saying `error`.
+pub(super) fn operation_refused<'q>(key: &'q str, error: &'q str, now: i64) -> Write<'q> {
+    Write {
+        sql: Cow::Borrowed(
+            "UPDATE operations SET status = 'failed', error = $1, updated_at = $2 \
+             WHERE idempotency_key = $3 AND status = 'pending'",
+        ),
+        params: vec![error.param(), now.param(), key.param()],
     }
 }
 
