@@ -3,13 +3,12 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use super::backend::{Backend, Conn, StoreRow, Value, on};
-use super::combined::{Combined, Write};
+use super::backend::{Conn, StoreRow, Value, on};
+use super::combined::Write;
 use super::statement::{Bind as _, FromStoreRow as _, query, query_scalar};
 
 use super::names::{Named, decode};
-use super::payments::{PAYMENT_COLUMNS, changed_meanwhile, payment_update, write_sqlite_payment};
-use super::till_events::insert_event_if;
+use super::payments::PAYMENT_COLUMNS;
 use super::{NewTillEvent, PaymentRow, Store, StoreError};
 
 const OPERATION_COLUMNS: &str = "idempotency_key, reference, kind, amount, status, error, attempts, updated_at, request, client_key, reason";
@@ -148,25 +147,7 @@ impl Store {
         row: &mut PaymentRow,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        let insert = operation_insert(operation, now);
-        let id = match self.db().await?.conn() {
-            Backend::Postgres(conn) => Combined::default()
-                .with(insert)
-                .with(payment_update(row))
-                .run(conn, event)
-                .await
-                .map_err(changed_meanwhile(row))?,
-            Backend::Sqlite(conn) => {
-                let mut tx = conn.begin().await?;
-                insert.execute(&mut *tx).await?;
-                write_sqlite_payment(&mut tx, row).await?;
-                let id = insert_event_if(&mut tx, event).await?;
-                tx.commit().await?;
-                id
-            }
-        };
-        row.written();
-        Ok(id)
+        self.save_payment_with(vec![operation_insert(operation, now)], row, event).await
     }
 
     /// The operation a browser's key asked for on a payment, if any.
@@ -261,25 +242,8 @@ impl Store {
         now: i64,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        let id = match self.db().await?.conn() {
-            Backend::Postgres(conn) => {
-                let confirmed =
-                    keys.iter().fold(Combined::default(), |all, key| all.with(operation_confirm(key, now)));
-                confirmed.with(payment_update(row)).run(conn, event).await.map_err(changed_meanwhile(row))?
-            }
-            Backend::Sqlite(conn) => {
-                let mut tx = conn.begin().await?;
-                for key in keys {
-                    operation_confirm(key, now).execute(&mut *tx).await?;
-                }
-                write_sqlite_payment(&mut tx, row).await?;
-                let id = insert_event_if(&mut tx, event).await?;
-                tx.commit().await?;
-                id
-            }
-        };
-        row.written();
-        Ok(id)
+        let confirmed = keys.iter().map(|key| operation_confirm(key, now)).collect();
+        self.save_payment_with(confirmed, row, event).await
     }
 
     /// Records in one transaction that the platform refused the pending operation `key` (saying
@@ -294,25 +258,7 @@ impl Store {
         row: &mut PaymentRow,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
-        let refused = operation_refused(key, error, now);
-        let id = match self.db().await?.conn() {
-            Backend::Postgres(conn) => Combined::default()
-                .with(refused)
-                .with(payment_update(row))
-                .run(conn, event)
-                .await
-                .map_err(changed_meanwhile(row))?,
-            Backend::Sqlite(conn) => {
-                let mut tx = conn.begin().await?;
-                refused.execute(&mut *tx).await?;
-                write_sqlite_payment(&mut tx, row).await?;
-                let id = insert_event_if(&mut tx, event).await?;
-                tx.commit().await?;
-                id
-            }
-        };
-        row.written();
-        Ok(id)
+        self.save_payment_with(vec![operation_refused(key, error, now)], row, event).await
     }
 
     /// Marks a pending operation confirmed (`error` is None) or refused by the platform. An

@@ -292,14 +292,33 @@ impl Store {
         row: &mut PaymentRow,
         event: Option<NewTillEvent<'_>>,
     ) -> Result<Option<i64>, StoreError> {
+        self.save_payment_with(Vec::new(), row, event).await
+    }
+
+    /// Runs `writes` (of the payment's operations), then writes every mutable column of the
+    /// payment over the version it was read at, and the live event that announces the change:
+    /// together or not at all (on PostgreSQL one statement, see `combined`; on SQLite one
+    /// transaction). [`StoreError::ChangedMeanwhile`], and nothing written, if the row moved on
+    /// since it was read. Returns the event's id.
+    pub(super) async fn save_payment_with(
+        &self,
+        writes: Vec<Write<'_>>,
+        row: &mut PaymentRow,
+        event: Option<NewTillEvent<'_>>,
+    ) -> Result<Option<i64>, StoreError> {
         let id = match self.db().await?.conn() {
-            Backend::Postgres(conn) => Combined::default()
+            Backend::Postgres(conn) => writes
+                .into_iter()
+                .fold(Combined::default(), Combined::with)
                 .with(payment_update(row))
                 .run(conn, event)
                 .await
                 .map_err(changed_meanwhile(row))?,
             Backend::Sqlite(conn) => {
                 let mut tx = conn.begin().await?;
+                for write in writes {
+                    write.execute(&mut *tx).await?;
+                }
                 write_sqlite_payment(&mut tx, row).await?;
                 let id = insert_event_if(&mut tx, event).await?;
                 tx.commit().await?;
@@ -444,7 +463,7 @@ pub(super) fn payment_update(row: &PaymentRow) -> Write<'_> {
 /// Writes a payment's mutable columns on SQLite, in the caller's transaction `tx`, over the
 /// version the row was read at: [`StoreError::ChangedMeanwhile`] if the row moved on since (the
 /// transaction is then the caller's to drop, undoing what else it wrote).
-pub(super) async fn write_sqlite_payment(tx: &mut SqliteConn, row: &PaymentRow) -> Result<(), StoreError> {
+async fn write_sqlite_payment(tx: &mut SqliteConn, row: &PaymentRow) -> Result<(), StoreError> {
     if payment_write(&SQLITE_UPDATE, row).execute(&mut *tx).await?.rows_affected() == 1 {
         return Ok(());
     }
@@ -481,7 +500,7 @@ fn payment_write<'q>(sql: &'static str, row: &'q PaymentRow) -> Write<'q> {
 
 /// What a PostgreSQL statement writing `row` failed with: [`StoreError::ChangedMeanwhile`] when
 /// the payment's version had moved on (see [`payment_update`]).
-pub(super) fn changed_meanwhile(row: &PaymentRow) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+fn changed_meanwhile(row: &PaymentRow) -> impl Fn(sqlx::Error) -> StoreError + '_ {
     |e| match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some(SERIALIZATION_FAILURE) => {
             StoreError::ChangedMeanwhile(row.reference.clone())
