@@ -412,6 +412,14 @@ async fn reconcile_forever(
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "reconciler: pruning failed"),
             }
+            let out_of_every_window = now_ms().saturating_sub(limits::LONGEST_WINDOW_MS);
+            match store.forget_rate_attempts(out_of_every_window).await {
+                Ok(0) => {}
+                Ok(forgotten) => {
+                    tracing::info!(forgotten, "forgot rate-limited attempts out of every window");
+                }
+                Err(e) => tracing::error!(error = %e, "reconciler: forgetting old attempts failed"),
+            }
         }
     }
 }

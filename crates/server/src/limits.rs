@@ -16,6 +16,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::store::{Store, StoreError, Window};
 
+/// The longest window of any limit: a day (the landing page's requests to one phone number).
+/// Attempts older than this count in no window, and the database's are forgotten.
+pub const LONGEST_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// A limit every instance on the database counts against: in the database on PostgreSQL, in
 /// memory on SQLite, where one instance is all there is. `Ok(Err(ms))` refuses an attempt, with
 /// the milliseconds until one is allowed again.
@@ -31,6 +35,8 @@ impl SharedLimiter {
     /// A limit named `scope` of `max` attempts per key per `window_ms`, shared through `store` if
     /// that is PostgreSQL.
     pub fn new(scope: &'static str, max: usize, window_ms: i64, store: &Store) -> Self {
+        // The reconciler forgets the database's attempts once they are this old.
+        debug_assert!(window_ms <= LONGEST_WINDOW_MS, "{scope}: a window longer than attempts are kept");
         Self {
             memory: RateLimiter::new(max, window_ms),
             window: Window { scope, max: i64::try_from(max).unwrap_or(i64::MAX), ms: window_ms },

@@ -102,8 +102,11 @@ impl Store {
         })
     }
 
-    /// Forgets attempts older than `before_ms`: no window is longer than a day.
-    pub(super) async fn prune_rate_attempts(&self, before_ms: i64) -> Result<u64, StoreError> {
+    /// Forgets the attempts counted before `before_ms`, which the reconciler sets to the longest
+    /// window ago (`crate::limits::LONGEST_WINDOW_MS`): an attempt no window can count any more
+    /// is only a trace of who was asked to pay (a phone number's hash can be reversed by trying
+    /// every number), so it goes as soon as it stops counting, not after the retention.
+    pub async fn forget_rate_attempts(&self, before_ms: i64) -> Result<u64, StoreError> {
         on!(self.db().await?.conn(), |db| {
             Ok(query("DELETE FROM rate_attempts WHERE at < $1")
                 .bind(before_ms)
@@ -116,6 +119,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Row as _;
+
     use super::*;
 
     const PAIRING: Window = Window { scope: "pairing", max: 2, ms: 60_000 };
@@ -140,6 +145,29 @@ mod tests {
             assert_eq!(store.rate_attempt(PAIRING, "10.0.0.1", 61_000, true).await.unwrap(), Ok(()), "slid");
             store.rate_record("pairing", "10.0.0.1", 61_500).await.unwrap();
             assert!(store.rate_attempt(PAIRING, "10.0.0.1", 61_600, false).await.unwrap().is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn attempts_no_window_counts_any_more_are_forgotten_and_the_others_still_count() {
+        for store in crate::store::testing::stores().await {
+            store.rate_record("pairing", "10.0.0.1", 1_000).await.unwrap();
+            store.rate_record("pairing", "10.0.0.2", 1_000).await.unwrap();
+            store.rate_record("pairing", "10.0.0.1", 70_000).await.unwrap();
+            store.rate_record("pairing", "10.0.0.1", 71_000).await.unwrap();
+            assert_eq!(store.forget_rate_attempts(70_000).await.unwrap(), 2, "the two before the cut");
+            let left: i64 =
+                on!(store.db().await.unwrap().conn(), |db| query("SELECT COUNT(*) FROM rate_attempts")
+                    .fetch_one(&mut *db)
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap());
+            assert_eq!(left, 2);
+            assert!(
+                store.rate_attempt(PAIRING, "10.0.0.1", 72_000, false).await.unwrap().is_err(),
+                "the attempts still in the window still count"
+            );
         }
     }
 

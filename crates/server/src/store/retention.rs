@@ -38,8 +38,6 @@ pub struct Pruned {
     pub pairing_codes: u64,
     /// Finished payments whose landing token was forgotten.
     pub landing_tokens: u64,
-    /// Rate-limited attempts (shared by instances), long out of every window.
-    pub rate_attempts: u64,
     /// PoS systems' Idempotency-Keys.
     pub idempotency_keys: u64,
     /// Payments, and kept till events, whose loyalty member's name was forgotten.
@@ -54,7 +52,6 @@ impl Pruned {
             + self.sessions
             + self.pairing_codes
             + self.landing_tokens
-            + self.rate_attempts
             + self.idempotency_keys
             + self.member_names
     }
@@ -127,14 +124,12 @@ impl Store {
         });
         // Its own statement: the turn above is let go at the end of the one it is in.
         let member_names = member_names + self.unname_old_events(before_ms).await?;
-        let rate_attempts = self.prune_rate_attempts(before_ms).await?;
         Ok(Pruned {
             inbox,
             till_events,
             sessions,
             pairing_codes,
             landing_tokens,
-            rate_attempts,
             idempotency_keys,
             member_names,
         })
