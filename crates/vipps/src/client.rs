@@ -30,6 +30,7 @@ use crate::qr::{
 use crate::retry::{Outcome, retry};
 use crate::secret::Secret;
 use crate::token::AuthorizationTokenResponse;
+use crate::token_cache::{CachedToken, TokenState};
 use crate::webhooks::{QueryResponse, RegisterRequest, RegisterResponse};
 
 /// A sales unit's API credentials.
@@ -100,7 +101,7 @@ pub struct ClientConfig {
 }
 
 /// Why a platform call did not succeed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The platform answered with an error status.
     #[error("the platform answered {status}: {problem}")]
@@ -156,16 +157,13 @@ fn is_retryable(status: u16, code: Option<u32>) -> bool {
     status == 429 || status == 423 || status >= 500 || code == Some(6160)
 }
 
-struct CachedToken {
-    value: Secret,
-    refresh_at: Instant,
-}
-
 /// A platform client for one sales unit. Cheap to share behind an `Arc`.
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
-    token: Mutex<Option<CachedToken>>,
+    token: std::sync::Mutex<TokenState>,
+    /// Held by the one call fetching a token (see `token_cache`).
+    refreshing: Mutex<()>,
     /// Attempts sent again after a network error, a 5xx or a 429, since the client was made.
     retried: AtomicU64,
 }
@@ -224,7 +222,13 @@ impl Client {
             .connect_timeout(config.timeout.min(Duration::from_secs(5)))
             .build()
             .map_err(|e| Error::UnexpectedAnswer(format!("cannot build an HTTP client: {e}")))?;
-        Ok(Self { http, config, token: Mutex::new(None), retried: AtomicU64::new(0) })
+        Ok(Self {
+            http,
+            config,
+            token: std::sync::Mutex::default(),
+            refreshing: Mutex::new(()),
+            retried: AtomicU64::new(0),
+        })
     }
 
     /// The sales unit this client acts for.
@@ -589,7 +593,7 @@ impl Client {
             if status == StatusCode::UNAUTHORIZED && !refreshed_token.swap(true, Ordering::Relaxed) {
                 // The token may have been revoked or expired early: fetch a new one once. This is
                 // the same attempt sent again at once, neither waited for nor counted as a retry.
-                *self.token.lock().await = None;
+                self.token_state().refused(&token);
                 continue;
             }
             let problem = problem_from(status, &bytes);
@@ -646,23 +650,29 @@ impl Client {
         map
     }
 
-    /// The cached access token, fetched anew when missing or close to expiry.
+    /// The access token: the cached one, or the outcome of one fetch at a time (see
+    /// `token_cache`).
     async fn access_token(&self) -> Result<Secret, Error> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
-            return Ok(token.value.clone());
+        let another_refreshes = self.refreshing.try_lock().is_err();
+        if let Some(known) = self.token_state().known(Instant::now(), another_refreshes) {
+            return known;
         }
-        let token = self.fetch_token().await?;
-        let lifetime = Duration::from_secs(token.lifetime_secs().unwrap_or(3600));
-        // Refresh when a tenth of the lifetime (at most five minutes) is left, so no call ever
-        // goes out with a token that expires on the way.
-        let margin = (lifetime / 10).min(Duration::from_mins(5));
-        let value = Secret::new(token.access_token);
-        *cached = Some(CachedToken {
-            value: value.clone(),
-            refresh_at: Instant::now() + lifetime.saturating_sub(margin),
+        let _refreshing = self.refreshing.lock().await;
+        // The call this one waited for has fetched, or failed: its outcome is this one's.
+        if let Some(known) = self.token_state().known(Instant::now(), false) {
+            return known;
+        }
+        let fetched = self.fetch_token().await.map(|token| {
+            let lifetime = Duration::from_secs(token.lifetime_secs().unwrap_or(3600));
+            CachedToken::fetched(Secret::new(token.access_token), lifetime, Instant::now())
         });
-        Ok(value)
+        self.token_state().fetched(fetched, Instant::now())
+    }
+
+    /// The token's state, for a moment (never held across an await).
+    fn token_state(&self) -> std::sync::MutexGuard<'_, TokenState> {
+        // A panic while it was held left nothing half-done: every change is one assignment.
+        self.token.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn fetch_token(&self) -> Result<AuthorizationTokenResponse, Error> {

@@ -18,6 +18,7 @@ mod retry;
 pub mod secret;
 pub mod signing;
 pub mod token;
+mod token_cache;
 pub mod userinfo;
 pub mod webhooks;
 

@@ -52,6 +52,28 @@ async fn an_injected_error_comes_before_anything_happens_and_the_retry_with_its_
 }
 
 #[tokio::test]
+async fn calls_waiting_for_a_token_the_platform_will_not_give_share_one_fetch_and_its_failure() {
+    let sim = spawn_sim().await;
+    sim.handle
+        .set_faults(FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() })
+        .unwrap();
+    let client = Arc::new(patient_client(&sim));
+    let calls = (0..10).map(|i| {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move { client.get_payment(&format!("no-token-{i}")).await })
+    });
+    for call in calls.collect::<Vec<_>>() {
+        assert_eq!(call.await.unwrap().unwrap_err().status(), Some(503));
+    }
+    let token_requests =
+        sim.handle.injected_faults().iter().filter(|fault| fault.path == "/accesstoken/get").count();
+    // One fetch's attempts (the patient client makes twelve), where each call queued behind it
+    // used to make its own: 120 requests, and the tenth call waited for ten fetches.
+    assert_eq!(token_requests, 12);
+    assert_eq!(sim.handle.injected_faults().len(), 12, "no payment was asked for without a token");
+}
+
+#[tokio::test]
 async fn a_held_create_is_answered_504_and_processed_once_when_delivered_after_its_sender_gave_up() {
     let sim = spawn_sim().await;
     let token = sim.token().await;
