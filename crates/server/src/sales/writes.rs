@@ -263,15 +263,25 @@ impl Sales {
                 Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
             },
             OperationStatus::Failed if kind == OperationKind::Cancel => {
-                let lost_to_approval =
-                    matches!(Write::from_stored(operation), Some(Write::Cancel { transaction_only: true }))
-                        && !matches!(
-                            row.status(),
-                            SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling
-                        );
-                // A request-only cancel the customer's approval overtook stays what it was: never
-                // a release of the money they approved.
-                if lost_to_approval { Err(SaleError::AlreadyApproved) } else { Ok(None) }
+                let request_only =
+                    matches!(Write::from_stored(operation), Some(Write::Cancel { transaction_only: true }));
+                match row.status() {
+                    // Still in play: the cancel is asked again.
+                    SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => Ok(None),
+                    // A request-only cancel the customer's approval overtook stays what it was:
+                    // never a release of the money they approved.
+                    SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded if request_only => {
+                        Err(SaleError::AlreadyApproved)
+                    }
+                    SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded => Ok(None),
+                    // Ended unpaid however it ended (the platform's "no such payment" withdrew
+                    // it, the customer declined, it ran out): what the cancel asked for holds, and
+                    // its sender hears so, never that an approval won.
+                    SaleStatus::Declined
+                    | SaleStatus::Expired
+                    | SaleStatus::Cancelled
+                    | SaleStatus::Failed => Ok(Some(sale_view(&row))),
+                }
             }
             OperationStatus::Failed => Err(SaleError::Platform(format!(
                 "The payment service refused this request when it was first sent ({}).",

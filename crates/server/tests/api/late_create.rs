@@ -62,10 +62,16 @@ async fn cancelled_before_its_create_lands(value: i64) -> Cancelled {
     let shown = journey.follow_after(&journey.first(), &till, snapshot.last_event_id).await;
 
     let url = format!("{}/api/tills/{TILL}/sales/{}/cancel", journey.base, sale.reference);
-    let answer = till.post(url).send().await.unwrap();
+    let cancel = || till.post(&url).header("Idempotency-Key", "cancel-late-1").send();
+    let answer = cancel().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK, "the cancel is done\n{}", journey.logs());
     let cancelled: Sale = answer.json().await.unwrap();
     assert_eq!(cancelled.status, SaleStatus::Cancelled, "{cancelled:?}");
+    // Its answer lost, the same cancel sent again is answered as done: the platform's "no such
+    // payment" withdrew the sale, and no approval overtook anything.
+    let again = cancel().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK, "the same cancel again\n{}", journey.logs());
+    assert_eq!(again.json::<Sale>().await.unwrap().status, SaleStatus::Cancelled);
     assert!(journey.sim.payment_records().is_empty(), "the platform still has nothing\n{}", journey.logs());
     Cancelled { journey, _server: server, till, sale, shown }
 }
