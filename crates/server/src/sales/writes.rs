@@ -266,14 +266,18 @@ impl Sales {
                 let request_only =
                     matches!(Write::from_stored(operation), Some(Write::Cancel { transaction_only: true }));
                 match row.status() {
-                    // Still in play: the cancel is asked again.
-                    SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling => Ok(None),
                     // A request-only cancel the customer's approval overtook stays what it was:
                     // never a release of the money they approved.
                     SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded if request_only => {
                         Err(SaleError::AlreadyApproved)
                     }
-                    SaleStatus::Authorized | SaleStatus::Captured | SaleStatus::Refunded => Ok(None),
+                    // Still in play, or a release that was refused: the cancel is asked again.
+                    SaleStatus::Creating
+                    | SaleStatus::AwaitingCustomer
+                    | SaleStatus::Cancelling
+                    | SaleStatus::Authorized
+                    | SaleStatus::Captured
+                    | SaleStatus::Refunded => Ok(None),
                     // Ended unpaid however it ended (the platform's "no such payment" withdrew
                     // it, the customer declined, it ran out): what the cancel asked for holds, and
                     // its sender hears so, never that an approval won.
