@@ -44,6 +44,14 @@ pub fn key_hash(key: &str) -> String {
     crate::hex(&Sha256::digest(key.as_bytes()))
 }
 
+/// The credentials of an `Authorization: Bearer <credentials>` header's value. The scheme is
+/// matched whatever its case (RFC 9110 §11.1): a PoS's HTTP library may well send `bearer`.
+pub fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.trim().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
 /// Notes a key's use at most this often, so that a busy PoS does not write on every request.
 const NOTE_USE_EVERY_MS: i64 = 60_000;
 
@@ -97,9 +105,7 @@ impl FromRequestParts<Arc<AppState>> for Integrator {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
+            .and_then(bearer)
             .ok_or_else(|| {
                 ApiError::unauthorized("Send the integrator's API key as 'Authorization: Bearer <key>'.")
             })?;
@@ -129,5 +135,15 @@ mod tests {
         assert!(new_callback_secret().starts_with(SECRET_PREFIX));
         assert_eq!(key_hash(&a).len(), 64);
         assert_ne!(key_hash(&a), key_hash(&b));
+    }
+
+    #[test]
+    fn a_bearer_scheme_is_read_whatever_its_case_and_nothing_else_is() {
+        assert_eq!(bearer("Bearer kasse_live_1"), Some("kasse_live_1"));
+        assert_eq!(bearer("bearer kasse_live_1"), Some("kasse_live_1"));
+        assert_eq!(bearer("BEARER   kasse_live_1 "), Some("kasse_live_1"));
+        assert_eq!(bearer("Basic a2Fzc2U6"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearerkasse_live_1"), None);
     }
 }

@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::pos_v10::wire::{ErrorResponse, TokenResponse};
 use crate::sales::SaleError;
 use crate::store::{IntegratorRow, KeyUse, StoreError};
-use crate::terminal::access::{KEY_PREFIX, key_hash};
+use crate::terminal::access::{KEY_PREFIX, bearer, key_hash};
 
 /// How long a v10 access token lasts, as v10's did.
 const TOKEN_SECONDS: i64 = 3_700;
@@ -206,7 +206,7 @@ impl FromRequestParts<Arc<AppState>> for V10Caller {
         let correlation_id = correlation_id(headers);
         parts.extensions.insert(extract::Correlation(correlation_id.clone()));
         let named = |e: V10Error| V10Error { correlation_id: correlation_id.clone(), ..e };
-        let bearer = text("authorization").and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let bearer = text("authorization").and_then(bearer);
         let Some(bearer) = bearer else { return Err(named(V10Error::unauthorized())) };
         let now = crate::now_ms();
         let (integrator, token_vat) = if bearer.starts_with(KEY_PREFIX) {
