@@ -468,6 +468,11 @@ fn retry_after(answer: &Answer) -> u64 {
 
 /// A typed client that retries many times, quickly: enough to get through a run of faults.
 fn patient_client(sim: &TestSim) -> Client {
+    client_waiting(sim, Duration::from_secs(10))
+}
+
+/// [`patient_client`], waiting `timeout` for each answer.
+fn client_waiting(sim: &TestSim, timeout: Duration) -> Client {
     Client::new(ClientConfig {
         base_url: sim.handle.base_url().clone(),
         credentials: Credentials {
@@ -482,7 +487,7 @@ fn patient_client(sim: &TestSim) -> Client {
             plugin_name: "faults-rs".into(),
             plugin_version: "0.1.0".into(),
         },
-        timeout: Duration::from_secs(10),
+        timeout,
         retry: RetryPolicy {
             max_attempts: 12,
             base_delay: Duration::from_millis(1),

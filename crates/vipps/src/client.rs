@@ -3,8 +3,8 @@
 //!
 //! It adds every header of reference/vipps-apis.md §1 to every call, fetches and caches the access
 //! token (refreshing it before it expires, and once more if the platform says it is no longer
-//! valid), and retries network errors, 5xx and 429 with exponential backoff and jitter, honouring
-//! `Retry-After`. A retry always sends the same body with the same `Idempotency-Key`, which the
+//! valid), and retries connection errors, 5xx and 429 with exponential backoff and jitter,
+//! honouring `Retry-After` (an attempt that timed out is not sent again within the call). A retry always sends the same body with the same `Idempotency-Key`, which the
 //! caller supplies, so a retried write can never be applied twice. Other 4xx answers are final.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -578,7 +578,7 @@ impl Client {
             };
             let response = match self.request(call, &token).send().await {
                 Ok(response) => response,
-                Err(e) => return Outcome::Backoff(Error::Unreachable(without_url(&e))),
+                Err(e) => return unanswered(&e),
             };
             let status = response.status();
             let retry_after = retry_after(&response);
@@ -710,7 +710,7 @@ impl Client {
                             Outcome::Done(Err(rejected))
                         }
                     }
-                    Err(e) => Outcome::Backoff(Error::Unreachable(without_url(&e))),
+                    Err(e) => unanswered(&e),
                 }
             },
             |_, _| {},
@@ -739,6 +739,16 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 }
 
 /// A transport error's text without the URL (which would repeat the reference on every line).
+/// What a request that got no answer comes to. A connection refused or cut is tried again after
+/// the backoff. One that timed out is not, within the call: the platform may be hanging, and each
+/// attempt more held the caller (a cashier, under the payment's lock) for its whole timeout, four
+/// of them about 40 s a press. Its outcome is unknown either way, so a write is kept and sent again
+/// with its key by the server, a read asked again later.
+fn unanswered<T>(e: &reqwest::Error) -> Outcome<T, Error> {
+    let error = Error::Unreachable(without_url(e));
+    if e.is_timeout() { Outcome::Done(Err(error)) } else { Outcome::Backoff(error) }
+}
+
 fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"

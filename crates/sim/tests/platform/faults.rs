@@ -74,6 +74,18 @@ async fn calls_waiting_for_a_token_the_platform_will_not_give_share_one_fetch_an
 }
 
 #[tokio::test]
+async fn a_call_the_platform_does_not_answer_in_time_is_not_sent_again_within_the_call() {
+    let sim = spawn_sim().await;
+    sim.handle.set_faults(FaultKnobs { latency_ms: 2_000, ..FaultKnobs::default() }).unwrap();
+    let client = client_waiting(&sim, Duration::from_millis(200));
+    let unanswered = client.get_payment("hanging-1").await.unwrap_err();
+    assert!(matches!(&unanswered, kasse_vipps::client::Error::Unreachable(_)), "{unanswered:?}");
+    assert!(unanswered.outcome_unknown(), "a write so left is kept and sent again with its key");
+    // One request (the token's), where the client's twelve attempts each waited out the timeout.
+    assert_eq!(sim.handle.injected_faults().len(), 1, "{:?}", sim.handle.injected_faults());
+}
+
+#[tokio::test]
 async fn a_held_create_is_answered_504_and_processed_once_when_delivered_after_its_sender_gave_up() {
     let sim = spawn_sim().await;
     let token = sim.token().await;
