@@ -117,6 +117,11 @@ pub enum Error {
     /// An answer we could not read.
     #[error("unexpected answer from the platform: {0}")]
     UnexpectedAnswer(String),
+    /// An earlier attempt went unanswered (it may have been applied), and the platform refused
+    /// the last before looking at it (credentials or access token not taken), so the call's
+    /// outcome is the earlier attempt's: unknown.
+    #[error("an earlier attempt went unanswered, and the last was refused before it was looked at: {0}")]
+    Unsettled(Box<Error>),
 }
 
 impl Error {
@@ -136,12 +141,19 @@ impl Error {
         }
     }
 
+    /// True when the platform refused the request before looking at it: its credentials or
+    /// access token not taken (401, 403). Such an answer says nothing of what an earlier sending
+    /// of the same write did.
+    pub fn refused_unread(&self) -> bool {
+        matches!(self, Self::Rejected { status: 401 | 403, .. })
+    }
+
     /// True when the request may or may not have taken effect, or may take effect if sent again
     /// (no answer, or on the last attempt an answer saying "not now": see `is_retryable`): ask the
     /// platform, or retry with the same idempotency key, but never assume.
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            Self::Unreachable(_) | Self::UnexpectedAnswer(_) => true,
+            Self::Unreachable(_) | Self::UnexpectedAnswer(_) | Self::Unsettled(_) => true,
             Self::Rejected { status, problem } => is_retryable(*status, problem.error_code()),
         }
     }
@@ -558,6 +570,8 @@ impl Client {
                 Error::Unreachable(reason) | Error::UnexpectedAnswer(reason) => {
                     tracing::warn!(url = %logged(&call.url), attempt, error = %reason, "platform unreachable, retrying");
                 }
+                // Always the call's last answer (see `unsettled`): never retried.
+                Error::Unsettled(_) => {}
             },
         )
         .await
@@ -574,7 +588,7 @@ impl Client {
             // The token request has had its own retries by the time it fails: do not add ours.
             let token = match self.access_token().await {
                 Ok(token) => token,
-                Err(e) => return Outcome::Done(Err(e)),
+                Err(e) => return Outcome::Done(Err(unsettled(e, attempt))),
             };
             let response = match self.request(call, &token).send().await {
                 Ok(response) => response,
@@ -600,7 +614,12 @@ impl Client {
             let retryable = is_retryable(status.as_u16(), problem.error_code());
             let rejected = Error::Rejected { status: status.as_u16(), problem: Box::new(problem) };
             if !retryable {
-                return Outcome::Done(Err(rejected));
+                // Credentials refused say nothing of what an earlier attempt did.
+                return Outcome::Done(Err(if rejected.refused_unread() {
+                    unsettled(rejected, attempt)
+                } else {
+                    rejected
+                }));
             }
             return match retry_after {
                 Some(after) => Outcome::RetryAfter(rejected, after),
@@ -739,6 +758,14 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 }
 
 /// A transport error's text without the URL (which would repeat the reference on every line).
+/// `refused`, the answer to attempt `attempt` given before the platform looked at the request
+/// (no token, credentials refused): after an earlier attempt that went unanswered, and so may
+/// have been applied, the call's outcome is unknown, never a refusal the caller would record as
+/// final (a capture taken as refused, the customer asked to pay another way).
+fn unsettled(refused: Error, attempt: u32) -> Error {
+    if attempt > 1 && !refused.outcome_unknown() { Error::Unsettled(Box::new(refused)) } else { refused }
+}
+
 /// What a request that got no answer comes to. A connection refused or cut is tried again after
 /// the backoff. One that timed out is not, within the call: the platform may be hanging, and each
 /// attempt more held the caller (a cashier, under the payment's lock) for its whole timeout, four

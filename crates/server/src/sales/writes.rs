@@ -440,7 +440,10 @@ impl Sales {
                     }
                 }
             }
-            Err(e) if e.outcome_unknown() => {
+            // Sent before (or recorded by a request that died), a write refused unread, its
+            // credentials not taken, may still have been applied by that earlier sending: it
+            // stays pending, sent again once the platform lets kasse in, never recorded refused.
+            Err(e) if e.outcome_unknown() || (matches!(attempt, Attempt::Again) && e.refused_unread()) => {
                 self.inner.metrics.platform_write(kind, "unknown");
                 if let Attempt::First(_) = attempt
                     && let Err(counting) = store.begin_attempt(key, crate::now_ms()).await
