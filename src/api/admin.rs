@@ -100,23 +100,11 @@ pub async fn put_up_sticker(request: &NewCallbackSticker) -> Result<AdminSticker
 
 /// The day's figures per store and till.
 pub async fn end_of_day(query: &EndOfDayQuery) -> Result<EndOfDay, Failure> {
-    let request =
-        Request::get("/api/admin/end-of-day").query(day_params(query).iter().map(|(k, v)| (*k, v.as_str())));
-    receive(request.build()).await
+    receive(Request::get("/api/admin/end-of-day").query([("day", query.day.as_str())]).build()).await
 }
 
-/// The address of the day's sales as CSV, for a download link.
+/// The address of the day's sales as CSV, for a download link (a `YYYY-MM-DD` day: nothing to
+/// escape).
 pub fn end_of_day_csv_url(query: &EndOfDayQuery) -> String {
-    let params: Vec<String> = day_params(query).into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("/api/admin/end-of-day.csv?{}", params.join("&"))
-}
-
-/// A day's bounds as query parameters (numbers and a `YYYY-MM-DD` day: nothing to escape).
-fn day_params(query: &EndOfDayQuery) -> Vec<(&'static str, String)> {
-    let EndOfDayQuery { since_ms, until_ms, day } = query;
-    let mut params = vec![("sinceMs", since_ms.to_string()), ("untilMs", until_ms.to_string())];
-    if let Some(day) = day {
-        params.push(("day", day.clone()));
-    }
-    params
+    format!("/api/admin/end-of-day.csv?day={}", query.day)
 }

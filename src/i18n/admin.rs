@@ -22,7 +22,9 @@ super::texts! {
     /// The end of day's heading, before the day.
     end_of_day: "End of day", "Dagsoppgjør", "Dagsafslutning", "Päivän päätös";
     /// What the end of day counts.
-    day_note: "The sales started on this day, with their money as it stands now.", "Salgene som ble startet denne dagen, med pengene slik de står nå.", "Salgene, der blev startet denne dag, med pengene, som de står nu.", "Tänä päivänä aloitetut myynnit ja niiden rahat nykytilanteen mukaan.";
+    day_note: "The sales started on this day, each store's day in its own time, with their money as it stands now.", "Salgene som ble startet denne dagen, hver butikks dag etter dens egen klokke, med pengene slik de står nå.", "Salgene, der blev startet denne dag, hver butiks dag efter dens eget ur, med pengene, som de står nu.", "Tänä päivänä aloitetut myynnit, kunkin myymälän päivä sen omaa aikaa, ja niiden rahat nykytilanteen mukaan.";
+    /// Before a store's day in another time zone, as this device's clock shows it.
+    store_day_here: "This store's day, on this device's clock:", "Butikkens dag, etter klokken på denne enheten:", "Butikkens dag efter denne enheds ur:", "Myymälän päivä tämän laitteen kellon mukaan:";
     /// Downloads the day's sales.
     csv: "Download the day's sales (CSV)", "Last ned dagens salg (CSV)", "Hent dagens salg (CSV)", "Lataa päivän myynnit (CSV)";
     /// Prints the page.

@@ -156,14 +156,24 @@ pub fn through_day(
 }
 
 /// The end-of-day query for `day` at `now_ms` on a clock `offset_at` minutes east of UTC: the
-/// day's midnight to the next, and the day itself for the CSV file's name.
+/// date it is (today and yesterday as this clock has them). Each store's day is the server's to
+/// bound, in the store's own time.
 pub fn day_query(day: Day, now_ms: i64, offset_at: impl Fn(i64) -> i32 + Copy) -> EndOfDayQuery {
-    let date = day.date(Date::of(now_ms, offset_at));
-    EndOfDayQuery {
-        since_ms: date.midnight_ms(offset_at),
-        until_ms: date.next().midnight_ms(offset_at),
-        day: Some(date.iso()),
-    }
+    EndOfDayQuery { day: day.date(Date::of(now_ms, offset_at)).iso() }
+}
+
+/// A store's day as this clock shows it (`offset_at` minutes east of UTC), when it is not this
+/// clock's own midnight to midnight of `date`: a store in another time zone.
+pub fn store_day_elsewhere(
+    date: Date,
+    since_ms: i64,
+    until_ms: i64,
+    offset_at: impl Fn(i64) -> i32 + Copy,
+    locale: Locale,
+) -> Option<String> {
+    let here = (date.midnight_ms(offset_at), date.next().midnight_ms(offset_at));
+    (here != (since_ms, until_ms))
+        .then(|| format!("{} – {}", moment(since_ms, offset_at, locale), moment(until_ms, offset_at, locale)))
 }
 
 /// A moment for people: its local day and clock time (`05.12.2026 14:05` in Norwegian).
@@ -298,20 +308,25 @@ mod tests {
     }
 
     #[test]
-    fn the_end_of_day_runs_from_the_days_midnight_to_the_next_and_names_the_day() {
+    fn the_end_of_day_asks_for_the_date_it_is_on_this_clock() {
         // 2025-03-10 01:30 UTC; Oslo (+1) has had Monday for two and a half hours.
-        let query = day_query(Day::Today, 1_741_570_200_000, |_| 60);
-        assert_eq!(query.since_ms, 1_741_564_800_000 - 3_600_000);
-        assert_eq!(query.until_ms - query.since_ms, 24 * 3_600_000);
-        assert_eq!(query.day.as_deref(), Some("2025-03-10"));
-        assert_eq!(day_query(Day::Yesterday, 1_741_570_200_000, |_| 60).day.as_deref(), Some("2025-03-09"));
+        assert_eq!(day_query(Day::Today, 1_741_570_200_000, |_| 60).day, "2025-03-10");
+        assert_eq!(day_query(Day::Today, 1_741_570_200_000, |_| 0).day, "2025-03-10");
+        assert_eq!(day_query(Day::Yesterday, 1_741_570_200_000, |_| 60).day, "2025-03-09");
+        // 23:30 UTC on the 9th is the 10th in Helsinki (+2), still the 9th in London.
+        assert_eq!(day_query(Day::Today, 1_741_563_000_000, |_| 120).day, "2025-03-10");
+        assert_eq!(day_query(Day::Today, 1_741_563_000_000, |_| 0).day, "2025-03-09");
+    }
 
-        // Oslo's clocks go forward on 2025-03-30 (23 hours) and back on 2025-10-26 (25 hours).
-        let oslo = |ms: i64| if (1_743_296_400_000..1_761_440_400_000).contains(&ms) { 120 } else { 60 };
-        let spring = day_query(Day::On(Date::parse("2025-03-30").unwrap()), 1_761_500_000_000, oslo);
-        assert_eq!(spring.until_ms - spring.since_ms, 23 * 3_600_000);
-        let autumn = day_query(Day::On(Date::parse("2025-10-26").unwrap()), 1_761_500_000_000, oslo);
-        assert_eq!(autumn.until_ms - autumn.since_ms, 25 * 3_600_000);
+    #[test]
+    fn a_store_in_another_time_zone_has_its_day_shown_on_this_clock_and_one_in_this_zone_none() {
+        let oslo = |_| 60;
+        let date = Date::parse("2026-12-07").unwrap();
+        let (since, until) = (date.midnight_ms(oslo), date.next().midnight_ms(oslo));
+        assert_eq!(store_day_elsewhere(date, since, until, oslo, Locale::En), None);
+        let hour = 3_600_000;
+        let helsinki = store_day_elsewhere(date, since - hour, until - hour, oslo, Locale::Nb).unwrap();
+        assert_eq!(helsinki, "06.12.2026 23:00 – 07.12.2026 23:00");
     }
 
     #[test]

@@ -8,17 +8,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Currency, Flow, Sale, SaleStatus, Total};
 
-/// `GET /api/admin/end-of-day` (and `.csv`): the day, as the browser's clock bounds it.
+/// `GET /api/admin/end-of-day` (and `.csv`): the day, a date. Each store's day runs from that
+/// date's midnight to the next in the store's own time (Finland's an hour ahead of Norway's and
+/// Denmark's), whatever the clock of the browser asking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndOfDayQuery {
-    /// The day's first moment (ms since the epoch): the browser's local midnight.
-    pub since_ms: i64,
-    /// The next day's first moment.
-    pub until_ms: i64,
-    /// The day as the date input writes it (`2026-12-05`), for the CSV file's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub day: Option<String>,
+    /// The date as the date input writes it: `2026-12-05`.
+    pub day: String,
 }
 
 /// The day's figures of every till a manager may see.
@@ -37,6 +34,10 @@ pub struct StoreDay {
     pub id: String,
     /// Its name.
     pub name: String,
+    /// Its day's first moment in its own time (ms since the epoch)…
+    pub since_ms: i64,
+    /// …and the next day's: 23 or 25 hours later on the days the clocks change.
+    pub until_ms: i64,
     /// Its tills' and open-amount stickers' figures together.
     pub figures: DayFigures,
     /// Each till's.

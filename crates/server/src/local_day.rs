@@ -48,6 +48,15 @@ pub fn start_of_day(now_ms: i64, currency: Currency) -> i64 {
     local_midnight - offset_at(guess, currency)
 }
 
+/// The store's day `date`, from its first moment to the next day's, in Unix ms: 23 hours on
+/// the day summer time starts, 25 on the day it ends.
+pub fn bounds(date: NaiveDate, currency: Currency) -> (i64, i64) {
+    // Noon UTC is the afternoon of the same date in every zone a store keeps, so the day holding
+    // it is `date`, and the day holding the next noon the day after.
+    let noon = date.and_hms_opt(12, 0, 0).map_or(0, |at| Utc.from_utc_datetime(&at).timestamp_millis());
+    (start_of_day(noon, currency), start_of_day(noon + DAY_MS, currency))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +71,24 @@ mod tests {
         assert_eq!(start_of_day(utc("2026-07-15T12:00:00Z"), Currency::Dkk), utc("2026-07-14T22:00:00Z"));
         // 23:30 UTC in winter is already the next day in Oslo.
         assert_eq!(start_of_day(utc("2026-01-15T23:30:00Z"), Currency::Nok), utc("2026-01-15T23:00:00Z"));
+    }
+
+    #[test]
+    fn a_dates_bounds_are_its_midnight_and_the_next_in_the_stores_time_23_or_25_hours_where_clocks_change() {
+        let date = |text| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        let cases = [
+            ("2026-12-07", Currency::Nok, "2026-12-06T23:00:00Z", "2026-12-07T23:00:00Z"),
+            ("2026-12-07", Currency::Dkk, "2026-12-06T23:00:00Z", "2026-12-07T23:00:00Z"),
+            ("2026-12-07", Currency::Eur, "2026-12-06T22:00:00Z", "2026-12-07T22:00:00Z"),
+            ("2026-07-01", Currency::Eur, "2026-06-30T21:00:00Z", "2026-07-01T21:00:00Z"),
+            // Summer time starts: 23 hours; ends: 25.
+            ("2026-03-29", Currency::Nok, "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"),
+            ("2026-10-25", Currency::Eur, "2026-10-24T21:00:00Z", "2026-10-25T22:00:00Z"),
+            ("2026-12-31", Currency::Eur, "2026-12-30T22:00:00Z", "2026-12-31T22:00:00Z"),
+        ];
+        for (day, currency, since, until) in cases {
+            assert_eq!(bounds(date(day), currency), (utc(since), utc(until)), "{day} {currency:?}");
+        }
     }
 
     #[test]

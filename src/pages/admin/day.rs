@@ -11,7 +11,7 @@ use crate::components::clock::{now_ms, offset_minutes_at};
 use crate::components::day_choice::DayChoice;
 use crate::components::locale::{tr, use_locale};
 use crate::i18n::{Locale, admin as texts, common, history as history_texts, till};
-use crate::state::admin::day_query;
+use crate::state::admin::{day_query, store_day_elsewhere};
 use crate::state::history::{Date, Day, ordered_totals};
 use crate::state::money::format_money;
 
@@ -24,7 +24,7 @@ pub fn EndOfDayView() -> impl IntoView {
     let query = move || day_query(day.get(), now_ms(), offset_minutes_at);
     let loaded = LocalResource::new(move || {
         let query = query();
-        async move { api::admin::end_of_day(&query).await }
+        async move { api::admin::end_of_day(&query).await.map(|figures| (query, figures)) }
     });
     let csv = move || api::admin::end_of_day_csv_url(&query());
     // The date itself, on screen and on paper, whichever way the day was chosen.
@@ -51,7 +51,10 @@ pub fn EndOfDayView() -> impl IntoView {
             <Transition fallback=move || view! { <p class="loading">{common::loading(locale.get())}</p> }>
                 {move || Suspend::new(async move {
                     match loaded.await {
-                        Ok(day) => view! { <Stores day/> }.into_any(),
+                        Ok((query, day)) => {
+                            let date = Date::parse(&query.day);
+                            view! { <Stores day date/> }.into_any()
+                        }
                         Err(failure) => view! {
                             <p class="notice" role="alert">{failure_sentence(&failure, locale.get_untracked())}</p>
                         }
@@ -63,12 +66,19 @@ pub fn EndOfDayView() -> impl IntoView {
     }
 }
 
-/// Each store's figures, then its tills' and its open-amount stickers'.
+/// Each store's figures, then its tills' and its open-amount stickers'. A store whose day (the
+/// `date` in its own time) is not this clock's midnight to midnight says when it runs here.
 #[component]
-fn Stores(day: EndOfDay) -> impl IntoView {
+fn Stores(day: EndOfDay, date: Option<Date>) -> impl IntoView {
+    let locale = use_locale();
     day.stores
         .into_iter()
         .map(|store| {
+            let elsewhere = move || {
+                let bounds = date?;
+                store_day_elsewhere(bounds, store.since_ms, store.until_ms, offset_minutes_at, locale.get())
+                    .map(|span| format!("{} {span}", texts::store_day_here(locale.get())))
+            };
             let tills = store
                 .tills
                 .into_iter()
@@ -96,6 +106,7 @@ fn Stores(day: EndOfDay) -> impl IntoView {
             view! {
                 <section class="store-day" data-store=store.id.clone()>
                     <h2>{store.name.clone()}</h2>
+                    {move || elsewhere().map(|span| view! { <p class="store-day-span">{span}</p> })}
                     <Figures figures=store.figures scope=store.name/>
                     {tills}
                     {stickers}

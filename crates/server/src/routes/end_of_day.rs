@@ -1,14 +1,18 @@
 //! The back office's end of day: `GET /api/admin/end-of-day` sums a day's sales per till, per
 //! open-amount sticker and per store of the manager's stores (see `kasse_api::DayFigures`), and
 //! `GET /api/admin/end-of-day.csv` is the same day's sales, one row each, for the bookkeeping.
-//! The day is the browser's (its local midnight to the next); every sale of it counts, not a
-//! page of them.
+//! The day is a date, and each store's runs from its midnight to the next in the store's own
+//! time (`local_day`), whoever asks from wherever: a chain's office in Copenhagen closing a
+//! Helsinki store's books gets Helsinki's day, not one an hour off. Every sale of it counts, not
+//! a page of them.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Json, Response};
+use chrono::NaiveDate;
 use kasse_api::{
     DayFigures, EndOfDay, EndOfDayQuery, Identified, Money, ProblemCode, Sale, StickerDay, StoreDay, TillDay,
 };
@@ -19,36 +23,56 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::managers::ManagerAccess;
 
-/// The longest span taken as a day.
-const MAX_DAY_MS: i64 = 26 * 60 * 60 * 1000;
+/// The date a query names, or 400.
+fn date_of(query: &EndOfDayQuery) -> Result<NaiveDate, ApiError> {
+    // Four-digit years only: what a date input writes, and what the file's name is made of.
+    NaiveDate::parse_from_str(&query.day, "%Y-%m-%d")
+        .ok()
+        .filter(|_| query.day.len() == 10)
+        .ok_or_else(|| ApiError::bad_request(ProblemCode::BadQuery, "day must be a date, as 2026-12-05."))
+}
 
-/// The day's sales of the manager's tills and open-amount stickers.
+/// The day's sales of the manager's tills and open-amount stickers, each store's from the date's
+/// midnight to the next in its own time, newest first; and each store's bounds, by its id.
 async fn day_sales(
     app: &AppState,
     access: &ManagerAccess,
-    query: &EndOfDayQuery,
-) -> Result<Vec<Sale>, ApiError> {
-    // A day is 23 to 25 hours where the clocks change; a longer span is not a day's end.
-    let span = query.until_ms.checked_sub(query.since_ms);
-    if span.is_none_or(|span| span <= 0 || span > MAX_DAY_MS) {
-        return Err(ApiError::bad_request(
-            ProblemCode::BadQuery,
-            "untilMs must be after sinceMs, and a day is at most 26 hours.",
-        ));
+    date: NaiveDate,
+) -> Result<(Vec<Sale>, HashMap<String, (i64, i64)>), ApiError> {
+    let bounds: HashMap<String, (i64, i64)> = app
+        .config
+        .stores
+        .iter()
+        .filter(|store| access.manages(&store.id))
+        .map(|store| (store.id.clone(), crate::local_day::bounds(date, store.currency)))
+        .collect();
+    // One read for each span (one for each time zone among the stores), not for each store.
+    let spans: BTreeSet<(i64, i64)> = bounds.values().copied().collect();
+    let mut sales = Vec::new();
+    for (since, until) in spans {
+        let of_span = |store: &str| bounds.get(store) == Some(&(since, until));
+        let tills: Vec<&str> = tills_of(app, &access.manager)
+            .filter(|till| of_span(&till.store))
+            .map(|till| till.id.as_str())
+            .collect();
+        let stickers: Vec<&str> = stickers_of(app, &access.manager)
+            .filter(|sticker| of_span(&sticker.store))
+            .map(|sticker| sticker.id.as_str())
+            .collect();
+        sales.extend(app.sales.day_of(&tills, &stickers, since, until).await?);
     }
-    let tills: Vec<&str> = tills_of(app, &access.manager).map(|till| till.id.as_str()).collect();
-    let stickers: Vec<&str> = stickers_of(app, &access.manager).map(|sticker| sticker.id.as_str()).collect();
-    Ok(app.sales.day_of(&tills, &stickers, query.since_ms, query.until_ms).await?)
+    sales.sort_by(|a, b| b.created_at_ms.cmp(&a.created_at_ms).then_with(|| b.reference.cmp(&a.reference)));
+    Ok((sales, bounds))
 }
 
-/// `GET /api/admin/end-of-day?sinceMs=…&untilMs=…`: the day's figures per store, till and
+/// `GET /api/admin/end-of-day?day=YYYY-MM-DD`: the day's figures per store, till and
 /// open-amount sticker.
 pub async fn figures(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
     ApiQuery(query): ApiQuery<EndOfDayQuery>,
 ) -> Result<Json<EndOfDay>, ApiError> {
-    let sales = day_sales(&app, &access, &query).await?;
+    let (sales, bounds) = day_sales(&app, &access, date_of(&query)?).await?;
     let mut stores = Vec::new();
     for store in app.config.stores.iter().filter(|store| access.manages(&store.id)) {
         let tills: Vec<TillDay> = app
@@ -87,9 +111,12 @@ pub async fn figures(
             })
             .cloned()
             .collect();
+        let (since_ms, until_ms) = bounds.get(&store.id).copied().unwrap_or_default();
         stores.push(StoreDay {
             id: store.id.clone(),
             name: store.name.clone(),
+            since_ms,
+            until_ms,
             figures: DayFigures::of(&of_store),
             tills,
             stickers,
@@ -98,15 +125,16 @@ pub async fn figures(
     Ok(Json(EndOfDay { stores }))
 }
 
-/// `GET /api/admin/end-of-day.csv?sinceMs=…&untilMs=…&day=YYYY-MM-DD`: the day's sales, oldest
-/// first, one row each (amounts in units with two decimals, times in UTC), as a download named
-/// after `day`.
+/// `GET /api/admin/end-of-day.csv?day=YYYY-MM-DD`: the day's sales, oldest first, one row each
+/// (amounts in units with two decimals; when each started, in UTC and in its store's time), as a
+/// download named after the day.
 pub async fn csv(
     State(app): State<Arc<AppState>>,
     access: ManagerAccess,
     ApiQuery(query): ApiQuery<EndOfDayQuery>,
 ) -> Result<Response, ApiError> {
-    let mut sales = day_sales(&app, &access, &query).await?;
+    let date = date_of(&query)?;
+    let (mut sales, _) = day_sales(&app, &access, date).await?;
     sales.reverse();
     let mut rows = csv::Writer::from_writer(Vec::new());
     let written = rows
@@ -115,6 +143,7 @@ pub async fn csv(
             "till",
             "reference",
             "started_utc",
+            "started_local",
             "status",
             "flow",
             "customer",
@@ -134,10 +163,19 @@ pub async fn csv(
                     let till = app.config.till(&sale.till_id);
                     (till.map(|t| t.store.as_str()), till.map(|t| t.name.as_str()))
                 };
-                let store = store.and_then(|id| app.config.store(id)).map_or("", |s| s.name.as_str());
-                let started = chrono::DateTime::from_timestamp_millis(sale.created_at_ms)
-                    .map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                let store = store.and_then(|id| app.config.store(id));
+                let started = chrono::DateTime::from_timestamp_millis(sale.created_at_ms);
+                let started_utc =
+                    started.map(|at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default();
+                // On the store's clock, its offset written out: what its books go by.
+                let started_local = store
+                    .and_then(|store| {
+                        let offset = crate::local_day::offset_at(sale.created_at_ms, store.currency) / 1000;
+                        let zone = chrono::FixedOffset::east_opt(i32::try_from(offset).ok()?)?;
+                        Some(started?.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%:z").to_string())
+                    })
                     .unwrap_or_default();
+                let store = store.map_or("", |s| s.name.as_str());
                 let customer = match &sale.customer {
                     Some(Identified::Phone { masked } | Identified::StickerPhone { masked }) => {
                         masked.clone()
@@ -151,7 +189,8 @@ pub async fn csv(
                     store.as_ref(),
                     till.as_ref(),
                     &sale.reference,
-                    &started,
+                    &started_utc,
+                    &started_local,
                     sale.status.as_str(),
                     sale.flow.as_str(),
                     cell(&customer).as_ref(),
@@ -166,9 +205,7 @@ pub async fn csv(
     let rows = written.ok().and_then(|()| rows.into_inner().ok()).ok_or_else(ApiError::internal)?;
     // A byte order mark first: spreadsheets then read the file as UTF-8 (Grünerløkka, •••).
     let text = [b"\xEF\xBB\xBF".as_slice(), &rows].concat();
-    // Only a day as the date input writes it names the file; anything else gets a plain name.
-    let day = query.day.filter(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-'));
-    let file = format!("kasse-end-of-day-{}.csv", day.as_deref().unwrap_or("export"));
+    let file = format!("kasse-end-of-day-{}.csv", date.format("%Y-%m-%d"));
     let mut response = text.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));

@@ -143,8 +143,8 @@ async fn a_till_or_display_session_gets_403_on_every_manager_endpoint_and_no_ses
         ("GET", "/api/admin/session", Value::Null),
         ("GET", "/api/admin/devices", Value::Null),
         ("GET", "/api/admin/sales", Value::Null),
-        ("GET", "/api/admin/end-of-day?sinceMs=0&untilMs=1", Value::Null),
-        ("GET", "/api/admin/end-of-day.csv?sinceMs=0&untilMs=1", Value::Null),
+        ("GET", "/api/admin/end-of-day?day=2026-12-05", Value::Null),
+        ("GET", "/api/admin/end-of-day.csv?day=2026-12-05", Value::Null),
         ("POST", "/api/admin/pairing-codes", json!({ "for": { "kind": "till", "till": TILL }, "pin": PIN })),
         ("POST", "/api/admin/devices/0123456789ab/revoke", json!({ "pin": PIN })),
         ("GET", "/api/admin/health", Value::Null),
@@ -398,7 +398,9 @@ async fn of_two_codes_for_a_new_manager_the_first_pairing_chooses_the_pin_and_sp
 
 #[tokio::test]
 async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sales() {
-    let app = two_stores().await;
+    let data = DataDir::new();
+    let url = data.url();
+    let app = two_stores_with(move |config| config.database_url = url).await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;
     let paid = app.start_sale(12_550).await;
     app.approve(&paid).await;
@@ -416,9 +418,13 @@ async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sale
     let cancelled = app.start_sale(900).await;
     assert_eq!(app.cancel(&cancelled.reference).await.status, StatusCode::OK);
 
+    // Started on 5 December, in the morning in Oslo (whenever the test runs), a minute apart.
+    for (minute, sale) in [&paid, &refunded, &cancelled].into_iter().enumerate() {
+        started_at(&data, sale, utc("2026-12-05T09:00:00Z") + i64::try_from(minute).unwrap() * 60_000);
+    }
+
     let ingrid = manager(&app, "Ingrid", None).await;
-    let day =
-        format!("?sinceMs={}&untilMs={}&day=2026-12-05", paid.created_at_ms, cancelled.created_at_ms + 1);
+    let day = "?day=2026-12-05";
     let (status, body) = ingrid.get(&format!("/api/admin/end-of-day{day}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let end: kasse_api::EndOfDay = serde_json::from_str(&body).unwrap();
@@ -447,7 +453,7 @@ async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sale
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "store,till,reference,started_utc,status,flow,customer,currency,amount,captured,refunded,released"
+        "store,till,reference,started_utc,started_local,status,flow,customer,currency,amount,captured,refunded,released"
     );
     assert_eq!(lines.len(), 4, "a header and the day's three sales, oldest first: {csv}");
     assert!(
@@ -469,19 +475,110 @@ async fn the_end_of_day_sums_each_till_and_store_and_its_csv_lists_the_days_sale
     assert_eq!(theirs.stores.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["norrebro"]);
     let (_, csv) = ola.get(&format!("/api/admin/end-of-day.csv{day}")).await;
     assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
-    for (what, span) in [
-        ("backward", "sinceMs=10&untilMs=5"),
-        ("three days", "sinceMs=0&untilMs=259200000"),
-        (
-            "all of time, its span past what a number holds",
-            "sinceMs=-9223372036854775808&untilMs=1800000000000",
-        ),
-    ] {
-        let (status, body) = ingrid.get(&format!("/api/admin/end-of-day?{span}")).await;
-        assert_eq!(
-            (status, code_of(&body)),
-            (StatusCode::BAD_REQUEST, Some(ProblemCode::BadQuery)),
-            "{what}"
-        );
+    let (_, next_day) = ingrid.get("/api/admin/end-of-day?day=2026-12-06").await;
+    let next_day: kasse_api::EndOfDay = serde_json::from_str(&next_day).unwrap();
+    assert_eq!(next_day.stores[0].figures.count, 0, "the next day has none of them");
+    for day in ["", "2026-13-01", "2026-12-32", "5.12.2026", "yesterday", "+2026-12-05", "12026-12-05"] {
+        for path in ["/api/admin/end-of-day", "/api/admin/end-of-day.csv"] {
+            let (status, body) = ingrid.get(&format!("{path}?day={day}")).await;
+            assert_eq!(
+                (status, code_of(&body)),
+                (StatusCode::BAD_REQUEST, Some(ProblemCode::BadQuery)),
+                "{day:?}"
+            );
+        }
     }
+    let (status, _) = ingrid.get("/api/admin/end-of-day").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a day is required");
+}
+
+/// Unix ms of an RFC 3339 moment.
+fn utc(text: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_millis()
+}
+
+#[tokio::test]
+async fn each_stores_day_runs_in_its_own_time_helsinkis_an_hour_ahead_of_oslos_whoever_asks() {
+    let data = DataDir::new();
+    let url = data.url();
+    let app = two_stores_with(move |config| {
+        config.database_url = url;
+        let mut store = config.stores[0].clone();
+        "kamppi".clone_into(&mut store.id);
+        "Kahvila Kamppi".clone_into(&mut store.name);
+        "345678".clone_into(&mut store.msn);
+        store.currency = kasse_api::Currency::Eur;
+        config.stores.push(store);
+        let mut till = config.tills[0].clone();
+        "till-fi".clone_into(&mut till.id);
+        "Kassa 1".clone_into(&mut till.name);
+        "kamppi".clone_into(&mut till.store);
+        till.callback_qr = None;
+        till.redirect_sticker = None;
+        config.tills.push(till);
+    })
+    .await;
+    let helsinki_till =
+        browser_with_cookie(&pair_with_till(&app.running, &app.base, "till-fi", Role::Till).await);
+    let base = app.base.clone();
+    let sale_in_helsinki = |value: i64| {
+        let body = json!({"amount": {"value": value, "currency": "EUR"}, "flow": "qr"});
+        let till = helsinki_till.clone();
+        let base = base.clone();
+        async move {
+            let url = format!("{base}/api/tills/till-fi/sales");
+            let answer = till.post(url).json(&body).send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::CREATED);
+            let sale: kasse_api::Sale = answer.json().await.unwrap();
+            let cancelled = till
+                .post(format!("{base}/api/tills/till-fi/sales/{}/cancel", sale.reference))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(cancelled.status(), StatusCode::OK, "the till free for the next");
+            sale
+        }
+    };
+    // 00:30 on 7 December in Helsinki (23:30 on the 6th in Oslo), and 00:30 on the 8th there
+    // (23:30 on the 7th in Oslo); and in Oslo, 23:30 on the 7th.
+    let early = sale_in_helsinki(1_000).await;
+    let late = sale_in_helsinki(2_000).await;
+    started_at(&data, &early, utc("2026-12-06T22:30:00Z"));
+    started_at(&data, &late, utc("2026-12-07T22:30:00Z"));
+    let oslo = app.start_sale(500).await;
+    assert_eq!(app.cancel(&oslo.reference).await.status, StatusCode::OK);
+    started_at(&data, &oslo, utc("2026-12-07T22:30:00Z"));
+
+    let ingrid = manager(&app, "Ingrid", None).await;
+    let (status, body) = ingrid.get("/api/admin/end-of-day?day=2026-12-07").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let day: kasse_api::EndOfDay = serde_json::from_str(&body).unwrap();
+    let store = |id: &str| day.stores.iter().find(|s| s.id == id).unwrap();
+    let (kamppi, grunerlokka, norrebro) = (store("kamppi"), store("grunerlokka"), store("norrebro"));
+    assert_eq!(
+        (kamppi.since_ms, kamppi.until_ms),
+        (utc("2026-12-06T22:00:00Z"), utc("2026-12-07T22:00:00Z")),
+        "Helsinki's midnight to midnight"
+    );
+    assert_eq!(
+        (grunerlokka.since_ms, grunerlokka.until_ms),
+        (utc("2026-12-06T23:00:00Z"), utc("2026-12-07T23:00:00Z")),
+        "Oslo's"
+    );
+    assert_eq!(
+        (norrebro.since_ms, norrebro.until_ms),
+        (grunerlokka.since_ms, grunerlokka.until_ms),
+        "Copenhagen's"
+    );
+    assert_eq!(kamppi.figures.count, 1, "its sale at 00:30 on the 7th, not the one at 00:30 on the 8th");
+    assert_eq!(kamppi.tills[0].figures.by_status[0].amount, 1_000);
+    assert_eq!(grunerlokka.figures.count, 1, "its sale at 23:30 on the 7th");
+
+    let (_, csv) = ingrid.get("/api/admin/end-of-day.csv?day=2026-12-07").await;
+    let line =
+        |reference: &str| csv.lines().find(|l| l.contains(reference)).unwrap_or_else(|| panic!("{csv}"));
+    assert!(line(&early.reference).contains(",2026-12-06T22:30:00Z,2026-12-07T00:30:00+02:00,"), "{csv}");
+    assert!(line(&oslo.reference).contains(",2026-12-07T22:30:00Z,2026-12-07T23:30:00+01:00,"), "{csv}");
+    assert!(!csv.contains(&late.reference), "{csv}");
+    assert!(csv.lines().next().unwrap().contains("started_utc,started_local,"));
 }

@@ -178,7 +178,10 @@ async fn a_payment_on_an_open_amount_sticker_is_in_its_stores_sales_end_of_day_a
     }
 
     // Its day: the sticker's figures, in its store's, and a line of the CSV named after it.
-    let day = format!("?sinceMs={}&untilMs={}", shown.sale.created_at_ms, shown.sale.created_at_ms + 1);
+    // Oslo's date of the sale (the store's), at noon UTC on it.
+    let oslo_day = kasse_server::local_day::start_of_day(shown.sale.created_at_ms, kasse_api::Currency::Nok);
+    let noon = chrono::DateTime::from_timestamp_millis(oslo_day + 12 * 3_600_000).unwrap();
+    let day = format!("?day={}", noon.format("%Y-%m-%d"));
     let (_, body) = ingrid.get(&format!("/api/admin/end-of-day{day}")).await;
     let end: EndOfDay = serde_json::from_str(&body).unwrap();
     let oslo = &end.stores[0];

@@ -35,16 +35,6 @@ async fn refund(app: &TestApp, sale: &Sale, value: i64, manager_pin: Option<&str
     (answer.status(), answer.text().await.unwrap())
 }
 
-/// Sets when `sale` was started, in the database, as if it had been then.
-fn started_at(data: &DataDir, sale: &Sale, at_ms: i64) {
-    let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
-    conn.busy_timeout(PATIENCE).unwrap();
-    let moved = conn
-        .execute("UPDATE payments SET created_at = ?1 WHERE reference = ?2", (at_ms, &sale.reference))
-        .unwrap();
-    assert_eq!(moved, 1);
-}
-
 /// Moves `sale` back two days, as if it had been taken then.
 fn two_days_ago(data: &DataDir, sale: &Sale) {
     started_at(data, sale, sale.created_at_ms - 2 * 86_400_000);

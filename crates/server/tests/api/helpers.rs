@@ -483,6 +483,16 @@ impl Drop for DataDir {
     }
 }
 
+/// Sets when `sale` was started, in the database file in `data`, as if it had been then.
+pub(crate) fn started_at(data: &DataDir, sale: &Sale, at_ms: i64) {
+    let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    conn.busy_timeout(PATIENCE).unwrap();
+    let moved = conn
+        .execute("UPDATE payments SET created_at = ?1 WHERE reference = ?2", (at_ms, &sale.reference))
+        .unwrap();
+    assert_eq!(moved, 1);
+}
+
 /// A server on the database file in `data`.
 pub(crate) async fn spawn_app_on(data: &DataDir) -> TestApp {
     let url = data.url();
