@@ -405,22 +405,23 @@ async fn reconcile_forever(
         metrics.reconciler_round(now_ms(), ok);
         if tokio::time::Instant::now() >= next_prune {
             next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
-            match store.prune(now_ms().saturating_sub(retention_ms)).await {
-                Ok(pruned) if pruned.total() > 0 => {
-                    tracing::info!(?pruned, "pruned what is past its retention");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "reconciler: pruning failed"),
-            }
-            let out_of_every_window = now_ms().saturating_sub(limits::LONGEST_WINDOW_MS);
-            match store.forget_rate_attempts(out_of_every_window).await {
-                Ok(0) => {}
-                Ok(forgotten) => {
-                    tracing::info!(forgotten, "forgot rate-limited attempts out of every window");
-                }
-                Err(e) => tracing::error!(error = %e, "reconciler: forgetting old attempts failed"),
-            }
+            prune(&store, retention_ms, now_ms()).await;
         }
+    }
+}
+
+/// Deletes what is past its retention (`retention_ms` before `now`), and the rate-limited
+/// attempts no window counts any more (a day old), which are kept no longer than that.
+async fn prune(store: &Store, retention_ms: i64, now: i64) {
+    match store.prune(now.saturating_sub(retention_ms)).await {
+        Ok(pruned) if pruned.total() > 0 => tracing::info!(?pruned, "pruned what is past its retention"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "reconciler: pruning failed"),
+    }
+    match store.forget_rate_attempts(now.saturating_sub(limits::LONGEST_WINDOW_MS)).await {
+        Ok(0) => {}
+        Ok(forgotten) => tracing::info!(forgotten, "forgot rate-limited attempts out of every window"),
+        Err(e) => tracing::error!(error = %e, "reconciler: forgetting old attempts failed"),
     }
 }
 
@@ -541,6 +542,27 @@ impl Running {
         let _ = self.server.await;
         for task in self.tasks {
             task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_prune_forgets_rate_limited_attempts_a_day_old_long_before_the_retention() {
+        const HOUR: i64 = 3_600_000;
+        let now = 1_800_000_000_000;
+        // A look over three days (longer than any limit's), so what is kept shows.
+        let looking = store::Window { scope: "landing-number-daily", max: 1, ms: 72 * HOUR };
+        for store in store::testing::stores().await {
+            store.rate_record("landing-number-daily", "+4791234567", now - 25 * HOUR).await.unwrap();
+            store.rate_record("landing-number-daily", "+4798765432", now - HOUR).await.unwrap();
+            prune(&store, 90 * 24 * HOUR, now).await;
+            let left = |number| store.rate_attempt(looking, number, now, false);
+            assert_eq!(left("+4791234567").await.unwrap(), Ok(()), "forgotten: no window counts it");
+            assert!(left("+4798765432").await.unwrap().is_err(), "still in a day's window: kept");
         }
     }
 }
