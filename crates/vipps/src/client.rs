@@ -117,6 +117,9 @@ pub enum Error {
     /// An answer we could not read.
     #[error("unexpected answer from the platform: {0}")]
     UnexpectedAnswer(String),
+    /// No access token could be had for the call, so the request itself was never sent: why.
+    #[error("no access token: {0}")]
+    NoToken(Box<Error>),
     /// An earlier attempt went unanswered (it may have been applied), and the platform refused
     /// the last before looking at it (credentials or access token not taken), so the call's
     /// outcome is the earlier attempt's: unknown.
@@ -141,11 +144,11 @@ impl Error {
         }
     }
 
-    /// True when the platform refused the request before looking at it: its credentials or
-    /// access token not taken (401, 403). Such an answer says nothing of what an earlier sending
-    /// of the same write did.
+    /// True when the platform refused the request before looking at it (its credentials or
+    /// access token not taken: 401, 403), or it was never sent (no token to send it with). Such
+    /// an answer says nothing of what an earlier sending of the same write did.
     pub fn refused_unread(&self) -> bool {
-        matches!(self, Self::Rejected { status: 401 | 403, .. })
+        matches!(self, Self::Rejected { status: 401 | 403, .. } | Self::NoToken(_))
     }
 
     /// True when the request may or may not have taken effect, or may take effect if sent again
@@ -154,6 +157,7 @@ impl Error {
     pub fn outcome_unknown(&self) -> bool {
         match self {
             Self::Unreachable(_) | Self::UnexpectedAnswer(_) | Self::Unsettled(_) => true,
+            Self::NoToken(why) => why.outcome_unknown(),
             Self::Rejected { status, problem } => is_retryable(*status, problem.error_code()),
         }
     }
@@ -571,7 +575,7 @@ impl Client {
                     tracing::warn!(url = %logged(&call.url), attempt, error = %reason, "platform unreachable, retrying");
                 }
                 // Always the call's last answer (see `unsettled`): never retried.
-                Error::Unsettled(_) => {}
+                Error::Unsettled(_) | Error::NoToken(_) => {}
             },
         )
         .await
@@ -588,7 +592,7 @@ impl Client {
             // The token request has had its own retries by the time it fails: do not add ours.
             let token = match self.access_token().await {
                 Ok(token) => token,
-                Err(e) => return Outcome::Done(Err(unsettled(e, attempt))),
+                Err(e) => return Outcome::Done(Err(unsettled(Error::NoToken(Box::new(e)), attempt))),
             };
             let response = match self.request(call, &token).send().await {
                 Ok(response) => response,
@@ -766,14 +770,16 @@ fn unsettled(refused: Error, attempt: u32) -> Error {
     if attempt > 1 && !refused.outcome_unknown() { Error::Unsettled(Box::new(refused)) } else { refused }
 }
 
-/// What a request that got no answer comes to. A connection refused or cut is tried again after
-/// the backoff. One that timed out is not, within the call: the platform may be hanging, and each
+/// What a request that got no answer comes to. A connection refused, cut or not made in time is
+/// tried again after the backoff. A request that timed out waiting for its answer is not, within
+/// the call: the platform may be hanging, and each
 /// attempt more held the caller (a cashier, under the payment's lock) for its whole timeout, four
 /// of them about 40 s a press. Its outcome is unknown either way, so a write is kept and sent again
 /// with its key by the server, a read asked again later.
 fn unanswered<T>(e: &reqwest::Error) -> Outcome<T, Error> {
     let error = Error::Unreachable(without_url(e));
-    if e.is_timeout() { Outcome::Done(Err(error)) } else { Outcome::Backoff(error) }
+    // A connection that timed out being made sent nothing: that is tried again.
+    if e.is_timeout() && !e.is_connect() { Outcome::Done(Err(error)) } else { Outcome::Backoff(error) }
 }
 
 fn without_url(e: &reqwest::Error) -> String {

@@ -149,7 +149,12 @@ async fn check_store(
     let registrations = match client.list_webhooks().await {
         Result::Ok(answer) => answer.webhooks,
         Err(e) => {
-            let (verdict, says) = match e.status() {
+            // Keys refused are refused at the token, before the call is made.
+            let status = match &e {
+                kasse_vipps::Error::NoToken(why) => why.status(),
+                _ => e.status(),
+            };
+            let (verdict, says) = match status {
                 Some(401) => (
                     Problem,
                     format!(

@@ -63,7 +63,7 @@ pub fn is_outage(error: &kasse_vipps::Error) -> bool {
     match error {
         kasse_vipps::Error::Unreachable(_) | kasse_vipps::Error::UnexpectedAnswer(_) => true,
         kasse_vipps::Error::Rejected { status, .. } => *status >= 500 || matches!(status, 401 | 403),
-        kasse_vipps::Error::Unsettled(last) => is_outage(last),
+        kasse_vipps::Error::Unsettled(why) | kasse_vipps::Error::NoToken(why) => is_outage(why),
     }
 }
 

@@ -125,7 +125,9 @@ pub fn refusal_sentence(e: &kasse_vipps::Error) -> String {
         return sentence.to_owned();
     }
     match e {
-        kasse_vipps::Error::Rejected { status: 401 | 403, .. } => {
+        kasse_vipps::Error::Rejected { status: 401 | 403, .. } | kasse_vipps::Error::NoToken(_)
+            if !e.outcome_unknown() =>
+        {
             "The payment service did not accept this store's credentials. Ask the manager to check the set-up."
                 .to_owned()
         }
