@@ -440,10 +440,7 @@ impl Sales {
                     }
                 }
             }
-            // Sent before (or recorded by a request that died), a write refused unread, its
-            // credentials not taken, may still have been applied by that earlier sending: it
-            // stays pending, sent again once the platform lets kasse in, never recorded refused.
-            Err(e) if e.outcome_unknown() || (matches!(attempt, Attempt::Again) && e.refused_unread()) => {
+            Err(e) if undecided(&e, attempt) => {
                 self.inner.metrics.platform_write(kind, "unknown");
                 if let Attempt::First(_) = attempt
                     && let Err(counting) = store.begin_attempt(key, crate::now_ms()).await
@@ -542,4 +539,32 @@ fn next_key(row: &PaymentRow, operations: &[OperationRow], write: &Write) -> Nex
     }
     let n = operations.iter().filter(|op| op.kind == kind).count() + 1;
     NextKey::New(idempotency_key(&row.reference, kind, n), body)
+}
+
+/// Whether `e`, the answer to `attempt` of a write, leaves the write's fate open (kept, and sent
+/// again with its key) rather than refused. An answer with no outcome does; so does one refused
+/// unread (credentials or token not taken, or no token to send it with) to a write sent before
+/// (or recorded by a request that died), which that earlier sending may have applied: it is
+/// sent again once the platform lets kasse in, never recorded refused.
+fn undecided(e: &kasse_vipps::Error, attempt: Attempt<'_>) -> bool {
+    e.outcome_unknown() || (matches!(attempt, Attempt::Again) && e.refused_unread())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_sent_before_and_now_refused_unread_stays_open_and_a_first_one_is_refused() {
+        let refused = |status| kasse_vipps::Error::Rejected { status, problem: Box::default() };
+        let no_token = kasse_vipps::Error::NoToken(Box::new(refused(400)));
+        let write =
+            Write::Capture(kasse_vipps::Amount { currency: kasse_vipps::Currency::Nok, value: 1_000 });
+        for unread in [refused(401), refused(403), no_token] {
+            assert!(undecided(&unread, Attempt::Again), "{unread}");
+            assert!(!undecided(&unread, Attempt::First(&write)), "never sent before: {unread}");
+        }
+        assert!(!undecided(&refused(400), Attempt::Again), "a refusal of the write itself");
+        assert!(undecided(&kasse_vipps::Error::Unreachable("timed out".into()), Attempt::First(&write)));
+    }
 }
