@@ -21,16 +21,28 @@ use crate::sales::SaleError;
 /// The header a browser names its action with.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// The browser's key for this action, if it sent a usable one.
+/// The browser's key for this action, if it sent a usable one. A key that begins as kasse's keys
+/// for PoS systems' writes do is refused: passing for one, a browser's sale could answer a PoS's
+/// request, or (`v10:`) have its automatic capture left to a PoS that never captures it.
 pub(super) fn client_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    let kept_for_pos = |key: &str| {
+        [crate::terminal::POS_KEY_PREFIX, crate::sales::CAPTURED_BY_THE_POS]
+            .iter()
+            .any(|prefix| key.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix)))
+    };
     match value.to_str() {
-        Ok(key) if (1..=100).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+        Ok(key)
+            if (1..=100).contains(&key.len())
+                && key.bytes().all(|b| b.is_ascii_graphic())
+                && !kept_for_pos(key) =>
+        {
             Ok(Some(key))
         }
         _ => Err(ApiError::bad_request(
             ProblemCode::BadIdempotencyKey,
-            "The Idempotency-Key header must be 1 to 100 visible ASCII characters.",
+            "The Idempotency-Key header must be 1 to 100 visible ASCII characters, not beginning with \
+             pos: or v10: (kasse's own for PoS systems).",
         )),
     }
 }

@@ -86,10 +86,13 @@ pub async fn idempotency_key(
     Ok(RequestKey { key: key.to_owned(), used, since })
 }
 
+/// How the keys of PoS systems' writes begin; a browser's key may not.
+pub const POS_KEY_PREFIX: &str = "pos:";
+
 /// The key the sales engine knows a PoS's write by: the PoS's own key, made unique among
 /// integrators (and apart from the keys of tills' browsers).
 pub fn sale_key(pos: &Integrator, key: &str) -> String {
-    format!("pos:{}:{key}", pos.0.id)
+    format!("{POS_KEY_PREFIX}{}:{key}", pos.0.id)
 }
 
 /// What a PoS's payment request asks the till to do. "The till chooses" charges the customer

@@ -401,6 +401,16 @@ async fn the_same_start_sent_twice_with_one_idempotency_key_is_one_sale_and_one_
     assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.body);
     assert_eq!(other.problem().code.map(ProblemCode::as_str), Some("key-reused"));
     assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
+
+    // A browser's key never passes for a PoS system's (kasse keeps `pos:` and `v10:` for them):
+    // a v10 key would have turned the till's automatic capture off for its sale.
+    assert_eq!(app.cancel(&a.reference).await.status, StatusCode::OK);
+    for key in ["v10:order-7", "pos:int-1:order-7", "POS:int-1:order-7"] {
+        let refused = app.post_json_with_key(&path, &new_sale(1_200, &json!({"flow": "qr"})), key).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{key}: {}", refused.body);
+        assert_eq!(refused.problem().code, Some(ProblemCode::BadIdempotencyKey), "{key}");
+    }
+    assert_eq!(app.sim().payment_records().len(), 2, "nothing more reached the platform");
 }
 
 /// Every platform call fails, until the test clears the knobs.
