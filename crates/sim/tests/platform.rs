@@ -491,7 +491,8 @@ fn client_waiting(sim: &TestSim, timeout: Duration) -> Client {
         retry: RetryPolicy {
             max_attempts: 12,
             base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(20),
+            // The simulator's 429s ask for a second, which a call waits only within max_delay.
+            max_delay: Duration::from_secs(1),
         },
     })
     .unwrap()

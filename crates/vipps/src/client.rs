@@ -66,7 +66,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// The first backoff; it doubles each attempt.
     pub base_delay: Duration,
-    /// The longest single wait, `Retry-After` included.
+    /// The longest single wait. A `Retry-After` longer than this ends the call instead: its
+    /// caller keeps the write and sends it again later.
     pub max_delay: Duration,
 }
 

@@ -2,8 +2,8 @@
 //!
 //! An attempt says what it came to as an [`Outcome`]: done (a success, or a failure another attempt
 //! would not mend), failed in a way that may pass (retry after the [`RetryPolicy`]'s backoff), or
-//! failed with the server's own `Retry-After` (retry after that, never longer than the policy's
-//! `max_delay`). [`retry`] runs attempts until one is done or the policy's attempts are spent, and
+//! failed with the server's own `Retry-After` (retry after that; a server that asks for longer than
+//! the policy's `max_delay` is not asked again within the call). [`retry`] runs attempts until one is done or the policy's attempts are spent, and
 //! then returns the last failure unchanged, so a caller sees the same error values whether or not
 //! anything was retried. What counts as retryable, and what to log, stays with the caller: only it
 //! knows which answers are safe to send again.
@@ -20,7 +20,8 @@ pub(crate) enum Outcome<T, E> {
     Done(Result<T, E>),
     /// Failed in a way that may pass (no answer, a 5xx, a 429): retry after the policy's backoff.
     Backoff(E),
-    /// Failed, and the server said how long to wait: retry after that, capped at `max_delay`.
+    /// Failed, and the server said how long to wait: retry after that, or not within the call
+    /// if that is longer than `max_delay`.
     RetryAfter(E, Duration),
 }
 
@@ -48,13 +49,15 @@ pub(crate) async fn retry<T, E, F: Future<Output = Outcome<T, E>>>(
             Outcome::Backoff(error) => (error, None),
             Outcome::RetryAfter(error, after) => (error, Some(after)),
         };
-        if number >= policy.max_attempts {
+        // A server that asks for a minute must not stall a till for a minute, nor be asked again
+        // sooner than it said (each early attempt one more refused, and counted against the
+        // merchant's limit): the call ends, and its caller keeps the write and sends it later.
+        if number >= policy.max_attempts || retry_after.is_some_and(|after| after > policy.max_delay) {
             return Err(error);
         }
         on_retry(number, &error);
         retried.fetch_add(1, Ordering::Relaxed);
-        // A server that asks for a minute must not stall a till for a minute: max_delay bounds it.
-        let wait = retry_after.map_or_else(|| policy.backoff(number), |after| after.min(policy.max_delay));
+        let wait = retry_after.unwrap_or_else(|| policy.backoff(number));
         tokio::time::sleep(wait).await;
     }
 }
@@ -123,7 +126,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn retry_after_is_waited_exactly_when_short_and_capped_at_max_delay_when_long() {
+    async fn retry_after_is_waited_exactly_when_short_and_a_long_one_ends_the_call_at_once() {
         let retried = AtomicU64::new(0);
         let start = Instant::now();
         let short = Duration::from_secs(1);
@@ -133,9 +136,19 @@ mod tests {
 
         let start = Instant::now();
         let long = Duration::from_mins(1);
-        let _: Result<(), _> =
-            retry(policy(3), &retried, |_| async move { Outcome::RetryAfter("429", long) }, |_, _| {}).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(4), "two waits of max_delay, none after the last");
+        let mut attempts = 0;
+        let outcome: Result<(), _> = retry(
+            policy(3),
+            &retried,
+            |_| {
+                attempts += 1;
+                async move { Outcome::RetryAfter("429", long) }
+            },
+            |_, _| {},
+        )
+        .await;
+        assert_eq!(outcome, Err("429"));
+        assert_eq!((attempts, start.elapsed()), (1, Duration::ZERO), "not asked again sooner than it said");
     }
 
     #[tokio::test(start_paused = true)]
