@@ -401,6 +401,35 @@ async fn the_till_chooses_the_customer_checked_in_at_its_sticker_or_else_a_qr_co
 }
 
 #[tokio::test]
+async fn a_pos_cancel_that_joined_the_cashiers_cancel_is_answered_as_done_when_sent_again() {
+    let app = spawn_app().await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let started: Value =
+        pos.post(START, "start", &payment(2_000, &json!({"payer": {"flow": "qr"}}))).await.json();
+    let reference = field(&started, "reference").to_owned();
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+
+    // The platform answers nothing but 503: the cashier's cancel is kept and sent again, and the
+    // PoS's, coming meanwhile, joins it.
+    let down = kasse_sim::FaultKnobs { error_rate: 1.0, error_status: Some(503), ..Default::default() };
+    app.sim().set_faults(down).unwrap();
+    assert_eq!(app.cancel(&reference).await.status, StatusCode::ACCEPTED);
+    let cancel = format!("/terminal/v1/payments/{reference}/cancel");
+    let joined = pos.post(&cancel, "cancel-1", &json!({})).await;
+    assert_eq!(joined.status, StatusCode::ACCEPTED, "{}", joined.body);
+
+    app.sim().set_faults(kasse_sim::FaultKnobs::default()).unwrap();
+    events.until_sale_is(&reference, SaleStatus::Cancelled).await;
+    // Its answer lost, the PoS sends its cancel again, as the README tells it to after a 202.
+    let again = pos.post(&cancel, "cancel-1", &json!({})).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json::<Value>()["status"], "cancelled");
+    // A new cancel of a cancelled payment is still a 409, as before.
+    let fresh = pos.post(&cancel, "cancel-2", &json!({})).await;
+    assert_eq!(fresh.status, StatusCode::CONFLICT, "{}", fresh.body);
+}
+
+#[tokio::test]
 async fn the_cashier_can_cancel_a_payment_a_pos_started_and_a_wait_ends_with_the_time_or_the_outcome() {
     let app = spawn_app().await;
     let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;

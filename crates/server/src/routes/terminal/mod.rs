@@ -16,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
-use kasse_api::{ProblemCode, Sale};
+use kasse_api::{ProblemCode, Sale, SaleStatus};
 use serde::Deserialize;
 
 use super::{ApiBytes, ApiPath, ApiQuery};
@@ -154,10 +154,10 @@ async fn write_key(
     headers: &HeaderMap,
     uri: &axum::http::Uri,
     body: &[u8],
-) -> Result<String, ApiError> {
+) -> Result<(String, KeyUse), ApiError> {
     let key = idempotency_key(app, pos, headers, &format!("POST {}", uri.path()), body).await?;
     let named = app.store.operation_by_client_key_made_at(reference, &sale_key(pos, &key.key)).await?;
-    Ok(key.for_engine(pos, named))
+    Ok((key.for_engine(pos, named), key.used))
 }
 
 /// `?limit=`.
@@ -291,9 +291,17 @@ async fn cancel(
     ApiBytes(body): ApiBytes,
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
-    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
-    let done = app.sales.cancel(&row.till_id, &reference, Some(&key)).await;
-    answered(&app, done, StatusCode::OK).await
+    let (key, used) = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
+    match app.sales.cancel(&row.till_id, &reference, Some(&key)).await {
+        // The same cancel sent again, the payment cancelled since: what it asked for is done. (A
+        // cancel that joined one already under way, the cashier's, is recorded under that one's
+        // key, so the engine cannot find it under this.)
+        Err(SaleError::WrongStatus { status: SaleStatus::Cancelled, .. }) if used == KeyUse::Again => {
+            let row = app.store.payment(&reference).await?.ok_or_else(|| SaleError::NotFound(reference))?;
+            Ok((StatusCode::OK, Json(Payment::from(&row))).into_response())
+        }
+        done => answered(&app, done, StatusCode::OK).await,
+    }
 }
 
 /// Take the money: all that is reserved, or part of it.
@@ -314,7 +322,7 @@ async fn capture(
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: CaptureRequest = if body.is_empty() { CaptureRequest::default() } else { parse(&body)? };
-    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
+    let (key, _) = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
     let request = kasse_api::CaptureRequest { amount: request.amount.map(Into::into) };
     let done = app.sales.capture(&row.till_id, &reference, &request, Some(&key)).await;
     answered(&app, done, StatusCode::OK).await
@@ -338,7 +346,7 @@ async fn refund(
 ) -> Result<Response, ApiError> {
     let row = pos.payment(&app, &reference).await?;
     let request: RefundRequest = parse(&body)?;
-    let key = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
+    let (key, _) = write_key(&app, &pos, &reference, &headers, &uri, &body).await?;
     let request = kasse_api::RefundRequest { amount: request.amount.into(), manager_pin: None };
     let done = app.sales.refund(&row.till_id, &reference, &request, Some(&key)).await;
     answered(&app, done, StatusCode::OK).await
