@@ -489,6 +489,17 @@ async fn a_body_too_large_or_an_address_that_is_not_text_is_a_problem_as_the_doc
             answer.body
         );
     }
+    // An address under the API's root that is none of its own is a 404 problem, the root too,
+    // never the web app's page.
+    for path in ["/terminal/v1", "/terminal/v1/", "/terminal/v1/nothing-here"] {
+        let answer =
+            app.send(browser().get(format!("{}{path}", app.base)).bearer_auth(&pos.added.api_key)).await;
+        assert_eq!(
+            (answer.status, answer.problem().code),
+            (StatusCode::NOT_FOUND, Some(ProblemCode::NotFound)),
+            "{path}"
+        );
+    }
     assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
 }
 

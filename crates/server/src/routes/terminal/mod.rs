@@ -46,6 +46,9 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/terminal/v1/payments/{reference}/cancel", post(cancel))
         .route("/terminal/v1/payments/{reference}/capture", post(capture))
         .route("/terminal/v1/payments/{reference}/refund", post(refund))
+        // Under the API's root, every path is the API's: a problem, never the web app's page.
+        .route("/terminal/v1", axum::routing::any(|| async { ApiError::no_such_endpoint() }))
+        .route("/terminal/v1/", axum::routing::any(|| async { ApiError::no_such_endpoint() }))
         .route("/terminal/v1/{*rest}", axum::routing::any(|| async { ApiError::no_such_endpoint() }))
         // The main router's fallback covers only its own routes, not those merged into it.
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
