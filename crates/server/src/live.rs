@@ -221,7 +221,16 @@ impl Live {
             // From now on every event is announced to this listener; what committed before is
             // read below.
             live.hearing.send_replace(true);
-            live.catch_up(None).await;
+            if !live.catch_up(None).await {
+                // What was announced while no one listened is only in the table: listened to
+                // anew and read again, after a while, until it is read. Delivering newer events
+                // meanwhile would step over it for good.
+                live.hearing.send_replace(false);
+                drop(live);
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(FAN_OUT_RETRY_MAX);
+                continue;
+            }
             drop(live);
             let mut pinged = false;
             let lost = loop {
@@ -255,8 +264,13 @@ impl Live {
                                 announced.channel,
                                 LiveEvent { id: announced.id, payload: payload.into() },
                             ),
-                            // Too long to announce whole: read from the store.
-                            None => live.catch_up(Some((announced.channel, announced.id))).await,
+                            // Too long to announce whole: read from the store, or else listened to
+                            // anew and every channel read from where it stands.
+                            None => {
+                                if !live.catch_up(Some((announced.channel, announced.id))).await {
+                                    break live;
+                                }
+                            }
                         }
                     }
                     Ok(None) => {
@@ -275,8 +289,9 @@ impl Live {
     }
 
     /// Reads from the store and delivers what one open channel (`Some((channel, id))`: up to
-    /// event `id`) or every open channel (`None`) has not been sent yet.
-    async fn catch_up(&self, announced: Option<(&str, i64)>) {
+    /// event `id`) or every open channel (`None`) has not been sent yet. False if a read failed:
+    /// that channel's events are still to read.
+    async fn catch_up(&self, announced: Option<(&str, i64)>) -> bool {
         let due: Vec<(String, i64)> = {
             let channels = self.channels();
             match announced {
@@ -295,13 +310,16 @@ impl Live {
                     .collect(),
             }
         };
+        let mut whole = true;
         for (channel, after) in due {
-            self.read_and_deliver(&channel, after).await;
+            whole &= self.read_and_deliver(&channel, after).await;
         }
+        whole
     }
 
-    /// Delivers `channel`'s stored events after `after`, however many.
-    async fn read_and_deliver(&self, channel: &str, mut after: i64) {
+    /// Delivers `channel`'s stored events after `after`, however many; false if they could not
+    /// be read (the channel's place is where the last delivered left it).
+    async fn read_and_deliver(&self, channel: &str, mut after: i64) -> bool {
         loop {
             match self.store.till_events_after(channel, after, READ_AT_MOST).await {
                 Ok(events) => {
@@ -311,12 +329,12 @@ impl Live {
                         self.deliver(channel, LiveEvent { id, payload: payload.into() });
                     }
                     if whole {
-                        return;
+                        return true;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, %channel, "cannot read live events to pass on");
-                    return;
+                    return false;
                 }
             }
         }
@@ -487,6 +505,7 @@ impl Announcement<'_> {
         } else if !*self.live.hearing.borrow() {
             let after = self.live.channels().open.get(&self.channel).map(|open| catch_up_after(open, id));
             if let Some(after) = after {
+                // Not read, it is read with the rest when this instance hears again.
                 self.live.read_and_deliver(&self.channel, after).await;
             }
         }
@@ -733,6 +752,51 @@ mod tests {
                 tokio::time::timeout(Duration::from_secs(20), hub.until_hearing_others()).await.unwrap();
             }
         }
+    }
+
+    #[tokio::test]
+    async fn an_event_missed_while_not_listening_and_not_read_at_once_still_comes_before_newer_ones() {
+        let Some(url) = crate::store::testing::fresh_postgres_database().await else { return };
+        let operator = sqlx::PgPool::connect(&url).await.unwrap();
+        let (a, b) = two_instances(&url).await;
+        let (mut at_b, _place) = b.listen("till-1", ROOMY).unwrap();
+        // Stored while no one listened (no announcement): only a read of the table finds it.
+        let missed: i64 = sqlx::query_scalar(
+            "INSERT INTO till_events (till_id, payload, created_at) VALUES ('till-1', '\"missed\"', 0) RETURNING id",
+        )
+        .fetch_one(&operator)
+        .await
+        .unwrap();
+        // The listening connections end, and the read that follows fails (the table away).
+        sqlx::query("ALTER TABLE till_events RENAME TO till_events_away").execute(&operator).await.unwrap();
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query LIKE 'LISTEN%' AND datname = current_database()",
+        )
+        .execute(&operator)
+        .await
+        .unwrap();
+        let read_failed = async {
+            loop {
+                let tried: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND query LIKE 'SELECT id, payload FROM till_events WHERE till_id%'",
+                )
+                .fetch_one(&operator)
+                .await
+                .unwrap();
+                if tried > 0 {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read_failed)
+            .await
+            .expect("B tried to read what it missed");
+        sqlx::query("ALTER TABLE till_events_away RENAME TO till_events").execute(&operator).await.unwrap();
+        let newer = a.publish("till-1", &"newer").await.unwrap();
+        assert_eq!(next_two(&mut at_b).await, [missed, newer], "the missed event first, never stepped over");
     }
 
     #[tokio::test]
