@@ -53,10 +53,8 @@ pub async fn till_events(
     app.sales.till_view(&paired.till)?;
     let audience = match paired.role {
         Role::Till => Audience::Everything,
-        Role::Display => {
-            let current = app.store.current_payment(&paired.till).await?.map(|row| row.reference);
-            Audience::Display(DisplayView { current })
-        }
+        // Its current sale is read once the backlog has been (see `stream_channel`).
+        Role::Display => Audience::Display(DisplayView { current: None }),
     };
     let channel = Channel {
         name: &paired.till,
@@ -120,7 +118,8 @@ impl Audience {
 /// The sale a customer display follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayView {
-    /// The reference of the till's current sale, if it has had one.
+    /// The reference of the till's current sale, if it has had one (read by [`stream_channel`]
+    /// after the stream's backlog).
     pub current: Option<String>,
 }
 
@@ -195,6 +194,12 @@ pub async fn stream_channel(
     let mut last_sent = stored.last().map_or(after, |e| e.id);
     app.live.replayed(channel.name, last_sent);
     let mut audience = channel.audience;
+    if let Audience::Display(view) = &mut audience {
+        // The till's current sale as it is after the backlog's read: read before it, a sale
+        // started in between was in the backlog, left out as not the current one, and never
+        // shown live either (its start already sent), the display stuck on the sale before.
+        view.current = app.store.current_payment(channel.name).await?.map(|row| row.reference);
+    }
     let backlog: Vec<LiveEvent> = stored.into_iter().filter(|e| audience.replays(e)).collect();
     let live = BroadcastStream::new(receiver)
         // A browser too slow to keep up is disconnected; it reconnects and replays from the store.
