@@ -41,10 +41,7 @@ async fn busy_then_refusing_credentials() -> (Url, Arc<AtomicU32>) {
     let app = Router::new()
         .route("/accesstoken/get", post(token))
         .route("/epayment/v1/payments/{reference}/capture", post(capture));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, captures)
+    (serve(app).await, captures)
 }
 
 /// A platform that gives tokens at once (or, `refusing`, refuses the credentials with 400) and
@@ -73,10 +70,15 @@ async fn slow_reads(refusing: bool) -> (Url, Arc<AtomicU32>) {
     let app = Router::new()
         .route("/accesstoken/get", post(token))
         .route("/epayment/v1/payments/{reference}", get(read));
+    (serve(app).await, reads)
+}
+
+/// Serves `app` on a free port of this machine, for as long as the test runs: its address.
+async fn serve(app: Router) -> Url {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, reads)
+    url
 }
 
 fn client(base_url: Url) -> Client {
