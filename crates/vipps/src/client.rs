@@ -4,8 +4,10 @@
 //! It adds every header of reference/vipps-apis.md §1 to every call, fetches and caches the access
 //! token (refreshing it before it expires, and once more if the platform says it is no longer
 //! valid), and retries connection errors, 5xx and 429 with exponential backoff and jitter,
-//! honouring `Retry-After` (an attempt that timed out is not sent again within the call). A retry always sends the same body with the same `Idempotency-Key`, which the
-//! caller supplies, so a retried write can never be applied twice. Other 4xx answers are final.
+//! honouring `Retry-After` (an attempt that timed out is not sent again within the call, nor one
+//! asked to wait longer than the policy's longest wait). A retry always sends the same body with
+//! the same `Idempotency-Key`, which the caller supplies, so a retried write can never be applied
+//! twice. Other 4xx answers are final.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};

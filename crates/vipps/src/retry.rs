@@ -3,9 +3,9 @@
 //! An attempt says what it came to as an [`Outcome`]: done (a success, or a failure another attempt
 //! would not mend), failed in a way that may pass (retry after the [`RetryPolicy`]'s backoff), or
 //! failed with the server's own `Retry-After` (retry after that; a server that asks for longer than
-//! the policy's `max_delay` is not asked again within the call). [`retry`] runs attempts until one is done or the policy's attempts are spent, and
-//! then returns the last failure unchanged, so a caller sees the same error values whether or not
-//! anything was retried. What counts as retryable, and what to log, stays with the caller: only it
+//! the policy's `max_delay` is not asked again within the call). [`retry`] runs attempts until one
+//! is done or the policy's attempts are spent, and then returns the last failure unchanged, so a
+//! caller sees the same error values whether or not anything was retried. What counts as retryable, and what to log, stays with the caller: only it
 //! knows which answers are safe to send again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
