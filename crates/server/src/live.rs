@@ -596,6 +596,18 @@ mod tests {
         (a, b)
     }
 
+    /// Ends every listening connection to the database, as a failover or an operator would: how
+    /// many.
+    async fn end_listening(operator: &sqlx::PgPool) -> i64 {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE query LIKE 'LISTEN%' AND datname = current_database()) AS ended",
+        )
+        .fetch_one(operator)
+        .await
+        .unwrap()
+    }
+
     /// The ids of the next two events `receiver` hears. A skipped event never comes: bounded, so
     /// that fails rather than hangs.
     async fn next_two(receiver: &mut broadcast::Receiver<LiveEvent>) -> [i64; 2] {
@@ -733,14 +745,7 @@ mod tests {
         let (mut at_b, _place_b) = b.listen("till-1", ROOMY).unwrap();
         for round in 0..3 {
             // As a failover or an operator would: every listening connection is ended.
-            let ended: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE query LIKE 'LISTEN%' AND datname = current_database()) AS ended",
-            )
-            .fetch_one(&operator)
-            .await
-            .unwrap();
-            assert_eq!(ended, 2, "round {round}: both instances listen");
+            assert_eq!(end_listening(&operator).await, 2, "round {round}: both instances listen");
             let (from_a, from_b) = tokio::join!(a.publish("till-1", &round), b.publish("till-1", &round));
             let mut stored = [from_a.unwrap(), from_b.unwrap()];
             stored.sort_unstable();
@@ -769,13 +774,7 @@ mod tests {
         .unwrap();
         // The listening connections end, and the read that follows fails (the table away).
         sqlx::query("ALTER TABLE till_events RENAME TO till_events_away").execute(&operator).await.unwrap();
-        sqlx::query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE query LIKE 'LISTEN%' AND datname = current_database()",
-        )
-        .execute(&operator)
-        .await
-        .unwrap();
+        end_listening(&operator).await;
         let read_failed = async {
             loop {
                 let tried: i64 = sqlx::query_scalar(

@@ -73,19 +73,8 @@ pub(crate) async fn two_stores() -> TestApp {
 /// [`two_stores`], then changed by `configure`.
 pub(crate) async fn two_stores_with(configure: impl FnOnce(&mut kasse_server::Config)) -> TestApp {
     spawn_app_with(|config| {
-        let mut store = config.stores[0].clone();
-        "norrebro".clone_into(&mut store.id);
-        "Bageriet Nørrebro".clone_into(&mut store.name);
-        "234567".clone_into(&mut store.msn);
-        store.currency = kasse_api::Currency::Dkk;
-        config.stores.push(store);
-        let mut till = config.tills[0].clone();
-        "till-dk".clone_into(&mut till.id);
-        "Kasse A".clone_into(&mut till.name);
-        "norrebro".clone_into(&mut till.store);
-        till.callback_qr = None;
-        till.redirect_sticker = None;
-        config.tills.push(till);
+        add_store(config, "norrebro", "Bageriet Nørrebro", "234567", kasse_api::Currency::Dkk);
+        add_till(config, "till-dk", "Kasse A", "norrebro");
         configure(config);
     })
     .await
@@ -503,19 +492,8 @@ async fn each_stores_day_runs_in_its_own_time_helsinkis_an_hour_ahead_of_oslos_w
     let url = data.url();
     let app = two_stores_with(move |config| {
         config.database_url = url;
-        let mut store = config.stores[0].clone();
-        "kamppi".clone_into(&mut store.id);
-        "Kahvila Kamppi".clone_into(&mut store.name);
-        "345678".clone_into(&mut store.msn);
-        store.currency = kasse_api::Currency::Eur;
-        config.stores.push(store);
-        let mut till = config.tills[0].clone();
-        "till-fi".clone_into(&mut till.id);
-        "Kassa 1".clone_into(&mut till.name);
-        "kamppi".clone_into(&mut till.store);
-        till.callback_qr = None;
-        till.redirect_sticker = None;
-        config.tills.push(till);
+        add_store(config, "kamppi", "Kahvila Kamppi", "345678", kasse_api::Currency::Eur);
+        add_till(config, "till-fi", "Kassa 1", "kamppi");
     })
     .await;
     let helsinki_till =

@@ -483,6 +483,37 @@ impl Drop for DataDir {
     }
 }
 
+/// Adds a store to `config`, the demo store's settings and credentials under another `id`,
+/// `name`, merchant serial number and currency (its own sales unit at the simulator): it, to
+/// change further.
+pub(crate) fn add_store<'c>(
+    config: &'c mut Config,
+    id: &str,
+    name: &str,
+    msn: &str,
+    currency: kasse_api::Currency,
+) -> &'c mut kasse_server::StoreConfig {
+    let mut store = config.stores[0].clone();
+    id.clone_into(&mut store.id);
+    name.clone_into(&mut store.name);
+    msn.clone_into(&mut store.msn);
+    store.currency = currency;
+    config.stores.push(store);
+    config.stores.last_mut().unwrap()
+}
+
+/// Adds a till `id` called `name` to `config`'s `store`, the demo till's settings without its
+/// stickers.
+pub(crate) fn add_till(config: &mut Config, id: &str, name: &str, store: &str) {
+    let mut till = config.tills[0].clone();
+    id.clone_into(&mut till.id);
+    name.clone_into(&mut till.name);
+    store.clone_into(&mut till.store);
+    till.callback_qr = None;
+    till.redirect_sticker = None;
+    config.tills.push(till);
+}
+
 /// Sets when `sale` was started, in the database file in `data`, as if it had been then.
 pub(crate) fn started_at(data: &DataDir, sale: &Sale, at_ms: i64) {
     let conn = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();

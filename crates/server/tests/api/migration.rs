@@ -171,12 +171,7 @@ async fn a_beacon_of_another_sales_unit_fails_and_a_renamed_one_is_updated() {
     let app = spawn_app_with(|config| {
         second_till(config);
         // Another sales unit of the same merchant, which took one beacon over already.
-        let mut other = config.stores[0].clone();
-        "norrebro".clone_into(&mut other.id);
-        "Bageriet Nørrebro".clone_into(&mut other.name);
-        "234567".clone_into(&mut other.msn);
-        other.currency = Currency::Dkk;
-        config.stores.push(other);
+        add_store(config, "norrebro", "Bageriet Nørrebro", "234567", Currency::Dkk);
     })
     .await;
     let taken = beacon(42);

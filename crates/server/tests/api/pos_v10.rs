@@ -322,21 +322,9 @@ async fn danish_shop() -> (TestApp, Added) {
 async fn danish_shop_beside(norwegian_vat: Option<&str>) -> (TestApp, Added) {
     let app = spawn_app_with(|config| {
         config.stores[0].vat_number = norwegian_vat.map(str::to_owned);
-        let mut store = config.stores[0].clone();
-        store.vat_number = None;
-        "norrebro".clone_into(&mut store.id);
-        "Bageriet Nørrebro".clone_into(&mut store.name);
-        "234567".clone_into(&mut store.msn);
-        store.currency = kasse_api::Currency::Dkk;
+        let store = add_store(config, "norrebro", "Bageriet Nørrebro", "234567", kasse_api::Currency::Dkk);
         store.vat_number = Some("DK12345678".to_owned());
-        config.stores.push(store);
-        let mut till = config.tills[0].clone();
-        TILL_DK.clone_into(&mut till.id);
-        "Kasse A".clone_into(&mut till.name);
-        "norrebro".clone_into(&mut till.store);
-        till.callback_qr = None;
-        till.redirect_sticker = None;
-        config.tills.push(till);
+        add_till(config, TILL_DK, "Kasse A", "norrebro");
     })
     .await;
     let stores = ["grunerlokka".to_owned(), "norrebro".to_owned()];

@@ -289,18 +289,9 @@ async fn a_pos_captures_and_refunds_in_parts_and_a_retried_refund_gives_back_onc
 #[tokio::test]
 async fn a_key_reaches_only_its_own_stores_and_a_revoked_key_nothing_at_once() {
     let app = spawn_app_with(|config| {
-        let mut other = config.stores[0].clone();
-        "norrebro".clone_into(&mut other.id);
-        "Bageriet Nørrebro".clone_into(&mut other.name);
-        "234567".clone_into(&mut other.msn);
-        other.currency = kasse_api::Currency::Dkk;
-        config.stores.push(other);
-        let mut till = config.tills[0].clone();
-        "till-2".clone_into(&mut till.id);
-        "norrebro".clone_into(&mut till.store);
-        till.callback_qr = None;
-        till.redirect_sticker = None;
-        config.tills.push(till);
+        add_store(config, "norrebro", "Bageriet Nørrebro", "234567", kasse_api::Currency::Dkk);
+        let demo_till = config.tills[0].name.clone();
+        add_till(config, "till-2", &demo_till, "norrebro");
     })
     .await;
     let oslo = Pos::add(&app, "Oslo PoS", &[STORE], None).await;
