@@ -25,8 +25,9 @@
 //! - `GET /sim/control/webhook-attempts`: the newest 10 000 webhook delivery attempts.
 //! - `GET /sim/control/faults`, `PUT /sim/control/faults` with `{latencyMs, errorRate,
 //!   errorStatus, throttleRate, dropWebhookRate, duplicateWebhookRate, reorderWebhooks,
-//!   holdCreates, clockSkewSeconds, seed}` (left out is off); `GET /sim/control/faults/injected`: the newest 1000
-//!   API calls the knobs delayed, held or answered with a fault; `POST
+//!   holdCreates, failCaptures, clockSkewSeconds, seed}` (left out is off); `GET
+//!   /sim/control/faults/injected`: the newest 1000 API calls the knobs delayed, held or answered
+//!   with a fault; `POST
 //!   /sim/control/faults/deliver-held`: delivers the creates `holdCreates` held, in the order
 //!   they came, and answers `{delivered}` once the platform has processed them.
 //! - `POST /sim/control/clock` with `{advanceSeconds}`: moves the simulated clock forward, at most

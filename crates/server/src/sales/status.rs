@@ -118,6 +118,7 @@ pub fn refusal_sentence(e: &kasse_vipps::Error) -> String {
         Some(6140) => Some("This store must capture the whole amount at once."),
         Some(6150) => Some("That is more than is left to refund."),
         Some(6220) => Some("The time to refund this payment has run out."),
+        Some(6280) => Some("The platform could not take the money just now. Try again in a while."),
         Some(7010) => Some("The customer has no Vipps MobilePay account that can pay."),
         _ => None,
     };

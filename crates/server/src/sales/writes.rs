@@ -457,7 +457,8 @@ impl Sales {
             Err(e) => {
                 self.inner.metrics.platform_write(kind, "refused");
                 tracing::warn!(%reference, kind, error = %e, "the platform refused");
-                let Some(note) = refusal_note(write.kind(), attempt, &e) else {
+                let automatic = self.captures_automatically(row);
+                let Some(note) = refusal_note(write.kind(), attempt, automatic, &e) else {
                     store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
                     return Ok(Sent::Refused(e));
                 };
@@ -479,12 +480,23 @@ impl Sales {
 }
 
 /// What the sale says when the platform refuses a write of `kind`, sent as `attempt`: a capture
-/// always (the money was approved and is not taken; an automatic one then waits for a person);
+/// always (the money was approved and is not taken; an automatic one then waits for a person,
+/// unless the platform could only not take it just now);
 /// a refund when it was sent again (its cashier, told it was kept, heard nothing since; a first
 /// refusal is said to the cashier at once). `None` for the others, whose callers say it.
-fn refusal_note(kind: OperationKind, attempt: Attempt<'_>, refusal: &kasse_vipps::Error) -> Option<String> {
+fn refusal_note(
+    kind: OperationKind,
+    attempt: Attempt<'_>,
+    captures_automatically: bool,
+    refusal: &kasse_vipps::Error,
+) -> Option<String> {
     let sentence = refusal_sentence(refusal);
     match (kind, attempt) {
+        // Asked again on its own (see `reconcile::capture_again_due`): nobody need try.
+        (OperationKind::Capture, _) if captures_automatically && refusal.error_code() == Some(6280) => Some(
+            "Approved, but the platform could not take the money just now; it is asked again in a while."
+                .to_owned(),
+        ),
         (OperationKind::Capture, _) => Some(format!("Approved, but taking the money failed: {sentence}")),
         (OperationKind::Refund, Attempt::Again) => Some(format!("A refund was refused: {sentence}")),
         _ => None,

@@ -305,6 +305,59 @@ async fn a_refund_the_platform_refuses_only_when_it_is_sent_again_is_said_on_the
 }
 
 #[tokio::test]
+async fn an_automatic_capture_the_platform_could_not_make_just_now_is_asked_again_later_and_takes_the_money()
+{
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    // The platform cannot take the money just now (error 6280, "try again later").
+    app.sim().set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
+    let sale = app.start_sale(4_200).await;
+    let r = sale.reference.as_str();
+    app.approve(&sale).await;
+    let told = events
+        .next_event_until("the failed capture said on the sale", |e| {
+            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
+        })
+        .await;
+    let failed = told.last().unwrap().sale();
+    assert_eq!(failed.status, SaleStatus::Authorized);
+    assert!(failed.failure.as_deref().is_some_and(|f| f.contains("asked again")), "{failed:?}");
+    let refused = app.sim().injected_faults();
+    assert!(refused.iter().any(|f| f.status == Some(400) && f.path.ends_with("/capture")), "{refused:?}");
+
+    // The platform takes money again; a minute on (the refusal made that old in the database, and
+    // the payment due to be read), kasse asks again, under a key of its own: the refusal stays
+    // with the first.
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    {
+        let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+        db.busy_timeout(PATIENCE).unwrap();
+        let aged = db
+            .execute(
+                "UPDATE operations SET updated_at = updated_at - 60000 WHERE reference = ?1 AND kind = 'capture'",
+                [r],
+            )
+            .unwrap();
+        assert_eq!(aged, 1);
+        db.execute("UPDATE payments SET next_poll_at = 1 WHERE reference = ?1", [r]).unwrap();
+    }
+    events.until_sale_is(r, SaleStatus::Captured).await;
+    let captured = app.sale(r).await;
+    assert_eq!((captured.captured.value, captured.failure), (4_200, None), "taken, and the note gone");
+    assert_eq!(app.platform_payment(r).aggregate.captured_amount.value, 4_200, "taken once");
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    let mut captures = db
+        .prepare("SELECT idempotency_key, status FROM operations WHERE reference = ?1 AND kind = 'capture' ORDER BY created_at")
+        .unwrap();
+    let captures: Vec<(String, String)> =
+        captures.query_map([r], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect();
+    let statuses: Vec<&str> = captures.iter().map(|(_, status)| status.as_str()).collect();
+    assert_eq!(statuses, ["failed", "done"], "{captures:?}");
+    assert_ne!(captures[0].0, captures[1].0, "each under a key of its own");
+}
+
+#[tokio::test]
 async fn money_cannot_be_taken_before_approval_or_from_a_declined_sale_nor_given_back_before_it_was_taken() {
     let app = spawn_manual_capture_app().await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;

@@ -318,6 +318,25 @@ async fn fault_knobs_that_are_not_fractions_or_not_knobs_are_refused() {
     assert!(sim.handle.set_faults(FaultKnobs { drop_webhook_rate: -1.0, ..FaultKnobs::default() }).is_err());
 }
 
+#[tokio::test]
+async fn a_failed_capture_takes_nothing_and_a_new_capture_once_the_knob_is_off_takes_the_money() {
+    let sim = spawn_sim().await;
+    sim.authorized_payment("failing-capture", 3_000).await;
+    sim.handle.set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
+    sim.modify("capture", "failing-capture", "capture-1", 3_000).await.assert_error_code(400, "6280");
+    // Nothing else is touched: a refund is refused for what it is, not failed as a capture.
+    sim.modify("refund", "failing-capture", "refund-1", 100).await.assert_error_code(400, "6150");
+    let payment = sim.handle.payment(&sim.unit.msn, "failing-capture").unwrap();
+    assert_eq!(payment.aggregate.captured_amount.value, 0, "nothing taken");
+    let injected = sim.handle.injected_faults();
+    assert_eq!(injected.iter().map(|f| f.status).collect::<Vec<_>>(), [Some(400)], "{injected:?}");
+
+    sim.handle.set_faults(FaultKnobs::default()).unwrap();
+    assert_eq!(sim.modify("capture", "failing-capture", "capture-2", 3_000).await.status, StatusCode::OK);
+    let payment = sim.handle.payment(&sim.unit.msn, "failing-capture").unwrap();
+    assert_eq!(payment.aggregate.captured_amount.value, 3_000);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Webhook faults
 // ------------------------------------------------------------------------------------------------
