@@ -689,6 +689,34 @@ async fn a_payment_its_pos_cancels_while_its_sale_starts_is_never_left_open_for_
 }
 
 #[tokio::test]
+async fn a_partial_capture_ends_the_payment_and_gives_the_customer_back_the_rest_of_the_reservation() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "in-part", 40.0).await;
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+
+    // Only part of the goods went: a v10 capture is the payment's one, so the rest is let go.
+    let path = format!("/pos/v10/payments/{payment}/capture");
+    let captured = v10.post(&path, None, &json!({"amount": 15.0})).await;
+    assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
+    assert_eq!(v10.payment(&payment).await.status, Status::Captured);
+    let aggregate = danish_push(&app, 4_000).aggregate;
+    assert_eq!(
+        (aggregate.captured_amount.value, aggregate.cancelled_amount.value),
+        (1_500, 2_500),
+        "DKK 15 taken, DKK 25 no longer held on Mette's card"
+    );
+    // The same capture sent again (its answer lost) is the same capture, and nothing more moves.
+    assert_eq!(v10.post(&path, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
+    let again = danish_push(&app, 4_000).aggregate;
+    assert_eq!((again.captured_amount.value, again.cancelled_amount.value), (1_500, 2_500));
+}
+
+#[tokio::test]
 async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;

@@ -345,7 +345,8 @@ async fn started(
 }
 
 /// `POST /pos/v10/payments/{paymentid}/capture` `{amount}`: takes the amount (any part of the
-/// reservation). The same capture sent again is done once.
+/// reservation) and, as v10's capture ends its payment, releases the rest of the reservation.
+/// The same capture sent again is done once (and releases the rest if that had failed).
 pub(super) async fn capture(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
@@ -361,8 +362,32 @@ pub(super) async fn capture(
     let capture = CaptureRequest { amount: Some(Money::new(minor, sale.currency)) };
     let key = sale_key(&payment.payment_id, &format!("capture:{minor}"));
     match app.sales.capture(&sale.till_id, &sale.reference, &capture, Some(&key)).await {
-        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Ok(captured) => {
+            release_the_rest(&app, &payment, &captured).await;
+            Ok(StatusCode::OK)
+        }
+        Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
         Err(e) => Err(V10Error::from(e).of(&caller)),
+    }
+}
+
+/// Releases what a v10 payment's capture left reserved. A v10 payment is captured once, so no
+/// integration asks for the rest, and it would stay held on the customer's card until the
+/// reservation ran out ("cancel the remainder as soon as possible", the ePayment guide on
+/// partial capture). Only after a confirmed capture: a cancel that reached the platform first
+/// would release the whole amount, and the capture would then be refused. The capture was made
+/// either way, so a failed release is logged and the PoS still told 200; its next sending of the
+/// same capture asks again.
+async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &kasse_api::Sale) {
+    if captured.capturable() == 0 {
+        return;
+    }
+    let key = sale_key(&payment.payment_id, "release");
+    match app.sales.cancel(&captured.till_id, &captured.reference, Some(&key)).await {
+        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => {}
+        Err(e) => {
+            tracing::warn!(reference = %captured.reference, error = %e, "could not release the rest of a v10 payment's reservation");
+        }
     }
 }
 
