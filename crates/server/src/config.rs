@@ -370,6 +370,9 @@ pub struct Config {
     pub webhook_max_skew: Duration,
     /// How often the reconciler looks for work.
     pub reconcile_every: Duration,
+    /// How often, once registered, each sales unit's webhook registration is checked at the
+    /// platform (and made again if it is gone).
+    pub webhooks_check_every: Duration,
     /// How long paired sessions of tills and displays last.
     pub sessions: SessionPolicy,
     /// How long managers' sessions last (`[sessions] manager_idle_minutes`, `manager_max_hours`).
@@ -397,6 +400,7 @@ impl fmt::Debug for Config {
             .field("stickers", &self.stickers)
             .field("webhook_max_skew", &self.webhook_max_skew)
             .field("reconcile_every", &self.reconcile_every)
+            .field("webhooks_check_every", &self.webhooks_check_every)
             .field("sessions", &self.sessions)
             .field("manager_sessions", &self.manager_sessions)
             .field("limits", &self.limits)
@@ -458,6 +462,7 @@ impl Config {
             }],
             webhook_max_skew: Duration::from_mins(5),
             reconcile_every: Duration::from_secs(1),
+            webhooks_check_every: Duration::from_mins(10),
             sessions: SessionPolicy::default(),
             manager_sessions: SessionPolicy::MANAGER,
             limits: Limits::default(),

@@ -270,14 +270,21 @@ fn unreachable_url() -> Url {
 /// Registers webhooks ([`register_webhooks`]) until every sales unit has them: again after a
 /// failure, with a backoff from [`REGISTRATION_RETRY_FIRST`] doubling up to
 /// [`REGISTRATION_RETRY_AT_MOST`], and at once when the platform answers again for a sales unit
-/// still without them.
+/// still without them. Then checks them every `[server] webhooks_check_every_secs`, the same
+/// way: a registration deleted at the platform (in the merchant portal, or by the platform after
+/// two weeks of failed deliveries) is made again, where the tills were left to polling for good
+/// and `/healthz` went on saying all was well; one another instance made since is taken up.
 async fn register_webhooks_forever(tools: Tools, mut shutdown: watch::Receiver<bool>) {
     let mut reach = tools.platform.health().subscribe_reach();
     let mut failures = 0u32;
     loop {
         let pending = register_webhooks(&tools).await;
         if pending.is_empty() {
-            return;
+            failures = 0;
+            tokio::select! {
+                () = tokio::time::sleep(tools.config.webhooks_check_every) => continue,
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
         }
         let wait = platform::health::backoff(failures, REGISTRATION_RETRY_FIRST, REGISTRATION_RETRY_AT_MOST);
         failures = failures.saturating_add(1);

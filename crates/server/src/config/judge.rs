@@ -59,6 +59,14 @@ const DEFAULT_RECONCILE_EVERY_SECS: u64 = 1;
 /// which send again what the platform did not answer and read back payments whose webhooks are late.
 const MAX_RECONCILE_EVERY_SECS: u64 = 3_600;
 
+/// `[server] webhooks_check_every_secs` when the file does not say: ten minutes.
+const DEFAULT_WEBHOOKS_CHECK_EVERY_SECS: u64 = 600;
+/// The shortest and longest `[server] webhooks_check_every_secs`: each check lists the
+/// registrations of every sales unit at the platform, so not more often than every 10 s, and
+/// never less often than daily (the platform deletes a registration whose deliveries failed for
+/// two weeks).
+const WEBHOOKS_CHECK_EVERY_SECS: std::ops::RangeInclusive<u64> = 10..=86_400;
+
 /// Judges the tables of `raw` (read from `file`) with `env` on top: the configuration they
 /// describe, or every problem with them.
 pub(super) fn judge(
@@ -141,6 +149,7 @@ impl Judge<'_> {
         let webhook_skew_secs = server.webhook_max_skew_secs.unwrap_or(DEFAULT_WEBHOOK_SKEW_SECS);
         rules::webhook_skew(webhook_skew_secs, &mut self.problems);
         let reconcile_every_secs = self.reconcile_every_secs(server.reconcile_every_secs);
+        let webhooks_check_every_secs = self.webhooks_check_every_secs(server.webhooks_check_every_secs);
         let trusted_proxies = self.trusted_proxies(server.trusted_proxies.unwrap_or_default());
         let retention_days =
             self.count("[server] retention_days", server.retention_days, DEFAULT_RETENTION_DAYS);
@@ -175,6 +184,7 @@ impl Judge<'_> {
             stickers,
             webhook_max_skew: Duration::from_secs(webhook_skew_secs),
             reconcile_every: Duration::from_secs(reconcile_every_secs),
+            webhooks_check_every: Duration::from_secs(webhooks_check_every_secs),
             trusted_proxies,
             sessions,
             manager_sessions,
@@ -240,6 +250,22 @@ impl Judge<'_> {
                            reconciler's rounds",
             });
             return DEFAULT_RECONCILE_EVERY_SECS;
+        }
+        n
+    }
+
+    /// `[server] webhooks_check_every_secs`: within [`WEBHOOKS_CHECK_EVERY_SECS`].
+    fn webhooks_check_every_secs(&mut self, written: Option<u64>) -> u64 {
+        const FIELD: &str = "[server] webhooks_check_every_secs";
+        let n = written.unwrap_or(DEFAULT_WEBHOOKS_CHECK_EVERY_SECS);
+        if !WEBHOOKS_CHECK_EVERY_SECS.contains(&n) {
+            self.problems.push(ConfigProblem::Invalid {
+                field: FIELD.to_owned(),
+                value: n.to_string(),
+                expected: "it must be from 10 to 86400: at least ten seconds between checks of the \
+                           platform's webhook registrations, and at least one a day",
+            });
+            return DEFAULT_WEBHOOKS_CHECK_EVERY_SECS;
         }
         n
     }

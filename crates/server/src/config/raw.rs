@@ -89,6 +89,7 @@ pub(super) struct RawServer {
     pub trusted_proxies: Option<Vec<String>>,
     pub retention_days: Option<u64>,
     pub reconcile_every_secs: Option<u64>,
+    pub webhooks_check_every_secs: Option<u64>,
 }
 
 /// `[database]`.

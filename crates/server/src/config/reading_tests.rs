@@ -593,6 +593,28 @@ fn statements_at_once_is_four_unless_written_and_from_one_to_the_connections_kep
 }
 
 #[test]
+fn webhook_registrations_are_checked_every_ten_minutes_unless_written_from_ten_seconds_to_a_day() {
+    let read = |table: &str| {
+        read_toml(&format!("{table}\n{MINIMAL}"), &[])
+            .map(|config| config.webhooks_check_every)
+            .map_err(|problems| sentences(&problems))
+    };
+    assert_eq!(read(""), Ok(Duration::from_mins(10)));
+    assert_eq!(read("[server]\nwebhooks_check_every_secs = 10"), Ok(Duration::from_secs(10)));
+    assert_eq!(read("[server]\nwebhooks_check_every_secs = 86400"), Ok(Duration::from_hours(24)));
+    for wrong in [9, 86_401] {
+        assert_eq!(
+            read(&format!("[server]\nwebhooks_check_every_secs = {wrong}")),
+            Err(format!(
+                "- [server] webhooks_check_every_secs = \"{wrong}\" is not valid: it must be from 10 to 86400: \
+                 at least ten seconds between checks of the platform's webhook registrations, and at least \
+                 one a day\n"
+            ))
+        );
+    }
+}
+
+#[test]
 fn the_reconciler_looks_every_second_unless_written_and_at_most_every_hour() {
     let read = |table: &str| {
         read_toml(&format!("{table}\n{MINIMAL}"), &[])

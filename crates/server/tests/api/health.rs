@@ -3,6 +3,8 @@
 //! is down at start still starts and serves tills, and registers its webhooks once the platform
 //! is back; tills are told, live, when the platform stops and starts answering.
 
+use std::time::Duration;
+
 use kasse_api::{TillEvent, TillSnapshot};
 use kasse_server::{Provider, ProviderKind};
 use kasse_sim::{FaultKnobs, SalesUnit, SimConfig};
@@ -116,6 +118,36 @@ async fn a_server_whose_platform_is_down_at_start_serves_its_tills_and_registers
     assert!(webhooks.get("lastError").is_none(), "{health}");
     assert!(app.snapshot().await.platform_reachable);
     drop(sim);
+}
+
+#[tokio::test]
+async fn a_registration_deleted_at_the_platform_is_made_again_and_its_webhooks_move_the_till_once_more() {
+    let app = spawn_app_with(|config| {
+        // Nothing polls: only webhooks tell the till a sale was paid.
+        config.reconcile_every = Duration::from_hours(1);
+        config.webhooks_check_every = Duration::from_secs(1);
+    })
+    .await;
+    tokio::time::timeout(PATIENCE, app.running.until_webhooks_registered()).await.expect("registered");
+    // Someone deletes it in the merchant portal (or the platform does, after two weeks of failed
+    // deliveries).
+    let merchant = app.merchant_client();
+    let before = merchant.list_webhooks().await.unwrap().webhooks;
+    assert_eq!(before.len(), 1, "{before:?}");
+    merchant.delete_webhook(&before[0].id).await.unwrap();
+
+    until(|| async {
+        let now = merchant.list_webhooks().await.unwrap().webhooks;
+        now.len() == 1 && now[0].id != before[0].id
+    })
+    .await;
+    // Its deliveries verify: a paid sale reaches the till by its webhooks alone.
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.start_sale(2_500).await;
+    app.approve(&sale).await;
+    events.until_sale_is(&sale.reference, kasse_api::SaleStatus::Captured).await;
+    let (_, health) = app.health().await;
+    assert_eq!(unit(&health, "webhooks")["registered"], true, "{health}");
 }
 
 #[tokio::test]
