@@ -384,7 +384,25 @@ async fn capture(
         reference: &reference,
         conflict: (4010, "Capture idempotency conflict"),
     };
-    change_amount(&sim, &headers, uri.path(), &body, &write, World::capture)
+    let capture: ChangeAmount = if sim.faults.knobs().fail_captures { fail_capture } else { World::capture };
+    change_amount(&sim, &headers, uri.path(), &body, &write, capture)
+}
+
+/// A capture the platform cannot make just now (fault knob `failCaptures`): nothing is taken.
+fn fail_capture(
+    _: &mut World,
+    _: &str,
+    _: &str,
+    _: Amount,
+    _: Option<String>,
+    _: DateTime<Utc>,
+) -> Result<ModificationResponse, SimError> {
+    Err(SimError::domain(
+        400,
+        6280,
+        "Capture failed, please try again later",
+        "Simulated capture failure (fault knob failCaptures): nothing was captured. Try again later, with a new Idempotency-Key.",
+    ))
 }
 
 async fn refund(

@@ -66,9 +66,12 @@ pub struct FaultKnobs {
     /// in the order they came, whether or not their senders are still there: a create that
     /// reaches the platform after its sender gave up, or died.
     pub hold_creates: bool,
-    /// Refuses every ePayment capture `400` with error 6280 ("Capture failed, please try again
-    /// later"), without taking anything: what the platform answers when it cannot take the money
-    /// just now. A capture asked again under a new key once the knob is off goes through.
+    /// Refuses every new ePayment capture `400` with error 6280 ("Capture failed, please try
+    /// again later"), without taking anything: what the platform answers when it cannot take the
+    /// money just now. Like any answer, the refusal stays with its idempotency key (and a capture
+    /// made before under its key is answered as made); a capture asked again under a new key once
+    /// the knob is off goes through. Not counted among the injected faults: the platform looked
+    /// at the call.
     pub fail_captures: bool,
     /// How far the platform's clock is off, in seconds (ahead when positive), as the `Date` of
     /// every API answer says: what `kasse-server doctor` compares with its own. Webhooks are
@@ -111,8 +114,8 @@ pub struct InjectedFault {
     pub method: String,
     /// The request path.
     pub path: String,
-    /// The status answered instead of processing the call: 500, 503, 429, 504 for a create held
-    /// for a late delivery, or 400 for a capture failed by `failCaptures`. `None` when it was only delayed, then processed.
+    /// The status answered instead of processing the call: 500, 503, 429, or 504 for a create held
+    /// for a late delivery. `None` when it was only delayed, then processed.
     pub status: Option<u16>,
     /// The latency added before it was answered, in milliseconds.
     pub latency_ms: u64,
@@ -259,12 +262,8 @@ pub async fn inject(State(sim): State<Arc<Sim>>, request: Request, next: Next) -
         tokio::time::sleep(std::time::Duration::from_millis(latency_ms)).await;
     }
     let Some(injected) = injected else {
-        let knobs = sim.faults.knobs();
-        if knobs.hold_creates && request.method() == Method::POST && path == CREATE_PATH {
+        if sim.faults.knobs().hold_creates && request.method() == Method::POST && path == CREATE_PATH {
             return hold(&sim, request, next).await;
-        }
-        if knobs.fail_captures && request.method() == Method::POST && is_capture(&path) {
-            return fail_capture(&sim, &path);
         }
         return next.run(request).await;
     };
@@ -290,32 +289,6 @@ pub async fn date(State(sim): State<Arc<Sim>>, request: Request, next: Next) -> 
         }
     }
     response
-}
-
-/// Whether `path` is an ePayment capture (`/epayment/v1/payments/{reference}/capture`).
-fn is_capture(path: &str) -> bool {
-    path.strip_prefix(CREATE_PATH)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .and_then(|rest| rest.strip_suffix("/capture"))
-        .is_some_and(|reference| !reference.is_empty() && !reference.contains('/'))
-}
-
-/// Answers a capture `400` with error 6280, untaken (fault knob `failCaptures`).
-fn fail_capture(sim: &Sim, path: &str) -> Response {
-    lock(&sim.faults.injected).push(InjectedFault {
-        method: Method::POST.to_string(),
-        path: path.to_owned(),
-        status: Some(400),
-        latency_ms: 0,
-    });
-    tracing::debug!(path, "failed a capture (fault knob failCaptures)");
-    let e = SimError::domain(
-        400,
-        6280,
-        "Capture failed, please try again later",
-        "Simulated capture failure (fault knob failCaptures): nothing was captured. Try again later.",
-    );
-    Api::Epayment.refuse(e.at(path))
 }
 
 /// Answers a create `504 Gateway Timeout` and keeps it, read whole, for a late delivery.

@@ -9,6 +9,7 @@
 //! repeated action finds what the first one did instead of doing it again.
 
 mod check_ins;
+mod for_now;
 mod landing;
 mod locks;
 mod loyalty;
@@ -32,6 +33,7 @@ use crate::metrics::Metrics;
 use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
 
+pub use for_now::ASKED_AGAIN as CAPTURE_ASKED_AGAIN;
 pub use landing::{landing_channel, sticker_channel};
 use locks::PaymentLocks;
 pub use reconcile::Round;

@@ -8,7 +8,7 @@ use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
 use super::locks::LocalGuard;
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
 use super::writes::Attempt;
-use super::{SaleError, Sales, Sent, withdrawn};
+use super::{SaleError, Sales, Sent, for_now, withdrawn};
 use crate::config::CapturePolicy;
 use crate::store::{
     OperationKind, OperationRow, OperationStatus, PaymentRow, SettlesIf, StoreError, TakenEvent,
@@ -187,7 +187,7 @@ impl Sales {
 
     /// Captures the whole amount of an approved sale, once, if its till captures automatically;
     /// again, under a new key, while the platform only says it cannot take the money just now
-    /// (see [`capture_again_due`]).
+    /// (see `for_now`).
     pub(super) async fn capture_if_due(&self, row: PaymentRow) -> Result<(), SaleError> {
         if row.status() != SaleStatus::Authorized || !self.captures_automatically(&row) || row.cancelled > 0 {
             return Ok(());
@@ -197,7 +197,7 @@ impl Sales {
             earlier.iter().filter(|op| op.kind == OperationKind::Capture).collect();
         // Recorded already: the reconciler sends it while it is pending, and a refusal waits for
         // a person, unless it was only "not now".
-        if !captures.is_empty() && !capture_again_due(&captures, crate::now_ms()) {
+        if !captures.is_empty() && !for_now::due(&row, &captures, crate::now_ms()) {
             return Ok(());
         }
         if !captures.is_empty() {
@@ -335,7 +335,7 @@ impl Sales {
 /// capture, or, where the automatic capture was refused, someone to see why: kasse does not
 /// try that capture again, so reading it every 2 s would only ask the platform for nothing
 /// until the reservation runs out; a capture refused only for now is asked again at such a
-/// reading, see [`capture_again_due`]); every [`POLL_EVERY_MS`] while anything else is under way.
+/// reading, see `for_now`); every [`POLL_EVERY_MS`] while anything else is under way.
 fn next_poll(row: &PaymentRow, captures_automatically: bool, now: i64) -> Option<i64> {
     let waits_for_a_person = !captures_automatically || row.failure.is_some();
     match row.status() {
@@ -344,35 +344,6 @@ fn next_poll(row: &PaymentRow, captures_automatically: bool, now: i64) -> Option
         SaleStatus::Authorized if waits_for_a_person => Some(now + POLL_AUTHORIZED_MS),
         _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
     }
-}
-
-/// The platform's error for a capture it could not make just now ("Capture failed, please try
-/// again later"): nothing was taken, and a new capture later may go through.
-const CAPTURE_FAILED_FOR_NOW: u32 = 6280;
-/// How long an automatic capture refused only for now waits before it is asked again: a minute
-/// after the first refusal, doubling with each (a refusal stays with its key, so each asks anew
-/// under a key of its own), at most an hour, until the reservation runs out (6100, a refusal for
-/// good that then waits for a person).
-const CAPTURE_AGAIN_AFTER_MS: i64 = 60_000;
-const CAPTURE_AGAIN_AT_MOST_MS: i64 = 60 * 60_000;
-
-/// Whether an automatic capture is due to be asked again at `now`, `captures` being every capture
-/// recorded for the payment: only when each was refused with [`CAPTURE_FAILED_FOR_NOW`] (one
-/// pending, confirmed or refused for another reason is the payment's capture), and the last
-/// refusal is as old as the wait after so many.
-pub(super) fn capture_again_due(captures: &[&OperationRow], now: i64) -> bool {
-    // The refusal is stored as the client words it, its code in brackets.
-    let code = format!("[{CAPTURE_FAILED_FOR_NOW}]");
-    let for_now = |op: &OperationRow| {
-        op.status == OperationStatus::Failed && op.error.as_deref().is_some_and(|e| e.contains(&code))
-    };
-    let Some(last) = captures.iter().map(|op| op.updated_at).max() else { return false };
-    if !captures.iter().all(|op| for_now(op)) {
-        return false;
-    }
-    let doublings = captures.len().saturating_sub(1).min(6);
-    let wait = (CAPTURE_AGAIN_AFTER_MS << doublings).min(CAPTURE_AGAIN_AT_MOST_MS);
-    last.saturating_add(wait) <= now
 }
 
 /// Whether `event` leaves nothing to do: it is about no payment of ours (`row` is `None`), or
@@ -518,50 +489,6 @@ mod tests {
         let mut withdrawn = terminated.clone();
         withdrawn.withdrawn_at = Some(1);
         assert!(!is_echo(&withdrawn, &event(Cancelled, None), false), "a withdrawn sale is always watched");
-    }
-
-    #[test]
-    fn an_automatic_capture_the_platform_could_not_make_just_now_is_asked_again_later_backing_off() {
-        let capture = |status, error: Option<&str>, updated_at| OperationRow {
-            idempotency_key: format!("till-1-abc-capture-{updated_at}"),
-            reference: "till-1-abc".to_owned(),
-            kind: OperationKind::Capture,
-            amount: Some(1_000),
-            status,
-            error: error.map(str::to_owned),
-            attempts: 1,
-            updated_at,
-            request: None,
-            client_key: None,
-            reason: None,
-        };
-        let for_now = Some("the platform answered 400: Capture failed, please try again later [6280]");
-        let minute = 60_000;
-        let first = capture(OperationStatus::Failed, for_now, 0);
-        assert!(!capture_again_due(&[&first], minute - 1), "a minute after the first");
-        assert!(capture_again_due(&[&first], minute));
-        let second = capture(OperationStatus::Failed, for_now, 10 * minute);
-        assert!(!capture_again_due(&[&first, &second], 12 * minute - 1), "two minutes after the second");
-        assert!(capture_again_due(&[&first, &second], 12 * minute));
-        let many: Vec<OperationRow> = (0..12).map(|n| capture(OperationStatus::Failed, for_now, n)).collect();
-        let many: Vec<&OperationRow> = many.iter().collect();
-        assert!(!capture_again_due(&many, 11 + 60 * minute - 1), "at most an hour apart");
-        assert!(capture_again_due(&many, 11 + 60 * minute));
-
-        // Anything else recorded is the payment's capture: sent while pending, or waiting for a
-        // person once refused for good.
-        let later = 1_000 * minute;
-        let expired = capture(
-            OperationStatus::Failed,
-            Some("the platform answered 400: Capture period expired [6100]"),
-            0,
-        );
-        let pending = capture(OperationStatus::Pending, None, 0);
-        let done = capture(OperationStatus::Done, None, 0);
-        for other in [&expired, &pending, &done] {
-            assert!(!capture_again_due(&[&first, other], later), "{other:?}");
-        }
-        assert!(!capture_again_due(&[], later), "none recorded: the first capture, not a repeat");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use kasse_vipps::epayment::{Amount, State};
 
 use super::record::{Write, idempotency_key};
 use super::status::{FIRST_POLL_MS, PLATFORM_TIMEOUT_MS, apply, refusal_sentence, sale_view};
-use super::{Action, SaleError, Sales, Sent};
+use super::{Action, SaleError, Sales, Sent, for_now};
 use crate::live::Announcement;
 use crate::platform::to_vipps;
 use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
@@ -50,6 +50,38 @@ impl Sales {
             self.record(&row, &operations, &write, client_key).await?
         };
         self.send_cancel(row, &key, attempt).await
+    }
+
+    /// Releases what is left reserved of a sale captured in part, for a PoS whose capture ends
+    /// its payment (MobilePay PoS v10's), under `client_key`: the sale then, or `None` when nothing
+    /// is left, or while a capture is still on its way (a release reaching the platform before it
+    /// would let go of what that capture is for; the PoS's next sending of its capture asks again).
+    pub async fn release_the_rest(
+        &self,
+        till_id: &str,
+        reference: &str,
+        client_key: &str,
+    ) -> Result<Option<Sale>, SaleError> {
+        let _guard = self.inner.locks.lock(reference).await?;
+        let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
+        if let Some(done) =
+            self.replayed(&row, &operations, Some(client_key), OperationKind::Cancel, None).await?
+        {
+            return Ok(Some(done));
+        }
+        let left = row.authorized - row.captured - row.cancelled;
+        if row.status() != SaleStatus::Captured
+            || left <= 0
+            || waiting(&operations, OperationKind::Capture) > 0
+        {
+            return Ok(None);
+        }
+        // A key whose release was refused asks again, recorded without it (as `cancel` does).
+        let client_key =
+            Some(client_key).filter(|k| !operations.iter().any(|op| op.client_key.as_deref() == Some(*k)));
+        let write = Write::Cancel { transaction_only: false };
+        let (key, attempt) = self.record(&row, &operations, &write, client_key).await?;
+        self.send_cancel(row, &key, attempt).await.map(Some)
     }
 
     pub(super) async fn send_cancel(
@@ -105,6 +137,9 @@ impl Sales {
         let _guard = self.inner.locks.lock(reference).await?;
         let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
         let amount = request.amount.map(|a| a.value);
+        // Asked again after the platform could only not make it just now: a new capture.
+        let client_key = client_key.map(|key| for_now::client_key(key, &operations));
+        let client_key = client_key.as_deref();
         if let Some(done) =
             self.replayed(&row, &operations, client_key, OperationKind::Capture, amount).await?
         {
@@ -195,6 +230,25 @@ impl Sales {
             Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
             Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
         }
+    }
+
+    /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
+    /// `key` only for now (see `for_now::asks_again`): read from the payment's captures, that one
+    /// as refused.
+    async fn asks_again_after(
+        &self,
+        row: &PaymentRow,
+        key: &str,
+        refusal: &kasse_vipps::Error,
+    ) -> Result<bool, SaleError> {
+        let mut operations = self.inner.store.operations_for(&row.reference).await?;
+        for op in operations.iter_mut().filter(|op| op.idempotency_key == key) {
+            op.status = OperationStatus::Failed;
+            op.error = Some(refusal.to_string());
+        }
+        let captures: Vec<&OperationRow> =
+            operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
+        Ok(for_now::asks_again(row, &captures, crate::now_ms()))
     }
 
     /// Clears what the sale said had failed, once a capture or refund has gone through. Not
@@ -457,8 +511,16 @@ impl Sales {
             Err(e) => {
                 self.inner.metrics.platform_write(kind, "refused");
                 tracing::warn!(%reference, kind, error = %e, "the platform refused");
-                let automatic = self.captures_automatically(row);
-                let Some(note) = refusal_note(write.kind(), attempt, automatic, &e) else {
+                let asked_again = write.kind() == OperationKind::Capture
+                    && e.error_code() == Some(for_now::CAPTURE_FAILED_FOR_NOW)
+                    && self.captures_automatically(row)
+                    && self.asks_again_after(row, key, &e).await?;
+                let note = if asked_again {
+                    Some(for_now::ASKED_AGAIN.to_owned())
+                } else {
+                    refusal_note(write.kind(), attempt, &e)
+                };
+                let Some(note) = note else {
                     store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
                     return Ok(Sent::Refused(e));
                 };
@@ -481,22 +543,12 @@ impl Sales {
 
 /// What the sale says when the platform refuses a write of `kind`, sent as `attempt`: a capture
 /// always (the money was approved and is not taken; an automatic one then waits for a person,
-/// unless the platform could only not take it just now);
+/// unless kasse asks again, see `for_now`);
 /// a refund when it was sent again (its cashier, told it was kept, heard nothing since; a first
 /// refusal is said to the cashier at once). `None` for the others, whose callers say it.
-fn refusal_note(
-    kind: OperationKind,
-    attempt: Attempt<'_>,
-    captures_automatically: bool,
-    refusal: &kasse_vipps::Error,
-) -> Option<String> {
+fn refusal_note(kind: OperationKind, attempt: Attempt<'_>, refusal: &kasse_vipps::Error) -> Option<String> {
     let sentence = refusal_sentence(refusal);
     match (kind, attempt) {
-        // Asked again on its own (see `reconcile::capture_again_due`): nobody need try.
-        (OperationKind::Capture, _) if captures_automatically && refusal.error_code() == Some(6280) => Some(
-            "Approved, but the platform could not take the money just now; it is asked again in a while."
-                .to_owned(),
-        ),
         (OperationKind::Capture, _) => Some(format!("Approved, but taking the money failed: {sentence}")),
         (OperationKind::Refund, Attempt::Again) => Some(format!("A refund was refused: {sentence}")),
         _ => None,

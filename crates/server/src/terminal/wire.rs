@@ -272,7 +272,9 @@ pub struct Payment {
     pub cancelled: Amount,
     /// Given back so far.
     pub refunded: Amount,
-    /// For `failed`, and when taking the money failed: why, in a sentence.
+    /// For `failed`, and when taking the money failed: why, in a sentence. (At a till that
+    /// captures by itself, also while kasse asks again for a capture the platform could not make
+    /// just now: the payment is still `authorized`, and a PoS waiting for its outcome waits on.)
     pub failure: Option<String>,
     /// When it was started.
     pub created_at: DateTime<Utc>,

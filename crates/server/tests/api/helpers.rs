@@ -524,6 +524,22 @@ pub(crate) fn started_at(data: &DataDir, sale: &Sale, at_ms: i64) {
     assert_eq!(moved, 1);
 }
 
+/// A minute on for the refused captures of `reference`, in the database file in `data`: their
+/// refusals made that much older, and the payment due to be read back at once (where kasse asks
+/// again for a capture the platform could not make just now).
+pub(crate) fn a_minute_after_the_capture_was_refused(data: &DataDir, reference: &str) {
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    db.busy_timeout(PATIENCE).unwrap();
+    let aged = db
+        .execute(
+            "UPDATE operations SET updated_at = updated_at - 60000 WHERE reference = ?1 AND kind = 'capture'",
+            [reference],
+        )
+        .unwrap();
+    assert!(aged > 0, "no capture of {reference} to age");
+    db.execute("UPDATE payments SET next_poll_at = 1 WHERE reference = ?1", [reference]).unwrap();
+}
+
 /// A server on the database file in `data`.
 pub(crate) async fn spawn_app_on(data: &DataDir) -> TestApp {
     let url = data.url();

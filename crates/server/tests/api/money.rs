@@ -322,39 +322,46 @@ async fn an_automatic_capture_the_platform_could_not_make_just_now_is_asked_agai
         .await;
     let failed = told.last().unwrap().sale();
     assert_eq!(failed.status, SaleStatus::Authorized);
-    assert!(failed.failure.as_deref().is_some_and(|f| f.contains("asked again")), "{failed:?}");
-    let refused = app.sim().injected_faults();
-    assert!(refused.iter().any(|f| f.status == Some(400) && f.path.ends_with("/capture")), "{refused:?}");
+    assert!(failed.failure.as_deref().is_some_and(|f| f.contains("kasse asks again")), "{failed:?}");
 
     // The platform takes money again; a minute on (the refusal made that old in the database, and
     // the payment due to be read), kasse asks again, under a key of its own: the refusal stays
     // with the first.
     app.sim().set_faults(FaultKnobs::default()).unwrap();
-    {
-        let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
-        db.busy_timeout(PATIENCE).unwrap();
-        let aged = db
-            .execute(
-                "UPDATE operations SET updated_at = updated_at - 60000 WHERE reference = ?1 AND kind = 'capture'",
-                [r],
-            )
-            .unwrap();
-        assert_eq!(aged, 1);
-        db.execute("UPDATE payments SET next_poll_at = 1 WHERE reference = ?1", [r]).unwrap();
-    }
+    a_minute_after_the_capture_was_refused(&data, r);
     events.until_sale_is(r, SaleStatus::Captured).await;
     let captured = app.sale(r).await;
     assert_eq!((captured.captured.value, captured.failure), (4_200, None), "taken, and the note gone");
     assert_eq!(app.platform_payment(r).aggregate.captured_amount.value, 4_200, "taken once");
-    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
-    let mut captures = db
-        .prepare("SELECT idempotency_key, status FROM operations WHERE reference = ?1 AND kind = 'capture' ORDER BY created_at")
-        .unwrap();
-    let captures: Vec<(String, String)> =
-        captures.query_map([r], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect();
-    let statuses: Vec<&str> = captures.iter().map(|(_, status)| status.as_str()).collect();
-    assert_eq!(statuses, ["failed", "done"], "{captures:?}");
-    assert_ne!(captures[0].0, captures[1].0, "each under a key of its own");
+    let received = app.received(r);
+    let captures: Vec<(u16, bool)> =
+        writes(&received, "capture").iter().map(|w| (w.status, w.applied)).collect();
+    assert_eq!(captures, [(400, false), (200, true)]);
+    assert_eq!(keys_of(&app, r, "capture").len(), 2, "each under a key of its own");
+}
+
+#[tokio::test]
+async fn a_capture_the_platform_could_not_make_just_now_is_made_when_the_cashier_asks_again_with_its_key() {
+    let app = spawn_manual_capture_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    let sale = app.approved_sale(&mut events, 10_000, SaleStatus::Authorized).await;
+    let r = sale.reference.as_str();
+    app.sim().set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
+    let capture = json!({ "amount": nok(6_000) });
+    let refused = app.act_with_key(r, "capture", &capture, "capture-press").await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY, "{}", refused.body);
+    assert!(refused.body.contains("Try again in a while"), "{}", refused.body);
+
+    // The cashier tries again (the till resending its press, with its key): asked anew.
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    let again = app.act_with_key(r, "capture", &capture, "capture-press").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.json::<Sale>().captured, Money::new(6_000, Currency::Nok));
+    // And once more: the capture made, found, not made twice.
+    let replayed = app.act_with_key(r, "capture", &capture, "capture-press").await;
+    assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.body);
+    assert_eq!(app.platform_payment(r).aggregate.captured_amount.value, 6_000, "taken once");
+    assert_eq!(keys_of(&app, r, "capture").len(), 2);
 }
 
 #[tokio::test]

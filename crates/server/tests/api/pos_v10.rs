@@ -714,6 +714,12 @@ async fn a_partial_capture_ends_the_payment_and_gives_the_customer_back_the_rest
     assert_eq!(v10.post(&path, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
     let again = danish_push(&app, 4_000).aggregate;
     assert_eq!((again.captured_amount.value, again.cancelled_amount.value), (1_500, 2_500));
+    // Captured, it cannot be cancelled (refund it), nor captured further.
+    let cancel = v10.post(&format!("/pos/v10/payments/{payment}/cancel"), None, &json!({})).await;
+    assert_eq!(cancel.status, StatusCode::CONFLICT, "{}", cancel.body);
+    let more = v10.post(&path, None, &json!({"amount": 5.0})).await;
+    assert!(more.status.is_client_error(), "{}", more.body);
+    assert_eq!(v10.payment(&payment).await.status, Status::Captured);
 }
 
 #[tokio::test]

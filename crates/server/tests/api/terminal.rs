@@ -8,6 +8,7 @@ use chrono::Utc;
 use kasse_api::{ProblemCode, SaleStatus};
 use kasse_server::CapturePolicy;
 use kasse_server::ops::integrators::Integrators;
+use kasse_sim::FaultKnobs;
 use kasse_vipps::qr::MerchantCallbackPutRequest;
 use kasse_vipps::signing;
 use reqwest::StatusCode;
@@ -200,6 +201,38 @@ async fn waiting_requests_however_many_leave_the_tills_their_quarter_of_the_serv
     // The tills' browsers still follow their sales.
     let _till = app.events_after(0).await;
     waiting.iter().for_each(tokio::task::JoinHandle::abort);
+}
+
+#[tokio::test]
+async fn a_wait_goes_on_while_kasse_asks_again_for_a_capture_the_platform_could_not_make_just_now() {
+    let data = DataDir::new();
+    let app = spawn_app_on(&data).await;
+    let pos = Pos::add(&app, "Acme PoS", &[STORE], None).await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.sim().set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
+    let started: Value =
+        pos.post(START, "order-C-1", &payment(4_000, &json!({"payer": {"flow": "qr"}}))).await.json();
+    let reference = field(&started, "reference").to_owned();
+    approve(field(&started, "qr")).await;
+    events
+        .next_event_until("the capture refused for now", |e| {
+            e.sale_if_any().is_some_and(|s| s.reference == reference && s.failure.is_some())
+        })
+        .await;
+
+    // The PoS waits for the outcome: a capture kasse asks again for is none (told "failed", it
+    // might have the customer pay another way, and then be charged twice).
+    let wait = format!("/terminal/v1/payments/{reference}?wait=30");
+    let waiting = pos.get(&wait);
+    let then_taken = async {
+        until(|| async { metric(&app.metrics_text().await, "kasse_terminal_waits") == Some(1) }).await;
+        app.sim().set_faults(FaultKnobs::default()).unwrap();
+        a_minute_after_the_capture_was_refused(&data, &reference);
+    };
+    let (waited, ()) = tokio::join!(waiting, then_taken);
+    let waited: Value = waited.json();
+    assert_eq!(waited["status"], "captured", "{waited}");
+    assert_eq!(waited["failure"], Value::Null, "{waited}");
 }
 
 /// 91 days on, as the retention job leaves it: the PoS's keys forgotten, what they made kept.

@@ -319,20 +319,23 @@ async fn fault_knobs_that_are_not_fractions_or_not_knobs_are_refused() {
 }
 
 #[tokio::test]
-async fn a_failed_capture_takes_nothing_and_a_new_capture_once_the_knob_is_off_takes_the_money() {
+async fn a_failed_capture_takes_nothing_stays_failed_with_its_key_and_a_new_key_takes_the_money() {
     let sim = spawn_sim().await;
     sim.authorized_payment("failing-capture", 3_000).await;
+    sim.modify("capture", "failing-capture", "capture-0", 1_000).await;
     sim.handle.set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
-    sim.modify("capture", "failing-capture", "capture-1", 3_000).await.assert_error_code(400, "6280");
-    // Nothing else is touched: a refund is refused for what it is, not failed as a capture.
-    sim.modify("refund", "failing-capture", "refund-1", 100).await.assert_error_code(400, "6150");
+    sim.modify("capture", "failing-capture", "capture-1", 2_000).await.assert_error_code(400, "6280");
+    // A capture made before under its key is answered as made; nothing else is touched.
+    assert_eq!(sim.modify("capture", "failing-capture", "capture-0", 1_000).await.status, StatusCode::OK);
+    assert_eq!(sim.modify("refund", "failing-capture", "refund-1", 100).await.status, StatusCode::OK);
     let payment = sim.handle.payment(&sim.unit.msn, "failing-capture").unwrap();
-    assert_eq!(payment.aggregate.captured_amount.value, 0, "nothing taken");
-    let injected = sim.handle.injected_faults();
-    assert_eq!(injected.iter().map(|f| f.status).collect::<Vec<_>>(), [Some(400)], "{injected:?}");
+    assert_eq!(payment.aggregate.captured_amount.value, 1_000, "nothing more taken");
+    assert!(sim.handle.injected_faults().is_empty(), "the platform looked at each call");
 
+    // The knob off: the refusal stays with its key, and a new key takes the money.
     sim.handle.set_faults(FaultKnobs::default()).unwrap();
-    assert_eq!(sim.modify("capture", "failing-capture", "capture-2", 3_000).await.status, StatusCode::OK);
+    sim.modify("capture", "failing-capture", "capture-1", 2_000).await.assert_error_code(400, "6280");
+    assert_eq!(sim.modify("capture", "failing-capture", "capture-2", 2_000).await.status, StatusCode::OK);
     let payment = sim.handle.payment(&sim.unit.msn, "failing-capture").unwrap();
     assert_eq!(payment.aggregate.captured_amount.value, 3_000);
 }

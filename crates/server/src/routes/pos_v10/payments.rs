@@ -374,8 +374,8 @@ pub(super) async fn capture(
 /// Releases what a v10 payment's capture left reserved. A v10 payment is captured once, so no
 /// integration asks for the rest, and it would stay held on the customer's card until the
 /// reservation ran out ("cancel the remainder as soon as possible", the ePayment guide on
-/// partial capture). Only after a confirmed capture: a cancel that reached the platform first
-/// would release the whole amount, and the capture would then be refused. The capture was made
+/// partial capture). Only after a confirmed capture, and none other on its way: a cancel that
+/// reached the platform first would release what that capture is for. The capture was made
 /// either way, so a failed release is logged and the PoS still told 200; its next sending of the
 /// same capture asks again.
 async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &kasse_api::Sale) {
@@ -383,7 +383,7 @@ async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &ka
         return;
     }
     let key = sale_key(&payment.payment_id, "release");
-    match app.sales.cancel(&captured.till_id, &captured.reference, Some(&key)).await {
+    match app.sales.release_the_rest(&captured.till_id, &captured.reference, &key).await {
         Ok(_) | Err(crate::sales::SaleError::Pending(_)) => {}
         Err(e) => {
             tracing::warn!(reference = %captured.reference, error = %e, "could not release the rest of a v10 payment's reservation");

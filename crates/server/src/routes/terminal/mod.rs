@@ -269,12 +269,14 @@ async fn payment(
 }
 
 /// Whether a waiting PoS has its answer: the customer answered or the payment ended; at a till
-/// that captures by itself, an approval is the answer once it is captured (or capturing failed).
+/// that captures by itself, an approval is the answer once it is captured, or capturing failed
+/// (not while kasse asks again for a capture the platform could only not make just now: a PoS
+/// told of a failure might have the customer pay another way, and then be charged twice).
 fn has_outcome(app: &AppState, row: &PaymentRow, payment: &Payment) -> bool {
     let captures_itself =
         app.config.till(&row.till_id).is_some_and(|till| till.capture == CapturePolicy::Automatic);
-    let capturing =
-        captures_itself && payment.status == PaymentStatus::Authorized && payment.failure.is_none();
+    let still_capturing = payment.failure.as_deref().is_none_or(|f| f == crate::sales::CAPTURE_ASKED_AGAIN);
+    let capturing = captures_itself && payment.status == PaymentStatus::Authorized && still_capturing;
     payment.status.is_outcome() && !capturing
 }
 

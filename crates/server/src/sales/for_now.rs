@@ -1,0 +1,185 @@
+//! Captures the platform could only not make just now: error 6280, "Capture failed, please try
+//! again later". Nothing was taken, and asking again is what the platform asks for; but a refusal
+//! stays with its idempotency key, so each new ask needs a key of its own.
+//!
+//! - kasse's own automatic capture so refused is asked again by the reconciler, a minute after the
+//!   refusal, then two, four … at most an hour apart, for a day after the sale started; the sale
+//!   says so meanwhile ([`ASKED_AGAIN`]), and a PoS waiting for the payment's outcome goes on
+//!   waiting;
+//! - a capture someone asked for (a cashier, a PoS) is theirs to ask again: the same client key
+//!   then makes a new capture, under a key of its own, where it only repeated the refusal
+//!   ([`client_key`]).
+
+use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
+
+/// The platform's error for a capture it could not make just now.
+pub const CAPTURE_FAILED_FOR_NOW: u32 = 6280;
+
+/// What the sale says while kasse asks again for its automatic capture.
+pub const ASKED_AGAIN: &str =
+    "Approved, but the platform could not take the money just now; kasse asks again in a while.";
+
+/// The first wait before an automatic capture is asked again; it doubles with each refusal.
+const AGAIN_AFTER_MS: i64 = 60_000;
+/// The longest wait between two asks.
+const AGAIN_AT_MOST_MS: i64 = 60 * 60_000;
+/// How long after its sale started an automatic capture is asked again: then it waits for a
+/// person, as any refused capture does (a platform saying "later" for a day is not saying it
+/// about this payment alone).
+const ASKED_FOR_MS: i64 = 24 * 60 * 60_000;
+
+/// Whether `op` was refused with [`CAPTURE_FAILED_FOR_NOW`]. The refusal is stored as the platform
+/// client words it, its code in brackets (`title [6280]: detail`).
+pub fn refused_for_now(op: &OperationRow) -> bool {
+    let code = format!("[{CAPTURE_FAILED_FOR_NOW}]");
+    op.status == OperationStatus::Failed && op.error.as_deref().is_some_and(|e| e.contains(&code))
+}
+
+/// Whether kasse asks again on its own for the capture of `row`'s payment, `captures` being every
+/// capture recorded for it: when each was kasse's own (no client asked for it) and refused only
+/// for now, and the sale started less than [`ASKED_FOR_MS`] before `now`. One pending or done is
+/// the payment's capture; one refused for good, or one a person asked for, leaves the rest to a
+/// person.
+pub fn asks_again(row: &PaymentRow, captures: &[&OperationRow], now: i64) -> bool {
+    !captures.is_empty()
+        && captures.iter().all(|op| op.client_key.is_none() && refused_for_now(op))
+        && now < row.created_at.saturating_add(ASKED_FOR_MS)
+}
+
+/// Whether the automatic capture of `row`'s payment is due to be asked again at `now` (see
+/// [`asks_again`]): once the last refusal is as old as the wait after so many.
+pub fn due(row: &PaymentRow, captures: &[&OperationRow], now: i64) -> bool {
+    let Some(last) = captures.iter().map(|op| op.updated_at).max() else { return false };
+    let doublings = captures.len().saturating_sub(1).min(6);
+    let wait = (AGAIN_AFTER_MS << doublings).min(AGAIN_AT_MOST_MS);
+    asks_again(row, captures, now) && last.saturating_add(wait) <= now
+}
+
+/// The client key a capture asked for with `key` is recorded and replayed under, `operations`
+/// being the payment's: `key` itself at first; once a capture under it was refused only for now,
+/// the next of `key#2`, `key#3` …, so that asking again with the same key asks the platform again
+/// under an idempotency key of its own. A capture done, pending or refused for good under the
+/// last of them is what the key finds, never made twice.
+pub fn client_key(key: &str, operations: &[OperationRow]) -> String {
+    let nth = |op: &OperationRow| -> Option<u32> {
+        if op.kind != OperationKind::Capture {
+            return None;
+        }
+        let theirs = op.client_key.as_deref()?;
+        if theirs == key {
+            return Some(1);
+        }
+        theirs.strip_prefix(key)?.strip_prefix('#')?.parse().ok().filter(|n| *n >= 2)
+    };
+    let last = operations.iter().filter_map(|op| nth(op).map(|n| (n, op))).max_by_key(|(n, _)| *n);
+    match last {
+        Some((n, op)) if refused_for_now(op) => format!("{key}#{}", n.saturating_add(1)),
+        Some((_, op)) => op.client_key.clone().unwrap_or_else(|| key.to_owned()),
+        None => key.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: i64 = 60_000;
+    const FOR_NOW: &str = "the platform answered 400: Capture failed, please try again later [6280]: not now";
+
+    fn capture(
+        status: OperationStatus,
+        error: Option<&str>,
+        client_key: Option<&str>,
+        at: i64,
+    ) -> OperationRow {
+        OperationRow {
+            idempotency_key: format!("till-1-abc-capture-{at}"),
+            reference: "till-1-abc".to_owned(),
+            kind: OperationKind::Capture,
+            amount: Some(1_000),
+            status,
+            error: error.map(str::to_owned),
+            attempts: 1,
+            updated_at: at,
+            request: None,
+            client_key: client_key.map(str::to_owned),
+            reason: None,
+        }
+    }
+
+    fn refused(at: i64) -> OperationRow {
+        capture(OperationStatus::Failed, Some(FOR_NOW), None, at)
+    }
+
+    fn sale() -> PaymentRow {
+        let mut row = crate::store::fixtures::row("till-1-abc", "till-1");
+        row.created_at = 0;
+        row
+    }
+
+    #[test]
+    fn an_automatic_capture_refused_for_now_is_asked_again_backing_off_for_a_day() {
+        let row = sale();
+        let first = refused(0);
+        assert!(!due(&row, &[&first], MINUTE - 1), "a minute after the first");
+        assert!(due(&row, &[&first], MINUTE));
+        let second = refused(10 * MINUTE);
+        assert!(!due(&row, &[&first, &second], 12 * MINUTE - 1), "two minutes after the second");
+        assert!(due(&row, &[&first, &second], 12 * MINUTE));
+        let many: Vec<OperationRow> = (0..12).map(|n| refused(n * MINUTE)).collect();
+        let many: Vec<&OperationRow> = many.iter().collect();
+        assert!(!due(&row, &many, 71 * MINUTE - 1), "at most an hour apart");
+        assert!(due(&row, &many, 71 * MINUTE));
+        let day = 24 * 60 * MINUTE;
+        assert!(asks_again(&row, &[&first], day - 1));
+        assert!(!asks_again(&row, &[&first], day), "a day after the sale, it waits for a person");
+        assert!(!due(&row, &[&first], day));
+    }
+
+    #[test]
+    fn anything_else_recorded_is_the_payment_s_capture_or_leaves_it_to_a_person() {
+        let (row, later) = (sale(), 1_000 * MINUTE);
+        let first = refused(0);
+        let expired = capture(OperationStatus::Failed, Some("Capture period expired [6100]"), None, 0);
+        let pending = capture(OperationStatus::Pending, None, None, 0);
+        let done = capture(OperationStatus::Done, None, None, 0);
+        let a_cashiers = capture(OperationStatus::Failed, Some(FOR_NOW), Some("browser-key"), 0);
+        for other in [&expired, &pending, &done, &a_cashiers] {
+            assert!(!due(&row, &[&first, other], later), "{other:?}");
+        }
+        assert!(!due(&row, &[], later), "none recorded: the first capture, not a repeat");
+    }
+
+    #[test]
+    fn a_client_s_key_asks_again_under_a_new_key_after_a_refusal_for_now_and_finds_the_rest() {
+        let with = |status, error, key| capture(status, error, Some(key), 0);
+        assert_eq!(client_key("k", &[]), "k", "not seen: the key itself");
+        let refused_once = [with(OperationStatus::Failed, Some(FOR_NOW), "k")];
+        assert_eq!(client_key("k", &refused_once), "k#2");
+        let asked_again =
+            [with(OperationStatus::Failed, Some(FOR_NOW), "k"), with(OperationStatus::Done, None, "k#2")];
+        assert_eq!(client_key("k", &asked_again), "k#2", "done: found, never made twice");
+        let twice = [
+            with(OperationStatus::Failed, Some(FOR_NOW), "k"),
+            with(OperationStatus::Failed, Some(FOR_NOW), "k#2"),
+        ];
+        assert_eq!(client_key("k", &twice), "k#3");
+        for stays in [
+            with(OperationStatus::Pending, None, "k"),
+            with(OperationStatus::Done, None, "k"),
+            with(OperationStatus::Failed, Some("Capture amount too high [6090]"), "k"),
+        ] {
+            assert_eq!(client_key("k", std::slice::from_ref(&stays)), "k", "{stays:?}");
+        }
+        // Another key's captures, and this key's other writes, are not this capture's.
+        let others = [
+            with(OperationStatus::Failed, Some(FOR_NOW), "kk"),
+            with(OperationStatus::Failed, Some(FOR_NOW), "k#x"),
+            OperationRow {
+                kind: OperationKind::Refund,
+                ..with(OperationStatus::Failed, Some(FOR_NOW), "k#2")
+            },
+        ];
+        assert_eq!(client_key("k", &others), "k");
+    }
+}
