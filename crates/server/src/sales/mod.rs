@@ -16,6 +16,7 @@ mod loyalty;
 mod queries;
 mod reconcile;
 mod record;
+mod release;
 pub(crate) mod routing;
 mod search;
 mod start;

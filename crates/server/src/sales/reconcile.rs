@@ -283,6 +283,11 @@ impl Sales {
                 match self.send(&mut row, key).await {
                     // Said on the sale as the refusal was recorded (see `writes::refusal_note`).
                     Ok(Sent::Refused(_)) => Ok(()),
+                    // A PoS's capture that had no answer, confirmed now: its payment ends with it.
+                    Ok(Sent::Confirmed) if operation.kind == OperationKind::Capture => {
+                        self.release_after_capture(row).await;
+                        Ok(())
+                    }
                     sent => sent.map(drop),
                 }
             }

@@ -52,38 +52,6 @@ impl Sales {
         self.send_cancel(row, &key, attempt).await
     }
 
-    /// Releases what is left reserved of a sale captured in part, for a PoS whose capture ends
-    /// its payment (MobilePay PoS v10's), under `client_key`: the sale then, or `None` when nothing
-    /// is left, or while a capture is still on its way (a release reaching the platform before it
-    /// would let go of what that capture is for; the PoS's next sending of its capture asks again).
-    pub async fn release_the_rest(
-        &self,
-        till_id: &str,
-        reference: &str,
-        client_key: &str,
-    ) -> Result<Option<Sale>, SaleError> {
-        let _guard = self.inner.locks.lock(reference).await?;
-        let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
-        if let Some(done) =
-            self.replayed(&row, &operations, Some(client_key), OperationKind::Cancel, None).await?
-        {
-            return Ok(Some(done));
-        }
-        let left = row.authorized - row.captured - row.cancelled;
-        if row.status() != SaleStatus::Captured
-            || left <= 0
-            || waiting(&operations, OperationKind::Capture) > 0
-        {
-            return Ok(None);
-        }
-        // A key whose release was refused asks again, recorded without it (as `cancel` does).
-        let client_key =
-            Some(client_key).filter(|k| !operations.iter().any(|op| op.client_key.as_deref() == Some(*k)));
-        let write = Write::Cancel { transaction_only: false };
-        let (key, attempt) = self.record(&row, &operations, &write, client_key).await?;
-        self.send_cancel(row, &key, attempt).await.map(Some)
-    }
-
     pub(super) async fn send_cancel(
         &self,
         mut row: PaymentRow,
@@ -579,7 +547,7 @@ pub(super) enum Attempt<'w> {
 
 /// What the writes of `kind` among a payment's `operations` that still wait for the platform's
 /// answer move: recorded, maybe applied, and sent again until answered.
-fn waiting(operations: &[OperationRow], kind: OperationKind) -> i64 {
+pub(super) fn waiting(operations: &[OperationRow], kind: OperationKind) -> i64 {
     operations
         .iter()
         .filter(|op| op.kind == kind && op.status == OperationStatus::Pending)

@@ -723,6 +723,35 @@ async fn a_partial_capture_ends_the_payment_and_gives_the_customer_back_the_rest
 }
 
 #[tokio::test]
+async fn a_partial_capture_the_platform_answers_only_later_still_gives_back_the_rest() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "late-part", 40.0).await;
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+
+    // The platform does not answer the capture: kept, and sent again once it does.
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+    let path = format!("/pos/v10/payments/{payment}/capture");
+    assert_eq!(v10.post(&path, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
+    let meanwhile = danish_push(&app, 4_000).aggregate;
+    assert_eq!((meanwhile.captured_amount.value, meanwhile.cancelled_amount.value), (0, 0));
+
+    // The reconciler's resend is confirmed, and the rest let go with it, the PoS asking nothing.
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    until(|| async {
+        let now = danish_push(&app, 4_000).aggregate;
+        (now.captured_amount.value, now.cancelled_amount.value) == (1_500, 2_500)
+    })
+    .await;
+    assert_eq!(v10.payment(&payment).await.status, Status::Captured);
+}
+
+#[tokio::test]
 async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;

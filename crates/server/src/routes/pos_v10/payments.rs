@@ -371,13 +371,10 @@ pub(super) async fn capture(
     }
 }
 
-/// Releases what a v10 payment's capture left reserved. A v10 payment is captured once, so no
-/// integration asks for the rest, and it would stay held on the customer's card until the
-/// reservation ran out ("cancel the remainder as soon as possible", the ePayment guide on
-/// partial capture). Only after a confirmed capture, and none other on its way: a cancel that
-/// reached the platform first would release what that capture is for. The capture was made
-/// either way, so a failed release is logged and the PoS still told 200; its next sending of the
-/// same capture asks again.
+/// Releases what a v10 payment's confirmed capture left reserved (see `sales::release`; a
+/// capture the platform has not answered yet is released after by the reconciler). The capture
+/// was made either way, so a failed release is logged and the PoS still told 200; its next
+/// sending of the same capture asks again.
 async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &kasse_api::Sale) {
     if captured.capturable() == 0 {
         return;
