@@ -49,6 +49,7 @@ pub use store::{CallbackQrKind, StoreError};
 
 use live::Live;
 use platform::Platform;
+use platform::health::RegistrationOutcome;
 use sales::Sales;
 use store::Store;
 
@@ -326,10 +327,19 @@ async fn register_webhooks(tools: &Tools) -> Vec<String> {
             }
             None => {}
         }
-        outcomes.push((unit.msn.clone(), unit.error.clone().map_or(Ok(()), Err)));
+        let outcome = match &unit.error {
+            None => RegistrationOutcome::Registered,
+            Some(why) if unit.listed => RegistrationOutcome::Missing(why.clone()),
+            Some(why) => RegistrationOutcome::Unknown(why.clone()),
+        };
+        outcomes.push((unit.msn.clone(), outcome));
     }
     tools.platform.health().registration_round(&outcomes, now_ms());
-    outcomes.into_iter().filter(|(_, outcome)| outcome.is_err()).map(|(msn, _)| msn).collect()
+    outcomes
+        .into_iter()
+        .filter(|(_, outcome)| *outcome != RegistrationOutcome::Registered)
+        .map(|(msn, _)| msn)
+        .collect()
 }
 
 /// Tells each till when the platform stops or starts answering for its store's sales unit (a

@@ -74,6 +74,10 @@ pub struct UnitReport {
     /// Why the store is not in order.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether the platform said which registrations the sales unit has. Without that (it did not
+    /// answer, or the database did not), the run learnt nothing of them.
+    #[serde(skip)]
+    pub listed: bool,
 }
 
 impl UnitReport {
@@ -136,6 +140,7 @@ pub async fn sync(tools: &Tools, options: Options) -> SyncReport {
             removed: Vec::new(),
             others: Vec::new(),
             error: None,
+            listed: false,
         };
         // One instance at a time per sales unit, each reading what the one before it saved: the
         // first registers, the others keep its registration.
@@ -170,6 +175,7 @@ async fn sync_unit(
     let listed = client.list_webhooks().await;
     tools.platform.note(&msn, &listed);
     let listed = listed.map_err(|e| super::qr::platform_failure(&e))?.webhooks;
+    report.listed = true;
     let is_ours = |w: &Webhook| same_url(&w.url, url.as_str()) || saved.is_some_and(|s| s.webhook_id == w.id);
     let keep = listed.iter().find(|w| {
         same_url(&w.url, url.as_str())

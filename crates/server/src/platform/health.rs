@@ -30,7 +30,8 @@ pub struct Reach {
 pub struct Registration {
     /// Ours is registered and its secret is known.
     pub registered: bool,
-    /// Attempts so far (the first at start, then with backoff until one succeeds).
+    /// Attempts so far (the first at start, then with backoff until one succeeds, then the
+    /// regular checks).
     pub attempts: u32,
     /// When the last attempt ended (Unix milliseconds).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,6 +39,17 @@ pub struct Registration {
     /// Why the last attempt failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+/// How one sales unit's registration attempt (or check) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistrationOutcome {
+    /// Ours is registered, and its secret known.
+    Registered,
+    /// Ours is not, and why.
+    Missing(String),
+    /// The platform (or the database) could not be asked; why. What was known before stands.
+    Unknown(String),
 }
 
 /// The registrations, and how many rounds of attempts have ended.
@@ -131,15 +143,26 @@ impl Health {
         self.reach.subscribe()
     }
 
-    /// Records a round of registration attempts: per sales unit, done or why not.
-    pub fn registration_round(&self, outcomes: &[(String, Result<(), String>)], now_ms: i64) {
+    /// Records a round of registration attempts: per sales unit, how it ended.
+    pub fn registration_round(&self, outcomes: &[(String, RegistrationOutcome)], now_ms: i64) {
         self.registrations.send_modify(|all| {
             for (msn, outcome) in outcomes {
                 let unit = all.units.entry(msn.clone()).or_default();
                 unit.attempts = unit.attempts.saturating_add(1);
                 unit.last_attempt_at_ms = Some(now_ms);
-                unit.registered = outcome.is_ok();
-                unit.last_error = outcome.as_ref().err().cloned();
+                match outcome {
+                    RegistrationOutcome::Registered => {
+                        unit.registered = true;
+                        unit.last_error = None;
+                    }
+                    RegistrationOutcome::Missing(why) => {
+                        unit.registered = false;
+                        unit.last_error = Some(why.clone());
+                    }
+                    // Registered as far as anyone knows, if it was: a check the platform did not
+                    // answer says nothing of it.
+                    RegistrationOutcome::Unknown(why) => unit.last_error = Some(why.clone()),
+                }
             }
             all.rounds = all.rounds.saturating_add(1);
         });

@@ -35,32 +35,38 @@ pub fn refused_for_now(op: &OperationRow) -> bool {
     op.status == OperationStatus::Failed && op.error.as_deref().is_some_and(|e| e.contains(&code))
 }
 
-/// Whether kasse asks again on its own for the capture of `row`'s payment, `captures` being every
-/// capture recorded for it: when each was kasse's own (no client asked for it) and refused only
-/// for now, and the sale started less than [`ASKED_FOR_MS`] before `now`. One pending or done is
-/// the payment's capture; one refused for good, or one a person asked for, leaves the rest to a
-/// person.
-pub fn asks_again(row: &PaymentRow, captures: &[&OperationRow], now: i64) -> bool {
-    !captures.is_empty()
-        && captures.iter().all(|op| op.client_key.is_none() && refused_for_now(op))
-        && now < row.created_at.saturating_add(ASKED_FOR_MS)
+/// When kasse next asks again on its own for the capture of `row`'s payment, `captures` being
+/// every capture recorded for it: when each was kasse's own (no client asked for it) and refused
+/// only for now, the last refusal as old as the wait after so many, if that is less than
+/// [`ASKED_FOR_MS`] after the sale started. `None` otherwise: one pending or done is the payment's
+/// capture, and one refused for good, one a person asked for, or a day gone leaves the rest to a
+/// person. Decided from the captures alone, so what the sale says when a refusal is recorded
+/// (see `Sales::asks_again_after`) is what the reconciler then does.
+pub fn next_ask(row: &PaymentRow, captures: &[&OperationRow]) -> Option<i64> {
+    if captures.is_empty() || !captures.iter().all(|op| op.client_key.is_none() && refused_for_now(op)) {
+        return None;
+    }
+    let last = captures.iter().map(|op| op.updated_at).max()?;
+    let doublings = captures.len().saturating_sub(1).min(6);
+    let at = last.saturating_add((AGAIN_AFTER_MS << doublings).min(AGAIN_AT_MOST_MS));
+    (at < row.created_at.saturating_add(ASKED_FOR_MS)).then_some(at)
 }
 
 /// Whether the automatic capture of `row`'s payment is due to be asked again at `now` (see
-/// [`asks_again`]): once the last refusal is as old as the wait after so many.
+/// [`next_ask`]).
 pub fn due(row: &PaymentRow, captures: &[&OperationRow], now: i64) -> bool {
-    let Some(last) = captures.iter().map(|op| op.updated_at).max() else { return false };
-    let doublings = captures.len().saturating_sub(1).min(6);
-    let wait = (AGAIN_AFTER_MS << doublings).min(AGAIN_AT_MOST_MS);
-    asks_again(row, captures, now) && last.saturating_add(wait) <= now
+    next_ask(row, captures).is_some_and(|at| at <= now)
 }
 
-/// The client key a capture asked for with `key` is recorded and replayed under, `operations`
-/// being the payment's: `key` itself at first; once a capture under it was refused only for now,
-/// the next of `key#2`, `key#3` …, so that asking again with the same key asks the platform again
-/// under an idempotency key of its own. A capture done, pending or refused for good under the
-/// last of them is what the key finds, never made twice.
-pub fn client_key(key: &str, operations: &[OperationRow]) -> String {
+/// The client key a capture of `amount` (`None`: all that is left) asked for with `key` is
+/// recorded and replayed under, `operations` being the payment's: `key` itself at first; once a
+/// capture under it was refused only for now, the next of `key#2`, `key#3` …, so that asking
+/// again with the same key asks the platform again under an idempotency key of its own. A
+/// capture done, pending or refused for good under the last of them is what the key finds, never
+/// made twice; so is the refusal, when the key asks for another amount (a mistake, said as one),
+/// or once another capture was made since (the key sent again late, after the PoS captured
+/// under another: asked anew, it would take the money a second time).
+pub fn client_key(key: &str, amount: Option<i64>, operations: &[OperationRow]) -> String {
     let nth = |op: &OperationRow| -> Option<u32> {
         if op.kind != OperationKind::Capture {
             return None;
@@ -72,10 +78,19 @@ pub fn client_key(key: &str, operations: &[OperationRow]) -> String {
         theirs.strip_prefix(key)?.strip_prefix('#')?.parse().ok().filter(|n| *n >= 2)
     };
     let last = operations.iter().filter_map(|op| nth(op).map(|n| (n, op))).max_by_key(|(n, _)| *n);
-    match last {
-        Some((n, op)) if refused_for_now(op) => format!("{key}#{}", n.saturating_add(1)),
-        Some((_, op)) => op.client_key.clone().unwrap_or_else(|| key.to_owned()),
-        None => key.to_owned(),
+    let Some((n, op)) = last else { return key.to_owned() };
+    let theirs = op.client_key.clone().unwrap_or_else(|| key.to_owned());
+    let captured_since = operations.iter().any(|other| {
+        other.kind == OperationKind::Capture
+            && other.status != OperationStatus::Failed
+            && other.updated_at >= op.updated_at
+            && other.idempotency_key != op.idempotency_key
+    });
+    let same = amount.is_none_or(|amount| op.amount == Some(amount));
+    if refused_for_now(op) && same && !captured_since {
+        format!("{key}#{}", n.saturating_add(1))
+    } else {
+        theirs
     }
 }
 
@@ -93,7 +108,7 @@ mod tests {
         at: i64,
     ) -> OperationRow {
         OperationRow {
-            idempotency_key: format!("till-1-abc-capture-{at}"),
+            idempotency_key: format!("till-1-abc-capture-{at}-{}", client_key.unwrap_or("kasse")),
             reference: "till-1-abc".to_owned(),
             kind: OperationKind::Capture,
             amount: Some(1_000),
@@ -121,19 +136,22 @@ mod tests {
     fn an_automatic_capture_refused_for_now_is_asked_again_backing_off_for_a_day() {
         let row = sale();
         let first = refused(0);
-        assert!(!due(&row, &[&first], MINUTE - 1), "a minute after the first");
+        assert_eq!(next_ask(&row, &[&first]), Some(MINUTE), "a minute after the first");
+        assert!(!due(&row, &[&first], MINUTE - 1));
         assert!(due(&row, &[&first], MINUTE));
         let second = refused(10 * MINUTE);
-        assert!(!due(&row, &[&first, &second], 12 * MINUTE - 1), "two minutes after the second");
-        assert!(due(&row, &[&first, &second], 12 * MINUTE));
+        assert_eq!(next_ask(&row, &[&first, &second]), Some(12 * MINUTE), "two minutes after the second");
         let many: Vec<OperationRow> = (0..12).map(|n| refused(n * MINUTE)).collect();
         let many: Vec<&OperationRow> = many.iter().collect();
-        assert!(!due(&row, &many, 71 * MINUTE - 1), "at most an hour apart");
-        assert!(due(&row, &many, 71 * MINUTE));
+        assert_eq!(next_ask(&row, &many), Some(71 * MINUTE), "at most an hour apart");
+        // The last ask that still falls within a day of the sale; after its refusal, none: the
+        // sale then says it waits for a person, and it does.
         let day = 24 * 60 * MINUTE;
-        assert!(asks_again(&row, &[&first], day - 1));
-        assert!(!asks_again(&row, &[&first], day), "a day after the sale, it waits for a person");
-        assert!(!due(&row, &[&first], day));
+        let late = refused(day - 61 * MINUTE);
+        assert_eq!(next_ask(&row, &[&first, &late]), Some(day - 59 * MINUTE));
+        let later = refused(day - 3 * MINUTE);
+        assert_eq!(next_ask(&row, &[&first, &second, &later]), None, "four minutes on is past the day");
+        assert!(!due(&row, &[&first, &second, &later], 2 * day));
     }
 
     #[test]
@@ -145,41 +163,43 @@ mod tests {
         let done = capture(OperationStatus::Done, None, None, 0);
         let a_cashiers = capture(OperationStatus::Failed, Some(FOR_NOW), Some("browser-key"), 0);
         for other in [&expired, &pending, &done, &a_cashiers] {
+            assert_eq!(next_ask(&row, &[&first, other]), None, "{other:?}");
             assert!(!due(&row, &[&first, other], later), "{other:?}");
         }
-        assert!(!due(&row, &[], later), "none recorded: the first capture, not a repeat");
+        assert_eq!(next_ask(&row, &[]), None, "none recorded: the first capture, not a repeat");
     }
 
     #[test]
     fn a_client_s_key_asks_again_under_a_new_key_after_a_refusal_for_now_and_finds_the_rest() {
-        let with = |status, error, key| capture(status, error, Some(key), 0);
-        assert_eq!(client_key("k", &[]), "k", "not seen: the key itself");
-        let refused_once = [with(OperationStatus::Failed, Some(FOR_NOW), "k")];
-        assert_eq!(client_key("k", &refused_once), "k#2");
-        let asked_again =
-            [with(OperationStatus::Failed, Some(FOR_NOW), "k"), with(OperationStatus::Done, None, "k#2")];
-        assert_eq!(client_key("k", &asked_again), "k#2", "done: found, never made twice");
-        let twice = [
-            with(OperationStatus::Failed, Some(FOR_NOW), "k"),
-            with(OperationStatus::Failed, Some(FOR_NOW), "k#2"),
-        ];
-        assert_eq!(client_key("k", &twice), "k#3");
+        let with = |status, error, key, at| capture(status, error, Some(key), at);
+        let for_now = |key, at| with(OperationStatus::Failed, Some(FOR_NOW), key, at);
+        let all = None;
+        assert_eq!(client_key("k", all, &[]), "k", "not seen: the key itself");
+        assert_eq!(client_key("k", all, &[for_now("k", 0)]), "k#2");
+        assert_eq!(client_key("k", Some(1_000), &[for_now("k", 0)]), "k#2", "the same amount");
+        let asked_again = [for_now("k", 0), with(OperationStatus::Done, None, "k#2", 1)];
+        assert_eq!(client_key("k", all, &asked_again), "k#2", "done: found, never made twice");
+        assert_eq!(client_key("k", all, &[for_now("k", 0), for_now("k#2", 1)]), "k#3");
         for stays in [
-            with(OperationStatus::Pending, None, "k"),
-            with(OperationStatus::Done, None, "k"),
-            with(OperationStatus::Failed, Some("Capture amount too high [6090]"), "k"),
+            with(OperationStatus::Pending, None, "k", 0),
+            with(OperationStatus::Done, None, "k", 0),
+            with(OperationStatus::Failed, Some("Capture amount too high [6090]"), "k", 0),
         ] {
-            assert_eq!(client_key("k", std::slice::from_ref(&stays)), "k", "{stays:?}");
+            assert_eq!(client_key("k", all, std::slice::from_ref(&stays)), "k", "{stays:?}");
         }
+        // Another amount is a mistake, found as one; and once a capture was made under another key
+        // since, the key sent again late finds its refusal, never a second capture.
+        assert_eq!(client_key("k", Some(500), &[for_now("k", 0)]), "k");
+        let captured_since = [for_now("k", 0), with(OperationStatus::Done, None, "other", 1)];
+        assert_eq!(client_key("k", all, &captured_since), "k");
+        let own_numbering = [for_now("k#2", 0), with(OperationStatus::Done, None, "k#3", 1)];
+        assert_eq!(client_key("k#2", all, &own_numbering), "k#2", "a PoS's own k#2 sent again late");
         // Another key's captures, and this key's other writes, are not this capture's.
         let others = [
-            with(OperationStatus::Failed, Some(FOR_NOW), "kk"),
-            with(OperationStatus::Failed, Some(FOR_NOW), "k#x"),
-            OperationRow {
-                kind: OperationKind::Refund,
-                ..with(OperationStatus::Failed, Some(FOR_NOW), "k#2")
-            },
+            for_now("kk", 0),
+            for_now("k#x", 0),
+            OperationRow { kind: OperationKind::Refund, ..for_now("k#2", 0) },
         ];
-        assert_eq!(client_key("k", &others), "k");
+        assert_eq!(client_key("k", all, &others), "k");
     }
 }

@@ -283,9 +283,13 @@ impl Sales {
                 match self.send(&mut row, key).await {
                     // Said on the sale as the refusal was recorded (see `writes::refusal_note`).
                     Ok(Sent::Refused(_)) => Ok(()),
-                    // A PoS's capture that had no answer, confirmed now: its payment ends with it.
-                    Ok(Sent::Confirmed) if operation.kind == OperationKind::Capture => {
-                        self.release_after_capture(row).await;
+                    // Done at last: what the sale said had failed is over (an automatic capture kasse
+                    // asked again for, its answer lost), and a PoS's capture ends its payment.
+                    Ok(Sent::Confirmed) => {
+                        self.clear_failure(&mut row).await;
+                        if operation.kind == OperationKind::Capture {
+                            self.release_after_capture(row).await;
+                        }
                         Ok(())
                     }
                     sent => sent.map(drop),

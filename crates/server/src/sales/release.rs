@@ -25,6 +25,10 @@ impl Sales {
     ) -> Result<Option<Sale>, SaleError> {
         let _guard = self.inner.locks.lock(reference).await?;
         let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
+        // Before a release this key asked for is sent again, too.
+        if waiting(&operations, OperationKind::Capture) > 0 {
+            return Ok(None);
+        }
         if let Some(done) =
             self.replayed(&row, &operations, Some(client_key), OperationKind::Cancel, None).await?
         {

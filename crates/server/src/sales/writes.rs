@@ -106,7 +106,7 @@ impl Sales {
         let (row, operations) = self.row_of_till_with_operations(till_id, reference).await?;
         let amount = request.amount.map(|a| a.value);
         // Asked again after the platform could only not make it just now: a new capture.
-        let client_key = client_key.map(|key| for_now::client_key(key, &operations));
+        let client_key = client_key.map(|key| for_now::client_key(key, amount, &operations));
         let client_key = client_key.as_deref();
         if let Some(done) =
             self.replayed(&row, &operations, client_key, OperationKind::Capture, amount).await?
@@ -201,8 +201,8 @@ impl Sales {
     }
 
     /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
-    /// `key` only for now (see `for_now::asks_again`): read from the payment's captures, that one
-    /// as refused.
+    /// `key` only for now (see `for_now::next_ask`): read from the payment's captures, that one as
+    /// refused now.
     async fn asks_again_after(
         &self,
         row: &PaymentRow,
@@ -213,16 +213,17 @@ impl Sales {
         for op in operations.iter_mut().filter(|op| op.idempotency_key == key) {
             op.status = OperationStatus::Failed;
             op.error = Some(refusal.to_string());
+            op.updated_at = crate::now_ms();
         }
         let captures: Vec<&OperationRow> =
             operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
-        Ok(for_now::asks_again(row, &captures, crate::now_ms()))
+        Ok(for_now::next_ask(row, &captures).is_some())
     }
 
     /// Clears what the sale said had failed, once a capture or refund has gone through. Not
     /// storing that is logged, never the write's answer: the write is done and recorded, and a
     /// cashier told it failed would make it again, under a new key.
-    async fn clear_failure(&self, row: &mut PaymentRow) {
+    pub(super) async fn clear_failure(&self, row: &mut PaymentRow) {
         if row.failure.take().is_some()
             && let Err(e) = self.save(row).await
         {
@@ -280,7 +281,10 @@ impl Sales {
                 self.send_cancel(row, &operation.idempotency_key, Attempt::Again).await.map(Some)
             }
             OperationStatus::Pending => match self.send(&mut row, &operation.idempotency_key).await? {
-                Sent::Confirmed => Ok(Some(sale_view(&row))),
+                Sent::Confirmed => {
+                    self.clear_failure(&mut row).await;
+                    Ok(Some(sale_view(&row)))
+                }
                 Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
                 Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
             },

@@ -151,6 +151,19 @@ async fn a_registration_deleted_at_the_platform_is_made_again_and_its_webhooks_m
 }
 
 #[tokio::test]
+async fn a_check_the_platform_does_not_answer_leaves_the_registration_known_as_registered() {
+    let app = spawn_app_with(|config| config.webhooks_check_every = Duration::from_secs(1)).await;
+    tokio::time::timeout(PATIENCE, app.running.until_webhooks_registered()).await.expect("registered");
+    app.sim()
+        .set_faults(FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() })
+        .unwrap();
+    until(|| async { unit(&app.health().await.1, "webhooks").get("lastError").is_some() }).await;
+    let (_, health) = app.health().await;
+    // A check that learnt nothing says why, and does not call the registration missing.
+    assert_eq!(unit(&health, "webhooks")["registered"], true, "{health}");
+}
+
+#[tokio::test]
 async fn tills_are_told_while_the_platform_fails_every_call_and_again_when_it_answers() {
     let app = spawn_app().await;
     let snapshot = app.snapshot().await;
