@@ -329,7 +329,9 @@ async fn register_webhooks(tools: &Tools) -> Vec<String> {
         }
         let outcome = match &unit.error {
             None => RegistrationOutcome::Registered,
-            Some(why) if unit.listed => RegistrationOutcome::Missing(why.clone()),
+            // Ours found and kept, a stale one's deletion failing: not missing. What was known
+            // stands, and the next round deletes the stale one.
+            Some(why) if unit.listed && unit.kept.is_none() => RegistrationOutcome::Missing(why.clone()),
             Some(why) => RegistrationOutcome::Unknown(why.clone()),
         };
         outcomes.push((unit.msn.clone(), outcome));

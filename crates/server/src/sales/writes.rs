@@ -202,18 +202,19 @@ impl Sales {
 
     /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
     /// `key` only for now (see `for_now::next_ask`): read from the payment's captures, that one as
-    /// refused now.
+    /// refused at `refused_at`.
     async fn asks_again_after(
         &self,
         row: &PaymentRow,
         key: &str,
         refusal: &kasse_vipps::Error,
+        refused_at: i64,
     ) -> Result<bool, SaleError> {
         let mut operations = self.inner.store.operations_for(&row.reference).await?;
         for op in operations.iter_mut().filter(|op| op.idempotency_key == key) {
             op.status = OperationStatus::Failed;
             op.error = Some(refusal.to_string());
-            op.updated_at = crate::now_ms();
+            op.updated_at = refused_at;
         }
         let captures: Vec<&OperationRow> =
             operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
@@ -228,6 +229,15 @@ impl Sales {
             && let Err(e) = self.save(row).await
         {
             tracing::warn!(reference = %row.reference, error = %e, "a write went through, but clearing the sale's earlier failure was not stored");
+        }
+    }
+
+    /// Clears the sale's "kasse asks again" ([`for_now::ASKED_AGAIN`]) once a capture went
+    /// through by a resend or a replay: that note is about the capture now made. Any other note
+    /// stays (a refund refused on its resend must not be wiped by another write's confirmation).
+    pub(super) async fn clear_asked_again(&self, row: &mut PaymentRow) {
+        if row.failure.as_deref() == Some(for_now::ASKED_AGAIN) {
+            self.clear_failure(row).await;
         }
     }
 
@@ -282,7 +292,7 @@ impl Sales {
             }
             OperationStatus::Pending => match self.send(&mut row, &operation.idempotency_key).await? {
                 Sent::Confirmed => {
-                    self.clear_failure(&mut row).await;
+                    self.clear_asked_again(&mut row).await;
                     Ok(Some(sale_view(&row)))
                 }
                 Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
@@ -483,17 +493,20 @@ impl Sales {
             Err(e) => {
                 self.inner.metrics.platform_write(kind, "refused");
                 tracing::warn!(%reference, kind, error = %e, "the platform refused");
+                // One time for the refusal, as decided and as recorded, so that the note and the
+                // reconciler's next ask agree (see `for_now::next_ask`).
+                let refused_at = crate::now_ms();
                 let asked_again = write.kind() == OperationKind::Capture
                     && e.error_code() == Some(for_now::CAPTURE_FAILED_FOR_NOW)
                     && self.captures_automatically(row)
-                    && self.asks_again_after(row, key, &e).await?;
+                    && self.asks_again_after(row, key, &e, refused_at).await?;
                 let note = if asked_again {
                     Some(for_now::ASKED_AGAIN.to_owned())
                 } else {
                     refusal_note(write.kind(), attempt, &e)
                 };
                 let Some(note) = note else {
-                    store.finish_operation(key, Some(&e.to_string()), crate::now_ms()).await?;
+                    store.finish_operation(key, Some(&e.to_string()), refused_at).await?;
                     return Ok(Sent::Refused(e));
                 };
                 // Said on the sale in the same statement that records the refusal: apart, a
@@ -505,7 +518,7 @@ impl Sales {
                 row.touch();
                 let announcement = self.announcement(row).await;
                 let event = announcement.as_ref().map(Announcement::event);
-                let id = store.refuse(key, &e.to_string(), crate::now_ms(), row, event).await?;
+                let id = store.refuse(key, &e.to_string(), refused_at, row, event).await?;
                 self.announced(row, announcement, id).await;
                 Ok(Sent::Refused(e))
             }
