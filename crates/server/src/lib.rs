@@ -313,7 +313,8 @@ async fn register_webhooks_forever(tools: Tools, mut shutdown: watch::Receiver<b
 
 /// One round of making sure each sales unit has exactly one registration of ours, at our URL,
 /// whose secret we hold (`kasse-server webhooks sync` does the same, with a report); each
-/// failure is logged and kept for `/healthz`. Returns the sales units still without.
+/// failure is logged and kept for `/healthz`. Returns the sales units not known to have
+/// theirs (missing, or not checked: tried again after a backoff).
 async fn register_webhooks(tools: &Tools) -> Vec<String> {
     let report = ops::webhooks::sync(tools, ops::webhooks::Options::default()).await;
     let mut outcomes = Vec::with_capacity(report.units.len());
@@ -329,9 +330,10 @@ async fn register_webhooks(tools: &Tools) -> Vec<String> {
         }
         let outcome = match &unit.error {
             None => RegistrationOutcome::Registered,
-            // Ours found and kept, a stale one's deletion failing: not missing. What was known
-            // stands, and the next round deletes the stale one.
             Some(why) if unit.listed && unit.kept.is_none() => RegistrationOutcome::Missing(why.clone()),
+            // Not listed (the platform or the database did not answer), or ours found and kept
+            // while a stale one's deletion failed: not missing. What was known stands, and the
+            // round is tried again.
             Some(why) => RegistrationOutcome::Unknown(why.clone()),
         };
         outcomes.push((unit.msn.clone(), outcome));

@@ -10,6 +10,7 @@
 //!   then makes a new capture, under a key of its own, where it only repeated the refusal
 //!   ([`client_key`]).
 
+use super::{SaleError, Sales};
 use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
 
 /// The platform's error for a capture it could not make just now.
@@ -91,6 +92,38 @@ pub fn client_key(key: &str, amount: Option<i64>, operations: &[OperationRow]) -
         format!("{key}#{}", n.saturating_add(1))
     } else {
         theirs
+    }
+}
+
+impl Sales {
+    /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
+    /// `key` only for now (see `next_ask`): read from the payment's captures, that one as
+    /// refused at `refused_at`.
+    pub(super) async fn asks_again_after(
+        &self,
+        row: &PaymentRow,
+        key: &str,
+        refusal: &kasse_vipps::Error,
+        refused_at: i64,
+    ) -> Result<bool, SaleError> {
+        let mut operations = self.inner.store.operations_for(&row.reference).await?;
+        for op in operations.iter_mut().filter(|op| op.idempotency_key == key) {
+            op.status = OperationStatus::Failed;
+            op.error = Some(refusal.to_string());
+            op.updated_at = refused_at;
+        }
+        let captures: Vec<&OperationRow> =
+            operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
+        Ok(next_ask(row, &captures).is_some())
+    }
+
+    /// Clears the sale's "kasse asks again" ([`ASKED_AGAIN`]) once a capture went
+    /// through by a resend or a replay: that note is about the capture now made. Any other note
+    /// stays (a refund refused on its resend must not be wiped by another write's confirmation).
+    pub(super) async fn clear_asked_again(&self, row: &mut PaymentRow) {
+        if row.failure.as_deref() == Some(ASKED_AGAIN) {
+            self.clear_failure(row).await;
+        }
     }
 }
 

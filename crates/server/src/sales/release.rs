@@ -15,8 +15,8 @@ use crate::store::{OperationKind, OperationRow, PaymentRow};
 
 impl Sales {
     /// Releases what is left reserved of a sale its PoS captured in part, under `client_key`: the
-    /// sale then, or `None` when nothing is left, or while a capture is on its way (the PoS's next
-    /// sending of its capture, or the reconciler once that capture is confirmed, asks again).
+    /// sale then, or `None` when nothing is left, or while a capture is on its way (the reconciler
+    /// releases it once that capture is confirmed).
     pub async fn release_the_rest(
         &self,
         till_id: &str,
@@ -41,8 +41,10 @@ impl Sales {
     }
 
     /// After the capture of `row`'s payment was confirmed, under its lock: releases the rest if
-    /// its PoS captures it itself. Never fails the capture: a release that fails is logged, and
-    /// asked for again by the PoS's next sending of its capture.
+    /// its PoS captures it itself. Never fails the capture: a release that gets no answer stays
+    /// recorded and is sent again; one refused, or not recorded (the database away), is logged,
+    /// and the rest is held until the reservation runs out (its PoS, told the capture was made,
+    /// has no reason to send it again).
     pub(super) async fn release_after_capture(&self, row: PaymentRow) {
         if !row.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS)) {
             return;

@@ -37,6 +37,11 @@ pub fn apply(row: &mut PaymentRow, state: State, aggregate: &Aggregate) -> bool 
         // A cancel on its way stays visible until the platform says how it ended.
         row.set_status(derived);
     }
+    if row.status() != SaleStatus::Authorized && row.failure.as_deref() == Some(super::for_now::ASKED_AGAIN) {
+        // About an approved payment waiting for its capture: once it is not that (captured, or
+        // cancelled, wherever), nobody asks again, and the sale must not say so.
+        row.failure = None;
+    }
     sale_view(row) != before
 }
 

@@ -200,27 +200,6 @@ impl Sales {
         }
     }
 
-    /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
-    /// `key` only for now (see `for_now::next_ask`): read from the payment's captures, that one as
-    /// refused at `refused_at`.
-    async fn asks_again_after(
-        &self,
-        row: &PaymentRow,
-        key: &str,
-        refusal: &kasse_vipps::Error,
-        refused_at: i64,
-    ) -> Result<bool, SaleError> {
-        let mut operations = self.inner.store.operations_for(&row.reference).await?;
-        for op in operations.iter_mut().filter(|op| op.idempotency_key == key) {
-            op.status = OperationStatus::Failed;
-            op.error = Some(refusal.to_string());
-            op.updated_at = refused_at;
-        }
-        let captures: Vec<&OperationRow> =
-            operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
-        Ok(for_now::next_ask(row, &captures).is_some())
-    }
-
     /// Clears what the sale said had failed, once a capture or refund has gone through. Not
     /// storing that is logged, never the write's answer: the write is done and recorded, and a
     /// cashier told it failed would make it again, under a new key.
@@ -229,15 +208,6 @@ impl Sales {
             && let Err(e) = self.save(row).await
         {
             tracing::warn!(reference = %row.reference, error = %e, "a write went through, but clearing the sale's earlier failure was not stored");
-        }
-    }
-
-    /// Clears the sale's "kasse asks again" ([`for_now::ASKED_AGAIN`]) once a capture went
-    /// through by a resend or a replay: that note is about the capture now made. Any other note
-    /// stays (a refund refused on its resend must not be wiped by another write's confirmation).
-    pub(super) async fn clear_asked_again(&self, row: &mut PaymentRow) {
-        if row.failure.as_deref() == Some(for_now::ASKED_AGAIN) {
-            self.clear_failure(row).await;
         }
     }
 

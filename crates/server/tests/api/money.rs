@@ -341,6 +341,25 @@ async fn an_automatic_capture_the_platform_could_not_make_just_now_is_asked_agai
 }
 
 #[tokio::test]
+async fn a_sale_whose_capture_kasse_would_ask_again_for_no_longer_says_so_once_cancelled() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    app.sim().set_faults(FaultKnobs { fail_captures: true, ..FaultKnobs::default() }).unwrap();
+    let sale = app.start_sale(3_000).await;
+    let r = sale.reference.as_str();
+    app.approve(&sale).await;
+    events
+        .next_event_until("the capture refused for now", |e| {
+            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
+        })
+        .await;
+    // The customer changes their mind: the cashier releases the money.
+    let cancelled = app.done(r, "cancel", &json!({})).await;
+    assert_eq!((cancelled.status, cancelled.failure), (SaleStatus::Cancelled, None), "nobody asks again");
+    assert_eq!(app.sale(r).await.failure, None);
+}
+
+#[tokio::test]
 async fn a_capture_the_platform_could_not_make_just_now_is_made_when_the_cashier_asks_again_with_its_key() {
     let app = spawn_manual_capture_app().await;
     let mut events = app.events_after(app.snapshot().await.last_event_id).await;

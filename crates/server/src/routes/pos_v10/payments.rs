@@ -373,8 +373,8 @@ pub(super) async fn capture(
 
 /// Releases what a v10 payment's confirmed capture left reserved (see `sales::release`; a
 /// capture the platform has not answered yet is released after by the reconciler). The capture
-/// was made either way, so a failed release is logged and the PoS still told 200; its next
-/// sending of the same capture asks again.
+/// was made either way, so a failed release is logged and the PoS still told 200 (a later
+/// sending of the same capture asks again).
 async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &kasse_api::Sale) {
     if captured.capturable() == 0 {
         return;

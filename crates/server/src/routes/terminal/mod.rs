@@ -210,7 +210,9 @@ struct WaitQuery {
     /// Wait up to this many seconds (at most 60) for the payment's outcome: the answer comes as
     /// soon as the customer has answered or the payment has ended (any status but `creating`,
     /// `awaitingCustomer` and `cancelling`; at a till that captures by itself, `captured` rather
-    /// than `authorized`), or when the time is up, with the payment as it is.
+    /// than `authorized`, or `authorized` with a `failure` once capturing failed, not while kasse
+    /// asks again for a capture the platform could not make just now), or when the time is up,
+    /// with the payment as it is.
     #[param(maximum = 60)]
     wait: Option<u64>,
 }
