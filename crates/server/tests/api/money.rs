@@ -293,12 +293,7 @@ async fn a_refund_the_platform_refuses_only_when_it_is_sent_again_is_said_on_the
     // By the time the platform answers again, the refund's year is over: the resend is refused.
     app.sim().advance_clock(chrono::Duration::days(366));
     app.sim().set_faults(FaultKnobs::default()).unwrap();
-    let told = events
-        .next_event_until("the refused refund said on the sale", |e| {
-            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
-        })
-        .await;
-    let sale = told.last().unwrap().sale();
+    let sale = events.until_sale_says_why(r).await;
     assert!(sale.failure.as_deref().is_some_and(|f| f.starts_with("A refund was refused")), "{sale:?}");
     assert_eq!((sale.status, sale.refunded.value), (SaleStatus::Captured, 0), "nothing was given back");
     assert_eq!(app.sale(r).await.failure, sale.failure, "a reloaded till sees it too");
@@ -315,12 +310,7 @@ async fn an_automatic_capture_the_platform_could_not_make_just_now_is_asked_agai
     let sale = app.start_sale(4_200).await;
     let r = sale.reference.as_str();
     app.approve(&sale).await;
-    let told = events
-        .next_event_until("the failed capture said on the sale", |e| {
-            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
-        })
-        .await;
-    let failed = told.last().unwrap().sale();
+    let failed = events.until_sale_says_why(r).await;
     assert_eq!(failed.status, SaleStatus::Authorized);
     assert!(failed.failure.as_deref().is_some_and(|f| f.contains("kasse asks again")), "{failed:?}");
 
@@ -348,11 +338,7 @@ async fn a_sale_whose_capture_kasse_would_ask_again_for_no_longer_says_so_once_c
     let sale = app.start_sale(3_000).await;
     let r = sale.reference.as_str();
     app.approve(&sale).await;
-    events
-        .next_event_until("the capture refused for now", |e| {
-            e.sale_if_any().is_some_and(|s| s.reference == r && s.failure.is_some())
-        })
-        .await;
+    events.until_sale_says_why(r).await;
     // The customer changes their mind: the cashier releases the money.
     let cancelled = app.done(r, "cancel", &json!({})).await;
     assert_eq!((cancelled.status, cancelled.failure), (SaleStatus::Cancelled, None), "nobody asks again");

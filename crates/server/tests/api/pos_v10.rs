@@ -371,6 +371,16 @@ async fn initiate(v10: &V10, pos_id: &str, key: &str, amount: f64) -> String {
     reply.read::<PaymentInitiatedResponse>().payment_id
 }
 
+/// A payment of `amount` initiated under `key`, Mette checked in at the beacon and approving it.
+async fn reserved(v10: &V10, pos_id: &str, key: &str, amount: f64) -> String {
+    let payment = initiate(v10, pos_id, key, amount).await;
+    simulate(v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+    payment
+}
+
 async fn simulate(v10: &V10, what: &str, body: &Value) {
     let reply = v10.post(&format!("/pos/app/usersimulation/{what}"), None, body).await;
     assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
@@ -693,11 +703,7 @@ async fn a_partial_capture_ends_the_payment_and_gives_the_customer_back_the_rest
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
     let pos_id = point_of_sale(&v10).await;
-    let payment = initiate(&v10, &pos_id, "in-part", 40.0).await;
-    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::IssuedToUser).await;
-    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::Reserved).await;
+    let payment = reserved(&v10, &pos_id, "in-part", 40.0).await;
 
     // Only part of the goods went: a v10 capture is the payment's one, so the rest is let go.
     let path = format!("/pos/v10/payments/{payment}/capture");
@@ -727,11 +733,7 @@ async fn a_partial_capture_the_platform_answers_only_later_still_gives_back_the_
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
     let pos_id = point_of_sale(&v10).await;
-    let payment = initiate(&v10, &pos_id, "late-part", 40.0).await;
-    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::IssuedToUser).await;
-    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::Reserved).await;
+    let payment = reserved(&v10, &pos_id, "late-part", 40.0).await;
 
     // The platform does not answer the capture: kept, and sent again once it does.
     let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
@@ -756,11 +758,7 @@ async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
     let pos_id = point_of_sale(&v10).await;
-    let payment = initiate(&v10, &pos_id, "to-refund", 40.0).await;
-    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::IssuedToUser).await;
-    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
-    v10.until(&payment, Status::Reserved).await;
+    let payment = reserved(&v10, &pos_id, "to-refund", 40.0).await;
     let captured =
         v10.post(&format!("/pos/v10/payments/{payment}/capture"), None, &json!({"amount": 40.0})).await;
     assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);

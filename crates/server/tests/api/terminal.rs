@@ -214,11 +214,7 @@ async fn a_wait_goes_on_while_kasse_asks_again_for_a_capture_the_platform_could_
         pos.post(START, "order-C-1", &payment(4_000, &json!({"payer": {"flow": "qr"}}))).await.json();
     let reference = field(&started, "reference").to_owned();
     approve(field(&started, "qr")).await;
-    events
-        .next_event_until("the capture refused for now", |e| {
-            e.sale_if_any().is_some_and(|s| s.reference == reference && s.failure.is_some())
-        })
-        .await;
+    events.until_sale_says_why(&reference).await;
 
     // The PoS waits for the outcome: a capture kasse asks again for is none (told "failed", it
     // might have the customer pay another way, and then be charged twice).

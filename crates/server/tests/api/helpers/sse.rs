@@ -193,6 +193,16 @@ impl EventStream {
         .await
     }
 
+    /// Reads until `reference` says something failed (`failure`); returns the sale then.
+    pub(crate) async fn until_sale_says_why(&mut self, reference: &str) -> Sale {
+        let read = self
+            .next_event_until(&format!("{reference} saying what failed"), |e| {
+                e.sale_if_any().is_some_and(|sale| sale.reference == reference && sale.failure.is_some())
+            })
+            .await;
+        read.last().and_then(SseEvent::sale_if_any).unwrap_or_else(|| panic!("no sale in {read:?}"))
+    }
+
     /// Reads until a check-in event satisfies `done`; returns that check-in.
     pub(crate) async fn until_check_in(
         &mut self,
