@@ -116,15 +116,6 @@ impl Sales {
             operations.iter().filter(|op| op.kind == OperationKind::Capture).collect();
         Ok(next_ask(row, &captures).is_some())
     }
-
-    /// Clears the sale's "kasse asks again" ([`ASKED_AGAIN`]) once a capture went
-    /// through by a resend or a replay: that note is about the capture now made. Any other note
-    /// stays (a refund refused on its resend must not be wiped by another write's confirmation).
-    pub(super) async fn clear_asked_again(&self, row: &mut PaymentRow) {
-        if row.failure.as_deref() == Some(ASKED_AGAIN) {
-            self.clear_failure(row).await;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -283,13 +283,10 @@ impl Sales {
                 match self.send(&mut row, key).await {
                     // Said on the sale as the refusal was recorded (see `writes::refusal_note`).
                     Ok(Sent::Refused(_)) => Ok(()),
-                    // Done at last: an automatic capture kasse asked again for (its answer lost) is
-                    // no longer asked for, and a PoS's capture ends its payment.
-                    Ok(Sent::Confirmed) => {
-                        self.clear_asked_again(&mut row).await;
-                        if operation.kind == OperationKind::Capture {
-                            self.release_after_capture(row).await;
-                        }
+                    // A PoS's capture that had no answer, confirmed now: its payment ends with it.
+                    // (A "kasse asks again" note went as the capture moved the sale on: `apply`.)
+                    Ok(Sent::Confirmed) if operation.kind == OperationKind::Capture => {
+                        self.release_after_capture(row).await;
                         Ok(())
                     }
                     sent => sent.map(drop),

@@ -203,7 +203,7 @@ impl Sales {
     /// Clears what the sale said had failed, once a capture or refund has gone through. Not
     /// storing that is logged, never the write's answer: the write is done and recorded, and a
     /// cashier told it failed would make it again, under a new key.
-    pub(super) async fn clear_failure(&self, row: &mut PaymentRow) {
+    async fn clear_failure(&self, row: &mut PaymentRow) {
         if row.failure.take().is_some()
             && let Err(e) = self.save(row).await
         {
@@ -261,10 +261,7 @@ impl Sales {
                 self.send_cancel(row, &operation.idempotency_key, Attempt::Again).await.map(Some)
             }
             OperationStatus::Pending => match self.send(&mut row, &operation.idempotency_key).await? {
-                Sent::Confirmed => {
-                    self.clear_asked_again(&mut row).await;
-                    Ok(Some(sale_view(&row)))
-                }
+                Sent::Confirmed => Ok(Some(sale_view(&row))),
                 Sent::Unknown => Err(SaleError::Pending(Box::new(sale_view(&row)))),
                 Sent::Refused(e) => Err(SaleError::Platform(refusal_sentence(&e))),
             },
