@@ -10,8 +10,14 @@
 //!   then makes a new capture, under a key of its own, where it only repeated the refusal
 //!   ([`client_key`]).
 
+use super::record::key_number;
 use super::{SaleError, Sales};
 use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
+
+/// What joins a client's key to the number of its ask in the keys [`client_key`] makes: a space
+/// then `#`. No key a client sends holds a space (kasse takes visible ASCII only, at every door),
+/// so a key made so is never one a PoS or a browser sent for a capture of its own.
+const ASKED_AGAIN_AS: &str = " #";
 
 /// The platform's error for a capture it could not make just now.
 pub const CAPTURE_FAILED_FOR_NOW: u32 = 6280;
@@ -61,12 +67,16 @@ pub fn due(row: &PaymentRow, captures: &[&OperationRow], now: i64) -> bool {
 
 /// The client key a capture of `amount` (`None`: all that is left) asked for with `key` is
 /// recorded and replayed under, `operations` being the payment's: `key` itself at first; once a
-/// capture under it was refused only for now, the next of `key#2`, `key#3` …, so that asking
+/// capture under it was refused only for now, the next of `key #2`, `key #3` …, so that asking
 /// again with the same key asks the platform again under an idempotency key of its own. A
 /// capture done, pending or refused for good under the last of them is what the key finds, never
 /// made twice; so is the refusal, when the key asks for another amount (a mistake, said as one),
-/// or once another capture was made since (the key sent again late, after the PoS captured
+/// or once another capture was recorded after it (the key sent again late, after the PoS captured
 /// under another: asked anew, it would take the money a second time).
+///
+/// "After" is the order kasse numbered the captures in ([`super::record::key_number`]), which
+/// every instance agrees on, never the times instances stamp with their own clocks: one a little
+/// behind would make a capture recorded after the refusal look older than it.
 pub fn client_key(key: &str, amount: Option<i64>, operations: &[OperationRow]) -> String {
     let nth = |op: &OperationRow| -> Option<u32> {
         if op.kind != OperationKind::Capture {
@@ -76,20 +86,26 @@ pub fn client_key(key: &str, amount: Option<i64>, operations: &[OperationRow]) -
         if theirs == key {
             return Some(1);
         }
-        theirs.strip_prefix(key)?.strip_prefix('#')?.parse().ok().filter(|n| *n >= 2)
+        theirs.strip_prefix(key)?.strip_prefix(ASKED_AGAIN_AS)?.parse().ok().filter(|n| *n >= 2)
     };
     let last = operations.iter().filter_map(|op| nth(op).map(|n| (n, op))).max_by_key(|(n, _)| *n);
     let Some((n, op)) = last else { return key.to_owned() };
     let theirs = op.client_key.clone().unwrap_or_else(|| key.to_owned());
+    let recorded_after =
+        |other: &OperationRow| match (key_number(&other.idempotency_key), key_number(&op.idempotency_key)) {
+            (Some(other), Some(this)) => other > this,
+            // Not numbered as kasse numbers captures: it may be later, and taking it so never captures twice.
+            _ => true,
+        };
     let captured_since = operations.iter().any(|other| {
         other.kind == OperationKind::Capture
             && other.status != OperationStatus::Failed
-            && other.updated_at >= op.updated_at
             && other.idempotency_key != op.idempotency_key
+            && recorded_after(other)
     });
     let same = amount.is_none_or(|amount| op.amount == Some(amount));
     if refused_for_now(op) && same && !captured_since {
-        format!("{key}#{}", n.saturating_add(1))
+        format!("{key}{ASKED_AGAIN_AS}{}", n.saturating_add(1))
     } else {
         theirs
     }
@@ -132,7 +148,8 @@ mod tests {
         at: i64,
     ) -> OperationRow {
         OperationRow {
-            idempotency_key: format!("till-1-abc-capture-{at}-{}", client_key.unwrap_or("kasse")),
+            // Numbered as recorded: in these tests, in the order of their times.
+            idempotency_key: format!("till-1-abc-capture-{}", at + 1),
             reference: "till-1-abc".to_owned(),
             kind: OperationKind::Capture,
             amount: Some(1_000),
@@ -199,11 +216,11 @@ mod tests {
         let for_now = |key, at| with(OperationStatus::Failed, Some(FOR_NOW), key, at);
         let all = None;
         assert_eq!(client_key("k", all, &[]), "k", "not seen: the key itself");
-        assert_eq!(client_key("k", all, &[for_now("k", 0)]), "k#2");
-        assert_eq!(client_key("k", Some(1_000), &[for_now("k", 0)]), "k#2", "the same amount");
-        let asked_again = [for_now("k", 0), with(OperationStatus::Done, None, "k#2", 1)];
-        assert_eq!(client_key("k", all, &asked_again), "k#2", "done: found, never made twice");
-        assert_eq!(client_key("k", all, &[for_now("k", 0), for_now("k#2", 1)]), "k#3");
+        assert_eq!(client_key("k", all, &[for_now("k", 0)]), "k #2");
+        assert_eq!(client_key("k", Some(1_000), &[for_now("k", 0)]), "k #2", "the same amount");
+        let asked_again = [for_now("k", 0), with(OperationStatus::Done, None, "k #2", 1)];
+        assert_eq!(client_key("k", all, &asked_again), "k #2", "done: found, never made twice");
+        assert_eq!(client_key("k", all, &[for_now("k", 0), for_now("k #2", 1)]), "k #3");
         for stays in [
             with(OperationStatus::Pending, None, "k", 0),
             with(OperationStatus::Done, None, "k", 0),
@@ -216,14 +233,34 @@ mod tests {
         assert_eq!(client_key("k", Some(500), &[for_now("k", 0)]), "k");
         let captured_since = [for_now("k", 0), with(OperationStatus::Done, None, "other", 1)];
         assert_eq!(client_key("k", all, &captured_since), "k");
-        let own_numbering = [for_now("k#2", 0), with(OperationStatus::Done, None, "k#3", 1)];
-        assert_eq!(client_key("k#2", all, &own_numbering), "k#2", "a PoS's own k#2 sent again late");
+        // A PoS numbering its own keys so is not taken for kasse asking again: its own `k#2`,
+        // made after `k` was refused, is a capture since, and `k` sent again late finds its refusal.
+        let own_numbering = [for_now("k", 0), with(OperationStatus::Done, None, "k#2", 1)];
+        assert_eq!(client_key("k", all, &own_numbering), "k", "a PoS's own k#2 is another capture");
         // Another key's captures, and this key's other writes, are not this capture's.
         let others = [
             for_now("kk", 0),
-            for_now("k#x", 0),
-            OperationRow { kind: OperationKind::Refund, ..for_now("k#2", 0) },
+            for_now("k #x", 0),
+            OperationRow { kind: OperationKind::Refund, ..for_now("k #2", 0) },
         ];
         assert_eq!(client_key("k", all, &others), "k");
+    }
+
+    #[test]
+    fn since_means_recorded_after_whatever_the_clocks_of_the_instances_that_recorded_them() {
+        let numbered = |op: OperationRow, n: usize| OperationRow {
+            idempotency_key: crate::sales::record::idempotency_key("till-1-abc", OperationKind::Capture, n),
+            ..op
+        };
+        let refused = numbered(capture(OperationStatus::Failed, Some(FOR_NOW), Some("k"), 10_000), 1);
+        // Captured under another key after the refusal, by an instance whose clock is 5 s behind:
+        // since, so the key sent again late does not take the money a second time.
+        let behind = numbered(capture(OperationStatus::Done, None, Some("other"), 5_000), 2);
+        assert_eq!(client_key("k", None, &[refused.clone(), behind]), "k");
+        // Recorded before the refusal and only confirmed after it (its clock ahead, or its
+        // answer late): another capture the PoS asked for, not one since, so `k` is asked again.
+        let earlier = numbered(capture(OperationStatus::Done, None, Some("other"), 15_000), 1);
+        let refused = numbered(refused, 2);
+        assert_eq!(client_key("k", None, &[earlier, refused]), "k #2");
     }
 }

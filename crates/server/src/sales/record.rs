@@ -109,6 +109,14 @@ pub fn idempotency_key(reference: &str, kind: OperationKind, n: usize) -> String
     }
 }
 
+/// The `n` of a key [`idempotency_key`] made for a write other than the create: the order the
+/// writes of its kind were recorded in on their payment. Each is numbered under the payment's
+/// lock, one more than those recorded before it, so every instance agrees on the order, where
+/// the times they stamp on the writes come from their own clocks. `None` for any other key.
+pub fn key_number(key: &str) -> Option<usize> {
+    key.rsplit_once('-')?.1.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +174,9 @@ mod tests {
             idempotency_key("r", OperationKind::Refund, 2),
             "each refund is its own write"
         );
+        // References hold dashes; the number is what follows the last.
+        let reference = "till-1-a1b2c3";
+        assert_eq!(key_number(&idempotency_key(reference, OperationKind::Capture, 12)), Some(12));
+        assert_eq!(key_number(&idempotency_key(reference, OperationKind::Create, 1)), None);
     }
 }
