@@ -9,6 +9,7 @@
 //! (only the request, so a customer approving at that moment wins) and a push to the checked-in
 //! customer starts ([`Pairing`], run every second, on every instance).
 
+pub mod codes;
 pub mod pairing;
 pub mod wire;
 

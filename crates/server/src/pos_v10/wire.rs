@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorResponse {
-    /// A stable code to act on (kasse's problem codes).
-    pub code: String,
+    /// A stable code to act on: v10's number where v10 had one (see [`super::codes`]).
+    pub code: &'static str,
     /// What went wrong, in a sentence.
     pub message: String,
     /// The request's correlation id.

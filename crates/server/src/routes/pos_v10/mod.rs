@@ -1,9 +1,10 @@
 //! MobilePay PoS v10, as a v10 integration calls it: `/integrator-authentication/connect/token`,
 //! `/pos/v10/…` and, with the built-in simulator, `/pos/app/usersimulation/…`. Paths, headers,
 //! status codes, field names and error bodies (`{code, message, correlationId}`) are v10's
-//! (`pos.yaml` 10.2.6); what is done is kasse's (`crate::pos_v10`). The stores, points of sale
-//! and payments are in `setup` and `payments`; `extract` reads addresses, queries and bodies,
-//! refusing them in v10's error shape.
+//! (`pos.yaml` 10.2.6), and so are the numbered error codes (`crate::pos_v10::codes`); what is
+//! done is kasse's (`crate::pos_v10`). The stores and points of sale are in `setup`, payments in
+//! `payments`, refunds in `refunds`; `extract` reads addresses, queries and bodies, refusing them
+//! in v10's error shape.
 //!
 //! Access: a token from the token endpoint (client id: the integrator's id; client secret: its
 //! kasse API key), or the API key itself, as the bearer token. `X-MobilePay-Client-System-Version`
@@ -12,6 +13,7 @@
 
 mod extract;
 mod payments;
+mod refunds;
 mod setup;
 
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::pos_v10::codes::V10Code;
 use crate::pos_v10::wire::{ErrorResponse, TokenResponse};
 use crate::sales::SaleError;
 use crate::store::{IntegratorRow, KeyUse, StoreError};
@@ -53,10 +56,10 @@ pub fn router(app: &Arc<AppState>) -> Router {
         .route("/pos/v10/payments/{paymentid}/ready", post(payments::ready))
         .route("/pos/v10/payments/{paymentid}/capture", post(payments::capture))
         .route("/pos/v10/payments/{paymentid}/cancel", post(payments::cancel))
-        .route("/pos/v10/refunds", get(payments::refunds).post(payments::create_refund))
-        .route("/pos/v10/refunds/{refundid}", get(payments::refund))
-        .route("/pos/v10/refunds/{refundid}/capture", post(payments::capture_refund))
-        .route("/pos/v10/refunds/{refundid}/cancel", post(payments::cancel_refund))
+        .route("/pos/v10/refunds", get(refunds::refunds).post(refunds::create_refund))
+        .route("/pos/v10/refunds/{refundid}", get(refunds::refund))
+        .route("/pos/v10/refunds/{refundid}/capture", post(refunds::capture_refund))
+        .route("/pos/v10/refunds/{refundid}/cancel", post(refunds::cancel_refund))
         .route("/pos/app/usersimulation/checkin", post(setup::simulate_check_in))
         .route("/pos/app/usersimulation/acceptpayment", post(payments::simulate_accept))
         .route("/pos/app/usersimulation/cancelpaymentbyuser", post(payments::simulate_cancel))
@@ -72,34 +75,34 @@ pub fn router(app: &Arc<AppState>) -> Router {
 #[derive(Debug)]
 pub struct V10Error {
     status: StatusCode,
-    code: String,
+    code: V10Code,
     message: String,
     correlation_id: String,
 }
 
 impl V10Error {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), message: message.into(), correlation_id: String::new() }
+    fn new(status: StatusCode, code: V10Code, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), correlation_id: String::new() }
     }
 
     /// 400.
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: V10Code, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 401, without a body.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "")
+        Self::new(StatusCode::UNAUTHORIZED, V10Code::Kasse(ProblemCode::Unauthorized), "")
     }
 
     /// 403.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ProblemCode::Forbidden.as_str(), message)
+    pub fn forbidden(code: V10Code, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
     /// 404, without a body.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound.as_str(), "")
+        Self::new(StatusCode::NOT_FOUND, V10Code::Kasse(ProblemCode::NotFound), "")
     }
 
     /// 405: v10 has the address, not for this method. (v10 declared no such answer; an HTTP
@@ -107,14 +110,21 @@ impl V10Error {
     pub fn method_not_allowed() -> Self {
         Self::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            ProblemCode::MethodNotAllowed.as_str(),
+            V10Code::Kasse(ProblemCode::MethodNotAllowed),
             "This address does not take that kind of request.",
         )
     }
 
     /// 409: the request cannot be done now (v10's "could not be …").
-    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: V10Code, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// The same error as a 409 with v10's `code` for the case (a refusal the sales engine words
+    /// alike for every caller, which v10 numbered by the request it refuses).
+    #[must_use]
+    pub fn into_conflict(self, code: V10Code) -> Self {
+        Self { status: StatusCode::CONFLICT, code, ..self }
     }
 
     /// The same error, naming the request it answers.
@@ -139,7 +149,7 @@ impl From<ApiError> for V10Error {
             500..=501 | 503..=599 => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         };
-        Self::new(status, code.as_str(), problem.sentence())
+        Self::new(status, V10Code::of_problem(code, status.as_u16()), problem.sentence())
     }
 }
 
@@ -161,7 +171,7 @@ impl IntoResponse for V10Error {
             self.status.into_response()
         } else {
             let body = ErrorResponse {
-                code: self.code,
+                code: self.code.as_str(),
                 message: self.message,
                 correlation_id: self.correlation_id.clone(),
             };
@@ -222,7 +232,7 @@ impl FromRequestParts<Arc<AppState>> for V10Caller {
         };
         if text("x-mobilepay-client-system-version").is_none() {
             return Err(named(V10Error::bad_request(
-                "missing-client-system-version",
+                V10Code::MissingClientSystemVersion,
                 "The X-MobilePay-Client-System-Version header is required.",
             )));
         }
@@ -240,9 +250,10 @@ impl FromRequestParts<Arc<AppState>> for V10Caller {
         if let Some(vat) = &vat
             && stores.is_empty()
         {
-            return Err(named(V10Error::forbidden(format!(
-                "No merchant with VAT number {vat} is among this integrator's stores."
-            ))));
+            return Err(named(V10Error::forbidden(
+                V10Code::Kasse(ProblemCode::Forbidden),
+                format!("No merchant with VAT number {vat} is among this integrator's stores."),
+            )));
         }
         Ok(Self { integrator, stores, correlation_id })
     }
@@ -258,13 +269,18 @@ impl V10Caller {
         request: &str,
         body: &[u8],
     ) -> Result<String, V10Error> {
-        let key = headers
-            .get("x-mobilepay-idempotency-key")
+        let sent = headers.get("x-mobilepay-idempotency-key");
+        let key = sent
             .and_then(|v| v.to_str().ok())
             .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
             .ok_or_else(|| {
+                let code = if sent.is_some() {
+                    V10Code::InvalidIdempotencyKey
+                } else {
+                    V10Code::MissingIdempotencyKey
+                };
                 V10Error::bad_request(
-                    ProblemCode::IdempotencyKeyRequired.as_str(),
+                    code,
                     "The X-MobilePay-Idempotency-Key header (1 to 100 visible characters) is required.",
                 )
                 .of(self)
@@ -277,7 +293,7 @@ impl V10Caller {
             .await?;
         if used == KeyUse::Reused {
             return Err(V10Error::conflict(
-                ProblemCode::KeyReused.as_str(),
+                V10Code::KeyReused,
                 "This X-MobilePay-Idempotency-Key was used before for a different request.",
             )
             .of(self));
@@ -289,11 +305,7 @@ impl V10Caller {
 /// A JSON body, or v10's 400.
 fn parse<T: serde::de::DeserializeOwned>(caller: &V10Caller, body: &[u8]) -> Result<T, V10Error> {
     serde_json::from_slice(body).map_err(|e| {
-        V10Error::bad_request(
-            ProblemCode::BadRequestBody.as_str(),
-            format!("The request body is not valid: {e}"),
-        )
-        .of(caller)
+        V10Error::bad_request(V10Code::BadRequest, format!("The request body is not valid: {e}")).of(caller)
     })
 }
 

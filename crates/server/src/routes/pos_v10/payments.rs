@@ -1,5 +1,5 @@
-//! v10 payments and refunds, each a sale of the point of sale's till (see `crate::pos_v10`), and
-//! the simulated customer's answer.
+//! v10 payments, each a sale of the point of sale's till (see `crate::pos_v10`), and the
+//! simulated customer's answer. Refunds of them are in `refunds`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,36 +7,36 @@ use std::sync::Arc;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use kasse_api::{CaptureRequest, Money, ProblemCode, RefundRequest, SaleStatus};
+use kasse_api::{CaptureRequest, Money, ProblemCode, SaleStatus};
 use serde::Deserialize;
 
 use super::extract::{V10Body, V10Path, V10Query};
 use super::setup::{Act, own_pos, simulate, simulated_pos};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
+use crate::pos_v10::codes::V10Code;
 use crate::pos_v10::wire::{
-    CreateRefundRequest, CreateRefundResponse, CurrencyCode, GetRefundResponse, InitiatePaymentRequest,
-    PaymentCaptureRequest, PaymentInitiatedResponse, PaymentReadyRequest, PaymentStatus, PlannedCaptureDelay,
-    PreparePaymentRequest, QueryPaymentIdsResponse, QueryPaymentResponse, QueryRefundIdsResponse,
-    RefundState, UserSimulationRequest,
+    CurrencyCode, InitiatePaymentRequest, PaymentCaptureRequest, PaymentInitiatedResponse,
+    PaymentReadyRequest, PaymentStatus, PlannedCaptureDelay, PreparePaymentRequest, QueryPaymentIdsResponse,
+    QueryPaymentResponse, UserSimulationRequest,
 };
 use crate::pos_v10::{
     POLL_DELAY_MS, currency, currency_code, decimal, id_from, minor_units, sale_key, status,
 };
-use crate::store::{Named as _, OperationStatus, PaymentRow, V10PaymentRow, V10PosRow};
+use crate::sales::SaleError;
+use crate::store::{Named as _, PaymentRow, V10PaymentRow, V10PosRow};
 
 /// A v10 order id: 1 to 36 characters.
 fn check_order_id(caller: &V10Caller, order_id: &str) -> Result<(), V10Error> {
     if (1..=36).contains(&order_id.chars().count()) {
         return Ok(());
     }
-    Err(V10Error::bad_request(ProblemCode::BadRequestBody.as_str(), "orderId must be 1 to 36 characters.")
-        .of(caller))
+    Err(V10Error::bad_request(V10Code::InvalidOrderId, "orderId must be 1 to 36 characters.").of(caller))
 }
 
 /// An amount in `code` for the till of `pos`, in minor units: 400 unless exact to the cent,
 /// positive and in the store's currency.
-fn amount_for(
+pub(super) fn amount_for(
     app: &AppState,
     caller: &V10Caller,
     pos: &V10PosRow,
@@ -44,13 +44,16 @@ fn amount_for(
     code: CurrencyCode,
 ) -> Result<i64, V10Error> {
     let minor = minor_units(amount).filter(|m| *m > 0).ok_or_else(|| {
-        V10Error::bad_request("bad-amount", "amount must be a positive amount with at most two decimals.")
-            .of(caller)
+        V10Error::bad_request(
+            V10Code::InvalidAmount,
+            "amount must be a positive amount with at most two decimals.",
+        )
+        .of(caller)
     })?;
     let takes = app.config.store(&pos.store_id).map(|s| s.currency);
     if takes != Some(currency(code)) {
         return Err(V10Error::bad_request(
-            ProblemCode::WrongCurrency.as_str(),
+            V10Code::Kasse(ProblemCode::WrongCurrency),
             format!("This store takes {}.", takes.map_or("another currency", |c| c.code())),
         )
         .of(caller));
@@ -62,12 +65,61 @@ fn amount_for(
 async fn till_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result<(), V10Error> {
     if let Some(busy) = app.store.active_payment(&pos.till_id).await? {
         return Err(V10Error::conflict(
-            ProblemCode::TillBusy.as_str(),
+            V10Code::PaymentActive,
             format!("The point of sale has a payment in progress ({}).", busy.reference),
         )
         .of(caller));
     }
     Ok(())
+}
+
+/// 409 when the point of sale has an active payment: a sale in progress at its till, or a
+/// payment there whose sale has not started, prepared and waiting for its amount (v10's one active
+/// payment per point of sale counted a prepared one: its PoS cancels it before it starts another),
+/// or ready and about to start (the pairing round starts one whose start was cut off).
+async fn pos_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result<(), V10Error> {
+    till_free(app, caller, pos).await?;
+    for payment in app.store.v10_payments_open(&caller.integrator.id).await? {
+        let unstarted = payment.reference.is_none() && status(&payment, None).active_or_reserved();
+        if payment.pos_id == pos.pos_id && unstarted {
+            return Err(V10Error::conflict(
+                V10Code::PaymentActive,
+                format!(
+                    "The point of sale has a payment not started yet ({}): make it ready, or cancel it.",
+                    payment.payment_id
+                ),
+            )
+            .of(caller));
+        }
+    }
+    Ok(())
+}
+
+/// `found`, with v10's 409 `code` in place of a 404: a point of sale or a payment named in a
+/// request's body is one v10 "could not" act on (its 404s are for addresses).
+pub(super) fn named_in_body<T>(
+    found: Result<T, V10Error>,
+    code: V10Code,
+    message: &str,
+) -> Result<T, V10Error> {
+    found.map_err(|e| {
+        if e.status == StatusCode::NOT_FOUND {
+            V10Error { status: StatusCode::CONFLICT, code, message: message.to_owned(), ..e }
+        } else {
+            e
+        }
+    })
+}
+
+/// The caller's point of sale a payment's body names (see [`own_pos`]): 409 1000 when there is
+/// none, as v10 answered a PoS that then creates its point of sale again.
+async fn pos_named(app: &AppState, caller: &V10Caller, pos_id: &str) -> Result<V10PosRow, V10Error> {
+    let found = own_pos(app, caller, pos_id).await;
+    named_in_body(
+        found,
+        V10Code::PosNotFound,
+        "No such point of sale (never created, or deleted): create it again.",
+    )
 }
 
 /// `POST /pos/v10/payments`: a payment at the point of sale, started at once.
@@ -84,10 +136,10 @@ pub(super) async fn initiate(
     if app.store.v10_payment(&payment_id).await?.is_some() {
         return Ok(Json(PaymentInitiatedResponse { payment_id }));
     }
-    let pos = own_pos(&app, &caller, &request.pos_id).await?;
+    let pos = pos_named(&app, &caller, &request.pos_id).await?;
     check_order_id(&caller, &request.order_id)?;
     let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
-    till_free(&app, &caller, &pos).await?;
+    pos_free(&app, &caller, &pos).await?;
     let row = V10PaymentRow {
         payment_id: payment_id.clone(),
         integrator_id: caller.integrator.id.clone(),
@@ -135,10 +187,15 @@ pub(super) async fn prepare(
 ) -> Result<Json<PaymentInitiatedResponse>, V10Error> {
     let request: PreparePaymentRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
-    let pos = own_pos(&app, &caller, &request.pos_id).await?;
+    let payment_id = id_from(&caller.integrator.id, "payment", &key);
+    if app.store.v10_payment(&payment_id).await?.is_some() {
+        return Ok(Json(PaymentInitiatedResponse { payment_id }));
+    }
+    let pos = pos_named(&app, &caller, &request.pos_id).await?;
     check_order_id(&caller, &request.order_id)?;
+    pos_free(&app, &caller, &pos).await?;
     let row = V10PaymentRow {
-        payment_id: id_from(&caller.integrator.id, "payment", &key),
+        payment_id,
         integrator_id: caller.integrator.id.clone(),
         pos_id: pos.pos_id,
         order_id: request.order_id,
@@ -157,22 +214,28 @@ pub(super) async fn prepare(
 
 /// The caller's payment `id`: 404 if there is none, 403 if another integrator's, or made at a
 /// store outside the merchant the caller is narrowed to (a token bound to one, or its VAT number).
-async fn own_payment(app: &AppState, caller: &V10Caller, id: &str) -> Result<V10PaymentRow, V10Error> {
+pub(super) async fn own_payment(
+    app: &AppState,
+    caller: &V10Caller,
+    id: &str,
+) -> Result<V10PaymentRow, V10Error> {
     let payment = app
         .store
         .v10_payment(&id.to_ascii_lowercase())
         .await?
         .ok_or_else(|| V10Error::not_found().of(caller))?;
     if payment.integrator_id != caller.integrator.id || !reaches(app, caller, &payment.pos_id).await? {
-        return Err(
-            V10Error::forbidden("This payment was created by another integrator or merchant.").of(caller)
-        );
+        return Err(V10Error::forbidden(
+            V10Code::ForeignPayment,
+            "This payment was created by another integrator or merchant.",
+        )
+        .of(caller));
     }
     Ok(payment)
 }
 
 /// The caller's payments, of the stores it may act in now (see [`own_payments_of`]).
-async fn own_payments(app: &AppState, caller: &V10Caller) -> Result<Vec<V10PaymentRow>, V10Error> {
+pub(super) async fn own_payments(app: &AppState, caller: &V10Caller) -> Result<Vec<V10PaymentRow>, V10Error> {
     own_payments_of(app, caller, app.store.v10_payments(&caller.integrator.id).await?).await
 }
 
@@ -242,14 +305,16 @@ pub(super) async fn ready(
     }
     if payment.amount.is_some() || payment.cancelled_at.is_some() {
         return Err(V10Error::conflict(
-            "not-prepared",
+            V10Code::NotPrepared,
             "The payment is not a prepared one waiting for its amount.",
         )
         .of(&caller));
     }
     till_free(&app, &caller, &pos).await?;
     if !app.store.ready_v10_payment(&payment.payment_id, currency_name, amount, delay, label).await? {
-        return Err(V10Error::conflict("not-prepared", "The payment was made ready already.").of(&caller));
+        return Err(
+            V10Error::conflict(V10Code::NotPrepared, "The payment was made ready already.").of(&caller)
+        );
     }
     let payment =
         app.store.v10_payment(&payment.payment_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
@@ -329,19 +394,16 @@ pub(super) async fn payments(
     Ok(Json(QueryPaymentIdsResponse { payment_ids }))
 }
 
-/// The started sale of a payment, or 409.
-async fn started(
+/// The started sale of a payment, or 409 `code` (a capture's or a refund's "not reserved").
+pub(super) async fn started(
     app: &AppState,
     caller: &V10Caller,
     payment: &V10PaymentRow,
+    code: V10Code,
 ) -> Result<PaymentRow, V10Error> {
-    sale_of(app, payment).await?.ok_or_else(|| {
-        V10Error::conflict(
-            ProblemCode::NotCapturable.as_str(),
-            "The payment has not been issued to a customer.",
-        )
-        .of(caller)
-    })
+    sale_of(app, payment)
+        .await?
+        .ok_or_else(|| V10Error::conflict(code, "The payment has not been issued to a customer.").of(caller))
 }
 
 /// `POST /pos/v10/payments/{paymentid}/capture` `{amount}`: takes the amount (any part of the
@@ -355,9 +417,10 @@ pub(super) async fn capture(
 ) -> Result<StatusCode, V10Error> {
     let request: PaymentCaptureRequest = parse(&caller, &body)?;
     let payment = own_payment(&app, &caller, &id).await?;
-    let sale = started(&app, &caller, &payment).await?;
+    let sale = started(&app, &caller, &payment, V10Code::NotReserved).await?;
     let minor = minor_units(&request.amount).filter(|m| *m > 0).ok_or_else(|| {
-        V10Error::bad_request("bad-amount", "amount must be positive, with at most two decimals.").of(&caller)
+        V10Error::bad_request(V10Code::InvalidAmount, "amount must be positive, with at most two decimals.")
+            .of(&caller)
     })?;
     let capture = CaptureRequest { amount: Some(Money::new(minor, sale.currency)) };
     let key = sale_key(&payment.payment_id, &format!("capture:{minor}"));
@@ -366,7 +429,18 @@ pub(super) async fn capture(
             release_the_rest(&app, &payment, &captured).await;
             Ok(StatusCode::OK)
         }
-        Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Err(SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Err(e @ (SaleError::AmountOutOfRange { .. } | SaleError::WrongStatus { .. })) => {
+            // Captured already (the same capture sent again was found by its key above): this
+            // is another amount. Else more than is reserved, or nothing reserved at all.
+            let now = app.store.payment(&sale.reference).await?.map_or(sale.status(), |s| s.status());
+            let code = match (&e, now) {
+                (_, SaleStatus::Captured | SaleStatus::Refunded) => V10Code::CapturedDifferently,
+                (SaleError::AmountOutOfRange { .. }, _) => V10Code::CaptureTooHigh,
+                _ => V10Code::NotReserved,
+            };
+            Err(V10Error::from(e).into_conflict(code).of(&caller))
+        }
         Err(e) => Err(V10Error::from(e).of(&caller)),
     }
 }
@@ -381,7 +455,7 @@ async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &ka
     }
     let key = sale_key(&payment.payment_id, "release");
     match app.sales.release_the_rest(&captured.till_id, &captured.reference, &key).await {
-        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => {}
+        Ok(_) | Err(SaleError::Pending(_)) => {}
         Err(e) => {
             tracing::warn!(reference = %captured.reference, error = %e, "could not release the rest of a v10 payment's reservation");
         }
@@ -389,13 +463,28 @@ async fn release_the_rest(app: &AppState, payment: &V10PaymentRow, captured: &ka
 }
 
 /// `POST /pos/v10/payments/{paymentid}/cancel`: before approval the request is cancelled; after
-/// it, the reservation is released. A captured payment cannot be cancelled (refund it).
+/// it, the reservation is released. A captured payment cannot be cancelled (refund it), nor one
+/// that ended otherwise: its customer declined, it ran out, or MobilePay ended it, and the PoS
+/// hears so (409 1300) rather than its outcome turning into a cancel of its own.
 pub(super) async fn cancel(
     State(app): State<Arc<AppState>>,
     caller: V10Caller,
     V10Path(id): V10Path<String>,
 ) -> Result<StatusCode, V10Error> {
     let payment = own_payment(&app, &caller, &id).await?;
+    let ended = status(&payment, sale_of(&app, &payment).await?.as_ref());
+    if matches!(
+        ended,
+        PaymentStatus::CancelledByUser
+            | PaymentStatus::ExpiredAndCancelled
+            | PaymentStatus::CancelledByMobilePay
+    ) {
+        return Err(V10Error::conflict(
+            V10Code::NotCancellable,
+            format!("The payment has ended already ({ended:?}); there is nothing to cancel."),
+        )
+        .of(&caller));
+    }
     // Marked first, so the pairing round neither starts nor moves it meanwhile.
     let now = crate::now_ms();
     let marked = app.store.cancel_v10_payment(&payment.payment_id, now).await?;
@@ -405,177 +494,22 @@ pub(super) async fn cancel(
     }
     let key = sale_key(&payment.payment_id, "cancel");
     match app.sales.cancel(&sale.till_id, &sale.reference, Some(&key)).await {
-        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => Ok(StatusCode::OK),
+        Ok(_) | Err(SaleError::Pending(_)) => Ok(StatusCode::OK),
         Err(e) => {
             // Not cancelled (the customer approving at that moment, the database away): the
             // payment stays in play, as the PoS is told, and its customer may still pay it.
             if marked {
                 app.store.uncancel_v10_payment(&payment.payment_id, now).await?;
             }
-            Err(V10Error::from(e).of(&caller))
+            let refused = V10Error::from(e);
+            Err(if refused.status == StatusCode::CONFLICT {
+                refused.into_conflict(V10Code::NotCancellable)
+            } else {
+                refused
+            }
+            .of(&caller))
         }
     }
-}
-
-/// `POST /pos/v10/refunds`: gives back part or all of a captured payment, at once (an ePayment
-/// refund is one step; v10's refund capture then finds it done).
-pub(super) async fn create_refund(
-    State(app): State<Arc<AppState>>,
-    caller: V10Caller,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    V10Body(body): V10Body,
-) -> Result<Json<CreateRefundResponse>, V10Error> {
-    let request: CreateRefundRequest = parse(&caller, &body)?;
-    let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
-    let refund_id = id_from(&caller.integrator.id, "refund", &key);
-    let payment = own_payment(&app, &caller, &request.payment_id).await?;
-    let sale = started(&app, &caller, &payment).await?;
-    let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
-    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
-    if (1..=36).contains(&request.refund_order_id.chars().count()).then_some(()).is_none() {
-        return Err(V10Error::bad_request(
-            ProblemCode::BadRequestBody.as_str(),
-            "refundOrderId must be 1 to 36 characters.",
-        )
-        .of(&caller));
-    }
-    let refund = RefundRequest { amount: Money::new(amount, sale.currency), manager_pin: None };
-    match app
-        .sales
-        .refund(&sale.till_id, &sale.reference, &refund, Some(&sale_key(&refund_id, "refund")))
-        .await
-    {
-        Ok(_) | Err(crate::sales::SaleError::Pending(_)) => {}
-        Err(e) => return Err(V10Error::from(e).of(&caller)),
-    }
-    let row = crate::store::V10RefundRow {
-        refund_id,
-        payment_id: payment.payment_id,
-        refund_order_id: request.refund_order_id,
-        currency: sale.currency.name().to_owned(),
-        amount,
-        created_at: crate::now_ms(),
-    };
-    let row = app.store.insert_v10_refund(&row).await?;
-    Ok(Json(CreateRefundResponse { refund_id: row.refund_id }))
-}
-
-/// The caller's refund `id` and its payment.
-async fn own_refund(
-    app: &AppState,
-    caller: &V10Caller,
-    id: &str,
-) -> Result<(crate::store::V10RefundRow, V10PaymentRow), V10Error> {
-    let refund = app
-        .store
-        .v10_refund(&id.to_ascii_lowercase())
-        .await?
-        .ok_or_else(|| V10Error::not_found().of(caller))?;
-    let payment = own_payment(app, caller, &refund.payment_id).await?;
-    Ok((refund, payment))
-}
-
-/// Where a refund stands: given back (`Captured`: an ePayment refund is one step), refused by
-/// the platform, or on its way (recorded, and sent again with its key until the platform answers).
-async fn refund_state(
-    app: &AppState,
-    refund: &crate::store::V10RefundRow,
-    payment: &V10PaymentRow,
-) -> Result<RefundState, V10Error> {
-    let reference = payment.reference.clone().unwrap_or_default();
-    let write = app.store.operation_by_client_key(&reference, &sale_key(&refund.refund_id, "refund")).await?;
-    Ok(match write.map(|w| w.status) {
-        Some(OperationStatus::Done) => RefundState::Captured,
-        Some(OperationStatus::Failed) => RefundState::CancelledByMobilePay,
-        Some(OperationStatus::Pending) | None => RefundState::Initiated,
-    })
-}
-
-/// `GET /pos/v10/refunds/{refundid}`.
-pub(super) async fn refund(
-    State(app): State<Arc<AppState>>,
-    caller: V10Caller,
-    V10Path(id): V10Path<String>,
-) -> Result<Json<GetRefundResponse>, V10Error> {
-    let (refund, payment) = own_refund(&app, &caller, &id).await?;
-    let state = refund_state(&app, &refund, &payment).await?;
-    let currency_code =
-        kasse_api::Currency::from_name(&refund.currency).and_then(currency_code).unwrap_or(CurrencyCode::Dkk);
-    Ok(Json(GetRefundResponse {
-        refund_id: refund.refund_id,
-        payment_id: refund.payment_id,
-        refund_order_id: refund.refund_order_id,
-        amount: decimal(refund.amount),
-        currency_code,
-        status: state,
-        poll_delay_in_ms: POLL_DELAY_MS,
-    }))
-}
-
-/// `?paymentId=`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct RefundsQuery {
-    payment_id: Option<String>,
-}
-
-/// `GET /pos/v10/refunds`.
-pub(super) async fn refunds(
-    State(app): State<Arc<AppState>>,
-    caller: V10Caller,
-    V10Query(query): V10Query<RefundsQuery>,
-) -> Result<Json<QueryRefundIdsResponse>, V10Error> {
-    let own: Vec<String> = own_payments(&app, &caller).await?.into_iter().map(|p| p.payment_id).collect();
-    let refund_ids = app
-        .store
-        .v10_refunds()
-        .await?
-        .into_iter()
-        .filter(|r| own.contains(&r.payment_id))
-        .filter(|r| query.payment_id.as_ref().is_none_or(|p| p.eq_ignore_ascii_case(&r.payment_id)))
-        .map(|r| r.refund_id)
-        .collect();
-    Ok(Json(QueryRefundIdsResponse { refund_ids }))
-}
-
-/// `POST /pos/v10/refunds/{refundid}/capture`: an ePayment refund is given back when made, so
-/// there is nothing to do but say whether it was: 200 once the platform has given it back, 409
-/// while it is still on its way (as v10 refused to capture a refund not yet reserved: poll it)
-/// or when the platform refused it.
-pub(super) async fn capture_refund(
-    State(app): State<Arc<AppState>>,
-    caller: V10Caller,
-    V10Path(id): V10Path<String>,
-) -> Result<StatusCode, V10Error> {
-    let (refund, payment) = own_refund(&app, &caller, &id).await?;
-    match refund_state(&app, &refund, &payment).await? {
-        RefundState::Captured => Ok(StatusCode::OK),
-        RefundState::CancelledByMobilePay => Err(V10Error::conflict(
-            "refund-refused",
-            "The payment service refused this refund; nothing was given back. Poll the payment, and make a new refund.",
-        )
-        .of(&caller)),
-        _ => Err(V10Error::conflict(
-            "refund-on-its-way",
-            "The refund is on its way to the customer and not confirmed yet; poll it until it is Captured.",
-        )
-        .of(&caller)),
-    }
-}
-
-/// `POST /pos/v10/refunds/{refundid}/cancel`: not possible on ePayment, where a refund is final.
-pub(super) async fn cancel_refund(
-    State(app): State<Arc<AppState>>,
-    caller: V10Caller,
-    V10Path(id): V10Path<String>,
-) -> Result<StatusCode, V10Error> {
-    own_refund(&app, &caller, &id).await?;
-    Err(V10Error::conflict(
-        "refund-final",
-        "An ePayment refund is given back at once and cannot be cancelled; to undo it, take a new payment.",
-    )
-    .of(&caller))
 }
 
 /// The sale waiting for the customer at the point of sale with `beacon`.

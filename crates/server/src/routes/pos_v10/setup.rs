@@ -13,6 +13,7 @@ use super::extract::{V10Body, V10Path, V10Query};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
 use crate::config::StoreConfig;
+use crate::pos_v10::codes::V10Code;
 use crate::pos_v10::wire::{
     BeaconType, CreatePosRequest, CreatePosResponse, GetCheckInResponse, PosIdsResponse, PosResponse,
     StoreIdsResponse, StoreResponse, UserSimulationRequest,
@@ -111,8 +112,11 @@ pub(super) async fn own_pos(app: &AppState, caller: &V10Caller, pos_id: &str) ->
     let pos = app.store.v10_pos(&pos_id.to_ascii_lowercase()).await?.filter(|p| p.deleted_at.is_none());
     let pos = pos.ok_or_else(|| V10Error::not_found().of(caller))?;
     if pos.integrator_id != caller.integrator.id || !caller.stores.contains(&pos.store_id) {
-        return Err(V10Error::forbidden("This point of sale was created by another integrator or merchant.")
-            .of(caller));
+        return Err(V10Error::forbidden(
+            V10Code::ForeignPos,
+            "This point of sale was created by another integrator or merchant.",
+        )
+        .of(caller));
     }
     Ok(pos)
 }
@@ -129,13 +133,13 @@ pub(super) async fn create_pos(
     let request: CreatePosRequest = parse(&caller, &body)?;
     let key = caller.idempotency_key(&app, &headers, &format!("POST {}", uri.path()), &body).await?;
     let store = store_by_v10_id(&app, &caller, &request.store_id).ok_or_else(|| {
-        V10Error::bad_request("unknown-store", "storeId is not a store of this integrator.").of(&caller)
+        V10Error::conflict(V10Code::StoreNotFound, "storeId is not a store of this integrator.").of(&caller)
     })?;
     let tills: Vec<&str> =
         app.config.tills.iter().filter(|t| t.store == store.id).map(|t| t.id.as_str()).collect();
     let till = app.config.till(&request.merchant_pos_id).filter(|t| t.store == store.id).ok_or_else(|| {
         V10Error::bad_request(
-            ProblemCode::UnknownTill.as_str(),
+            V10Code::InvalidMerchantPosId,
             format!(
                 "kasse's points of sale are the tills of its configuration: merchantPosId must be the id of a till of this store ({}).",
                 tills.join(", ")
@@ -146,7 +150,7 @@ pub(super) async fn create_pos(
     let name_ok = |s: &str| (1..=36).contains(&s.chars().count());
     if !name_ok(&request.name) || request.supported_beacon_types.is_empty() {
         return Err(V10Error::bad_request(
-            ProblemCode::BadRequestBody.as_str(),
+            V10Code::BadRequest,
             "name must be 1 to 36 characters and supportedBeaconTypes must name at least one.",
         )
         .of(&caller));
@@ -155,7 +159,7 @@ pub(super) async fn create_pos(
     let taken = app.store.v10_points_of_sale(&caller.integrator.id).await?;
     if taken.iter().any(|p| p.merchant_pos_id == till.id && p.pos_id != pos_id) {
         return Err(V10Error::conflict(
-            "pos-exists",
+            V10Code::PosExists,
             format!("A point of sale for till {} exists already: delete it first.", till.id),
         )
         .of(&caller));
@@ -164,7 +168,7 @@ pub(super) async fn create_pos(
         request.beacon_id.clone().or_else(|| till.callback_qr.clone()).unwrap_or_else(|| till.id.clone());
     link_beacon(&app, till, &store.msn, &beacon)
         .await
-        .map_err(|message| V10Error::conflict("beacon-not-linked", message).of(&caller))?;
+        .map_err(|(code, message)| V10Error::conflict(code, message).of(&caller))?;
     let types: Vec<&str> = request.supported_beacon_types.iter().map(|t| t.name()).collect();
     let row = V10PosRow {
         pos_id,
@@ -190,17 +194,19 @@ pub(super) async fn create_pos(
 /// GUID: the sticker the integration printed) is migrated to the till as `qr migrate` does, with
 /// the platform's endpoint for migrating beacons, which alone makes a printed MobilePay code work
 /// (the QR API says integrators migrating QRs cannot use the ordinary one); any other id becomes a
-/// callback sticker, as `qr callback create` makes one. The sentence when it cannot.
+/// callback sticker, as `qr callback create` makes one. v10's code and a sentence when it cannot.
 async fn link_beacon(
     app: &AppState,
     till: &crate::config::TillConfig,
     msn: &str,
     beacon: &str,
-) -> Result<(), String> {
+) -> Result<(), (V10Code, String)> {
     use crate::sales::routing::Route;
+    // v10 numbered a beacon taken by another point of sale; the rest is the platform's refusal.
+    let failed = |message: String| (V10Code::Kasse(ProblemCode::PlatformRefused), message);
     let route = crate::sales::routing::route(&app.config, &app.store, msn, beacon)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(e.to_string()))?;
     let rings = match route {
         Route::Till(t) if t.id == till.id => return Ok(()),
         Route::Till(other) => Some(other.id.clone()),
@@ -214,7 +220,10 @@ async fn link_beacon(
     };
     if let Some(beacon) = crate::ops::migrate::beacon_id(beacon) {
         if let Some(other) = rings {
-            return Err(format!("The beacon rings till {other}; a beacon serves one till."));
+            return Err((
+                V10Code::BeaconTaken,
+                format!("The beacon rings till {other}; a beacon serves one till."),
+            ));
         }
         let row = crate::ops::migrate::PosRow {
             row: 1,
@@ -227,24 +236,24 @@ async fn link_beacon(
         let report = crate::ops::migrate::run(&tools, std::slice::from_ref(&row), options, &|_| {}).await;
         return match report.rows.first().and_then(|row| row.problem.as_ref()) {
             None if !report.rows.is_empty() => Ok(()),
-            problem => Err(format!(
+            problem => Err(failed(format!(
                 "The beacon could not be migrated to till {}: {}",
                 till.id,
                 problem.map_or_else(|| "no answer".to_owned(), ToString::to_string)
-            )),
+            ))),
         };
     }
     let report = crate::ops::qr::create_callback_qrs(&tools, std::slice::from_ref(&till.id), Some(beacon))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(e.to_string()))?;
     match report.stickers.first() {
         Some(change) if change.detail.is_none() => Ok(()),
-        Some(change) => Err(format!(
+        Some(change) => Err(failed(format!(
             "The beacon could not be linked to till {}: {}",
             till.id,
             change.detail.clone().unwrap_or_default()
-        )),
-        None => Err("The beacon could not be linked.".to_owned()),
+        ))),
+        None => Err(failed("The beacon could not be linked.".to_owned())),
     }
 }
 
@@ -377,7 +386,7 @@ pub(super) fn simulate(app: &AppState, caller: &V10Caller, act: Act<'_>) -> Resu
                 sim.answer(msn, reference, phone_number, approve)
             }
         };
-        done.map_err(|e| V10Error::bad_request("simulation-failed", e.to_string()).of(caller))?;
+        done.map_err(|e| V10Error::bad_request(V10Code::BadRequest, e.to_string()).of(caller))?;
         return Ok(StatusCode::OK);
     }
     let _ = (app, act);

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+mod answers;
+
 /// Mette Hansen, the simulator's Danish customer, as v10's examples write her number.
 const METTE: &str = "+4520031801";
 const TILL_DK: &str = "kasse-a";
@@ -456,7 +458,7 @@ async fn a_v10_integration_registers_a_point_of_sale_and_a_customer_who_checks_i
     assert_eq!(danish_push(&app, 1_250).aggregate.refunded_amount.value, 250, "given back once");
     let cancel = v10.post(&format!("/pos/v10/refunds/{refund_id}/cancel"), None, &json!({})).await;
     assert_eq!(cancel.status, StatusCode::CONFLICT, "an ePayment refund is final, and says so");
-    assert_eq!(cancel.error().code.as_deref(), Some("refund-final"));
+    assert_eq!(cancel.error().code.as_deref(), Some("1352"), "v10's number for it");
 
     assert_eq!(v10.delete(&format!("/pos/v10/pointofsales/{pos_id}")).await.status, StatusCode::OK);
     assert_eq!(v10.get(&format!("/pos/v10/pointofsales/{pos_id}")).await.status, StatusCode::NOT_FOUND);
@@ -774,7 +776,7 @@ async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let capture = format!("/pos/v10/refunds/{refund_id}/capture");
     let early = v10.post(&capture, None, &json!({})).await;
     assert_eq!(early.status, StatusCode::CONFLICT, "nothing given back yet: {}", early.body);
-    assert_eq!(early.error().code.as_deref(), Some("refund-on-its-way"));
+    assert_eq!(early.error().code.as_deref(), Some("1351"), "v10's 'not reserved'");
     assert_eq!(danish_push(&app, 4_000).aggregate.refunded_amount.value, 0);
 
     app.sim().set_faults(FaultKnobs::default()).unwrap();

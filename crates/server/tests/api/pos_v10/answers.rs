@@ -1,0 +1,104 @@
+//! What a v10 integration is told when kasse cannot do what it asks: the status and the numbered
+//! `code` v10's "API Errors" page gives for the case, since integrations act on them (on 1301 a
+//! PoS finds and cancels the payment it lost track of; on 1000 it creates its point of sale
+//! again), and the payment left as it was.
+
+use super::*;
+
+/// A point of sale nobody created: a well-formed v10 id.
+const NO_SUCH_POS: &str = "0b9f3c1e-7d2a-4c5b-8e6f-1a2b3c4d5e6f";
+
+/// `reply` is v10's 409 with `code`.
+fn refused_with(reply: &Reply, code: &str) {
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.error().code.as_deref(), Some(code), "{}", reply.body);
+}
+
+/// A refund of `amount` of `payment`, made under `key`.
+async fn refund(v10: &V10, payment: &str, key: &str, amount: f64) -> Reply {
+    let body = json!({"paymentId": payment, "refundOrderId": key, "amount": amount, "currencyCode": "DKK"});
+    v10.post("/pos/v10/refunds", Some(key), &body).await
+}
+
+#[tokio::test]
+async fn a_point_of_sale_kasse_does_not_know_is_1000_and_a_second_active_payment_1301_even_beside_a_prepared_one()
+ {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = |pos: &str, order: &str| json!({"posId": pos, "orderId": order, "amount": 10, "currencyCode": "DKK", "plannedCaptureDelay": "None"});
+
+    // Deleted, or never made (kasse's database set up again): v10 said 409 1000, and the PoS
+    // creates its point of sale again.
+    refused_with(&v10.post("/pos/v10/payments", Some("nowhere"), &payment(NO_SUCH_POS, "A")).await, "1000");
+    let nowhere = json!({"posId": NO_SUCH_POS, "orderId": "A"});
+    refused_with(&v10.post("/pos/v10/payments/prepare", Some("nowhere-p"), &nowhere).await, "1000");
+
+    // A prepared payment is the point of sale's active one: neither a payment nor another
+    // prepared one starts beside it, and the first is found again by its key.
+    let prepare = json!({"posId": pos_id, "orderId": "B"});
+    let prepared = v10.post("/pos/v10/payments/prepare", Some("prep"), &prepare).await;
+    assert_eq!(prepared.status, StatusCode::OK, "{}", prepared.body);
+    let prepared = prepared.read::<PaymentInitiatedResponse>().payment_id;
+    refused_with(&v10.post("/pos/v10/payments", Some("beside"), &payment(&pos_id, "C")).await, "1301");
+    let another = json!({"posId": pos_id, "orderId": "D"});
+    refused_with(&v10.post("/pos/v10/payments/prepare", Some("prep-2"), &another).await, "1301");
+    let again = v10.post("/pos/v10/payments/prepare", Some("prep"), &prepare).await;
+    assert_eq!(again.read::<PaymentInitiatedResponse>().payment_id, prepared, "the same prepare sent again");
+    assert!(app.sim().payment_records().is_empty(), "nothing reached the platform");
+
+    // Cancelled, it no longer stands in the way.
+    let cancelled = v10.post(&format!("/pos/v10/payments/{prepared}/cancel"), None, &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    initiate(&v10, &pos_id, "after", 10.0).await;
+}
+
+#[tokio::test]
+async fn a_payment_its_customer_declined_is_not_cancelled_by_its_pos_afterwards_but_said_to_be_over() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let payment = initiate(&v10, &pos_id, "declined", 25.0).await;
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "cancelpaymentbyuser", &json!({"beaconId": BEACON})).await;
+    v10.until(&payment, Status::CancelledByUser).await;
+
+    // The PoS cancels "to be safe" after its own time-out: v10's 1300, and the customer's
+    // answer stays the payment's outcome.
+    refused_with(&v10.post(&format!("/pos/v10/payments/{payment}/cancel"), None, &json!({})).await, "1300");
+    assert_eq!(v10.payment(&payment).await.status, Status::CancelledByUser);
+}
+
+#[tokio::test]
+async fn captures_and_refunds_v10_would_refuse_are_its_409s_with_its_numbers_and_move_no_money() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+
+    // Not reserved yet: nothing to capture, nothing to give back.
+    let waiting = initiate(&v10, &pos_id, "waiting", 40.0).await;
+    let capture = |payment: &str| format!("/pos/v10/payments/{payment}/capture");
+    refused_with(&v10.post(&capture(&waiting), None, &json!({"amount": 40.0})).await, "1304");
+    refused_with(&refund(&v10, &waiting, "early", 5.0).await, "1354");
+    let cancelled = v10.post(&format!("/pos/v10/payments/{waiting}/cancel"), None, &json!({})).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    v10.until(&waiting, Status::CancelledByClient).await;
+
+    // Reserved: more than the reservation is 1305; captured, another amount is 1307.
+    let payment = reserved(&v10, &pos_id, "reserved", 40.0).await;
+    refused_with(&v10.post(&capture(&payment), None, &json!({"amount": 50.0})).await, "1305");
+    let captured = v10.post(&capture(&payment), None, &json!({"amount": 30.0})).await;
+    assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
+    refused_with(&v10.post(&capture(&payment), None, &json!({"amount": 10.0})).await, "1307");
+
+    // More back than was taken is 1367; a payment nobody made is 1001.
+    refused_with(&refund(&v10, &payment, "too-much", 35.0).await, "1367");
+    refused_with(&refund(&v10, NO_SUCH_POS, "nobody", 5.0).await, "1001");
+    let aggregate = danish_push(&app, 4_000).aggregate;
+    assert_eq!(
+        (aggregate.captured_amount.value, aggregate.refunded_amount.value),
+        (3_000, 0),
+        "DKK 30 taken once, nothing given back"
+    );
+}
