@@ -3,7 +3,7 @@
 //! ("a payment is already active") a PoS finds and cancels the payment it lost track of, on 1000
 //! ("point of sale not found") it creates its point of sale again. So kasse answers with v10's
 //! number wherever v10 had one for the case, and with its own problem code where v10 had none
-//! (a store that takes another currency, a beacon the platform would not link).
+//! (a payment in a currency its store does not take, a beacon the platform would not link).
 
 use kasse_api::ProblemCode;
 
@@ -56,6 +56,8 @@ pub enum V10Code {
     RefundNotCancellable,
     /// 1354: the payment is not captured, so nothing can be given back.
     NotCaptured,
+    /// 1365: a refund in another currency than its payment's.
+    RefundCurrency,
     /// 1367: more than the payment has left to give back.
     RefundTooHigh,
     /// 1400: a point of sale of another integrator or merchant.
@@ -95,6 +97,7 @@ impl V10Code {
             Self::RefundNotReserved => "1351",
             Self::RefundNotCancellable => "1352",
             Self::NotCaptured => "1354",
+            Self::RefundCurrency => "1365",
             Self::RefundTooHigh => "1367",
             Self::ForeignPos => "1400",
             Self::ForeignPayment => "1401",
@@ -149,6 +152,7 @@ mod tests {
             V10Code::RefundNotReserved,
             V10Code::RefundNotCancellable,
             V10Code::NotCaptured,
+            V10Code::RefundCurrency,
             V10Code::RefundTooHigh,
             V10Code::ForeignPos,
             V10Code::ForeignPayment,

@@ -35,6 +35,7 @@ use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
 
 pub use for_now::ASKED_AGAIN as CAPTURE_ASKED_AGAIN;
+pub use for_now::asked_under as capture_asked_under;
 pub use landing::{landing_channel, sticker_channel};
 use locks::PaymentLocks;
 pub use reconcile::Round;

@@ -23,8 +23,8 @@ use crate::pos_v10::wire::{
 use crate::pos_v10::{
     POLL_DELAY_MS, currency, currency_code, decimal, id_from, minor_units, sale_key, status,
 };
-use crate::sales::SaleError;
-use crate::store::{Named as _, PaymentRow, V10PaymentRow, V10PosRow};
+use crate::sales::{SaleError, capture_asked_under};
+use crate::store::{Named as _, OperationKind, OperationStatus, PaymentRow, V10PaymentRow, V10PosRow};
 
 /// A v10 order id: 1 to 36 characters.
 fn check_order_id(caller: &V10Caller, order_id: &str) -> Result<(), V10Error> {
@@ -73,19 +73,30 @@ async fn till_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Resul
     Ok(())
 }
 
-/// 409 when the point of sale has an active payment: a sale in progress at its till, or a
-/// payment there whose sale has not started, prepared and waiting for its amount (v10's one active
-/// payment per point of sale counted a prepared one: its PoS cancels it before it starts another),
-/// or ready and about to start (the pairing round starts one whose start was cut off).
+/// How long a payment whose sale has not started is listed as one to pay: its
+/// `paymentExpiresAt`, and how long a prepared one waiting for its amount keeps its point of sale
+/// from starting another (v10 let MobilePay cancel a prepared payment nobody made ready; a PoS
+/// that lost one must not find its point of sale closed for good).
+const UNSTARTED_EXPIRES_AFTER_MS: i64 = 10 * 60_000;
+
+/// 409 1301 when the point of sale has an active payment, as v10 counted one: a sale in progress
+/// at its till, or a payment there still in play without one: prepared and waiting for its amount
+/// (for [`UNSTARTED_EXPIRES_AFTER_MS`]), ready and about to start (the pairing round starts one
+/// whose start was cut off), or moving to a checked-in customer (its QR code cancelled, the
+/// payment to her phone not started yet).
 async fn pos_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result<(), V10Error> {
     till_free(app, caller, pos).await?;
+    let now = crate::now_ms();
     for payment in app.store.v10_payments_open(&caller.integrator.id).await? {
-        let unstarted = payment.reference.is_none() && status(&payment, None).active_or_reserved();
-        if payment.pos_id == pos.pos_id && unstarted {
+        let stale = payment.amount.is_none() && payment.created_at + UNSTARTED_EXPIRES_AFTER_MS <= now;
+        if payment.pos_id != pos.pos_id || stale {
+            continue;
+        }
+        if status(&payment, sale_of(app, &payment).await?.as_ref()).active_or_reserved() {
             return Err(V10Error::conflict(
                 V10Code::PaymentActive,
                 format!(
-                    "The point of sale has a payment not started yet ({}): make it ready, or cancel it.",
+                    "The point of sale has an active payment ({}): cancel it before starting another.",
                     payment.payment_id
                 ),
             )
@@ -326,7 +337,7 @@ fn query_response(payment: &V10PaymentRow, sale: Option<&PaymentRow>) -> QueryPa
     let state = status(payment, sale);
     let currency_code =
         payment.currency.as_deref().and_then(kasse_api::Currency::from_name).and_then(currency_code);
-    let expires = sale.and_then(|s| s.expires_at).unwrap_or(payment.created_at + 10 * 60_000);
+    let expires = sale.and_then(|s| s.expires_at).unwrap_or(payment.created_at + UNSTARTED_EXPIRES_AFTER_MS);
     QueryPaymentResponse {
         payment_id: payment.payment_id.clone(),
         pos_id: payment.pos_id.clone(),
@@ -424,6 +435,16 @@ pub(super) async fn capture(
     })?;
     let capture = CaptureRequest { amount: Some(Money::new(minor, sale.currency)) };
     let key = sale_key(&payment.payment_id, &format!("capture:{minor}"));
+    // v10's capture is its payment's one: once one was made or is on its way (unanswered, and
+    // the PoS told 200), a capture of another amount is refused, never taken beside it.
+    let captures = app.store.operations_for(&sale.reference).await?;
+    if captures.iter().any(|op| {
+        op.kind == OperationKind::Capture
+            && op.status != OperationStatus::Failed
+            && !op.client_key.as_deref().is_some_and(|stored| capture_asked_under(stored, &key))
+    }) {
+        return Err(captured_differently().of(&caller));
+    }
     match app.sales.capture(&sale.till_id, &sale.reference, &capture, Some(&key)).await {
         Ok(captured) => {
             release_the_rest(&app, &payment, &captured).await;
@@ -434,15 +455,25 @@ pub(super) async fn capture(
             // Captured already (the same capture sent again was found by its key above): this
             // is another amount. Else more than is reserved, or nothing reserved at all.
             let now = app.store.payment(&sale.reference).await?.map_or(sale.status(), |s| s.status());
-            let code = match (&e, now) {
-                (_, SaleStatus::Captured | SaleStatus::Refunded) => V10Code::CapturedDifferently,
-                (SaleError::AmountOutOfRange { .. }, _) => V10Code::CaptureTooHigh,
-                _ => V10Code::NotReserved,
-            };
-            Err(V10Error::from(e).into_conflict(code).of(&caller))
+            Err(match (&e, now) {
+                (_, SaleStatus::Captured | SaleStatus::Refunded) => captured_differently(),
+                (SaleError::AmountOutOfRange { .. }, _) => {
+                    V10Error::from(e).into_conflict(V10Code::CaptureTooHigh)
+                }
+                _ => V10Error::from(e).into_conflict(V10Code::NotReserved),
+            }
+            .of(&caller))
         }
         Err(e) => Err(V10Error::from(e).of(&caller)),
     }
+}
+
+/// 409 1307: the payment was captured (or a capture is on its way) with another amount.
+fn captured_differently() -> V10Error {
+    V10Error::conflict(
+        V10Code::CapturedDifferently,
+        "The payment was captured already, with another amount: a v10 payment is captured once.",
+    )
 }
 
 /// Releases what a v10 payment's confirmed capture left reserved (see `sales::release`; a
@@ -489,7 +520,7 @@ pub(super) async fn cancel(
     let now = crate::now_ms();
     let marked = app.store.cancel_v10_payment(&payment.payment_id, now).await?;
     let Some(sale) = sale_of(&app, &payment).await? else { return Ok(StatusCode::OK) };
-    if sale.status().is_final() && sale.status() != SaleStatus::Captured {
+    if sale.status().is_final() && !matches!(sale.status(), SaleStatus::Captured | SaleStatus::Refunded) {
         return Ok(StatusCode::OK);
     }
     let key = sale_key(&payment.payment_id, "cancel");
@@ -501,11 +532,11 @@ pub(super) async fn cancel(
             if marked {
                 app.store.uncancel_v10_payment(&payment.payment_id, now).await?;
             }
-            let refused = V10Error::from(e);
-            Err(if refused.status == StatusCode::CONFLICT {
-                refused.into_conflict(V10Code::NotCancellable)
-            } else {
-                refused
+            Err(match e {
+                SaleError::WrongStatus { .. } | SaleError::AlreadyApproved => {
+                    V10Error::from(e).into_conflict(V10Code::NotCancellable)
+                }
+                other => V10Error::from(other),
             }
             .of(&caller))
         }

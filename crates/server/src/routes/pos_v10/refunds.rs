@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use kasse_api::{Money, RefundRequest};
+use kasse_api::{Money, ProblemCode, RefundRequest};
 use serde::Deserialize;
 
 use super::extract::{V10Body, V10Path, V10Query};
@@ -41,7 +41,14 @@ pub(super) async fn create_refund(
     )?;
     let sale = started(&app, &caller, &payment, V10Code::NotCaptured).await?;
     let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
-    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
+    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code).map_err(|e| {
+        // v10 numbered a refund in another currency than its payment's, as a 409.
+        if e.code == V10Code::Kasse(ProblemCode::WrongCurrency) {
+            e.into_conflict(V10Code::RefundCurrency)
+        } else {
+            e
+        }
+    })?;
     if (1..=36).contains(&request.refund_order_id.chars().count()).then_some(()).is_none() {
         return Err(V10Error::bad_request(
             V10Code::InvalidRefundOrderId,

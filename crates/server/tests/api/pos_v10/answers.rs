@@ -102,3 +102,48 @@ async fn captures_and_refunds_v10_would_refuse_are_its_409s_with_its_numbers_and
         "DKK 30 taken once, nothing given back"
     );
 }
+
+#[tokio::test]
+async fn a_second_capture_of_another_amount_while_the_first_is_unanswered_is_1307_never_a_second() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = reserved(&v10, &pos_id, "slow-capture", 40.0).await;
+
+    // The platform does not answer the capture: kept, sent again, and the PoS told 200.
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+    let capture = format!("/pos/v10/payments/{payment}/capture");
+    assert_eq!(v10.post(&capture, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
+    // Another amount meanwhile is not a second capture beside it.
+    refused_with(&v10.post(&capture, None, &json!({"amount": 10.0})).await, "1307");
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    until(|| async {
+        let now = danish_push(&app, 4_000).aggregate;
+        (now.captured_amount.value, now.cancelled_amount.value) == (1_500, 2_500)
+    })
+    .await;
+    assert_eq!(v10.payment(&payment).await.status, Status::Captured, "DKK 15 taken, once");
+}
+
+#[tokio::test]
+async fn a_prepared_payment_nobody_makes_ready_holds_its_point_of_sale_ten_minutes_not_for_good() {
+    let data = DataDir::new();
+    let (app, added) = danish_shop_beside(None, Some(&data)).await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let prepared =
+        v10.post("/pos/v10/payments/prepare", Some("lost"), &json!({"posId": pos_id, "orderId": "L"})).await;
+    assert_eq!(prepared.status, StatusCode::OK, "{}", prepared.body);
+    let payment = json!({"posId": pos_id, "orderId": "M", "amount": 10, "currencyCode": "DKK", "plannedCaptureDelay": "None"});
+    refused_with(&v10.post("/pos/v10/payments", Some("next"), &payment).await, "1301");
+
+    // Ten minutes on, as its paymentExpiresAt said, the PoS that lost it starts its next sale.
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    db.busy_timeout(PATIENCE).unwrap();
+    let aged = db.execute("UPDATE v10_payments SET created_at = created_at - 600000", []).unwrap();
+    assert_eq!(aged, 1);
+    let next = v10.post("/pos/v10/payments", Some("next-2"), &payment).await;
+    assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+}

@@ -317,12 +317,17 @@ impl V10 {
 
 /// A server with a Danish store (v10 took DKK and EUR) and its till, and a v10 integrator for it.
 async fn danish_shop() -> (TestApp, Added) {
-    danish_shop_beside(None).await
+    danish_shop_beside(None, None).await
 }
 
-/// [`danish_shop`], the Norwegian store beside it a merchant of its own if it has a VAT number.
-async fn danish_shop_beside(norwegian_vat: Option<&str>) -> (TestApp, Added) {
+/// [`danish_shop`], the Norwegian store beside it a merchant of its own if it has a VAT number,
+/// on the database file in `data` if given.
+async fn danish_shop_beside(norwegian_vat: Option<&str>, data: Option<&DataDir>) -> (TestApp, Added) {
+    let database_url = data.map(DataDir::url);
     let app = spawn_app_with(|config| {
+        if let Some(url) = database_url {
+            config.database_url = url;
+        }
         config.stores[0].vat_number = norwegian_vat.map(str::to_owned);
         let store = add_store(config, "norrebro", "Bageriet Nørrebro", "234567", kasse_api::Currency::Dkk);
         store.vat_number = Some("DK12345678".to_owned());
@@ -603,7 +608,7 @@ fn danish_push(app: &TestApp, value: i64) -> kasse_sim::PaymentRecord {
 
 #[tokio::test]
 async fn a_caller_narrowed_to_one_merchant_neither_sees_nor_acts_on_another_merchants_payments() {
-    let (app, added) = danish_shop_beside(Some("NO987654321")).await;
+    let (app, added) = danish_shop_beside(Some("NO987654321"), None).await;
     let v10 = V10::connect(&app, &added).await;
     let pos_id = point_of_sale(&v10).await;
     let payment = initiate(&v10, &pos_id, "scoped-1", 10.0).await;
