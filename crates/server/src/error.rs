@@ -291,6 +291,12 @@ impl From<SaleError> for ApiError {
                 "Already approved",
                 "The customer has already approved this payment.",
             ),
+            SaleError::CapturedOnce => Self::new(
+                StatusCode::CONFLICT,
+                ProblemCode::NotCapturable,
+                "Captured already",
+                "The payment was captured already, or a capture of it is on its way: a payment its PoS system captures is captured once.",
+            ),
             SaleError::Platform(sentence) => Self::new(
                 StatusCode::BAD_GATEWAY,
                 ProblemCode::PlatformRefused,

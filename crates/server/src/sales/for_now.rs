@@ -111,14 +111,6 @@ pub fn client_key(key: &str, amount: Option<i64>, operations: &[OperationRow]) -
     }
 }
 
-/// Whether a capture recorded under the client key `stored` was asked for with `key`: `key`
-/// itself, or one of the keys [`client_key`] made from it to ask again.
-pub fn asked_under(stored: &str, key: &str) -> bool {
-    stored.strip_prefix(key).is_some_and(|rest| {
-        rest.is_empty() || rest.strip_prefix(ASKED_AGAIN_AS).is_some_and(|n| n.parse::<u32>().is_ok())
-    })
-}
-
 impl Sales {
     /// Whether kasse asks again on its own for the capture of `row`'s payment just refused under
     /// `key` only for now (see `next_ask`): read from the payment's captures, that one as
@@ -252,9 +244,6 @@ mod tests {
             OperationRow { kind: OperationKind::Refund, ..for_now("k #2", 0) },
         ];
         assert_eq!(client_key("k", all, &others), "k");
-        // What the key asked for, whichever of its keys it was recorded under; nothing else.
-        assert!(asked_under("k", "k") && asked_under("k #2", "k") && asked_under("k #13", "k"));
-        assert!(!asked_under("kk", "k") && !asked_under("k#2", "k") && !asked_under("k #x", "k"));
     }
 
     #[test]

@@ -35,7 +35,6 @@ use crate::platform::Platform;
 use crate::store::{PaymentRow, Store, StoreError};
 
 pub use for_now::ASKED_AGAIN as CAPTURE_ASKED_AGAIN;
-pub use for_now::asked_under as capture_asked_under;
 pub use landing::{landing_channel, sticker_channel};
 use locks::PaymentLocks;
 pub use reconcile::Round;
@@ -138,6 +137,10 @@ pub enum SaleError {
     /// The customer approved before the cancel reached the platform.
     #[error("the customer approved before the cancel arrived")]
     AlreadyApproved,
+    /// A payment its PoS captures (MobilePay PoS v10's) was captured already, or a capture of it
+    /// is on its way: it is captured once.
+    #[error("the payment was captured already")]
+    CapturedOnce,
     /// The platform refused, with a sentence for the cashier.
     #[error("{0}")]
     Platform(String),

@@ -113,6 +113,17 @@ impl Sales {
         {
             return Ok(done);
         }
+        // v10's capture is its payment's one. Judged under the lock, so two captures sent at once
+        // cannot both pass; any capture made or on its way (unanswered, its PoS told so) is not
+        // this request's, which the replay above would have found.
+        let captured_by_the_pos = client_key.is_some_and(|key| key.starts_with(super::CAPTURED_BY_THE_POS));
+        if captured_by_the_pos
+            && operations
+                .iter()
+                .any(|op| op.kind == OperationKind::Capture && op.status != OperationStatus::Failed)
+        {
+            return Err(SaleError::CapturedOnce);
+        }
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Capture });
         }

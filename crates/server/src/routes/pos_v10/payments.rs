@@ -23,8 +23,8 @@ use crate::pos_v10::wire::{
 use crate::pos_v10::{
     POLL_DELAY_MS, currency, currency_code, decimal, id_from, minor_units, sale_key, status,
 };
-use crate::sales::{SaleError, capture_asked_under};
-use crate::store::{Named as _, OperationKind, OperationStatus, PaymentRow, V10PaymentRow, V10PosRow};
+use crate::sales::SaleError;
+use crate::store::{Named as _, PaymentRow, V10PaymentRow, V10PosRow};
 
 /// A v10 order id: 1 to 36 characters.
 fn check_order_id(caller: &V10Caller, order_id: &str) -> Result<(), V10Error> {
@@ -75,21 +75,27 @@ async fn till_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Resul
 
 /// How long a payment whose sale has not started is listed as one to pay: its
 /// `paymentExpiresAt`, and how long a prepared one waiting for its amount keeps its point of sale
-/// from starting another (v10 let MobilePay cancel a prepared payment nobody made ready; a PoS
-/// that lost one must not find its point of sale closed for good).
+/// from starting another; then the next payment there cancels it (v10 let MobilePay cancel a
+/// prepared payment nobody made ready; a PoS that lost one must not find its point of sale closed
+/// for good).
 const UNSTARTED_EXPIRES_AFTER_MS: i64 = 10 * 60_000;
 
 /// 409 1301 when the point of sale has an active payment, as v10 counted one: a sale in progress
 /// at its till, or a payment there still in play without one: prepared and waiting for its amount
-/// (for [`UNSTARTED_EXPIRES_AFTER_MS`]), ready and about to start (the pairing round starts one
+/// (for [`UNSTARTED_EXPIRES_AFTER_MS`], then cancelled), ready and about to start (the pairing round starts one
 /// whose start was cut off), or moving to a checked-in customer (its QR code cancelled, the
 /// payment to her phone not started yet).
 async fn pos_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result<(), V10Error> {
     till_free(app, caller, pos).await?;
     let now = crate::now_ms();
     for payment in app.store.v10_payments_open(&caller.integrator.id).await? {
-        let stale = payment.amount.is_none() && payment.created_at + UNSTARTED_EXPIRES_AFTER_MS <= now;
-        if payment.pos_id != pos.pos_id || stale {
+        if payment.pos_id != pos.pos_id {
+            continue;
+        }
+        if payment.amount.is_none() && payment.created_at + UNSTARTED_EXPIRES_AFTER_MS <= now {
+            // Run out, it is cancelled, not passed over: made ready later, it would start a
+            // second payment beside the one starting now.
+            app.store.cancel_v10_payment(&payment.payment_id, now).await?;
             continue;
         }
         if status(&payment, sale_of(app, &payment).await?.as_ref()).active_or_reserved() {
@@ -435,22 +441,14 @@ pub(super) async fn capture(
     })?;
     let capture = CaptureRequest { amount: Some(Money::new(minor, sale.currency)) };
     let key = sale_key(&payment.payment_id, &format!("capture:{minor}"));
-    // v10's capture is its payment's one: once one was made or is on its way (unanswered, and
-    // the PoS told 200), a capture of another amount is refused, never taken beside it.
-    let captures = app.store.operations_for(&sale.reference).await?;
-    if captures.iter().any(|op| {
-        op.kind == OperationKind::Capture
-            && op.status != OperationStatus::Failed
-            && !op.client_key.as_deref().is_some_and(|stored| capture_asked_under(stored, &key))
-    }) {
-        return Err(captured_differently().of(&caller));
-    }
     match app.sales.capture(&sale.till_id, &sale.reference, &capture, Some(&key)).await {
         Ok(captured) => {
             release_the_rest(&app, &payment, &captured).await;
             Ok(StatusCode::OK)
         }
         Err(SaleError::Pending(_)) => Ok(StatusCode::OK),
+        // One made or on its way (unanswered, the PoS told 200) under another amount's key.
+        Err(SaleError::CapturedOnce) => Err(captured_differently().of(&caller)),
         Err(e @ (SaleError::AmountOutOfRange { .. } | SaleError::WrongStatus { .. })) => {
             // Captured already (the same capture sent again was found by its key above): this
             // is another amount. Else more than is reserved, or nothing reserved at all.

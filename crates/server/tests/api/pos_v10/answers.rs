@@ -146,4 +146,28 @@ async fn a_prepared_payment_nobody_makes_ready_holds_its_point_of_sale_ten_minut
     assert_eq!(aged, 1);
     let next = v10.post("/pos/v10/payments", Some("next-2"), &payment).await;
     assert_eq!(next.status, StatusCode::OK, "{}", next.body);
+    // The one run out is over, and made ready now it would be a second payment: it is not.
+    let lost = prepared.read::<PaymentInitiatedResponse>().payment_id;
+    assert_eq!(v10.payment(&lost).await.status, Status::CancelledByClient);
+    let ready = json!({"currencyCode": "DKK", "amount": 10, "plannedCaptureDelay": "None"});
+    refused_with(&v10.post(&format!("/pos/v10/payments/{lost}/ready"), None, &ready).await, "1303");
+}
+
+#[tokio::test]
+async fn two_captures_of_different_amounts_sent_at_once_take_the_money_once() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = reserved(&v10, &pos_id, "twice", 40.0).await;
+
+    let capture = format!("/pos/v10/payments/{payment}/capture");
+    let (fifteen, ten) = (json!({"amount": 15.0}), json!({"amount": 10.0}));
+    let (first, second) = tokio::join!(v10.post(&capture, None, &fifteen), v10.post(&capture, None, &ten));
+    let (taken, refused) = if first.status == StatusCode::OK { (1_500, second) } else { (1_000, first) };
+    refused_with(&refused, "1307");
+    until(|| async {
+        let now = danish_push(&app, 4_000).aggregate;
+        (now.captured_amount.value, now.cancelled_amount.value) == (taken, 4_000 - taken)
+    })
+    .await;
 }
