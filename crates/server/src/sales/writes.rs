@@ -108,21 +108,23 @@ impl Sales {
         // Asked again after the platform could only not make it just now: a new capture.
         let client_key = client_key.map(|key| for_now::client_key(key, amount, &operations));
         let client_key = client_key.as_deref();
+        // v10's capture is its payment's one: another capture made or on its way (unanswered,
+        // its PoS told so) refuses this one, judged under the lock, so that two sent at once
+        // cannot both pass. This request's own, found by its key, is replayed below.
+        let captured_by_the_pos = client_key.is_some_and(|key| key.starts_with(super::CAPTURED_BY_THE_POS));
+        if captured_by_the_pos
+            && operations.iter().any(|op| {
+                op.kind == OperationKind::Capture
+                    && op.status != OperationStatus::Failed
+                    && op.client_key.as_deref() != client_key
+            })
+        {
+            return Err(SaleError::CapturedOnce);
+        }
         if let Some(done) =
             self.replayed(&row, &operations, client_key, OperationKind::Capture, amount).await?
         {
             return Ok(done);
-        }
-        // v10's capture is its payment's one. Judged under the lock, so two captures sent at once
-        // cannot both pass; any capture made or on its way (unanswered, its PoS told so) is not
-        // this request's, which the replay above would have found.
-        let captured_by_the_pos = client_key.is_some_and(|key| key.starts_with(super::CAPTURED_BY_THE_POS));
-        if captured_by_the_pos
-            && operations
-                .iter()
-                .any(|op| op.kind == OperationKind::Capture && op.status != OperationStatus::Failed)
-        {
-            return Err(SaleError::CapturedOnce);
         }
         if !matches!(row.status(), SaleStatus::Authorized | SaleStatus::Captured) {
             return Err(SaleError::WrongStatus { status: row.status(), action: Action::Capture });

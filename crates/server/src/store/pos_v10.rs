@@ -311,7 +311,8 @@ impl Store {
         })
     }
 
-    /// Sets a prepared payment's amount; `false` if it had one already.
+    /// Sets a prepared payment's amount; `false` if it had one already, or was cancelled (by its
+    /// PoS, or run out: see [`Store::cancel_unready_v10_payment`]).
     pub async fn ready_v10_payment(
         &self,
         payment_id: &str,
@@ -323,7 +324,7 @@ impl Store {
         on!(self.db().await?.conn(), |db| {
             let done = query(
                 "UPDATE v10_payments SET currency = $1, amount = $2, capture_delay = $3, label = $4 \
-                 WHERE payment_id = $5 AND amount IS NULL",
+                 WHERE payment_id = $5 AND amount IS NULL AND cancelled_at IS NULL",
             )
             .bind(currency)
             .bind(amount)
@@ -384,6 +385,22 @@ impl Store {
                 .bind(payment_id)
                 .execute(&mut *db)
                 .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    /// Marks a prepared payment cancelled at `now` if it still waits for its amount: whether it
+    /// did (`false`: made ready or cancelled meanwhile).
+    pub async fn cancel_unready_v10_payment(&self, payment_id: &str, now: i64) -> Result<bool, StoreError> {
+        on!(self.db().await?.conn(), |db| {
+            let done = query(
+                "UPDATE v10_payments SET cancelled_at = $1 \
+                 WHERE payment_id = $2 AND amount IS NULL AND cancelled_at IS NULL",
+            )
+            .bind(now)
+            .bind(payment_id)
+            .execute(&mut *db)
+            .await?;
             Ok(done.rows_affected() == 1)
         })
     }

@@ -89,13 +89,15 @@ async fn pos_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result
     till_free(app, caller, pos).await?;
     let now = crate::now_ms();
     for payment in app.store.v10_payments_open(&caller.integrator.id).await? {
-        if payment.pos_id != pos.pos_id {
+        if payment.pos_id != pos.pos_id || (payment.cancelled_at.is_some() && payment.reference.is_none()) {
             continue;
         }
-        if payment.amount.is_none() && payment.created_at + UNSTARTED_EXPIRES_AFTER_MS <= now {
-            // Run out, it is cancelled, not passed over: made ready later, it would start a
-            // second payment beside the one starting now.
-            app.store.cancel_v10_payment(&payment.payment_id, now).await?;
+        // Run out, it is cancelled, not passed over: made ready later, it would start a second
+        // payment beside the one starting now. One made ready meanwhile is the active one.
+        if payment.amount.is_none()
+            && payment.created_at + UNSTARTED_EXPIRES_AFTER_MS <= now
+            && app.store.cancel_unready_v10_payment(&payment.payment_id, now).await?
+        {
             continue;
         }
         if status(&payment, sale_of(app, &payment).await?.as_ref()).active_or_reserved() {
