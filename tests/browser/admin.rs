@@ -114,7 +114,7 @@ impl Journey {
     /// A customer gives 25.00 on the open-amount (donations) sticker's landing page with Kari's
     /// number, and approves; returns the payment's reference once it is captured.
     async fn donated_2500(&self) -> Result<String, Box<dyn Error>> {
-        self.donate_from_kari(2_500).await?;
+        let token = self.donate_from_kari(2_500).await?;
         let sim = self.server.sim().ok_or("the simulator runs inside the server")?;
         let reference = sim
             .payment_records()
@@ -124,7 +124,22 @@ impl Journey {
             .reference;
         sim.answer(MSN, &reference, None, true).map_err(|e| format!("{e:?}"))?;
         let deadline = std::time::Instant::now() + PATIENCE;
-        while sim.payment(MSN, &reference).is_none_or(|p| p.aggregate.captured_amount.value != 2_500) {
+        // Captured as kasse has it, which the back office reads, not only at the platform: the
+        // capture's answer is recorded a moment after the platform made it.
+        let captured_here = || async {
+            let status = self
+                .browser
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     fetch('/api/payments/' + arguments[0]).then((r) => r.json()).then((p) => done(p.status), () => done(null));",
+                    vec![serde_json::json!(token)],
+                )
+                .await?;
+            Ok::<bool, Box<dyn Error>>(status == serde_json::json!("captured"))
+        };
+        while sim.payment(MSN, &reference).is_none_or(|p| p.aggregate.captured_amount.value != 2_500)
+            || !captured_here().await?
+        {
             if std::time::Instant::now() > deadline {
                 return Err("the donation was never captured".into());
             }

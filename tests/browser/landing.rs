@@ -35,8 +35,8 @@ impl Journey {
 
     /// Kari's number asks to give `value` øre on the donations sticker, straight through its API
     /// from the current window (as a page would, with no typing); fails unless it is started.
-    pub(super) async fn donate_from_kari(&self, value: i64) -> Outcome {
-        let status = self
+    pub(super) async fn donate_from_kari(&self, value: i64) -> Result<String, Box<dyn Error>> {
+        let answer = self
             .browser
             .execute_async(
                 "const done = arguments[arguments.length - 1];
@@ -45,14 +45,14 @@ impl Journey {
                      headers: { 'content-type': 'application/json' },
                      body: JSON.stringify({ amount: { value: arguments[0], currency: 'NOK' },
                                             phoneNumber: '+4791234567' }),
-                 }).then((r) => done(r.status), () => done(0));",
+                 }).then((r) => r.json().then((body) => done([r.status, body.token])), () => done([0, null]));",
                 vec![json!(value)],
             )
             .await?;
-        if status != json!(201) {
-            return Err(format!("payment {value} was answered {status}").into());
+        match (answer.get(0), answer.get(1).and_then(|t| t.as_str())) {
+            (Some(status), Some(token)) if *status == json!(201) => Ok(token.to_owned()),
+            _ => Err(format!("payment {value} was answered {answer}").into()),
         }
-        Ok(())
     }
 
     /// The customer scans a sticker: a new window, a phone's size, at `path`, once the page is
