@@ -237,6 +237,10 @@ fn start_chromedriver() -> (Child, u16) {
     let binary = std::env::var("KASSE_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
     let child = Command::new(&binary)
         .arg(format!("--port={port}"))
+        // The browser stands in the shop, in Oslo: its "today" is the store's, even in the hour
+        // after Oslo's midnight while UTC's day goes on (the end of day asks for the browser's
+        // date, and a UTC browser then asked for the day before the sales).
+        .env("TZ", "Europe/Oslo")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
