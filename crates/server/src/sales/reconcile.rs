@@ -177,7 +177,12 @@ impl Sales {
         if row.withdrawn() {
             return self.enforce_withdrawal(row).await;
         }
-        self.capture_if_due(row).await?;
+        if super::release::owes_release(&row) {
+            // Boxed: a release the platform refuses reads the payment back, which comes here.
+            Box::pin(self.release_after_capture(row)).await;
+        } else {
+            self.capture_if_due(row).await?;
+        }
         if let Some(sub) = look_up {
             // The customer shared their number: looked up beside the payment, never holding it up.
             self.recognise_later(reference, sub);
@@ -346,6 +351,8 @@ fn next_poll(row: &PaymentRow, captures_automatically: bool, now: i64) -> Option
     let waits_for_a_person = !captures_automatically || row.failure.is_some();
     match row.status() {
         _ if row.withdrawn() => withdrawn::next_look(row, now),
+        // Its PoS's capture left part of it held: read until that is released (see `release`).
+        SaleStatus::Captured if super::release::owes_release(row) => Some(now + POLL_AUTHORIZED_MS),
         s if s.is_final() => None,
         SaleStatus::Authorized if waits_for_a_person => Some(now + POLL_AUTHORIZED_MS),
         _ => Some(row.next_poll_at.filter(|at| *at > now).unwrap_or(now + POLL_EVERY_MS)),
@@ -517,6 +524,21 @@ mod tests {
         let waiting = at(Some(State::Created), SaleStatus::AwaitingCustomer);
         assert_eq!(next_poll(&waiting, false, now), Some(now + POLL_EVERY_MS));
         assert_eq!(next_poll(&at(Some(State::Aborted), SaleStatus::Cancelled), true, now), None, "final");
+    }
+
+    #[test]
+    fn a_payment_its_pos_captured_in_part_is_read_until_the_rest_is_released() {
+        let now = 1_000_000;
+        let mut captured = at(Some(State::Authorized), SaleStatus::Captured);
+        captured.client_key = Some("v10:payment-1:capture".into());
+        (captured.authorized, captured.captured) = (4_000, 1_500);
+        assert_eq!(next_poll(&captured, false, now), Some(now + POLL_AUTHORIZED_MS), "DKK 25 still held");
+        let mut released = captured.clone();
+        released.cancelled = 2_500;
+        assert_eq!(next_poll(&released, false, now), None, "nothing left held");
+        let mut a_tills = captured.clone();
+        a_tills.client_key = None;
+        assert_eq!(next_poll(&a_tills, false, now), None, "a till's part capture leaves the rest to it");
     }
 
     #[test]

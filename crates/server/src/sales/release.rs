@@ -3,15 +3,18 @@
 //! held on the customer's card until the reservation ran out ("cancel the remainder as soon as
 //! possible", the ePayment guide on partial capture). So kasse releases it once the capture is
 //! confirmed, however it is: at once for its PoS (the v10 facade), or when the reconciler's resend
-//! of a capture the platform had not answered is. Never while a capture is on its way: a release
-//! reaching the platform first would let go of what that capture is for.
+//! of a capture the platform had not answered is; and a release that could not be recorded then
+//! (the database away, the process gone) is made when the payment is next read back, which stays
+//! due every half minute until the rest is let go or the platform refuses to. Never while a
+//! capture is on its way: a release reaching the platform first would let go of what that capture
+//! is for.
 
 use kasse_api::{Sale, SaleStatus};
 
 use super::record::Write;
 use super::writes::waiting;
 use super::{CAPTURED_BY_THE_POS, SaleError, Sales};
-use crate::store::{OperationKind, OperationRow, PaymentRow};
+use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
 
 impl Sales {
     /// Releases what is left reserved of a sale its PoS captured in part, under `client_key`: the
@@ -40,22 +43,43 @@ impl Sales {
         self.release_locked(row, &operations, client_key).await
     }
 
-    /// After the capture of `row`'s payment was confirmed, under its lock: releases the rest if
-    /// its PoS captures it itself. Never fails the capture: a release that gets no answer stays
-    /// recorded and is sent again; one refused, or not recorded (the database away), is logged,
-    /// and the rest is held until the reservation runs out (its PoS, told the capture was made,
-    /// has no reason to send it again).
-    pub(super) async fn release_after_capture(&self, row: PaymentRow) {
-        if !row.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS)) {
+    /// Under `row`'s lock, once its capture is confirmed or whenever it is read back: releases
+    /// the rest if its PoS captured it in part ([`owes_release`]). Never fails the capture or the
+    /// reading: a release that gets no answer stays recorded and the reconciler sends it again;
+    /// one not recorded (the database away, the process gone) is made at the payment's next
+    /// reading, which [`owes_release`] keeps due; one the platform refused is not asked again,
+    /// and the payment is no longer read for it (asking again would only be refused again, and
+    /// the rest is held until the reservation runs out).
+    pub(super) async fn release_after_capture(&self, mut row: PaymentRow) {
+        if !owes_release(&row) {
             return;
         }
         let reference = row.reference.clone();
-        let released = match self.inner.store.operations_for(&reference).await {
-            Ok(operations) => self.release_locked(row, &operations, None).await.map(drop),
-            Err(e) => Err(e.into()),
+        let operations = match self.inner.store.operations_for(&reference).await {
+            Ok(operations) => operations,
+            Err(e) => {
+                tracing::warn!(%reference, error = %e, "could not release the rest of a PoS's payment; will try again");
+                return;
+            }
         };
-        match released {
-            Ok(()) | Err(SaleError::Pending(_)) => {}
+        // On its way: the reconciler sends it again, with its backoff.
+        if operations
+            .iter()
+            .any(|op| op.kind == OperationKind::Cancel && op.status == OperationStatus::Pending)
+        {
+            return;
+        }
+        if refused_since_the_capture(&operations) {
+            if row.next_poll_at.take().is_some() {
+                tracing::warn!(%reference, "the platform refused to release the rest of a PoS's payment; it stays held until the reservation runs out");
+                if let Err(e) = self.inner.store.update_payment(&mut row).await {
+                    tracing::warn!(%reference, error = %e, "could not stop reading a payment");
+                }
+            }
+            return;
+        }
+        match self.release_locked(row, &operations, None).await {
+            Ok(_) | Err(SaleError::Pending(_)) => {}
             Err(e) => tracing::warn!(%reference, error = %e, "could not release the rest of a PoS's payment"),
         }
     }
@@ -79,4 +103,29 @@ impl Sales {
         tracing::info!(reference = %row.reference, left, "releasing what the PoS's capture left reserved");
         self.send_cancel(row, &key, attempt).await.map(Some)
     }
+}
+
+/// Whether `row` is a payment its PoS captured in part whose rest is still held: v10's capture
+/// ends its payment, so that rest is released, and the payment read back until it is.
+pub(super) fn owes_release(row: &PaymentRow) -> bool {
+    row.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS))
+        && row.status() == SaleStatus::Captured
+        && row.authorized - row.captured - row.cancelled > 0
+}
+
+/// Whether the platform refused a release asked for after the payment's capture was confirmed
+/// (a cancel refused before it, say as the customer approved, is no answer about the rest).
+fn refused_since_the_capture(operations: &[OperationRow]) -> bool {
+    let captured_at = operations
+        .iter()
+        .filter(|op| op.kind == OperationKind::Capture && op.status == OperationStatus::Done)
+        .map(|op| op.updated_at)
+        .max();
+    captured_at.is_some_and(|captured_at| {
+        operations.iter().any(|op| {
+            op.kind == OperationKind::Cancel
+                && op.status == OperationStatus::Failed
+                && op.updated_at >= captured_at
+        })
+    })
 }

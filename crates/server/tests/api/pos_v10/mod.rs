@@ -761,6 +761,41 @@ async fn a_partial_capture_the_platform_answers_only_later_still_gives_back_the_
 }
 
 #[tokio::test]
+async fn a_partial_capture_whose_release_could_not_be_recorded_gives_back_the_rest_at_its_next_reading() {
+    let data = DataDir::new();
+    let (app, added) = danish_shop_beside(None, Some(&data)).await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = reserved(&v10, &pos_id, "unrecorded-release", 40.0).await;
+
+    // The database takes the capture but not the release that follows it (as if it went away,
+    // or the process died, between the two): the PoS is told its capture was made.
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    db.busy_timeout(PATIENCE).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER no_release BEFORE INSERT ON operations WHEN NEW.kind = 'cancel' \
+         BEGIN SELECT RAISE(ABORT, 'the database is away'); END;",
+    )
+    .unwrap();
+    let path = format!("/pos/v10/payments/{payment}/capture");
+    let captured = v10.post(&path, None, &json!({"amount": 15.0})).await;
+    assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
+    let held = danish_push(&app, 4_000).aggregate;
+    assert_eq!((held.captured_amount.value, held.cancelled_amount.value), (1_500, 0), "DKK 25 still held");
+
+    // The database back, the payment's next reading (half a minute on, brought forward) lets
+    // the rest go, with nobody asking.
+    db.execute_batch("DROP TRIGGER no_release;").unwrap();
+    db.execute("UPDATE payments SET next_poll_at = 1 WHERE next_poll_at IS NOT NULL", []).unwrap();
+    until(|| async {
+        let now = danish_push(&app, 4_000).aggregate;
+        (now.captured_amount.value, now.cancelled_amount.value) == (1_500, 2_500)
+    })
+    .await;
+    assert_eq!(v10.payment(&payment).await.status, Status::Captured);
+}
+
+#[tokio::test]
 async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
