@@ -127,6 +127,8 @@ pub(crate) struct AppState {
     platform: Arc<Platform>,
     /// MobilePay PoS v10 payments' sales: started, and moved to customers who check in.
     v10: pos_v10::Pairing,
+    /// MobilePay PoS v10 points of sale's turns: one new payment at a time at each.
+    v10_turns: pos_v10::PosTurns,
     /// The operator's tools on this server's own configuration, database and platform, for the
     /// back office's stickers.
     tools: Tools,
@@ -255,6 +257,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics,
         platform: Arc::clone(&platform),
         v10,
+        v10_turns: pos_v10::PosTurns::new(store.clone()),
         tools,
     });
     let router = routes::router(&app).layer(tower_http::trace::TraceLayer::new_for_http());

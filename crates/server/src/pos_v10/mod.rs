@@ -11,6 +11,7 @@
 
 pub mod codes;
 pub mod pairing;
+pub mod turns;
 pub mod wire;
 
 use kasse_api::{Currency, Flow, SaleStatus};
@@ -18,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store::{PaymentRow, V10PaymentRow};
 pub use pairing::Pairing;
+pub use turns::PosTurns;
 use wire::{CurrencyCode, PaymentStatus};
 
 /// How long a v10 PoS is asked to wait between polls.

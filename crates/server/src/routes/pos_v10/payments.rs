@@ -15,6 +15,7 @@ use super::setup::{Act, own_pos, simulate, simulated_pos};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
 use crate::pos_v10::codes::V10Code;
+use crate::pos_v10::turns::PosTurn;
 use crate::pos_v10::wire::{
     CurrencyCode, InitiatePaymentRequest, PaymentCaptureRequest, PaymentInitiatedResponse,
     PaymentReadyRequest, PaymentStatus, PlannedCaptureDelay, PreparePaymentRequest, QueryPaymentIdsResponse,
@@ -114,6 +115,24 @@ async fn pos_free(app: &AppState, caller: &V10Caller, pos: &V10PosRow) -> Result
     Ok(())
 }
 
+/// The point of sale's turn, once it is free for the payment `payment_id` (see [`pos_free`]):
+/// held while that payment is recorded, so that two sent at once cannot both find it free.
+/// `None` when the same request, sent again meanwhile, recorded `payment_id` first: it is
+/// answered as that one was.
+async fn free_turn(
+    app: &AppState,
+    caller: &V10Caller,
+    pos: &V10PosRow,
+    payment_id: &str,
+) -> Result<Option<PosTurn>, V10Error> {
+    let turn = app.v10_turns.take(&pos.pos_id).await?;
+    if app.store.v10_payment(payment_id).await?.is_some() {
+        return Ok(None);
+    }
+    pos_free(app, caller, pos).await?;
+    Ok(Some(turn))
+}
+
 /// `found`, with v10's 409 `code` in place of a 404: a point of sale or a payment named in a
 /// request's body is one v10 "could not" act on (its 404s are for addresses).
 pub(super) fn named_in_body<T>(
@@ -158,7 +177,9 @@ pub(super) async fn initiate(
     let pos = pos_named(&app, &caller, &request.pos_id).await?;
     check_order_id(&caller, &request.order_id)?;
     let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code)?;
-    pos_free(&app, &caller, &pos).await?;
+    let Some(turn) = free_turn(&app, &caller, &pos, &payment_id).await? else {
+        return Ok(Json(PaymentInitiatedResponse { payment_id }));
+    };
     let row = V10PaymentRow {
         payment_id: payment_id.clone(),
         integrator_id: caller.integrator.id.clone(),
@@ -175,6 +196,8 @@ pub(super) async fn initiate(
     };
     // Recorded first: a crash before its sale starts is finished by the pairing round.
     let row = app.store.insert_v10_payment(&row).await?;
+    // Recorded, it is the point of sale's active payment: the next may be judged.
+    drop(turn);
     start(&app, &caller, &row, &pos).await?;
     Ok(Json(PaymentInitiatedResponse { payment_id }))
 }
@@ -212,7 +235,9 @@ pub(super) async fn prepare(
     }
     let pos = pos_named(&app, &caller, &request.pos_id).await?;
     check_order_id(&caller, &request.order_id)?;
-    pos_free(&app, &caller, &pos).await?;
+    let Some(turn) = free_turn(&app, &caller, &pos, &payment_id).await? else {
+        return Ok(Json(PaymentInitiatedResponse { payment_id }));
+    };
     let row = V10PaymentRow {
         payment_id,
         integrator_id: caller.integrator.id.clone(),
@@ -228,6 +253,7 @@ pub(super) async fn prepare(
         created_at: crate::now_ms(),
     };
     let row = app.store.insert_v10_payment(&row).await?;
+    drop(turn);
     Ok(Json(PaymentInitiatedResponse { payment_id: row.payment_id }))
 }
 

@@ -171,3 +171,33 @@ async fn two_captures_of_different_amounts_sent_at_once_take_the_money_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn of_payments_sent_at_once_to_one_point_of_sale_one_starts_and_the_others_are_1301() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+
+    // A PoS that lost its answers sends again under new keys, prepared and with an amount, all at
+    // once: one becomes the point of sale's payment, never two the customer could both be asked for.
+    let sent = (0..16).map(|n| {
+        let (path, body) = if n % 2 == 0 {
+            ("/pos/v10/payments/prepare", json!({"posId": pos_id, "orderId": format!("O-{n}")}))
+        } else {
+            let body = json!({"posId": pos_id, "orderId": format!("O-{n}"), "amount": 10, "currencyCode": "DKK", "plannedCaptureDelay": "None"});
+            ("/pos/v10/payments", body)
+        };
+        let key = format!("at-once-{n}");
+        let v10 = &v10;
+        async move { v10.post(path, Some(&key), &body).await }
+    });
+    let replies = futures_util::future::join_all(sent).await;
+    let started: Vec<&Reply> = replies.iter().filter(|r| r.status == StatusCode::OK).collect();
+    assert_eq!(started.len(), 1, "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    for refused in replies.iter().filter(|r| r.status != StatusCode::OK) {
+        refused_with(refused, "1301");
+    }
+    let payments: QueryPaymentIdsResponse = v10.get("/pos/v10/payments").await.read();
+    assert_eq!(payments.payment_ids.len(), 1, "one payment at the point of sale: {payments:?}");
+    assert!(app.sim().payment_records().len() <= 1, "at most one reached the platform");
+}
