@@ -261,6 +261,16 @@ impl Sales {
         Ok(())
     }
 
+    /// [`Sales::save`], the pending writes `keys` recorded as confirmed with it, together.
+    pub(super) async fn save_confirming(&self, row: &mut PaymentRow, keys: &[&str]) -> Result<(), SaleError> {
+        row.touch();
+        let announcement = self.announcement(row).await;
+        let event = announcement.as_ref().map(Announcement::event);
+        let id = self.inner.store.confirm(keys, row, row.updated_at, event).await?;
+        self.announced(row, announcement, id).await;
+        Ok(())
+    }
+
     /// The till's event showing `row` as it is now, to store with the change; `None` for an
     /// open-amount sticker's payment, which no till follows.
     pub(super) async fn announcement(&self, row: &PaymentRow) -> Option<Announcement<'_>> {

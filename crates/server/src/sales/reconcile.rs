@@ -3,11 +3,12 @@
 //! not confirmed.
 
 use kasse_api::{Sale, SaleStatus};
-use kasse_vipps::epayment::{PaymentEventName, State, WebhookEvent};
+use kasse_vipps::epayment::{PaymentEventName, State, UserFlow, WebhookEvent};
 
 use super::locks::LocalGuard;
+use super::record::idempotency_key;
 use super::status::{POLL_AUTHORIZED_MS, POLL_EVERY_MS, apply, sale_view};
-use super::writes::Attempt;
+use super::writes::{Attempt, created};
 use super::{SaleError, Sales, Sent, for_now, withdrawn};
 use crate::config::CapturePolicy;
 use crate::store::{
@@ -124,10 +125,16 @@ impl Sales {
             // Not one of ours (another system on the same sales unit): nothing to do.
             return Ok(());
         };
-        if matches!(row.status(), SaleStatus::Creating | SaleStatus::Failed) {
-            // Not confirmed created: the pending create decides what happens.
+        if row.status() == SaleStatus::Failed {
+            // Its create was refused: the platform never had it.
             return Ok(());
         }
+        // Its create had no answer yet: read back all the same, since the platform may have it
+        // (its webhook said so, its create held in the platform's gateway arrived late). Found,
+        // it moves on now; otherwise its create's resends decide, and those the platform may
+        // refuse 429 for up to a minute (five writes a minute on one payment), the till showing
+        // "creating" all that time though the customer's phone shows the payment.
+        let creating = row.status() == SaleStatus::Creating;
         let client = match self.client(&row.msn) {
             Ok(client) => client,
             Err(e) => {
@@ -143,6 +150,10 @@ impl Sales {
         };
         let remote = match client.get_payment(reference).await {
             Ok(remote) => remote,
+            Err(e) if creating => {
+                tracing::debug!(%reference, error = %e, "not found at the platform (yet); its create decides");
+                return Ok(());
+            }
             Err(e) if row.withdrawn() && e.status() == Some(404) => {
                 // Its create has not arrived (and may never): watch on, or stop when it is time.
                 row.next_poll_at = withdrawn::next_look(&row, crate::now_ms());
@@ -159,6 +170,22 @@ impl Sales {
                 return Ok(());
             }
         };
+        let create_key = idempotency_key(reference, OperationKind::Create, 1);
+        if creating {
+            // What the customer is shown must come with it: nothing for a push to their phone,
+            // the landing page for the app (a reading carries it too); a QR code's link only the
+            // create's answer carries (a reading's is the landing page's), so that one decides.
+            let shown = match super::start::user_flow(row.flow) {
+                UserFlow::PushMessage => true,
+                UserFlow::WebRedirect => remote.redirect_url.is_some(),
+                _ => false,
+            };
+            if !shown {
+                return Ok(());
+            }
+            tracing::info!(%reference, "the platform has the payment its create had no answer for");
+            created(&mut row, remote.redirect_url, crate::now_ms());
+        }
         let changed = apply(&mut row, remote.state, &remote.aggregate);
         self.schedule_poll(&mut row);
         let now = crate::now_ms();
@@ -168,7 +195,9 @@ impl Sales {
             // nothing: the payment is read again, and looked up again, until it is done.
             row.next_poll_at = Some(super::loyalty::next_look(&row, now));
         }
-        if changed {
+        if creating {
+            self.save_confirming(&mut row, &[&create_key]).await?;
+        } else if changed {
             self.save(&mut row).await?;
         } else {
             // Nothing the till shows changed (a repeated webhook, a poll): store the poll time only.

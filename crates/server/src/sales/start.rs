@@ -155,11 +155,7 @@ impl Sales {
         let reference = format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         // From here on every log line of this sale names it.
         tracing::Span::current().record("reference", reference.as_str());
-        let user_flow = match draft.flow {
-            Flow::Qr => UserFlow::Qr,
-            Flow::AppSwitch => UserFlow::WebRedirect,
-            Flow::PersonalQr | Flow::Phone | Flow::CheckIn | Flow::Sticker => UserFlow::PushMessage,
-        };
+        let user_flow = user_flow(draft.flow);
         let description: String = draft.description.chars().take(100).collect();
         let request = CreatePaymentRequest {
             amount: Amount::new(amount.value, to_vipps(amount.currency)),
@@ -337,6 +333,15 @@ impl Sales {
             }
         }
         Ok(())
+    }
+}
+
+/// How the platform reaches the customer of a sale in `flow`.
+pub(super) const fn user_flow(flow: Flow) -> UserFlow {
+    match flow {
+        Flow::Qr => UserFlow::Qr,
+        Flow::AppSwitch => UserFlow::WebRedirect,
+        Flow::PersonalQr | Flow::Phone | Flow::CheckIn | Flow::Sticker => UserFlow::PushMessage,
     }
 }
 

@@ -406,13 +406,8 @@ impl Sales {
         let client = self.client(&row.msn)?;
         let reference = row.reference.clone();
         let answer = match &write {
-            Write::Create(request) => client.create_payment(request, key).await.map(|created| {
-                let now = crate::now_ms();
-                row.platform_state = Some(State::Created);
-                row.set_status(SaleStatus::AwaitingCustomer);
-                row.qr = created.redirect_url;
-                row.expires_at = Some(row.created_at + PLATFORM_TIMEOUT_MS);
-                row.next_poll_at = Some(now + FIRST_POLL_MS);
+            Write::Create(request) => client.create_payment(request, key).await.map(|answer| {
+                created(row, answer.redirect_url, crate::now_ms());
                 true
             }),
             Write::Capture(amount) => client
@@ -504,6 +499,17 @@ impl Sales {
             }
         }
     }
+}
+
+/// `row` as the platform's having its payment leaves it (its create's answer, or a reading that
+/// found it): created, waiting for its customer, with the link its flow shows (`redirect_url`: a
+/// QR code, the app's address), its first reading due in a moment.
+pub(super) fn created(row: &mut PaymentRow, redirect_url: Option<String>, now: i64) {
+    row.platform_state = Some(State::Created);
+    row.set_status(SaleStatus::AwaitingCustomer);
+    row.qr = redirect_url;
+    row.expires_at = Some(row.created_at + PLATFORM_TIMEOUT_MS);
+    row.next_poll_at = Some(now + FIRST_POLL_MS);
 }
 
 /// What the sale says when the platform refuses a write of `kind`, sent as `attempt`: a capture

@@ -20,6 +20,7 @@ use kasse_vipps::epayment::{PaymentEventName, WebhookEvent};
 use kasse_vipps::signing::{self, SignedHeaders};
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
+use serde_json::json;
 use sqlx::Connection as _;
 use tokio::sync::mpsc;
 use url::Url;
@@ -519,4 +520,41 @@ async fn webhooks_waiting_for_their_payment_hold_up_no_webhook_about_another_pay
     app.until_unprocessed_webhooks(|n| n == 0).await;
     let mut events = app.events_after(0).await;
     events.until_sale_is(&held.reference, SaleStatus::Captured).await;
+}
+
+#[tokio::test]
+async fn a_sale_whose_create_had_no_answer_moves_on_once_the_platform_says_it_has_the_payment() {
+    let app = spawn_app().await;
+    let mut events = app.events_after(app.snapshot().await.last_event_id).await;
+    // The platform's gateway holds every create, its own and every one sent again: none is
+    // answered. Were they answered, the platform's five writes a minute on one payment could
+    // refuse them 429 for up to a minute after the first reached it.
+    app.sim().set_faults(FaultKnobs { hold_creates: true, ..FaultKnobs::default() }).unwrap();
+    let body =
+        json!({"amount": {"value": 4_500, "currency": "NOK"}, "flow": "phone", "phoneNumber": "91234567"});
+    let started = app.try_start_sale(&body).await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "kept while unanswered: {}", started.body);
+    let sale: Sale = started.json();
+    assert_eq!(sale.status, SaleStatus::Creating);
+
+    // The held creates reach the platform, which sends its webhook: the customer's phone asks,
+    // and the till shows it, without waiting for an answer to a create.
+    assert!(app.sim().deliver_held_creates().await >= 1);
+    events.until_sale_is(&sale.reference, SaleStatus::AwaitingCustomer).await;
+    app.approve_on_phone(CUSTOMER, &sale.reference).await;
+    events.until_sale_is(&sale.reference, SaleStatus::Captured).await;
+    let received = app.received(&sale.reference);
+    let creates = writes(&received, "create");
+    assert_eq!(creates.iter().filter(|w| w.applied).count(), 1, "created once: {creates:#?}");
+    assert_eq!(app.platform_payment(&sale.reference).aggregate.captured_amount.value, 4_500);
+
+    // A QR sale in the same state waits on: its QR code comes only with a create's answer.
+    let started =
+        app.try_start_sale(&json!({"amount": {"value": 2_000, "currency": "NOK"}, "flow": "qr"})).await;
+    let qr: Sale = started.json();
+    assert_eq!(qr.status, SaleStatus::Creating, "{}", started.body);
+    assert!(app.sim().deliver_held_creates().await >= 1);
+    until(|| async { app.sim().payment(MSN, &qr.reference).is_some() }).await;
+    app.until_unprocessed_webhooks(|n| n == 0).await;
+    assert_eq!(app.sale(&qr.reference).await.status, SaleStatus::Creating, "no QR code to show yet");
 }
