@@ -151,7 +151,7 @@ impl Sales {
         let remote = match client.get_payment(reference).await {
             Ok(remote) => remote,
             Err(e) if creating => {
-                tracing::debug!(%reference, error = %e, "not found at the platform (yet); its create decides");
+                tracing::debug!(%reference, error = %e, "not read (not at the platform yet, or no answer); its create decides");
                 return Ok(());
             }
             Err(e) if row.withdrawn() && e.status() == Some(404) => {
@@ -375,7 +375,8 @@ impl Sales {
 /// capture, or, where the automatic capture was refused, someone to see why: kasse does not
 /// try that capture again, so reading it every 2 s would only ask the platform for nothing
 /// until the reservation runs out; a capture refused only for now is asked again at such a
-/// reading, see `for_now`); every [`POLL_EVERY_MS`] while anything else is under way.
+/// reading, see `for_now`); every [`POLL_AUTHORIZED_MS`] too while a PoS's part capture leaves
+/// a rest to release (see `release`); every [`POLL_EVERY_MS`] while anything else is under way.
 fn next_poll(row: &PaymentRow, captures_automatically: bool, now: i64) -> Option<i64> {
     let waits_for_a_person = !captures_automatically || row.failure.is_some();
     match row.status() {
@@ -565,6 +566,9 @@ mod tests {
         let mut released = captured.clone();
         released.cancelled = 2_500;
         assert_eq!(next_poll(&released, false, now), None, "nothing left held");
+        let mut refused = captured.clone();
+        refused.failure = Some("Captured, but releasing the rest of the reservation failed: …".into());
+        assert_eq!(next_poll(&refused, false, now), None, "its release refused: not asked again");
         let mut a_tills = captured.clone();
         a_tills.client_key = None;
         assert_eq!(next_poll(&a_tills, false, now), None, "a till's part capture leaves the rest to it");

@@ -47,9 +47,9 @@ impl Sales {
     /// the rest if its PoS captured it in part ([`owes_release`]). Never fails the capture or the
     /// reading: a release that gets no answer stays recorded and the reconciler sends it again;
     /// one not recorded (the database away, the process gone) is made at the payment's next
-    /// reading, which [`owes_release`] keeps due; one the platform refused is not asked again,
-    /// and the payment is no longer read for it (asking again would only be refused again, and
-    /// the rest is held until the reservation runs out).
+    /// reading, which [`owes_release`] keeps due; one the platform refused says so on the sale
+    /// (with the refusal, see `writes::refusal_note`), which ends it: asking again would only be
+    /// refused again, and the rest is held until the reservation runs out.
     pub(super) async fn release_after_capture(&self, mut row: PaymentRow) {
         if !owes_release(&row) {
             return;
@@ -69,12 +69,14 @@ impl Sales {
         {
             return;
         }
-        if refused_since_the_capture(&operations) {
-            if row.next_poll_at.take().is_some() {
-                tracing::warn!(%reference, "the platform refused to release the rest of a PoS's payment; it stays held until the reservation runs out");
-                if let Err(e) = self.inner.store.update_payment(&mut row).await {
-                    tracing::warn!(%reference, error = %e, "could not stop reading a payment");
-                }
+        if !captured_by_the_pos(&operations) {
+            // Captured elsewhere (the merchant portal): the PoS's own capture, still to come,
+            // releases the rest. Not read for it meanwhile: a v10 payment is read for nothing
+            // else once captured (no loyalty lookup), so the poll is this one's.
+            if row.next_poll_at.take().is_some()
+                && let Err(e) = self.inner.store.update_payment(&mut row).await
+            {
+                tracing::warn!(%reference, error = %e, "could not stop reading a payment");
             }
             return;
         }
@@ -105,27 +107,21 @@ impl Sales {
     }
 }
 
-/// Whether `row` is a payment its PoS captured in part whose rest is still held: v10's capture
-/// ends its payment, so that rest is released, and the payment read back until it is.
+/// Whether `row` is a payment its PoS captured in part whose rest is still held, and no release
+/// of it was refused (said on the sale): v10's capture ends its payment, so that rest is
+/// released, and the payment read back until it is.
 pub(super) fn owes_release(row: &PaymentRow) -> bool {
     row.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS))
         && row.status() == SaleStatus::Captured
         && row.authorized - row.captured - row.cancelled > 0
+        && row.failure.is_none()
 }
 
-/// Whether the platform refused a release asked for after the payment's capture was confirmed
-/// (a cancel refused before it, say as the customer approved, is no answer about the rest).
-fn refused_since_the_capture(operations: &[OperationRow]) -> bool {
-    let captured_at = operations
-        .iter()
-        .filter(|op| op.kind == OperationKind::Capture && op.status == OperationStatus::Done)
-        .map(|op| op.updated_at)
-        .max();
-    captured_at.is_some_and(|captured_at| {
-        operations.iter().any(|op| {
-            op.kind == OperationKind::Cancel
-                && op.status == OperationStatus::Failed
-                && op.updated_at >= captured_at
-        })
+/// Whether the PoS's own capture of the payment whose `operations` these are was confirmed.
+fn captured_by_the_pos(operations: &[OperationRow]) -> bool {
+    operations.iter().any(|op| {
+        op.kind == OperationKind::Capture
+            && op.status == OperationStatus::Done
+            && op.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS))
     })
 }

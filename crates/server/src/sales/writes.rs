@@ -478,7 +478,7 @@ impl Sales {
                 let note = if asked_again {
                     Some(for_now::ASKED_AGAIN.to_owned())
                 } else {
-                    refusal_note(write.kind(), attempt, &e)
+                    refusal_note(write.kind(), attempt, super::release::owes_release(row), &e)
                 };
                 let Some(note) = note else {
                     store.finish_operation(key, Some(&e.to_string()), refused_at).await?;
@@ -516,12 +516,22 @@ pub(super) fn created(row: &mut PaymentRow, redirect_url: Option<String>, now: i
 /// always (the money was approved and is not taken; an automatic one then waits for a person,
 /// unless kasse asks again, see `for_now`);
 /// a refund when it was sent again (its cashier, told it was kept, heard nothing since; a first
-/// refusal is said to the cashier at once). `None` for the others, whose callers say it.
-fn refusal_note(kind: OperationKind, attempt: Attempt<'_>, refusal: &kasse_vipps::Error) -> Option<String> {
+/// refusal is said to the cashier at once); the release of what a PoS's capture left held
+/// (`releasing`: nobody asked for it, and the note is what ends its asking, see `release`).
+/// `None` for the others, whose callers say it.
+fn refusal_note(
+    kind: OperationKind,
+    attempt: Attempt<'_>,
+    releasing: bool,
+    refusal: &kasse_vipps::Error,
+) -> Option<String> {
     let sentence = refusal_sentence(refusal);
     match (kind, attempt) {
         (OperationKind::Capture, _) => Some(format!("Approved, but taking the money failed: {sentence}")),
         (OperationKind::Refund, Attempt::Again) => Some(format!("A refund was refused: {sentence}")),
+        (OperationKind::Cancel, _) if releasing => {
+            Some(format!("Captured, but releasing the rest of the reservation failed: {sentence}"))
+        }
         _ => None,
     }
 }
