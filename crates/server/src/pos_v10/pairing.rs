@@ -34,6 +34,19 @@ impl Pairing {
     /// Starts the sale of a payment whose amount is known: pushed to the customer checked in at
     /// the till's sticker if exactly one is, otherwise a QR code on the till. Returns its reference.
     pub async fn start(&self, payment: &V10PaymentRow, pos: &V10PosRow) -> Result<String, SaleError> {
+        // Started before, and the process died before naming it: that sale, in whatever way it
+        // went (a customer checking in since moves it to them at the next round). Asked for anew,
+        // a customer's check-in since would choose another way and key, and the second sale,
+        // refused beside the first at its till, would leave the payment unstarted for good.
+        if let Some(earlier) = self.store.active_payment(&pos.till_id).await?
+            && earlier
+                .client_key
+                .as_deref()
+                .is_some_and(|key| key.starts_with(&sale_key(&payment.payment_id, "")))
+        {
+            tracing::info!(payment = %payment.payment_id, reference = %earlier.reference, "a v10 payment's sale started before a restart; naming it");
+            return self.name(payment, pos, earlier.reference).await;
+        }
         let check_ins = self.check_ins_for(payment, pos).await?;
         let (payer, what) = match check_ins.as_slice() {
             [only] => (Payer::CheckIn { check_in: only.id.clone() }, format!("check-in:{}", only.id)),
@@ -67,18 +80,28 @@ impl Pairing {
             Err(SaleError::Pending(sale)) => *sale,
             Err(e) => return Err(e),
         };
-        if self.store.name_v10_sale(&payment.payment_id, &sale.reference).await? {
+        tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
+        self.name(payment, pos, sale.reference).await
+    }
+
+    /// Names `reference` as the sale of `payment`, just started; withdrawn if its PoS cancelled
+    /// the payment meanwhile. Returns it.
+    async fn name(
+        &self,
+        payment: &V10PaymentRow,
+        pos: &V10PosRow,
+        reference: String,
+    ) -> Result<String, SaleError> {
+        if self.store.name_v10_sale(&payment.payment_id, &reference).await? {
             // Its PoS cancelled the payment while this sale started: the sale is withdrawn, now
             // or by the next rounds (see `withdraw`).
-            tracing::info!(payment = %payment.payment_id, reference = %sale.reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
-            let named = V10PaymentRow { reference: Some(sale.reference.clone()), ..payment.clone() };
+            tracing::info!(payment = %payment.payment_id, %reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
+            let named = V10PaymentRow { reference: Some(reference.clone()), ..payment.clone() };
             if let Err(e) = self.withdraw(&named, pos).await {
                 tracing::warn!(payment = %payment.payment_id, error = %e, "could not withdraw the sale yet; will try again");
             }
-            return Ok(sale.reference);
         }
-        tracing::info!(payment = %payment.payment_id, reference = %sale.reference, till = %pos.till_id, "v10 payment started");
-        Ok(sale.reference)
+        Ok(reference)
     }
 
     /// The check-ins at the till's sticker that may pay `payment`: every open one, or with

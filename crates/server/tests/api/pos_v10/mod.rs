@@ -796,6 +796,40 @@ async fn a_partial_capture_whose_release_could_not_be_recorded_gives_back_the_re
 }
 
 #[tokio::test]
+async fn a_payment_whose_sale_started_as_the_process_died_takes_that_sale_and_moves_to_a_customer_checked_in_since()
+ {
+    let data = DataDir::new();
+    let (app, added) = danish_shop_beside(None, Some(&data)).await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "cut-off", 25.0).await;
+    assert_eq!(v10.payment(&payment).await.status, Status::Initiated, "its QR code on the till");
+
+    // As if the process had died after starting the QR sale and before naming it, and Mette
+    // checked in before it came back: the payment has no sale, the till has it (the amount is
+    // taken away meanwhile only so that no round finds the payment before she has checked in).
+    let db = rusqlite::Connection::open(data.0.join("kasse.db")).unwrap();
+    db.busy_timeout(PATIENCE).unwrap();
+    let unnamed = db
+        .execute("UPDATE v10_payments SET reference = NULL, amount = NULL WHERE payment_id = ?1", [&payment]);
+    assert_eq!(unnamed.unwrap(), 1);
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let till = app.browser_of(TILL_DK).await;
+    until(|| async { !app.check_ins_of(&till, TILL_DK).await.is_empty() }).await;
+    db.execute("UPDATE v10_payments SET amount = 2500 WHERE payment_id = ?1", [&payment]).unwrap();
+
+    // The next round finds the payment's sale at its till, and moves it to Mette: one request
+    // on her phone, none left on the till.
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+    let payments = app.sim().payment_records();
+    let states: Vec<_> = payments.iter().map(|p| (p.amount.value, p.user_flow, p.state)).collect();
+    assert_eq!(payments.len(), 2, "the QR sale and Mette's: {states:?}");
+    assert_eq!(danish_push(&app, 2_500).state, kasse_vipps::epayment::State::Authorized);
+}
+
+#[tokio::test]
 async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
