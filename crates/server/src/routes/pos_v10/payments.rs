@@ -44,13 +44,7 @@ pub(super) fn amount_for(
     amount: &serde_json::Number,
     code: CurrencyCode,
 ) -> Result<i64, V10Error> {
-    let minor = minor_units(amount).filter(|m| *m > 0).ok_or_else(|| {
-        V10Error::bad_request(
-            V10Code::InvalidAmount,
-            "amount must be a positive amount with at most two decimals.",
-        )
-        .of(caller)
-    })?;
+    let minor = positive_amount(caller, amount)?;
     let takes = app.config.store(&pos.store_id).map(|s| s.currency);
     if takes != Some(currency(code)) {
         return Err(V10Error::bad_request(
@@ -60,6 +54,17 @@ pub(super) fn amount_for(
         .of(caller));
     }
     Ok(minor)
+}
+
+/// `amount` in minor units: 400 unless it is positive, with at most two decimals.
+pub(super) fn positive_amount(caller: &V10Caller, amount: &serde_json::Number) -> Result<i64, V10Error> {
+    minor_units(amount).filter(|m| *m > 0).ok_or_else(|| {
+        V10Error::bad_request(
+            V10Code::InvalidAmount,
+            "amount must be a positive amount with at most two decimals.",
+        )
+        .of(caller)
+    })
 }
 
 /// 409 when the till already has a payment in progress (v10 allowed one per point of sale).

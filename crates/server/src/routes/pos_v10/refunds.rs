@@ -6,11 +6,11 @@ use std::sync::Arc;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Json;
-use kasse_api::{Money, ProblemCode, RefundRequest};
+use kasse_api::{Money, RefundRequest};
 use serde::Deserialize;
 
 use super::extract::{V10Body, V10Path, V10Query};
-use super::payments::{amount_for, named_in_body, own_payment, own_payments, started};
+use super::payments::{named_in_body, own_payment, own_payments, positive_amount, started};
 use super::{V10Caller, V10Error, parse};
 use crate::AppState;
 use crate::pos_v10::codes::V10Code;
@@ -18,7 +18,7 @@ use crate::pos_v10::wire::{
     CreateRefundRequest, CreateRefundResponse, CurrencyCode, GetRefundResponse, QueryRefundIdsResponse,
     RefundState,
 };
-use crate::pos_v10::{POLL_DELAY_MS, currency_code, decimal, id_from, sale_key};
+use crate::pos_v10::{POLL_DELAY_MS, currency, currency_code, decimal, id_from, sale_key};
 use crate::sales::SaleError;
 use crate::store::{Named as _, OperationStatus, V10PaymentRow};
 
@@ -40,15 +40,15 @@ pub(super) async fn create_refund(
         "No such payment.",
     )?;
     let sale = started(&app, &caller, &payment, V10Code::NotCaptured).await?;
-    let pos = app.store.v10_pos(&payment.pos_id).await?.ok_or_else(|| V10Error::not_found().of(&caller))?;
-    let amount = amount_for(&app, &caller, &pos, &request.amount, request.currency_code).map_err(|e| {
-        // v10 numbered a refund in another currency than its payment's, as a 409.
-        if e.code == V10Code::Kasse(ProblemCode::WrongCurrency) {
-            e.into_conflict(V10Code::RefundCurrency)
-        } else {
-            e
-        }
-    })?;
+    let amount = positive_amount(&caller, &request.amount)?;
+    // The payment's currency, whatever its store takes today.
+    if currency(request.currency_code) != sale.currency {
+        return Err(V10Error::conflict(
+            V10Code::RefundCurrency,
+            format!("The payment was made in {}: refund it in that currency.", sale.currency.code()),
+        )
+        .of(&caller));
+    }
     if (1..=36).contains(&request.refund_order_id.chars().count()).then_some(()).is_none() {
         return Err(V10Error::bad_request(
             V10Code::InvalidRefundOrderId,
