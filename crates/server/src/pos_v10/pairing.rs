@@ -189,7 +189,12 @@ impl Pairing {
                 let moving = V10PaymentRow { pairing_check_in: Some(only.id.clone()), ..payment.clone() };
                 Box::pin(self.settle(&moving)).await
             }
-            (Some(_), SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling) => {
+            // The move's cancel on its way, unanswered: the reconciler sends it again, backing
+            // off, where asking it again here each second would call a platform that is not
+            // answering every second (and use up its five writes a minute on the payment).
+            // (A payment no customer is moving to has nothing to do here either.)
+            (Some(_), SaleStatus::Cancelling) | (None, _) => Ok(()),
+            (Some(_), SaleStatus::Creating | SaleStatus::AwaitingCustomer) => {
                 match self.sales.cancel(&pos.till_id, &sale.reference, Some(&sale_key(id, "move"))).await {
                     Ok(_) | Err(SaleError::Pending(_)) => Ok(()),
                     // Paid by QR after all: it stays so.
@@ -217,7 +222,6 @@ impl Pairing {
             (Some(_), _) => {
                 self.store.set_v10_sale(id, Some(&sale.reference), None).await.map(drop).map_err(Into::into)
             }
-            (None, _) => Ok(()),
         }
     }
 }

@@ -830,6 +830,44 @@ async fn a_payment_whose_sale_started_as_the_process_died_takes_that_sale_and_mo
 }
 
 #[tokio::test]
+async fn a_payment_moving_to_a_checked_in_customer_while_the_platform_is_down_moves_once_it_is_back() {
+    let (app, added) = danish_shop().await;
+    let v10 = V10::connect(&app, &added).await;
+    let pos_id = point_of_sale(&v10).await;
+    let payment = initiate(&v10, &pos_id, "moving", 30.0).await;
+
+    // Mette checks in while the platform answers nothing: the QR sale's cancel, the move's first
+    // step, is kept and sent again by the reconciler.
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+    simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    let till = app.browser_of(TILL_DK).await;
+    let cancelling = || async {
+        let answer = app.send(till.get(format!("{}/api/tills/{TILL_DK}", app.base))).await;
+        answer
+            .json::<kasse_api::TillSnapshot>()
+            .sale
+            .is_some_and(|s| s.status == kasse_api::SaleStatus::Cancelling)
+    };
+    until(cancelling).await;
+    assert_eq!(
+        v10.payment(&payment).await.status,
+        Status::Paired,
+        "her check-in seen, nothing asked of her yet"
+    );
+
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    v10.until(&payment, Status::IssuedToUser).await;
+    simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
+    v10.until(&payment, Status::Reserved).await;
+    assert_eq!(
+        danish_push(&app, 3_000).state,
+        kasse_vipps::epayment::State::Authorized,
+        "paid once, on her phone"
+    );
+}
+
+#[tokio::test]
 async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     let (app, added) = danish_shop().await;
     let v10 = V10::connect(&app, &added).await;
