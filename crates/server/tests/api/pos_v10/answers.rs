@@ -111,14 +111,13 @@ async fn a_second_capture_of_another_amount_while_the_first_is_unanswered_is_130
     let payment = reserved(&v10, &pos_id, "slow-capture", 40.0).await;
 
     // The platform does not answer the capture: kept, sent again, and the PoS told 200.
-    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
-    app.sim().set_faults(down).unwrap();
+    platform_down(&app);
     let capture = format!("/pos/v10/payments/{payment}/capture");
     assert_eq!(v10.post(&capture, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
     // Another amount meanwhile is not a second capture beside it.
     refused_with(&v10.post(&capture, None, &json!({"amount": 10.0})).await, "1307");
 
-    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    platform_back(&app);
     until(|| async {
         let now = danish_push(&app, 4_000).aggregate;
         (now.captured_amount.value, now.cancelled_amount.value) == (1_500, 2_500)

@@ -388,6 +388,17 @@ async fn reserved(v10: &V10, pos_id: &str, key: &str, amount: f64) -> String {
     payment
 }
 
+/// The platform answers nothing (503 to every call) until [`platform_back`].
+fn platform_down(app: &TestApp) {
+    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
+    app.sim().set_faults(down).unwrap();
+}
+
+/// The platform answers again.
+fn platform_back(app: &TestApp) {
+    app.sim().set_faults(FaultKnobs::default()).unwrap();
+}
+
 async fn simulate(v10: &V10, what: &str, body: &Value) {
     let reply = v10.post(&format!("/pos/app/usersimulation/{what}"), None, body).await;
     assert_eq!(reply.status, StatusCode::OK, "{what}: {}", reply.body);
@@ -642,14 +653,13 @@ async fn a_cancel_the_platform_has_not_answered_is_no_outcome_until_it_is_one() 
     until(|| async { !app.sim().payment_records().is_empty() }).await;
 
     // The platform stops answering: the cancel is kept and sent again, and v10 said 200.
-    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
-    app.sim().set_faults(down).unwrap();
+    platform_down(&app);
     let cancel = v10.post(&format!("/pos/v10/payments/{payment}/cancel"), None, &json!({})).await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.body);
     let meanwhile = v10.payment(&payment).await.status;
     assert_eq!(meanwhile, Status::Initiated, "not cancelled before the platform says so");
 
-    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    platform_back(&app);
     v10.until(&payment, Status::CancelledByClient).await;
 }
 
@@ -743,15 +753,14 @@ async fn a_partial_capture_the_platform_answers_only_later_still_gives_back_the_
     let payment = reserved(&v10, &pos_id, "late-part", 40.0).await;
 
     // The platform does not answer the capture: kept, and sent again once it does.
-    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
-    app.sim().set_faults(down).unwrap();
+    platform_down(&app);
     let path = format!("/pos/v10/payments/{payment}/capture");
     assert_eq!(v10.post(&path, None, &json!({"amount": 15.0})).await.status, StatusCode::OK);
     let meanwhile = danish_push(&app, 4_000).aggregate;
     assert_eq!((meanwhile.captured_amount.value, meanwhile.cancelled_amount.value), (0, 0));
 
     // The reconciler's resend is confirmed, and the rest let go with it, the PoS asking nothing.
-    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    platform_back(&app);
     until(|| async {
         let now = danish_push(&app, 4_000).aggregate;
         (now.captured_amount.value, now.cancelled_amount.value) == (1_500, 2_500)
@@ -838,8 +847,7 @@ async fn a_payment_moving_to_a_checked_in_customer_while_the_platform_is_down_mo
 
     // Mette checks in while the platform answers nothing: the QR sale's cancel, the move's first
     // step, is kept and sent again by the reconciler.
-    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
-    app.sim().set_faults(down).unwrap();
+    platform_down(&app);
     simulate(&v10, "checkin", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
     let till = app.browser_of(TILL_DK).await;
     let cancelling = || async {
@@ -856,7 +864,7 @@ async fn a_payment_moving_to_a_checked_in_customer_while_the_platform_is_down_mo
         "her check-in seen, nothing asked of her yet"
     );
 
-    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    platform_back(&app);
     v10.until(&payment, Status::IssuedToUser).await;
     simulate(&v10, "acceptpayment", &json!({"beaconId": BEACON, "phoneNumber": METTE})).await;
     v10.until(&payment, Status::Reserved).await;
@@ -878,8 +886,7 @@ async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     assert_eq!(captured.status, StatusCode::OK, "{}", captured.body);
 
     // The platform stops answering: the refund is kept and sent again, but not given back yet.
-    let down = FaultKnobs { error_rate: 1.0, error_status: Some(503), ..FaultKnobs::default() };
-    app.sim().set_faults(down).unwrap();
+    platform_down(&app);
     let body =
         json!({"paymentId": payment, "refundOrderId": "REFUND-9", "amount": 15.0, "currencyCode": "DKK"});
     let refund = v10.post("/pos/v10/refunds", Some("refund-9"), &body).await;
@@ -891,7 +898,7 @@ async fn a_refund_is_captured_only_once_the_platform_has_given_it_back() {
     assert_eq!(early.error().code.as_deref(), Some("1351"), "v10's 'not reserved'");
     assert_eq!(danish_push(&app, 4_000).aggregate.refunded_amount.value, 0);
 
-    app.sim().set_faults(FaultKnobs::default()).unwrap();
+    platform_back(&app);
     until(|| async {
         v10.get(&format!("/pos/v10/refunds/{refund_id}")).await.read::<GetRefundResponse>().status
             == RefundState::Captured
