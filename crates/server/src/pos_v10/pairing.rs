@@ -84,7 +84,8 @@ impl Pairing {
         self.name(payment, pos, sale.reference).await
     }
 
-    /// Names `reference` as the sale of `payment`, just started; withdrawn if its PoS cancelled
+    /// Names `reference` as the sale of `payment`, just started, in place of the one the payment
+    /// named as it was read (none, or the QR sale a move replaces); withdrawn if its PoS cancelled
     /// the payment meanwhile. Returns it.
     async fn name(
         &self,
@@ -92,13 +93,27 @@ impl Pairing {
         pos: &V10PosRow,
         reference: String,
     ) -> Result<String, SaleError> {
-        if self.store.name_v10_sale(&payment.payment_id, &reference).await? {
-            // Its PoS cancelled the payment while this sale started: the sale is withdrawn, now
-            // or by the next rounds (see `withdraw`).
-            tracing::info!(payment = %payment.payment_id, %reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
-            let named = V10PaymentRow { reference: Some(reference.clone()), ..payment.clone() };
-            if let Err(e) = self.withdraw(&named, pos).await {
-                tracing::warn!(payment = %payment.payment_id, error = %e, "could not withdraw the sale yet; will try again");
+        let replacing = payment.reference.as_deref();
+        match self.store.name_v10_sale(&payment.payment_id, &reference, replacing).await? {
+            Some(false) => {}
+            Some(true) => {
+                // Its PoS cancelled the payment while this sale started: the sale is withdrawn,
+                // now or by the next rounds (see `withdraw`).
+                tracing::info!(payment = %payment.payment_id, %reference, "a v10 payment cancelled while its sale started; withdrawing the sale");
+                let named = V10PaymentRow { reference: Some(reference.clone()), ..payment.clone() };
+                if let Err(e) = self.withdraw(&named, pos).await {
+                    tracing::warn!(payment = %payment.payment_id, error = %e, "could not withdraw the sale yet; will try again");
+                }
+            }
+            None => {
+                // Another round, reading the payment later than this one, named another sale:
+                // this one is nobody's, and would keep its till busy and its customer asked.
+                tracing::warn!(payment = %payment.payment_id, %reference, "a v10 payment names another sale; cancelling this one");
+                let key = sale_key(&payment.payment_id, &format!("unnamed:{reference}"));
+                match self.sales.cancel(&pos.till_id, &reference, Some(&key)).await {
+                    Ok(_) | Err(SaleError::Pending(_) | SaleError::AlreadyApproved) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(reference)
@@ -189,12 +204,16 @@ impl Pairing {
                 let moving = V10PaymentRow { pairing_check_in: Some(only.id.clone()), ..payment.clone() };
                 Box::pin(self.settle(&moving)).await
             }
-            // The move's cancel on its way, unanswered: the reconciler sends it again, backing
-            // off, where asking it again here each second would call a platform that is not
-            // answering every second (and use up its five writes a minute on the payment).
-            // (A payment no customer is moving to has nothing to do here either.)
-            (Some(_), SaleStatus::Cancelling) | (None, _) => Ok(()),
-            (Some(_), SaleStatus::Creating | SaleStatus::AwaitingCustomer) => {
+            (Some(_), SaleStatus::Creating | SaleStatus::AwaitingCustomer | SaleStatus::Cancelling) => {
+                // A cancel on its way, unanswered: the reconciler sends it again, backing off,
+                // where asking it again here each second would call a platform that is not
+                // answering every second (and use up its five writes a minute on the payment).
+                // One refused (the customer approving at that moment) is asked again here.
+                if sale.status() == SaleStatus::Cancelling
+                    && self.sales.cancel_on_its_way(&sale.reference).await?
+                {
+                    return Ok(());
+                }
                 match self.sales.cancel(&pos.till_id, &sale.reference, Some(&sale_key(id, "move"))).await {
                     Ok(_) | Err(SaleError::Pending(_)) => Ok(()),
                     // Paid by QR after all: it stays so.
@@ -222,6 +241,7 @@ impl Pairing {
             (Some(_), _) => {
                 self.store.set_v10_sale(id, Some(&sale.reference), None).await.map(drop).map_err(Into::into)
             }
+            (None, _) => Ok(()),
         }
     }
 }

@@ -9,7 +9,7 @@ use kasse_vipps::epayment::PaymentEventName;
 use super::search::Search;
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
-use crate::store::{OperationRow, PaymentRow, SalesQuery};
+use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow, SalesQuery};
 
 /// The most sales one history page lists.
 const HISTORY_LIMIT: i64 = 500;
@@ -17,6 +17,15 @@ const HISTORY_LIMIT: i64 = 500;
 const DAY_LIMIT: i64 = 100_000;
 
 impl Sales {
+    /// Whether a cancel of the payment `reference` is recorded and not answered yet: the
+    /// reconciler sends it again.
+    pub async fn cancel_on_its_way(&self, reference: &str) -> Result<bool, SaleError> {
+        let operations = self.inner.store.operations_for(reference).await?;
+        Ok(operations
+            .iter()
+            .any(|op| op.kind == OperationKind::Cancel && op.status == OperationStatus::Pending))
+    }
+
     /// The till as the browser knows it.
     pub fn till_view(&self, till_id: &str) -> Result<Till, SaleError> {
         let till = self.till(till_id)?;

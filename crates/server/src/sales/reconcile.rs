@@ -320,6 +320,9 @@ impl Sales {
                     // A PoS's capture that had no answer, confirmed now: its payment ends with it.
                     // (A "kasse asks again" note went as the capture moved the sale on: `apply`.)
                     Ok(Sent::Confirmed) if operation.kind == OperationKind::Capture => {
+                        // Taken after all: what an earlier refusal said is over, as when a
+                        // cashier's capture goes through.
+                        self.clear_failure(&mut row).await;
                         self.release_after_capture(row).await;
                         Ok(())
                     }
@@ -567,8 +570,15 @@ mod tests {
         released.cancelled = 2_500;
         assert_eq!(next_poll(&released, false, now), None, "nothing left held");
         let mut refused = captured.clone();
-        refused.failure = Some("Captured, but releasing the rest of the reservation failed: …".into());
+        refused.failure = Some(format!("{}: refused", super::super::release::RELEASE_REFUSED));
         assert_eq!(next_poll(&refused, false, now), None, "its release refused: not asked again");
+        let mut noted = captured.clone();
+        noted.failure = Some("Approved, but taking the money failed: not now".into());
+        assert_eq!(
+            next_poll(&noted, false, now),
+            Some(now + POLL_AUTHORIZED_MS),
+            "an earlier capture's refusal is no refusal of the release"
+        );
         let mut a_tills = captured.clone();
         a_tills.client_key = None;
         assert_eq!(next_poll(&a_tills, false, now), None, "a till's part capture leaves the rest to it");

@@ -108,14 +108,18 @@ impl Sales {
 }
 
 /// Whether `row` is a payment its PoS captured in part whose rest is still held, and no release
-/// of it was refused (said on the sale): v10's capture ends its payment, so that rest is
+/// of it was refused (said on the sale, [`RELEASE_REFUSED`]): v10's capture ends its payment, so that rest is
 /// released, and the payment read back until it is.
 pub(super) fn owes_release(row: &PaymentRow) -> bool {
     row.client_key.as_deref().is_some_and(|key| key.starts_with(CAPTURED_BY_THE_POS))
         && row.status() == SaleStatus::Captured
         && row.authorized - row.captured - row.cancelled > 0
-        && row.failure.is_none()
+        && !row.failure.as_deref().is_some_and(|note| note.starts_with(RELEASE_REFUSED))
 }
+
+/// How the sale says a release of what its PoS's capture left held was refused (followed by the
+/// platform's reason).
+pub(super) const RELEASE_REFUSED: &str = "Captured, but releasing the rest of the reservation failed";
 
 /// Whether the PoS's own capture of the payment whose `operations` these are was confirmed.
 fn captured_by_the_pos(operations: &[OperationRow]) -> bool {

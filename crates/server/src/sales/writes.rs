@@ -216,7 +216,7 @@ impl Sales {
     /// Clears what the sale said had failed, once a capture or refund has gone through. Not
     /// storing that is logged, never the write's answer: the write is done and recorded, and a
     /// cashier told it failed would make it again, under a new key.
-    async fn clear_failure(&self, row: &mut PaymentRow) {
+    pub(super) async fn clear_failure(&self, row: &mut PaymentRow) {
         if row.failure.take().is_some()
             && let Err(e) = self.save(row).await
         {
@@ -530,7 +530,7 @@ fn refusal_note(
         (OperationKind::Capture, _) => Some(format!("Approved, but taking the money failed: {sentence}")),
         (OperationKind::Refund, Attempt::Again) => Some(format!("A refund was refused: {sentence}")),
         (OperationKind::Cancel, _) if releasing => {
-            Some(format!("Captured, but releasing the rest of the reservation failed: {sentence}"))
+            Some(format!("{}: {sentence}", super::release::RELEASE_REFUSED))
         }
         _ => None,
     }

@@ -360,19 +360,38 @@ impl Store {
     }
 
     /// Names the sale that started to take a payment (from a QR code, or for a checked-in
-    /// customer): whether its PoS cancelled the payment meanwhile, so that the sale is to be
-    /// withdrawn. Named all the same, so the payment shows that sale until it is.
-    pub async fn name_v10_sale(&self, payment_id: &str, reference: &str) -> Result<bool, StoreError> {
+    /// customer) in place of `replacing`, the sale it named before (`None` for its first):
+    /// whether its PoS cancelled the payment meanwhile, so that the sale is to be withdrawn
+    /// (named all the same, so the payment shows that sale until it is). Named already (a round
+    /// of another instance got there first), it is left as it is, a move to a customer begun
+    /// since included. `None` when the payment names another sale than both: not named.
+    pub async fn name_v10_sale(
+        &self,
+        payment_id: &str,
+        reference: &str,
+        replacing: Option<&str>,
+    ) -> Result<Option<bool>, StoreError> {
         on!(self.db().await?.conn(), |db| {
-            let cancelled: Option<(Option<i64>,)> = query_as(
-                "UPDATE v10_payments SET reference = $1, pairing_check_in = NULL WHERE payment_id = $2 \
-                 RETURNING cancelled_at",
+            let named: Option<(Option<i64>,)> = query_as(
+                "UPDATE v10_payments SET reference = $1, pairing_check_in = NULL \
+                 WHERE payment_id = $2 AND reference IS NOT DISTINCT FROM $3 RETURNING cancelled_at",
             )
             .bind(reference)
             .bind(payment_id)
+            .bind(replacing)
             .fetch_optional(&mut *db)
             .await?;
-            Ok(cancelled.is_some_and(|(at,)| at.is_some()))
+            if let Some((cancelled_at,)) = named {
+                return Ok(Some(cancelled_at.is_some()));
+            }
+            let now: Option<(Option<String>, Option<i64>)> =
+                query_as("SELECT reference, cancelled_at FROM v10_payments WHERE payment_id = $1")
+                    .bind(payment_id)
+                    .fetch_optional(&mut *db)
+                    .await?;
+            Ok(now
+                .filter(|(named, _)| named.as_deref() == Some(reference))
+                .map(|(_, cancelled_at)| cancelled_at.is_some()))
         })
     }
 
@@ -484,6 +503,30 @@ mod tests {
             pairing_check_in: None,
             cancelled_at: None,
             created_at: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_payments_sale_is_named_in_place_of_the_one_it_was_read_with_and_never_over_a_later_one() {
+        for store in crate::store::testing::stores().await {
+            store.insert_v10_payment(&payment("p", None, 1)).await.unwrap();
+            assert_eq!(store.name_v10_sale("p", "qr-sale", None).await.unwrap(), Some(false), "its first");
+            // A customer checks in: the move begins.
+            assert!(store.set_v10_sale("p", Some("qr-sale"), Some("check-in-1")).await.unwrap());
+            // A round that read the payment before it was named names the same sale: left as it
+            // is, the move included.
+            assert_eq!(store.name_v10_sale("p", "qr-sale", None).await.unwrap(), Some(false));
+            let now = store.v10_payment("p").await.unwrap().unwrap();
+            assert_eq!(now.pairing_check_in.as_deref(), Some("check-in-1"), "the move goes on");
+            // Another sale, by a round that read it unnamed: not named over the one it has.
+            assert_eq!(store.name_v10_sale("p", "stray-sale", None).await.unwrap(), None);
+            // The move's push replaces the QR sale it was read with.
+            assert_eq!(store.name_v10_sale("p", "push-sale", Some("qr-sale")).await.unwrap(), Some(false));
+            let now = store.v10_payment("p").await.unwrap().unwrap();
+            assert_eq!((now.reference.as_deref(), now.pairing_check_in), (Some("push-sale"), None));
+            // Cancelled by its PoS meanwhile: named, and said so.
+            assert!(store.cancel_v10_payment("p", 5).await.unwrap());
+            assert_eq!(store.name_v10_sale("p", "push-sale", Some("push-sale")).await.unwrap(), Some(true));
         }
     }
 
