@@ -106,14 +106,13 @@ impl Pairing {
                 }
             }
             None => {
-                // Another round, reading the payment later than this one, named another sale:
-                // this one is nobody's, and would keep its till busy and its customer asked.
-                tracing::warn!(payment = %payment.payment_id, %reference, "a v10 payment names another sale; cancelling this one");
-                let key = sale_key(&payment.payment_id, &format!("unnamed:{reference}"));
-                match self.sales.cancel(&pos.till_id, &reference, Some(&key)).await {
-                    Ok(_) | Err(SaleError::Pending(_) | SaleError::AlreadyApproved) => {}
-                    Err(e) => return Err(e),
-                }
+                // The payment names another sale: a round that read it before it was named got
+                // here late, and this sale is most likely the push of a move begun since, which
+                // the move names itself (the same key, so the same sale). Left alone: a lagging
+                // round cannot tell that from a stray, and cancelling the move's push would end
+                // the payment unpaid. (A true stray is rare, its till taken by the named one,
+                // and runs out with the platform's expiry.)
+                tracing::info!(payment = %payment.payment_id, %reference, "the v10 payment names another sale now; not naming this one");
             }
         }
         Ok(reference)
