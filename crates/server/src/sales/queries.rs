@@ -9,7 +9,7 @@ use kasse_vipps::epayment::PaymentEventName;
 use super::search::Search;
 use super::status::{refusal_sentence, sale_view};
 use super::{SaleError, Sales};
-use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow, SalesQuery};
+use crate::store::{OperationKind, OperationRow, PaymentRow, SalesQuery};
 
 /// The most sales one history page lists.
 const HISTORY_LIMIT: i64 = 500;
@@ -21,9 +21,7 @@ impl Sales {
     /// reconciler sends it again.
     pub async fn cancel_on_its_way(&self, reference: &str) -> Result<bool, SaleError> {
         let operations = self.inner.store.operations_for(reference).await?;
-        Ok(operations
-            .iter()
-            .any(|op| op.kind == OperationKind::Cancel && op.status == OperationStatus::Pending))
+        Ok(super::writes::on_its_way(&operations, OperationKind::Cancel))
     }
 
     /// The till as the browser knows it.

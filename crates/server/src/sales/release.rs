@@ -12,7 +12,7 @@
 use kasse_api::{Sale, SaleStatus};
 
 use super::record::Write;
-use super::writes::waiting;
+use super::writes::{on_its_way, waiting};
 use super::{CAPTURED_BY_THE_POS, SaleError, Sales};
 use crate::store::{OperationKind, OperationRow, OperationStatus, PaymentRow};
 
@@ -63,10 +63,7 @@ impl Sales {
             }
         };
         // On its way: the reconciler sends it again, with its backoff.
-        if operations
-            .iter()
-            .any(|op| op.kind == OperationKind::Cancel && op.status == OperationStatus::Pending)
-        {
+        if on_its_way(&operations, OperationKind::Cancel) {
             return;
         }
         if !captured_by_the_pos(&operations) {

@@ -558,6 +558,12 @@ pub(super) enum Attempt<'w> {
     Again,
 }
 
+/// Whether a write of `kind` among `operations` is recorded and not answered yet (the
+/// reconciler sends it again).
+pub(super) fn on_its_way(operations: &[OperationRow], kind: OperationKind) -> bool {
+    operations.iter().any(|op| op.kind == kind && op.status == OperationStatus::Pending)
+}
+
 /// What the writes of `kind` among a payment's `operations` that still wait for the platform's
 /// answer move: recorded, maybe applied, and sent again until answered.
 pub(super) fn waiting(operations: &[OperationRow], kind: OperationKind) -> i64 {
